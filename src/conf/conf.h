@@ -1,0 +1,143 @@
+/* The configuration of natsecd: one INI file (docs/config.md), parsed and
+ * validated once at start into one plain struct. Nothing here is runtime
+ * state; the daemon copies what it needs.
+ *
+ * Every error names the file and line ("path:line: reason"); a missing
+ * required key names the key and the line of the section it belongs in. */
+#ifndef NATSEC_CONF_CONF_H
+#define NATSEC_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/sa_spec.h"
+#include "ike/proposal.h"
+#include "util/addr.h"
+#include "util/log.h"
+
+/* IKEv2 identification types (RFC 7296 3.5), the values on the wire. */
+#define NS_CONF_ID_IPV4_ADDR 1
+#define NS_CONF_ID_FQDN 2
+#define NS_CONF_ID_RFC822_ADDR 3
+#define NS_CONF_ID_IPV6_ADDR 5
+#define NS_CONF_ID_DER_ASN1_DN 9
+#define NS_CONF_ID_KEY_ID 11
+
+#define NS_CONF_ID_MAX 256
+#define NS_CONF_ID_STRLEN 520 /* printable form, hex for binary IDs */
+#define NS_CONF_PSK_MAX 256
+#define NS_CONF_MAX_SUBNETS 16
+#define NS_CONF_MAX_DNS 4
+#define NS_CONF_PATH_MAX 108  /* sizeof(sockaddr_un.sun_path) */
+#define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
+#define NS_CONF_NAME_MAX 512
+
+/* An identity as it goes into an IDi/IDr payload: type and data exactly as
+ * on the wire (4 or 16 address bytes for IP types, DER for a DN). */
+struct ns_conf_id {
+    uint8_t type; /* NS_CONF_ID_*; 0 = unset (the %default peer) */
+    uint8_t data[NS_CONF_ID_MAX];
+    size_t len;
+};
+
+enum ns_conf_role {
+    NS_CONF_GATEWAY = 1, /* IKE responder, many clients, assigns virtual IPs */
+    NS_CONF_CLIENT = 2,  /* IKE initiator towards one gateway */
+};
+
+/* One [peer <identity>] section. After loading, ike[] and esp[] are always
+ * filled: the section's override, else the [natsecd] lists. */
+struct ns_conf_peer {
+    char name[NS_CONF_NAME_MAX]; /* the text after "peer " */
+    struct ns_conf_id id;        /* type 0 for %default */
+    bool is_default;             /* [peer %default] (gateway only) */
+    uint8_t psk[NS_CONF_PSK_MAX];
+    size_t psk_len;
+    /* Gateway: destinations this identity may reach (its local traffic
+     * selectors, R9/R17). Client: subnets routed into the tunnel (the
+     * remote traffic selectors it asks for). */
+    struct ns_ts subnets[NS_CONF_MAX_SUBNETS];
+    unsigned n_subnets;
+    enum ns_esp_mode mode; /* default NS_ESP_TUNNEL */
+    struct ns_proposal ike[NS_MAX_PROPOSALS];
+    unsigned n_ike;
+    struct ns_proposal esp[NS_MAX_PROPOSALS];
+    unsigned n_esp;
+    int line; /* line of the section header, for later messages */
+};
+
+struct ns_conf {
+    enum ns_conf_role role;
+    struct ns_conf_id local_id;
+    struct ns_addr listen;          /* default 0.0.0.0 */
+    uint16_t ike_port;              /* default 500 */
+    uint16_t natt_port;             /* default 4500 */
+    char control[NS_CONF_PATH_MAX]; /* default /run/natsec/natsecd.sock */
+    enum ns_log_level log_level;    /* default info */
+
+    /* Default proposal lists, most preferred first. */
+    struct ns_proposal ike[NS_MAX_PROPOSALS];
+    unsigned n_ike;
+    struct ns_proposal esp[NS_MAX_PROPOSALS];
+    unsigned n_esp;
+
+    bool force_encap;               /* default no (RFC 7296 2.23) */
+    unsigned keepalive_s;           /* default 20, 0 disables (X1) */
+    unsigned dpd_s;                 /* default 30, 0 disables (X2) */
+    unsigned retransmit_timeout_ms; /* default 1000, doubles each try */
+    unsigned retransmit_tries;      /* default 5 */
+    unsigned half_open_max;         /* default 1000 (R15) */
+    unsigned cookie_threshold;      /* default 100 (R15) */
+    unsigned ike_lifetime_s;        /* default 14400 */
+    unsigned child_lifetime_s;      /* default 3600 */
+    uint64_t child_lifetime_bytes;  /* default 0 = no byte limit */
+
+    char tun[NS_CONF_IFNAME_MAX]; /* default natsec0 */
+    unsigned mtu;                 /* default 1400 */
+    uint32_t fwmark;              /* default 0x4e53 */
+    uint32_t route_table;         /* default 220 */
+
+    /* Gateway only. pool is the network address, pool_prefix its length
+     * (IPv4, at most /30 so that there is a gateway address and a client). */
+    struct ns_addr pool;
+    unsigned pool_prefix;
+    struct ns_addr dns[NS_CONF_MAX_DNS];
+    unsigned n_dns;
+
+    /* Client only. */
+    struct ns_addr gateway;
+    struct ns_conf_id remote_id;
+
+    struct ns_conf_peer *peers; /* heap; freed by ns_conf_free */
+    unsigned n_peers;
+};
+
+/* Fills every default (role unset, no peers). ns_conf_load* start with it. */
+void ns_conf_defaults(struct ns_conf *c);
+
+/* Loads and validates a file. Returns 0, or -1 with "path:line: reason" in
+ * err (line 0 when the file cannot be read); on -1, *out holds nothing that
+ * needs freeing. */
+int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen);
+/* The same from text in memory; name stands for the path in messages. */
+int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out, char *err,
+                        size_t errlen);
+void ns_conf_free(struct ns_conf *c);
+
+/* The peer section for an identity: exact type and data match, else the
+ * %default section, else NULL. */
+const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const struct ns_conf_id *id);
+
+/* Identity text to an ID, inferring the type (R3): "a@b" RFC822_ADDR,
+ * "keyid:0x<hex>" or "keyid:<text>" KEY_ID, an IPv4 or IPv6 literal
+ * IPV4_ADDR/IPV6_ADDR, "dn:<C=..,O=..,CN=..>" DER_ASN1_DN (DER-encoded),
+ * anything else FQDN. Returns 0 or -1 (empty, too long, bad DN or hex). */
+int ns_conf_id_parse(const char *s, struct ns_conf_id *out);
+bool ns_conf_id_equal(const struct ns_conf_id *x, const struct ns_conf_id *y);
+/* Printable form, the inverse of ns_conf_id_parse for text types. */
+const char *ns_conf_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLEN]);
+/* "fqdn", "rfc822", "ipv4", "ipv6", "dn", "keyid", or "unknown". */
+const char *ns_conf_id_type_name(uint8_t type);
+
+#endif
