@@ -111,6 +111,11 @@ struct ns_conf {
 
     struct ns_conf_peer *peers; /* heap; freed by ns_conf_free */
     unsigned n_peers;
+
+    /* Private: hash index of peers by identity, so that finding the
+     * section for an IKE_AUTH is O(1) with thousands of peers (R12). */
+    unsigned *peer_slots;
+    unsigned n_peer_slots;
 };
 
 /* Fills every default (role unset, no peers). ns_conf_load* start with it. */
