@@ -1,0 +1,231 @@
+/* The IKEv2 SA engine: IKE_SA_INIT, IKE_AUTH (PSK, configuration payload,
+ * the first CHILD_SA) and INFORMATIONAL for both roles, with NAT detection
+ * and port floating (RFC 7296 2.23), COOKIE under load (2.6), message IDs,
+ * retransmission and response caching, liveness, and deletion.
+ *
+ * The engine does no I/O and reads no clock. The daemon feeds it datagrams
+ * and the time, and the engine acts through the callbacks in struct
+ * ns_ike_ops (send a datagram, reserve an SPI, install a CHILD_SA, ...). So
+ * the whole control plane runs in one process in the unit tests, with
+ * simulated time, a simulated network and a simulated NAT.
+ *
+ * Threading: none. One engine is used from one thread; callbacks are made
+ * synchronously from inside the engine calls and must not call back into
+ * the engine (except the read-only ns_ike_engine_foreach/_counters).
+ *
+ * Identifiers: every IKE SA is named by a uint64_t ike_sa_id, which is this
+ * host's own IKE SPI for it (the initiator SPI on a client, the responder
+ * SPI on a gateway). It never repeats while the engine lives, it is the key
+ * of the engine's SA table, and it is what the ESP layer carries in
+ * ns_esp_sa_spec.ike_sa_id.
+ *
+ * Time: all times are monotonic milliseconds (util/time.h ns_now_ms()). The
+ * engine keeps one deadline heap over its SAs (O(log n) per change); it
+ * tells the daemon its earliest deadline through ops->set_wakeup, and the
+ * daemon calls ns_ike_engine_tick at or after that time. */
+#ifndef NATSEC_IKE_ENGINE_H
+#define NATSEC_IKE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "esp/sa_spec.h"
+#include "ike/proposal.h"
+#include "util/addr.h"
+
+/* No deadline pending (ops->set_wakeup and ns_ike_engine_next_wakeup). */
+#define NS_IKE_NEVER UINT64_MAX
+
+/* Why a client's connection went down (ops->client_down). The daemon's
+ * reconnect policy (a later issue, X2) decides what to do with each. */
+enum ns_ike_down_reason {
+    NS_IKE_DOWN_LOCAL = 0,       /* ns_ike_engine_disconnect, or the engine was freed */
+    NS_IKE_DOWN_PEER_DELETE = 1, /* the gateway deleted the IKE SA */
+    NS_IKE_DOWN_TIMEOUT = 2,     /* a request went unanswered after every retransmission */
+    NS_IKE_DOWN_AUTH_FAILED = 3, /* AUTHENTICATION_FAILED either way, or bad IDr */
+    NS_IKE_DOWN_NEGOTIATION = 4, /* NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INTERNAL_ADDRESS_FAILURE,
+                                    bad response, child install failure */
+};
+const char *ns_ike_down_reason_str(enum ns_ike_down_reason r);
+
+/* Everything the engine does to the outside world. ctx is passed back to
+ * every callback. Callbacks marked optional may be NULL. */
+struct ns_ike_ops {
+    void *ctx;
+
+    /* Sends one IKE message from local (address and port, the socket to use
+     * is the one bound to local->port) to remote. natt_marker: the message
+     * goes on the NAT-T port and needs the 4-byte zero non-ESP marker in
+     * front (RFC 3948 2.2); it is true exactly when local->port is the
+     * configured natt_port. msg is only valid during the call. */
+    void (*send)(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                 const uint8_t *msg, size_t len, bool natt_marker);
+
+    /* Optional. The engine's earliest deadline changed: call
+     * ns_ike_engine_tick(e, t) at some t >= when_ms (NS_IKE_NEVER: nothing
+     * pending). A daemon may instead poll ns_ike_engine_next_wakeup after
+     * every engine call. */
+    void (*set_wakeup)(void *ctx, uint64_t when_ms);
+
+    /* Reserves an inbound ESP SPI that is random, nonzero, unique across
+     * every SA of this host and not reused while reserved (R7). Returns 0
+     * when none can be had. The engine releases every SPI it reserved,
+     * through release_spi, exactly once: on CHILD_SA deletion after
+     * child_down, or at once when the negotiation fails before child_up. */
+    uint32_t (*alloc_spi)(void *ctx);
+    void (*release_spi)(void *ctx, uint32_t spi);
+
+    /* Installs both directions of a negotiated CHILD_SA in the data plane.
+     * in->spi is the SPI alloc_spi gave, out->spi the peer's. Returns 0, or
+     * -1 when it cannot (the negotiation then fails and nothing is
+     * installed). Keys are wiped by the engine after the call. */
+    int (*child_up)(void *ctx, const struct ns_esp_sa_spec *in, const struct ns_esp_sa_spec *out);
+    /* Removes a CHILD_SA installed by child_up (both directions). */
+    void (*child_down)(void *ctx, uint32_t in_spi, uint32_t out_spi);
+
+    /* Optional. The address or port of an established IKE SA changed after
+     * an integrity-verified packet arrived from a new one (R4): every
+     * CHILD_SA of ike_sa_id must now send from local to peer. */
+    void (*peer_moved)(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                       const struct ns_endpoint *peer);
+
+    /* Client only (optional on a gateway). The tunnel is up: configure the
+     * TUN device with vip, route the n remote subnets into it, use the
+     * n_dns DNS servers (may be 0). Called after child_up. */
+    void (*client_up)(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
+                      const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
+                      unsigned n_dns);
+    /* Client only (optional on a gateway). The connection is down (after
+     * child_down for its CHILD_SAs), or a connect attempt failed. This is
+     * the hook for the reconnect policy: it may not call back into the
+     * engine, but it may arm a daemon timer that later calls
+     * ns_ike_engine_connect. */
+    void (*client_down)(void *ctx, enum ns_ike_down_reason reason);
+};
+
+struct ns_ike_engine;
+
+/* A new engine for conf's role. conf must outlive the engine (it is read,
+ * not copied). ops is copied. Returns NULL on bad arguments (no send,
+ * alloc_spi, release_spi, child_up or child_down; a role other than gateway
+ * or client; a client without peers) or no memory. */
+struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct ns_ike_ops *ops,
+                                        uint64_t now_ms);
+/* Tears every SA down locally (child_down, release_spi, client_down with
+ * NS_IKE_DOWN_LOCAL on a client with a connection), sends nothing, frees. */
+void ns_ike_engine_free(struct ns_ike_engine *e);
+
+/* One UDP datagram that arrived on local (the address it was sent to and
+ * the port it arrived on: conf's ike_port or natt_port) from remote. On the
+ * NAT-T port the daemon has checked and stripped the non-ESP marker (a
+ * datagram without it is ESP, not for the engine). msg is writable: the SK
+ * payload is decrypted in place. Malformed, unexpected or unauthenticated
+ * input is dropped and counted; it never changes an SA. */
+void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                         const struct ns_endpoint *remote, uint8_t *msg, size_t len,
+                         uint64_t now_ms);
+
+/* Runs every deadline that is due (retransmissions, half-open expiry,
+ * liveness checks, linger of deleted SAs). Cheap when nothing is due. */
+void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms);
+/* The earliest pending deadline, or NS_IKE_NEVER. */
+uint64_t ns_ike_engine_next_wakeup(const struct ns_ike_engine *e);
+
+/* Client: starts IKE_SA_INIT towards conf->gateway (port conf->ike_port),
+ * from local_addr port conf->ike_port. local_addr is the source address
+ * the kernel uses towards the gateway (the daemon learns it with a
+ * connect()ed UDP socket and getsockname); the NAT detection hash is
+ * computed over it, so it must be the real one, not a wildcard. Returns 0,
+ * or -1 when not a client, already connecting or connected, or a resource
+ * is missing. */
+int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                          uint64_t now_ms);
+/* Client: deletes the IKE SA (INFORMATIONAL DELETE to the gateway; the
+ * CHILD_SAs go at once with child_down, client_down follows with
+ * NS_IKE_DOWN_LOCAL). Returns 0, or -1 when there is no connection. */
+int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms);
+
+/* The data plane decrypted and verified an ESP packet of an SA of
+ * ike_sa_id that arrived on local from `from` (R4): counts as liveness for
+ * DPD and, when `from` or local differ from the SA's current endpoints,
+ * moves the IKE SA there (ops->peer_moved follows). O(1); the data plane
+ * may call it for every packet, or only when the address differs from the
+ * SA's and otherwise at most about once a second for liveness. Unknown ids
+ * are ignored. */
+void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
+                            const struct ns_endpoint *local, const struct ns_endpoint *from,
+                            uint64_t now_ms);
+/* Liveness only (no address): the same as esp_from without the move. */
+void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
+
+/* ---- status (natsecctl, X10) ---- */
+
+#define NS_IKE_STATUS_MAX_CHILD 4
+#define NS_IKE_ALG_STRLEN 96
+
+struct ns_ike_child_status {
+    uint32_t spi_in, spi_out;
+    enum ns_esp_mode mode;
+    bool udp_encap;
+    struct ns_proposal alg;          /* the chosen ESP suite */
+    char alg_str[NS_IKE_ALG_STRLEN]; /* the same as text, "aes256gcm16" */
+    struct ns_ts local_ts[NS_SA_MAX_TS];
+    unsigned n_local_ts;
+    struct ns_ts remote_ts[NS_SA_MAX_TS];
+    unsigned n_remote_ts;
+    uint64_t created_ms;
+};
+
+/* A snapshot of one IKE SA, valid only during the foreach callback. */
+struct ns_ike_sa_status {
+    uint64_t id;           /* ike_sa_id */
+    uint64_t spi_i, spi_r; /* IKE SPIs (spi_r 0 before the response) */
+    bool initiator;        /* this host initiated the IKE SA */
+    const char *state;     /* "INIT_SENT", "AUTH_SENT", "ESTABLISHED", ... */
+    struct ns_conf_id local_id;
+    struct ns_conf_id remote_id;      /* type 0 before IKE_AUTH */
+    const char *peer_name;            /* the [peer ...] section in use, or "" */
+    struct ns_endpoint local, remote; /* as used now (after NAT and floating) */
+    bool nat_local;                   /* this host is behind a NAT */
+    bool nat_remote;                  /* the peer is behind a NAT */
+    bool udp_encap;                   /* ESP in UDP: a NAT either side, or forced */
+    bool forced_encap;
+    struct ns_addr vip; /* the virtual IP (assigned or received); family 0 = none */
+    struct ns_proposal ike_alg;
+    char ike_alg_str[NS_IKE_ALG_STRLEN];
+    struct ns_ike_child_status child[NS_IKE_STATUS_MAX_CHILD];
+    unsigned n_child;
+    uint64_t created_ms;
+    uint64_t established_ms; /* 0 until ESTABLISHED */
+    uint64_t last_rx_ms;     /* last authenticated IKE or ESP activity */
+};
+
+typedef void (*ns_ike_status_fn)(void *arg, const struct ns_ike_sa_status *st);
+/* Calls fn once per IKE SA (half-open ones included), in no set order. */
+void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, void *arg);
+
+struct ns_ike_counters {
+    uint64_t dropped_malformed;   /* did not parse, bad SK, wrong sizes */
+    uint64_t dropped_unexpected;  /* parsed, but invalid for the SA's state or message ID */
+    uint64_t dropped_unknown_spi; /* no IKE SA with that SPI */
+    uint64_t dropped_unauth;      /* the SK payload did not verify */
+    uint64_t auth_failures;       /* AUTHENTICATION_FAILED sent or received */
+    uint64_t cookies_sent;
+    uint64_t cookies_rejected;  /* IKE_SA_INIT with a wrong or stale cookie */
+    uint64_t half_open_refused; /* half_open_max reached, nothing answered */
+    uint64_t invalid_ke_sent;
+    uint64_t no_proposal_sent;
+    uint64_t retransmits;      /* requests sent again by the timer */
+    uint64_t responses_resent; /* cached responses sent for retransmitted requests */
+    uint64_t ike_established;
+    uint64_t ike_deleted;
+    uint64_t children_installed;
+    uint64_t peer_moves; /* authenticated address/port changes (R4) */
+    unsigned half_open;  /* now: IKE SAs not yet authenticated */
+    unsigned ike_sas;    /* now: every IKE SA in the table */
+};
+void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
+
+#endif
