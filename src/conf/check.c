@@ -1,0 +1,153 @@
+/* Validation of natsecd's configuration as a whole (required keys, keys of
+ * the other role, conflicts between keys), and the O(1) index of peers by
+ * identity. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/parse.h"
+
+/* ---- whole-file validation --------------------------------------------- */
+
+/* Where a conflict between two keys shows: the later of the two. */
+static int later_line(const struct ns_conf_parser *p, const char *a, const char *b)
+{
+    int la = ns_conf_p_key_line(p, a), lb = ns_conf_p_key_line(p, b);
+    return la > lb ? la : lb;
+}
+
+static void require(struct ns_conf_parser *p, const char *key, const char *what)
+{
+    if (!ns_conf_p_key_line(p, key))
+        ns_conf_p_error(p, p->main_line, "[natsecd] needs '%s' (%s)", key, what);
+}
+
+static void refuse_for_role(struct ns_conf_parser *p, const char *key, const char *role)
+{
+    int line = ns_conf_p_key_line(p, key);
+    if (line)
+        ns_conf_p_error(p, line, "'%s' is not a %s setting", key, role);
+}
+
+static uint32_t id_hash(const struct ns_conf_id *id)
+{
+    uint32_t h = 2166136261u ^ id->type; /* FNV-1a */
+    for (size_t i = 0; i < id->len; i++)
+        h = (h ^ id->data[i]) * 16777619u;
+    return h;
+}
+
+static int build_index(struct ns_conf *c)
+{
+    unsigned n = 16;
+    while (n < c->n_peers * 2)
+        n *= 2;
+    c->peer_slots = calloc(n, sizeof(*c->peer_slots));
+    if (!c->peer_slots)
+        return -1;
+    c->n_peer_slots = n;
+    for (unsigned i = 0; i < c->n_peers; i++) {
+        unsigned s = id_hash(&c->peers[i].id) & (n - 1);
+        while (c->peer_slots[s])
+            s = (s + 1) & (n - 1);
+        c->peer_slots[s] = i + 1; /* 0 marks an empty slot */
+    }
+    return 0;
+}
+
+static void validate_peers(struct ns_conf_parser *p)
+{
+    struct ns_conf *c = p->c;
+    for (unsigned i = 0; i < c->n_peers; i++) {
+        struct ns_conf_peer *peer = &c->peers[i];
+        const struct ns_conf_p_peer_meta *m = &p->meta[i];
+        if (!m->key_line[NS_CONF_P_PSK])
+            ns_conf_p_error(p, peer->line, "[peer %s] needs 'psk'", peer->name);
+        /* No implicit any-to-any (R9): a tunnel's reach is always written. */
+        if (!m->key_line[NS_CONF_P_SUBNETS] && peer->mode == NS_ESP_TUNNEL)
+            ns_conf_p_error(p, peer->line, "[peer %s] needs 'subnets'", peer->name);
+        if (peer->is_default && c->role == NS_CONF_CLIENT)
+            ns_conf_p_error(p, peer->line, "[peer %%default] is for a gateway only");
+        if (peer->n_ike == 0) {
+            memcpy(peer->ike, c->ike, sizeof(c->ike));
+            peer->n_ike = c->n_ike;
+        }
+        if (peer->n_esp == 0) {
+            memcpy(peer->esp, c->esp, sizeof(c->esp));
+            peer->n_esp = c->n_esp;
+        }
+    }
+}
+
+void ns_conf_p_validate(struct ns_conf_parser *p)
+{
+    struct ns_conf *c = p->c;
+    if (!p->main_line) {
+        ns_conf_p_error(p, p->line ? p->line : 1, "no [natsecd] section in the file");
+        return;
+    }
+    require(p, "role", "gateway or client");
+    require(p, "local_id", "this host's identity");
+    if (c->role == NS_CONF_GATEWAY) {
+        require(p, "pool", "the virtual IP pool, e.g. 10.99.0.0/24");
+        refuse_for_role(p, "gateway", "gateway");
+        refuse_for_role(p, "remote_id", "gateway");
+        if (c->n_peers == 0)
+            ns_conf_p_error(p, p->main_line,
+                            "a gateway needs at least one [peer <identity>] section");
+    } else if (c->role == NS_CONF_CLIENT) {
+        require(p, "gateway", "the gateway's address");
+        require(p, "remote_id", "the identity the gateway must prove");
+        refuse_for_role(p, "pool", "client");
+        refuse_for_role(p, "dns", "client");
+        if (!ns_conf_p_key_line(p, "listen") && c->gateway.family == AF_INET6) {
+            memset(&c->listen, 0, sizeof(c->listen)); /* :: */
+            c->listen.family = AF_INET6;
+        }
+        if (c->gateway.family && c->listen.family != c->gateway.family)
+            ns_conf_p_error(p, ns_conf_p_key_line(p, "listen"),
+                            "listen and gateway are different IP versions");
+    }
+    if (c->ike_port == c->natt_port)
+        ns_conf_p_error(p, later_line(p, "ike_port", "natt_port"),
+                        "ike_port and natt_port must differ");
+    if (c->cookie_threshold > c->half_open_max)
+        ns_conf_p_error(p, later_line(p, "cookie_threshold", "half_open_max"),
+                        "cookie_threshold (%u) is above half_open_max (%u)", c->cookie_threshold,
+                        c->half_open_max);
+    if (c->n_ike == 0 || c->n_esp == 0)
+        ns_conf_p_error(p, p->main_line, "internal: the default proposals do not parse");
+    validate_peers(p);
+    if (p->err_line)
+        return;
+    if (build_index(c) != 0) {
+        ns_conf_p_error(p, p->main_line, "out of memory");
+        return;
+    }
+    if (c->role == NS_CONF_CLIENT) {
+        const struct ns_conf_peer *gw = ns_conf_find_peer(c, &c->remote_id);
+        if (!gw || gw->is_default)
+            ns_conf_p_error(p, ns_conf_p_key_line(p, "remote_id"),
+                            "no [peer ...] section for remote_id (it holds the gateway's psk)");
+    }
+}
+
+static const struct ns_conf_peer *lookup(const struct ns_conf *c, const struct ns_conf_id *id,
+                                         bool is_default)
+{
+    if (!c->n_peer_slots)
+        return NULL;
+    unsigned mask = c->n_peer_slots - 1;
+    for (unsigned s = id_hash(id) & mask; c->peer_slots[s]; s = (s + 1) & mask) {
+        const struct ns_conf_peer *peer = &c->peers[c->peer_slots[s] - 1];
+        if (peer->is_default == is_default && ns_conf_id_equal(&peer->id, id))
+            return peer;
+    }
+    return NULL;
+}
+
+const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const struct ns_conf_id *id)
+{
+    static const struct ns_conf_id none; /* %default is stored under the empty ID */
+    const struct ns_conf_peer *peer = id ? lookup(c, id, false) : NULL;
+    return peer ? peer : lookup(c, &none, true);
+}

@@ -1,0 +1,291 @@
+/* Reading natsecd's INI file with libinih: lines, sections, and the public
+ * load functions (keys.c gives each key its meaning, check.c validates the
+ * whole).
+ *
+ * libinih does not pass line numbers to the handler in Debian's build, and
+ * it truncates section names to 50 characters (too short for identities).
+ * So the text is fed to ini_parse_stream through our own line reader, which
+ * counts lines and reads section headers itself; the handler then knows the
+ * line and the full section of every key. */
+#include "conf/conf.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "conf/parse.h"
+#include "conf/proposal_parse.h"
+
+#define LINE_CHARS 4096        /* longest accepted line */
+#define FILE_BYTES (16u << 20) /* thousands of peers fit easily */
+
+/* Defaults, as written in docs/config.md. Only the suites that native
+ * clients and strongSwan propose (X9); no legacy algorithms (X12). */
+static const char default_ike[] =
+    "aes128gcm16-prfsha256-x25519, aes256gcm16-prfsha384-x25519, "
+    "chacha20poly1305-prfsha256-x25519, aes256gcm16-prfsha256-ecp256, aes256-sha256-ecp256, "
+    "aes256-sha256-modp2048, aes128-sha256-modp2048";
+static const char default_esp[] =
+    "aes128gcm16, aes256gcm16, chacha20poly1305, aes256-sha256, aes128-sha256";
+
+void ns_conf_p_error(struct ns_conf_parser *p, int line, const char *fmt, ...)
+{
+    if (p->err_line)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->err, sizeof(p->err), fmt, ap);
+    va_end(ap);
+    p->err_line = line;
+}
+
+static void begin_section(struct ns_conf_parser *p, const char *name)
+{
+    if (strcmp(name, "natsecd") == 0) {
+        if (p->main_line) {
+            ns_conf_p_error(p, p->line, "duplicate [natsecd] section (first on line %d)",
+                            p->main_line);
+            p->sec = NS_CONF_P_BAD;
+            return;
+        }
+        p->main_line = p->line;
+        p->sec = NS_CONF_P_MAIN;
+        return;
+    }
+    if (strncmp(name, "peer", 4) == 0 && (name[4] == '\0' || name[4] == ' ' || name[4] == '\t')) {
+        const char *ident = name + 4;
+        while (*ident == ' ' || *ident == '\t')
+            ident++;
+        ns_conf_p_begin_peer(p, ident);
+        return;
+    }
+    ns_conf_p_error(p, p->line, "unknown section [%s] (expected [natsecd] or [peer <identity>])",
+                    name);
+    p->sec = NS_CONF_P_BAD;
+}
+
+/* Looks at a whole line before libinih sees it: its length, and whether
+ * it opens a section. */
+static void on_line_start(struct ns_conf_parser *p, int num)
+{
+    const char *s = p->text + p->pos;
+    const char *nl = memchr(s, '\n', p->len - p->pos);
+    size_t n = nl ? (size_t)(nl - s) : p->len - p->pos;
+    /* libinih needs room for "\r\n\0" after the text. */
+    if (n + 3 > (size_t)num) {
+        ns_conf_p_error(p, p->line, "line is longer than %d characters", num - 3);
+        p->sec = NS_CONF_P_BAD;
+        return;
+    }
+    if (p->line == 1 && n >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+        s += 3;
+        n -= 3;
+    }
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t'))
+        i++;
+    if (i == n || s[i] != '[')
+        return;
+    const char *close = memchr(s + i, ']', n - i);
+    if (!close) {
+        p->sec = NS_CONF_P_BAD; /* libinih reports the syntax error */
+        return;
+    }
+    const char *b = s + i + 1, *e = close;
+    while (b < e && (*b == ' ' || *b == '\t'))
+        b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+        e--;
+    char name[NS_CONF_NAME_MAX + 8];
+    if ((size_t)(e - b) >= sizeof(name)) {
+        ns_conf_p_error(p, p->line, "section name is too long");
+        p->sec = NS_CONF_P_BAD;
+        return;
+    }
+    memcpy(name, b, (size_t)(e - b));
+    name[e - b] = '\0';
+    begin_section(p, name);
+}
+
+/* fgets() over the text in memory, counting lines. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct ns_conf_parser *p = stream;
+    if (p->pos >= p->len || num < 2)
+        return NULL;
+    if (p->at_line_start) {
+        p->line++;
+        on_line_start(p, num);
+    }
+    size_t max = (size_t)num - 1, avail = p->len - p->pos;
+    size_t n = avail < max ? avail : max;
+    const char *nl = memchr(p->text + p->pos, '\n', n);
+    if (nl)
+        n = (size_t)(nl - (p->text + p->pos)) + 1;
+    memcpy(str, p->text + p->pos, n);
+    str[n] = '\0';
+    p->pos += n;
+    p->at_line_start = nl != NULL;
+    return str;
+}
+
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+    struct ns_conf_parser *p = user;
+    (void)section; /* possibly truncated by libinih; p->sec is the truth */
+    switch (p->sec) {
+    case NS_CONF_P_NONE:
+        ns_conf_p_error(p, p->line, "'%s' is outside any section; start with [natsecd]", name);
+        break;
+    case NS_CONF_P_BAD:
+        break;
+    case NS_CONF_P_MAIN:
+    case NS_CONF_P_PEER:
+        if (!value || value[0] == '\0') {
+            ns_conf_p_error(p, p->line, "'%s' has no value", name);
+            break;
+        }
+        if (p->sec == NS_CONF_P_MAIN)
+            ns_conf_p_main_key(p, name, value);
+        else
+            ns_conf_p_peer_key(p, name, value);
+        break;
+    }
+    /* Errors are kept in p with the right line; libinih's own return value
+     * is left to report syntax errors only. */
+    return 1;
+}
+
+/* ---- public functions -------------------------------------------------- */
+
+void ns_conf_defaults(struct ns_conf *c)
+{
+    char err[256];
+    memset(c, 0, sizeof(*c));
+    c->listen.family = AF_INET; /* 0.0.0.0 */
+    c->ike_port = 500;
+    c->natt_port = 4500;
+    snprintf(c->control, sizeof(c->control), "/run/natsec/natsecd.sock");
+    c->log_level = NS_LOG_INFO;
+    int n = ns_proposal_list_parse(default_ike, NS_PROTO_IKE, c->ike, NS_MAX_PROPOSALS, err,
+                                   sizeof(err));
+    c->n_ike = n > 0 ? (unsigned)n : 0;
+    n = ns_proposal_list_parse(default_esp, NS_PROTO_ESP, c->esp, NS_MAX_PROPOSALS, err,
+                               sizeof(err));
+    c->n_esp = n > 0 ? (unsigned)n : 0;
+    c->keepalive_s = 20;
+    c->dpd_s = 30;
+    c->retransmit_timeout_ms = 1000;
+    c->retransmit_tries = 5;
+    c->half_open_max = 1000;
+    c->cookie_threshold = 100;
+    c->ike_lifetime_s = 14400;
+    c->child_lifetime_s = 3600;
+    c->child_lifetime_bytes = 0;
+    snprintf(c->tun, sizeof(c->tun), "natsec0");
+    c->mtu = 1400;
+    c->fwmark = 0x4e53;
+    c->route_table = 220;
+}
+
+void ns_conf_free(struct ns_conf *c)
+{
+    free(c->peers);
+    free(c->peer_slots);
+    c->peers = NULL;
+    c->peer_slots = NULL;
+    c->n_peers = 0;
+    c->n_peer_slots = 0;
+}
+
+/* libinih's options are process-wide variables in Debian's build; set the
+ * ones natsec relies on before every parse. */
+static void configure_inih(void)
+{
+    static char comment_prefixes[] = ";#";
+    ini_use_stack = false;
+    ini_allow_realloc = false;
+    ini_initial_alloc = LINE_CHARS; /* the buffer size without realloc */
+    ini_max_line = LINE_CHARS;
+    ini_allow_multiline = false; /* an indented line is a line, not a continuation */
+    ini_allow_inline_comments = true;
+    ini_inline_comment_prefixes = comment_prefixes;
+    ini_allow_no_value = false;
+    ini_stop_on_first_error = false;
+}
+
+int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out, char *err,
+                        size_t errlen)
+{
+    struct ns_conf_parser p;
+    memset(&p, 0, sizeof(p));
+    p.name = name;
+    p.text = text;
+    p.len = strlen(text);
+    p.at_line_start = true;
+    p.c = out;
+    ns_conf_defaults(out);
+
+    configure_inih();
+    int rc = ini_parse_stream(read_line, &p, on_key, &p);
+    /* libinih counts lines as we do, so the smaller line is the first. */
+    if (rc > 0 && (!p.err_line || rc < p.err_line)) {
+        p.err_line = 0;
+        ns_conf_p_error(&p, rc, "expected 'key = value', a comment, or a [section]");
+    } else if (rc < 0 && !p.err_line) {
+        ns_conf_p_error(&p, p.line, "out of memory while parsing");
+    }
+    if (!p.err_line)
+        ns_conf_p_validate(&p);
+    free(p.meta);
+    if (p.err_line) {
+        snprintf(err, errlen, "%s:%d: %s", name, p.err_line, p.err);
+        ns_conf_free(out);
+        ns_conf_defaults(out);
+        return -1;
+    }
+    return 0;
+}
+
+int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen)
+{
+    ns_conf_defaults(out);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_BYTES) {
+        snprintf(err, errlen, "%s:0: not a regular file of at most %u bytes", path, FILE_BYTES);
+        fclose(f);
+        return -1;
+    }
+    char *text = malloc((size_t)st.st_size + 1);
+    size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
+    int read_err = !text || ferror(f);
+    fclose(f);
+    if (read_err) {
+        snprintf(err, errlen, "%s:0: cannot read: %s", path, text ? strerror(errno) : "no memory");
+        free(text);
+        return -1;
+    }
+    text[n] = '\0';
+    const char *nul = memchr(text, '\0', n);
+    if (nul) {
+        int line = 1;
+        for (const char *q = text; q < nul; q++)
+            line += *q == '\n';
+        snprintf(err, errlen, "%s:%d: NUL byte in a text file", path, line);
+        free(text);
+        return -1;
+    }
+    int rc = ns_conf_load_string(text, path, out, err, errlen);
+    free(text);
+    return rc;
+}

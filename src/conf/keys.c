@@ -1,0 +1,437 @@
+/* What each key of natsecd's configuration means: the [natsecd] keys with
+ * their ranges, and the keys of a [peer <identity>] section. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf/parse.h"
+#include "conf/proposal_parse.h"
+#include "conf/value.h"
+
+#define MIN_PSK_LEN 16 /* shorter keys get a warning */
+
+typedef int (*main_setter)(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+
+struct main_key {
+    const char *name;
+    main_setter set;  /* NULL: a plain number stored at off */
+    size_t off, size; /* field of struct ns_conf for plain numbers */
+    uint64_t min, max;
+};
+
+/* ---- [natsecd] keys ---------------------------------------------------- */
+
+static int set_role(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "gateway") == 0)
+        p->c->role = NS_CONF_GATEWAY;
+    else if (strcmp(v, "client") == 0)
+        p->c->role = NS_CONF_CLIENT;
+    else {
+        snprintf(err, errlen, "'%s' is neither gateway nor client", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int set_local_id(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_id_parse_err(v, &p->c->local_id, err, errlen);
+}
+
+static int set_remote_id(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_id_parse_err(v, &p->c->remote_id, err, errlen);
+}
+
+static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_addr(v, &p->c->listen, err, errlen);
+}
+
+static int set_gateway(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    /* A port here would be ambiguous between 500 and 4500; ike_port and
+     * natt_port say it instead. */
+    return ns_cv_addr(v, &p->c->gateway, err, errlen);
+}
+
+static int set_control(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    if (v[0] != '/' || strlen(v) >= sizeof(p->c->control)) {
+        snprintf(err, errlen, "'%s' is not an absolute path shorter than %zu characters", v,
+                 sizeof(p->c->control));
+        return -1;
+    }
+    strcpy(p->c->control, v);
+    return 0;
+}
+
+static int set_log_level(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    int l = ns_log_level_parse(v);
+    if (l < 0) {
+        snprintf(err, errlen, "'%s' is not one of error, warn, info, debug", v);
+        return -1;
+    }
+    p->c->log_level = (enum ns_log_level)l;
+    return 0;
+}
+
+static int set_ike_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    int n = ns_proposal_list_parse(v, NS_PROTO_IKE, p->c->ike, NS_MAX_PROPOSALS, err, errlen);
+    if (n < 0)
+        return -1;
+    p->c->n_ike = (unsigned)n;
+    return 0;
+}
+
+static int set_esp_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    int n = ns_proposal_list_parse(v, NS_PROTO_ESP, p->c->esp, NS_MAX_PROPOSALS, err, errlen);
+    if (n < 0)
+        return -1;
+    p->c->n_esp = (unsigned)n;
+    return 0;
+}
+
+static int refuse_ah(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    (void)p;
+    (void)v;
+    snprintf(err, errlen,
+             "AH is never offered (R1: it cannot cross a NAT); for integrity only use "
+             "esp_proposals with null encryption, e.g. null-sha256");
+    return -1;
+}
+
+static int set_force_encap(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_bool(v, &p->c->force_encap, err, errlen);
+}
+
+static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
+}
+
+static int set_tun(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    bool ok = n > 0 && n < sizeof(p->c->tun) && strcmp(v, ".") != 0 && strcmp(v, "..") != 0;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = v[i] > ' ' && v[i] < 127 && v[i] != '/' && v[i] != ':';
+    if (!ok) {
+        snprintf(err, errlen, "'%s' is not an interface name (1 to %zu characters, no '/' or ':')",
+                 v, sizeof(p->c->tun) - 1);
+        return -1;
+    }
+    strcpy(p->c->tun, v);
+    return 0;
+}
+
+static int set_route_table(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    uint64_t t;
+    if (ns_cv_uint(v, 1, UINT32_MAX, &t, err, errlen) != 0)
+        return -1;
+    if (t >= 253 && t <= 255) { /* default, main, local */
+        snprintf(err, errlen, "table %s is one of the kernel's own (default, main, local)", v);
+        return -1;
+    }
+    p->c->route_table = (uint32_t)t;
+    return 0;
+}
+
+static int set_pool(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    struct ns_conf *c = p->c;
+    if (ns_cv_prefix(v, false, &c->pool, &c->pool_prefix, err, errlen) != 0)
+        return -1;
+    if (c->pool.family != AF_INET) {
+        snprintf(err, errlen, "'%s': the pool is an IPv4 prefix", v);
+        return -1;
+    }
+    /* The gateway takes one address; /30 leaves one for a client. */
+    if (c->pool_prefix < 8 || c->pool_prefix > 30) {
+        snprintf(err, errlen, "'%s': pool prefix length must be /8 to /30", v);
+        return -1;
+    }
+    return 0;
+}
+
+static int dns_item(const char *item, void *arg, char *err, size_t errlen)
+{
+    struct ns_conf *c = arg;
+    if (c->n_dns == NS_CONF_MAX_DNS) {
+        snprintf(err, errlen, "more than %d DNS servers", NS_CONF_MAX_DNS);
+        return -1;
+    }
+    return ns_cv_addr(item, &c->dns[c->n_dns++], err, errlen);
+}
+
+static int set_dns(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    p->c->n_dns = 0;
+    return ns_cv_list(v, dns_item, p->c, err, errlen);
+}
+
+#define NUM(name, field, lo, hi)                                                                   \
+    {                                                                                              \
+        name, NULL, offsetof(struct ns_conf, field), sizeof(((struct ns_conf *)0)->field), lo, hi  \
+    }
+#define FN(name, fn)                                                                               \
+    {                                                                                              \
+        name, fn, 0, 0, 0, 0                                                                       \
+    }
+
+static const struct main_key main_keys[] = {
+    FN("role", set_role),
+    FN("local_id", set_local_id),
+    FN("listen", set_listen),
+    NUM("ike_port", ike_port, 1, 65535),
+    NUM("natt_port", natt_port, 1, 65535),
+    FN("control", set_control),
+    FN("log_level", set_log_level),
+    FN("ike_proposals", set_ike_proposals),
+    FN("esp_proposals", set_esp_proposals),
+    FN("ah_proposals", refuse_ah),
+    FN("force_encap", set_force_encap),
+    NUM("keepalive", keepalive_s, 0, 3600),
+    NUM("dpd", dpd_s, 0, 86400),
+    FN("retransmit_timeout", set_retransmit_timeout),
+    NUM("retransmit_tries", retransmit_tries, 1, 20),
+    NUM("half_open_max", half_open_max, 1, 10000000),
+    NUM("cookie_threshold", cookie_threshold, 0, 10000000),
+    NUM("ike_lifetime", ike_lifetime_s, 60, 30 * 86400),
+    NUM("child_lifetime", child_lifetime_s, 60, 30 * 86400),
+    NUM("child_lifetime_bytes", child_lifetime_bytes, 0, UINT64_MAX),
+    FN("tun", set_tun),
+    NUM("mtu", mtu, 576, 65535),
+    NUM("fwmark", fwmark, 1, UINT32_MAX),
+    FN("route_table", set_route_table),
+    FN("pool", set_pool),
+    FN("dns", set_dns),
+    FN("gateway", set_gateway),
+    FN("remote_id", set_remote_id),
+};
+#define N_MAIN_KEYS (sizeof(main_keys) / sizeof(main_keys[0]))
+
+static int main_key_index(const char *name)
+{
+    for (size_t i = 0; i < N_MAIN_KEYS; i++)
+        if (strcmp(main_keys[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+static int set_number(struct ns_conf_parser *p, const struct main_key *k, const char *v, char *err,
+                      size_t errlen)
+{
+    uint64_t n;
+    if (ns_cv_uint(v, k->min, k->max, &n, err, errlen) != 0)
+        return -1;
+    char *field = (char *)p->c + k->off;
+    switch (k->size) {
+    case 2: {
+        uint16_t x = (uint16_t)n;
+        memcpy(field, &x, 2);
+        break;
+    }
+    case 4: {
+        uint32_t x = (uint32_t)n;
+        memcpy(field, &x, 4);
+        break;
+    }
+    default:
+        memcpy(field, &n, 8);
+        break;
+    }
+    return 0;
+}
+
+void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *value)
+{
+    int i = main_key_index(name);
+    if (i < 0) {
+        ns_conf_p_error(p, p->line, "unknown key '%s' in [natsecd]", name);
+        return;
+    }
+    if (p->main_key_line[i]) {
+        ns_conf_p_error(p, p->line, "'%s' is set twice (first on line %d)", name,
+                        p->main_key_line[i]);
+        return;
+    }
+    p->main_key_line[i] = p->line;
+    const struct main_key *k = &main_keys[i];
+    char why[512];
+    int rc =
+        k->set ? k->set(p, value, why, sizeof(why)) : set_number(p, k, value, why, sizeof(why));
+    if (rc != 0)
+        ns_conf_p_error(p, p->line, "%s: %s", name, why);
+}
+
+/* ---- [peer <identity>] keys -------------------------------------------- */
+
+static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {"psk", "subnets", "mode",
+                                                           "ike_proposals", "esp_proposals"};
+
+static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const char *v, char *err,
+                   size_t errlen)
+{
+    if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+        if (ns_cv_hex(v + 2, peer->psk, sizeof(peer->psk), &peer->psk_len, err, errlen) != 0)
+            return -1;
+    } else {
+        size_t n = strlen(v);
+        if (n > sizeof(peer->psk)) {
+            snprintf(err, errlen, "longer than %zu bytes", sizeof(peer->psk));
+            return -1;
+        }
+        memcpy(peer->psk, v, n);
+        peer->psk_len = n;
+    }
+    if (peer->psk_len < MIN_PSK_LEN)
+        NS_WARN("%s:%d: the psk of [peer %s] is %zu bytes; use at least %d random bytes", p->name,
+                p->line, peer->name, peer->psk_len, MIN_PSK_LEN);
+    return 0;
+}
+
+static int subnet_item(const char *item, void *arg, char *err, size_t errlen)
+{
+    struct ns_conf_peer *peer = arg;
+    if (peer->n_subnets == NS_CONF_MAX_SUBNETS) {
+        snprintf(err, errlen, "more than %d subnets", NS_CONF_MAX_SUBNETS);
+        return -1;
+    }
+    return ns_cv_ts(item, &peer->subnets[peer->n_subnets++], err, errlen);
+}
+
+static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
+                        enum ns_conf_p_peer_key k, const char *v, char *err, size_t errlen)
+{
+    int n;
+    switch (k) {
+    case NS_CONF_P_PSK:
+        return set_psk(p, peer, v, err, errlen);
+    case NS_CONF_P_SUBNETS:
+        return ns_cv_list(v, subnet_item, peer, err, errlen);
+    case NS_CONF_P_MODE:
+        if (strcmp(v, "tunnel") == 0)
+            peer->mode = NS_ESP_TUNNEL;
+        else if (strcmp(v, "transport") == 0)
+            peer->mode = NS_ESP_TRANSPORT;
+        else {
+            snprintf(err, errlen, "'%s' is neither tunnel nor transport", v);
+            return -1;
+        }
+        return 0;
+    case NS_CONF_P_IKE:
+        n = ns_proposal_list_parse(v, NS_PROTO_IKE, peer->ike, NS_MAX_PROPOSALS, err, errlen);
+        peer->n_ike = n > 0 ? (unsigned)n : 0;
+        return n < 0 ? -1 : 0;
+    case NS_CONF_P_ESP:
+        n = ns_proposal_list_parse(v, NS_PROTO_ESP, peer->esp, NS_MAX_PROPOSALS, err, errlen);
+        peer->n_esp = n > 0 ? (unsigned)n : 0;
+        return n < 0 ? -1 : 0;
+    default:
+        return -1;
+    }
+}
+
+void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *value)
+{
+    struct ns_conf_peer *peer = &p->c->peers[p->c->n_peers - 1];
+    struct ns_conf_p_peer_meta *meta = &p->meta[p->c->n_peers - 1];
+    if (strcmp(name, "ah_proposals") == 0) {
+        char why[256];
+        refuse_ah(p, value, why, sizeof(why));
+        ns_conf_p_error(p, p->line, "%s: %s", name, why);
+        return;
+    }
+    int k = -1;
+    for (int i = 0; i < NS_CONF_P_PEER_KEYS; i++)
+        if (strcmp(peer_keys[i], name) == 0)
+            k = i;
+    if (k < 0) {
+        ns_conf_p_error(p, p->line, "unknown key '%s' in [peer %s]", name, peer->name);
+        return;
+    }
+    if (meta->key_line[k]) {
+        ns_conf_p_error(p, p->line, "'%s' is set twice (first on line %d)", name,
+                        meta->key_line[k]);
+        return;
+    }
+    meta->key_line[k] = p->line;
+    char why[512];
+    if (set_peer_key(p, peer, (enum ns_conf_p_peer_key)k, value, why, sizeof(why)) != 0)
+        ns_conf_p_error(p, p->line, "%s: %s", name, why);
+}
+
+void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
+{
+    struct ns_conf *c = p->c;
+    struct ns_conf_peer peer;
+    memset(&peer, 0, sizeof(peer));
+    if (*ident == '\0') {
+        ns_conf_p_error(p, p->line, "[peer] needs an identity, e.g. [peer alice@corp.example]");
+        p->sec = NS_CONF_P_BAD;
+        return;
+    }
+    if (strlen(ident) >= sizeof(peer.name)) {
+        ns_conf_p_error(p, p->line, "peer identity '%.40s...' is too long", ident);
+        p->sec = NS_CONF_P_BAD;
+        return;
+    }
+    strcpy(peer.name, ident);
+    if (strcmp(ident, "%default") == 0) {
+        peer.is_default = true;
+    } else {
+        char why[512];
+        if (ns_conf_id_parse_err(ident, &peer.id, why, sizeof(why)) != 0) {
+            ns_conf_p_error(p, p->line, "[peer %s]: %s", ident, why);
+            p->sec = NS_CONF_P_BAD;
+            return;
+        }
+    }
+    for (unsigned i = 0; i < c->n_peers; i++) {
+        if (c->peers[i].is_default == peer.is_default &&
+            ns_conf_id_equal(&c->peers[i].id, &peer.id)) {
+            ns_conf_p_error(p, p->line, "duplicate [peer %s] (first on line %d)", ident,
+                            c->peers[i].line);
+            p->sec = NS_CONF_P_BAD;
+            return;
+        }
+    }
+    if (c->n_peers == p->peers_cap) {
+        unsigned cap = p->peers_cap ? p->peers_cap * 2 : 8;
+        struct ns_conf_peer *np = realloc(c->peers, cap * sizeof(*np));
+        if (np)
+            c->peers = np;
+        struct ns_conf_p_peer_meta *nm = np ? realloc(p->meta, cap * sizeof(*nm)) : NULL;
+        if (nm)
+            p->meta = nm;
+        if (!np || !nm) {
+            ns_conf_p_error(p, p->line, "out of memory");
+            p->sec = NS_CONF_P_BAD;
+            return;
+        }
+        p->peers_cap = cap;
+    }
+    peer.mode = NS_ESP_TUNNEL;
+    peer.line = p->line;
+    c->peers[c->n_peers] = peer;
+    memset(&p->meta[c->n_peers], 0, sizeof(p->meta[0]));
+    c->n_peers++;
+    p->sec = NS_CONF_P_PEER;
+}
+
+int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name)
+{
+    int i = main_key_index(name);
+    return i < 0 ? 0 : p->main_key_line[i];
+}
+
+_Static_assert(sizeof(main_keys) / sizeof(main_keys[0]) <= NS_CONF_P_MAX_MAIN_KEYS,
+               "struct ns_conf_parser has room for every [natsecd] key");

@@ -1,0 +1,67 @@
+/* The state of one parse of natsecd's configuration, shared by the files
+ * of src/conf only (not part of the public surface): conf.c reads lines and
+ * sections, keys.c gives each key its meaning, check.c validates the whole
+ * and indexes the peers. */
+#ifndef NATSEC_CONF_PARSE_H
+#define NATSEC_CONF_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "conf/conf.h"
+
+#define NS_CONF_P_MAX_MAIN_KEYS 64
+
+enum ns_conf_p_section { NS_CONF_P_NONE, NS_CONF_P_MAIN, NS_CONF_P_PEER, NS_CONF_P_BAD };
+
+enum ns_conf_p_peer_key {
+    NS_CONF_P_PSK,
+    NS_CONF_P_SUBNETS,
+    NS_CONF_P_MODE,
+    NS_CONF_P_IKE,
+    NS_CONF_P_ESP,
+    NS_CONF_P_PEER_KEYS
+};
+
+/* Where each key of one [peer] section was set (0 = not set). */
+struct ns_conf_p_peer_meta {
+    int key_line[NS_CONF_P_PEER_KEYS];
+};
+
+struct ns_conf_parser {
+    const char *name; /* path, for messages */
+    const char *text;
+    size_t len, pos;
+    int line; /* the line being read */
+    bool at_line_start;
+
+    enum ns_conf_p_section sec;
+    int main_line;                              /* of [natsecd], 0 if none yet */
+    int main_key_line[NS_CONF_P_MAX_MAIN_KEYS]; /* where each [natsecd] key was set */
+
+    struct ns_conf *c;
+    unsigned peers_cap;
+    struct ns_conf_p_peer_meta *meta; /* parallel to c->peers */
+
+    int err_line; /* of the first error, 0 if none */
+    char err[768];
+};
+
+/* Records an error unless one is already recorded: the first error is the
+ * one worth reading. */
+void ns_conf_p_error(struct ns_conf_parser *p, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* keys.c: one key = value of [natsecd] or of the current [peer]; a new
+ * [peer <ident>] section. Errors go to p. */
+void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *value);
+void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *value);
+void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident);
+/* The line where a [natsecd] key was set, 0 if it was not. */
+int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);
+
+/* check.c: cross-key validation, default proposals into peers, and the
+ * identity index; errors go to p. */
+void ns_conf_p_validate(struct ns_conf_parser *p);
+
+#endif
