@@ -35,7 +35,7 @@ enum ns_integ_alg {
 
 #define NS_CIPHER_MAX_ICV 32
 #define NS_CIPHER_MAX_IV 16
-#define NS_CIPHER_MAX_ENCR_KEY 36  /* 32-byte key + 4-byte salt */
+#define NS_CIPHER_MAX_ENCR_KEY 36 /* 32-byte key + 4-byte salt */
 #define NS_CIPHER_MAX_INTEG_KEY 64
 
 struct ns_cipher;

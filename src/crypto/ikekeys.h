@@ -13,9 +13,9 @@ struct ns_ike_keys {
     uint8_t sk_ai[NS_CIPHER_MAX_INTEG_KEY], sk_ar[NS_CIPHER_MAX_INTEG_KEY];
     uint8_t sk_ei[NS_CIPHER_MAX_ENCR_KEY], sk_er[NS_CIPHER_MAX_ENCR_KEY];
     uint8_t sk_pi[NS_PRF_MAX_LEN], sk_pr[NS_PRF_MAX_LEN];
-    size_t d_len;    /* = prf length, also for sk_pi and sk_pr */
+    size_t d_len;     /* = prf length, also for sk_pi and sk_pr */
     size_t integ_len; /* 0 for AEAD */
-    size_t encr_len; /* key + salt for AEAD */
+    size_t encr_len;  /* key + salt for AEAD */
 };
 
 /* Initial IKE SA: SKEYSEED = prf(Ni | Nr, g^ir); then
@@ -38,8 +38,8 @@ int ns_ike_rekey_keys(enum ns_prf_alg old_prf, const uint8_t *old_sk_d, size_t o
 /* CHILD_SA KEYMAT (2.17): prf+(SK_d, [g^ir (new) |] Ni | Nr), g_ir NULL
  * without PFS. The caller splits it: encr_i | integ_i | encr_r | integ_r
  * (initiator-to-responder keys first). */
-int ns_child_keymat(enum ns_prf_alg prf, const uint8_t *sk_d, size_t sk_d_len,
-                    const uint8_t *g_ir, size_t g_ir_len, const uint8_t *ni, size_t ni_len,
-                    const uint8_t *nr, size_t nr_len, uint8_t *out, size_t out_len);
+int ns_child_keymat(enum ns_prf_alg prf, const uint8_t *sk_d, size_t sk_d_len, const uint8_t *g_ir,
+                    size_t g_ir_len, const uint8_t *ni, size_t ni_len, const uint8_t *nr,
+                    size_t nr_len, uint8_t *out, size_t out_len);
 
 #endif

@@ -23,4 +23,14 @@ int ns_prf(enum ns_prf_alg alg, const uint8_t *key, size_t key_len, const uint8_
 int ns_prf_plus(enum ns_prf_alg alg, const uint8_t *key, size_t key_len, const uint8_t *seed,
                 size_t seed_len, uint8_t *out, size_t out_len);
 
+/* The same over a message given as n parts (parts[i], lens[i]) that are
+ * concatenated, so callers need no buffer for "a | b | c" (SKEYSEED for a
+ * re-key, KEYMAT with PFS, the AUTH payload's signed octets). A part may be
+ * NULL when its length is 0. */
+int ns_prf_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                 const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out);
+int ns_prf_plus_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                      const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out,
+                      size_t out_len);
+
 #endif

@@ -1,0 +1,370 @@
+/* ESP / IKE SK payload protection on OpenSSL 3 EVP.
+ *
+ * Everything expensive happens once in ns_cipher_new: the cipher contexts
+ * are created with their key schedule (one for each direction, because a
+ * CBC decryption schedule differs from the encryption one) and the HMAC
+ * context is keyed. Per packet, seal and open only set the IV (EVP_*Init_ex2
+ * with a NULL cipher and key keeps both) and re-initialise HMAC with a NULL
+ * key, which keeps the key. Our code allocates nothing per packet; note that
+ * OpenSSL 3.0's HMAC re-initialisation itself duplicates its digest state
+ * (EVP_MD_CTX_copy_ex), which the AEAD suites avoid entirely.
+ *
+ * An ns_cipher is not safe for concurrent use; an SA has one per direction. */
+#include "crypto/cipher.h"
+
+#include <limits.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define AEAD_SALT_LEN 4
+#define AEAD_IV_LEN 8
+#define AEAD_TAG_LEN 16
+#define CBC_IV_LEN 16
+#define HMAC_MAX_OUT 64
+
+struct ns_cipher {
+    bool aead;
+    size_t iv_len, icv_len, block_len;
+    uint8_t salt[AEAD_SALT_LEN];
+    EVP_CIPHER_CTX *enc, *dec; /* both NULL for NULL encryption */
+    EVP_MAC_CTX *mac;          /* NULL for AEAD */
+};
+
+bool ns_encr_is_aead(enum ns_encr_alg encr)
+{
+    return encr == NS_ENCR_AES_GCM_16 || encr == NS_ENCR_CHACHA20_POLY1305;
+}
+
+static bool integ_is_hmac(enum ns_integ_alg integ)
+{
+    return integ == NS_INTEG_HMAC_SHA2_256_128 || integ == NS_INTEG_HMAC_SHA2_384_192 ||
+           integ == NS_INTEG_HMAC_SHA2_512_256;
+}
+
+/* Bytes of the encryption key proper (salt excluded); 0 when unsupported,
+ * except NULL encryption, whose key is legitimately empty. */
+static bool encr_key_bytes(enum ns_encr_alg encr, unsigned key_bits, size_t *out)
+{
+    switch (encr) {
+    case NS_ENCR_NULL:
+        *out = 0;
+        return key_bits == 0;
+    case NS_ENCR_AES_CBC:
+    case NS_ENCR_AES_GCM_16:
+        *out = key_bits / 8;
+        return key_bits == 128 || key_bits == 256;
+    case NS_ENCR_CHACHA20_POLY1305:
+        *out = 32;
+        return key_bits == 0 || key_bits == 256;
+    }
+    return false;
+}
+
+bool ns_cipher_supported(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ)
+{
+    size_t key_len;
+    if (!encr_key_bytes(encr, key_bits, &key_len))
+        return false;
+    return ns_encr_is_aead(encr) ? integ == NS_INTEG_NONE : integ_is_hmac(integ);
+}
+
+size_t ns_encr_keymat_len(enum ns_encr_alg encr, unsigned key_bits)
+{
+    size_t key_len;
+    if (!encr_key_bytes(encr, key_bits, &key_len))
+        return 0;
+    return key_len + (ns_encr_is_aead(encr) ? AEAD_SALT_LEN : 0);
+}
+
+/* RFC 4868: the key is as long as the hash output; the ICV is half of it. */
+size_t ns_integ_key_len(enum ns_integ_alg integ)
+{
+    switch (integ) {
+    case NS_INTEG_NONE:
+        return 0;
+    case NS_INTEG_HMAC_SHA2_256_128:
+        return 32;
+    case NS_INTEG_HMAC_SHA2_384_192:
+        return 48;
+    case NS_INTEG_HMAC_SHA2_512_256:
+        return 64;
+    }
+    return 0;
+}
+
+static const EVP_CIPHER *evp_cipher_of(enum ns_encr_alg encr, unsigned key_bits)
+{
+    switch (encr) {
+    case NS_ENCR_AES_CBC:
+        return key_bits == 128 ? EVP_aes_128_cbc() : EVP_aes_256_cbc();
+    case NS_ENCR_AES_GCM_16:
+        return key_bits == 128 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+    case NS_ENCR_CHACHA20_POLY1305:
+        return EVP_chacha20_poly1305();
+    case NS_ENCR_NULL:
+        break;
+    }
+    return NULL;
+}
+
+static const char *hmac_digest_of(enum ns_integ_alg integ)
+{
+    switch (integ) {
+    case NS_INTEG_HMAC_SHA2_256_128:
+        return "SHA2-256";
+    case NS_INTEG_HMAC_SHA2_384_192:
+        return "SHA2-384";
+    case NS_INTEG_HMAC_SHA2_512_256:
+        return "SHA2-512";
+    case NS_INTEG_NONE:
+        break;
+    }
+    return NULL;
+}
+
+static EVP_CIPHER_CTX *cipher_ctx_new(const EVP_CIPHER *cipher, const uint8_t *key, bool encrypt,
+                                      bool aead)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    if (ctx == NULL)
+        return NULL;
+    int ok = encrypt ? EVP_EncryptInit_ex2(ctx, cipher, key, NULL, NULL)
+                     : EVP_DecryptInit_ex2(ctx, cipher, key, NULL, NULL);
+    /* ESP and IKE pad themselves (RFC 4303 2.4, RFC 7296 3.14). */
+    if (ok == 1 && !aead)
+        ok = EVP_CIPHER_CTX_set_padding(ctx, 0);
+    if (ok != 1) {
+        EVP_CIPHER_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+static EVP_MAC_CTX *hmac_ctx_new(enum ns_integ_alg integ, const uint8_t *key, size_t key_len)
+{
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (mac == NULL)
+        return NULL;
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
+    EVP_MAC_free(mac); /* the context holds its own reference */
+    if (ctx == NULL)
+        return NULL;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)hmac_digest_of(integ), 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (EVP_MAC_init(ctx, key, key_len, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
+                                const uint8_t *encr_key, size_t encr_key_len,
+                                const uint8_t *integ_key, size_t integ_key_len)
+{
+    if (!ns_cipher_supported(encr, key_bits, integ) ||
+        encr_key_len != ns_encr_keymat_len(encr, key_bits) ||
+        integ_key_len != ns_integ_key_len(integ) || (encr_key_len != 0 && encr_key == NULL) ||
+        (integ_key_len != 0 && integ_key == NULL))
+        return NULL;
+    struct ns_cipher *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->aead = ns_encr_is_aead(encr);
+    if (c->aead) {
+        /* keymat = key | salt (RFC 4106 8.1, RFC 5282 7.1, RFC 7634 4). */
+        memcpy(c->salt, encr_key + encr_key_len - AEAD_SALT_LEN, AEAD_SALT_LEN);
+        c->iv_len = AEAD_IV_LEN;
+        c->icv_len = AEAD_TAG_LEN;
+        c->block_len = 4;
+    } else {
+        c->iv_len = encr == NS_ENCR_AES_CBC ? CBC_IV_LEN : 0;
+        c->icv_len = integ_key_len / 2;
+        c->block_len = encr == NS_ENCR_AES_CBC ? 16 : 4;
+        c->mac = hmac_ctx_new(integ, integ_key, integ_key_len);
+        if (c->mac == NULL)
+            goto fail;
+    }
+    const EVP_CIPHER *cipher = evp_cipher_of(encr, key_bits);
+    if (cipher != NULL) {
+        c->enc = cipher_ctx_new(cipher, encr_key, true, c->aead);
+        c->dec = cipher_ctx_new(cipher, encr_key, false, c->aead);
+        if (c->enc == NULL || c->dec == NULL)
+            goto fail;
+    }
+    return c;
+fail:
+    ns_cipher_free(c);
+    return NULL;
+}
+
+void ns_cipher_free(struct ns_cipher *c)
+{
+    if (c == NULL)
+        return;
+    EVP_CIPHER_CTX_free(c->enc);
+    EVP_CIPHER_CTX_free(c->dec);
+    EVP_MAC_CTX_free(c->mac);
+    OPENSSL_cleanse(c, sizeof(*c));
+    free(c);
+}
+
+size_t ns_cipher_iv_len(const struct ns_cipher *c)
+{
+    return c->iv_len;
+}
+
+size_t ns_cipher_block_len(const struct ns_cipher *c)
+{
+    return c->block_len;
+}
+
+size_t ns_cipher_icv_len(const struct ns_cipher *c)
+{
+    return c->icv_len;
+}
+
+bool ns_cipher_is_aead(const struct ns_cipher *c)
+{
+    return c->aead;
+}
+
+/* EVP takes int lengths. AEAD has no place for the ESN high bits outside
+ * the AAD, so a caller passing them has built the AAD wrong. CBC works on
+ * whole blocks; NULL encryption takes any length. */
+static bool args_ok(const struct ns_cipher *c, const uint8_t *aad, size_t aad_len,
+                    const uint8_t *iv, const uint8_t *data, size_t len, const uint8_t *esn_hi,
+                    const uint8_t *icv)
+{
+    if (aad_len > INT_MAX || len > INT_MAX || (aad == NULL && aad_len != 0) ||
+        (data == NULL && len != 0) || (iv == NULL && c->iv_len != 0) || icv == NULL)
+        return false;
+    if (c->aead)
+        return esn_hi == NULL;
+    return c->enc == NULL || len % CBC_IV_LEN == 0;
+}
+
+static void aead_nonce(const struct ns_cipher *c, const uint8_t *iv, uint8_t nonce[12])
+{
+    memcpy(nonce, c->salt, AEAD_SALT_LEN);
+    memcpy(nonce + AEAD_SALT_LEN, iv, AEAD_IV_LEN);
+}
+
+static int aead_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
+                     uint8_t *data, size_t len, uint8_t *icv)
+{
+    uint8_t nonce[AEAD_SALT_LEN + AEAD_IV_LEN], tail[AEAD_TAG_LEN];
+    int n;
+    aead_nonce(c, iv, nonce);
+    if (EVP_EncryptInit_ex2(c->enc, NULL, NULL, nonce, NULL) != 1)
+        return -1;
+    if (aad_len != 0 && EVP_EncryptUpdate(c->enc, NULL, &n, aad, (int)aad_len) != 1)
+        return -1;
+    if (len != 0 && (EVP_EncryptUpdate(c->enc, data, &n, data, (int)len) != 1 || (size_t)n != len))
+        return -1;
+    if (EVP_EncryptFinal_ex(c->enc, tail, &n) != 1 || n != 0)
+        return -1;
+    return EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, icv) == 1 ? 0 : -1;
+}
+
+static int aead_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
+                     uint8_t *data, size_t len, const uint8_t *icv)
+{
+    uint8_t nonce[AEAD_SALT_LEN + AEAD_IV_LEN], tag[AEAD_TAG_LEN], tail[AEAD_TAG_LEN];
+    int n;
+    aead_nonce(c, iv, nonce);
+    memcpy(tag, icv, AEAD_TAG_LEN); /* the ctrl takes a non-const pointer */
+    if (EVP_DecryptInit_ex2(c->dec, NULL, NULL, nonce, NULL) != 1 ||
+        EVP_CIPHER_CTX_ctrl(c->dec, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) != 1)
+        goto fail;
+    if (aad_len != 0 && EVP_DecryptUpdate(c->dec, NULL, &n, aad, (int)aad_len) != 1)
+        goto fail;
+    if (len != 0 && (EVP_DecryptUpdate(c->dec, data, &n, data, (int)len) != 1 || (size_t)n != len))
+        goto fail;
+    /* The tag is checked (in constant time) here. */
+    if (EVP_DecryptFinal_ex(c->dec, tail, &n) != 1 || n != 0)
+        goto fail;
+    return 0;
+fail:
+    /* Never leave unauthenticated plaintext where a careless caller could
+     * use it. */
+    OPENSSL_cleanse(data, len);
+    return -1;
+}
+
+/* Full (untruncated) HMAC over aad | iv | data | esn_hi into out. */
+static int hmac_compute(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
+                        const uint8_t *data, size_t len, const uint8_t *esn_hi,
+                        uint8_t out[HMAC_MAX_OUT])
+{
+    size_t got = 0;
+    if (EVP_MAC_init(c->mac, NULL, 0, NULL) != 1) /* NULL key: keep the key */
+        return -1;
+    if ((aad_len != 0 && EVP_MAC_update(c->mac, aad, aad_len) != 1) ||
+        (c->iv_len != 0 && EVP_MAC_update(c->mac, iv, c->iv_len) != 1) ||
+        (len != 0 && EVP_MAC_update(c->mac, data, len) != 1) ||
+        (esn_hi != NULL && EVP_MAC_update(c->mac, esn_hi, 4) != 1))
+        return -1;
+    if (EVP_MAC_final(c->mac, out, &got, HMAC_MAX_OUT) != 1 || got < c->icv_len)
+        return -1;
+    return 0;
+}
+
+static int cbc_crypt(EVP_CIPHER_CTX *ctx, bool encrypt, const uint8_t *iv, uint8_t *data,
+                     size_t len)
+{
+    uint8_t tail[CBC_IV_LEN];
+    int n = 0, m = 0;
+    int ok = encrypt ? EVP_EncryptInit_ex2(ctx, NULL, NULL, iv, NULL)
+                     : EVP_DecryptInit_ex2(ctx, NULL, NULL, iv, NULL);
+    if (ok != 1)
+        return -1;
+    if (len != 0) {
+        ok = encrypt ? EVP_EncryptUpdate(ctx, data, &n, data, (int)len)
+                     : EVP_DecryptUpdate(ctx, data, &n, data, (int)len);
+        if (ok != 1 || (size_t)n != len)
+            return -1;
+    }
+    ok = encrypt ? EVP_EncryptFinal_ex(ctx, tail, &m) : EVP_DecryptFinal_ex(ctx, tail, &m);
+    return ok == 1 && m == 0 ? 0 : -1;
+}
+
+int ns_cipher_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
+                   uint8_t *data, size_t len, const uint8_t *esn_hi, uint8_t *icv)
+{
+    if (!args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
+        return -1;
+    if (c->aead)
+        return aead_seal(c, aad, aad_len, iv, data, len, icv);
+    uint8_t mac[HMAC_MAX_OUT];
+    /* Encrypt-then-MAC: the ICV covers the ciphertext (RFC 4303 3.3.2). */
+    if (c->enc != NULL && cbc_crypt(c->enc, true, iv, data, len) != 0)
+        return -1;
+    if (hmac_compute(c, aad, aad_len, iv, data, len, esn_hi, mac) != 0)
+        return -1;
+    memcpy(icv, mac, c->icv_len);
+    return 0;
+}
+
+int ns_cipher_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
+                   uint8_t *data, size_t len, const uint8_t *esn_hi, const uint8_t *icv)
+{
+    if (!args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
+        return -1;
+    if (c->aead)
+        return aead_open(c, aad, aad_len, iv, data, len, icv);
+    uint8_t mac[HMAC_MAX_OUT];
+    /* Verify before decrypting: a forged packet costs one HMAC, never a
+     * decryption, and no padding oracle exists (RFC 4303 3.4.4). */
+    if (hmac_compute(c, aad, aad_len, iv, data, len, esn_hi, mac) != 0 ||
+        CRYPTO_memcmp(mac, icv, c->icv_len) != 0)
+        return -1;
+    if (c->enc != NULL && cbc_crypt(c->dec, false, iv, data, len) != 0)
+        return -1;
+    return 0;
+}
