@@ -746,6 +746,38 @@ static void proposals_refuse_bad_combinations(void **state)
     assert_non_null(strstr(err, "listed twice"));
 }
 
+/* The two complete examples in docs/config.md load as documented. */
+static void doc_examples_parse(void **state)
+{
+    (void)state;
+    const char *fixtures = getenv("NATSEC_FIXTURES");
+    if (!fixtures)
+        skip();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/../../docs/config.md", fixtures);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    static char doc[65536];
+    size_t n = fread(doc, 1, sizeof(doc) - 1, f);
+    fclose(f);
+    doc[n] = '\0';
+    int found = 0;
+    for (char *p = strstr(doc, "```ini\n"); p; p = strstr(p, "```ini\n")) {
+        p += strlen("```ini\n");
+        char *end = strstr(p, "```");
+        assert_non_null(end);
+        *end = '\0';
+        struct ns_conf c;
+        load_ok(p, &c);
+        assert_int_equal(c.role, found == 0 ? NS_CONF_GATEWAY : NS_CONF_CLIENT);
+        assert_true(c.n_peers >= 1);
+        ns_conf_free(&c);
+        found++;
+        p = end + 1;
+    }
+    assert_int_equal(found, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +796,7 @@ int main(void)
         cmocka_unit_test(many_peers),
         cmocka_unit_test(proposals_parse_every_token),
         cmocka_unit_test(proposals_refuse_bad_combinations),
+        cmocka_unit_test(doc_examples_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
