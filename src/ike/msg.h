@@ -22,14 +22,15 @@
 
 enum ns_ike_err {
     NS_IKE_OK = 0,
-    NS_IKE_ETRUNC = -1,       /* a length runs past its enclosing data */
-    NS_IKE_ELENGTH = -2,      /* a length field is impossible (too short, disagrees) */
-    NS_IKE_EVERSION = -3,     /* major version is not 2 */
-    NS_IKE_ETOOMANY = -4,     /* more payloads/proposals/... than natsec keeps */
-    NS_IKE_ECRITICAL = -5,    /* unknown payload with the critical bit */
-    NS_IKE_ESYNTAX = -6,      /* a field has a value the RFC forbids */
-    NS_IKE_EAUTH = -7,        /* the SK payload's ICV did not verify */
-    NS_IKE_ENOSPACE = -8,     /* the output buffer is too small */
+    NS_IKE_ETRUNC = -1,    /* a length runs past its enclosing data */
+    NS_IKE_ELENGTH = -2,   /* a length field is impossible (too short, disagrees) */
+    NS_IKE_EVERSION = -3,  /* major version is not 2 */
+    NS_IKE_ETOOMANY = -4,  /* more payloads/proposals/... than natsec keeps */
+    NS_IKE_ECRITICAL = -5, /* unknown payload with the critical bit */
+    NS_IKE_ESYNTAX = -6,   /* a field has a value the RFC forbids */
+    NS_IKE_EAUTH = -7,     /* the SK payload's ICV did not verify */
+    NS_IKE_ENOSPACE = -8,  /* the output buffer is too small */
+    NS_IKE_ECRYPTO = -9,   /* the cipher refused to seal (bad key or length) */
 };
 const char *ns_ike_strerror(int err);
 
@@ -47,6 +48,9 @@ struct ns_ike_header {
 struct ns_ike_payload {
     uint8_t type;
     bool critical;
+    /* This payload's Next Payload field; for SK (and SKF) it is the type of
+     * the first payload inside the encryption (3.14). */
+    uint8_t next_payload;
     const uint8_t *body; /* after the 4-byte generic header */
     uint16_t body_len;
 };
@@ -65,13 +69,22 @@ struct ns_ike_payloads {
 /* ---- header and payload chain ---- */
 
 /* Parses the 28-byte header and checks length against len (the datagram
- * without the non-ESP marker). */
+ * without the non-ESP marker). The header's length must equal len exactly:
+ * ETRUNC when the datagram is shorter, ELENGTH when it is longer (RFC 7296
+ * 3.1 makes the field the total message length, so trailing bytes are not
+ * IKE; refusing them keeps exactly one interpretation of a datagram). The
+ * major version must be 2 (EVERSION otherwise); h is filled in even then,
+ * so the caller can answer INVALID_MAJOR_VERSION. */
 int ns_ike_parse_header(const uint8_t *msg, size_t len, struct ns_ike_header *h);
-/* Walks a payload chain starting with type first over data[0..len). Known
- * types and unknown non-critical ones are recorded (unknown non-critical
- * ones are skipped: not recorded); the chain must end exactly at len. */
-int ns_ike_parse_chain(uint8_t first, const uint8_t *data, size_t len,
-                       struct ns_ike_payloads *out);
+/* Walks a payload chain starting with type first over data[0..len); the
+ * chain must end exactly at len. Payload types listed in wire.h are
+ * recorded; unknown types without the critical bit are skipped (not
+ * recorded); an unknown type with the critical bit sets unsupported_critical
+ * (the first one) and the walk goes on, so that a structurally broken chain
+ * still reports its structural error, and NS_IKE_ECRITICAL is returned only
+ * for an otherwise well-formed chain. An SK or SKF payload must be the last
+ * one: its Next Payload names the first inner payload, not a successor. */
+int ns_ike_parse_chain(uint8_t first, const uint8_t *data, size_t len, struct ns_ike_payloads *out);
 /* Header plus chain of an entire message. An SK payload, if present, must be
  * the last one; it appears in out as type NS_PL_SK. */
 int ns_ike_parse_message(const uint8_t *msg, size_t len, struct ns_ike_header *h,
@@ -87,9 +100,12 @@ const struct ns_ike_payload *ns_ike_find_notify(const struct ns_ike_payloads *pl
 #define NS_IKE_MAX_SA_PROPOSALS 16
 
 struct ns_ike_transform {
-    uint8_t type;     /* NS_TRANS_* */
+    uint8_t type; /* NS_TRANS_* */
     uint16_t id;
     uint16_t key_len; /* the KEY_LENGTH attribute in bits, 0 if absent */
+    /* An attribute other than KEY_LENGTH was present (and skipped): 3.3.6
+     * lets a responder choose only transforms whose attributes it knows. */
+    bool unknown_attr;
 };
 
 struct ns_ike_sa_proposal {
@@ -141,6 +157,9 @@ struct ns_ike_auth {
 struct ns_ike_ts_list {
     struct ns_ts ts[NS_IKE_MAX_TS];
     unsigned n;
+    /* Selectors of a type other than IPv4/IPv6 address range: their length
+     * was checked, then they were left out (which only narrows, 2.9). */
+    unsigned n_skipped;
 };
 
 #define NS_IKE_MAX_CP_ATTRS 32
@@ -170,7 +189,9 @@ struct ns_ike_cert {
 };
 
 /* Vendor ID and Nonce have only data: use payload body directly; the Nonce
- * parser checks the RFC's 16..256 byte bounds. */
+ * parser checks the RFC's 16..256 byte bounds (ELENGTH outside them).
+ * Each parser returns NS_IKE_OK or a negative NS_IKE_E* code and checks
+ * that p has the type it parses (ESYNTAX otherwise). */
 int ns_ike_parse_sa(const struct ns_ike_payload *p, struct ns_ike_sa *out);
 int ns_ike_parse_ke(const struct ns_ike_payload *p, struct ns_ike_ke *out);
 int ns_ike_parse_nonce(const struct ns_ike_payload *p, const uint8_t **nonce, size_t *len);
@@ -187,7 +208,12 @@ int ns_ike_parse_cert(const struct ns_ike_payload *p, struct ns_ike_cert *out);
 /* Verifies and decrypts the SK payload of a parsed message in place (msg is
  * writable: the ciphertext becomes plaintext) and parses the inner chain
  * into inner. sk must be the SK payload found in the message's payloads;
- * msg/len the whole message from the IKE header on. Checks the padding. */
+ * msg/len the whole message from the IKE header on. Checks the padding.
+ * EAUTH when the ICV does not verify (then msg is unspecified), ELENGTH when
+ * the SK body cannot hold IV, a pad-length byte and ICV (or CBC ciphertext
+ * is not block aligned), ESYNTAX when the pad length runs past the
+ * plaintext or the inner chain holds another SK/SKF; inner chain errors as
+ * for ns_ike_parse_chain. */
 int ns_ike_sk_open(struct ns_cipher *c, uint8_t *msg, size_t len, const struct ns_ike_payload *sk,
                    struct ns_ike_payloads *inner);
 
@@ -199,16 +225,26 @@ struct ns_ike_builder {
     size_t pl_start; /* start of the payload being built, for its length */
     size_t sk_start; /* start of an open SK payload, or 0 */
     size_t sk_body;  /* where its plaintext begins (after the IV) */
+    int err;         /* first error other than running out of space, or 0 */
+    bool open;       /* a payload is open (between build_open and build_close) */
+    bool sealed;     /* the SK payload was sealed: nothing more may be added */
 };
 
-/* Starts a message: writes the header (length patched by finish). */
+/* Starts a message: writes the header (length patched by finish). The
+ * header's next_payload and length are ignored (the builder fills them);
+ * version 0 means NS_IKE_VERSION. Errors are latched in the builder and
+ * reported once by ns_ike_build_finish, like ns_writer's. */
 void ns_ike_build_begin(struct ns_ike_builder *b, uint8_t *buf, size_t cap,
                         const struct ns_ike_header *h);
 /* Low-level: opens a payload of a type, the body is written with b->w, and
- * ns_ike_build_end closes it (patches the length). */
+ * ns_ike_build_close closes it (patches the length). Payloads do not nest,
+ * except that payloads are opened and closed inside an SK payload between
+ * ns_ike_sk_begin and ns_ike_sk_seal. */
 void ns_ike_build_open(struct ns_ike_builder *b, uint8_t type, bool critical);
 void ns_ike_build_close(struct ns_ike_builder *b);
 
+/* Proposal numbers are taken from sa (0 means position + 1); a transform
+ * gets a KEY_LENGTH attribute when key_len is not 0. */
 void ns_ike_add_sa(struct ns_ike_builder *b, const struct ns_ike_sa *sa);
 void ns_ike_add_ke(struct ns_ike_builder *b, uint16_t group, const uint8_t *data, size_t len);
 void ns_ike_add_nonce(struct ns_ike_builder *b, const uint8_t *nonce, size_t len);
@@ -230,7 +266,8 @@ void ns_ike_add_cert(struct ns_ike_builder *b, uint8_t payload_type /* CERT or C
  * plaintext. iv has ns_cipher_iv_len(c) bytes (the caller makes it unique:
  * random for CBC, a counter or random for AEAD). */
 void ns_ike_sk_begin(struct ns_ike_builder *b, const struct ns_cipher *c, const uint8_t *iv);
-/* Pads, encrypts and appends the ICV; nothing may be added after it. It
+/* Pads (to ns_cipher_block_len: 16 for CBC, 4 otherwise), encrypts and
+ * appends the ICV; nothing may be added after it. It
  * patches the header's length first, since the integrity covers the whole
  * message from the IKE header on (the AAD for an AEAD). Must be followed by
  * finish. */
