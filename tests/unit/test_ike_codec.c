@@ -2,12 +2,14 @@
  * payload*.c): every payload type field by field, whole IKE_SA_INIT-like
  * messages, unknown payloads with and without the critical bit, and the
  * builder's own error reporting. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* cmocka.h needs the headers above first. */
+#include <cmocka.h>
 
 #include "ike/msg.h"
 
@@ -665,6 +667,297 @@ static void builder_reports_errors(void **state)
     assert_string_equal(ns_ike_strerror(NS_IKE_EAUTH), "integrity check failed");
 }
 
+/* ---- SK payload (3.14, RFC 5282) ---- */
+
+struct suite {
+    const char *name;
+    enum ns_encr_alg encr;
+    unsigned key_bits;
+    enum ns_integ_alg integ;
+};
+
+static const struct suite suites[] = {
+    {"AES-GCM-16-128", NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE},
+    {"AES-GCM-16-256", NS_ENCR_AES_GCM_16, 256, NS_INTEG_NONE},
+    {"AES-CBC-256 + HMAC-SHA2-256-128", NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128},
+    {"AES-CBC-128 + HMAC-SHA2-512-256", NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_512_256},
+    {"ChaCha20-Poly1305", NS_ENCR_CHACHA20_POLY1305, 256, NS_INTEG_NONE},
+};
+#define N_SUITES (sizeof(suites) / sizeof(suites[0]))
+
+static struct ns_cipher *suite_cipher(const struct suite *s)
+{
+    uint8_t ek[NS_CIPHER_MAX_ENCR_KEY], ik[NS_CIPHER_MAX_INTEG_KEY];
+    size_t ek_len = ns_encr_keymat_len(s->encr, s->key_bits);
+    size_t ik_len = ns_integ_key_len(s->integ);
+    fill(ek, sizeof(ek), 0x40);
+    fill(ik, sizeof(ik), 0x80);
+    struct ns_cipher *c = ns_cipher_new(s->encr, s->key_bits, s->integ, ek, ek_len, ik, ik_len);
+    assert_non_null(c);
+    return c;
+}
+
+static const char idi[] = "alice@corp.example";
+
+/* An IKE_AUTH request with everything inside SK: IDi, AUTH, CP request,
+ * SA (ESP), TSi, TSr, INITIAL_CONTACT. */
+static int build_ike_auth(struct ns_cipher *c, uint8_t *buf, size_t cap)
+{
+    static struct ns_ike_sa sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.n = 1;
+    sa.prop[0] = (struct ns_ike_sa_proposal){.num = 1, .protocol = 3, .spi_len = 4, .n_t = 2};
+    memcpy(sa.prop[0].spi, "\xca\xfe\x00\x01", 4);
+    sa.prop[0].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 20, 256, false};
+    sa.prop[0].t[1] = (struct ns_ike_transform){NS_TRANS_ESN, 0, 0, false};
+    static struct ns_ike_cp cp;
+    memset(&cp, 0, sizeof(cp));
+    cp.type = NS_CFG_REQUEST;
+    cp.n = 1;
+    cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
+    struct ns_ts any = ts_v4(0, 0, 65535, "\0\0\0\0", "\xff\xff\xff\xff");
+    uint8_t iv[NS_CIPHER_MAX_IV], mac[32];
+    fill(iv, sizeof(iv), 0x33);
+    fill(mac, sizeof(mac), 0x44);
+
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, buf, cap, &hdr_auth);
+    ns_ike_sk_begin(&b, c, iv);
+    ns_ike_add_id(&b, NS_PL_IDI, NS_ID_RFC822_ADDR, (const uint8_t *)idi, strlen(idi));
+    ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, mac, sizeof(mac));
+    ns_ike_add_cp(&b, &cp);
+    ns_ike_add_sa(&b, &sa);
+    ns_ike_add_ts(&b, NS_PL_TSI, &any, 1);
+    ns_ike_add_ts(&b, NS_PL_TSR, &any, 1);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    ns_ike_sk_seal(&b, c);
+    return ns_ike_build_finish(&b);
+}
+
+static void check_ike_auth_inner(const struct ns_ike_payloads *in)
+{
+    const uint8_t order[] = {NS_PL_IDI, NS_PL_AUTH, NS_PL_CP,    NS_PL_SA,
+                             NS_PL_TSI, NS_PL_TSR,  NS_PL_NOTIFY};
+    assert_int_equal(in->n, sizeof(order));
+    for (unsigned i = 0; i < in->n; i++)
+        assert_int_equal(in->p[i].type, order[i]);
+    struct ns_ike_id id;
+    assert_int_equal(ns_ike_parse_id(&in->p[0], &id), NS_IKE_OK);
+    assert_int_equal(id.type, NS_ID_RFC822_ADDR);
+    assert_int_equal(id.len, strlen(idi));
+    assert_memory_equal(id.data, idi, strlen(idi));
+    struct ns_ike_auth a;
+    assert_int_equal(ns_ike_parse_auth(&in->p[1], &a), NS_IKE_OK);
+    assert_int_equal(a.len, 32);
+    static struct ns_ike_cp cp;
+    assert_int_equal(ns_ike_parse_cp(&in->p[2], &cp), NS_IKE_OK);
+    assert_int_equal(cp.n, 1);
+    assert_int_equal(cp.attr[0].len, 0);
+    static struct ns_ike_sa sa;
+    assert_int_equal(ns_ike_parse_sa(&in->p[3], &sa), NS_IKE_OK);
+    assert_memory_equal(sa.prop[0].spi, "\xca\xfe\x00\x01", 4);
+    assert_int_equal(sa.prop[0].t[0].key_len, 256);
+    static struct ns_ike_ts_list ts;
+    assert_int_equal(ns_ike_parse_ts(&in->p[5], &ts), NS_IKE_OK);
+    assert_int_equal(ts.n, 1);
+    assert_memory_equal(ts.ts[0].hi.a, "\xff\xff\xff\xff", 4);
+    assert_non_null(ns_ike_find_notify(in, NS_N_INITIAL_CONTACT));
+}
+
+static void sk_round_trip_every_suite(void **state)
+{
+    (void)state;
+    for (unsigned s = 0; s < N_SUITES; s++) {
+        print_message("suite %s\n", suites[s].name);
+        struct ns_cipher *c = suite_cipher(&suites[s]);
+        uint8_t buf[1024];
+        int len = build_ike_auth(c, buf, sizeof(buf));
+        assert_true(len > 0);
+
+        struct ns_ike_header h;
+        struct ns_ike_payloads pl, inner;
+        assert_int_equal(ns_ike_parse_message(buf, (size_t)len, &h, &pl), NS_IKE_OK);
+        assert_int_equal(h.next_payload, NS_PL_SK);
+        assert_int_equal(pl.n, 1);
+        const struct ns_ike_payload *sk = &pl.p[0];
+        assert_int_equal(sk->type, NS_PL_SK);
+        assert_int_equal(sk->next_payload, NS_PL_IDI);
+        size_t ct = sk->body_len - ns_cipher_iv_len(c) - ns_cipher_icv_len(c);
+        assert_int_equal(ct % ns_cipher_block_len(c), 0);
+        /* The plaintext is not in the clear. */
+        assert_null(memmem(buf, (size_t)len, idi, strlen(idi)));
+
+        assert_int_equal(ns_ike_sk_open(c, buf, (size_t)len, sk, &inner), NS_IKE_OK);
+        check_ike_auth_inner(&inner);
+        ns_cipher_free(c);
+    }
+}
+
+/* Changing any single byte of a sealed message, header included, makes the
+ * integrity check fail. */
+static void sk_tamper_any_byte(void **state)
+{
+    (void)state;
+    for (unsigned s = 0; s < N_SUITES; s++) {
+        struct ns_cipher *c = suite_cipher(&suites[s]);
+        uint8_t orig[1024], work[1024];
+        int len = build_ike_auth(c, orig, sizeof(orig));
+        assert_true(len > 0);
+        for (int off = 0; off < len; off++) {
+            memcpy(work, orig, (size_t)len);
+            struct ns_ike_header h;
+            struct ns_ike_payloads pl, inner;
+            assert_int_equal(ns_ike_parse_message(work, (size_t)len, &h, &pl), NS_IKE_OK);
+            struct ns_ike_payload sk = pl.p[0];
+            work[off] ^= 0x01;
+            assert_int_equal(ns_ike_sk_open(c, work, (size_t)len, &sk, &inner), NS_IKE_EAUTH);
+        }
+        /* And the untouched message still opens with the same cipher. */
+        memcpy(work, orig, (size_t)len);
+        struct ns_ike_header h;
+        struct ns_ike_payloads pl, inner;
+        assert_int_equal(ns_ike_parse_message(work, (size_t)len, &h, &pl), NS_IKE_OK);
+        assert_int_equal(ns_ike_sk_open(c, work, (size_t)len, &pl.p[0], &inner), NS_IKE_OK);
+        ns_cipher_free(c);
+    }
+}
+
+/* Seals plaintext pt (inner chain, padding and pad length, chosen by the
+ * test) by hand, to reach what the builder never produces. */
+static int seal_raw(struct ns_cipher *c, uint8_t first, const uint8_t *pt, size_t pt_len,
+                    uint8_t *buf, size_t cap)
+{
+    struct ns_writer w;
+    ns_writer_init(&w, buf, cap);
+    ns_write_u64(&w, SPI_I);
+    ns_write_u64(&w, SPI_R);
+    ns_write_u8(&w, NS_PL_SK);
+    ns_write_u8(&w, NS_IKE_VERSION);
+    ns_write_u8(&w, NS_IKE_AUTH);
+    ns_write_u8(&w, NS_IKE_FLAG_INITIATOR);
+    ns_write_u32(&w, 1);
+    size_t total = NS_IKE_HEADER_LEN + 4 + ns_cipher_iv_len(c) + pt_len + ns_cipher_icv_len(c);
+    ns_write_u32(&w, (uint32_t)total);
+    ns_write_u8(&w, first);
+    ns_write_u8(&w, 0);
+    ns_write_u16(&w, (uint16_t)(total - NS_IKE_HEADER_LEN));
+    uint8_t *iv = ns_write_reserve(&w, ns_cipher_iv_len(c));
+    memset(iv, 0x55, ns_cipher_iv_len(c));
+    uint8_t *data = ns_write_reserve(&w, pt_len);
+    memcpy(data, pt, pt_len);
+    uint8_t *icv = ns_write_reserve(&w, ns_cipher_icv_len(c));
+    assert_true(ns_writer_ok(&w));
+    assert_int_equal(ns_cipher_seal(c, buf, NS_IKE_HEADER_LEN + 4, iv, data, pt_len, NULL, icv), 0);
+    return (int)total;
+}
+
+static int open_raw(struct ns_cipher *c, uint8_t *buf, int len, struct ns_ike_payloads *inner)
+{
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    int err = ns_ike_parse_message(buf, (size_t)len, &h, &pl);
+    if (err)
+        return err;
+    return ns_ike_sk_open(c, buf, (size_t)len, &pl.p[0], inner);
+}
+
+static void sk_bad_contents(void **state)
+{
+    (void)state;
+    struct ns_cipher *gcm = suite_cipher(&suites[0]);
+    struct ns_cipher *cbc = suite_cipher(&suites[2]);
+    struct ns_ike_payloads inner;
+    uint8_t buf[256];
+
+    /* Pad length runs past the plaintext: authentic, but a syntax error. */
+    const uint8_t overpad[4] = {0, 0, 0, 9};
+    int len = seal_raw(gcm, NS_PL_NONE, overpad, 4, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_ESYNTAX);
+    /* Pad length exactly the rest: an empty inner chain (an INFORMATIONAL
+     * liveness check looks like this). */
+    const uint8_t empty[4] = {0, 0, 0, 3};
+    len = seal_raw(gcm, NS_PL_NONE, empty, 4, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_OK);
+    assert_int_equal(inner.n, 0);
+    /* AEAD plaintext needs no alignment: 6 bytes, pad length 0. */
+    const uint8_t odd[6] = {0, 0, 0, 5, 'x', 0};
+    len = seal_raw(gcm, NS_PL_VENDOR, odd, 6, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_OK);
+    assert_int_equal(inner.n, 1);
+    assert_int_equal(inner.p[0].body_len, 1);
+    /* An inner chain whose length disagrees with the plaintext. */
+    const uint8_t longer[4] = {0, 0, 0, 9};
+    uint8_t pt[8];
+    memcpy(pt, longer, 4);
+    memcpy(pt + 4, "\0\0\0\0", 4);
+    len = seal_raw(gcm, NS_PL_VENDOR, pt, 8, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_ETRUNC);
+    /* SK inside SK. */
+    const uint8_t nested[8] = {0, 0, 0, 4, 0, 0, 0, 3};
+    len = seal_raw(gcm, NS_PL_SK, nested, 8, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_ESYNTAX);
+    /* An unknown critical payload inside is reported like outside. */
+    const uint8_t crit[8] = {0, 0x80, 0, 4, 0, 0, 0, 3};
+    len = seal_raw(gcm, 200, crit, 8, buf, sizeof(buf));
+    assert_int_equal(open_raw(gcm, buf, len, &inner), NS_IKE_ECRITICAL);
+    assert_int_equal(inner.unsupported_critical, 200);
+
+    /* CBC ciphertext must be whole blocks; the check comes before the MAC. */
+    uint8_t pt17[17] = {0};
+    len = seal_raw(gcm, NS_PL_NONE, pt17, 17, buf, sizeof(buf)); /* layout only */
+    size_t short_len = NS_IKE_HEADER_LEN + 4 + 16 + 17 + 16;
+    ns_put_u32(buf + 24, (uint32_t)short_len);
+    ns_put_u16(buf + 30, (uint16_t)(short_len - NS_IKE_HEADER_LEN));
+    assert_int_equal(open_raw(cbc, buf, (int)short_len, &inner), NS_IKE_ELENGTH);
+    /* An SK body too small for IV, pad length and ICV. */
+    size_t tiny = NS_IKE_HEADER_LEN + 4 + 8 + 16; /* no room for the pad length byte */
+    ns_put_u32(buf + 24, (uint32_t)tiny);
+    ns_put_u16(buf + 30, (uint16_t)(tiny - NS_IKE_HEADER_LEN));
+    assert_int_equal(open_raw(gcm, buf, (int)tiny, &inner), NS_IKE_ELENGTH);
+
+    /* A view that is not the last payload of this message is refused. */
+    len = build_ike_auth(gcm, buf, sizeof(buf));
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    assert_int_equal(ns_ike_parse_message(buf, (size_t)len, &h, &pl), NS_IKE_OK);
+    struct ns_ike_payload sk = pl.p[0];
+    sk.body_len--;
+    assert_int_equal(ns_ike_sk_open(gcm, buf, (size_t)len, &sk, &inner), NS_IKE_ESYNTAX);
+    sk = pl.p[0];
+    sk.type = NS_PL_VENDOR;
+    assert_int_equal(ns_ike_sk_open(gcm, buf, (size_t)len, &sk, &inner), NS_IKE_ESYNTAX);
+    ns_cipher_free(gcm);
+    ns_cipher_free(cbc);
+}
+
+static void sk_builder_misuse(void **state)
+{
+    (void)state;
+    struct ns_cipher *c = suite_cipher(&suites[0]);
+    uint8_t buf[256], iv[8] = {0};
+    struct ns_ike_builder b;
+    /* Seal without begin. */
+    ns_ike_build_begin(&b, buf, sizeof(buf), &hdr_auth);
+    ns_ike_sk_seal(&b, c);
+    assert_int_equal(ns_ike_build_finish(&b), NS_IKE_ESYNTAX);
+    /* Begin without seal. */
+    ns_ike_build_begin(&b, buf, sizeof(buf), &hdr_auth);
+    ns_ike_sk_begin(&b, c, iv);
+    assert_int_equal(ns_ike_build_finish(&b), NS_IKE_ESYNTAX);
+    /* A payload after the seal. */
+    ns_ike_build_begin(&b, buf, sizeof(buf), &hdr_auth);
+    ns_ike_sk_begin(&b, c, iv);
+    ns_ike_sk_seal(&b, c);
+    ns_ike_add_vendor(&b, iv, 1);
+    assert_int_equal(ns_ike_build_finish(&b), NS_IKE_ESYNTAX);
+    /* Too small a buffer at every size is ENOSPACE, never a misuse. */
+    int full = build_ike_auth(c, buf, sizeof(buf));
+    assert_true(full > 0);
+    for (int cap = 0; cap < full; cap++)
+        assert_int_equal(build_ike_auth(c, buf, (size_t)cap), NS_IKE_ENOSPACE);
+    ns_cipher_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -684,6 +977,10 @@ int main(void)
         cmocka_unit_test(unknown_noncritical_payload_skipped),
         cmocka_unit_test(unknown_critical_payload_reported),
         cmocka_unit_test(builder_reports_errors),
+        cmocka_unit_test(sk_round_trip_every_suite),
+        cmocka_unit_test(sk_tamper_any_byte),
+        cmocka_unit_test(sk_bad_contents),
+        cmocka_unit_test(sk_builder_misuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
