@@ -1,0 +1,744 @@
+/* Unit tests for proposal offer/selection/acceptance (src/ike/
+ * proposal_select). X9: the proposals native clients send are accepted; R1:
+ * AH is never chosen nor offered. Transform IDs are IANA's. */
+/* cmocka needs these first; the blank line keeps clang-format from
+ * sorting it above them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "ike/proposal_select.h"
+
+/* IANA IDs the suites below use that natsec does not implement. */
+#define ENCR_3DES 3
+#define PRF_HMAC_SHA1 2
+#define AUTH_HMAC_SHA1_96 2
+#define DH_MODP1024 2
+#define DH_ECP384 20
+#define PROTO_AH 2
+
+/* ---- configured suites ---- */
+
+static struct ns_proposal ike(enum ns_encr_alg e, unsigned bits, enum ns_integ_alg i,
+                              enum ns_prf_alg prf, enum ns_dh_group dh)
+{
+    return (struct ns_proposal){
+        .protocol = NS_PROTO_IKE, .encr = e, .key_bits = bits, .integ = i, .prf = prf, .dh = dh};
+}
+
+static struct ns_proposal esp(enum ns_encr_alg e, unsigned bits, enum ns_integ_alg i,
+                              enum ns_dh_group dh, bool esn)
+{
+    return (struct ns_proposal){
+        .protocol = NS_PROTO_ESP, .encr = e, .key_bits = bits, .integ = i, .dh = dh, .esn = esn};
+}
+
+/* aes256-sha256-modp2048 */
+static struct ns_proposal ike_aes256_sha256_modp2048(void)
+{
+    return ike(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128, NS_PRF_HMAC_SHA2_256,
+               NS_DH_MODP2048);
+}
+
+/* aes128gcm16-prfsha256-x25519 */
+static struct ns_proposal ike_aes128gcm_x25519(void)
+{
+    return ike(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, NS_PRF_HMAC_SHA2_256, NS_DH_CURVE25519);
+}
+
+/* ---- peer SA payloads ---- */
+
+static struct ns_ike_sa_proposal *prop(struct ns_ike_sa *sa, uint8_t protocol, uint8_t spi_len)
+{
+    struct ns_ike_sa_proposal *p = &sa->prop[sa->n++];
+    memset(p, 0, sizeof(*p));
+    p->num = (uint8_t)sa->n;
+    p->protocol = protocol;
+    p->spi_len = spi_len;
+    for (uint8_t i = 0; i < spi_len; i++)
+        p->spi[i] = (uint8_t)(0xa0 + i);
+    return p;
+}
+
+static void tr(struct ns_ike_sa_proposal *p, uint8_t type, uint16_t id, uint16_t key_len)
+{
+    struct ns_ike_transform *t = &p->t[p->n_t++];
+    memset(t, 0, sizeof(*t));
+    t->type = type;
+    t->id = id;
+    t->key_len = key_len;
+}
+
+/* One non-AEAD IKE proposal, one algorithm per type. */
+static void ike_prop(struct ns_ike_sa *sa, uint16_t encr, uint16_t kl, uint16_t prf, uint16_t integ,
+                     uint16_t dh)
+{
+    struct ns_ike_sa_proposal *p = prop(sa, NS_PROTO_IKE, 0);
+    tr(p, NS_TRANS_ENCR, encr, kl);
+    tr(p, NS_TRANS_PRF, prf, 0);
+    tr(p, NS_TRANS_INTEG, integ, 0);
+    tr(p, NS_TRANS_DH, dh, 0);
+}
+
+/* Windows 10/11 built-in client, IKE_SA_INIT: one suite per proposal, 3DES
+ * and SHA-1 first, then AES-256 with SHA-256, and (with the
+ * NegotiateDH2048_AES256 registry setting) MODP-2048. */
+static void windows_ike(struct ns_ike_sa *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    ike_prop(sa, ENCR_3DES, 0, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+    ike_prop(sa, ENCR_3DES, 0, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128, DH_MODP1024);
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             DH_MODP1024);
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+}
+
+/* macOS/iOS IKEv2 profile defaults (approximately): AES-256 with SHA-256
+ * over ECP-256 and MODP-2048, then SHA-1/MODP-1024 fallbacks. */
+static void macos_ike(struct ns_ike_sa *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_ECP256);
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    ike_prop(sa, NS_ENCR_AES_CBC, 256, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+    ike_prop(sa, NS_ENCR_AES_CBC, 128, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+}
+
+/* strongSwan (charon, Android app) default IKE proposal: two proposals,
+ * non-AEAD and AEAD, each with several algorithms per type. */
+static void strongswan_ike(struct ns_ike_sa *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    struct ns_ike_sa_proposal *p = prop(sa, NS_PROTO_IKE, 0);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 128);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 192);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_384_192, 0);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_512_256, 0);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_384, 0);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_512, 0);
+    tr(p, NS_TRANS_DH, NS_DH_CURVE25519, 0);
+    tr(p, NS_TRANS_DH, NS_DH_ECP256, 0);
+    tr(p, NS_TRANS_DH, DH_ECP384, 0);
+    tr(p, NS_TRANS_DH, NS_DH_MODP2048, 0);
+    p = prop(sa, NS_PROTO_IKE, 0);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 256);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_CHACHA20_POLY1305, 0);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_384, 0);
+    tr(p, NS_TRANS_DH, NS_DH_CURVE25519, 0);
+    tr(p, NS_TRANS_DH, NS_DH_ECP256, 0);
+    tr(p, NS_TRANS_DH, NS_DH_MODP2048, 0);
+}
+
+static const struct ns_ike_transform *find_t(const struct ns_ike_sa_proposal *p, uint8_t type)
+{
+    for (unsigned i = 0; i < p->n_t; i++)
+        if (p->t[i].type == type)
+            return &p->t[i];
+    return NULL;
+}
+
+static void assert_t(const struct ns_ike_sa_proposal *p, uint8_t type, uint16_t id, uint16_t kl)
+{
+    const struct ns_ike_transform *t = find_t(p, type);
+    assert_non_null(t);
+    assert_int_equal(t->id, id);
+    assert_int_equal(t->key_len, kl);
+}
+
+static bool same_suite(const struct ns_proposal *a, const struct ns_proposal *b)
+{
+    return a->protocol == b->protocol && a->encr == b->encr && a->key_bits == b->key_bits &&
+           a->integ == b->integ && a->prf == b->prf && a->dh == b->dh && a->esn == b->esn;
+}
+
+/* ---- offering ---- */
+
+/* X9: the layout of our IKE offer. */
+static void offer_ike_layout(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes256_sha256_modp2048(), ike_aes128gcm_x25519()};
+    struct ns_ike_sa sa;
+    assert_int_equal(ns_sa_offer(ours, 2, NS_PROTO_IKE, NULL, 0, 0, &sa), NS_SA_OK);
+    assert_int_equal(sa.n, 2);
+    const struct ns_ike_sa_proposal *p = &sa.prop[0];
+    assert_int_equal(p->num, 1);
+    assert_int_equal(p->protocol, NS_PROTO_IKE);
+    assert_int_equal(p->spi_len, 0);
+    assert_int_equal(p->n_t, 4);
+    assert_t(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    assert_t(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    assert_t(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    assert_t(p, NS_TRANS_DH, NS_DH_MODP2048, 0);
+    p = &sa.prop[1];
+    assert_int_equal(p->num, 2);
+    assert_int_equal(p->n_t, 3); /* AEAD: no INTEG transform */
+    assert_t(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    assert_null(find_t(p, NS_TRANS_INTEG));
+    assert_t(p, NS_TRANS_DH, NS_DH_CURVE25519, 0);
+
+    /* IKE re-key: 8-byte SPI in every proposal. */
+    const uint8_t spi[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    assert_int_equal(ns_sa_offer(ours, 2, NS_PROTO_IKE, spi, 8, 0, &sa), NS_SA_OK);
+    assert_int_equal(sa.prop[1].spi_len, 8);
+    assert_memory_equal(sa.prop[1].spi, spi, 8);
+}
+
+/* X9: ESP offer: ESN always, DH only with PFS and not in IKE_AUTH,
+ * ChaCha20 without a key length. */
+static void offer_esp_layout(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {
+        esp(NS_ENCR_AES_GCM_16, 256, NS_INTEG_NONE, 0, false),
+        esp(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, NS_DH_MODP2048, true),
+        esp(NS_ENCR_CHACHA20_POLY1305, 256, NS_INTEG_NONE, 0, false),
+        esp(NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_256_128, 0, false), /* R16 */
+    };
+    const uint8_t spi[4] = {0xc0, 0xff, 0xee, 0x01};
+    struct ns_ike_sa sa;
+    assert_int_equal(ns_sa_offer(ours, 4, NS_PROTO_ESP, spi, 4, 0, &sa), NS_SA_OK);
+    assert_int_equal(sa.n, 4);
+    assert_int_equal(sa.prop[0].protocol, NS_PROTO_ESP);
+    assert_int_equal(sa.prop[0].spi_len, 4);
+    assert_memory_equal(sa.prop[0].spi, spi, 4);
+    assert_int_equal(sa.prop[0].n_t, 2);
+    assert_t(&sa.prop[0], NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 256);
+    assert_t(&sa.prop[0], NS_TRANS_ESN, 0, 0);
+    assert_int_equal(sa.prop[1].n_t, 4);
+    assert_t(&sa.prop[1], NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    assert_t(&sa.prop[1], NS_TRANS_DH, NS_DH_MODP2048, 0);
+    assert_t(&sa.prop[1], NS_TRANS_ESN, 1, 0);
+    assert_t(&sa.prop[2], NS_TRANS_ENCR, NS_ENCR_CHACHA20_POLY1305, 0);
+    assert_t(&sa.prop[3], NS_TRANS_ENCR, NS_ENCR_NULL, 0);
+    assert_t(&sa.prop[3], NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    for (unsigned i = 0; i < sa.n; i++)
+        assert_null(find_t(&sa.prop[i], NS_TRANS_PRF));
+
+    /* In IKE_AUTH there is no KE: the PFS group is left out. */
+    assert_int_equal(ns_sa_offer(ours, 4, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &sa), NS_SA_OK);
+    assert_null(find_t(&sa.prop[1], NS_TRANS_DH));
+    assert_int_equal(sa.prop[1].n_t, 3);
+}
+
+/* R1: AH is never offered; bad arguments are refused. */
+static void offer_rejects_bad_input(void **state)
+{
+    (void)state;
+    const uint8_t spi[8] = {0};
+    struct ns_ike_sa sa;
+    struct ns_proposal e = esp(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, 0, false);
+    struct ns_proposal i = ike_aes256_sha256_modp2048();
+    assert_int_equal(ns_sa_offer(&e, 1, PROTO_AH, spi, 4, 0, &sa), NS_SA_INVALID);
+    struct ns_proposal ah = e;
+    ah.protocol = PROTO_AH;
+    assert_int_equal(ns_sa_offer(&ah, 1, NS_PROTO_ESP, spi, 4, 0, &sa), NS_SA_INVALID);
+    struct ns_proposal mixed[] = {e, i};
+    assert_int_equal(ns_sa_offer(mixed, 2, NS_PROTO_ESP, spi, 4, 0, &sa), NS_SA_INVALID);
+    assert_int_equal(ns_sa_offer(&e, 0, NS_PROTO_ESP, spi, 4, 0, &sa), NS_SA_INVALID);
+    assert_int_equal(ns_sa_offer(&e, 1, NS_PROTO_ESP, spi, 0, 0, &sa), NS_SA_INVALID);
+    assert_int_equal(ns_sa_offer(&e, 1, NS_PROTO_ESP, spi, 8, 0, &sa), NS_SA_INVALID);
+    assert_int_equal(ns_sa_offer(&i, 1, NS_PROTO_IKE, spi, 4, 0, &sa), NS_SA_INVALID);
+    assert_int_equal(ns_sa_offer(&i, 1, NS_PROTO_IKE, NULL, 8, 0, &sa), NS_SA_INVALID);
+    /* IKE without a DH group (NONE) is not IKE. */
+    struct ns_proposal nodh = i;
+    nodh.dh = 0;
+    assert_int_equal(ns_sa_offer(&nodh, 1, NS_PROTO_IKE, NULL, 0, 0, &sa), NS_SA_INVALID);
+    /* Non-AEAD without integrity. */
+    struct ns_proposal noint = i;
+    noint.integ = NS_INTEG_NONE;
+    assert_int_equal(ns_sa_offer(&noint, 1, NS_PROTO_IKE, NULL, 0, 0, &sa), NS_SA_INVALID);
+}
+
+/* ---- selecting (responder) ---- */
+
+/* X9: Windows: only its last proposal (AES-256, SHA-256, MODP-2048) is
+ * acceptable; the response carries its proposal number. */
+static void select_windows(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    struct ns_ike_sa peer;
+    windows_ike(&peer);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[1]));
+    assert_int_equal(c.peer_num, 5);
+    assert_int_equal(c.spi_len, 0);
+    /* Windows sent its KE for MODP-1024: ask for MODP-2048. */
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, DH_MODP1024), NS_DH_MODP2048);
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, NS_DH_MODP2048), 0);
+
+    struct ns_ike_sa resp;
+    assert_int_equal(ns_sa_response(&c, NULL, 0, 0, &resp), NS_SA_OK);
+    assert_int_equal(resp.n, 1);
+    assert_int_equal(resp.prop[0].num, 5);
+    assert_int_equal(resp.prop[0].n_t, 4);
+    assert_t(&resp.prop[0], NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    assert_t(&resp.prop[0], NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    assert_t(&resp.prop[0], NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    assert_t(&resp.prop[0], NS_TRANS_DH, NS_DH_MODP2048, 0);
+}
+
+/* X9: macOS/iOS: our preference order decides, not the peer's. */
+static void select_macos_our_order(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {
+        ike_aes256_sha256_modp2048(),
+        ike(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128, NS_PRF_HMAC_SHA2_256, NS_DH_ECP256),
+    };
+    struct ns_ike_sa peer;
+    macos_ike(&peer);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[0]));
+    assert_int_equal(c.peer_num, 2);
+    /* But with its KE already for ECP-256 we take our suite of that group
+     * and spare the INVALID_KE_PAYLOAD round trip. */
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, NS_DH_ECP256, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[1]));
+    assert_int_equal(c.peer_num, 1);
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, NS_DH_ECP256), 0);
+}
+
+/* X9: strongSwan's multi-algorithm proposals. */
+static void select_strongswan_multi_algorithm(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    struct ns_ike_sa peer;
+    strongswan_ike(&peer);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, NS_DH_CURVE25519, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[0]));
+    assert_int_equal(c.peer_num, 2);
+    struct ns_ike_sa resp;
+    assert_int_equal(ns_sa_response(&c, NULL, 0, 0, &resp), NS_SA_OK);
+    assert_int_equal(resp.prop[0].num, 2);
+    assert_int_equal(resp.prop[0].n_t, 3); /* one per type, no INTEG */
+    assert_t(&resp.prop[0], NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    assert_t(&resp.prop[0], NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    assert_t(&resp.prop[0], NS_TRANS_DH, NS_DH_CURVE25519, 0);
+
+    /* KE for MODP-2048: our second suite, from its first proposal. */
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, NS_DH_MODP2048, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[1]));
+    assert_int_equal(c.peer_num, 1);
+    /* KE for a group none of ours has: our first match, then INVALID_KE. */
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, DH_ECP384, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[0]));
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, DH_ECP384), NS_DH_CURVE25519);
+}
+
+/* Nothing acceptable: a clear NO_PROPOSAL_CHOSEN. */
+static void select_nothing_acceptable(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    ike_prop(&peer, ENCR_3DES, 0, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+    ike_prop(&peer, NS_ENCR_AES_CBC, 256, PRF_HMAC_SHA1, AUTH_HMAC_SHA1_96, DH_MODP1024);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    memset(&peer, 0, sizeof(peer));
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    windows_ike(&peer);
+    assert_int_equal(ns_sa_select(ours, 0, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    /* An IKE SA payload is not an ESP one. */
+    struct ns_proposal e = esp(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128, 0, false);
+    assert_int_equal(ns_sa_select(&e, 1, NS_PROTO_ESP, &peer, 0, 0, &c), NS_SA_NO_PROPOSAL_CHOSEN);
+}
+
+/* X9: AES-128 and AES-256 are different algorithms; a missing KEY_LENGTH
+ * on AES matches neither; ChaCha20 must not carry one. */
+static void key_length_respected(void **state)
+{
+    (void)state;
+    struct ns_proposal ours =
+        ike(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, NS_PRF_HMAC_SHA2_256, NS_DH_MODP2048);
+    struct ns_ike_sa peer;
+    struct ns_sa_choice c;
+    memset(&peer, 0, sizeof(peer));
+    ike_prop(&peer, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    ike_prop(&peer, NS_ENCR_AES_CBC, 0, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    ike_prop(&peer, NS_ENCR_AES_CBC, 128, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_OK);
+    assert_int_equal(c.peer_num, 3);
+    assert_int_equal(c.chosen.key_bits, 128);
+
+    /* The same for GCM in ESP. */
+    struct ns_proposal g256 = esp(NS_ENCR_AES_GCM_16, 256, NS_INTEG_NONE, 0, false);
+    memset(&peer, 0, sizeof(peer));
+    struct ns_ike_sa_proposal *p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    assert_int_equal(ns_sa_select(&g256, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 256);
+    assert_int_equal(ns_sa_select(&g256, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+
+    /* ChaCha20-Poly1305 has no key length attribute (RFC 7634). */
+    struct ns_proposal cc = esp(NS_ENCR_CHACHA20_POLY1305, 256, NS_INTEG_NONE, 0, false);
+    memset(&peer, 0, sizeof(peer));
+    p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_CHACHA20_POLY1305, 256);
+    assert_int_equal(ns_sa_select(&cc, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    p->t[0].key_len = 0;
+    assert_int_equal(ns_sa_select(&cc, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+}
+
+/* R1: AH proposals are never chosen, whatever else they hold. */
+static void ah_never_chosen(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {
+        esp(NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_256_128, 0, false),
+        esp(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, 0, false),
+    };
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    struct ns_ike_sa_proposal *p = prop(&peer, PROTO_AH, 4);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    assert_int_equal(ns_sa_select(ours, 2, PROTO_AH, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    /* A suite wrongly labelled AH on our side is never chosen either. */
+    struct ns_proposal ah = ours[0];
+    ah.protocol = PROTO_AH;
+    assert_int_equal(ns_sa_select(&ah, 1, PROTO_AH, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+
+    /* AH first, ESP with NULL encryption second: ESP-NULL is taken (R16). */
+    p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_NULL, 0);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_int_equal(c.chosen.protocol, NS_PROTO_ESP);
+    assert_int_equal(c.chosen.encr, NS_ENCR_NULL);
+    assert_int_equal(c.peer_num, 2);
+}
+
+/* X9: ESP proposals with ESN: the peer offers both values, or only one. */
+static void esp_esn_choice(void **state)
+{
+    (void)state;
+    struct ns_proposal noesn = esp(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, 0, false);
+    struct ns_proposal withesn = esp(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, 0, true);
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    struct ns_ike_sa_proposal *p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    tr(p, NS_TRANS_ESN, 1, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(&withesn, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_OK);
+    assert_true(c.chosen.esn);
+    struct ns_ike_sa resp;
+    const uint8_t our_spi[4] = {0x11, 0x22, 0x33, 0x44};
+    assert_int_equal(ns_sa_response(&c, our_spi, 4, NS_SA_F_NO_DH, &resp), NS_SA_OK);
+    assert_int_equal(resp.prop[0].n_t, 2);
+    assert_t(&resp.prop[0], NS_TRANS_ESN, 1, 0);
+    assert_int_equal(ns_sa_select(&noesn, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_false(c.chosen.esn);
+
+    /* ESN only: our no-ESN suite does not match; without an ESN transform
+     * at all it reads as "no ESN". */
+    p->n_t = 2;
+    assert_int_equal(ns_sa_select(&noesn, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    p->n_t = 1;
+    assert_int_equal(ns_sa_select(&noesn, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_int_equal(ns_sa_select(&withesn, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+}
+
+/* ESP SPIs: the choice carries the peer's, the response ours. */
+static void esp_spis_and_numbers(void **state)
+{
+    (void)state;
+    struct ns_proposal ours = esp(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128, 0, false);
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    /* Windows ESP: AES-256/SHA-1 first, AES-256/SHA-256 second. */
+    struct ns_ike_sa_proposal *p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    tr(p, NS_TRANS_INTEG, AUTH_HMAC_SHA1_96, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_int_equal(c.peer_num, 2);
+    assert_int_equal(c.spi_len, 4);
+    const uint8_t peer_spi[4] = {0xa0, 0xa1, 0xa2, 0xa3};
+    assert_memory_equal(c.spi, peer_spi, 4);
+    struct ns_ike_sa resp;
+    const uint8_t our_spi[4] = {0xde, 0xad, 0xbe, 0xef};
+    assert_int_equal(ns_sa_response(&c, our_spi, 4, NS_SA_F_NO_DH, &resp), NS_SA_OK);
+    assert_int_equal(resp.prop[0].num, 2);
+    assert_memory_equal(resp.prop[0].spi, our_spi, 4);
+    assert_int_equal(ns_sa_response(&c, our_spi, 8, NS_SA_F_NO_DH, &resp), NS_SA_INVALID);
+
+    /* A peer ESP proposal with a wrong SPI size is not taken. */
+    peer.prop[1].spi_len = 8;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+}
+
+/* PFS: needed in CREATE_CHILD_SA, ignored in IKE_AUTH (no KE there). */
+static void esp_pfs(void **state)
+{
+    (void)state;
+    struct ns_proposal pfs =
+        esp(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, NS_DH_MODP2048, false);
+    struct ns_proposal nopfs = esp(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, 0, false);
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    struct ns_ike_sa_proposal *p = prop(&peer, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_CBC, 128);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    struct ns_sa_choice c;
+    /* CREATE_CHILD_SA without a group offered: no PFS, not acceptable. */
+    assert_int_equal(ns_sa_select(&pfs, 1, NS_PROTO_ESP, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    assert_int_equal(ns_sa_select(&nopfs, 1, NS_PROTO_ESP, &peer, 0, 0, &c), NS_SA_OK);
+    /* IKE_AUTH: the PFS suite matches without DH, and its response has none. */
+    assert_int_equal(ns_sa_select(&pfs, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_int_equal(c.chosen.dh, 0);
+    /* The peer lists a group: fine with PFS, and NONE also allows none. */
+    tr(p, NS_TRANS_DH, NS_DH_MODP2048, 0);
+    assert_int_equal(ns_sa_select(&pfs, 1, NS_PROTO_ESP, &peer, NS_DH_MODP2048, 0, &c), NS_SA_OK);
+    assert_int_equal(c.chosen.dh, NS_DH_MODP2048);
+    assert_int_equal(ns_sa_select(&nopfs, 1, NS_PROTO_ESP, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    tr(p, NS_TRANS_DH, 0, 0);
+    assert_int_equal(ns_sa_select(&nopfs, 1, NS_PROTO_ESP, &peer, 0, 0, &c), NS_SA_OK);
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, 0), 0);
+    /* In IKE_AUTH a DH transform the peer put in anyway is ignored. */
+    assert_int_equal(ns_sa_select(&pfs, 1, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c), NS_SA_OK);
+}
+
+/* RFC 5282 8: an AEAD takes no integrity, or NONE. */
+static void aead_integrity_none(void **state)
+{
+    (void)state;
+    struct ns_proposal g = ike_aes128gcm_x25519();
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    struct ns_ike_sa_proposal *p = prop(&peer, NS_PROTO_IKE, 0);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    tr(p, NS_TRANS_PRF, NS_PRF_HMAC_SHA2_256, 0);
+    tr(p, NS_TRANS_DH, NS_DH_CURVE25519, 0);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(&g, 1, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_NO_PROPOSAL_CHOSEN);
+    tr(p, NS_TRANS_INTEG, NS_INTEG_NONE, 0);
+    assert_int_equal(ns_sa_select(&g, 1, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_OK);
+}
+
+/* 3.3.6: a proposal with a transform type we do not know is unacceptable;
+ * an IKE proposal whose only DH is NONE is never chosen. */
+static void unknown_type_and_dh_none(void **state)
+{
+    (void)state;
+    struct ns_proposal ours = ike_aes256_sha256_modp2048();
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    ike_prop(&peer, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    tr(&peer.prop[0], 6 /* ADDKE1, RFC 9370 */, 31, 0);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    /* ESN is not an IKE transform. */
+    peer.prop[0].t[4].type = NS_TRANS_ESN;
+    peer.prop[0].t[4].id = 0;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    peer.prop[0].n_t = 4;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_OK);
+
+    /* DH NONE in IKE. */
+    memset(&peer, 0, sizeof(peer));
+    ike_prop(&peer, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128, 0);
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    struct ns_proposal nodh = ours;
+    nodh.dh = 0;
+    assert_int_equal(ns_sa_select(&nodh, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+}
+
+/* 3.3.6: a transform with an attribute we do not know is never chosen;
+ * another transform of the same proposal still can be. */
+static void unknown_attribute_not_chosen(void **state)
+{
+    (void)state;
+    struct ns_proposal ours = ike_aes256_sha256_modp2048();
+    struct ns_ike_sa peer;
+    memset(&peer, 0, sizeof(peer));
+    ike_prop(&peer, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    peer.prop[0].t[0].unknown_attr = true;
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    tr(&peer.prop[0], NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    assert_int_equal(ns_sa_select(&ours, 1, NS_PROTO_IKE, &peer, 0, 0, &c), NS_SA_OK);
+}
+
+/* ---- accepting (initiator) ---- */
+
+/* The whole round: offer, responder selects, response, initiator accepts. */
+static void round_trip(void **state)
+{
+    (void)state;
+    struct ns_proposal client[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    struct ns_proposal gateway[] = {ike_aes256_sha256_modp2048(), ike_aes128gcm_x25519()};
+    struct ns_ike_sa offer, resp;
+    struct ns_sa_choice gc, cc;
+    assert_int_equal(ns_sa_offer(client, 2, NS_PROTO_IKE, NULL, 0, 0, &offer), NS_SA_OK);
+    assert_int_equal(ns_sa_select(gateway, 2, NS_PROTO_IKE, &offer, NS_DH_CURVE25519, 0, &gc),
+                     NS_SA_OK);
+    assert_true(same_suite(&gc.chosen, &gateway[1])); /* KE group preferred */
+    assert_int_equal(gc.peer_num, 1);
+    assert_int_equal(ns_sa_response(&gc, NULL, 0, 0, &resp), NS_SA_OK);
+    assert_int_equal(ns_sa_accept(client, 2, NS_PROTO_IKE, &resp, 0, &cc), NS_SA_OK);
+    assert_true(same_suite(&cc.chosen, &client[0]));
+
+    /* ESP in IKE_AUTH, with SPIs both ways. */
+    struct ns_proposal e[] = {
+        esp(NS_ENCR_AES_GCM_16, 256, NS_INTEG_NONE, NS_DH_CURVE25519, true),
+        esp(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_256_128, 0, false),
+    };
+    const uint8_t ispi[4] = {1, 1, 1, 1}, rspi[4] = {2, 2, 2, 2};
+    assert_int_equal(ns_sa_offer(e, 2, NS_PROTO_ESP, ispi, 4, NS_SA_F_NO_DH, &offer), NS_SA_OK);
+    assert_int_equal(ns_sa_select(&e[1], 1, NS_PROTO_ESP, &offer, 0, NS_SA_F_NO_DH, &gc), NS_SA_OK);
+    assert_memory_equal(gc.spi, ispi, 4);
+    assert_int_equal(ns_sa_response(&gc, rspi, 4, NS_SA_F_NO_DH, &resp), NS_SA_OK);
+    assert_int_equal(ns_sa_accept(e, 2, NS_PROTO_ESP, &resp, NS_SA_F_NO_DH, &cc), NS_SA_OK);
+    assert_true(same_suite(&cc.chosen, &e[1]));
+    assert_int_equal(cc.spi_len, 4);
+    assert_memory_equal(cc.spi, rspi, 4);
+}
+
+/* The initiator refuses responses that are not one of its suites. */
+static void accept_rejects_bad_responses(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes256_sha256_modp2048()};
+    struct ns_ike_sa resp;
+    struct ns_sa_choice c;
+    /* Two proposals. */
+    memset(&resp, 0, sizeof(resp));
+    ike_prop(&resp, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_OK);
+    ike_prop(&resp, NS_ENCR_AES_CBC, 256, NS_PRF_HMAC_SHA2_256, NS_INTEG_HMAC_SHA2_256_128,
+             NS_DH_MODP2048);
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_INVALID);
+    /* Zero proposals. */
+    resp.n = 0;
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_INVALID);
+    /* Two transforms of one type (the responder offered instead of chose). */
+    resp.n = 1;
+    tr(&resp.prop[0], NS_TRANS_DH, NS_DH_CURVE25519, 0);
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_INVALID);
+    /* Not offered: AES-128 where we offered AES-256. */
+    resp.prop[0].n_t = 4;
+    resp.prop[0].t[0].key_len = 128;
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_INVALID);
+    resp.prop[0].t[0].key_len = 256;
+    /* A type missing. */
+    resp.prop[0].n_t = 3;
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_IKE, &resp, 0, &c), NS_SA_INVALID);
+    resp.prop[0].n_t = 4;
+    /* Wrong protocol. */
+    assert_int_equal(ns_sa_accept(ours, 1, NS_PROTO_ESP, &resp, 0, &c), NS_SA_INVALID);
+    resp.prop[0].protocol = PROTO_AH;
+    assert_int_equal(ns_sa_accept(ours, 1, PROTO_AH, &resp, 0, &c), NS_SA_INVALID);
+
+    /* ESP in IKE_AUTH: a DH group in the response is wrong. */
+    struct ns_proposal e = esp(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, NS_DH_MODP2048, false);
+    memset(&resp, 0, sizeof(resp));
+    struct ns_ike_sa_proposal *p = prop(&resp, NS_PROTO_ESP, 4);
+    tr(p, NS_TRANS_ENCR, NS_ENCR_AES_GCM_16, 128);
+    tr(p, NS_TRANS_ESN, 0, 0);
+    assert_int_equal(ns_sa_accept(&e, 1, NS_PROTO_ESP, &resp, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    tr(p, NS_TRANS_DH, NS_DH_MODP2048, 0);
+    assert_int_equal(ns_sa_accept(&e, 1, NS_PROTO_ESP, &resp, NS_SA_F_NO_DH, &c), NS_SA_INVALID);
+    /* In CREATE_CHILD_SA the same response is what PFS needs. */
+    assert_int_equal(ns_sa_accept(&e, 1, NS_PROTO_ESP, &resp, 0, &c), NS_SA_OK);
+    assert_int_equal(c.chosen.dh, NS_DH_MODP2048);
+}
+
+/* 2.7: the initiator only switches to a group it offered. */
+static void invalid_ke_helpers(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    assert_true(ns_sa_offers_group(ours, 2, NS_DH_MODP2048));
+    assert_true(ns_sa_offers_group(ours, 2, NS_DH_CURVE25519));
+    assert_false(ns_sa_offers_group(ours, 2, NS_DH_ECP256));
+    assert_false(ns_sa_offers_group(ours, 2, 0));
+    assert_int_equal(ns_sa_ke_group_to_request(&ours[0], NS_DH_CURVE25519), 0);
+    assert_int_equal(ns_sa_ke_group_to_request(&ours[0], NS_DH_MODP2048), NS_DH_CURVE25519);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(offer_ike_layout),
+        cmocka_unit_test(offer_esp_layout),
+        cmocka_unit_test(offer_rejects_bad_input),
+        cmocka_unit_test(select_windows),
+        cmocka_unit_test(select_macos_our_order),
+        cmocka_unit_test(select_strongswan_multi_algorithm),
+        cmocka_unit_test(select_nothing_acceptable),
+        cmocka_unit_test(key_length_respected),
+        cmocka_unit_test(ah_never_chosen),
+        cmocka_unit_test(esp_esn_choice),
+        cmocka_unit_test(esp_spis_and_numbers),
+        cmocka_unit_test(esp_pfs),
+        cmocka_unit_test(aead_integrity_none),
+        cmocka_unit_test(unknown_type_and_dh_none),
+        cmocka_unit_test(unknown_attribute_not_chosen),
+        cmocka_unit_test(round_trip),
+        cmocka_unit_test(accept_rejects_bad_responses),
+        cmocka_unit_test(invalid_ke_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
