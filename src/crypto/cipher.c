@@ -293,7 +293,8 @@ static int aead_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, co
 fail:
     /* Never leave unauthenticated plaintext where a careless caller could
      * use it. */
-    OPENSSL_cleanse(data, len);
+    if (len != 0)
+        OPENSSL_cleanse(data, len);
     return -1;
 }
 

@@ -11,7 +11,8 @@
  * ESN high bits) and IKE (header ... SK header, IV, payload).
  *
  * The OpenSSL contexts are created and keyed once in ns_cipher_new; seal and
- * open only set the IV, so they do no allocation. */
+ * open only set the IV, so they do no allocation. An ns_cipher is not safe
+ * for concurrent use (an SA has one per direction). */
 #ifndef NATSEC_CRYPTO_CIPHER_H
 #define NATSEC_CRYPTO_CIPHER_H
 
@@ -63,8 +64,8 @@ bool ns_cipher_is_aead(const struct ns_cipher *c);
 
 /* Encrypts data[0..len) in place and writes the ICV. For CBC, len must be a
  * multiple of 16. esn_hi is NULL or the 4 high bytes of a 64-bit ESP
- * sequence number (non-AEAD only; AEAD callers put them in aad).
- * Returns 0, or -1 on a bad length. */
+ * sequence number (non-AEAD only; AEAD callers put them in aad, and an
+ * AEAD cipher given esn_hi returns -1). Returns 0, or -1 on a bad length. */
 int ns_cipher_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
                    uint8_t *data, size_t len, const uint8_t *esn_hi, uint8_t *icv);
 /* Verifies the ICV (in constant time, before decrypting for non-AEAD) and

@@ -261,6 +261,22 @@ static void parts_equal_the_concatenation(void **state)
                      -1);
 }
 
+/* HMAC with an empty key is defined (the key is zero-padded); the PRF must
+ * not mistake it for "no key". HMAC-SHA-256("", "") is a well-known value. */
+static void empty_key_and_empty_message(void **state)
+{
+    (void)state;
+    uint8_t want[32], got[32];
+    unhex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", want, 32);
+    assert_int_equal(ns_prf(NS_PRF_HMAC_SHA2_256, NULL, 0, NULL, 0, got), 0);
+    assert_memory_equal(got, want, 32);
+    uint8_t plus[40], ref[40];
+    assert_int_equal(ns_prf_plus(NS_PRF_HMAC_SHA2_256, NULL, 0, NULL, 0, plus, sizeof(plus)), 0);
+    reference_prf_plus(EVP_sha256(), (const uint8_t *)"", 0, (const uint8_t *)"", 0, ref,
+                       sizeof(ref));
+    assert_memory_equal(plus, ref, sizeof(ref));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +287,7 @@ int main(void)
         cmocka_unit_test(prf_plus_matches_rfc7296_definition),
         cmocka_unit_test(prf_plus_stops_at_255_blocks),
         cmocka_unit_test(parts_equal_the_concatenation),
+        cmocka_unit_test(empty_key_and_empty_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
