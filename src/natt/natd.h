@@ -19,10 +19,11 @@
 
 #define NS_NATD_HASH_LEN 20 /* SHA-1 */
 
-/* SHA-1(SPIi | SPIr | IP | Port): SPIs in host order here, serialized
- * big-endian as in the IKE header; IP is 4 or 16 bytes; Port is big-endian.
- * spi_r is 0 in the IKE_SA_INIT request (the responder's SPI is not known
- * yet), and the responder uses 0 as well when checking that request. */
+/* SHA-1(SPIi | SPIr | IP | Port): the SPIs of the header of the message
+ * that carries the notify, in host order here and serialized big-endian as
+ * in the header; IP is 4 or 16 bytes; Port is big-endian. So spi_r is 0 in
+ * the IKE_SA_INIT request (and when checking it), and the responder's SPI
+ * in the response. An endpoint without a family hashes as no address. */
 void ns_natd_hash(uint64_t spi_i, uint64_t spi_r, const struct ns_endpoint *ep,
                   uint8_t out[NS_NATD_HASH_LEN]);
 
@@ -44,7 +45,7 @@ struct ns_natd_result {
  * several); dst_hash/dst_len the NAT_DETECTION_DESTINATION_IP data. A hash
  * whose length is not 20 matches nothing. pkt_src is the datagram's source
  * (the peer as we see it), pkt_dst its destination (our local endpoint, the
- * address the packet arrived on). spi_r is 0 for a request.
+ * address the packet arrived on). SPIs as in ns_natd_hash.
  * Returns 0 with *out filled, or -1 when n_src is 0 or dst_hash is NULL:
  * the peer did not send both kinds, so it does not do NAT traversal and no
  * NAT is assumed (*out is set to all false). */
