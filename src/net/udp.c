@@ -1,0 +1,176 @@
+#include "net/udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/sockio.h"
+#include "util/log.h"
+
+static int set_int(int fd, int level, int name, int value, const char *what, const char *opt)
+{
+    if (setsockopt(fd, level, name, &value, sizeof(value)) != 0) {
+        NS_ERR("%s: %s: %s", what, opt, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    struct ns_endpoint ep = {.addr = *addr, .port = port};
+    char eps[NS_ENDPOINT_STRLEN], what[NS_ENDPOINT_STRLEN + 8];
+    snprintf(what, sizeof(what), "udp %s", ns_endpoint_str(&ep, eps));
+    int family = addr->family;
+    if (family != AF_INET && family != AF_INET6) {
+        NS_ERR("udp: open: no address family");
+        return -1;
+    }
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (fd < 0) {
+        NS_ERR("%s: socket: %s", what, strerror(errno));
+        return -1;
+    }
+    int rc = ns_sockio_set_mark(fd, fwmark, what) | ns_sockio_want_pktinfo(fd, family, what);
+    if (family == AF_INET) {
+        rc |= set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, what, "IP_MTU_DISCOVER");
+    } else {
+        /* IPv6-only, so that an IPv4 socket can take the same port. */
+        rc |= set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, what, "IPV6_V6ONLY");
+        rc |= set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, what,
+                      "IPV6_MTU_DISCOVER");
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
+    if (rc == 0 && bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        NS_ERR("%s: bind: %s", what, strerror(errno));
+        rc = -1;
+    }
+    len = sizeof(ss);
+    if (rc == 0 && (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+                    ns_endpoint_from_sockaddr(&s->local, (struct sockaddr *)&ss, len) != 0)) {
+        NS_ERR("%s: getsockname: %s", what, strerror(errno));
+        rc = -1;
+    }
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    s->fd = fd;
+    NS_DBG("%s: open, fd %d, mark 0x%x", what, fd, fwmark);
+    return 0;
+}
+
+void ns_udp_close(struct ns_udp *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+int ns_udp_recv(struct ns_udp *s, struct ns_dgram *d, unsigned n)
+{
+    struct mmsghdr mm[NS_NET_BATCH_MAX];
+    struct iovec iov[NS_NET_BATCH_MAX];
+    struct sockaddr_storage from[NS_NET_BATCH_MAX];
+    _Alignas(struct cmsghdr) unsigned char ctl[NS_NET_BATCH_MAX][NS_SOCKIO_CTL_SPACE];
+    unsigned got = 0;
+    while (got < n) {
+        unsigned k = n - got < NS_NET_BATCH_MAX ? n - got : NS_NET_BATCH_MAX;
+        memset(mm, 0, k * sizeof(mm[0]));
+        for (unsigned i = 0; i < k; i++) {
+            iov[i].iov_base = d[got + i].data;
+            iov[i].iov_len = d[got + i].cap;
+            struct msghdr *m = &mm[i].msg_hdr;
+            m->msg_name = &from[i];
+            m->msg_namelen = sizeof(from[i]);
+            m->msg_iov = &iov[i];
+            m->msg_iovlen = 1;
+            m->msg_control = ctl[i];
+            m->msg_controllen = sizeof(ctl[i]);
+        }
+        int r = recvmmsg(s->fd, mm, k, MSG_DONTWAIT, NULL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            NS_ERR("udp fd %d: recvmmsg: %s", s->fd, strerror(errno));
+            return got ? (int)got : -1;
+        }
+        for (int i = 0; i < r; i++) {
+            struct ns_dgram *g = &d[got + (unsigned)i];
+            const struct msghdr *m = &mm[i].msg_hdr;
+            g->len = mm[i].msg_len;
+            g->truncated = (m->msg_flags & MSG_TRUNC) != 0;
+            if (g->len > g->cap)
+                g->len = g->cap;
+            memset(&g->peer, 0, sizeof(g->peer));
+            ns_endpoint_from_sockaddr(&g->peer, (const struct sockaddr *)&from[i], m->msg_namelen);
+            g->local = s->local;
+            g->ifindex = 0;
+            ns_sockio_get_dst(m, &g->local.addr, &g->ifindex);
+        }
+        got += (unsigned)r;
+        if ((unsigned)r < k)
+            break; /* nothing more waiting */
+    }
+    return (int)got;
+}
+
+int ns_udp_send(struct ns_udp *s, const struct ns_dgram *d, unsigned n)
+{
+    return ns_sockio_send(s->fd, s->local.addr.family, d, n, "udp", &s->send_errors);
+}
+
+int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_endpoint *to,
+                  const void *data, size_t len)
+{
+    struct sockaddr_storage ss;
+    struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
+    _Alignas(struct cmsghdr) unsigned char ctl[NS_SOCKIO_CTL_SPACE];
+    struct msghdr m;
+    memset(&m, 0, sizeof(m));
+    m.msg_name = &ss;
+    m.msg_namelen = ns_endpoint_to_sockaddr(to, &ss);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    ns_sockio_put_src(&m, s->local.addr.family, ctl, from);
+    ssize_t r;
+    do
+        r = sendmsg(s->fd, &m, MSG_DONTWAIT);
+    while (r < 0 && errno == EINTR);
+    if (r == (ssize_t)len)
+        return 0;
+    int err = r < 0 ? errno : EMSGSIZE;
+    char ep[NS_ENDPOINT_STRLEN];
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        NS_DBG("udp: send %zu bytes to %s: socket buffer full", len, ns_endpoint_str(to, ep));
+    else
+        NS_WARN("udp: send %zu bytes to %s: %s", len, ns_endpoint_str(to, ep), strerror(err));
+    s->send_errors++;
+    errno = err;
+    return -1;
+}
+
+int ns_sock_set_buffers(int fd, int bytes)
+{
+    int rc = 0;
+    /* The FORCE variants pass rmem_max/wmem_max with CAP_NET_ADMIN. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) != 0) {
+        NS_ERR("fd %d: SO_RCVBUF %d: %s", fd, bytes, strerror(errno));
+        rc = -1;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes)) != 0) {
+        NS_ERR("fd %d: SO_SNDBUF %d: %s", fd, bytes, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}

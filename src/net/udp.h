@@ -1,0 +1,48 @@
+/* UDP sockets for IKE (port 500) and NAT-T (port 4500: IKE with the
+ * non-ESP marker, and ESP in UDP per RFC 3948). Non-blocking, marked with
+ * the configured fwmark so natsecd's own packets never enter the tunnel,
+ * with the don't-fragment bit set (IKE is never fragmented by IP, X5), and
+ * reporting the local address each datagram arrived on, so that a gateway
+ * bound to the wildcard address answers from the address it was asked
+ * (R4). IPv4 or IPv6 (IPv6-only sockets; open one of each for both). */
+#ifndef NATSEC_NET_UDP_H
+#define NATSEC_NET_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/dgram.h"
+#include "util/addr.h"
+
+struct ns_udp {
+    int fd;                   /* -1 when closed */
+    struct ns_endpoint local; /* as bound (port filled in when 0 was asked) */
+    uint64_t send_errors;     /* datagrams the kernel refused */
+};
+
+/* Binds addr (family AF_INET or AF_INET6; the wildcard is 0.0.0.0 or ::)
+ * and port (0 = any free port). fwmark 0 sets no mark. Returns 0, or -1
+ * with the reason logged. */
+int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark);
+void ns_udp_close(struct ns_udp *s);
+
+/* Receives up to n waiting datagrams into d[] (data and cap set by the
+ * caller; every other field is filled). Returns how many (0 when none is
+ * waiting), or -1 on a socket error (logged). */
+int ns_udp_recv(struct ns_udp *s, struct ns_dgram *d, unsigned n);
+/* Sends d[0..n) (data, len, peer, and local.addr as the source address or
+ * family 0). Returns how many were consumed, sent or dropped and counted in
+ * send_errors; fewer than n when the socket buffer is full. -1 when the
+ * socket is unusable. */
+int ns_udp_send(struct ns_udp *s, const struct ns_dgram *d, unsigned n);
+/* Sends one datagram from address from (NULL: the kernel chooses) to to.
+ * Returns 0, or -1 with errno set and the reason logged (EAGAIN only at
+ * debug level). */
+int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_endpoint *to,
+                  const void *data, size_t len);
+
+/* Asks for socket buffers of the given size (as root beyond rmem_max), so
+ * bursts from thousands of peers are not dropped. 0 or -1 (logged). */
+int ns_sock_set_buffers(int fd, int bytes);
+
+#endif
