@@ -1,0 +1,478 @@
+/* libFuzzer target for the IKEv2 message codec (src/ike/msg*.c, payload*.c,
+ * sk.c): everything that reads a datagram from the network.
+ *
+ * Input: byte 0 selects what the rest is.
+ *   bit 0 = 0, "raw": a datagram. Header, payload chain, the typed parser of
+ *     every payload found, and, for an SK payload, ns_ike_sk_open with the
+ *     fixed test key, then the typed parsers on the inner payloads.
+ *   bit 0 = 1, "sealed": byte 1 is the first inner payload type and the
+ *     rest is the plaintext inner chain. It is sealed with the fixed key
+ *     into an IKE_AUTH message through the builder, then parsed and opened
+ *     like a received one, so the fuzzer reaches the inner payload parsing
+ *     and the padding checks behind a valid ICV.
+ *   bits 1-2: the suite (0 AES-GCM-16-128, 1 AES-CBC-256 + HMAC-SHA2-256-128,
+ *     2 ChaCha20-Poly1305, 3 as 0).
+ * Every structured payload that parses is rebuilt with the builder and
+ * parsed again; a difference aborts (a parse/build disagreement).
+ *
+ * The seed corpus in tests/fuzz/corpus/ike/ is written by this same file
+ * compiled as a program (so the key and format cannot drift):
+ *   cc -DFUZZ_IKE_SEEDGEN -Isrc tests/fuzz/fuzz_ike.c <gcc build>/libnatsec_core.a \
+ *      -lcrypto -o /tmp/seedgen && /tmp/seedgen tests/fuzz/corpus/ike [fixture.hex ...]
+ * Hex fixtures given on the command line become raw-mode seeds. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/msg.h"
+
+#define MODE_SEALED 0x01
+#define N_SUITES 3
+
+static struct ns_cipher *suite_cipher(unsigned suite)
+{
+    static struct ns_cipher *cache[N_SUITES];
+    static const struct {
+        enum ns_encr_alg encr;
+        unsigned bits;
+        enum ns_integ_alg integ;
+    } s[N_SUITES] = {
+        {NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE},
+        {NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128},
+        {NS_ENCR_CHACHA20_POLY1305, 256, NS_INTEG_NONE},
+    };
+    suite %= N_SUITES;
+    if (!cache[suite]) {
+        /* Fixed test keys: 0x00 0x01 ... for encryption, 0x80 ... for
+         * integrity. Kept for the whole run: the contexts are reusable. */
+        uint8_t ek[NS_CIPHER_MAX_ENCR_KEY], ik[NS_CIPHER_MAX_INTEG_KEY];
+        for (unsigned i = 0; i < sizeof(ek); i++)
+            ek[i] = (uint8_t)i;
+        for (unsigned i = 0; i < sizeof(ik); i++)
+            ik[i] = (uint8_t)(0x80 + i);
+        cache[suite] = ns_cipher_new(s[suite].encr, s[suite].bits, s[suite].integ, ek,
+                                     ns_encr_keymat_len(s[suite].encr, s[suite].bits), ik,
+                                     ns_integ_key_len(s[suite].integ));
+        if (!cache[suite])
+            abort();
+    }
+    return cache[suite];
+}
+
+static const struct ns_ike_header fuzz_hdr = {
+    .spi_i = 0x0102030405060708ull,
+    .spi_r = 0x1112131415161718ull,
+    .exchange = NS_IKE_AUTH,
+    .flags = NS_IKE_FLAG_INITIATOR,
+    .msg_id = 1,
+};
+
+static uint8_t rebuild_buf[NS_IKE_MAX_MSG + 64];
+
+/* Builds a message holding only what add() writes and returns its single
+ * payload, or aborts: a parsed structure must always be buildable. */
+static const struct ns_ike_payload *rebuilt(void (*add)(struct ns_ike_builder *, const void *),
+                                            const void *arg, struct ns_ike_payloads *pl)
+{
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, rebuild_buf, sizeof(rebuild_buf), &fuzz_hdr);
+    add(&b, arg);
+    int len = ns_ike_build_finish(&b);
+    struct ns_ike_header h;
+    if (len < 0 || ns_ike_parse_message(rebuild_buf, (size_t)len, &h, pl) != NS_IKE_OK ||
+        pl->n != 1)
+        abort();
+    return &pl->p[0];
+}
+
+static void add_sa(struct ns_ike_builder *b, const void *arg)
+{
+    ns_ike_add_sa(b, arg);
+}
+
+static void add_cp(struct ns_ike_builder *b, const void *arg)
+{
+    ns_ike_add_cp(b, arg);
+}
+
+struct ts_arg {
+    uint8_t type;
+    const struct ns_ike_ts_list *list;
+};
+
+static void add_ts(struct ns_ike_builder *b, const void *arg)
+{
+    const struct ts_arg *t = arg;
+    ns_ike_add_ts(b, t->type, t->list->ts, t->list->n);
+}
+
+static void check_sa(const struct ns_ike_sa *sa)
+{
+    static struct ns_ike_sa again;
+    struct ns_ike_payloads pl;
+    if (ns_ike_parse_sa(rebuilt(add_sa, sa, &pl), &again) != NS_IKE_OK || again.n != sa->n)
+        abort();
+    for (unsigned i = 0; i < sa->n; i++) {
+        const struct ns_ike_sa_proposal *x = &sa->prop[i], *y = &again.prop[i];
+        if ((x->num && x->num != y->num) || x->protocol != y->protocol ||
+            x->spi_len != y->spi_len || memcmp(x->spi, y->spi, x->spi_len) != 0 || x->n_t != y->n_t)
+            abort();
+        for (unsigned j = 0; j < x->n_t; j++)
+            if (x->t[j].type != y->t[j].type || x->t[j].id != y->t[j].id ||
+                x->t[j].key_len != y->t[j].key_len)
+                abort();
+    }
+}
+
+static void check_ts(uint8_t type, const struct ns_ike_ts_list *ts)
+{
+    static struct ns_ike_ts_list again;
+    struct ns_ike_payloads pl;
+    struct ts_arg arg = {type, ts};
+    if (ns_ike_parse_ts(rebuilt(add_ts, &arg, &pl), &again) != NS_IKE_OK || again.n != ts->n)
+        abort();
+    for (unsigned i = 0; i < ts->n; i++) {
+        const struct ns_ts *x = &ts->ts[i], *y = &again.ts[i];
+        if (x->ip_proto != y->ip_proto || x->port_lo != y->port_lo || x->port_hi != y->port_hi ||
+            memcmp(&x->lo, &y->lo, sizeof(x->lo)) != 0 ||
+            memcmp(&x->hi, &y->hi, sizeof(x->hi)) != 0)
+            abort();
+    }
+}
+
+static void check_cp(const struct ns_ike_cp *cp)
+{
+    static struct ns_ike_cp again;
+    struct ns_ike_payloads pl;
+    if (ns_ike_parse_cp(rebuilt(add_cp, cp, &pl), &again) != NS_IKE_OK || again.n != cp->n ||
+        again.type != cp->type)
+        abort();
+    for (unsigned i = 0; i < cp->n; i++)
+        if (again.attr[i].type != cp->attr[i].type || again.attr[i].len != cp->attr[i].len ||
+            memcmp(again.attr[i].data, cp->attr[i].data, cp->attr[i].len) != 0)
+            abort();
+}
+
+/* Every typed parser on every payload; results must be NS_IKE_* codes. */
+static void parse_payloads(const struct ns_ike_payloads *pl)
+{
+    static struct ns_ike_sa sa;
+    static struct ns_ike_ts_list ts;
+    static struct ns_ike_cp cp;
+    for (unsigned i = 0; i < pl->n; i++) {
+        const struct ns_ike_payload *p = &pl->p[i];
+        struct ns_ike_ke ke;
+        struct ns_ike_notify n;
+        struct ns_ike_id id;
+        struct ns_ike_auth a;
+        struct ns_ike_delete d;
+        struct ns_ike_cert c;
+        const uint8_t *nonce;
+        size_t nonce_len;
+        int err = NS_IKE_OK;
+        switch (p->type) {
+        case NS_PL_SA:
+            err = ns_ike_parse_sa(p, &sa);
+            if (!err)
+                check_sa(&sa);
+            break;
+        case NS_PL_KE:
+            err = ns_ike_parse_ke(p, &ke);
+            break;
+        case NS_PL_NONCE:
+            err = ns_ike_parse_nonce(p, &nonce, &nonce_len);
+            break;
+        case NS_PL_NOTIFY:
+            err = ns_ike_parse_notify(p, &n);
+            if (!err && ns_ike_find_notify(pl, n.type) == NULL)
+                abort();
+            break;
+        case NS_PL_IDI:
+        case NS_PL_IDR:
+            err = ns_ike_parse_id(p, &id);
+            break;
+        case NS_PL_AUTH:
+            err = ns_ike_parse_auth(p, &a);
+            break;
+        case NS_PL_TSI:
+        case NS_PL_TSR:
+            err = ns_ike_parse_ts(p, &ts);
+            if (!err)
+                check_ts(p->type, &ts);
+            break;
+        case NS_PL_CP:
+            err = ns_ike_parse_cp(p, &cp);
+            if (!err)
+                check_cp(&cp);
+            break;
+        case NS_PL_DELETE:
+            err = ns_ike_parse_delete(p, &d);
+            break;
+        case NS_PL_CERT:
+        case NS_PL_CERTREQ:
+            err = ns_ike_parse_cert(p, &c);
+            break;
+        default:
+            break;
+        }
+        if (err > 0 || err < NS_IKE_ECRYPTO)
+            abort();
+    }
+}
+
+/* Parses a received message in place (msg is writable for SK). */
+static void receive(struct ns_cipher *c, uint8_t *msg, size_t len)
+{
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl, inner;
+    int err = ns_ike_parse_message(msg, len, &h, &pl);
+    if (err != NS_IKE_OK && err != NS_IKE_ECRITICAL)
+        return;
+    parse_payloads(&pl);
+    const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
+    if (!sk)
+        return;
+    err = ns_ike_sk_open(c, msg, len, sk, &inner);
+    if (err == NS_IKE_OK || err == NS_IKE_ECRITICAL)
+        parse_payloads(&inner);
+}
+
+/* Seals first/plaintext into an IKE_AUTH message in out; its length or -1. */
+static int seal(struct ns_cipher *c, uint8_t first, const uint8_t *pt, size_t len, uint8_t *out,
+                size_t cap)
+{
+    static const uint8_t iv[NS_CIPHER_MAX_IV] = {0x1f};
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, out, cap, &fuzz_hdr);
+    ns_ike_sk_begin(&b, c, iv);
+    size_t sk_np = b.np_off; /* the SK header's Next Payload: the first inner type */
+    ns_write_bytes(&b.w, pt, len);
+    ns_write_u16_at(&b.w, sk_np, (uint16_t)(first << 8));
+    ns_ike_sk_seal(&b, c);
+    return ns_ike_build_finish(&b);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static uint8_t work[NS_IKE_MAX_MSG + 256];
+    if (size < 1 || size > NS_IKE_MAX_MSG)
+        return 0;
+    uint8_t mode = data[0];
+    struct ns_cipher *c = suite_cipher((mode >> 1) & 3);
+    if (!(mode & MODE_SEALED)) {
+        /* An exact-size copy, so ASan sees any read past the datagram. */
+        uint8_t *msg = malloc(size - 1 ? size - 1 : 1);
+        if (!msg)
+            return 0;
+        memcpy(msg, data + 1, size - 1);
+        receive(c, msg, size - 1);
+        free(msg);
+        return 0;
+    }
+    if (size < 2)
+        return 0;
+    int len = seal(c, data[1], data + 2, size - 2, work, sizeof(work));
+    if (len <= 0)
+        return 0;
+    uint8_t *msg = malloc((size_t)len);
+    if (!msg)
+        return 0;
+    memcpy(msg, work, (size_t)len);
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl, inner;
+    /* What the builder sealed must parse and authenticate. */
+    if (ns_ike_parse_message(msg, (size_t)len, &h, &pl) != NS_IKE_OK || pl.n != 1 ||
+        ns_ike_sk_open(c, msg, (size_t)len, &pl.p[0], &inner) == NS_IKE_EAUTH)
+        abort();
+    memcpy(msg, work, (size_t)len);
+    receive(c, msg, (size_t)len);
+    free(msg);
+    return 0;
+}
+
+#ifdef FUZZ_IKE_SEEDGEN
+/* ---- seed corpus generator (see the top of the file) ---- */
+
+static void put(const char *dir, const char *name, uint8_t mode, const uint8_t *p, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(&mode, 1, 1, f) != 1 || (n && fwrite(p, 1, n, f) != n) || fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(seed + i * 7);
+}
+
+/* The inner payloads of an IKE_AUTH request (also used in the clear). */
+static void add_auth_payloads(struct ns_ike_builder *b)
+{
+    static struct ns_ike_sa sa;
+    sa.n = 1;
+    sa.prop[0] = (struct ns_ike_sa_proposal){.num = 1, .protocol = 3, .spi_len = 4, .n_t = 3};
+    memcpy(sa.prop[0].spi, "\xca\xfe\x00\x01", 4);
+    sa.prop[0].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 20, 128, false};
+    sa.prop[0].t[1] = (struct ns_ike_transform){NS_TRANS_DH, 31, 0, false};
+    sa.prop[0].t[2] = (struct ns_ike_transform){NS_TRANS_ESN, 0, 0, false};
+    static struct ns_ike_cp cp;
+    cp.type = NS_CFG_REQUEST;
+    cp.n = 2;
+    cp.attr[0] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, NULL, 0};
+    cp.attr[1] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP6_ADDRESS, NULL, 0};
+    struct ns_ts ts[2] = {{.ip_proto = 0, .port_hi = 65535}, {.ip_proto = 6, .port_lo = 80}};
+    ts[0].lo.family = ts[0].hi.family = AF_INET;
+    memset(ts[0].hi.a, 0xff, 4);
+    ts[1].lo.family = ts[1].hi.family = AF_INET6;
+    ts[1].port_hi = 443;
+    memset(ts[1].hi.a, 0xff, 16);
+    uint8_t mac[32], spis[8];
+    fill(mac, sizeof(mac), 3);
+    fill(spis, sizeof(spis), 4);
+    ns_ike_add_id(b, NS_PL_IDI, NS_ID_RFC822_ADDR, (const uint8_t *)"alice@corp.example", 18);
+    ns_ike_add_id(b, NS_PL_IDR, NS_ID_FQDN, (const uint8_t *)"vpn.corp.example", 16);
+    ns_ike_add_auth(b, NS_AUTH_SHARED_KEY_MIC, mac, sizeof(mac));
+    ns_ike_add_cp(b, &cp);
+    ns_ike_add_sa(b, &sa);
+    ns_ike_add_ts(b, NS_PL_TSI, ts, 2);
+    ns_ike_add_ts(b, NS_PL_TSR, ts, 1);
+    ns_ike_add_notify(b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    ns_ike_add_notify(b, 3, spis, 4, NS_N_REKEY_SA, NULL, 0);
+    ns_ike_add_delete(b, 3, 4, spis, 2);
+    ns_ike_add_cert(b, NS_PL_CERT, 4, mac, 20);
+    ns_ike_add_cert(b, NS_PL_CERTREQ, 4, mac, 20);
+    ns_ike_add_vendor(b, mac, 16);
+}
+
+static int build_sa_init(uint8_t *buf, size_t cap)
+{
+    static struct ns_ike_sa sa;
+    sa.n = 2;
+    sa.prop[0] = (struct ns_ike_sa_proposal){.num = 1, .protocol = 1, .n_t = 4};
+    sa.prop[0].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 20, 128, false};
+    sa.prop[0].t[1] = (struct ns_ike_transform){NS_TRANS_ENCR, 28, 0, false};
+    sa.prop[0].t[2] = (struct ns_ike_transform){NS_TRANS_PRF, 5, 0, false};
+    sa.prop[0].t[3] = (struct ns_ike_transform){NS_TRANS_DH, 31, 0, false};
+    sa.prop[1] = (struct ns_ike_sa_proposal){.num = 2, .protocol = 1, .n_t = 4};
+    sa.prop[1].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 12, 256, false};
+    sa.prop[1].t[1] = (struct ns_ike_transform){NS_TRANS_INTEG, 12, 0, false};
+    sa.prop[1].t[2] = (struct ns_ike_transform){NS_TRANS_PRF, 5, 0, false};
+    sa.prop[1].t[3] = (struct ns_ike_transform){NS_TRANS_DH, 19, 0, false};
+    uint8_t ke[32], nonce[32], nat[20];
+    fill(ke, 32, 1);
+    fill(nonce, 32, 2);
+    fill(nat, 20, 5);
+    struct ns_ike_header h = fuzz_hdr;
+    h.exchange = NS_IKE_SA_INIT;
+    h.spi_r = 0;
+    h.msg_id = 0;
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, buf, cap, &h);
+    ns_ike_add_sa(&b, &sa);
+    ns_ike_add_ke(&b, 31, ke, 32);
+    ns_ike_add_nonce(&b, nonce, 32);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_NAT_DETECTION_SOURCE_IP, nat, 20);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_NAT_DETECTION_DESTINATION_IP, nat, 20);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, nonce, 16);
+    ns_ike_build_open(&b, 201, false); /* an unknown payload to skip */
+    ns_ike_build_close(&b);
+    return ns_ike_build_finish(&b);
+}
+
+/* A hex fixture ('#' comment lines, then hex digits) as bytes. */
+static size_t read_hex(const char *path, uint8_t *out, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    char line[4096];
+    size_t n = 0;
+    int hi = -1;
+    while (fgets(line, sizeof(line), f)) {
+        if (line[0] == '#')
+            continue;
+        for (char *p = line; *p; p++) {
+            int v = (*p >= '0' && *p <= '9')   ? *p - '0'
+                    : (*p >= 'a' && *p <= 'f') ? *p - 'a' + 10
+                    : (*p >= 'A' && *p <= 'F') ? *p - 'A' + 10
+                                               : -1;
+            if (v < 0)
+                continue;
+            if (hi < 0) {
+                hi = v;
+            } else if (n < cap) {
+                out[n++] = (uint8_t)(hi << 4 | v);
+                hi = -1;
+            }
+        }
+    }
+    fclose(f);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s corpus-dir [fixture.hex ...]\n", argv[0]);
+        return 2;
+    }
+    const char *dir = argv[1];
+    static uint8_t buf[NS_IKE_MAX_MSG], pt[NS_IKE_MAX_MSG];
+    int len = build_sa_init(buf, sizeof(buf));
+    put(dir, "raw-sa-init", 0, buf, (size_t)len);
+
+    /* The IKE_AUTH payloads in the clear (raw), and as an inner chain. */
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, buf, sizeof(buf), &fuzz_hdr);
+    add_auth_payloads(&b);
+    len = ns_ike_build_finish(&b);
+    put(dir, "raw-auth-clear", 0, buf, (size_t)len);
+    pt[0] = buf[16]; /* first payload type */
+    memcpy(pt + 1, buf + NS_IKE_HEADER_LEN, (size_t)len - NS_IKE_HEADER_LEN);
+    for (unsigned s = 0; s < N_SUITES; s++) {
+        char name[64];
+        snprintf(name, sizeof(name), "sealed-auth-suite%u", s);
+        put(dir, name, (uint8_t)(MODE_SEALED | s << 1), pt, (size_t)len - NS_IKE_HEADER_LEN + 1);
+        /* And sealed for real with the fixed key, as a raw datagram. */
+        struct ns_cipher *c = suite_cipher(s);
+        uint8_t iv[NS_CIPHER_MAX_IV] = {0x2a};
+        uint8_t sealed[NS_IKE_MAX_MSG];
+        ns_ike_build_begin(&b, sealed, sizeof(sealed), &fuzz_hdr);
+        ns_ike_sk_begin(&b, c, iv);
+        add_auth_payloads(&b);
+        ns_ike_sk_seal(&b, c);
+        int slen = ns_ike_build_finish(&b);
+        if (slen < 0)
+            return 1;
+        /* The seed must open with the target's key, or it is useless. */
+        static uint8_t check[NS_IKE_MAX_MSG];
+        memcpy(check, sealed, (size_t)slen);
+        struct ns_ike_header h;
+        struct ns_ike_payloads pl, inner;
+        if (ns_ike_parse_message(check, (size_t)slen, &h, &pl) != NS_IKE_OK ||
+            ns_ike_sk_open(c, check, (size_t)slen, &pl.p[0], &inner) != NS_IKE_OK || inner.n < 10)
+            return 1;
+        snprintf(name, sizeof(name), "raw-auth-sk-suite%u", s);
+        put(dir, name, (uint8_t)(s << 1), sealed, (size_t)slen);
+    }
+    for (int i = 2; i < argc; i++) {
+        size_t n = read_hex(argv[i], buf, sizeof(buf));
+        const char *base = strrchr(argv[i], '/');
+        char name[256];
+        snprintf(name, sizeof(name), "raw-strongswan-%s", base ? base + 1 : argv[i]);
+        char *dot = strrchr(name, '.');
+        if (dot)
+            *dot = '\0';
+        put(dir, name, 0, buf, n);
+    }
+    return 0;
+}
+#endif
