@@ -1,0 +1,164 @@
+#include "net/rawesp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/sockio.h"
+#include "util/log.h"
+
+#define IPV4_HDR 20 /* without options */
+
+static bool is_wildcard(const struct ns_addr *a)
+{
+    for (size_t i = 0; i < ns_addr_len(a); i++)
+        if (a->a[i])
+            return false;
+    return true;
+}
+
+int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t fwmark)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+    int family = addr->family;
+    if (family != AF_INET && family != AF_INET6) {
+        NS_ERR("raw esp: open: no address family");
+        return -1;
+    }
+    char as[NS_ADDR_STRLEN], what[NS_ADDR_STRLEN + 16];
+    snprintf(what, sizeof(what), "raw esp %s", ns_addr_str(addr, as));
+    int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_ESP);
+    if (fd < 0) {
+        NS_ERR("%s: socket: %s", what, strerror(errno));
+        return -1;
+    }
+    int rc = ns_sockio_set_mark(fd, fwmark, what) | ns_sockio_want_pktinfo(fd, family, what);
+    if (rc == 0 && !is_wildcard(addr)) {
+        struct ns_endpoint ep = {.addr = *addr, .port = 0};
+        struct sockaddr_storage ss;
+        socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
+        if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+            NS_ERR("%s: bind: %s", what, strerror(errno));
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    s->fd = fd;
+    s->family = family;
+    NS_DBG("%s: open, fd %d, mark 0x%x", what, fd, fwmark);
+    return 0;
+}
+
+void ns_raw_esp_close(struct ns_raw_esp *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    s->fd = -1;
+}
+
+/* IPv4 raw sockets deliver the IP header. It is read into a separate
+ * buffer, so the ESP packet lands at the start of the caller's buffer; only
+ * IP options (rare) need a move. */
+static void strip_ipv4(struct ns_raw_esp *s, struct ns_dgram *g, const uint8_t *hdr, size_t total)
+{
+    size_t ihl = (size_t)(hdr[0] & 0x0f) * 4;
+    if (total < IPV4_HDR || (hdr[0] >> 4) != 4 || ihl < IPV4_HDR || total < ihl ||
+        ihl - IPV4_HDR > g->len) {
+        s->bad_headers++;
+        g->len = 0;
+        g->truncated = true;
+        return;
+    }
+    size_t opts = ihl - IPV4_HDR;
+    if (opts) {
+        memmove(g->data, g->data + opts, g->len - opts);
+        g->len -= opts;
+    }
+    memset(&g->peer, 0, sizeof(g->peer));
+    g->peer.addr.family = AF_INET;
+    memcpy(g->peer.addr.a, hdr + 12, 4);
+    memset(&g->local, 0, sizeof(g->local));
+    g->local.addr.family = AF_INET;
+    memcpy(g->local.addr.a, hdr + 16, 4);
+}
+
+int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
+{
+    struct mmsghdr mm[NS_NET_BATCH_MAX];
+    struct iovec iov[NS_NET_BATCH_MAX][2];
+    uint8_t hdr[NS_NET_BATCH_MAX][IPV4_HDR];
+    struct sockaddr_storage from[NS_NET_BATCH_MAX];
+    _Alignas(struct cmsghdr) unsigned char ctl[NS_NET_BATCH_MAX][NS_SOCKIO_CTL_SPACE];
+    const bool v4 = s->family == AF_INET;
+    unsigned got = 0;
+    while (got < n) {
+        unsigned k = n - got < NS_NET_BATCH_MAX ? n - got : NS_NET_BATCH_MAX;
+        memset(mm, 0, k * sizeof(mm[0]));
+        for (unsigned i = 0; i < k; i++) {
+            struct msghdr *m = &mm[i].msg_hdr;
+            unsigned v = 0;
+            if (v4) {
+                iov[i][v].iov_base = hdr[i];
+                iov[i][v++].iov_len = IPV4_HDR;
+            }
+            iov[i][v].iov_base = d[got + i].data;
+            iov[i][v++].iov_len = d[got + i].cap;
+            m->msg_name = &from[i];
+            m->msg_namelen = sizeof(from[i]);
+            m->msg_iov = iov[i];
+            m->msg_iovlen = v;
+            m->msg_control = ctl[i];
+            m->msg_controllen = sizeof(ctl[i]);
+        }
+        int r = recvmmsg(s->fd, mm, k, MSG_DONTWAIT, NULL);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            NS_ERR("raw esp fd %d: recvmmsg: %s", s->fd, strerror(errno));
+            return got ? (int)got : -1;
+        }
+        for (int i = 0; i < r; i++) {
+            struct ns_dgram *g = &d[got + (unsigned)i];
+            const struct msghdr *m = &mm[i].msg_hdr;
+            size_t total = mm[i].msg_len;
+            size_t head = v4 ? IPV4_HDR : 0;
+            g->len = total > head ? total - head : 0;
+            if (g->len > g->cap)
+                g->len = g->cap;
+            g->truncated = (m->msg_flags & MSG_TRUNC) != 0;
+            g->ifindex = 0;
+            if (v4) {
+                strip_ipv4(s, g, hdr[i], total);
+                int ifindex = 0;
+                struct ns_addr dst;
+                ns_sockio_get_dst(m, &dst, &ifindex);
+                g->ifindex = ifindex;
+            } else {
+                memset(&g->peer, 0, sizeof(g->peer));
+                ns_endpoint_from_sockaddr(&g->peer, (const struct sockaddr *)&from[i],
+                                          m->msg_namelen);
+                g->peer.port = 0; /* sin6_port holds the protocol for raw IPv6 */
+                memset(&g->local, 0, sizeof(g->local));
+                ns_sockio_get_dst(m, &g->local.addr, &g->ifindex);
+            }
+        }
+        got += (unsigned)r;
+        if ((unsigned)r < k)
+            break;
+    }
+    return (int)got;
+}
+
+int ns_raw_esp_send(struct ns_raw_esp *s, const struct ns_dgram *d, unsigned n)
+{
+    return ns_sockio_send(s->fd, s->family, d, n, "raw esp", &s->send_errors);
+}
