@@ -1,0 +1,168 @@
+/* Outbound ESP: SPD lookup and encapsulation (RFC 4303 3.3). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "esp/esp.h"
+#include "esp/flow.h"
+#include "esp/sa_priv.h"
+#include "util/buf.h"
+#include "util/log.h"
+
+size_t ns_esp_aad(uint8_t aad[12], uint32_t spi, uint64_t seq, bool esn)
+{
+    ns_put_u32(aad, spi);
+    if (!esn) {
+        ns_put_u32(aad + 4, (uint32_t)seq);
+        return 8;
+    }
+    ns_put_u32(aad + 4, (uint32_t)(seq >> 32));
+    ns_put_u32(aad + 8, (uint32_t)seq);
+    return 12;
+}
+
+static enum ns_esp_result drop(struct ns_sad *sad, enum ns_esp_result r)
+{
+    ns_sad_count_drop(sad, r);
+    return r;
+}
+
+/* Where the ESP payload starts in data and how long it is, and its next
+ * header: the whole packet in tunnel mode, what follows the IP header in
+ * transport mode. Returns false for a packet ESP cannot carry. */
+static bool payload_of(const struct ns_esp_sa *sa, const uint8_t *data, size_t len, size_t *off,
+                       size_t *plen, uint8_t *nh)
+{
+    if (len < 1)
+        return false;
+    unsigned version = data[0] >> 4;
+    if (sa->mode == NS_ESP_TUNNEL) {
+        if (version != 4 && version != 6)
+            return false;
+        *off = 0;
+        *plen = len;
+        *nh = version == 4 ? NS_ESP_NH_IPV4 : NS_ESP_NH_IPV6;
+        return true;
+    }
+    if (version == 4) {
+        if (len < 20)
+            return false;
+        size_t ihl = (size_t)(data[0] & 0x0f) * 4;
+        size_t total = ns_get_u16(data + 2);
+        /* A fragment cannot be rebuilt on the far side: the receiver
+         * recreates an unfragmented header (RFC 4301 transport mode applies
+         * to whole datagrams). */
+        bool fragment = (ns_get_u16(data + 6) & 0x3fff) != 0;
+        if (ihl < 20 || ihl > total || total > len || fragment)
+            return false;
+        *off = ihl;
+        *plen = total - ihl;
+        *nh = data[9];
+        return true;
+    }
+    if (version == 6) {
+        if (len < 40)
+            return false;
+        size_t plen6 = ns_get_u16(data + 4);
+        if (40 + plen6 > len)
+            return false;
+        *off = 40;
+        *plen = plen6;
+        *nh = data[6];
+        return true;
+    }
+    return false;
+}
+
+enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
+                                uint64_t now_ns)
+{
+    if (sa->dir != NS_ESP_OUTBOUND)
+        return drop(sad, NS_ESP_NO_POLICY);
+    if (!ns_pkt_valid(pkt))
+        return drop(sad, NS_ESP_NO_ROOM);
+    uint8_t *data = ns_pkt_data(pkt);
+    size_t off, plen;
+    uint8_t nh;
+    if (!payload_of(sa, data, pkt->len, &off, &plen, &nh))
+        return drop(sad, NS_ESP_MALFORMED);
+
+    const size_t hdr_len = NS_ESP_HDR_LEN + sa->iv_len;
+    const size_t pad = (sa->block_len - (plen + 2) % sa->block_len) % sa->block_len;
+    const size_t body = plen + pad + 2; /* what gets encrypted */
+    if (pkt->head + off < hdr_len || pkt->cap - (pkt->head + off) < body + sa->icv_len)
+        return drop(sad, NS_ESP_NO_ROOM);
+
+    /* Never wrap (RFC 4303 3.3.3): the SA must be rekeyed before this. */
+    uint64_t limit = sa->esn ? UINT64_MAX : UINT32_MAX;
+    if (sa->seq_out >= limit)
+        return drop(sad, NS_ESP_SEQ_OVERFLOW);
+    uint64_t seq = ++sa->seq_out;
+
+    uint8_t *payload = data + off;
+    uint8_t *esp = payload - hdr_len;
+    uint8_t *iv = esp + NS_ESP_HDR_LEN;
+    ns_put_u32(esp, sa->spi);
+    ns_put_u32(esp + 4, (uint32_t)seq);
+    if (sa->aead) {
+        /* The sequence number is unique per key, which is all GCM and
+         * ChaCha20-Poly1305 ask of their explicit IV (RFC 4106 3.1). */
+        ns_put_u32(iv, (uint32_t)(seq >> 32));
+        ns_put_u32(iv + 4, (uint32_t)seq);
+    } else if (sa->iv_len) {
+        /* CBC needs an unpredictable IV (RFC 3602 2.3). Without randomness
+         * nothing safe can be sent; the daemon stops like rand.c does. */
+        if (ns_random_bytes(iv, sa->iv_len) != 0) {
+            NS_ERR("esp: random generator failed");
+            abort();
+        }
+    }
+
+    /* Self-describing padding 1, 2, 3, ... (RFC 4303 2.4), then the trailer. */
+    uint8_t *trailer = payload + plen;
+    for (size_t i = 0; i < pad; i++)
+        trailer[i] = (uint8_t)(i + 1);
+    trailer[pad] = (uint8_t)pad;
+    trailer[pad + 1] = nh;
+
+    uint8_t aad_buf[12], esn_hi[4];
+    const uint8_t *aad = esp;
+    size_t aad_len = NS_ESP_HDR_LEN;
+    const uint8_t *hi = NULL;
+    if (sa->esn) {
+        if (sa->aead) {
+            aad_len = ns_esp_aad(aad_buf, sa->spi, seq, true);
+            aad = aad_buf;
+        } else {
+            ns_put_u32(esn_hi, (uint32_t)(seq >> 32));
+            hi = esn_hi;
+        }
+    }
+    if (ns_cipher_seal(sa->cipher, aad, aad_len, iv, payload, body, hi, payload + body) != 0)
+        return drop(sad, NS_ESP_MALFORMED);
+
+    sa->stats.packets++;
+    sa->stats.bytes += plen;
+    sa->stats.last_used_ns = now_ns;
+    pkt->head = (size_t)(esp - pkt->buf);
+    pkt->len = hdr_len + body + sa->icv_len;
+    return NS_ESP_OK;
+}
+
+enum ns_esp_result ns_esp_output(struct ns_sad *sad, struct ns_pkt *pkt, uint64_t now_ns,
+                                 struct ns_esp_sa **sa_out)
+{
+    *sa_out = NULL;
+    if (!ns_pkt_valid(pkt))
+        return drop(sad, NS_ESP_NO_ROOM);
+    struct ns_flow flow;
+    size_t ip_len = ns_flow_parse(&flow, ns_pkt_data(pkt), pkt->len);
+    if (!ip_len)
+        return drop(sad, NS_ESP_MALFORMED);
+    pkt->len = ip_len; /* anything after the IP packet is not ours to send */
+    struct ns_esp_sa *sa = ns_sad_lookup_outbound(sad, &flow);
+    if (!sa)
+        return drop(sad, NS_ESP_NO_POLICY);
+    *sa_out = sa;
+    return ns_esp_encap(sad, sa, pkt, now_ns);
+}

@@ -1,0 +1,139 @@
+/* The ESP security association database of one host.
+ *
+ * Inbound SAs are found by SPI alone in O(1) (R7), in the same table that
+ * reserves SPIs for negotiations in progress, so every inbound SPI is
+ * unique, random and never reused while its SA or reservation lives.
+ * Outbound SAs are found from a packet's addresses (the SPD lookup): a hash
+ * on exact single-address remote selectors (a gateway's one SA per client,
+ * keyed by the client's virtual IP /32) then a short list of wider
+ * selectors ordered most specific first (a client's few remote subnets).
+ * Every SA is also linked under its IKE SA, so an address update (R4) or a
+ * teardown touches only that IKE SA's CHILD_SAs.
+ *
+ * The SAD is not thread-safe: one data-plane thread owns it, or the caller
+ * locks. Pointers to SAs stay valid until the SA is removed. */
+#ifndef NATSEC_ESP_SAD_H
+#define NATSEC_ESP_SAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esp/flow.h"
+#include "esp/sa_spec.h"
+
+struct ns_sad;
+struct ns_esp_sa;
+
+/* Outcome of ESP processing; every value but OK is a counted drop. */
+enum ns_esp_result {
+    NS_ESP_OK = 0,
+    NS_ESP_NO_SA,        /* inbound SPI unknown (or only reserved) */
+    NS_ESP_REPLAY,       /* sequence number seen or left of the window */
+    NS_ESP_AUTH,         /* ICV did not verify */
+    NS_ESP_MALFORMED,    /* bad length, padding, next header or inner header */
+    NS_ESP_TS_MISMATCH,  /* inner addresses outside the SA's selectors (R17) */
+    NS_ESP_NO_POLICY,    /* outbound packet that no SA covers */
+    NS_ESP_SEQ_OVERFLOW, /* outbound SA used up its sequence numbers: rekey */
+    NS_ESP_DUMMY,        /* authentic RFC 4303 2.6 dummy packet: discard */
+    NS_ESP_NO_ROOM,      /* caller's buffer lacks head or tail room */
+    NS_ESP_RESULT_COUNT
+};
+
+/* "ok", "no_sa", "replay", "auth", ... as used in counters and logs. */
+const char *ns_esp_result_name(enum ns_esp_result r);
+
+/* Per-SA counters, for liveness (X2), rekey decisions and status (X10). */
+struct ns_esp_sa_stats {
+    uint64_t packets;      /* processed successfully */
+    uint64_t bytes;        /* inner (plaintext) bytes of those packets */
+    uint64_t last_used_ns; /* ns_now_ns() of the last one; 0 = never */
+    uint64_t replay_drops; /* inbound */
+    uint64_t auth_drops;   /* inbound */
+};
+
+/* A snapshot of one SA for status output. */
+struct ns_esp_sa_info {
+    uint32_t spi;
+    enum ns_esp_dir dir;
+    enum ns_esp_mode mode;
+    enum ns_encr_alg encr;
+    unsigned key_bits;
+    enum ns_integ_alg integ;
+    bool esn;
+    bool udp_encap;
+    struct ns_endpoint local, peer;
+    uint64_t ike_sa_id;
+    uint32_t paired_spi;
+    uint64_t seq; /* outbound: last sequence number sent; inbound: highest received */
+    struct ns_esp_sa_stats stats;
+};
+
+struct ns_sad *ns_sad_new(void);
+/* Frees every SA and reservation. */
+void ns_sad_free(struct ns_sad *sad);
+
+/* Reserves a fresh inbound SPI (random, >= 256, unique among live SAs and
+ * reservations) for a negotiation; returns 0 on failure. Installing an
+ * inbound SA with it consumes the reservation. */
+uint32_t ns_sad_alloc_spi(struct ns_sad *sad);
+/* Gives back a reservation never installed (negotiation failed); -1 when
+ * spi is not a reservation (absent, or an installed SA's). */
+int ns_sad_release_spi(struct ns_sad *sad, uint32_t spi);
+
+/* Installs one direction of a CHILD_SA and keys its cipher once. Returns the
+ * SA, or NULL when the spec is invalid (unsupported algorithms, bad key
+ * lengths, SPI < 256, too many selectors, an inbound SPI already used by
+ * another SA) or memory runs out. For an outbound SA whose remote
+ * selectors overlap an older one (a rekey), the newer one wins lookups. */
+struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec *spec);
+/* Removes and frees sa (its inbound SPI becomes free). */
+void ns_sad_remove(struct ns_sad *sad, struct ns_esp_sa *sa);
+/* Removes the inbound SA with this SPI; -1 when there is none. */
+int ns_sad_remove_inbound(struct ns_sad *sad, uint32_t spi);
+/* Removes the outbound SA of this IKE SA with this (peer-chosen) SPI; -1
+ * when there is none. Outbound SPIs are unique only per peer. */
+int ns_sad_remove_outbound(struct ns_sad *sad, uint64_t ike_sa_id, uint32_t spi);
+/* Removes every SA of an IKE SA; returns how many. */
+size_t ns_sad_remove_ike(struct ns_sad *sad, uint64_t ike_sa_id);
+
+/* The inbound SA with this SPI, or NULL. O(1). */
+struct ns_esp_sa *ns_sad_find_inbound(const struct ns_sad *sad, uint32_t spi);
+/* The outbound SA of this IKE SA with this SPI, or NULL. */
+struct ns_esp_sa *ns_sad_find_outbound(const struct ns_sad *sad, uint64_t ike_sa_id, uint32_t spi);
+/* The SPD lookup: the outbound SA whose remote selectors hold the flow's
+ * destination (and port) and whose local selectors hold its source; the
+ * newest of several. NULL when none does. */
+struct ns_esp_sa *ns_sad_lookup_outbound(const struct ns_sad *sad, const struct ns_flow *flow);
+
+/* Moves every SA of an IKE SA to a new peer address and port (R4): call it
+ * after an authenticated packet (ESP that decrypted as the newest, or a
+ * verified IKE message) came from another endpoint. O(SAs of that IKE SA).
+ * Returns how many SAs changed. */
+size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
+                          const struct ns_endpoint *new_peer);
+
+/* Calls fn for every SA, in installation order. fn must not remove SAs. */
+void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa *sa, void *arg),
+                    void *arg);
+size_t ns_sad_count(const struct ns_sad *sad);
+/* Packets dropped (or discarded) for reason r since the SAD was made. */
+uint64_t ns_sad_drops(const struct ns_sad *sad, enum ns_esp_result r);
+
+/* Accessors for the data path and status. */
+uint32_t ns_esp_sa_spi(const struct ns_esp_sa *sa);
+enum ns_esp_dir ns_esp_sa_dir(const struct ns_esp_sa *sa);
+uint64_t ns_esp_sa_ike_sa_id(const struct ns_esp_sa *sa);
+uint32_t ns_esp_sa_paired_spi(const struct ns_esp_sa *sa);
+/* Where packets of the SA go (outbound) or come from (inbound). */
+const struct ns_endpoint *ns_esp_sa_peer(const struct ns_esp_sa *sa);
+const struct ns_endpoint *ns_esp_sa_local(const struct ns_esp_sa *sa);
+/* true: send in UDP on the NAT-T port (RFC 3948); false: IP protocol 50. */
+bool ns_esp_sa_udp_encap(const struct ns_esp_sa *sa);
+const struct ns_esp_sa_stats *ns_esp_sa_stats(const struct ns_esp_sa *sa);
+void ns_esp_sa_get_info(const struct ns_esp_sa *sa, struct ns_esp_sa_info *info);
+/* Bytes ESP adds to an inner packet of inner_len bytes on this SA (header,
+ * IV, padding, trailer, ICV), for the tunnel MTU (X11). */
+size_t ns_esp_sa_overhead(const struct ns_esp_sa *sa, size_t inner_len);
+
+#endif
