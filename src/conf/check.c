@@ -36,22 +36,48 @@ static uint32_t id_hash(const struct ns_conf_id *id)
     return h;
 }
 
-static int build_index(struct ns_conf *c)
+static const struct ns_conf_peer *lookup(const struct ns_conf *c, const struct ns_conf_id *id,
+                                         bool is_default)
 {
-    unsigned n = 16;
-    while (n < c->n_peers * 2)
-        n *= 2;
-    c->peer_slots = calloc(n, sizeof(*c->peer_slots));
-    if (!c->peer_slots)
-        return -1;
-    c->n_peer_slots = n;
-    for (unsigned i = 0; i < c->n_peers; i++) {
-        unsigned s = id_hash(&c->peers[i].id) & (n - 1);
-        while (c->peer_slots[s])
-            s = (s + 1) & (n - 1);
-        c->peer_slots[s] = i + 1; /* 0 marks an empty slot */
+    if (!c->n_peer_slots)
+        return NULL;
+    unsigned mask = c->n_peer_slots - 1;
+    for (unsigned s = id_hash(id) & mask; c->peer_slots[s]; s = (s + 1) & mask) {
+        const struct ns_conf_peer *peer = &c->peers[c->peer_slots[s] - 1];
+        if (peer->is_default == is_default && ns_conf_id_equal(&peer->id, id))
+            return peer;
     }
-    return 0;
+    return NULL;
+}
+
+static void slot_put(unsigned *slots, unsigned n_slots, const struct ns_conf_id *id, unsigned i)
+{
+    unsigned s = id_hash(id) & (n_slots - 1);
+    while (slots[s])
+        s = (s + 1) & (n_slots - 1);
+    slots[s] = i + 1; /* 0 marks an empty slot */
+}
+
+/* Open addressing at most half full; grown by doubling and rehashing. */
+int ns_conf_p_index_add(struct ns_conf *c, unsigned i)
+{
+    const struct ns_conf_peer *peer = &c->peers[i];
+    const struct ns_conf_peer *dup = lookup(c, &peer->id, peer->is_default);
+    if (dup)
+        return (int)(dup - c->peers);
+    if ((i + 1) * 2 > c->n_peer_slots) {
+        unsigned n = c->n_peer_slots ? c->n_peer_slots * 2 : 16;
+        unsigned *slots = calloc(n, sizeof(*slots));
+        if (!slots)
+            return -2;
+        for (unsigned k = 0; k < i; k++)
+            slot_put(slots, n, &c->peers[k].id, k);
+        free(c->peer_slots);
+        c->peer_slots = slots;
+        c->n_peer_slots = n;
+    }
+    slot_put(c->peer_slots, c->n_peer_slots, &peer->id, i);
+    return -1;
 }
 
 static void validate_peers(struct ns_conf_parser *p)
@@ -119,30 +145,12 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
     validate_peers(p);
     if (p->err_line)
         return;
-    if (build_index(c) != 0) {
-        ns_conf_p_error(p, p->main_line, "out of memory");
-        return;
-    }
     if (c->role == NS_CONF_CLIENT) {
         const struct ns_conf_peer *gw = ns_conf_find_peer(c, &c->remote_id);
         if (!gw || gw->is_default)
             ns_conf_p_error(p, ns_conf_p_key_line(p, "remote_id"),
                             "no [peer ...] section for remote_id (it holds the gateway's psk)");
     }
-}
-
-static const struct ns_conf_peer *lookup(const struct ns_conf *c, const struct ns_conf_id *id,
-                                         bool is_default)
-{
-    if (!c->n_peer_slots)
-        return NULL;
-    unsigned mask = c->n_peer_slots - 1;
-    for (unsigned s = id_hash(id) & mask; c->peer_slots[s]; s = (s + 1) & mask) {
-        const struct ns_conf_peer *peer = &c->peers[c->peer_slots[s] - 1];
-        if (peer->is_default == is_default && ns_conf_id_equal(&peer->id, id))
-            return peer;
-    }
-    return NULL;
 }
 
 const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const struct ns_conf_id *id)

@@ -99,8 +99,10 @@ int ns_conf_id_parse_err(const char *s, struct ns_conf_id *out, char *err, size_
     struct ns_conf_id id;
     memset(&id, 0, sizeof(id));
     size_t n = strlen(s);
-    if (n == 0)
-        return fail(err, errlen, "empty identity%s", "");
+    if (n == 0) {
+        snprintf(err, errlen, "empty identity");
+        return -1;
+    }
     if (strncasecmp(s, "dn:", 3) == 0) {
         if (parse_dn(s + 3, &id, err, errlen) != 0)
             return -1;

@@ -395,15 +395,6 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
             return;
         }
     }
-    for (unsigned i = 0; i < c->n_peers; i++) {
-        if (c->peers[i].is_default == peer.is_default &&
-            ns_conf_id_equal(&c->peers[i].id, &peer.id)) {
-            ns_conf_p_error(p, p->line, "duplicate [peer %s] (first on line %d)", ident,
-                            c->peers[i].line);
-            p->sec = NS_CONF_P_BAD;
-            return;
-        }
-    }
     if (c->n_peers == p->peers_cap) {
         unsigned cap = p->peers_cap ? p->peers_cap * 2 : 8;
         struct ns_conf_peer *np = realloc(c->peers, cap * sizeof(*np));
@@ -422,6 +413,16 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
     peer.mode = NS_ESP_TUNNEL;
     peer.line = p->line;
     c->peers[c->n_peers] = peer;
+    int dup = ns_conf_p_index_add(c, c->n_peers);
+    if (dup != -1) {
+        if (dup >= 0)
+            ns_conf_p_error(p, p->line, "duplicate [peer %s] (first on line %d)", ident,
+                            c->peers[dup].line);
+        else
+            ns_conf_p_error(p, p->line, "out of memory");
+        p->sec = NS_CONF_P_BAD;
+        return;
+    }
     memset(&p->meta[c->n_peers], 0, sizeof(p->meta[0]));
     c->n_peers++;
     p->sec = NS_CONF_P_PEER;

@@ -60,8 +60,12 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident);
 /* The line where a [natsecd] key was set, 0 if it was not. */
 int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);
 
-/* check.c: cross-key validation, default proposals into peers, and the
- * identity index; errors go to p. */
+/* check.c: cross-key validation and default proposals into peers; errors
+ * go to p. */
 void ns_conf_p_validate(struct ns_conf_parser *p);
+/* Adds c->peers[i] to the identity index (O(1) on average). Returns -1
+ * when added, the index of an earlier peer with the same identity (not
+ * added), or -2 when out of memory. */
+int ns_conf_p_index_add(struct ns_conf *c, unsigned i);
 
 #endif
