@@ -19,7 +19,9 @@
  * compiled as a program (so the key and format cannot drift):
  *   cc -DFUZZ_IKE_SEEDGEN -Isrc tests/fuzz/fuzz_ike.c <gcc build>/libnatsec_core.a \
  *      -lcrypto -o /tmp/seedgen && /tmp/seedgen tests/fuzz/corpus/ike [fixture.hex ...]
- * Hex fixtures given on the command line become raw-mode seeds. */
+ * Hex fixtures given on the command line become raw-mode seeds; for one with
+ * an SK payload and a NAME.plain.hex beside it (tests/fixtures/strongswan),
+ * the plaintext also becomes a sealed-mode seed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -418,6 +420,21 @@ static size_t read_hex(const char *path, uint8_t *out, size_t cap)
     return n;
 }
 
+/* "PREFIX-strongswan-[SET-]NAME" for .../strongswan/[SET/]NAME.hex. */
+static void seed_name(const char *prefix, const char *path, char *out, size_t cap)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *set = "";
+    size_t set_len = 0;
+    if (base - path >= 5 && strncmp(base - 5, "/cbc/", 5) == 0) {
+        set = "cbc-";
+        set_len = 4;
+    }
+    snprintf(out, cap, "%s-strongswan-%.*s%.*s", prefix, (int)set_len, set, (int)(strlen(base) - 4),
+             base);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -465,13 +482,26 @@ int main(int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         size_t n = read_hex(argv[i], buf, sizeof(buf));
-        const char *base = strrchr(argv[i], '/');
         char name[256];
-        snprintf(name, sizeof(name), "raw-strongswan-%s", base ? base + 1 : argv[i]);
-        char *dot = strrchr(name, '.');
-        if (dot)
-            *dot = '\0';
+        seed_name("raw", argv[i], name, sizeof(name));
         put(dir, name, 0, buf, n);
+
+        /* Its SK plaintext, as an inner chain to seal. */
+        struct ns_ike_header h;
+        struct ns_ike_payloads pl;
+        if (ns_ike_parse_message(buf, n, &h, &pl) != NS_IKE_OK)
+            return 1;
+        const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
+        char plain[512];
+        snprintf(plain, sizeof(plain), "%.*s.plain.hex", (int)(strlen(argv[i]) - 4), argv[i]);
+        FILE *f = fopen(plain, "r");
+        if (!sk || !f)
+            continue;
+        fclose(f);
+        pt[0] = sk->next_payload;
+        size_t pn = read_hex(plain, pt + 1, sizeof(pt) - 1);
+        seed_name("sealed", argv[i], name, sizeof(name));
+        put(dir, name, MODE_SEALED, pt, pn + 1);
     }
     return 0;
 }
