@@ -1,0 +1,295 @@
+/* natsecctl: asks a running natsecd over its UNIX control socket for its
+ * status (a table, or the daemon's JSON) or to bring a client's connection
+ * up or down.
+ *
+ * The protocol is one request line ("status-json", "up", "down") and one
+ * JSON answer, after which the daemon closes the connection. The table is
+ * built here from the JSON, so the daemon has one output format and the
+ * tool can never disagree with --json. */
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define DEFAULT_SOCKET "/run/natsec/natsecd.sock"
+#define MAX_ANSWER (16u << 20) /* thousands of SAs fit; a runaway peer does not */
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: natsecctl [-s SOCKET] status [--json] | up | down\n"
+                 "  -s SOCKET  control socket of natsecd (default " DEFAULT_SOCKET ")\n");
+}
+
+/* Sends one request and returns the whole answer (NUL-terminated, heap), or
+ * NULL with a message printed. */
+static char *ask(const char *path, const char *request)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        fprintf(stderr, "natsecctl: socket path too long: %s\n", path);
+        return NULL;
+    }
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fprintf(stderr, "natsecctl: socket: %s\n", strerror(errno));
+        return NULL;
+    }
+    /* A daemon that hangs must not hang the tool (and the tests using it). */
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        fprintf(stderr, "natsecctl: natsecd is not reachable at %s: %s\n", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    char line[64];
+    int n = snprintf(line, sizeof(line), "%s\n", request);
+    if (write(fd, line, (size_t)n) != n) {
+        fprintf(stderr, "natsecctl: cannot send the request to %s: %s\n", path, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 1 == cap) {
+            if (cap >= MAX_ANSWER) {
+                fprintf(stderr, "natsecctl: answer from natsecd too large\n");
+                goto fail;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb)
+                goto fail;
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            fprintf(stderr, "natsecctl: reading the answer of natsecd: %s\n", strerror(errno));
+            goto fail;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    if (len == 0) {
+        fprintf(stderr, "natsecctl: natsecd closed the connection without an answer\n");
+        free(buf);
+        return NULL;
+    }
+    return buf;
+fail:
+    close(fd);
+    free(buf);
+    return NULL;
+}
+
+/* ---- table output ---- */
+
+static const char *str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+        return "-";
+    return json_object_get_string(v);
+}
+
+static int64_t num(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v))
+        return 0;
+    return json_object_get_int64(v);
+}
+
+static bool flag(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_get_boolean(v);
+}
+
+static json_object *arr(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_array))
+        return NULL;
+    return v;
+}
+
+static const char *nat_text(json_object *sa)
+{
+    bool l = flag(sa, "nat_local"), r = flag(sa, "nat_remote");
+    if (l && r)
+        return "both sides behind a NAT";
+    if (l)
+        return "local side behind a NAT";
+    if (r)
+        return "remote side behind a NAT";
+    return "no NAT";
+}
+
+static void print_ts_list(const char *label, json_object *list)
+{
+    printf("%s", label);
+    size_t n = list ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : " ", json_object_get_string(json_object_array_get_idx(list, i)));
+    if (n == 0)
+        printf(" -");
+    printf("\n");
+}
+
+static void print_child(json_object *c)
+{
+    const char *integ = str(c, "integrity");
+    bool aead = strcmp(integ, "-") == 0;
+    printf("    CHILD_SA  SPIs in %s out %s  %s%s%s  %s mode, %s%s\n", str(c, "spi_in"),
+           str(c, "spi_out"), str(c, "encryption"), aead ? "" : " ", aead ? "" : integ,
+           str(c, "mode"), strcmp(str(c, "encapsulation"), "udp") == 0 ? "ESP in UDP" : "plain ESP",
+           flag(c, "esn") ? ", ESN" : "");
+    print_ts_list("      local ts ", arr(c, "local_ts"));
+    print_ts_list("      remote ts", arr(c, "remote_ts"));
+    printf("      in  %" PRId64 " bytes %" PRId64 " packets   out %" PRId64 " bytes %" PRId64
+           " packets\n",
+           num(c, "bytes_in"), num(c, "packets_in"), num(c, "bytes_out"), num(c, "packets_out"));
+}
+
+static void print_counters(const char *title, json_object *o)
+{
+    if (!o || !json_object_is_type(o, json_type_object))
+        return;
+    printf("%s:", title);
+    int col = (int)strlen(title) + 1;
+    json_object_object_foreach(o, key, val)
+    {
+        char item[96];
+        int n = snprintf(item, sizeof(item), " %s %" PRId64, key, json_object_get_int64(val));
+        if (col + n > 78) {
+            printf("\n ");
+            col = 1;
+        }
+        printf("%s", item);
+        col += n;
+    }
+    printf("\n");
+}
+
+static void print_table(json_object *root)
+{
+    printf("natsecd %s, identity %s, up %" PRId64 " s, pid %" PRId64 ", device %s\n",
+           str(root, "role"), str(root, "local_id"), num(root, "uptime_s"), num(root, "pid"),
+           str(root, "tun"));
+    if (strcmp(str(root, "role"), "client") == 0)
+        printf("tunnel %s, virtual IP %s\n", flag(root, "tunnel_up") ? "up" : "down",
+               str(root, "virtual_ip"));
+    json_object *sas = arr(root, "ike_sas");
+    size_t n = sas ? json_object_array_length(sas) : 0;
+    printf("%zu IKE SA%s\n", n, n == 1 ? "" : "s");
+    for (size_t i = 0; i < n; i++) {
+        json_object *sa = json_object_array_get_idx(sas, i);
+        printf("\nIKE SA %s  %s  %s\n", str(sa, "id"), str(sa, "state"),
+               flag(sa, "initiator") ? "(initiator)" : "(responder)");
+        printf("  identities  local %s  remote %s\n", str(sa, "local_id"), str(sa, "remote_id"));
+        printf("  addresses   local %s  remote %s  (%s)\n", str(sa, "local"), str(sa, "remote"),
+               nat_text(sa));
+        printf("  IKE SPIs    i %s  r %s  %s\n", str(sa, "spi_i"), str(sa, "spi_r"),
+               str(sa, "proposal"));
+        printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
+        json_object *children = arr(sa, "children");
+        size_t nc = children ? json_object_array_length(children) : 0;
+        for (size_t j = 0; j < nc; j++)
+            print_child(json_object_array_get_idx(children, j));
+    }
+    json_object *counters;
+    if (json_object_object_get_ex(root, "counters", &counters)) {
+        printf("\n");
+        print_counters("IKE", json_object_object_get(counters, "ike"));
+        print_counters("ESP drops", json_object_object_get(counters, "esp_drops"));
+        print_counters("data plane", json_object_object_get(counters, "dataplane"));
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = DEFAULT_SOCKET;
+    int i = 1;
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+            path = argv[i + 1];
+            i += 2;
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[i++];
+    bool json = false;
+    const char *request;
+    if (strcmp(cmd, "status") == 0) {
+        if (i < argc && strcmp(argv[i], "--json") == 0) {
+            json = true;
+            i++;
+        }
+        request = "status-json";
+    } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
+        request = cmd;
+    } else {
+        usage(stderr);
+        return 2;
+    }
+    if (i != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    char *answer = ask(path, request);
+    if (!answer)
+        return 1;
+    json_object *root = json_tokener_parse(answer);
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        fprintf(stderr, "natsecctl: natsecd sent an answer that is not JSON\n");
+        json_object_put(root);
+        free(answer);
+        return 1;
+    }
+    int rc = 0;
+    json_object *err;
+    if (json_object_object_get_ex(root, "error", &err)) {
+        fprintf(stderr, "natsecctl: %s\n", json_object_get_string(err));
+        rc = 1;
+    } else if (json) {
+        printf("%s\n", json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+                                                                JSON_C_TO_STRING_NOSLASHESCAPE));
+    } else if (strcmp(cmd, "status") == 0) {
+        print_table(root);
+    } else {
+        printf("%s\n", str(root, "result"));
+    }
+    json_object_put(root);
+    free(answer);
+    return rc;
+}

@@ -1,0 +1,287 @@
+/* ike_flood: a bounded IKE_SA_INIT load generator for the R15 test.
+ *
+ * Sends COUNT well-formed IKE_SA_INIT requests (each with its own random
+ * initiator SPI, X25519 KE value and nonce; proposal AES-GCM-16-128,
+ * PRF-HMAC-SHA2-256, Curve25519) to DST:PORT as fast as the socket takes
+ * them, in sendmmsg batches, from one UDP socket. It reads the answers while
+ * it sends and for a short while after, and reports how many were real
+ * IKE_SA_INIT responses (with a KE payload) and how many were COOKIE
+ * challenges. Bounded in count (-n) and in time (-t).
+ *
+ * usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC_PORT]
+ * prints: sent=N answers=N real=N cookie=N other=N seconds=F */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BATCH 64
+#define MSG_MAX 256
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A small fast PRNG seeded from /dev/urandom: the values only have to be
+ * distinct, not secret, and reading urandom per message would slow the
+ * flood down. */
+static uint64_t rng_state;
+static uint64_t rng(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void fill_random(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rng();
+}
+
+/* Builds one IKE_SA_INIT request; returns its length. */
+static size_t build_init(uint8_t *m)
+{
+    size_t o = 0;
+    /* header */
+    fill_random(m, 8); /* SPIi */
+    memset(m + 8, 0, 8);
+    m[16] = 33;   /* next: SA */
+    m[17] = 0x20; /* version 2.0 */
+    m[18] = 34;   /* IKE_SA_INIT */
+    m[19] = 0x08; /* initiator */
+    put32(m + 20, 0);
+    o = 28;
+    /* SA payload with one proposal of three transforms */
+    size_t sa = o;
+    m[o] = 34; /* next: KE */
+    m[o + 1] = 0;
+    o += 4;
+    size_t prop = o;
+    m[o] = 0; /* last proposal */
+    m[o + 1] = 0;
+    m[o + 4] = 1; /* proposal number */
+    m[o + 5] = 1; /* protocol IKE */
+    m[o + 6] = 0; /* SPI size */
+    m[o + 7] = 3; /* transforms */
+    o += 8;
+    /* ENCR AES-GCM-16 with a 128-bit key */
+    m[o] = 3;
+    m[o + 1] = 0;
+    put16(m + o + 2, 12);
+    m[o + 4] = 1;
+    m[o + 5] = 0;
+    put16(m + o + 6, 20);
+    put16(m + o + 8, 0x800e);
+    put16(m + o + 10, 128);
+    o += 12;
+    /* PRF HMAC-SHA2-256 */
+    m[o] = 3;
+    m[o + 1] = 0;
+    put16(m + o + 2, 8);
+    m[o + 4] = 2;
+    m[o + 5] = 0;
+    put16(m + o + 6, 5);
+    o += 8;
+    /* DH Curve25519 */
+    m[o] = 0;
+    m[o + 1] = 0;
+    put16(m + o + 2, 8);
+    m[o + 4] = 4;
+    m[o + 5] = 0;
+    put16(m + o + 6, 31);
+    o += 8;
+    put16(m + prop + 2, (unsigned)(o - prop));
+    put16(m + sa + 2, (unsigned)(o - sa));
+    /* KE */
+    m[o] = 40; /* next: Nonce */
+    m[o + 1] = 0;
+    put16(m + o + 2, 4 + 4 + 32);
+    put16(m + o + 4, 31);
+    put16(m + o + 6, 0);
+    fill_random(m + o + 8, 32);
+    o += 40;
+    /* Nonce */
+    m[o] = 0;
+    m[o + 1] = 0;
+    put16(m + o + 2, 4 + 32);
+    fill_random(m + o + 4, 32);
+    o += 36;
+    put32(m + 24, (uint32_t)o);
+    return o;
+}
+
+struct tally {
+    unsigned long answers, real, cookie, other;
+};
+
+/* Classifies one answer by walking its payload chain (bounds-checked). */
+static void classify(const uint8_t *m, size_t len, struct tally *t)
+{
+    t->answers++;
+    if (len < 28 || m[18] != 34 || !(m[19] & 0x20)) {
+        t->other++;
+        return;
+    }
+    unsigned next = m[16];
+    size_t o = 28;
+    while (next != 0 && o + 4 <= len) {
+        unsigned plen = ((unsigned)m[o + 2] << 8) | m[o + 3];
+        if (plen < 4 || o + plen > len)
+            break;
+        if (next == 34) { /* KE: a real response */
+            t->real++;
+            return;
+        }
+        if (next == 41 && plen >= 8) {
+            unsigned type = ((unsigned)m[o + 6] << 8) | m[o + 7];
+            if (type == 16390) {
+                t->cookie++;
+                return;
+            }
+        }
+        next = m[o];
+        o += plen;
+    }
+    t->other++;
+}
+
+static void drain(int fd, struct tally *t)
+{
+    static uint8_t bufs[BATCH][2048];
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    for (;;) {
+        for (int i = 0; i < BATCH; i++) {
+            iov[i] = (struct iovec){bufs[i], sizeof(bufs[i])};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+        }
+        int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            return;
+        for (int i = 0; i < n; i++)
+            classify(bufs[i], msgs[i].msg_len, t);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    const char *dst = NULL;
+    unsigned port = 500, src_port = 0;
+    unsigned long count = 10000;
+    double limit = 30;
+    int opt;
+    while ((opt = getopt(argc, argv, "d:p:n:t:b:")) != -1) {
+        switch (opt) {
+        case 'd':
+            dst = optarg;
+            break;
+        case 'p':
+            port = (unsigned)atoi(optarg);
+            break;
+        case 'n':
+            count = strtoul(optarg, NULL, 10);
+            break;
+        case 't':
+            limit = atof(optarg);
+            break;
+        case 'b':
+            src_port = (unsigned)atoi(optarg);
+            break;
+        default:
+            fprintf(stderr, "usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC]\n");
+            return 2;
+        }
+    }
+    if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600) {
+        fprintf(stderr, "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600\n");
+        return 2;
+    }
+    int ur = open("/dev/urandom", O_RDONLY);
+    if (ur < 0 || read(ur, &rng_state, sizeof(rng_state)) != sizeof(rng_state))
+        return 1;
+    close(ur);
+    rng_state |= 1;
+
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, dst, &to.sin_addr) != 1) {
+        fprintf(stderr, "ike_flood: bad address %s\n", dst);
+        return 2;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) {
+        perror("socket");
+        return 1;
+    }
+    int big = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    if (src_port) {
+        struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons((uint16_t)src_port)};
+        if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
+            perror("bind");
+            return 1;
+        }
+    }
+
+    static uint8_t msgs_buf[BATCH][MSG_MAX];
+    struct mmsghdr msgs[BATCH];
+    struct iovec iov[BATCH];
+    struct tally t = {0};
+    unsigned long sent = 0;
+    double start = now_s(), deadline = start + limit;
+    while (sent < count && now_s() < deadline) {
+        unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
+        for (unsigned i = 0; i < n; i++) {
+            iov[i] = (struct iovec){msgs_buf[i], build_init(msgs_buf[i])};
+            msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to,
+                                                   .msg_namelen = sizeof(to),
+                                                   .msg_iov = &iov[i],
+                                                   .msg_iovlen = 1}};
+        }
+        int r = sendmmsg(fd, msgs, n, 0);
+        if (r < 0) {
+            if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
+                continue;
+            perror("sendmmsg");
+            return 1;
+        }
+        sent += (unsigned long)r;
+        drain(fd, &t);
+    }
+    double send_end = now_s();
+    /* Answers still in flight: collect them for up to two seconds. */
+    double tail = send_end + 2;
+    while (now_s() < tail && now_s() < deadline + 2) {
+        drain(fd, &t);
+        usleep(10000);
+    }
+    printf("sent=%lu answers=%lu real=%lu cookie=%lu other=%lu seconds=%.3f\n", sent, t.answers,
+           t.real, t.cookie, t.other, send_end - start);
+    close(fd);
+    return sent == count ? 0 : 1;
+}

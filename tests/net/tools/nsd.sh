@@ -1,0 +1,152 @@
+# shellcheck shell=bash
+# tests/net/tools/nsd.sh - run natsecd instances in the namespaces of
+# tests/lib/netns.sh (source that first) and ask them for their status.
+#
+# Each instance has a NAME (a word: "gw", "alice") and lives in
+# $NATSEC_TMP/nsd-NAME.{conf,log,sock}. Its TUN device is "nsec0" (every
+# instance runs in its own namespace). Status queries go through natsecctl
+# and are read with jq.
+#
+#   nsd_conf_gateway NAME [KEY=VALUE...]  write the [natsecd] part of a gateway
+#   nsd_conf_client NAME ID REMOTE_ID [KEY=VALUE...]  the same for a client
+#   nsd_peer NAME IDENTITY PSK SUBNETS [KEY=VALUE...]  append a [peer] section
+#   nsd_start NAME NS                     start natsecd -f in NS, wait for its socket
+#   nsd_stop NAME                         stop it (TERM, by PID)
+#   nsd_json NAME                         print its status JSON
+#   nsd_q NAME JQ_FILTER                  print jq -r FILTER of its status
+#   nsd_wait NAME JQ_CONDITION TIMEOUT    wait until the filter prints "true"
+#   nsd_wait_up NAME [COUNT] [TIMEOUT]    wait for COUNT ESTABLISHED IKE SAs with a CHILD_SA
+#   nsd_log NAME                          path of its log
+
+NSD_BUILD=${NATSEC_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/build/gcc}
+NSD_BIN=$NSD_BUILD/src/daemon/natsecd
+NSC_BIN=$NSD_BUILD/src/ctl/natsecctl
+NSD_TOOLS=$NSD_BUILD/tests/net/tools
+NSD_PSK=0x3f9c1a7e55d2b8046ac1e9f0d2b3c4a5968778695a4b3c2d1e0f
+declare -A NSD_PID=() # instance name -> natsecd PID
+
+nsd_check_build() {
+  [ -x "$NSD_BIN" ] || fail "natsecd not built: $NSD_BIN (set NATSEC_BUILD)"
+  [ -x "$NSC_BIN" ] || fail "natsecctl not built: $NSC_BIN"
+  command -v jq >/dev/null || fail "jq is needed to read natsecctl --json"
+}
+
+nsd_log() { echo "$NATSEC_TMP/nsd-$1.log"; }
+nsd_sock() { echo "$NATSEC_TMP/nsd-$1.sock"; }
+nsd_conf() { echo "$NATSEC_TMP/nsd-$1.conf"; }
+
+# Print KEY=VALUE arguments as "key = value" lines.
+_nsd_kv() {
+  local kv
+  for kv in "$@"; do
+    echo "${kv%%=*} = ${kv#*=}"
+  done
+}
+
+# Write the [natsecd] section of a gateway on the standard topology: nsd_conf_gateway NAME [KEY=VALUE...].
+nsd_conf_gateway() {
+  local name=$1
+  shift
+  {
+    echo "[natsecd]"
+    echo "role = gateway"
+    echo "local_id = vpn.corp.example"
+    echo "control = $(nsd_sock "$name")"
+    echo "tun = nsec0"
+    echo "pool = $VIP_POOL"
+    echo "log_level = ${NSD_LOG_LEVEL:-info}"
+    _nsd_kv "$@"
+    echo
+  } >"$(nsd_conf "$name")"
+}
+
+# Write the [natsecd] section of a client of $GW_PUB: nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
+nsd_conf_client() {
+  local name=$1 id=$2
+  shift 2
+  {
+    echo "[natsecd]"
+    echo "role = client"
+    echo "local_id = $id"
+    echo "gateway = $GW_PUB"
+    echo "remote_id = vpn.corp.example"
+    echo "control = $(nsd_sock "$name")"
+    echo "tun = nsec0"
+    echo "log_level = ${NSD_LOG_LEVEL:-info}"
+    _nsd_kv "$@"
+    echo
+  } >"$(nsd_conf "$name")"
+}
+
+# Append a [peer] section: nsd_peer NAME IDENTITY PSK SUBNETS [KEY=VALUE...].
+nsd_peer() {
+  local name=$1 id=$2 psk=$3 subnets=$4
+  shift 4
+  {
+    echo "[peer $id]"
+    echo "psk = $psk"
+    echo "subnets = $subnets"
+    _nsd_kv "$@"
+    echo
+  } >>"$(nsd_conf "$name")"
+}
+
+# Start natsecd NAME in namespace NS (foreground, debug with NSD_DEBUG=1) and wait for its control socket: nsd_start NAME NS.
+nsd_start() {
+  local name=$1 ns=$2 dbg=()
+  [ "${NSD_DEBUG:-0}" = 1 ] && dbg=(-d)
+  run_bg "$ns" "$NSD_BIN" -c "$(nsd_conf "$name")" -f "${dbg[@]}" >>"$(nsd_log "$name")" 2>&1
+  NSD_PID[$name]=$BG_PID
+  wait_for "'$NSC_BIN' -s '$(nsd_sock "$name")' status --json" 10 || {
+    cat "$(nsd_log "$name")" >&2
+    fail "natsecd $name did not come up in $ns"
+  }
+}
+
+# Stop natsecd NAME (TERM, then KILL after 3 s) by its PID: nsd_stop NAME.
+nsd_stop() {
+  local pid=${NSD_PID[$1]:-}
+  [ -n "$pid" ] && stop_pid "$pid"
+  unset "NSD_PID[$1]"
+}
+
+# Fail unless natsecd NAME still runs: nsd_alive NAME.
+nsd_alive() {
+  local pid=${NSD_PID[$1]:-}
+  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || {
+    tail -n 30 "$(nsd_log "$1")" >&2
+    fail "natsecd $1 is not running"
+  }
+}
+
+nsd_json() {
+  "$NSC_BIN" -s "$(nsd_sock "$1")" status --json
+}
+
+# jq -r FILTER over the status of NAME: nsd_q NAME FILTER.
+nsd_q() {
+  nsd_json "$1" | jq -r "$2"
+}
+
+# Wait until jq FILTER over the status of NAME prints true: nsd_wait NAME FILTER TIMEOUT.
+nsd_wait() {
+  local name=$1 filter=$2 timeout=$3
+  wait_for "[ \"\$(nsd_q '$name' '$filter')\" = true ]" "$timeout"
+}
+
+# Wait for COUNT (default 1) ESTABLISHED IKE SAs with a CHILD_SA on NAME: nsd_wait_up NAME [COUNT] [TIMEOUT].
+nsd_wait_up() {
+  local name=$1 count=${2:-1} timeout=${3:-15}
+  nsd_wait "$name" "[.ike_sas[] | select(.state == \"ESTABLISHED\" and (.children | length) > 0)] | length >= $count" "$timeout" || {
+    echo "--- status of $name:" >&2
+    nsd_json "$name" >&2
+    echo "--- log of $name:" >&2
+    tail -n 40 "$(nsd_log "$name")" >&2
+    fail "$name: fewer than $count established IKE SAs with a CHILD_SA after ${timeout}s"
+  }
+}
+
+# The resident set size of natsecd NAME in KiB: nsd_rss_kib NAME.
+nsd_rss_kib() {
+  awk '/^VmRSS:/ {print $2}' "/proc/${NSD_PID[$1]}/status"
+}
