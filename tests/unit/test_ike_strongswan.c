@@ -329,9 +329,9 @@ static void ike_sa_init_request(void **state)
         notify_at(&m.pl, 6, NS_N_SIGNATURE_HASH_ALGORITHMS, &n);
         assert_int_equal(n.len, 8);
         assert_memory_equal(n.data, "\x00\x02\x00\x03\x00\x04\x00\x05", 8);
-        /* REDIRECT_SUPPORTED (RFC 5685, 16406): unknown to natsec, passed
-         * through as a notify all the same. */
-        notify_at(&m.pl, 7, 16406, &n);
+        /* REDIRECT_SUPPORTED (RFC 5685): natsec does not implement it; it
+         * is passed through as a notify all the same. */
+        notify_at(&m.pl, 7, NS_N_REDIRECT_SUPPORTED, &n);
         assert_int_equal(n.len, 0);
     }
 }
@@ -364,8 +364,8 @@ static void ike_sa_init_response(void **state)
         assert_int_equal(n.len, 20);
         notify_at(&m.pl, 5, NS_N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
         notify_at(&m.pl, 6, NS_N_SIGNATURE_HASH_ALGORITHMS, &n);
-        notify_at(&m.pl, 7, 16418, &n); /* CHILDLESS_IKEV2_SUPPORTED (RFC 6023) */
-        notify_at(&m.pl, 8, 16404, &n); /* MULTIPLE_AUTH_SUPPORTED (RFC 4739) */
+        notify_at(&m.pl, 7, NS_N_CHILDLESS_IKEV2_SUPPORTED, &n);
+        notify_at(&m.pl, 8, NS_N_MULTIPLE_AUTH_SUPPORTED, &n);
         assert_null(ns_ike_find_notify(&m.pl, NS_N_COOKIE));
     }
 }
@@ -424,10 +424,10 @@ static void ike_auth_request(void **state)
         assert_int_equal(ts.n, 1);
         assert_ts_v4(&ts.ts[0], "\xc0\x00\x02\x00", "\xc0\x00\x02\xff");
         notify_at(&m.inner, 8, NS_N_MOBIKE_SUPPORTED, &n);
-        notify_at(&m.inner, 9, 16399, &n);  /* NO_ADDITIONAL_ADDRESSES */
-        notify_at(&m.inner, 10, 16404, &n); /* MULTIPLE_AUTH_SUPPORTED */
+        notify_at(&m.inner, 9, NS_N_NO_ADDITIONAL_ADDRESSES, &n);
+        notify_at(&m.inner, 10, NS_N_MULTIPLE_AUTH_SUPPORTED, &n);
         notify_at(&m.inner, 11, NS_N_EAP_ONLY_AUTHENTICATION, &n);
-        notify_at(&m.inner, 12, 16420, &n); /* IKEV2_MESSAGE_ID_SYNC_SUPPORTED */
+        notify_at(&m.inner, 12, NS_N_IKEV2_MESSAGE_ID_SYNC_SUPPORTED, &n);
     }
 }
 
