@@ -88,7 +88,7 @@ static void sa_round_trip(void **state)
     (void)state;
     static struct ns_ike_sa sa, got;
     memset(&sa, 0, sizeof(sa));
-    sa.n = 3;
+    sa.n = 5;
     /* IKE proposal: AES-GCM-16-128, PRF-HMAC-SHA2-256, Curve25519. */
     sa.prop[0] = (struct ns_ike_sa_proposal){.num = 1, .protocol = 1, .n_t = 3};
     sa.prop[0].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 20, 128, false};
@@ -104,20 +104,30 @@ static void sa_round_trip(void **state)
     sa.prop[2] = (struct ns_ike_sa_proposal){.protocol = 1, .spi_len = 8, .n_t = 1};
     memcpy(sa.prop[2].spi, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
     sa.prop[2].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, 28, 0, false};
+    /* R16: ESP with NULL encryption and an integrity algorithm. */
+    sa.prop[3] = (struct ns_ike_sa_proposal){.num = 4, .protocol = 3, .spi_len = 4, .n_t = 2};
+    memcpy(sa.prop[3].spi, "\x00\x00\x10\x01", 4);
+    sa.prop[3].t[0] = (struct ns_ike_transform){NS_TRANS_ENCR, NS_ENCR_NULL, 0, false};
+    sa.prop[3].t[1] = (struct ns_ike_transform){NS_TRANS_INTEG, 14, 0, false};
+    /* R1: an AH proposal (protocol 2) still parses, so it can be refused. */
+    sa.prop[4] = (struct ns_ike_sa_proposal){.num = 5, .protocol = 2, .spi_len = 4, .n_t = 1};
+    memcpy(sa.prop[4].spi, "\x00\x00\x20\x02", 4);
+    sa.prop[4].t[0] = (struct ns_ike_transform){NS_TRANS_INTEG, 12, 0, false};
 
     uint8_t buf[512];
     struct ns_ike_builder b;
     ns_ike_build_begin(&b, buf, sizeof(buf), &hdr_init);
     ns_ike_add_sa(&b, &sa);
     int len = ns_ike_build_finish(&b);
-    /* 4 generic + (8 + 3*8 + 4) + (8 + 4 + 3*8 + 4) + (8 + 8 + 8) */
-    assert_int_equal(len, NS_IKE_HEADER_LEN + 4 + 36 + 40 + 24);
+    /* 4 generic + (8 + 3*8 + 4) + (8 + 4 + 3*8 + 4) + (8 + 8 + 8) + (8 + 4 + 2*8)
+     * + (8 + 4 + 8) */
+    assert_int_equal(len, NS_IKE_HEADER_LEN + 4 + 36 + 40 + 24 + 28 + 20);
 
     struct ns_ike_payloads pl;
     const struct ns_ike_payload *p = parse_one(buf, len, NS_PL_SA, &pl);
     assert_int_equal(ns_ike_parse_sa(p, &got), NS_IKE_OK);
-    assert_int_equal(got.n, 3);
-    for (unsigned i = 0; i < 3; i++) {
+    assert_int_equal(got.n, 5);
+    for (unsigned i = 0; i < 5; i++) {
         const struct ns_ike_sa_proposal *x = &sa.prop[i], *y = &got.prop[i];
         assert_int_equal(y->num, i + 1);
         assert_int_equal(y->protocol, x->protocol);
@@ -401,6 +411,7 @@ static void ts_round_trip(void **state)
     assert_int_equal(got.ts[0].port_hi, 65535);
 }
 
+/* R6: the virtual IP is requested and assigned through CP. */
 static void cp_round_trip(void **state)
 {
     (void)state;
