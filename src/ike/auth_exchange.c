@@ -1,0 +1,579 @@
+/* IKE_AUTH with a pre-shared key (RFC 7296 1.2, 2.15), with the
+ * configuration payload (3.15) and the first CHILD_SA (2.9, 2.17), both
+ * roles.
+ *
+ * The gateway picks the peer section by IDi (exact identity, else
+ * %default: R3), verifies AUTH with its PSK, then negotiates the CHILD_SA:
+ * a virtual IP from the pool (R6), the ESP proposal, the traffic selectors
+ * narrowed to {virtual IP} <-> (allowed subnets ∩ what was asked) (R9), an
+ * inbound SPI, and installs it before answering. A CHILD_SA failure leaves
+ * the IKE SA up with an error notify in the answer (1.2); an authentication
+ * failure answers AUTHENTICATION_FAILED and deletes the IKE SA.
+ *
+ * The client checks the gateway's identity and AUTH, that the proposal is
+ * one it offered and the selectors lie within what it asked, installs the
+ * CHILD_SA and reports its virtual IP and routes (ops->client_up). */
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "ike/auth.h"
+#include "ike/ike_sa.h"
+#include "ike/proposal_select.h"
+#include "ike/ts_narrow.h"
+
+/* RestOfIDPayload (3.5) of one of our identities: type, 3 reserved, data. */
+static size_t id_rest(const struct ns_conf_id *id, uint8_t out[4 + NS_CONF_ID_MAX])
+{
+    out[0] = id->type;
+    out[1] = out[2] = out[3] = 0;
+    memcpy(out + 4, id->data, id->len);
+    return 4 + id->len;
+}
+
+static bool id_from_payload(const struct ns_ike_payload *p, struct ns_ike_id *wire,
+                            struct ns_conf_id *out)
+{
+    if (!p || ns_ike_parse_id(p, wire) != NS_IKE_OK || wire->len > NS_CONF_ID_MAX)
+        return false;
+    memset(out, 0, sizeof(*out));
+    out->type = wire->type;
+    memcpy(out->data, wire->data, wire->len);
+    out->len = wire->len;
+    return true;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
+{
+    return ns_ike_find_notify(pl, type) != NULL;
+}
+
+/* The first error notify (type below 16384), or 0. */
+static uint16_t error_notify(const struct ns_ike_payloads *pl)
+{
+    for (unsigned i = 0; i < pl->n; i++) {
+        struct ns_ike_notify n;
+        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], &n) == NS_IKE_OK &&
+            n.type != 0 && n.type < 16384)
+            return n.type;
+    }
+    return 0;
+}
+
+/* Our AUTH value: the signer's IKE_SA_INIT message, the other side's
+ * nonce, our SK_p and our ID. */
+static int our_auth(const struct ns_ikesa *sa, const struct ns_conf_id *me, uint8_t *out,
+                    size_t *out_len)
+{
+    uint8_t rest[4 + NS_CONF_ID_MAX];
+    const struct ns_msgbuf *m = sa->initiator ? &sa->init_req : &sa->init_resp;
+    struct ns_auth_input in = {
+        .prf = sa->ike_alg.prf,
+        .real_msg = m->p,
+        .real_msg_len = m->len,
+        .peer_nonce = sa->initiator ? sa->nr : sa->ni,
+        .peer_nonce_len = sa->initiator ? sa->nr_len : sa->ni_len,
+        .sk_p = sa->initiator ? sa->keys.sk_pi : sa->keys.sk_pr,
+        .sk_p_len = sa->keys.d_len,
+        .id_rest = rest,
+        .id_rest_len = id_rest(me, rest),
+    };
+    return ns_auth_psk_compute(&in, sa->peer->psk, sa->peer->psk_len, out, out_len);
+}
+
+/* Whether the peer's AUTH payload is right for the peer's ID payload. */
+static bool peer_auth_ok(const struct ns_ikesa *sa, const struct ns_conf_peer *peer,
+                         const struct ns_ike_id *id, const struct ns_ike_auth *auth)
+{
+    const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
+    struct ns_auth_input in = {
+        .prf = sa->ike_alg.prf,
+        .real_msg = m->p,
+        .real_msg_len = m->len,
+        .peer_nonce = sa->initiator ? sa->ni : sa->nr,
+        .peer_nonce_len = sa->initiator ? sa->ni_len : sa->nr_len,
+        .sk_p = sa->initiator ? sa->keys.sk_pr : sa->keys.sk_pi,
+        .sk_p_len = sa->keys.d_len,
+        .id_rest = id->rest,
+        .id_rest_len = id->rest_len,
+    };
+    return auth->method == NS_AUTH_SHARED_KEY_MIC && peer->psk_len > 0 &&
+           ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len);
+}
+
+static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    /* The IKE_SA_INIT messages were only needed for the AUTH payloads. */
+    ns_msgbuf_clear(&sa->init_req);
+    ns_msgbuf_clear(&sa->init_resp);
+    sa->established_ms = e->now;
+    e->ctr.ike_established++;
+    ns_eng_set_state(e, sa, NS_IKE_ST_ESTABLISHED);
+    ns_eng_log_established(e, sa);
+}
+
+/* ================= initiator (client) ================= */
+
+static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    /* TSi: any address of our family; the gateway narrows it to the
+     * virtual IP it gives us. TSr: the subnets we route into the tunnel. */
+    struct ns_addr any;
+    memset(&any, 0, sizeof(any));
+    any.family = e->conf->gateway.family ? e->conf->gateway.family : AF_INET;
+    ns_ts_from_addr(&sa->prop_tsi[0], &any);
+    memset(sa->prop_tsi[0].hi.a, 0xff, ns_addr_len(&any));
+    const struct ns_conf_peer *p = sa->peer;
+    sa->n_prop_tsr = p->n_subnets < NS_CONF_MAX_SUBNETS ? p->n_subnets : NS_CONF_MAX_SUBNETS;
+    memcpy(sa->prop_tsr, p->subnets, sa->n_prop_tsr * sizeof(struct ns_ts));
+    if (sa->n_prop_tsr == 0) {
+        sa->prop_tsr[0] = sa->prop_tsi[0];
+        sa->n_prop_tsr = 1;
+    }
+}
+
+static void add_cp_request(struct ns_ike_builder *b)
+{
+    struct ns_ike_cp cp;
+    memset(&cp, 0, sizeof(cp));
+    cp.type = NS_CFG_REQUEST;
+    cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
+    cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
+    cp.n = 2;
+    ns_ike_add_cp(b, &cp);
+}
+
+/* IDi, INITIAL_CONTACT, [IDr], AUTH, CP, [USE_TRANSPORT_MODE], SA, TSi, TSr. */
+static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    const struct ns_conf *c = e->conf;
+    const struct ns_conf_peer *p = sa->peer;
+    uint8_t auth[NS_PRF_MAX_LEN], spi[4];
+    size_t auth_len;
+    struct ns_ike_sa offer;
+    put_be32(spi, sa->pending_spi);
+    if (our_auth(sa, &c->local_id, auth, &auth_len) != 0 ||
+        ns_sa_offer(p->esp, p->n_esp, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
+        return -1;
+    struct ns_ike_builder b;
+    if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, false, 1) != 0)
+        return -1;
+    ns_ike_add_id(&b, NS_PL_IDI, c->local_id.type, c->local_id.data, c->local_id.len);
+    /* We keep no other SA with this gateway: it may drop stale ones (2.4). */
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    if (c->remote_id.type)
+        ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
+    ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
+    add_cp_request(&b);
+    if (sa->want_transport)
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
+    ns_ike_add_sa(&b, &offer);
+    ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
+    ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
+    return ns_eng_sk_end(e, sa, &b);
+}
+
+int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    sa->pending_spi = e->ops.alloc_spi(e->ops.ctx);
+    if (!sa->pending_spi) {
+        NS_ERR("ike: IKE SA %016llx: no inbound SPI available", (unsigned long long)sa->id);
+        return -1;
+    }
+    sa->want_transport = sa->peer->mode == NS_ESP_TRANSPORT;
+    client_traffic_selectors(e, sa);
+    int len = build_auth_request(e, sa);
+    if (len < 0)
+        return -1;
+    sa->next_req_id = 2;
+    return ns_eng_request(e, sa, NS_REQ_AUTH, 1, e->buf, (size_t)len);
+}
+
+static void client_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why,
+                               bool tell_peer)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    NS_ERR("ike: authentication with gateway %s failed: %s", ns_endpoint_str(&sa->remote, ep), why);
+    e->ctr.auth_failures++;
+    if (tell_peer)
+        ns_eng_info_notify_once(e, sa, NS_N_AUTHENTICATION_FAILED);
+    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
+}
+
+/* The gateway's identity and AUTH; false after failing the SA. */
+static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_payloads *in)
+{
+    uint16_t err = error_notify(in);
+    if (err == NS_N_AUTHENTICATION_FAILED) {
+        client_auth_failed(e, sa,
+                           "the gateway answered AUTHENTICATION_FAILED (wrong PSK or "
+                           "identity?)",
+                           false);
+        return false;
+    }
+    struct ns_ike_id id;
+    struct ns_conf_id cid;
+    struct ns_ike_auth auth;
+    const struct ns_ike_payload *ap = ns_ike_find(in, NS_PL_AUTH);
+    if (!id_from_payload(ns_ike_find(in, NS_PL_IDR), &id, &cid) || !ap ||
+        ns_ike_parse_auth(ap, &auth) != NS_IKE_OK) {
+        char why[96];
+        snprintf(why, sizeof(why), "no IDr or AUTH in the answer%s%s", err ? ": " : "",
+                 err ? ns_eng_notify_name(err) : "");
+        client_auth_failed(e, sa, why, false);
+        return false;
+    }
+    const struct ns_conf_id *want = &e->conf->remote_id;
+    if (want->type && !ns_conf_id_equal(want, &cid)) {
+        char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], why[2 * NS_CONF_ID_STRLEN + 64];
+        snprintf(why, sizeof(why), "the gateway is '%s', expected '%s'", ns_eng_id_str(&cid, a),
+                 ns_eng_id_str(want, b));
+        client_auth_failed(e, sa, why, true);
+        return false;
+    }
+    if (!peer_auth_ok(sa, sa->peer, &id, &auth)) {
+        client_auth_failed(e, sa, "the gateway's AUTH does not verify (wrong PSK?)", true);
+        return false;
+    }
+    sa->remote_id = cid;
+    return true;
+}
+
+/* The CP reply: our virtual IP and DNS servers. */
+static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
+{
+    const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
+    struct ns_ike_cp cp;
+    if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REPLY)
+        return false;
+    sa->n_dns = 0;
+    memset(&sa->vip, 0, sizeof(sa->vip));
+    for (unsigned i = 0; i < cp.n; i++) {
+        const struct ns_ike_cp_attr *a = &cp.attr[i];
+        if (a->len != 4)
+            continue;
+        struct ns_addr addr;
+        ns_addr_from_ipv4(&addr, get_be32(a->data));
+        if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
+            sa->vip = addr;
+        else if (a->type == NS_CP_INTERNAL_IP4_DNS && sa->n_dns < NS_CONF_MAX_DNS)
+            sa->dns[sa->n_dns++] = addr;
+    }
+    return sa->vip.family != 0;
+}
+
+/* The gateway's CHILD_SA answer; a reason when it is not acceptable. */
+static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                const struct ns_ike_payloads *in, struct ns_ike_ts_list *tsi,
+                                struct ns_ike_ts_list *tsr)
+{
+    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
+    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
+    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
+    struct ns_ike_sa sa_pl;
+    struct ns_sa_choice ch;
+    if (!client_cp(sa, in))
+        return "no virtual IP in the configuration reply";
+    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
+        ns_sa_accept(sa->peer->esp, sa->peer->n_esp, NS_PROTO_ESP, &sa_pl, NS_SA_F_NO_DH, &ch) !=
+            NS_SA_OK ||
+        ch.spi_len != 4)
+        return "the gateway chose an ESP proposal we did not offer";
+    if (!ip || !rp || ns_ike_parse_ts(ip, tsi) != NS_IKE_OK ||
+        ns_ike_parse_ts(rp, tsr) != NS_IKE_OK || tsi->n > NS_SA_MAX_TS || tsr->n > NS_SA_MAX_TS ||
+        !ns_ts_check_narrowed(sa->prop_tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
+        !ns_ts_check_narrowed(sa->prop_tsr, sa->n_prop_tsr, tsr->ts, tsr->n, NULL))
+        return "the gateway's traffic selectors are not within what we asked";
+    bool transport = has_notify(in, NS_N_USE_TRANSPORT_MODE);
+    if (transport && !sa->want_transport)
+        return "the gateway answered transport mode, we asked for tunnel mode";
+    struct ns_child_params cp = {
+        .alg = ch.chosen,
+        .mode = transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
+        .spi_in = sa->pending_spi,
+        .spi_out = get_be32(ch.spi),
+        .local_ts = tsi->ts,
+        .n_local_ts = tsi->n,
+        .remote_ts = tsr->ts,
+        .n_remote_ts = tsr->n,
+    };
+    if (ns_eng_child_install(e, sa, &cp) != 0)
+        return "the data plane did not take the CHILD SA";
+    sa->pending_spi = 0; /* now the child's: released with it */
+    return NULL;
+}
+
+void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_payloads *in)
+{
+    ns_eng_request_done(e, sa);
+    if (!client_check_gateway(e, sa, in))
+        return;
+    uint16_t err = error_notify(in);
+    struct ns_ike_ts_list tsi, tsr;
+    const char *why = err ? ns_eng_notify_name(err) : client_child(e, sa, in, &tsi, &tsr);
+    mark_established(e, sa); /* authenticated, with or without a CHILD_SA (1.2) */
+    if (why) {
+        NS_ERR("ike: IKE SA %016llx: no CHILD SA: %s; deleting the IKE SA",
+               (unsigned long long)sa->id, why);
+        ns_eng_delete_ike(e, sa, NS_IKE_DOWN_NEGOTIATION);
+        return;
+    }
+    if (e->ops.client_up)
+        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, tsr.ts, tsr.n, sa->dns, sa->n_dns);
+}
+
+/* ================= responder (gateway) ================= */
+
+static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                           const char *why)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    NS_WARN("ike: IKE_AUTH from %s: authentication failed: %s", ns_endpoint_str(&e->rx_remote, ep),
+            why);
+    e->ctr.auth_failures++;
+    ns_eng_respond_notify(e, sa, NS_IKE_AUTH, msg_id, NS_N_AUTHENTICATION_FAILED, NULL, 0);
+    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
+}
+
+/* Who the client is (R3) and whether its AUTH proves it. Returns the
+ * peer section, or NULL after failing the SA. */
+static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                                  uint32_t msg_id, const struct ns_ike_payloads *in,
+                                                  struct ns_conf_id *cid)
+{
+    char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], c[NS_CONF_ID_STRLEN];
+    char why[3 * NS_CONF_ID_STRLEN + 64];
+    struct ns_ike_id id, idr;
+    struct ns_conf_id want;
+    struct ns_ike_auth auth;
+    const struct ns_ike_payload *ap = ns_ike_find(in, NS_PL_AUTH);
+    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_IDR);
+    if (!id_from_payload(ns_ike_find(in, NS_PL_IDI), &id, cid) || !ap ||
+        ns_ike_parse_auth(ap, &auth) != NS_IKE_OK) {
+        gw_auth_failed(e, sa, msg_id, "no valid IDi or AUTH payload");
+        return NULL;
+    }
+    const struct ns_conf_peer *peer = ns_conf_find_peer(e->conf, cid);
+    if (!peer) {
+        snprintf(why, sizeof(why), "unknown identity '%s' (no [peer] section, no %%default)",
+                 ns_eng_id_str(cid, a));
+        gw_auth_failed(e, sa, msg_id, why);
+        return NULL;
+    }
+    if (rp && (!id_from_payload(rp, &idr, &want) || !ns_conf_id_equal(&want, &e->conf->local_id))) {
+        snprintf(why, sizeof(why), "'%s' asks for gateway identity '%s', we are '%s'",
+                 ns_eng_id_str(cid, a), ns_eng_id_str(&want, b),
+                 ns_eng_id_str(&e->conf->local_id, c));
+        gw_auth_failed(e, sa, msg_id, why);
+        return NULL;
+    }
+    if (!peer_auth_ok(sa, peer, &id, &auth)) {
+        snprintf(why, sizeof(why), "AUTH of '%s' does not verify (wrong PSK?)",
+                 ns_eng_id_str(cid, a));
+        gw_auth_failed(e, sa, msg_id, why);
+        return NULL;
+    }
+    return peer;
+}
+
+/* The CHILD_SA the gateway grants, ready for the answer. */
+struct gw_child {
+    struct ns_sa_choice choice;
+    uint32_t spi_in;
+    bool transport;
+    bool dns_asked;
+    struct ns_ts tsi[NS_SA_MAX_TS], tsr[NS_SA_MAX_TS];
+    unsigned n_tsi, n_tsr;
+};
+
+/* A virtual IP for the client (R6); 0 or an error notify. */
+static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                              const struct ns_ike_payloads *in, struct gw_child *gc)
+{
+    const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
+    struct ns_ike_cp cp;
+    struct ns_addr prefer;
+    bool asked = false;
+    memset(&prefer, 0, sizeof(prefer));
+    if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REQUEST)
+        return NS_N_FAILED_CP_REQUIRED;
+    for (unsigned i = 0; i < cp.n; i++) {
+        const struct ns_ike_cp_attr *a = &cp.attr[i];
+        if (a->type == NS_CP_INTERNAL_IP4_ADDRESS) {
+            asked = true;
+            if (a->len == 4 && get_be32(a->data) != 0)
+                ns_addr_from_ipv4(&prefer, get_be32(a->data));
+        }
+        gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
+    }
+    if (!asked)
+        return NS_N_FAILED_CP_REQUIRED;
+    if (ns_pool_alloc(e->pool, &prefer, &sa->vip) != 0) {
+        NS_WARN("ike: IKE SA %016llx: the virtual IP pool is exhausted",
+                (unsigned long long)sa->id);
+        return NS_N_INTERNAL_ADDRESS_FAILURE;
+    }
+    sa->vip_pooled = true;
+    return 0;
+}
+
+/* ESP proposal and traffic selectors (R9); 0 or an error notify. */
+static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
+                          struct gw_child *gc)
+{
+    const struct ns_conf_peer *peer = sa->peer;
+    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
+    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
+    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
+    struct ns_ike_sa sa_pl;
+    struct ns_ike_ts_list tsi, tsr;
+    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
+        ns_sa_select(peer->esp, peer->n_esp, NS_PROTO_ESP, &sa_pl, 0, NS_SA_F_NO_DH, &gc->choice) !=
+            NS_SA_OK ||
+        gc->choice.spi_len != 4)
+        return NS_N_NO_PROPOSAL_CHOSEN;
+    if (!ip || !rp || ns_ike_parse_ts(ip, &tsi) != NS_IKE_OK ||
+        ns_ike_parse_ts(rp, &tsr) != NS_IKE_OK)
+        return NS_N_TS_UNACCEPTABLE;
+    /* No subnets configured means this identity may reach nothing: never
+     * an implicit any-to-any (R9). */
+    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, peer->subnets, peer->n_subnets,
+                             gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr, NS_SA_MAX_TS) != NS_TS_OK)
+        return NS_N_TS_UNACCEPTABLE;
+    gc->transport = peer->mode == NS_ESP_TRANSPORT && has_notify(in, NS_N_USE_TRANSPORT_MODE);
+    return 0;
+}
+
+static uint16_t gw_install(struct ns_ike_engine *e, struct ns_ikesa *sa, struct gw_child *gc)
+{
+    gc->spi_in = e->ops.alloc_spi(e->ops.ctx);
+    if (!gc->spi_in)
+        return NS_N_NO_ADDITIONAL_SAS;
+    struct ns_child_params cp = {
+        .alg = gc->choice.chosen,
+        .mode = gc->transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
+        .spi_in = gc->spi_in,
+        .spi_out = get_be32(gc->choice.spi),
+        .local_ts = gc->tsr, /* our side: the subnets */
+        .n_local_ts = gc->n_tsr,
+        .remote_ts = gc->tsi, /* the client's side: its virtual IP */
+        .n_remote_ts = gc->n_tsi,
+    };
+    if (ns_eng_child_install(e, sa, &cp) != 0) {
+        e->ops.release_spi(e->ops.ctx, gc->spi_in);
+        return NS_N_NO_ADDITIONAL_SAS;
+    }
+    return 0;
+}
+
+static uint16_t gw_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                         const struct ns_ike_payloads *in, struct gw_child *gc)
+{
+    uint16_t err = gw_assign_vip(e, sa, in, gc);
+    if (!err)
+        err = gw_select(sa, in, gc);
+    if (!err)
+        err = gw_install(e, sa, gc);
+    if (err) {
+        char id[NS_CONF_ID_STRLEN];
+        NS_WARN("ike: IKE SA %016llx ('%s'): no CHILD SA: %s", (unsigned long long)sa->id,
+                ns_eng_id_str(&sa->remote_id, id), ns_eng_notify_name(err));
+        if (sa->vip_pooled)
+            ns_pool_release(e->pool, &sa->vip);
+        sa->vip_pooled = false;
+        memset(&sa->vip, 0, sizeof(sa->vip));
+    }
+    return err;
+}
+
+static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
+                         const struct ns_ikesa *sa, const struct gw_child *gc)
+{
+    uint8_t addr[4], dns[NS_CONF_MAX_DNS][4];
+    struct ns_ike_cp cp;
+    memset(&cp, 0, sizeof(cp));
+    cp.type = NS_CFG_REPLY;
+    put_be32(addr, ns_addr_to_ipv4(&sa->vip));
+    cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, addr, 4};
+    for (unsigned i = 0; gc->dns_asked && i < e->conf->n_dns && i < NS_CONF_MAX_DNS; i++) {
+        if (e->conf->dns[i].family != AF_INET)
+            continue;
+        put_be32(dns[i], ns_addr_to_ipv4(&e->conf->dns[i]));
+        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, dns[i], 4};
+    }
+    ns_ike_add_cp(b, &cp);
+}
+
+/* IDr, AUTH, then CP, SA, TSi, TSr (or the CHILD_SA's error notify). */
+static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                               uint16_t child_err, const struct gw_child *gc)
+{
+    const struct ns_conf_id *me = &e->conf->local_id;
+    uint8_t auth[NS_PRF_MAX_LEN], spi[4];
+    size_t auth_len;
+    struct ns_ike_sa resp;
+    put_be32(spi, gc->spi_in);
+    if (our_auth(sa, me, auth, &auth_len) != 0 ||
+        (!child_err && ns_sa_response(&gc->choice, spi, 4, NS_SA_F_NO_DH, &resp) != NS_SA_OK))
+        return -1;
+    struct ns_ike_builder b;
+    if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, true, msg_id) != 0)
+        return -1;
+    ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
+    ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
+    if (child_err) {
+        ns_ike_add_notify(&b, 0, NULL, 0, child_err, NULL, 0);
+    } else {
+        add_cp_reply(e, &b, sa, gc);
+        if (gc->transport)
+            ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
+        ns_ike_add_sa(&b, &resp);
+        ns_ike_add_ts(&b, NS_PL_TSI, gc->tsi, gc->n_tsi);
+        ns_ike_add_ts(&b, NS_PL_TSR, gc->tsr, gc->n_tsr);
+    }
+    return ns_eng_sk_end(e, sa, &b);
+}
+
+void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                         const struct ns_ike_payloads *in)
+{
+    struct ns_conf_id cid;
+    const struct ns_conf_peer *peer = gw_authenticate(e, sa, msg_id, in, &cid);
+    if (!peer)
+        return;
+    sa->peer = peer;
+    sa->remote_id = cid;
+    if (has_notify(in, NS_N_INITIAL_CONTACT)) {
+        unsigned n = ns_eng_kill_same_identity(e, sa);
+        if (n) {
+            char id[NS_CONF_ID_STRLEN];
+            NS_INFO("ike: INITIAL_CONTACT from '%s': deleted %u older IKE SA(s)",
+                    ns_eng_id_str(&cid, id), n);
+        }
+    }
+    ns_eng_index_ident(e, sa);
+    struct gw_child gc;
+    memset(&gc, 0, sizeof(gc));
+    uint16_t child_err = gw_child(e, sa, in, &gc);
+    int len = build_auth_response(e, sa, msg_id, child_err, &gc);
+    if (len < 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+        return;
+    }
+    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)len);
+    mark_established(e, sa);
+}

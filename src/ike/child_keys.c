@@ -1,0 +1,116 @@
+/* From a negotiated CHILD_SA to the two ns_esp_sa_spec the data plane
+ * installs (esp/sa_spec.h): KEYMAT = prf+(SK_d, Ni | Nr) (RFC 7296 2.17,
+ * no PFS in IKE_AUTH) split as encr_i | integ_i | encr_r | integ_r, where
+ * the _i keys protect what the IKE initiator sends. */
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "conf/proposal_parse.h"
+#include "ike/ike_sa.h"
+
+static void fill_common(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                        const struct ns_child_params *p, struct ns_esp_sa_spec *s)
+{
+    s->mode = p->mode;
+    s->encr = p->alg.encr;
+    s->key_bits = p->alg.key_bits;
+    s->integ = p->alg.integ;
+    s->esn = p->alg.esn;
+    s->n_local_ts = p->n_local_ts < NS_SA_MAX_TS ? p->n_local_ts : NS_SA_MAX_TS;
+    memcpy(s->local_ts, p->local_ts, s->n_local_ts * sizeof(struct ns_ts));
+    s->n_remote_ts = p->n_remote_ts < NS_SA_MAX_TS ? p->n_remote_ts : NS_SA_MAX_TS;
+    memcpy(s->remote_ts, p->remote_ts, s->n_remote_ts * sizeof(struct ns_ts));
+    s->udp_encap = ns_eng_udp_encap(e, sa);
+    s->local = sa->local;
+    s->peer = sa->remote;
+    if (p->mode == NS_ESP_TRANSPORT && s->n_local_ts && s->n_remote_ts) {
+        /* The addresses each side claimed as its own (RFC 3948 3.1.2). */
+        s->orig_src = s->remote_ts[0].lo;
+        s->orig_dst = s->local_ts[0].lo;
+    }
+    s->ike_sa_id = sa->id;
+}
+
+static void set_keys(struct ns_esp_sa_spec *s, const uint8_t *ek, size_t el, const uint8_t *ik,
+                     size_t il)
+{
+    memcpy(s->encr_key, ek, el);
+    s->encr_key_len = el;
+    memcpy(s->integ_key, ik, il);
+    s->integ_key_len = il;
+}
+
+int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                       const struct ns_child_params *p, struct ns_esp_sa_spec *in,
+                       struct ns_esp_sa_spec *out)
+{
+    size_t el = ns_encr_keymat_len(p->alg.encr, p->alg.key_bits);
+    size_t il = ns_integ_key_len(p->alg.integ);
+    uint8_t km[2 * (NS_CIPHER_MAX_ENCR_KEY + NS_CIPHER_MAX_INTEG_KEY)];
+    if (el > NS_CIPHER_MAX_ENCR_KEY || il > NS_CIPHER_MAX_INTEG_KEY)
+        return -1;
+    if (ns_child_keymat(sa->ike_alg.prf, sa->keys.sk_d, sa->keys.d_len, NULL, 0, sa->ni, sa->ni_len,
+                        sa->nr, sa->nr_len, km, 2 * (el + il)) != 0)
+        return -1;
+    memset(in, 0, sizeof(*in));
+    memset(out, 0, sizeof(*out));
+    fill_common(e, sa, p, in);
+    fill_common(e, sa, p, out);
+    in->dir = NS_ESP_INBOUND;
+    in->spi = p->spi_in;
+    in->paired_spi = p->spi_out;
+    out->dir = NS_ESP_OUTBOUND;
+    out->spi = p->spi_out;
+    out->paired_spi = p->spi_in;
+    const uint8_t *ei = km, *ai = km + el, *er = km + el + il, *ar = km + 2 * el + il;
+    /* The initiator sends with the _i keys; the responder receives with them. */
+    set_keys(sa->initiator ? out : in, ei, el, ai, il);
+    set_keys(sa->initiator ? in : out, er, el, ar, il);
+    OPENSSL_cleanse(km, sizeof(km));
+    return 0;
+}
+
+static void log_child(const struct ns_ikesa *sa, const struct ns_ike_child *c)
+{
+    char alg[NS_IKE_ALG_STRLEN], l[NS_TS_STRLEN], r[NS_TS_STRLEN];
+    ns_proposal_str(&c->alg, alg, sizeof(alg));
+    NS_INFO("ike: CHILD SA installed: SPIs in 0x%08x out 0x%08x, %s, %s%s, %s%s "
+            "=== %s%s "
+            "(IKE SA %016llx)",
+            c->spi_in, c->spi_out, alg, c->mode == NS_ESP_TRANSPORT ? "transport" : "tunnel",
+            c->udp_encap ? ", UDP-encapsulated" : "", ns_ts_str(&c->local_ts[0], l),
+            c->n_local_ts > 1 ? " ..." : "", ns_ts_str(&c->remote_ts[0], r),
+            c->n_remote_ts > 1 ? " ..." : "", (unsigned long long)sa->id);
+}
+
+int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                         const struct ns_child_params *p)
+{
+    struct ns_esp_sa_spec in, out;
+    if (sa->n_child >= NS_IKE_MAX_CHILD || p->n_local_ts == 0 || p->n_remote_ts == 0 ||
+        ns_eng_child_specs(e, sa, p, &in, &out) != 0)
+        return -1;
+    int rc = e->ops.child_up(e->ops.ctx, &in, &out);
+    OPENSSL_cleanse(&in, sizeof(in));
+    OPENSSL_cleanse(&out, sizeof(out));
+    if (rc != 0) {
+        NS_ERR("ike: IKE SA %016llx: the data plane refused the CHILD SA (SPI 0x%08x)",
+               (unsigned long long)sa->id, p->spi_in);
+        return -1;
+    }
+    struct ns_ike_child *c = &sa->child[sa->n_child++];
+    memset(c, 0, sizeof(*c));
+    c->spi_in = p->spi_in;
+    c->spi_out = p->spi_out;
+    c->mode = p->mode;
+    c->udp_encap = ns_eng_udp_encap(e, sa);
+    c->alg = p->alg;
+    c->n_local_ts = p->n_local_ts < NS_SA_MAX_TS ? p->n_local_ts : NS_SA_MAX_TS;
+    memcpy(c->local_ts, p->local_ts, c->n_local_ts * sizeof(struct ns_ts));
+    c->n_remote_ts = p->n_remote_ts < NS_SA_MAX_TS ? p->n_remote_ts : NS_SA_MAX_TS;
+    memcpy(c->remote_ts, p->remote_ts, c->n_remote_ts * sizeof(struct ns_ts));
+    c->created_ms = e->now;
+    e->ctr.children_installed++;
+    log_child(sa, c);
+    return 0;
+}

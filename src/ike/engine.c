@@ -1,0 +1,337 @@
+/* The IKEv2 SA engine's entry points (ike/engine.h): creation, the
+ * datagram dispatcher, and the client's connect and disconnect.
+ *
+ * Dispatch order for a datagram, cheapest test first, and nothing about an
+ * SA changes before its SK payload has verified:
+ *   parse -> IKE_SA_INIT request (gateway) | find the SA by our SPI
+ *   -> the exchange, direction and message ID the SA's state expects
+ *   -> SK verify and decrypt -> endpoints update (R4) -> the exchange. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+static bool ops_ok(const struct ns_ike_ops *ops)
+{
+    return ops && ops->send && ops->alloc_spi && ops->release_spi && ops->child_up &&
+           ops->child_down;
+}
+
+static int engine_role_init(struct ns_ike_engine *e)
+{
+    const struct ns_conf *c = e->conf;
+    if (c->role == NS_CONF_GATEWAY) {
+        if (ns_cookie_init(&e->cookie, e->now, 0) != 0)
+            return -1;
+        e->pool = ns_pool_new(&c->pool, c->pool_prefix);
+        if (!e->pool) {
+            NS_ERR("ike: cannot make the virtual IP pool (/%u)", c->pool_prefix);
+            return -1;
+        }
+        return 0;
+    }
+    if (c->role != NS_CONF_CLIENT || c->n_peers == 0)
+        return -1;
+    e->gw_peer = ns_conf_find_peer(c, &c->remote_id);
+    if (!e->gw_peer)
+        e->gw_peer = &c->peers[0];
+    return 0;
+}
+
+struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct ns_ike_ops *ops,
+                                        uint64_t now_ms)
+{
+    if (!conf || !ops_ok(ops))
+        return NULL;
+    struct ns_ike_engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return NULL;
+    e->conf = conf;
+    e->ops = *ops;
+    e->now = now_ms;
+    e->reported_wakeup = NS_IKE_NEVER;
+    if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
+        ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
+        ns_htab_init(&e->by_ident, 64) != 0 || engine_role_init(e) != 0) {
+        ns_ike_engine_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+void ns_ike_engine_free(struct ns_ike_engine *e)
+{
+    if (!e)
+        return;
+    /* Freeing unlinks the SA from the head of its chain. */
+    for (size_t i = 0; i < e->by_id.nb; i++)
+        while (e->by_id.b[i])
+            ns_eng_sa_free(e, CONTAINER(e->by_id.b[i], struct ns_ikesa, by_id));
+    ns_cookie_clear(&e->cookie);
+    ns_pool_free(e->pool);
+    ns_htab_free(&e->by_id);
+    ns_htab_free(&e->by_init);
+    ns_htab_free(&e->by_ident);
+    free(e->heap);
+    free(e);
+}
+
+/* ---- dispatch ---- */
+
+static void drop(struct ns_ike_engine *e, uint64_t *counter, const char *why)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    (*counter)++;
+    NS_DBG("ike: dropped a message from %s: %s", ns_endpoint_str(&e->rx_remote, ep), why);
+}
+
+/* Whether the SA's state takes a request of this exchange from the peer. */
+static bool request_expected(const struct ns_ikesa *sa, uint8_t exchange)
+{
+    switch (exchange) {
+    case NS_IKE_AUTH:
+        return !sa->initiator && sa->state == NS_IKE_ST_INIT_DONE;
+    case NS_INFORMATIONAL:
+        return sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING;
+    case NS_CREATE_CHILD_SA:
+        return sa->state == NS_IKE_ST_ESTABLISHED;
+    default:
+        return false;
+    }
+}
+
+static uint8_t response_exchange(enum ns_ike_req_kind k)
+{
+    switch (k) {
+    case NS_REQ_INIT:
+        return NS_IKE_SA_INIT;
+    case NS_REQ_AUTH:
+        return NS_IKE_AUTH;
+    case NS_REQ_DELETE_IKE:
+    case NS_REQ_DPD:
+        return NS_INFORMATIONAL;
+    case NS_REQ_NONE:
+        break;
+    }
+    return 0;
+}
+
+static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                             const struct ns_ike_header *h, const struct ns_ike_payloads *inner)
+{
+    sa->peer_req_id = h->msg_id + 1;
+    switch (h->exchange) {
+    case NS_IKE_AUTH:
+        ns_eng_auth_request(e, sa, h->msg_id, inner);
+        break;
+    case NS_INFORMATIONAL:
+        ns_eng_info_request(e, sa, h->msg_id, inner);
+        break;
+    default:
+        /* CREATE_CHILD_SA (re-keying, X3) is not done yet: refuse politely
+         * so that the peer keeps the SAs it has (1.3). */
+        ns_eng_respond_notify(e, sa, h->exchange, h->msg_id, NS_N_NO_ADDITIONAL_SAS, NULL, 0);
+        break;
+    }
+}
+
+/* An SK-protected message (every exchange after IKE_SA_INIT). */
+static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_header *h,
+                       const struct ns_ike_payloads *pl, uint8_t *msg, size_t len)
+{
+    const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
+    if (!sk || !sa->sk_in) {
+        drop(e, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
+        return;
+    }
+    bool response = h->flags & NS_IKE_FLAG_RESPONSE;
+    bool again = !response && sa->resp.p && h->msg_id == sa->resp_id;
+    if (response) {
+        if (sa->state == NS_IKE_ST_DEAD || sa->req_kind == NS_REQ_NONE || h->msg_id != sa->req_id ||
+            h->exchange != response_exchange(sa->req_kind)) {
+            drop(e, &e->ctr.dropped_unexpected, "response to no request of ours");
+            return;
+        }
+    } else if (!again) {
+        if (sa->state == NS_IKE_ST_DEAD || h->msg_id != sa->peer_req_id ||
+            !request_expected(sa, h->exchange)) {
+            drop(e, &e->ctr.dropped_unexpected, "request not expected in this state");
+            return;
+        }
+    }
+    struct ns_ike_payloads inner;
+    int rc = ns_ike_sk_open(sa->sk_in, msg, len, sk, &inner);
+    if (rc == NS_IKE_EAUTH) {
+        drop(e, &e->ctr.dropped_unauth, "SK payload did not verify");
+        return;
+    }
+    if (again) {
+        /* Answered already: the same response again, to where this copy
+         * came from; an old message ID never moves the SA (replays). */
+        if (rc == NS_IKE_OK || rc == NS_IKE_ECRITICAL)
+            ns_eng_resend_response(e, sa, &e->rx_local, &e->rx_remote);
+        return;
+    }
+    if (rc == NS_IKE_ECRITICAL && !response) {
+        /* Authenticated, but it needs a payload we do not know (2.5). */
+        uint8_t type = inner.unsupported_critical;
+        sa->peer_req_id = h->msg_id + 1;
+        ns_eng_sa_seen(e, sa, &e->rx_local, &e->rx_remote);
+        ns_eng_respond_notify(e, sa, h->exchange, h->msg_id, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD,
+                              &type, 1);
+        return;
+    }
+    if (rc != NS_IKE_OK) {
+        drop(e, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        return;
+    }
+    ns_eng_sa_seen(e, sa, &e->rx_local, &e->rx_remote);
+    if (!response) {
+        dispatch_request(e, sa, h, &inner);
+    } else if (sa->req_kind == NS_REQ_AUTH) {
+        ns_eng_auth_response(e, sa, &inner);
+    } else {
+        ns_eng_info_response(e, sa, &inner);
+    }
+}
+
+/* The SA a message belongs to: our SPI is SPIr when the original initiator
+ * sent it, else SPIi; the other SPI must be the peer's. */
+static struct ns_ikesa *find_sa(struct ns_ike_engine *e, const struct ns_ike_header *h)
+{
+    bool from_initiator = h->flags & NS_IKE_FLAG_INITIATOR;
+    struct ns_ikesa *sa = ns_eng_find_id(e, from_initiator ? h->spi_r : h->spi_i);
+    if (!sa || sa->initiator == from_initiator)
+        return NULL;
+    if (from_initiator)
+        return sa->spi_i == h->spi_i ? sa : NULL;
+    /* The IKE_SA_INIT response brings SPIr (or 0 with COOKIE, INVALID_KE). */
+    if (sa->state == NS_IKE_ST_INIT_SENT)
+        return h->exchange == NS_IKE_SA_INIT ? sa : NULL;
+    return sa->spi_r == h->spi_r ? sa : NULL;
+}
+
+static void handle(struct ns_ike_engine *e, uint8_t *msg, size_t len)
+{
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    int rc = ns_ike_parse_message(msg, len, &h, &pl);
+    bool init_req = rc >= 0 || rc == NS_IKE_ECRITICAL;
+    init_req = init_req && h.exchange == NS_IKE_SA_INIT && !(h.flags & NS_IKE_FLAG_RESPONSE) &&
+               h.spi_r == 0;
+    if (init_req && e->conf->role == NS_CONF_GATEWAY) {
+        /* ECRITICAL is answered there (UNSUPPORTED_CRITICAL_PAYLOAD). */
+        pl.unsupported_critical = rc == NS_IKE_ECRITICAL ? pl.unsupported_critical : 0;
+        ns_eng_init_request(e, &e->rx_local, &e->rx_remote, msg, len, &h, &pl);
+        return;
+    }
+    if (rc < 0) {
+        drop(e, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        return;
+    }
+    struct ns_ikesa *sa = find_sa(e, &h);
+    if (!sa) {
+        drop(e, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
+        return;
+    }
+    if (h.exchange != NS_IKE_SA_INIT) {
+        sk_message(e, sa, &h, &pl, msg, len);
+        return;
+    }
+    if (sa->state != NS_IKE_ST_INIT_SENT || !(h.flags & NS_IKE_FLAG_RESPONSE) || h.msg_id != 0 ||
+        sa->req_kind != NS_REQ_INIT) {
+        drop(e, &e->ctr.dropped_unexpected, "IKE_SA_INIT not expected now");
+        return;
+    }
+    ns_eng_init_response(e, sa, &h, msg, len, &pl);
+}
+
+void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                         const struct ns_endpoint *remote, uint8_t *msg, size_t len,
+                         uint64_t now_ms)
+{
+    e->now = now_ms;
+    e->rx_local = *local;
+    e->rx_remote = *remote;
+    handle(e, msg, len);
+    ns_eng_report_wakeup(e);
+}
+
+/* ---- client ---- */
+
+int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                          uint64_t now_ms)
+{
+    e->now = now_ms;
+    if (e->conf->role != NS_CONF_CLIENT || e->client_sa)
+        return -1;
+    struct ns_ikesa *sa = ns_eng_sa_new(e, true);
+    if (!sa)
+        return -1;
+    sa->peer = e->gw_peer;
+    sa->local.addr = local_addr && local_addr->family ? *local_addr : e->conf->listen;
+    sa->local.port = e->conf->ike_port;
+    sa->remote.addr = e->conf->gateway;
+    sa->remote.port = e->conf->ike_port;
+    if (ns_eng_init_start(e, sa) != 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* not client_sa yet: no client_down */
+        ns_eng_report_wakeup(e);
+        return -1;
+    }
+    e->client_sa = sa;
+    char l[NS_ENDPOINT_STRLEN], r[NS_ENDPOINT_STRLEN];
+    NS_INFO("ike: connecting from %s to gateway %s (IKE SA %016llx)",
+            ns_endpoint_str(&sa->local, l), ns_endpoint_str(&sa->remote, r),
+            (unsigned long long)sa->id);
+    ns_eng_report_wakeup(e);
+    return 0;
+}
+
+int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = e->client_sa;
+    if (!sa)
+        return -1;
+    if (sa->state == NS_IKE_ST_ESTABLISHED)
+        ns_eng_delete_ike(e, sa, NS_IKE_DOWN_LOCAL);
+    else if (sa->state != NS_IKE_ST_DELETING)
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* nothing authenticated to tell */
+    ns_eng_report_wakeup(e);
+    return 0;
+}
+
+/* ---- the data plane's reports ---- */
+
+static struct ns_ikesa *live_sa(struct ns_ike_engine *e, uint64_t id)
+{
+    struct ns_ikesa *sa = ns_eng_find_id(e, id);
+    if (!sa || (sa->state != NS_IKE_ST_ESTABLISHED && sa->state != NS_IKE_ST_DELETING))
+        return NULL;
+    return sa;
+}
+
+void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
+                            const struct ns_endpoint *local, const struct ns_endpoint *from,
+                            uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = live_sa(e, ike_sa_id);
+    if (!sa)
+        return;
+    /* The ESP layer verified the ICV: as good as a verified IKE message
+     * for the address update (R4, RFC 7296 2.23). */
+    ns_eng_sa_seen(e, sa, local, from);
+    ns_eng_report_wakeup(e);
+}
+
+void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = live_sa(e, ike_sa_id);
+    if (sa)
+        sa->last_rx_ms = now_ms;
+}

@@ -1,0 +1,65 @@
+/* Building and sending the engine's messages: the SK envelope (RFC 7296
+ * 3.14) with a random IV, and the one place that hands bytes to ops->send,
+ * which decides the non-ESP marker from the port (RFC 3948 2.2). */
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+
+void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                 const struct ns_endpoint *remote, const uint8_t *msg, size_t len)
+{
+    bool marker = local->port == e->conf->natt_port;
+    e->ops.send(e->ops.ctx, local, remote, msg, len, marker);
+}
+
+int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b,
+                    uint8_t exchange, bool response, uint32_t msg_id)
+{
+    struct ns_ike_header h;
+    memset(&h, 0, sizeof(h));
+    h.spi_i = sa->spi_i;
+    h.spi_r = sa->spi_r;
+    h.version = NS_IKE_VERSION;
+    h.exchange = exchange;
+    /* The I flag names the original initiator of the IKE SA, whatever the
+     * direction of this exchange (3.1). */
+    h.flags = (uint8_t)((sa->initiator ? NS_IKE_FLAG_INITIATOR : 0) |
+                        (response ? NS_IKE_FLAG_RESPONSE : 0));
+    h.msg_id = msg_id;
+    uint8_t iv[NS_CIPHER_MAX_IV];
+    size_t iv_len = ns_cipher_iv_len(sa->sk_out);
+    if (ns_random_bytes(iv, iv_len) != 0)
+        return -1;
+    ns_ike_build_begin(b, e->buf, sizeof(e->buf), &h);
+    ns_ike_sk_begin(b, sa->sk_out, iv);
+    return 0;
+}
+
+int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b)
+{
+    (void)e;
+    ns_ike_sk_seal(b, sa->sk_out);
+    int len = ns_ike_build_finish(b);
+    if (len < 0) {
+        NS_ERR("ike: IKE SA %016llx: cannot build a message: %s", (unsigned long long)sa->id,
+               ns_ike_strerror(len));
+        return -1;
+    }
+    return len;
+}
+
+int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, uint8_t exchange,
+                          uint32_t msg_id, uint16_t notify, const uint8_t *data, size_t len)
+{
+    struct ns_ike_builder b;
+    if (ns_eng_sk_begin(e, sa, &b, exchange, true, msg_id) != 0)
+        return -1;
+    if (notify)
+        ns_ike_add_notify(&b, 0, NULL, 0, notify, data, len);
+    int n = ns_eng_sk_end(e, sa, &b);
+    if (n < 0)
+        return -1;
+    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)n);
+    return 0;
+}

@@ -1,0 +1,218 @@
+/* The life of one IKE SA: creation with a fresh SPI, state changes (with
+ * the half-open count), key derivation, authenticated endpoint updates, and
+ * the teardown that gives every resource back exactly once. */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+
+int ns_msgbuf_set(struct ns_msgbuf *m, const uint8_t *p, size_t len)
+{
+    uint8_t *n = malloc(len ? len : 1);
+    if (!n)
+        return -1;
+    memcpy(n, p, len);
+    free(m->p);
+    m->p = n;
+    m->len = len;
+    return 0;
+}
+
+void ns_msgbuf_clear(struct ns_msgbuf *m)
+{
+    free(m->p);
+    m->p = NULL;
+    m->len = 0;
+}
+
+const char *ns_eng_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLEN])
+{
+    if (id->type == 0) {
+        snprintf(buf, NS_CONF_ID_STRLEN, "(none)");
+        return buf;
+    }
+    return ns_conf_id_str(id, buf);
+}
+
+/* A random nonzero SPI that no SA of ours has (2.6: unique per host). */
+static uint64_t fresh_spi(const struct ns_ike_engine *e)
+{
+    for (;;) {
+        uint64_t spi = ns_random_u64();
+        if (spi != 0 && !ns_eng_find_id(e, spi))
+            return spi;
+    }
+}
+
+struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator)
+{
+    struct ns_ikesa *sa = calloc(1, sizeof(*sa));
+    if (!sa)
+        return NULL;
+    sa->id = fresh_spi(e);
+    sa->initiator = initiator;
+    if (initiator)
+        sa->spi_i = sa->id;
+    else
+        sa->spi_r = sa->id;
+    sa->state = initiator ? NS_IKE_ST_INIT_SENT : NS_IKE_ST_INIT_DONE;
+    sa->created_ms = sa->last_rx_ms = e->now;
+    sa->heap_pos = SIZE_MAX;
+    sa->due = NS_IKE_NEVER;
+    sa->by_id.hash = ns_eng_hash_id(e, sa->id);
+    ns_htab_add(&e->by_id, &sa->by_id);
+    e->n_sas++;
+    e->half_open++; /* both first states are unauthenticated */
+    return sa;
+}
+
+static bool is_half_open(enum ns_ike_state st)
+{
+    return st == NS_IKE_ST_INIT_SENT || st == NS_IKE_ST_INIT_DONE || st == NS_IKE_ST_AUTH_SENT;
+}
+
+void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st)
+{
+    if (is_half_open(sa->state) && !is_half_open(st))
+        e->half_open--;
+    if (st == NS_IKE_ST_DEAD && sa->state != NS_IKE_ST_DEAD)
+        e->n_dead++;
+    sa->state = st;
+    ns_eng_sched(e, sa);
+}
+
+int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
+                     size_t peer_ke_len)
+{
+    (void)e;
+    uint8_t shared[NS_DH_MAX_SHARED];
+    size_t shared_len = ns_dh_shared_len(ns_dh_group_of(sa->dh));
+    const struct ns_proposal *p = &sa->ike_alg;
+    size_t encr_len = ns_encr_keymat_len(p->encr, p->key_bits);
+    size_t integ_len = ns_integ_key_len(p->integ);
+    int rc = -1;
+    if (ns_dh_derive(sa->dh, peer_ke, peer_ke_len, shared, shared_len) != 0)
+        goto out;
+    if (ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+                           shared, shared_len, sa->spi_i, sa->spi_r, &sa->keys) != 0)
+        goto out;
+    const struct ns_ike_keys *k = &sa->keys;
+    /* The initiator sends with SK_ei/SK_ai and receives with SK_er/SK_ar. */
+    const uint8_t *ei = sa->initiator ? k->sk_ei : k->sk_er;
+    const uint8_t *ai = sa->initiator ? k->sk_ai : k->sk_ar;
+    const uint8_t *eo = sa->initiator ? k->sk_er : k->sk_ei;
+    const uint8_t *ao = sa->initiator ? k->sk_ar : k->sk_ai;
+    sa->sk_out = ns_cipher_new(p->encr, p->key_bits, p->integ, ei, encr_len, ai, integ_len);
+    sa->sk_in = ns_cipher_new(p->encr, p->key_bits, p->integ, eo, encr_len, ao, integ_len);
+    if (sa->sk_out && sa->sk_in)
+        rc = 0;
+out:
+    OPENSSL_cleanse(shared, sizeof(shared));
+    ns_dh_free(sa->dh);
+    sa->dh = NULL;
+    return rc;
+}
+
+bool ns_eng_udp_encap(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    return sa->nat_local || sa->nat_remote || e->conf->force_encap;
+}
+
+void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_endpoint *local,
+                    const struct ns_endpoint *remote)
+{
+    sa->last_rx_ms = e->now;
+    if (ns_endpoint_equal(&sa->local, local) && ns_endpoint_equal(&sa->remote, remote))
+        return;
+    /* A peer behind a NAT (or one that floated to the NAT-T port) may come
+     * from a new address or port; a peer that is not behind a NAT has no
+     * reason to, and answers go where requests come from anyway (2.23). */
+    bool floating = remote->port == e->conf->natt_port || local->port == e->conf->natt_port;
+    if (!sa->nat_remote && !floating)
+        return;
+    char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
+    ns_endpoint_str(&sa->remote, a);
+    sa->local = *local;
+    sa->remote = *remote;
+    if (sa->n_child == 0) {
+        /* Floating during IKE_AUTH: nothing installed yet. */
+        NS_DBG("ike: IKE SA %016llx: peer now at %s (was %s)", (unsigned long long)sa->id,
+               ns_endpoint_str(remote, b), a);
+        return;
+    }
+    NS_INFO("ike: IKE SA %016llx: peer moved from %s to %s (authenticated)",
+            (unsigned long long)sa->id, a, ns_endpoint_str(remote, b));
+    e->ctr.peer_moves++;
+    if (e->ops.peer_moved)
+        e->ops.peer_moved(e->ops.ctx, sa->id, &sa->local, &sa->remote);
+}
+
+void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
+{
+    struct ns_ike_child c = sa->child[i];
+    sa->child[i] = sa->child[--sa->n_child];
+    e->ops.child_down(e->ops.ctx, c.spi_in, c.spi_out);
+    e->ops.release_spi(e->ops.ctx, c.spi_in);
+    NS_INFO("ike: CHILD SA removed: SPIs in 0x%08x out 0x%08x (IKE SA %016llx)", c.spi_in,
+            c.spi_out, (unsigned long long)sa->id);
+}
+
+void ns_eng_children_down(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    while (sa->n_child)
+        ns_eng_child_remove(e, sa, sa->n_child - 1);
+    if (sa->pending_spi) {
+        e->ops.release_spi(e->ops.ctx, sa->pending_spi);
+        sa->pending_spi = 0;
+    }
+}
+
+void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)
+{
+    if (sa->state == NS_IKE_ST_DEAD)
+        return;
+    bool was_up = sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING;
+    ns_eng_children_down(e, sa);
+    if (sa->vip_pooled && e->pool) {
+        ns_pool_release(e->pool, &sa->vip);
+        sa->vip_pooled = false;
+    }
+    ns_eng_unindex(e, sa);
+    ns_msgbuf_clear(&sa->req);
+    sa->req_kind = NS_REQ_NONE;
+    ns_msgbuf_clear(&sa->init_req);
+    ns_msgbuf_clear(&sa->init_resp);
+    if (was_up) {
+        e->ctr.ike_deleted++;
+        NS_INFO("ike: IKE SA %016llx deleted (%s)", (unsigned long long)sa->id,
+                ns_ike_down_reason_str(why));
+    }
+    /* Linger long enough to answer a retransmission of the request we
+     * answered last (its sender retries for about this long). */
+    unsigned shift = e->conf->retransmit_tries < 5 ? e->conf->retransmit_tries : 5;
+    sa->dead_until = e->now + ((uint64_t)e->conf->retransmit_timeout_ms << shift);
+    ns_eng_set_state(e, sa, NS_IKE_ST_DEAD);
+    if (e->client_sa == sa) {
+        e->client_sa = NULL;
+        if (e->ops.client_down)
+            e->ops.client_down(e->ops.ctx, why);
+    }
+}
+
+void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->state != NS_IKE_ST_DEAD)
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL);
+    ns_eng_heap_remove(e, sa);
+    ns_htab_del(&e->by_id, &sa->by_id);
+    e->n_sas--;
+    e->n_dead--;
+    ns_msgbuf_clear(&sa->resp);
+    ns_dh_free(sa->dh);
+    ns_cipher_free(sa->sk_in);
+    ns_cipher_free(sa->sk_out);
+    OPENSSL_cleanse(&sa->keys, sizeof(sa->keys));
+    free(sa);
+}

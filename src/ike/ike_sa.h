@@ -1,0 +1,331 @@
+/* Internals of the IKEv2 SA engine (ike/engine.h), shared only by its own
+ * files: engine.c (entry points, dispatch), engine_sa.c (SA life cycle and
+ * keys), engine_msg.c (SK messages), engine_timer.c (deadline heap),
+ * sa_table.c (indexes), retransmit.c, init_exchange.c, auth_exchange.c,
+ * info_exchange.c, child_keys.c and status.c. No other module includes it.
+ *
+ * Ownership: an SA is created by ns_eng_sa_new, taken out of service by
+ * ns_eng_sa_kill (state DEAD: the data plane and the pool forget it at once)
+ * and freed only by the timer after a short linger or by ns_ike_engine_free.
+ * So an SA pointer stays valid for the whole of one engine call, even when
+ * the SA dies during it. */
+#ifndef NATSEC_IKE_IKE_SA_H
+#define NATSEC_IKE_IKE_SA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf/conf.h"
+#include "crypto/cipher.h"
+#include "crypto/dh.h"
+#include "crypto/ikekeys.h"
+#include "esp/sa_spec.h"
+#include "ike/cookie.h"
+#include "ike/engine.h"
+#include "ike/msg.h"
+#include "ike/pool.h"
+#include "ike/proposal.h"
+#include "util/addr.h"
+
+#define NS_IKE_NONCE_LEN 32       /* what we send (RFC 7296 2.10: at least half the PRF key size) */
+#define NS_IKE_MAX_NONCE 256      /* what we accept (3.9) */
+#define NS_IKE_MAX_CHILD 1        /* this engine negotiates the CHILD_SA of IKE_AUTH only */
+#define NS_IKE_BUF 4096           /* largest message we build */
+#define NS_IKE_HALF_OPEN_MS 30000 /* a half-open SA that sees no IKE_AUTH is dropped */
+#define NS_IKE_MAX_COOKIE 64      /* 2.6: a cookie is at most 64 bytes */
+#define NS_IKE_MAX_INIT_RETRY 4   /* COOKIE / INVALID_KE round trips before giving up */
+
+/* The life of an IKE SA. Every message is checked against the state before
+ * anything else: what a state does not expect is dropped and counted. */
+enum ns_ike_state {
+    NS_IKE_ST_INIT_SENT = 0,   /* client: IKE_SA_INIT request out, no keys yet */
+    NS_IKE_ST_INIT_DONE = 1,   /* gateway: IKE_SA_INIT answered, keys derived, IKE_AUTH awaited
+                                  (half-open: the peer is not authenticated) */
+    NS_IKE_ST_AUTH_SENT = 2,   /* client: IKE_AUTH request out */
+    NS_IKE_ST_ESTABLISHED = 3, /* both authenticated; INFORMATIONAL both ways */
+    NS_IKE_ST_DELETING = 4,    /* our DELETE of the IKE SA is out, its answer awaited */
+    NS_IKE_ST_DEAD = 5,        /* gone: lingers only to answer a retransmitted last request */
+};
+const char *ns_eng_state_name(enum ns_ike_state st);
+
+/* What our outstanding request is, so the response is matched to it. */
+enum ns_ike_req_kind {
+    NS_REQ_NONE = 0,
+    NS_REQ_INIT,       /* IKE_SA_INIT */
+    NS_REQ_AUTH,       /* IKE_AUTH */
+    NS_REQ_DELETE_IKE, /* INFORMATIONAL with DELETE of the IKE SA */
+    NS_REQ_DPD,        /* empty INFORMATIONAL (liveness) */
+};
+
+/* A heap copy of one message. */
+struct ns_msgbuf {
+    uint8_t *p;
+    size_t len;
+};
+
+struct ns_ike_child {
+    uint32_t spi_in, spi_out;
+    enum ns_esp_mode mode;
+    bool udp_encap;
+    struct ns_proposal alg;
+    struct ns_ts local_ts[NS_SA_MAX_TS];
+    unsigned n_local_ts;
+    struct ns_ts remote_ts[NS_SA_MAX_TS];
+    unsigned n_remote_ts;
+    uint64_t created_ms;
+};
+
+/* An intrusive hash chain link (sa_table.c). */
+struct ns_hnode {
+    struct ns_hnode *next;
+    uint64_t hash;
+};
+
+struct ns_ikesa {
+    uint64_t id; /* our SPI: spi_i on the initiator, spi_r on the responder */
+    uint64_t spi_i, spi_r;
+    bool initiator;
+    enum ns_ike_state state;
+    enum ns_ike_down_reason down_reason; /* client: reported by client_down at kill */
+
+    const struct ns_conf_peer *peer; /* client: the gateway's section; gateway: after IDi */
+    struct ns_conf_id remote_id;     /* authenticated peer identity (type 0 before) */
+
+    /* Endpoints as used now: requests go from local to remote, and both
+     * change only after an integrity-verified message (R4, R15). */
+    struct ns_endpoint local, remote;
+    struct ns_endpoint init_remote; /* gateway: where IKE_SA_INIT came from (index key) */
+    bool nat_local, nat_remote;
+
+    struct ns_proposal ike_alg;
+    struct ns_dh *dh;  /* until the keys are derived */
+    uint16_t ke_group; /* client: the group of our KE payload */
+    uint8_t ni[NS_IKE_MAX_NONCE], nr[NS_IKE_MAX_NONCE];
+    size_t ni_len, nr_len;
+    /* The IKE_SA_INIT messages as sent: the AUTH payloads sign them (2.15),
+     * and the gateway resends init_resp to a retransmitted init_req. */
+    struct ns_msgbuf init_req, init_resp;
+    uint8_t cookie[NS_IKE_MAX_COOKIE]; /* client: the gateway's COOKIE to echo */
+    size_t cookie_len;
+    unsigned init_retries; /* client: COOKIE / INVALID_KE round trips so far */
+
+    struct ns_ike_keys keys;
+    struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send */
+
+    /* Message IDs (2.2): one window each way. */
+    uint32_t next_req_id; /* the ID of our next request */
+    uint32_t peer_req_id; /* the ID the peer's next request must carry */
+    /* Our outstanding request, kept as sent for retransmission. */
+    enum ns_ike_req_kind req_kind;
+    struct ns_msgbuf req;
+    uint32_t req_id;
+    unsigned req_sends;
+    uint64_t req_due;
+    bool want_delete; /* delete the IKE SA once the outstanding request is done */
+    /* Our last response, for a retransmission of its request. */
+    struct ns_msgbuf resp;
+    uint32_t resp_id;
+
+    /* Configuration payload. */
+    struct ns_addr vip; /* gateway: given from the pool; client: received */
+    bool vip_pooled;    /* gateway: vip must go back to the pool */
+    struct ns_addr dns[NS_CONF_MAX_DNS];
+    unsigned n_dns;
+    bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
+    uint32_t pending_spi; /* client: inbound SPI offered in IKE_AUTH, not yet
+                             installed */
+    struct ns_ts prop_tsi[1], prop_tsr[NS_CONF_MAX_SUBNETS]; /* client: what we asked */
+    unsigned n_prop_tsr;
+
+    struct ns_ike_child child[NS_IKE_MAX_CHILD];
+    unsigned n_child;
+
+    uint64_t created_ms, established_ms, last_rx_ms, dead_until;
+
+    /* Engine indexes and timer. */
+    struct ns_hnode by_id, by_init, by_ident;
+    bool in_init_idx, in_ident_idx;
+    size_t heap_pos; /* SIZE_MAX when not in the heap */
+    uint64_t due;
+};
+
+/* One hash index (sa_table.c): chains of ns_hnode, doubled when full. */
+struct ns_htab {
+    struct ns_hnode **b;
+    size_t nb, n;
+};
+
+struct ns_ike_engine {
+    const struct ns_conf *conf;
+    struct ns_ike_ops ops;
+    uint64_t now; /* the time passed to the current engine call */
+    /* The datagram being handled: responses go exactly back to where its
+     * request came from (R4), whatever the SA's endpoints are. */
+    struct ns_endpoint rx_local, rx_remote;
+
+    struct ns_htab by_id;    /* our SPI -> SA */
+    struct ns_htab by_init;  /* (peer endpoint, SPIi) -> half-open SA (gateway) */
+    struct ns_htab by_ident; /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
+    uint8_t hash_key[16];    /* SipHash key: peers choose SPIs and ports */
+    size_t n_sas;            /* in by_id, DEAD ones included */
+    size_t n_dead;           /* lingering DEAD ones */
+
+    struct ns_ikesa **heap; /* min-heap on sa->due */
+    size_t heap_n, heap_cap;
+    uint64_t reported_wakeup;
+
+    struct ns_ike_counters ctr;
+    unsigned half_open;
+
+    struct ns_cookie_ctx cookie; /* gateway */
+    struct ns_pool *pool;        /* gateway */
+
+    /* Client: the one connection, and the peer section of the gateway. */
+    struct ns_ikesa *client_sa;
+    const struct ns_conf_peer *gw_peer;
+
+    uint8_t buf[NS_IKE_BUF]; /* the message being built */
+};
+
+/* ---- sa_table.c ---- */
+int ns_htab_init(struct ns_htab *t, size_t nb);
+void ns_htab_free(struct ns_htab *t);
+uint64_t ns_eng_hash_id(const struct ns_ike_engine *e, uint64_t id);
+uint64_t ns_eng_hash_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
+                          uint64_t spi_i);
+uint64_t ns_eng_hash_ident(const struct ns_ike_engine *e, const struct ns_conf_id *id);
+/* Adds a node with its hash set; grows the table when it is full (growth
+ * failure only makes chains longer). */
+void ns_htab_add(struct ns_htab *t, struct ns_hnode *n);
+void ns_htab_del(struct ns_htab *t, struct ns_hnode *n);
+/* The first node of the chain a hash falls in (compare hash and key). */
+struct ns_hnode *ns_htab_chain(const struct ns_htab *t, uint64_t hash);
+
+struct ns_ikesa *ns_eng_find_id(const struct ns_ike_engine *e, uint64_t id);
+struct ns_ikesa *ns_eng_find_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
+                                  uint64_t spi_i);
+void ns_eng_index_init(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Kills every live SA other than keep with keep's authenticated identity
+ * (INITIAL_CONTACT, 2.4). Returns how many. */
+unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *keep);
+
+/* ---- engine_sa.c ---- */
+struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator);
+void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st);
+/* Takes the SA out of service: CHILD_SAs down, SPIs and virtual IP
+ * released, indexes dropped, client_down on the client; the SA lingers in
+ * state DEAD to answer a retransmission of the request it answered last. */
+void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why);
+void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Derives SKEYSEED and the SK_* keys from the peer's KE and keys the SK
+ * ciphers for our role. Returns 0, or -1 (bad KE value, crypto failure). */
+int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
+                     size_t peer_ke_len);
+/* After an integrity-verified message from remote on local: moves the SA
+ * when the endpoints differ and the peer may move (it is behind a NAT, or
+ * the SA is floating to the NAT-T port). Calls ops->peer_moved for an SA
+ * with CHILD_SAs. */
+void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_endpoint *local,
+                    const struct ns_endpoint *remote);
+/* Removes CHILD_SA i (child_down, release_spi), or all of them and a
+ * pending SPI. */
+void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
+void ns_eng_children_down(struct ns_ike_engine *e, struct ns_ikesa *sa);
+bool ns_eng_udp_encap(const struct ns_ike_engine *e, const struct ns_ikesa *sa);
+int ns_msgbuf_set(struct ns_msgbuf *m, const uint8_t *p, size_t len);
+void ns_msgbuf_clear(struct ns_msgbuf *m);
+const char *ns_eng_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLEN]);
+
+/* ---- engine_msg.c ---- */
+/* Starts an SK-protected message of the SA into e->buf. */
+int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b,
+                    uint8_t exchange, bool response, uint32_t msg_id);
+/* Seals and finishes it: the message length, or -1. */
+int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b);
+/* Builds and sends an SK response holding at most one notify (type 0: an
+ * empty one), cached for retransmissions. Returns 0 or -1. */
+int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, uint8_t exchange,
+                          uint32_t msg_id, uint16_t notify, const uint8_t *data, size_t len);
+/* Sends an unprotected message through ops->send from local to remote. */
+void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                 const struct ns_endpoint *remote, const uint8_t *msg, size_t len);
+
+/* ---- retransmit.c ---- */
+/* Sends a new request of the SA (kept for retransmission, timer armed). */
+int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req_kind kind,
+                   uint32_t msg_id, const uint8_t *msg, size_t len);
+/* The outstanding request was answered. */
+void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* The request timer fired: retransmit, or give the SA up. */
+void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Sends our response to the peer's request msg_id and caches it. */
+void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                    const uint8_t *msg, size_t len);
+/* A request with the ID we answered last came again (verified): resend. */
+void ns_eng_resend_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                            const struct ns_endpoint *local, const struct ns_endpoint *remote);
+
+/* ---- engine_timer.c ---- */
+/* Recomputes the SA's deadline from its state and timers, and its heap
+ * position. */
+void ns_eng_sched(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_heap_remove(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Tells ops->set_wakeup when the earliest deadline changed. */
+void ns_eng_report_wakeup(struct ns_ike_engine *e);
+
+/* ---- init_exchange.c ---- */
+int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                         const struct ns_endpoint *remote, const uint8_t *msg, size_t len,
+                         const struct ns_ike_header *h, const struct ns_ike_payloads *pl);
+void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_header *h, const uint8_t *msg, size_t len,
+                          const struct ns_ike_payloads *pl);
+
+/* ---- auth_exchange.c ---- */
+int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                         const struct ns_ike_payloads *inner);
+void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_payloads *inner);
+
+/* ---- info_exchange.c ---- */
+void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                         const struct ns_ike_payloads *inner);
+void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_payloads *inner);
+/* Starts the deletion of the IKE SA (or queues it behind the outstanding
+ * request). */
+void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why);
+/* Sends an empty INFORMATIONAL request (liveness check). */
+void ns_eng_dpd(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Tells the peer something failed in a one-shot INFORMATIONAL (2.21.2). */
+void ns_eng_info_notify_once(struct ns_ike_engine *e, struct ns_ikesa *sa, uint16_t notify);
+
+/* ---- child_keys.c ---- */
+/* What a negotiated CHILD_SA needs besides keys. */
+struct ns_child_params {
+    struct ns_proposal alg;
+    enum ns_esp_mode mode;
+    uint32_t spi_in, spi_out;
+    const struct ns_ts *local_ts, *remote_ts; /* from this host's point of view */
+    unsigned n_local_ts, n_remote_ts;
+};
+/* Derives KEYMAT (2.17, no PFS) and fills both directions. Returns 0 or
+ * -1; on success the caller must wipe the specs after use. */
+int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                       const struct ns_child_params *p, struct ns_esp_sa_spec *in,
+                       struct ns_esp_sa_spec *out);
+/* Installs a negotiated CHILD_SA: specs, ops->child_up, record, log.
+ * Returns 0 or -1 (nothing installed; spi_in is still the caller's). */
+int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                         const struct ns_child_params *p);
+
+/* ---- status.c ---- */
+const char *ns_eng_notify_name(uint16_t type);
+void ns_eng_log_established(const struct ns_ike_engine *e, const struct ns_ikesa *sa);
+
+#endif

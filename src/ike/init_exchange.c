@@ -1,0 +1,499 @@
+/* IKE_SA_INIT (RFC 7296 1.2, 2.6, 2.7, 2.23), both roles.
+ *
+ * Initiator (client): SA, KE, Ni, NAT_DETECTION_SOURCE_IP and _DESTINATION_IP;
+ * repeats the request with a COOKIE first, or with the group an
+ * INVALID_KE_PAYLOAD asks for; on the answer derives the keys, learns who is
+ * behind a NAT and floats to the NAT-T port when anyone is (or encapsulation
+ * is forced), then starts IKE_AUTH.
+ *
+ * Responder (gateway): creates no state for a request it refuses (COOKIE,
+ * INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, over half_open_max: R15), resends
+ * its cached answer to a retransmission recognised by (peer endpoint, SPIi),
+ * and otherwise answers SA, KE, Nr and the NAT detection notifies from a
+ * new half-open SA. */
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+#include "ike/proposal_select.h"
+#include "natt/natd.h"
+
+#define MAX_NATD_SRC 8
+
+/* The NAT detection notifies of a received IKE_SA_INIT. */
+struct natd_seen {
+    const uint8_t *src[MAX_NATD_SRC];
+    size_t src_len[MAX_NATD_SRC];
+    size_t n_src;
+    const uint8_t *dst;
+    size_t dst_len;
+};
+
+static void natd_collect(const struct ns_ike_payloads *pl, struct natd_seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (unsigned i = 0; i < pl->n; i++) {
+        struct ns_ike_notify n;
+        if (pl->p[i].type != NS_PL_NOTIFY || ns_ike_parse_notify(&pl->p[i], &n) != NS_IKE_OK)
+            continue;
+        if (n.type == NS_N_NAT_DETECTION_SOURCE_IP && s->n_src < MAX_NATD_SRC) {
+            s->src[s->n_src] = n.data;
+            s->src_len[s->n_src++] = n.len;
+        } else if (n.type == NS_N_NAT_DETECTION_DESTINATION_IP && !s->dst) {
+            s->dst = n.data;
+            s->dst_len = n.len;
+        }
+    }
+}
+
+/* Evaluates the peer's NAT detection: pkt_src is the peer as we see it,
+ * pkt_dst our own endpoint as the peer addressed it. */
+static void natd_eval(struct ns_ikesa *sa, const struct ns_ike_payloads *pl, uint64_t spi_r,
+                      const struct ns_endpoint *pkt_src, const struct ns_endpoint *pkt_dst)
+{
+    struct natd_seen s;
+    struct ns_natd_result r;
+    natd_collect(pl, &s);
+    if (ns_natd_check(sa->spi_i, spi_r, s.src, s.src_len, s.n_src, s.dst, s.dst_len, pkt_src,
+                      pkt_dst, &r) != 0)
+        NS_INFO("ike: IKE SA %016llx: the peer sends no NAT detection, assuming no NAT",
+                (unsigned long long)sa->id);
+    sa->nat_local = r.local_behind_nat;
+    sa->nat_remote = r.peer_behind_nat;
+}
+
+/* Our NAT detection notifies: SOURCE over where we send from (or a hash
+ * that matches nothing, to force encapsulation), DESTINATION over where we
+ * send to, with the SPIs as they are in this message's header. */
+static int add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t spi_i,
+                    uint64_t spi_r, const struct ns_endpoint *local,
+                    const struct ns_endpoint *remote)
+{
+    uint8_t src[NS_NATD_HASH_LEN], dst[NS_NATD_HASH_LEN];
+    if (e->conf->force_encap) {
+        if (ns_natd_hash_forced(src) != 0)
+            return -1;
+    } else {
+        ns_natd_hash(spi_i, spi_r, local, src);
+    }
+    ns_natd_hash(spi_i, spi_r, remote, dst);
+    ns_ike_add_notify(b, 0, NULL, 0, NS_N_NAT_DETECTION_SOURCE_IP, src, sizeof(src));
+    ns_ike_add_notify(b, 0, NULL, 0, NS_N_NAT_DETECTION_DESTINATION_IP, dst, sizeof(dst));
+    return 0;
+}
+
+static int add_our_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
+{
+    uint8_t pub[NS_DH_MAX_PUBLIC];
+    enum ns_dh_group g = ns_dh_group_of(dh);
+    size_t len = ns_dh_public_len(g);
+    if (ns_dh_public(dh, pub, len) != 0)
+        return -1;
+    ns_ike_add_ke(b, (uint16_t)g, pub, len);
+    return 0;
+}
+
+/* The first notify of an error type (below 16384, 3.10.1), or 0. */
+static uint16_t error_notify(const struct ns_ike_payloads *pl, struct ns_ike_notify *out)
+{
+    for (unsigned i = 0; i < pl->n; i++) {
+        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], out) == NS_IKE_OK &&
+            out->type != 0 && out->type < 16384)
+            return out->type;
+    }
+    return 0;
+}
+
+/* ---- initiator ---- */
+
+/* Builds and sends the IKE_SA_INIT request from the SA's current material
+ * (cookie, group, nonce); it replaces an earlier one as the request to
+ * retransmit and as the message our AUTH signs. */
+static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    struct ns_ike_header h = {.spi_i = sa->spi_i,
+                              .version = NS_IKE_VERSION,
+                              .exchange = NS_IKE_SA_INIT,
+                              .flags = NS_IKE_FLAG_INITIATOR};
+    struct ns_ike_sa offer;
+    if (ns_sa_offer(sa->peer->ike, sa->peer->n_ike, NS_PROTO_IKE, NULL, 0, 0, &offer) != NS_SA_OK)
+        return -1;
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, e->buf, sizeof(e->buf), &h);
+    if (sa->cookie_len) /* the COOKIE goes first (2.6) */
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, sa->cookie, sa->cookie_len);
+    ns_ike_add_sa(&b, &offer);
+    if (add_our_ke(&b, sa->dh) != 0)
+        return -1;
+    ns_ike_add_nonce(&b, sa->ni, sa->ni_len);
+    if (add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
+        return -1;
+    int len = ns_ike_build_finish(&b);
+    if (len < 0 || ns_msgbuf_set(&sa->init_req, e->buf, (size_t)len) != 0)
+        return -1;
+    return ns_eng_request(e, sa, NS_REQ_INIT, 0, e->buf, (size_t)len);
+}
+
+int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->peer->n_ike == 0)
+        return -1;
+    sa->ni_len = NS_IKE_NONCE_LEN;
+    if (ns_random_bytes(sa->ni, sa->ni_len) != 0)
+        return -1;
+    sa->ke_group = (uint16_t)sa->peer->ike[0].dh;
+    sa->dh = ns_dh_new((enum ns_dh_group)sa->ke_group);
+    if (!sa->dh)
+        return -1;
+    sa->next_req_id = 1; /* IKE_SA_INIT is 0 */
+    return init_send(e, sa);
+}
+
+static void init_fail(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    NS_ERR("ike: IKE_SA_INIT with %s failed: %s", ns_endpoint_str(&sa->remote, ep), why);
+    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+}
+
+/* Another round (COOKIE, INVALID_KE_PAYLOAD) is allowed only a few times,
+ * so a responder (or a forger) cannot keep us looping. */
+static bool retry_allowed(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (++sa->init_retries <= NS_IKE_MAX_INIT_RETRY)
+        return true;
+    init_fail(e, sa, "too many COOKIE / INVALID_KE_PAYLOAD rounds");
+    return false;
+}
+
+static void on_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_notify *n)
+{
+    if (n->len == 0 || n->len > NS_IKE_MAX_COOKIE) {
+        e->ctr.dropped_malformed++;
+        return;
+    }
+    if (!retry_allowed(e, sa))
+        return;
+    memcpy(sa->cookie, n->data, n->len);
+    sa->cookie_len = n->len;
+    NS_INFO("ike: IKE SA %016llx: the gateway asks for a COOKIE, repeating "
+            "IKE_SA_INIT with it",
+            (unsigned long long)sa->id);
+    if (init_send(e, sa) != 0)
+        init_fail(e, sa, "cannot repeat IKE_SA_INIT");
+}
+
+static void on_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_notify *n)
+{
+    if (n->len != 2) {
+        e->ctr.dropped_malformed++;
+        return;
+    }
+    uint16_t group = (uint16_t)((n->data[0] << 8) | n->data[1]);
+    if (group == sa->ke_group || !ns_sa_offers_group(sa->peer->ike, sa->peer->n_ike, group)) {
+        char why[96];
+        snprintf(why, sizeof(why), "INVALID_KE_PAYLOAD asks for DH group %u, which we do not offer",
+                 group);
+        init_fail(e, sa, why);
+        return;
+    }
+    if (!retry_allowed(e, sa))
+        return;
+    NS_INFO("ike: IKE SA %016llx: the gateway wants DH group %u, repeating "
+            "IKE_SA_INIT",
+            (unsigned long long)sa->id, group);
+    ns_dh_free(sa->dh);
+    sa->ke_group = group;
+    sa->dh = ns_dh_new((enum ns_dh_group)group);
+    if (!sa->dh || init_send(e, sa) != 0)
+        init_fail(e, sa, "cannot repeat IKE_SA_INIT");
+}
+
+/* The parsed SA, KE and nonce of an IKE_SA_INIT message; false when one is
+ * missing or malformed. */
+struct init_payloads {
+    struct ns_ike_sa sa;
+    struct ns_ike_ke ke;
+    const uint8_t *nonce;
+    size_t nonce_len;
+};
+
+static bool parse_init(const struct ns_ike_payloads *pl, struct init_payloads *ip)
+{
+    const struct ns_ike_payload *sa = ns_ike_find(pl, NS_PL_SA);
+    const struct ns_ike_payload *ke = ns_ike_find(pl, NS_PL_KE);
+    const struct ns_ike_payload *no = ns_ike_find(pl, NS_PL_NONCE);
+    return sa && ke && no && ns_ike_parse_sa(sa, &ip->sa) == NS_IKE_OK &&
+           ns_ike_parse_ke(ke, &ip->ke) == NS_IKE_OK &&
+           ns_ike_parse_nonce(no, &ip->nonce, &ip->nonce_len) == NS_IKE_OK;
+}
+
+static void log_init_done(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    char l[NS_ENDPOINT_STRLEN], r[NS_ENDPOINT_STRLEN];
+    /* Debug on the gateway: a flood of IKE_SA_INIT must not flood the log. */
+    ns_log(sa->initiator ? NS_LOG_INFO : NS_LOG_DEBUG,
+           "ike: IKE_SA_INIT done, IKE SA %016llx: %s <-> %s, NAT: local %s, "
+           "remote %s%s",
+           (unsigned long long)sa->id, ns_endpoint_str(&sa->local, l),
+           ns_endpoint_str(&sa->remote, r), sa->nat_local ? "yes" : "no",
+           sa->nat_remote ? "yes" : "no", e->conf->force_encap ? " (encapsulation forced)" : "");
+}
+
+/* The responder accepted: keys, NAT detection, floating, IKE_AUTH. */
+static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_header *h, const uint8_t *msg, size_t len,
+                          const struct ns_ike_payloads *pl)
+{
+    struct init_payloads ip;
+    if (h->spi_r == 0 || !parse_init(pl, &ip)) {
+        e->ctr.dropped_malformed++; /* maybe forged: keep waiting for the real one */
+        return;
+    }
+    struct ns_sa_choice ch;
+    if (ns_sa_accept(sa->peer->ike, sa->peer->n_ike, NS_PROTO_IKE, &ip.sa, 0, &ch) != NS_SA_OK) {
+        init_fail(e, sa, "the gateway chose a proposal we did not offer");
+        return;
+    }
+    if (ch.chosen.dh != (enum ns_dh_group)sa->ke_group || ip.ke.group != sa->ke_group) {
+        init_fail(e, sa, "the gateway's DH group is not the one of our KE");
+        return;
+    }
+    sa->ike_alg = ch.chosen;
+    sa->spi_r = h->spi_r;
+    memcpy(sa->nr, ip.nonce, ip.nonce_len);
+    sa->nr_len = ip.nonce_len;
+    if (ns_eng_sa_derive(e, sa, ip.ke.data, ip.ke.len) != 0) {
+        init_fail(e, sa, "key exchange failed (bad KE value)");
+        return;
+    }
+    /* The packet came to sa->local: that is where we sent from. */
+    natd_eval(sa, pl, sa->spi_r, &e->rx_remote, &sa->local);
+    if (ns_msgbuf_set(&sa->init_resp, msg, len) != 0) {
+        init_fail(e, sa, "out of memory");
+        return;
+    }
+    ns_eng_request_done(e, sa);
+    if (ns_eng_udp_encap(e, sa)) {
+        /* Port floating (2.23, R4): IKE_AUTH and everything after it from
+         * our NAT-T port to the gateway's, with the non-ESP marker. */
+        sa->local.port = e->conf->natt_port;
+        sa->remote.port = e->conf->natt_port;
+    }
+    log_init_done(e, sa);
+    ns_eng_set_state(e, sa, NS_IKE_ST_AUTH_SENT);
+    if (ns_eng_auth_start(e, sa) != 0)
+        init_fail(e, sa, "cannot build IKE_AUTH");
+}
+
+void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_header *h, const uint8_t *msg, size_t len,
+                          const struct ns_ike_payloads *pl)
+{
+    struct ns_ike_notify n;
+    const struct ns_ike_payload *p;
+    if ((p = ns_ike_find_notify(pl, NS_N_COOKIE)) && ns_ike_parse_notify(p, &n) == NS_IKE_OK) {
+        on_cookie(e, sa, &n);
+        return;
+    }
+    if ((p = ns_ike_find_notify(pl, NS_N_INVALID_KE_PAYLOAD)) &&
+        ns_ike_parse_notify(p, &n) == NS_IKE_OK) {
+        on_invalid_ke(e, sa, &n);
+        return;
+    }
+    uint16_t err = error_notify(pl, &n);
+    if (err) {
+        char why[96];
+        snprintf(why, sizeof(why), "the gateway answered %s", ns_eng_notify_name(err));
+        {
+            init_fail(e, sa, why);
+            return;
+        }
+    }
+    init_accepted(e, sa, h, msg, len, pl);
+}
+
+/* ---- responder ---- */
+
+/* A stateless answer to an IKE_SA_INIT request: one notify, SPIr 0. */
+static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_header *req, uint16_t type,
+                        const uint8_t *data, size_t len)
+{
+    struct ns_ike_header h = {.spi_i = req->spi_i,
+                              .version = NS_IKE_VERSION,
+                              .exchange = NS_IKE_SA_INIT,
+                              .flags = NS_IKE_FLAG_RESPONSE};
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, e->buf, sizeof(e->buf), &h);
+    ns_ike_add_notify(&b, 0, NULL, 0, type, data, len);
+    int n = ns_ike_build_finish(&b);
+    if (n > 0)
+        ns_eng_send(e, &e->rx_local, &e->rx_remote, e->buf, (size_t)n);
+}
+
+/* Under load the request must carry our cookie as its first payload. */
+static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_header *h,
+                      const struct ns_ike_payloads *pl, const struct init_payloads *ip)
+{
+    if (e->half_open < e->conf->cookie_threshold)
+        return true;
+    struct ns_ike_notify n;
+    bool has = pl->n > 0 && pl->p[0].type == NS_PL_NOTIFY &&
+               ns_ike_parse_notify(&pl->p[0], &n) == NS_IKE_OK && n.type == NS_N_COOKIE;
+    if (has && ns_cookie_verify(&e->cookie, e->now, n.data, n.len, ip->nonce, ip->nonce_len,
+                                &e->rx_remote.addr, h->spi_i))
+        return true;
+    if (has)
+        e->ctr.cookies_rejected++;
+    uint8_t cookie[NS_COOKIE_LEN];
+    if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &e->rx_remote.addr, h->spi_i,
+                       cookie) == 0) {
+        init_refuse(e, h, NS_N_COOKIE, cookie, sizeof(cookie));
+        e->ctr.cookies_sent++;
+    }
+    return false;
+}
+
+/* The proposal and group, or a refusal sent (false). */
+static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_header *h,
+                       const struct init_payloads *ip, struct ns_sa_choice *ch)
+{
+    const struct ns_conf *c = e->conf;
+    char ep[NS_ENDPOINT_STRLEN];
+    if (ns_sa_select(c->ike, c->n_ike, NS_PROTO_IKE, &ip->sa, ip->ke.group, 0, ch) != NS_SA_OK) {
+        NS_INFO("ike: IKE_SA_INIT from %s: no acceptable IKE proposal, "
+                "NO_PROPOSAL_CHOSEN",
+                ns_endpoint_str(&e->rx_remote, ep));
+        init_refuse(e, h, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+        e->ctr.no_proposal_sent++;
+        return false;
+    }
+    uint16_t want = ns_sa_ke_group_to_request(&ch->chosen, ip->ke.group);
+    if (want) {
+        uint8_t g[2] = {(uint8_t)(want >> 8), (uint8_t)want};
+        NS_INFO("ike: IKE_SA_INIT from %s: KE group %u, asking for %u "
+                "(INVALID_KE_PAYLOAD)",
+                ns_endpoint_str(&e->rx_remote, ep), ip->ke.group, want);
+        init_refuse(e, h, NS_N_INVALID_KE_PAYLOAD, g, sizeof(g));
+        e->ctr.invalid_ke_sent++;
+        return false;
+    }
+    return true;
+}
+
+/* Builds the answer of a new half-open SA into e->buf; its length or -1. */
+static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_sa_choice *ch)
+{
+    struct ns_ike_header h = {.spi_i = sa->spi_i,
+                              .spi_r = sa->spi_r,
+                              .version = NS_IKE_VERSION,
+                              .exchange = NS_IKE_SA_INIT,
+                              .flags = NS_IKE_FLAG_RESPONSE};
+    struct ns_ike_sa resp;
+    if (ns_sa_response(ch, NULL, 0, 0, &resp) != NS_SA_OK)
+        return -1;
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, e->buf, sizeof(e->buf), &h);
+    ns_ike_add_sa(&b, &resp);
+    if (add_our_ke(&b, sa->dh) != 0)
+        return -1;
+    ns_ike_add_nonce(&b, sa->nr, sa->nr_len);
+    if (add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
+        return -1;
+    return ns_ike_build_finish(&b);
+}
+
+/* A new half-open SA for an accepted request; NULL on failure (dropped). */
+static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ike_header *h,
+                                     const struct ns_ike_payloads *pl,
+                                     const struct init_payloads *ip, const struct ns_sa_choice *ch)
+{
+    struct ns_ikesa *sa = ns_eng_sa_new(e, false);
+    if (!sa)
+        return NULL;
+    sa->spi_i = h->spi_i;
+    sa->ike_alg = ch->chosen;
+    sa->local = e->rx_local;
+    sa->remote = sa->init_remote = e->rx_remote;
+    sa->peer_req_id = 1; /* IKE_SA_INIT was 0 */
+    memcpy(sa->ni, ip->nonce, ip->nonce_len);
+    sa->ni_len = ip->nonce_len;
+    sa->nr_len = NS_IKE_NONCE_LEN;
+    sa->dh = ns_dh_new(ch->chosen.dh);
+    int len = -1;
+    if (sa->dh && ns_random_bytes(sa->nr, sa->nr_len) == 0)
+        len = build_init_response(e, sa, ch); /* before derive: that frees the DH key */
+    if (len < 0 || ns_eng_sa_derive(e, sa, ip->ke.data, ip->ke.len) != 0 ||
+        ns_msgbuf_set(&sa->init_resp, e->buf, (size_t)len) != 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+        return NULL;
+    }
+    /* The request came from rx_remote to rx_local. */
+    natd_eval(sa, pl, 0, &e->rx_remote, &e->rx_local);
+    ns_eng_index_init(e, sa);
+    ns_eng_sched(e, sa);
+    return sa;
+}
+
+/* A copy of a request we answered with a half-open SA: same answer. */
+static void init_again(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *msg, size_t len)
+{
+    if (sa->state != NS_IKE_ST_INIT_DONE || sa->init_req.len != len ||
+        memcmp(sa->init_req.p, msg, len) != 0) {
+        e->ctr.dropped_unexpected++;
+        return;
+    }
+    e->ctr.responses_resent++;
+    ns_eng_send(e, &e->rx_local, &e->rx_remote, sa->init_resp.p, sa->init_resp.len);
+}
+
+void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *local,
+                         const struct ns_endpoint *remote, const uint8_t *msg, size_t len,
+                         const struct ns_ike_header *h, const struct ns_ike_payloads *pl)
+{
+    (void)local;
+    struct ns_ikesa *old = ns_eng_find_init(e, remote, h->spi_i);
+    if (old) {
+        init_again(e, old, msg, len);
+        return;
+    }
+    if (h->msg_id != 0) {
+        e->ctr.dropped_malformed++;
+        return;
+    }
+    if (pl->unsupported_critical) {
+        uint8_t type = pl->unsupported_critical;
+        init_refuse(e, h, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
+        e->ctr.dropped_malformed++;
+        return;
+    }
+    struct init_payloads ip;
+    if (!parse_init(pl, &ip)) {
+        e->ctr.dropped_malformed++;
+        return;
+    }
+    /* The COOKIE costs no state, so it is asked for first; only a request
+     * that proved its address can meet the hard bound. */
+    if (!cookie_ok(e, h, pl, &ip))
+        return;
+    if (e->half_open >= e->conf->half_open_max) {
+        e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
+        return;
+    }
+    struct ns_sa_choice ch;
+    if (!choose_ike(e, h, &ip, &ch))
+        return;
+    struct ns_ikesa *sa = half_open_sa(e, h, pl, &ip, &ch);
+    if (!sa) {
+        e->ctr.dropped_malformed++; /* a KE value that is not a group element */
+        return;
+    }
+    if (ns_msgbuf_set(&sa->init_req, msg, len) != 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+        return;
+    }
+    ns_eng_send(e, &e->rx_local, &e->rx_remote, sa->init_resp.p, sa->init_resp.len);
+    log_init_done(e, sa);
+}

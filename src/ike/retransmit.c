@@ -1,0 +1,98 @@
+/* Reliability of IKE exchanges (RFC 7296 2.1, 2.2): the requester keeps its
+ * request and sends the same bytes again with exponential backoff
+ * (retransmit_timeout, doubling, retransmit_tries times) and gives the SA up
+ * after that; the responder keeps its last response and sends it again,
+ * byte for byte, when the request comes again, never processing it twice. */
+#include "ike/ike_sa.h"
+
+static const char *req_name(enum ns_ike_req_kind k)
+{
+    switch (k) {
+    case NS_REQ_INIT:
+        return "IKE_SA_INIT";
+    case NS_REQ_AUTH:
+        return "IKE_AUTH";
+    case NS_REQ_DELETE_IKE:
+        return "INFORMATIONAL (DELETE)";
+    case NS_REQ_DPD:
+        return "INFORMATIONAL (liveness check)";
+    case NS_REQ_NONE:
+        break;
+    }
+    return "none";
+}
+
+/* How long to wait after the n-th send (n >= 1). */
+static uint64_t backoff(const struct ns_ike_engine *e, unsigned sends)
+{
+    unsigned shift = sends - 1 < 16 ? sends - 1 : 16;
+    return (uint64_t)e->conf->retransmit_timeout_ms << shift;
+}
+
+int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req_kind kind,
+                   uint32_t msg_id, const uint8_t *msg, size_t len)
+{
+    if (ns_msgbuf_set(&sa->req, msg, len) != 0)
+        return -1;
+    sa->req_kind = kind;
+    sa->req_id = msg_id;
+    sa->req_sends = 1;
+    sa->req_due = e->now + backoff(e, 1);
+    ns_eng_send(e, &sa->local, &sa->remote, msg, len);
+    ns_eng_sched(e, sa);
+    return 0;
+}
+
+void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    ns_msgbuf_clear(&sa->req);
+    sa->req_kind = NS_REQ_NONE;
+    ns_eng_sched(e, sa);
+    /* A deletion asked for while this exchange ran goes out now: one
+     * request at a time (window size 1). */
+    if (sa->want_delete && sa->state == NS_IKE_ST_ESTABLISHED)
+        ns_eng_delete_ike(e, sa, sa->down_reason);
+}
+
+void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->req_sends > e->conf->retransmit_tries) {
+        enum ns_ike_down_reason why =
+            sa->req_kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;
+        char ep[NS_ENDPOINT_STRLEN];
+        NS_WARN("ike: IKE SA %016llx: no answer from %s to %s after %u sends, "
+                "giving up",
+                (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep),
+                req_name(sa->req_kind), sa->req_sends);
+        ns_eng_sa_kill(e, sa, why);
+        return;
+    }
+    sa->req_sends++;
+    sa->req_due = e->now + backoff(e, sa->req_sends);
+    e->ctr.retransmits++;
+    NS_DBG("ike: IKE SA %016llx: retransmitting %s (send %u)", (unsigned long long)sa->id,
+           req_name(sa->req_kind), sa->req_sends);
+    ns_eng_send(e, &sa->local, &sa->remote, sa->req.p, sa->req.len);
+    ns_eng_sched(e, sa);
+}
+
+void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                    const uint8_t *msg, size_t len)
+{
+    /* Without the cache (no memory) a retransmitted request goes
+     * unanswered; the response itself still goes out. */
+    if (ns_msgbuf_set(&sa->resp, msg, len) == 0)
+        sa->resp_id = msg_id;
+    else
+        ns_msgbuf_clear(&sa->resp);
+    ns_eng_send(e, &e->rx_local, &e->rx_remote, msg, len);
+}
+
+void ns_eng_resend_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                            const struct ns_endpoint *local, const struct ns_endpoint *remote)
+{
+    e->ctr.responses_resent++;
+    NS_DBG("ike: IKE SA %016llx: request %u again, resending the response",
+           (unsigned long long)sa->id, sa->resp_id);
+    ns_eng_send(e, local, remote, sa->resp.p, sa->resp.len);
+}

@@ -1,0 +1,243 @@
+/* The engine's IKE SA indexes: by our SPI (every lookup of a message after
+ * IKE_SA_INIT), by (peer endpoint, SPIi) (to recognise a retransmitted
+ * IKE_SA_INIT without creating a second half-open SA), and by peer identity
+ * (INITIAL_CONTACT). Each is a chained hash table that doubles when it is
+ * full, so every lookup is O(1) with thousands of SAs (R12).
+ *
+ * Peers choose SPIi and their source port, so the hash is keyed (SipHash-2-4
+ * with a random key): nobody outside can aim many SAs at one chain. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+
+#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
+
+static uint64_t rotl(uint64_t x, int b)
+{
+    return (x << b) | (x >> (64 - b));
+}
+
+struct sip {
+    uint64_t v0, v1, v2, v3;
+};
+
+static void sip_round(struct sip *s)
+{
+    s->v0 += s->v1;
+    s->v1 = rotl(s->v1, 13);
+    s->v1 ^= s->v0;
+    s->v0 = rotl(s->v0, 32);
+    s->v2 += s->v3;
+    s->v3 = rotl(s->v3, 16);
+    s->v3 ^= s->v2;
+    s->v0 += s->v3;
+    s->v3 = rotl(s->v3, 21);
+    s->v3 ^= s->v0;
+    s->v2 += s->v1;
+    s->v1 = rotl(s->v1, 17);
+    s->v1 ^= s->v2;
+    s->v2 = rotl(s->v2, 32);
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static void sip_block(struct sip *s, uint64_t m)
+{
+    s->v3 ^= m;
+    sip_round(s);
+    sip_round(s);
+    s->v0 ^= m;
+}
+
+static uint64_t siphash(const uint8_t key[16], const uint8_t *in, size_t len)
+{
+    uint64_t k0 = le64(key), k1 = le64(key + 8);
+    struct sip s = {k0 ^ 0x736f6d6570736575ull, k1 ^ 0x646f72616e646f6dull,
+                    k0 ^ 0x6c7967656e657261ull, k1 ^ 0x7465646279746573ull};
+    size_t full = len & ~(size_t)7;
+    for (size_t i = 0; i < full; i += 8)
+        sip_block(&s, le64(in + i));
+    uint8_t last[8] = {0};
+    memcpy(last, in + full, len - full);
+    last[7] = (uint8_t)len;
+    sip_block(&s, le64(last));
+    s.v2 ^= 0xff;
+    for (int i = 0; i < 4; i++)
+        sip_round(&s);
+    return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
+}
+
+/* ---- the hash table ---- */
+
+int ns_htab_init(struct ns_htab *t, size_t nb)
+{
+    t->b = calloc(nb, sizeof(*t->b));
+    t->nb = t->b ? nb : 0;
+    t->n = 0;
+    return t->b ? 0 : -1;
+}
+
+void ns_htab_free(struct ns_htab *t)
+{
+    free(t->b);
+    memset(t, 0, sizeof(*t));
+}
+
+static void htab_grow(struct ns_htab *t)
+{
+    size_t nb = t->nb * 2;
+    struct ns_hnode **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return; /* longer chains, still correct */
+    for (size_t i = 0; i < t->nb; i++) {
+        struct ns_hnode *n = t->b[i];
+        while (n) {
+            struct ns_hnode *next = n->next;
+            size_t j = (size_t)(n->hash & (nb - 1));
+            n->next = b[j];
+            b[j] = n;
+            n = next;
+        }
+    }
+    free(t->b);
+    t->b = b;
+    t->nb = nb;
+}
+
+void ns_htab_add(struct ns_htab *t, struct ns_hnode *n)
+{
+    if (t->n >= t->nb)
+        htab_grow(t);
+    size_t i = (size_t)(n->hash & (t->nb - 1));
+    n->next = t->b[i];
+    t->b[i] = n;
+    t->n++;
+}
+
+void ns_htab_del(struct ns_htab *t, struct ns_hnode *n)
+{
+    struct ns_hnode **pp = &t->b[n->hash & (t->nb - 1)];
+    while (*pp && *pp != n)
+        pp = &(*pp)->next;
+    if (*pp) {
+        *pp = n->next;
+        t->n--;
+    }
+    n->next = NULL;
+}
+
+struct ns_hnode *ns_htab_chain(const struct ns_htab *t, uint64_t hash)
+{
+    return t->b[hash & (t->nb - 1)];
+}
+
+/* ---- the three keys ---- */
+
+uint64_t ns_eng_hash_id(const struct ns_ike_engine *e, uint64_t id)
+{
+    uint8_t in[8];
+    memcpy(in, &id, 8);
+    return siphash(e->hash_key, in, sizeof(in));
+}
+
+uint64_t ns_eng_hash_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
+                          uint64_t spi_i)
+{
+    uint8_t in[8 + 16 + 3];
+    memcpy(in, &spi_i, 8);
+    memcpy(in + 8, ep->addr.a, 16);
+    in[24] = ep->addr.family;
+    in[25] = (uint8_t)(ep->port >> 8);
+    in[26] = (uint8_t)ep->port;
+    return siphash(e->hash_key, in, sizeof(in));
+}
+
+uint64_t ns_eng_hash_ident(const struct ns_ike_engine *e, const struct ns_conf_id *id)
+{
+    uint8_t in[1 + NS_CONF_ID_MAX];
+    size_t len = id->len < NS_CONF_ID_MAX ? id->len : NS_CONF_ID_MAX;
+    in[0] = id->type;
+    memcpy(in + 1, id->data, len);
+    return siphash(e->hash_key, in, 1 + len);
+}
+
+/* ---- lookups ---- */
+
+struct ns_ikesa *ns_eng_find_id(const struct ns_ike_engine *e, uint64_t id)
+{
+    uint64_t h = ns_eng_hash_id(e, id);
+    for (struct ns_hnode *n = ns_htab_chain(&e->by_id, h); n; n = n->next) {
+        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_id);
+        if (n->hash == h && sa->id == id)
+            return sa;
+    }
+    return NULL;
+}
+
+struct ns_ikesa *ns_eng_find_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
+                                  uint64_t spi_i)
+{
+    uint64_t h = ns_eng_hash_init(e, ep, spi_i);
+    for (struct ns_hnode *n = ns_htab_chain(&e->by_init, h); n; n = n->next) {
+        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_init);
+        if (n->hash == h && sa->spi_i == spi_i && ns_endpoint_equal(&sa->init_remote, ep))
+            return sa;
+    }
+    return NULL;
+}
+
+void ns_eng_index_init(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    sa->by_init.hash = ns_eng_hash_init(e, &sa->init_remote, sa->spi_i);
+    ns_htab_add(&e->by_init, &sa->by_init);
+    sa->in_init_idx = true;
+}
+
+void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    sa->by_ident.hash = ns_eng_hash_ident(e, &sa->remote_id);
+    ns_htab_add(&e->by_ident, &sa->by_ident);
+    sa->in_ident_idx = true;
+}
+
+/* Drops the SA from the init and identity indexes (the id index keeps it
+ * until it is freed, so a lingering DEAD SA is still found). */
+void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->in_init_idx)
+        ns_htab_del(&e->by_init, &sa->by_init);
+    if (sa->in_ident_idx)
+        ns_htab_del(&e->by_ident, &sa->by_ident);
+    sa->in_init_idx = sa->in_ident_idx = false;
+}
+
+unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *keep)
+{
+    uint64_t h = ns_eng_hash_ident(e, &keep->remote_id);
+    unsigned killed = 0;
+    /* Killing unlinks the node, so restart the chain walk after each. */
+    for (;;) {
+        struct ns_ikesa *victim = NULL;
+        for (struct ns_hnode *n = ns_htab_chain(&e->by_ident, h); n; n = n->next) {
+            struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_ident);
+            if (n->hash == h && sa != keep && ns_conf_id_equal(&sa->remote_id, &keep->remote_id)) {
+                victim = sa;
+                break;
+            }
+        }
+        if (!victim)
+            return killed;
+        ns_eng_sa_kill(e, victim, NS_IKE_DOWN_PEER_DELETE);
+        killed++;
+    }
+}
