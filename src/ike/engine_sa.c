@@ -126,10 +126,12 @@ void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct n
     sa->last_rx_ms = e->now;
     if (ns_endpoint_equal(&sa->local, local) && ns_endpoint_equal(&sa->remote, remote))
         return;
-    /* A peer behind a NAT (or one that floated to the NAT-T port) may come
-     * from a new address or port; a peer that is not behind a NAT has no
-     * reason to, and answers go where requests come from anyway (2.23). */
-    bool floating = remote->port == e->conf->natt_port || local->port == e->conf->natt_port;
+    /* A peer behind a NAT may come from a new address or port at any time
+     * (its NAT rebinds); any peer switches once from the IKE port to the
+     * NAT-T port (floating). A peer not behind a NAT has no reason to move,
+     * and answers go where requests come from anyway (2.23). */
+    uint16_t natt = e->conf->natt_port;
+    bool floating = local->port == natt && sa->local.port != natt;
     if (!sa->nat_remote && !floating)
         return;
     char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];

@@ -778,6 +778,30 @@ static void forced_encap_without_nat(void **state)
     assert_true(gw_child_for(cl)->out.udp_encap);
 }
 
+/* Forced encapsulation on the gateway's side: the client sees a "NAT" at
+ * the gateway and floats; the gateway follows to 4500 on the first
+ * authenticated message there. */
+static void gateway_forced_encap(void **state)
+{
+    (void)state;
+    struct gw_opts go = {.extra = "force_encap = yes"};
+    struct node *gw = add_gateway(&go);
+    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    connect_client(cl);
+    run_for(1000);
+    assert_true(established(gw) && established(cl));
+    struct ns_ike_sa_status gs = one_sa(gw), cs = one_sa(cl);
+    assert_true(cs.nat_remote);
+    assert_false(cs.nat_local || gs.nat_local || gs.nat_remote);
+    assert_int_equal(count_sent(node_index(cl), NS_IKE_AUTH, false, 4500), 1);
+    assert_int_equal(count_sent(0, NS_IKE_AUTH, true, 4500), 1);
+    assert_int_equal(gs.local.port, 4500);
+    assert_int_equal(gs.remote.port, 4500);
+    assert_child_pair(cl);
+    assert_true(gw_child_for(cl)->out.udp_encap && cl->child[0].out.udp_encap);
+    assert_int_equal(gw->n_moved, 0); /* floating is not a move of an installed SA */
+}
+
 /* R6, R5: two clients with the same private address behind two NATs, and
  * two behind one NAT, all at once: distinct virtual IPs and SAs, each
  * CHILD_SA aimed at its own NAT mapping. */
@@ -1426,6 +1450,49 @@ static void child_delete_is_answered_with_pair(void **state)
     ns_eng_child_remove(cl->e, sa, 0);
 }
 
+/* An authenticated request with an unknown critical payload inside SK is
+ * answered UNSUPPORTED_CRITICAL_PAYLOAD (RFC 7296 2.5) and changes nothing. */
+static void critical_payload_in_sk_request(void **state)
+{
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    connect_client(cl);
+    run_for(500);
+    struct ns_ikesa *sa = ns_eng_find_id(cl->e, one_sa(cl).id);
+    struct ns_ike_builder b;
+    uint32_t id = sa->next_req_id++;
+    assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, id), 0);
+    ns_ike_build_open(&b, 211, true);
+    ns_write_u32(&b.w, 0xdeadbeef);
+    ns_ike_build_close(&b);
+    int len = ns_eng_sk_end(cl->e, sa, &b);
+    assert_true(len > 0);
+    unsigned before = N->n_sent;
+    ns_eng_request(cl->e, sa, NS_REQ_DPD, id, cl->e->buf, (size_t)len);
+    run_for(100);
+    const struct sent *r = NULL;
+    for (unsigned i = before; i < N->n_sent; i++)
+        if (N->sent[i].node == 0)
+            r = &N->sent[i];
+    assert_non_null(r);
+    uint8_t copy[PKT_MAX];
+    memcpy(copy, r->data, r->len);
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl, inner;
+    assert_int_equal(ns_ike_parse_message(copy, r->len, &h, &pl), NS_IKE_OK);
+    assert_int_equal(ns_ike_sk_open(sa->sk_in, copy, r->len, ns_ike_find(&pl, NS_PL_SK), &inner),
+                     NS_IKE_OK);
+    struct ns_ike_notify n;
+    const struct ns_ike_payload *np = ns_ike_find_notify(&inner, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+    assert_non_null(np);
+    assert_int_equal(ns_ike_parse_notify(np, &n), NS_IKE_OK);
+    assert_int_equal(n.len, 1);
+    assert_int_equal(n.data[0], 211);
+    assert_true(established(gw) && established(cl));
+    assert_int_equal(gw->n_down, 0);
+}
+
 /* A data plane that refuses the CHILD_SA: the SPI goes back, the IKE SA is
  * deleted by the client, nothing leaks. */
 static void child_up_refused(void **state)
@@ -1449,6 +1516,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_nat_stays_on_500, setup, teardown),
         cmocka_unit_test_setup_teardown(nat_floats_to_4500, setup, teardown),
         cmocka_unit_test_setup_teardown(forced_encap_without_nat, setup, teardown),
+        cmocka_unit_test_setup_teardown(gateway_forced_encap, setup, teardown),
         cmocka_unit_test_setup_teardown(overlapping_private_addresses, setup, teardown),
         cmocka_unit_test_setup_teardown(wrong_psk, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_identity, setup, teardown),
@@ -1466,6 +1534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_peer_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(child_delete_is_answered_with_pair, setup, teardown),
+        cmocka_unit_test_setup_teardown(critical_payload_in_sk_request, setup, teardown),
         cmocka_unit_test_setup_teardown(child_up_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
