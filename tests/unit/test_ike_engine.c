@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,7 @@ struct net {
     struct sent sent[MAX_SENT];
     unsigned n_sent;
     filter_fn filter;
+    bool mute; /* drop everything sent, unrecorded */
     /* The datagram being delivered, to check the gateway answers exactly
      * where a request came from (R4). */
     bool delivering;
@@ -203,6 +205,8 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     struct node *n = ctx;
     int idx = node_index(n);
     assert_true(len >= NS_IKE_HEADER_LEN);
+    if (N->mute)
+        return;
     /* The marker goes exactly with the NAT-T port (RFC 3948 2.2). */
     assert_int_equal(marker, local->port == 4500);
     assert_true(N->n_sent < MAX_SENT);
@@ -1047,6 +1051,60 @@ static enum verdict dup_auth_request(const struct sent *s, unsigned nth)
     return s->node != 0 && !resp && s->exchange == NS_IKE_AUTH && nth == 0 ? DUP : PASS;
 }
 
+/* R12, R15: thousands of half-open SAs (copies of a real IKE_SA_INIT with
+ * other SPIs from other ports) in the O(1) tables and the deadline heap; a
+ * real client still connects among them, and they all expire. */
+static void many_half_open_sas(void **state)
+{
+    (void)state;
+    enum { MANY = 10000 };
+    struct gw_opts go = {.extra = "half_open_max = 100000\ncookie_threshold = 100000"};
+    struct node *gw = add_gateway(&go);
+    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    connect_client(cl);
+    assert_int_equal(N->n_sent, 1);
+    N->qh = N->qt;  /* keep the captured request for copies */
+    N->mute = true; /* the answers go to nobody */
+    const struct sent *init = &N->sent[0];
+    uint8_t m[PKT_MAX];
+    struct ns_endpoint dst = ep(GW_ADDR, 500);
+    size_t heap_before = mallinfo2().uordblks;
+    for (unsigned i = 0; i < MANY; i++) {
+        memcpy(m, init->data, init->len);
+        ns_put_u32(m, 0xf1000000u | i);
+        struct ns_endpoint src = {.addr = addr("203.0.113.200"), .port = (uint16_t)(1024 + i)};
+        src.addr.a[3] = (uint8_t)(200 + i / 50000); /* ports run out at 64511 */
+        ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->now);
+    }
+    struct ns_ike_counters c = counters(gw);
+    assert_int_equal(c.half_open, MANY);
+    assert_int_equal(c.ike_sas, MANY);
+    /* R12: memory per SA is bounded; measured where the allocator tells
+     * (not under ASan, whose allocator mallinfo does not see). */
+    size_t heap_after = mallinfo2().uordblks;
+    if (heap_after > heap_before) {
+        size_t each = (heap_after - heap_before) / MANY;
+        printf("# %u half-open IKE SAs: %zu bytes each\n", (unsigned)MANY, each);
+        assert_true(each < 16384);
+    }
+    /* A copy of one of them again: the cached answer, no new SA. */
+    memcpy(m, init->data, init->len);
+    ns_put_u32(m, 0xf1000000u | 7);
+    struct ns_endpoint src7 = {.addr = addr("203.0.113.200"), .port = 1024 + 7};
+    ns_ike_engine_input(gw->e, &dst, &src7, m, init->len, N->now);
+    assert_int_equal(counters(gw).ike_sas, MANY);
+    assert_int_equal(counters(gw).responses_resent, 1);
+    N->mute = false;
+    /* The real client's retransmission gets through among them. */
+    run_for(2000);
+    assert_true(established(cl));
+    assert_child_pair(cl);
+    run_for(40000);
+    c = counters(gw);
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(c.ike_sas, 1);
+}
+
 /* Lost packets: the client retransmits; the gateway resends its cached
  * response byte for byte and never processes a request twice; a lost
  * IKE_SA_INIT answer does not create a second half-open SA. */
@@ -1524,6 +1582,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(invalid_ke_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(cookies_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(many_half_open_sas, setup, teardown),
         cmocka_unit_test_setup_teardown(retransmission_and_response_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_init_response, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicated_request, setup, teardown),
