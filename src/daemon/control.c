@@ -1,0 +1,255 @@
+/* The control socket (UNIX stream, conf.control, mode 0600): natsecctl
+ * sends one request line, natsecd answers with one JSON object and closes.
+ *
+ *   status, status-json  the status (status.c); natsecctl draws its table
+ *                        from the same JSON, so there is one source of truth
+ *   up                   client: connect to the gateway
+ *   down                 client: delete the IKE SA
+ *
+ * Errors are {"error": "..."}. Connections are non-blocking and few (a
+ * local administrator's tool), bounded by NSD_CTL_MAX; a connection that
+ * says nothing useful within its buffer is answered with an error. */
+#include <errno.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "util/log.h"
+
+#define NSD_CTL_MAX 16
+#define NSD_CTL_LINE 128
+
+struct ctl_conn {
+    struct nsd *d; /* NULL = a free entry */
+    int fd;
+    char in[NSD_CTL_LINE];
+    size_t in_len;
+    char *out; /* heap copy of the answer while it is being written */
+    size_t out_len, out_off;
+};
+
+static struct ctl_conn conns[NSD_CTL_MAX];
+
+static void conn_close(struct ctl_conn *c)
+{
+    if (!c->d)
+        return;
+    ns_loop_remove(c->d->loop, c->fd);
+    close(c->fd);
+    free(c->out);
+    memset(c, 0, sizeof(*c));
+}
+
+static json_object *answer_error(const char *msg)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    return o;
+}
+
+static json_object *answer_result(const char *msg)
+{
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "result", json_object_new_string(msg));
+    return o;
+}
+
+static json_object *handle(struct nsd *d, const char *req)
+{
+    if (strcmp(req, "status") == 0 || strcmp(req, "status-json") == 0)
+        return nsd_status_json(d);
+    bool client = d->conf.role == NS_CONF_CLIENT;
+    if (strcmp(req, "up") == 0) {
+        if (!client)
+            return answer_error("'up' is for a client; a gateway waits for its clients");
+        if (nsd_client_connect(d) != 0)
+            return answer_error("cannot connect: already connecting or connected, or no route "
+                                "to the gateway (see the log)");
+        NS_INFO("control: up");
+        return answer_result("connecting");
+    }
+    if (strcmp(req, "down") == 0) {
+        if (!client)
+            return answer_error("'down' is for a client");
+        int rc = ns_ike_engine_disconnect(d->engine, ns_loop_now_ms(d->loop));
+        nsd_engine_rearm(d);
+        if (rc != 0)
+            return answer_error("not connected");
+        NS_INFO("control: down");
+        return answer_result("disconnecting");
+    }
+    return answer_error("unknown request (status, status-json, up, down)");
+}
+
+static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);
+
+static void conn_answer(struct ctl_conn *c, json_object *ans)
+{
+    const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
+    size_t len = strlen(s);
+    c->out = malloc(len + 1);
+    if (c->out) {
+        memcpy(c->out, s, len);
+        c->out[len] = '\n';
+        c->out_len = len + 1;
+        c->out_off = 0;
+    }
+    json_object_put(ans);
+    if (!c->out || ns_loop_modify(c->d->loop, c->fd, EPOLLOUT) != 0)
+        conn_close(c);
+}
+
+static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    struct ctl_conn *c = arg;
+    if (c->out) {
+        while (c->out_off < c->out_len) {
+            ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+                return;
+            if (w <= 0)
+                break;
+            c->out_off += (size_t)w;
+        }
+        conn_close(c);
+        return;
+    }
+    if (!(events & EPOLLIN)) {
+        conn_close(c);
+        return;
+    }
+    ssize_t r = read(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len);
+    if (r < 0 && (errno == EAGAIN || errno == EINTR))
+        return;
+    if (r <= 0) {
+        conn_close(c);
+        return;
+    }
+    c->in_len += (size_t)r;
+    c->in[c->in_len] = '\0';
+    char *nl = strchr(c->in, '\n');
+    if (!nl) {
+        if (c->in_len == sizeof(c->in) - 1)
+            conn_answer(c, answer_error("request too long"));
+        return;
+    }
+    *nl = '\0';
+    if (nl > c->in && nl[-1] == '\r')
+        nl[-1] = '\0';
+    conn_answer(c, handle(c->d, c->in));
+}
+
+static void on_accept(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct nsd *d = arg;
+    for (;;) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                NS_WARN("control: accept: %s", strerror(errno));
+            return;
+        }
+        struct ctl_conn *c = NULL;
+        for (unsigned i = 0; i < NSD_CTL_MAX && !c; i++)
+            if (!conns[i].d)
+                c = &conns[i];
+        if (!c) {
+            NS_WARN("control: too many connections, one refused");
+            close(cfd);
+            continue;
+        }
+        memset(c, 0, sizeof(*c));
+        c->fd = cfd;
+        c->d = d;
+        if (ns_loop_add(loop, cfd, EPOLLIN, conn_io, c) != 0) {
+            close(cfd);
+            memset(c, 0, sizeof(*c));
+        }
+    }
+}
+
+/* Removes a socket file left by a natsecd that died; refuses when one is
+ * still listening there. */
+static int clear_stale(const char *path, const struct sockaddr_un *sun)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISSOCK(st.st_mode)) {
+        NS_ERR("control: %s exists and is not a socket", path);
+        return -1;
+    }
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0) {
+        close(fd);
+        NS_ERR("control: another natsecd is listening on %s", path);
+        return -1;
+    }
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    return 0;
+}
+
+int nsd_control_start(struct nsd *d)
+{
+    const char *path = d->conf.control;
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        NS_ERR("control: path too long: %s", path);
+        return -1;
+    }
+    strcpy(sun.sun_path, path);
+    char dir[sizeof(sun.sun_path)];
+    strcpy(dir, path);
+    if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
+        NS_ERR("control: cannot create the directory of %s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (clear_stale(path, &sun) != 0)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        NS_ERR("control: socket: %s", strerror(errno));
+        return -1;
+    }
+    /* Only root may ask: status shows identities and addresses of peers. */
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+    umask(old);
+    if (rc != 0 || listen(fd, 16) != 0) {
+        NS_ERR("control: cannot listen on %s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (ns_loop_add(d->loop, fd, EPOLLIN, on_accept, d) != 0) {
+        close(fd);
+        unlink(path);
+        return -1;
+    }
+    d->control_fd = fd;
+    NS_INFO("control socket %s", path);
+    return 0;
+}
+
+void nsd_control_stop(struct nsd *d)
+{
+    for (unsigned i = 0; i < NSD_CTL_MAX; i++)
+        conn_close(&conns[i]);
+    if (d->control_fd >= 0) {
+        ns_loop_remove(d->loop, d->control_fd);
+        close(d->control_fd);
+        unlink(d->conf.control);
+        d->control_fd = -1;
+    }
+}

@@ -1,0 +1,319 @@
+/* The packet paths between the TUN device and the sockets.
+ *
+ *   TUN -> SPD lookup + ESP encap -> UDP natt_port (udp_encap) or raw ESP
+ *   UDP natt_port -> demux: keepalive (discard), IKE (engine), ESP (decap)
+ *   raw ESP -> decap
+ *   UDP ike_port -> engine
+ *   decap OK -> TUN; an authentic newest packet from a new address -> the
+ *   engine's esp_from, which moves the IKE SA and, through peer_moved, the
+ *   ESP SAs (R4). Never the other way round: only the engine moves SAs.
+ *
+ * Every wakeup moves whole batches with one system call each way
+ * (recvmmsg/sendmmsg, and several TUN reads), in the buffers allocated at
+ * start: nothing is allocated per packet. A callback handles at most
+ * NSD_ROUNDS batches before it lets the other descriptors have a turn
+ * (epoll is level-triggered, so what is left is seen again at once). */
+#include <string.h>
+
+#include "daemon/natsecd.h"
+#include "esp/esp.h"
+#include "esp/pkt.h"
+#include "natt/udp_demux.h"
+#include "util/log.h"
+#include "util/time.h"
+
+#define NSD_ROUNDS 4
+/* Liveness for DPD needs no more than one report a second per IKE SA. */
+#define NSD_ACTIVITY_MS 1000
+
+/* Points each datagram descriptor at a slot, leaving the ESP head room. */
+static void prepare_rx(struct nsd *d, struct ns_dgram *dg, struct ns_pkt *pkt)
+{
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        ns_pkt_init(&pkt[i], d->slot[i].buf, d->slot[i].cap);
+        memset(&dg[i], 0, sizeof(dg[i]));
+        dg[i].data = ns_pkt_data(&pkt[i]);
+        dg[i].cap = ns_pkt_max_data(&pkt[i]);
+    }
+}
+
+static bool wildcard(const struct ns_addr *a)
+{
+    static const uint8_t zero[16];
+    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
+}
+
+/* ---- outbound: TUN -> ESP ---- */
+
+static void flush_out(struct nsd *d, struct ns_dgram *udp, unsigned nu, struct ns_dgram *raw,
+                      unsigned nr)
+{
+    if (nu) {
+        int sent = ns_udp_send(&d->natt, udp, nu);
+        if (sent < 0)
+            sent = 0;
+        d->cnt.esp_tx += (unsigned)sent;
+        d->cnt.send_blocked += nu - (unsigned)sent;
+    }
+    if (nr) {
+        int sent = ns_raw_esp_send(&d->raw, raw, nr);
+        if (sent < 0)
+            sent = 0;
+        d->cnt.esp_tx += (unsigned)sent;
+        d->cnt.send_blocked += nr - (unsigned)sent;
+    }
+}
+
+static void on_tun(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    struct nsd *d = arg;
+    struct ns_dgram in[NS_NET_BATCH_MAX], udp[NS_NET_BATCH_MAX], raw[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    for (int round = 0; round < NSD_ROUNDS; round++) {
+        prepare_rx(d, in, pkt);
+        int n = ns_tun_read(&d->tun, in, NS_NET_BATCH_MAX);
+        if (n <= 0)
+            return;
+        uint64_t now_ns = ns_now_ns();
+        unsigned nu = 0, nr = 0;
+        for (int i = 0; i < n; i++) {
+            d->cnt.tun_rx++;
+            if (in[i].truncated) {
+                d->cnt.truncated++;
+                continue;
+            }
+            pkt[i].len = in[i].len;
+            struct ns_esp_sa *sa = NULL;
+            if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
+                continue; /* counted in the SAD by reason */
+            bool encap = ns_esp_sa_udp_encap(sa);
+            struct ns_dgram *o = encap ? &udp[nu++] : &raw[nr++];
+            memset(o, 0, sizeof(*o));
+            o->data = ns_pkt_data(&pkt[i]);
+            o->len = pkt[i].len;
+            o->peer = *ns_esp_sa_peer(sa);
+            if (!encap)
+                o->peer.port = 0;
+            const struct ns_endpoint *local = ns_esp_sa_local(sa);
+            if (!wildcard(&local->addr))
+                o->local.addr = local->addr;
+        }
+        flush_out(d, udp, nu, raw, nr);
+        if (n < NS_NET_BATCH_MAX)
+            return;
+    }
+}
+
+/* ---- inbound: ESP -> TUN ---- */
+
+/* Tells the engine an authentic ESP packet arrived: a move when it came
+ * from elsewhere (R4), else liveness at most once a second. */
+static void report_esp(struct nsd *d, const struct ns_esp_in_info *info,
+                       const struct ns_endpoint *local, const struct ns_endpoint *from,
+                       uint64_t now_ms, bool *engine_called)
+{
+    if (!info->sa)
+        return;
+    uint64_t id = ns_esp_sa_ike_sa_id(info->sa);
+    const struct ns_endpoint *peer = ns_esp_sa_peer(info->sa);
+    if (info->newest && !ns_endpoint_equal(from, peer)) {
+        ns_ike_engine_esp_from(d->engine, id, local, from, now_ms);
+        *engine_called = true;
+        d->act_id = id;
+        d->act_ms = now_ms;
+        return;
+    }
+    if (id != d->act_id || now_ms - d->act_ms >= NSD_ACTIVITY_MS) {
+        ns_ike_engine_esp_activity(d->engine, id, now_ms);
+        *engine_called = true;
+        d->act_id = id;
+        d->act_ms = now_ms;
+    }
+}
+
+/* Decapsulates pkt (the ESP packet from its SPI on); on success appends the
+ * inner packet to out. */
+static void esp_in(struct nsd *d, struct ns_pkt *pkt, struct ns_endpoint *local,
+                   struct ns_endpoint *from, bool raw, uint64_t now_ns, uint64_t now_ms,
+                   struct ns_dgram *out, unsigned *n_out, bool *engine_called)
+{
+    d->cnt.esp_rx++;
+    struct ns_esp_in_info info;
+    memset(&info, 0, sizeof(info));
+    enum ns_esp_result r = ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, now_ns, &info);
+    if (r != NS_ESP_OK && r != NS_ESP_DUMMY)
+        return; /* counted in the SAD by reason */
+    if (raw && info.sa) {
+        /* Plain ESP has no ports: compare addresses only, and keep the
+         * SA's own port numbers so a move is an address move. */
+        from->port = ns_esp_sa_peer(info.sa)->port;
+        local->port = ns_esp_sa_local(info.sa)->port;
+    }
+    report_esp(d, &info, local, from, now_ms, engine_called);
+    if (r != NS_ESP_OK)
+        return;
+    struct ns_dgram *o = &out[(*n_out)++];
+    memset(o, 0, sizeof(*o));
+    o->data = ns_pkt_data(pkt);
+    o->len = pkt->len;
+}
+
+static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
+{
+    if (!n)
+        return;
+    int w = ns_tun_write(&d->tun, out, n);
+    if (w < 0)
+        w = 0;
+    d->cnt.tun_tx += (unsigned)w;
+    d->cnt.send_blocked += n - (unsigned)w;
+}
+
+static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    struct nsd *d = arg;
+    struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    bool engine_called = false;
+    for (int round = 0; round < NSD_ROUNDS; round++) {
+        prepare_rx(d, in, pkt);
+        int n = ns_udp_recv(&d->natt, in, NS_NET_BATCH_MAX);
+        if (n <= 0)
+            break;
+        uint64_t now_ns = ns_now_ns(), now_ms = ns_loop_now_ms(loop);
+        unsigned n_out = 0;
+        for (int i = 0; i < n; i++) {
+            if (in[i].truncated) {
+                d->cnt.truncated++;
+                continue;
+            }
+            const uint8_t *body;
+            size_t body_len;
+            switch (ns_natt_classify(in[i].data, in[i].len, &body, &body_len)) {
+            case NS_NATT_KEEPALIVE:
+                d->cnt.keepalives_rx++;
+                break;
+            case NS_NATT_INVALID:
+                d->cnt.natt_invalid++;
+                NS_DBG("port %u: invalid datagram of %zu bytes dropped", d->conf.natt_port,
+                       in[i].len);
+                break;
+            case NS_NATT_IKE:
+                d->cnt.ike_rx++;
+                /* body lies inside our writable buffer. */
+                ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, (uint8_t *)body, body_len,
+                                    now_ms);
+                engine_called = true;
+                break;
+            case NS_NATT_ESP:
+                pkt[i].len = in[i].len;
+                esp_in(d, &pkt[i], &in[i].local, &in[i].peer, false, now_ns, now_ms, out, &n_out,
+                       &engine_called);
+                break;
+            }
+        }
+        to_tun(d, out, n_out);
+        if (n < NS_NET_BATCH_MAX)
+            break;
+    }
+    if (engine_called)
+        nsd_engine_rearm(d);
+}
+
+static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    struct nsd *d = arg;
+    struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    bool engine_called = false;
+    for (int round = 0; round < NSD_ROUNDS; round++) {
+        prepare_rx(d, in, pkt);
+        int n = ns_raw_esp_recv(&d->raw, in, NS_NET_BATCH_MAX);
+        if (n <= 0)
+            break;
+        uint64_t now_ns = ns_now_ns(), now_ms = ns_loop_now_ms(loop);
+        unsigned n_out = 0;
+        for (int i = 0; i < n; i++) {
+            if (in[i].truncated) {
+                if (in[i].len == 0)
+                    d->cnt.raw_bad_header++;
+                else
+                    d->cnt.truncated++;
+                continue;
+            }
+            /* The raw socket put the ESP packet at in[i].data, which is
+             * where the slot's packet starts. */
+            pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
+            pkt[i].len = in[i].len;
+            esp_in(d, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, now_ms, out, &n_out,
+                   &engine_called);
+        }
+        to_tun(d, out, n_out);
+        if (n < NS_NET_BATCH_MAX)
+            break;
+    }
+    if (engine_called)
+        nsd_engine_rearm(d);
+}
+
+/* ---- IKE port ---- */
+
+static void on_ike(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)fd;
+    (void)events;
+    struct nsd *d = arg;
+    struct ns_dgram in[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    bool engine_called = false;
+    for (int round = 0; round < NSD_ROUNDS; round++) {
+        prepare_rx(d, in, pkt);
+        int n = ns_udp_recv(&d->ike, in, NS_NET_BATCH_MAX);
+        if (n <= 0)
+            break;
+        uint64_t now_ms = ns_loop_now_ms(loop);
+        for (int i = 0; i < n; i++) {
+            if (in[i].truncated) {
+                d->cnt.truncated++;
+                continue;
+            }
+            d->cnt.ike_rx++;
+            ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, in[i].data, in[i].len,
+                                now_ms);
+            engine_called = true;
+        }
+        if (n < NS_NET_BATCH_MAX)
+            break;
+    }
+    if (engine_called)
+        nsd_engine_rearm(d);
+}
+
+int nsd_dataplane_start(struct nsd *d)
+{
+    if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
+        ns_loop_add(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
+        ns_loop_add(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||
+        ns_loop_add(d->loop, d->tun.fd, EPOLLIN, on_tun, d) != 0)
+        return -1;
+    d->dataplane_on = true;
+    return 0;
+}
+
+void nsd_dataplane_stop(struct nsd *d)
+{
+    if (!d->dataplane_on)
+        return;
+    d->dataplane_on = false;
+    int fds[] = {d->ike.fd, d->natt.fd, d->raw.fd, d->tun.fd};
+    for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+        if (fds[i] >= 0)
+            ns_loop_remove(d->loop, fds[i]);
+}

@@ -1,0 +1,143 @@
+/* natsecd -c CONFIG [-f] [-d]: arguments, configuration, logging, the
+ * process (foreground or background) and the main loop.
+ *
+ * A bad configuration is refused before anything is created, with the
+ * loader's "file:line: reason" and exit code 1. In the background the
+ * parent exits only once the child has everything set up (sockets bound,
+ * TUN created, control socket listening), with the child's verdict, so an
+ * init script or a test sees a start failure as a failing command. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "util/log.h"
+#include "util/time.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: natsecd -c CONFIG [-f] [-d]\n"
+                 "  -c CONFIG  configuration file (docs/config.md)\n"
+                 "  -f         stay in the foreground\n"
+                 "  -d         log at debug level (overrides log_level)\n");
+}
+
+/* Forks; the parent waits for one byte from the child (0 = ready) and exits
+ * with it. Returns the write end of the pipe in the child, or -1. */
+static int background(void)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        fprintf(stderr, "natsecd: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "natsecd: fork: %s\n", strerror(errno));
+        return -1;
+    }
+    if (pid > 0) {
+        close(p[1]);
+        unsigned char verdict = 1;
+        ssize_t r;
+        do
+            r = read(p[0], &verdict, 1);
+        while (r < 0 && errno == EINTR);
+        if (r != 1) {
+            int st;
+            waitpid(pid, &st, 0);
+            verdict = 1;
+        }
+        _exit(verdict);
+    }
+    close(p[0]);
+    if (setsid() < 0)
+        fprintf(stderr, "natsecd: setsid: %s\n", strerror(errno));
+    if (chdir("/") != 0)
+        fprintf(stderr, "natsecd: chdir /: %s\n", strerror(errno));
+    return p[1];
+}
+
+static void tell_parent(int fd, unsigned char verdict)
+{
+    if (fd < 0)
+        return;
+    if (write(fd, &verdict, 1) != 1)
+        NS_WARN("cannot report start-up to the parent process: %s", strerror(errno));
+    close(fd);
+}
+
+int main(int argc, char **argv)
+{
+    const char *conf_path = NULL;
+    bool foreground = false, debug = false;
+    int opt;
+    while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+        switch (opt) {
+        case 'c':
+            conf_path = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'd':
+            debug = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!conf_path || optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+
+    static struct nsd d;
+    d.conf_path = conf_path;
+    d.control_fd = -1;
+    char err[1024];
+    if (ns_conf_load(conf_path, &d.conf, err, sizeof(err)) != 0) {
+        fprintf(stderr, "natsecd: %s\n", err);
+        return 1;
+    }
+    ns_log_set_level(debug ? NS_LOG_DEBUG : d.conf.log_level);
+
+    /* The control socket may go to a peer that closed it: a write error is
+     * handled where it happens, not by a signal. */
+    signal(SIGPIPE, SIG_IGN);
+
+    int ready_fd = -1;
+    if (!foreground) {
+        ready_fd = background();
+        if (ready_fd < 0) {
+            ns_conf_free(&d.conf);
+            return 1;
+        }
+    }
+    d.start_ms = ns_now_ms();
+    if (nsd_start(&d) != 0) {
+        NS_ERR("natsecd: start-up failed, exiting");
+        nsd_stop(&d);
+        ns_conf_free(&d.conf);
+        tell_parent(ready_fd, 1);
+        return 1;
+    }
+    NS_INFO("natsecd %s started (pid %d, config %s)",
+            d.conf.role == NS_CONF_GATEWAY ? "gateway" : "client", (int)getpid(), conf_path);
+    tell_parent(ready_fd, 0);
+
+    int rc = ns_loop_run(d.loop);
+    nsd_stop(&d);
+    ns_conf_free(&d.conf);
+    NS_INFO("natsecd: stopped");
+    return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,250 @@
+/* The status as JSON (X10): one object per IKE SA from the engine's
+ * snapshot, with its CHILD_SAs' traffic counters from the SAD, and the
+ * global counters (IKE drops and events, ESP drops by reason, the daemon's
+ * own demux and device counters). natsecctl prints it as is (--json) or as
+ * a table. 64-bit identifiers and SPIs are hex strings: JSON numbers are
+ * not exact beyond 2^53. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "util/time.h"
+
+static void add_str(json_object *o, const char *k, const char *v)
+{
+    json_object_object_add(o, k, json_object_new_string(v));
+}
+
+static void add_u64(json_object *o, const char *k, uint64_t v)
+{
+    json_object_object_add(o, k, json_object_new_int64(v > INT64_MAX ? INT64_MAX : (int64_t)v));
+}
+
+static void add_bool(json_object *o, const char *k, bool v)
+{
+    json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+static void add_hex(json_object *o, const char *k, uint64_t v, int digits)
+{
+    char buf[24];
+    snprintf(buf, sizeof(buf), "0x%0*" PRIx64, digits, v);
+    add_str(o, k, buf);
+}
+
+static void add_id(json_object *o, const char *k, const struct ns_conf_id *id)
+{
+    if (id->type == 0) {
+        json_object_object_add(o, k, NULL);
+        return;
+    }
+    char buf[NS_CONF_ID_STRLEN];
+    add_str(o, k, ns_conf_id_str(id, buf));
+}
+
+static void add_endpoint(json_object *o, const char *k, const struct ns_endpoint *e)
+{
+    char buf[NS_ENDPOINT_STRLEN];
+    if (e->addr.family == 0)
+        json_object_object_add(o, k, NULL);
+    else
+        add_str(o, k, ns_endpoint_str(e, buf));
+}
+
+static json_object *ts_list(const struct ns_ts *ts, unsigned n)
+{
+    json_object *a = json_object_new_array();
+    for (unsigned i = 0; i < n; i++) {
+        char buf[NS_TS_STRLEN];
+        json_object_array_add(a, json_object_new_string(ns_ts_str(&ts[i], buf)));
+    }
+    return a;
+}
+
+static const char *encr_name(const struct ns_proposal *p, char *buf, size_t len)
+{
+    switch (p->encr) {
+    case NS_ENCR_NULL:
+        return "null";
+    case NS_ENCR_AES_CBC:
+        snprintf(buf, len, "aes%u-cbc", p->key_bits);
+        return buf;
+    case NS_ENCR_AES_GCM_16:
+        snprintf(buf, len, "aes%ugcm16", p->key_bits);
+        return buf;
+    case NS_ENCR_CHACHA20_POLY1305:
+        return "chacha20poly1305";
+    }
+    snprintf(buf, len, "encr-%d", (int)p->encr);
+    return buf;
+}
+
+static const char *integ_name(enum ns_integ_alg a)
+{
+    switch (a) {
+    case NS_INTEG_NONE:
+        return NULL;
+    case NS_INTEG_HMAC_SHA2_256_128:
+        return "hmac-sha256-128";
+    case NS_INTEG_HMAC_SHA2_384_192:
+        return "hmac-sha384-192";
+    case NS_INTEG_HMAC_SHA2_512_256:
+        return "hmac-sha512-256";
+    }
+    return "unknown";
+}
+
+struct walk {
+    struct nsd *d;
+    json_object *list;
+    uint64_t now_ms;
+};
+
+static json_object *child_json(struct nsd *d, uint64_t ike_id, const struct ns_ike_child_status *c)
+{
+    json_object *o = json_object_new_object();
+    add_hex(o, "spi_in", c->spi_in, 8);
+    add_hex(o, "spi_out", c->spi_out, 8);
+    add_str(o, "mode", c->mode == NS_ESP_TUNNEL ? "tunnel" : "transport");
+    add_str(o, "encapsulation", c->udp_encap ? "udp" : "esp");
+    add_str(o, "proposal", c->alg_str);
+    char buf[32];
+    add_str(o, "encryption", encr_name(&c->alg, buf, sizeof(buf)));
+    const char *integ = integ_name(c->alg.integ);
+    json_object_object_add(o, "integrity", integ ? json_object_new_string(integ) : NULL);
+    add_bool(o, "esn", c->alg.esn);
+    json_object_object_add(o, "local_ts", ts_list(c->local_ts, c->n_local_ts));
+    json_object_object_add(o, "remote_ts", ts_list(c->remote_ts, c->n_remote_ts));
+    struct ns_esp_sa *in = ns_sad_find_inbound(d->sad, c->spi_in);
+    struct ns_esp_sa *out = ns_sad_find_outbound(d->sad, ike_id, c->spi_out);
+    const struct ns_esp_sa_stats *si = in ? ns_esp_sa_stats(in) : NULL;
+    const struct ns_esp_sa_stats *so = out ? ns_esp_sa_stats(out) : NULL;
+    add_u64(o, "bytes_in", si ? si->bytes : 0);
+    add_u64(o, "packets_in", si ? si->packets : 0);
+    add_u64(o, "bytes_out", so ? so->bytes : 0);
+    add_u64(o, "packets_out", so ? so->packets : 0);
+    add_u64(o, "replay_drops", si ? si->replay_drops : 0);
+    add_u64(o, "auth_drops", si ? si->auth_drops : 0);
+    if (out) {
+        add_endpoint(o, "esp_peer", ns_esp_sa_peer(out));
+    }
+    return o;
+}
+
+static void sa_json(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct walk *w = arg;
+    json_object *o = json_object_new_object();
+    add_hex(o, "id", st->id, 16);
+    add_str(o, "state", st->state ? st->state : "?");
+    add_bool(o, "initiator", st->initiator);
+    add_id(o, "local_id", &st->local_id);
+    add_id(o, "remote_id", &st->remote_id);
+    add_str(o, "peer_section", st->peer_name ? st->peer_name : "");
+    add_endpoint(o, "local", &st->local);
+    add_endpoint(o, "remote", &st->remote);
+    add_bool(o, "nat_local", st->nat_local);
+    add_bool(o, "nat_remote", st->nat_remote);
+    add_bool(o, "udp_encap", st->udp_encap);
+    add_bool(o, "forced_encap", st->forced_encap);
+    add_hex(o, "spi_i", st->spi_i, 16);
+    add_hex(o, "spi_r", st->spi_r, 16);
+    char vip[NS_ADDR_STRLEN];
+    json_object_object_add(o, "virtual_ip",
+                           st->vip.family ? json_object_new_string(ns_addr_str(&st->vip, vip))
+                                          : NULL);
+    add_str(o, "proposal", st->ike_alg_str);
+    add_u64(o, "age_s", (w->now_ms - st->created_ms) / 1000);
+    add_u64(o, "established_s", st->established_ms ? (w->now_ms - st->established_ms) / 1000 : 0);
+    add_u64(o, "idle_s", st->last_rx_ms ? (w->now_ms - st->last_rx_ms) / 1000 : 0);
+    json_object *children = json_object_new_array();
+    for (unsigned i = 0; i < st->n_child; i++)
+        json_object_array_add(children, child_json(w->d, st->id, &st->child[i]));
+    json_object_object_add(o, "children", children);
+    json_object_array_add(w->list, o);
+}
+
+static json_object *ike_counters(const struct ns_ike_counters *c)
+{
+    json_object *o = json_object_new_object();
+    add_u64(o, "ike_sas", c->ike_sas);
+    add_u64(o, "half_open", c->half_open);
+    add_u64(o, "established", c->ike_established);
+    add_u64(o, "deleted", c->ike_deleted);
+    add_u64(o, "children_installed", c->children_installed);
+    add_u64(o, "dropped_malformed", c->dropped_malformed);
+    add_u64(o, "dropped_unexpected", c->dropped_unexpected);
+    add_u64(o, "dropped_unknown_spi", c->dropped_unknown_spi);
+    add_u64(o, "dropped_unauth", c->dropped_unauth);
+    add_u64(o, "auth_failures", c->auth_failures);
+    add_u64(o, "cookies_sent", c->cookies_sent);
+    add_u64(o, "cookies_rejected", c->cookies_rejected);
+    add_u64(o, "half_open_refused", c->half_open_refused);
+    add_u64(o, "invalid_ke_sent", c->invalid_ke_sent);
+    add_u64(o, "no_proposal_sent", c->no_proposal_sent);
+    add_u64(o, "retransmits", c->retransmits);
+    add_u64(o, "responses_resent", c->responses_resent);
+    add_u64(o, "peer_moves", c->peer_moves);
+    return o;
+}
+
+static json_object *esp_drops(const struct ns_sad *sad)
+{
+    json_object *o = json_object_new_object();
+    for (int r = NS_ESP_OK + 1; r < NS_ESP_RESULT_COUNT; r++)
+        add_u64(o, ns_esp_result_name((enum ns_esp_result)r),
+                ns_sad_drops(sad, (enum ns_esp_result)r));
+    return o;
+}
+
+static json_object *dataplane_counters(const struct nsd *d)
+{
+    const struct nsd_counters *c = &d->cnt;
+    json_object *o = json_object_new_object();
+    add_u64(o, "tun_rx", c->tun_rx);
+    add_u64(o, "tun_tx", c->tun_tx);
+    add_u64(o, "esp_rx", c->esp_rx);
+    add_u64(o, "esp_tx", c->esp_tx);
+    add_u64(o, "ike_rx", c->ike_rx);
+    add_u64(o, "ike_tx", c->ike_tx);
+    add_u64(o, "keepalives_rx", c->keepalives_rx);
+    add_u64(o, "keepalives_tx", c->keepalives_tx);
+    add_u64(o, "natt_invalid", c->natt_invalid);
+    add_u64(o, "truncated", c->truncated);
+    add_u64(o, "raw_bad_header", c->raw_bad_header + d->raw.bad_headers);
+    add_u64(o, "send_blocked", c->send_blocked);
+    add_u64(o, "send_errors", d->ike.send_errors + d->natt.send_errors + d->raw.send_errors);
+    add_u64(o, "tun_write_errors", d->tun.write_errors);
+    return o;
+}
+
+json_object *nsd_status_json(struct nsd *d)
+{
+    uint64_t now = ns_loop_now_ms(d->loop);
+    json_object *root = json_object_new_object();
+    add_str(root, "role", d->conf.role == NS_CONF_GATEWAY ? "gateway" : "client");
+    add_id(root, "local_id", &d->conf.local_id);
+    add_u64(root, "pid", (uint64_t)getpid());
+    add_u64(root, "uptime_s", (ns_now_ms() - d->start_ms) / 1000);
+    add_str(root, "tun", d->tun.name);
+    if (d->conf.role == NS_CONF_CLIENT) {
+        char vip[NS_ADDR_STRLEN];
+        json_object_object_add(root, "tunnel_up", json_object_new_boolean(d->client.up));
+        json_object_object_add(root, "virtual_ip",
+                               d->client.up && d->client.vip.family
+                                   ? json_object_new_string(ns_addr_str(&d->client.vip, vip))
+                                   : NULL);
+    }
+    struct walk w = {.d = d, .list = json_object_new_array(), .now_ms = now};
+    ns_ike_engine_foreach(d->engine, sa_json, &w);
+    json_object_object_add(root, "ike_sas", w.list);
+    struct ns_ike_counters ic;
+    ns_ike_engine_counters(d->engine, &ic);
+    json_object *counters = json_object_new_object();
+    json_object_object_add(counters, "ike", ike_counters(&ic));
+    json_object_object_add(counters, "esp_drops", esp_drops(d->sad));
+    json_object_object_add(counters, "dataplane", dataplane_counters(d));
+    json_object_object_add(root, "counters", counters);
+    return root;
+}

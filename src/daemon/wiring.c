@@ -1,0 +1,336 @@
+/* Creates natsecd's parts (event loop, UDP sockets on ike_port and
+ * natt_port, the raw ESP socket, the TUN device, rtnetlink, the SAD, the
+ * IKE engine) and maps the engine's callbacks onto them. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "esp/pkt.h"
+#include "natt/udp_demux.h"
+#include "util/log.h"
+
+/* Socket buffers big enough for bursts from thousands of peers (R12) and
+ * for a flood that must not crowd out real clients (R15). */
+#define NSD_SOCK_BUFFER (8 << 20)
+
+static bool addr_is_wildcard(const struct ns_addr *a)
+{
+    static const uint8_t zero[16];
+    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
+}
+
+/* ---- engine callbacks ---- */
+
+static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                    const uint8_t *msg, size_t len, bool natt_marker)
+{
+    struct nsd *d = ctx;
+    struct ns_udp *s = local->port == d->conf.natt_port ? &d->natt : &d->ike;
+    const uint8_t *out = msg;
+    size_t out_len = len;
+    if (natt_marker) {
+        if (len + NS_NATT_MARKER_LEN > d->ike_out_cap) {
+            NS_WARN("IKE message of %zu bytes too large to send", len);
+            return;
+        }
+        memcpy(d->ike_out + NS_NATT_MARKER_LEN, msg, len);
+        out = ns_natt_add_marker(d->ike_out + NS_NATT_MARKER_LEN);
+        out_len = len + NS_NATT_MARKER_LEN;
+    }
+    const struct ns_addr *from = addr_is_wildcard(&local->addr) ? NULL : &local->addr;
+    if (ns_udp_sendto(s, from, remote, out, out_len) == 0)
+        d->cnt.ike_tx++;
+}
+
+static void op_set_wakeup(void *ctx, uint64_t when_ms)
+{
+    struct nsd *d = ctx;
+    if (when_ms == NS_IKE_NEVER)
+        ns_loop_timer_cancel(d->loop, &d->engine_timer);
+    else
+        ns_loop_timer_arm_at(d->loop, &d->engine_timer, when_ms);
+}
+
+static uint32_t op_alloc_spi(void *ctx)
+{
+    struct nsd *d = ctx;
+    return ns_sad_alloc_spi(d->sad);
+}
+
+static void op_release_spi(void *ctx, uint32_t spi)
+{
+    struct nsd *d = ctx;
+    /* After child_down the SPI went with its SA: -1 then is expected. */
+    (void)ns_sad_release_spi(d->sad, spi);
+}
+
+static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct ns_esp_sa_spec *out)
+{
+    struct nsd *d = ctx;
+    struct ns_esp_sa *sa_in = ns_sad_install(d->sad, in);
+    if (!sa_in) {
+        NS_ERR("CHILD_SA: cannot install inbound SA 0x%08x", in->spi);
+        return -1;
+    }
+    if (!ns_sad_install(d->sad, out)) {
+        NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
+        ns_sad_remove(d->sad, sa_in);
+        return -1;
+    }
+    char peer[NS_ENDPOINT_STRLEN];
+    NS_DBG("CHILD_SA in the SAD: in 0x%08x out 0x%08x, %s to %s", in->spi, out->spi,
+           out->udp_encap ? "ESP in UDP" : "plain ESP", ns_endpoint_str(&out->peer, peer));
+    return 0;
+}
+
+static void op_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    struct nsd *d = ctx;
+    struct ns_esp_sa *sa = ns_sad_find_inbound(d->sad, in_spi);
+    if (sa) {
+        uint64_t ike = ns_esp_sa_ike_sa_id(sa);
+        ns_sad_remove(d->sad, sa);
+        (void)ns_sad_remove_outbound(d->sad, ike, out_spi);
+    }
+    NS_DBG("CHILD_SA out of the SAD: in 0x%08x out 0x%08x", in_spi, out_spi);
+}
+
+static void op_peer_moved(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                          const struct ns_endpoint *peer)
+{
+    struct nsd *d = ctx;
+    size_t n = ns_sad_update_peer(d->sad, ike_sa_id, peer);
+    char l[NS_ENDPOINT_STRLEN], p[NS_ENDPOINT_STRLEN];
+    NS_INFO("IKE SA %016llx moved: local %s, peer %s (%zu ESP SAs follow)",
+            (unsigned long long)ike_sa_id, ns_endpoint_str(local, l), ns_endpoint_str(peer, p), n);
+}
+
+static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
+                         const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
+                         unsigned n_dns)
+{
+    struct nsd *d = ctx;
+    nsd_routes_client_up(d, ike_sa_id, vip, remote, n);
+    for (unsigned i = 0; i < n_dns; i++) {
+        char a[NS_ADDR_STRLEN];
+        /* natsecd does not rewrite the resolver configuration; it shows it. */
+        NS_INFO("gateway offers DNS server %s", ns_addr_str(&dns[i], a));
+    }
+}
+
+static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
+{
+    struct nsd *d = ctx;
+    NS_INFO("connection down: %s", ns_ike_down_reason_str(reason));
+    nsd_routes_client_down(d);
+}
+
+/* ---- timers and signals ---- */
+
+void nsd_engine_rearm(struct nsd *d)
+{
+    op_set_wakeup(d, ns_ike_engine_next_wakeup(d->engine));
+}
+
+static void on_engine_timer(struct ns_timer *t, void *arg)
+{
+    (void)t;
+    struct nsd *d = arg;
+    ns_ike_engine_tick(d->engine, ns_loop_now_ms(d->loop));
+    nsd_engine_rearm(d);
+}
+
+/* ---- client ---- */
+
+/* The source address the kernel uses towards the gateway, learned with a
+ * connect()ed UDP socket carrying our mark (so the answer is the route
+ * outside the tunnel). */
+static int local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_addr *out)
+{
+    struct ns_udp probe;
+    struct ns_addr any = {.family = gw->family};
+    if (ns_udp_open(&probe, &any, 0, d->conf.fwmark) != 0)
+        return -1;
+    struct ns_endpoint to = {.addr = *gw, .port = d->conf.ike_port};
+    struct sockaddr_storage ss;
+    socklen_t len = ns_endpoint_to_sockaddr(&to, &ss);
+    int rc = -1;
+    if (connect(probe.fd, (struct sockaddr *)&ss, len) == 0) {
+        len = sizeof(ss);
+        struct ns_endpoint me;
+        if (getsockname(probe.fd, (struct sockaddr *)&ss, &len) == 0 &&
+            ns_endpoint_from_sockaddr(&me, (struct sockaddr *)&ss, len) == 0) {
+            *out = me.addr;
+            rc = 0;
+        }
+    }
+    if (rc != 0) {
+        char a[NS_ADDR_STRLEN];
+        NS_ERR("no route to the gateway %s: %s", ns_addr_str(gw, a), strerror(errno));
+    }
+    ns_udp_close(&probe);
+    return rc;
+}
+
+int nsd_client_connect(struct nsd *d)
+{
+    struct ns_addr local;
+    if (!addr_is_wildcard(&d->conf.listen))
+        local = d->conf.listen;
+    else if (local_addr_towards(d, &d->conf.gateway, &local) != 0)
+        return -1;
+    int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
+    nsd_engine_rearm(d);
+    if (rc == 0) {
+        char a[NS_ADDR_STRLEN], g[NS_ADDR_STRLEN];
+        NS_INFO("connecting from %s to the gateway %s", ns_addr_str(&local, a),
+                ns_addr_str(&d->conf.gateway, g));
+    }
+    return rc;
+}
+
+/* ---- start and stop ---- */
+
+static size_t max_sz(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+static int alloc_buffers(struct nsd *d)
+{
+    /* Every receive path shares these: a TUN packet up to the MTU, an ESP
+     * packet from a peer with a larger MTU, or an IKE message. */
+    size_t data = max_sz((size_t)d->conf.mtu + 256, 9216);
+    d->slot_cap = NS_PKT_HEADROOM + data + NS_PKT_TAILROOM;
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        d->slot[i].buf = malloc(d->slot_cap);
+        if (!d->slot[i].buf)
+            return -1;
+        d->slot[i].cap = d->slot_cap;
+    }
+    d->ike_out_cap = NS_NATT_MARKER_LEN + 65536;
+    d->ike_out = malloc(d->ike_out_cap);
+    return d->ike_out ? 0 : -1;
+}
+
+static int open_sockets(struct nsd *d)
+{
+    const struct ns_conf *c = &d->conf;
+    struct ns_addr listen = c->listen;
+    if (listen.family == 0)
+        listen.family = AF_INET;
+    if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
+        ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0 ||
+        ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
+        return -1;
+    ns_sock_set_buffers(d->ike.fd, NSD_SOCK_BUFFER);
+    ns_sock_set_buffers(d->natt.fd, NSD_SOCK_BUFFER);
+    ns_sock_set_buffers(d->raw.fd, NSD_SOCK_BUFFER);
+    return 0;
+}
+
+static int open_tun(struct nsd *d)
+{
+    if (ns_tun_open(&d->tun, d->conf.tun, false) != 0)
+        return -1;
+    if (ns_ifconf_init(&d->ifc, d->tun.name, d->conf.fwmark, d->conf.route_table, 0) != 0)
+        return -1;
+    d->ifc_open = true;
+    return ns_ifconf_up(&d->ifc, d->conf.mtu);
+}
+
+int nsd_start(struct nsd *d)
+{
+    d->ike.fd = d->natt.fd = d->raw.fd = d->tun.fd = -1;
+    d->control_fd = -1;
+    d->loop = ns_loop_new();
+    if (!d->loop)
+        return -1;
+    if (ns_loop_on_signal(d->loop, SIGINT, NULL, NULL) != 0 ||
+        ns_loop_on_signal(d->loop, SIGTERM, NULL, NULL) != 0)
+        return -1;
+    if (alloc_buffers(d) != 0) {
+        NS_ERR("out of memory for packet buffers");
+        return -1;
+    }
+    if (open_sockets(d) != 0 || open_tun(d) != 0)
+        return -1;
+    d->sad = ns_sad_new();
+    if (!d->sad) {
+        NS_ERR("cannot create the SA database");
+        return -1;
+    }
+    ns_timer_init(&d->engine_timer, on_engine_timer, d);
+    struct ns_ike_ops ops = {
+        .ctx = d,
+        .send = op_send,
+        .set_wakeup = op_set_wakeup,
+        .alloc_spi = op_alloc_spi,
+        .release_spi = op_release_spi,
+        .child_up = op_child_up,
+        .child_down = op_child_down,
+        .peer_moved = op_peer_moved,
+        .client_up = op_client_up,
+        .client_down = op_client_down,
+    };
+    d->engine = ns_ike_engine_new(&d->conf, &ops, ns_loop_now_ms(d->loop));
+    if (!d->engine) {
+        NS_ERR("cannot create the IKE engine");
+        return -1;
+    }
+    if (d->conf.role == NS_CONF_GATEWAY && nsd_routes_gateway(d) != 0)
+        return -1;
+    if (nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
+        return -1;
+    nsd_keepalive_start(d);
+    if (d->conf.role == NS_CONF_CLIENT && nsd_client_connect(d) != 0)
+        NS_WARN("not connected; 'natsecctl up' tries again");
+    return 0;
+}
+
+void nsd_stop(struct nsd *d)
+{
+    nsd_control_stop(d);
+    nsd_keepalive_stop(d);
+    if (d->engine) {
+        /* Tears SAs down locally: child_down and client_down run now, while
+         * the SAD and netlink still exist. */
+        ns_ike_engine_free(d->engine);
+        d->engine = NULL;
+    }
+    if (d->loop)
+        ns_loop_timer_cancel(d->loop, &d->engine_timer);
+    nsd_dataplane_stop(d);
+    nsd_routes_client_down(d);
+    nsd_routes_gateway_down(d);
+    if (d->sad) {
+        ns_sad_free(d->sad);
+        d->sad = NULL;
+    }
+    if (d->ifc_open) {
+        ns_ifconf_cleanup(&d->ifc);
+        d->ifc_open = false;
+    }
+    if (d->tun.fd >= 0)
+        ns_tun_close(&d->tun);
+    if (d->raw.fd >= 0)
+        ns_raw_esp_close(&d->raw);
+    if (d->natt.fd >= 0)
+        ns_udp_close(&d->natt);
+    if (d->ike.fd >= 0)
+        ns_udp_close(&d->ike);
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        free(d->slot[i].buf);
+        d->slot[i].buf = NULL;
+    }
+    free(d->ike_out);
+    d->ike_out = NULL;
+    if (d->loop) {
+        ns_loop_free(d->loop);
+        d->loop = NULL;
+    }
+}
