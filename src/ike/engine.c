@@ -143,7 +143,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
                        const struct ns_ike_payloads *pl, uint8_t *msg, size_t len)
 {
     const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
-    if (!sk || !sa->sk_in) {
+    if (!sk || !sa->keys_ready) {
         drop(e, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
         return;
     }
@@ -161,6 +161,10 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
             drop(e, &e->ctr.dropped_unexpected, "request not expected in this state");
             return;
         }
+    }
+    if (ns_eng_sa_ciphers(sa) != 0) {
+        drop(e, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
+        return;
     }
     struct ns_ike_payloads inner;
     int rc = ns_ike_sk_open(sa->sk_in, msg, len, sk, &inner);

@@ -93,26 +93,36 @@ int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t
     size_t encr_len = ns_encr_keymat_len(p->encr, p->key_bits);
     size_t integ_len = ns_integ_key_len(p->integ);
     int rc = -1;
-    if (ns_dh_derive(sa->dh, peer_ke, peer_ke_len, shared, shared_len) != 0)
-        goto out;
-    if (ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
-                           shared, shared_len, sa->spi_i, sa->spi_r, &sa->keys) != 0)
-        goto out;
+    if (ns_dh_derive(sa->dh, peer_ke, peer_ke_len, shared, shared_len) == 0 &&
+        ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+                           shared, shared_len, sa->spi_i, sa->spi_r, &sa->keys) == 0)
+        rc = 0;
+    sa->keys_ready = rc == 0;
+    OPENSSL_cleanse(shared, sizeof(shared));
+    ns_dh_free(sa->dh);
+    sa->dh = NULL;
+    return rc;
+}
+
+int ns_eng_sa_ciphers(struct ns_ikesa *sa)
+{
+    if (sa->sk_in && sa->sk_out)
+        return 0;
+    if (!sa->keys_ready)
+        return -1;
+    const struct ns_proposal *p = &sa->ike_alg;
     const struct ns_ike_keys *k = &sa->keys;
+    size_t encr_len = k->encr_len, integ_len = k->integ_len;
     /* The initiator sends with SK_ei/SK_ai and receives with SK_er/SK_ar. */
     const uint8_t *ei = sa->initiator ? k->sk_ei : k->sk_er;
     const uint8_t *ai = sa->initiator ? k->sk_ai : k->sk_ar;
     const uint8_t *eo = sa->initiator ? k->sk_er : k->sk_ei;
     const uint8_t *ao = sa->initiator ? k->sk_ar : k->sk_ai;
+    ns_cipher_free(sa->sk_out);
+    ns_cipher_free(sa->sk_in);
     sa->sk_out = ns_cipher_new(p->encr, p->key_bits, p->integ, ei, encr_len, ai, integ_len);
     sa->sk_in = ns_cipher_new(p->encr, p->key_bits, p->integ, eo, encr_len, ao, integ_len);
-    if (sa->sk_out && sa->sk_in)
-        rc = 0;
-out:
-    OPENSSL_cleanse(shared, sizeof(shared));
-    ns_dh_free(sa->dh);
-    sa->dh = NULL;
-    return rc;
+    return sa->sk_out && sa->sk_in ? 0 : -1;
 }
 
 bool ns_eng_udp_encap(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
@@ -192,9 +202,12 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
                 ns_ike_down_reason_str(why));
     }
     /* Linger long enough to answer a retransmission of the request we
-     * answered last (its sender retries for about this long). */
+     * answered last (its sender retries for about this long); with no
+     * answer to repeat (a half-open SA), go at the next tick. */
     unsigned shift = e->conf->retransmit_tries < 5 ? e->conf->retransmit_tries : 5;
-    sa->dead_until = e->now + ((uint64_t)e->conf->retransmit_timeout_ms << shift);
+    sa->dead_until = e->now;
+    if (sa->resp.p)
+        sa->dead_until += (uint64_t)e->conf->retransmit_timeout_ms << shift;
     ns_eng_set_state(e, sa, NS_IKE_ST_DEAD);
     if (e->client_sa == sa) {
         e->client_sa = NULL;

@@ -142,29 +142,27 @@ void ns_eng_report_wakeup(struct ns_ike_engine *e)
         e->ops.set_wakeup(e->ops.ctx, w);
 }
 
-/* One SA's deadline came: do whatever of its timers is due. */
-static void sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
+/* One SA's deadline came: do whatever of its timers is due. Returns false
+ * when the SA was freed. */
+static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     uint64_t now = e->now;
     if (sa->state == NS_IKE_ST_DEAD) {
         ns_eng_sa_free(e, sa);
-        return;
+        return false;
     }
     if (sa->state == NS_IKE_ST_INIT_DONE && now >= sa->created_ms + NS_IKE_HALF_OPEN_MS) {
         NS_DBG("ike: half-open IKE SA %016llx expired", (unsigned long long)sa->id);
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
-        return;
-    }
-    if (sa->req_kind != NS_REQ_NONE && now >= sa->req_due) {
+    } else if (sa->req_kind != NS_REQ_NONE && now >= sa->req_due) {
         ns_eng_request_timeout(e, sa);
-        return;
-    }
-    if (sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE && e->conf->dpd_s &&
-        now >= sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000) {
+    } else if (sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE &&
+               e->conf->dpd_s && now >= sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000) {
         ns_eng_dpd(e, sa);
-        return;
+    } else {
+        ns_eng_sched(e, sa); /* activity moved the deadline on */
     }
-    ns_eng_sched(e, sa); /* activity moved the deadline on */
+    return true;
 }
 
 void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms)
@@ -176,8 +174,7 @@ void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms)
     while (e->heap_n && e->heap[0]->due <= now_ms) {
         struct ns_ikesa *sa = e->heap[0];
         uint64_t before = sa->due;
-        sa_expire(e, sa);
-        if (e->heap_n && e->heap[0] == sa && sa->due <= before) {
+        if (sa_expire(e, sa) && e->heap_n && e->heap[0] == sa && sa->due <= before) {
             /* Defensive: nothing moved it; push it a little so we cannot spin. */
             sa->due = now_ms + 1;
             sift_down(e, 0);

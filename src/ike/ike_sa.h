@@ -111,6 +111,7 @@ struct ns_ikesa {
     unsigned init_retries; /* client: COOKIE / INVALID_KE round trips so far */
 
     struct ns_ike_keys keys;
+    bool keys_ready;                  /* keys derived (after IKE_SA_INIT) */
     struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send */
 
     /* Message IDs (2.2): one window each way. */
@@ -220,10 +221,15 @@ void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_
  * state DEAD to answer a retransmission of the request it answered last. */
 void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why);
 void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Derives SKEYSEED and the SK_* keys from the peer's KE and keys the SK
- * ciphers for our role. Returns 0, or -1 (bad KE value, crypto failure). */
+/* Derives SKEYSEED and the SK_* keys from the peer's KE (and frees our DH
+ * key). Returns 0, or -1 (bad KE value, crypto failure). */
 int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
                      size_t peer_ke_len);
+/* Keys the SK ciphers for our role from the derived keys (idempotent).
+ * The gateway does it only when the first SK message of a half-open SA
+ * arrives: OpenSSL contexts are most of a half-open SA's memory (R12, R15).
+ * Returns 0 or -1. */
+int ns_eng_sa_ciphers(struct ns_ikesa *sa);
 /* After an integrity-verified message from remote on local: moves the SA
  * when the endpoints differ and the peer may move (it is behind a NAT, or
  * the SA is floating to the NAT-T port). Calls ops->peer_moved for an SA

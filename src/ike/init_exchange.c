@@ -264,7 +264,7 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
     sa->spi_r = h->spi_r;
     memcpy(sa->nr, ip.nonce, ip.nonce_len);
     sa->nr_len = ip.nonce_len;
-    if (ns_eng_sa_derive(e, sa, ip.ke.data, ip.ke.len) != 0) {
+    if (ns_eng_sa_derive(e, sa, ip.ke.data, ip.ke.len) != 0 || ns_eng_sa_ciphers(sa) != 0) {
         init_fail(e, sa, "key exchange failed (bad KE value)");
         return;
     }
