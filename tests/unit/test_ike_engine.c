@@ -724,6 +724,12 @@ static void no_nat_stays_on_500(void **state)
     assert_true(log_has("established: local 'vpn.corp.example' 198.51.100.1:500, remote "
                         "'alice@corp.example' 203.0.113.20:500, NAT: local no, remote no"));
     assert_true(log_has("CHILD SA installed"));
+    /* R4/R14: without a NAT a peer has no reason to move: verified ESP from
+     * another port does not move the SA. */
+    struct ns_endpoint other = ep("203.0.113.20", 4500), local = ep(GW_ADDR, 500);
+    ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->now);
+    assert_true(ep_is(one_sa(gw).remote, &c.local));
+    assert_int_equal(gw->n_moved, 0);
 }
 
 /* R4: a NAT is detected in IKE_SA_INIT and IKE_AUTH goes from the client's
