@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# NAT rebinding under traffic (R4), with a ping every 0.1 s from the client
+# to the corporate server:
+#   (a) the NAT forgets every mapping (conntrack flush);
+#   (b) the NAT's masquerade moves to ports 20000-30000 and forgets every
+#       mapping, so the client's public port changes.
+# In both at most one ping may be lost: the gateway moves the SA to the new
+# address and port on the first authenticated ESP packet from there (RFC
+# 7296 2.23), and every later packet, ESP and IKE, goes there.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/netns.sh
+. "$here/../lib/netns.sh"
+# shellcheck source=tools/nsd.sh
+. "$here/tools/nsd.sh"
+
+PINGS=60
+
+netns_init
+nsd_check_build
+topo_setup
+
+# dpd = 2: once the pings stop, the gateway's liveness check shows where
+# its IKE messages go after the move.
+nsd_conf_gateway gw dpd=2
+nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start gw gw
+nsd_conf_client alice alice@corp.example
+nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start alice c1
+nsd_wait_up alice
+nsd_wait_up gw
+nsx c1 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel to start with"
+
+# Run $PINGS pings 0.1 s apart in the background, call ACTION... after 3 s,
+# and print how many were lost: pings_around ACTION...
+pings_around() {
+  local out=$NATSEC_TMP/ping.out
+  run_bg c1 ping -c "$PINGS" -i 0.1 -W 1 "$SRV_ADDR" >"$out" 2>&1
+  local pid=$BG_PID
+  sleep 3
+  "$@"
+  wait "$pid" || true
+  local sent got
+  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
+  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
+  [ "$sent" = "$PINGS" ] || fail "ping did not run to the end: $(cat "$out")"
+  echo $((sent - got))
+}
+
+moves0=$(nsd_q gw .counters.ike.peer_moves)
+before=$(nsd_q gw '.ike_sas[0].remote')
+step "R4 (a): conntrack flush on nat1 during pings (gateway sees alice at $before)"
+lost=$(pings_around nat_flush_conntrack nat1)
+after=$(nsd_q gw '.ike_sas[0].remote')
+step "(a) lost $lost of $PINGS pings; alice at $after afterwards"
+[ "$lost" -le 1 ] || fail "(a) lost $lost pings after a conntrack flush"
+[[ $after == "$NAT1_PUB":* ]] || fail "(a) gateway lost track of alice: $after"
+
+step "R4 (b): nat1 masquerades to ports 20000-30000 and flushes conntrack, during pings"
+moves1=$(nsd_q gw .counters.ike.peer_moves)
+move_nat() {
+  nat_set_port_range nat1 20000 30000
+  nat_flush_conntrack nat1
+}
+lost=$(pings_around move_nat)
+after_b=$(nsd_q gw '.ike_sas[0].remote')
+esp_peer=$(nsd_q gw '.ike_sas[0].children[0].esp_peer')
+moves2=$(nsd_q gw .counters.ike.peer_moves)
+step "(b) lost $lost of $PINGS pings; gateway moved alice from $after to $after_b (ESP to $esp_peer), peer moves $moves0 -> $moves1 -> $moves2"
+port=${after_b##*:}
+[[ $after_b == "$NAT1_PUB":* ]] && [ "$port" -ge 20000 ] && [ "$port" -le 30000 ] ||
+  fail "(b) the gateway did not move alice to the new port: $after_b"
+[ "$esp_peer" = "$after_b" ] || fail "(b) ESP goes to $esp_peer, IKE to $after_b"
+[ "$moves2" -gt "$moves1" ] || fail "(b) no peer move counted"
+[ "$lost" -le 1 ] || fail "(b) lost $lost pings after the NAT moved the client's port"
+
+grep -E "moved" "$(nsd_log gw)" | sed 's/^/  gw: /'
+
+step "R4: IKE follows too: the gateway's liveness check goes to alice's new port and is answered"
+cap=$NATSEC_TMP/dpd.pcapng
+capture_start inet br0 "$cap" "udp port 4500 and host $NAT1_PUB"
+wait_for "[ \$(tshark -n -r '$cap' -Y 'isakmp.exchangetype == 37' 2>/dev/null | wc -l) -ge 2 ]" 10 || true
+capture_stop "$cap"
+tshark -n -r "$cap" -Y 'isakmp.exchangetype == 37' -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport \
+  -e isakmp.flag_r 2>/dev/null | awk 'NR <= 4 { print "  INFORMATIONAL " $1 ":" $2 " -> " $3 ":" $4 (($5 == "True" || $5 == 1) ? " (response)" : " (request)") }'
+req=$(tshark -n -r "$cap" -Y "isakmp.exchangetype == 37 && ip.src == $GW_PUB && udp.dstport == $port" 2>/dev/null | wc -l)
+rsp=$(tshark -n -r "$cap" -Y "isakmp.exchangetype == 37 && ip.dst == $GW_PUB && udp.srcport == $port" 2>/dev/null | wc -l)
+old=$(tshark -n -r "$cap" -Y "ip.src == $GW_PUB && udp.dstport != $port" 2>/dev/null | wc -l)
+[ "$req" -ge 1 ] && [ "$rsp" -ge 1 ] || fail "no liveness exchange with alice's new port $port"
+[ "$old" -eq 0 ] || fail "the gateway still sends to an old port"
+nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "tunnel broken after the move"
+
+nsd_alive gw
+nsd_alive alice
+step "PASS"
