@@ -7,6 +7,7 @@
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "conf/value.h"
+#include "ike/pool.h"
 
 #define MIN_PSK_LEN 16 /* shorter keys get a warning */
 
@@ -153,9 +154,11 @@ static int set_pool(struct ns_conf_parser *p, const char *v, char *err, size_t e
         snprintf(err, errlen, "'%s': the pool is an IPv4 prefix", v);
         return -1;
     }
-    /* The gateway takes one address; /30 leaves one for a client. */
-    if (c->pool_prefix < 8 || c->pool_prefix > 30) {
-        snprintf(err, errlen, "'%s': pool prefix length must be /8 to /30", v);
+    /* Exactly what the pool supports (ike/pool.h): /30 leaves one address
+     * for a client after the gateway's; a /12 already holds a million. */
+    if (c->pool_prefix < NS_POOL_MIN_PREFIX || c->pool_prefix > NS_POOL_MAX_PREFIX) {
+        snprintf(err, errlen, "'%s': pool prefix length must be /%u to /%u", v, NS_POOL_MIN_PREFIX,
+                 NS_POOL_MAX_PREFIX);
         return -1;
     }
     return 0;

@@ -4,20 +4,29 @@
  * one NAT or several never collide.
  *
  * Host addresses exclude the network address, the broadcast address and the
- * first host, which is the gateway's own TUN address. Allocation and release
- * are O(1) (a doubly linked free list over the host indexes); released
- * addresses go to the tail of the list so an address is reused as late as
+ * first host, which is the gateway's own TUN address. Addresses are given
+ * out in ascending order while never-used ones remain; released addresses
+ * queue behind those, in release order, so an address is reused as late as
  * possible (fewer stale packets reach a new owner, and a reconnecting client
- * can usually get its old address back with `prefer`). */
+ * can usually get its old address back with `prefer`).
+ *
+ * Cost (R12): release, preferred allocation and lookups are O(1); plain
+ * allocation is amortized O(1) (a cursor over never-used addresses only
+ * moves forward, a 64-bit word at a time past addresses taken by `prefer`).
+ * Memory grows with use, not with the prefix: two bitmaps (n/4 bytes, 256
+ * KiB for a /12) at creation, and the free-list links (8 bytes an address)
+ * only for the 4096-address blocks an address has been given out of. */
 #ifndef NATSEC_IKE_POOL_H
 #define NATSEC_IKE_POOL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util/addr.h"
 
-#define NS_POOL_MIN_PREFIX 16 /* a /16: 65533 client addresses */
+/* The configuration (conf/keys.c) accepts exactly this range. */
+#define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */
 #define NS_POOL_MAX_PREFIX 30 /* a /30: one client address */
 
 struct ns_pool;
@@ -35,14 +44,17 @@ void ns_pool_netmask(const struct ns_pool *p, struct ns_addr *out);
 /* How many client addresses exist (2^(32-len) - 3), and how many are given. */
 uint32_t ns_pool_capacity(const struct ns_pool *p);
 uint32_t ns_pool_in_use(const struct ns_pool *p);
+/* Bytes the pool holds now (for memory accounting and its tests). */
+size_t ns_pool_memory(const struct ns_pool *p);
 
 /* Gives out an address. prefer (NULL or family 0 for none) is the address a
  * client asked for in its CP request: it is given if it is a free client
  * address of this pool, else the next free one is. Returns 0, or -1 when the
- * pool is exhausted. */
+ * pool is exhausted (or, rarely, memory for its links runs out). */
 int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, struct ns_addr *out);
 /* Returns an address to the pool. Returns 0, or -1 when it is not an
- * address this pool has given out (then nothing changes). */
+ * address this pool has given out (then nothing changes). Never fails for
+ * an address it gave. */
 int ns_pool_release(struct ns_pool *p, const struct ns_addr *a);
 /* Whether a is currently given out. */
 bool ns_pool_is_allocated(const struct ns_pool *p, const struct ns_addr *a);

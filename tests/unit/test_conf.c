@@ -16,6 +16,7 @@
 
 #include "conf/conf.h"
 #include "conf/proposal_parse.h"
+#include "ike/pool.h"
 
 static const char gateway_conf[] =
     "# natsecd on the corporate gateway\n"
@@ -343,7 +344,13 @@ static const struct bad_case bad_cases[] = {
     {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0\n" GW_PEER, 4,
      "pool: '10.99.0.0' is not a prefix"},
     {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/31\n" GW_PEER, 4,
-     "pool prefix length must be /8 to /30"},
+     "pool: '10.99.0.0/31': pool prefix length must be /12 to /30"},
+    /* R6: shorter than the pool supports (ike/pool.h): refused here, not
+     * later by the engine. */
+    {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.96.0.0/11\n" GW_PEER, 4,
+     "pool: '10.96.0.0/11': pool prefix length must be /12 to /30"},
+    {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.0.0.0/8\n" GW_PEER, 4,
+     "pool prefix length must be /12 to /30"},
     {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/33\n" GW_PEER, 4,
      "bad prefix length"},
     {"[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = fd00::/64\n" GW_PEER, 4,
@@ -405,6 +412,35 @@ static void errors_name_file_and_line(void **state)
         assert_null(c.peers);
         ns_conf_free(&c);
     }
+}
+
+/* R6: every pool length the configuration accepts makes a pool, and every
+ * other one is refused with file:line (no gateway that loads its
+ * configuration and then fails to start on the pool). */
+static void pool_range_matches_the_pool(void **state)
+{
+    (void)state;
+    for (unsigned len = 0; len <= 32; len++) {
+        char text[512], err[512] = "";
+        snprintf(text, sizeof(text),
+                 "[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.0.0.0/%u\n" GW_PEER,
+                 len);
+        struct ns_conf c;
+        int rc = ns_conf_load_string(text, "t.conf", &c, err, sizeof(err));
+        bool want = len >= NS_POOL_MIN_PREFIX && len <= NS_POOL_MAX_PREFIX;
+        if (!want) {
+            assert_int_equal(rc, -1);
+            assert_true(strncmp(err, "t.conf:4: pool", 14) == 0);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(c.pool_prefix, len);
+        struct ns_pool *p = ns_pool_new(&c.pool, c.pool_prefix);
+        assert_non_null(p);
+        ns_pool_free(p);
+        ns_conf_free(&c);
+    }
+    assert_int_equal(NS_POOL_MIN_PREFIX, 12); /* a /12: a million clients */
 }
 
 static void long_lines(void **state)
@@ -787,6 +823,7 @@ int main(void)
         cmocka_unit_test(comments_and_whitespace),
         cmocka_unit_test(file_load_and_missing_file),
         cmocka_unit_test(errors_name_file_and_line),
+        cmocka_unit_test(pool_range_matches_the_pool),
         cmocka_unit_test(long_lines),
         cmocka_unit_test(long_section_names),
         cmocka_unit_test(ah_is_refused),
