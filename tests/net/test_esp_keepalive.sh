@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# NAT keepalives (X1, RFC 3948 4): nat1 forgets UDP mappings after 30 s of
+# silence. alice (keepalive = 20) sends a 0xFF to the gateway's 4500 after
+# 20 s with nothing sent; dave behind the same NAT sends none (keepalive =
+# 0), as the control. Liveness checks are off on every side, so the
+# keepalives are the only packets. After 90 s of idleness the corporate
+# server still reaches alice's virtual IP through the gateway (her mapping
+# lived), and not dave's (his expired): the keepalives are what kept it.
+# Takes about 100 s.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/netns.sh
+. "$here/../lib/netns.sh"
+# shellcheck source=tools/nsd.sh
+. "$here/tools/nsd.sh"
+
+IDLE=90
+NAT_TIMEOUT=30
+KEEPALIVE=20
+
+netns_init
+nsd_check_build
+topo_setup
+nat_set_udp_timeout nat1 $NAT_TIMEOUT
+
+nsd_conf_gateway gw dpd=0
+nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_peer gw dave@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start gw gw
+nsd_conf_client alice alice@corp.example keepalive=$KEEPALIVE dpd=0
+nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_client dave dave@corp.example keepalive=0 dpd=0
+nsd_peer dave vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start alice c1
+nsd_start dave c1b
+nsd_wait_up alice
+nsd_wait_up dave
+va=$(nsd_q alice .virtual_ip)
+vd=$(nsd_q dave .virtual_ip)
+nsx srv ping -c 1 -W 2 "$va" >/dev/null || fail "the server cannot reach alice at first"
+nsx srv ping -c 1 -W 2 "$vd" >/dev/null || fail "the server cannot reach dave at first"
+
+cap=$NATSEC_TMP/ka.pcapng
+capture_start inet br0 "$cap" "ip and host $NAT1_PUB"
+step "X1: $IDLE s without traffic; nat1's UDP mappings expire after $NAT_TIMEOUT s; alice keepalive $KEEPALIVE s, dave none"
+sleep $IDLE
+capture_stop "$cap"
+
+ka=$(tshark -n -r "$cap" -Y "udp.dstport == 4500 && udp.length == 9 && ip.dst == $GW_PUB" -T fields -e frame.time_relative -e udp.srcport -e udp.payload 2>/dev/null)
+echo "$ka" | awk 'NF { if (f == "") f = $1; printf "  keepalive %6.1f s after the first, from %s:%s, payload %s\n", $1 - f, "'"$NAT1_PUB"'", $2, $3 }'
+n_ka=$(echo "$ka" | awk 'NF' | wc -l)
+other=$(tshark -n -r "$cap" -Y "!(udp.length == 9)" 2>/dev/null | wc -l)
+step "$n_ka keepalives on the wire, $other other packets during the idle time"
+[ "$n_ka" -ge $((IDLE / KEEPALIVE - 1)) ] || fail "only $n_ka keepalives in $IDLE s"
+[ "$(echo "$ka" | awk 'NF { print $3 }' | sort -u)" = ff ] || fail "a keepalive is not the single byte 0xFF"
+[ "$other" -eq 0 ] || fail "other traffic kept the NAT mapping alive"
+# Gaps between keepalives stay under the NAT's timeout.
+echo "$ka" | awk -v t=$NAT_TIMEOUT 'NF { if (p != "" && $1 - p >= t) bad = 1; p = $1 } END { exit bad }' ||
+  fail "a gap between keepalives reached the NAT timeout"
+step "alice sent $(nsd_q alice .counters.dataplane.keepalives_tx), the gateway received $(nsd_q gw .counters.dataplane.keepalives_rx) and discarded them"
+[ "$(nsd_q gw .counters.dataplane.keepalives_rx)" -ge "$n_ka" ] || fail "the gateway did not count the keepalives"
+[ "$(nsd_q dave .counters.dataplane.keepalives_tx)" -eq 0 ] || fail "dave sent keepalives with keepalive = 0"
+
+step "after $IDLE s the server reaches alice through the gateway; dave's mapping is gone"
+out=$(nsx srv ping -c 3 -i 0.2 -W 2 "$va" 2>&1) || fail "the gateway cannot reach the idle alice after $IDLE s: $out"
+echo "  alice: $(grep 'packets transmitted' <<<"$out")"
+if nsx srv ping -c 2 -i 0.2 -W 1 "$vd" >/dev/null 2>&1; then
+  fail "dave was reachable without keepalives: the NAT timeout did not act, the test proves nothing"
+fi
+echo "  dave: unreachable, as expected without keepalives"
+
+nsd_alive gw
+step "PASS"
