@@ -39,6 +39,18 @@ gw_forgot() {
     fail "the gateway still holds an SA for $1"
 }
 
+step "a bad configuration is refused at start with file:line: reason and exit code 1"
+nsd_conf_gateway bad
+printf '[peer alice@corp.example]\npsk = %s\nsubnets = 192.0.2.0/33\n' "$NSD_PSK" >>"$(nsd_conf bad)"
+set +e
+msg=$(nsx gw "$NSD_BIN" -c "$(nsd_conf bad)" -f 2>&1)
+rc=$?
+set -e
+echo "  natsecd: rc $rc: $msg"
+[ "$rc" -eq 1 ] || fail "natsecd accepted a bad configuration (rc $rc)"
+grep -qE "$(nsd_conf bad):[0-9]+: .*subnets" <<<"$msg" || fail "no file:line: reason for the bad configuration"
+[ ! -e "$(nsd_sock bad)" ] || fail "natsecd created its control socket despite a bad configuration"
+
 nsd_conf_gateway gw ike_proposals=aes128gcm16-prfsha256-x25519 esp_proposals=aes128gcm16
 for id in alice@corp.example mallory@corp.example frank@corp.example dave@corp.example; do
   nsd_peer gw "$id" "$NSD_PSK" "$CORP_NET"
