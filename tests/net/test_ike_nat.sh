@@ -83,7 +83,7 @@ vip=$(jq -r '.virtual_ip' <<<"$gw_sa")
 [[ $vip == 10.99.0.* ]] || fail "no virtual IP from the pool assigned: $vip"
 [ "$(jq -r '.virtual_ip' <<<"$cl_sa")" = "$vip" ] || fail "client's virtual IP differs from the gateway's"
 [ "$(nsd_q alice .virtual_ip)" = "$vip" ] || fail "client's tunnel does not carry the virtual IP"
-nsx c1 ip -4 addr show dev nsec0 | grep -q "inet $vip/32" || fail "virtual IP $vip not on the client's TUN"
+[[ $(nsx c1 ip -4 addr show dev nsec0) == *"inet $vip/32"* ]] || fail "virtual IP $vip not on the client's TUN"
 [ "$(jq -r '.children[0].encapsulation' <<<"$gw_sa")" = udp ] || fail "CHILD_SA not UDP-encapsulated behind a NAT"
 step "alice: $C1_ADDR:4500 -> $remote at the gateway, virtual IP $vip"
 
