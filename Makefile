@@ -26,12 +26,14 @@ build: build-gcc build-san
 # All of CTest: unit, net and interop on the gcc build; unit (sanitized) and
 # fuzz on the clang build.
 test: build
-	cd $(BUILD_GCC) && ctest --output-on-failure -L 'unit|net|interop'
-	cd $(BUILD_SAN) && ctest --output-on-failure -L 'unit|fuzz'
+	cd $(BUILD_GCC) && ctest --output-on-failure -j $(JOBS) -L unit
+	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -L unit
+	cd $(BUILD_SAN) && ctest --output-on-failure -L fuzz
+	cd $(BUILD_GCC) && ctest --output-on-failure -L 'net|interop'
 
 test-unit: build
-	cd $(BUILD_GCC) && ctest --output-on-failure -L unit
-	cd $(BUILD_SAN) && ctest --output-on-failure -L unit
+	cd $(BUILD_GCC) && ctest --output-on-failure -j $(JOBS) -L unit
+	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -L unit
 
 test-net: build-gcc
 	cd $(BUILD_GCC) && ctest --output-on-failure -L net
