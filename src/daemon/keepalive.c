@@ -105,7 +105,8 @@ static void on_timer(struct ns_timer *t, void *arg)
     k->cur.n = 0;
     struct scan s = {.d = d, .now_ms = ns_loop_now_ms(d->loop)};
     ns_ike_engine_foreach(d->engine, scan_sa, &s);
-    qsort(k->cur.v, k->cur.n, sizeof(*k->cur.v), rec_cmp);
+    if (k->cur.n) /* v is NULL until the first record */
+        qsort(k->cur.v, k->cur.n, sizeof(*k->cur.v), rec_cmp);
     struct ka_set old = k->prev;
     k->prev = k->cur;
     k->cur = old;
