@@ -31,7 +31,8 @@ say() {
 }
 
 netns_init
-nsd_check_build
+# The demo needs no jq (the tests do): it reads natsecctl's table.
+[ -x "$NSD_BIN" ] && [ -x "$NSC_BIN" ] || fail "natsecd/natsecctl not built in $NATSEC_BUILD (run make demo)"
 
 say "1. Network: internet, gateway with a corporate LAN and server, a home NAT (nftables masquerade) with a laptop"
 inet_create
@@ -52,8 +53,12 @@ cap=$NATSEC_TMP/internet.pcapng
 capture_start inet br0 "$cap" "ip and (udp port 500 or udp port 4500 or ip proto 50)"
 nsd_start gw gw
 nsd_start laptop c1
-nsd_wait_up laptop
-vip=$(nsd_q laptop .virtual_ip)
+laptop_status() { "$NSC_BIN" -s "$(nsd_sock laptop)" status 2>/dev/null || true; }
+wait_for '[[ $(laptop_status) == *"tunnel up, virtual IP"* ]]' 15 || {
+  tail -n 20 "$(nsd_log gw)" "$(nsd_log laptop)" >&2
+  fail "the tunnel did not come up"
+}
+vip=$(laptop_status | sed -n 's/^tunnel up, virtual IP \(.*\)$/\1/p')
 echo "tunnel up; the gateway gave the laptop the virtual IP $vip"
 
 say "3. ping the corporate server $SRV_ADDR from the laptop through the tunnel"
