@@ -1,0 +1,1424 @@
+/* libFuzzer target for the IKEv2 SA engine (src/ike/engine.h): a gateway
+ * engine and a client engine in this process, a tiny simulated network
+ * (with an optional NAT in front of the client), fake monotonic time, and
+ * the fuzzer's bytes as a script of things that happen to them.
+ *
+ * Input: byte 0 is the setup, the rest a sequence of operations.
+ *
+ *   setup: bits 0-1 how far the real handshake goes before the script:
+ *            0 nothing (the client is not even connecting),
+ *            1 the client's IKE_SA_INIT request is out,
+ *            2 IKE_SA_INIT done both sides (gateway half-open, client with
+ *              its IKE_AUTH request out),
+ *            3 established, with the CHILD_SA;
+ *          in 1 and 2 the link is then down and what was in flight is lost
+ *          (it stays in the record, see MUTATE); bit 2 the client is behind
+ *          a NAT; bits 3-4 the IKE suite (AES-GCM, AES-CBC + HMAC,
+ *          ChaCha20-Poly1305, AES-GCM-256 with ECP-256); bit 5 the client
+ *          forces UDP encapsulation; bit 6 transport mode on both sides;
+ *          bit 7 the client is carol@ (the gateway's %default section)
+ *          instead of alice@.
+ *
+ *   op byte: bits 0-2 the kind, bits 3-7 its flags f0..f4.
+ *     0 RAW     u16 len, bytes: a datagram to the gateway (f0: to the
+ *               client) on port 500 (f1: 4500), from the peer's endpoint
+ *               (f2: from a stranger); f3: the first 16 bytes are replaced
+ *               by the SPIs of the target's newest IKE SA, so the fuzzer
+ *               gets past the SA lookup to the state and message ID checks.
+ *     1 SEALED  sel, exch, hflags, mid, first, [u32 msg id], u16 len, chain:
+ *               an SK message to the gateway's IKE SA number sel (f0: to
+ *               the client's), sealed with that SA's real keys as its peer
+ *               would seal it, so the ICV verifies and the inner payloads,
+ *               the exchanges and the state machine run. exch: bit 7 set,
+ *               the byte itself, else IKE_AUTH, INFORMATIONAL,
+ *               CREATE_CHILD_SA, INFORMATIONAL by bits 0-1. hflags bit 0
+ *               response, bit 1 a wrong I flag. mid bits 0-1: the ID the
+ *               SA expects next, that minus one (a retransmission), plus
+ *               mid >> 2, or the u32 that follows. first: the type of the
+ *               chain's first payload. f1 port 4500, f2 from a stranger;
+ *               f3 ("splice"): while the SA is in IKE_AUTH, the harness
+ *               puts a valid IDi+AUTH (to the gateway) or IDr+AUTH (to
+ *               the client) in front of the chain, computed with the real
+ *               PSK and the SA's own IKE_SA_INIT messages and keys, so
+ *               fuzzed SA, TS, CP and notify payloads reach the CHILD_SA
+ *               negotiation, the pool and child_up.
+ *     2 MUTATE  idx, n, n x (u16 offset, u8 xor): the idx-th datagram the
+ *               engines sent so far (the real handshake first) again, with
+ *               bytes flipped, to whom it was for (f0: from a stranger; f1:
+ *               the other port; f2: the last byte dropped).
+ *     3 TIME    u16 ms (f0: x 256): time passes; the engines' timers
+ *               (retransmission, half-open expiry, liveness, linger) run
+ *               in order, and the network carries what they send.
+ *     4 LINK    f0 toggles the link (down: nothing sent arrives), f1 drops
+ *               what is in flight, f2 duplicates it, f3 reverses it.
+ *     5 API     f0-f2 select: connect, disconnect, ESP from the client
+ *               (u16 port: NAT rebinding seen by the data plane),
+ *               ESP activity, NAT rebinding, SPI exhaustion toggle,
+ *               child_up refusal toggle, ESP from the gateway (u16 port).
+ *     6, 7 NEXT the earliest deadline, exactly (timer boundaries).
+ *   After every operation the network delivers what is in flight.
+ *
+ * Checked on every input, besides the sanitizers: the ops contract of
+ * engine.h (every reserved SPI released exactly once and never while its
+ * CHILD_SA is installed; child_up with a reserved SPI; child_down only
+ * for an installed CHILD_SA, and all of them down when the engine is
+ * freed; client_down exactly once per successful connect, and connect
+ * refused while connected); what the engines send parses, carries the
+ * marker exactly on the NAT-T port and the right I flag; responses go
+ * exactly where their request came from (R4) and only while a request is
+ * being handled; set_wakeup always tells the current earliest deadline,
+ * and a tick leaves nothing due; distinct virtual IPs (R6); half-open
+ * SAs within half_open_max (R15).
+ *
+ * Determinism: OpenSSL's RAND is replaced by a counter-mode stream
+ * restarted for every input, so SPIs, nonces, DH keys, IVs and the hash
+ * keys are the same on every run of an input, and so is everything else.
+ *
+ * The seed corpus in tests/fuzz/corpus/ike_engine/ is written by this file
+ * compiled as a program, which also runs every seed and prints what it did
+ * (with a hash of all that was sent: the same on every run):
+ *   clang -D_GNU_SOURCE -DFUZZ_IKE_ENGINE_SEEDGEN -fsanitize=address,undefined \
+ *     -fsanitize=fuzzer-no-link -Isrc tests/fuzz/fuzz_ike_engine.c \
+ *     build/clang-san/libnatsec_core.a -lcrypto -linih -ljson-c -o /tmp/seedgen &&
+ *   /tmp/seedgen tests/fuzz/corpus/ike_engine
+ * A finding replays with its log on stderr:
+ *   FUZZ_IKE_ENGINE_LOG=1 build/clang-san/tests/fuzz/fuzz_ike_engine <file> */
+#define OPENSSL_SUPPRESS_DEPRECATED /* RAND_set_rand_method: see rng_* */
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "crypto/cipher.h"
+#include "ike/auth.h"
+#include "ike/engine.h"
+/* Read-only use of the engine's internals: the keys, nonces and
+ * IKE_SA_INIT messages of an IKE SA, which a real peer has too, to seal
+ * messages as that peer. Nothing in the engine is written through it. */
+#include "ike/ike_sa.h"
+#include "ike/msg.h"
+#include "ike/proposal_select.h"
+#include "util/log.h"
+
+#define GW_ADDR "198.51.100.1"
+#define CL_ADDR "203.0.113.20"  /* the client without a NAT */
+#define CL_PRIV "192.168.1.10"  /* ... and behind one */
+#define NAT_PUB "203.0.113.5"   /* the NAT's public address */
+#define STRANGER "203.0.113.99" /* anyone else on the Internet */
+#define T0 1000000u
+#define MAX_REC 48      /* datagrams kept for MUTATE */
+#define QLEN 64         /* datagrams in flight */
+#define MAX_SPIS 256    /* reserved SPIs one engine may hold */
+#define MAX_CHILDREN 64 /* installed CHILD_SAs one engine may hold */
+#define MAX_IDS 16      /* IKE SAs of one engine the script can name */
+#define PUMP_BUDGET 256 /* deliveries per operation */
+#define TIME_STEPS 256  /* timer rounds per TIME operation */
+#define GW_SPI_BASE 0x60000000u
+#define CL_SPI_BASE 0xc0000000u
+
+enum { GW = 0, CL = 1 };
+
+/* ---- deterministic randomness ---- */
+
+/* A splitmix64 stream restarted for every input: not random at all, which
+ * is what a reproducible fuzzer wants; the engine only needs the values
+ * to be unique where it checks (SPIs), which it does itself. */
+static uint64_t rng_state;
+
+static uint64_t rng_next(void)
+{
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static int rng_bytes(unsigned char *buf, int num)
+{
+    for (int i = 0; i < num; i += 8) {
+        uint64_t v = rng_next();
+        for (int k = 0; k < 8 && i + k < num; k++)
+            buf[i + k] = (unsigned char)(v >> (8 * k));
+    }
+    return 1;
+}
+
+static int rng_status(void)
+{
+    return 1;
+}
+
+static const RAND_METHOD rng_method = {
+    .bytes = rng_bytes, .pseudorand = rng_bytes, .status = rng_status};
+
+/* ---- the world ---- */
+
+struct host {
+    struct ns_ike_engine *e;
+    const struct ns_conf *conf;
+    uint32_t spi_base, spi_count;
+    uint32_t spis[MAX_SPIS]; /* reserved and not released */
+    unsigned n_spis;
+    struct {
+        uint32_t in, out;
+    } child[MAX_CHILDREN]; /* installed */
+    unsigned n_child;
+    bool spi_fail, refuse_child;
+    unsigned connects, client_downs, client_ups;
+    uint64_t wakeup; /* as last told by set_wakeup */
+    uint64_t ids[MAX_IDS];
+    unsigned n_ids;
+};
+
+struct rec {
+    int from;                    /* GW or CL */
+    struct ns_endpoint src, dst; /* as sent, before the NAT */
+    uint8_t data[NS_IKE_BUF];
+    size_t len;
+};
+
+struct pkt {
+    int to;
+    struct ns_endpoint local, remote; /* as the receiver sees them */
+    uint8_t data[NS_IKE_BUF];
+    size_t len;
+};
+
+struct world {
+    struct host h[2];
+    uint64_t now;
+    bool nat;
+    uint16_t nat_base; /* public port = nat_base + private port */
+    struct ns_addr gw, cl, nat_pub, stranger;
+    bool link_up;
+    struct pkt q[QLEN];
+    unsigned qn;
+    struct rec rec[MAX_REC];
+    unsigned n_rec;
+    /* The datagram an engine is handling now (R4 check). */
+    int delivering; /* GW, CL, or -1 */
+    struct ns_endpoint cur_local, cur_remote;
+};
+
+static struct world W;
+
+static void check(bool ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "fuzz_ike_engine: invariant broken: %s\n", what);
+        abort();
+    }
+}
+
+static struct ns_addr addr_of(const char *s)
+{
+    struct ns_addr a;
+    if (ns_addr_parse(&a, s) != 0)
+        abort();
+    return a;
+}
+
+static struct ns_endpoint ep(struct ns_addr a, uint16_t port)
+{
+    return (struct ns_endpoint){.addr = a, .port = port};
+}
+
+/* The client's own address (private behind the NAT). */
+static struct ns_addr client_addr(void)
+{
+    return W.nat ? addr_of(CL_PRIV) : W.cl;
+}
+
+/* Where a datagram sent by `from` from src to dst arrives, as the
+ * receiver sees it; -1 when it reaches neither engine. */
+static int route(int from, const struct ns_endpoint *src, const struct ns_endpoint *dst,
+                 struct ns_endpoint *local, struct ns_endpoint *remote)
+{
+    if (from == CL) {
+        if (!ns_addr_equal(&dst->addr, &W.gw) || (dst->port != 500 && dst->port != 4500))
+            return -1;
+        *local = *dst;
+        *remote = *src;
+        if (W.nat)
+            *remote = ep(W.nat_pub, (uint16_t)(W.nat_base + src->port));
+        return GW;
+    }
+    uint16_t port = dst->port;
+    if (W.nat) {
+        if (!ns_addr_equal(&dst->addr, &W.nat_pub))
+            return -1;
+        port = (uint16_t)(dst->port - W.nat_base);
+    } else if (!ns_addr_equal(&dst->addr, &W.cl)) {
+        return -1;
+    }
+    if (port != 500 && port != 4500)
+        return -1;
+    *local = ep(client_addr(), port);
+    *remote = *src;
+    return CL;
+}
+
+static void enqueue(int to, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                    const uint8_t *msg, size_t len)
+{
+    if (W.qn == QLEN || len > NS_IKE_BUF)
+        return; /* a full network loses packets */
+    struct pkt *p = &W.q[W.qn++];
+    p->to = to;
+    p->local = *local;
+    p->remote = *remote;
+    memcpy(p->data, msg, len);
+    p->len = len;
+}
+
+static void check_wakeup(int i)
+{
+    struct host *h = &W.h[i];
+    check(h->wakeup == ns_ike_engine_next_wakeup(h->e), "set_wakeup tells the earliest deadline");
+}
+
+/* Hands one datagram to an engine. */
+static void deliver(int to, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                    uint8_t *msg, size_t len)
+{
+    W.delivering = to;
+    W.cur_local = *local;
+    W.cur_remote = *remote;
+    ns_ike_engine_input(W.h[to].e, local, remote, msg, len, W.now);
+    W.delivering = -1;
+    check_wakeup(to);
+}
+
+static void pump(void)
+{
+    static struct pkt p;
+    for (unsigned n = 0; W.qn && n < PUMP_BUDGET; n++) {
+        p = W.q[0];
+        memmove(&W.q[0], &W.q[1], (W.qn - 1) * sizeof(W.q[0]));
+        W.qn--;
+        deliver(p.to, &p.local, &p.remote, p.data, p.len);
+    }
+}
+
+/* ---- ops ---- */
+
+static int host_index(const struct host *h)
+{
+    return h == &W.h[GW] ? GW : CL;
+}
+
+static void note_id(struct host *h, uint64_t id)
+{
+    for (unsigned i = 0; i < h->n_ids; i++)
+        if (h->ids[i] == id)
+            return;
+    if (id && h->n_ids < MAX_IDS)
+        h->ids[h->n_ids++] = id;
+}
+
+static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                     const uint8_t *msg, size_t len, bool marker)
+{
+    struct host *h = ctx;
+    int from = host_index(h);
+    struct ns_ike_header hd;
+    static struct ns_ike_payloads pl;
+    check(len <= NS_IKE_BUF, "a message within the engine's buffer");
+    check(ns_ike_parse_message(msg, len, &hd, &pl) == NS_IKE_OK, "what an engine sends parses");
+    check(marker == (local->port == h->conf->natt_port), "the marker exactly on the NAT-T port");
+    /* The client is the original initiator of every IKE SA it makes; after
+     * an IKE SA re-key the side that re-keyed is (3.1), so the I flag is
+     * checked only where there has been none. */
+    if (hd.exchange == NS_IKE_SA_INIT || hd.exchange == NS_IKE_AUTH)
+        check(!!(hd.flags & NS_IKE_FLAG_INITIATOR) == (from == CL),
+              "the I flag names the initiator");
+    if (hd.flags & NS_IKE_FLAG_RESPONSE) {
+        /* R4: a response goes exactly back where its request came from,
+         * and there is no response without a request. */
+        check(W.delivering == from, "a response only while handling a request");
+        check(ns_endpoint_equal(local, &W.cur_local) && ns_endpoint_equal(remote, &W.cur_remote),
+              "a response goes back where the request came from");
+    }
+    if (hd.exchange == NS_IKE_SA_INIT)
+        note_id(h, from == GW ? hd.spi_r : hd.spi_i);
+    if (W.n_rec < MAX_REC) {
+        struct rec *r = &W.rec[W.n_rec++];
+        r->from = from;
+        r->src = *local;
+        r->dst = *remote;
+        memcpy(r->data, msg, len);
+        r->len = len;
+    }
+    if (!W.link_up)
+        return;
+    struct ns_endpoint l, rm;
+    int to = route(from, local, remote, &l, &rm);
+    if (to >= 0)
+        enqueue(to, &l, &rm, msg, len);
+}
+
+static void ops_set_wakeup(void *ctx, uint64_t when)
+{
+    ((struct host *)ctx)->wakeup = when;
+}
+
+static int find_spi(const struct host *h, uint32_t spi)
+{
+    for (unsigned i = 0; i < h->n_spis; i++)
+        if (h->spis[i] == spi)
+            return (int)i;
+    return -1;
+}
+
+static int find_child(const struct host *h, uint32_t in)
+{
+    for (unsigned i = 0; i < h->n_child; i++)
+        if (h->child[i].in == in)
+            return (int)i;
+    return -1;
+}
+
+static uint32_t ops_alloc_spi(void *ctx)
+{
+    struct host *h = ctx;
+    if (h->spi_fail || h->n_spis == MAX_SPIS)
+        return 0;
+    uint32_t spi = h->spi_base + ++h->spi_count;
+    h->spis[h->n_spis++] = spi;
+    return spi;
+}
+
+static void ops_release_spi(void *ctx, uint32_t spi)
+{
+    struct host *h = ctx;
+    int i = find_spi(h, spi);
+    check(i >= 0, "release_spi of a reserved SPI, once");
+    check(find_child(h, spi) < 0, "no release_spi while its CHILD_SA is installed");
+    h->spis[i] = h->spis[--h->n_spis];
+}
+
+static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
+                        const struct ns_esp_sa_spec *out)
+{
+    struct host *h = ctx;
+    check(in->dir == NS_ESP_INBOUND && out->dir == NS_ESP_OUTBOUND, "child_up directions");
+    check(in->paired_spi == out->spi && out->paired_spi == in->spi, "child_up pairs the SPIs");
+    check(find_spi(h, in->spi) >= 0, "child_up with a reserved inbound SPI");
+    check(find_child(h, in->spi) < 0, "child_up once per inbound SPI");
+    check(in->encr_key_len <= sizeof(in->encr_key) && in->integ_key_len <= sizeof(in->integ_key),
+          "child key lengths");
+    if (h->refuse_child || h->n_child == MAX_CHILDREN)
+        return -1;
+    h->child[h->n_child].in = in->spi;
+    h->child[h->n_child++].out = out->spi;
+    return 0;
+}
+
+static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    struct host *h = ctx;
+    int i = find_child(h, in_spi);
+    check(i >= 0 && h->child[i].out == out_spi, "child_down of an installed CHILD_SA");
+    h->child[i] = h->child[--h->n_child];
+}
+
+static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *local,
+                           const struct ns_endpoint *peer)
+{
+    (void)ctx;
+    (void)id;
+    check(local->port && peer->port, "peer_moved to real endpoints");
+}
+
+static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
+                          const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
+                          unsigned n_dns)
+{
+    struct host *h = ctx;
+    (void)id;
+    (void)remote;
+    (void)dns;
+    check(host_index(h) == CL, "client_up on the client");
+    /* No virtual IP (family 0) in transport mode: host to host. */
+    check((vip->family == AF_INET || vip->family == 0) && n <= NS_SA_MAX_TS &&
+              n_dns <= NS_CONF_MAX_DNS,
+          "client_up arguments");
+    check(h->n_child > 0, "client_up after child_up");
+    h->client_ups++;
+}
+
+static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
+{
+    struct host *h = ctx;
+    check(ns_ike_down_reason_str(why) != NULL, "a down reason");
+    h->client_downs++;
+    check(h->client_downs <= h->connects, "client_down once per connect");
+}
+
+/* ---- configurations ---- */
+
+static const char *const suites[4] = {
+    "aes128gcm16-prfsha256-x25519",
+    "aes256-sha256-x25519",
+    "chacha20poly1305-prfsha512-x25519",
+    "aes256gcm16-prfsha384-ecp256",
+};
+
+/* Short timers and small limits so that a few script steps reach them:
+ * a /29 pool (5 clients), cookies from 3 half-open SAs, at most 6, the
+ * shortest lifetimes the configuration allows. */
+static const char gw_fmt[] =
+    "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
+    "ike_proposals = %s, %s, %s, %s\n"
+    "esp_proposals = aes128gcm16, aes256-sha256, chacha20poly1305, null-sha256\n"
+    "pool = 10.99.0.0/29\ndns = 192.0.2.53, 192.0.2.54\n"
+    "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
+    "half_open_max = 6\ncookie_threshold = 3\nike_lifetime = 120\nchild_lifetime = 60\n"
+    "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
+    "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s"
+    "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n%s";
+
+static const char cl_fmt[] = "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
+                             "remote_id = vpn.corp.example\nike_proposals = %s\n"
+                             "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
+                             "force_encap = %s\nike_lifetime = 120\nchild_lifetime = 60\n"
+                             "[peer vpn.corp.example]\npsk = %s\nsubnets = %s\n%s";
+
+/* Indexed by the setup bits that matter to each role. */
+static struct ns_conf gw_conf[2];  /* bit 6 */
+static struct ns_conf cl_conf[32]; /* bits 3-7 */
+static bool gw_loaded[2], cl_loaded[32];
+
+static void load(const char *text, const char *name, struct ns_conf *c)
+{
+    char err[512];
+    if (ns_conf_load_string(text, name, c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_ike_engine: %s\n", err);
+        abort();
+    }
+}
+
+static const struct ns_conf *gateway_conf(unsigned setup)
+{
+    unsigned k = (setup >> 6) & 1;
+    if (!gw_loaded[k]) {
+        char text[2048];
+        const char *mode = k ? "mode = transport\n" : "";
+        snprintf(text, sizeof(text), gw_fmt, suites[0], suites[1], suites[2], suites[3], mode,
+                 mode);
+        load(text, "gateway.conf", &gw_conf[k]);
+        gw_loaded[k] = true;
+    }
+    return &gw_conf[k];
+}
+
+static const struct ns_conf *client_conf(unsigned setup)
+{
+    unsigned k = (setup >> 3) & 31;
+    if (!cl_loaded[k]) {
+        char text[2048];
+        bool carol = setup & 0x80;
+        snprintf(text, sizeof(text), cl_fmt, carol ? "carol@corp.example" : "alice@corp.example",
+                 suites[(setup >> 3) & 3], (setup & 0x20) ? "yes" : "no",
+                 carol ? "common-secret-0123456789" : "alice-secret-0123456789",
+                 carol ? "192.0.2.80/32" : "192.0.2.0/24",
+                 (setup & 0x40) ? "mode = transport\n" : "");
+        load(text, "client.conf", &cl_conf[k]);
+        cl_loaded[k] = true;
+    }
+    return &cl_conf[k];
+}
+
+/* ---- input reading ---- */
+
+struct in {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint8_t u8(struct in *in)
+{
+    if (!in->n)
+        return 0;
+    in->n--;
+    return *in->p++;
+}
+
+static uint16_t u16(struct in *in)
+{
+    uint16_t lo = u8(in);
+    return (uint16_t)(lo | u8(in) << 8);
+}
+
+static uint32_t u32(struct in *in)
+{
+    uint32_t lo = u16(in);
+    return lo | (uint32_t)u16(in) << 16;
+}
+
+/* Up to len bytes (fewer when the input ends). */
+static const uint8_t *bytes(struct in *in, size_t *len)
+{
+    if (*len > in->n)
+        *len = in->n;
+    const uint8_t *p = in->p;
+    in->p += *len;
+    in->n -= *len;
+    return p;
+}
+
+/* ---- the operations ---- */
+
+/* The endpoint a message from the peer of `to` comes from. */
+static struct ns_endpoint peer_endpoint(int to, bool natt, bool stranger, uint16_t sport)
+{
+    uint16_t port = natt ? 4500 : 500;
+    if (stranger)
+        return ep(W.stranger, sport ? sport : 7777);
+    if (to == CL)
+        return ep(W.gw, port);
+    return W.nat ? ep(W.nat_pub, (uint16_t)(W.nat_base + port)) : ep(W.cl, port);
+}
+
+static struct ns_endpoint own_endpoint(int to, bool natt)
+{
+    uint16_t port = natt ? 4500 : 500;
+    return to == GW ? ep(W.gw, port) : ep(client_addr(), port);
+}
+
+static struct ns_ikesa *target_sa(int to, unsigned sel)
+{
+    struct host *h = &W.h[to];
+    if (!h->n_ids)
+        return NULL;
+    return ns_eng_find_id(h->e, h->ids[sel % h->n_ids]);
+}
+
+static void op_raw(struct in *in, unsigned f)
+{
+    static uint8_t msg[NS_IKE_BUF];
+    int to = (f & 1) ? CL : GW;
+    size_t len = u16(in) % (NS_IKE_BUF + 1);
+    const uint8_t *p = bytes(in, &len);
+    memcpy(msg, p, len);
+    if ((f & 8) && len >= 16) {
+        struct host *h = &W.h[to];
+        struct ns_ikesa *sa = h->n_ids ? ns_eng_find_id(h->e, h->ids[h->n_ids - 1]) : NULL;
+        if (sa) {
+            ns_put_u32(msg, (uint32_t)(sa->spi_i >> 32));
+            ns_put_u32(msg + 4, (uint32_t)sa->spi_i);
+            ns_put_u32(msg + 8, (uint32_t)(sa->spi_r >> 32));
+            ns_put_u32(msg + 12, (uint32_t)sa->spi_r);
+        }
+    }
+    struct ns_endpoint local = own_endpoint(to, f & 2);
+    struct ns_endpoint remote = peer_endpoint(to, f & 2, f & 4, 0);
+    deliver(to, &local, &remote, msg, len);
+}
+
+/* RestOfIDPayload of an identity. */
+static size_t id_rest(const struct ns_conf_id *id, uint8_t *out)
+{
+    out[0] = id->type;
+    out[1] = out[2] = out[3] = 0;
+    memcpy(out + 4, id->data, id->len);
+    return 4 + id->len;
+}
+
+/* The ID and AUTH payloads the peer of sa would send in IKE_AUTH: computed
+ * as RFC 7296 2.15 says, from sa's IKE_SA_INIT messages, nonces and keys
+ * and the real PSK. False when sa is past IKE_AUTH (the messages are gone). */
+static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, int to)
+{
+    if (!sa->init_req.p || !sa->init_resp.p || !sa->keys_ready)
+        return false;
+    const struct ns_conf *cc = W.h[CL].conf;
+    /* The peer signs its own first message, our nonce, its SK_p, its ID. */
+    const struct ns_conf_id *id = to == GW ? &cc->local_id : &W.h[GW].conf->local_id;
+    const struct ns_conf_peer *peer =
+        to == GW ? ns_conf_find_peer(W.h[GW].conf, id) : &cc->peers[0];
+    if (!peer)
+        return false;
+    uint8_t rest[4 + NS_CONF_ID_MAX], auth[NS_PRF_MAX_LEN];
+    size_t auth_len;
+    const struct ns_msgbuf *m = to == GW ? &sa->init_req : &sa->init_resp;
+    struct ns_auth_input ai = {
+        .prf = sa->ike_alg.prf,
+        .real_msg = m->p,
+        .real_msg_len = m->len,
+        .peer_nonce = to == GW ? sa->nr : sa->ni,
+        .peer_nonce_len = to == GW ? sa->nr_len : sa->ni_len,
+        .sk_p = to == GW ? sa->keys.sk_pi : sa->keys.sk_pr,
+        .sk_p_len = sa->keys.d_len,
+        .id_rest = rest,
+        .id_rest_len = id_rest(id, rest),
+    };
+    if (ns_auth_psk_compute(&ai, peer->psk, peer->psk_len, auth, &auth_len) != 0)
+        return false;
+    ns_ike_add_id(b, to == GW ? NS_PL_IDI : NS_PL_IDR, id->type, id->data, id->len);
+    ns_ike_add_auth(b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
+    return true;
+}
+
+static void op_sealed(struct in *in, unsigned f)
+{
+    static const uint8_t exchanges[4] = {NS_IKE_AUTH, NS_INFORMATIONAL, NS_CREATE_CHILD_SA,
+                                         NS_INFORMATIONAL};
+    static uint8_t msg[NS_IKE_BUF];
+    int to = (f & 1) ? CL : GW;
+    unsigned sel = u8(in);
+    uint8_t x = u8(in);
+    uint8_t hfl = u8(in);
+    uint8_t mid = u8(in);
+    uint8_t first = u8(in);
+    uint32_t raw_id = (mid & 3) == 3 ? u32(in) : 0;
+    size_t len = u16(in) % NS_IKE_BUF;
+    const uint8_t *chain = bytes(in, &len);
+
+    struct ns_ikesa *sa = target_sa(to, sel);
+    if (!sa || !sa->keys_ready)
+        return;
+    bool response = hfl & 1;
+    uint32_t expected = response ? sa->req_id : sa->peer_req_id;
+    uint32_t id = (mid & 3) == 0   ? expected
+                  : (mid & 3) == 1 ? expected - 1
+                  : (mid & 3) == 2 ? expected + (mid >> 2)
+                                   : raw_id;
+    /* The peer seals with the keys of its own direction. */
+    const struct ns_ike_keys *k = &sa->keys;
+    const struct ns_proposal *pr = &sa->ike_alg;
+    struct ns_cipher *c =
+        ns_cipher_new(pr->encr, pr->key_bits, pr->integ, sa->initiator ? k->sk_er : k->sk_ei,
+                      k->encr_len, sa->initiator ? k->sk_ar : k->sk_ai, k->integ_len);
+    if (!c)
+        abort();
+    bool from_initiator = !sa->initiator;
+    struct ns_ike_header h = {
+        .spi_i = sa->spi_i,
+        .spi_r = sa->spi_r,
+        .version = NS_IKE_VERSION,
+        .exchange = (x & 0x80) ? x : exchanges[x & 3],
+        .flags = (uint8_t)(((from_initiator ^ !!(hfl & 2)) ? NS_IKE_FLAG_INITIATOR : 0) |
+                           (response ? NS_IKE_FLAG_RESPONSE : 0)),
+        .msg_id = id,
+    };
+    uint8_t iv[NS_CIPHER_MAX_IV];
+    for (size_t i = 0; i < sizeof(iv); i++)
+        iv[i] = (uint8_t)(sel + i);
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, msg, sizeof(msg), &h);
+    ns_ike_sk_begin(&b, c, iv);
+    if (f & 8)
+        add_peer_auth(&b, sa, to);
+    if (len && ns_writer_ok(&b.w)) {
+        /* The fuzzer's chain, raw: its first type goes in the Next Payload
+         * field before it (the SK's, or the last added payload's). */
+        b.w.data[b.np_off] = first;
+        ns_write_bytes(&b.w, chain, len);
+    }
+    ns_ike_sk_seal(&b, c);
+    int n = ns_ike_build_finish(&b);
+    ns_cipher_free(c);
+    if (n < 0)
+        return;
+    struct ns_endpoint local = own_endpoint(to, f & 2);
+    struct ns_endpoint remote = peer_endpoint(to, f & 2, f & 4, 0);
+    deliver(to, &local, &remote, msg, (size_t)n);
+}
+
+static void op_mutate(struct in *in, unsigned f)
+{
+    static uint8_t msg[NS_IKE_BUF];
+    unsigned idx = u8(in), n = u8(in) % 32;
+    if (!W.n_rec) {
+        for (unsigned i = 0; i < n; i++)
+            (void)u16(in), (void)u8(in);
+        return;
+    }
+    const struct rec *r = &W.rec[idx % W.n_rec];
+    size_t len = r->len;
+    memcpy(msg, r->data, len);
+    for (unsigned i = 0; i < n; i++) {
+        uint16_t off = u16(in);
+        uint8_t v = u8(in);
+        if (len)
+            msg[off % len] ^= v;
+    }
+    if ((f & 4) && len)
+        len--;
+    struct ns_endpoint local, remote, src = r->src, dst = r->dst;
+    if (f & 2) {
+        src.port = src.port == 500 ? 4500 : 500;
+        dst.port = dst.port == 500 ? 4500 : 500;
+    }
+    int to = route(r->from, &src, &dst, &local, &remote);
+    if (to < 0) {
+        /* Sent somewhere else (a stranger): to the other engine anyway. */
+        to = r->from == GW ? CL : GW;
+        local = own_endpoint(to, dst.port == 4500);
+        remote = src;
+    }
+    if (f & 1)
+        remote = peer_endpoint(to, false, true, 4242);
+    deliver(to, &local, &remote, msg, len);
+}
+
+static void tick(int i)
+{
+    struct host *h = &W.h[i];
+    ns_ike_engine_tick(h->e, W.now);
+    check(ns_ike_engine_next_wakeup(h->e) > W.now, "a tick leaves nothing due");
+    check_wakeup(i);
+}
+
+/* Runs the timers up to `until`, in order, with the network carrying what
+ * they send. */
+static void run_until(uint64_t until)
+{
+    for (unsigned s = 0; s < TIME_STEPS; s++) {
+        pump();
+        uint64_t a = ns_ike_engine_next_wakeup(W.h[GW].e);
+        uint64_t b = ns_ike_engine_next_wakeup(W.h[CL].e);
+        uint64_t next = a < b ? a : b;
+        if (next > until)
+            break;
+        if (next > W.now)
+            W.now = next;
+        for (int i = 0; i < 2; i++)
+            if (ns_ike_engine_next_wakeup(W.h[i].e) <= W.now)
+                tick(i);
+    }
+    if (until > W.now)
+        W.now = until;
+}
+
+static void op_link(unsigned f)
+{
+    if (f & 1)
+        W.link_up = !W.link_up;
+    if (f & 2)
+        W.qn = 0;
+    if (f & 4) {
+        unsigned n = W.qn;
+        for (unsigned i = 0; i < n && W.qn < QLEN; i++)
+            W.q[W.qn++] = W.q[i];
+    }
+    if (f & 8) {
+        for (unsigned i = 0; i < W.qn / 2; i++) {
+            static struct pkt t;
+            t = W.q[i];
+            W.q[i] = W.q[W.qn - 1 - i];
+            W.q[W.qn - 1 - i] = t;
+        }
+    }
+}
+
+static void do_connect(void)
+{
+    struct host *h = &W.h[CL];
+    bool connected = h->connects != h->client_downs;
+    struct ns_addr a = client_addr();
+    int rc = ns_ike_engine_connect(h->e, &a, W.now);
+    check(!(connected && rc == 0), "connect refused while connected");
+    if (rc == 0)
+        h->connects++;
+    check_wakeup(CL);
+}
+
+static void op_api(struct in *in, unsigned f)
+{
+    struct host *g = &W.h[GW], *c = &W.h[CL];
+    switch (f & 7) {
+    case 0:
+        do_connect();
+        break;
+    case 1:
+        ns_ike_engine_disconnect(c->e, W.now);
+        check_wakeup(CL);
+        break;
+    case 2: { /* the gateway's data plane saw ESP from the client, maybe elsewhere */
+        uint16_t port = u16(in);
+        struct ns_endpoint from = peer_endpoint(GW, true, f & 8, port);
+        struct ns_endpoint local = own_endpoint(GW, true);
+        if (g->n_ids)
+            ns_ike_engine_esp_from(g->e, g->ids[(f >> 4) % g->n_ids], &local, &from, W.now);
+        check_wakeup(GW);
+        break;
+    }
+    case 3:
+        if (g->n_ids)
+            ns_ike_engine_esp_activity(g->e, g->ids[g->n_ids - 1], W.now);
+        if (c->n_ids)
+            ns_ike_engine_esp_activity(c->e, c->ids[c->n_ids - 1], W.now);
+        check_wakeup(GW);
+        check_wakeup(CL);
+        break;
+    case 4:
+        W.nat_base = W.nat_base >= 59000 ? 40000 : (uint16_t)(W.nat_base + 1000);
+        break;
+    case 5:
+        g->spi_fail = !g->spi_fail;
+        c->spi_fail = !c->spi_fail;
+        break;
+    case 6:
+        ((f & 8) ? c : g)->refuse_child = !((f & 8) ? c : g)->refuse_child;
+        break;
+    case 7: { /* the client's data plane saw ESP from the gateway */
+        uint16_t port = u16(in);
+        struct ns_endpoint from = peer_endpoint(CL, true, f & 8, port);
+        struct ns_endpoint local = own_endpoint(CL, true);
+        if (c->n_ids)
+            ns_ike_engine_esp_from(c->e, c->ids[c->n_ids - 1], &local, &from, W.now);
+        check_wakeup(CL);
+        break;
+    }
+    }
+}
+
+static void op_next(void)
+{
+    uint64_t a = ns_ike_engine_next_wakeup(W.h[GW].e);
+    uint64_t b = ns_ike_engine_next_wakeup(W.h[CL].e);
+    uint64_t next = a < b ? a : b;
+    if (next != NS_IKE_NEVER)
+        run_until(next > W.now ? next : W.now);
+}
+
+/* ---- set-up and the end of an input ---- */
+
+static void host_init(int i, const struct ns_conf *conf, uint32_t spi_base)
+{
+    struct host *h = &W.h[i];
+    memset(h, 0, sizeof(*h));
+    h->conf = conf;
+    h->spi_base = spi_base;
+    h->wakeup = NS_IKE_NEVER;
+    struct ns_ike_ops ops = {.ctx = h,
+                             .send = ops_send,
+                             .set_wakeup = ops_set_wakeup,
+                             .alloc_spi = ops_alloc_spi,
+                             .release_spi = ops_release_spi,
+                             .child_up = ops_child_up,
+                             .child_down = ops_child_down,
+                             .peer_moved = ops_peer_moved,
+                             .client_up = ops_client_up,
+                             .client_down = ops_client_down};
+    h->e = ns_ike_engine_new(conf, &ops, W.now);
+    if (!h->e)
+        abort();
+}
+
+/* Delivers n datagrams in flight (the rest stay queued). */
+static void pump_n(unsigned n)
+{
+    static struct pkt p;
+    while (n-- && W.qn) {
+        p = W.q[0];
+        memmove(&W.q[0], &W.q[1], (W.qn - 1) * sizeof(W.q[0]));
+        W.qn--;
+        deliver(p.to, &p.local, &p.remote, p.data, p.len);
+    }
+}
+
+static void world_setup(unsigned setup)
+{
+    W.qn = 0;
+    W.n_rec = 0;
+    W.now = T0;
+    W.delivering = -1;
+    W.nat = setup & 4;
+    W.nat_base = 40000;
+    W.gw = addr_of(GW_ADDR);
+    W.cl = addr_of(CL_ADDR);
+    W.nat_pub = addr_of(NAT_PUB);
+    W.stranger = addr_of(STRANGER);
+    W.link_up = true;
+    host_init(GW, gateway_conf(setup), GW_SPI_BASE);
+    host_init(CL, client_conf(setup), CL_SPI_BASE);
+    unsigned stage = setup & 3;
+    if (stage == 0)
+        return;
+    do_connect();
+    if (stage == 2)
+        pump_n(2); /* IKE_SA_INIT there and back: the IKE_AUTH request is out */
+    if (stage == 3) {
+        pump();
+        check(W.h[CL].client_ups == 1, "the real handshake establishes");
+    }
+    if (stage < 3) {
+        W.link_up = false;
+        W.qn = 0;
+    }
+}
+
+static void collect_vip(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct ns_addr *vips = arg;
+    if (!st->vip.family)
+        return;
+    for (unsigned i = 0; i < 64; i++) {
+        if (!vips[i].family) {
+            vips[i] = st->vip;
+            return;
+        }
+        check(!ns_addr_equal(&vips[i], &st->vip), "distinct virtual IPs (R6)");
+    }
+}
+
+/* What the last input did, for the seed writer's report. */
+static struct {
+    struct ns_ike_counters gw, cl;
+    unsigned client_ups, gw_children, cl_children;
+} last;
+
+static void world_end(void)
+{
+    struct ns_addr vips[64];
+    memset(vips, 0, sizeof(vips));
+    ns_ike_engine_foreach(W.h[GW].e, collect_vip, vips);
+    struct ns_ike_counters ctr;
+    ns_ike_engine_counters(W.h[GW].e, &ctr);
+    check(ctr.half_open <= W.h[GW].conf->half_open_max, "half-open SAs bounded (R15)");
+    check(ctr.half_open <= ctr.ike_sas, "half-open SAs are SAs");
+    last.gw = ctr;
+    ns_ike_engine_counters(W.h[CL].e, &last.cl);
+    last.client_ups = W.h[CL].client_ups;
+    last.gw_children = W.h[GW].n_child;
+    last.cl_children = W.h[CL].n_child;
+    for (int i = 0; i < 2; i++) {
+        struct host *h = &W.h[i];
+        ns_ike_engine_free(h->e);
+        h->e = NULL;
+        check(h->n_child == 0, "every CHILD_SA down when the engine is freed");
+        check(h->n_spis == 0, "every SPI released when the engine is freed");
+    }
+    check(W.h[CL].client_downs == W.h[CL].connects, "client_down once per connect");
+}
+
+static void run(const uint8_t *data, size_t size)
+{
+    struct in in = {data, size};
+    rng_state = 0x6e61747365632121ull; /* the same stream for every input */
+    world_setup(u8(&in));
+    while (in.n) {
+        uint8_t op = u8(&in);
+        unsigned f = op >> 3;
+        switch (op & 7) {
+        case 0:
+            op_raw(&in, f);
+            break;
+        case 1:
+            op_sealed(&in, f);
+            break;
+        case 2:
+            op_mutate(&in, f);
+            break;
+        case 3: {
+            uint64_t ms = u16(&in);
+            run_until(W.now + ((f & 1) ? ms << 8 : ms));
+            break;
+        }
+        case 4:
+            op_link(f);
+            break;
+        case 5:
+            op_api(&in, f);
+            break;
+        default:
+            op_next();
+            break;
+        }
+        pump();
+    }
+    world_end();
+}
+
+static void init_once(void)
+{
+    static bool done;
+    if (done)
+        return;
+    done = true;
+    if (RAND_set_rand_method(&rng_method) != 1)
+        abort();
+    ns_log_set_level(NS_LOG_DEBUG); /* every log line is formatted: they are code too */
+    if (getenv("FUZZ_IKE_ENGINE_LOG"))
+        return; /* to stderr: FUZZ_IKE_ENGINE_LOG=1 <target> <crash file> */
+    FILE *null = fopen("/dev/null", "w");
+    if (null)
+        ns_log_set_stream(null);
+    else
+        ns_log_set_level(NS_LOG_ERROR);
+}
+
+#ifndef FUZZ_IKE_ENGINE_SEEDGEN
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    init_once();
+    if (size < 1 || size > 8192)
+        return 0;
+    run(data, size);
+    return 0;
+}
+
+#else /* the seed corpus writer */
+
+static uint8_t seed[8192];
+static size_t seed_len;
+
+static void s8(unsigned v)
+{
+    seed[seed_len++] = (uint8_t)v;
+}
+
+static void s16(unsigned v)
+{
+    s8(v & 0xff);
+    s8(v >> 8);
+}
+
+static void sbytes(const uint8_t *p, size_t n)
+{
+    memcpy(seed + seed_len, p, n);
+    seed_len += n;
+}
+
+static const char *out_dir;
+
+static void seed_write(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", out_dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(seed, 1, seed_len, f) != seed_len || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+    /* Each seed must run cleanly through the target itself; the hash of
+     * everything sent shows that a run is reproducible. */
+    run(seed, seed_len);
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (unsigned i = 0; i < W.n_rec; i++)
+        for (size_t k = 0; k < W.rec[i].len; k++)
+            hash = (hash ^ W.rec[i].data[k]) * 0x100000001b3ull;
+    printf("%-32s %016llx %2u sent; gw: est %llu children %llu (now %u) auth_fail %llu cookies "
+           "%llu dropped %llu/%llu/%llu/%llu; cl: est %llu up %u children %u\n",
+           name, (unsigned long long)hash, W.n_rec, (unsigned long long)last.gw.ike_established,
+           (unsigned long long)last.gw.children_installed, last.gw_children,
+           (unsigned long long)last.gw.auth_failures, (unsigned long long)last.gw.cookies_sent,
+           (unsigned long long)last.gw.dropped_malformed,
+           (unsigned long long)last.gw.dropped_unexpected,
+           (unsigned long long)last.gw.dropped_unknown_spi,
+           (unsigned long long)last.gw.dropped_unauth, (unsigned long long)last.cl.ike_established,
+           last.client_ups, last.cl_children);
+    seed_len = 0;
+}
+
+/* An inner chain built with the builder: its first type and bytes. */
+struct chain {
+    uint8_t first;
+    uint8_t data[2048];
+    size_t len;
+};
+
+static uint8_t chain_buf[4096];
+
+static void chain_begin(struct ns_ike_builder *b)
+{
+    struct ns_ike_header h = {.exchange = NS_IKE_AUTH};
+    ns_ike_build_begin(b, chain_buf, sizeof(chain_buf), &h);
+}
+
+static void chain_end(struct ns_ike_builder *b, struct chain *c)
+{
+    int n = ns_ike_build_finish(b);
+    if (n < NS_IKE_HEADER_LEN)
+        abort();
+    c->first = chain_buf[16];
+    c->len = (size_t)n - NS_IKE_HEADER_LEN;
+    memcpy(c->data, chain_buf + NS_IKE_HEADER_LEN, c->len);
+}
+
+/* SEALED op: to the gateway (or the client), flags, exchange, hflags, mid. */
+static void s_sealed(bool to_client, bool natt, bool splice, unsigned exch, unsigned hfl,
+                     unsigned mid, const struct chain *c)
+{
+    s8(1u | (to_client ? 1u : 0) << 3 | (natt ? 1u : 0) << 4 | (splice ? 1u : 0) << 6);
+    s8(0); /* sel: the first IKE SA */
+    s8(exch);
+    s8(hfl);
+    s8(mid);
+    s8(c ? c->first : 0);
+    s16(c ? (unsigned)c->len : 0);
+    if (c)
+        sbytes(c->data, c->len);
+}
+
+static void s_time(unsigned ms, bool x256)
+{
+    s8(3u | (x256 ? 1u : 0) << 3);
+    s16(ms);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    ns_put_u32(p, v);
+}
+
+/* What a client asks for in IKE_AUTH after ID and AUTH. */
+static void client_request_chain(struct chain *out, bool transport, const char *tsr)
+{
+    const struct ns_conf *gc = gateway_conf(0);
+    struct ns_ike_builder b;
+    chain_begin(&b);
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    struct ns_ike_cp cp = {.type = NS_CFG_REQUEST, .n = 2};
+    cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
+    cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
+    ns_ike_add_cp(&b, &cp);
+    if (transport)
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
+    uint8_t spi[4];
+    put32(spi, 0x0badcafe);
+    struct ns_ike_sa offer;
+    if (ns_sa_offer(gc->esp, gc->n_esp, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
+        abort();
+    ns_ike_add_sa(&b, &offer);
+    struct ns_ts any, r;
+    ns_ts_from_prefix(&any, "0.0.0.0/0");
+    ns_ts_from_prefix(&r, tsr);
+    ns_ike_add_ts(&b, NS_PL_TSI, &any, 1);
+    ns_ike_add_ts(&b, NS_PL_TSR, &r, 1);
+    chain_end(&b, out);
+}
+
+/* What a gateway answers in IKE_AUTH after ID and AUTH. */
+static void gateway_response_chain(struct chain *out, const char *vip, const char *tsr)
+{
+    const struct ns_conf *gc = gateway_conf(0);
+    struct ns_ike_builder b;
+    chain_begin(&b);
+    uint8_t a[4], d[4];
+    struct ns_addr v = addr_of(vip);
+    put32(a, ns_addr_to_ipv4(&v));
+    put32(d, 0xc0000235);
+    struct ns_ike_cp cp = {.type = NS_CFG_REPLY, .n = 2};
+    cp.attr[0] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, a, 4};
+    cp.attr[1] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, d, 4};
+    ns_ike_add_cp(&b, &cp);
+    uint8_t spi[4];
+    put32(spi, GW_SPI_BASE + 7);
+    struct ns_ike_sa offer;
+    if (ns_sa_offer(gc->esp, 1, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
+        abort();
+    ns_ike_add_sa(&b, &offer);
+    struct ns_ts i, r;
+    char p[64];
+    snprintf(p, sizeof(p), "%s/32", vip);
+    ns_ts_from_prefix(&i, p);
+    ns_ts_from_prefix(&r, tsr);
+    ns_ike_add_ts(&b, NS_PL_TSI, &i, 1);
+    ns_ike_add_ts(&b, NS_PL_TSR, &r, 1);
+    chain_end(&b, out);
+}
+
+static void delete_chain(struct chain *out, uint8_t protocol, uint32_t spi)
+{
+    struct ns_ike_builder b;
+    chain_begin(&b);
+    uint8_t s[4];
+    put32(s, spi);
+    if (protocol == NS_PROTO_IKE)
+        ns_ike_add_delete(&b, NS_PROTO_IKE, 0, NULL, 0);
+    else
+        ns_ike_add_delete(&b, NS_PROTO_ESP, 4, s, 1);
+    chain_end(&b, out);
+}
+
+static void notify_chain(struct chain *out, uint16_t type)
+{
+    struct ns_ike_builder b;
+    chain_begin(&b);
+    ns_ike_add_notify(&b, 0, NULL, 0, type, NULL, 0);
+    chain_end(&b, out);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s <corpus dir>\n", argv[0]);
+        return 2;
+    }
+    out_dir = argv[1];
+    init_once();
+    struct chain c;
+
+    /* Each stage and option alone, nothing else. */
+    for (unsigned setup = 0; setup < 4; setup++) {
+        s8(setup);
+        char name[64];
+        snprintf(name, sizeof(name), "stage%u", setup);
+        seed_write(name);
+    }
+    s8(3 | 4);
+    seed_write("nat-established");
+    s8(3 | 4 | 0x08);
+    seed_write("nat-cbc-established");
+    s8(3 | 0x10 | 0x20);
+    seed_write("chacha-forced-encap");
+    s8(3 | 0x18 | 0x40 | 0x80);
+    seed_write("ecp256-transport-default-peer");
+
+    /* Stage 2: IKE_AUTH with a valid AUTH from the harness and fuzzable
+     * child payloads, both ways. */
+    client_request_chain(&c, false, "192.0.2.0/24");
+    s8(2);
+    s_sealed(false, false, true, 0, 0, 0, &c);
+    seed_write("auth-request-spliced");
+    s8(2 | 4);
+    s_sealed(false, true, true, 0, 0, 0, &c);
+    seed_write("nat-auth-request-spliced");
+    client_request_chain(&c, true, "192.0.2.80/32");
+    s8(2 | 0x40 | 0x80);
+    s_sealed(false, false, true, 0, 0, 0, &c);
+    seed_write("transport-auth-request-spliced");
+    gateway_response_chain(&c, "10.99.0.2", "192.0.2.0/24");
+    s8(2);
+    s_sealed(true, false, true, 0, 1, 0, &c);
+    seed_write("auth-response-spliced");
+    gateway_response_chain(&c, "10.99.0.5", "192.0.2.128/25");
+    s8(2 | 4);
+    s_sealed(true, true, true, 0, 1, 0, &c);
+    seed_write("nat-auth-response-narrowed");
+    /* Without the splice: authentication failures both ways. */
+    client_request_chain(&c, false, "192.0.2.0/24");
+    s8(2);
+    s_sealed(false, false, false, 0, 0, 0, &c);
+    seed_write("auth-request-no-auth");
+
+    /* Stage 3: INFORMATIONAL both ways. */
+    delete_chain(&c, NS_PROTO_IKE, 0);
+    s8(3);
+    s_sealed(false, false, false, 1, 0, 0, &c);
+    seed_write("client-deletes-ike");
+    s8(3);
+    s_sealed(true, false, false, 1, 0, 0, &c);
+    seed_write("gateway-deletes-ike");
+    delete_chain(&c, NS_PROTO_ESP, CL_SPI_BASE + 1);
+    s8(3);
+    s_sealed(false, false, false, 1, 0, 0, &c);
+    seed_write("client-deletes-child");
+    delete_chain(&c, NS_PROTO_ESP, GW_SPI_BASE + 1);
+    s8(3 | 4);
+    s_sealed(true, true, false, 1, 0, 0, &c);
+    seed_write("nat-gateway-deletes-child");
+    s8(3);
+    s_sealed(false, false, false, 1, 0, 0, NULL);
+    s_sealed(false, false, false, 1, 0, 1, NULL); /* the same ID again */
+    seed_write("liveness-and-retransmission");
+    notify_chain(&c, NS_N_AUTHENTICATION_FAILED);
+    s8(3);
+    s_sealed(true, false, false, 1, 0, 0, &c);
+    seed_write("authentication-failed-notify");
+    s8(3);
+    s_sealed(false, false, false, 2, 0, 0, NULL);
+    seed_write("create-child-sa");
+    s8(3);
+    s_sealed(true, false, false, 1, 1, 0, NULL);
+    seed_write("unsolicited-response");
+
+    /* Timers: liveness, retransmission and give-up with the link down,
+     * half-open expiry, NAT rebinding with ESP and IKE from new ports. */
+    s8(3);
+    s_time(6000, false);
+    seed_write("dpd");
+    s8(3);
+    s8(4 | 1 << 3); /* link down */
+    s_time(200, true);
+    seed_write("dpd-timeout");
+    s8(2);
+    s_time(200, true);
+    seed_write("half-open-expiry");
+    s8(1);
+    s_time(3000, false);
+    seed_write("init-retransmit-give-up");
+    s8(3 | 4);
+    s8(5 | 4 << 3); /* NAT rebinding */
+    s8(5 | 2 << 3); /* ESP from the client's new port */
+    s16(45500);
+    s_sealed(false, true, false, 1, 0, 0, NULL);
+    seed_write("nat-rebinding");
+    s8(3);
+    s8(5 | 1 << 3); /* disconnect */
+    s_time(100, false);
+    s8(5); /* connect again */
+    s_time(1000, false);
+    seed_write("disconnect-reconnect");
+    s8(3);
+    s8(5 | 5 << 3); /* no SPIs */
+    s8(5 | 1 << 3);
+    s_time(100, false);
+    s8(5);
+    s_time(1000, false);
+    seed_write("reconnect-without-spis");
+    s8(3);
+    s8(5 | 6 << 3); /* the gateway's data plane refuses */
+    s8(5 | 1 << 3);
+    s_time(100, false);
+    s8(5);
+    s_time(1000, false);
+    seed_write("reconnect-child-refused");
+
+    /* The recorded handshake again: replays, floods from strangers,
+     * corrupted copies. */
+    s8(3);
+    for (unsigned i = 0; i < 4; i++) {
+        s8(2);
+        s8(i);
+        s8(0);
+    }
+    seed_write("replay-handshake");
+    s8(1);
+    for (unsigned i = 0; i < 5; i++) {
+        s8(2 | 1 << 3); /* from a stranger */
+        s8(0);
+        s8(1);
+        s16(i); /* a different SPIi each */
+        s8(1);
+    }
+    seed_write("init-flood-cookies");
+    s8(1);
+    s8(4 | 1 << 3); /* link up: the answer arrives */
+    s8(2);
+    s8(0);
+    s8(0);
+    seed_write("init-delivered-late");
+    s8(3);
+    s8(2);
+    s8(3);
+    s8(1);
+    s16(40);
+    s8(0x80);
+    seed_write("auth-response-corrupt");
+
+    /* Raw datagrams with the real SPIs: the checks before the SK. */
+    s8(3);
+    uint8_t raw[64] = {0};
+    raw[16] = NS_PL_SK;
+    raw[17] = 0x20;
+    raw[18] = NS_INFORMATIONAL;
+    raw[19] = NS_IKE_FLAG_INITIATOR;
+    raw[23] = 2;
+    raw[27] = 64;
+    raw[29] = 0;
+    raw[31] = 36;
+    s8(0 | 8 << 3);
+    s16(sizeof(raw));
+    sbytes(raw, sizeof(raw));
+    seed_write("raw-with-spis");
+    return 0;
+}
+
+#endif
