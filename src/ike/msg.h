@@ -96,7 +96,10 @@ const struct ns_ike_payload *ns_ike_find_notify(const struct ns_ike_payloads *pl
 
 /* ---- typed payload bodies ---- */
 
-#define NS_IKE_MAX_TRANSFORMS 32
+/* Transforms kept per proposal. strongSwan 5.9's `proposals = default`
+ * (charon, the Android app) sends 34 and 36 in one IKE_SA_INIT; a proposal
+ * with more than this makes the whole message ETOOMANY (dropped). */
+#define NS_IKE_MAX_TRANSFORMS 64
 #define NS_IKE_MAX_SA_PROPOSALS 16
 
 struct ns_ike_transform {

@@ -609,9 +609,9 @@ static void too_many(void **state)
     sa[16 * 8 - 8] = 2;
     assert_int_equal(sa_with(sa, 17 * 8), NS_IKE_ETOOMANY);
 
-    /* Transforms: 32 fit, 33 do not. */
-    uint8_t pr[8 + 33 * 8];
-    for (unsigned n = 32; n <= 33; n++) {
+    /* Transforms: NS_IKE_MAX_TRANSFORMS (64) fit, one more does not. */
+    uint8_t pr[8 + (NS_IKE_MAX_TRANSFORMS + 1) * 8];
+    for (unsigned n = NS_IKE_MAX_TRANSFORMS; n <= NS_IKE_MAX_TRANSFORMS + 1; n++) {
         const uint8_t h[8] = {0, 0,         (uint8_t)((8 + n * 8) >> 8), (uint8_t)(8 + n * 8), 1, 1,
                               0, (uint8_t)n};
         memcpy(pr, h, 8);
@@ -619,7 +619,8 @@ static void too_many(void **state)
             const uint8_t t[8] = {(uint8_t)(i + 1 < n ? 3 : 0), 0, 0, 8, 1, 0, 0, 20};
             memcpy(pr + 8 + 8 * i, t, 8);
         }
-        assert_int_equal(sa_with(pr, 8 + n * 8), n == 32 ? NS_IKE_OK : NS_IKE_ETOOMANY);
+        assert_int_equal(sa_with(pr, 8 + n * 8),
+                         n == NS_IKE_MAX_TRANSFORMS ? NS_IKE_OK : NS_IKE_ETOOMANY);
     }
 
     /* Traffic selectors: 16 fit, 17 do not. */

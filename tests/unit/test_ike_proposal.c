@@ -10,8 +10,10 @@
 
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
+#include "ike/msg.h"
 #include "ike/proposal_select.h"
 
 /* IANA IDs the suites below use that natsec does not implement. */
@@ -343,6 +345,89 @@ static void select_strongswan_multi_algorithm(void **state)
     assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, DH_ECP384, 0, &c), NS_SA_OK);
     assert_true(same_suite(&c.chosen, &ours[0]));
     assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, DH_ECP384), NS_DH_CURVE25519);
+}
+
+/* strongSwan 5.9.8's IKE_SA_INIT request with `proposals = default` (what
+ * charon and the Android app send unless configured otherwise), captured on
+ * the internet bridge of tests/interop/test_sw_client.sh's topology: two
+ * proposals of 34 (CBC/CTR, 13 ENCR, 4 INTEG, 4 PRF, 13 DH) and 36 (AEAD)
+ * transforms, KE X25519. */
+static const char sw_default_init_hex[] =
+    "3ec5666587b87b44000000000000000021202208000000000000037c220002bc"
+    "02000148010100220300000c0100000c800e00800300000c0100000c800e00c0"
+    "0300000c0100000c800e01000300000c0100000d800e00800300000c0100000d"
+    "800e00c00300000c0100000d800e01000300000c01000017800e00800300000c"
+    "01000017800e00c00300000c01000017800e01000300000c01000018800e0080"
+    "0300000c01000018800e00c00300000c01000018800e01000300000801000003"
+    "030000080300000c030000080300000d030000080300000e0300000803000002"
+    "0300000802000005030000080200000603000008020000070300000802000002"
+    "030000080400001f030000080400002003000008040000130300000804000014"
+    "0300000804000015030000080400001c030000080400001d030000080400001e"
+    "030000080400000f030000080400001003000008040000110300000804000012"
+    "000000080400000e00000170020100240300000c01000014800e00800300000c"
+    "01000014800e00c00300000c01000014800e01000300000c01000010800e0080"
+    "0300000c01000010800e00c00300000c01000010800e0100030000080100001c"
+    "0300000c01000013800e00800300000c01000013800e00c00300000c01000013"
+    "800e01000300000c01000012800e00800300000c01000012800e00c00300000c"
+    "01000012800e01000300000c0100000f800e00800300000c0100000f800e00c0"
+    "0300000c0100000f800e01000300000c0100000e800e00800300000c0100000e"
+    "800e00c00300000c0100000e800e010003000008020000050300000802000006"
+    "03000008020000070300000802000002030000080400001f0300000804000020"
+    "030000080400001303000008040000140300000804000015030000080400001c"
+    "030000080400001d030000080400001e030000080400000f0300000804000010"
+    "03000008040000110300000804000012000000080400000e28000028001f0000"
+    "180dccabee668416bd02b33890a34a50fc8acf8f2d87d3d9ad669b0bf4c62d37"
+    "2900002401f24479742410a4ac5b29625845d928b212bef5db462c6383bf4586"
+    "cb4d299a2900001c000040047bc2ba965263882ab7789804ba72586461522b20"
+    "2900001c000040052deb2ab4fe088399ba496d3f17422ef19fc7ee9929000008"
+    "0000402e290000100000402f00020003000400050000000800004016";
+
+static size_t unhex(const char *hex, uint8_t *out, size_t cap)
+{
+    size_t n = strlen(hex) / 2;
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (uint8_t)v;
+    }
+    return n;
+}
+
+/* X9, R14: the real message parses (natsec once dropped it: more than 32
+ * transforms in a proposal) and natsec's default first suite is found in
+ * its AEAD proposal with the X25519 KE, no INVALID_KE round trip. */
+static void select_strongswan_default_real(void **state)
+{
+    (void)state;
+    static uint8_t msg[1024];
+    static struct ns_ike_payloads pl;
+    static struct ns_ike_sa peer;
+    struct ns_ike_header h;
+    size_t len = unhex(sw_default_init_hex, msg, sizeof(msg));
+    assert_int_equal(ns_ike_parse_message(msg, len, &h, &pl), NS_IKE_OK);
+    const struct ns_ike_payload *sa = ns_ike_find(&pl, NS_PL_SA);
+    const struct ns_ike_payload *ke_pl = ns_ike_find(&pl, NS_PL_KE);
+    assert_non_null(sa);
+    assert_non_null(ke_pl);
+    assert_int_equal(ns_ike_parse_sa(sa, &peer), NS_IKE_OK);
+    assert_int_equal(peer.n, 2);
+    assert_int_equal(peer.prop[0].n_t, 34);
+    assert_int_equal(peer.prop[1].n_t, 36);
+    struct ns_ike_ke ke;
+    assert_int_equal(ns_ike_parse_ke(ke_pl, &ke), NS_IKE_OK);
+    assert_int_equal(ke.group, NS_DH_CURVE25519);
+    struct ns_proposal ours[] = {ike_aes128gcm_x25519(), ike_aes256_sha256_modp2048()};
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(ours, 2, NS_PROTO_IKE, &peer, ke.group, 0, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[0]));
+    assert_int_equal(c.peer_num, 2);
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, ke.group), 0);
+    /* aes256-sha256-modp2048 alone (Windows/macOS-style gateway): from the
+     * first proposal, then INVALID_KE asking for MODP-2048. */
+    assert_int_equal(ns_sa_select(&ours[1], 1, NS_PROTO_IKE, &peer, ke.group, 0, &c), NS_SA_OK);
+    assert_int_equal(c.peer_num, 1);
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, ke.group), NS_DH_MODP2048);
 }
 
 /* Nothing acceptable: a clear NO_PROPOSAL_CHOSEN. */
@@ -799,6 +884,7 @@ int main(void)
         cmocka_unit_test(round_trip_through_codec),
         cmocka_unit_test(accept_rejects_bad_responses),
         cmocka_unit_test(invalid_ke_helpers),
+        cmocka_unit_test(select_strongswan_default_real),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
