@@ -50,6 +50,12 @@ echo "  natsecd: rc $rc: $msg"
 [ "$rc" -eq 1 ] || fail "natsecd accepted a bad configuration (rc $rc)"
 grep -qE "$(nsd_conf bad):[0-9]+: .*subnets" <<<"$msg" || fail "no file:line: reason for the bad configuration"
 [ ! -e "$(nsd_sock bad)" ] || fail "natsecd created its control socket despite a bad configuration"
+set +e
+msg=$("$NSC_BIN" -s "$(nsd_sock bad)" status 2>&1)
+rc=$?
+set -e
+echo "  natsecctl without a daemon: rc $rc: $msg"
+[ "$rc" -ne 0 ] && [[ $msg == *"not reachable"* ]] || fail "natsecctl without a daemon: rc $rc, '$msg'"
 
 nsd_conf_gateway gw ike_proposals=aes128gcm16-prfsha256-x25519 esp_proposals=aes128gcm16
 for id in alice@corp.example mallory@corp.example frank@corp.example dave@corp.example; do
