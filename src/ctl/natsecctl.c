@@ -166,6 +166,17 @@ static void print_child(json_object *c)
            flag(c, "esn") ? ", ESN" : "");
     print_ts_list("      local ts ", arr(c, "local_ts"));
     print_ts_list("      remote ts", arr(c, "remote_ts"));
+    json_object *t;
+    if (json_object_object_get_ex(c, "transport", &t) && json_object_is_type(t, json_type_object)) {
+        /* R2: where received checksums are fixed from (RFC 3948 3.1.2). */
+        if (flag(t, "checksum_fixup"))
+            printf("      checksum fixup from original src %s dst %s, %" PRId64 " packets fixed\n",
+                   str(t, "orig_src"), str(t, "orig_dst"), num(t, "csum_fixups"));
+        else
+            printf("      checksum fixup none (no NAT changed the addresses), %" PRId64
+                   " packets fixed\n",
+                   num(t, "csum_fixups"));
+    }
     printf("      in  %" PRId64 " bytes %" PRId64 " packets   out %" PRId64 " bytes %" PRId64
            " packets\n",
            num(c, "bytes_in"), num(c, "packets_in"), num(c, "bytes_out"), num(c, "packets_out"));

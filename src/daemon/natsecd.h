@@ -50,6 +50,7 @@ struct nsd_client_net {
 };
 
 struct nsd_keepalive;
+struct nsd_transport;
 
 /* One rx/tx buffer and its datagram descriptor, allocated once at start. */
 struct nsd_slot {
@@ -91,6 +92,7 @@ struct nsd {
     uint64_t act_id, act_ms;
 
     struct nsd_client_net client;
+    struct nsd_transport *transport; /* transport.c: transport-mode peers and routes */
 
     int control_fd;
     struct nsd_counters cnt;
@@ -118,6 +120,19 @@ void nsd_routes_gateway_down(struct nsd *d);
 void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *vip,
                           const struct ns_ts *remote, unsigned n);
 void nsd_routes_client_down(struct nsd *d);
+
+/* transport.c: host-to-host transport mode (R2, R13). child_up: before
+ * installing a transport-mode CHILD_SA (others are ignored), route the
+ * peer's address into the TUN device, or refuse (-1) a second host behind
+ * the same NAT. child_down: after its removal. client_up: true when the
+ * client's connection is in transport mode (then no tunnel routes). */
+int nsd_transport_child_up(struct nsd *d, const struct ns_esp_sa_spec *in,
+                           const struct ns_esp_sa_spec *out);
+void nsd_transport_child_down(struct nsd *d, uint32_t in_spi);
+bool nsd_transport_client_up(struct nsd *d, uint64_t ike_sa_id);
+/* Adds "transport" (original addresses, fixup count) to a CHILD_SA's JSON. */
+void nsd_transport_child_json(struct nsd *d, json_object *o, uint32_t spi_in);
+void nsd_transport_free(struct nsd *d);
 
 /* control.c */
 int nsd_control_start(struct nsd *d);

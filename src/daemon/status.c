@@ -129,6 +129,7 @@ static json_object *child_json(struct nsd *d, uint64_t ike_id, const struct ns_i
     if (out) {
         add_endpoint(o, "esp_peer", ns_esp_sa_peer(out));
     }
+    nsd_transport_child_json(d, o, c->spi_in);
     return o;
 }
 

@@ -96,14 +96,18 @@ static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct 
     if (d->conf.role == NS_CONF_CLIENT)
         out = widen_outbound(out, &wide);
 #endif
+    if (nsd_transport_child_up(d, in, out) != 0)
+        return -1;
     struct ns_esp_sa *sa_in = ns_sad_install(d->sad, in);
     if (!sa_in) {
         NS_ERR("CHILD_SA: cannot install inbound SA 0x%08x", in->spi);
+        nsd_transport_child_down(d, in->spi);
         return -1;
     }
     if (!ns_sad_install(d->sad, out)) {
         NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
         ns_sad_remove(d->sad, sa_in);
+        nsd_transport_child_down(d, in->spi);
         return -1;
     }
     char peer[NS_ENDPOINT_STRLEN];
@@ -121,6 +125,7 @@ static void op_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
         ns_sad_remove(d->sad, sa);
         (void)ns_sad_remove_outbound(d->sad, ike, out_spi);
     }
+    nsd_transport_child_down(d, in_spi);
     NS_DBG("CHILD_SA out of the SAD: in 0x%08x out 0x%08x", in_spi, out_spi);
 }
 
@@ -139,6 +144,8 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
                          unsigned n_dns)
 {
     struct nsd *d = ctx;
+    if (nsd_transport_client_up(d, ike_sa_id))
+        return;
     nsd_routes_client_up(d, ike_sa_id, vip, remote, n);
     for (unsigned i = 0; i < n_dns; i++) {
         char a[NS_ADDR_STRLEN];
@@ -332,6 +339,7 @@ void nsd_stop(struct nsd *d)
     nsd_dataplane_stop(d);
     nsd_routes_client_down(d);
     nsd_routes_gateway_down(d);
+    nsd_transport_free(d);
     if (d->sad) {
         ns_sad_free(d->sad);
         d->sad = NULL;

@@ -74,7 +74,7 @@ static bool proto_port_match(const struct ns_ts *ts, unsigned n, uint8_t proto, 
  * payload at data[hdr_room..] and fixes the upper-layer checksum from the
  * addresses the peer used (R2). Returns the new start offset in data, or
  * -1 with *why set. */
-static long rebuild_transport(const struct ns_esp_sa *sa, uint8_t *data, size_t hdr_room,
+static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_room,
                               size_t plen, uint8_t nh, const struct ns_addr *src,
                               const struct ns_addr *dst, enum ns_esp_result *why)
 {
@@ -98,10 +98,18 @@ static long rebuild_transport(const struct ns_esp_sa *sa, uint8_t *data, size_t 
         return -1;
     }
 
+    /* The fixup is needed only when a NAT changed an address: the IKE
+     * layer leaves orig_* unset without one, and a packet delivered with
+     * the very addresses its checksum was computed over is left alone. */
     int off = ns_csum_field_offset(nh);
-    if (off >= 0 && ns_addr_len(&sa->orig_src) && ns_addr_len(&sa->orig_dst)) {
+    if (off >= 0 && ns_addr_len(&sa->orig_src) && ns_addr_len(&sa->orig_dst) &&
+        (!ns_addr_equal(&sa->orig_src, src) || !ns_addr_equal(&sa->orig_dst, dst))) {
+        /* A UDP checksum of zero (none, RFC 768) stays zero: nothing moved. */
+        bool none = nh == 17 && plen >= 8 && ns_get_u16(seg + 6) == 0;
         if (ns_csum_fix_transport(nh, seg, plen, &sa->orig_src, &sa->orig_dst, src, dst) != 0)
             return -1;
+        if (!none)
+            sa->stats.csum_fixups++;
     }
 
     if (src->family == AF_INET) {

@@ -482,6 +482,8 @@ void ns_esp_sa_get_info(const struct ns_esp_sa *sa, struct ns_esp_sa_info *info)
     info->udp_encap = sa->udp_encap;
     info->local = sa->local;
     info->peer = sa->peer;
+    info->orig_src = sa->orig_src;
+    info->orig_dst = sa->orig_dst;
     info->ike_sa_id = sa->ike_sa_id;
     info->paired_spi = sa->paired_spi;
     info->seq = sa->dir == NS_ESP_OUTBOUND ? sa->seq_out : sa->replay.top;

@@ -50,6 +50,10 @@ struct ns_esp_sa_stats {
     uint64_t last_used_ns; /* ns_now_ns() of the last one; 0 = never */
     uint64_t replay_drops; /* inbound */
     uint64_t auth_drops;   /* inbound */
+    /* Inbound transport mode through a NAT (R2): packets whose TCP/UDP
+     * checksum was moved from the SA's original addresses to the ones they
+     * were delivered with. Stays 0 when no NAT changed an address. */
+    uint64_t csum_fixups;
 };
 
 /* A snapshot of one SA for status output. */
@@ -63,6 +67,9 @@ struct ns_esp_sa_info {
     bool esn;
     bool udp_encap;
     struct ns_endpoint local, peer;
+    /* Transport mode: the original addresses checksums are fixed from
+     * (family 0: none, no NAT changed the addresses). */
+    struct ns_addr orig_src, orig_dst;
     uint64_t ike_sa_id;
     uint32_t paired_spi;
     uint64_t seq; /* outbound: last sequence number sent; inbound: highest received */

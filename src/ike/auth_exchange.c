@@ -12,7 +12,13 @@
  *
  * The client checks the gateway's identity and AUTH, that the proposal is
  * one it offered and the selectors lie within what it asked, installs the
- * CHILD_SA and reports its virtual IP and routes (ops->client_up). */
+ * CHILD_SA and reports its virtual IP and routes (ops->client_up).
+ *
+ * Transport mode (USE_TRANSPORT_MODE, R13) is host to host: no
+ * configuration payload and no virtual IP; the selectors are the two
+ * hosts' own addresses, substituted through a NAT as RFC 7296 2.23.1 says
+ * (ts_transport.h), and the addresses as received become the original
+ * addresses of the checksum fixup (R2). */
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -20,6 +26,7 @@
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/ts_narrow.h"
+#include "ike/ts_transport.h"
 
 /* RestOfIDPayload (3.5) of one of our identities: type, 3 reserved, data. */
 static size_t id_rest(const struct ns_conf_id *id, uint8_t out[4 + NS_CONF_ID_MAX])
@@ -144,6 +151,26 @@ static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ik
     }
 }
 
+/* Transport mode: TSi our own address, TSr the gateway's as we send to it
+ * (2.23.1: IP1 and IPN2), every protocol and port. */
+static void client_transport_selectors(struct ns_ikesa *sa)
+{
+    ns_ts_from_addr(&sa->prop_tsi[0], &sa->local.addr);
+    ns_ts_from_addr(&sa->prop_tsr[0], &sa->remote.addr);
+    sa->n_prop_tsr = 1;
+}
+
+static struct ns_ts_transport_view transport_view(const struct ns_ikesa *sa)
+{
+    struct ns_ts_transport_view v = {
+        .local = sa->local.addr,
+        .remote = sa->remote.addr,
+        .nat_local = sa->nat_local,
+        .nat_remote = sa->nat_remote,
+    };
+    return v;
+}
+
 static void add_cp_request(struct ns_ike_builder *b)
 {
     struct ns_ike_cp cp;
@@ -155,7 +182,8 @@ static void add_cp_request(struct ns_ike_builder *b)
     ns_ike_add_cp(b, &cp);
 }
 
-/* IDi, INITIAL_CONTACT, [IDr], AUTH, CP, [USE_TRANSPORT_MODE], SA, TSi, TSr. */
+/* IDi, INITIAL_CONTACT, [IDr], AUTH, CP (tunnel mode) or USE_TRANSPORT_MODE,
+ * SA, TSi, TSr. */
 static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     const struct ns_conf *c = e->conf;
@@ -176,9 +204,10 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (c->remote_id.type)
         ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
     ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
-    add_cp_request(&b);
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
+    else
+        add_cp_request(&b);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
     ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
@@ -193,7 +222,10 @@ int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     }
     sa->want_transport = sa->peer->mode == NS_ESP_TRANSPORT;
-    client_traffic_selectors(e, sa);
+    if (sa->want_transport)
+        client_transport_selectors(sa);
+    else
+        client_traffic_selectors(e, sa);
     int len = build_auth_request(e, sa);
     if (len < 0)
         return -1;
@@ -285,7 +317,13 @@ static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
     const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
     struct ns_ike_sa sa_pl;
     struct ns_sa_choice ch;
-    if (!client_cp(sa, in))
+    bool transport = has_notify(in, NS_N_USE_TRANSPORT_MODE);
+    if (transport && !sa->want_transport)
+        return "the gateway answered transport mode, we asked for tunnel mode";
+    if (sa->want_transport && !transport)
+        return "the gateway refused transport mode (does its [peer] section for us say "
+               "'mode = transport'?)";
+    if (!transport && !client_cp(sa, in))
         return "no virtual IP in the configuration reply";
     if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
         ns_sa_accept(sa->peer->esp, sa->peer->n_esp, NS_PROTO_ESP, &sa_pl, NS_SA_F_NO_DH, &ch) !=
@@ -293,13 +331,23 @@ static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ch.spi_len != 4)
         return "the gateway chose an ESP proposal we did not offer";
     if (!ip || !rp || ns_ike_parse_ts(ip, tsi) != NS_IKE_OK ||
-        ns_ike_parse_ts(rp, tsr) != NS_IKE_OK || tsi->n > NS_SA_MAX_TS || tsr->n > NS_SA_MAX_TS ||
-        !ns_ts_check_narrowed(sa->prop_tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
+        ns_ike_parse_ts(rp, tsr) != NS_IKE_OK || tsi->n > NS_SA_MAX_TS || tsr->n > NS_SA_MAX_TS)
+        return "the gateway's traffic selectors are not within what we asked";
+    struct ns_ts_transport tt;
+    if (transport) {
+        /* 2.23.1: keep the answer as received (the addresses the gateway's
+         * checksums are over), then substitute our own view back. */
+        struct ns_ts_transport_view v = transport_view(sa);
+        if (!ns_ts_transport_initiator(tsi->ts, tsi->n, tsr->ts, tsr->n, &v, &tt))
+            return "the gateway's transport-mode traffic selectors are not single addresses";
+        memcpy(tsi->ts, tt.tsi, tt.n_tsi * sizeof(struct ns_ts));
+        tsi->n = tt.n_tsi;
+        memcpy(tsr->ts, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
+        tsr->n = tt.n_tsr;
+    }
+    if (!ns_ts_check_narrowed(sa->prop_tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
         !ns_ts_check_narrowed(sa->prop_tsr, sa->n_prop_tsr, tsr->ts, tsr->n, NULL))
         return "the gateway's traffic selectors are not within what we asked";
-    bool transport = has_notify(in, NS_N_USE_TRANSPORT_MODE);
-    if (transport && !sa->want_transport)
-        return "the gateway answered transport mode, we asked for tunnel mode";
     struct ns_child_params cp = {
         .alg = ch.chosen,
         .mode = transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
@@ -310,6 +358,10 @@ static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
         .remote_ts = tsr->ts,
         .n_remote_ts = tsr->n,
     };
+    if (transport) {
+        cp.orig_src = tt.orig_src;
+        cp.orig_dst = tt.orig_dst;
+    }
     if (ns_eng_child_install(e, sa, &cp) != 0)
         return "the data plane did not take the CHILD SA";
     sa->pending_spi = 0; /* now the child's: released with it */
@@ -329,6 +381,13 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (why) {
         NS_ERR("ike: IKE SA %016llx: no CHILD SA: %s; deleting the IKE SA",
                (unsigned long long)sa->id, why);
+        if (err == NS_N_FAILED_CP_REQUIRED && sa->want_transport)
+            NS_ERR("ike: the gateway wants tunnel mode with a virtual IP: its [peer] section "
+                   "for us does not say 'mode = transport'");
+        if (err == NS_N_NO_ADDITIONAL_SAS && sa->want_transport && sa->nat_local)
+            NS_ERR("ike: transport mode behind a NAT: the gateway takes one transport-mode "
+                   "host per NAT address (RFC 7296 2.23.1); is another host behind this NAT "
+                   "connected in transport mode?");
         ns_eng_delete_ike(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     }
@@ -398,6 +457,7 @@ struct gw_child {
     bool dns_asked;
     struct ns_ts tsi[NS_SA_MAX_TS], tsr[NS_SA_MAX_TS];
     unsigned n_tsi, n_tsr;
+    struct ns_addr orig_src, orig_dst; /* transport mode through a NAT (R2) */
 };
 
 /* A virtual IP for the client (R6); 0 or an error notify. */
@@ -454,7 +514,43 @@ static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
     if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, peer->subnets, peer->n_subnets,
                              gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr, NS_SA_MAX_TS) != NS_TS_OK)
         return NS_N_TS_UNACCEPTABLE;
-    gc->transport = peer->mode == NS_ESP_TRANSPORT && has_notify(in, NS_N_USE_TRANSPORT_MODE);
+    return 0;
+}
+
+/* Transport mode (2.23.1): host to host, no virtual IP; the client's
+ * selectors are its own address and ours as it knows them, substituted
+ * with what this SA sees when a NAT is in the way. 0 or an error notify. */
+static uint16_t gw_select_transport(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
+                                    struct gw_child *gc)
+{
+    const struct ns_conf_peer *peer = sa->peer;
+    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
+    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
+    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
+    struct ns_ike_sa sa_pl;
+    struct ns_ike_ts_list tsi, tsr;
+    struct ns_ts_transport tt;
+    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
+        ns_sa_select(peer->esp, peer->n_esp, NS_PROTO_ESP, &sa_pl, 0, NS_SA_F_NO_DH, &gc->choice) !=
+            NS_SA_OK ||
+        gc->choice.spi_len != 4)
+        return NS_N_NO_PROPOSAL_CHOSEN;
+    struct ns_ts_transport_view v = transport_view(sa);
+    if (!ip || !rp || ns_ike_parse_ts(ip, &tsi) != NS_IKE_OK ||
+        ns_ike_parse_ts(rp, &tsr) != NS_IKE_OK ||
+        !ns_ts_transport_responder(tsi.ts, tsi.n, tsr.ts, tsr.n, &v, &tt)) {
+        char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
+        NS_WARN("ike: IKE SA %016llx: transport mode needs TSi and TSr to be single addresses, "
+                "the peer's (%s) and ours (%s) as seen through any NAT",
+                (unsigned long long)sa->id, ns_addr_str(&v.remote, a), ns_addr_str(&v.local, b));
+        return NS_N_TS_UNACCEPTABLE;
+    }
+    memcpy(gc->tsi, tt.tsi, tt.n_tsi * sizeof(struct ns_ts));
+    gc->n_tsi = tt.n_tsi;
+    memcpy(gc->tsr, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
+    gc->n_tsr = tt.n_tsr;
+    gc->orig_src = tt.orig_src;
+    gc->orig_dst = tt.orig_dst;
     return 0;
 }
 
@@ -470,8 +566,10 @@ static uint16_t gw_install(struct ns_ike_engine *e, struct ns_ikesa *sa, struct 
         .spi_out = get_be32(gc->choice.spi),
         .local_ts = gc->tsr, /* our side: the subnets */
         .n_local_ts = gc->n_tsr,
-        .remote_ts = gc->tsi, /* the client's side: its virtual IP */
+        .remote_ts = gc->tsi, /* the client's side: its virtual IP, or its address */
         .n_remote_ts = gc->n_tsi,
+        .orig_src = gc->orig_src,
+        .orig_dst = gc->orig_dst,
     };
     if (ns_eng_child_install(e, sa, &cp) != 0) {
         e->ops.release_spi(e->ops.ctx, gc->spi_in);
@@ -483,9 +581,21 @@ static uint16_t gw_install(struct ns_ike_engine *e, struct ns_ikesa *sa, struct 
 static uint16_t gw_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
                          const struct ns_ike_payloads *in, struct gw_child *gc)
 {
-    uint16_t err = gw_assign_vip(e, sa, in, gc);
-    if (!err)
-        err = gw_select(sa, in, gc);
+    uint16_t err;
+    gc->transport = sa->peer->mode == NS_ESP_TRANSPORT && has_notify(in, NS_N_USE_TRANSPORT_MODE);
+    if (gc->transport) {
+        err = gw_select_transport(sa, in, gc);
+    } else {
+        if (has_notify(in, NS_N_USE_TRANSPORT_MODE)) {
+            char id[NS_CONF_ID_STRLEN];
+            NS_WARN("ike: IKE SA %016llx: '%s' asks for transport mode, its [peer %s] section "
+                    "says tunnel: transport mode not allowed",
+                    (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id), sa->peer->name);
+        }
+        err = gw_assign_vip(e, sa, in, gc);
+        if (!err)
+            err = gw_select(sa, in, gc);
+    }
     if (!err)
         err = gw_install(e, sa, gc);
     if (err) {
@@ -518,7 +628,8 @@ static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
     ns_ike_add_cp(b, &cp);
 }
 
-/* IDr, AUTH, then CP, SA, TSi, TSr (or the CHILD_SA's error notify). */
+/* IDr, AUTH, then CP (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr (or the
+ * CHILD_SA's error notify). */
 static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
                                uint16_t child_err, const struct gw_child *gc)
 {
@@ -538,9 +649,10 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uin
     if (child_err) {
         ns_ike_add_notify(&b, 0, NULL, 0, child_err, NULL, 0);
     } else {
-        add_cp_reply(e, &b, sa, gc);
         if (gc->transport)
             ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
+        else
+            add_cp_reply(e, &b, sa, gc);
         ns_ike_add_sa(&b, &resp);
         ns_ike_add_ts(&b, NS_PL_TSI, gc->tsi, gc->n_tsi);
         ns_ike_add_ts(&b, NS_PL_TSR, gc->tsr, gc->n_tsr);

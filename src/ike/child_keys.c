@@ -23,10 +23,11 @@ static void fill_common(const struct ns_ike_engine *e, const struct ns_ikesa *sa
     s->udp_encap = ns_eng_udp_encap(e, sa);
     s->local = sa->local;
     s->peer = sa->remote;
-    if (p->mode == NS_ESP_TRANSPORT && s->n_local_ts && s->n_remote_ts) {
-        /* The addresses each side claimed as its own (RFC 3948 3.1.2). */
-        s->orig_src = s->remote_ts[0].lo;
-        s->orig_dst = s->local_ts[0].lo;
+    if (p->mode == NS_ESP_TRANSPORT) {
+        /* The addresses the peer computes its checksums over, from the
+         * selectors before substitution (RFC 7296 2.23.1, RFC 3948 3.1.2). */
+        s->orig_src = p->orig_src;
+        s->orig_dst = p->orig_dst;
     }
     s->ike_sa_id = sa->id;
 }
@@ -109,6 +110,8 @@ int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
     memcpy(c->local_ts, p->local_ts, c->n_local_ts * sizeof(struct ns_ts));
     c->n_remote_ts = p->n_remote_ts < NS_SA_MAX_TS ? p->n_remote_ts : NS_SA_MAX_TS;
     memcpy(c->remote_ts, p->remote_ts, c->n_remote_ts * sizeof(struct ns_ts));
+    c->orig_src = p->orig_src;
+    c->orig_dst = p->orig_dst;
     c->created_ms = e->now;
     e->ctr.children_installed++;
     log_child(sa, c);

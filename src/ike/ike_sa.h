@@ -73,6 +73,7 @@ struct ns_ike_child {
     unsigned n_local_ts;
     struct ns_ts remote_ts[NS_SA_MAX_TS];
     unsigned n_remote_ts;
+    struct ns_addr orig_src, orig_dst; /* transport mode: see ns_child_params */
     uint64_t created_ms;
 };
 
@@ -319,6 +320,11 @@ struct ns_child_params {
     uint32_t spi_in, spi_out;
     const struct ns_ts *local_ts, *remote_ts; /* from this host's point of view */
     unsigned n_local_ts, n_remote_ts;
+    /* Transport mode through a NAT (RFC 7296 2.23.1, R2): the addresses the
+     * peer's packets carry in their checksums (its own address and ours as
+     * it knows them), from the selectors before address substitution.
+     * Family 0: no NAT changed them, no checksum fixup. */
+    struct ns_addr orig_src, orig_dst;
 };
 /* Derives KEYMAT (2.17, no PFS) and fills both directions. Returns 0 or
  * -1; on success the caller must wipe the specs after use. */

@@ -836,6 +836,55 @@ static void transport_mode_through_nat(void **state)
                 assert_int_equal(ns_get_u16(ip + 20 + field), want);
             }
         }
+        /* R2: the TCP and the UDP checksum were moved; the zero one was not. */
+        assert_int_equal(ns_esp_sa_stats(in_sa)->csum_fixups, 2);
+        struct ns_esp_sa_info ii;
+        ns_esp_sa_get_info(in_sa, &ii);
+        assert_memory_equal(&ii.orig_src, &in.orig_src, sizeof(ii.orig_src));
+        assert_memory_equal(&ii.orig_dst, &in.orig_dst, sizeof(ii.orig_dst));
+        ns_sad_free(cli);
+        ns_sad_free(gw);
+    }
+}
+
+/* R2: without a NAT no fixup is needed and none is applied: with no
+ * original addresses, or with originals equal to the delivered ones, the
+ * segment arrives byte for byte as sent and the fixup counter stays 0. */
+static void transport_mode_no_nat_no_fixup(void **state)
+{
+    (void)state;
+    for (int with_orig = 0; with_orig < 2; with_orig++) {
+        struct ns_sad *cli = ns_sad_new(), *gw = ns_sad_new();
+        struct ns_esp_sa_spec s =
+            client_out_spec(&suites[0], ns_sad_alloc_spi(gw), false, NS_ESP_TRANSPORT);
+        s.local_ts[0] = TS("198.51.100.21/32");
+        s.remote_ts[0] = TS("198.51.100.1/32");
+        s.n_local_ts = s.n_remote_ts = 1;
+        assert_non_null(ns_sad_install(cli, &s));
+        struct ns_esp_sa_spec in = mirror(&s);
+        if (with_orig) {
+            in.orig_src = A("198.51.100.21");
+            in.orig_dst = A("198.51.100.1");
+        }
+        struct ns_esp_sa *in_sa = ns_sad_install(gw, &in);
+        assert_non_null(in_sa);
+        struct ns_addr src = A("198.51.100.21"), dst = A("198.51.100.1");
+        for (uint8_t proto = 6; proto <= 17; proto = (uint8_t)(proto + 11)) {
+            uint8_t orig[300], buf[BUF];
+            size_t n = build_ip(orig, "198.51.100.21", "198.51.100.1", proto, 40001, 5001, 40);
+            struct ns_pkt pkt;
+            ns_pkt_init(&pkt, buf, sizeof(buf));
+            memcpy(ns_pkt_data(&pkt), orig, n);
+            pkt.len = n;
+            struct ns_esp_sa *used;
+            assert_int_equal(ns_esp_output(cli, &pkt, NOW, &used), NS_ESP_OK);
+            struct ns_esp_in_info info;
+            assert_int_equal(ns_esp_decap(gw, &pkt, &src, &dst, NOW, &info), NS_ESP_OK);
+            assert_int_equal(pkt.len, n);
+            assert_memory_equal(ns_pkt_data(&pkt) + 20, orig + 20, n - 20);
+            assert_int_equal(ns_csum_pseudo(proto, ns_pkt_data(&pkt) + 20, n - 20, &src, &dst), 0);
+        }
+        assert_int_equal(ns_esp_sa_stats(in_sa)->csum_fixups, 0);
         ns_sad_free(cli);
         ns_sad_free(gw);
     }
@@ -1123,6 +1172,7 @@ int main(void)
         cmocka_unit_test(inner_selectors_with_ports),
         cmocka_unit_test(authentic_but_malformed),
         cmocka_unit_test(transport_mode_through_nat),
+        cmocka_unit_test(transport_mode_no_nat_no_fixup),
         cmocka_unit_test(transport_mode_ipv6_and_defaults),
         cmocka_unit_test(transport_mode_edge_cases),
         cmocka_unit_test(decap_reports_newest_for_address_update),

@@ -163,6 +163,39 @@ static void fixup_known_udp_and_tcp(void **state)
     assert_int_equal(ns_get_u16(p + 36), 0x20bf);
 }
 
+/* R2: a wrong fixup is caught. Moving the checksum from addresses other
+ * than the ones the sender used (the NAT's public address taken for the
+ * original, the wrong destination, or no fixup at all: the delivered
+ * addresses taken for the originals) gives a value that a from-scratch
+ * recomputation over the delivered addresses rejects; only the right
+ * originals give the recomputed value. */
+static void wrong_fixup_is_caught(void **state)
+{
+    (void)state;
+    uint8_t p[128], q[128];
+    size_t n;
+    from_hex(tcp_syn_hex, p, &n);
+    struct ns_addr osrc = A("192.168.1.2"), odst = A("147.137.21.94");
+    struct ns_addr nsrc = A("198.51.100.77"), ndst = A("10.20.30.40");
+    const struct ns_addr *wrong[][2] = {
+        {&nsrc, &odst}, /* the public address as if it were the original */
+        {&osrc, &ndst}, /* destination not the one the sender used */
+        {&nsrc, &ndst}, /* no fixup: the checksum stays as sent */
+    };
+    uint16_t want = ref_transport_csum(6, p + 20, n - 20, 16, &nsrc, &ndst);
+    for (size_t k = 0; k < sizeof(wrong) / sizeof(wrong[0]); k++) {
+        memcpy(q, p, n);
+        assert_int_equal(
+            ns_csum_fix_transport(6, q + 20, n - 20, wrong[k][0], wrong[k][1], &nsrc, &ndst), 0);
+        assert_int_not_equal(ns_get_u16(q + 36), want);
+        assert_int_not_equal(ns_csum_pseudo(6, q + 20, n - 20, &nsrc, &ndst), 0);
+    }
+    memcpy(q, p, n);
+    assert_int_equal(ns_csum_fix_transport(6, q + 20, n - 20, &osrc, &odst, &nsrc, &ndst), 0);
+    assert_int_equal(ns_get_u16(q + 36), want);
+    assert_int_equal(ns_csum_pseudo(6, q + 20, n - 20, &nsrc, &ndst), 0);
+}
+
 /* R2: a UDP/IPv4 checksum of zero means "not computed" and stays zero. */
 static void udp_zero_checksum_stays_zero(void **state)
 {
@@ -281,6 +314,7 @@ int main(void)
         cmocka_unit_test(rfc1071_example),
         cmocka_unit_test(known_packets_verify),
         cmocka_unit_test(fixup_known_udp_and_tcp),
+        cmocka_unit_test(wrong_fixup_is_caught),
         cmocka_unit_test(udp_zero_checksum_stays_zero),
         cmocka_unit_test(udp_result_zero_becomes_ffff),
         cmocka_unit_test(fixup_matches_recomputation),
