@@ -534,6 +534,16 @@ static double proc_cpu_ms(long pid)
     return (double)(ut + st) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
 }
 
+/* This process's user + system CPU time, in ms. */
+static double self_cpu_ms(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
 /* ---- report ---- */
 
 static int cmp_u64(const void *a, const void *b)
@@ -736,6 +746,7 @@ int main(int argc, char **argv)
         die("cannot read /proc/%ld/status", G.gw_pid);
 
     /* ---- setup ---- */
+    double self0 = self_cpu_ms();
     uint64_t t0 = ns_now_ns();
     uint64_t setup_deadline = t0 + (uint64_t)(G.timeout_s * 1e9);
     uint64_t last_sweep = t0;
@@ -760,6 +771,7 @@ int main(int argc, char **argv)
     }
     uint64_t t_setup_end = ns_now_ns();
     double cpu1 = G.gw_pid ? proc_cpu_ms(G.gw_pid) : -1;
+    double self1 = self_cpu_ms();
     /* Setups still in flight at the deadline have failed: stop them (their
      * engines report client_down while already marked). */
     unsigned timed_out = G.n_inflight, not_started = G.n - next;
@@ -824,6 +836,7 @@ int main(int argc, char **argv)
     unsigned uniq_spi = distinct_u32(spis, k);
     double rss_per = (rss0 >= 0 && rss1 >= 0 && k) ? (double)(rss1 - rss0) / k : -1;
     double cpu_per = (cpu0 >= 0 && cpu1 >= 0 && k) ? (cpu1 - cpu0) / k : -1;
+    double self_per = k ? (self1 - self0) / k : -1;
     unsigned failed = G.failed + timed_out + not_started;
 
     printf("natsec-load %s: %u clients, window %u, %s\n", G.label, G.n, G.window,
@@ -842,6 +855,8 @@ int main(int argc, char **argv)
     printf("  keepalives %lu, ESP echoes sent %lu, replies %lu, bad ESP %lu\n",
            (unsigned long)G.keepalives, (unsigned long)G.esp_sent, (unsigned long)G.esp_replies,
            (unsigned long)G.esp_bad);
+    printf("  natsec-load itself: CPU %.3f ms per setup (every client's DH and key derivation)\n",
+           self_per);
     if (G.gw_pid)
         printf("  gateway pid %ld: VmRSS %ld KiB before, %ld KiB with %u clients (%.2f KiB per "
                "client); CPU %.2f ms per setup\n",
@@ -849,9 +864,10 @@ int main(int argc, char **argv)
     printf("RESULT load label=%s clients=%u ok=%u failed=%u setups_per_s=%.1f p50_ms=%.1f "
            "p99_ms=%.1f unique_vips=%u unique_spis=%u keepalives=%lu esp_sent=%lu "
            "esp_replies=%lu rss_before_kib=%ld rss_after_kib=%ld rss_per_client_kib=%.2f "
-           "gw_cpu_ms_per_setup=%.3f\n",
+           "gw_cpu_ms_per_setup=%.3f load_cpu_ms_per_setup=%.3f\n",
            G.label, G.n, k, failed, rate, p50, p99, uniq_vip, uniq_spi, (unsigned long)G.keepalives,
-           (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, rss0, rss1, rss_per, cpu_per);
+           (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, rss0, rss1, rss_per, cpu_per,
+           self_per);
     fflush(stdout);
 
     /* Local teardown only (the engines send nothing when freed); the
