@@ -22,9 +22,15 @@
  *   op byte: bits 0-2 the kind, bits 3-7 its flags f0..f4.
  *     0 RAW     u16 len, bytes: a datagram to the gateway (f0: to the
  *               client) on port 500 (f1: 4500), from the peer's endpoint
- *               (f2: from a stranger); f3: the first 16 bytes are replaced
- *               by the SPIs of the target's newest IKE SA, so the fuzzer
- *               gets past the SA lookup to the state and message ID checks.
+ *               (f2: from a stranger); f3: the SPIs are replaced by those
+ *               of the target's newest IKE SA (a zero SPIr of a client's
+ *               SA in IKE_SA_INIT is left as given) and the length field
+ *               by the datagram's, so the fuzzer gets past the SA lookup
+ *               to the state and message ID checks. f4 ("framed"): the
+ *               bytes are exch, hflags, msg id (u8), 16 SPI bytes and a
+ *               payload list (below), which the harness builds into a
+ *               message, so IKE_SA_INIT answers (COOKIE, INVALID_KE, ...)
+ *               and requests are well formed whatever the mutation.
  *     1 SEALED  sel, exch, hflags, mid, first, [u32 msg id], u16 len, chain:
  *               an SK message to the gateway's IKE SA number sel (f0: to
  *               the client's), sealed with that SA's real keys as its peer
@@ -36,16 +42,18 @@
  *               SA expects next, that minus one (a retransmission), plus
  *               mid >> 2, or the u32 that follows. first: the type of the
  *               chain's first payload. f1 port 4500, f2 from a stranger;
- *               f3 ("splice"): while the SA is in IKE_AUTH, the harness
+ *               f4: the chain is a payload list (below); f3 ("splice"):
+ *               while the SA is in IKE_AUTH, the harness
  *               puts a valid IDi+AUTH (to the gateway) or IDr+AUTH (to
  *               the client) in front of the chain, computed with the real
  *               PSK and the SA's own IKE_SA_INIT messages and keys, so
  *               fuzzed SA, TS, CP and notify payloads reach the CHILD_SA
  *               negotiation, the pool and child_up.
- *     2 MUTATE  idx, n, n x (u16 offset, u8 xor): the idx-th datagram the
- *               engines sent so far (the real handshake first) again, with
- *               bytes flipped, to whom it was for (f0: from a stranger; f1:
- *               the other port; f2: the last byte dropped).
+ *     2 MUTATE  idx, n, n x (u16 offset, u8 xor), [port]: the idx-th
+ *               datagram the engines sent so far (the real handshake
+ *               first) again, with bytes flipped, to whom it was for (f0:
+ *               from a stranger at port 4000 + the last byte; f1: the other
+ *               port; f2: the last byte dropped).
  *     3 TIME    u16 ms (f0: x 256): time passes; the engines' timers
  *               (retransmission, half-open expiry, liveness, linger) run
  *               in order, and the network carries what they send.
@@ -56,6 +64,10 @@
  *               ESP activity, NAT rebinding, SPI exhaustion toggle,
  *               child_up refusal toggle, ESP from the gateway (u16 port).
  *     6, 7 NEXT the earliest deadline, exactly (timer boundaries).
+ *   A payload list is records of type, flags, length (u8, or u16 when
+ *   flags bit 1 is set) and that many body bytes; flags bit 0 sets the
+ *   critical bit. The harness writes the generic headers, so mutations of
+ *   a body never break the chain around it.
  *   After every operation the network delivers what is in flight.
  *
  * Checked on every input, besides the sanitizers: the ops contract of
@@ -465,6 +477,15 @@ static const char *const suites[4] = {
     "aes256gcm16-prfsha384-ecp256",
 };
 
+/* A second client proposal the gateway does not accept, with another DH
+ * group: only a forged INVALID_KE_PAYLOAD makes the client use it. */
+static const char *const other_group[4] = {
+    "aes128-sha512-ecp256",
+    "aes128-sha512-ecp256",
+    "aes128-sha512-ecp256",
+    "aes128-sha512-x25519",
+};
+
 /* Short timers and small limits so that a few script steps reach them:
  * a /29 pool (5 clients), cookies from 3 half-open SAs, at most 6, the
  * shortest lifetimes the configuration allows. */
@@ -480,7 +501,7 @@ static const char gw_fmt[] =
     "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n%s";
 
 static const char cl_fmt[] = "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
-                             "remote_id = vpn.corp.example\nike_proposals = %s\n"
+                             "remote_id = vpn.corp.example\nike_proposals = %s, %s\n"
                              "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
                              "force_encap = %s\nike_lifetime = 120\nchild_lifetime = 60\n"
                              "[peer vpn.corp.example]\npsk = %s\nsubnets = %s\n%s";
@@ -519,11 +540,11 @@ static const struct ns_conf *client_conf(unsigned setup)
     if (!cl_loaded[k]) {
         char text[2048];
         bool carol = setup & 0x80;
-        snprintf(text, sizeof(text), cl_fmt, carol ? "carol@corp.example" : "alice@corp.example",
-                 suites[(setup >> 3) & 3], (setup & 0x20) ? "yes" : "no",
-                 carol ? "common-secret-0123456789" : "alice-secret-0123456789",
-                 carol ? "192.0.2.80/32" : "192.0.2.0/24",
-                 (setup & 0x40) ? "mode = transport\n" : "");
+        snprintf(
+            text, sizeof(text), cl_fmt, carol ? "carol@corp.example" : "alice@corp.example",
+            suites[(setup >> 3) & 3], other_group[(setup >> 3) & 3], (setup & 0x20) ? "yes" : "no",
+            carol ? "common-secret-0123456789" : "alice-secret-0123456789",
+            carol ? "192.0.2.80/32" : "192.0.2.0/24", (setup & 0x40) ? "mode = transport\n" : "");
         load(text, "client.conf", &cl_conf[k]);
         cl_loaded[k] = true;
     }
@@ -595,21 +616,79 @@ static struct ns_ikesa *target_sa(int to, unsigned sel)
     return ns_eng_find_id(h->e, h->ids[sel % h->n_ids]);
 }
 
+/* A payload list (see the top) into the builder. */
+static void add_payload_list(struct ns_ike_builder *b, struct in *in)
+{
+    while (in->n >= 3) {
+        uint8_t type = u8(in), fl = u8(in);
+        size_t len = (fl & 2) ? u16(in) : u8(in);
+        const uint8_t *body = bytes(in, &len);
+        ns_ike_build_open(b, type, fl & 1);
+        ns_write_bytes(&b->w, body, len);
+        ns_ike_build_close(b);
+    }
+}
+
+/* The SA whose SPIs a RAW operation borrows: the target's newest. */
+static struct ns_ikesa *newest_sa(int to)
+{
+    struct host *h = &W.h[to];
+    return h->n_ids ? ns_eng_find_id(h->e, h->ids[h->n_ids - 1]) : NULL;
+}
+
+static void patch_spis(uint8_t *msg, int to)
+{
+    struct ns_ikesa *sa = newest_sa(to);
+    if (!sa)
+        return;
+    ns_put_u32(msg, (uint32_t)(sa->spi_i >> 32));
+    ns_put_u32(msg + 4, (uint32_t)sa->spi_i);
+    if (sa->spi_r) {
+        ns_put_u32(msg + 8, (uint32_t)(sa->spi_r >> 32));
+        ns_put_u32(msg + 12, (uint32_t)sa->spi_r);
+    }
+}
+
+/* RAW with f4: a message framed by the harness. */
+static size_t framed_message(struct in *in, unsigned f, int to, uint8_t *msg, size_t cap)
+{
+    uint8_t spis[16];
+    struct ns_ike_header h = {.version = NS_IKE_VERSION};
+    h.exchange = u8(in);
+    h.flags = u8(in);
+    h.msg_id = u8(in);
+    for (size_t i = 0; i < sizeof(spis); i++)
+        spis[i] = u8(in);
+    if (f & 8)
+        patch_spis(spis, to);
+    h.spi_i = (uint64_t)ns_get_u32(spis) << 32 | ns_get_u32(spis + 4);
+    h.spi_r = (uint64_t)ns_get_u32(spis + 8) << 32 | ns_get_u32(spis + 12);
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, msg, cap, &h);
+    add_payload_list(&b, in);
+    int n = ns_ike_build_finish(&b);
+    return n > 0 ? (size_t)n : 0;
+}
+
 static void op_raw(struct in *in, unsigned f)
 {
     static uint8_t msg[NS_IKE_BUF];
     int to = (f & 1) ? CL : GW;
-    size_t len = u16(in) % (NS_IKE_BUF + 1);
-    const uint8_t *p = bytes(in, &len);
-    memcpy(msg, p, len);
-    if ((f & 8) && len >= 16) {
-        struct host *h = &W.h[to];
-        struct ns_ikesa *sa = h->n_ids ? ns_eng_find_id(h->e, h->ids[h->n_ids - 1]) : NULL;
-        if (sa) {
-            ns_put_u32(msg, (uint32_t)(sa->spi_i >> 32));
-            ns_put_u32(msg + 4, (uint32_t)sa->spi_i);
-            ns_put_u32(msg + 8, (uint32_t)(sa->spi_r >> 32));
-            ns_put_u32(msg + 12, (uint32_t)sa->spi_r);
+    size_t len;
+    if (f & 16) {
+        size_t n = u16(in);
+        const uint8_t *p = bytes(in, &n);
+        struct in sub = {p, n};
+        len = framed_message(&sub, f, to, msg, sizeof(msg));
+        if (!len)
+            return;
+    } else {
+        len = u16(in) % (NS_IKE_BUF + 1);
+        const uint8_t *p = bytes(in, &len);
+        memcpy(msg, p, len);
+        if ((f & 8) && len >= NS_IKE_HEADER_LEN) {
+            patch_spis(msg, to);
+            ns_put_u32(msg + 24, (uint32_t)len);
         }
     }
     struct ns_endpoint local = own_endpoint(to, f & 2);
@@ -711,7 +790,10 @@ static void op_sealed(struct in *in, unsigned f)
     ns_ike_sk_begin(&b, c, iv);
     if (f & 8)
         add_peer_auth(&b, sa, to);
-    if (len && ns_writer_ok(&b.w)) {
+    if (f & 16) {
+        struct in list = {chain, len};
+        add_payload_list(&b, &list);
+    } else if (len && ns_writer_ok(&b.w)) {
         /* The fuzzer's chain, raw: its first type goes in the Next Payload
          * field before it (the SK's, or the last added payload's). */
         b.w.data[b.np_off] = first;
@@ -734,6 +816,8 @@ static void op_mutate(struct in *in, unsigned f)
     if (!W.n_rec) {
         for (unsigned i = 0; i < n; i++)
             (void)u16(in), (void)u8(in);
+        if (f & 1)
+            (void)u8(in);
         return;
     }
     const struct rec *r = &W.rec[idx % W.n_rec];
@@ -760,7 +844,7 @@ static void op_mutate(struct in *in, unsigned f)
         remote = src;
     }
     if (f & 1)
-        remote = peer_endpoint(to, false, true, 4242);
+        remote = peer_endpoint(to, false, true, (uint16_t)(4000 + u8(in)));
     deliver(to, &local, &remote, msg, len);
 }
 
@@ -1141,19 +1225,73 @@ static void chain_end(struct ns_ike_builder *b, struct chain *c)
     memcpy(c->data, chain_buf + NS_IKE_HEADER_LEN, c->len);
 }
 
-/* SEALED op: to the gateway (or the client), flags, exchange, hflags, mid. */
-static void s_sealed(bool to_client, bool natt, bool splice, unsigned exch, unsigned hfl,
-                     unsigned mid, const struct chain *c)
+/* A chain as a payload list (see the top). */
+static size_t chain_to_list(const struct chain *c, uint8_t *out)
 {
-    s8(1u | (to_client ? 1u : 0) << 3 | (natt ? 1u : 0) << 4 | (splice ? 1u : 0) << 6);
+    size_t o = 0, n = 0;
+    uint8_t type = c->first;
+    while (o + 4 <= c->len) {
+        uint8_t next = c->data[o];
+        bool crit = c->data[o + 1] & 0x80;
+        size_t blen = ns_get_u16(c->data + o + 2) - 4;
+        out[n++] = type;
+        out[n++] = (uint8_t)((crit ? 1 : 0) | (blen > 255 ? 2 : 0));
+        out[n++] = (uint8_t)blen;
+        if (blen > 255)
+            out[n++] = (uint8_t)(blen >> 8);
+        memcpy(out + n, c->data + o + 4, blen);
+        n += blen;
+        o += 4 + blen;
+        type = next;
+    }
+    return n;
+}
+
+/* SEALED op: to the gateway (or the client), flags, exchange, hflags, mid;
+ * the chain raw, or as a payload list (framed). */
+static void s_sealed_as(bool to_client, bool natt, bool splice, bool framed, unsigned exch,
+                        unsigned hfl, unsigned mid, const struct chain *c)
+{
+    s8(1u | (to_client ? 1u : 0) << 3 | (natt ? 1u : 0) << 4 | (splice ? 1u : 0) << 6 |
+       (framed ? 1u : 0) << 7);
     s8(0); /* sel: the first IKE SA */
     s8(exch);
     s8(hfl);
     s8(mid);
     s8(c ? c->first : 0);
-    s16(c ? (unsigned)c->len : 0);
-    if (c)
+    if (!c) {
+        s16(0);
+    } else if (framed) {
+        static uint8_t list[4096];
+        size_t n = chain_to_list(c, list);
+        s16((unsigned)n);
+        sbytes(list, n);
+    } else {
+        s16((unsigned)c->len);
         sbytes(c->data, c->len);
+    }
+}
+
+static void s_sealed(bool to_client, bool natt, bool splice, unsigned exch, unsigned hfl,
+                     unsigned mid, const struct chain *c)
+{
+    s_sealed_as(to_client, natt, splice, false, exch, hfl, mid, c);
+}
+
+/* RAW framed (f4) with the target's SPIs (f3): header and payload list. */
+static void s_framed(bool to_client, bool stranger, unsigned exch, unsigned hfl,
+                     const struct chain *c)
+{
+    static uint8_t list[4096];
+    size_t n = c ? chain_to_list(c, list) : 0;
+    s8(0u | (to_client ? 1u : 0) << 3 | (stranger ? 1u : 0) << 5 | 1u << 6 | 1u << 7);
+    s16((unsigned)(3 + 16 + n));
+    s8(exch);
+    s8(hfl);
+    s8(0);
+    for (int i = 0; i < 16; i++)
+        s8(i < 8 ? 0x11 : 0); /* replaced by the SA's SPIs; SPIr 0 kept */
+    sbytes(list, n);
 }
 
 static void s_time(unsigned ms, bool x256)
@@ -1292,6 +1430,72 @@ int main(int argc, char **argv)
     s8(2 | 4);
     s_sealed(true, true, true, 0, 1, 0, &c);
     seed_write("nat-auth-response-narrowed");
+    /* The same as payload lists. */
+    client_request_chain(&c, false, "192.0.2.0/24");
+    s8(2);
+    s_sealed_as(false, false, true, true, 0, 0, 0, &c);
+    seed_write("auth-request-spliced-framed");
+    gateway_response_chain(&c, "10.99.0.2", "192.0.2.0/24");
+    s8(2);
+    s_sealed_as(true, false, true, true, 0, 1, 0, &c);
+    seed_write("auth-response-spliced-framed");
+    delete_chain(&c, NS_PROTO_ESP, GW_SPI_BASE + 1);
+    s8(3);
+    s_sealed_as(true, false, false, true, 1, 0, 0, &c);
+    seed_write("gateway-deletes-child-framed");
+
+    /* Forged IKE_SA_INIT answers to the client (framed): COOKIE,
+     * INVALID_KE_PAYLOAD for its other group, NO_PROPOSAL_CHOSEN. */
+    {
+        static const uint8_t cookie[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+        static const uint8_t ecp256[2] = {0, 19};
+        struct ns_ike_builder b;
+        chain_begin(&b);
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, cookie, sizeof(cookie));
+        chain_end(&b, &c);
+        s8(1);
+        s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        s8(4 | 1 << 3); /* link up: the repeated request is answered */
+        s_time(1000, false);
+        seed_write("init-forged-cookie");
+        chain_begin(&b);
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INVALID_KE_PAYLOAD, ecp256, sizeof(ecp256));
+        chain_end(&b, &c);
+        s8(1);
+        s8(4 | 1 << 3);
+        s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        s_time(3000, false);
+        seed_write("init-forged-invalid-ke");
+        notify_chain(&c, NS_N_NO_PROPOSAL_CHOSEN);
+        s8(1);
+        s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        seed_write("init-forged-no-proposal");
+        /* An IKE_SA_INIT request from a stranger: SA, KE, Ni. */
+        const struct ns_conf *gc = gateway_conf(0);
+        struct ns_ike_sa offer;
+        uint8_t ke[32], nonce[32];
+        for (int i = 0; i < 32; i++)
+            ke[i] = (uint8_t)(9 + i), nonce[i] = (uint8_t)(100 + i);
+        if (ns_sa_offer(gc->ike, 1, NS_PROTO_IKE, NULL, 0, 0, &offer) != NS_SA_OK)
+            abort();
+        chain_begin(&b);
+        ns_ike_add_sa(&b, &offer);
+        ns_ike_add_ke(&b, 31, ke, sizeof(ke));
+        ns_ike_add_nonce(&b, nonce, sizeof(nonce));
+        chain_end(&b, &c);
+        s8(0);
+        s8(0u | 1u << 5 | 1u << 7); /* framed, from a stranger, no SPI patch */
+        size_t n = chain_to_list(&c, seed + seed_len + 2 + 19);
+        s16((unsigned)(19 + n));
+        s8(NS_IKE_SA_INIT);
+        s8(NS_IKE_FLAG_INITIATOR);
+        s8(0);
+        for (int i = 0; i < 16; i++)
+            s8(i < 8 ? 0x42 : 0);
+        seed_len += n;
+        seed_write("init-request-from-stranger");
+    }
+
     /* Without the splice: authentication failures both ways. */
     client_request_chain(&c, false, "192.0.2.0/24");
     s8(2);
@@ -1387,6 +1591,7 @@ int main(int argc, char **argv)
         s8(1);
         s16(i); /* a different SPIi each */
         s8(1);
+        s8(i); /* and a different port */
     }
     seed_write("init-flood-cookies");
     s8(1);
