@@ -11,9 +11,11 @@
  *           place, with the same key and salt, an 8-byte AAD and a 12-byte
  *           nonce made of the salt and a counter, as ESP does.
  *
- * Both run in place in one buffer, so neither copies the packet. Each case
- * runs about NS_BENCH_SECONDS (default 1 s, env ESP_BENCH_SECONDS) split
- * into 5 slices; the median slice's ns per packet is reported. Output: one
+ * Both run in place in one buffer, so neither copies the packet. Each size
+ * runs about 2 x ESP_BENCH_SECONDS (env, default 1 s) in SLICES slices that
+ * alternate natsec and bare AEAD, so that other work on a shared machine
+ * hits both alike; reported are the median slice of each and the median of
+ * the per-slice-pair ratios. Output: one
  * human line per size, then machine lines
  *   RESULT esp size=<n> natsec_ns=<x> aead_ns=<y> ratio=<x/y>
  * for bench/run.sh. Exit status 1 when a round trip fails (the numbers of a
@@ -29,7 +31,7 @@
 #include "util/time.h"
 
 #define BUF_CAP 2048
-#define SLICES 5
+#define SLICES 9
 #define SPI_GW 0x1000a001u
 
 static uint8_t key[20]; /* AES-128 key || 4-byte salt (RFC 4106) */
@@ -204,35 +206,58 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median ns per round trip over SLICES slices of about seconds/SLICES. */
-static double measure(run_fn fn, void *c, double seconds)
+/* Round trips of fn in about 20 ms (at least 1000), and ns per round trip. */
+static uint64_t calibrate(run_fn fn, void *c, double *per)
 {
-    /* Calibrate: grow n until one call takes at least 20 ms. */
     uint64_t n = 1000;
-    double per = 0;
     for (;;) {
         uint64_t t0 = ns_now_ns();
         if (fn(c, n) != 0)
             die("round trip failed");
         uint64_t dt = ns_now_ns() - t0;
         if (dt >= 20000000ull) {
-            per = (double)dt / (double)n;
-            break;
+            *per = (double)dt / (double)n;
+            return n;
         }
         n *= 4;
     }
-    uint64_t slice_n = (uint64_t)(seconds / SLICES * 1e9 / per);
-    if (slice_n < 1000)
-        slice_n = 1000;
-    double r[SLICES];
+}
+
+static double slice(run_fn fn, void *c, uint64_t n)
+{
+    uint64_t t0 = ns_now_ns();
+    if (fn(c, n) != 0)
+        die("round trip failed");
+    return (double)(ns_now_ns() - t0) / (double)n;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
+    return v[n / 2];
+}
+
+/* Alternating slices of a and b, about seconds each in all: medians of the
+ * ns per round trip of each and of the ratios a/b of each pair of slices. */
+static void measure_pair(run_fn fa, void *ca, run_fn fb, void *cb, double seconds, double *a_ns,
+                         double *b_ns, double *ratio)
+{
+    double pa, pb;
+    calibrate(fa, ca, &pa);
+    calibrate(fb, cb, &pb);
+    uint64_t na = (uint64_t)(seconds / SLICES * 1e9 / pa);
+    uint64_t nb = (uint64_t)(seconds / SLICES * 1e9 / pb);
+    na = na < 1000 ? 1000 : na;
+    nb = nb < 1000 ? 1000 : nb;
+    double ra[SLICES], rb[SLICES], rr[SLICES];
     for (int s = 0; s < SLICES; s++) {
-        uint64_t t0 = ns_now_ns();
-        if (fn(c, slice_n) != 0)
-            die("round trip failed");
-        r[s] = (double)(ns_now_ns() - t0) / (double)slice_n;
+        ra[s] = slice(fa, ca, na);
+        rb[s] = slice(fb, cb, nb);
+        rr[s] = ra[s] / rb[s];
     }
-    qsort(r, SLICES, sizeof(r[0]), cmp_double);
-    return r[SLICES / 2];
+    *a_ns = median(ra, SLICES);
+    *b_ns = median(rb, SLICES);
+    *ratio = median(rr, SLICES);
 }
 
 int main(int argc, char **argv)
@@ -287,12 +312,10 @@ int main(int argc, char **argv)
         memcpy(ec.ref, ec.buf + NS_PKT_HEADROOM, len);
         make_packet(ac.buf, len);
         memcpy(ac.ref, ac.buf, len);
-        esp_ns[i] = measure(esp_run_v, &ec, seconds);
-        aead_ns[i] = measure(aead_run_v, &ac, seconds);
+        measure_pair(esp_run_v, &ec, aead_run_v, &ac, seconds, &esp_ns[i], &aead_ns[i], &ratio[i]);
         /* Both paths must have given back exactly the original packet. */
         if (memcmp(ec.ref, ec.buf + NS_PKT_HEADROOM, len) != 0 || memcmp(ac.ref, ac.buf, len))
             die("a round trip changed the packet");
-        ratio[i] = esp_ns[i] / aead_ns[i];
         printf("%-6zu %14.1f %14.1f %6.2fx\n", len, esp_ns[i], aead_ns[i], ratio[i]);
         fflush(stdout);
     }

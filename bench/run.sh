@@ -196,7 +196,7 @@ rtt_run() {
 
 # Measure the path c1 -> srv as it is now configured, under result key KEY: measure KEY.
 measure() {
-  local key=$1 i t1=() t4=()
+  local key=$1 i t1=() t4=() ud=()
   if ! nsx c1 ping -c 3 -i 0.2 -W 2 -q "$SRV_ADDR" >/dev/null 2>&1; then
     say "$key: the corporate server does not answer; no figures"
     NOTES+=("$key: path did not work, no throughput figures")
@@ -210,8 +210,11 @@ measure() {
   done
   R[$key.tcp1]=$(median "${t1[@]}")
   R[$key.tcp4]=$(median "${t4[@]}")
-  R[$key.udp]=$(udp_run)
-  say "$key: TCP x1 ${t1[*]} -> $(fmt "${R[$key.tcp1]}") Mbit/s; TCP x4 ${t4[*]} -> $(fmt "${R[$key.tcp4]}") Mbit/s; UDP 64 B $(fmt "${R[$key.udp]}" 1) kpps; RTT $(fmt "${R[$key.rtt]}" 3) ms"
+  for ((i = 0; i < REPS; i++)); do
+    ud+=("$(udp_run)")
+  done
+  R[$key.udp]=$(median "${ud[@]}")
+  say "$key: TCP x1 ${t1[*]} -> $(fmt "${R[$key.tcp1]}") Mbit/s; TCP x4 ${t4[*]} -> $(fmt "${R[$key.tcp4]}") Mbit/s; UDP 64 B ${ud[*]} -> $(fmt "${R[$key.udp]}" 1) kpps; RTT $(fmt "${R[$key.rtt]}" 3) ms"
 }
 
 # ------------------------------------------------------------ throughput
@@ -303,7 +306,7 @@ LOAD_RESERVE=0
 want load && LOAD_RESERVE=$((LOAD_N >= 5000 ? 240 : 120))
 n_paths=3
 [ "$NATSEC_OK" = 1 ] && n_paths=4
-tput_cost() { echo $((n_paths * (2 * REPS * ($1 + 2) + UDP_DUR + 12))); }
+tput_cost() { echo $((n_paths * (2 * REPS * ($1 + 2) + REPS * (UDP_DUR + 2) + 12))); }
 if want tput; then
   avail=$(($(remaining) - LOAD_RESERVE - 30))
   dur0=$DUR reps0=$REPS
@@ -449,7 +452,7 @@ table() {
   echo "|---|---:|---:|---:|---:|---|---|---|"
   echo "| TCP, 1 stream, Mbit/s (median of $REPS x ${DUR} s) | $(fmt "$t1n") | $(fmt "$t1s") | $(fmt "$t1w") | $(fmt "$t1o") no VPN | $(x "$t1n" "$t1s") sw, $(x "$t1n" "$t1w") wg, $(x "$t1n" "$t1o") no VPN | >= 2x wg and >= 2x sw | $g1 |"
   echo "| TCP, 4 streams, Mbit/s (median of $REPS x ${DUR} s) | $(fmt "$(r natsec.tcp4)") | $(fmt "$(r strongswan.tcp4)") | $(fmt "$(r wireguard.tcp4)") | $(fmt "$(r none.tcp4)") no VPN | $(x "$(r natsec.tcp4)" "$(r strongswan.tcp4)") sw, $(x "$(r natsec.tcp4)" "$(r wireguard.tcp4)") wg | | |"
-  echo "| UDP 64-byte payloads, k packets/s delivered (${UDP_DUR} s) | $(fmt "$udn" 1) | $(fmt "$(r strongswan.udp)" 1) | $(fmt "$udw" 1) | $(fmt "$(r none.udp)" 1) no VPN | $(x "$udn" "$(r strongswan.udp)") sw, $(x "$udn" "$udw") wg | >= 2x wg | $g2 |"
+  echo "| UDP 64-byte payloads, k packets/s delivered (median of $REPS x ${UDP_DUR} s) | $(fmt "$udn" 1) | $(fmt "$(r strongswan.udp)" 1) | $(fmt "$udw" 1) | $(fmt "$(r none.udp)" 1) no VPN | $(x "$udn" "$(r strongswan.udp)") sw, $(x "$udn" "$udw") wg | >= 2x wg | $g2 |"
   echo "| ping RTT, ms (median of 50) | $(fmt "$rtn" 3) | $(fmt "$(r strongswan.rtt)" 3) | $(fmt "$rtw" 3) | $(fmt "$(r none.rtt)" 3) no VPN | $(x "$rtn" "$rtw") wg | <= wg | $g3 |"
   local s
   for s in 64 512 1400; do
@@ -466,7 +469,7 @@ table() {
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
+facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')"
 notes() {
   local n
   for n in "${NOTES[@]}"; do echo "- $n"; done
@@ -503,7 +506,7 @@ profile=""
   echo "- CPUs: $(nproc) ($cpu)"
   echo "- kernel: $(uname -r)"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- natsec commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?'), Release build (gcc -O3)"
+  echo "- natsec: $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') (\"-dirty\": built from a work tree with uncommitted changes), Release build (gcc -O3)"
   echo "- peers: strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null) (kernel-libipsec), wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null), iperf3 $(dpkg-query -W -f='${Version}' iperf3 2>/dev/null)"
   echo "- everything (both tunnel ends, the NAT, iperf3, the load tool) shares these CPUs; run time $(elapsed) s"
   echo "- load average when the run started: $LOADAVG0 (anything above 0 is other work sharing the CPUs)"
@@ -514,7 +517,7 @@ profile=""
   echo
   echo "How: throughput from the telecommuter c1 (behind the nftables masquerade NAT nat1) to the"
   echo "corporate server srv behind the gateway gw, iperf3 TCP ($REPS runs of ${DUR} s, median),"
-  echo "UDP with 64-byte payloads at full speed for ${UDP_DUR} s (packets received per second), ping"
+  echo "UDP with 64-byte payloads at full speed ($REPS runs of ${UDP_DUR} s, packets received per second, median), ping"
   echo "every 20 ms (median RTT). All tunnels use AES-128-GCM (wireguard-go: ChaCha20-Poly1305, its only suite)."
   echo "Scale: natsec-load emulates $LOAD_N telecommuters behind nat1 (own identity and UDP port"
   echo "each, full IKE_SA_INIT + IKE_AUTH + CP + CHILD_SA, $LOAD_WINDOW setups in flight), then one NAT"
