@@ -17,7 +17,7 @@
  *          ChaCha20-Poly1305, AES-GCM-256 with ECP-256); bit 5 the client
  *          forces UDP encapsulation; bit 6 transport mode on both sides;
  *          bit 7 the client is carol@ (the gateway's %default section)
- *          instead of alice@.
+ *          instead of alice@, and the gateway's pool has one address.
  *
  *   op byte: bits 0-2 the kind, bits 3-7 its flags f0..f4.
  *     0 RAW     u16 len, bytes: a datagram to the gateway (f0: to the
@@ -38,7 +38,9 @@
  *               the exchanges and the state machine run. exch: bit 7 set,
  *               the byte itself, else IKE_AUTH, INFORMATIONAL,
  *               CREATE_CHILD_SA, INFORMATIONAL by bits 0-1. hflags bit 0
- *               response, bit 1 a wrong I flag. mid bits 0-1: the ID the
+ *               response, bit 1 a wrong I flag; with the splice (f3),
+ *               bit 2 a wrong AUTH value, bit 3 a wrong identity (an
+ *               impostor gateway, or a client asking for another IDr). mid bits 0-1: the ID the
  *               SA expects next, that minus one (a retransmission), plus
  *               mid >> 2, or the u32 that follows. first: the type of the
  *               chain's first payload. f1 port 4500, f2 from a stranger;
@@ -487,13 +489,14 @@ static const char *const other_group[4] = {
 };
 
 /* Short timers and small limits so that a few script steps reach them:
- * a /29 pool (5 clients), cookies from 3 half-open SAs, at most 6, the
+ * a /29 pool (5 clients; a /30 of one client with carol, so that a second
+ * IKE SA finds it exhausted), cookies from 3 half-open SAs, at most 6, the
  * shortest lifetimes the configuration allows. */
 static const char gw_fmt[] =
     "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
     "ike_proposals = %s, %s, %s, %s\n"
     "esp_proposals = aes128gcm16, aes256-sha256, chacha20poly1305, null-sha256\n"
-    "pool = 10.99.0.0/29\ndns = 192.0.2.53, 192.0.2.54\n"
+    "pool = %s\ndns = 192.0.2.53, 192.0.2.54\n"
     "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
     "half_open_max = 6\ncookie_threshold = 3\nike_lifetime = 120\nchild_lifetime = 60\n"
     "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
@@ -507,9 +510,9 @@ static const char cl_fmt[] = "[natsecd]\nrole = client\nlocal_id = %s\ngateway =
                              "[peer vpn.corp.example]\npsk = %s\nsubnets = %s\n%s";
 
 /* Indexed by the setup bits that matter to each role. */
-static struct ns_conf gw_conf[2];  /* bit 6 */
+static struct ns_conf gw_conf[4];  /* bits 6-7 */
 static struct ns_conf cl_conf[32]; /* bits 3-7 */
-static bool gw_loaded[2], cl_loaded[32];
+static bool gw_loaded[4], cl_loaded[32];
 
 static void load(const char *text, const char *name, struct ns_conf *c)
 {
@@ -522,12 +525,12 @@ static void load(const char *text, const char *name, struct ns_conf *c)
 
 static const struct ns_conf *gateway_conf(unsigned setup)
 {
-    unsigned k = (setup >> 6) & 1;
+    unsigned k = (setup >> 6) & 3;
     if (!gw_loaded[k]) {
         char text[2048];
-        const char *mode = k ? "mode = transport\n" : "";
-        snprintf(text, sizeof(text), gw_fmt, suites[0], suites[1], suites[2], suites[3], mode,
-                 mode);
+        const char *mode = (k & 1) ? "mode = transport\n" : "";
+        snprintf(text, sizeof(text), gw_fmt, suites[0], suites[1], suites[2], suites[3],
+                 (k & 2) ? "10.99.0.0/30" : "10.99.0.0/29", mode, mode);
         load(text, "gateway.conf", &gw_conf[k]);
         gw_loaded[k] = true;
     }
@@ -708,13 +711,21 @@ static size_t id_rest(const struct ns_conf_id *id, uint8_t *out)
 /* The ID and AUTH payloads the peer of sa would send in IKE_AUTH: computed
  * as RFC 7296 2.15 says, from sa's IKE_SA_INIT messages, nonces and keys
  * and the real PSK. False when sa is past IKE_AUTH (the messages are gone). */
-static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, int to)
+static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, int to, uint8_t hfl)
 {
     if (!sa->init_req.p || !sa->init_resp.p || !sa->keys_ready)
         return false;
     const struct ns_conf *cc = W.h[CL].conf;
     /* The peer signs its own first message, our nonce, its SK_p, its ID. */
     const struct ns_conf_id *id = to == GW ? &cc->local_id : &W.h[GW].conf->local_id;
+    struct ns_conf_id impostor;
+    if (to == CL && (hfl & 8)) {
+        /* A gateway that is not the one the client wants, with a right
+         * AUTH for its own identity. */
+        if (ns_conf_id_parse("impostor.example", &impostor) != 0)
+            abort();
+        id = &impostor;
+    }
     const struct ns_conf_peer *peer =
         to == GW ? ns_conf_find_peer(W.h[GW].conf, id) : &cc->peers[0];
     if (!peer)
@@ -735,7 +746,14 @@ static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, i
     };
     if (ns_auth_psk_compute(&ai, peer->psk, peer->psk_len, auth, &auth_len) != 0)
         return false;
+    if (hfl & 4)
+        auth[auth_len - 1] ^= 1; /* a wrong PSK, as far as the receiver can tell */
     ns_ike_add_id(b, to == GW ? NS_PL_IDI : NS_PL_IDR, id->type, id->data, id->len);
+    if (to == GW && (hfl & 8)) {
+        /* The client asks for a gateway identity that is not this one. */
+        static const char other[] = "other.example";
+        ns_ike_add_id(b, NS_PL_IDR, NS_CONF_ID_FQDN, (const uint8_t *)other, sizeof(other) - 1);
+    }
     ns_ike_add_auth(b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
     return true;
 }
@@ -789,7 +807,7 @@ static void op_sealed(struct in *in, unsigned f)
     ns_ike_build_begin(&b, msg, sizeof(msg), &h);
     ns_ike_sk_begin(&b, c, iv);
     if (f & 8)
-        add_peer_auth(&b, sa, to);
+        add_peer_auth(&b, sa, to, hfl);
     if (f & 16) {
         struct in list = {chain, len};
         add_payload_list(&b, &list);
@@ -1247,6 +1265,8 @@ static size_t chain_to_list(const struct chain *c, uint8_t *out)
     return n;
 }
 
+static unsigned seed_sel;
+
 /* SEALED op: to the gateway (or the client), flags, exchange, hflags, mid;
  * the chain raw, or as a payload list (framed). */
 static void s_sealed_as(bool to_client, bool natt, bool splice, bool framed, unsigned exch,
@@ -1254,7 +1274,7 @@ static void s_sealed_as(bool to_client, bool natt, bool splice, bool framed, uns
 {
     s8(1u | (to_client ? 1u : 0) << 3 | (natt ? 1u : 0) << 4 | (splice ? 1u : 0) << 6 |
        (framed ? 1u : 0) << 7);
-    s8(0); /* sel: the first IKE SA */
+    s8(seed_sel); /* the first IKE SA, unless a seed says otherwise */
     s8(exch);
     s8(hfl);
     s8(mid);
@@ -1306,12 +1326,15 @@ static void put32(uint8_t *p, uint32_t v)
 }
 
 /* What a client asks for in IKE_AUTH after ID and AUTH. */
+static bool seed_no_initial_contact;
+
 static void client_request_chain(struct chain *out, bool transport, const char *tsr)
 {
     const struct ns_conf *gc = gateway_conf(0);
     struct ns_ike_builder b;
     chain_begin(&b);
-    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    if (!seed_no_initial_contact)
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
     struct ns_ike_cp cp = {.type = NS_CFG_REQUEST, .n = 2};
     cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
     cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
@@ -1466,6 +1489,27 @@ int main(int argc, char **argv)
         s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
         s_time(3000, false);
         seed_write("init-forged-invalid-ke");
+        s8(1);
+        for (int i = 0; i < 6; i++) { /* more rounds than allowed */
+            chain_begin(&b);
+            ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, cookie, sizeof(cookie) - (size_t)i);
+            chain_end(&b, &c);
+            s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        }
+        seed_write("init-forged-cookies-too-many");
+        chain_begin(&b);
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, NULL, 0);
+        chain_end(&b, &c);
+        s8(1);
+        s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        seed_write("init-forged-cookie-empty");
+        static const uint8_t modp2048[2] = {0, 14};
+        chain_begin(&b);
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INVALID_KE_PAYLOAD, modp2048, sizeof(modp2048));
+        chain_end(&b, &c);
+        s8(1);
+        s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
+        seed_write("init-forged-invalid-ke-unoffered");
         notify_chain(&c, NS_N_NO_PROPOSAL_CHOSEN);
         s8(1);
         s_framed(true, false, NS_IKE_SA_INIT, NS_IKE_FLAG_RESPONSE, &c);
@@ -1496,11 +1540,44 @@ int main(int argc, char **argv)
         seed_write("init-request-from-stranger");
     }
 
-    /* Without the splice: authentication failures both ways. */
+    /* Without the splice, or with a wrong AUTH or identity spliced in:
+     * authentication failures both ways. */
     client_request_chain(&c, false, "192.0.2.0/24");
     s8(2);
     s_sealed(false, false, false, 0, 0, 0, &c);
     seed_write("auth-request-no-auth");
+    s8(2);
+    s_sealed(false, false, true, 0, 4, 0, &c);
+    seed_write("auth-request-wrong-auth");
+    s8(2);
+    s_sealed(false, false, true, 0, 8, 0, &c);
+    seed_write("auth-request-wrong-idr");
+    client_request_chain(&c, true, "192.0.2.0/24");
+    s8(2);
+    s_sealed(false, false, true, 0, 0, 0, &c);
+    seed_write("auth-request-transport-not-allowed");
+    gateway_response_chain(&c, "10.99.0.2", "192.0.2.0/24");
+    s8(2);
+    s_sealed(true, false, true, 0, 1 | 4, 0, &c);
+    seed_write("auth-response-wrong-auth");
+    s8(2);
+    s_sealed(true, false, true, 0, 1 | 8, 0, &c);
+    seed_write("auth-response-impostor");
+
+    /* A second IKE SA for carol (the replayed IKE_SA_INIT from elsewhere,
+     * no INITIAL_CONTACT) while the first holds the /30's one address. */
+    seed_no_initial_contact = true;
+    client_request_chain(&c, false, "192.0.2.80/32");
+    seed_no_initial_contact = false;
+    s8(3 | 0x80);
+    s8(2 | 1 << 3); /* MUTATE from a stranger */
+    s8(0);
+    s8(0);
+    s8(7);
+    seed_sel = 1;
+    s_sealed(false, false, true, 0, 0, 0, &c);
+    seed_sel = 0;
+    seed_write("pool-exhausted");
 
     /* Stage 3: INFORMATIONAL both ways. */
     delete_chain(&c, NS_PROTO_IKE, 0);
