@@ -1,8 +1,10 @@
 /* From a negotiated CHILD_SA to the two ns_esp_sa_spec the data plane
- * installs (esp/sa_spec.h): KEYMAT = prf+(SK_d, Ni | Nr) (RFC 7296 2.17,
- * no PFS in IKE_AUTH) split as encr_i | integ_i | encr_r | integ_r, where
- * the _i keys protect what the IKE initiator sends. */
+ * installs (esp/sa_spec.h): KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr)
+ * (RFC 7296 2.17; no PFS in IKE_AUTH, where the nonces are those of
+ * IKE_SA_INIT) split as encr_i | integ_i | encr_r | integ_r, where the _i
+ * keys protect what the initiator of the exchange sends. */
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/proposal_parse.h"
@@ -29,7 +31,7 @@ static void fill_common(const struct ns_ike_engine *e, const struct ns_ikesa *sa
         s->orig_src = p->orig_src;
         s->orig_dst = p->orig_dst;
     }
-    s->ike_sa_id = sa->id;
+    s->ike_sa_id = sa->dp_id; /* kept across IKE re-keys (lifecycle.c) */
 }
 
 static void set_keys(struct ns_esp_sa_spec *s, const uint8_t *ek, size_t el, const uint8_t *ik,
@@ -50,8 +52,13 @@ int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     uint8_t km[2 * (NS_CIPHER_MAX_ENCR_KEY + NS_CIPHER_MAX_INTEG_KEY)];
     if (el > NS_CIPHER_MAX_ENCR_KEY || il > NS_CIPHER_MAX_INTEG_KEY)
         return -1;
-    if (ns_child_keymat(sa->ike_alg.prf, sa->keys.sk_d, sa->keys.d_len, NULL, 0, sa->ni, sa->ni_len,
-                        sa->nr, sa->nr_len, km, 2 * (el + il)) != 0)
+    /* IKE_AUTH: the IKE SA's nonces and roles; CREATE_CHILD_SA: its own. */
+    bool own = p->ni != NULL;
+    const uint8_t *ni = own ? p->ni : sa->ni, *nr = own ? p->nr : sa->nr;
+    size_t ni_len = own ? p->ni_len : sa->ni_len, nr_len = own ? p->nr_len : sa->nr_len;
+    bool initiator = own ? p->we_initiated : sa->initiator;
+    if (ns_child_keymat(sa->ike_alg.prf, sa->keys.sk_d, sa->keys.d_len, p->g_ir, p->g_ir_len, ni,
+                        ni_len, nr, nr_len, km, 2 * (el + il)) != 0)
         return -1;
     memset(in, 0, sizeof(*in));
     memset(out, 0, sizeof(*out));
@@ -65,8 +72,8 @@ int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     out->paired_spi = p->spi_in;
     const uint8_t *ei = km, *ai = km + el, *er = km + el + il, *ar = km + 2 * el + il;
     /* The initiator sends with the _i keys; the responder receives with them. */
-    set_keys(sa->initiator ? out : in, ei, el, ai, il);
-    set_keys(sa->initiator ? in : out, er, el, ar, il);
+    set_keys(initiator ? out : in, ei, el, ai, il);
+    set_keys(initiator ? in : out, er, el, ar, il);
     OPENSSL_cleanse(km, sizeof(km));
     return 0;
 }
@@ -88,12 +95,30 @@ int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
                          const struct ns_child_params *p)
 {
     struct ns_esp_sa_spec in, out;
-    if (sa->n_child >= NS_IKE_MAX_CHILD || p->n_local_ts == 0 || p->n_remote_ts == 0 ||
-        ns_eng_child_specs(e, sa, p, &in, &out) != 0)
+    if (sa->n_child >= NS_IKE_MAX_CHILD || p->n_local_ts == 0 || p->n_remote_ts == 0)
         return -1;
-    int rc = e->ops.child_up(e->ops.ctx, &in, &out);
+    if (!sa->child) {
+        /* Allocated on the first CHILD_SA: a half-open SA has none (R12). */
+        sa->child = calloc(NS_IKE_MAX_CHILD, sizeof(*sa->child));
+        if (!sa->child)
+            return -1;
+    }
+    if (ns_eng_child_specs(e, sa, p, &in, &out) != 0)
+        return -1;
+    /* A re-key we answer: inbound now, outbound once the initiator has it. */
+    struct ns_esp_sa_spec *pending = NULL;
+    bool defer = p->defer_out && e->ops.child_in_up && e->ops.child_out_up;
+    if (defer && (pending = malloc(2 * sizeof(*pending))) != NULL) {
+        pending[0] = in;
+        pending[1] = out;
+    }
+    int rc = pending ? e->ops.child_in_up(e->ops.ctx, &in) : e->ops.child_up(e->ops.ctx, &in, &out);
     OPENSSL_cleanse(&in, sizeof(in));
     OPENSSL_cleanse(&out, sizeof(out));
+    if (rc != 0 && pending) {
+        OPENSSL_cleanse(pending, 2 * sizeof(*pending));
+        free(pending);
+    }
     if (rc != 0) {
         NS_ERR("ike: IKE SA %016llx: the data plane refused the CHILD SA (SPI 0x%08x)",
                (unsigned long long)sa->id, p->spi_in);
@@ -113,6 +138,13 @@ int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
     c->orig_src = p->orig_src;
     c->orig_dst = p->orig_dst;
     c->created_ms = e->now;
+    c->rekeys = p->rekeys;
+    if (p->ni)
+        ns_eng_nonce_min(p->ni, p->ni_len, p->nr, p->nr_len, c->nonce_min, &c->nonce_min_len);
+    ns_eng_life_child_start(e, c);
+    c->pending = pending;
+    if (pending && e->ops.child_usage && c->poll_at > e->now + NS_IKE_SUCCESSOR_POLL_MS)
+        c->poll_at = e->now + NS_IKE_SUCCESSOR_POLL_MS; /* has the initiator sent on it? */
     e->ctr.children_installed++;
     log_child(sa, c);
     return 0;

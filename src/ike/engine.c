@@ -55,7 +55,8 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     e->reported_wakeup = NS_IKE_NEVER;
     if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
         ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
-        ns_htab_init(&e->by_ident, 64) != 0 || engine_role_init(e) != 0) {
+        ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_dp, 64) != 0 ||
+        engine_role_init(e) != 0) {
         ns_ike_engine_free(e);
         return NULL;
     }
@@ -75,6 +76,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
     ns_htab_free(&e->by_id);
     ns_htab_free(&e->by_init);
     ns_htab_free(&e->by_ident);
+    ns_htab_free(&e->by_dp);
     free(e->heap);
     free(e);
 }
@@ -95,9 +97,9 @@ static bool request_expected(const struct ns_ikesa *sa, uint8_t exchange)
     case NS_IKE_AUTH:
         return !sa->initiator && sa->state == NS_IKE_ST_INIT_DONE;
     case NS_INFORMATIONAL:
-        return sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING;
-    case NS_CREATE_CHILD_SA:
-        return sa->state == NS_IKE_ST_ESTABLISHED;
+    case NS_CREATE_CHILD_SA: /* answered TEMPORARY_FAILURE unless ESTABLISHED (2.25) */
+        return sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING ||
+               sa->state == NS_IKE_ST_REKEYED;
     default:
         return false;
     }
@@ -112,7 +114,11 @@ static uint8_t response_exchange(enum ns_ike_req_kind k)
         return NS_IKE_AUTH;
     case NS_REQ_DELETE_IKE:
     case NS_REQ_DPD:
+    case NS_REQ_DELETE_CHILD:
         return NS_INFORMATIONAL;
+    case NS_REQ_REKEY_CHILD:
+    case NS_REQ_REKEY_IKE:
+        return NS_CREATE_CHILD_SA;
     case NS_REQ_NONE:
         break;
     }
@@ -130,11 +136,11 @@ static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
     case NS_INFORMATIONAL:
         ns_eng_info_request(e, sa, h->msg_id, inner);
         break;
-    default:
-        /* CREATE_CHILD_SA (re-keying, X3) is not done yet: refuse politely
-         * so that the peer keeps the SAs it has (1.3). */
-        ns_eng_respond_notify(e, sa, h->exchange, h->msg_id, NS_N_NO_ADDITIONAL_SAS, NULL, 0);
+    case NS_CREATE_CHILD_SA:
+        ns_eng_ccsa_request(e, sa, h->msg_id, inner);
         break;
+    default:
+        break; /* request_expected lets no other exchange through */
     }
 }
 
@@ -197,6 +203,8 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         dispatch_request(e, sa, h, &inner);
     } else if (sa->req_kind == NS_REQ_AUTH) {
         ns_eng_auth_response(e, sa, &inner);
+    } else if (sa->req_kind == NS_REQ_REKEY_CHILD || sa->req_kind == NS_REQ_REKEY_IKE) {
+        ns_eng_ccsa_response(e, sa, &inner);
     } else {
         ns_eng_info_response(e, sa, &inner);
     }
@@ -312,7 +320,8 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
 
 static struct ns_ikesa *live_sa(struct ns_ike_engine *e, uint64_t id)
 {
-    struct ns_ikesa *sa = ns_eng_find_id(e, id);
+    /* The data plane's id: the IKE SA holding the CHILD_SAs now. */
+    struct ns_ikesa *sa = ns_eng_find_dp(e, id);
     if (!sa || (sa->state != NS_IKE_ST_ESTABLISHED && sa->state != NS_IKE_ST_DELETING))
         return NULL;
     return sa;

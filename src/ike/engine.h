@@ -1,7 +1,10 @@
 /* The IKEv2 SA engine: IKE_SA_INIT, IKE_AUTH (PSK, configuration payload,
- * the first CHILD_SA) and INFORMATIONAL for both roles, with NAT detection
- * and port floating (RFC 7296 2.23), COOKIE under load (2.6), message IDs,
- * retransmission and response caching, liveness, and deletion.
+ * the first CHILD_SA), CREATE_CHILD_SA (re-keying CHILD_SAs, with optional
+ * PFS, and the IKE SA, started by either side at soft lifetimes in time and
+ * bytes; simultaneous re-keys resolved by the nonces, 2.8.1) and
+ * INFORMATIONAL for both roles, with NAT detection and port floating (RFC
+ * 7296 2.23), COOKIE under load (2.6), message IDs, retransmission and
+ * response caching, liveness, hard lifetimes, and deletion.
  *
  * The engine does no I/O and reads no clock. The daemon feeds it datagrams
  * and the time, and the engine acts through the callbacks in struct
@@ -15,9 +18,10 @@
  *
  * Identifiers: every IKE SA is named by a uint64_t ike_sa_id, which is this
  * host's own IKE SPI for it (the initiator SPI on a client, the responder
- * SPI on a gateway). It never repeats while the engine lives, it is the key
- * of the engine's SA table, and it is what the ESP layer carries in
- * ns_esp_sa_spec.ike_sa_id.
+ * SPI on a gateway). It never repeats while the engine lives, and it is
+ * what the ESP layer carries in ns_esp_sa_spec.ike_sa_id. An IKE SA made
+ * by a re-key (new SPIs) keeps the ike_sa_id of the one it replaced, so the
+ * CHILD_SAs that move over to it keep theirs in the data plane.
  *
  * Time: all times are monotonic milliseconds (util/time.h ns_now_ms()). The
  * engine keeps one deadline heap over its SAs (O(log n) per change); it
@@ -47,8 +51,15 @@ enum ns_ike_down_reason {
     NS_IKE_DOWN_AUTH_FAILED = 3, /* AUTHENTICATION_FAILED either way, or bad IDr */
     NS_IKE_DOWN_NEGOTIATION = 4, /* NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INTERNAL_ADDRESS_FAILURE,
                                     bad response, child install failure */
+    NS_IKE_DOWN_EXPIRED = 5,     /* a hard lifetime ran out without a successful re-key */
 };
 const char *ns_ike_down_reason_str(enum ns_ike_down_reason r);
+
+/* What ops->child_usage reports: bytes are inner (plaintext) bytes. */
+struct ns_ike_child_usage {
+    uint64_t bytes_in, packets_in;
+    uint64_t bytes_out, packets_out;
+};
 
 /* Everything the engine does to the outside world. ctx is passed back to
  * every callback. Callbacks marked optional may be NULL. */
@@ -103,6 +114,30 @@ struct ns_ike_ops {
      * engine, but it may arm a daemon timer that later calls
      * ns_ike_engine_connect. */
     void (*client_down)(void *ctx, enum ns_ike_down_reason reason);
+
+    /* Optional. The traffic a CHILD_SA has carried so far (the SAD's
+     * per-SA stats). The engine asks for it to apply child_lifetime_bytes
+     * (at a pace that follows the traffic: often when close to the limit,
+     * every 10 s when idle) and, after a re-key, to see that the new
+     * CHILD_SA carries traffic before the old one goes. Returns 0, or -1
+     * when the SA is unknown. */
+    int (*child_usage)(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint32_t out_spi,
+                       struct ns_ike_child_usage *out);
+
+    /* Optional, both or neither. The responder of a CHILD_SA re-key
+     * installs the new CHILD_SA's inbound direction with child_in_up when
+     * it answers, and its outbound direction with child_out_up (in again
+     * for reference, already installed) only once the initiator showed it
+     * has the new SA: traffic came in on it (child_usage), or the old
+     * CHILD_SA goes (the initiator's DELETE). Until then this side keeps
+     * sending on the old one, which the initiator still has, so no packet
+     * goes out that the peer cannot decrypt yet (also when the answer is
+     * lost and retransmitted). Without them child_up installs both at once.
+     * child_down removes whatever of the two directions is installed. Each
+     * returns 0 or -1. */
+    int (*child_in_up)(void *ctx, const struct ns_esp_sa_spec *in);
+    int (*child_out_up)(void *ctx, const struct ns_esp_sa_spec *in,
+                        const struct ns_esp_sa_spec *out);
 };
 
 struct ns_ike_engine;
@@ -160,6 +195,13 @@ void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
 /* Liveness only (no address): the same as esp_from without the move. */
 void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
 
+/* Re-keys now (natsecctl rekey): the IKE SA (ike true) or its CHILD_SAs,
+ * of the IKE SA ike_sa_id or, with 0, of every established one, as if
+ * their soft lifetime had come (queued behind an exchange in progress).
+ * Returns how many re-keys were started or queued. */
+unsigned ns_ike_engine_rekey(struct ns_ike_engine *e, uint64_t ike_sa_id, bool ike,
+                             uint64_t now_ms);
+
 /* ---- status (natsecctl, X10) ---- */
 
 #define NS_IKE_STATUS_MAX_CHILD 4
@@ -176,6 +218,10 @@ struct ns_ike_child_status {
     struct ns_ts remote_ts[NS_SA_MAX_TS];
     unsigned n_remote_ts;
     uint64_t created_ms;
+    const char *state;  /* "INSTALLED", "REKEYING", "REKEYED" (being replaced), "DELETING" */
+    uint64_t rekey_ms;  /* when its re-key is due (NS_IKE_NEVER: none pending) */
+    uint64_t expire_ms; /* its hard lifetime */
+    unsigned rekeys;    /* re-keys of this CHILD_SA's line so far */
 };
 
 /* A snapshot of one IKE SA, valid only during the foreach callback. */
@@ -200,6 +246,9 @@ struct ns_ike_sa_status {
     uint64_t created_ms;
     uint64_t established_ms; /* 0 until ESTABLISHED */
     uint64_t last_rx_ms;     /* last authenticated IKE or ESP activity */
+    uint64_t rekey_ms;       /* when its re-key is due (NS_IKE_NEVER: none pending) */
+    uint64_t expire_ms;      /* its hard lifetime (NS_IKE_NEVER before ESTABLISHED) */
+    unsigned rekeys;         /* IKE re-keys of this line so far */
 };
 
 typedef void (*ns_ike_status_fn)(void *arg, const struct ns_ike_sa_status *st);
@@ -222,9 +271,14 @@ struct ns_ike_counters {
     uint64_t ike_established;
     uint64_t ike_deleted;
     uint64_t children_installed;
-    uint64_t peer_moves; /* authenticated address/port changes (R4) */
-    unsigned half_open;  /* now: IKE SAs not yet authenticated */
-    unsigned ike_sas;    /* now: every IKE SA in the table */
+    uint64_t peer_moves;       /* authenticated address/port changes (R4) */
+    uint64_t ike_rekeys;       /* IKE SAs re-keyed (either side initiating) */
+    uint64_t child_rekeys;     /* CHILD_SAs re-keyed (either side initiating) */
+    uint64_t rekey_collisions; /* simultaneous re-keys resolved by the nonces (2.8.1) */
+    uint64_t rekey_failures;   /* re-keys refused or failed (retried until the hard lifetime) */
+    uint64_t expired;          /* SAs deleted at their hard lifetime */
+    unsigned half_open;        /* now: IKE SAs not yet authenticated */
+    unsigned ike_sas;          /* now: every IKE SA in the table */
 };
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
 

@@ -36,22 +36,30 @@ const char *ns_eng_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLE
     return ns_conf_id_str(id, buf);
 }
 
-/* A random nonzero SPI that no SA of ours has (2.6: unique per host). */
-static uint64_t fresh_spi(const struct ns_ike_engine *e)
+/* A random nonzero SPI that no SA of ours has (2.6: unique per host), nor
+ * a line of re-keyed SAs as its data-plane id. */
+uint64_t ns_eng_fresh_spi(const struct ns_ike_engine *e)
 {
     for (;;) {
         uint64_t spi = ns_random_u64();
-        if (spi != 0 && !ns_eng_find_id(e, spi))
+        if (spi != 0 && !ns_eng_find_id(e, spi) && !ns_eng_find_dp(e, spi))
             return spi;
     }
 }
 
 struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator)
 {
+    return ns_eng_sa_new_id(e, initiator, ns_eng_fresh_spi(e));
+}
+
+struct ns_ikesa *ns_eng_sa_new_id(struct ns_ike_engine *e, bool initiator, uint64_t id)
+{
     struct ns_ikesa *sa = calloc(1, sizeof(*sa));
     if (!sa)
         return NULL;
-    sa->id = fresh_spi(e);
+    sa->id = id;
+    sa->dp_id = sa->id;
+    sa->rekey_at = sa->expire_at = NS_IKE_NEVER;
     sa->initiator = initiator;
     if (initiator)
         sa->spi_i = sa->id;
@@ -77,6 +85,11 @@ void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_
 {
     if (is_half_open(sa->state) && !is_half_open(st))
         e->half_open--;
+    if (is_half_open(sa->state) && st == NS_IKE_ST_ESTABLISHED) {
+        /* Authenticated: the data plane may report on it, and it ages. */
+        ns_eng_dp_index(e, sa);
+        ns_eng_life_ike_start(e, sa);
+    }
     if (st == NS_IKE_ST_DEAD && sa->state != NS_IKE_ST_DEAD)
         e->n_dead++;
     sa->state = st;
@@ -163,6 +176,19 @@ void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct n
 
 void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
 {
+    if (sa->child[i].cstate != NS_CHILD_ACTIVE && sa->state == NS_IKE_ST_ESTABLISHED) {
+        /* A replaced one goes: its successor must send now, if it waited
+         * for the re-key's initiator (the initiator's DELETE of the old one
+         * says it has the new one). */
+        int s = ns_eng_child_by_in(sa, sa->child[i].successor_spi);
+        if (s >= 0 && sa->child[s].pending)
+            (void)ns_eng_child_activate(e, sa, (unsigned)s); /* no removal: i stays valid */
+    }
+    if (sa->child[i].pending) {
+        OPENSSL_cleanse(sa->child[i].pending, 2 * sizeof(*sa->child[i].pending));
+        free(sa->child[i].pending);
+        sa->child[i].pending = NULL;
+    }
     struct ns_ike_child c = sa->child[i];
     sa->child[i] = sa->child[--sa->n_child];
     e->ops.child_down(e->ops.ctx, c.spi_in, c.spi_out);
@@ -173,6 +199,15 @@ void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned 
 
 void ns_eng_children_down(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
+    /* All of them go: no outbound half waiting for a re-key's initiator
+     * is to be installed on the way out. */
+    for (unsigned i = 0; i < sa->n_child; i++) {
+        if (sa->child[i].pending) {
+            OPENSSL_cleanse(sa->child[i].pending, 2 * sizeof(*sa->child[i].pending));
+            free(sa->child[i].pending);
+            sa->child[i].pending = NULL;
+        }
+    }
     while (sa->n_child)
         ns_eng_child_remove(e, sa, sa->n_child - 1);
     if (sa->pending_spi) {
@@ -185,8 +220,12 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
 {
     if (sa->state == NS_IKE_ST_DEAD)
         return;
-    bool was_up = sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING;
+    bool was_up = sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING ||
+                  sa->state == NS_IKE_ST_REKEYED;
+    ns_eng_ccsa_drop(e, sa);
     ns_eng_children_down(e, sa);
+    ns_eng_dp_unindex(e, sa);
+    sa->n_del = 0;
     if (sa->vip_pooled && e->pool) {
         ns_pool_release(e->pool, &sa->vip);
         sa->vip_pooled = false;
@@ -196,7 +235,9 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     sa->req_kind = NS_REQ_NONE;
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
-    if (was_up) {
+    if (was_up && sa->replaced) {
+        NS_INFO("ike: IKE SA %016llx closed: re-keyed", (unsigned long long)sa->id);
+    } else if (was_up) {
         e->ctr.ike_deleted++;
         NS_INFO("ike: IKE SA %016llx deleted (%s)", (unsigned long long)sa->id,
                 ns_ike_down_reason_str(why));
@@ -225,6 +266,7 @@ void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa)
     e->n_sas--;
     e->n_dead--;
     ns_msgbuf_clear(&sa->resp);
+    free(sa->child);
     ns_dh_free(sa->dh);
     ns_cipher_free(sa->sk_in);
     ns_cipher_free(sa->sk_out);

@@ -89,6 +89,12 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+static bool dpd_armed(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    return sa->state == NS_IKE_ST_ESTABLISHED && !sa->replaced && sa->req_kind == NS_REQ_NONE &&
+           e->conf->dpd_s;
+}
+
 /* The SA's next deadline from its state (NS_IKE_NEVER when none). */
 static uint64_t sa_deadline(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
@@ -99,9 +105,9 @@ static uint64_t sa_deadline(const struct ns_ike_engine *e, const struct ns_ikesa
         due = sa->req_due;
     if (sa->state == NS_IKE_ST_INIT_DONE)
         due = min_u64(due, sa->created_ms + NS_IKE_HALF_OPEN_MS);
-    if (sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE && e->conf->dpd_s)
+    if (dpd_armed(e, sa))
         due = min_u64(due, sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000);
-    return due;
+    return min_u64(due, ns_eng_life_due(e, sa));
 }
 
 void ns_eng_sched(struct ns_ike_engine *e, struct ns_ikesa *sa)
@@ -156,8 +162,9 @@ static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
     } else if (sa->req_kind != NS_REQ_NONE && now >= sa->req_due) {
         ns_eng_request_timeout(e, sa);
-    } else if (sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE &&
-               e->conf->dpd_s && now >= sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000) {
+    } else if (ns_eng_life_due(e, sa) <= now) {
+        ns_eng_life_run(e, sa); /* lifetimes: re-keys, deletes, polls */
+    } else if (dpd_armed(e, sa) && now >= sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000) {
         ns_eng_dpd(e, sa);
     } else {
         ns_eng_sched(e, sa); /* activity moved the deadline on */

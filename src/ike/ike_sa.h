@@ -28,13 +28,22 @@
 #include "ike/proposal.h"
 #include "util/addr.h"
 
-#define NS_IKE_NONCE_LEN 32       /* what we send (RFC 7296 2.10: at least half the PRF key size) */
-#define NS_IKE_MAX_NONCE 256      /* what we accept (3.9) */
-#define NS_IKE_MAX_CHILD 1        /* this engine negotiates the CHILD_SA of IKE_AUTH only */
+#define NS_IKE_NONCE_LEN 32  /* what we send (RFC 7296 2.10: at least half the PRF key size) */
+#define NS_IKE_MAX_NONCE 256 /* what we accept (3.9) */
+/* CHILD_SAs one IKE SA holds at once: the one of IKE_AUTH, and during a
+ * re-key its successor, and in a simultaneous re-key the redundant one. */
+#define NS_IKE_MAX_CHILD 4
 #define NS_IKE_BUF 4096           /* largest message we build */
 #define NS_IKE_HALF_OPEN_MS 30000 /* a half-open SA that sees no IKE_AUTH is dropped */
 #define NS_IKE_MAX_COOKIE 64      /* 2.6: a cookie is at most 64 bytes */
 #define NS_IKE_MAX_INIT_RETRY 4   /* COOKIE / INVALID_KE round trips before giving up */
+/* Re-keys (lifecycle.c): the side that deletes a replaced CHILD_SA waits
+ * for inbound traffic on its successor at most NS_IKE_REKEY_GRACE_MS
+ * (looking every NS_IKE_SUCCESSOR_POLL_MS); the other side waits
+ * NS_IKE_PEER_DELETE_WAIT_MS for that DELETE before it deletes itself. */
+#define NS_IKE_REKEY_GRACE_MS 2000
+#define NS_IKE_SUCCESSOR_POLL_MS 200
+#define NS_IKE_PEER_DELETE_WAIT_MS 30000
 
 /* The life of an IKE SA. Every message is checked against the state before
  * anything else: what a state does not expect is dropped and counted. */
@@ -46,22 +55,55 @@ enum ns_ike_state {
     NS_IKE_ST_ESTABLISHED = 3, /* both authenticated; INFORMATIONAL both ways */
     NS_IKE_ST_DELETING = 4,    /* our DELETE of the IKE SA is out, its answer awaited */
     NS_IKE_ST_DEAD = 5,        /* gone: lingers only to answer a retransmitted last request */
+    NS_IKE_ST_REKEYED = 6,     /* replaced by a re-key (its CHILD_SAs are on the new IKE SA):
+                                  waits for the peer's DELETE of it (lifecycle.c) */
 };
 const char *ns_eng_state_name(enum ns_ike_state st);
 
 /* What our outstanding request is, so the response is matched to it. */
 enum ns_ike_req_kind {
     NS_REQ_NONE = 0,
-    NS_REQ_INIT,       /* IKE_SA_INIT */
-    NS_REQ_AUTH,       /* IKE_AUTH */
-    NS_REQ_DELETE_IKE, /* INFORMATIONAL with DELETE of the IKE SA */
-    NS_REQ_DPD,        /* empty INFORMATIONAL (liveness) */
+    NS_REQ_INIT,         /* IKE_SA_INIT */
+    NS_REQ_AUTH,         /* IKE_AUTH */
+    NS_REQ_DELETE_IKE,   /* INFORMATIONAL with DELETE of the IKE SA */
+    NS_REQ_DPD,          /* empty INFORMATIONAL (liveness) */
+    NS_REQ_REKEY_CHILD,  /* CREATE_CHILD_SA with REKEY_SA (1.3.3) */
+    NS_REQ_REKEY_IKE,    /* CREATE_CHILD_SA re-keying the IKE SA (1.3.2) */
+    NS_REQ_DELETE_CHILD, /* INFORMATIONAL with DELETE of CHILD_SAs */
 };
 
 /* A heap copy of one message. */
 struct ns_msgbuf {
     uint8_t *p;
     size_t len;
+};
+
+/* A CHILD_SA's part in its own life cycle (lifecycle.c). */
+enum ns_child_state {
+    NS_CHILD_ACTIVE = 0,   /* carries traffic; re-keyed at its soft lifetime */
+    NS_CHILD_REKEYING = 1, /* our CREATE_CHILD_SA re-keying it is out */
+    NS_CHILD_REKEYED = 2,  /* replaced: the deleting side deletes it after a grace time */
+    NS_CHILD_DELETING = 3, /* our DELETE of it is out */
+};
+
+/* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
+ * simultaneous re-key by the peer left to resolve when it is answered. */
+struct ns_ccsa {
+    bool ike;             /* re-keying the IKE SA, else a CHILD_SA */
+    uint32_t old_spi_in;  /* CHILD: our inbound SPI of the child re-keyed */
+    uint32_t new_spi_in;  /* CHILD: the new inbound SPI we reserved */
+    uint64_t new_ike_spi; /* IKE: our SPI of the new IKE SA */
+    struct ns_dh *dh;     /* our KE (IKE always; CHILD with PFS), NULL without */
+    uint16_t ke_group;
+    unsigned ke_retries; /* INVALID_KE_PAYLOAD rounds */
+    uint8_t ni[NS_IKE_NONCE_LEN];
+    /* The peer's simultaneous re-key of the same SA, answered meanwhile:
+     * the SA it made (CHILD: our inbound SPI; IKE: its id) and the lowest
+     * nonce of that exchange. */
+    uint32_t coll_spi_in;
+    uint64_t coll_ike_id;
+    uint8_t coll_nonce[NS_IKE_MAX_NONCE];
+    size_t coll_nonce_len;
 };
 
 struct ns_ike_child {
@@ -75,6 +117,27 @@ struct ns_ike_child {
     unsigned n_remote_ts;
     struct ns_addr orig_src, orig_dst; /* transport mode: see ns_child_params */
     uint64_t created_ms;
+
+    /* Life cycle (lifecycle.c). Times in ms, NS_IKE_NEVER when not armed. */
+    enum ns_child_state cstate;
+    uint64_t rekey_at;            /* soft lifetime in time: re-key then */
+    uint64_t expire_at;           /* hard lifetime: deleted then */
+    uint64_t retire_at;           /* REKEYED: deleted by us then (grace, or fallback) */
+    uint64_t poll_at;             /* next look at its traffic (byte lifetime, successor used) */
+    uint64_t poll_bytes, poll_ms; /* traffic at the last look, for the rate */
+    uint64_t soft_bytes;          /* re-key when either direction carried this much */
+    unsigned rekeys;              /* re-keys of this CHILD_SA's line so far */
+    uint32_t successor_spi;       /* REKEYED: our inbound SPI of the one that replaced it */
+    bool retire_by_us;            /* REKEYED: we delete it at retire_at after a grace time (our
+                                     re-key won); else the peer should, retire_at is a fallback */
+    uint64_t install_seq;         /* installation order: the SAD sends on the newest */
+    /* Responder of a re-key: the outbound direction is not installed yet
+     * (ops->child_out_up); the two specs wait here (heap, keys: wiped). */
+    struct ns_esp_sa_spec *pending;
+    /* The lowest nonce of the exchange that created this child (0 bytes for
+     * IKE_AUTH), for a simultaneous re-key found later (2.8.1). */
+    uint8_t nonce_min[NS_IKE_MAX_NONCE];
+    size_t nonce_min_len;
 };
 
 /* An intrusive hash chain link (sa_table.c). */
@@ -140,8 +203,26 @@ struct ns_ikesa {
     struct ns_ts prop_tsi[1], prop_tsr[NS_CONF_MAX_SUBNETS]; /* client: what we asked */
     unsigned n_prop_tsr;
 
-    struct ns_ike_child child[NS_IKE_MAX_CHILD];
+    struct ns_ike_child *child; /* heap, up to NS_IKE_MAX_CHILD (none while half-open) */
     unsigned n_child;
+
+    /* Life cycle (lifecycle.c). The data plane knows this IKE SA as dp_id:
+     * its id, or for one made by a re-key the dp_id of the one it replaced,
+     * so the ESP SAs that move over keep their ike_sa_id. */
+    uint64_t dp_id;
+    struct ns_hnode by_dp;
+    bool in_dp_idx;
+    uint64_t rekey_at, expire_at; /* soft and hard lifetime; REKEYED: give-up time */
+    uint64_t retry_at;            /* no new re-key request before (TEMPORARY_FAILURE) */
+    unsigned rekeys;              /* IKE re-keys of this line so far */
+    bool replaced;                /* its CHILD_SAs moved to the IKE SA that re-keyed it */
+    uint64_t rekey_of;            /* made by a re-key: the id of the IKE SA it re-keys */
+    bool redundant;               /* made by the peer's losing half of a simultaneous re-key */
+    struct ns_ccsa *ccsa;         /* our CREATE_CHILD_SA in flight, or NULL */
+    uint32_t del_spis[NS_IKE_MAX_CHILD]; /* our inbound SPIs of children to tell the peer gone */
+    unsigned n_del;
+    uint8_t nonce_min[NS_IKE_MAX_NONCE]; /* lowest nonce of the re-key that made it (2.8.2) */
+    size_t nonce_min_len;
 
     uint64_t created_ms, established_ms, last_rx_ms, dead_until;
 
@@ -169,6 +250,7 @@ struct ns_ike_engine {
     struct ns_htab by_id;    /* our SPI -> SA */
     struct ns_htab by_init;  /* (peer endpoint, SPIi) -> half-open SA (gateway) */
     struct ns_htab by_ident; /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
+    struct ns_htab by_dp;    /* data-plane id -> the IKE SA holding its CHILD_SAs now */
     uint8_t hash_key[16];    /* SipHash key: peers choose SPIs and ports */
     size_t n_sas;            /* in by_id, DEAD ones included */
     size_t n_dead;           /* lingering DEAD ones */
@@ -186,6 +268,8 @@ struct ns_ike_engine {
     /* Client: the one connection, and the peer section of the gateway. */
     struct ns_ikesa *client_sa;
     const struct ns_conf_peer *gw_peer;
+
+    uint64_t child_seq; /* CHILD_SAs installed so far (ns_ike_child.install_seq) */
 
     uint8_t buf[NS_IKE_BUF]; /* the message being built */
 };
@@ -216,6 +300,10 @@ unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *kee
 
 /* ---- engine_sa.c ---- */
 struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator);
+/* The same with a given id (a fresh SPI from ns_eng_fresh_spi). */
+struct ns_ikesa *ns_eng_sa_new_id(struct ns_ike_engine *e, bool initiator, uint64_t id);
+/* A random nonzero IKE SPI no SA of ours has, nor a line of re-keyed SAs. */
+uint64_t ns_eng_fresh_spi(const struct ns_ike_engine *e);
 void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st);
 /* Takes the SA out of service: CHILD_SAs down, SPIs and virtual IP
  * released, indexes dropped, client_down on the client; the SA lingers in
@@ -325,9 +413,23 @@ struct ns_child_params {
      * it knows them), from the selectors before address substitution.
      * Family 0: no NAT changed them, no checksum fixup. */
     struct ns_addr orig_src, orig_dst;
+    /* CREATE_CHILD_SA (2.17): the exchange's nonces, its PFS shared secret
+     * (NULL without), whether we initiated it, and the re-key line it
+     * continues. Unset (ni NULL): the IKE SA's own nonces and roles, as for
+     * the CHILD_SA of IKE_AUTH. */
+    const uint8_t *ni, *nr;
+    size_t ni_len, nr_len;
+    const uint8_t *g_ir;
+    size_t g_ir_len;
+    bool we_initiated;
+    unsigned rekeys;
+    /* A re-key we answer: the outbound direction waits for the initiator
+     * (ops->child_in_up / child_out_up, when the daemon has them). */
+    bool defer_out;
 };
-/* Derives KEYMAT (2.17, no PFS) and fills both directions. Returns 0 or
- * -1; on success the caller must wipe the specs after use. */
+/* Derives KEYMAT (2.17, with the PFS secret when given) and fills both
+ * directions. Returns 0 or -1; on success the caller must wipe the specs
+ * after use. */
 int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                        const struct ns_child_params *p, struct ns_esp_sa_spec *in,
                        struct ns_esp_sa_spec *out);
@@ -335,6 +437,62 @@ int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
  * Returns 0 or -1 (nothing installed; spi_in is still the caller's). */
 int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
                          const struct ns_child_params *p);
+
+/* ---- lifecycle.c ---- */
+/* Soft and hard lifetimes of an IKE SA that became ESTABLISHED, and of a
+ * CHILD_SA just installed: the soft one with random jitter (10-20 % before
+ * the hard one) so that thousands of clients do not re-key together. */
+void ns_eng_life_ike_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_life_child_start(struct ns_ike_engine *e, struct ns_ike_child *c);
+/* The earliest life-cycle deadline of an established SA (NS_IKE_NEVER):
+ * only local work (hard expiry, traffic polls) while a request is out. */
+uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *sa);
+/* Does the life-cycle work that is due (hard lifetimes, polls), then, when
+ * no request is out, starts the most urgent one (DELETE of children,
+ * re-key of the IKE SA, re-key of a CHILD_SA). Safe to call any time. */
+void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* The index of the child with this inbound / outbound SPI, or -1. */
+int ns_eng_child_by_in(const struct ns_ikesa *sa, uint32_t spi);
+int ns_eng_child_by_out(const struct ns_ikesa *sa, uint32_t spi);
+/* The data-plane id index (ike/engine.h esp_from). */
+void ns_eng_dp_index(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_dp_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
+struct ns_ikesa *ns_eng_find_dp(const struct ns_ike_engine *e, uint64_t dp_id);
+/* A re-key of the IKE SA completed: its CHILD_SAs, virtual IP, data-plane
+ * id and client role move from old to fresh (RFC 7296 2.18). */
+void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ikesa *fresh);
+/* The lower of two nonces (2.8.1: compared as byte strings, a prefix
+ * first), copied to out. */
+void ns_eng_nonce_min(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, uint8_t *out,
+                      size_t *out_len);
+int ns_eng_nonce_cmp(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len);
+/* The peer deletes IKE SA sa (its answer is out): in a simultaneous IKE
+ * re-key, the CHILD_SAs go to the surviving new IKE SA first (2.8.2). */
+void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* No re-key request before a random 1-3 s from now (TEMPORARY_FAILURE). */
+void ns_eng_life_retry_later(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Installs the outbound direction of child i that waited for the
+ * initiator of its re-key. 0, or -1 (the child then expires at once). */
+int ns_eng_child_activate(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
+/* Takes child i out of the data plane and queues the DELETE that tells the
+ * peer (its inbound SPI goes in the next DELETE request). */
+void ns_eng_child_drop_and_tell(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
+
+/* ---- create_child_exchange.c ---- */
+/* Starts our CREATE_CHILD_SA re-keying child i, or the IKE SA. 0, or -1
+ * (nothing sent; the caller retries later). */
+int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
+int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                         const struct ns_ike_payloads *inner);
+void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ike_payloads *inner);
+/* Frees a CREATE_CHILD_SA in flight (SPIs reserved for it go back). */
+void ns_eng_ccsa_drop(struct ns_ike_engine *e, struct ns_ikesa *sa);
+
+/* ---- info_exchange.c (life cycle) ---- */
+/* Sends a DELETE of the children queued in sa->del_spis. 0 or -1. */
+int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

@@ -1,8 +1,8 @@
 /* INFORMATIONAL exchanges (RFC 7296 1.4, 1.5, 2.4), both roles: DELETE of
  * the IKE SA (answered empty, then the SA goes), DELETE of CHILD_SAs
- * (answered with the SPIs of our own halves, 1.4.1), the empty liveness
- * check (answered empty), and AUTHENTICATION_FAILED from an initiator that
- * refused our AUTH (2.21.2). */
+ * (answered with the SPIs of our own halves, 1.4.1; ours after a re-key or
+ * at a hard lifetime), the empty liveness check (answered empty), and
+ * AUTHENTICATION_FAILED from an initiator that refused our AUTH (2.21.2). */
 #include <string.h>
 
 #include "ike/ike_sa.h"
@@ -78,6 +78,8 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
             NS_INFO("ike: IKE SA %016llx: '%s' deletes the IKE SA", (unsigned long long)sa->id,
                     ns_eng_id_str(&sa->remote_id, id));
         }
+        if (!r.auth_failed)
+            ns_eng_life_ike_deleted(e, sa); /* a simultaneous re-key's end (2.8.2) */
         ns_eng_sa_kill(e, sa, r.auth_failed ? NS_IKE_DOWN_AUTH_FAILED : NS_IKE_DOWN_PEER_DELETE);
         return;
     }
@@ -94,10 +96,19 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
 void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *in)
 {
-    (void)in; /* the answers we ask for are empty */
+    (void)in; /* what the peer deleted of its own is known to us already */
     if (sa->req_kind == NS_REQ_DELETE_IKE) {
         ns_eng_sa_kill(e, sa, sa->down_reason);
         return;
+    }
+    if (sa->req_kind == NS_REQ_DELETE_CHILD) {
+        /* The peer no longer sends on them: now they go here too. */
+        for (unsigned i = 0; i < sa->n_child;) {
+            if (sa->child[i].cstate == NS_CHILD_DELETING)
+                ns_eng_child_remove(e, sa, i);
+            else
+                i++;
+        }
     }
     ns_eng_request_done(e, sa); /* a liveness check: last_rx is already updated */
 }
@@ -121,11 +132,35 @@ static int build_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, bool
     return len;
 }
 
+int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->req_kind != NS_REQ_NONE || sa->n_del == 0)
+        return -1;
+    uint8_t spis[NS_IKE_MAX_CHILD * 4];
+    for (unsigned i = 0; i < sa->n_del; i++)
+        put_be32(spis + 4 * i, sa->del_spis[i]);
+    struct ns_ike_builder b;
+    uint32_t id = sa->next_req_id;
+    if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, false, id) != 0)
+        return -1;
+    ns_ike_add_delete(&b, NS_PROTO_ESP, 4, spis, (uint16_t)sa->n_del);
+    int len = ns_eng_sk_end(e, sa, &b);
+    if (len < 0 || ns_eng_request(e, sa, NS_REQ_DELETE_CHILD, id, e->buf, (size_t)len) != 0)
+        return -1;
+    sa->next_req_id++;
+    NS_DBG("ike: IKE SA %016llx: DELETE of %u CHILD SA(s) sent", (unsigned long long)sa->id,
+           sa->n_del);
+    sa->n_del = 0;
+    return 0;
+}
+
 void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)
 {
     if (sa->state == NS_IKE_ST_DELETING || sa->state == NS_IKE_ST_DEAD)
         return;
     sa->down_reason = why;
+    if (sa->state == NS_IKE_ST_REKEYED) /* replaced: only the DELETE is left */
+        ns_eng_set_state(e, sa, NS_IKE_ST_ESTABLISHED);
     if (sa->state != NS_IKE_ST_ESTABLISHED) {
         ns_eng_sa_kill(e, sa, why);
         return;

@@ -16,6 +16,12 @@ static const char *req_name(enum ns_ike_req_kind k)
         return "INFORMATIONAL (DELETE)";
     case NS_REQ_DPD:
         return "INFORMATIONAL (liveness check)";
+    case NS_REQ_REKEY_CHILD:
+        return "CREATE_CHILD_SA (CHILD SA re-key)";
+    case NS_REQ_REKEY_IKE:
+        return "CREATE_CHILD_SA (IKE SA re-key)";
+    case NS_REQ_DELETE_CHILD:
+        return "INFORMATIONAL (DELETE of CHILD SAs)";
     case NS_REQ_NONE:
         break;
     }
@@ -52,6 +58,8 @@ void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
      * request at a time (window size 1). */
     if (sa->want_delete && sa->state == NS_IKE_ST_ESTABLISHED)
         ns_eng_delete_ike(e, sa, sa->down_reason);
+    else
+        ns_eng_life_run(e, sa); /* a re-key or DELETE that waited for the window */
 }
 
 void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)

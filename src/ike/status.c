@@ -23,6 +23,8 @@ const char *ns_eng_state_name(enum ns_ike_state st)
         return "DELETING";
     case NS_IKE_ST_DEAD:
         return "DEAD";
+    case NS_IKE_ST_REKEYED:
+        return "REKEYED";
     }
     return "?";
 }
@@ -40,6 +42,8 @@ const char *ns_ike_down_reason_str(enum ns_ike_down_reason r)
         return "authentication failed";
     case NS_IKE_DOWN_NEGOTIATION:
         return "negotiation failed";
+    case NS_IKE_DOWN_EXPIRED:
+        return "lifetime expired";
     }
     return "?";
 }
@@ -108,13 +112,18 @@ static void child_status(const struct ns_ike_child *c, struct ns_ike_child_statu
     out->n_remote_ts = c->n_remote_ts;
     memcpy(out->remote_ts, c->remote_ts, sizeof(out->remote_ts));
     out->created_ms = c->created_ms;
+    static const char *const names[] = {"INSTALLED", "REKEYING", "REKEYED", "DELETING"};
+    out->state = (unsigned)c->cstate < 4 ? names[c->cstate] : "?";
+    out->rekey_ms = c->cstate == NS_CHILD_ACTIVE ? c->rekey_at : NS_IKE_NEVER;
+    out->expire_ms = c->expire_at;
+    out->rekeys = c->rekeys;
 }
 
 static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                       struct ns_ike_sa_status *st)
 {
     memset(st, 0, sizeof(*st));
-    st->id = sa->id;
+    st->id = sa->dp_id;
     st->spi_i = sa->spi_i;
     st->spi_r = sa->spi_r;
     st->initiator = sa->initiator;
@@ -137,6 +146,10 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->created_ms = sa->created_ms;
     st->established_ms = sa->established_ms;
     st->last_rx_ms = sa->last_rx_ms;
+    bool live = sa->state == NS_IKE_ST_ESTABLISHED && !sa->replaced;
+    st->rekey_ms = live && !sa->ccsa ? sa->rekey_at : NS_IKE_NEVER;
+    st->expire_ms = live ? sa->expire_at : NS_IKE_NEVER;
+    st->rekeys = sa->rekeys;
 }
 
 void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, void *arg)

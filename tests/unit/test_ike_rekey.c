@@ -1,0 +1,1422 @@
+/* Unit tests for the life cycle of SAs in the IKEv2 engine (src/ike/engine.h,
+ * lifecycle.c, create_child_exchange.c): CREATE_CHILD_SA re-keys of CHILD
+ * and IKE SAs started by either side, simultaneous re-keys (RFC 7296
+ * 2.8.1), PFS, byte lifetimes, re-keys through a NAT that rebound the
+ * client's mapping, hard lifetimes, and liveness failures.
+ *
+ * As in test_ike_engine.c: one gateway engine and client engines in this
+ * process, a simulated network and NAT, simulated time. Here each node also
+ * has a model of its data plane: the ESP SAs child_up installed (the
+ * newest outbound one of an IKE SA carries the traffic, as in the SAD),
+ * with packet counters, so a test sends "packets" both ways every 100 ms
+ * through a re-key and counts what would have been lost.
+ *
+ * Each scenario names the requirement it shows (R4, X2, X3). */
+/* cmocka needs these first; the blank line keeps clang-format from
+ * sorting it above them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/engine.h"
+#include "ike/ike_sa.h"
+#include "ike/msg.h"
+#include "util/log.h"
+
+#define GW_ADDR "198.51.100.1"
+#define MAX_NODES 8
+#define MAX_NATS 2
+#define MAX_MAPS 64
+#define MAX_ESP 128
+#define MAX_SPIS 256
+#define QLEN 1024
+#define PKT_MAX 4096
+#define MAX_SENT 8192
+#define T0 1000000u
+
+/* ---- the simulated world ---- */
+
+/* One direction of a CHILD_SA as the node's data plane holds it. */
+struct esp_sa {
+    bool live, in;
+    uint32_t spi;
+    uint64_t ike_sa_id;
+    uint64_t seq; /* installation order: the newest outbound one sends */
+    struct ns_esp_sa_spec spec;
+    uint64_t packets, bytes;
+};
+
+struct node {
+    char name[32];
+    struct ns_conf conf;
+    struct ns_ike_engine *e;
+    struct ns_addr addr;
+    int nat;
+    bool blackhole;
+    bool refuse_child;
+    struct esp_sa esp[MAX_ESP];
+    unsigned n_esp;
+    uint64_t esp_seq;
+    unsigned n_child_up, n_child_down;
+    unsigned n_in_only, n_out_later; /* responder re-keys: outbound installed later */
+    bool plain_ops;                  /* no child_in_up / child_out_up: both at once */
+    uint64_t in_only_at, out_later_at;
+    uint32_t spis[MAX_SPIS];
+    bool spi_live[MAX_SPIS];
+    unsigned n_spis;
+    unsigned n_up;
+    uint64_t up_id;
+    struct ns_addr vip;
+    unsigned n_client_down;
+    enum ns_ike_down_reason down_reason;
+    uint64_t down_at;
+    unsigned n_moved;
+};
+
+struct mapping {
+    int node;
+    struct ns_endpoint priv;
+    uint16_t pub_port;
+};
+
+struct nat {
+    struct ns_addr pub;
+    struct mapping m[MAX_MAPS];
+    unsigned n;
+    uint16_t next_port;
+};
+
+struct pkt {
+    struct ns_endpoint src, dst;
+    uint8_t data[PKT_MAX];
+    size_t len;
+};
+
+struct sent {
+    int node;
+    struct ns_endpoint local, remote; /* as the engine sent it (before the NAT) */
+    uint8_t exchange, flags;
+    uint32_t msg_id;
+    uint64_t t;
+    uint8_t data[PKT_MAX];
+    size_t len;
+};
+
+enum verdict { PASS, DROP };
+typedef enum verdict (*filter_fn)(const struct sent *s);
+
+struct net {
+    struct node node[MAX_NODES];
+    unsigned n_nodes;
+    struct nat nat[MAX_NATS];
+    unsigned n_nats;
+    struct pkt q[QLEN];
+    unsigned qh, qt;
+    uint64_t now;
+    struct sent sent[MAX_SENT];
+    unsigned n_sent;
+    filter_fn filter;
+    /* Where each delivered datagram went (R4): the NAT's public endpoint
+     * of the destination node, as addressed by the sender. */
+    FILE *log;
+    char *logbuf;
+    size_t loglen;
+};
+
+static struct net *N;
+
+static struct ns_addr addr(const char *s)
+{
+    struct ns_addr a;
+    assert_int_equal(ns_addr_parse(&a, s), 0);
+    return a;
+}
+
+static struct ns_endpoint ep(const char *a, uint16_t port)
+{
+    struct ns_endpoint e = {.addr = addr(a), .port = port};
+    return e;
+}
+
+static int node_index(const struct node *n)
+{
+    return (int)(n - N->node);
+}
+
+/* ---- NAT ---- */
+
+static uint16_t nat_map(struct nat *nat, int node, const struct ns_endpoint *priv)
+{
+    for (unsigned i = 0; i < nat->n; i++)
+        if (nat->m[i].node == node && ns_endpoint_equal(&nat->m[i].priv, priv))
+            return nat->m[i].pub_port;
+    assert_true(nat->n < MAX_MAPS);
+    struct mapping *m = &nat->m[nat->n++];
+    m->node = node;
+    m->priv = *priv;
+    m->pub_port = nat->next_port++;
+    return m->pub_port;
+}
+
+/* The NAT forgets a client's mappings: its next packet gets a new port. */
+static void nat_rebind(int nat_i, int node)
+{
+    struct nat *nat = &N->nat[nat_i];
+    for (unsigned i = 0; i < nat->n; i++)
+        if (nat->m[i].node == node)
+            nat->m[i].node = -1;
+    nat->next_port += 100;
+}
+
+/* The public endpoint of a node's private port (mapping it if needed, as
+ * the node's next packet would). */
+static struct ns_endpoint public_of(struct node *n, uint16_t port)
+{
+    struct ns_endpoint priv = {.addr = n->addr, .port = port};
+    if (n->nat < 0)
+        return priv;
+    struct nat *nat = &N->nat[n->nat];
+    return (struct ns_endpoint){.addr = nat->pub, .port = nat_map(nat, node_index(n), &priv)};
+}
+
+/* ---- the network ---- */
+
+static void enqueue(const struct ns_endpoint *src, const struct ns_endpoint *dst,
+                    const uint8_t *msg, size_t len)
+{
+    assert_true(N->qt - N->qh < QLEN);
+    assert_true(len <= PKT_MAX);
+    struct pkt *p = &N->q[N->qt++ % QLEN];
+    p->src = *src;
+    p->dst = *dst;
+    memcpy(p->data, msg, len);
+    p->len = len;
+}
+
+static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                     const uint8_t *msg, size_t len, bool marker)
+{
+    struct node *n = ctx;
+    int idx = node_index(n);
+    assert_true(len >= NS_IKE_HEADER_LEN);
+    assert_int_equal(marker, local->port == 4500);
+    assert_true(N->n_sent < MAX_SENT);
+    struct sent *s = &N->sent[N->n_sent++];
+    *s = (struct sent){.node = idx,
+                       .local = *local,
+                       .remote = *remote,
+                       .exchange = msg[18],
+                       .flags = msg[19],
+                       .msg_id = ns_get_u32(msg + 20),
+                       .t = N->now,
+                       .len = len};
+    memcpy(s->data, msg, len);
+    if (N->filter && N->filter(s) == DROP)
+        return;
+    struct ns_endpoint src = *local;
+    if (n->nat >= 0) {
+        src.addr = N->nat[n->nat].pub;
+        src.port = nat_map(&N->nat[n->nat], idx, local);
+    }
+    enqueue(&src, remote, msg, len);
+}
+
+static int route(const struct ns_endpoint *dst, struct ns_endpoint *local)
+{
+    for (unsigned i = 0; i < N->n_nats; i++) {
+        struct nat *nat = &N->nat[i];
+        if (!ns_addr_equal(&nat->pub, &dst->addr))
+            continue;
+        for (unsigned k = 0; k < nat->n; k++) {
+            if (nat->m[k].node >= 0 && nat->m[k].pub_port == dst->port) {
+                *local = nat->m[k].priv;
+                return nat->m[k].node;
+            }
+        }
+        return -1;
+    }
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &dst->addr)) {
+            *local = *dst;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void deliver(struct pkt *p)
+{
+    struct ns_endpoint local;
+    int to = route(&p->dst, &local);
+    if (to < 0 || N->node[to].blackhole || !N->node[to].e)
+        return;
+    ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
+}
+
+/* Delivers everything queued, then fires the timers due up to `until`. */
+static void run_until(uint64_t until)
+{
+    for (unsigned guard = 0; guard < 400000; guard++) {
+        if (N->qh != N->qt) {
+            deliver(&N->q[N->qh++ % QLEN]);
+            continue;
+        }
+        uint64_t next = NS_IKE_NEVER;
+        for (unsigned i = 0; i < N->n_nodes; i++)
+            if (N->node[i].e) {
+                uint64_t w = ns_ike_engine_next_wakeup(N->node[i].e);
+                next = w < next ? w : next;
+            }
+        if (next > until)
+            break;
+        if (next > N->now)
+            N->now = next;
+        for (unsigned i = 0; i < N->n_nodes; i++)
+            if (N->node[i].e && ns_ike_engine_next_wakeup(N->node[i].e) <= N->now)
+                ns_ike_engine_tick(N->node[i].e, N->now);
+    }
+    assert_true(N->qh == N->qt);
+    if (until > N->now)
+        N->now = until;
+}
+
+static void run_for(uint64_t ms)
+{
+    run_until(N->now + ms);
+}
+
+/* ---- the model data plane ---- */
+
+static struct esp_sa *esp_find(struct node *n, bool in, uint32_t spi)
+{
+    for (unsigned i = 0; i < n->n_esp; i++)
+        if (n->esp[i].live && n->esp[i].in == in && n->esp[i].spi == spi)
+            return &n->esp[i];
+    return NULL;
+}
+
+static unsigned esp_live(const struct node *n, bool in)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n->n_esp; i++)
+        k += n->esp[i].live && n->esp[i].in == in;
+    return k;
+}
+
+/* What the SAD sends on: the newest live outbound SA of the IKE SA. */
+static struct esp_sa *esp_newest_out(struct node *n, uint64_t ike_sa_id)
+{
+    struct esp_sa *best = NULL;
+    for (unsigned i = 0; i < n->n_esp; i++) {
+        struct esp_sa *s = &n->esp[i];
+        if (s->live && !s->in && s->ike_sa_id == ike_sa_id && (!best || s->seq > best->seq))
+            best = s;
+    }
+    return best;
+}
+
+static uint32_t ops_alloc_spi(void *ctx)
+{
+    struct node *n = ctx;
+    assert_true(n->n_spis < MAX_SPIS);
+    uint32_t spi;
+    do
+        spi = ns_random_u32();
+    while (spi < 256);
+    n->spis[n->n_spis] = spi;
+    n->spi_live[n->n_spis++] = true;
+    return spi;
+}
+
+static void ops_release_spi(void *ctx, uint32_t spi)
+{
+    struct node *n = ctx;
+    for (unsigned i = 0; i < n->n_spis; i++) {
+        if (n->spis[i] == spi) {
+            assert_true(n->spi_live[i]); /* released exactly once */
+            n->spi_live[i] = false;
+            return;
+        }
+    }
+    fail_msg("%s released SPI 0x%08x it never had", n->name, spi);
+}
+
+static unsigned live_spis(const struct node *n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n->n_spis; i++)
+        k += n->spi_live[i];
+    return k;
+}
+
+static void esp_add(struct node *n, const struct ns_esp_sa_spec *s, bool in)
+{
+    assert_true(n->n_esp < MAX_ESP);
+    assert_null(esp_find(n, in, s->spi)); /* R7: never two with one SPI */
+    struct esp_sa *e = &n->esp[n->n_esp++];
+    memset(e, 0, sizeof(*e));
+    e->live = true;
+    e->in = in;
+    e->spi = s->spi;
+    e->ike_sa_id = s->ike_sa_id;
+    e->seq = ++n->esp_seq;
+    e->spec = *s;
+}
+
+static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
+                        const struct ns_esp_sa_spec *out)
+{
+    struct node *n = ctx;
+    if (n->refuse_child)
+        return -1;
+    assert_int_equal(in->dir, NS_ESP_INBOUND);
+    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
+    assert_int_equal(in->paired_spi, out->spi);
+    assert_int_equal(out->paired_spi, in->spi);
+    esp_add(n, in, true);
+    esp_add(n, out, false);
+    n->n_child_up++;
+    return 0;
+}
+
+/* The responder of a re-key: inbound first, outbound when the engine
+ * sees the initiator has the new CHILD_SA. */
+static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
+{
+    struct node *n = ctx;
+    if (n->refuse_child)
+        return -1;
+    assert_int_equal(in->dir, NS_ESP_INBOUND);
+    esp_add(n, in, true);
+    n->n_child_up++;
+    n->n_in_only++;
+    n->in_only_at = N->now;
+    return 0;
+}
+
+static int ops_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
+                            const struct ns_esp_sa_spec *out)
+{
+    struct node *n = ctx;
+    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
+    assert_int_equal(out->paired_spi, in->spi);
+    assert_non_null(esp_find(n, true, in->spi)); /* its inbound half is in */
+    esp_add(n, out, false);
+    n->n_out_later++;
+    n->out_later_at = N->now;
+    return 0;
+}
+
+static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    struct node *n = ctx;
+    struct esp_sa *i = esp_find(n, true, in_spi);
+    assert_non_null(i);
+    struct esp_sa *o = NULL;
+    for (unsigned k = 0; k < n->n_esp; k++)
+        if (n->esp[k].live && !n->esp[k].in && n->esp[k].spi == out_spi &&
+            n->esp[k].ike_sa_id == i->ike_sa_id)
+            o = &n->esp[k];
+    i->live = false;
+    if (o) /* absent: a re-key's outbound half that never went in */
+        o->live = false;
+    n->n_child_down++;
+}
+
+static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *local,
+                           const struct ns_endpoint *peer)
+{
+    struct node *n = ctx;
+    (void)local;
+    n->n_moved++;
+    for (unsigned i = 0; i < n->n_esp; i++)
+        if (n->esp[i].live && n->esp[i].ike_sa_id == id)
+            n->esp[i].spec.peer = *peer;
+}
+
+static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
+                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
+                          unsigned n_dns)
+{
+    (void)remote;
+    (void)nr;
+    (void)dns;
+    (void)n_dns;
+    struct node *n = ctx;
+    n->n_up++;
+    n->up_id = id;
+    n->vip = *vip;
+}
+
+static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
+{
+    struct node *n = ctx;
+    n->n_client_down++;
+    n->down_reason = why;
+    n->down_at = N->now;
+}
+
+static int ops_child_usage(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint32_t out_spi,
+                           struct ns_ike_child_usage *u)
+{
+    struct node *n = ctx;
+    struct esp_sa *i = esp_find(n, true, in_spi);
+    struct esp_sa *o = NULL;
+    for (unsigned k = 0; k < n->n_esp; k++)
+        if (n->esp[k].live && !n->esp[k].in && n->esp[k].spi == out_spi &&
+            n->esp[k].ike_sa_id == ike_sa_id)
+            o = &n->esp[k];
+    if (!i)
+        return -1;
+    *u = (struct ns_ike_child_usage){i->bytes, i->packets, o ? o->bytes : 0, o ? o->packets : 0};
+    return 0;
+}
+
+/* The next node added gets no child_in_up / child_out_up. */
+static bool plain_next;
+
+static struct ns_ike_ops ops_for(struct node *n)
+{
+    n->plain_ops = plain_next;
+    plain_next = false;
+    return (struct ns_ike_ops){.ctx = n,
+                               .send = ops_send,
+                               .alloc_spi = ops_alloc_spi,
+                               .release_spi = ops_release_spi,
+                               .child_up = ops_child_up,
+                               .child_down = ops_child_down,
+                               .peer_moved = ops_peer_moved,
+                               .client_up = ops_client_up,
+                               .client_down = ops_client_down,
+                               .child_usage = ops_child_usage,
+                               .child_in_up = n->plain_ops ? NULL : ops_child_in_up,
+                               .child_out_up = n->plain_ops ? NULL : ops_child_out_up};
+}
+
+/* ---- traffic ---- */
+
+/* The IKE SA id a node's data plane uses for its (one) connection. */
+static uint64_t dp_id_of(const struct node *n);
+
+/* One packet of `bytes` from a to b on a's newest outbound SA of its IKE
+ * SA: true when b has the inbound SA with that SPI and the same keys (it
+ * would decrypt). Liveness is reported to b's engine as the daemon does. */
+static bool esp_send(struct node *a, struct node *b, size_t bytes)
+{
+    struct esp_sa *o = esp_newest_out(a, dp_id_of(a));
+    if (!o)
+        return false;
+    struct esp_sa *i = esp_find(b, true, o->spi);
+    if (!i || i->spec.encr_key_len != o->spec.encr_key_len ||
+        memcmp(i->spec.encr_key, o->spec.encr_key, o->spec.encr_key_len) != 0)
+        return false;
+    o->packets++;
+    o->bytes += bytes;
+    i->packets++;
+    i->bytes += bytes;
+    ns_ike_engine_esp_activity(b->e, i->ike_sa_id, N->now);
+    return true;
+}
+
+/* Traffic both ways every 100 ms for ms milliseconds, with the engines
+ * running in between; returns how many packets did not arrive. */
+static unsigned traffic_for(struct node *cl, uint64_t ms, size_t bytes)
+{
+    struct node *gw = &N->node[0];
+    unsigned lost = 0;
+    for (uint64_t t = 0; t < ms; t += 100) {
+        lost += !esp_send(cl, gw, bytes);
+        lost += !esp_send(gw, cl, bytes);
+        run_for(100);
+    }
+    return lost;
+}
+
+/* ---- configurations ---- */
+
+static void load(struct node *n, const char *text)
+{
+    char err[512];
+    if (ns_conf_load_string(text, n->name, &n->conf, err, sizeof(err)) != 0)
+        fail_msg("config of %s: %s", n->name, err);
+}
+
+/* Node 0 is the gateway at GW_ADDR; extra: more [natsecd] lines, peer:
+ * more lines of alice's [peer] section. */
+static struct node *add_gateway(const char *extra, const char *peer)
+{
+    struct node *n = &N->node[N->n_nodes++];
+    snprintf(n->name, sizeof(n->name), "gateway");
+    n->addr = addr(GW_ADDR);
+    n->nat = -1;
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
+             "ike_proposals = aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048\n"
+             "pool = 10.99.0.0/24\nretransmit_timeout = 1.0\nretransmit_tries = 3\n%s\n"
+             "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
+             "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s\n",
+             extra ? extra : "dpd = 60", peer ? peer : "");
+    load(n, text);
+    struct ns_ike_ops ops = ops_for(n);
+    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
+    assert_non_null(n->e);
+    return n;
+}
+
+static struct node *add_client(const char *name, const char *a, int nat, const char *extra,
+                               const char *peer)
+{
+    assert_true(N->n_nodes < MAX_NODES);
+    struct node *n = &N->node[N->n_nodes++];
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->addr = addr(a);
+    n->nat = nat;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = alice@corp.example\ngateway = " GW_ADDR "\n"
+             "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = 3\n"
+             "%s\n"
+             "[peer vpn.corp.example]\npsk = alice-secret-0123456789\nsubnets = 192.0.2.0/24\n"
+             "%s\n",
+             extra ? extra : "dpd = 60", peer ? peer : "");
+    load(n, text);
+    struct ns_ike_ops ops = ops_for(n);
+    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
+    assert_non_null(n->e);
+    return n;
+}
+
+static int add_nat(const char *pub, uint16_t first_port)
+{
+    struct nat *nat = &N->nat[N->n_nats];
+    nat->pub = addr(pub);
+    nat->next_port = first_port;
+    return (int)N->n_nats++;
+}
+
+/* ---- inspection ---- */
+
+struct sa_list {
+    struct ns_ike_sa_status st[8];
+    unsigned n;
+};
+
+static void collect(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct sa_list *l = arg;
+    if (l->n < 8)
+        l->st[l->n++] = *st;
+}
+
+static struct sa_list sas_of(const struct node *n)
+{
+    struct sa_list l;
+    l.n = 0;
+    ns_ike_engine_foreach(n->e, collect, &l);
+    return l;
+}
+
+static struct ns_ike_sa_status one_sa(const struct node *n)
+{
+    struct sa_list l = sas_of(n);
+    assert_int_equal(l.n, 1);
+    return l.st[0];
+}
+
+static uint64_t dp_id_of(const struct node *n)
+{
+    struct sa_list l = sas_of(n);
+    for (unsigned i = 0; i < l.n; i++)
+        if (l.st[i].n_child)
+            return l.st[i].id;
+    return l.n ? l.st[0].id : 0;
+}
+
+static struct ns_ike_counters counters(const struct node *n)
+{
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(n->e, &c);
+    return c;
+}
+
+static bool established(const struct node *n)
+{
+    struct sa_list l = sas_of(n);
+    return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0 && l.st[0].n_child >= 1;
+}
+
+static bool log_has(const char *needle)
+{
+    fflush(N->log);
+    return N->logbuf && strstr(N->logbuf, needle) != NULL;
+}
+
+/* The one settled state after a re-key: one IKE SA each side with the same
+ * SPIs, one CHILD_SA each side, paired (the client's outbound SPI is the
+ * gateway's inbound and back), with the same keys each way, and nothing
+ * else left in either data plane. */
+static void assert_settled(struct node *cl)
+{
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status c = one_sa(cl), g = one_sa(gw);
+    assert_string_equal(c.state, "ESTABLISHED");
+    assert_string_equal(g.state, "ESTABLISHED");
+    assert_true(c.spi_i == g.spi_i && c.spi_r == g.spi_r);
+    assert_int_equal(c.n_child, 1);
+    assert_int_equal(g.n_child, 1);
+    assert_string_equal(c.child[0].state, "INSTALLED");
+    assert_string_equal(g.child[0].state, "INSTALLED");
+    assert_int_equal(c.child[0].spi_out, g.child[0].spi_in);
+    assert_int_equal(c.child[0].spi_in, g.child[0].spi_out);
+    assert_int_equal(esp_live(cl, true), 1);
+    assert_int_equal(esp_live(cl, false), 1);
+    assert_int_equal(esp_live(gw, true), 1);
+    assert_int_equal(esp_live(gw, false), 1);
+    struct esp_sa *co = esp_newest_out(cl, c.id), *go = esp_newest_out(gw, g.id);
+    assert_non_null(co);
+    assert_non_null(go);
+    struct esp_sa *gi = esp_find(gw, true, co->spi), *ci = esp_find(cl, true, go->spi);
+    assert_non_null(gi);
+    assert_non_null(ci);
+    assert_memory_equal(co->spec.encr_key, gi->spec.encr_key, co->spec.encr_key_len);
+    assert_memory_equal(go->spec.encr_key, ci->spec.encr_key, go->spec.encr_key_len);
+    assert_memory_not_equal(co->spec.encr_key, go->spec.encr_key, co->spec.encr_key_len);
+}
+
+/* Decrypts a message one node sent, with the receiving side's keys:
+ * sender's SA found by the SPIs in the header at the other node. */
+static bool open_sent(const struct sent *s, struct ns_ike_payloads *inner, uint8_t *copy)
+{
+    int other = s->node == 0 ? 1 : 0;
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    memcpy(copy, s->data, s->len);
+    if (ns_ike_parse_message(copy, s->len, &h, &pl) != NS_IKE_OK)
+        return false;
+    bool from_i = h.flags & NS_IKE_FLAG_INITIATOR;
+    struct ns_ikesa *sa = ns_eng_find_id(N->node[other].e, from_i ? h.spi_r : h.spi_i);
+    const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
+    return sa && sk && ns_ike_sk_open(sa->sk_in, copy, s->len, sk, inner) == NS_IKE_OK;
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    N = calloc(1, sizeof(*N));
+    if (!N)
+        return -1;
+    N->now = T0;
+    N->log = open_memstream(&N->logbuf, &N->loglen);
+    ns_log_set_stream(N->log);
+    ns_log_set_level(NS_LOG_DEBUG);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        ns_ike_engine_free(N->node[i].e);
+        ns_conf_free(&N->node[i].conf);
+    }
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        assert_int_equal(live_spis(&N->node[i]), 0); /* every SPI given back */
+        assert_int_equal(esp_live(&N->node[i], true) + esp_live(&N->node[i], false), 0);
+    }
+    ns_log_set_stream(stderr);
+    fclose(N->log);
+    if (getenv("NATSEC_TEST_LOG") && N->logbuf)
+        fputs(N->logbuf, stderr);
+    free(N->logbuf);
+    free(N);
+    return 0;
+}
+
+/* A client behind a NAT connected to the gateway, with traffic flowing. */
+static struct node *connected_pair(const char *gw_extra, const char *cl_extra, const char *gw_peer,
+                                   const char *cl_peer)
+{
+    struct node *gw = add_gateway(gw_extra, gw_peer);
+    (void)gw;
+    int nat = add_nat("203.0.113.5", 40000);
+    struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, cl_peer);
+    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    run_for(500);
+    assert_true(established(cl));
+    assert_true(established(&N->node[0]));
+    assert_int_equal(traffic_for(cl, 1000, 100), 0);
+    return cl;
+}
+
+/* The same with a client whose data plane has no child_in_up/out_up. */
+static struct node *connected_pair_plain_client(const char *gw_extra, const char *cl_extra)
+{
+    add_gateway(gw_extra, NULL);
+    int nat = add_nat("203.0.113.5", 40000);
+    plain_next = true;
+    struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, NULL);
+    assert_true(cl->plain_ops);
+    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    run_for(500);
+    assert_true(established(cl));
+    assert_int_equal(traffic_for(cl, 1000, 100), 0);
+    return cl;
+}
+
+/* ================= scenarios ================= */
+
+/* X3: the client's CHILD_SA reaches its soft lifetime first (600 s,
+ * re-keyed between 480 s and 540 s; the gateway's is 3600 s): a
+ * CREATE_CHILD_SA with REKEY_SA gives new SPIs and keys on both sides, the
+ * old pair goes after the grace time, the data plane keeps its IKE SA id,
+ * and no packet is lost while traffic runs both ways every 100 ms. */
+static void child_rekey_by_client(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair("dpd = 60\nchild_lifetime = 3600",
+                                     "dpd = 60\nchild_lifetime = 600", NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status before = one_sa(cl);
+    uint64_t gw_id = one_sa(gw).id;
+    assert_true(before.child[0].rekey_ms >= T0 + 480000 && before.child[0].rekey_ms <= T0 + 541000);
+    assert_int_equal(before.child[0].expire_ms, before.child[0].created_ms + 600000);
+    assert_int_equal(before.child[0].rekeys, 0);
+    unsigned lost = traffic_for(cl, 560000, 100);
+    printf("# child re-key by the client: %u packets lost\n", lost);
+    assert_int_equal(lost, 0);
+    assert_int_equal(counters(cl).child_rekeys, 1);
+    assert_int_equal(counters(gw).child_rekeys, 1);
+    assert_settled(cl);
+    struct ns_ike_sa_status after = one_sa(cl);
+    assert_int_not_equal(after.child[0].spi_in, before.child[0].spi_in);
+    assert_int_not_equal(after.child[0].spi_out, before.child[0].spi_out);
+    assert_int_equal(after.child[0].rekeys, 1);
+    assert_int_equal(one_sa(gw).child[0].rekeys, 1);
+    assert_int_equal(after.id, before.id); /* the data plane's IKE SA id */
+    assert_int_equal(one_sa(gw).id, gw_id);
+    assert_int_equal(after.spi_i, before.spi_i); /* the IKE SA itself unchanged */
+    assert_int_equal(cl->n_child_up, 2);
+    assert_int_equal(cl->n_child_down, 1);
+    assert_int_equal(gw->n_child_down, 1);
+    /* The gateway answered: it sent on the new CHILD_SA only once the
+     * client had it. */
+    assert_int_equal(gw->n_in_only, 1);
+    assert_int_equal(gw->n_out_later, 1);
+    assert_int_equal(cl->n_in_only, 0);
+    /* ... as soon as the client's first packet came in on it (traffic every
+     * 100 ms, looked at every 200 ms), long before the client's DELETE of
+     * the old one would have told it (grace time 2 s without traffic). */
+    assert_true(gw->out_later_at - gw->in_only_at <= 400);
+    /* The request carried REKEY_SA naming the client's old inbound SPI and
+     * came from the client. */
+    unsigned reqs = 0;
+    for (unsigned i = 0; i < N->n_sent; i++) {
+        const struct sent *s = &N->sent[i];
+        if (s->exchange != NS_CREATE_CHILD_SA || (s->flags & NS_IKE_FLAG_RESPONSE))
+            continue;
+        reqs++;
+        assert_int_equal(s->node, node_index(cl));
+    }
+    assert_int_equal(reqs, 1);
+    assert_true(log_has("re-keyed CHILD SA"));
+    assert_int_equal(cl->n_client_down, 0);
+}
+
+/* X3, R4: the gateway's CHILD_SA lifetime is the shorter one: the gateway
+ * re-keys, its request goes to the client's NAT mapping on 4500, and the
+ * old CHILD_SA is deleted by the gateway. The client's data plane has no
+ * child_in_up/child_out_up: the engine installs both directions at once. */
+static void child_rekey_by_gateway(void **state)
+{
+    (void)state;
+    /* The client's data plane installs both directions at once (no
+     * child_in_up / child_out_up): the engine falls back to child_up. */
+    struct node *cl = connected_pair_plain_client("dpd = 60\nchild_lifetime = 600",
+                                                  "dpd = 60\nchild_lifetime = 3600");
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status before = one_sa(gw);
+    unsigned lost = traffic_for(cl, 560000, 100);
+    printf("# child re-key by the gateway: %u packets lost\n", lost);
+    assert_int_equal(lost, 0);
+    assert_settled(cl);
+    assert_int_not_equal(one_sa(gw).child[0].spi_in, before.child[0].spi_in);
+    struct ns_endpoint pub = public_of(cl, 4500);
+    unsigned reqs = 0, dels = 0;
+    for (unsigned i = 0; i < N->n_sent; i++) {
+        const struct sent *s = &N->sent[i];
+        if (s->node != 0 || (s->flags & NS_IKE_FLAG_RESPONSE))
+            continue;
+        if (s->exchange == NS_CREATE_CHILD_SA) {
+            reqs++;
+            assert_true(ns_endpoint_equal(&s->remote, &pub)); /* R4 */
+        }
+        dels += s->exchange == NS_INFORMATIONAL;
+    }
+    assert_int_equal(reqs, 1);
+    assert_true(dels >= 1);
+    /* The gateway's new outbound SA goes to the NAT mapping too. */
+    struct esp_sa *o = esp_newest_out(gw, one_sa(gw).id);
+    assert_true(ns_endpoint_equal(&o->spec.peer, &pub));
+    assert_true(o->spec.udp_encap);
+    assert_int_equal(cl->n_in_only, 0); /* child_up: both directions at once */
+    assert_int_equal(cl->n_child_up, 2);
+}
+
+/* X3: the answer to a CHILD_SA re-key is lost once. The responder has the
+ * new CHILD_SA but keeps sending on the old one until the initiator shows
+ * it has the new one (its first packet on it), so nothing the responder
+ * sends while the initiator retransmits is lost. */
+static unsigned nth_resp_dropped;
+static enum verdict drop_first_ccsa_response(const struct sent *s)
+{
+    if (s->exchange == NS_CREATE_CHILD_SA && (s->flags & NS_IKE_FLAG_RESPONSE) &&
+        nth_resp_dropped++ == 0)
+        return DROP;
+    return PASS;
+}
+
+static void lost_answer_loses_no_traffic(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    nth_resp_dropped = 0;
+    N->filter = drop_first_ccsa_response;
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    unsigned lost = traffic_for(cl, 6000, 100);
+    N->filter = NULL;
+    printf("# CHILD_SA re-key with its answer lost once: %u packets lost\n", lost);
+    assert_int_equal(lost, 0);
+    assert_int_equal(counters(cl).retransmits, 1);
+    assert_int_equal(counters(gw).responses_resent, 1);
+    assert_int_equal(gw->n_out_later, 1);
+    assert_settled(cl);
+}
+
+/* X3: an IKE SA re-key (RFC 7296 2.18) started by the client: new IKE
+ * SPIs and keys (SKEYSEED from the old SK_d), the CHILD_SA moves to the
+ * new IKE SA unchanged (same ESP SPIs, same data-plane id), the old IKE SA
+ * is deleted on both sides, and the new one works: a later CHILD_SA
+ * re-key and a liveness check go through it. */
+static void ike_rekey_by_client(void **state)
+{
+    (void)state;
+    struct node *cl =
+        connected_pair("dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200",
+                       "dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200", NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status cb = one_sa(cl), gb = one_sa(gw);
+    assert_true(cb.rekey_ms >= T0 + 480000 && cb.rekey_ms <= T0 + 541000);
+    unsigned lost = traffic_for(cl, 560000, 100);
+    assert_int_equal(lost, 0);
+    assert_settled(cl);
+    struct ns_ike_sa_status ca = one_sa(cl), ga = one_sa(gw);
+    assert_int_not_equal(ca.spi_i, cb.spi_i);
+    assert_int_not_equal(ca.spi_r, cb.spi_r);
+    assert_int_equal(ca.id, cb.id); /* the data plane's id stays */
+    assert_int_equal(ga.id, gb.id);
+    assert_int_equal(ca.rekeys, 1);
+    assert_int_equal(ga.rekeys, 1);
+    assert_int_equal(ca.child[0].spi_in, cb.child[0].spi_in); /* moved, not re-keyed */
+    assert_true(ns_addr_equal(&ga.vip, &gb.vip));
+    assert_true(ns_addr_equal(&ca.vip, &cb.vip));
+    assert_int_equal(counters(cl).ike_rekeys, 1);
+    assert_int_equal(counters(gw).ike_rekeys, 1);
+    assert_int_equal(counters(gw).ike_sas, 1);
+    assert_int_equal(counters(cl).ike_deleted, 0); /* a re-key is not a deletion */
+    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->n_up, 1);
+    assert_true(log_has("closed: re-keyed"));
+    /* The new IKE SA is a full one: it re-keys the CHILD_SA on request,
+     * and answers a liveness check. */
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 5000, 100), 0);
+    assert_settled(cl);
+    assert_int_equal(counters(gw).child_rekeys, 1);
+    run_for(130000);
+    assert_settled(cl);
+    assert_int_equal(cl->n_client_down, 0);
+}
+
+/* X3: the gateway re-keys the IKE SA (it is the initiator of the new one):
+ * the client's role and connection move with it. */
+static void ike_rekey_by_gateway(void **state)
+{
+    (void)state;
+    struct node *cl =
+        connected_pair("dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200",
+                       "dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200", NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status cb = one_sa(cl);
+    assert_int_equal(traffic_for(cl, 560000, 100), 0);
+    assert_settled(cl);
+    struct ns_ike_sa_status ca = one_sa(cl), ga = one_sa(gw);
+    assert_int_not_equal(ca.spi_i, cb.spi_i);
+    assert_true(ga.initiator); /* the gateway initiated the new IKE SA */
+    assert_false(ca.initiator);
+    assert_int_equal(ca.id, cb.id);
+    /* The client still owns the connection: disconnect deletes it. */
+    assert_int_equal(ns_ike_engine_disconnect(cl->e, N->now), 0);
+    run_for(1000);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_LOCAL);
+    assert_int_equal(counters(gw).ike_sas, 0);
+}
+
+/* Filters to make two requests cross: nothing is delivered until both
+ * sides have sent theirs (both engines get rekey() before any run). */
+static unsigned nth_ccsa_req_dropped;
+static enum verdict drop_first_gw_ccsa_request(const struct sent *s)
+{
+    if (s->node == 0 && s->exchange == NS_CREATE_CHILD_SA && !(s->flags & NS_IKE_FLAG_RESPONSE) &&
+        nth_ccsa_req_dropped++ == 0)
+        return DROP;
+    return PASS;
+}
+
+static unsigned nth_ccsa_resp_dropped;
+static enum verdict drop_first_gw_ccsa_response(const struct sent *s)
+{
+    if (s->node == 0 && s->exchange == NS_CREATE_CHILD_SA && (s->flags & NS_IKE_FLAG_RESPONSE) &&
+        nth_ccsa_resp_dropped++ == 0)
+        return DROP;
+    return PASS;
+}
+
+/* The four nonces of two crossing CREATE_CHILD_SA exchanges, and the SPI
+ * each exchange's SA proposal carried (the new child or IKE SA). */
+struct exch {
+    int initiator;
+    uint8_t ni[256], nr[256];
+    size_t ni_len, nr_len;
+    uint8_t spi_i[8], spi_r[8]; /* the SA payload SPI of request and response */
+};
+
+static void nonce_of(const struct ns_ike_payloads *in, uint8_t *out, size_t *len)
+{
+    const uint8_t *n;
+    assert_int_equal(ns_ike_parse_nonce(ns_ike_find(in, NS_PL_NONCE), &n, len), NS_IKE_OK);
+    memcpy(out, n, *len);
+}
+
+static void sa_spi_of(const struct ns_ike_payloads *in, uint8_t *out)
+{
+    static struct ns_ike_sa sa;
+    assert_int_equal(ns_ike_parse_sa(ns_ike_find(in, NS_PL_SA), &sa), NS_IKE_OK);
+    memcpy(out, sa.prop[0].spi, sa.prop[0].spi_len);
+}
+
+/* Reads the successful CREATE_CHILD_SA exchanges (request and answer with
+ * an SA payload) from what was sent since `from`. */
+static unsigned exchanges(unsigned from, struct exch *x, unsigned max)
+{
+    unsigned n = 0;
+    static uint8_t copy[PKT_MAX];
+    for (unsigned i = from; i < N->n_sent && n < max; i++) {
+        const struct sent *s = &N->sent[i];
+        if (s->exchange != NS_CREATE_CHILD_SA || (s->flags & NS_IKE_FLAG_RESPONSE))
+            continue;
+        struct ns_ike_payloads in;
+        if (!open_sent(s, &in, copy) || !ns_ike_find(&in, NS_PL_NONCE))
+            continue;
+        struct exch *e = &x[n];
+        e->initiator = s->node;
+        nonce_of(&in, e->ni, &e->ni_len);
+        sa_spi_of(&in, e->spi_i);
+        /* Its answer: the other node's response with that message ID. */
+        bool answered = false;
+        for (unsigned k = i + 1; k < N->n_sent && !answered; k++) {
+            const struct sent *r = &N->sent[k];
+            if (r->node == s->node || r->exchange != NS_CREATE_CHILD_SA ||
+                !(r->flags & NS_IKE_FLAG_RESPONSE) || r->msg_id != s->msg_id)
+                continue;
+            if (!open_sent(r, &in, copy) || !ns_ike_find(&in, NS_PL_NONCE))
+                break;
+            nonce_of(&in, e->nr, &e->nr_len);
+            sa_spi_of(&in, e->spi_r);
+            answered = true;
+        }
+        n += answered;
+    }
+    return n;
+}
+
+static int cmp_n(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al < bl ? -1 : al > bl);
+}
+
+/* The lowest nonce of an exchange. */
+static const uint8_t *low(const struct exch *x, size_t *len)
+{
+    bool i = cmp_n(x->ni, x->ni_len, x->nr, x->nr_len) <= 0;
+    *len = i ? x->ni_len : x->nr_len;
+    return i ? x->ni : x->nr;
+}
+
+/* Which of two exchanges made the redundant SA (2.8.1): the one with the
+ * lowest of the four nonces. */
+static int redundant_of(const struct exch x[2])
+{
+    size_t l0, l1;
+    const uint8_t *n0 = low(&x[0], &l0), *n1 = low(&x[1], &l1);
+    return cmp_n(n0, l0, n1, l1) < 0 ? 0 : 1;
+}
+
+/* X3: both sides re-key the same CHILD_SA at the same moment (2.8.1): the
+ * requests cross, each side answers the other's, and the CHILD_SA made by
+ * the exchange with the lowest of the four nonces is deleted by its
+ * initiator; one pair survives, the surviving one is the other exchange's,
+ * the old one goes too, and traffic never stops. Then the same when the
+ * gateway's request is lost and comes again after the client's exchange is
+ * done. */
+static void simultaneous_child_rekey(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    for (int round = 0; round < 2; round++) {
+        unsigned from = N->n_sent;
+        uint32_t old_in = one_sa(cl).child[0].spi_in;
+        if (round == 1) {
+            nth_ccsa_req_dropped = 0;
+            N->filter = drop_first_gw_ccsa_request;
+        }
+        assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+        assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+        unsigned lost = traffic_for(cl, 8000, 100);
+        N->filter = NULL;
+        printf("# simultaneous CHILD_SA re-key (round %d): %u packets lost\n", round, lost);
+        assert_true(lost <= 1);
+        assert_int_equal(traffic_for(cl, 35000, 100), 0);
+        assert_settled(cl);
+        struct ns_ike_sa_status c = one_sa(cl);
+        assert_int_not_equal(c.child[0].spi_in, old_in);
+        struct exch x[2];
+        unsigned nx = exchanges(from, x, 2);
+        if (round == 0) {
+            /* Both exchanges completed: the nonces decide. */
+            assert_int_equal(nx, 2);
+            assert_int_not_equal(x[0].initiator, x[1].initiator);
+            assert_int_equal(counters(cl).rekey_collisions, 1);
+            assert_int_equal(counters(gw).rekey_collisions, 1);
+            const struct exch *win = &x[1 - redundant_of(x)];
+            /* The survivor is the winning exchange's: its initiator's
+             * inbound SPI was in the request, the responder's in the
+             * answer. */
+            uint32_t spi_req = ns_get_u32(win->spi_i), spi_resp = ns_get_u32(win->spi_r);
+            bool cl_init = win->initiator == node_index(cl);
+            assert_int_equal(c.child[0].spi_in, cl_init ? spi_req : spi_resp);
+            assert_int_equal(c.child[0].spi_out, cl_init ? spi_resp : spi_req);
+            assert_true(log_has("is redundant (lowest nonce, 2.8.1)"));
+        }
+    }
+    assert_int_equal(cl->n_client_down, 0);
+}
+
+/* X3: both sides re-key the IKE SA at once (2.8.2): one new IKE SA
+ * survives on both sides with the same SPIs, the CHILD_SA moves to it, the
+ * redundant one and the old one are deleted. */
+static void simultaneous_ike_rekey(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status before = one_sa(cl);
+    unsigned from = N->n_sent;
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(traffic_for(cl, 5000, 100), 0);
+    /* Read the exchanges while the old IKE SAs linger (their keys). */
+    struct exch x[2];
+    assert_int_equal(exchanges(from, x, 2), 2);
+    run_for(35000);
+    assert_settled(cl);
+    struct ns_ike_sa_status c = one_sa(cl);
+    assert_int_not_equal(c.spi_i, before.spi_i);
+    assert_int_equal(c.child[0].spi_in, before.child[0].spi_in);
+    assert_int_equal(counters(cl).rekey_collisions, 1);
+    assert_int_equal(counters(gw).rekey_collisions, 1);
+    const struct exch *win = &x[1 - redundant_of(x)];
+    /* The surviving IKE SA's SPIs are the winning exchange's. */
+    uint64_t spi_i = 0, spi_r = 0;
+    for (int k = 0; k < 8; k++) {
+        spi_i = spi_i << 8 | win->spi_i[k];
+        spi_r = spi_r << 8 | win->spi_r[k];
+    }
+    assert_true(c.spi_i == spi_i && c.spi_r == spi_r);
+    assert_true(log_has("is redundant (lowest nonce, 2.8.2)"));
+    assert_int_equal(counters(gw).ike_sas, 1);
+    assert_int_equal(counters(cl).ike_sas, 1);
+    assert_int_equal(traffic_for(cl, 2000, 100), 0);
+
+    /* Again, but the gateway's answer to the client is lost: the gateway
+     * decides first and its DELETE (of its redundant new IKE SA, or of the
+     * old one) reaches the client before the client's answer comes again.
+     * The client follows the peer's decision; the same single pair. */
+    struct ns_ike_sa_status b2 = one_sa(cl);
+    nth_ccsa_resp_dropped = 0;
+    N->filter = drop_first_gw_ccsa_response;
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(traffic_for(cl, 5000, 100), 0);
+    N->filter = NULL;
+    run_for(35000);
+    assert_settled(cl);
+    assert_int_not_equal(one_sa(cl).spi_i, b2.spi_i);
+    assert_int_equal(one_sa(cl).child[0].spi_in, b2.child[0].spi_in);
+    assert_int_equal(counters(cl).rekey_collisions, 2);
+    assert_int_equal(counters(gw).rekey_collisions, 2);
+    assert_int_equal(counters(cl).ike_deleted, 0);
+    assert_int_equal(traffic_for(cl, 2000, 100), 0);
+    assert_int_equal(cl->n_client_down, 0);
+}
+
+/* X3: PFS: with a DH group in the ESP proposals the CHILD_SA re-key
+ * carries KE payloads and the new keys use the new shared secret; a
+ * client whose first PFS group the gateway does not take is told the
+ * group (INVALID_KE_PAYLOAD) and re-keys with it. */
+static void pfs_rekey(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(
+        "dpd = 60\nesp_proposals = aes128gcm16-x25519",
+        "dpd = 60\nesp_proposals = aes256gcm16-ecp256, aes128gcm16-x25519", NULL, NULL);
+    struct node *gw = &N->node[0];
+    unsigned from = N->n_sent;
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 4000, 100), 0);
+    assert_settled(cl);
+    assert_int_equal(counters(gw).invalid_ke_sent, 1);
+    /* The last request and its answer carry KE of group 31. */
+    static uint8_t copy[PKT_MAX];
+    unsigned with_ke = 0;
+    for (unsigned i = from; i < N->n_sent; i++) {
+        const struct sent *s = &N->sent[i];
+        struct ns_ike_payloads in;
+        if (s->exchange != NS_CREATE_CHILD_SA || !open_sent(s, &in, copy))
+            continue;
+        const struct ns_ike_payload *ke = ns_ike_find(&in, NS_PL_KE);
+        struct ns_ike_ke k;
+        if (ke && ns_ike_parse_ke(ke, &k) == NS_IKE_OK && k.group == NS_DH_CURVE25519)
+            with_ke++;
+    }
+    assert_int_equal(with_ke, 2);
+    assert_true(log_has("(aes128gcm16-x25519, PFS)"));
+    assert_int_equal(one_sa(cl).child[0].alg.dh, NS_DH_CURVE25519);
+}
+
+/* R4: the NAT rebinds the client's mapping; the gateway learns the new
+ * port from the next authenticated ESP packet, and its re-keys (CHILD_SA,
+ * then IKE SA) go there and complete; the new CHILD_SA's ESP goes there
+ * too. */
+static void rekey_after_nat_rebinding(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_endpoint old_pub = public_of(cl, 4500);
+    nat_rebind(cl->nat, node_index(cl));
+    struct ns_endpoint new_pub = public_of(cl, 4500);
+    assert_false(ns_endpoint_equal(&old_pub, &new_pub));
+    /* The client's next ESP packet arrives from the new mapping. */
+    struct ns_endpoint gw_local = ep(GW_ADDR, 4500);
+    ns_ike_engine_esp_from(gw->e, one_sa(gw).id, &gw_local, &new_pub, N->now);
+    struct ns_ike_sa_status g = one_sa(gw);
+    assert_true(ns_endpoint_equal(&g.remote, &new_pub));
+    unsigned from = N->n_sent;
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 4000, 100), 0);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(traffic_for(cl, 4000, 100), 0);
+    assert_settled(cl);
+    assert_int_equal(counters(cl).child_rekeys, 1);
+    assert_int_equal(counters(cl).ike_rekeys, 1);
+    unsigned reqs = 0;
+    for (unsigned i = from; i < N->n_sent; i++) {
+        const struct sent *s = &N->sent[i];
+        if (s->node != 0)
+            continue;
+        assert_true(ns_endpoint_equal(&s->remote, &new_pub)); /* never the old port */
+        reqs += s->exchange == NS_CREATE_CHILD_SA && !(s->flags & NS_IKE_FLAG_RESPONSE);
+    }
+    assert_int_equal(reqs, 2);
+    struct esp_sa *o = esp_newest_out(gw, one_sa(gw).id);
+    assert_true(ns_endpoint_equal(&o->spec.peer, &new_pub));
+    g = one_sa(gw);
+    assert_true(ns_endpoint_equal(&g.remote, &new_pub)); /* the new IKE SA too */
+}
+
+/* X3: byte lifetime: with child_lifetime_bytes the CHILD_SA is re-keyed
+ * when either direction carried 80-90 % of it, long before its time. */
+static void byte_lifetime_rekey(void **state)
+{
+    (void)state;
+    struct node *cl =
+        connected_pair("dpd = 60", "dpd = 60\nchild_lifetime_bytes = 2000000", NULL, NULL);
+    /* 1400 bytes each way every 100 ms: 14 kB/s; 2 MB in about 143 s. */
+    assert_int_equal(traffic_for(cl, 100000, 1400), 0);
+    assert_int_equal(counters(cl).child_rekeys, 0);
+    assert_int_equal(traffic_for(cl, 40000, 1400), 0);
+    assert_int_equal(counters(cl).child_rekeys, 1);
+    assert_settled(cl);
+    assert_true(log_has("soft byte lifetime reached"));
+}
+
+/* X3: hard lifetimes delete. The gateway's data plane stops taking new
+ * CHILD_SAs, so every re-key fails (NO_ADDITIONAL_SAS); the client retries
+ * and, at the hard lifetime, deletes the CHILD_SA on both sides and then
+ * the IKE SA, with client_down(EXPIRED). The IKE SA's hard lifetime: its
+ * re-key refused (no proposal for this identity), it is deleted when it
+ * runs out. */
+static void hard_lifetime_deletes(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair("dpd = 60\nchild_lifetime = 3600",
+                                     "dpd = 60\nchild_lifetime = 600", NULL, NULL);
+    struct node *gw = &N->node[0];
+    gw->refuse_child = true;
+    run_for(595000);
+    assert_true(counters(cl).rekey_failures >= 1);
+    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(one_sa(cl).n_child, 1);
+    run_for(10000);
+    assert_int_equal(counters(cl).expired, 1);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_EXPIRED);
+    assert_int_equal(counters(gw).ike_sas, 0);
+    assert_true(log_has("hard lifetime reached"));
+
+    /* IKE SA: the gateway offers this identity no IKE proposal for a
+     * re-key. */
+    teardown(state);
+    setup(state);
+    cl = connected_pair("dpd = 60\nike_lifetime = 3600",
+                        "dpd = 60\nike_lifetime = 600\n"
+                        "ike_proposals = aes128gcm16-prfsha256-x25519",
+                        "ike_proposals = aes256-sha256-modp2048", NULL);
+    gw = &N->node[0];
+    run_for(595000);
+    assert_true(counters(cl).rekey_failures >= 1);
+    assert_true(counters(gw).no_proposal_sent >= 1);
+    assert_int_equal(cl->n_client_down, 0);
+    run_for(10000);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_EXPIRED);
+    assert_int_equal(counters(gw).ike_sas, 0);
+}
+
+/* X2: the gateway vanishes: after dpd seconds of silence the client sends
+ * an empty INFORMATIONAL, retransmits it (1 + 2 + 4 + 8 s with 3 tries),
+ * then deletes its SAs and reports client_down(TIMEOUT), which is where
+ * the daemon's reconnect starts. Traffic in the meantime postpones the
+ * check: only silence counts. */
+static void dpd_failure_reports_timeout(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair("dpd = 10", "dpd = 10", NULL, NULL);
+    struct node *gw = &N->node[0];
+    assert_int_equal(traffic_for(cl, 30000, 100), 0);
+    unsigned before = N->n_sent;
+    gw->blackhole = true;
+    uint64_t silent_from = N->now;
+    run_for(60000);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_TIMEOUT);
+    uint64_t took = cl->down_at - silent_from;
+    printf("# dead gateway noticed after %llu ms\n", (unsigned long long)took);
+    assert_true(took >= 10000 + 15000 - 200 && took <= 10000 + 15000 + 200);
+    unsigned checks = 0;
+    for (unsigned i = before; i < N->n_sent; i++)
+        checks += N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL &&
+                  !(N->sent[i].flags & NS_IKE_FLAG_RESPONSE);
+    assert_int_equal(checks, 4);
+    assert_int_equal(sas_of(cl).n, 0);
+    assert_int_equal(esp_live(cl, true), 0);
+    gw->blackhole = false;
+}
+
+/* INITIAL_CONTACT after an IKE re-key: the client restarts (new engine,
+ * new NAT port); the gateway finds its re-keyed IKE SA by identity and
+ * replaces it: exactly one IKE SA for alice. */
+static void restart_after_ike_rekey(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
+    run_for(2000);
+    assert_int_equal(counters(gw).ike_rekeys, 1);
+    cl->blackhole = true;
+    nat_rebind(cl->nat, node_index(cl));
+    struct node *fresh = add_client("fresh", "192.168.1.10", cl->nat, NULL, NULL);
+    assert_int_equal(ns_ike_engine_connect(fresh->e, &fresh->addr, N->now), 0);
+    run_for(1000);
+    assert_true(established(fresh));
+    assert_int_equal(counters(gw).ike_sas, 1);
+    assert_int_equal(esp_live(gw, true), 1);
+    assert_true(log_has("deleted 1 older IKE SA(s)"));
+    /* The old client's engine still thinks it is connected: free it here
+     * (its SAs leave its own model data plane). */
+    ns_ike_engine_free(cl->e);
+    cl->e = NULL;
+}
+
+/* The status a natsecctl shows (X10): time to the next re-key and the
+ * re-key count of the IKE SA and of each CHILD_SA. */
+static void status_shows_rekey_timers(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair("dpd = 60",
+                                     "dpd = 60\nike_lifetime = 1000\n"
+                                     "child_lifetime = 500",
+                                     NULL, NULL);
+    struct ns_ike_sa_status s = one_sa(cl);
+    assert_true(s.rekey_ms > N->now && s.rekey_ms <= s.expire_ms - 100000);
+    assert_true(s.child[0].rekey_ms > N->now &&
+                s.child[0].rekey_ms <= s.child[0].expire_ms - 50000);
+    assert_int_equal(s.rekeys, 0);
+    assert_string_equal(s.child[0].state, "INSTALLED");
+    run_for(500000);
+    s = one_sa(cl);
+    assert_int_equal(s.child[0].rekeys, 1);
+    run_for(500000);
+    s = one_sa(cl);
+    assert_int_equal(s.rekeys, 1);
+    assert_true(s.child[0].rekeys >= 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(child_rekey_by_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(child_rekey_by_gateway, setup, teardown),
+        cmocka_unit_test_setup_teardown(lost_answer_loses_no_traffic, setup, teardown),
+        cmocka_unit_test_setup_teardown(ike_rekey_by_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(ike_rekey_by_gateway, setup, teardown),
+        cmocka_unit_test_setup_teardown(simultaneous_child_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(simultaneous_ike_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(pfs_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(rekey_after_nat_rebinding, setup, teardown),
+        cmocka_unit_test_setup_teardown(byte_lifetime_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(hard_lifetime_deletes, setup, teardown),
+        cmocka_unit_test_setup_teardown(dpd_failure_reports_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_after_ike_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_shows_rekey_timers, setup, teardown),
+    };
+    if (getenv("NATSEC_TEST_FILTER")) /* one scenario, e.g. to read its log */
+        cmocka_set_test_filter(getenv("NATSEC_TEST_FILTER"));
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
