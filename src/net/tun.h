@@ -1,6 +1,13 @@
 /* The TUN device: plaintext IP packets between the host's stack and
- * natsecd (IFF_TUN | IFF_NO_PI: every read or write is one bare IPv4 or
- * IPv6 packet). Its MTU, addresses and routes are set with net/ifconf.h. */
+ * natsecd (IFF_TUN | IFF_NO_PI: every read or write is one IPv4 or IPv6
+ * packet). Its MTU, addresses and routes are set with net/ifconf.h.
+ *
+ * The device is opened with IFF_VNET_HDR when the kernel allows it: every
+ * packet then travels behind a virtio-net header (net/gso.h), which
+ * ns_tun_read and ns_tun_write add and strip, so their callers still see
+ * bare packets. ns_tun_offload turns on checksum and TCP segmentation
+ * offload: reads may then return TCP super-packets of up to 64 KB, which
+ * only ns_tun_read_vnet returns (with their header, for net/gso.h). */
 #ifndef NATSEC_NET_TUN_H
 #define NATSEC_NET_TUN_H
 
@@ -15,6 +22,8 @@ struct ns_tun {
     char name[IF_NAMESIZE];
     int ifindex;
     uint64_t write_errors; /* packets the kernel refused */
+    bool vnet;             /* IFF_VNET_HDR: a header before every packet */
+    bool offload;          /* TUNSETOFFLOAD checksum + TSO4/6 accepted */
 };
 
 /* Creates (or attaches to) the TUN device name ("" lets the kernel pick
@@ -33,5 +42,21 @@ int ns_tun_read(struct ns_tun *t, struct ns_dgram *d, unsigned n);
  * counted. Returns how many were consumed; fewer than n when the device
  * queue is full; -1 when the device is unusable (logged). */
 int ns_tun_write(struct ns_tun *t, const struct ns_dgram *d, unsigned n);
+
+struct ns_vnet_hdr;
+/* Asks for checksum offload and TCP segmentation (TSO4, TSO6). 0, or -1
+ * when the device has no virtio header or the kernel refuses (the device
+ * then stays without offloads and everything works as before). */
+int ns_tun_offload(struct ns_tun *t);
+/* One read into buf (cap bytes, at least 65535 + room to be sure nothing
+ * is cut) with its header in *h (all zero on a device without one).
+ * Returns the packet length, 0 when none waits, -1 on an error (logged). A
+ * read that fills cap is returned as cap: the caller drops it. */
+int ns_tun_read_vnet(struct ns_tun *t, uint8_t *buf, size_t cap, struct ns_vnet_hdr *h);
+/* One write of data (len bytes) behind header h (a device with offloads:
+ * e.g. a coalesced TCP super-packet). Returns 1 when written or refused
+ * (counted), 0 when the queue is full, -1 when the device is unusable. */
+int ns_tun_write_vnet(struct ns_tun *t, const struct ns_vnet_hdr *h, const uint8_t *data,
+                      size_t len);
 
 #endif
