@@ -61,10 +61,15 @@
  *               in order, and the network carries what they send.
  *     4 LINK    f0 toggles the link (down: nothing sent arrives), f1 drops
  *               what is in flight, f2 duplicates it, f3 reverses it.
- *     5 API     f0-f2 select: connect, disconnect, ESP from the client
- *               (u16 port: NAT rebinding seen by the data plane),
- *               ESP activity, NAT rebinding, SPI exhaustion toggle,
- *               child_up refusal toggle, ESP from the gateway (u16 port).
+ *     5 API     f0-f3 select, f4 a variant: connect; disconnect; ESP seen
+ *               by the gateway's (u16 port, f4 from a stranger) or the
+ *               client's data plane, as after a NAT rebinding; ESP
+ *               activity (f4 on the client); NAT rebinding; SPI exhaustion;
+ *               child_up refusal and child_usage failure (f4 on the
+ *               client); natsecctl rekey of the CHILD_SAs or the IKE SA,
+ *               on the gateway or the client (f4 of every SA); traffic
+ *               (u16 x 64 bytes) through every CHILD_SA for the byte
+ *               lifetime and the re-key's switch-over (f4 both ways).
  *     6, 7 NEXT the earliest deadline, exactly (timer boundaries).
  *   A payload list is records of type, flags, length (u8, or u16 when
  *   flags bit 1 is set) and that many body bytes; flags bit 0 sets the
@@ -105,6 +110,7 @@
 #include <sys/socket.h>
 
 #include "crypto/cipher.h"
+#include "esp/spi.h"
 #include "ike/auth.h"
 #include "ike/engine.h"
 /* Read-only use of the engine's internals: the keys, nonces and
@@ -176,9 +182,12 @@ struct host {
     unsigned n_spis;
     struct {
         uint32_t in, out;
+        bool out_up; /* false: only the inbound half (child_in_up) */
+        struct ns_ike_child_usage use;
     } child[MAX_CHILDREN]; /* installed */
     unsigned n_child;
-    bool spi_fail, refuse_child;
+    bool split; /* the ops have child_in_up/child_out_up */
+    bool spi_fail, refuse_child, usage_fail;
     unsigned connects, client_downs, client_ups;
     uint64_t wakeup; /* as last told by set_wakeup */
     uint64_t ids[MAX_IDS];
@@ -422,10 +431,56 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
     check(find_child(h, in->spi) < 0, "child_up once per inbound SPI");
     check(in->encr_key_len <= sizeof(in->encr_key) && in->integ_key_len <= sizeof(in->integ_key),
           "child key lengths");
+    /* The SAD refuses reserved SPIs (a peer's 0..255) like this. */
+    if (h->refuse_child || h->n_child == MAX_CHILDREN || out->spi < NS_SPI_MIN)
+        return -1;
+    memset(&h->child[h->n_child], 0, sizeof(h->child[0]));
+    h->child[h->n_child].in = in->spi;
+    h->child[h->n_child].out = out->spi;
+    h->child[h->n_child++].out_up = true;
+    return 0;
+}
+
+static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
+{
+    struct host *h = ctx;
+    check(h->split, "child_in_up only when given");
+    check(in->dir == NS_ESP_INBOUND, "child_in_up direction");
+    check(find_spi(h, in->spi) >= 0, "child_in_up with a reserved inbound SPI");
+    check(find_child(h, in->spi) < 0, "child_in_up once per inbound SPI");
     if (h->refuse_child || h->n_child == MAX_CHILDREN)
         return -1;
-    h->child[h->n_child].in = in->spi;
-    h->child[h->n_child++].out = out->spi;
+    memset(&h->child[h->n_child], 0, sizeof(h->child[0]));
+    h->child[h->n_child++].in = in->spi;
+    return 0;
+}
+
+static int ops_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
+                            const struct ns_esp_sa_spec *out)
+{
+    struct host *h = ctx;
+    int i = find_child(h, in->spi);
+    check(i >= 0 && !h->child[i].out_up, "child_out_up after child_in_up, once");
+    check(out->dir == NS_ESP_OUTBOUND && out->paired_spi == in->spi && in->paired_spi == out->spi,
+          "child_out_up pairs the SPIs");
+    if (h->refuse_child || out->spi < NS_SPI_MIN)
+        return -1;
+    h->child[i].out = out->spi;
+    h->child[i].out_up = true;
+    return 0;
+}
+
+static int ops_child_usage(void *ctx, uint64_t id, uint32_t in_spi, uint32_t out_spi,
+                           struct ns_ike_child_usage *out)
+{
+    struct host *h = ctx;
+    (void)id;
+    (void)out_spi;
+    int i = find_child(h, in_spi);
+    check(i >= 0, "child_usage of an installed CHILD_SA");
+    if (h->usage_fail)
+        return -1;
+    *out = h->child[i].use;
     return 0;
 }
 
@@ -433,7 +488,8 @@ static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 {
     struct host *h = ctx;
     int i = find_child(h, in_spi);
-    check(i >= 0 && h->child[i].out == out_spi, "child_down of an installed CHILD_SA");
+    check(i >= 0 && (!h->child[i].out_up || h->child[i].out == out_spi),
+          "child_down of an installed CHILD_SA");
     h->child[i] = h->child[--h->n_child];
 }
 
@@ -491,14 +547,17 @@ static const char *const other_group[4] = {
 /* Short timers and small limits so that a few script steps reach them:
  * a /29 pool (5 clients; a /30 of one client with carol, so that a second
  * IKE SA finds it exhausted), cookies from 3 half-open SAs, at most 6, the
- * shortest lifetimes the configuration allows. */
+ * short lifetimes in time and bytes (re-keys), PFS on re-keys with the
+ * ChaCha20 suite's client. */
 static const char gw_fmt[] =
     "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
     "ike_proposals = %s, %s, %s, %s\n"
-    "esp_proposals = aes128gcm16, aes256-sha256, chacha20poly1305, null-sha256\n"
+    "esp_proposals = aes128gcm16, aes256-sha256, chacha20poly1305, null-sha256, "
+    "aes128gcm16-x25519\n"
     "pool = %s\ndns = 192.0.2.53, 192.0.2.54\n"
     "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
-    "half_open_max = 6\ncookie_threshold = 3\nike_lifetime = 120\nchild_lifetime = 60\n"
+    "half_open_max = 6\ncookie_threshold = 3\n"
+    "ike_lifetime = 40\nchild_lifetime = 20\nchild_lifetime_bytes = 1000000\n"
     "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
     "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s"
     "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n%s";
@@ -506,7 +565,8 @@ static const char gw_fmt[] =
 static const char cl_fmt[] = "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
                              "remote_id = vpn.corp.example\nike_proposals = %s, %s\n"
                              "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
-                             "force_encap = %s\nike_lifetime = 120\nchild_lifetime = 60\n"
+                             "force_encap = %s\nike_lifetime = 40\nchild_lifetime = 20\n"
+                             "child_lifetime_bytes = 1000000\n%s"
                              "[peer vpn.corp.example]\npsk = %s\nsubnets = %s\n%s";
 
 /* Indexed by the setup bits that matter to each role. */
@@ -546,6 +606,7 @@ static const struct ns_conf *client_conf(unsigned setup)
         snprintf(
             text, sizeof(text), cl_fmt, carol ? "carol@corp.example" : "alice@corp.example",
             suites[(setup >> 3) & 3], other_group[(setup >> 3) & 3], (setup & 0x20) ? "yes" : "no",
+            ((setup >> 3) & 3) == 2 ? "esp_proposals = aes128gcm16-x25519\n" : "",
             carol ? "common-secret-0123456789" : "alice-secret-0123456789",
             carol ? "192.0.2.80/32" : "192.0.2.0/24", (setup & 0x40) ? "mode = transport\n" : "");
         load(text, "client.conf", &cl_conf[k]);
@@ -611,12 +672,18 @@ static struct ns_endpoint own_endpoint(int to, bool natt)
     return to == GW ? ep(W.gw, port) : ep(client_addr(), port);
 }
 
+/* The IKE SA an id names now: after an IKE SA re-key the new one, which
+ * keeps the data-plane id (engine.h), else the SA with that SPI. */
+static struct ns_ikesa *sa_by_id(int to, uint64_t id)
+{
+    struct ns_ikesa *sa = ns_eng_find_dp(W.h[to].e, id);
+    return sa ? sa : ns_eng_find_id(W.h[to].e, id);
+}
+
 static struct ns_ikesa *target_sa(int to, unsigned sel)
 {
     struct host *h = &W.h[to];
-    if (!h->n_ids)
-        return NULL;
-    return ns_eng_find_id(h->e, h->ids[sel % h->n_ids]);
+    return h->n_ids ? sa_by_id(to, h->ids[sel % h->n_ids]) : NULL;
 }
 
 /* A payload list (see the top) into the builder. */
@@ -636,7 +703,7 @@ static void add_payload_list(struct ns_ike_builder *b, struct in *in)
 static struct ns_ikesa *newest_sa(int to)
 {
     struct host *h = &W.h[to];
-    return h->n_ids ? ns_eng_find_id(h->e, h->ids[h->n_ids - 1]) : NULL;
+    return h->n_ids ? sa_by_id(to, h->ids[h->n_ids - 1]) : NULL;
 }
 
 static void patch_spis(uint8_t *msg, int to)
@@ -928,10 +995,28 @@ static void do_connect(void)
     check_wakeup(CL);
 }
 
+static uint64_t newest_id(const struct host *h)
+{
+    return h->n_ids ? h->ids[h->n_ids - 1] : 0;
+}
+
+static void traffic(struct host *h, uint64_t bytes, bool both)
+{
+    for (unsigned i = 0; i < h->n_child; i++) {
+        h->child[i].use.bytes_in += bytes;
+        h->child[i].use.packets_in += bytes / 1000 + 1;
+        if (both && h->child[i].out_up) {
+            h->child[i].use.bytes_out += bytes;
+            h->child[i].use.packets_out += bytes / 1000 + 1;
+        }
+    }
+}
+
 static void op_api(struct in *in, unsigned f)
 {
     struct host *g = &W.h[GW], *c = &W.h[CL];
-    switch (f & 7) {
+    bool alt = f & 16;
+    switch (f & 15) {
     case 0:
         do_connect();
         break;
@@ -939,42 +1024,46 @@ static void op_api(struct in *in, unsigned f)
         ns_ike_engine_disconnect(c->e, W.now);
         check_wakeup(CL);
         break;
-    case 2: { /* the gateway's data plane saw ESP from the client, maybe elsewhere */
+    case 2: /* a data plane saw ESP from the peer, maybe from elsewhere */
+    case 3: {
+        int to = (f & 15) == 2 ? GW : CL;
         uint16_t port = u16(in);
-        struct ns_endpoint from = peer_endpoint(GW, true, f & 8, port);
-        struct ns_endpoint local = own_endpoint(GW, true);
-        if (g->n_ids)
-            ns_ike_engine_esp_from(g->e, g->ids[(f >> 4) % g->n_ids], &local, &from, W.now);
-        check_wakeup(GW);
+        struct ns_endpoint from = peer_endpoint(to, true, alt, port);
+        struct ns_endpoint local = own_endpoint(to, true);
+        ns_ike_engine_esp_from(W.h[to].e, newest_id(&W.h[to]), &local, &from, W.now);
+        check_wakeup(to);
         break;
     }
-    case 3:
-        if (g->n_ids)
-            ns_ike_engine_esp_activity(g->e, g->ids[g->n_ids - 1], W.now);
-        if (c->n_ids)
-            ns_ike_engine_esp_activity(c->e, c->ids[c->n_ids - 1], W.now);
-        check_wakeup(GW);
-        check_wakeup(CL);
-        break;
     case 4:
-        W.nat_base = W.nat_base >= 59000 ? 40000 : (uint16_t)(W.nat_base + 1000);
+        ns_ike_engine_esp_activity((alt ? c : g)->e, newest_id(alt ? c : g), W.now);
+        check_wakeup(alt ? CL : GW);
         break;
     case 5:
+        W.nat_base = W.nat_base >= 59000 ? 40000 : (uint16_t)(W.nat_base + 1000);
+        break;
+    case 6:
         g->spi_fail = !g->spi_fail;
         c->spi_fail = !c->spi_fail;
         break;
-    case 6:
-        ((f & 8) ? c : g)->refuse_child = !((f & 8) ? c : g)->refuse_child;
+    case 7:
+        (alt ? c : g)->refuse_child = !(alt ? c : g)->refuse_child;
         break;
-    case 7: { /* the client's data plane saw ESP from the gateway */
-        uint16_t port = u16(in);
-        struct ns_endpoint from = peer_endpoint(CL, true, f & 8, port);
-        struct ns_endpoint local = own_endpoint(CL, true);
-        if (c->n_ids)
-            ns_ike_engine_esp_from(c->e, c->ids[c->n_ids - 1], &local, &from, W.now);
-        check_wakeup(CL);
+    case 8:
+        (alt ? c : g)->usage_fail = !(alt ? c : g)->usage_fail;
+        break;
+    case 9: /* natsecctl rekey: CHILD_SAs or the IKE SA, one or (alt) all */
+    case 10:
+    case 11:
+    case 12: {
+        int to = (f & 15) <= 10 ? GW : CL;
+        bool ike = (f & 15) == 10 || (f & 15) == 12;
+        ns_ike_engine_rekey(W.h[to].e, alt ? 0 : newest_id(&W.h[to]), ike, W.now);
+        check_wakeup(to);
         break;
     }
+    default: /* traffic through every CHILD_SA: u16 x 64 bytes */
+        traffic((f & 1) ? c : g, (uint64_t)u16(in) * 64, alt);
+        break;
     }
 }
 
@@ -989,13 +1078,14 @@ static void op_next(void)
 
 /* ---- set-up and the end of an input ---- */
 
-static void host_init(int i, const struct ns_conf *conf, uint32_t spi_base)
+static void host_init(int i, const struct ns_conf *conf, uint32_t spi_base, bool split)
 {
     struct host *h = &W.h[i];
     memset(h, 0, sizeof(*h));
     h->conf = conf;
     h->spi_base = spi_base;
     h->wakeup = NS_IKE_NEVER;
+    h->split = split;
     struct ns_ike_ops ops = {.ctx = h,
                              .send = ops_send,
                              .set_wakeup = ops_set_wakeup,
@@ -1005,7 +1095,12 @@ static void host_init(int i, const struct ns_conf *conf, uint32_t spi_base)
                              .child_down = ops_child_down,
                              .peer_moved = ops_peer_moved,
                              .client_up = ops_client_up,
-                             .client_down = ops_client_down};
+                             .client_down = ops_client_down,
+                             .child_usage = ops_child_usage};
+    if (split) {
+        ops.child_in_up = ops_child_in_up;
+        ops.child_out_up = ops_child_out_up;
+    }
     h->e = ns_ike_engine_new(conf, &ops, W.now);
     if (!h->e)
         abort();
@@ -1036,8 +1131,11 @@ static void world_setup(unsigned setup)
     W.nat_pub = addr_of(NAT_PUB);
     W.stranger = addr_of(STRANGER);
     W.link_up = true;
-    host_init(GW, gateway_conf(setup), GW_SPI_BASE);
-    host_init(CL, client_conf(setup), CL_SPI_BASE);
+    /* The two ways a re-key responder may install (engine.h): split with
+     * the AES-CBC and ECP-256 suites, all at once with the others. */
+    bool split = setup & 0x08;
+    host_init(GW, gateway_conf(setup), GW_SPI_BASE, split);
+    host_init(CL, client_conf(setup), CL_SPI_BASE, split);
     unsigned stage = setup & 3;
     if (stage == 0)
         return;
@@ -1626,7 +1724,7 @@ int main(int argc, char **argv)
     s_time(3000, false);
     seed_write("init-retransmit-give-up");
     s8(3 | 4);
-    s8(5 | 4 << 3); /* NAT rebinding */
+    s8(5 | 5 << 3); /* NAT rebinding */
     s8(5 | 2 << 3); /* ESP from the client's new port */
     s16(45500);
     s_sealed(false, true, false, 1, 0, 0, NULL);
@@ -1638,19 +1736,62 @@ int main(int argc, char **argv)
     s_time(1000, false);
     seed_write("disconnect-reconnect");
     s8(3);
-    s8(5 | 5 << 3); /* no SPIs */
+    s8(5 | 6 << 3); /* no SPIs */
     s8(5 | 1 << 3);
     s_time(100, false);
     s8(5);
     s_time(1000, false);
     seed_write("reconnect-without-spis");
     s8(3);
-    s8(5 | 6 << 3); /* the gateway's data plane refuses */
+    s8(5 | 7 << 3); /* the gateway's data plane refuses */
     s8(5 | 1 << 3);
     s_time(100, false);
     s8(5);
     s_time(1000, false);
     seed_write("reconnect-child-refused");
+
+    /* Life cycle: re-keys asked for on either side (CHILD_SAs, the IKE
+     * SA, both at once: a collision), at the soft lifetime with traffic,
+     * at the byte lifetime, and a hard lifetime with the link down. */
+    for (unsigned k = 0; k < 4; k++) {
+        static const char *const names[4] = {"rekey-child-gateway", "rekey-ike-gateway",
+                                             "rekey-child-client", "rekey-ike-client"};
+        s8(3 | (k & 1 ? 0x08 : 0)); /* split install for odd ones */
+        s8(5 | (9 + k) << 3);       /* natsecctl rekey */
+        s_time(2000, false);
+        s8(5 | 13 << 3 | 0x80); /* traffic both ways on the client */
+        s16(100);
+        s8(5 | 14 << 3 | 0x80); /* and on the gateway */
+        s16(100);
+        s_time(5000, false);
+        seed_write(names[k]);
+    }
+    s8(3);
+    s8(5 | 9 << 3);
+    s8(5 | 11 << 3); /* both at once */
+    s_time(3000, false);
+    seed_write("rekey-child-collision");
+    s8(3 | 0x08);
+    s8(5 | 10 << 3);
+    s8(5 | 12 << 3);
+    s_time(3000, false);
+    seed_write("rekey-ike-collision");
+    s8(3 | 0x10);
+    for (int i = 0; i < 10; i++) {
+        s8(5 | 13 << 3 | 0x80);
+        s16(1500); /* 96 kB a time: the soft byte limit before the hard one */
+        s8(5 | 14 << 3 | 0x80);
+        s16(1500);
+        s_time(1000, false);
+    }
+    seed_write("rekey-bytes-pfs");
+    s8(3);
+    s_time(200, true); /* 51 s: soft and hard lifetimes, DPD on the way */
+    seed_write("lifetimes");
+    s8(3 | 0x08);
+    s8(4 | 1 << 3); /* link down: every re-key fails */
+    s_time(200, true);
+    seed_write("lifetimes-link-down");
 
     /* The recorded handshake again: replays, floods from strangers,
      * corrupted copies. */
