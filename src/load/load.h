@@ -1,0 +1,120 @@
+/* natsec-load's private header: the state shared by its files (one
+ * process, one run, hence one global), and the functions each file offers
+ * the others. See natsec_load.c for what the tool does.
+ *
+ *   natsec_load.c  main: the setup and hold phases, teardown
+ *   options.c      command line -> G's options and the client template
+ *   client.c       the emulated clients: engine callbacks, state machine,
+ *                  sockets and the receive path
+ *   traffic.c      hold-phase traffic: NAT keepalives, ICMP echo via ESP
+ *   report.c       statistics over the clients and the printed report
+ *   procstat.c     the gateway's VmRSS and CPU time, this process's CPU */
+#ifndef NATSEC_LOAD_H
+#define NATSEC_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/resource.h>
+
+#include "conf/conf.h"
+#include "esp/sad.h"
+#include "ike/engine.h"
+#include "util/addr.h"
+
+#define MAX_CLIENTS 100000
+#define RX_BUF 4096
+#define EPOLL_BATCH 256
+
+enum cstate {
+    C_IDLE = 0,
+    C_CONNECTING,
+    C_UP,
+    C_FAILED,
+};
+
+struct client {
+    struct ns_ike_engine *e;
+    struct ns_conf conf; /* the template's, with this client's local_id */
+    int fd[2];           /* [0] the client's "500", [1] its "4500" (may be one socket) */
+    enum cstate state;
+    bool floated; /* the engine sent on the NAT-T port: later datagrams without a marker are ESP */
+    bool child, vip_set;
+    int down_reason;
+    unsigned inflight_pos;
+    uint64_t t_start_ns, t_up_ns;
+    uint64_t ike_sa_id;
+    uint32_t spi_in, spi_out;
+    struct ns_addr vip;
+    struct ns_esp_sa *sa_out;
+    uint16_t echo_seq;
+    bool echo_sent, echo_ok, keepalive_sent;
+};
+
+struct load_state {
+    /* options */
+    struct ns_endpoint gw_ike, gw_natt;
+    struct ns_addr local_addr;
+    unsigned n, window;
+    const char *id_fmt, *remote_id, *psk, *subnet, *ike_props, *esp_props, *label;
+    long gw_pid;
+    double timeout_s, hold_s;
+    struct ns_addr ping;
+    bool verbose;
+    bool shared_port; /* one socket per client (the fd limit is too low for two) */
+
+    struct ns_conf tmpl;
+    struct client *c;
+    struct ns_sad *sad;
+    int ep;
+    unsigned started, up, failed;
+    unsigned *inflight;
+    unsigned n_inflight;
+    uint64_t t_first_ns, t_last_up_ns;
+    uint64_t rx_ike, rx_esp, rx_other, tx, tx_err;
+    uint64_t esp_sent, esp_replies, esp_bad, keepalives;
+    unsigned fail_reason[8];
+};
+
+/* The one run of this process (defined in natsec_load.c). */
+extern struct load_state G;
+
+/* Prints "natsec-load: MSG" on stderr and exits 2. */
+void load_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+/* options.c: fills G's options and G.tmpl, or exits. */
+void load_parse_args(int argc, char **argv);
+
+/* client.c */
+bool load_raise_fd_limit(rlim_t need);
+void load_learn_local_addr(void);
+void load_client_start(unsigned i, uint64_t now_ns);
+void load_client_tick(struct client *c, uint64_t now_ms);
+void load_inflight_del(struct client *c);
+void load_poll_once(int timeout_ms);
+
+/* traffic.c */
+void load_send_keepalive(struct client *c);
+void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns);
+void load_esp_input(struct client *c, unsigned idx, uint8_t *buf, size_t cap, size_t len,
+                    uint64_t now_ns);
+
+/* procstat.c: -1 when not readable. */
+long load_proc_rss_kib(long pid);
+double load_proc_cpu_ms(long pid);
+double load_self_cpu_ms(void);
+
+/* report.c: what main measured around the phases. */
+struct load_measure {
+    unsigned started;     /* clients started (G.c[0..started)) */
+    unsigned timed_out;   /* still in flight at the setup deadline */
+    unsigned not_started; /* never started before the deadline */
+    long rss0, rss1;      /* the gateway's VmRSS before the first client, after the hold */
+    double cpu0, cpu1;    /* the gateway's CPU time around the setup phase */
+    double self0, self1;  /* this process's CPU time around the setup phase */
+};
+
+/* Prints the report and the RESULT line; returns the successful setups. */
+unsigned load_report(const struct load_measure *m);
+
+#endif
