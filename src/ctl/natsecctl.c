@@ -2,7 +2,8 @@
  * status (a table, or the daemon's JSON) or to bring a client's connection
  * up or down.
  *
- * The protocol is one request line ("status-json", "up", "down") and one
+ * The protocol is one request line ("status-json", "up", "down",
+ * "rekey-child", "rekey-ike") and one
  * JSON answer, after which the daemon closes the connection. The table is
  * built here from the JSON, so the daemon has one output format and the
  * tool can never disagree with --json. */
@@ -23,8 +24,9 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: natsecctl [-s SOCKET] status [--json] | up | down\n"
-                 "  -s SOCKET  control socket of natsecd (default " DEFAULT_SOCKET ")\n");
+    fprintf(out, "usage: natsecctl [-s SOCKET] status [--json] | up | down | rekey [ike|child]\n"
+                 "  -s SOCKET  control socket of natsecd (default " DEFAULT_SOCKET ")\n"
+                 "  rekey      re-key every CHILD_SA (child, the default) or IKE SA (ike) now\n");
 }
 
 /* Sends one request and returns the whole answer (NUL-terminated, heap), or
@@ -156,6 +158,24 @@ static void print_ts_list(const char *label, json_object *list)
     printf("\n");
 }
 
+/* "re-key in 3412 s, hard lifetime in 3600 s, 2 re-keys" (X10). */
+static void print_rekey(const char *indent, json_object *o)
+{
+    json_object *v;
+    bool due = json_object_object_get_ex(o, "rekey_in_s", &v) && v;
+    const char *state = str(o, "state");
+    printf("%s", indent);
+    if (strcmp(state, "-") != 0 && strcmp(state, "INSTALLED") != 0 &&
+        strcmp(state, "ESTABLISHED") != 0)
+        printf("%s, ", state);
+    if (due)
+        printf("re-key in %" PRId64 " s, ", num(o, "rekey_in_s"));
+    if (json_object_object_get_ex(o, "expire_in_s", &v) && v)
+        printf("hard lifetime in %" PRId64 " s, ", num(o, "expire_in_s"));
+    int64_t n = num(o, "rekeys");
+    printf("%" PRId64 " re-key%s\n", n, n == 1 ? "" : "s");
+}
+
 static void print_child(json_object *c)
 {
     const char *integ = str(c, "integrity");
@@ -166,6 +186,7 @@ static void print_child(json_object *c)
            flag(c, "esn") ? ", ESN" : "");
     print_ts_list("      local ts ", arr(c, "local_ts"));
     print_ts_list("      remote ts", arr(c, "remote_ts"));
+    print_rekey("      ", c);
     json_object *t;
     if (json_object_object_get_ex(c, "transport", &t) && json_object_is_type(t, json_type_object)) {
         /* R2: where received checksums are fixed from (RFC 3948 3.1.2). */
@@ -223,6 +244,7 @@ static void print_table(json_object *root)
         printf("  IKE SPIs    i %s  r %s  %s\n", str(sa, "spi_i"), str(sa, "spi_r"),
                str(sa, "proposal"));
         printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
+        print_rekey("  lifetime    ", sa);
         json_object *children = arr(sa, "children");
         size_t nc = children ? json_object_array_length(children) : 0;
         for (size_t j = 0; j < nc; j++)
@@ -268,6 +290,10 @@ int main(int argc, char **argv)
         request = "status-json";
     } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
         request = cmd;
+    } else if (strcmp(cmd, "rekey") == 0) {
+        request = "rekey-child";
+        if (i < argc && (strcmp(argv[i], "ike") == 0 || strcmp(argv[i], "child") == 0))
+            request = strcmp(argv[i++], "ike") == 0 ? "rekey-ike" : "rekey-child";
     } else {
         usage(stderr);
         return 2;

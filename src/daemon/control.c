@@ -4,13 +4,16 @@
  *   status, status-json  the status (status.c); natsecctl draws its table
  *                        from the same JSON, so there is one source of truth
  *   up                   client: connect to the gateway
- *   down                 client: delete the IKE SA
+ *   down                 client: delete the IKE SA (and stop reconnecting)
+ *   rekey-child          re-key every CHILD_SA now (natsecctl rekey)
+ *   rekey-ike            re-key every IKE SA now (natsecctl rekey ike)
  *
  * Errors are {"error": "..."}. Connections are non-blocking and few (a
  * local administrator's tool), bounded by NSD_CTL_MAX; a connection that
  * says nothing useful within its buffer is answered with an error. */
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,6 +79,7 @@ static json_object *handle(struct nsd *d, const char *req)
     if (strcmp(req, "down") == 0) {
         if (!client)
             return answer_error("'down' is for a client");
+        nsd_reconnect_stop(d);
         int rc = ns_ike_engine_disconnect(d->engine, ns_loop_now_ms(d->loop));
         nsd_engine_rearm(d);
         if (rc != 0)
@@ -83,7 +87,16 @@ static json_object *handle(struct nsd *d, const char *req)
         NS_INFO("control: down");
         return answer_result("disconnecting");
     }
-    return answer_error("unknown request (status, status-json, up, down)");
+    if (strcmp(req, "rekey-child") == 0 || strcmp(req, "rekey-ike") == 0) {
+        bool ike = strcmp(req, "rekey-ike") == 0;
+        unsigned n = ns_ike_engine_rekey(d->engine, 0, ike, ns_loop_now_ms(d->loop));
+        nsd_engine_rearm(d);
+        char msg[64];
+        snprintf(msg, sizeof(msg), "re-keying %u %s SA(s)", n, ike ? "IKE" : "CHILD");
+        NS_INFO("control: %s", msg);
+        return answer_result(msg);
+    }
+    return answer_error("unknown request (status, status-json, up, down, rekey-child, rekey-ike)");
 }
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);

@@ -134,6 +134,12 @@ bool nsd_transport_client_up(struct nsd *d, uint64_t ike_sa_id);
 void nsd_transport_child_json(struct nsd *d, json_object *o, uint32_t spi_in);
 void nsd_transport_free(struct nsd *d);
 
+/* reconnect.c: a client's automatic reconnection with back-off (X2). */
+void nsd_reconnect_schedule(struct nsd *d);
+void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why); /* from client_down */
+void nsd_reconnect_up(struct nsd *d);                                /* from client_up */
+void nsd_reconnect_stop(struct nsd *d);
+
 /* control.c */
 int nsd_control_start(struct nsd *d);
 void nsd_control_stop(struct nsd *d);

@@ -101,10 +101,24 @@ struct walk {
     uint64_t now_ms;
 };
 
-static json_object *child_json(struct nsd *d, uint64_t ike_id, const struct ns_ike_child_status *c)
+/* Seconds from now to a deadline (0 when due), or null when none. */
+static void add_in_s(json_object *o, const char *k, uint64_t now_ms, uint64_t when_ms)
+{
+    if (when_ms == NS_IKE_NEVER)
+        json_object_object_add(o, k, NULL);
+    else
+        add_u64(o, k, when_ms > now_ms ? (when_ms - now_ms + 999) / 1000 : 0);
+}
+
+static json_object *child_json(struct nsd *d, uint64_t ike_id, const struct ns_ike_child_status *c,
+                               uint64_t now_ms)
 {
     json_object *o = json_object_new_object();
     add_hex(o, "spi_in", c->spi_in, 8);
+    add_str(o, "state", c->state ? c->state : "?");
+    add_in_s(o, "rekey_in_s", now_ms, c->rekey_ms);
+    add_in_s(o, "expire_in_s", now_ms, c->expire_ms);
+    add_u64(o, "rekeys", c->rekeys);
     add_hex(o, "spi_out", c->spi_out, 8);
     add_str(o, "mode", c->mode == NS_ESP_TUNNEL ? "tunnel" : "transport");
     add_str(o, "encapsulation", c->udp_encap ? "udp" : "esp");
@@ -159,9 +173,12 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_u64(o, "age_s", (w->now_ms - st->created_ms) / 1000);
     add_u64(o, "established_s", st->established_ms ? (w->now_ms - st->established_ms) / 1000 : 0);
     add_u64(o, "idle_s", st->last_rx_ms ? (w->now_ms - st->last_rx_ms) / 1000 : 0);
+    add_in_s(o, "rekey_in_s", w->now_ms, st->rekey_ms);
+    add_in_s(o, "expire_in_s", w->now_ms, st->expire_ms);
+    add_u64(o, "rekeys", st->rekeys);
     json_object *children = json_object_new_array();
     for (unsigned i = 0; i < st->n_child; i++)
-        json_object_array_add(children, child_json(w->d, st->id, &st->child[i]));
+        json_object_array_add(children, child_json(w->d, st->id, &st->child[i], w->now_ms));
     json_object_object_add(o, "children", children);
     json_object_array_add(w->list, o);
 }
@@ -187,6 +204,11 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "retransmits", c->retransmits);
     add_u64(o, "responses_resent", c->responses_resent);
     add_u64(o, "peer_moves", c->peer_moves);
+    add_u64(o, "ike_rekeys", c->ike_rekeys);
+    add_u64(o, "child_rekeys", c->child_rekeys);
+    add_u64(o, "rekey_collisions", c->rekey_collisions);
+    add_u64(o, "rekey_failures", c->rekey_failures);
+    add_u64(o, "expired", c->expired);
     return o;
 }
 

@@ -116,6 +116,37 @@ static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct 
     return 0;
 }
 
+/* A re-key we answer: the inbound direction now, the outbound one once the
+ * initiator has the new CHILD_SA (ike/engine.h child_in_up). */
+static int op_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
+{
+    struct nsd *d = ctx;
+    if (!ns_sad_install(d->sad, in)) {
+        NS_ERR("CHILD_SA: cannot install inbound SA 0x%08x", in->spi);
+        return -1;
+    }
+    return 0;
+}
+
+static int op_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
+                           const struct ns_esp_sa_spec *out)
+{
+    struct nsd *d = ctx;
+#ifdef NSD_TEST_SPOOF
+    struct ns_esp_sa_spec wide;
+    if (d->conf.role == NS_CONF_CLIENT)
+        out = widen_outbound(out, &wide);
+#endif
+    if (nsd_transport_child_up(d, in, out) != 0)
+        return -1;
+    if (!ns_sad_install(d->sad, out)) {
+        NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
+        nsd_transport_child_down(d, in->spi);
+        return -1;
+    }
+    return 0;
+}
+
 static void op_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 {
     struct nsd *d = ctx;
@@ -144,6 +175,7 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
                          unsigned n_dns)
 {
     struct nsd *d = ctx;
+    nsd_reconnect_up(d);
     if (nsd_transport_client_up(d, ike_sa_id))
         return;
     nsd_routes_client_up(d, ike_sa_id, vip, remote, n);
@@ -159,6 +191,23 @@ static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
     struct nsd *d = ctx;
     NS_INFO("connection down: %s", ns_ike_down_reason_str(reason));
     nsd_routes_client_down(d);
+    nsd_reconnect_down(d, reason);
+}
+
+static int op_child_usage(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint32_t out_spi,
+                          struct ns_ike_child_usage *u)
+{
+    struct nsd *d = ctx;
+    struct ns_esp_sa *in = ns_sad_find_inbound(d->sad, in_spi);
+    struct ns_esp_sa *out = ns_sad_find_outbound(d->sad, ike_sa_id, out_spi);
+    if (!in)
+        return -1;
+    /* No outbound half yet: a re-key we answered, waiting for the peer. */
+    static const struct ns_esp_sa_stats none;
+    const struct ns_esp_sa_stats *si = ns_esp_sa_stats(in),
+                                 *so = out ? ns_esp_sa_stats(out) : &none;
+    *u = (struct ns_ike_child_usage){si->bytes, si->packets, so->bytes, so->packets};
+    return 0;
 }
 
 /* ---- timers and signals ---- */
@@ -308,6 +357,9 @@ int nsd_start(struct nsd *d)
         .peer_moved = op_peer_moved,
         .client_up = op_client_up,
         .client_down = op_client_down,
+        .child_usage = op_child_usage,
+        .child_in_up = op_child_in_up,
+        .child_out_up = op_child_out_up,
     };
     d->engine = ns_ike_engine_new(&d->conf, &ops, ns_loop_now_ms(d->loop));
     if (!d->engine) {
@@ -319,8 +371,10 @@ int nsd_start(struct nsd *d)
     if (nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
         return -1;
     nsd_keepalive_start(d);
-    if (d->conf.role == NS_CONF_CLIENT && nsd_client_connect(d) != 0)
-        NS_WARN("not connected; 'natsecctl up' tries again");
+    if (d->conf.role == NS_CONF_CLIENT && nsd_client_connect(d) != 0) {
+        NS_WARN("not connected; trying again");
+        nsd_reconnect_schedule(d);
+    }
     return 0;
 }
 
@@ -328,6 +382,7 @@ void nsd_stop(struct nsd *d)
 {
     nsd_control_stop(d);
     nsd_keepalive_stop(d);
+    nsd_reconnect_stop(d);
     if (d->engine) {
         /* Tears SAs down locally: child_down and client_down run now, while
          * the SAD and netlink still exist. */

@@ -257,7 +257,8 @@ flush chain ip nat postrouting
 add rule ip nat postrouting oifname "wan0" ip saddr $net meta l4proto { tcp, udp } masquerade to :$lo-$hi
 add rule ip nat postrouting oifname "wan0" ip saddr $net masquerade
 EOF
-  nsx "$nat" nft list chain ip nat postrouting | grep -q "masquerade to :$lo-$hi" ||
+  # (grep reads a copy: grep -q closing a pipe early would fail nft with SIGPIPE under pipefail)
+  grep -q "masquerade to :$lo-$hi" <<<"$(nsx "$nat" nft list chain ip nat postrouting)" ||
     fail "nat_set_port_range $nat: rule not in place"
 }
 

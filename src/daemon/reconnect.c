@@ -1,0 +1,88 @@
+/* A client's automatic reconnection (X2): when the connection goes down
+ * for any reason but a local "down" (the gateway stopped answering its
+ * liveness check, deleted the IKE SA, refused us, a lifetime ran out), or
+ * a connect attempt fails, the client tries again after a back-off that
+ * starts at about 1 s and doubles up to 30 s, each delay drawn at random
+ * between half and all of it, so that thousands of clients of a gateway
+ * that restarts do not all come back in the same instant. A connection
+ * that comes up resets the back-off.
+ *
+ * The engine's client_down hook may not call back into the engine, so it
+ * only arms this timer; the connect happens from the event loop. One
+ * daemon per process: the state is this file's. */
+#include "crypto/rand.h"
+#include "daemon/natsecd.h"
+#include "util/log.h"
+
+#define RECONNECT_FIRST_MS 1000
+#define RECONNECT_MAX_MS 30000
+
+static struct {
+    bool init;
+    struct ns_timer timer;
+    unsigned attempt; /* connect attempts since the last connection was up */
+} rc;
+
+/* The attempt-th delay: 1 s doubling, at most 30 s, the upper half of it
+ * at random. */
+static uint64_t delay_ms(unsigned attempt)
+{
+    uint64_t base = (uint64_t)RECONNECT_FIRST_MS << (attempt < 5 ? attempt : 5);
+    if (base > RECONNECT_MAX_MS)
+        base = RECONNECT_MAX_MS;
+    return base / 2 + ns_random_u64() % (base / 2 + 1);
+}
+
+static bool has_connection(const struct nsd *d)
+{
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(d->engine, &c);
+    return c.ike_sas > 0;
+}
+
+static void on_timer(struct ns_timer *t, void *arg)
+{
+    (void)t;
+    struct nsd *d = arg;
+    if (!d->engine || has_connection(d))
+        return; /* connected meanwhile ("natsecctl up") */
+    NS_INFO("reconnect: attempt %u", rc.attempt);
+    if (nsd_client_connect(d) != 0 && !has_connection(d))
+        nsd_reconnect_schedule(d); /* no route yet, no SPI: later */
+}
+
+void nsd_reconnect_schedule(struct nsd *d)
+{
+    if (d->conf.role != NS_CONF_CLIENT || !d->loop)
+        return;
+    if (!rc.init) {
+        ns_timer_init(&rc.timer, on_timer, d);
+        rc.init = true;
+    }
+    uint64_t ms = delay_ms(rc.attempt);
+    rc.attempt++;
+    NS_INFO("reconnect: next attempt in %llu ms", (unsigned long long)ms);
+    ns_loop_timer_arm(d->loop, &rc.timer, ms);
+}
+
+void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
+{
+    if (why == NS_IKE_DOWN_LOCAL) {
+        nsd_reconnect_stop(d); /* an administrator's "down", or the daemon stopping */
+        return;
+    }
+    nsd_reconnect_schedule(d);
+}
+
+void nsd_reconnect_up(struct nsd *d)
+{
+    (void)d;
+    rc.attempt = 0;
+}
+
+void nsd_reconnect_stop(struct nsd *d)
+{
+    if (rc.init && d->loop)
+        ns_loop_timer_cancel(d->loop, &rc.timer);
+    rc.attempt = 0;
+}

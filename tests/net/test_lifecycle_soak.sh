@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Re-keys under traffic (X3, R4): alice behind nat1 and the gateway, both
+# with 10 s CHILD_SA and 25 s IKE SA lifetimes (re-keyed 10-20 % before, by
+# whichever side comes first), for 2 minutes while alice pings the
+# corporate server every 0.1 s through the tunnel.
+#   - every re-key that starts completes (each side's log: started ==
+#     completed, no failures, nothing reaches its hard lifetime);
+#   - at most one ping is lost per re-key (the loss count is printed);
+#   - the tunnel never goes down, and one IKE SA with one CHILD_SA is left
+#     on each side, the same SPIs on both;
+#   - natsecctl shows the time to the next re-key and the re-key counts.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/netns.sh
+. "$here/../lib/netns.sh"
+# shellcheck source=tools/nsd.sh
+. "$here/tools/nsd.sh"
+
+SECONDS_RUN=${LIFECYCLE_SOAK_S:-120}
+PINGS=$((SECONDS_RUN * 10))
+
+netns_init
+nsd_check_build
+topo_setup
+
+nsd_conf_gateway gw child_lifetime=10 ike_lifetime=25
+nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start gw gw
+nsd_conf_client alice alice@corp.example child_lifetime=10 ike_lifetime=25
+nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_start alice c1
+nsd_wait_up alice
+nsd_wait_up gw
+nsx c1 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel to start with"
+
+step "X3: $PINGS pings every 0.1 s for ${SECONDS_RUN} s with 10 s CHILD_SA and 25 s IKE SA lifetimes"
+out=$NATSEC_TMP/ping.out
+run_bg c1 ping -c "$PINGS" -i 0.1 -W 1 "$SRV_ADDR" >"$out" 2>&1
+ping_pid=$BG_PID
+sleep 5
+# X10: the table shows when the next re-key comes and how many there were.
+table=$("$NSC_BIN" -s "$(nsd_sock alice)" status)
+grep -E '^  lifetime +re-key in [0-9]+ s, hard lifetime in [0-9]+ s, [0-9]+ re-keys?$' <<<"$table" >/dev/null ||
+  { echo "$table" >&2; fail "natsecctl status shows no IKE SA re-key timer"; }
+grep -E '^      re-key in [0-9]+ s, hard lifetime in [0-9]+ s, [0-9]+ re-keys?$' <<<"$table" >/dev/null ||
+  { echo "$table" >&2; fail "natsecctl status shows no CHILD_SA re-key timer"; }
+wait "$ping_pid" || true
+sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
+[ "$sent" = "$PINGS" ] || fail "ping did not run to the end: $(tail -n 3 "$out")"
+lost=$((sent - got))
+sleep 3 # let the last re-key's old SAs go
+
+# Counters of both sides: each re-key is counted by both ends.
+cr=$(nsd_q gw .counters.ike.child_rekeys)
+ir=$(nsd_q gw .counters.ike.ike_rekeys)
+rekeys=$((cr + ir))
+step "re-keys: $cr CHILD_SA, $ir IKE SA; pings lost: $lost of $sent"
+for n in gw alice; do
+  log=$(nsd_log "$n")
+  c_start=$(grep -c 're-keying CHILD SA' "$log" || true)
+  c_done=$(grep -c ': re-keyed CHILD SA' "$log" || true)
+  i_start=$(grep -c 're-keying IKE SA' "$log" || true)
+  i_done=$(grep -cE 'IKE SA [0-9a-f]+ re-keyed: now IKE SA' "$log" || true)
+  c_over=$(grep -cE 'was overtaken by the peer|the peer is busy' "$log" || true)
+  c_resp=$(grep -c 'the peer re-keyed CHILD SA' "$log" || true)
+  i_resp=$(grep -c 'the peer re-keys the IKE SA' "$log" || true)
+  step "  $n: started $c_start CHILD_SA re-keys ($c_done done, $c_over overtaken by the peer's), answered $c_resp; started $i_start IKE SA re-keys, answered $i_resp; $i_done IKE SA moves"
+  [ "$c_start" -eq $((c_done + c_over)) ] || fail "$n: a CHILD_SA re-key did not complete ($c_start started, $c_done done)"
+  [ "$(nsd_q "$n" .counters.ike.rekey_failures)" -eq 0 ] || fail "$n: re-key failures"
+  [ "$(nsd_q "$n" .counters.ike.expired)" -eq 0 ] || fail "$n: an SA reached its hard lifetime"
+  [ "$(nsd_q "$n" .counters.ike.child_rekeys)" -eq "$cr" ] || fail "$n counted other CHILD_SA re-keys than gw"
+  [ "$(nsd_q "$n" .counters.ike.ike_rekeys)" -eq "$ir" ] || fail "$n counted other IKE SA re-keys than gw"
+done
+[ "$ir" -eq "$(grep -cE 'IKE SA [0-9a-f]+ re-keyed: now IKE SA' "$(nsd_log gw)")" ] || fail "IKE re-keys counted and logged differ"
+# 120 s: a CHILD_SA lives 8-9 s, an IKE SA 20-22.5 s (less when the other
+# side is first).
+[ "$cr" -ge $((SECONDS_RUN / 9 - 1)) ] || fail "only $cr CHILD_SA re-keys in ${SECONDS_RUN} s"
+[ "$ir" -ge $((SECONDS_RUN / 23 - 1)) ] || fail "only $ir IKE SA re-keys in ${SECONDS_RUN} s"
+[ "$lost" -le "$rekeys" ] || fail "lost $lost pings in $rekeys re-keys (more than one per re-key)"
+! grep -q 'connection down' "$(nsd_log alice)" || fail "the tunnel went down during the re-keys"
+[ "$(nsd_q alice '.ike_sas | length')" -eq 1 ] || fail "alice holds more than one IKE SA"
+[ "$(nsd_q gw '.ike_sas | length')" -eq 1 ] || fail "the gateway holds more than one IKE SA"
+[ "$(nsd_q alice '.ike_sas[0].children | length')" -eq 1 ] || fail "alice holds more than one CHILD_SA"
+[ "$(nsd_q gw '.ike_sas[0].children | length')" -eq 1 ] || fail "the gateway holds more than one CHILD_SA"
+[ "$(nsd_q alice '.ike_sas[0].spi_i + .ike_sas[0].spi_r')" = "$(nsd_q gw '.ike_sas[0].spi_i + .ike_sas[0].spi_r')" ] ||
+  fail "the two sides disagree on the IKE SPIs"
+[ "$(nsd_q alice '.ike_sas[0].children[0].spi_out')" = "$(nsd_q gw '.ike_sas[0].children[0].spi_in')" ] ||
+  fail "the two sides disagree on the CHILD_SA SPIs"
+[ "$(nsd_q alice '.ike_sas[0].rekeys')" -eq "$ir" ] || fail "the IKE SA's re-key count is not $ir"
+nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel after the re-keys"
+nsd_alive gw
+nsd_alive alice
+step "PASS ($lost of $sent pings lost in $rekeys re-keys)"
