@@ -183,20 +183,9 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
 
     /* 3. Integrity and decryption, in place. */
     uint8_t *body = ns_pkt_data(pkt) + hdr_len;
-    uint8_t aad_buf[12], esn_hi[4];
-    const uint8_t *aad = esp;
-    size_t aad_len = NS_ESP_HDR_LEN;
-    const uint8_t *hi = NULL;
-    if (sa->esn) {
-        if (sa->aead) {
-            aad_len = ns_esp_aad(aad_buf, spi, seq, true);
-            aad = aad_buf;
-        } else {
-            ns_put_u32(esn_hi, (uint32_t)(seq >> 32));
-            hi = esn_hi;
-        }
-    }
-    if (ns_cipher_open(sa->cipher, aad, aad_len, esp + NS_ESP_HDR_LEN, body, body_len, hi,
+    struct ns_esp_auth_data ad;
+    ns_esp_auth_data_init(&ad, sa, esp, spi, seq);
+    if (ns_cipher_open(sa->cipher, ad.aad, ad.aad_len, esp + NS_ESP_HDR_LEN, body, body_len, ad.hi,
                        body + body_len) != 0) {
         sa->stats.auth_drops++;
         return drop(sad, NS_ESP_AUTH);

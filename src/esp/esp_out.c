@@ -125,20 +125,10 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
     trailer[pad] = (uint8_t)pad;
     trailer[pad + 1] = nh;
 
-    uint8_t aad_buf[12], esn_hi[4];
-    const uint8_t *aad = esp;
-    size_t aad_len = NS_ESP_HDR_LEN;
-    const uint8_t *hi = NULL;
-    if (sa->esn) {
-        if (sa->aead) {
-            aad_len = ns_esp_aad(aad_buf, sa->spi, seq, true);
-            aad = aad_buf;
-        } else {
-            ns_put_u32(esn_hi, (uint32_t)(seq >> 32));
-            hi = esn_hi;
-        }
-    }
-    if (ns_cipher_seal(sa->cipher, aad, aad_len, iv, payload, body, hi, payload + body) != 0)
+    struct ns_esp_auth_data ad;
+    ns_esp_auth_data_init(&ad, sa, esp, sa->spi, seq);
+    if (ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi,
+                       payload + body) != 0)
         return drop(sad, NS_ESP_MALFORMED);
 
     sa->stats.packets++;

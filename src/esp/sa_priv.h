@@ -4,9 +4,11 @@
 #define NATSEC_ESP_SA_PRIV_H
 
 #include "crypto/cipher.h"
+#include "esp/esp.h"
 #include "esp/htab.h"
 #include "esp/replay.h"
 #include "esp/sad.h"
+#include "util/buf.h"
 
 /* One remote selector of an outbound SA, linked either into the exact
  * address hash or into the list of wider selectors. */
@@ -53,6 +55,36 @@ struct ns_esp_sa {
 
     struct ns_replay replay; /* inbound only */
 };
+
+/* What the cipher authenticates besides the body, the same for sealing
+ * and opening: the ESP header as on the wire; with ESN, for an AEAD the SPI
+ * and the whole 64-bit sequence number instead (ns_esp_aad), for HMAC the
+ * high 32 bits of the sequence number after the body (hi). aad points at
+ * esp or into the struct, which must outlive its use. */
+struct ns_esp_auth_data {
+    uint8_t buf[12], esn_hi[4];
+    const uint8_t *aad;
+    size_t aad_len;
+    const uint8_t *hi; /* NULL without ESN or with an AEAD */
+};
+
+/* Inline: it runs for every packet, on both paths. */
+static inline void ns_esp_auth_data_init(struct ns_esp_auth_data *ad, const struct ns_esp_sa *sa,
+                                         const uint8_t *esp, uint32_t spi, uint64_t seq)
+{
+    ad->aad = esp;
+    ad->aad_len = NS_ESP_HDR_LEN;
+    ad->hi = NULL;
+    if (sa->esn) {
+        if (sa->aead) {
+            ad->aad_len = ns_esp_aad(ad->buf, spi, seq, true);
+            ad->aad = ad->buf;
+        } else {
+            ns_put_u32(ad->esn_hi, (uint32_t)(seq >> 32));
+            ad->hi = ad->esn_hi;
+        }
+    }
+}
 
 /* Counts a drop (or discard) in the SAD's global counters. */
 void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_result r);
