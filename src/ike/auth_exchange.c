@@ -491,23 +491,42 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
     return 0;
 }
 
-/* ESP proposal and traffic selectors (R9); 0 or an error notify. */
-static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
-                          struct gw_child *gc)
+/* The ESP proposal chosen from the request's SA payload for the peer, into
+ * gc->choice: 0 or NO_PROPOSAL_CHOSEN. */
+static uint16_t gw_choose_esp(const struct ns_ikesa *sa, const struct ns_ike_payloads *in,
+                              struct gw_child *gc)
 {
     const struct ns_conf_peer *peer = sa->peer;
     const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
-    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
-    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
     struct ns_ike_sa sa_pl;
-    struct ns_ike_ts_list tsi, tsr;
     if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
         ns_sa_select(peer->esp, peer->n_esp, NS_PROTO_ESP, &sa_pl, 0, NS_SA_F_NO_DH, &gc->choice) !=
             NS_SA_OK ||
         gc->choice.spi_len != 4)
         return NS_N_NO_PROPOSAL_CHOSEN;
-    if (!ip || !rp || ns_ike_parse_ts(ip, &tsi) != NS_IKE_OK ||
-        ns_ike_parse_ts(rp, &tsr) != NS_IKE_OK)
+    return 0;
+}
+
+/* The request's TSi and TSr, both present and well formed. */
+static bool gw_parse_ts(const struct ns_ike_payloads *in, struct ns_ike_ts_list *tsi,
+                        struct ns_ike_ts_list *tsr)
+{
+    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
+    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
+    return ip && rp && ns_ike_parse_ts(ip, tsi) == NS_IKE_OK &&
+           ns_ike_parse_ts(rp, tsr) == NS_IKE_OK;
+}
+
+/* ESP proposal and traffic selectors (R9); 0 or an error notify. */
+static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
+                          struct gw_child *gc)
+{
+    const struct ns_conf_peer *peer = sa->peer;
+    struct ns_ike_ts_list tsi, tsr;
+    uint16_t err = gw_choose_esp(sa, in, gc);
+    if (err)
+        return err;
+    if (!gw_parse_ts(in, &tsi, &tsr))
         return NS_N_TS_UNACCEPTABLE;
     /* No subnets configured means this identity may reach nothing: never
      * an implicit any-to-any (R9). */
@@ -523,21 +542,13 @@ static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
 static uint16_t gw_select_transport(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
                                     struct gw_child *gc)
 {
-    const struct ns_conf_peer *peer = sa->peer;
-    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
-    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
-    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
-    struct ns_ike_sa sa_pl;
     struct ns_ike_ts_list tsi, tsr;
     struct ns_ts_transport tt;
-    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
-        ns_sa_select(peer->esp, peer->n_esp, NS_PROTO_ESP, &sa_pl, 0, NS_SA_F_NO_DH, &gc->choice) !=
-            NS_SA_OK ||
-        gc->choice.spi_len != 4)
-        return NS_N_NO_PROPOSAL_CHOSEN;
+    uint16_t err = gw_choose_esp(sa, in, gc);
+    if (err)
+        return err;
     struct ns_ts_transport_view v = transport_view(sa);
-    if (!ip || !rp || ns_ike_parse_ts(ip, &tsi) != NS_IKE_OK ||
-        ns_ike_parse_ts(rp, &tsr) != NS_IKE_OK ||
+    if (!gw_parse_ts(in, &tsi, &tsr) ||
         !ns_ts_transport_responder(tsi.ts, tsi.n, tsr.ts, tsr.n, &v, &tt)) {
         char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
         NS_WARN("ike: IKE SA %016llx: transport mode needs TSi and TSr to be single addresses, "
