@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,24 @@ static void fill_random(uint8_t *p, size_t n)
         p[i] = (uint8_t)rng();
 }
 
+/* One transform substructure at p (RFC 7296 3.3.2): TYPE and ID, with a
+ * key length attribute when KEY_BITS is not 0; returns its length. */
+static size_t put_transform(uint8_t *p, bool last, unsigned type, unsigned id, unsigned key_bits)
+{
+    size_t len = key_bits ? 12 : 8;
+    p[0] = last ? 0 : 3; /* 3: more transforms follow */
+    p[1] = 0;
+    put16(p + 2, (unsigned)len);
+    p[4] = (uint8_t)type;
+    p[5] = 0;
+    put16(p + 6, id);
+    if (key_bits) {
+        put16(p + 8, 0x800e); /* TV attribute 14, key length */
+        put16(p + 10, key_bits);
+    }
+    return len;
+}
+
 /* Builds one IKE_SA_INIT request; returns its length. */
 static size_t build_init(uint8_t *m)
 {
@@ -90,32 +109,9 @@ static size_t build_init(uint8_t *m)
     m[o + 6] = 0; /* SPI size */
     m[o + 7] = 3; /* transforms */
     o += 8;
-    /* ENCR AES-GCM-16 with a 128-bit key */
-    m[o] = 3;
-    m[o + 1] = 0;
-    put16(m + o + 2, 12);
-    m[o + 4] = 1;
-    m[o + 5] = 0;
-    put16(m + o + 6, 20);
-    put16(m + o + 8, 0x800e);
-    put16(m + o + 10, 128);
-    o += 12;
-    /* PRF HMAC-SHA2-256 */
-    m[o] = 3;
-    m[o + 1] = 0;
-    put16(m + o + 2, 8);
-    m[o + 4] = 2;
-    m[o + 5] = 0;
-    put16(m + o + 6, 5);
-    o += 8;
-    /* DH Curve25519 */
-    m[o] = 0;
-    m[o + 1] = 0;
-    put16(m + o + 2, 8);
-    m[o + 4] = 4;
-    m[o + 5] = 0;
-    put16(m + o + 6, 31);
-    o += 8;
+    o += put_transform(m + o, false, 1, 20, 128); /* ENCR AES-GCM-16, 128-bit key */
+    o += put_transform(m + o, false, 2, 5, 0);    /* PRF HMAC-SHA2-256 */
+    o += put_transform(m + o, true, 4, 31, 0);    /* DH Curve25519 */
     put16(m + prop + 2, (unsigned)(o - prop));
     put16(m + sa + 2, (unsigned)(o - sa));
     /* KE */
