@@ -269,7 +269,13 @@ static int aead_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, co
         return -1;
     if (EVP_EncryptFinal_ex(c->enc, tail, &n) != 1 || n != 0)
         return -1;
-    return EVP_CIPHER_CTX_ctrl(c->enc, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, icv) == 1 ? 0 : -1;
+    /* The tag as a parameter straight to the provider: EVP_CIPHER_CTX_ctrl
+     * would translate the control into this through a lookup table on
+     * every packet. */
+    OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, icv,
+                                                         AEAD_TAG_LEN),
+                       OSSL_PARAM_construct_end()};
+    return EVP_CIPHER_CTX_get_params(c->enc, p) == 1 ? 0 : -1;
 }
 
 static int aead_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
@@ -278,9 +284,13 @@ static int aead_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, co
     uint8_t nonce[AEAD_SALT_LEN + AEAD_IV_LEN], tag[AEAD_TAG_LEN], tail[AEAD_TAG_LEN];
     int n;
     aead_nonce(c, iv, nonce);
-    memcpy(tag, icv, AEAD_TAG_LEN); /* the ctrl takes a non-const pointer */
-    if (EVP_DecryptInit_ex2(c->dec, NULL, NULL, nonce, NULL) != 1 ||
-        EVP_CIPHER_CTX_ctrl(c->dec, EVP_CTRL_AEAD_SET_TAG, AEAD_TAG_LEN, tag) != 1)
+    memcpy(tag, icv, AEAD_TAG_LEN); /* the parameter takes a non-const pointer */
+    /* The expected tag goes in with the nonce: one call, no control
+     * translation (see aead_seal). */
+    OSSL_PARAM p[2] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag,
+                                                         AEAD_TAG_LEN),
+                       OSSL_PARAM_construct_end()};
+    if (EVP_DecryptInit_ex2(c->dec, NULL, NULL, nonce, p) != 1)
         goto fail;
     if (aad_len != 0 && EVP_DecryptUpdate(c->dec, NULL, &n, aad, (int)aad_len) != 1)
         goto fail;
