@@ -1,11 +1,14 @@
-/* A client's automatic reconnection (X2): when the connection goes down
- * for any reason but a local "down" (the gateway stopped answering its
- * liveness check, deleted the IKE SA, refused us, a lifetime ran out), or
- * a connect attempt fails, the client tries again after a back-off that
- * starts at about 1 s and doubles up to 30 s, each delay drawn at random
- * between half and all of it, so that thousands of clients of a gateway
- * that restarts do not all come back in the same instant. A connection
- * that comes up resets the back-off.
+/* A client's automatic reconnection (X2): when the gateway stopped
+ * answering (a liveness check or any request given up: it crashed or
+ * restarted, or the path is gone), when a lifetime ran out without a
+ * re-key, or when the connect at start-up could not even start, the client
+ * tries again after a back-off that starts at about 1 s and doubles up to
+ * 30 s, each delay drawn at random between half and all of it, so that
+ * thousands of clients of a gateway that restarts do not all come back in
+ * the same instant; it keeps trying, whatever the attempts end with, until
+ * a connection is up (which resets the back-off) or an administrator says
+ * "down". A gateway that deletes the IKE SA, or that refuses a first
+ * connection (authentication, proposals), means it: no retry then.
  *
  * The engine's client_down hook may not call back into the engine, so it
  * only arms this timer; the connect happens from the event loop. One
@@ -20,6 +23,7 @@
 static struct {
     bool init;
     struct ns_timer timer;
+    bool retrying;    /* lost the gateway: try until a connection is up */
     unsigned attempt; /* connect attempts since the last connection was up */
 } rc;
 
@@ -59,6 +63,7 @@ void nsd_reconnect_schedule(struct nsd *d)
         ns_timer_init(&rc.timer, on_timer, d);
         rc.init = true;
     }
+    rc.retrying = true;
     uint64_t ms = delay_ms(rc.attempt);
     rc.attempt++;
     NS_INFO("reconnect: next attempt in %llu ms", (unsigned long long)ms);
@@ -71,13 +76,18 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
         nsd_reconnect_stop(d); /* an administrator's "down", or the daemon stopping */
         return;
     }
-    nsd_reconnect_schedule(d);
+    if (why == NS_IKE_DOWN_TIMEOUT || why == NS_IKE_DOWN_EXPIRED || rc.retrying) {
+        nsd_reconnect_schedule(d);
+        return;
+    }
+    NS_INFO("reconnect: not trying again (%s); 'natsecctl up' does", ns_ike_down_reason_str(why));
 }
 
 void nsd_reconnect_up(struct nsd *d)
 {
     (void)d;
     rc.attempt = 0;
+    rc.retrying = false;
 }
 
 void nsd_reconnect_stop(struct nsd *d)
@@ -85,4 +95,5 @@ void nsd_reconnect_stop(struct nsd *d)
     if (rc.init && d->loop)
         ns_loop_timer_cancel(d->loop, &rc.timer);
     rc.attempt = 0;
+    rc.retrying = false;
 }
