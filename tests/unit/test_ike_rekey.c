@@ -1374,6 +1374,45 @@ static void restart_after_ike_rekey(void **state)
     cl->e = NULL;
 }
 
+/* X3, R2: a transport-mode CHILD_SA through the NAT re-keys as one (the
+ * selectors and the original addresses of the checksum fixup stay, the
+ * mode stays), started by either side, and the IKE SA under it too. */
+static void transport_mode_rekey(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, "mode = transport", "mode = transport");
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status c0 = one_sa(cl), g0 = one_sa(gw);
+    assert_int_equal(c0.child[0].mode, NS_ESP_TRANSPORT);
+    struct esp_sa *gi0 = esp_find(gw, true, g0.child[0].spi_in);
+    assert_non_null(gi0);
+    struct ns_addr orig_src = gi0->spec.orig_src, orig_dst = gi0->spec.orig_dst;
+    char o[NS_ADDR_STRLEN];
+    assert_string_equal(ns_addr_str(&orig_src, o), "192.168.1.10"); /* behind the NAT (R2) */
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 3000, 100), 0);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 3000, 100), 0);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(traffic_for(cl, 3000, 100), 0);
+    assert_settled(cl);
+    assert_int_equal(counters(cl).child_rekeys, 2);
+    struct ns_ike_sa_status c = one_sa(cl), g = one_sa(gw);
+    assert_int_equal(c.child[0].mode, NS_ESP_TRANSPORT);
+    assert_int_equal(g.child[0].mode, NS_ESP_TRANSPORT);
+    assert_int_equal(c.child[0].rekeys, 2);
+    char a[NS_TS_STRLEN], b[NS_TS_STRLEN];
+    assert_string_equal(ns_ts_str(&c.child[0].local_ts[0], a),
+                        ns_ts_str(&c0.child[0].local_ts[0], b));
+    assert_string_equal(ns_ts_str(&g.child[0].remote_ts[0], a),
+                        ns_ts_str(&g0.child[0].remote_ts[0], b));
+    struct esp_sa *gi = esp_find(gw, true, g.child[0].spi_in);
+    assert_non_null(gi);
+    assert_int_equal(gi->spec.mode, NS_ESP_TRANSPORT);
+    assert_true(ns_addr_equal(&gi->spec.orig_src, &orig_src));
+    assert_true(ns_addr_equal(&gi->spec.orig_dst, &orig_dst));
+}
+
 /* The status a natsecctl shows (X10): time to the next re-key and the
  * re-key count of the IKE SA and of each CHILD_SA. */
 static void status_shows_rekey_timers(void **state)
@@ -1414,6 +1453,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hard_lifetime_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(dpd_failure_reports_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_after_ike_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(transport_mode_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(status_shows_rekey_timers, setup, teardown),
     };
     if (getenv("NATSEC_TEST_FILTER")) /* one scenario, e.g. to read its log */
