@@ -23,16 +23,14 @@ nsd_check_build
 topo_setup
 
 nsd_conf_gateway gw
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example
 nsd_peer gw contractor.example "$NSD_PSK" "$SRV_ADDR/32"
 nsd_start gw gw
 
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
 # carol asks for the whole corporate network; the gateway narrows it.
-nsd_conf_client carol contractor.example
-nsd_peer carol vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client carol contractor.example
 NSD_BIN=$NSD_TOOLS/natsecd_spoof nsd_start carol c2
 nsd_wait_up alice
 nsd_wait_up carol

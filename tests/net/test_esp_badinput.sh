@@ -19,14 +19,11 @@ nsd_check_build
 topo_setup
 
 nsd_conf_gateway gw
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
-nsd_peer gw bob@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example bob@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
-nsd_conf_client bob bob@corp.example
-nsd_peer bob vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client bob bob@corp.example
 nsd_start bob pub
 nsd_wait_up alice
 nsd_wait_up bob

@@ -24,13 +24,10 @@ topo_setup
 nat_set_udp_timeout nat1 $NAT_TIMEOUT
 
 nsd_conf_gateway gw dpd=0
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
-nsd_peer gw dave@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example dave@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example keepalive=$KEEPALIVE dpd=0
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
-nsd_conf_client dave dave@corp.example keepalive=0 dpd=0
-nsd_peer dave vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example keepalive=$KEEPALIVE dpd=0
+nsd_conf_corp_client dave dave@corp.example keepalive=0 dpd=0
 nsd_start alice c1
 nsd_start dave c1b
 nsd_wait_up alice

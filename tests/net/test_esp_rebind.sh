@@ -23,10 +23,9 @@ topo_setup
 # dpd = 2: once the pings stop, the gateway's liveness check shows where
 # its IKE messages go after the move.
 nsd_conf_gateway gw dpd=2
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw

@@ -21,13 +21,10 @@ nsd_check_build
 topo_setup
 
 nsd_conf_gateway gw
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
-nsd_peer gw erin@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example erin@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
-nsd_conf_client erin erin@corp.example
-nsd_peer erin vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
+nsd_conf_corp_client erin erin@corp.example
 nsd_start alice c1
 nsd_start erin c2
 nsd_wait_up alice

@@ -58,14 +58,11 @@ echo "  natsecctl without a daemon: rc $rc: $msg"
 [ "$rc" -ne 0 ] && [[ $msg == *"not reachable"* ]] || fail "natsecctl without a daemon: rc $rc, '$msg'"
 
 nsd_conf_gateway gw ike_proposals=aes128gcm16-prfsha256-x25519 esp_proposals=aes128gcm16
-for id in alice@corp.example mallory@corp.example frank@corp.example dave@corp.example; do
-  nsd_peer gw "$id" "$NSD_PSK" "$CORP_NET"
-done
+nsd_corp_peers gw alice@corp.example mallory@corp.example frank@corp.example dave@corp.example
 nsd_start gw gw
 
 step "alice (behind nat2) connects first and stays connected throughout"
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c2
 nsd_wait_up alice
 nsx c2 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "alice cannot reach the server"
@@ -81,8 +78,7 @@ gw_forgot mallory@corp.example
 nsd_stop mallory
 
 step "R3: unknown identity"
-nsd_conf_client stranger stranger@evil.example
-nsd_peer stranger vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client stranger stranger@evil.example
 nsd_start stranger c1
 log_has gw "unknown identity.*stranger@evil\.example"
 log_has stranger "AUTHENTICATION_FAILED"
@@ -91,8 +87,7 @@ gw_forgot stranger@evil.example
 nsd_stop stranger
 
 step "no acceptable IKE proposal"
-nsd_conf_client frank1 frank@corp.example ike_proposals=aes256-sha512-modp2048
-nsd_peer frank1 vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client frank1 frank@corp.example ike_proposals=aes256-sha512-modp2048
 nsd_start frank1 c1
 log_has gw "no acceptable IKE proposal"
 log_has frank1 "IKE_SA_INIT.*NO_PROPOSAL_CHOSEN"
@@ -100,8 +95,7 @@ client_down frank1
 nsd_stop frank1
 
 step "no acceptable ESP proposal"
-nsd_conf_client frank2 frank@corp.example esp_proposals=chacha20poly1305
-nsd_peer frank2 vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client frank2 frank@corp.example esp_proposals=chacha20poly1305
 nsd_start frank2 c1
 log_has gw "frank@corp\.example.*no CHILD SA: NO_PROPOSAL_CHOSEN"
 log_has frank2 "no CHILD SA: NO_PROPOSAL_CHOSEN"
@@ -119,8 +113,7 @@ step "the gateway keeps serving: alice still has her tunnel, dave connects now"
 [ "$(nsd_q gw '[.ike_sas[] | select(.remote_id == "alice@corp.example" and .state == "ESTABLISHED")] | length')" -eq 1 ] ||
   fail "alice's SA is gone from the gateway"
 nsx c2 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "alice lost her tunnel"
-nsd_conf_client dave dave@corp.example
-nsd_peer dave vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client dave dave@corp.example
 nsd_start dave c1b
 nsd_wait_up dave
 nsx c1b ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "dave cannot reach the server"

@@ -27,10 +27,9 @@ nsd_check_build
 topo_setup
 
 nsd_conf_gateway gw cookie_threshold=$THRESHOLD half_open_max=$HALF_OPEN_MAX
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 # alice connects once and goes down again, so that her next "up" is a
 # single quick control request that can be timed inside the flood.
 nsd_start alice c1

@@ -40,10 +40,9 @@ send() {
 }
 
 nsd_conf_gateway gw
-nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
+nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw

@@ -25,15 +25,14 @@ clients=("alice c1 alice@corp.example" "dave c1b dave@corp.example" "erin c2 eri
 nsd_conf_gateway gw
 for c in "${clients[@]}"; do
   read -r name ns id <<<"$c"
-  nsd_peer gw "$id" "$NSD_PSK" "$CORP_NET"
+  nsd_corp_peers gw "$id"
 done
 nsd_start gw gw
 
 step "R6: three clients connect at the same time (alice, dave behind nat1; erin behind nat2, same private address as alice)"
 for c in "${clients[@]}"; do
   read -r name ns id <<<"$c"
-  nsd_conf_client "$name" "$id"
-  nsd_peer "$name" vpn.corp.example "$NSD_PSK" "$CORP_NET"
+  nsd_conf_corp_client "$name" "$id"
 done
 # Start the three daemons back to back, then wait: their IKE_SA_INITs overlap.
 for c in "${clients[@]}"; do

@@ -30,17 +30,14 @@ ike_lines() {
 }
 
 nsd_conf_gateway gw
-for id in alice@corp.example bob@corp.example carol@corp.example; do
-  nsd_peer gw "$id" "$NSD_PSK" "$CORP_NET"
-done
+nsd_corp_peers gw alice@corp.example bob@corp.example carol@corp.example
 nsd_start gw gw
 
 # ------------------------------------------------------------ behind a NAT
 step "R4: alice behind nat1 connects; IKE_SA_INIT on 500, IKE_AUTH on 4500"
 cap=$NATSEC_TMP/nat.pcapng
 capture_start inet br0 "$cap" 'udp port 500 or udp port 4500 or ip proto 50'
-nsd_conf_client alice alice@corp.example
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw
@@ -91,8 +88,7 @@ step "alice: $C1_ADDR:4500 -> $remote at the gateway, virtual IP $vip"
 step "R14: bob on the internet (no NAT) stays on 500, no NAT reported"
 cap=$NATSEC_TMP/nonat.pcapng
 capture_start inet br0 "$cap" "host $PUB_ADDR and (udp port 500 or udp port 4500 or ip proto 50)"
-nsd_conf_client bob bob@corp.example
-nsd_peer bob vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client bob bob@corp.example
 nsd_start bob pub
 nsd_wait_up bob
 capture_stop "$cap"
@@ -118,8 +114,7 @@ nsd_stop bob
 step "R14: carol on the internet with force_encap = yes moves to 4500 without a NAT"
 cap=$NATSEC_TMP/forced.pcapng
 capture_start inet br0 "$cap" "host $PUB_ADDR and (udp port 500 or udp port 4500 or ip proto 50)"
-nsd_conf_client carol carol@corp.example force_encap=yes
-nsd_peer carol vpn.corp.example "$NSD_PSK" "$CORP_NET"
+nsd_conf_corp_client carol carol@corp.example force_encap=yes
 nsd_start carol pub
 nsd_wait_up carol
 nsx pub ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "carol cannot reach the server through the forced-UDP tunnel"

@@ -10,6 +10,9 @@
 #   nsd_conf_gateway NAME [KEY=VALUE...]  write the [natsecd] part of a gateway
 #   nsd_conf_client NAME ID REMOTE_ID [KEY=VALUE...]  the same for a client
 #   nsd_peer NAME IDENTITY PSK SUBNETS [KEY=VALUE...]  append a [peer] section
+#   nsd_corp_peers NAME IDENTITY...       a [peer] with $NSD_PSK and $CORP_NET for each
+#   nsd_conf_corp_client NAME ID [KEY=VALUE...]  nsd_conf_client and its gateway's
+#                                         [peer vpn.corp.example] with $NSD_PSK and $CORP_NET
 #   nsd_start NAME NS                     start natsecd -f in NS, wait for its socket
 #   nsd_stop NAME                         stop it (TERM, by PID)
 #   nsd_json NAME                         print its status JSON
@@ -89,6 +92,21 @@ nsd_peer() {
     _nsd_kv "$@"
     echo
   } >>"$(nsd_conf "$name")"
+}
+
+# Append a [peer IDENTITY] with $NSD_PSK and $CORP_NET for each IDENTITY: nsd_corp_peers NAME IDENTITY...
+nsd_corp_peers() {
+  local name=$1 id
+  shift
+  for id in "$@"; do
+    nsd_peer "$name" "$id" "$NSD_PSK" "$CORP_NET"
+  done
+}
+
+# A client of the standard gateway (vpn.corp.example, $NSD_PSK, $CORP_NET): nsd_conf_corp_client NAME LOCAL_ID [KEY=VALUE...].
+nsd_conf_corp_client() {
+  nsd_conf_client "$@"
+  nsd_peer "$1" vpn.corp.example "$NSD_PSK" "$CORP_NET"
 }
 
 # Start natsecd NAME in namespace NS (foreground, debug with NSD_DEBUG=1) and wait for its control socket: nsd_start NAME NS.
