@@ -36,26 +36,40 @@ static int parse_attrs(struct ns_reader *r, struct ns_ike_transform *t)
     return NS_IKE_OK;
 }
 
-static int parse_transform(struct ns_reader *r, bool is_last, struct ns_ike_transform *t)
+/* The header every proposal and transform substructure starts with (3.3.1,
+ * 3.3.2): *last (0, or MORE when a successor follows) and the rest of the
+ * substructure as a reader confined to its length. */
+static int read_substructure(struct ns_reader *r, uint8_t more, uint8_t *last,
+                             struct ns_reader *body)
 {
     if (ns_reader_left(r) < 8)
         return NS_IKE_ETRUNC;
-    uint8_t last = ns_read_u8(r);
+    *last = ns_read_u8(r);
     ns_read_skip(r, 1); /* reserved */
-    uint16_t tlen = ns_read_u16(r);
-    if (last != 0 && last != TRANSFORM_MORE)
+    uint16_t len = ns_read_u16(r);
+    if (*last != 0 && *last != more)
         return NS_IKE_ESYNTAX;
-    if (tlen < 8)
+    if (len < 8)
         return NS_IKE_ELENGTH;
-    if (tlen - 4u > ns_reader_left(r))
+    if (len - 4u > ns_reader_left(r))
         return NS_IKE_ETRUNC;
-    struct ns_reader body = ns_read_sub(r, tlen - 4u);
+    *body = ns_read_sub(r, len - 4u);
+    return NS_IKE_OK;
+}
+
+static int parse_transform(struct ns_reader *r, bool is_last, struct ns_ike_transform *t)
+{
+    uint8_t last;
+    struct ns_reader body;
+    int err = read_substructure(r, TRANSFORM_MORE, &last, &body);
+    if (err)
+        return err;
     t->type = ns_read_u8(&body);
     ns_read_skip(&body, 1); /* reserved */
     t->id = ns_read_u16(&body);
     t->key_len = 0;
     t->unknown_attr = false;
-    int err = parse_attrs(&body, t);
+    err = parse_attrs(&body, t);
     if (err)
         return err;
     /* The redundant "last" marker must agree with the transform count. */
@@ -66,18 +80,10 @@ static int parse_transform(struct ns_reader *r, bool is_last, struct ns_ike_tran
 
 static int parse_proposal(struct ns_reader *r, struct ns_ike_sa_proposal *pr, uint8_t *last)
 {
-    if (ns_reader_left(r) < 8)
-        return NS_IKE_ETRUNC;
-    *last = ns_read_u8(r);
-    ns_read_skip(r, 1); /* reserved */
-    uint16_t plen = ns_read_u16(r);
-    if (*last != 0 && *last != PROPOSAL_MORE)
-        return NS_IKE_ESYNTAX;
-    if (plen < 8)
-        return NS_IKE_ELENGTH;
-    if (plen - 4u > ns_reader_left(r))
-        return NS_IKE_ETRUNC;
-    struct ns_reader body = ns_read_sub(r, plen - 4u);
+    struct ns_reader body;
+    int err = read_substructure(r, PROPOSAL_MORE, last, &body);
+    if (err)
+        return err;
     pr->num = ns_read_u8(&body);
     pr->protocol = ns_read_u8(&body);
     pr->spi_len = ns_read_u8(&body);
@@ -93,7 +99,7 @@ static int parse_proposal(struct ns_reader *r, struct ns_ike_sa_proposal *pr, ui
     for (unsigned i = 0; i < n_t; i++) {
         if (ns_reader_left(&body) == 0)
             return NS_IKE_ELENGTH; /* the count promises more than the length holds */
-        int err = parse_transform(&body, i + 1 == n_t, &pr->t[i]);
+        err = parse_transform(&body, i + 1 == n_t, &pr->t[i]);
         if (err)
             return err;
         pr->n_t = i + 1;
