@@ -12,6 +12,7 @@
 #include "crypto/rand.h"
 #include "ike/ike_sa.h"
 
+#define HDR_EXCHANGE_OFF 18 /* the exchange type in the IKE header (3.1) */
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static bool ops_ok(const struct ns_ike_ops *ops)
@@ -144,6 +145,16 @@ static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
 }
 
+/* Whether a request is a copy of the one we answered last (2.2): its
+ * message ID and its exchange. Another exchange with that ID is no copy,
+ * and the cached response, of another exchange, is no answer to it (3.1);
+ * it is dropped like any request out of the window. */
+static bool is_retransmission(const struct ns_ikesa *sa, const struct ns_ike_header *h)
+{
+    return sa->resp.p && sa->resp.len >= NS_IKE_HEADER_LEN && h->msg_id == sa->resp_id &&
+           sa->resp.p[HDR_EXCHANGE_OFF] == h->exchange;
+}
+
 /* An SK-protected message (every exchange after IKE_SA_INIT). */
 static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_header *h,
                        const struct ns_ike_payloads *pl, uint8_t *msg, size_t len)
@@ -154,7 +165,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         return;
     }
     bool response = h->flags & NS_IKE_FLAG_RESPONSE;
-    bool again = !response && sa->resp.p && h->msg_id == sa->resp_id;
+    bool again = !response && is_retransmission(sa, h);
     if (response) {
         if (sa->state == NS_IKE_ST_DEAD || sa->req_kind == NS_REQ_NONE || h->msg_id != sa->req_id ||
             h->exchange != response_exchange(sa->req_kind)) {

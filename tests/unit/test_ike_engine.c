@@ -1557,6 +1557,49 @@ static void critical_payload_in_sk_request(void **state)
     assert_int_equal(gw->n_down, 0);
 }
 
+/* R14 (RFC 7296 2.2, 3.1; found by fuzz_ike_engine): an authenticated
+ * request that reuses the message ID of the request answered last but is
+ * of another exchange is not a retransmission of it: no cached IKE_AUTH
+ * response goes back as the answer to an INFORMATIONAL, nothing is
+ * answered, the SA is unchanged. A real retransmission still is answered. */
+static void stale_id_other_exchange_is_not_a_retransmission(void **state)
+{
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    connect_client(cl);
+    run_for(500);
+    assert_true(established(gw) && established(cl));
+    struct ns_ike_counters before = counters(gw);
+    struct ns_ikesa *sa = ns_eng_find_id(cl->e, one_sa(cl).id);
+    assert_non_null(sa);
+    /* Message ID 1 was IKE_AUTH; the same ID as INFORMATIONAL. */
+    struct ns_ike_builder b;
+    assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, 1), 0);
+    int len = ns_eng_sk_end(cl->e, sa, &b);
+    assert_true(len > 0);
+    unsigned sent_before = N->n_sent;
+    ns_eng_send(cl->e, &sa->local, &sa->remote, cl->e->buf, (size_t)len);
+    run_for(100);
+    for (unsigned i = sent_before; i < N->n_sent; i++)
+        assert_int_not_equal(N->sent[i].node, 0); /* the gateway said nothing */
+    struct ns_ike_counters after = counters(gw);
+    assert_int_equal(after.responses_resent, before.responses_resent);
+    assert_int_equal(after.dropped_unexpected, before.dropped_unexpected + 1);
+    assert_true(established(gw) && established(cl));
+    assert_int_equal(gw->n_down, 0);
+    /* The IKE_AUTH request itself again: its cached response, as before. */
+    const struct sent *auth_req = NULL;
+    for (unsigned i = 0; i < N->n_sent; i++)
+        if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_IKE_AUTH)
+            auth_req = &N->sent[i];
+    assert_non_null(auth_req);
+    ns_eng_send(cl->e, &auth_req->local, &auth_req->remote, auth_req->data, auth_req->len);
+    run_for(100);
+    assert_int_equal(counters(gw).responses_resent, before.responses_resent + 1);
+    assert_int_equal(count_sent(0, NS_IKE_AUTH, true, 500), 2);
+}
+
 /* A data plane that refuses the CHILD_SA: the SPI goes back, the IKE SA is
  * deleted by the client, nothing leaks. */
 static void child_up_refused(void **state)
@@ -1600,6 +1643,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(dead_peer_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(child_delete_is_answered_with_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(critical_payload_in_sk_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(stale_id_other_exchange_is_not_a_retransmission, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(child_up_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
