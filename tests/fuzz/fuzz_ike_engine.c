@@ -127,13 +127,14 @@
 #define NAT_PUB "203.0.113.5"   /* the NAT's public address */
 #define STRANGER "203.0.113.99" /* anyone else on the Internet */
 #define T0 1000000u
-#define MAX_REC 48      /* datagrams kept for MUTATE */
-#define QLEN 64         /* datagrams in flight */
-#define MAX_SPIS 256    /* reserved SPIs one engine may hold */
-#define MAX_CHILDREN 64 /* installed CHILD_SAs one engine may hold */
-#define MAX_IDS 16      /* IKE SAs of one engine the script can name */
-#define PUMP_BUDGET 256 /* deliveries per operation */
-#define TIME_STEPS 256  /* timer rounds per TIME operation */
+#define MAX_REC 48       /* datagrams kept for MUTATE */
+#define QLEN 64          /* datagrams in flight */
+#define MAX_SPIS 256     /* reserved SPIs one engine may hold */
+#define MAX_CHILDREN 64  /* installed CHILD_SAs one engine may hold */
+#define MAX_IDS 16       /* IKE SAs of one engine the script can name */
+#define PUMP_BUDGET 256  /* deliveries per operation */
+#define MAX_REQ_TRACK 64 /* IKE SAs whose request message IDs are followed */
+#define TIME_STEPS 256   /* timer rounds per TIME operation */
 #define GW_SPI_BASE 0x60000000u
 #define CL_SPI_BASE 0xc0000000u
 
@@ -222,6 +223,15 @@ struct world {
     /* The datagram an engine is handling now (R4 check). */
     int delivering; /* GW, CL, or -1 */
     struct ns_endpoint cur_local, cur_remote;
+    struct ns_ike_header cur_hdr; /* its header (zero when it has none) */
+    /* The last request each engine sent on each IKE SA (by SPIs). */
+    struct {
+        int from;
+        uint64_t spi_i, spi_r;
+        uint32_t id;
+        uint64_t hash;
+    } req[MAX_REQ_TRACK];
+    unsigned n_req;
 };
 
 static struct world W;
@@ -308,6 +318,12 @@ static void deliver(int to, const struct ns_endpoint *local, const struct ns_end
     W.delivering = to;
     W.cur_local = *local;
     W.cur_remote = *remote;
+    memset(&W.cur_hdr, 0, sizeof(W.cur_hdr));
+    if (len >= NS_IKE_HEADER_LEN) {
+        W.cur_hdr.spi_i = (uint64_t)ns_get_u32(msg) << 32 | ns_get_u32(msg + 4);
+        W.cur_hdr.exchange = msg[18];
+        W.cur_hdr.msg_id = ns_get_u32(msg + 20);
+    }
     ns_ike_engine_input(W.h[to].e, local, remote, msg, len, W.now);
     W.delivering = -1;
     check_wakeup(to);
@@ -340,6 +356,35 @@ static void note_id(struct host *h, uint64_t id)
         h->ids[h->n_ids++] = id;
 }
 
+/* 2.1, 2.2: a request goes out again byte for byte, or a new one has the
+ * next message ID (window size 1). IKE_SA_INIT is left out: it is repeated
+ * with ID 0 and new contents after a COOKIE or INVALID_KE. */
+static void check_request_id(int from, const struct ns_ike_header *hd, const uint8_t *msg,
+                             size_t len)
+{
+    uint64_t hash = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < len; i++)
+        hash = (hash ^ msg[i]) * 0x100000001b3ull;
+    for (unsigned i = 0; i < W.n_req; i++) {
+        if (W.req[i].from != from || W.req[i].spi_i != hd->spi_i || W.req[i].spi_r != hd->spi_r)
+            continue;
+        if (hd->msg_id == W.req[i].id)
+            check(hash == W.req[i].hash, "a request's message ID is not reused");
+        else
+            check(hd->msg_id == W.req[i].id + 1, "request message IDs go up by one");
+        W.req[i].id = hd->msg_id;
+        W.req[i].hash = hash;
+        return;
+    }
+    if (W.n_req < MAX_REQ_TRACK) {
+        W.req[W.n_req].from = from;
+        W.req[W.n_req].spi_i = hd->spi_i;
+        W.req[W.n_req].spi_r = hd->spi_r;
+        W.req[W.n_req].id = hd->msg_id;
+        W.req[W.n_req++].hash = hash;
+    }
+}
+
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
@@ -362,6 +407,12 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         check(W.delivering == from, "a response only while handling a request");
         check(ns_endpoint_equal(local, &W.cur_local) && ns_endpoint_equal(remote, &W.cur_remote),
               "a response goes back where the request came from");
+        /* 2.2: it answers the request in hand: its exchange, its ID. */
+        check(hd.exchange == W.cur_hdr.exchange && hd.msg_id == W.cur_hdr.msg_id &&
+                  hd.spi_i == W.cur_hdr.spi_i,
+              "a response carries its request's exchange, message ID and SPIi");
+    } else if (hd.exchange != NS_IKE_SA_INIT) {
+        check_request_id(from, &hd, msg, len);
     }
     if (hd.exchange == NS_IKE_SA_INIT)
         note_id(h, from == GW ? hd.spi_r : hd.spi_i);
@@ -1122,6 +1173,7 @@ static void world_setup(unsigned setup)
 {
     W.qn = 0;
     W.n_rec = 0;
+    W.n_req = 0;
     W.now = T0;
     W.delivering = -1;
     W.nat = setup & 4;
