@@ -1749,6 +1749,9 @@ int main(int argc, char **argv)
     s_sealed(false, false, false, 1, 0, 0, NULL);
     s_sealed(false, false, false, 1, 0, 1, NULL); /* the same ID again */
     seed_write("liveness-and-retransmission");
+    s8(3);
+    s_sealed(false, false, false, 1, 0, 1, NULL); /* IKE_AUTH's ID, as INFORMATIONAL */
+    seed_write("stale-id-other-exchange");
     notify_chain(&c, NS_N_AUTHENTICATION_FAILED);
     s8(3);
     s_sealed(true, false, false, 1, 0, 0, &c);
