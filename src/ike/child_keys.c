@@ -97,12 +97,14 @@ int ns_eng_child_install(struct ns_ike_engine *e, struct ns_ikesa *sa,
     struct ns_esp_sa_spec in, out;
     if (sa->n_child >= NS_IKE_MAX_CHILD || p->n_local_ts == 0 || p->n_remote_ts == 0)
         return -1;
-    if (!sa->child) {
-        /* Allocated on the first CHILD_SA: a half-open SA has none (R12). */
-        sa->child = calloc(NS_IKE_MAX_CHILD, sizeof(*sa->child));
-        if (!sa->child)
-            return -1;
-    }
+    /* One record per CHILD_SA, grown here and shrunk by ns_eng_child_remove:
+     * a telecommuter has one, two only during a re-key, and a half-open SA
+     * none (R12). Callers keep indexes or copies, never pointers, across an
+     * install. */
+    struct ns_ike_child *grown = realloc(sa->child, (sa->n_child + 1) * sizeof(*sa->child));
+    if (!grown)
+        return -1;
+    sa->child = grown;
     if (ns_eng_child_specs(e, sa, p, &in, &out) != 0)
         return -1;
     /* A re-key we answer: inbound now, outbound once the initiator has it. */

@@ -191,6 +191,15 @@ void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned 
     }
     struct ns_ike_child c = sa->child[i];
     sa->child[i] = sa->child[--sa->n_child];
+    if (sa->n_child == 0) {
+        free(sa->child);
+        sa->child = NULL;
+    } else {
+        /* Sized to what it holds (child_keys.c); a failed shrink keeps it. */
+        struct ns_ike_child *shrunk = realloc(sa->child, sa->n_child * sizeof(*sa->child));
+        if (shrunk)
+            sa->child = shrunk;
+    }
     e->ops.child_down(e->ops.ctx, c.spi_in, c.spi_out);
     e->ops.release_spi(e->ops.ctx, c.spi_in);
     NS_INFO("ike: CHILD SA removed: SPIs in 0x%08x out 0x%08x (IKE SA %016llx)", c.spi_in,

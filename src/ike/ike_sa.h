@@ -203,7 +203,7 @@ struct ns_ikesa {
     struct ns_ts prop_tsi[1], prop_tsr[NS_CONF_MAX_SUBNETS]; /* client: what we asked */
     unsigned n_prop_tsr;
 
-    struct ns_ike_child *child; /* heap, up to NS_IKE_MAX_CHILD (none while half-open) */
+    struct ns_ike_child *child; /* heap: n_child records (NULL with none) */
     unsigned n_child;
 
     /* Life cycle (lifecycle.c). The data plane knows this IKE SA as dp_id:
