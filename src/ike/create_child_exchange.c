@@ -425,6 +425,9 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return NULL;
     }
+    /* Keyable: built again when a message comes or goes (ike_sa.h). */
+    ns_eng_sa_cipher_drop(sa, false);
+    ns_eng_sa_cipher_drop(sa, true);
     sa->next_req_id = 0;
     sa->peer_req_id = 0;
     sa->rekey_of = old->id;

@@ -179,12 +179,14 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
             return;
         }
     }
-    if (ns_eng_sa_ciphers(sa) != 0) {
+    if (ns_eng_sa_cipher_in(sa) != 0) {
         drop(e, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
         return;
     }
     struct ns_ike_payloads inner;
     int rc = ns_ike_sk_open(sa->sk_in, msg, len, sk, &inner);
+    /* Not needed past here: the inner payloads point into msg (ike_sa.h). */
+    ns_eng_sa_cipher_drop(sa, false);
     if (rc == NS_IKE_EAUTH) {
         drop(e, &e->ctr.dropped_unauth, "SK payload did not verify");
         return;

@@ -1,6 +1,7 @@
 /* Building and sending the engine's messages: the SK envelope (RFC 7296
- * 3.14) with a random IV, and the one place that hands bytes to ops->send,
- * which decides the non-ESP marker from the port (RFC 3948 2.2). */
+ * 3.14) with a random IV, sealed with an SK cipher keyed for that message
+ * only, and the one place that hands bytes to ops->send, which decides the
+ * non-ESP marker from the port (RFC 3948 2.2). */
 #include <string.h>
 
 #include "crypto/rand.h"
@@ -27,6 +28,8 @@ int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_
     h.flags = (uint8_t)((sa->initiator ? NS_IKE_FLAG_INITIATOR : 0) |
                         (response ? NS_IKE_FLAG_RESPONSE : 0));
     h.msg_id = msg_id;
+    if (ns_eng_sa_cipher_out(sa) != 0)
+        return -1;
     uint8_t iv[NS_CIPHER_MAX_IV];
     size_t iv_len = ns_cipher_iv_len(sa->sk_out);
     if (ns_random_bytes(iv, iv_len) != 0)
@@ -40,6 +43,7 @@ int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_bu
 {
     (void)e;
     ns_ike_sk_seal(b, sa->sk_out);
+    ns_eng_sa_cipher_drop(sa, true); /* keyed again for the next message (ike_sa.h) */
     int len = ns_ike_build_finish(b);
     if (len < 0) {
         NS_ERR("ike: IKE SA %016llx: cannot build a message: %s", (unsigned long long)sa->id,

@@ -117,25 +117,44 @@ int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t
     return rc;
 }
 
-int ns_eng_sa_ciphers(struct ns_ikesa *sa)
+/* The SK cipher of one direction from the derived keys, when it is not
+ * keyed already. */
+static int sa_cipher(struct ns_ikesa *sa, bool out)
 {
-    if (sa->sk_in && sa->sk_out)
+    struct ns_cipher **c = out ? &sa->sk_out : &sa->sk_in;
+    if (*c)
         return 0;
     if (!sa->keys_ready)
         return -1;
     const struct ns_proposal *p = &sa->ike_alg;
     const struct ns_ike_keys *k = &sa->keys;
-    size_t encr_len = k->encr_len, integ_len = k->integ_len;
     /* The initiator sends with SK_ei/SK_ai and receives with SK_er/SK_ar. */
-    const uint8_t *ei = sa->initiator ? k->sk_ei : k->sk_er;
-    const uint8_t *ai = sa->initiator ? k->sk_ai : k->sk_ar;
-    const uint8_t *eo = sa->initiator ? k->sk_er : k->sk_ei;
-    const uint8_t *ao = sa->initiator ? k->sk_ar : k->sk_ai;
-    ns_cipher_free(sa->sk_out);
-    ns_cipher_free(sa->sk_in);
-    sa->sk_out = ns_cipher_new(p->encr, p->key_bits, p->integ, ei, encr_len, ai, integ_len);
-    sa->sk_in = ns_cipher_new(p->encr, p->key_bits, p->integ, eo, encr_len, ao, integ_len);
-    return sa->sk_out && sa->sk_in ? 0 : -1;
+    bool ei = sa->initiator == out;
+    *c = ns_cipher_new(p->encr, p->key_bits, p->integ, ei ? k->sk_ei : k->sk_er, k->encr_len,
+                       ei ? k->sk_ai : k->sk_ar, k->integ_len);
+    return *c ? 0 : -1;
+}
+
+int ns_eng_sa_cipher_in(struct ns_ikesa *sa)
+{
+    return sa_cipher(sa, false);
+}
+
+int ns_eng_sa_cipher_out(struct ns_ikesa *sa)
+{
+    return sa_cipher(sa, true);
+}
+
+int ns_eng_sa_ciphers(struct ns_ikesa *sa)
+{
+    return sa_cipher(sa, true) == 0 && sa_cipher(sa, false) == 0 ? 0 : -1;
+}
+
+void ns_eng_sa_cipher_drop(struct ns_ikesa *sa, bool out)
+{
+    struct ns_cipher **c = out ? &sa->sk_out : &sa->sk_in;
+    ns_cipher_free(*c);
+    *c = NULL;
 }
 
 bool ns_eng_udp_encap(const struct ns_ike_engine *e, const struct ns_ikesa *sa)

@@ -176,7 +176,7 @@ struct ns_ikesa {
 
     struct ns_ike_keys keys;
     bool keys_ready;                  /* keys derived (after IKE_SA_INIT) */
-    struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send */
+    struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send: NULL but in use */
 
     /* Message IDs (2.2): one window each way. */
     uint32_t next_req_id; /* the ID of our next request */
@@ -314,11 +314,19 @@ void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa);
  * key). Returns 0, or -1 (bad KE value, crypto failure). */
 int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
                      size_t peer_ke_len);
-/* Keys the SK ciphers for our role from the derived keys (idempotent).
- * The gateway does it only when the first SK message of a half-open SA
- * arrives: OpenSSL contexts are most of a half-open SA's memory (R12, R15).
- * Returns 0 or -1. */
+/* Keys the SK ciphers for our role from the derived keys (both, or the
+ * inbound / outbound one; idempotent). Returns 0 or -1. They live only
+ * while they are used: sk_in is keyed for the SK message being opened and
+ * freed after it, sk_out by ns_eng_sk_begin and freed by ns_eng_sk_end.
+ * An established SA exchanges a message only every liveness interval or
+ * re-key, and the two OpenSSL contexts would be about a third of the
+ * memory a connected client costs the gateway (R12, R15); the keys stay
+ * in sa->keys (wiped when the SA is freed). */
 int ns_eng_sa_ciphers(struct ns_ikesa *sa);
+int ns_eng_sa_cipher_in(struct ns_ikesa *sa);
+int ns_eng_sa_cipher_out(struct ns_ikesa *sa);
+/* Frees the outbound (out) or inbound SK cipher, if keyed. */
+void ns_eng_sa_cipher_drop(struct ns_ikesa *sa, bool out);
 /* After an integrity-verified message from remote on local: moves the SA
  * when the endpoints differ and the peer may move (it is behind a NAT, or
  * the SA is floating to the NAT-T port). Calls ops->peer_moved for an SA

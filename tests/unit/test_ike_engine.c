@@ -1503,6 +1503,7 @@ static void child_delete_is_answered_with_pair(void **state)
     struct ns_ike_header h;
     struct ns_ike_payloads pl, inner;
     assert_int_equal(ns_ike_parse_message(copy, r->len, &h, &pl), NS_IKE_OK);
+    assert_int_equal(ns_eng_sa_cipher_in(sa), 0); /* keyed only while in use (R12) */
     assert_int_equal(ns_ike_sk_open(sa->sk_in, copy, r->len, ns_ike_find(&pl, NS_PL_SK), &inner),
                      NS_IKE_OK);
     struct ns_ike_delete d;
@@ -1545,6 +1546,7 @@ static void critical_payload_in_sk_request(void **state)
     struct ns_ike_header h;
     struct ns_ike_payloads pl, inner;
     assert_int_equal(ns_ike_parse_message(copy, r->len, &h, &pl), NS_IKE_OK);
+    assert_int_equal(ns_eng_sa_cipher_in(sa), 0); /* keyed only while in use (R12) */
     assert_int_equal(ns_ike_sk_open(sa->sk_in, copy, r->len, ns_ike_find(&pl, NS_PL_SK), &inner),
                      NS_IKE_OK);
     struct ns_ike_notify n;

@@ -705,7 +705,9 @@ static bool open_sent(const struct sent *s, struct ns_ike_payloads *inner, uint8
     bool from_i = h.flags & NS_IKE_FLAG_INITIATOR;
     struct ns_ikesa *sa = ns_eng_find_id(N->node[other].e, from_i ? h.spi_r : h.spi_i);
     const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
-    return sa && sk && ns_ike_sk_open(sa->sk_in, copy, s->len, sk, inner) == NS_IKE_OK;
+    /* The SK ciphers are keyed only while the engine uses them (R12). */
+    return sa && sk && ns_eng_sa_cipher_in(sa) == 0 &&
+           ns_ike_sk_open(sa->sk_in, copy, s->len, sk, inner) == NS_IKE_OK;
 }
 
 /* ---- fixture ---- */
