@@ -18,6 +18,7 @@
 
 #include "daemon/natsecd.h"
 #include "esp/esp.h"
+#include "esp/mss.h"
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
 #include "net/gso.h"
@@ -73,6 +74,7 @@ static void encap_batch(struct nsd *d, struct ns_pkt *pkt, unsigned n)
     uint64_t now_ns = ns_now_ns();
     unsigned nu = 0, nr = 0;
     for (unsigned i = 0; i < n; i++) {
+        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, d->conf.mtu); /* X11 */
         struct ns_esp_sa *sa = NULL;
         if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
             continue; /* counted in the SAD by reason */
@@ -231,6 +233,7 @@ static void esp_in(struct nsd *d, struct ns_pkt *pkt, struct ns_endpoint *local,
     report_esp(d, &info, local, from, now_ms, engine_called);
     if (r != NS_ESP_OK)
         return;
+    (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len, d->conf.mtu); /* X11 */
     struct ns_dgram *o = &out[(*n_out)++];
     memset(o, 0, sizeof(*o));
     o->data = ns_pkt_data(pkt);
