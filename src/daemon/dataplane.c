@@ -123,9 +123,15 @@ static void tun_plain(struct nsd *d)
 /* With offloads (net/gso.h): a read may return a TCP super-packet of up to
  * 64 KB, cut here into MTU-sized segments, one slot each; a super-packet
  * that fills the batch goes on in the next one. One read and one kernel
- * traversal now carry what took ~45 before. The loop runs one callback at
- * a time, so one buffer serves. */
+ * traversal now carry what took ~45 before. Every read goes straight into
+ * the next free slot (its virtio header into the ESP head room before it),
+ * so a plain packet costs one read and no copy, as without offloads; only
+ * the tail of a super-packet spills into super_buf, behind room for the
+ * slot's part, which is copied there to make it whole. The loop runs one
+ * callback at a time, so one buffer serves. */
 static uint8_t super_buf[65536 + 1024];
+
+_Static_assert(NS_PKT_HEADROOM >= NS_VNET_HDR_LEN, "the virtio header fits the head room");
 
 static void tun_offload(struct nsd *d)
 {
@@ -142,17 +148,28 @@ static void tun_offload(struct nsd *d)
                 if (round >= NSD_ROUNDS)
                     break;
                 struct ns_vnet_hdr h;
-                int r = ns_tun_read_vnet(&d->tun, super_buf, sizeof(super_buf), &h);
+                int r = ns_tun_read_split(&d->tun, in[k].data, in[k].cap, super_buf,
+                                          sizeof(super_buf), &h);
                 if (r <= 0) {
                     empty = true;
                     break;
                 }
-                if ((size_t)r >= sizeof(super_buf) ||
-                    ns_gso_init(&it, &h, super_buf, (size_t)r) != 0) {
-                    d->cnt.tun_rx++;
+                size_t len = (size_t)r;
+                d->cnt.tun_rx++;
+                if (len >= sizeof(super_buf)) {
                     d->cnt.truncated++;
                     continue;
                 }
+                if (len <= in[k].cap && ns_gso_single(&h, in[k].data, len) == 0) {
+                    pkt[k++].len = len; /* in place */
+                    continue;
+                }
+                memcpy(super_buf, in[k].data, len < in[k].cap ? len : in[k].cap);
+                if (ns_gso_init(&it, &h, super_buf, len) != 0) {
+                    d->cnt.truncated++;
+                    continue;
+                }
+                d->cnt.tun_rx--; /* counted per segment below */
                 pending = true;
             }
             int l = ns_gso_next(&it, in[k].data, in[k].cap);

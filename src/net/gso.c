@@ -186,6 +186,14 @@ static int next_tso(struct ns_gso_iter *it, uint8_t *out, size_t cap)
     return (int)total;
 }
 
+/* The field holds the pseudo-header sum; the kernel left the rest to the
+ * device (CHECKSUM_PARTIAL). */
+static void finish_csum(const struct ns_gso_iter *it, uint8_t *out)
+{
+    uint16_t c = ns_csum_fold(sum_fast(out + it->l4, it->len - it->l4));
+    ns_put_u16(out + it->csum_off, c ? c : 0xffff);
+}
+
 int ns_gso_next(struct ns_gso_iter *it, uint8_t *out, size_t cap)
 {
     if (ns_gso_left(it) == 0)
@@ -195,14 +203,20 @@ int ns_gso_next(struct ns_gso_iter *it, uint8_t *out, size_t cap)
     if (it->len > cap || it->len > 0xffff)
         return -1;
     memcpy(out, it->pkt, it->len);
-    if (it->csum) {
-        /* The field holds the pseudo-header sum; the kernel left the rest
-         * to the device (CHECKSUM_PARTIAL). */
-        uint16_t c = ns_csum_fold(sum_fast(out + it->l4, it->len - it->l4));
-        ns_put_u16(out + it->csum_off, c ? c : 0xffff);
-    }
+    if (it->csum)
+        finish_csum(it, out);
     it->index++;
     return (int)it->len;
+}
+
+int ns_gso_single(const struct ns_vnet_hdr *h, uint8_t *pkt, size_t len)
+{
+    struct ns_gso_iter it;
+    if (ns_gso_init(&it, h, pkt, len) != 0 || it.tso)
+        return -1;
+    if (it.csum)
+        finish_csum(&it, pkt);
+    return 0;
 }
 
 /* ---- coalescing ---- */

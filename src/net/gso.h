@@ -54,6 +54,12 @@ int ns_gso_init(struct ns_gso_iter *it, const struct ns_vnet_hdr *h, const uint8
  * it does not fit in cap (the rest is abandoned). */
 int ns_gso_next(struct ns_gso_iter *it, uint8_t *out, size_t cap);
 
+/* A packet that is not a super-packet (no GSO type), made ready in place:
+ * the partial checksum completed when the header asks for it (the same
+ * packet ns_gso_init + one ns_gso_next would copy out). 0, or -1 when the
+ * header does not fit the packet or asks for segmentation. */
+int ns_gso_single(const struct ns_vnet_hdr *h, uint8_t *pkt, size_t len);
+
 /* Segments still to come (a bound for the caller's batch). */
 unsigned ns_gso_left(const struct ns_gso_iter *it);
 

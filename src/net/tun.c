@@ -97,6 +97,37 @@ int ns_tun_read_vnet(struct ns_tun *t, uint8_t *buf, size_t cap, struct ns_vnet_
     }
 }
 
+int ns_tun_read_split(struct ns_tun *t, uint8_t *data, size_t cap, uint8_t *big, size_t big_cap,
+                      struct ns_vnet_hdr *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (big_cap <= cap)
+        return -1;
+    /* The header lands in the NS_VNET_HDR_LEN bytes before data, so the
+     * packet starts at data with no copy; what does not fit in cap goes on
+     * at big + cap, where it follows the first cap bytes once the caller
+     * copies them to big. */
+    uint8_t *start = t->vnet ? data - NS_VNET_HDR_LEN : data;
+    size_t hl = t->vnet ? NS_VNET_HDR_LEN : 0;
+    struct iovec iov[2] = {{start, hl + cap}, {big + cap, big_cap - cap}};
+    for (;;) {
+        ssize_t r = readv(t->fd, iov, 2);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            NS_ERR("tun %s: read: %s", t->name, strerror(errno));
+            return -1;
+        }
+        if (hl && (size_t)r <= hl)
+            continue; /* cannot happen: a header comes with every packet */
+        if (hl)
+            ns_vnet_hdr_parse(start, h);
+        return (int)((size_t)r - hl);
+    }
+}
+
 /* One read with the header stripped; a packet that is not a plain one
  * (offload work left to us) is marked truncated, so the caller drops it:
  * ns_tun_read's callers never turn offloads on. */

@@ -53,6 +53,17 @@ int ns_tun_offload(struct ns_tun *t);
  * Returns the packet length, 0 when none waits, -1 on an error (logged). A
  * read that fills cap is returned as cap: the caller drops it. */
 int ns_tun_read_vnet(struct ns_tun *t, uint8_t *buf, size_t cap, struct ns_vnet_hdr *h);
+/* The same as one ns_tun_read_vnet, laid out for the common case of a
+ * packet that fits a slot: the header is read into the NS_VNET_HDR_LEN
+ * bytes before data (which the caller must own: the ESP head room), the
+ * packet into data (cap bytes) and only what exceeds cap (a TCP
+ * super-packet) into big + cap (big_cap > cap bytes in all); copying
+ * data's first cap bytes to big then makes the whole packet contiguous at
+ * big. One system call and no copy for a packet of at most cap bytes.
+ * Returns the packet length (>= big_cap: cut, drop it), 0 when none waits,
+ * -1 on an error (logged). */
+int ns_tun_read_split(struct ns_tun *t, uint8_t *data, size_t cap, uint8_t *big, size_t big_cap,
+                      struct ns_vnet_hdr *h);
 /* One write of data (len bytes) behind header h (a device with offloads:
  * e.g. a coalesced TCP super-packet). Returns 1 when written or refused
  * (counted), 0 when the queue is full, -1 when the device is unusable. */
