@@ -222,6 +222,7 @@ struct world {
     unsigned n_rec;
     /* The datagram an engine is handling now (R4 check). */
     int delivering; /* GW, CL, or -1 */
+    bool tampered;  /* it is not a real message byte for byte (RAW, edited MUTATE) */
     struct ns_endpoint cur_local, cur_remote;
     struct ns_ike_header cur_hdr; /* its header (zero when it has none) */
     /* The last request each engine sent on each IKE SA (by SPIs). */
@@ -472,10 +473,19 @@ static void ops_release_spi(void *ctx, uint32_t spi)
     h->spis[i] = h->spis[--h->n_spis];
 }
 
+/* R15: a datagram that is no real message (a fuzzed one, or a real one
+ * with bytes changed) can pass no SK check, so it changes no CHILD_SA and
+ * moves no SA. (Unprotected IKE_SA_INIT may still fail a connect.) */
+static void check_authenticated(const char *what)
+{
+    check(!W.tampered, what);
+}
+
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out)
 {
     struct host *h = ctx;
+    check_authenticated("no child_up from an unauthenticated datagram (R15)");
     check(in->dir == NS_ESP_INBOUND && out->dir == NS_ESP_OUTBOUND, "child_up directions");
     check(in->paired_spi == out->spi && out->paired_spi == in->spi, "child_up pairs the SPIs");
     check(find_spi(h, in->spi) >= 0, "child_up with a reserved inbound SPI");
@@ -495,6 +505,7 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
 static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
 {
     struct host *h = ctx;
+    check_authenticated("no child_in_up from an unauthenticated datagram (R15)");
     check(h->split, "child_in_up only when given");
     check(in->dir == NS_ESP_INBOUND, "child_in_up direction");
     check(find_spi(h, in->spi) >= 0, "child_in_up with a reserved inbound SPI");
@@ -510,6 +521,7 @@ static int ops_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
                             const struct ns_esp_sa_spec *out)
 {
     struct host *h = ctx;
+    check_authenticated("no child_out_up from an unauthenticated datagram (R15)");
     int i = find_child(h, in->spi);
     check(i >= 0 && !h->child[i].out_up, "child_out_up after child_in_up, once");
     check(out->dir == NS_ESP_OUTBOUND && out->paired_spi == in->spi && in->paired_spi == out->spi,
@@ -538,6 +550,7 @@ static int ops_child_usage(void *ctx, uint64_t id, uint32_t in_spi, uint32_t out
 static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 {
     struct host *h = ctx;
+    check_authenticated("no child_down from an unauthenticated datagram (R15)");
     int i = find_child(h, in_spi);
     check(i >= 0 && (!h->child[i].out_up || h->child[i].out == out_spi),
           "child_down of an installed CHILD_SA");
@@ -549,6 +562,7 @@ static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *loc
 {
     (void)ctx;
     (void)id;
+    check_authenticated("no move after an unauthenticated datagram (R4, R15)");
     check(local->port && peer->port, "peer_moved to real endpoints");
 }
 
@@ -561,6 +575,7 @@ static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
     (void)remote;
     (void)dns;
     check(host_index(h) == CL, "client_up on the client");
+    check_authenticated("no client_up from an unauthenticated datagram (R15)");
     /* No virtual IP (family 0) in transport mode: host to host. */
     check((vip->family == AF_INET || vip->family == 0) && n <= NS_SA_MAX_TS &&
               n_dns <= NS_CONF_MAX_DNS,
@@ -814,7 +829,9 @@ static void op_raw(struct in *in, unsigned f)
     }
     struct ns_endpoint local = own_endpoint(to, f & 2);
     struct ns_endpoint remote = peer_endpoint(to, f & 2, f & 4, 0);
+    W.tampered = true;
     deliver(to, &local, &remote, msg, len);
+    W.tampered = false;
 }
 
 /* RestOfIDPayload of an identity. */
@@ -981,7 +998,9 @@ static void op_mutate(struct in *in, unsigned f)
     }
     if (f & 1)
         remote = peer_endpoint(to, false, true, (uint16_t)(4000 + u8(in)));
+    W.tampered = len != r->len || memcmp(msg, r->data, len) != 0;
     deliver(to, &local, &remote, msg, len);
+    W.tampered = false;
 }
 
 static void tick(int i)
@@ -1174,6 +1193,7 @@ static void world_setup(unsigned setup)
     W.qn = 0;
     W.n_rec = 0;
     W.n_req = 0;
+    W.tampered = false;
     W.now = T0;
     W.delivering = -1;
     W.nat = setup & 4;
