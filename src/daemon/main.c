@@ -5,7 +5,10 @@
  * loader's "file:line: reason" and exit code 1. In the background the
  * parent exits only once the child has everything set up (sockets bound,
  * TUN created, control socket listening), with the child's verdict, so an
- * init script or a test sees a start failure as a failing command. */
+ * init script or a test sees a start failure as a failing command.
+ *
+ * SIGTERM and SIGINT stop it gracefully (X2): a DELETE to every peer
+ * (nsd_shutdown), then the TUN device, routes and rule go, and it exits 0. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -136,6 +139,12 @@ int main(int argc, char **argv)
     tell_parent(ready_fd, 0);
 
     int rc = ns_loop_run(d.loop);
+    int sig = ns_loop_stop_signal(d.loop);
+    if (sig != 0) {
+        /* The peers hear of it now, not after their liveness timeout. */
+        NS_INFO("natsecd: %s, shutting down", strsignal(sig));
+        nsd_shutdown(&d);
+    }
     nsd_stop(&d);
     ns_conf_free(&d.conf);
     NS_INFO("natsecd: stopped");

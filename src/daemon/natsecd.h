@@ -100,6 +100,9 @@ struct nsd {
 
 /* wiring.c */
 int nsd_start(struct nsd *d);
+/* SIGTERM/SIGINT, before nsd_stop: an IKE DELETE to every peer (X2), sent
+ * without waiting for answers, flushed for at most about a second. */
+void nsd_shutdown(struct nsd *d);
 void nsd_stop(struct nsd *d);
 /* After any engine call: re-arm the engine timer at its next deadline. */
 void nsd_engine_rearm(struct nsd *d);

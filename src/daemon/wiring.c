@@ -2,9 +2,12 @@
  * natt_port, the raw ESP socket, the TUN device, rtnetlink, the SAD, the
  * IKE engine) and maps the engine's callbacks onto them. */
 #include <errno.h>
+#include <linux/sockios.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,6 +15,7 @@
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
 #include "util/log.h"
+#include "util/time.h"
 
 /* Socket buffers big enough for bursts from thousands of peers (R12) and
  * for a flood that must not crowd out real clients (R15). */
@@ -21,6 +25,22 @@ static bool addr_is_wildcard(const struct ns_addr *a)
 {
     static const uint8_t zero[16];
     return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
+}
+
+/* Shutting down (nsd_shutdown): until this time (ns_now_ms) an IKE send
+ * that finds its socket buffer full waits for room instead of dropping
+ * the message; 0 otherwise. One daemon per process. */
+static uint64_t goodbye_deadline;
+#define NSD_GOODBYE_MS 1000
+
+/* During a shutdown: waits until fd takes more or the deadline passes. */
+static bool goodbye_wait_writable(int fd)
+{
+    uint64_t now = ns_now_ms();
+    if (goodbye_deadline == 0 || now >= goodbye_deadline)
+        return false;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    return poll(&p, 1, (int)(goodbye_deadline - now)) > 0;
 }
 
 /* ---- engine callbacks ---- */
@@ -42,7 +62,11 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
         out_len = len + NS_NATT_MARKER_LEN;
     }
     const struct ns_addr *from = addr_is_wildcard(&local->addr) ? NULL : &local->addr;
-    if (ns_udp_sendto(s, from, remote, out, out_len) == 0)
+    int rc;
+    while ((rc = ns_udp_sendto(s, from, remote, out, out_len)) != 0 &&
+           (errno == EAGAIN || errno == EWOULDBLOCK) && goodbye_wait_writable(s->fd))
+        ;
+    if (rc == 0)
         d->cnt.ike_tx++;
 }
 
@@ -376,6 +400,31 @@ int nsd_start(struct nsd *d)
         nsd_reconnect_schedule(d);
     }
     return 0;
+}
+
+/* Waits (until the goodbye deadline) for fd's send queue to leave the
+ * host, so the DELETEs are on the wire before the sockets close. */
+static void goodbye_drain(int fd)
+{
+    int queued;
+    while (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 &&
+           ns_now_ms() < goodbye_deadline)
+        (void)poll(NULL, 0, 1);
+}
+
+void nsd_shutdown(struct nsd *d)
+{
+    if (!d->engine)
+        return;
+    uint64_t start = ns_now_ms();
+    goodbye_deadline = start + NSD_GOODBYE_MS;
+    nsd_reconnect_stop(d);
+    unsigned n = ns_ike_engine_shutdown(d->engine, ns_loop_now_ms(d->loop));
+    goodbye_drain(d->ike.fd);
+    goodbye_drain(d->natt.fd);
+    goodbye_deadline = 0;
+    NS_INFO("shutdown: DELETE sent to %u peer(s) in %llu ms", n,
+            (unsigned long long)(ns_now_ms() - start));
 }
 
 void nsd_stop(struct nsd *d)

@@ -151,6 +151,11 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
 /* Tears every SA down locally (child_down, release_spi, client_down with
  * NS_IKE_DOWN_LOCAL on a client with a connection), sends nothing, frees. */
 void ns_ike_engine_free(struct ns_ike_engine *e);
+/* For a daemon that stops (SIGTERM): sends every peer that authenticated an
+ * INFORMATIONAL DELETE of its IKE SA, once, without waiting for answers,
+ * then tears every SA down locally as ns_ike_engine_free does. The engine
+ * must still be freed. Returns how many DELETEs went to ops->send. */
+unsigned ns_ike_engine_shutdown(struct ns_ike_engine *e, uint64_t now_ms);
 
 /* One UDP datagram that arrived on local (the address it was sent to and
  * the port it arrived on: conf's ike_port or natt_port) from remote. On the
