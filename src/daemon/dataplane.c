@@ -436,6 +436,10 @@ int nsd_dataplane_start(struct nsd *d)
     const char *off = getenv("NATSEC_TUN_OFFLOAD");
     if (!(off && strcmp(off, "0") == 0) && ns_tun_offload(&d->tun) == 0)
         NS_DBG("tun %s: checksum and TCP segmentation offload on", d->tun.name);
+    /* UDP GSO on the NAT-T socket (net/udpgso.h) unless NATSEC_UDP_GSO=0. */
+    const char *ugso = getenv("NATSEC_UDP_GSO");
+    if (!(ugso && strcmp(ugso, "0") == 0) && ns_udp_enable_gso(&d->natt) == 0)
+        NS_DBG("udp port %u: segmentation offload on", d->conf.natt_port);
     if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
         ns_loop_add(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
         ns_loop_add(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||

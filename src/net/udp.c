@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "net/sockio.h"
+#include "net/udpgso.h"
 #include "util/log.h"
 
 static int set_int(int fd, int level, int name, int value, const char *what, const char *opt)
@@ -123,8 +124,18 @@ int ns_udp_recv(struct ns_udp *s, struct ns_dgram *d, unsigned n)
     return (int)got;
 }
 
+int ns_udp_enable_gso(struct ns_udp *s)
+{
+    s->gso = ns_udp_gso_probe(s->fd);
+    s->gso_refusals = 0;
+    return s->gso ? 0 : -1;
+}
+
 int ns_udp_send(struct ns_udp *s, const struct ns_dgram *d, unsigned n)
 {
+    if (s->gso)
+        return ns_udp_gso_send(s->fd, s->local.addr.family, d, n, "udp", &s->send_errors, &s->gso,
+                               &s->gso_refusals);
     return ns_sockio_send(s->fd, s->local.addr.family, d, n, "udp", &s->send_errors);
 }
 

@@ -18,6 +18,8 @@ struct ns_udp {
     int fd;                   /* -1 when closed */
     struct ns_endpoint local; /* as bound (port filled in when 0 was asked) */
     uint64_t send_errors;     /* datagrams the kernel refused */
+    bool gso;                 /* runs of equal datagrams sent with UDP_SEGMENT */
+    unsigned gso_refusals;    /* GSO sends refused in a row (net/udpgso.h) */
 };
 
 /* Binds addr (family AF_INET or AF_INET6; the wildcard is 0.0.0.0 or ::)
@@ -35,6 +37,10 @@ int ns_udp_recv(struct ns_udp *s, struct ns_dgram *d, unsigned n);
  * send_errors; fewer than n when the socket buffer is full. -1 when the
  * socket is unusable. */
 int ns_udp_send(struct ns_udp *s, const struct ns_dgram *d, unsigned n);
+/* Sends runs of equal-size datagrams to one peer in ns_udp_send as one
+ * UDP_SEGMENT message each (net/udpgso.h) from now on, when the kernel
+ * knows it. 0, or -1 when it does not (nothing changes). */
+int ns_udp_enable_gso(struct ns_udp *s);
 /* Sends one datagram from address from (NULL: the kernel chooses) to to.
  * Returns 0, or -1 with errno set and the reason logged (EAGAIN only at
  * debug level). */
