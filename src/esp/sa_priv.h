@@ -51,9 +51,13 @@ struct ns_esp_sa {
 
     struct ns_esp_sa *prev, *next; /* all SAs, installation order */
     struct ns_esp_hnode ike_node;  /* in sad->by_ike */
-    struct ns_esp_out_link out[NS_SA_MAX_TS];
 
-    struct ns_replay replay; /* inbound only */
+    /* One or the other by direction (sad.c): they need not both take room
+     * in every SA, of which a gateway holds two per client (R12). */
+    union {
+        struct ns_esp_out_link out[NS_SA_MAX_TS]; /* outbound only */
+        struct ns_replay replay;                  /* inbound only */
+    };
 };
 
 /* What the cipher authenticates besides the body, the same for sealing

@@ -290,9 +290,9 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
     sa->encr = spec->encr;
     sa->key_bits = spec->key_bits;
     sa->integ = spec->integ;
-    ns_replay_init(&sa->replay);
 
     if (sa->dir == NS_ESP_INBOUND) {
+        ns_replay_init(&sa->replay); /* shares its room with out[] (sa_priv.h) */
         if (ns_spi_bind(&sad->spis, sa->spi, sa) != 0) {
             NS_WARN("esp: refusing inbound SA spi=0x%08x: SPI in use", sa->spi);
             free_sa(sa);
