@@ -69,7 +69,8 @@
  *               client); natsecctl rekey of the CHILD_SAs or the IKE SA,
  *               on the gateway or the client (f4 of every SA); traffic
  *               (u16 x 64 bytes) through every CHILD_SA for the byte
- *               lifetime and the re-key's switch-over (f4 both ways).
+ *               lifetime and the re-key's switch-over (f4 both ways);
+ *               shutdown of the gateway (f4 the client) at the end.
  *     6, 7 NEXT the earliest deadline, exactly (timer boundaries).
  *   A payload list is records of type, flags, length (u8, or u16 when
  *   flags bit 1 is set) and that many body bytes; flags bit 0 sets the
@@ -221,8 +222,9 @@ struct world {
     struct rec rec[MAX_REC];
     unsigned n_rec;
     /* The datagram an engine is handling now (R4 check). */
-    int delivering; /* GW, CL, or -1 */
-    bool tampered;  /* it is not a real message byte for byte (RAW, edited MUTATE) */
+    int delivering;   /* GW, CL, or -1 */
+    bool tampered;    /* it is not a real message byte for byte (RAW, edited MUTATE) */
+    bool shutdown[2]; /* end with ns_ike_engine_shutdown before the free */
     struct ns_endpoint cur_local, cur_remote;
     struct ns_ike_header cur_hdr; /* its header (zero when it has none) */
     /* The last request each engine sent on each IKE SA (by SPIs). */
@@ -1131,6 +1133,9 @@ static void op_api(struct in *in, unsigned f)
         check_wakeup(to);
         break;
     }
+    case 15: /* the daemon stops (SIGTERM): at the end of the input */
+        W.shutdown[alt ? CL : GW] = true;
+        break;
     default: /* traffic through every CHILD_SA: u16 x 64 bytes */
         traffic((f & 1) ? c : g, (uint64_t)u16(in) * 64, alt);
         break;
@@ -1194,6 +1199,7 @@ static void world_setup(unsigned setup)
     W.n_rec = 0;
     W.n_req = 0;
     W.tampered = false;
+    W.shutdown[GW] = W.shutdown[CL] = false;
     W.now = T0;
     W.delivering = -1;
     W.nat = setup & 4;
@@ -1258,6 +1264,16 @@ static void world_end(void)
     last.client_ups = W.h[CL].client_ups;
     last.gw_children = W.h[GW].n_child;
     last.cl_children = W.h[CL].n_child;
+    for (int i = 0; i < 2; i++) {
+        struct host *h = &W.h[i];
+        if (!W.shutdown[i])
+            continue;
+        unsigned deletes = ns_ike_engine_shutdown(h->e, W.now);
+        check(deletes <= (i == GW ? ctr.ike_sas : h->connects), "a DELETE per IKE SA at most");
+        check(h->n_child == 0 && h->n_spis == 0, "shutdown tears everything down");
+        check(i == GW || h->client_downs == h->connects, "shutdown: client_down once per connect");
+        pump(); /* the DELETEs reach the other engine */
+    }
     for (int i = 0; i < 2; i++) {
         struct host *h = &W.h[i];
         ns_ike_engine_free(h->e);
@@ -1867,6 +1883,13 @@ int main(int argc, char **argv)
     s8(4 | 1 << 3); /* link down: every re-key fails */
     s_time(200, true);
     seed_write("lifetimes-link-down");
+    s8(3);
+    s8(5 | 15 << 3); /* SIGTERM on the gateway */
+    seed_write("shutdown-gateway");
+    s8(3 | 4);
+    s8(5 | 15 << 3 | 0x80); /* and on the client, behind a NAT */
+    s_time(1000, false);
+    seed_write("shutdown-client");
 
     /* The recorded handshake again: replays, floods from strangers,
      * corrupted copies. */
