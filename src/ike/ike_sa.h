@@ -486,7 +486,7 @@ int ns_eng_child_activate(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned
  * peer (its inbound SPI goes in the next DELETE request). */
 void ns_eng_child_drop_and_tell(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
 
-/* ---- create_child_exchange.c ---- */
+/* ---- create_child_exchange.c, create_child_rekey_{child,ike}.c ---- */
 /* Starts our CREATE_CHILD_SA re-keying child i, or the IKE SA. 0, or -1
  * (nothing sent; the caller retries later). */
 int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);

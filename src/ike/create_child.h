@@ -1,0 +1,98 @@
+/* Private to the CREATE_CHILD_SA exchange (create_child_exchange.c: parsing,
+ * error answers, dispatch; create_child_rekey_child.c: CHILD_SA re-key;
+ * create_child_rekey_ike.c: IKE SA re-key). Not for the rest of the engine,
+ * which uses the ns_eng_ccsa_* entry points in ike_sa.h. */
+#ifndef NATSEC_IKE_CREATE_CHILD_H
+#define NATSEC_IKE_CREATE_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ike/ike_sa.h"
+
+static inline void ns_ccsa_put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t ns_ccsa_get_be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+static inline void ns_ccsa_put_be64(uint8_t *p, uint64_t v)
+{
+    ns_ccsa_put_be32(p, (uint32_t)(v >> 32));
+    ns_ccsa_put_be32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t ns_ccsa_get_be64(const uint8_t *p)
+{
+    return ((uint64_t)ns_ccsa_get_be32(p) << 32) | ns_ccsa_get_be32(p + 4);
+}
+
+/* The payloads of a CREATE_CHILD_SA message that natsec reads. */
+struct ns_ccsa_msg {
+    bool has_sa;
+    struct ns_ike_sa sa;
+    const uint8_t *nonce;
+    size_t nonce_len;
+    bool has_ke;
+    struct ns_ike_ke ke;
+    bool has_ts;
+    struct ns_ike_ts_list tsi, tsr;
+    bool rekey; /* N(REKEY_SA) of ESP with a 4-byte SPI */
+    uint32_t rekey_spi;
+    bool transport;
+    uint16_t error; /* the first error notify (responses), 0 if none */
+    struct ns_ike_notify error_n;
+};
+
+/* ---- create_child_exchange.c ---- */
+/* Appends our KE payload for dh. 0 or -1. */
+int ns_ccsa_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh);
+/* Our KE's shared secret with the peer's KE payload into shared (its
+ * length in *len). 0 or -1 (the peer's value is not a group element). */
+int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t *shared,
+                          size_t *len);
+/* An error answer: one notify, with the child's protocol and SPI for
+ * CHILD_SA_NOT_FOUND (3.10.1) when spi is not 0. */
+void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                          uint16_t type, const uint8_t *data, size_t len, uint32_t spi);
+void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                               uint16_t group);
+/* INVALID_KE_PAYLOAD: once more with the group asked for, when we offered
+ * it. Returns true when the request went out again. */
+bool ns_ccsa_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ccsa_msg *m);
+/* The re-key did not happen: the SA keeps going until its hard lifetime,
+ * and the re-key is tried again later. */
+void ns_ccsa_rekey_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why);
+
+/* ---- create_child_rekey_child.c ---- */
+/* Answers the peer's re-key of a CHILD_SA (m->rekey). */
+void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                           const struct ns_ccsa_msg *m);
+/* Sends (again) our re-key request of child old for sa->ccsa. 0 or -1. */
+int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_child *old);
+/* Our CHILD_SA re-key was answered. Returns false when the request went
+ * out again (INVALID_KE_PAYLOAD). */
+bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                            const struct ns_ccsa_msg *m);
+
+/* ---- create_child_rekey_ike.c ---- */
+/* Answers the peer's re-key of the IKE SA (an SA payload of protocol IKE). */
+void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+                         const struct ns_ccsa_msg *m);
+/* Sends (again) our IKE SA re-key request for sa->ccsa. 0 or -1. */
+int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Our IKE SA re-key was answered. Returns false when the request went out
+ * again (INVALID_KE_PAYLOAD). */
+bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_ccsa_msg *m);
+
+#endif
