@@ -313,7 +313,9 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     bool engine_called = false;
-    for (int round = 0; round < NSD_ROUNDS; round++) {
+    /* Datagrams already taken from the kernel (UDP GRO) are finished
+     * before returning: epoll would not report them again. */
+    for (int round = 0; round < NSD_ROUNDS || ns_udp_pending(&d->natt); round++) {
         prepare_rx(d, in, pkt);
         int n = ns_udp_recv(&d->natt, in, NS_NET_BATCH_MAX);
         if (n <= 0)
@@ -351,7 +353,7 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
             }
         }
         to_tun(d, out, n_out);
-        if (n < NS_NET_BATCH_MAX)
+        if (n < NS_NET_BATCH_MAX && !ns_udp_pending(&d->natt))
             break;
     }
     if (engine_called)
@@ -440,6 +442,9 @@ int nsd_dataplane_start(struct nsd *d)
     const char *ugso = getenv("NATSEC_UDP_GSO");
     if (!(ugso && strcmp(ugso, "0") == 0) && ns_udp_enable_gso(&d->natt) == 0)
         NS_DBG("udp port %u: segmentation offload on", d->conf.natt_port);
+    const char *ugro = getenv("NATSEC_UDP_GRO");
+    if (!(ugro && strcmp(ugro, "0") == 0) && ns_udp_enable_gro(&d->natt) == 0)
+        NS_DBG("udp port %u: receive offload on", d->conf.natt_port);
     if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
         ns_loop_add(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
         ns_loop_add(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||

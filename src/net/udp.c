@@ -72,10 +72,26 @@ void ns_udp_close(struct ns_udp *s)
     if (s->fd >= 0)
         close(s->fd);
     s->fd = -1;
+    ns_udp_gro_free(s->gro);
+    s->gro = NULL;
+}
+
+int ns_udp_enable_gro(struct ns_udp *s)
+{
+    if (!s->gro)
+        s->gro = ns_udp_gro_new(s->fd);
+    return s->gro ? 0 : -1;
+}
+
+bool ns_udp_pending(const struct ns_udp *s)
+{
+    return ns_udp_gro_pending(s->gro);
 }
 
 int ns_udp_recv(struct ns_udp *s, struct ns_dgram *d, unsigned n)
 {
+    if (s->gro)
+        return ns_udp_gro_recv(s->fd, s->gro, &s->local, d, n);
     struct mmsghdr mm[NS_NET_BATCH_MAX];
     struct iovec iov[NS_NET_BATCH_MAX];
     struct sockaddr_storage from[NS_NET_BATCH_MAX];

@@ -14,12 +14,15 @@
 #include "net/dgram.h"
 #include "util/addr.h"
 
+struct ns_udp_gro;
+
 struct ns_udp {
     int fd;                   /* -1 when closed */
     struct ns_endpoint local; /* as bound (port filled in when 0 was asked) */
     uint64_t send_errors;     /* datagrams the kernel refused */
     bool gso;                 /* runs of equal datagrams sent with UDP_SEGMENT */
     unsigned gso_refusals;    /* GSO sends refused in a row (net/udpgso.h) */
+    struct ns_udp_gro *gro;   /* UDP_GRO on: coalesced receives (net/udpgso.h) */
 };
 
 /* Binds addr (family AF_INET or AF_INET6; the wildcard is 0.0.0.0 or ::)
@@ -41,6 +44,12 @@ int ns_udp_send(struct ns_udp *s, const struct ns_dgram *d, unsigned n);
  * UDP_SEGMENT message each (net/udpgso.h) from now on, when the kernel
  * knows it. 0, or -1 when it does not (nothing changes). */
 int ns_udp_enable_gso(struct ns_udp *s);
+/* Receives coalesced runs of datagrams (UDP_GRO) in ns_udp_recv from now
+ * on, cut back into datagrams; ns_udp_pending then says when some wait in
+ * our buffers rather than the socket's. 0, or -1 when the kernel does not
+ * know it (nothing changes). */
+int ns_udp_enable_gro(struct ns_udp *s);
+bool ns_udp_pending(const struct ns_udp *s);
 /* Sends one datagram from address from (NULL: the kernel chooses) to to.
  * Returns 0, or -1 with errno set and the reason logged (EAGAIN only at
  * debug level). */

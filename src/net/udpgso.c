@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -149,4 +150,165 @@ int ns_udp_gso_send(int fd, int family, const struct ns_dgram *d, unsigned n, co
         done += (unsigned)s;
     }
     return (int)done;
+}
+
+/* ---- receive (UDP_GRO) ---- */
+
+struct gro_msg {
+    size_t len, seg, off;
+    bool truncated;
+    struct ns_endpoint peer, local;
+    int ifindex;
+};
+
+struct ns_udp_gro {
+    uint8_t *buf; /* NS_UDP_GRO_MSGS x NS_UDP_GRO_BUF */
+    struct gro_msg m[NS_UDP_GRO_MSGS];
+    unsigned cur, count; /* m[cur..count) still to hand out */
+};
+
+struct ns_udp_gro *ns_udp_gro_new(int fd)
+{
+    int one = 1;
+    if (setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) != 0)
+        return NULL;
+    struct ns_udp_gro *g = calloc(1, sizeof(*g));
+    if (g)
+        g->buf = malloc((size_t)NS_UDP_GRO_MSGS * NS_UDP_GRO_BUF);
+    if (!g || !g->buf) {
+        free(g);
+        int zero = 0;
+        setsockopt(fd, IPPROTO_UDP, UDP_GRO, &zero, sizeof(zero));
+        return NULL;
+    }
+    return g;
+}
+
+void ns_udp_gro_free(struct ns_udp_gro *g)
+{
+    if (!g)
+        return;
+    free(g->buf);
+    free(g);
+}
+
+bool ns_udp_gro_pending(const struct ns_udp_gro *g)
+{
+    return g && g->cur < g->count;
+}
+
+size_t ns_udp_gro_piece(size_t len, size_t seg, size_t off)
+{
+    if (off >= len)
+        return 0;
+    size_t rest = len - off;
+    return seg == 0 || seg > rest ? rest : seg;
+}
+
+/* The segment size of a coalesced message, 0 when it is one datagram. */
+static size_t gro_size(const struct msghdr *m)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR((struct msghdr *)m); c;
+         c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+        if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO &&
+            c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+            int v;
+            memcpy(&v, CMSG_DATA(c), sizeof(v));
+            return v > 0 ? (size_t)v : 0;
+        }
+    }
+    return 0;
+}
+
+/* Fills g->m from the socket. Returns the count, 0 when none waits. */
+static int gro_fill(int fd, struct ns_udp_gro *g, const struct ns_endpoint *local)
+{
+    struct mmsghdr mm[NS_UDP_GRO_MSGS];
+    struct iovec iov[NS_UDP_GRO_MSGS];
+    struct sockaddr_storage from[NS_UDP_GRO_MSGS];
+    _Alignas(struct cmsghdr) unsigned char ctl[NS_UDP_GRO_MSGS][CTL_SPACE];
+    memset(mm, 0, sizeof(mm));
+    for (unsigned i = 0; i < NS_UDP_GRO_MSGS; i++) {
+        iov[i].iov_base = g->buf + (size_t)i * NS_UDP_GRO_BUF;
+        iov[i].iov_len = NS_UDP_GRO_BUF;
+        struct msghdr *m = &mm[i].msg_hdr;
+        m->msg_name = &from[i];
+        m->msg_namelen = sizeof(from[i]);
+        m->msg_iov = &iov[i];
+        m->msg_iovlen = 1;
+        m->msg_control = ctl[i];
+        m->msg_controllen = sizeof(ctl[i]);
+    }
+    int r;
+    do
+        r = recvmmsg(fd, mm, NS_UDP_GRO_MSGS, MSG_DONTWAIT, NULL);
+    while (r < 0 && errno == EINTR);
+    if (r < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return 0;
+        NS_ERR("udp fd %d: recvmmsg: %s", fd, strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < r; i++) {
+        struct gro_msg *gm = &g->m[i];
+        const struct msghdr *m = &mm[i].msg_hdr;
+        gm->len = mm[i].msg_len < NS_UDP_GRO_BUF ? mm[i].msg_len : NS_UDP_GRO_BUF;
+        gm->truncated = (m->msg_flags & MSG_TRUNC) != 0;
+        gm->seg = gm->truncated ? 0 : gro_size(m);
+        gm->off = 0;
+        memset(&gm->peer, 0, sizeof(gm->peer));
+        ns_endpoint_from_sockaddr(&gm->peer, (const struct sockaddr *)&from[i], m->msg_namelen);
+        gm->local = *local;
+        gm->ifindex = 0;
+        ns_sockio_get_dst(m, &gm->local.addr, &gm->ifindex);
+    }
+    g->cur = 0;
+    g->count = (unsigned)r;
+    return r;
+}
+
+/* Hands out what g holds into d[0..n). Returns the count. */
+static unsigned gro_drain(struct ns_udp_gro *g, struct ns_dgram *d, unsigned n)
+{
+    unsigned got = 0;
+    while (got < n && g->cur < g->count) {
+        struct gro_msg *gm = &g->m[g->cur];
+        const uint8_t *base = g->buf + (size_t)g->cur * NS_UDP_GRO_BUF;
+        size_t piece = ns_udp_gro_piece(gm->len, gm->seg, gm->off);
+        struct ns_dgram *o = &d[got++];
+        o->truncated = gm->truncated || piece > o->cap;
+        o->len = piece > o->cap ? o->cap : piece;
+        memcpy(o->data, base + gm->off, o->len);
+        o->peer = gm->peer;
+        o->local = gm->local;
+        o->ifindex = gm->ifindex;
+        gm->off += piece;
+        if (gm->off >= gm->len)
+            g->cur++; /* (an empty datagram is handed out once, too) */
+    }
+    return got;
+}
+
+int ns_udp_gro_recv(int fd, struct ns_udp_gro *g, const struct ns_endpoint *local,
+                    struct ns_dgram *d, unsigned n)
+{
+    unsigned got = 0;
+    /* A call that starts with leftovers hands out only those: the
+     * caller's loop, which must come back for them, then cannot keep
+     * itself busy with new arrivals forever. */
+    bool drained = g->cur < g->count;
+    while (got < n) {
+        if (g->cur == g->count) {
+            if (drained)
+                break;
+            int r = gro_fill(fd, g, local);
+            if (r < 0)
+                return got ? (int)got : -1;
+            if (r == 0)
+                break;
+            drained = r < NS_UDP_GRO_MSGS; /* nothing more waiting */
+        }
+        got += gro_drain(g, d + got, n - got);
+    }
+    return (int)got;
 }

@@ -41,4 +41,34 @@ int ns_udp_gso_send(int fd, int family, const struct ns_dgram *d, unsigned n, co
  * nothing for ordinary sends). */
 bool ns_udp_gso_probe(int fd);
 
+/* UDP GRO on receive: with UDP_GRO on, the kernel hands over a run of
+ * datagrams of one flow (what a UDP_SEGMENT send made, or what GRO merged
+ * on the way) as one message of up to 64 KB with their size in a UDP_GRO
+ * control message; it walks the socket layer once for all of them. The
+ * messages are received into buffers of their own and cut back into the
+ * caller's datagrams (one copy each, in place of a kernel traversal). */
+#define NS_UDP_GRO_MSGS 8
+#define NS_UDP_GRO_BUF 65536
+
+struct ns_udp_gro; /* the big buffers and what is still to hand out */
+
+/* Turns UDP_GRO on for fd and allocates the buffers. NULL when the kernel
+ * or memory says no (fd then stays without it). */
+struct ns_udp_gro *ns_udp_gro_new(int fd);
+void ns_udp_gro_free(struct ns_udp_gro *g);
+/* Like ns_udp_recv (d[i].data, cap set by the caller): up to n datagrams,
+ * first those left over from the last call, every one a copy of one
+ * datagram as it was sent; local is the socket's bound endpoint. Returns
+ * how many, 0 when none waits, -1 on a socket error (logged). */
+int ns_udp_gro_recv(int fd, struct ns_udp_gro *g, const struct ns_endpoint *local,
+                    struct ns_dgram *d, unsigned n);
+/* Whether datagrams received from the kernel wait for the next call:
+ * epoll will not say so, the caller must call again. */
+bool ns_udp_gro_pending(const struct ns_udp_gro *g);
+
+/* The length of the datagram at offset off of a message of len bytes
+ * received with segment size seg (0: not coalesced, one datagram); 0 when
+ * off is at the end. */
+size_t ns_udp_gro_piece(size_t len, size_t seg, size_t off);
+
 #endif
