@@ -1,14 +1,21 @@
 /* A client's automatic reconnection (X2): when the gateway stopped
  * answering (a liveness check or any request given up: it crashed or
- * restarted, or the path is gone), when a lifetime ran out without a
- * re-key, or when the connect at start-up could not even start, the client
- * tries again after a back-off that starts at about 1 s and doubles up to
- * 30 s, each delay drawn at random between half and all of it, so that
- * thousands of clients of a gateway that restarts do not all come back in
- * the same instant; it keeps trying, whatever the attempts end with, until
- * a connection is up (which resets the back-off) or an administrator says
- * "down". A gateway that deletes the IKE SA, or that refuses a first
- * connection (authentication, proposals), means it: no retry then.
+ * restarted, or the path is gone), when the gateway deleted the IKE SA (it
+ * was stopped or restarted gracefully, or an administrator there closed
+ * the connection), when a lifetime ran out without a re-key, or when the
+ * connect at start-up could not even start, the client tries again after a
+ * back-off that starts at about 1 s and doubles up to 30 s, each delay
+ * drawn at random between half and all of it, so that thousands of
+ * clients of a gateway that restarts do not all come back in the same
+ * instant; it keeps trying, whatever the attempts end with, until a
+ * connection is up or an administrator says "down". A gateway that refuses
+ * a first connection (authentication, proposals) means it: no retry then
+ * (nor when an established connection ends that way: a re-key refused).
+ *
+ * The back-off starts again at 1 s only after a connection that lasted
+ * RECONNECT_STABLE_MS: a gateway that accepts and then deletes at once
+ * (two clients sharing an identity that it replaces in turn) sees this
+ * client at most every 15-30 s, not every second.
  *
  * The engine's client_down hook may not call back into the engine, so it
  * only arms this timer; the connect happens from the event loop. One
@@ -19,12 +26,15 @@
 
 #define RECONNECT_FIRST_MS 1000
 #define RECONNECT_MAX_MS 30000
+#define RECONNECT_STABLE_MS 30000 /* a connection this long resets the back-off */
 
 static struct {
     bool init;
     struct ns_timer timer;
     bool retrying;    /* lost the gateway: try until a connection is up */
-    unsigned attempt; /* connect attempts since the last connection was up */
+    unsigned attempt; /* connect attempts since the last connection that lasted */
+    bool up;          /* a connection is up ... */
+    uint64_t up_ms;   /* ... since then */
 } rc;
 
 /* The attempt-th delay: 1 s doubling, at most 30 s, the upper half of it
@@ -76,7 +86,11 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
         nsd_reconnect_stop(d); /* an administrator's "down", or the daemon stopping */
         return;
     }
-    if (why == NS_IKE_DOWN_TIMEOUT || why == NS_IKE_DOWN_EXPIRED || rc.retrying) {
+    if (rc.up && d->loop && ns_loop_now_ms(d->loop) - rc.up_ms >= RECONNECT_STABLE_MS)
+        rc.attempt = 0;
+    rc.up = false;
+    if (why == NS_IKE_DOWN_TIMEOUT || why == NS_IKE_DOWN_PEER_DELETE ||
+        why == NS_IKE_DOWN_EXPIRED || rc.retrying) {
         nsd_reconnect_schedule(d);
         return;
     }
@@ -85,9 +99,9 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
 
 void nsd_reconnect_up(struct nsd *d)
 {
-    (void)d;
-    rc.attempt = 0;
     rc.retrying = false;
+    rc.up = true;
+    rc.up_ms = d->loop ? ns_loop_now_ms(d->loop) : 0;
 }
 
 void nsd_reconnect_stop(struct nsd *d)
@@ -96,4 +110,5 @@ void nsd_reconnect_stop(struct nsd *d)
         ns_loop_timer_cancel(d->loop, &rc.timer);
     rc.attempt = 0;
     rc.retrying = false;
+    rc.up = false;
 }

@@ -6,7 +6,8 @@
 #      (R14 R4 R13 R10 R11); `natsecctl status --json` and `swanctl
 #      --list-sas` agree on SPIs, algorithms, identities and the NAT side (X10)
 #   2. PSK with an FQDN client identity (the first case used an email one),
-#      ended by the gateway's Delete this time (R3)
+#      ended by the gateway's Delete this time: natsec brings the tunnel
+#      down and reconnects by itself (R3, X2)
 #   3. every proposal of the matrix in lib_interop.sh, ping and comparison
 #      each (X9, R16 for ESP null-sha256)
 #   4. no NAT (client in pub): strongSwan's user-space backend forces UDP
@@ -122,12 +123,23 @@ client_start fqdn c1 "$IOP_FQDN_ID" "$ike" "$esp"
 nsd_wait_up fqdn 1 15
 ping_srv c1 2
 iop_compare fqdn gw rw yes "$NAT1_PUB"
-# this time the gateway ends it: natsec takes strongSwan's Delete and brings the tunnel down
+# this time the gateway ends it: natsec takes strongSwan's Delete and brings
+# the tunnel down, then reconnects by itself (X2: a gateway's Delete is a
+# restart or an administrator's close, a road warrior comes back) with a
+# new IKE SA; the down state lasts 0.5-1 s (the back-off), so its log says
+# it, in order, and the status shows the new connection
+old_spi=$(nsd_q fqdn '.ike_sas[0].spi_i')
 sw_swanctl gw --terminate --ike rw --timeout 10 >/dev/null || fail "swanctl --terminate failed"
-nsd_wait fqdn '(.ike_sas | length) == 0 and .tunnel_up == false' 10 ||
-  fail "natsec kept the tunnel after strongSwan's Delete: $(nsd_json fqdn | jq -c '{tunnel_up, ike_sas}')"
-nsd_alive fqdn
-nsd_stop fqdn
+wait_for "grep -q 'connection down: deleted by the peer' '$(nsd_log fqdn)'" 10 ||
+  fail "natsec did not take strongSwan's Delete: $(tail -n 10 "$(nsd_log fqdn)")"
+nsd_wait fqdn "(.ike_sas | length) == 1 and .ike_sas[0].state == \"ESTABLISHED\" and .ike_sas[0].spi_i != \"$old_spi\" and .tunnel_up" 15 ||
+  fail "natsec did not reconnect after strongSwan's Delete: $(nsd_json fqdn | jq -c '{tunnel_up, ike_sas}')"
+awk '/connection down: deleted by the peer/ { d = 1 } d && /tunnel down: virtual IP and routes removed/ { t = 1 }
+     t && /reconnect: attempt/ { ok = 1 } END { exit !ok }' "$(nsd_log fqdn)" ||
+  fail "natsec did not bring the tunnel down before reconnecting: $(tail -n 15 "$(nsd_log fqdn)")"
+wait_for "sw_child_installed gw net" 10 || fail "strongSwan has no CHILD_SA after natsec reconnected"
+ping_srv c1 2
+client_down fqdn
 
 # ---------------------------------------------------------------------------
 step "3. the proposal matrix (X9, R16)"
