@@ -23,15 +23,14 @@
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
+#include "support/ike_sim.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 40
 #define MAX_NATS 4
-#define MAX_MAPS 64
 #define MAX_CHILD 16
 #define MAX_SPIS 64
-#define QLEN 1024
 #define PKT_MAX 4096
 #define MAX_SENT 4096
 #define T0 1000000u
@@ -54,9 +53,7 @@ struct node {
     unsigned n_child;
     uint32_t down_in[MAX_CHILD], down_out[MAX_CHILD];
     unsigned n_down;
-    uint32_t spis[MAX_SPIS];
-    bool spi_live[MAX_SPIS];
-    unsigned n_spis;
+    struct ike_sim_spis spis;
     unsigned n_up;
     struct ns_addr vip;
     struct ns_ts routes[8];
@@ -67,25 +64,6 @@ struct node {
     enum ns_ike_down_reason down_reason;
     unsigned n_moved;
     struct ns_endpoint moved_to;
-};
-
-struct mapping {
-    int node;
-    struct ns_endpoint priv;
-    uint16_t pub_port;
-};
-
-struct nat {
-    struct ns_addr pub;
-    struct mapping m[MAX_MAPS];
-    unsigned n;
-    uint16_t next_port;
-};
-
-struct pkt {
-    struct ns_endpoint src, dst;
-    uint8_t data[PKT_MAX];
-    size_t len;
 };
 
 /* Every datagram an engine handed to ops->send, as sent (before any NAT). */
@@ -106,10 +84,10 @@ typedef enum verdict (*filter_fn)(const struct sent *s, unsigned nth);
 struct net {
     struct node node[MAX_NODES];
     unsigned n_nodes;
-    struct nat nat[MAX_NATS];
+    struct ike_sim_nat nat[MAX_NATS];
     unsigned n_nats;
-    struct pkt q[QLEN];
-    unsigned qh, qt;
+    struct ike_sim_queue q;
+    struct ike_sim_world world; /* the loop's view of the above */
     uint64_t now;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
@@ -120,9 +98,7 @@ struct net {
     bool delivering;
     int cur_node;
     struct ns_endpoint cur_src, cur_dst;
-    FILE *log;
-    char *logbuf;
-    size_t loglen;
+    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -152,32 +128,9 @@ static int node_index(const struct node *n)
 
 /* ---- NAT ---- */
 
-static uint16_t nat_map(struct nat *nat, int node, const struct ns_endpoint *priv)
-{
-    for (unsigned i = 0; i < nat->n; i++)
-        if (nat->m[i].node == node && ns_endpoint_equal(&nat->m[i].priv, priv))
-            return nat->m[i].pub_port;
-    assert_true(nat->n < MAX_MAPS);
-    struct mapping *m = &nat->m[nat->n++];
-    m->node = node;
-    m->priv = *priv;
-    m->pub_port = nat->next_port++;
-    return m->pub_port;
-}
-
-/* The NAT forgets a client's mappings: its next packet gets a new port. */
-static void nat_rebind(int nat_i, int node)
-{
-    struct nat *nat = &N->nat[nat_i];
-    for (unsigned i = 0; i < nat->n; i++)
-        if (nat->m[i].node == node)
-            nat->m[i].node = -1;
-    nat->next_port += 100;
-}
-
 static struct ns_endpoint nat_public(int nat_i, int node, uint16_t priv_port)
 {
-    struct nat *nat = &N->nat[nat_i];
+    struct ike_sim_nat *nat = &N->nat[nat_i];
     for (unsigned i = 0; i < nat->n; i++)
         if (nat->m[i].node == node && nat->m[i].priv.port == priv_port)
             return (struct ns_endpoint){.addr = nat->pub, .port = nat->m[i].pub_port};
@@ -186,18 +139,6 @@ static struct ns_endpoint nat_public(int nat_i, int node, uint16_t priv_port)
 }
 
 /* ---- the network ---- */
-
-static void enqueue(const struct ns_endpoint *src, const struct ns_endpoint *dst,
-                    const uint8_t *msg, size_t len)
-{
-    assert_true(N->qt - N->qh < QLEN);
-    assert_true(len <= PKT_MAX);
-    struct pkt *p = &N->q[N->qt++ % QLEN];
-    p->src = *src;
-    p->dst = *dst;
-    memcpy(p->data, msg, len);
-    p->len = len;
-}
 
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
@@ -239,28 +180,19 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     struct ns_endpoint src = *local;
     if (n->nat >= 0) {
         src.addr = N->nat[n->nat].pub;
-        src.port = nat_map(&N->nat[n->nat], idx, local);
+        src.port = ike_sim_nat_map(&N->nat[n->nat], idx, local);
     }
-    enqueue(&src, remote, msg, len);
+    ike_sim_enqueue(&N->q, &src, remote, msg, len);
     if (v == DUP)
-        enqueue(&src, remote, msg, len);
+        ike_sim_enqueue(&N->q, &src, remote, msg, len);
 }
 
 /* Where a datagram goes: a node with that address, or through a NAT. */
-static int route(const struct pkt *p, struct ns_endpoint *local)
+static int route(const struct ike_sim_pkt *p, struct ns_endpoint *local)
 {
-    for (unsigned i = 0; i < N->n_nats; i++) {
-        struct nat *nat = &N->nat[i];
-        if (!ns_addr_equal(&nat->pub, &p->dst.addr))
-            continue;
-        for (unsigned k = 0; k < nat->n; k++) {
-            if (nat->m[k].node >= 0 && nat->m[k].pub_port == p->dst.port) {
-                *local = nat->m[k].priv;
-                return nat->m[k].node;
-            }
-        }
-        return -1; /* no mapping: the NAT drops it */
-    }
+    int to = ike_sim_nat_route(N->nat, N->n_nats, &p->dst, local);
+    if (to != -2)
+        return to;
     for (unsigned i = 0; i < N->n_nodes; i++) {
         if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr)) {
             *local = p->dst;
@@ -270,7 +202,7 @@ static int route(const struct pkt *p, struct ns_endpoint *local)
     return -1;
 }
 
-static void deliver(struct pkt *p)
+static void deliver(struct ike_sim_pkt *p)
 {
     struct ns_endpoint local;
     int to = route(p, &local);
@@ -284,33 +216,16 @@ static void deliver(struct pkt *p)
     N->delivering = false;
 }
 
+static struct ns_ike_engine *engine_of(unsigned i)
+{
+    return N->node[i].e;
+}
+
 /* Runs the world until `until`: delivers every datagram at once, and fires
  * the engines' timers in time order. */
 static void run_until(uint64_t until)
 {
-    for (unsigned guard = 0; guard < 200000; guard++) {
-        if (N->qh != N->qt) {
-            struct pkt *p = &N->q[N->qh++ % QLEN];
-            deliver(p);
-            continue;
-        }
-        uint64_t next = NS_IKE_NEVER;
-        for (unsigned i = 0; i < N->n_nodes; i++)
-            if (N->node[i].e) {
-                uint64_t w = ns_ike_engine_next_wakeup(N->node[i].e);
-                next = w < next ? w : next;
-            }
-        if (next > until)
-            break;
-        if (next > N->now)
-            N->now = next;
-        for (unsigned i = 0; i < N->n_nodes; i++)
-            if (N->node[i].e && ns_ike_engine_next_wakeup(N->node[i].e) <= N->now)
-                ns_ike_engine_tick(N->node[i].e, N->now);
-    }
-    assert_true(N->qh == N->qt);
-    if (until > N->now)
-        N->now = until;
+    ike_sim_run_until(&N->world, until);
 }
 
 static void run_for(uint64_t ms)
@@ -323,35 +238,18 @@ static void run_for(uint64_t ms)
 static uint32_t ops_alloc_spi(void *ctx)
 {
     struct node *n = ctx;
-    assert_true(n->n_spis < MAX_SPIS);
-    uint32_t spi;
-    do
-        spi = ns_random_u32();
-    while (spi < 256);
-    n->spis[n->n_spis] = spi;
-    n->spi_live[n->n_spis++] = true;
-    return spi;
+    return ike_sim_spi_alloc(&n->spis);
 }
 
 static void ops_release_spi(void *ctx, uint32_t spi)
 {
     struct node *n = ctx;
-    for (unsigned i = 0; i < n->n_spis; i++) {
-        if (n->spis[i] == spi) {
-            assert_true(n->spi_live[i]); /* released exactly once */
-            n->spi_live[i] = false;
-            return;
-        }
-    }
-    fail_msg("%s released SPI 0x%08x it never had", n->name, spi);
+    ike_sim_spi_release(&n->spis, spi, n->name);
 }
 
 static unsigned live_spis(const struct node *n)
 {
-    unsigned k = 0;
-    for (unsigned i = 0; i < n->n_spis; i++)
-        k += n->spi_live[i];
-    return k;
+    return ike_sim_spi_live(&n->spis);
 }
 
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
@@ -411,6 +309,7 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
 
 static struct ns_ike_ops ops_for(struct node *n)
 {
+    n->spis.cap = MAX_SPIS;
     return (struct ns_ike_ops){.ctx = n,
                                .send = ops_send,
                                .alloc_spi = ops_alloc_spi,
@@ -454,13 +353,6 @@ static void merge(char *out, size_t cap, const char *base, const char *extra)
     snprintf(out + n, cap - n, "%s\n", extra ? extra : "");
 }
 
-static void load(struct node *n, const char *text)
-{
-    char err[512];
-    if (ns_conf_load_string(text, n->name, &n->conf, err, sizeof(err)) != 0)
-        fail_msg("config of %s: %s", n->name, err);
-}
-
 /* Node 0 is always the gateway, at GW_ADDR. */
 static struct node *add_gateway(const struct gw_opts *o)
 {
@@ -486,7 +378,7 @@ static struct node *add_gateway(const struct gw_opts *o)
              o && o->no_default ? ""
                                 : "[peer %default]\npsk = common-secret-0123456789\n"
                                   "subnets = 192.0.2.80/32\n");
-    load(n, text);
+    ike_sim_load(&n->conf, n->name, text);
     struct ns_ike_ops ops = ops_for(n);
     n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
     assert_non_null(n->e);
@@ -518,7 +410,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
              o && o->id ? o->id : "alice@corp.example", settings,
              o && o->psk ? o->psk : "alice-secret-0123456789",
              o && o->subnets ? o->subnets : "192.0.2.0/24", o && o->peer ? o->peer : "");
-    load(n, text);
+    ike_sim_load(&n->conf, n->name, text);
     struct ns_ike_ops ops = ops_for(n);
     n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
     assert_non_null(n->e);
@@ -527,7 +419,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
 
 static int add_nat(const char *pub, uint16_t first_port)
 {
-    struct nat *nat = &N->nat[N->n_nats];
+    struct ike_sim_nat *nat = &N->nat[N->n_nats];
     nat->pub = addr(pub);
     nat->next_port = first_port;
     return (int)N->n_nats++;
@@ -645,8 +537,7 @@ static unsigned count_sent(int node, uint8_t exchange, bool response, uint16_t p
 
 static bool log_has(const char *needle)
 {
-    fflush(N->log);
-    return N->logbuf && strstr(N->logbuf, needle) != NULL;
+    return ike_sim_log_has(&N->log, needle);
 }
 
 /* ---- fixture ---- */
@@ -658,10 +549,13 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->log = open_memstream(&N->logbuf, &N->loglen);
-    ns_log_set_stream(N->log);
-    ns_log_set_level(NS_LOG_INFO);
-    return 0;
+    N->world = (struct ike_sim_world){.q = &N->q,
+                                      .now = &N->now,
+                                      .n_nodes = &N->n_nodes,
+                                      .engine = engine_of,
+                                      .deliver = deliver,
+                                      .guard = 200000};
+    return ike_sim_log_open(&N->log, NS_LOG_INFO);
 }
 
 static int teardown(void **state)
@@ -672,13 +566,9 @@ static int teardown(void **state)
         ns_conf_free(&N->node[i].conf);
     }
     for (unsigned i = 0; i < N->n_nodes; i++)
-        if (N->node[i].conf.role == NS_CONF_GATEWAY || N->node[i].n_spis)
+        if (N->node[i].conf.role == NS_CONF_GATEWAY || N->node[i].spis.n)
             assert_int_equal(live_spis(&N->node[i]), 0); /* every SPI given back */
-    ns_log_set_stream(stderr);
-    fclose(N->log);
-    if (getenv("NATSEC_TEST_LOG") && N->logbuf)
-        fputs(N->logbuf, stderr);
-    free(N->logbuf);
+    ike_sim_log_close(&N->log);
     free(N);
     return 0;
 }
@@ -1069,8 +959,8 @@ static void many_half_open_sas(void **state)
     struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     assert_int_equal(N->n_sent, 1);
-    N->qh = N->qt;  /* keep the captured request for copies */
-    N->mute = true; /* the answers go to nobody */
+    N->q.qh = N->q.qt; /* keep the captured request for copies */
+    N->mute = true;    /* the answers go to nobody */
     const struct sent *init = &N->sent[0];
     uint8_t m[PKT_MAX];
     struct ns_endpoint dst = ep(GW_ADDR, 500);
@@ -1292,7 +1182,7 @@ static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
     ns_put_u16(m + 30, sizeof(m) - 28);
     struct ns_endpoint src = {.addr = N->nat[cl->nat].pub, .port = port};
     struct ns_endpoint dst = ep(GW_ADDR, 4500);
-    enqueue(&src, &dst, m, sizeof(m));
+    ike_sim_enqueue(&N->q, &src, &dst, m, sizeof(m));
     run_for(1);
 }
 
@@ -1318,7 +1208,7 @@ static void address_update_only_when_authenticated(void **state)
 
     /* The NAT forgets the mapping; the client's liveness check (dpd 10 s)
      * comes from a new port, authenticated. */
-    nat_rebind(nat, node_index(cl));
+    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
     run_for(11000);
     struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
     assert_false(ns_endpoint_equal(&now_at, &orig));
@@ -1342,7 +1232,7 @@ static void address_update_only_when_authenticated(void **state)
     assert_non_null(old);
     struct ns_endpoint evil = {.addr = addr("203.0.113.99"), .port = 4500};
     struct ns_endpoint dst = ep(GW_ADDR, 4500);
-    enqueue(&evil, &dst, old->data, old->len);
+    ike_sim_enqueue(&N->q, &evil, &dst, old->data, old->len);
     run_for(1);
     assert_true(ep_is(one_sa(gw).remote, &now_at));
     assert_int_equal(gw->n_moved, 1);
@@ -1430,7 +1320,7 @@ static void initial_contact_replaces_old_sa(void **state)
     uint64_t old_id = one_sa(gw).id;
     /* It crashes: no DELETE. */
     old->blackhole = true;
-    nat_rebind(nat, node_index(old));
+    ike_sim_nat_rebind(&N->nat[nat], node_index(old));
     struct node *fresh = add_client("fresh", "192.168.1.10", nat, NULL);
     connect_client(fresh);
     run_for(500);

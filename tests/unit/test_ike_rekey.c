@@ -29,15 +29,14 @@
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
+#include "support/ike_sim.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 8
 #define MAX_NATS 2
-#define MAX_MAPS 64
 #define MAX_ESP 128
 #define MAX_SPIS 256
-#define QLEN 1024
 #define PKT_MAX 4096
 #define MAX_SENT 8192
 #define T0 1000000u
@@ -69,9 +68,7 @@ struct node {
     unsigned n_in_only, n_out_later; /* responder re-keys: outbound installed later */
     bool plain_ops;                  /* no child_in_up / child_out_up: both at once */
     uint64_t in_only_at, out_later_at;
-    uint32_t spis[MAX_SPIS];
-    bool spi_live[MAX_SPIS];
-    unsigned n_spis;
+    struct ike_sim_spis spis;
     unsigned n_up;
     uint64_t up_id;
     struct ns_addr vip;
@@ -79,25 +76,6 @@ struct node {
     enum ns_ike_down_reason down_reason;
     uint64_t down_at;
     unsigned n_moved;
-};
-
-struct mapping {
-    int node;
-    struct ns_endpoint priv;
-    uint16_t pub_port;
-};
-
-struct nat {
-    struct ns_addr pub;
-    struct mapping m[MAX_MAPS];
-    unsigned n;
-    uint16_t next_port;
-};
-
-struct pkt {
-    struct ns_endpoint src, dst;
-    uint8_t data[PKT_MAX];
-    size_t len;
 };
 
 struct sent {
@@ -116,19 +94,17 @@ typedef enum verdict (*filter_fn)(const struct sent *s);
 struct net {
     struct node node[MAX_NODES];
     unsigned n_nodes;
-    struct nat nat[MAX_NATS];
+    struct ike_sim_nat nat[MAX_NATS];
     unsigned n_nats;
-    struct pkt q[QLEN];
-    unsigned qh, qt;
+    struct ike_sim_queue q;
+    struct ike_sim_world world; /* the loop's view of the above */
     uint64_t now;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
     filter_fn filter;
     /* Where each delivered datagram went (R4): the NAT's public endpoint
      * of the destination node, as addressed by the sender. */
-    FILE *log;
-    char *logbuf;
-    size_t loglen;
+    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -153,29 +129,6 @@ static int node_index(const struct node *n)
 
 /* ---- NAT ---- */
 
-static uint16_t nat_map(struct nat *nat, int node, const struct ns_endpoint *priv)
-{
-    for (unsigned i = 0; i < nat->n; i++)
-        if (nat->m[i].node == node && ns_endpoint_equal(&nat->m[i].priv, priv))
-            return nat->m[i].pub_port;
-    assert_true(nat->n < MAX_MAPS);
-    struct mapping *m = &nat->m[nat->n++];
-    m->node = node;
-    m->priv = *priv;
-    m->pub_port = nat->next_port++;
-    return m->pub_port;
-}
-
-/* The NAT forgets a client's mappings: its next packet gets a new port. */
-static void nat_rebind(int nat_i, int node)
-{
-    struct nat *nat = &N->nat[nat_i];
-    for (unsigned i = 0; i < nat->n; i++)
-        if (nat->m[i].node == node)
-            nat->m[i].node = -1;
-    nat->next_port += 100;
-}
-
 /* The public endpoint of a node's private port (mapping it if needed, as
  * the node's next packet would). */
 static struct ns_endpoint public_of(struct node *n, uint16_t port)
@@ -183,23 +136,12 @@ static struct ns_endpoint public_of(struct node *n, uint16_t port)
     struct ns_endpoint priv = {.addr = n->addr, .port = port};
     if (n->nat < 0)
         return priv;
-    struct nat *nat = &N->nat[n->nat];
-    return (struct ns_endpoint){.addr = nat->pub, .port = nat_map(nat, node_index(n), &priv)};
+    struct ike_sim_nat *nat = &N->nat[n->nat];
+    return (struct ns_endpoint){.addr = nat->pub,
+                                .port = ike_sim_nat_map(nat, node_index(n), &priv)};
 }
 
 /* ---- the network ---- */
-
-static void enqueue(const struct ns_endpoint *src, const struct ns_endpoint *dst,
-                    const uint8_t *msg, size_t len)
-{
-    assert_true(N->qt - N->qh < QLEN);
-    assert_true(len <= PKT_MAX);
-    struct pkt *p = &N->q[N->qt++ % QLEN];
-    p->src = *src;
-    p->dst = *dst;
-    memcpy(p->data, msg, len);
-    p->len = len;
-}
 
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
@@ -224,25 +166,16 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     struct ns_endpoint src = *local;
     if (n->nat >= 0) {
         src.addr = N->nat[n->nat].pub;
-        src.port = nat_map(&N->nat[n->nat], idx, local);
+        src.port = ike_sim_nat_map(&N->nat[n->nat], idx, local);
     }
-    enqueue(&src, remote, msg, len);
+    ike_sim_enqueue(&N->q, &src, remote, msg, len);
 }
 
 static int route(const struct ns_endpoint *dst, struct ns_endpoint *local)
 {
-    for (unsigned i = 0; i < N->n_nats; i++) {
-        struct nat *nat = &N->nat[i];
-        if (!ns_addr_equal(&nat->pub, &dst->addr))
-            continue;
-        for (unsigned k = 0; k < nat->n; k++) {
-            if (nat->m[k].node >= 0 && nat->m[k].pub_port == dst->port) {
-                *local = nat->m[k].priv;
-                return nat->m[k].node;
-            }
-        }
-        return -1;
-    }
+    int to = ike_sim_nat_route(N->nat, N->n_nats, dst, local);
+    if (to != -2)
+        return to;
     for (unsigned i = 0; i < N->n_nodes; i++) {
         if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &dst->addr)) {
             *local = *dst;
@@ -252,7 +185,7 @@ static int route(const struct ns_endpoint *dst, struct ns_endpoint *local)
     return -1;
 }
 
-static void deliver(struct pkt *p)
+static void deliver(struct ike_sim_pkt *p)
 {
     struct ns_endpoint local;
     int to = route(&p->dst, &local);
@@ -261,31 +194,15 @@ static void deliver(struct pkt *p)
     ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
 }
 
+static struct ns_ike_engine *engine_of(unsigned i)
+{
+    return N->node[i].e;
+}
+
 /* Delivers everything queued, then fires the timers due up to `until`. */
 static void run_until(uint64_t until)
 {
-    for (unsigned guard = 0; guard < 400000; guard++) {
-        if (N->qh != N->qt) {
-            deliver(&N->q[N->qh++ % QLEN]);
-            continue;
-        }
-        uint64_t next = NS_IKE_NEVER;
-        for (unsigned i = 0; i < N->n_nodes; i++)
-            if (N->node[i].e) {
-                uint64_t w = ns_ike_engine_next_wakeup(N->node[i].e);
-                next = w < next ? w : next;
-            }
-        if (next > until)
-            break;
-        if (next > N->now)
-            N->now = next;
-        for (unsigned i = 0; i < N->n_nodes; i++)
-            if (N->node[i].e && ns_ike_engine_next_wakeup(N->node[i].e) <= N->now)
-                ns_ike_engine_tick(N->node[i].e, N->now);
-    }
-    assert_true(N->qh == N->qt);
-    if (until > N->now)
-        N->now = until;
+    ike_sim_run_until(&N->world, until);
 }
 
 static void run_for(uint64_t ms)
@@ -326,35 +243,18 @@ static struct esp_sa *esp_newest_out(struct node *n, uint64_t ike_sa_id)
 static uint32_t ops_alloc_spi(void *ctx)
 {
     struct node *n = ctx;
-    assert_true(n->n_spis < MAX_SPIS);
-    uint32_t spi;
-    do
-        spi = ns_random_u32();
-    while (spi < 256);
-    n->spis[n->n_spis] = spi;
-    n->spi_live[n->n_spis++] = true;
-    return spi;
+    return ike_sim_spi_alloc(&n->spis);
 }
 
 static void ops_release_spi(void *ctx, uint32_t spi)
 {
     struct node *n = ctx;
-    for (unsigned i = 0; i < n->n_spis; i++) {
-        if (n->spis[i] == spi) {
-            assert_true(n->spi_live[i]); /* released exactly once */
-            n->spi_live[i] = false;
-            return;
-        }
-    }
-    fail_msg("%s released SPI 0x%08x it never had", n->name, spi);
+    ike_sim_spi_release(&n->spis, spi, n->name);
 }
 
 static unsigned live_spis(const struct node *n)
 {
-    unsigned k = 0;
-    for (unsigned i = 0; i < n->n_spis; i++)
-        k += n->spi_live[i];
-    return k;
+    return ike_sim_spi_live(&n->spis);
 }
 
 static void esp_add(struct node *n, const struct ns_esp_sa_spec *s, bool in)
@@ -485,6 +385,7 @@ static bool plain_next;
 
 static struct ns_ike_ops ops_for(struct node *n)
 {
+    n->spis.cap = MAX_SPIS;
     n->plain_ops = plain_next;
     plain_next = false;
     return (struct ns_ike_ops){.ctx = n,
@@ -542,13 +443,6 @@ static unsigned traffic_for(struct node *cl, uint64_t ms, size_t bytes)
 
 /* ---- configurations ---- */
 
-static void load(struct node *n, const char *text)
-{
-    char err[512];
-    if (ns_conf_load_string(text, n->name, &n->conf, err, sizeof(err)) != 0)
-        fail_msg("config of %s: %s", n->name, err);
-}
-
 /* Node 0 is the gateway at GW_ADDR; extra: more [natsecd] lines, peer:
  * more lines of alice's [peer] section. */
 static struct node *add_gateway(const char *extra, const char *peer)
@@ -565,7 +459,7 @@ static struct node *add_gateway(const char *extra, const char *peer)
              "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
              "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    load(n, text);
+    ike_sim_load(&n->conf, n->name, text);
     struct ns_ike_ops ops = ops_for(n);
     n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
     assert_non_null(n->e);
@@ -588,7 +482,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
              "[peer vpn.corp.example]\npsk = alice-secret-0123456789\nsubnets = 192.0.2.0/24\n"
              "%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    load(n, text);
+    ike_sim_load(&n->conf, n->name, text);
     struct ns_ike_ops ops = ops_for(n);
     n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
     assert_non_null(n->e);
@@ -597,7 +491,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
 
 static int add_nat(const char *pub, uint16_t first_port)
 {
-    struct nat *nat = &N->nat[N->n_nats];
+    struct ike_sim_nat *nat = &N->nat[N->n_nats];
     nat->pub = addr(pub);
     nat->next_port = first_port;
     return (int)N->n_nats++;
@@ -656,8 +550,7 @@ static bool established(const struct node *n)
 
 static bool log_has(const char *needle)
 {
-    fflush(N->log);
-    return N->logbuf && strstr(N->logbuf, needle) != NULL;
+    return ike_sim_log_has(&N->log, needle);
 }
 
 /* The one settled state after a re-key: one IKE SA each side with the same
@@ -719,10 +612,13 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->log = open_memstream(&N->logbuf, &N->loglen);
-    ns_log_set_stream(N->log);
-    ns_log_set_level(NS_LOG_DEBUG);
-    return 0;
+    N->world = (struct ike_sim_world){.q = &N->q,
+                                      .now = &N->now,
+                                      .n_nodes = &N->n_nodes,
+                                      .engine = engine_of,
+                                      .deliver = deliver,
+                                      .guard = 400000};
+    return ike_sim_log_open(&N->log, NS_LOG_DEBUG);
 }
 
 static int teardown(void **state)
@@ -736,11 +632,7 @@ static int teardown(void **state)
         assert_int_equal(live_spis(&N->node[i]), 0); /* every SPI given back */
         assert_int_equal(esp_live(&N->node[i], true) + esp_live(&N->node[i], false), 0);
     }
-    ns_log_set_stream(stderr);
-    fclose(N->log);
-    if (getenv("NATSEC_TEST_LOG") && N->logbuf)
-        fputs(N->logbuf, stderr);
-    free(N->logbuf);
+    ike_sim_log_close(&N->log);
     free(N);
     return 0;
 }
@@ -1230,7 +1122,7 @@ static void rekey_after_nat_rebinding(void **state)
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
     struct ns_endpoint old_pub = public_of(cl, 4500);
-    nat_rebind(cl->nat, node_index(cl));
+    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
     struct ns_endpoint new_pub = public_of(cl, 4500);
     assert_false(ns_endpoint_equal(&old_pub, &new_pub));
     /* The client's next ESP packet arrives from the new mapping. */
@@ -1362,7 +1254,7 @@ static void restart_after_ike_rekey(void **state)
     run_for(2000);
     assert_int_equal(counters(gw).ike_rekeys, 1);
     cl->blackhole = true;
-    nat_rebind(cl->nat, node_index(cl));
+    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
     struct node *fresh = add_client("fresh", "192.168.1.10", cl->nat, NULL, NULL);
     assert_int_equal(ns_ike_engine_connect(fresh->e, &fresh->addr, N->now), 0);
     run_for(1000);
