@@ -267,6 +267,26 @@ static int gro_fill(int fd, struct ns_udp_gro *g, const struct ns_endpoint *loca
     return r;
 }
 
+unsigned ns_udp_gro_split(const uint8_t *msg, size_t len, size_t seg, size_t *off,
+                          struct ns_dgram *d, unsigned n)
+{
+    unsigned got = 0;
+    while (got < n && (*off < len || (len == 0 && *off == 0))) {
+        size_t piece = ns_udp_gro_piece(len, seg, *off);
+        struct ns_dgram *o = &d[got++];
+        o->truncated = piece > o->cap;
+        o->len = piece > o->cap ? o->cap : piece;
+        if (o->len)
+            memcpy(o->data, msg + *off, o->len);
+        *off += piece;
+        if (len == 0) {
+            *off = 1; /* an empty datagram is handed out once */
+            break;
+        }
+    }
+    return got;
+}
+
 /* Hands out what g holds into d[0..n). Returns the count. */
 static unsigned gro_drain(struct ns_udp_gro *g, struct ns_dgram *d, unsigned n)
 {
@@ -274,17 +294,16 @@ static unsigned gro_drain(struct ns_udp_gro *g, struct ns_dgram *d, unsigned n)
     while (got < n && g->cur < g->count) {
         struct gro_msg *gm = &g->m[g->cur];
         const uint8_t *base = g->buf + (size_t)g->cur * NS_UDP_GRO_BUF;
-        size_t piece = ns_udp_gro_piece(gm->len, gm->seg, gm->off);
-        struct ns_dgram *o = &d[got++];
-        o->truncated = gm->truncated || piece > o->cap;
-        o->len = piece > o->cap ? o->cap : piece;
-        memcpy(o->data, base + gm->off, o->len);
-        o->peer = gm->peer;
-        o->local = gm->local;
-        o->ifindex = gm->ifindex;
-        gm->off += piece;
+        unsigned k = ns_udp_gro_split(base, gm->len, gm->seg, &gm->off, d + got, n - got);
+        for (unsigned i = got; i < got + k; i++) {
+            d[i].truncated |= gm->truncated;
+            d[i].peer = gm->peer;
+            d[i].local = gm->local;
+            d[i].ifindex = gm->ifindex;
+        }
+        got += k;
         if (gm->off >= gm->len)
-            g->cur++; /* (an empty datagram is handed out once, too) */
+            g->cur++;
     }
     return got;
 }

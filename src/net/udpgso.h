@@ -71,4 +71,12 @@ bool ns_udp_gro_pending(const struct ns_udp_gro *g);
  * off is at the end. */
 size_t ns_udp_gro_piece(size_t len, size_t seg, size_t off);
 
+/* Cuts a message (msg, len bytes, segment size seg as the kernel reported
+ * it, 0 when not coalesced) from *off on into d[0..n) (data and cap set by
+ * the caller), advancing *off: a datagram longer than its d[i].cap is cut
+ * to it and marked truncated. An empty message gives one empty datagram
+ * (*off then 1). Returns how many of d were filled. */
+unsigned ns_udp_gro_split(const uint8_t *msg, size_t len, size_t seg, size_t *off,
+                          struct ns_dgram *d, unsigned n);
+
 #endif

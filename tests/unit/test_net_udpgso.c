@@ -118,6 +118,60 @@ static void pieces(void **state)
     assert_int_equal(ns_udp_gro_piece(0, 0, 0), 0);
 }
 
+/* Cutting from a given offset on, a few at a time: the pieces put back
+ * together are the message; too small a buffer cuts and marks one piece;
+ * an empty datagram is handed out once. */
+static void split_in_steps(void **state)
+{
+    (void)state;
+    static uint8_t msg[3500], joined[3500], out[3][1024];
+    for (size_t i = 0; i < sizeof(msg); i++)
+        msg[i] = (uint8_t)(i * 7 + 3);
+    size_t off = 0, at = 0;
+    unsigned calls = 0;
+    while (off < sizeof(msg)) {
+        struct ns_dgram d[2];
+        memset(d, 0, sizeof(d));
+        for (unsigned i = 0; i < 2; i++) {
+            d[i].data = out[i];
+            d[i].cap = sizeof(out[i]);
+        }
+        unsigned k = ns_udp_gro_split(msg, sizeof(msg), 1000, &off, d, 2);
+        assert_true(k >= 1 && k <= 2);
+        for (unsigned i = 0; i < k; i++) {
+            assert_false(d[i].truncated);
+            assert_int_equal(d[i].len, at + 1000 <= sizeof(msg) ? 1000 : sizeof(msg) - at);
+            memcpy(joined + at, d[i].data, d[i].len);
+            at += d[i].len;
+        }
+        calls++;
+    }
+    assert_int_equal(calls, 2);
+    assert_int_equal(at, sizeof(msg));
+    assert_memory_equal(joined, msg, sizeof(msg));
+
+    struct ns_dgram d[3];
+    memset(d, 0, sizeof(d));
+    for (unsigned i = 0; i < 3; i++) {
+        d[i].data = out[i];
+        d[i].cap = i == 1 ? 600 : sizeof(out[i]);
+    }
+    off = 0;
+    assert_int_equal(ns_udp_gro_split(msg, 2500, 1000, &off, d, 3), 3);
+    assert_int_equal(off, 2500);
+    assert_false(d[0].truncated);
+    assert_true(d[1].truncated);
+    assert_int_equal(d[1].len, 600);
+    assert_memory_equal(d[1].data, msg + 1000, 600);
+    assert_int_equal(d[2].len, 500);
+    assert_memory_equal(d[2].data, msg + 2000, 500);
+
+    off = 0;
+    assert_int_equal(ns_udp_gro_split(msg, 0, 0, &off, d, 3), 1);
+    assert_int_equal(d[0].len, 0);
+    assert_int_equal(ns_udp_gro_split(msg, 0, 0, &off, d, 3), 0);
+}
+
 /* GSO out, GRO in, through loopback (which keeps the run whole): the
  * receiver gets back every datagram in order, byte for byte, with its
  * sender, also when it asks for fewer at a time than one run holds (the
@@ -199,6 +253,7 @@ int main(void)
         cmocka_unit_test(runs),
         cmocka_unit_test(loopback_delivers_each_datagram),
         cmocka_unit_test(pieces),
+        cmocka_unit_test(split_in_steps),
         cmocka_unit_test(gro_returns_each_datagram),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
