@@ -1230,18 +1230,52 @@ static void world_setup(unsigned setup)
     }
 }
 
-static void collect_vip(void *arg, const struct ns_ike_sa_status *st)
+/* natsecctl status of every SA, whatever its state. */
+static void status_visit(void *arg, const struct ns_ike_sa_status *st)
 {
-    struct ns_addr *vips = arg;
-    if (!st->vip.family)
-        return;
-    for (unsigned i = 0; i < 64; i++) {
-        if (!vips[i].family) {
-            vips[i] = st->vip;
-            return;
-        }
-        check(!ns_addr_equal(&vips[i], &st->vip), "distinct virtual IPs (R6)");
+    (*(unsigned *)arg)++;
+    check(st->state != NULL && st->n_child <= NS_IKE_STATUS_MAX_CHILD, "a status snapshot");
+    for (unsigned i = 0; i < st->n_child; i++)
+        check(st->child[i].n_local_ts <= NS_SA_MAX_TS && st->child[i].n_remote_ts <= NS_SA_MAX_TS,
+              "a CHILD_SA's status");
+}
+
+static void check_status(void)
+{
+    for (int i = 0; i < 2; i++) {
+        unsigned n = 0;
+        struct ns_ike_counters ctr;
+        ns_ike_engine_foreach(W.h[i].e, status_visit, &n);
+        ns_ike_engine_counters(W.h[i].e, &ctr);
+        check(n <= ctr.ike_sas, "status lists the SAs in the table");
     }
+}
+
+/* R6, after every operation: the gateway's IKE SAs that own a virtual IP
+ * (given by the pool; an IKE SA re-key hands it on to the new SA, while the
+ * one it replaced may still show it in the status until it goes) own
+ * distinct ones, each given out by the pool, and the pool has given out no
+ * other. Read from the SA table, as ns_ike_engine_free walks it. */
+static void check_vips(void)
+{
+    const struct ns_ike_engine *e = W.h[GW].e;
+    struct ns_addr vips[64];
+    unsigned n = 0;
+    for (size_t b = 0; b < e->by_id.nb; b++) {
+        for (const struct ns_hnode *x = e->by_id.b[b]; x; x = x->next) {
+            const struct ns_ikesa *sa =
+                (const void *)((const char *)x - offsetof(struct ns_ikesa, by_id));
+            if (!sa->vip_pooled)
+                continue;
+            check(ns_pool_is_allocated(e->pool, &sa->vip), "an owned virtual IP is the pool's");
+            for (unsigned i = 0; i < n && i < 64; i++)
+                check(!ns_addr_equal(&vips[i], &sa->vip), "distinct virtual IPs (R6)");
+            if (n < 64)
+                vips[n] = sa->vip;
+            n++;
+        }
+    }
+    check(n == ns_pool_in_use(e->pool), "the pool gave out exactly the owned virtual IPs (R6)");
 }
 
 /* What the last input did, for the seed writer's report. */
@@ -1252,9 +1286,7 @@ static struct {
 
 static void world_end(void)
 {
-    struct ns_addr vips[64];
-    memset(vips, 0, sizeof(vips));
-    ns_ike_engine_foreach(W.h[GW].e, collect_vip, vips);
+    check_vips();
     struct ns_ike_counters ctr;
     ns_ike_engine_counters(W.h[GW].e, &ctr);
     check(ctr.half_open <= W.h[GW].conf->half_open_max, "half-open SAs bounded (R15)");
@@ -1318,6 +1350,8 @@ static void run(const uint8_t *data, size_t size)
             break;
         }
         pump();
+        check_vips();
+        check_status();
     }
     world_end();
 }
