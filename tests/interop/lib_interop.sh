@@ -261,3 +261,31 @@ iop_wire() {
       sub(/,.*/, "", k)
       print $1, sp, $3, dp, k }'
 }
+
+# R13: strongSwan's CHILD_SA of connection CONN on instance SW and natsecd
+# NSD's first CHILD_SA both count more than MB MiB in each direction (the two
+# transfers), with no authentication or replay drops:
+# iop_check_counters SW CONN NSD MB.
+iop_check_counters() {
+  local sw=$1 conn=$2 nsd=$3 min=$(($4 * 1024 * 1024)) sas dir b
+  sas=$(iop_sw_flat "$sw")
+  for dir in in out; do
+    b=$(sed -n "s/^$conn\.child-sas\.[^.]*\.bytes-$dir=//p" <<<"$sas")
+    [ "${b:-0}" -gt "$min" ] || fail "strongSwan's CHILD_SA counted only ${b:-0} bytes $dir"
+  done
+  nsd_json "$nsd" | jq -e --argjson min "$min" \
+    '.ike_sas[0].children[0] | .bytes_in > $min and .bytes_out > $min and .auth_drops == 0 and .replay_drops == 0' \
+    >/dev/null || fail "natsec's CHILD_SA counters do not account for the transfers: $(nsd_json "$nsd" | jq -c '.ike_sas[0].children[0]')"
+}
+
+# R4: on the wire summary WIRE (iop_wire) of a client behind nat1 and the
+# gateway: IKE_SA_INIT on 500 from the NAT's public address, ESP in UDP 4500
+# from the gateway, and nothing but IKE on 500, then IKE, ESP and keepalives
+# on 4500 (no plain ESP, no other port or address): iop_check_nat_wire WIRE.
+iop_check_nat_wire() {
+  local wire=$1 bad
+  grep -qx "$NAT1_PUB 500 $GW_PUB 500 34" <<<"$wire" || fail "no IKE_SA_INIT $NAT1_PUB:500 -> $GW_PUB:500 on the wire"
+  grep -qx "$GW_PUB 4500 $NAT1_PUB 4500 esp" <<<"$wire" || fail "no ESP in UDP 4500 from the gateway"
+  bad=$(grep -vE "^($NAT1_PUB 500 $GW_PUB 500 34|$GW_PUB 500 $NAT1_PUB 500 34|$NAT1_PUB 4500 $GW_PUB 4500 (35|37|esp|ka)|$GW_PUB 4500 $NAT1_PUB 4500 (35|37|esp))\$" <<<"$wire" || true)
+  [ -z "$bad" ] || fail "unexpected packets on the wire (plain ESP, other ports or addresses): $(head -5 <<<"$bad")"
+}
