@@ -27,6 +27,8 @@
 # Knobs (environment): BENCH_BUDGET (900), BENCH_DURATION (10), BENCH_REPS (3),
 # BENCH_UDP_DURATION (5), BENCH_LOAD_CLIENTS (10000), BENCH_LOAD_WINDOW (64),
 # BENCH_ONLY (comma list of parts: esp,tput,load; default all),
+# BENCH_PATHS (comma list of throughput paths: none,strongswan,wireguard,natsec;
+# default all),
 # BENCH_RESULTS (output file, default bench/RESULTS.md).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -41,6 +43,7 @@ UDP_DUR=${BENCH_UDP_DURATION:-5}
 LOAD_N=${BENCH_LOAD_CLIENTS:-10000}
 LOAD_WINDOW=${BENCH_LOAD_WINDOW:-64}
 ONLY=${BENCH_ONLY:-esp,tput,load}
+PATHS=${BENCH_PATHS:-none,strongswan,wireguard,natsec}
 RESULTS=${BENCH_RESULTS:-$here/RESULTS.md}
 BUILD=$root/build/release
 PSK=natsec-bench-psk-0123456789abcdef
@@ -51,6 +54,7 @@ elapsed() { echo $(($(date +%s) - T_START)); }
 remaining() { echo $((BUDGET - $(elapsed))); }
 say() { echo "[bench $(elapsed)s] $*" >&2; }
 want() { [[ ",$ONLY," == *",$1,"* ]]; }
+want_path() { [[ ",$PATHS," == *",$1,"* ]]; }
 
 [ "$(id -u)" -eq 0 ] || {
   echo "bench/run.sh: needs root (network namespaces)" >&2
@@ -304,8 +308,8 @@ run_natsec() {
 # Reserve for the scale part, then fit the throughput runs into what is left.
 LOAD_RESERVE=0
 want load && LOAD_RESERVE=$((LOAD_N >= 5000 ? 240 : 120))
-n_paths=3
-[ "$NATSEC_OK" = 1 ] && n_paths=4
+n_paths=0
+for p in none strongswan wireguard natsec; do want_path "$p" && n_paths=$((n_paths + 1)); done
 tput_cost() { echo $((n_paths * (2 * REPS * ($1 + 2) + REPS * (UDP_DUR + 2) + 12))); }
 if want tput; then
   avail=$(($(remaining) - LOAD_RESERVE - 30))
@@ -316,10 +320,12 @@ if want tput; then
     NOTES+=("time budget: TCP runs shortened from ${reps0} x ${dur0} s to ${REPS} x ${DUR} s to fit ${BUDGET} s")
     say "time budget: TCP runs ${REPS} x ${DUR} s (asked ${reps0} x ${dur0} s)"
   fi
-  run_none
-  run_strongswan
-  run_wireguard
-  if [ "$NATSEC_OK" = 1 ]; then
+  want_path none && run_none
+  want_path strongswan && run_strongswan
+  want_path wireguard && run_wireguard
+  if ! want_path natsec; then
+    :
+  elif [ "$NATSEC_OK" = 1 ]; then
     run_natsec
   else
     NOTES+=("natsecd not built: no natsec throughput")

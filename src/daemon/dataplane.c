@@ -22,6 +22,7 @@
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
 #include "net/gso.h"
+#include "net/tun_uso.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -269,8 +270,32 @@ static void to_tun_plain(struct nsd *d, struct ns_dgram *out, unsigned n)
 }
 
 /* With offloads: runs of consecutive TCP segments of one flow go to the
- * kernel as one super-packet (net/gso.h, ns_gro), the rest one by one. */
+ * kernel as one super-packet (net/gso.h, ns_gro), and runs of UDP
+ * datagrams of one flow as one UDP super-packet (net/tun_uso.h) where the
+ * kernel takes them; the rest one by one. */
 static uint8_t gro_buf[65536];
+
+/* The run of out[i..) that merges into one super-packet in gro_buf: its end
+ * j (i + 1: none, write out[i] alone), the length and header in *len, *h. */
+static unsigned merge_run(const struct nsd *d, const struct ns_dgram *out, unsigned i, unsigned n,
+                          size_t *len, struct ns_vnet_hdr *h)
+{
+    unsigned j = i + 1;
+    struct ns_gro g;
+    if (ns_gro_start(&g, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
+        while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
+            j++;
+        *len = ns_gro_finish(&g, h);
+        return j;
+    }
+    struct ns_uso u;
+    if (d->tun.uso_write && ns_uso_start(&u, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
+        while (j < n && ns_uso_append(&u, out[j].data, out[j].len))
+            j++;
+        *len = ns_uso_finish(&u, h);
+    }
+    return j;
+}
 
 static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
 {
@@ -280,27 +305,33 @@ static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
     }
     unsigned i = 0;
     while (i < n) {
-        struct ns_gro g;
-        unsigned j = i + 1;
-        if (!ns_gro_start(&g, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
-            to_tun_plain(d, &out[i], 1);
-            i = j;
-            continue;
-        }
-        while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
-            j++;
+        size_t len = 0;
+        struct ns_vnet_hdr h;
+        unsigned j = merge_run(d, out, i, n, &len, &h);
         if (j == i + 1) {
             to_tun_plain(d, &out[i], 1);
             i = j;
             continue;
         }
-        struct ns_vnet_hdr h;
-        size_t len = ns_gro_finish(&g, &h);
+        uint64_t refused = d->tun.write_errors;
         int w = ns_tun_write_vnet(&d->tun, &h, gro_buf, len);
-        if (w > 0)
+        if (w > 0 && d->tun.write_errors != refused && h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4) {
+            /* A kernel that announced USO but refuses its writes: the
+             * datagrams go one by one, now and from now on. */
+            NS_WARN("tun %s: UDP segmentation offload refused; writing datagrams singly",
+                    d->tun.name);
+            d->tun.write_errors = refused;
+            d->tun.uso_write = false;
+            to_tun_plain(d, &out[i], j - i);
+        } else if (w > 0) {
             d->cnt.tun_tx += j - i;
-        else
+            if (h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4)
+                d->cnt.tun_udp_supers++;
+            else
+                d->cnt.tun_tcp_supers++;
+        } else {
             d->cnt.send_blocked += j - i;
+        }
         i = j;
     }
 }
@@ -437,7 +468,12 @@ int nsd_dataplane_start(struct nsd *d)
      * path of a kernel without them). */
     const char *off = getenv("NATSEC_TUN_OFFLOAD");
     if (!(off && strcmp(off, "0") == 0) && ns_tun_offload(&d->tun) == 0)
-        NS_DBG("tun %s: checksum and TCP segmentation offload on", d->tun.name);
+        NS_DBG("tun %s: checksum and TCP segmentation offload on%s", d->tun.name,
+               d->tun.uso_write ? ", UDP segmentation on writes" : "");
+    /* NATSEC_TUN_USO=0: UDP datagrams are written one by one even so. */
+    const char *uso = getenv("NATSEC_TUN_USO");
+    if (uso && strcmp(uso, "0") == 0)
+        d->tun.uso_write = false;
     /* UDP GSO on the NAT-T socket (net/udpgso.h) unless NATSEC_UDP_GSO=0. */
     const char *ugso = getenv("NATSEC_UDP_GSO");
     if (!(ugso && strcmp(ugso, "0") == 0) && ns_udp_enable_gso(&d->natt) == 0)

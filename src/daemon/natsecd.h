@@ -35,6 +35,8 @@ struct nsd_counters {
     uint64_t esp_rx, esp_tx; /* ESP packets received and sent (UDP and raw) */
     uint64_t ike_rx, ike_tx; /* IKE datagrams received and sent */
     uint64_t send_blocked;   /* packets dropped because a socket buffer was full */
+    uint64_t tun_tcp_supers; /* TCP super-packets written to TUN (net/gso.h) */
+    uint64_t tun_udp_supers; /* UDP super-packets written to TUN (net/tun_uso.h) */
 };
 
 /* A client's tunnel as configured on the host (client_up), so that

@@ -239,6 +239,8 @@ static json_object *dataplane_counters(const struct nsd *d)
     add_u64(o, "send_blocked", c->send_blocked);
     add_u64(o, "send_errors", d->ike.send_errors + d->natt.send_errors + d->raw.send_errors);
     add_u64(o, "tun_write_errors", d->tun.write_errors);
+    add_u64(o, "tun_tcp_supers", c->tun_tcp_supers);
+    add_u64(o, "tun_udp_supers", c->tun_udp_supers);
     return o;
 }
 

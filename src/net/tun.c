@@ -12,6 +12,10 @@
 #include "net/gso.h"
 #include "util/log.h"
 
+/* if_tun.h of Linux 6.2; Debian 12's headers predate them. */
+#define NS_TUN_F_USO4 0x20
+#define NS_TUN_F_USO6 0x40
+
 int ns_tun_open(struct ns_tun *t, const char *name, bool multi_queue)
 {
     memset(t, 0, sizeof(*t));
@@ -65,8 +69,14 @@ int ns_tun_offload(struct ns_tun *t)
     if (!t->vnet)
         return -1;
     unsigned long f = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    /* The kernel accepts TUN_F_USO4/6 exactly when its virtio header code
+     * knows GSO_UDP_L4 (both came in 6.2): the probe for USO writes. The
+     * flags are then taken back, since they would also let the kernel hand
+     * us UDP super-packets to read. */
+    t->uso_write = ioctl(t->fd, TUNSETOFFLOAD, f | NS_TUN_F_USO4 | NS_TUN_F_USO6) == 0;
     if (ioctl(t->fd, TUNSETOFFLOAD, f) != 0) {
         NS_DBG("tun %s: TUNSETOFFLOAD: %s", t->name, strerror(errno));
+        t->uso_write = false;
         return -1;
     }
     t->offload = true;

@@ -24,6 +24,7 @@ struct ns_tun {
     uint64_t write_errors; /* packets the kernel refused */
     bool vnet;             /* IFF_VNET_HDR: a header before every packet */
     bool offload;          /* TUNSETOFFLOAD checksum + TSO4/6 accepted */
+    bool uso_write;        /* the kernel takes UDP_L4 super-packets (net/tun_uso.h) */
 };
 
 /* Creates (or attaches to) the TUN device name ("" lets the kernel pick
@@ -46,7 +47,10 @@ int ns_tun_write(struct ns_tun *t, const struct ns_dgram *d, unsigned n);
 struct ns_vnet_hdr;
 /* Asks for checksum offload and TCP segmentation (TSO4, TSO6). 0, or -1
  * when the device has no virtio header or the kernel refuses (the device
- * then stays without offloads and everything works as before). */
+ * then stays without offloads and everything works as before). Also sets
+ * uso_write when the kernel knows UDP segmentation offload (TUN_F_USO4,
+ * Linux 6.2), whose writes then may carry UDP super-packets; reads are
+ * left without it (no UDP super-packet is ever read). */
 int ns_tun_offload(struct ns_tun *t);
 /* One read into buf (cap bytes, at least 65535 + room to be sure nothing
  * is cut) with its header in *h (all zero on a device without one).
