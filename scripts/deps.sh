@@ -11,7 +11,7 @@ packages=(
   libinih-dev     # INI configuration parser
   libjson-c-dev   # JSON output of natsecctl
   # network tests
-  iproute2 nftables conntrack iputils-ping iperf3 tshark procps psmisc jq python3 openssl
+  iproute2 nftables conntrack ethtool iputils-ping iperf3 tshark procps psmisc jq python3 openssl
   # interop tests
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
