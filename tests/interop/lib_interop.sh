@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # tests/interop/lib_interop.sh - what the natsec <-> strongSwan interop tests
-# (tests/interop/test_sw_*.sh) share: identities, the proposal matrix, the
-# comparison of `natsecctl status --json` with `swanctl --list-sas`, a
-# SHA-256-checked TCP transfer and capture summaries.
+# (tests/interop/test_sw_*.sh, test_lifecycle_sw*.sh) share: identities, the
+# proposal matrix, the comparison of `natsecctl status --json` with
+# `swanctl --list-sas`, a SHA-256-checked TCP transfer, capture summaries,
+# pings through the tunnel and the re-key bookkeeping of the life cycle tests.
 #
 # Source tests/lib/netns.sh, tests/net/tools/nsd.sh and tests/lib/strongswan.sh
 # first; this file only adds to them.
@@ -288,4 +289,64 @@ iop_check_nat_wire() {
   grep -qx "$GW_PUB 4500 $NAT1_PUB 4500 esp" <<<"$wire" || fail "no ESP in UDP 4500 from the gateway"
   bad=$(grep -vE "^($NAT1_PUB 500 $GW_PUB 500 34|$GW_PUB 500 $NAT1_PUB 500 34|$NAT1_PUB 4500 $GW_PUB 4500 (35|37|esp|ka)|$GW_PUB 4500 $NAT1_PUB 4500 (35|37|esp))\$" <<<"$wire" || true)
   [ -z "$bad" ] || fail "unexpected packets on the wire (plain ESP, other ports or addresses): $(head -5 <<<"$bad")"
+}
+
+# ---- SA life cycle against strongSwan (test_lifecycle_sw*.sh) ----
+
+# swanctl.conf text with strongSwan's own re-key times: IKE SA IKE_S,
+# CHILD_SA CHILD_S (life_time is 10 % more, rand_time its default):
+# iop_sw_rekey_times IKE_S CHILD_S < swanctl.conf.
+iop_sw_rekey_times() {
+  awk -v ike="$1" -v child="$2" '
+    { print }
+    /^    proposals = / { print "    rekey_time = " ike "s" }
+    /^        esp_proposals = / { print "        rekey_time = " child "s" }'
+}
+
+# Pings every 0.1 s from NS to the corporate server for S seconds, in the
+# background, output in FILE, the PID in IOP_PING_PID:
+# iop_pings_start NS S FILE [SOURCE].
+iop_pings_start() {
+  local src=()
+  [ -n "${4:-}" ] && src=(-I "$4")
+  run_bg "$1" ping -c $(($2 * 10)) -i 0.1 -W 1 "${src[@]}" "$SRV_ADDR" >"$3" 2>&1
+  IOP_PING_PID=$BG_PID
+}
+
+# How many of the pings in FILE were lost (once they ended): iop_pings_lost FILE.
+iop_pings_lost() {
+  local sent got
+  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$1")
+  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$1")
+  [ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "ping did not run: $(tail -n 3 "$1")"
+  echo $((sent - got))
+}
+
+# strongSwan's re-keys as its log tells: "CHILD_SA re-keys it started /
+# answered, IKE SA re-keys it started / answered": iop_sw_rekey_counts NAME.
+iop_sw_rekey_counts() {
+  local log
+  log=$(sw_log "$1")
+  printf '%s/%s, %s/%s' \
+    "$(grep -cE 'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' "$log" || true)" \
+    "$(grep -cE 'parsed CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' "$log" || true)" \
+    "$(grep -cE 'generating CREATE_CHILD_SA request [0-9]+ \[ SA No KE \]' "$log" || true)" \
+    "$(grep -cE 'parsed CREATE_CHILD_SA request [0-9]+ \[ SA No KE \]' "$log" || true)"
+}
+
+# The end state between natsec instance N and strongSwan instance S: one
+# IKE SA and one CHILD_SA on each side, the CHILD_SA's SPIs the same:
+# iop_settled N S.
+iop_settled() {
+  local n=$1 s=$2 sas in out
+  sas=$(sw_list_sas "$s" 2>/dev/null) || return 1
+  [ "$(grep -cE '^[^ ].*: #[0-9]+, ' <<<"$sas")" -eq 1 ] || return 1
+  grep -qE '^[^ ].*: #[0-9]+, ESTABLISHED' <<<"$sas" || return 1
+  [ "$(grep -cE '^  [^ ].*: #[0-9]+, ' <<<"$sas")" -eq 1 ] || return 1
+  grep -qE '^  [^ ].*: #[0-9]+, .*INSTALLED' <<<"$sas" || return 1
+  [ "$(nsd_q "$n" '.ike_sas | length')" -eq 1 ] || return 1
+  [ "$(nsd_q "$n" '.ike_sas[0].children | length')" -eq 1 ] || return 1
+  in=$(nsd_q "$n" '.ike_sas[0].children[0].spi_in' | sed 's/^0x//')
+  out=$(nsd_q "$n" '.ike_sas[0].children[0].spi_out' | sed 's/^0x//')
+  grep -qE "^ +in +$out" <<<"$sas" && grep -qE "^ +out +$in" <<<"$sas"
 }

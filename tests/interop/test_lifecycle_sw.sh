@@ -21,6 +21,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../net/tools/nsd.sh"
 # shellcheck source=../lib/strongswan.sh
 . "$here/../lib/strongswan.sh"
+# shellcheck source=lib_interop.sh
+. "$here/lib_interop.sh"
 
 PSK='natsec-lifecycle-interop-psk-5a7e19c3'
 GW_ID=vpn.corp.example
@@ -40,69 +42,13 @@ netns_init
 nsd_check_build
 topo_setup
 
-# swanctl.conf text with strongSwan's own re-key times: IKE SA IKE_S,
-# CHILD_SA CHILD_S (life_time is 10 % more, rand_time its default):
-# sw_rekey_times IKE_S CHILD_S < swanctl.conf.
-sw_rekey_times() {
-  awk -v ike="$1" -v child="$2" '
-    { print }
-    /^    proposals = / { print "    rekey_time = " ike "s" }
-    /^        esp_proposals = / { print "        rekey_time = " child "s" }'
-}
-
-# Pings every 0.1 s from NS to the corporate server for S seconds, in the
-# background, output in FILE: pings_start NS S FILE [SOURCE].
-pings_start() {
-  local src=()
-  [ -n "${4:-}" ] && src=(-I "$4")
-  run_bg "$1" ping -c $(($2 * 10)) -i 0.1 -W 1 "${src[@]}" "$SRV_ADDR" >"$3" 2>&1
-  PING_PID=$BG_PID
-}
-# How many of the pings in FILE were lost (once they ended).
-pings_lost() {
-  local sent got
-  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$1")
-  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$1")
-  [ -n "$sent" ] && [ "$sent" -gt 0 ] || fail "ping did not run: $(tail -n 3 "$1")"
-  echo $((sent - got))
-}
-
-# strongSwan's re-keys as its log tells: "CHILD_SA re-keys it started /
-# answered, IKE SA re-keys it started / answered": sw_counts NAME.
-sw_counts() {
-  local log
-  log=$(sw_log "$1")
-  printf '%s/%s, %s/%s' \
-    "$(grep -cE 'generating CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' "$log" || true)" \
-    "$(grep -cE 'parsed CREATE_CHILD_SA request [0-9]+ \[ N\(REKEY_SA\)' "$log" || true)" \
-    "$(grep -cE 'generating CREATE_CHILD_SA request [0-9]+ \[ SA No KE \]' "$log" || true)" \
-    "$(grep -cE 'parsed CREATE_CHILD_SA request [0-9]+ \[ SA No KE \]' "$log" || true)"
-}
-
-# The end state between natsec instance N and strongSwan instance S: one
-# IKE SA and one CHILD_SA on each side, the CHILD_SA's SPIs the same:
-# settled N S.
-settled() {
-  local n=$1 s=$2 sas in out
-  sas=$(sw_list_sas "$s" 2>/dev/null) || return 1
-  [ "$(grep -cE '^[^ ].*: #[0-9]+, ' <<<"$sas")" -eq 1 ] || return 1
-  grep -qE '^[^ ].*: #[0-9]+, ESTABLISHED' <<<"$sas" || return 1
-  [ "$(grep -cE '^  [^ ].*: #[0-9]+, ' <<<"$sas")" -eq 1 ] || return 1
-  grep -qE '^  [^ ].*: #[0-9]+, .*INSTALLED' <<<"$sas" || return 1
-  [ "$(nsd_q "$n" '.ike_sas | length')" -eq 1 ] || return 1
-  [ "$(nsd_q "$n" '.ike_sas[0].children | length')" -eq 1 ] || return 1
-  in=$(nsd_q "$n" '.ike_sas[0].children[0].spi_in' | sed 's/^0x//')
-  out=$(nsd_q "$n" '.ike_sas[0].children[0].spi_out' | sed 's/^0x//')
-  grep -qE "^ +in +$out" <<<"$sas" && grep -qE "^ +out +$in" <<<"$sas"
-}
-
 # Re-keys both ways during a ping: natsec instance N, strongSwan instance S
 # with IKE SA name IKE and CHILD_SA name CHILD, pings from NS for SECS:
 # rekey_run N S IKE CHILD NS SECS [PING_SOURCE].
 rekey_run() {
   local n=$1 s=$2 ike=$3 child=$4 ns=$5 secs=$6 src=${7:-}
   local out=$NATSEC_TMP/ping-$n.out
-  pings_start "$ns" "$secs" "$out" "$src"
+  iop_pings_start "$ns" "$secs" "$out" "$src"
   sleep 3
   step "  natsec re-keys the CHILD_SA, then strongSwan (swanctl --rekey)"
   "$NSC_BIN" -s "$(nsd_sock "$n")" rekey child >/dev/null || fail "natsecctl rekey failed"
@@ -114,13 +60,13 @@ rekey_run() {
   sleep 3
   sw_swanctl "$s" --rekey --ike "$ike" >/dev/null || fail "swanctl --rekey --ike failed"
   local lost
-  wait "$PING_PID" || true
-  lost=$(pings_lost "$out")
+  wait "$IOP_PING_PID" || true
+  lost=$(iop_pings_lost "$out")
   sleep 3
   local cr ir sc
   cr=$(nsd_q "$n" .counters.ike.child_rekeys)
   ir=$(nsd_q "$n" .counters.ike.ike_rekeys)
-  sc=$(sw_counts "$s")
+  sc=$(iop_sw_rekey_counts "$s")
   local started answered
   started=$(grep -c 're-keying CHILD SA' "$(nsd_log "$n")" || true)
   answered=$(grep -c 'the peer re-keyed CHILD SA' "$(nsd_log "$n")" || true)
@@ -133,7 +79,7 @@ rekey_run() {
   [ "$(nsd_q "$n" .counters.ike.expired)" -eq 0 ] || fail "natsec: an SA reached its hard lifetime"
   ! grep -qiE 'failed|NO_PROPOSAL_CHOSEN|TS_UNACCEPTABLE|INVALID_SYNTAX' <<<"$(grep -E 'CREATE_CHILD_SA|rekey' "$(sw_log "$s")")" ||
     { grep -iE 'failed|NO_PROPOSAL' "$(sw_log "$s")" | head >&2; fail "strongSwan reports a failed re-key"; }
-  wait_for "settled $n $s" 10 || {
+  wait_for "iop_settled $n $s" 10 || {
     sw_list_sas "$s" >&2
     nsd_json "$n" >&2
     fail "not exactly one IKE SA and one CHILD_SA, the same, on both sides"
@@ -148,7 +94,7 @@ nsd_conf_gateway gw ike_proposals=$IKE esp_proposals=$ESP child_lifetime=14 ike_
 nsd_peer gw "$CLIENT_ID" "$PSK" "$CORP_NET"
 nsd_start gw gw
 sw_start c1 alice
-sw_load alice "$(sw_conf_client "$GW_PUB" "$GW_ID" "$CLIENT_ID" "$PSK" "$CORP_NET" "$IKE" "$ESP" | sw_rekey_times 35 12)"
+sw_load alice "$(sw_conf_client "$GW_PUB" "$GW_ID" "$CLIENT_ID" "$PSK" "$CORP_NET" "$IKE" "$ESP" | iop_sw_rekey_times 35 12)"
 sw_initiate alice home 20 || { tail -n 30 "$(sw_log alice)" >&2; fail "strongSwan could not connect"; }
 nsd_wait_up gw
 vip=$(nsd_q gw '.ike_sas[0].virtual_ip')
@@ -180,7 +126,7 @@ nsd_stop gw
 
 step "(C) natsec client -> strongSwan gateway: re-keys both ways"
 sw_start gw swgw
-GWCONF=$(sw_conf_gateway "$GW_PUB" "$GW_ID" "$CLIENT_ID" "$PSK" "$VIP_POOL" "$CORP_NET" "$IKE" "$ESP" | sw_rekey_times 35 12)
+GWCONF=$(sw_conf_gateway "$GW_PUB" "$GW_ID" "$CLIENT_ID" "$PSK" "$VIP_POOL" "$CORP_NET" "$IKE" "$ESP" | iop_sw_rekey_times 35 12)
 sw_load swgw "$GWCONF"
 nsd_conf_client alice "$CLIENT_ID" ike_proposals=$IKE child_lifetime=14 ike_lifetime=40 \
   dpd=$DPD retransmit_timeout=$RT retransmit_tries=$TRIES

@@ -273,6 +273,31 @@ nat_set_udp_timeout() {
     net.netfilter.nf_conntrack_udp_timeout_stream="$2" || fail "cannot set UDP timeout in $1"
 }
 
+# Make NAT drop the IKE messages it forwards on UDP 4500 (those that start
+# with the non-ESP marker; ESP still flows): all of them, only responses
+# (the R flag, byte 19 of the IKE header), or none. Holding requests and
+# then answers makes two requests sent at once cross (a simultaneous
+# re-key): nat_hold_ike NAT all|answers|off.
+nat_hold_ike() {
+  local nat=$1 match=''
+  nsx "$nat" nft delete table inet hold 2>/dev/null || true
+  case $2 in
+  off) return 0 ;;
+  all) ;;
+  answers) match='@th,248,8 & 0x20 == 0x20' ;;
+  *) fail "nat_hold_ike: all, answers or off, not '$2'" ;;
+  esac
+  nsx "$nat" nft -f - <<EOF || fail "nat_hold_ike $nat $2: nft rejected the rules"
+table inet hold {
+  chain forward_ike {
+    type filter hook forward priority -10; policy accept;
+    udp dport 4500 @th,64,32 0 $match counter drop
+    udp sport 4500 @th,64,32 0 $match counter drop
+  }
+}
+EOF
+}
+
 # Drop PERCENT % of packets entering and of packets leaving NS (only on IFACE if given); 0 removes: link_loss NS PERCENT [IFACE].
 link_loss() {
   local ns=$1 pct=$2 ifc=${3:-} in='' out=''

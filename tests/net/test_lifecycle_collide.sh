@@ -36,27 +36,6 @@ nsd_wait_up alice
 nsd_wait_up gw
 nsx c1 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel to start with"
 
-# nat1 drops UDP 4500 datagrams that start with the non-ESP marker (IKE),
-# all of them or only responses (the R flag, byte 19 of the IKE header):
-# hold_ike all | answers | off.
-hold_ike() {
-  nsx nat1 nft delete table inet hold 2>/dev/null || true
-  local match=''
-  case $1 in
-  off) return 0 ;;
-  answers) match='@th,248,8 & 0x20 == 0x20' ;;
-  esac
-  nsx nat1 nft -f - <<EOF || fail "nft rejected the IKE hold rule"
-table inet hold {
-  chain forward_ike {
-    type filter hook forward priority -10; policy accept;
-    udp dport 4500 @th,64,32 0 $match counter drop
-    udp sport 4500 @th,64,32 0 $match counter drop
-  }
-}
-EOF
-}
-
 # The one settled state: one IKE SA and one CHILD_SA each side, the same.
 settled() {
   [ "$(nsd_q alice '[.ike_sas[] | select(.state == "ESTABLISHED")] | length')" -eq 1 ] &&
@@ -86,15 +65,15 @@ for what in child child ike ike; do
   old_child=$(nsd_q alice '.ike_sas[0].children[0].spi_in')
   old_ike=$(nsd_q alice '.ike_sas[0].spi_i')
   step "round $rounds: both sides re-key the $what SA at once"
-  hold_ike all
+  nat_hold_ike nat1 all
   "$NSC_BIN" -s "$(nsd_sock alice)" rekey "$what" >/dev/null &
   p1=$!
   "$NSC_BIN" -s "$(nsd_sock gw)" rekey "$what" >/dev/null || fail "natsecctl rekey failed on gw"
   wait "$p1" || fail "natsecctl rekey failed on alice"
   sleep 0.5
-  hold_ike answers # the requests sent again at 1 s cross
+  nat_hold_ike nat1 answers # the requests sent again at 1 s cross
   sleep 1.2
-  hold_ike off # the ones at 3 s get the cached answers
+  nat_hold_ike nat1 off # the ones at 3 s get the cached answers
   wait_for settled 10 || {
     nsd_json alice >&2
     nsd_json gw >&2
