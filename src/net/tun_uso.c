@@ -24,14 +24,17 @@ static uint16_t udp_csum(const uint8_t *pkt, size_t l4, size_t len, bool v6)
 
 /* The UDP offset of a datagram that may be merged: IPv4 without options or
  * fragmentation, or IPv6 with UDP right after its header; lengths that
- * agree with len; a correct IPv4 header checksum; a non-zero, correct UDP
+ * agree with len; a correct IPv4 header checksum, not 0xffff (valid too,
+ * the other form of 0 that incremental updates can leave, but the kernel
+ * stores 0 when it recomputes it per datagram); a non-zero, correct UDP
  * checksum; some payload. 0 when not. */
 static size_t mergeable(const uint8_t *pkt, size_t len, bool *v6)
 {
     size_t l4;
     if (len >= IPV4_MIN && pkt[0] == 0x45) {
         if (pkt[9] != PROTO_UDP || (ns_get_u16(pkt + 6) & 0x3fff) != 0 ||
-            ns_get_u16(pkt + 2) != len || ns_csum_fold(ns_csum_add(0, pkt, IPV4_MIN)) != 0)
+            ns_get_u16(pkt + 2) != len || ns_csum_fold(ns_csum_add(0, pkt, IPV4_MIN)) != 0 ||
+            ns_get_u16(pkt + 10) == 0xffff)
             return 0;
         l4 = IPV4_MIN;
         *v6 = false;
