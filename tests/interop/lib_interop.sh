@@ -166,7 +166,9 @@ iop_compare() {
   _iop_eq "IKE algorithms" "$(_iop_ns_alg "$(jq -r .proposal <<<"$n")")" "$(_iop_sw_alg "$_IOP_SF" "$s")"
   _iop_eq "natsec's identity" "$(jq -r .local_id <<<"$n")" "$(_iop_get "$_IOP_SF" "${s}remote-id")"
   _iop_eq "strongSwan's identity" "$(jq -r .remote_id <<<"$n")" "$(_iop_get "$_IOP_SF" "${s}local-id")"
-  if [ "$(jq -r .initiator <<<"$n")" = true ]; then
+  # The client's virtual IP: by role, not by who initiated (after a re-key
+  # the gateway may be the IKE SA's initiator).
+  if [ "$(jq -r .role <<<"$_IOP_NJ")" = client ]; then
     _iop_eq "natsec's virtual IP" "$(jq -r .virtual_ip <<<"$n")" "$(_iop_get "$_IOP_SF" "${s}remote-vips")"
   else
     _iop_eq "strongSwan's virtual IP" "$(jq -r .virtual_ip <<<"$n")" "$(_iop_get "$_IOP_SF" "${s}local-vips")"
