@@ -3,8 +3,10 @@
  * PFS, and the IKE SA, started by either side at soft lifetimes in time and
  * bytes; simultaneous re-keys resolved by the nonces, 2.8.1) and
  * INFORMATIONAL for both roles, with NAT detection and port floating (RFC
- * 7296 2.23), COOKIE under load (2.6), message IDs, retransmission and
- * response caching, liveness, hard lifetimes, and deletion.
+ * 7296 2.23), COOKIE under load (2.6) and a fair share of the half-open
+ * SAs per source address (ike/halfopen.h, X13), message IDs,
+ * retransmission and response caching, liveness, hard lifetimes, and
+ * deletion.
  *
  * The engine does no I/O and reads no clock. The daemon feeds it datagrams
  * and the time, and the engine acts through the callbacks in struct
@@ -269,6 +271,9 @@ struct ns_ike_counters {
     uint64_t cookies_sent;
     uint64_t cookies_rejected;  /* IKE_SA_INIT with a wrong or stale cookie */
     uint64_t half_open_refused; /* half_open_max reached, nothing answered */
+    uint64_t half_open_evicted; /* at half_open_max: the largest holder's oldest half-open
+                                   SA replaced by a request from a source holding fewer
+                                   (ike/halfopen.h, X13) */
     uint64_t invalid_ke_sent;
     uint64_t no_proposal_sent;
     uint64_t retransmits;      /* requests sent again by the timer */
@@ -276,14 +281,16 @@ struct ns_ike_counters {
     uint64_t ike_established;
     uint64_t ike_deleted;
     uint64_t children_installed;
-    uint64_t peer_moves;       /* authenticated address/port changes (R4) */
-    uint64_t ike_rekeys;       /* IKE SAs re-keyed (either side initiating) */
-    uint64_t child_rekeys;     /* CHILD_SAs re-keyed (either side initiating) */
-    uint64_t rekey_collisions; /* simultaneous re-keys resolved by the nonces (2.8.1) */
-    uint64_t rekey_failures;   /* re-keys refused or failed (retried until the hard lifetime) */
-    uint64_t expired;          /* SAs deleted at their hard lifetime */
-    unsigned half_open;        /* now: IKE SAs not yet authenticated */
-    unsigned ike_sas;          /* now: every IKE SA in the table */
+    uint64_t peer_moves;        /* authenticated address/port changes (R4) */
+    uint64_t ike_rekeys;        /* IKE SAs re-keyed (either side initiating) */
+    uint64_t child_rekeys;      /* CHILD_SAs re-keyed (either side initiating) */
+    uint64_t rekey_collisions;  /* simultaneous re-keys resolved by the nonces (2.8.1) */
+    uint64_t rekey_failures;    /* re-keys refused or failed (retried until the hard lifetime) */
+    uint64_t expired;           /* SAs deleted at their hard lifetime */
+    unsigned half_open;         /* now: IKE SAs not yet authenticated */
+    unsigned half_open_sources; /* now: source addresses (IPv6: /64) holding half-open SAs */
+    unsigned half_open_largest; /* now: the most half-open SAs one source holds */
+    unsigned ike_sas;           /* now: every IKE SA in the table */
 };
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
 

@@ -83,8 +83,10 @@ static bool is_half_open(enum ns_ike_state st)
 
 void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st)
 {
-    if (is_half_open(sa->state) && !is_half_open(st))
+    if (is_half_open(sa->state) && !is_half_open(st)) {
         e->half_open--;
+        ns_ho_del(&e->ho, &sa->ho); /* authenticated or gone: its source's share shrinks */
+    }
     if (is_half_open(sa->state) && st == NS_IKE_ST_ESTABLISHED) {
         /* Authenticated: the data plane may report on it, and it ages. */
         ns_eng_dp_index(e, sa);

@@ -23,6 +23,7 @@
 #include "esp/sa_spec.h"
 #include "ike/cookie.h"
 #include "ike/engine.h"
+#include "ike/halfopen.h"
 #include "ike/msg.h"
 #include "ike/pool.h"
 #include "ike/proposal.h"
@@ -229,6 +230,9 @@ struct ns_ikesa {
     /* Engine indexes and timer. */
     struct ns_hnode by_id, by_init, by_ident;
     bool in_init_idx, in_ident_idx;
+    /* Gateway: counted for the source of its IKE_SA_INIT while it is
+     * half-open (ike/halfopen.h, X13). */
+    struct ns_ho_link ho;
     size_t heap_pos; /* SIZE_MAX when not in the heap */
     uint64_t due;
 };
@@ -261,6 +265,7 @@ struct ns_ike_engine {
 
     struct ns_ike_counters ctr;
     unsigned half_open;
+    struct ns_ho_table ho; /* the half-open SAs by source (X13) */
 
     struct ns_cookie_ctx cookie; /* gateway */
     struct ns_pool *pool;        /* gateway */
@@ -281,6 +286,8 @@ uint64_t ns_eng_hash_id(const struct ns_ike_engine *e, uint64_t id);
 uint64_t ns_eng_hash_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
                           uint64_t spi_i);
 uint64_t ns_eng_hash_ident(const struct ns_ike_engine *e, const struct ns_conf_id *id);
+/* The source of a half-open SA (ike/halfopen.h, from ns_ho_source_of). */
+uint64_t ns_eng_hash_source(const struct ns_ike_engine *e, const struct ns_addr *src);
 /* Adds a node with its hash set; grows the table when it is full (growth
  * failure only makes chains longer). */
 void ns_htab_add(struct ns_htab *t, struct ns_hnode *n);

@@ -10,7 +10,10 @@
  * INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, over half_open_max: R15), resends
  * its cached answer to a retransmission recognised by (peer endpoint, SPIi),
  * and otherwise answers SA, KE, Nr and the NAT detection notifies from a
- * new half-open SA. */
+ * new half-open SA. At half_open_max a request from a source holding at
+ * least two half-open SAs fewer than the largest holder replaces that
+ * holder's oldest one instead of being refused (ike/halfopen.h, X13). */
+#include <stddef.h>
 #include <string.h>
 
 #include "crypto/rand.h"
@@ -405,14 +408,26 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     return ns_ike_build_finish(&b);
 }
 
-/* A new half-open SA for an accepted request; NULL on failure (dropped). */
+/* The source of the request being handled, for the fair share (X13). */
+struct source {
+    struct ns_addr key;
+    uint64_t hash;
+};
+
+/* A new half-open SA for an accepted request, counted for its source;
+ * NULL on failure (dropped). */
 static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ike_header *h,
                                      const struct ns_ike_payloads *pl,
-                                     const struct init_payloads *ip, const struct ns_sa_choice *ch)
+                                     const struct init_payloads *ip, const struct ns_sa_choice *ch,
+                                     const struct source *src)
 {
     struct ns_ikesa *sa = ns_eng_sa_new(e, false);
     if (!sa)
         return NULL;
+    if (ns_ho_add(&e->ho, &sa->ho, &src->key, src->hash) != 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+        return NULL;
+    }
     sa->spi_i = h->spi_i;
     sa->ike_alg = ch->chosen;
     sa->local = e->rx_local;
@@ -435,6 +450,39 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     ns_eng_index_init(e, sa);
     ns_eng_sched(e, sa);
     return sa;
+}
+
+/* At half_open_max: whether a request from src may still get a half-open
+ * SA, and then which one it replaces (*victim, NULL while there is room).
+ * Refusals are counted. */
+static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
+                           struct ns_ikesa **victim)
+{
+    *victim = NULL;
+    if (e->half_open < e->conf->half_open_max)
+        return true;
+    struct ns_ho_link *l = ns_ho_victim(&e->ho, ns_ho_count(&e->ho, &src->key, src->hash));
+    if (!l) {
+        e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
+        return false;
+    }
+    *victim = (struct ns_ikesa *)(void *)((char *)l - offsetof(struct ns_ikesa, ho));
+    return true;
+}
+
+/* The largest holder's oldest half-open SA makes room for a new one from a
+ * source holding at least two fewer (X13). Nothing is sent: its peer proved no more than
+ * its address, and an IKE_AUTH it may still send finds no SA. */
+static void half_open_evict(struct ns_ike_engine *e, struct ns_ikesa *victim)
+{
+    char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
+    /* Debug: under a flood this happens for every request. */
+    NS_DBG("ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
+           "request from %s",
+           (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),
+           ns_ho_largest(&e->ho), ns_endpoint_str(&e->rx_remote, b));
+    e->ctr.half_open_evicted++;
+    ns_eng_sa_kill(e, victim, NS_IKE_DOWN_LOCAL);
 }
 
 /* A copy of a request we answered with a half-open SA: same answer. */
@@ -475,17 +523,20 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
         return;
     }
     /* The COOKIE costs no state, so it is asked for first; only a request
-     * that proved its address can meet the hard bound. */
+     * that proved its address can meet the hard bound, and its fair share
+     * (X13) is that of a real source. */
     if (!cookie_ok(e, h, pl, &ip))
         return;
-    if (e->half_open >= e->conf->half_open_max) {
-        e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
+    struct source src;
+    ns_ho_source_of(&e->rx_remote.addr, &src.key);
+    src.hash = ns_eng_hash_source(e, &src.key);
+    struct ns_ikesa *victim;
+    if (!half_open_room(e, &src, &victim))
         return;
-    }
     struct ns_sa_choice ch;
     if (!choose_ike(e, h, &ip, &ch))
         return;
-    struct ns_ikesa *sa = half_open_sa(e, h, pl, &ip, &ch);
+    struct ns_ikesa *sa = half_open_sa(e, h, pl, &ip, &ch, &src);
     if (!sa) {
         e->ctr.dropped_malformed++; /* a KE value that is not a group element */
         return;
@@ -494,6 +545,11 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     }
+    /* Only a request that got its SA takes another's place: one that fails
+     * above (a bad KE value) evicts nothing. For the length of this call
+     * the table holds one SA over half_open_max. */
+    if (victim)
+        half_open_evict(e, victim);
     ns_eng_send(e, &e->rx_local, &e->rx_remote, sa->init_resp.p, sa->init_resp.len);
     log_init_done(e, sa);
 }

@@ -141,7 +141,7 @@ struct ns_hnode *ns_htab_chain(const struct ns_htab *t, uint64_t hash)
     return t->b[hash & (t->nb - 1)];
 }
 
-/* ---- the three keys ---- */
+/* ---- the keys ---- */
 
 uint64_t ns_eng_hash_id(const struct ns_ike_engine *e, uint64_t id)
 {
@@ -159,6 +159,14 @@ uint64_t ns_eng_hash_init(const struct ns_ike_engine *e, const struct ns_endpoin
     in[24] = ep->addr.family;
     in[25] = (uint8_t)(ep->port >> 8);
     in[26] = (uint8_t)ep->port;
+    return siphash(e->hash_key, in, sizeof(in));
+}
+
+uint64_t ns_eng_hash_source(const struct ns_ike_engine *e, const struct ns_addr *src)
+{
+    uint8_t in[1 + 16];
+    in[0] = src->family;
+    memcpy(in + 1, src->a, 16);
     return siphash(e->hash_key, in, sizeof(in));
 }
 

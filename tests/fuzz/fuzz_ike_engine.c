@@ -31,6 +31,13 @@
  *               payload list (below), which the harness builds into a
  *               message, so IKE_SA_INIT answers (COOKIE, INVALID_KE, ...)
  *               and requests are well formed whatever the mutation.
+ *               Framed from a stranger to the gateway, hflags bits 0-2
+ *               (reserved in IKEv2) are the harness's and go out as 0:
+ *               bits 0-1 pick the stranger among four (two IPv4 addresses,
+ *               two addresses of one IPv6 /64), bit 2 returns a COOKIE
+ *               the gateway answers with, as a real initiator does, so
+ *               requests from several real sources reach the fair share
+ *               of half-open SAs (X13).
  *     1 SEALED  sel, exch, hflags, mid, first, [u32 msg id], u16 len, chain:
  *               an SK message to the gateway's IKE SA number sel (f0: to
  *               the client's), sealed with that SA's real keys as its peer
@@ -88,7 +95,8 @@
  * exactly where their request came from (R4) and only while a request is
  * being handled; set_wakeup always tells the current earliest deadline,
  * and a tick leaves nothing due; distinct virtual IPs (R6); half-open
- * SAs within half_open_max (R15).
+ * SAs within half_open_max (R15), and the gateway's count of them per
+ * source consistent after every operation (X13).
  *
  * Determinism: OpenSSL's RAND is replaced by a counter-mode stream
  * restarted for every input, so SPIs, nonces, DH keys, IVs and the hash
@@ -216,6 +224,10 @@ struct world {
     bool nat;
     uint16_t nat_base; /* public port = nat_base + private port */
     struct ns_addr gw, cl, nat_pub, stranger;
+    struct ns_addr strangers[4]; /* framed requests' sources (RAW f4 from a stranger) */
+    /* The last COOKIE the gateway asked for, to return it (RAW f4). */
+    uint8_t cookie[NS_IKE_MAX_COOKIE];
+    size_t cookie_len;
     bool link_up;
     struct pkt q[QLEN];
     unsigned qn;
@@ -419,6 +431,13 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     }
     if (hd.exchange == NS_IKE_SA_INIT)
         note_id(h, from == GW ? hd.spi_r : hd.spi_i);
+    const struct ns_ike_payload *cp = ns_ike_find_notify(&pl, NS_N_COOKIE);
+    struct ns_ike_notify cn;
+    if (from == GW && hd.exchange == NS_IKE_SA_INIT && (hd.flags & NS_IKE_FLAG_RESPONSE) && cp &&
+        ns_ike_parse_notify(cp, &cn) == NS_IKE_OK && cn.len <= sizeof(W.cookie)) {
+        memcpy(W.cookie, cn.data, cn.len);
+        W.cookie_len = cn.len;
+    }
     if (W.n_rec < MAX_REC) {
         struct rec *r = &W.rec[W.n_rec++];
         r->from = from;
@@ -787,13 +806,20 @@ static void patch_spis(uint8_t *msg, int to)
     }
 }
 
-/* RAW with f4: a message framed by the harness. */
-static size_t framed_message(struct in *in, unsigned f, int to, uint8_t *msg, size_t cap)
+/* RAW with f4: a message framed by the harness, with cookie (cookie_len
+ * bytes, unless NULL) in front as a COOKIE notify. With ctl, hflags bits
+ * 0-2 are the harness's: they go there and out of the header. */
+static size_t framed_message(struct in *in, unsigned f, int to, uint8_t *msg, size_t cap,
+                             uint8_t *ctl, const uint8_t *cookie, size_t cookie_len)
 {
     uint8_t spis[16];
     struct ns_ike_header h = {.version = NS_IKE_VERSION};
     h.exchange = u8(in);
     h.flags = u8(in);
+    if (ctl) {
+        *ctl = h.flags & 7;
+        h.flags &= (uint8_t)~7u;
+    }
     h.msg_id = u8(in);
     for (size_t i = 0; i < sizeof(spis); i++)
         spis[i] = u8(in);
@@ -803,6 +829,8 @@ static size_t framed_message(struct in *in, unsigned f, int to, uint8_t *msg, si
     h.spi_r = (uint64_t)ns_get_u32(spis + 8) << 32 | ns_get_u32(spis + 12);
     struct ns_ike_builder b;
     ns_ike_build_begin(&b, msg, cap, &h);
+    if (cookie)
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, cookie, cookie_len);
     add_payload_list(&b, in);
     int n = ns_ike_build_finish(&b);
     return n > 0 ? (size_t)n : 0;
@@ -812,12 +840,17 @@ static void op_raw(struct in *in, unsigned f)
 {
     static uint8_t msg[NS_IKE_BUF];
     int to = (f & 1) ? CL : GW;
-    size_t len;
+    size_t len, n = 0;
+    const uint8_t *p = NULL;
+    /* A framed request from a stranger to the gateway: hflags bits 0-2 say
+     * which stranger, and whether it returns a COOKIE (see the top). */
+    uint8_t ctl = 0;
+    bool ctl_bits = (f & 16) && (f & 4) && to == GW;
     if (f & 16) {
-        size_t n = u16(in);
-        const uint8_t *p = bytes(in, &n);
+        n = u16(in);
+        p = bytes(in, &n);
         struct in sub = {p, n};
-        len = framed_message(&sub, f, to, msg, sizeof(msg));
+        len = framed_message(&sub, f, to, msg, sizeof(msg), ctl_bits ? &ctl : NULL, NULL, 0);
         if (!len)
             return;
     } else {
@@ -831,8 +864,17 @@ static void op_raw(struct in *in, unsigned f)
     }
     struct ns_endpoint local = own_endpoint(to, f & 2);
     struct ns_endpoint remote = peer_endpoint(to, f & 2, f & 4, 0);
+    if (ctl_bits)
+        remote.addr = W.strangers[ctl & 3];
     W.tampered = true;
+    W.cookie_len = 0;
     deliver(to, &local, &remote, msg, len);
+    if ((ctl & 4) && W.cookie_len) {
+        struct in sub = {p, n};
+        len = framed_message(&sub, f, to, msg, sizeof(msg), &ctl, W.cookie, W.cookie_len);
+        if (len)
+            deliver(to, &local, &remote, msg, len);
+    }
     W.tampered = false;
 }
 
@@ -1208,6 +1250,10 @@ static void world_setup(unsigned setup)
     W.cl = addr_of(CL_ADDR);
     W.nat_pub = addr_of(NAT_PUB);
     W.stranger = addr_of(STRANGER);
+    W.strangers[0] = W.stranger;
+    W.strangers[1] = addr_of("203.0.113.98");
+    W.strangers[2] = addr_of("2001:db8:99::1");
+    W.strangers[3] = addr_of("2001:db8:99::2"); /* the same /64: the same source (X13) */
     W.link_up = true;
     /* The two ways a re-key responder may install (engine.h): split with
      * the AES-CBC and ECP-256 suites, all at once with the others. */
@@ -1276,6 +1322,22 @@ static void check_vips(void)
         }
     }
     check(n == ns_pool_in_use(e->pool), "the pool gave out exactly the owned virtual IPs (R6)");
+}
+
+/* R15, X13, after every operation: the gateway's half-open SAs within
+ * half_open_max, and its count of them per source consistent (read from
+ * the engine, as check_vips does). */
+static void check_half_open(void)
+{
+    const struct ns_ike_engine *e = W.h[GW].e;
+    struct ns_ike_counters ctr;
+    ns_ike_engine_counters(e, &ctr);
+    check(ctr.half_open <= e->conf->half_open_max, "half-open SAs bounded (R15)");
+    check(ns_ho_consistent(&e->ho), "the half-open SAs per source add up (X13)");
+    check(ctr.half_open_sources <= ctr.half_open && ctr.half_open_largest <= ctr.half_open,
+          "sources of half-open SAs hold half-open SAs (X13)");
+    check((ctr.half_open_sources == 0) == (ctr.half_open_largest == 0),
+          "a source with half-open SAs holds one at least (X13)");
 }
 
 /* What the last input did, for the seed writer's report. */
@@ -1352,6 +1414,7 @@ static void run(const uint8_t *data, size_t size)
         pump();
         check_vips();
         check_status();
+        check_half_open();
     }
     world_end();
 }
@@ -1532,6 +1595,21 @@ static void s_framed(bool to_client, bool stranger, unsigned exch, unsigned hfl,
     for (int i = 0; i < 16; i++)
         s8(i < 8 ? 0x11 : 0); /* replaced by the SA's SPIs; SPIr 0 kept */
     sbytes(list, n);
+}
+
+/* RAW framed IKE_SA_INIT request c from a stranger to the gateway, SPIi
+ * 0x<spi>42424242424242; ctl: the harness's hflags bits (see the top). */
+static void s_init_from_stranger(const struct chain *c, unsigned ctl, unsigned spi)
+{
+    s8(0u | 1u << 5 | 1u << 7); /* framed, from a stranger, no SPI patch */
+    size_t n = chain_to_list(c, seed + seed_len + 2 + 19);
+    s16((unsigned)(19 + n));
+    s8(NS_IKE_SA_INIT);
+    s8(NS_IKE_FLAG_INITIATOR | ctl);
+    s8(0);
+    for (int i = 0; i < 16; i++)
+        s8(i == 0 ? spi : i < 8 ? 0x42 : 0);
+    seed_len += n;
 }
 
 static void s_time(unsigned ms, bool x256)
@@ -1758,6 +1836,19 @@ int main(int argc, char **argv)
             s8(i < 8 ? 0x42 : 0);
         seed_len += n;
         seed_write("init-request-from-stranger");
+        /* X13: one stranger fills the table (6), three from the COOKIE
+         * threshold on returning the gateway's COOKIE; two addresses of one
+         * IPv6 /64 take the place of its oldest two, its own next request
+         * is refused, a third source takes another; then they expire. */
+        s8(0);
+        for (unsigned i = 1; i <= 6; i++)
+            s_init_from_stranger(&c, i > 3 ? 4 : 0, i);
+        s_init_from_stranger(&c, 4 | 2, 7);
+        s_init_from_stranger(&c, 4 | 3, 8);
+        s_init_from_stranger(&c, 4, 9);
+        s_init_from_stranger(&c, 4 | 1, 10);
+        s_time(120, true);
+        seed_write("init-fair-share");
     }
 
     /* Without the splice, or with a wrong AUTH or identity spliced in:

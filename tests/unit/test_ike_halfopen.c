@@ -1,0 +1,731 @@
+/* The fair share of half-open IKE SAs per source (X13, ike/halfopen.h) in
+ * the engine: a gateway engine and many client engines in this process on
+ * the simulated network of tests/support/ike_sim, some behind one NAT
+ * address (an attacker's host, or a carrier-grade NAT with many honest
+ * clients). The clients are real initiators: they return the gateway's
+ * COOKIEs (RFC 7296 2.6), so every request below has proved its address,
+ * and an attacker is a client whose IKE_AUTH never leaves.
+ *
+ * Every case names X13 and R15 (bounded state for unauthenticated peers):
+ * half_open_max is never exceeded, and one source holding the whole table
+ * no longer starves every other. */
+/* cmocka needs these first; the blank line keeps clang-format from
+ * sorting it above them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/engine.h"
+/* Read-only: the table's own consistency walk (ns_ho_consistent). */
+#include "ike/ike_sa.h"
+#include "ike/msg.h"
+#include "support/ike_sim.h"
+#include "util/log.h"
+
+#define GW_ADDR "198.51.100.1"
+#define MAX_NODES 128
+#define MAX_NATS 4
+#define MAX_MAPS 512
+#define T0 1000000u
+#define HALF_OPEN_MAX 40 /* the gateway's, below */
+#define ALL UINT_MAX     /* auth_drop: never sends IKE_AUTH */
+
+struct node {
+    char name[40];
+    struct ns_conf conf;
+    struct ns_ike_engine *e;
+    struct ns_addr addr; /* private when behind a NAT */
+    int nat;             /* -1: none */
+    unsigned auth_drop;  /* IKE_AUTH requests still to lose (ALL: every one) */
+    struct ike_sim_spis spis;
+    unsigned n_up, n_client_down, n_child;
+    enum ns_ike_down_reason down_reason;
+};
+
+/* A NAT with room for every client of a test (ike_sim_nat has 64). */
+struct nat {
+    struct ns_addr pub;
+    struct {
+        int node;
+        struct ns_endpoint priv;
+        uint16_t port;
+    } m[MAX_MAPS];
+    unsigned n;
+};
+
+struct net {
+    struct node node[MAX_NODES];
+    unsigned n_nodes;
+    struct nat nat[MAX_NATS];
+    unsigned n_nats;
+    struct ike_sim_queue q;
+    struct ike_sim_world world;
+    uint64_t now;
+    bool mute;
+    uint8_t cookie[NS_COOKIE_LEN]; /* the last COOKIE the gateway sent */
+    bool has_cookie;
+    unsigned n_clients; /* for distinct identities */
+    struct ike_sim_log log;
+};
+
+static struct net *N;
+
+static struct ns_addr addr(const char *s)
+{
+    struct ns_addr a;
+    assert_int_equal(ns_addr_parse(&a, s), 0);
+    return a;
+}
+
+/* ---- the network ---- */
+
+static uint16_t nat_map(struct nat *nat, int node, const struct ns_endpoint *priv)
+{
+    for (unsigned i = 0; i < nat->n; i++)
+        if (nat->m[i].node == node && ns_endpoint_equal(&nat->m[i].priv, priv))
+            return nat->m[i].port;
+    assert_true(nat->n < MAX_MAPS);
+    nat->m[nat->n].node = node;
+    nat->m[nat->n].priv = *priv;
+    nat->m[nat->n].port = (uint16_t)(20000 + nat->n);
+    return nat->m[nat->n++].port;
+}
+
+static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                     const uint8_t *msg, size_t len, bool marker)
+{
+    struct node *n = ctx;
+    assert_true(len >= NS_IKE_HEADER_LEN);
+    assert_int_equal(marker, local->port == 4500);
+    if (n == &N->node[0] && msg[18] == NS_IKE_SA_INIT && msg[16] == NS_PL_NOTIFY &&
+        len >= NS_IKE_HEADER_LEN + 8 + NS_COOKIE_LEN &&
+        ns_get_u16(msg + NS_IKE_HEADER_LEN + 6) == NS_N_COOKIE) {
+        memcpy(N->cookie, msg + NS_IKE_HEADER_LEN + 8, NS_COOKIE_LEN);
+        N->has_cookie = true;
+    }
+    if (N->mute)
+        return;
+    bool request = !(msg[19] & NS_IKE_FLAG_RESPONSE);
+    if (request && msg[18] == NS_IKE_AUTH && n->auth_drop > 0) {
+        if (n->auth_drop != ALL)
+            n->auth_drop--;
+        return;
+    }
+    struct ns_endpoint src = *local;
+    if (n->nat >= 0) {
+        src.addr = N->nat[n->nat].pub;
+        src.port = nat_map(&N->nat[n->nat], (int)(n - N->node), local);
+    }
+    ike_sim_enqueue(&N->q, &src, remote, msg, len);
+}
+
+static int route(const struct ike_sim_pkt *p, struct ns_endpoint *local)
+{
+    for (unsigned k = 0; k < N->n_nats; k++) {
+        const struct nat *nat = &N->nat[k];
+        if (!ns_addr_equal(&nat->pub, &p->dst.addr))
+            continue;
+        for (unsigned i = 0; i < nat->n; i++) {
+            if (nat->m[i].port == p->dst.port) {
+                *local = nat->m[i].priv;
+                return nat->m[i].node;
+            }
+        }
+        return -1;
+    }
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr)) {
+            *local = p->dst;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+static void deliver(struct ike_sim_pkt *p)
+{
+    struct ns_endpoint local;
+    int to = route(p, &local);
+    if (to >= 0 && N->node[to].e)
+        ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
+}
+
+static struct ns_ike_engine *engine_of(unsigned i)
+{
+    return N->node[i].e;
+}
+
+static void check_table(void);
+
+static void run_for(uint64_t ms)
+{
+    ike_sim_run_until(&N->world, N->now + ms);
+    check_table();
+}
+
+/* ---- ops ---- */
+
+static uint32_t ops_alloc_spi(void *ctx)
+{
+    struct node *n = ctx;
+    return ike_sim_spi_alloc(&n->spis);
+}
+
+static void ops_release_spi(void *ctx, uint32_t spi)
+{
+    struct node *n = ctx;
+    ike_sim_spi_release(&n->spis, spi, n->name);
+}
+
+static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
+                        const struct ns_esp_sa_spec *out)
+{
+    (void)in;
+    (void)out;
+    struct node *n = ctx;
+    n->n_child++;
+    return 0;
+}
+
+static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    (void)ctx;
+    (void)in_spi;
+    (void)out_spi;
+}
+
+static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
+                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
+                          unsigned n_dns)
+{
+    (void)id;
+    (void)vip;
+    (void)remote;
+    (void)nr;
+    (void)dns;
+    (void)n_dns;
+    struct node *n = ctx;
+    n->n_up++;
+}
+
+static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
+{
+    struct node *n = ctx;
+    n->n_client_down++;
+    n->down_reason = why;
+}
+
+static struct ns_ike_ops ops_for(struct node *n)
+{
+    n->spis.cap = IKE_SIM_MAX_SPIS;
+    return (struct ns_ike_ops){.ctx = n,
+                               .send = ops_send,
+                               .alloc_spi = ops_alloc_spi,
+                               .release_spi = ops_release_spi,
+                               .child_up = ops_child_up,
+                               .child_down = ops_child_down,
+                               .client_up = ops_client_up,
+                               .client_down = ops_client_down};
+}
+
+/* ---- nodes ---- */
+
+/* Node 0, the gateway, with these limits. Any identity with the common
+ * PSK may connect. */
+static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshold)
+{
+    struct node *n = &N->node[N->n_nodes++];
+    snprintf(n->name, sizeof(n->name), "gateway");
+    n->addr = addr(GW_ADDR);
+    n->nat = -1;
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
+             "ike_proposals = aes128gcm16-prfsha256-x25519\n"
+             "pool = 10.99.0.0/24\n"
+             "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n"
+             "half_open_max = %u\ncookie_threshold = %u\n"
+             "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
+             "subnets = 192.0.2.0/24\n"
+             "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n",
+             half_open_max, cookie_threshold);
+    ike_sim_load(&n->conf, n->name, text);
+    struct ns_ike_ops ops = ops_for(n);
+    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
+    assert_non_null(n->e);
+    return n;
+}
+
+static int add_nat(const char *pub)
+{
+    assert_true(N->n_nats < MAX_NATS);
+    N->nat[N->n_nats].pub = addr(pub);
+    return (int)N->n_nats++;
+}
+
+/* A client with its own identity (user<k>@corp.example, the %default
+ * section), at a, behind NAT nat (-1: none), connecting at once. */
+static struct node *add_client(const char *name, const char *a, int nat, unsigned auth_drop,
+                               const char *psk)
+{
+    assert_true(N->n_nodes < MAX_NODES);
+    struct node *n = &N->node[N->n_nodes++];
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->addr = addr(a);
+    n->nat = nat;
+    n->auth_drop = auth_drop;
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = user%u@corp.example\ngateway = " GW_ADDR "\n"
+             "remote_id = vpn.corp.example\nike_proposals = aes128gcm16-prfsha256-x25519\n"
+             "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n"
+             "[peer vpn.corp.example]\npsk = %s\nsubnets = 192.0.2.80/32\n",
+             N->n_clients++, psk ? psk : "common-secret-0123456789");
+    ike_sim_load(&n->conf, n->name, text);
+    struct ns_ike_ops ops = ops_for(n);
+    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
+    assert_non_null(n->e);
+    assert_int_equal(ns_ike_engine_connect(n->e, &n->addr, N->now), 0);
+    return n;
+}
+
+/* count clients named <prefix><i> behind one NAT (private 192.168.x.y),
+ * each losing its first auth_drop IKE_AUTH requests. */
+static void add_clients_behind(struct node **out, unsigned count, const char *prefix, int nat,
+                               unsigned auth_drop)
+{
+    for (unsigned i = 0; i < count; i++) {
+        char name[40], a[32];
+        snprintf(name, sizeof(name), "%s%u", prefix, i);
+        snprintf(a, sizeof(a), "192.168.%u.%u", 1 + N->n_nodes / 200, 1 + N->n_nodes % 200);
+        out[i] = add_client(name, a, nat, auth_drop, NULL);
+    }
+}
+
+/* ---- inspection ---- */
+
+static struct ns_ike_counters gw_counters(void)
+{
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(N->node[0].e, &c);
+    return c;
+}
+
+struct find {
+    uint64_t spi_i;
+    const char *state;
+    unsigned n;
+};
+
+static void find_spi(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct find *f = arg;
+    f->n += st->spi_i == f->spi_i;
+    if (st->spi_i == f->spi_i)
+        f->state = st->state;
+}
+
+static void first_spi(void *arg, const struct ns_ike_sa_status *st)
+{
+    uint64_t *spi = arg;
+    *spi = st->spi_i;
+}
+
+static uint64_t client_spi_i(const struct node *cl)
+{
+    uint64_t spi = 0;
+    ns_ike_engine_foreach(cl->e, first_spi, &spi);
+    assert_true(spi != 0);
+    return spi;
+}
+
+static bool gw_has(uint64_t spi_i, const char *state)
+{
+    struct find f = {.spi_i = spi_i};
+    ns_ike_engine_foreach(N->node[0].e, find_spi, &f);
+    assert_true(f.n <= 1);
+    return f.n == 1 && (!state || strcmp(f.state, state) == 0);
+}
+
+static bool client_up(const struct node *cl)
+{
+    return cl->n_up == 1 && cl->n_child == 1 && gw_has(client_spi_i(cl), "ESTABLISHED");
+}
+
+/* R15 and the table's own invariants after every step. */
+static void check_table(void)
+{
+    const struct ns_ike_engine *e = N->node[0].e;
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(e, &c);
+    assert_true(c.half_open <= e->conf->half_open_max);
+    assert_true(ns_ho_consistent(&e->ho));
+    assert_true(c.half_open_sources <= c.half_open);
+    assert_true(c.half_open_largest <= c.half_open);
+    assert_int_equal(c.half_open_sources == 0, c.half_open_largest == 0);
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    N = calloc(1, sizeof(*N));
+    if (!N)
+        return -1;
+    N->now = T0;
+    N->world = (struct ike_sim_world){.q = &N->q,
+                                      .now = &N->now,
+                                      .n_nodes = &N->n_nodes,
+                                      .engine = engine_of,
+                                      .deliver = deliver,
+                                      .guard = 400000};
+    return ike_sim_log_open(&N->log, NS_LOG_INFO);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        ns_ike_engine_free(N->node[i].e);
+        assert_int_equal(ike_sim_spi_live(&N->node[i].spis), 0);
+        ns_conf_free(&N->node[i].conf);
+    }
+    ike_sim_log_close(&N->log);
+    free(N);
+    N = NULL;
+    return 0;
+}
+
+/* ================= scenarios ================= */
+
+/* X13 R15 (a): one host that returns COOKIEs but never sends IKE_AUTH
+ * holds the whole table (40 half-open SAs from one address); an honest
+ * client from another address still completes IKE_SA_INIT and IKE_AUTH,
+ * because its request replaces the attacker's oldest half-open SA. Before
+ * X13 it was refused until the attacker's SAs timed out. */
+static void attacker_cannot_starve_others(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int att_nat = add_nat("203.0.113.66");
+    struct node *att[HALF_OPEN_MAX];
+    add_clients_behind(att, HALF_OPEN_MAX, "attacker", att_nat, ALL);
+    run_for(100);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 1);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX);
+    assert_int_equal(c.cookies_sent, HALF_OPEN_MAX - 10); /* they all returned theirs */
+    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.half_open_evicted, 0);
+    uint64_t oldest = client_spi_i(att[0]), second = client_spi_i(att[1]);
+    assert_true(gw_has(oldest, "INIT_DONE") && gw_has(second, "INIT_DONE"));
+
+    struct node *honest = add_client("honest", "203.0.113.20", -1, 0, NULL);
+    run_for(100);
+    assert_true(client_up(honest));
+    c = gw_counters();
+    assert_int_equal(c.cookies_sent, HALF_OPEN_MAX - 10 + 1); /* the honest one's too */
+    assert_int_equal(c.half_open_evicted, 1);
+    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.ike_established, 1);
+    assert_int_equal(c.half_open, HALF_OPEN_MAX - 1); /* the honest one completed */
+    assert_int_equal(c.half_open_sources, 1);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX - 1);
+    assert_false(gw_has(oldest, NULL)); /* the attacker's oldest went */
+    assert_true(gw_has(second, "INIT_DONE"));
+
+    /* (d) The attacker's half-open SAs time out; its source goes with
+     * them, the honest client stays. */
+    run_for(40000);
+    c = gw_counters();
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(c.half_open_sources, 0);
+    assert_int_equal(c.half_open_largest, 0);
+    assert_int_equal(c.ike_sas, 1);
+    assert_true(client_up(honest));
+}
+
+/* X13 R15 (e): the largest holder's own new request is refused when the
+ * table is full (nothing of anyone else's is touched), also when it comes
+ * again. */
+static void largest_holder_refused(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int att_nat = add_nat("203.0.113.66");
+    struct node *att[HALF_OPEN_MAX + 1];
+    add_clients_behind(att, HALF_OPEN_MAX, "attacker", att_nat, ALL);
+    run_for(100);
+    assert_int_equal(gw_counters().half_open, HALF_OPEN_MAX);
+    uint64_t oldest = client_spi_i(att[0]);
+
+    add_clients_behind(&att[HALF_OPEN_MAX], 1, "more", att_nat, ALL);
+    run_for(100);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open_refused, 1);
+    assert_int_equal(c.half_open_evicted, 0);
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX);
+    assert_false(gw_has(client_spi_i(att[HALF_OPEN_MAX]), NULL));
+    assert_true(gw_has(oldest, "INIT_DONE"));
+    /* Its retransmissions (1 s, then 2 s later) with the same cookie: refused. */
+    run_for(3500);
+    c = gw_counters();
+    assert_int_equal(c.half_open_refused, 3);
+    assert_int_equal(c.half_open_evicted, 0);
+    assert_true(gw_has(oldest, "INIT_DONE"));
+}
+
+/* X13 R15: two holders of a full table end with equal shares: the smaller
+ * one's requests replace the larger one's oldest SAs only while that moves
+ * the two closer (30/10 -> 20/20); after that both are refused. */
+static void shares_converge(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int a_nat = add_nat("203.0.113.66"), b_nat = add_nat("203.0.113.77");
+    struct node *a[30], *b[25];
+    add_clients_behind(a, 30, "a", a_nat, ALL);
+    run_for(100);
+    add_clients_behind(b, 10, "b", b_nat, ALL);
+    run_for(100);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 2);
+    assert_int_equal(c.half_open_largest, 30);
+
+    add_clients_behind(&b[10], 15, "b", b_nat, ALL);
+    run_for(100);
+    c = gw_counters();
+    assert_int_equal(c.half_open_evicted, 10);
+    assert_int_equal(c.half_open_refused, 5);
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 2);
+    assert_int_equal(c.half_open_largest, 20);
+    /* a's ten oldest went, in age order. */
+    for (unsigned i = 0; i < 30; i++)
+        assert_int_equal(gw_has(client_spi_i(a[i]), "INIT_DONE"), i >= 10);
+    for (unsigned i = 0; i < 25; i++)
+        assert_int_equal(gw_has(client_spi_i(b[i]), "INIT_DONE"), i < 20);
+}
+
+/* X13 R15 (b): 2 x half_open_max/2 honest clients behind ONE address (a
+ * carrier-grade NAT), each half-open for a while (its first IKE_AUTH is
+ * lost): while the table is not full none is refused, up to the whole
+ * table held by that one address (no per-address cap), and all connect. */
+static void cgn_clients_not_capped(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int cgn = add_nat("203.0.113.5");
+    struct node *cl[HALF_OPEN_MAX];
+    add_clients_behind(cl, HALF_OPEN_MAX / 2, "cgn", cgn, 1);
+    run_for(100);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open, HALF_OPEN_MAX / 2);
+    assert_int_equal(c.half_open_sources, 1);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX / 2);
+    assert_int_equal(c.half_open_refused, 0);
+
+    add_clients_behind(&cl[HALF_OPEN_MAX / 2], HALF_OPEN_MAX / 2, "cgn", cgn, 1);
+    run_for(100);
+    c = gw_counters();
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 1);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.half_open_evicted, 0);
+
+    /* The IKE_AUTH retransmissions get through: everyone is up. */
+    run_for(2000);
+    for (unsigned i = 0; i < HALF_OPEN_MAX; i++)
+        assert_true(client_up(cl[i]));
+    c = gw_counters();
+    assert_int_equal(c.ike_established, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.half_open_evicted, 0);
+    /* (d) completion: counts back to 0, the source freed. */
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(c.half_open_sources, 0);
+    assert_int_equal(c.half_open_largest, 0);
+}
+
+/* X13 R15 (c): when the CGN address itself holds the whole table, a client
+ * from a second address still gets in; the price is the CGN's oldest
+ * half-open SA, whose client times out and connects again (as natsecd's
+ * reconnect does, X2) once there is room. */
+static void cgn_holding_table_admits_another(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int cgn = add_nat("203.0.113.5");
+    struct node *cl[HALF_OPEN_MAX];
+    add_clients_behind(cl, HALF_OPEN_MAX, "cgn", cgn, 1);
+    run_for(100);
+    assert_int_equal(gw_counters().half_open, HALF_OPEN_MAX);
+    assert_int_equal(gw_counters().half_open_largest, HALF_OPEN_MAX);
+    uint64_t oldest = client_spi_i(cl[0]);
+
+    struct node *other = add_client("other", "203.0.113.20", -1, 0, NULL);
+    run_for(100);
+    assert_true(client_up(other));
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open_evicted, 1);
+    assert_int_equal(c.half_open_refused, 0);
+    assert_false(gw_has(oldest, NULL));
+
+    run_for(20000);
+    for (unsigned i = 1; i < HALF_OPEN_MAX; i++)
+        assert_true(client_up(cl[i]));
+    assert_int_equal(cl[0]->n_up, 0);
+    assert_int_equal(cl[0]->n_client_down, 1);
+    assert_int_equal(cl[0]->down_reason, NS_IKE_DOWN_TIMEOUT);
+    c = gw_counters();
+    assert_true(c.dropped_unknown_spi >= 1); /* its IKE_AUTH found no SA */
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(c.half_open_sources, 0);
+
+    assert_int_equal(ns_ike_engine_connect(cl[0]->e, &cl[0]->addr, N->now), 0);
+    run_for(100);
+    assert_true(client_up(cl[0]));
+    assert_int_equal(gw_counters().ike_established, HALF_OPEN_MAX + 1);
+}
+
+/* X13 R15 (d): a source's share shrinks on every way out of half-open:
+ * IKE_AUTH completed, IKE_AUTH failed (a wrong PSK), expiry; at the end no
+ * source is left. */
+static void shares_return_to_zero(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int cgn = add_nat("203.0.113.5"), att_nat = add_nat("203.0.113.66");
+    struct node *ok[5], *att[5];
+    add_clients_behind(ok, 5, "cgn", cgn, 1);
+    add_clients_behind(att, 5, "attacker", att_nat, ALL);
+    struct node *bad = add_client("bad", "203.0.113.30", -1, 1, "a-wrong-secret-0123456789");
+    run_for(100);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open, 11);
+    assert_int_equal(c.half_open_sources, 3);
+    assert_int_equal(c.half_open_largest, 5);
+
+    run_for(1500); /* the held IKE_AUTHs go again */
+    for (unsigned i = 0; i < 5; i++)
+        assert_true(client_up(ok[i]));
+    assert_int_equal(bad->n_client_down, 1);
+    assert_int_equal(bad->down_reason, NS_IKE_DOWN_AUTH_FAILED);
+    c = gw_counters();
+    assert_int_equal(c.auth_failures, 1);
+    assert_int_equal(c.half_open, 5);
+    assert_int_equal(c.half_open_sources, 1); /* only the attacker's is left */
+    assert_int_equal(c.half_open_largest, 5);
+
+    run_for(40000);
+    c = gw_counters();
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(c.half_open_sources, 0);
+    assert_int_equal(c.half_open_largest, 0);
+    assert_int_equal(c.ike_sas, 5);
+}
+
+/* A copy of IKE_SA_INIT request init with SPIi ...spi_lo, and the COOKIE
+ * in front when cookie is not NULL (RFC 7296 2.6). */
+static size_t init_copy(const struct ike_sim_pkt *init, uint32_t spi_lo, const uint8_t *cookie,
+                        uint8_t *out)
+{
+    memcpy(out, init->data, init->len);
+    ns_put_u32(out + 4, spi_lo);
+    if (!cookie)
+        return init->len;
+    uint8_t *n = out + NS_IKE_HEADER_LEN;
+    size_t rest = init->len - NS_IKE_HEADER_LEN;
+    memcpy(n + 8 + NS_COOKIE_LEN, init->data + NS_IKE_HEADER_LEN, rest);
+    n[0] = init->data[16]; /* the notify's next payload: the request's first */
+    n[1] = 0;
+    ns_put_u16(n + 2, 8 + NS_COOKIE_LEN);
+    n[4] = n[5] = 0; /* protocol, SPI size */
+    ns_put_u16(n + 6, NS_N_COOKIE);
+    memcpy(n + 8, cookie, NS_COOKIE_LEN);
+    out[16] = NS_PL_NOTIFY;
+    size_t len = NS_IKE_HEADER_LEN + 8 + NS_COOKIE_LEN + rest;
+    ns_put_u32(out + 24, (uint32_t)len);
+    return len;
+}
+
+/* The copy from src, repeated with the COOKIE the gateway asks for. */
+static void init_from(const struct ike_sim_pkt *init, uint32_t spi_lo,
+                      const struct ns_endpoint *src)
+{
+    struct ns_endpoint dst = {.addr = addr(GW_ADDR), .port = 500};
+    uint8_t m[IKE_SIM_PKT_MAX];
+    N->has_cookie = false;
+    size_t len = init_copy(init, spi_lo, NULL, m);
+    ns_ike_engine_input(N->node[0].e, &dst, src, m, len, N->now);
+    if (N->has_cookie) {
+        len = init_copy(init, spi_lo, N->cookie, m);
+        ns_ike_engine_input(N->node[0].e, &dst, src, m, len, N->now);
+    }
+    check_table();
+}
+
+/* X13: IPv6 sources count by /64: requests from many addresses of one /64
+ * (each returning the COOKIE for its own address) are one source, the
+ * largest holder; an address of another /64 replaces its oldest SA, and
+ * one more address of the first /64 is refused. Copies of a real
+ * IKE_SA_INIT with other SPIs. */
+static void ipv6_prefix_is_one_source(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 1);
+    add_client("client", "203.0.113.20", -1, 0, NULL);
+    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
+    N->q.qh = N->q.qt;
+    N->mute = true; /* the answers go to nobody */
+    for (uint32_t i = 0; i <= HALF_OPEN_MAX + 1; i++) {
+        char a[64];
+        if (i == HALF_OPEN_MAX)
+            snprintf(a, sizeof(a), "2001:db8:5:7::1");
+        else
+            snprintf(a, sizeof(a), "2001:db8:5:6:%x::%x", i, i + 1);
+        struct ns_endpoint src = {.addr = addr(a), .port = 500};
+        init_from(&init, 0xf1000000u | i, &src);
+    }
+    N->mute = false;
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.cookies_sent, HALF_OPEN_MAX + 1);
+    assert_int_equal(c.cookies_rejected, 0);
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 2);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX - 1);
+    assert_int_equal(c.half_open_evicted, 1);
+    assert_int_equal(c.half_open_refused, 1);
+    uint64_t hi = (uint64_t)ns_get_u32(init.data) << 32;
+    assert_false(gw_has(hi | 0xf1000000u, NULL)); /* the oldest of the /64 */
+    assert_true(gw_has(hi | 0xf1000001u, "INIT_DONE"));
+    assert_true(gw_has(hi | (0xf1000000u | HALF_OPEN_MAX), "INIT_DONE"));
+    assert_false(gw_has(hi | (0xf1000000u | (HALF_OPEN_MAX + 1)), NULL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(attacker_cannot_starve_others, setup, teardown),
+        cmocka_unit_test_setup_teardown(largest_holder_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(shares_converge, setup, teardown),
+        cmocka_unit_test_setup_teardown(cgn_clients_not_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(cgn_holding_table_admits_another, setup, teardown),
+        cmocka_unit_test_setup_teardown(shares_return_to_zero, setup, teardown),
+        cmocka_unit_test_setup_teardown(ipv6_prefix_is_one_source, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
