@@ -18,7 +18,9 @@
  * thousand clients behind one address are refused only when they alone
  * fill the table. Among sources of equal share nothing is evicted, so a
  * crowd of distinct clients reconnecting at once (a gateway restart) sees
- * the plain limit and no handshake work is thrown away.
+ * the plain limit and no handshake work is thrown away; a newcomer is thus
+ * refused only when every source in the table holds at most one (at least
+ * half_open_max distinct real sources, or half_open_max 1).
  *
  * A source is the outer IPv4 address, or the /64 prefix of an IPv6 one
  * (one host commonly holds a whole /64, and every address in it returns
