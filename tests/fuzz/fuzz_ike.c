@@ -14,6 +14,10 @@
  *     2 ChaCha20-Poly1305, 3 as 0).
  * Every structured payload that parses is rebuilt with the builder and
  * parsed again; a difference aborts (a parse/build disagreement).
+ * Certificates (X7): an X.509 CERT payload's data goes through the
+ * certificate parser and the name checks; an AUTH payload's data through
+ * the RFC 7427 AlgorithmIdentifier decoder and the signature check of its
+ * method (14, 9, 10, 11, 1) against fixed keys of each type.
  *
  * The seed corpus in tests/fuzz/corpus/ike/ is written by this same file
  * compiled as a program (so the key and format cannot drift):
@@ -21,11 +25,18 @@
  *      -lcrypto -o /tmp/seedgen && /tmp/seedgen tests/fuzz/corpus/ike [fixture.hex ...]
  * Hex fixtures given on the command line become raw-mode seeds; for one with
  * an SK payload and a NAME.plain.hex beside it (tests/fixtures/strongswan),
- * the plaintext also becomes a sealed-mode seed. */
+ * the plaintext also becomes a sealed-mode seed. A PEM certificate given
+ * (tests/fixtures/certs/NAME.pem) becomes raw-cert-NAME: its DER in a CERT
+ * payload with a CERTREQ and AUTH payloads of methods 14 (RFC 7427, with
+ * an AlgorithmIdentifier), 9 and 1. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
+#include "crypto/pubkey.h"
+#include "crypto/x509.h"
 #include "ike/msg.h"
 
 #define MODE_SEALED 0x01
@@ -155,6 +166,58 @@ static void check_cp(const struct ns_ike_cp *cp)
             abort();
 }
 
+/* A CERT payload's certificate: parsed, then asked for its names. */
+static void check_cert(const struct ns_ike_cert *c)
+{
+    if (c->encoding != NS_CERT_X509_SIGNATURE)
+        return;
+    X509 *x = ns_x509_parse(c->data, c->len);
+    if (!x)
+        return;
+    char buf[NS_X509_STRLEN];
+    ns_x509_subject_str(x, buf);
+    ns_x509_issuer_str(x, buf);
+    ns_x509_alt_names_str(x, buf);
+    static const uint8_t name[] = "alice@corp.example";
+    ns_x509_has_name(x, NS_X509_NAME_EMAIL, name, sizeof(name) - 1);
+    ns_x509_has_name(x, NS_X509_NAME_DN, c->data, c->len);
+    static const uint8_t kid[20] = {0x23, 0xf7};
+    ns_x509_has_name(x, NS_X509_NAME_KEYID, kid, sizeof(kid));
+    ns_x509_pubkey(x);
+    ns_x509_free(x);
+}
+
+/* An AUTH payload's signature checked as its method says, with a fixed key
+ * of the type the method needs (a forgery never verifies). */
+static void check_auth_signature(const struct ns_ike_auth *a)
+{
+    static EVP_PKEY *ec, *rsa;
+    if (!ec) {
+        ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
+        if (!ec || !rsa)
+            abort();
+    }
+    static const uint8_t octets[] = "signed octets";
+    const uint8_t *parts[1] = {octets};
+    const size_t lens[1] = {sizeof(octets)};
+    struct ns_sig_scheme s = {NS_SIG_ECDSA, NS_HASH_SHA256, 0, 0};
+    int v = 0;
+    if (a->method == NS_AUTH_DIGITAL_SIGNATURE && a->len >= 1) {
+        size_t alen = a->data[0] < a->len - 1 ? a->data[0] : a->len - 1;
+        if (ns_sig_algid_decode(a->data + 1, alen, &s) == 0)
+            v = ns_pkey_verify(s.kind == NS_SIG_ECDSA ? ec : rsa, &s, false, parts, lens, 1,
+                               a->data + 1 + alen, a->len - 1 - alen);
+    } else if (a->method == NS_AUTH_ECDSA_256) {
+        v = ns_pkey_verify(ec, &s, true, parts, lens, 1, a->data, a->len);
+    } else if (a->method == NS_AUTH_RSA_SIG) {
+        s.kind = NS_SIG_RSA_PKCS1;
+        v = ns_pkey_verify(rsa, &s, false, parts, lens, 1, a->data, a->len);
+    }
+    if (v == 1)
+        abort(); /* nobody holds these keys */
+}
+
 /* Every typed parser on every payload; results must be NS_IKE_* codes. */
 static void parse_payloads(const struct ns_ike_payloads *pl)
 {
@@ -195,6 +258,8 @@ static void parse_payloads(const struct ns_ike_payloads *pl)
             break;
         case NS_PL_AUTH:
             err = ns_ike_parse_auth(p, &a);
+            if (!err)
+                check_auth_signature(&a);
             break;
         case NS_PL_TSI:
         case NS_PL_TSR:
@@ -213,6 +278,8 @@ static void parse_payloads(const struct ns_ike_payloads *pl)
         case NS_PL_CERT:
         case NS_PL_CERTREQ:
             err = ns_ike_parse_cert(p, &c);
+            if (!err && p->type == NS_PL_CERT)
+                check_cert(&c);
             break;
         default:
             break;
@@ -435,6 +502,50 @@ static void seed_name(const char *prefix, const char *path, char *out, size_t ca
              base);
 }
 
+#include <openssl/pem.h>
+
+/* raw-cert-NAME: see the top of the file. */
+static void cert_seed(const char *dir, const char *pem)
+{
+    FILE *f = fopen(pem, "r");
+    X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    unsigned char *der = NULL;
+    int n = x ? i2d_X509(x, &der) : -1;
+    if (f)
+        fclose(f);
+    if (n <= 0) {
+        fprintf(stderr, "%s: no certificate\n", pem);
+        exit(1);
+    }
+    static uint8_t buf[NS_IKE_MAX_MSG];
+    uint8_t sig[256], req[20];
+    fill(sig, sizeof(sig), 9);
+    fill(req, sizeof(req), 8);
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, buf, sizeof(buf), &fuzz_hdr);
+    ns_ike_add_id(&b, NS_PL_IDI, NS_ID_RFC822_ADDR, (const uint8_t *)"alice@corp.example", 18);
+    ns_ike_add_cert(&b, NS_PL_CERT, NS_CERT_X509_SIGNATURE, der, (size_t)n);
+    ns_ike_add_cert(&b, NS_PL_CERTREQ, NS_CERT_X509_SIGNATURE, req, sizeof(req));
+    static const uint8_t ecdsa256[] = {12,   0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                       0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+    uint8_t ds[sizeof(ecdsa256) + 72];
+    memcpy(ds, ecdsa256, sizeof(ecdsa256));
+    ds[sizeof(ecdsa256)] = 0x30; /* an Ecdsa-Sig-Value's start */
+    ds[sizeof(ecdsa256) + 1] = 70;
+    memcpy(ds + sizeof(ecdsa256) + 2, sig, 70);
+    ns_ike_add_auth(&b, NS_AUTH_DIGITAL_SIGNATURE, ds, sizeof(ds));
+    ns_ike_add_auth(&b, NS_AUTH_ECDSA_256, sig, 64);
+    ns_ike_add_auth(&b, NS_AUTH_RSA_SIG, sig, 128);
+    int len = ns_ike_build_finish(&b);
+    const char *base = strrchr(pem, '/');
+    char name[256];
+    snprintf(name, sizeof(name), "raw-cert-%.*s", (int)(strlen(base ? base + 1 : pem) - 4),
+             base ? base + 1 : pem);
+    put(dir, name, 0, buf, (size_t)len);
+    OPENSSL_free(der);
+    X509_free(x);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -481,6 +592,10 @@ int main(int argc, char **argv)
         put(dir, name, (uint8_t)(s << 1), sealed, (size_t)slen);
     }
     for (int i = 2; i < argc; i++) {
+        if (strstr(argv[i], ".pem")) {
+            cert_seed(dir, argv[i]);
+            continue;
+        }
         size_t n = read_hex(argv[i], buf, sizeof(buf));
         char name[256];
         seed_name("raw", argv[i], name, sizeof(name));
