@@ -313,6 +313,31 @@ static void ecdsa_sign_verify(void **state) /* X7 */
     ns_x509_creds_free(p384);
 }
 
+/* P-521 (auth method 11's curve): a key made here, r | s of 66 bytes. */
+static void ecdsa_p521(void **state) /* X7 */
+{
+    (void)state;
+    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+    assert_non_null(key);
+    char buf[NS_SIG_STRLEN];
+    assert_int_equal(ns_pkey_type(key), NS_KEY_EC_P521);
+    assert_string_equal(ns_pkey_str(key, buf), "ECDSA P-521");
+    struct ns_sig_scheme s = {NS_SIG_ECDSA, NS_HASH_SHA512, 0, 0};
+    const uint8_t *parts[1] = {(const uint8_t *)"P-521"};
+    const size_t lens[1] = {5};
+    uint8_t sig[NS_SIG_MAX];
+    size_t len;
+    for (int raw = 0; raw < 2; raw++) {
+        assert_int_equal(ns_pkey_sign(key, &s, raw, parts, lens, 1, sig, sizeof(sig), &len), 0);
+        if (raw)
+            assert_int_equal(len, 132);
+        assert_int_equal(ns_pkey_verify(key, &s, raw, parts, lens, 1, sig, len), 1);
+        sig[3] ^= 0x10;
+        assert_int_equal(ns_pkey_verify(key, &s, raw, parts, lens, 1, sig, len), 0);
+    }
+    EVP_PKEY_free(key);
+}
+
 static void rsa_sign_verify(void **state) /* X7 */
 {
     (void)state;
@@ -386,6 +411,7 @@ int main(void)
         cmocka_unit_test(algorithm_identifiers_refused),
         cmocka_unit_test(rfc4754_ecdsa256_vector),
         cmocka_unit_test(ecdsa_sign_verify),
+        cmocka_unit_test(ecdsa_p521),
         cmocka_unit_test(rsa_sign_verify),
         cmocka_unit_test(scheme_must_fit_key),
     };
