@@ -14,7 +14,7 @@
 
 static enum ns_esp_result drop(struct ns_sad *sad, enum ns_esp_result r)
 {
-    ns_sad_count_drop(sad, r);
+    ns_sad_count_drop(sad, NS_ESP_INBOUND, r);
     return r;
 }
 

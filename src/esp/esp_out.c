@@ -23,7 +23,7 @@ size_t ns_esp_aad(uint8_t aad[12], uint32_t spi, uint64_t seq, bool esn)
 
 static enum ns_esp_result drop(struct ns_sad *sad, enum ns_esp_result r)
 {
-    ns_sad_count_drop(sad, r);
+    ns_sad_count_drop(sad, NS_ESP_OUTBOUND, r);
     return r;
 }
 

@@ -90,7 +90,9 @@ static inline void ns_esp_auth_data_init(struct ns_esp_auth_data *ad, const stru
     }
 }
 
-/* Counts a drop (or discard) in the SAD's global counters. */
-void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_result r);
+/* Counts a drop (or discard) in the SAD's counters of that direction:
+ * ns_esp_decap counts inbound, ns_esp_output/encap outbound, so the two
+ * paths never write the same counter (sad.h: threads). */
+void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_dir dir, enum ns_esp_result r);
 
 #endif

@@ -19,7 +19,9 @@ struct ns_sad {
     size_t count;
     uint64_t gen;
     uint64_t seed;
-    uint64_t drops[NS_ESP_RESULT_COUNT];
+    /* Drops by direction: the outbound path and the inbound one may run on
+     * two threads at once (natsecd's TX worker), each counting its own. */
+    uint64_t drops[2][NS_ESP_RESULT_COUNT];
 };
 
 #define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -418,13 +420,15 @@ size_t ns_sad_count(const struct ns_sad *sad)
 
 uint64_t ns_sad_drops(const struct ns_sad *sad, enum ns_esp_result r)
 {
-    return (unsigned)r < NS_ESP_RESULT_COUNT ? sad->drops[r] : 0;
+    if ((unsigned)r >= NS_ESP_RESULT_COUNT)
+        return 0;
+    return sad->drops[NS_ESP_INBOUND][r] + sad->drops[NS_ESP_OUTBOUND][r];
 }
 
-void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_result r)
+void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_dir dir, enum ns_esp_result r)
 {
-    if ((unsigned)r < NS_ESP_RESULT_COUNT)
-        sad->drops[r]++;
+    if ((unsigned)r < NS_ESP_RESULT_COUNT && (dir == NS_ESP_INBOUND || dir == NS_ESP_OUTBOUND))
+        sad->drops[dir][r]++;
 }
 
 /* --- SA accessors ----------------------------------------------------------- */
