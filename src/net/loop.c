@@ -22,6 +22,7 @@ struct io_slot {
     void *arg;
     uint32_t gen;
     bool used;
+    bool unguarded; /* runs with the guard left (ns_loop_add_unguarded) */
 };
 
 struct ns_loop {
@@ -40,6 +41,14 @@ struct ns_loop {
         ns_signal_fn fn;
         void *arg;
     } sig[MAX_SIGNAL];
+
+    /* ns_loop_set_guard: held says whether the caller's thread holds it. */
+    struct {
+        void (*enter)(void *arg);
+        void (*leave)(void *arg);
+        void *arg;
+        bool held;
+    } guard;
 };
 
 struct ns_loop *ns_loop_new(void)
@@ -81,7 +90,7 @@ static uint64_t pack(int fd, uint32_t gen)
     return (uint64_t)gen << 32 | (uint32_t)fd;
 }
 
-int ns_loop_add(struct ns_loop *l, int fd, uint32_t events, ns_io_fn fn, void *arg)
+static int add(struct ns_loop *l, int fd, uint32_t events, ns_io_fn fn, void *arg, bool unguarded)
 {
     if (fd < 0 || !fn) {
         NS_ERR("loop: add: bad descriptor %d or no callback", fd);
@@ -114,7 +123,18 @@ int ns_loop_add(struct ns_loop *l, int fd, uint32_t events, ns_io_fn fn, void *a
     s->fn = fn;
     s->arg = arg;
     s->used = true;
+    s->unguarded = unguarded;
     return 0;
+}
+
+int ns_loop_add(struct ns_loop *l, int fd, uint32_t events, ns_io_fn fn, void *arg)
+{
+    return add(l, fd, events, fn, arg, false);
+}
+
+int ns_loop_add_unguarded(struct ns_loop *l, int fd, uint32_t events, ns_io_fn fn, void *arg)
+{
+    return add(l, fd, events, fn, arg, true);
 }
 
 int ns_loop_modify(struct ns_loop *l, int fd, uint32_t events)
@@ -247,6 +267,31 @@ int ns_loop_stop_signal(const struct ns_loop *l)
     return l->stop_signo;
 }
 
+void ns_loop_set_guard(struct ns_loop *l, void (*enter)(void *arg), void (*leave)(void *arg),
+                       void *arg)
+{
+    l->guard.enter = enter;
+    l->guard.leave = enter ? leave : NULL;
+    l->guard.arg = arg;
+    l->guard.held = enter != NULL;
+}
+
+static void guard_hold(struct ns_loop *l)
+{
+    if (l->guard.enter && !l->guard.held) {
+        l->guard.enter(l->guard.arg);
+        l->guard.held = true;
+    }
+}
+
+static void guard_release(struct ns_loop *l)
+{
+    if (l->guard.enter && l->guard.held) {
+        l->guard.leave(l->guard.arg);
+        l->guard.held = false;
+    }
+}
+
 static int wait_ms(const struct ns_loop *l, int max_wait_ms)
 {
     uint64_t next = ns_timer_heap_next(&l->timers);
@@ -260,15 +305,21 @@ static int wait_ms(const struct ns_loop *l, int max_wait_ms)
     return t;
 }
 
-int ns_loop_run_once(struct ns_loop *l, int max_wait_ms)
+/* One round, which may end with the guard left: ns_loop_run enters it
+ * again only when the next round has something guarded to run, so a busy
+ * unguarded callback (natsecd's inbound ESP) does not take it every round. */
+static int run_round(struct ns_loop *l, int max_wait_ms)
 {
     l->now_ms = ns_now_ms();
+    if (ns_timer_heap_next(&l->timers) <= l->now_ms)
+        guard_hold(l);
     int ran = (int)ns_timer_heap_expire(&l->timers, l->now_ms);
     if (l->stop)
         return ran;
     /* 0 when a timer armed by the callbacks above is already due. */
     int timeout = wait_ms(l, max_wait_ms);
     struct epoll_event ev[MAX_EVENTS];
+    guard_release(l);
     int n = epoll_wait(l->epfd, ev, MAX_EVENTS, timeout);
     if (n < 0) {
         if (errno == EINTR)
@@ -282,17 +333,30 @@ int ns_loop_run_once(struct ns_loop *l, int max_wait_ms)
         uint32_t gen = (uint32_t)(ev[i].data.u64 >> 32);
         if ((size_t)fd >= l->n_io || !l->io[fd].used || l->io[fd].gen != gen)
             continue; /* removed by an earlier callback of this round */
+        if (l->io[fd].unguarded)
+            guard_release(l);
+        else
+            guard_hold(l);
         l->io[fd].fn(l, fd, ev[i].events, l->io[fd].arg);
         ran++;
     }
     return ran;
 }
 
+int ns_loop_run_once(struct ns_loop *l, int max_wait_ms)
+{
+    int ran = run_round(l, max_wait_ms);
+    guard_hold(l);
+    return ran;
+}
+
 int ns_loop_run(struct ns_loop *l)
 {
     l->stop = false;
-    while (!l->stop)
-        if (ns_loop_run_once(l, -1) < 0)
-            return -1;
-    return 0;
+    int rc = 0;
+    while (!l->stop && rc == 0)
+        if (run_round(l, -1) < 0)
+            rc = -1;
+    guard_hold(l);
+    return rc;
 }

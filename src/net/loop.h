@@ -28,6 +28,9 @@ void ns_loop_free(struct ns_loop *loop);
  * registration per fd. Returns 0 or -1 (logged). */
 int ns_loop_add(struct ns_loop *loop, int fd, uint32_t events, ns_io_fn fn, void *arg);
 int ns_loop_modify(struct ns_loop *loop, int fd, uint32_t events);
+/* As ns_loop_add, for a callback that does its own locking: it runs with
+ * the guard (ns_loop_set_guard) left, and must return with it left. */
+int ns_loop_add_unguarded(struct ns_loop *loop, int fd, uint32_t events, ns_io_fn fn, void *arg);
 /* Stops watching fd; call it before closing fd. Returns 0 or -1. */
 int ns_loop_remove(struct ns_loop *loop, int fd);
 
@@ -43,6 +46,17 @@ void ns_loop_timer_cancel(struct ns_loop *loop, struct ns_timer *t);
  * reads it from a signalfd. fn NULL means "stop the loop" (what SIGINT and
  * SIGTERM want). Returns 0 or -1. */
 int ns_loop_on_signal(struct ns_loop *loop, int signo, ns_signal_fn fn, void *arg);
+
+/* A guard against other threads (natsecd: the SAD's lock against its TX
+ * worker, daemon/natsecd.h). The loop enters it before it runs timers or a
+ * callback added with ns_loop_add and leaves it before it waits in epoll
+ * and before a callback added with ns_loop_add_unguarded; it enters and
+ * leaves lazily, only when the next thing to run needs the other state.
+ * The caller holds the guard when it sets it, and holds it again whenever
+ * ns_loop_run and ns_loop_run_once return. enter NULL removes the guard
+ * (the loop then takes itself to hold nothing). */
+void ns_loop_set_guard(struct ns_loop *loop, void (*enter)(void *arg), void (*leave)(void *arg),
+                       void *arg);
 
 /* Runs rounds until ns_loop_stop. Returns 0 when stopped, -1 when epoll
  * itself fails (logged). */
