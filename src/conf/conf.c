@@ -191,6 +191,7 @@ void ns_conf_defaults(struct ns_conf *c)
     c->mtu = 1400;
     c->fwmark = 0x4e53;
     c->route_table = 220;
+    c->tx_thread = true;
 }
 
 void ns_conf_free(struct ns_conf *c)

@@ -97,6 +97,7 @@ struct ns_conf {
     unsigned mtu;                 /* default 1400 */
     uint32_t fwmark;              /* default 0x4e53 */
     uint32_t route_table;         /* default 220 */
+    bool tx_thread; /* default yes: TUN -> ESP on a thread of its own (daemon/natsecd.h) */
 
     /* Gateway only. pool is the network address, pool_prefix its length
      * (IPv4, at most /30 so that there is a gateway address and a client). */

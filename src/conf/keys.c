@@ -112,6 +112,11 @@ static int set_force_encap(struct ns_conf_parser *p, const char *v, char *err, s
     return ns_cv_bool(v, &p->c->force_encap, err, errlen);
 }
 
+static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_bool(v, &p->c->tx_thread, err, errlen);
+}
+
 static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_cv_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
@@ -214,6 +219,7 @@ static const struct main_key main_keys[] = {
     NUM("mtu", mtu, 576, 65535),
     NUM("fwmark", fwmark, 1, UINT32_MAX),
     FN("route_table", set_route_table),
+    FN("tx_thread", set_tx_thread),
     FN("pool", set_pool),
     FN("dns", set_dns),
     FN("gateway", set_gateway),

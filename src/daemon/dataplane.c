@@ -1,6 +1,6 @@
-/* The packet paths between the TUN device and the sockets.
+/* The inbound packet paths and the IKE port; the outbound one (TUN ->
+ * ESP) is dataplane_tx.c's.
  *
- *   TUN -> SPD lookup + ESP encap -> UDP natt_port (udp_encap) or raw ESP
  *   UDP natt_port -> demux: keepalive (discard), IKE (engine), ESP (decap)
  *   raw ESP -> decap
  *   UDP ike_port -> engine
@@ -9,10 +9,17 @@
  *   ESP SAs (R4). Never the other way round: only the engine moves SAs.
  *
  * Every wakeup moves whole batches with one system call each way
- * (recvmmsg/sendmmsg, and several TUN reads), in the buffers allocated at
- * start: nothing is allocated per packet. A callback handles at most
- * NSD_ROUNDS batches before it lets the other descriptors have a turn
- * (epoll is level-triggered, so what is left is seen again at once). */
+ * (recvmmsg/sendmmsg), in the buffers allocated at start: nothing is
+ * allocated per packet. A callback handles at most NSD_ROUNDS batches
+ * before it lets the other descriptors have a turn (epoll is
+ * level-triggered, so what is left is seen again at once).
+ *
+ * With the outbound worker (natsecd.h) on_natt and on_raw run outside the
+ * loop's guard and take sad_lock themselves: shared to decrypt, so the
+ * worker goes on encrypting meanwhile, exclusive for an IKE message and for
+ * the engine calls the batch's ESP packets call for, which are collected
+ * (struct rx_reports) and made once its decryption is done. Without the
+ * worker the same calls are made packet by packet, as before. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,211 +37,98 @@
 /* Liveness for DPD needs no more than one report a second per IKE SA. */
 #define NSD_ACTIVITY_MS 1000
 
-/* Points each datagram descriptor at a slot, leaving the ESP head room. */
-static void prepare_rx(struct nsd *d, struct ns_dgram *dg, struct ns_pkt *pkt)
+void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt)
 {
     for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
-        ns_pkt_init(&pkt[i], d->slot[i].buf, d->slot[i].cap);
+        ns_pkt_init(&pkt[i], slot[i].buf, slot[i].cap);
         memset(&dg[i], 0, sizeof(dg[i]));
         dg[i].data = ns_pkt_data(&pkt[i]);
         dg[i].cap = ns_pkt_max_data(&pkt[i]);
     }
 }
 
-static bool wildcard(const struct ns_addr *a)
-{
-    static const uint8_t zero[16];
-    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
-}
-
-/* ---- outbound: TUN -> ESP ---- */
-
-static void flush_out(struct nsd *d, struct ns_dgram *udp, unsigned nu, struct ns_dgram *raw,
-                      unsigned nr)
-{
-    if (nu) {
-        int sent = ns_udp_send(&d->natt, udp, nu);
-        if (sent < 0)
-            sent = 0;
-        d->cnt.esp_tx += (unsigned)sent;
-        d->cnt.send_blocked += nu - (unsigned)sent;
-    }
-    if (nr) {
-        int sent = ns_raw_esp_send(&d->raw, raw, nr);
-        if (sent < 0)
-            sent = 0;
-        d->cnt.esp_tx += (unsigned)sent;
-        d->cnt.send_blocked += nr - (unsigned)sent;
-    }
-}
-
-/* Encapsulates pkt[0..n) (inner IP packets) and sends them. */
-static void encap_batch(struct nsd *d, struct ns_pkt *pkt, unsigned n)
-{
-    struct ns_dgram udp[NS_NET_BATCH_MAX], raw[NS_NET_BATCH_MAX];
-    uint64_t now_ns = ns_now_ns();
-    unsigned nu = 0, nr = 0;
-    for (unsigned i = 0; i < n; i++) {
-        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, d->conf.mtu); /* X11 */
-        struct ns_esp_sa *sa = NULL;
-        if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
-            continue; /* counted in the SAD by reason */
-        bool encap = ns_esp_sa_udp_encap(sa);
-        struct ns_dgram *o = encap ? &udp[nu++] : &raw[nr++];
-        memset(o, 0, sizeof(*o));
-        o->data = ns_pkt_data(&pkt[i]);
-        o->len = pkt[i].len;
-        o->peer = *ns_esp_sa_peer(sa);
-        if (!encap)
-            o->peer.port = 0;
-        const struct ns_endpoint *local = ns_esp_sa_local(sa);
-        if (!wildcard(&local->addr))
-            o->local.addr = local->addr;
-    }
-    flush_out(d, udp, nu, raw, nr);
-}
-
-/* Without offloads: one packet per read, straight into the slots. */
-static void tun_plain(struct nsd *d)
-{
-    struct ns_dgram in[NS_NET_BATCH_MAX];
-    struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    for (int round = 0; round < NSD_ROUNDS; round++) {
-        prepare_rx(d, in, pkt);
-        int n = ns_tun_read(&d->tun, in, NS_NET_BATCH_MAX);
-        if (n <= 0)
-            return;
-        unsigned k = 0;
-        for (int i = 0; i < n; i++) {
-            d->cnt.tun_rx++;
-            if (in[i].truncated) {
-                d->cnt.truncated++;
-                continue;
-            }
-            if ((unsigned)i != k)
-                pkt[k] = pkt[i];
-            pkt[k++].len = in[i].len;
-        }
-        encap_batch(d, pkt, k);
-        if (n < NS_NET_BATCH_MAX)
-            return;
-    }
-}
-
-/* With offloads (net/gso.h): a read may return a TCP super-packet of up to
- * 64 KB, cut here into MTU-sized segments, one slot each; a super-packet
- * that fills the batch goes on in the next one. One read and one kernel
- * traversal now carry what took ~45 before. Every read goes straight into
- * the next free slot (its virtio header into the ESP head room before it),
- * so a plain packet costs one read and no copy, as without offloads; only
- * the tail of a super-packet spills into super_buf, behind room for the
- * slot's part, which is copied there to make it whole. The loop runs one
- * callback at a time, so one buffer serves. */
-static uint8_t super_buf[65536 + 1024];
-
-_Static_assert(NS_PKT_HEADROOM >= NS_VNET_HDR_LEN, "the virtio header fits the head room");
-
-static void tun_offload(struct nsd *d)
-{
-    struct ns_dgram in[NS_NET_BATCH_MAX];
-    struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    struct ns_gso_iter it;
-    bool pending = false;
-    for (int round = 0; round < NSD_ROUNDS || pending; round++) {
-        prepare_rx(d, in, pkt);
-        unsigned k = 0;
-        bool empty = false;
-        while (k < NS_NET_BATCH_MAX) {
-            if (!pending) {
-                if (round >= NSD_ROUNDS)
-                    break;
-                struct ns_vnet_hdr h;
-                int r = ns_tun_read_split(&d->tun, in[k].data, in[k].cap, super_buf,
-                                          sizeof(super_buf), &h);
-                if (r <= 0) {
-                    empty = true;
-                    break;
-                }
-                size_t len = (size_t)r;
-                d->cnt.tun_rx++;
-                if (len >= sizeof(super_buf)) {
-                    d->cnt.truncated++;
-                    continue;
-                }
-                if (len <= in[k].cap && ns_gso_single(&h, in[k].data, len) == 0) {
-                    pkt[k++].len = len; /* in place */
-                    continue;
-                }
-                memcpy(super_buf, in[k].data, len < in[k].cap ? len : in[k].cap);
-                if (ns_gso_init(&it, &h, super_buf, len) != 0) {
-                    d->cnt.truncated++;
-                    continue;
-                }
-                d->cnt.tun_rx--; /* counted per segment below */
-                pending = true;
-            }
-            int l = ns_gso_next(&it, in[k].data, in[k].cap);
-            if (l <= 0) {
-                pending = false;
-                if (l < 0) {
-                    d->cnt.tun_rx++;
-                    d->cnt.truncated++;
-                }
-                continue;
-            }
-            d->cnt.tun_rx++;
-            pkt[k++].len = (size_t)l;
-        }
-        encap_batch(d, pkt, k);
-        if (empty)
-            return;
-    }
-}
-
-static void on_tun(struct ns_loop *loop, int fd, uint32_t events, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)events;
-    struct nsd *d = arg;
-    if (d->tun.offload)
-        tun_offload(d);
-    else
-        tun_plain(d);
-}
-
 /* ---- inbound: ESP -> TUN ---- */
 
-/* Tells the engine an authentic ESP packet arrived: a move when it came
- * from elsewhere (R4), else liveness at most once a second. */
-static void report_esp(struct nsd *d, const struct ns_esp_in_info *info,
-                       const struct ns_endpoint *local, const struct ns_endpoint *from,
-                       uint64_t now_ms, bool *engine_called)
+/* What the ESP packets of a batch tell the engine, one entry per run of
+ * packets of one IKE SA: the endpoints of the run's last newest packet, and
+ * whether they differ from the SA's peer (a move, R4) or it is liveness
+ * only. Copies, not SA pointers: the engine calls made for one entry may
+ * remove the SAs of the next. */
+struct rx_report {
+    uint64_t ike_sa_id;
+    struct ns_endpoint local, from;
+    bool move;
+};
+
+struct rx_reports {
+    struct rx_report r[NS_NET_BATCH_MAX];
+    unsigned n;
+    bool engine_called; /* nsd_engine_rearm due */
+    uint64_t now_ms;
+};
+
+/* Whether the engine hears of r: a move always, liveness at most once a
+ * second. */
+static bool report_due(const struct nsd *d, const struct rx_reports *rx, const struct rx_report *r)
 {
-    if (!info->sa)
-        return;
+    return r->move || r->ike_sa_id != d->act_id || rx->now_ms - d->act_ms >= NSD_ACTIVITY_MS;
+}
+
+/* Tells the engine what the collected packets said, exclusive; without
+ * taking sad_lock when none of it is due (the usual batch: liveness
+ * reported less than a second ago), which would stop the worker. */
+static void reports_flush(struct nsd *d, struct rx_reports *rx)
+{
+    unsigned i = 0;
+    while (i < rx->n && !report_due(d, rx, &rx->r[i]))
+        i++;
+    if (i < rx->n)
+        nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
+    for (; i < rx->n; i++) {
+        const struct rx_report *r = &rx->r[i];
+        if (!report_due(d, rx, r))
+            continue;
+        if (r->move)
+            ns_ike_engine_esp_from(d->engine, r->ike_sa_id, &r->local, &r->from, rx->now_ms);
+        else
+            ns_ike_engine_esp_activity(d->engine, r->ike_sa_id, rx->now_ms);
+        rx->engine_called = true;
+        d->act_id = r->ike_sa_id;
+        d->act_ms = rx->now_ms;
+    }
+    rx->n = 0;
+}
+
+/* Notes an authentic ESP packet for the engine. Without the worker it is
+ * told at once, packet by packet, as it always was; with it, after the
+ * batch, which changes nothing it learns: the SAs' peers cannot move
+ * during the batch, and a run's last newest packet decides where they end
+ * up, as it would packet by packet. */
+static void report_esp(struct nsd *d, struct rx_reports *rx, const struct ns_esp_in_info *info,
+                       const struct ns_endpoint *local, const struct ns_endpoint *from)
+{
     uint64_t id = ns_esp_sa_ike_sa_id(info->sa);
-    const struct ns_endpoint *peer = ns_esp_sa_peer(info->sa);
-    if (info->newest && !ns_endpoint_equal(from, peer)) {
-        ns_ike_engine_esp_from(d->engine, id, local, from, now_ms);
-        *engine_called = true;
-        d->act_id = id;
-        d->act_ms = now_ms;
-        return;
+    struct rx_report *r = rx->n ? &rx->r[rx->n - 1] : NULL;
+    if (!r || r->ike_sa_id != id) {
+        r = &rx->r[rx->n++];
+        r->ike_sa_id = id;
+        r->local = *local;
+        r->from = *from;
+        r->move = info->newest && !ns_endpoint_equal(from, ns_esp_sa_peer(info->sa));
+    } else if (info->newest) {
+        r->local = *local;
+        r->from = *from;
+        r->move = !ns_endpoint_equal(from, ns_esp_sa_peer(info->sa));
     }
-    if (id != d->act_id || now_ms - d->act_ms >= NSD_ACTIVITY_MS) {
-        ns_ike_engine_esp_activity(d->engine, id, now_ms);
-        *engine_called = true;
-        d->act_id = id;
-        d->act_ms = now_ms;
-    }
+    if (!d->sad_locking)
+        reports_flush(d, rx);
 }
 
 /* Decapsulates pkt (the ESP packet from its SPI on); on success appends the
- * inner packet to out. */
-static void esp_in(struct nsd *d, struct ns_pkt *pkt, struct ns_endpoint *local,
-                   struct ns_endpoint *from, bool raw, uint64_t now_ns, uint64_t now_ms,
-                   struct ns_dgram *out, unsigned *n_out, bool *engine_called)
+ * inner packet to out. Shared. */
+static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
+                   struct ns_endpoint *local, struct ns_endpoint *from, bool raw, uint64_t now_ns,
+                   struct ns_dgram *out, unsigned *n_out)
 {
     d->cnt.esp_rx++;
     struct ns_esp_in_info info;
@@ -248,7 +142,8 @@ static void esp_in(struct nsd *d, struct ns_pkt *pkt, struct ns_endpoint *local,
         from->port = ns_esp_sa_peer(info.sa)->port;
         local->port = ns_esp_sa_local(info.sa)->port;
     }
-    report_esp(d, &info, local, from, now_ms, engine_called);
+    if (info.sa)
+        report_esp(d, rx, &info, local, from);
     if (r != NS_ESP_OK)
         return;
     (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len, d->conf.mtu); /* X11 */
@@ -336,6 +231,18 @@ static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
     }
 }
 
+/* The end of an inbound callback: the engine's timer re-armed if it was
+ * called, and sad_lock left as the loop wants it of an unguarded callback. */
+static void rx_done(struct nsd *d, struct rx_reports *rx)
+{
+    reports_flush(d, rx);
+    if (rx->engine_called) {
+        nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
+        nsd_engine_rearm(d);
+    }
+    nsd_sad_hold(d, NSD_HOLD_NONE);
+}
+
 static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
     (void)fd;
@@ -343,15 +250,18 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     struct nsd *d = arg;
     struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    bool engine_called = false;
+    struct rx_reports rx;
+    rx.n = 0;
+    rx.engine_called = false;
+    rx.now_ms = ns_loop_now_ms(loop);
     /* Datagrams already taken from the kernel (UDP GRO) are finished
      * before returning: epoll would not report them again. */
     for (int round = 0; round < NSD_ROUNDS || ns_udp_pending(&d->natt); round++) {
-        prepare_rx(d, in, pkt);
+        nsd_slots_prepare(d->slot, in, pkt);
         int n = ns_udp_recv(&d->natt, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
-        uint64_t now_ns = ns_now_ns(), now_ms = ns_loop_now_ms(loop);
+        uint64_t now_ns = ns_now_ns();
         unsigned n_out = 0;
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
@@ -371,24 +281,27 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 break;
             case NS_NATT_IKE:
                 d->cnt.ike_rx++;
+                /* What the ESP before it said goes first, in order. */
+                reports_flush(d, &rx);
+                nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
                 /* body lies inside our writable buffer. */
                 ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, (uint8_t *)body, body_len,
-                                    now_ms);
-                engine_called = true;
+                                    rx.now_ms);
+                rx.engine_called = true;
                 break;
             case NS_NATT_ESP:
+                nsd_sad_hold(d, NSD_HOLD_SHARED);
                 pkt[i].len = in[i].len;
-                esp_in(d, &pkt[i], &in[i].local, &in[i].peer, false, now_ns, now_ms, out, &n_out,
-                       &engine_called);
+                esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, false, now_ns, out, &n_out);
                 break;
             }
         }
         to_tun(d, out, n_out);
+        reports_flush(d, &rx);
         if (n < NS_NET_BATCH_MAX && !ns_udp_pending(&d->natt))
             break;
     }
-    if (engine_called)
-        nsd_engine_rearm(d);
+    rx_done(d, &rx);
 }
 
 static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
@@ -398,14 +311,18 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     struct nsd *d = arg;
     struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    bool engine_called = false;
+    struct rx_reports rx;
+    rx.n = 0;
+    rx.engine_called = false;
+    rx.now_ms = ns_loop_now_ms(loop);
     for (int round = 0; round < NSD_ROUNDS; round++) {
-        prepare_rx(d, in, pkt);
+        nsd_slots_prepare(d->slot, in, pkt);
         int n = ns_raw_esp_recv(&d->raw, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
-        uint64_t now_ns = ns_now_ns(), now_ms = ns_loop_now_ms(loop);
+        uint64_t now_ns = ns_now_ns();
         unsigned n_out = 0;
+        nsd_sad_hold(d, NSD_HOLD_SHARED);
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
                 if (in[i].len == 0)
@@ -418,15 +335,14 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
              * where the slot's packet starts. */
             pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
             pkt[i].len = in[i].len;
-            esp_in(d, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, now_ms, out, &n_out,
-                   &engine_called);
+            esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, out, &n_out);
         }
         to_tun(d, out, n_out);
+        reports_flush(d, &rx);
         if (n < NS_NET_BATCH_MAX)
             break;
     }
-    if (engine_called)
-        nsd_engine_rearm(d);
+    rx_done(d, &rx);
 }
 
 /* ---- IKE port ---- */
@@ -440,7 +356,7 @@ static void on_ike(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     bool engine_called = false;
     for (int round = 0; round < NSD_ROUNDS; round++) {
-        prepare_rx(d, in, pkt);
+        nsd_slots_prepare(d->slot, in, pkt);
         int n = ns_udp_recv(&d->ike, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
@@ -481,21 +397,27 @@ int nsd_dataplane_start(struct nsd *d)
     const char *ugro = getenv("NATSEC_UDP_GRO");
     if (!(ugro && strcmp(ugro, "0") == 0) && ns_udp_enable_gro(&d->natt) == 0)
         NS_DBG("udp port %u: receive offload on", d->conf.natt_port);
+    /* With the outbound worker, inbound ESP takes sad_lock itself. */
+    int (*add_esp)(struct ns_loop *, int, uint32_t, ns_io_fn, void *) =
+        d->conf.tx_thread ? ns_loop_add_unguarded : ns_loop_add;
     if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
-        ns_loop_add(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
-        ns_loop_add(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||
-        ns_loop_add(d->loop, d->tun.fd, EPOLLIN, on_tun, d) != 0)
+        add_esp(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
+        add_esp(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0)
         return -1;
     d->dataplane_on = true;
-    return 0;
+    /* Last: the GSO state it copies is settled, and the worker starts
+     * only with everything in place. */
+    return nsd_tx_start(d);
 }
 
 void nsd_dataplane_stop(struct nsd *d)
 {
+    /* The worker first: from then on the main thread is alone. */
+    nsd_tx_stop(d);
     if (!d->dataplane_on)
         return;
     d->dataplane_on = false;
-    int fds[] = {d->ike.fd, d->natt.fd, d->raw.fd, d->tun.fd};
+    int fds[] = {d->ike.fd, d->natt.fd, d->raw.fd};
     for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             ns_loop_remove(d->loop, fds[i]);

@@ -4,16 +4,38 @@
  * sockets), keepalive.c (X1), routes.c (TUN addresses, routes, rule),
  * control.c (the UNIX control socket) and status.c (its JSON).
  *
- * Everything runs on one thread in one event loop, so nothing here is
- * locked. */
+ * Threads (tx_thread = yes, the default): the outbound data path (TUN ->
+ * ESP encap -> send, dataplane_tx.c) runs on a worker thread of its own;
+ * everything else (the event loop: IKE, inbound ESP, timers, control, and
+ * start and stop) on the main thread. They share the SAD, under sad_lock
+ * (sadlock.c), a reader-writer lock:
+ *   - the worker holds it shared for each batch it reads from TUN, encrypts
+ *     and sends, and touches nothing else of struct nsd but its own struct
+ *     nsd_tx (buffers, counters, its handles on the sockets) and what never
+ *     changes after start (conf, tun.fd, tun.offload);
+ *   - the main thread holds it exclusive whenever it runs (from the
+ *     worker's start on; the loop enters it before timers and callbacks,
+ *     ns_loop_set_guard, and returns holding it, so shutdown and stop run
+ *     under it too), so the engine, the SAD's changes and every read of SA
+ *     or worker counters (status, keepalives, re-key decisions) exclude the
+ *     worker; it leaves it while it waits in epoll, and holds it shared
+ *     while it decrypts inbound ESP (on_natt, on_raw), the one part that
+ *     runs beside the worker. The engine calls that inbound ESP causes (a
+ *     peer's move, liveness) are collected during a batch and made after
+ *     it, exclusive.
+ * The SAD allows this because each path writes only its own direction's
+ * SA state and drop counters (esp/sad.h). With tx_thread = no there is no
+ * worker and no lock, and one thread runs everything as before. */
 #ifndef NATSEC_DAEMON_NATSECD_H
 #define NATSEC_DAEMON_NATSECD_H
 
 #include <json-c/json.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "esp/pkt.h"
 #include "esp/sad.h"
 #include "ike/engine.h"
 #include "net/dgram.h"
@@ -24,17 +46,18 @@
 #include "net/tun.h"
 #include "net/udp.h"
 
-/* Counters of the daemon's own, outside the engine and the SAD. */
+/* Counters of the daemon's own, outside the engine and the SAD; the
+ * outbound path keeps its own (struct nsd_tx_counters), status adds them. */
 struct nsd_counters {
     uint64_t keepalives_rx;  /* 0xFF on natt_port: discarded as RFC 3948 says */
     uint64_t keepalives_tx;  /* sent by us (X1) */
     uint64_t natt_invalid;   /* port-4500 datagrams that are none of IKE, ESP, keepalive */
-    uint64_t truncated;      /* datagrams or TUN packets larger than our buffers */
+    uint64_t truncated;      /* datagrams larger than our buffers */
     uint64_t raw_bad_header; /* protocol-50 packets with a broken IP header */
-    uint64_t tun_rx, tun_tx; /* plaintext packets from and to the TUN device */
-    uint64_t esp_rx, esp_tx; /* ESP packets received and sent (UDP and raw) */
+    uint64_t tun_tx;         /* plaintext packets written to the TUN device */
+    uint64_t esp_rx;         /* ESP packets received (UDP and raw) */
     uint64_t ike_rx, ike_tx; /* IKE datagrams received and sent */
-    uint64_t send_blocked;   /* packets dropped because a socket buffer was full */
+    uint64_t send_blocked;   /* packets dropped because TUN's buffer was full */
     uint64_t tun_tcp_supers; /* TCP super-packets written to TUN (net/gso.h) */
     uint64_t tun_udp_supers; /* UDP super-packets written to TUN (net/tun_uso.h) */
 };
@@ -53,6 +76,23 @@ struct nsd_client_net {
 
 struct nsd_keepalive;
 struct nsd_transport;
+struct nsd_tx;
+
+/* The outbound path's counters (dataplane_tx.c), written only by it. */
+struct nsd_tx_counters {
+    uint64_t tun_rx;       /* plaintext packets read from TUN (segments of a super-packet) */
+    uint64_t truncated;    /* TUN packets larger than our buffers */
+    uint64_t esp_tx;       /* ESP packets sent (UDP and raw) */
+    uint64_t send_blocked; /* dropped because a socket buffer was full */
+    uint64_t send_errors;  /* refused by the kernel (its socket handles' counts) */
+};
+
+/* What the main thread holds of sad_lock (sadlock.c). */
+enum nsd_hold {
+    NSD_HOLD_NONE,
+    NSD_HOLD_SHARED,    /* decrypting inbound ESP beside the worker */
+    NSD_HOLD_EXCLUSIVE, /* anything else that runs on the main thread */
+};
 
 /* One rx/tx buffer and its datagram descriptor, allocated once at start. */
 struct nsd_slot {
@@ -82,8 +122,9 @@ struct nsd {
     struct ns_timer keepalive_timer;
     struct nsd_keepalive *ka; /* keepalive.c's per-IKE-SA records */
 
-    /* Buffers: NS_NET_BATCH_MAX slots, reused by every receive path (the
-     * loop runs one callback at a time, and each finishes its batch). */
+    /* Buffers: NS_NET_BATCH_MAX slots, reused by every receive path of
+     * the main thread (the loop runs one callback at a time, and each
+     * finishes its batch); the outbound path too when it has no thread. */
     struct nsd_slot slot[NS_NET_BATCH_MAX];
     size_t slot_cap;
     uint8_t *ike_out; /* one IKE message with room for the non-ESP marker */
@@ -98,6 +139,13 @@ struct nsd {
 
     int control_fd;
     struct nsd_counters cnt;
+
+    /* The outbound path (dataplane_tx.c); sad_lock and sad_hold only with
+     * its worker thread (sad_locking). */
+    struct nsd_tx *tx;
+    bool sad_locking;
+    pthread_rwlock_t sad_lock;
+    enum nsd_hold sad_hold;
 };
 
 /* wiring.c */
@@ -111,9 +159,31 @@ void nsd_engine_rearm(struct nsd *d);
 /* Client: (re)start the connection to the gateway ("up"). 0 or -1. */
 int nsd_client_connect(struct nsd *d);
 
-/* dataplane.c */
+/* dataplane.c: the inbound paths and the IKE port; starts and stops the
+ * outbound one. */
 int nsd_dataplane_start(struct nsd *d);
 void nsd_dataplane_stop(struct nsd *d);
+/* Points each datagram descriptor at one of the slots, leaving the ESP
+ * head room. */
+void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt);
+
+/* dataplane_tx.c: TUN -> ESP. start: with conf.tx_thread on a worker
+ * thread (sad_locking from then on; the main thread holds sad_lock
+ * exclusive on return), else in d->loop; -1 on failure (logged). stop:
+ * stops and joins the worker (letting go of sad_lock for it to finish its
+ * batch), removes the lock, frees everything; safe to call twice. */
+int nsd_tx_start(struct nsd *d);
+void nsd_tx_stop(struct nsd *d);
+/* The outbound path's counters so far (main thread, sad_lock exclusive). */
+void nsd_tx_counters(const struct nsd *d, struct nsd_tx_counters *c);
+
+/* sadlock.c: sad_lock. init: the lock made, held exclusive by the calling
+ * (main) thread, entered by d->loop as its guard. fini: released and
+ * destroyed, the guard removed (no worker may run). hold: the main thread
+ * moves to holding want; no-op without sad_locking. */
+int nsd_sad_lock_init(struct nsd *d);
+void nsd_sad_lock_fini(struct nsd *d);
+void nsd_sad_hold(struct nsd *d, enum nsd_hold want);
 
 /* keepalive.c */
 void nsd_keepalive_start(struct nsd *d);

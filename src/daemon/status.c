@@ -224,23 +224,28 @@ static json_object *esp_drops(const struct ns_sad *sad)
     return o;
 }
 
+/* The main thread's counters and the outbound path's, added up; status
+ * runs with sad_lock exclusive, so the outbound worker is between batches. */
 static json_object *dataplane_counters(const struct nsd *d)
 {
     const struct nsd_counters *c = &d->cnt;
+    struct nsd_tx_counters t;
+    nsd_tx_counters(d, &t);
     json_object *o = json_object_new_object();
-    add_u64(o, "tun_rx", c->tun_rx);
+    add_u64(o, "tun_rx", t.tun_rx);
     add_u64(o, "tun_tx", c->tun_tx);
     add_u64(o, "esp_rx", c->esp_rx);
-    add_u64(o, "esp_tx", c->esp_tx);
+    add_u64(o, "esp_tx", t.esp_tx);
     add_u64(o, "ike_rx", c->ike_rx);
     add_u64(o, "ike_tx", c->ike_tx);
     add_u64(o, "keepalives_rx", c->keepalives_rx);
     add_u64(o, "keepalives_tx", c->keepalives_tx);
     add_u64(o, "natt_invalid", c->natt_invalid);
-    add_u64(o, "truncated", c->truncated);
+    add_u64(o, "truncated", c->truncated + t.truncated);
     add_u64(o, "raw_bad_header", c->raw_bad_header + d->raw.bad_headers);
-    add_u64(o, "send_blocked", c->send_blocked);
-    add_u64(o, "send_errors", d->ike.send_errors + d->natt.send_errors + d->raw.send_errors);
+    add_u64(o, "send_blocked", c->send_blocked + t.send_blocked);
+    add_u64(o, "send_errors",
+            d->ike.send_errors + d->natt.send_errors + d->raw.send_errors + t.send_errors);
     add_u64(o, "tun_write_errors", d->tun.write_errors);
     add_u64(o, "tun_tcp_supers", c->tun_tcp_supers);
     add_u64(o, "tun_udp_supers", c->tun_udp_supers);

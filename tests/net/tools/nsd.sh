@@ -46,6 +46,17 @@ _nsd_kv() {
   done
 }
 
+# The same for [natsecd], where NATSEC_TX_THREAD=yes|no (unset: natsecd's
+# default) adds tx_thread to every instance that does not set it.
+_nsd_main_kv() {
+  local kv tx=${NATSEC_TX_THREAD:-}
+  for kv in "$@"; do
+    [ "${kv%%=*}" = tx_thread ] && tx=
+  done
+  _nsd_kv "$@"
+  [ -z "$tx" ] || echo "tx_thread = $tx"
+}
+
 # Write the [natsecd] section of a gateway on the standard topology: nsd_conf_gateway NAME [KEY=VALUE...].
 nsd_conf_gateway() {
   local name=$1
@@ -58,7 +69,7 @@ nsd_conf_gateway() {
     echo "tun = nsec0"
     echo "pool = $VIP_POOL"
     echo "log_level = ${NSD_LOG_LEVEL:-info}"
-    _nsd_kv "$@"
+    _nsd_main_kv "$@"
     echo
   } >"$(nsd_conf "$name")"
 }
@@ -76,7 +87,7 @@ nsd_conf_client() {
     echo "control = $(nsd_sock "$name")"
     echo "tun = nsec0"
     echo "log_level = ${NSD_LOG_LEVEL:-info}"
-    _nsd_kv "$@"
+    _nsd_main_kv "$@"
     echo
   } >"$(nsd_conf "$name")"
 }

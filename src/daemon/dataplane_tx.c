@@ -1,0 +1,396 @@
+/* The outbound data path: TUN -> SPD lookup + ESP encap -> UDP natt_port
+ * (udp_encap) or raw ESP.
+ *
+ * With tx_thread = yes it runs on a worker thread of its own, so the two
+ * directions of a tunnel use two cores; with no, in the main loop as
+ * on_tun, as natsecd always did. The code is the same either way.
+ *
+ * Lock discipline (natsecd.h): the worker holds sad_lock shared for each
+ * batch, from the TUN reads to the last send, and writes only this file's
+ * struct nsd_tx (its slots, super_buf, counters, and its own handles on the
+ * NAT-T and raw sockets, whose GSO state and error counts are then its
+ * own), the outbound SAs' sequence numbers and counters and the SAD's
+ * outbound drop counters. Everything the main thread reads of those (status,
+ * keepalives, re-key decisions) it reads holding sad_lock exclusive. Of
+ * struct nsd the worker reads only what is fixed before it starts: conf,
+ * tun.fd and tun.offload, the socket descriptors.
+ *
+ * Every wakeup moves whole batches (several TUN reads, one sendmmsg each
+ * way) in buffers allocated at start: nothing is allocated per packet. */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "esp/esp.h"
+#include "esp/mss.h"
+#include "net/gso.h"
+#include "util/log.h"
+#include "util/time.h"
+
+/* Batches per wakeup before the loop (or the worker's stop check) has a
+ * turn; epoll is level-triggered, so what is left is seen again at once. */
+#define TX_ROUNDS 4
+
+struct nsd_tx {
+    struct nsd *d;
+    /* d->natt and d->raw with counts (and the NAT-T socket's GSO state) of
+     * their own: the main thread sends IKE and keepalives on d->natt. */
+    struct ns_udp natt;
+    struct ns_raw_esp raw;
+    struct nsd_tx_counters cnt;
+    /* The slots a batch is read into: own[] with a worker, else d->slot,
+     * which the main loop's callbacks share as they run one at a time. */
+    struct nsd_slot *slot;
+    struct nsd_slot own[NS_NET_BATCH_MAX];
+
+    bool in_loop; /* on_tun in d->loop (no worker) */
+    bool threaded;
+    pthread_t thread;
+    int epfd;   /* the worker's: tun.fd and stopfd */
+    int stopfd; /* eventfd, written once by nsd_tx_stop */
+    atomic_bool stop;
+
+    /* The tail of a TUN super-packet (tun_offload), behind room for the
+     * part that was read into a slot. */
+    uint8_t super_buf[65536 + 1024];
+};
+
+static bool wildcard(const struct ns_addr *a)
+{
+    static const uint8_t zero[16];
+    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
+}
+
+/* The worker's share of sad_lock for one batch; nothing without it. */
+static void batch_begin(struct nsd_tx *t)
+{
+    if (t->threaded)
+        pthread_rwlock_rdlock(&t->d->sad_lock);
+}
+
+static void batch_end(struct nsd_tx *t)
+{
+    if (t->threaded)
+        pthread_rwlock_unlock(&t->d->sad_lock);
+}
+
+static void flush_out(struct nsd_tx *t, struct ns_dgram *udp, unsigned nu, struct ns_dgram *raw,
+                      unsigned nr)
+{
+    if (nu) {
+        int sent = ns_udp_send(&t->natt, udp, nu);
+        if (sent < 0)
+            sent = 0;
+        t->cnt.esp_tx += (unsigned)sent;
+        t->cnt.send_blocked += nu - (unsigned)sent;
+    }
+    if (nr) {
+        int sent = ns_raw_esp_send(&t->raw, raw, nr);
+        if (sent < 0)
+            sent = 0;
+        t->cnt.esp_tx += (unsigned)sent;
+        t->cnt.send_blocked += nr - (unsigned)sent;
+    }
+}
+
+/* Encapsulates pkt[0..n) (inner IP packets) and sends them. */
+static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
+{
+    struct nsd *d = t->d;
+    struct ns_dgram udp[NS_NET_BATCH_MAX], raw[NS_NET_BATCH_MAX];
+    uint64_t now_ns = ns_now_ns();
+    unsigned nu = 0, nr = 0;
+    for (unsigned i = 0; i < n; i++) {
+        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, d->conf.mtu); /* X11 */
+        struct ns_esp_sa *sa = NULL;
+        if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
+            continue; /* counted in the SAD by reason */
+        bool encap = ns_esp_sa_udp_encap(sa);
+        struct ns_dgram *o = encap ? &udp[nu++] : &raw[nr++];
+        memset(o, 0, sizeof(*o));
+        o->data = ns_pkt_data(&pkt[i]);
+        o->len = pkt[i].len;
+        o->peer = *ns_esp_sa_peer(sa);
+        if (!encap)
+            o->peer.port = 0;
+        const struct ns_endpoint *local = ns_esp_sa_local(sa);
+        if (!wildcard(&local->addr))
+            o->local.addr = local->addr;
+    }
+    flush_out(t, udp, nu, raw, nr);
+}
+
+/* Without offloads: one packet per read, straight into the slots. One
+ * batch; false when TUN has no more. */
+static bool plain_batch(struct nsd_tx *t)
+{
+    struct ns_dgram in[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    nsd_slots_prepare(t->slot, in, pkt);
+    int n = ns_tun_read(&t->d->tun, in, NS_NET_BATCH_MAX);
+    if (n <= 0)
+        return false;
+    unsigned k = 0;
+    for (int i = 0; i < n; i++) {
+        t->cnt.tun_rx++;
+        if (in[i].truncated) {
+            t->cnt.truncated++;
+            continue;
+        }
+        if ((unsigned)i != k)
+            pkt[k] = pkt[i];
+        pkt[k++].len = in[i].len;
+    }
+    encap_batch(t, pkt, k);
+    return n == NS_NET_BATCH_MAX;
+}
+
+static void tun_plain(struct nsd_tx *t)
+{
+    for (int round = 0; round < TX_ROUNDS; round++) {
+        batch_begin(t);
+        bool more = plain_batch(t);
+        batch_end(t);
+        if (!more)
+            return;
+    }
+}
+
+/* With offloads (net/gso.h): a read may return a TCP super-packet of up to
+ * 64 KB, cut here into MTU-sized segments, one slot each; a super-packet
+ * that fills the batch goes on in the next one (*it, *pending). One read
+ * and one kernel traversal now carry what took ~45 before. Every read goes
+ * straight into the next free slot (its virtio header into the ESP head
+ * room before it), so a plain packet costs one read and no copy, as without
+ * offloads; only the tail of a super-packet spills into super_buf, behind
+ * room for the slot's part, which is copied there to make it whole. One
+ * batch; may_read false only finishes a pending super-packet. Returns false
+ * when TUN has no more. */
+_Static_assert(NS_PKT_HEADROOM >= NS_VNET_HDR_LEN, "the virtio header fits the head room");
+
+static bool offload_batch(struct nsd_tx *t, struct ns_gso_iter *it, bool *pending, bool may_read)
+{
+    struct ns_dgram in[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    nsd_slots_prepare(t->slot, in, pkt);
+    unsigned k = 0;
+    bool empty = false;
+    while (k < NS_NET_BATCH_MAX) {
+        if (!*pending) {
+            if (!may_read)
+                break;
+            struct ns_vnet_hdr h;
+            int r = ns_tun_read_split(&t->d->tun, in[k].data, in[k].cap, t->super_buf,
+                                      sizeof(t->super_buf), &h);
+            if (r <= 0) {
+                empty = true;
+                break;
+            }
+            size_t len = (size_t)r;
+            t->cnt.tun_rx++;
+            if (len >= sizeof(t->super_buf)) {
+                t->cnt.truncated++;
+                continue;
+            }
+            if (len <= in[k].cap && ns_gso_single(&h, in[k].data, len) == 0) {
+                pkt[k++].len = len; /* in place */
+                continue;
+            }
+            memcpy(t->super_buf, in[k].data, len < in[k].cap ? len : in[k].cap);
+            if (ns_gso_init(it, &h, t->super_buf, len) != 0) {
+                t->cnt.truncated++;
+                continue;
+            }
+            t->cnt.tun_rx--; /* counted per segment below */
+            *pending = true;
+        }
+        int l = ns_gso_next(it, in[k].data, in[k].cap);
+        if (l <= 0) {
+            *pending = false;
+            if (l < 0) {
+                t->cnt.tun_rx++;
+                t->cnt.truncated++;
+            }
+            continue;
+        }
+        t->cnt.tun_rx++;
+        pkt[k++].len = (size_t)l;
+    }
+    encap_batch(t, pkt, k);
+    return !empty;
+}
+
+static void tun_offload(struct nsd_tx *t)
+{
+    struct ns_gso_iter it;
+    bool pending = false;
+    for (int round = 0; round < TX_ROUNDS || pending; round++) {
+        batch_begin(t);
+        bool more = offload_batch(t, &it, &pending, round < TX_ROUNDS);
+        batch_end(t);
+        if (!more)
+            return;
+    }
+}
+
+static void tx_run(struct nsd_tx *t)
+{
+    if (t->d->tun.offload)
+        tun_offload(t);
+    else
+        tun_plain(t);
+}
+
+/* Without a worker: the main loop's callback. */
+static void on_tun(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    tx_run(arg);
+}
+
+/* The worker: waits for TUN (or the stop event) and runs the batches. */
+static void *tx_worker(void *arg)
+{
+    struct nsd_tx *t = arg;
+    while (!atomic_load(&t->stop)) {
+        struct epoll_event ev[2];
+        int n = epoll_wait(t->epfd, ev, 2, -1);
+        if (n < 0 && errno != EINTR) {
+            NS_ERR("tx thread: epoll_wait: %s; outbound packets stop", strerror(errno));
+            break;
+        }
+        if (n > 0 && !atomic_load(&t->stop))
+            tx_run(t);
+    }
+    return NULL;
+}
+
+/* The worker's own slots, epoll and stop event. */
+static int worker_setup(struct nsd_tx *t)
+{
+    const struct nsd *d = t->d;
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        t->own[i].buf = malloc(d->slot_cap);
+        if (!t->own[i].buf) {
+            NS_ERR("out of memory for the tx thread's buffers");
+            return -1;
+        }
+        t->own[i].cap = d->slot_cap;
+    }
+    t->slot = t->own;
+    t->epfd = epoll_create1(EPOLL_CLOEXEC);
+    t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (t->epfd < 0 || t->stopfd < 0) {
+        NS_ERR("tx thread: epoll or eventfd: %s", strerror(errno));
+        return -1;
+    }
+    struct epoll_event tun = {.events = EPOLLIN, .data.fd = d->tun.fd};
+    struct epoll_event stop = {.events = EPOLLIN, .data.fd = t->stopfd};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, d->tun.fd, &tun) != 0 ||
+        epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->stopfd, &stop) != 0) {
+        NS_ERR("tx thread: epoll_ctl: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the worker with every signal blocked: SIGTERM and SIGINT must
+ * reach the main loop's signalfd, never end the process from here. */
+static int worker_start(struct nsd_tx *t)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    t->threaded = true; /* before: the worker reads it */
+    int rc = pthread_create(&t->thread, NULL, tx_worker, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        t->threaded = false;
+        NS_ERR("cannot start the tx thread: %s", strerror(rc));
+        return -1;
+    }
+    /* So top -H, perf and the tests tell it from the main thread. */
+    (void)pthread_setname_np(t->thread, "natsecd-tx");
+    return 0;
+}
+
+int nsd_tx_start(struct nsd *d)
+{
+    struct nsd_tx *t = calloc(1, sizeof(*t));
+    if (!t) {
+        NS_ERR("out of memory for the outbound data path");
+        return -1;
+    }
+    t->d = d;
+    t->epfd = t->stopfd = -1;
+    atomic_init(&t->stop, false);
+    /* After the GSO probe (nsd_dataplane_start): the copy keeps its result. */
+    t->natt = d->natt;
+    t->natt.gro = NULL; /* receiving is the main thread's */
+    t->natt.send_errors = 0;
+    t->raw = d->raw;
+    t->raw.send_errors = 0;
+    t->raw.bad_headers = 0;
+    t->slot = d->slot;
+    d->tx = t;
+    if (!d->conf.tx_thread) {
+        if (ns_loop_add(d->loop, d->tun.fd, EPOLLIN, on_tun, t) != 0)
+            return -1;
+        t->in_loop = true;
+        return 0;
+    }
+    if (worker_setup(t) != 0 || nsd_sad_lock_init(d) != 0)
+        return -1;
+    if (worker_start(t) != 0) {
+        nsd_sad_lock_fini(d);
+        return -1;
+    }
+    NS_DBG("tun %s: outbound packets on their own thread", d->tun.name);
+    return 0;
+}
+
+void nsd_tx_stop(struct nsd *d)
+{
+    struct nsd_tx *t = d->tx;
+    if (!t)
+        return;
+    if (t->threaded) {
+        atomic_store(&t->stop, true);
+        uint64_t one = 1;
+        if (write(t->stopfd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+            NS_ERR("tx thread: cannot signal stop: %s", strerror(errno));
+        /* A batch waiting for sad_lock finishes; then the worker sees stop. */
+        nsd_sad_hold(d, NSD_HOLD_NONE);
+        pthread_join(t->thread, NULL);
+        t->threaded = false;
+    } else if (t->in_loop) {
+        ns_loop_remove(d->loop, d->tun.fd);
+    }
+    nsd_sad_lock_fini(d);
+    if (t->epfd >= 0)
+        close(t->epfd);
+    if (t->stopfd >= 0)
+        close(t->stopfd);
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++)
+        free(t->own[i].buf);
+    free(t);
+    d->tx = NULL;
+}
+
+void nsd_tx_counters(const struct nsd *d, struct nsd_tx_counters *c)
+{
+    memset(c, 0, sizeof(*c));
+    const struct nsd_tx *t = d->tx;
+    if (!t)
+        return;
+    *c = t->cnt;
+    c->send_errors = t->natt.send_errors + t->raw.send_errors;
+}
