@@ -2,9 +2,10 @@
 JOBS ?= $(shell nproc)
 BUILD_GCC := build/gcc
 BUILD_SAN := build/clang-san
+BUILD_TSAN := build/clang-tsan
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build build-gcc build-san test test-unit test-net test-interop test-fuzz demo bench format clean
+.PHONY: all deps build build-gcc build-san build-tsan test test-unit test-net test-interop test-fuzz demo bench format clean
 
 all: build
 
@@ -21,11 +22,19 @@ build-san: deps
 	  -DNATSEC_SANITIZE=ON -DNATSEC_FUZZ=ON -DNATSEC_FUZZ_SECONDS=$(FUZZ_SECONDS) >/dev/null
 	cmake --build $(BUILD_SAN) -j $(JOBS)
 
+# clang with ThreadSanitizer: natsecd (its outbound worker thread) and the
+# tools test_tx_thread_tsan (label net) runs it with.
+build-tsan: deps
+	cmake -S . -B $(BUILD_TSAN) -G Ninja -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DNATSEC_TSAN=ON >/dev/null
+	cmake --build $(BUILD_TSAN) -j $(JOBS) --target natsecd natsecctl tcpxfer udpburst
+
 build: build-gcc build-san
 
 # All of CTest: unit, net and interop on the gcc build; unit (sanitized) and
-# fuzz on the clang build.
-test: build
+# fuzz on the clang build; the net tests include test_tx_thread_tsan, which
+# runs the ThreadSanitizer build.
+test: build build-tsan
 	cd $(BUILD_GCC) && ctest --output-on-failure -j $(JOBS) -L unit
 	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -L unit
 	cd $(BUILD_SAN) && ctest --output-on-failure -L fuzz
@@ -35,7 +44,7 @@ test-unit: build
 	cd $(BUILD_GCC) && ctest --output-on-failure -j $(JOBS) -L unit
 	cd $(BUILD_SAN) && ctest --output-on-failure -j $(JOBS) -L unit
 
-test-net: build-gcc
+test-net: build-gcc build-tsan
 	cd $(BUILD_GCC) && ctest --output-on-failure -L net
 
 test-interop: build-gcc
