@@ -35,6 +35,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 T_START=$(date +%s)
 LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
+# Before anything is written (RESULTS.md itself is tracked): the commit built.
+NATSEC_VERSION=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')
 
 BUDGET=${BENCH_BUDGET:-900}
 DUR=${BENCH_DURATION:-10}
@@ -475,7 +477,7 @@ table() {
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')"
+facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $NATSEC_VERSION"
 notes() {
   local n
   for n in "${NOTES[@]}"; do echo "- $n"; done
@@ -512,7 +514,7 @@ profile=""
   echo "- CPUs: $(nproc) ($cpu)"
   echo "- kernel: $(uname -r)"
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-  echo "- natsec: $(git -C "$root" describe --always --dirty 2>/dev/null || echo '?') (\"-dirty\": built from a work tree with uncommitted changes), Release build (gcc -O3)"
+  echo "- natsec: $NATSEC_VERSION (a \"-dirty\" suffix: built from a work tree with uncommitted changes), Release build (gcc -O3)"
   echo "- peers: strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null) (kernel-libipsec), wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null), iperf3 $(dpkg-query -W -f='${Version}' iperf3 2>/dev/null)"
   echo "- everything (both tunnel ends, the NAT, iperf3, the load tool) shares these CPUs; run time $(elapsed) s"
   echo "- load average when the run started: $LOADAVG0 (anything above 0 is other work sharing the CPUs)"
