@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/creds.h"
 #include "conf/parse.h"
 
 /* ---- whole-file validation --------------------------------------------- */
@@ -86,8 +87,8 @@ static void validate_peers(struct ns_conf_parser *p)
     for (unsigned i = 0; i < c->n_peers; i++) {
         struct ns_conf_peer *peer = &c->peers[i];
         const struct ns_conf_p_peer_meta *m = &p->meta[i];
-        if (!m->key_line[NS_CONF_P_PSK])
-            ns_conf_p_error(p, peer->line, "[peer %s] needs 'psk'", peer->name);
+        if (!m->key_line[NS_CONF_P_PSK] && peer->auth == NS_CONF_AUTH_PSK)
+            ns_conf_p_error(p, peer->line, "[peer %s] needs 'psk' (or auth = pubkey)", peer->name);
         /* No implicit any-to-any (R9): a tunnel's reach is always written. */
         if (!m->key_line[NS_CONF_P_SUBNETS] && peer->mode == NS_ESP_TUNNEL)
             ns_conf_p_error(p, peer->line, "[peer %s] needs 'subnets'", peer->name);
@@ -143,6 +144,8 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
     if (c->n_ike == 0 || c->n_esp == 0)
         ns_conf_p_error(p, p->main_line, "internal: the default proposals do not parse");
     validate_peers(p);
+    if (!p->err_line)
+        ns_conf_p_load_creds(p);
     if (p->err_line)
         return;
     if (c->role == NS_CONF_CLIENT) {

@@ -20,6 +20,7 @@
 
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
+#include "crypto/x509.h"
 
 #define LINE_CHARS 4096        /* longest accepted line */
 #define FILE_BYTES (16u << 20) /* thousands of peers fit easily */
@@ -196,6 +197,8 @@ void ns_conf_defaults(struct ns_conf *c)
 
 void ns_conf_free(struct ns_conf *c)
 {
+    ns_x509_creds_free(c->creds);
+    c->creds = NULL;
     free(c->peers);
     free(c->peer_slots);
     c->peers = NULL;

@@ -41,6 +41,16 @@ struct ns_conf_id {
     size_t len;
 };
 
+/* How a peer proves its identity, and how this host proves its own to
+ * that peer (X7). */
+enum ns_conf_auth {
+    NS_CONF_AUTH_PSK = 0,    /* the [peer]'s psk (default) */
+    NS_CONF_AUTH_PUBKEY = 1, /* certificates: ours is cert/key, the peer's must chain to ca */
+};
+
+#define NS_CONF_FILE_MAX 1024 /* cert, key and ca paths */
+struct ns_x509_creds;         /* crypto/x509.h */
+
 enum ns_conf_role {
     NS_CONF_GATEWAY = 1, /* IKE responder, many clients, assigns virtual IPs */
     NS_CONF_CLIENT = 2,  /* IKE initiator towards one gateway */
@@ -59,7 +69,8 @@ struct ns_conf_peer {
      * remote traffic selectors it asks for). */
     struct ns_ts subnets[NS_CONF_MAX_SUBNETS];
     unsigned n_subnets;
-    enum ns_esp_mode mode; /* default NS_ESP_TUNNEL */
+    enum ns_esp_mode mode;  /* default NS_ESP_TUNNEL */
+    enum ns_conf_auth auth; /* default psk */
     struct ns_proposal ike[NS_MAX_PROPOSALS];
     unsigned n_ike;
     struct ns_proposal esp[NS_MAX_PROPOSALS];
@@ -109,6 +120,13 @@ struct ns_conf {
     /* Client only. */
     struct ns_addr gateway;
     struct ns_conf_id remote_id;
+
+    /* Certificates (X7): the files as written, and what was loaded from
+     * them when a [peer] says auth = pubkey (NULL otherwise; freed by
+     * ns_conf_free). rsa_pss: sign with RSASSA-PSS rather than PKCS#1 v1.5. */
+    char cert[NS_CONF_FILE_MAX], key[NS_CONF_FILE_MAX], ca[NS_CONF_FILE_MAX];
+    bool rsa_pss;
+    struct ns_x509_creds *creds;
 
     struct ns_conf_peer *peers; /* heap; freed by ns_conf_free */
     unsigned n_peers;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf/creds.h"
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "conf/value.h"
@@ -224,6 +225,10 @@ static const struct main_key main_keys[] = {
     FN("dns", set_dns),
     FN("gateway", set_gateway),
     FN("remote_id", set_remote_id),
+    FN("cert", ns_conf_p_set_cert),
+    FN("key", ns_conf_p_set_key),
+    FN("ca", ns_conf_p_set_ca),
+    FN("rsa_pss", ns_conf_p_set_rsa_pss),
 };
 #define N_MAIN_KEYS (sizeof(main_keys) / sizeof(main_keys[0]))
 
@@ -283,8 +288,8 @@ void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *
 
 /* ---- [peer <identity>] keys -------------------------------------------- */
 
-static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {"psk", "subnets", "mode",
-                                                           "ike_proposals", "esp_proposals"};
+static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {
+    "psk", "subnets", "mode", "ike_proposals", "esp_proposals", "auth"};
 
 static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const char *v, char *err,
                    size_t errlen)
@@ -344,6 +349,8 @@ static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
         n = ns_proposal_list_parse(v, NS_PROTO_ESP, peer->esp, NS_MAX_PROPOSALS, err, errlen);
         peer->n_esp = n > 0 ? (unsigned)n : 0;
         return n < 0 ? -1 : 0;
+    case NS_CONF_P_AUTH:
+        return ns_conf_p_set_auth(peer, v, err, errlen);
     default:
         return -1;
     }

@@ -20,6 +20,7 @@ enum ns_conf_p_peer_key {
     NS_CONF_P_MODE,
     NS_CONF_P_IKE,
     NS_CONF_P_ESP,
+    NS_CONF_P_AUTH,
     NS_CONF_P_PEER_KEYS
 };
 

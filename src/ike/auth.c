@@ -41,6 +41,20 @@ int ns_auth_signed_octets(const struct ns_auth_input *in, uint8_t *out, size_t c
     return 0;
 }
 
+int ns_auth_signed_parts(const struct ns_auth_input *in, uint8_t mac[NS_PRF_MAX_LEN],
+                         const uint8_t *parts[3], size_t lens[3])
+{
+    if (!input_ok(in) || maced_id(in, mac) != 0)
+        return -1;
+    parts[0] = in->real_msg;
+    lens[0] = in->real_msg_len;
+    parts[1] = in->peer_nonce;
+    lens[1] = in->peer_nonce_len;
+    parts[2] = mac;
+    lens[2] = ns_prf_len(in->prf);
+    return 0;
+}
+
 int ns_auth_psk_compute(const struct ns_auth_input *in, const uint8_t *key, size_t key_len,
                         uint8_t out[NS_PRF_MAX_LEN], size_t *out_len)
 {

@@ -41,6 +41,13 @@ struct ns_auth_input {
 int ns_auth_signed_octets(const struct ns_auth_input *in, uint8_t *out, size_t cap,
                           size_t *out_len);
 
+/* The SignedOctets as three parts to concatenate (the message, the nonce,
+ * MACedIDFor{I,R} written into mac), without a copy of the message: what a
+ * signature method (X7) hashes. Returns 0, or -1 on bad input or a PRF
+ * failure. */
+int ns_auth_signed_parts(const struct ns_auth_input *in, uint8_t mac[NS_PRF_MAX_LEN],
+                         const uint8_t *parts[3], size_t lens[3]);
+
 /* The shared-key AUTH value, ns_prf_len(in->prf) bytes into out (at least
  * NS_PRF_MAX_LEN bytes), its length into *out_len. Returns 0 or -1. */
 int ns_auth_psk_compute(const struct ns_auth_input *in, const uint8_t *key, size_t key_len,

@@ -1,9 +1,12 @@
-/* IKE_AUTH with a pre-shared key (RFC 7296 1.2, 2.15), with the
+/* IKE_AUTH with a pre-shared key (RFC 7296 1.2, 2.15) or certificates
+ * (X7: signatures and CERT/CERTREQ in ike/auth_cert.c), with the
  * configuration payload (3.15) and the first CHILD_SA (2.9, 2.17), both
  * roles.
  *
  * The gateway picks the peer section by IDi (exact identity, else
- * %default: R3), verifies AUTH with its PSK, then negotiates the CHILD_SA:
+ * %default: R3), verifies AUTH with its PSK or, with auth = pubkey, the
+ * client's certificate, that it holds IDi and AUTH's signature; then it
+ * negotiates the CHILD_SA:
  * a virtual IP from the pool (R6), the ESP proposal, the traffic selectors
  * narrowed to {virtual IP} <-> (allowed subnets ∩ what was asked) (R9), an
  * inbound SPI, and installs it before answering. A CHILD_SA failure leaves
@@ -22,7 +25,9 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "conf/id_cert.h"
 #include "ike/auth.h"
+#include "ike/auth_cert.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/ts_narrow.h"
@@ -79,10 +84,11 @@ static uint16_t error_notify(const struct ns_ike_payloads *pl)
     return 0;
 }
 
-/* Our AUTH value: the signer's IKE_SA_INIT message, the other side's
- * nonce, our SK_p and our ID. */
-static int our_auth(const struct ns_ikesa *sa, const struct ns_conf_id *me, uint8_t *out,
-                    size_t *out_len)
+/* Our AUTH payload (method and value) over the signer's IKE_SA_INIT
+ * message, the other side's nonce, our SK_p and our ID: with the PSK, or
+ * signed with our certificate's key. out has NS_AUTH_DATA_MAX bytes. */
+static int our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                    const struct ns_conf_id *me, uint8_t *method, uint8_t *out, size_t *out_len)
 {
     uint8_t rest[4 + NS_CONF_ID_MAX];
     const struct ns_msgbuf *m = sa->initiator ? &sa->init_req : &sa->init_resp;
@@ -97,12 +103,19 @@ static int our_auth(const struct ns_ikesa *sa, const struct ns_conf_id *me, uint
         .id_rest = rest,
         .id_rest_len = id_rest(me, rest),
     };
+    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
+        return ns_eng_cert_sign(e, sa, &in, method, out, NS_AUTH_DATA_MAX, out_len);
+    *method = NS_AUTH_SHARED_KEY_MIC;
     return ns_auth_psk_compute(&in, sa->peer->psk, sa->peer->psk_len, out, out_len);
 }
 
-/* Whether the peer's AUTH payload is right for the peer's ID payload. */
-static bool peer_auth_ok(const struct ns_ikesa *sa, const struct ns_conf_peer *peer,
-                         const struct ns_ike_id *id, const struct ns_ike_auth *auth)
+/* Whether the peer's AUTH payload is right for the peer's ID payload
+ * (cid, as the ID payload id): by the section's PSK, or by the peer's
+ * certificate (in's CERT payloads). false with the reason in why. */
+static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                         const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
+                         const struct ns_ike_id *id, const struct ns_conf_id *cid,
+                         const struct ns_ike_auth *auth, char *why, size_t whylen)
 {
     const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
     struct ns_auth_input in = {
@@ -116,8 +129,22 @@ static bool peer_auth_ok(const struct ns_ikesa *sa, const struct ns_conf_peer *p
         .id_rest = id->rest,
         .id_rest_len = id->rest_len,
     };
-    return auth->method == NS_AUTH_SHARED_KEY_MIC && peer->psk_len > 0 &&
-           ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len);
+    char who[NS_CONF_ID_STRLEN];
+    bool pubkey = peer->auth == NS_CONF_AUTH_PUBKEY;
+    if (pubkey != (auth->method != NS_AUTH_SHARED_KEY_MIC)) {
+        snprintf(why, whylen,
+                 "'%s' authenticates with %s (AUTH method %u), its [peer %s] says auth = %s",
+                 ns_eng_id_str(cid, who), pubkey ? "a pre-shared key" : "a signature", auth->method,
+                 peer->name, pubkey ? "pubkey" : "psk");
+        return false;
+    }
+    if (pubkey)
+        return ns_eng_cert_verify(e, sa, pl, cid, &in, auth, why, whylen);
+    if (peer->psk_len > 0 &&
+        ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len))
+        return true;
+    snprintf(why, whylen, "AUTH of '%s' does not verify (wrong PSK?)", ns_eng_id_str(cid, who));
+    return false;
 }
 
 static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)
@@ -188,22 +215,27 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     const struct ns_conf *c = e->conf;
     const struct ns_conf_peer *p = sa->peer;
-    uint8_t auth[NS_PRF_MAX_LEN], spi[4];
+    uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
     size_t auth_len;
     struct ns_ike_sa offer;
+    bool certs = p->auth == NS_CONF_AUTH_PUBKEY;
     put_be32(spi, sa->pending_spi);
-    if (our_auth(sa, &c->local_id, auth, &auth_len) != 0 ||
+    if (our_auth(e, sa, &c->local_id, &method, auth, &auth_len) != 0 ||
         ns_sa_offer(p->esp, p->n_esp, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
         return -1;
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, false, 1) != 0)
         return -1;
     ns_ike_add_id(&b, NS_PL_IDI, c->local_id.type, c->local_id.data, c->local_id.len);
+    if (certs)
+        ns_eng_cert_add_certs(e, &b);
     /* We keep no other SA with this gateway: it may drop stale ones (2.4). */
     ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    if (certs)
+        ns_eng_cert_add_certreq(e, &b);
     if (c->remote_id.type)
         ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
-    ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
+    ns_ike_add_auth(&b, method, auth, auth_len);
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
@@ -251,8 +283,11 @@ static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
     uint16_t err = error_notify(in);
     if (err == NS_N_AUTHENTICATION_FAILED) {
         client_auth_failed(e, sa,
-                           "the gateway answered AUTHENTICATION_FAILED (wrong PSK or "
-                           "identity?)",
+                           sa->peer->auth == NS_CONF_AUTH_PUBKEY
+                               ? "the gateway answered AUTHENTICATION_FAILED (does it trust our "
+                                 "certificate's CA, and does the certificate hold our identity?)"
+                               : "the gateway answered AUTHENTICATION_FAILED (wrong PSK or "
+                                 "identity?)",
                            false);
         return false;
     }
@@ -269,15 +304,18 @@ static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
         return false;
     }
     const struct ns_conf_id *want = &e->conf->remote_id;
-    if (want->type && !ns_conf_id_equal(want, &cid)) {
+    if (want->type && !ns_conf_id_same(want, &cid)) {
         char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], why[2 * NS_CONF_ID_STRLEN + 64];
         snprintf(why, sizeof(why), "the gateway is '%s', expected '%s'", ns_eng_id_str(&cid, a),
                  ns_eng_id_str(want, b));
         client_auth_failed(e, sa, why, true);
         return false;
     }
-    if (!peer_auth_ok(sa, sa->peer, &id, &auth)) {
-        client_auth_failed(e, sa, "the gateway's AUTH does not verify (wrong PSK?)", true);
+    char why[1024];
+    if (!peer_auth_ok(e, sa, sa->peer, in, &id, &cid, &auth, why, sizeof(why))) {
+        if (sa->peer->auth == NS_CONF_AUTH_PSK && auth.method == NS_AUTH_SHARED_KEY_MIC)
+            snprintf(why, sizeof(why), "the gateway's AUTH does not verify (wrong PSK?)");
+        client_auth_failed(e, sa, why, true);
         return false;
     }
     sa->remote_id = cid;
@@ -415,7 +453,7 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
                                                   struct ns_conf_id *cid)
 {
     char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], c[NS_CONF_ID_STRLEN];
-    char why[3 * NS_CONF_ID_STRLEN + 64];
+    char why[3 * NS_CONF_ID_STRLEN + 1024];
     struct ns_ike_id id, idr;
     struct ns_conf_id want;
     struct ns_ike_auth auth;
@@ -426,23 +464,21 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
         gw_auth_failed(e, sa, msg_id, "no valid IDi or AUTH payload");
         return NULL;
     }
-    const struct ns_conf_peer *peer = ns_conf_find_peer(e->conf, cid);
+    const struct ns_conf_peer *peer = ns_eng_find_peer(e->conf, cid);
     if (!peer) {
         snprintf(why, sizeof(why), "unknown identity '%s' (no [peer] section, no %%default)",
                  ns_eng_id_str(cid, a));
         gw_auth_failed(e, sa, msg_id, why);
         return NULL;
     }
-    if (rp && (!id_from_payload(rp, &idr, &want) || !ns_conf_id_equal(&want, &e->conf->local_id))) {
+    if (rp && (!id_from_payload(rp, &idr, &want) || !ns_conf_id_same(&want, &e->conf->local_id))) {
         snprintf(why, sizeof(why), "'%s' asks for gateway identity '%s', we are '%s'",
                  ns_eng_id_str(cid, a), ns_eng_id_str(&want, b),
                  ns_eng_id_str(&e->conf->local_id, c));
         gw_auth_failed(e, sa, msg_id, why);
         return NULL;
     }
-    if (!peer_auth_ok(sa, peer, &id, &auth)) {
-        snprintf(why, sizeof(why), "AUTH of '%s' does not verify (wrong PSK?)",
-                 ns_eng_id_str(cid, a));
+    if (!peer_auth_ok(e, sa, peer, in, &id, cid, &auth, why, sizeof(why))) {
         gw_auth_failed(e, sa, msg_id, why);
         return NULL;
     }
@@ -645,18 +681,20 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uin
                                uint16_t child_err, const struct gw_child *gc)
 {
     const struct ns_conf_id *me = &e->conf->local_id;
-    uint8_t auth[NS_PRF_MAX_LEN], spi[4];
+    uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
     size_t auth_len;
     struct ns_ike_sa resp;
     put_be32(spi, gc->spi_in);
-    if (our_auth(sa, me, auth, &auth_len) != 0 ||
+    if (our_auth(e, sa, me, &method, auth, &auth_len) != 0 ||
         (!child_err && ns_sa_response(&gc->choice, spi, 4, NS_SA_F_NO_DH, &resp) != NS_SA_OK))
         return -1;
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, true, msg_id) != 0)
         return -1;
     ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
-    ns_ike_add_auth(&b, NS_AUTH_SHARED_KEY_MIC, auth, auth_len);
+    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
+        ns_eng_cert_add_certs(e, &b);
+    ns_ike_add_auth(&b, method, auth, auth_len);
     if (child_err) {
         ns_ike_add_notify(&b, 0, NULL, 0, child_err, NULL, 0);
     } else {

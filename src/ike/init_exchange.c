@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/auth_cert.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "natt/natd.h"
@@ -131,6 +132,7 @@ static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_ike_add_nonce(&b, sa->ni, sa->ni_len);
     if (add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
         return -1;
+    ns_eng_cert_init_payloads(e, sa, &b); /* certificates only (X7) */
     int len = ns_ike_build_finish(&b);
     if (len < 0 || ns_msgbuf_set(&sa->init_req, e->buf, (size_t)len) != 0)
         return -1;
@@ -405,6 +407,7 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     ns_ike_add_nonce(&b, sa->nr, sa->nr_len);
     if (add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
         return -1;
+    ns_eng_cert_init_payloads(e, sa, &b); /* certificates only (X7) */
     return ns_ike_build_finish(&b);
 }
 

@@ -107,8 +107,10 @@ enum ns_id_type {
 enum ns_auth_method {
     NS_AUTH_RSA_SIG = 1,
     NS_AUTH_SHARED_KEY_MIC = 2,
-    NS_AUTH_ECDSA_256 = 9,
-    NS_AUTH_DIGITAL_SIGNATURE = 14,
+    NS_AUTH_ECDSA_256 = 9, /* RFC 4754: P-256 with SHA-256, r | s */
+    NS_AUTH_ECDSA_384 = 10,
+    NS_AUTH_ECDSA_521 = 11,
+    NS_AUTH_DIGITAL_SIGNATURE = 14, /* RFC 7427 */
 };
 
 enum ns_ts_type {

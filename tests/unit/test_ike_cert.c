@@ -1,0 +1,764 @@
+/* IKE_AUTH with certificates (X7) and the identity check against them (R3):
+ * natsec clients and a natsec gateway in this process on the simulated
+ * network of tests/support/ike_sim (a NAT in front of the clients), with
+ * the certificates of tests/fixtures/certs.
+ *
+ * Shown: ECDSA and RSA (PKCS#1 v1.5 and PSS) both ways, P-384, a chain
+ * with an intermediate, a DN identity, sections by identity beside
+ * %default and PSK peers; SIGNATURE_HASH_ALGORITHMS both ways and CERTREQ
+ * in IKE_SA_INIT; and every refusal with its log line: another CA, an
+ * expired certificate, an identity not in the certificate, a key that is
+ * not the certificate's, a gateway the client does not trust or whose
+ * certificate lacks its identity, PSK against a certificate section. */
+/* cmocka needs these first; the blank line keeps clang-format from
+ * sorting it above them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/x509.h"
+#include "ike/engine.h"
+#include "ike/msg.h"
+#include "support/certs.h"
+#include "support/ike_sim.h"
+
+#define GW_ADDR "198.51.100.1"
+#define MAX_NODES 4
+#define MAX_CHILD 4
+#define MAX_SENT 64
+#define T0 1000000u
+
+struct node {
+    char name[32];
+    struct ns_conf conf;
+    struct ns_ike_engine *e;
+    struct ns_addr addr;
+    int nat; /* -1: none */
+    struct ike_sim_spis spis;
+    unsigned n_child, n_child_down, n_up, n_down;
+    enum ns_ike_down_reason down_reason;
+    uint32_t child_in[MAX_CHILD], child_out[MAX_CHILD];
+    struct ns_ts routes[8];
+    unsigned n_routes;
+};
+
+/* The IKE_SA_INIT messages sent, to look at their payloads. */
+struct sent {
+    int node;
+    bool response;
+    uint8_t data[IKE_SIM_PKT_MAX];
+    size_t len;
+};
+
+struct net {
+    struct node node[MAX_NODES];
+    unsigned n_nodes;
+    struct ike_sim_nat nat;
+    struct ike_sim_queue q;
+    struct ike_sim_world world;
+    uint64_t now;
+    struct sent init[MAX_SENT];
+    unsigned n_init;
+    size_t longest; /* the longest datagram sent */
+    struct ike_sim_log log;
+};
+
+static struct net *N;
+
+static struct ns_addr addr(const char *s)
+{
+    struct ns_addr a;
+    assert_int_equal(ns_addr_parse(&a, s), 0);
+    return a;
+}
+
+/* ---- the network ---- */
+
+static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                     const uint8_t *msg, size_t len, bool marker)
+{
+    struct node *n = ctx;
+    int idx = (int)(n - N->node);
+    (void)marker;
+    if (len > N->longest)
+        N->longest = len;
+    if (msg[18] == NS_IKE_SA_INIT && N->n_init < MAX_SENT) {
+        struct sent *s = &N->init[N->n_init++];
+        s->node = idx;
+        s->response = msg[19] & NS_IKE_FLAG_RESPONSE;
+        memcpy(s->data, msg, len);
+        s->len = len;
+    }
+    struct ns_endpoint src = *local;
+    if (n->nat >= 0) {
+        src.addr = N->nat.pub;
+        src.port = ike_sim_nat_map(&N->nat, idx, local);
+    }
+    ike_sim_enqueue(&N->q, &src, remote, msg, len);
+}
+
+static void deliver(struct ike_sim_pkt *p)
+{
+    struct ns_endpoint local;
+    int to = ike_sim_nat_route(&N->nat, 1, &p->dst, &local);
+    if (to == -2) {
+        to = -1;
+        for (unsigned i = 0; i < N->n_nodes; i++)
+            if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr))
+                to = (int)i;
+        local = p->dst;
+    }
+    if (to >= 0 && N->node[to].e)
+        ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
+}
+
+static struct ns_ike_engine *engine_of(unsigned i)
+{
+    return N->node[i].e;
+}
+
+static void run_for(uint64_t ms)
+{
+    ike_sim_run_until(&N->world, N->now + ms);
+}
+
+/* ---- ops ---- */
+
+static uint32_t ops_alloc_spi(void *ctx)
+{
+    return ike_sim_spi_alloc(&((struct node *)ctx)->spis);
+}
+
+static void ops_release_spi(void *ctx, uint32_t spi)
+{
+    struct node *n = ctx;
+    ike_sim_spi_release(&n->spis, spi, n->name);
+}
+
+static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
+                        const struct ns_esp_sa_spec *out)
+{
+    struct node *n = ctx;
+    assert_true(n->n_child < MAX_CHILD);
+    n->child_in[n->n_child] = in->spi;
+    n->child_out[n->n_child++] = out->spi;
+    return 0;
+}
+
+static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    (void)in_spi;
+    (void)out_spi;
+    ((struct node *)ctx)->n_child_down++;
+}
+
+static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
+                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
+                          unsigned n_dns)
+{
+    (void)id;
+    (void)vip;
+    (void)dns;
+    (void)n_dns;
+    struct node *n = ctx;
+    n->n_up++;
+    n->n_routes = nr < 8 ? nr : 8;
+    memcpy(n->routes, remote, n->n_routes * sizeof(*remote));
+}
+
+static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
+{
+    struct node *n = ctx;
+    n->n_down++;
+    n->down_reason = why;
+}
+
+/* ---- nodes ---- */
+
+static struct node *new_node(const char *name, const char *a, int nat, const char *text)
+{
+    assert_true(N->n_nodes < MAX_NODES);
+    struct node *n = &N->node[N->n_nodes++];
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->addr = addr(a);
+    n->nat = nat;
+    n->spis.cap = IKE_SIM_MAX_SPIS;
+    ike_sim_load(&n->conf, name, text);
+    return n;
+}
+
+static void start(struct node *n)
+{
+    struct ns_ike_ops ops = {.ctx = n,
+                             .send = ops_send,
+                             .alloc_spi = ops_alloc_spi,
+                             .release_spi = ops_release_spi,
+                             .child_up = ops_child_up,
+                             .child_down = ops_child_down,
+                             .client_up = ops_client_up,
+                             .client_down = ops_client_down};
+    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
+    assert_non_null(n->e);
+}
+
+/* "cert = <fixtures>/NAME.pem\nkey = <fixtures>/NAME.key\nca = ..." */
+static const char *files(const char *name, const char *ca)
+{
+    static char slots[4][2048];
+    static unsigned next;
+    char *s = slots[next++ % 4];
+    char pem[64], key[64];
+    snprintf(pem, sizeof(pem), "%s.pem", name);
+    snprintf(key, sizeof(key), "%s.key", name);
+    snprintf(s, sizeof(slots[0]), "cert = %s\nkey = %s\nca = %s\n", cert_path(pem), cert_path(key),
+             cert_path(ca));
+    return s;
+}
+
+#define DEFAULT_PEERS "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n"
+
+/* The gateway (node 0) with certificate NAME; peers: its [peer] sections;
+ * extra: more [natsecd] lines. Started. */
+static struct node *gateway(const char *name, const char *extra, const char *peers)
+{
+    char text[8192];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\npool = 10.99.0.0/24\n"
+             "retransmit_timeout = 1.0\nretransmit_tries = 2\n%s%s\n%s",
+             files(name, "ca.pem"), extra ? extra : "", peers ? peers : DEFAULT_PEERS);
+    struct node *n = new_node("gateway", GW_ADDR, -1, text);
+    start(n);
+    return n;
+}
+
+/* A client behind the NAT with identity id and certificate NAME, trusting
+ * ca; extra: more [natsecd] lines. Not started: a test may change its
+ * configuration first. */
+static struct node *client_conf(const char *label, const char *id, const char *name, const char *ca,
+                                const char *extra)
+{
+    char text[8192], a[32];
+    snprintf(a, sizeof(a), "192.168.1.%u", 10 + N->n_nodes);
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
+             "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = 2\n"
+             "%s%s\n[peer vpn.corp.example]\nauth = pubkey\nsubnets = 192.0.2.0/24\n",
+             id, files(name, ca), extra ? extra : "");
+    return new_node(label, a, 0, text);
+}
+
+static struct node *client(const char *label, const char *id, const char *name, const char *extra)
+{
+    struct node *n = client_conf(label, id, name, "ca.pem", extra);
+    start(n);
+    return n;
+}
+
+/* A configuration's credentials replaced by files loaded without the
+ * checks of the configuration (a broken peer). */
+static void broken_creds(struct node *n, const char *cert, const char *key)
+{
+    char err[512];
+    struct ns_x509_creds *c = ns_x509_creds_new();
+    if (ns_x509_creds_load_cert(c, cert_path(cert), err, sizeof(err)) != 0 ||
+        ns_x509_creds_load_key(c, cert_path(key), err, sizeof(err)) != 0 ||
+        ns_x509_creds_load_ca(c, cert_path("ca.pem"), err, sizeof(err)) != 0 ||
+        ns_x509_creds_check(c, NS_X509_UNCHECKED, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    ns_x509_creds_free(n->conf.creds);
+    n->conf.creds = c;
+}
+
+static void connect_run(struct node *cl)
+{
+    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    run_for(3000);
+}
+
+/* ---- inspection ---- */
+
+struct sa_list {
+    struct ns_ike_sa_status st[8];
+    unsigned n;
+};
+
+static void collect(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct sa_list *l = arg;
+    if (l->n < 8)
+        l->st[l->n++] = *st;
+}
+
+static struct sa_list sas_of(const struct node *n)
+{
+    struct sa_list l = {.n = 0};
+    ns_ike_engine_foreach(n->e, collect, &l);
+    return l;
+}
+
+static unsigned established(const struct node *n)
+{
+    struct sa_list l = sas_of(n);
+    unsigned k = 0;
+    for (unsigned i = 0; i < l.n; i++)
+        k += strcmp(l.st[i].state, "ESTABLISHED") == 0;
+    return k;
+}
+
+static uint64_t auth_failures(const struct node *n)
+{
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(n->e, &c);
+    return c.auth_failures;
+}
+
+static void log_must_have(const char *needle)
+{
+    if (!ike_sim_log_has(&N->log, needle)) {
+        fprintf(stderr, "--- log:\n%.*s---\n", (int)N->log.len, N->log.buf ? N->log.buf : "");
+        fail_msg("the log does not say: %s", needle);
+    }
+}
+
+/* Both ends up, with one CHILD_SA each, paired. */
+static void assert_up(const struct node *gw, const struct node *cl)
+{
+    assert_int_equal(established(cl), 1);
+    assert_int_equal(cl->n_up, 1);
+    assert_int_equal(cl->n_child, 1);
+    bool paired = false;
+    for (unsigned i = 0; i < gw->n_child; i++)
+        paired |= gw->child_in[i] == cl->child_out[0] && gw->child_out[i] == cl->child_in[0];
+    assert_true(paired);
+}
+
+/* The client was refused: down for authentication, nothing left. */
+static void assert_refused(const struct node *gw, const struct node *cl)
+{
+    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
+    assert_int_equal(cl->n_child, 0);
+    assert_int_equal(sas_of(cl).n, 0);
+    assert_int_equal(established(gw), 0);
+    assert_true(auth_failures(gw) >= 1);
+}
+
+/* The payloads of the first IKE_SA_INIT request (or response) node sent. */
+static void init_payloads(int node, bool response, struct ns_ike_payloads *pl)
+{
+    for (unsigned i = 0; i < N->n_init; i++) {
+        if (N->init[i].node == node && N->init[i].response == response) {
+            struct ns_ike_header h;
+            assert_int_equal(ns_ike_parse_message(N->init[i].data, N->init[i].len, &h, pl),
+                             NS_IKE_OK);
+            return;
+        }
+    }
+    fail_msg("node %d sent no IKE_SA_INIT %s", node, response ? "response" : "request");
+}
+
+/* RFC 7427 4: SHA-256, SHA-384, SHA-512 (2, 3, 4) announced. */
+static void assert_hash_notify(const struct ns_ike_payloads *pl)
+{
+    const struct ns_ike_payload *p = ns_ike_find_notify(pl, NS_N_SIGNATURE_HASH_ALGORITHMS);
+    struct ns_ike_notify n;
+    assert_non_null(p);
+    assert_int_equal(ns_ike_parse_notify(p, &n), NS_IKE_OK);
+    assert_int_equal(n.len, 6);
+    assert_memory_equal(n.data, "\x00\x02\x00\x03\x00\x04", 6);
+}
+
+/* ---- fixture ---- */
+
+static int setup(void **state)
+{
+    (void)state;
+    N = calloc(1, sizeof(*N));
+    if (!N)
+        return -1;
+    N->now = T0;
+    N->nat.pub = addr("203.0.113.5");
+    N->nat.next_port = 40000;
+    N->world = (struct ike_sim_world){.q = &N->q,
+                                      .now = &N->now,
+                                      .n_nodes = &N->n_nodes,
+                                      .engine = engine_of,
+                                      .deliver = deliver,
+                                      .guard = 100000};
+    return ike_sim_log_open(&N->log, NS_LOG_INFO);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < N->n_nodes; i++) {
+        ns_ike_engine_free(N->node[i].e);
+        ns_conf_free(&N->node[i].conf);
+        assert_int_equal(ike_sim_spi_live(&N->node[i].spis), 0);
+    }
+    ike_sim_log_close(&N->log);
+    free(N);
+    return 0;
+}
+
+/* ================= scenarios ================= */
+
+static void ecdsa_both_ways(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    connect_run(cl);
+    assert_up(gw, cl);
+    log_must_have("'alice@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=alice' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test CA'), ECDSA P-256, "
+                  "ecdsa-with-SHA256 (RFC 7427)");
+    log_must_have("'vpn.corp.example' authenticated by certificate 'C=CH, O=Corp, "
+                  "CN=vpn.corp.example' (issuer 'C=CH, O=natsec test, CN=natsec Test CA'), "
+                  "ECDSA P-256, ecdsa-with-SHA256 (RFC 7427)");
+    /* RFC 7427 4 both ways in IKE_SA_INIT; the gateway's answer asks for
+     * a certificate from its CA (RFC 7296 3.7). */
+    struct ns_ike_payloads req, resp;
+    init_payloads(1, false, &req);
+    init_payloads(0, true, &resp);
+    assert_hash_notify(&req);
+    assert_hash_notify(&resp);
+    assert_null(ns_ike_find(&req, NS_PL_CERTREQ));
+    const struct ns_ike_payload *cr = ns_ike_find(&resp, NS_PL_CERTREQ);
+    struct ns_ike_cert c;
+    assert_non_null(cr);
+    assert_int_equal(ns_ike_parse_cert(cr, &c), NS_IKE_OK);
+    assert_int_equal(c.encoding, NS_CERT_X509_SIGNATURE);
+    size_t len;
+    const uint8_t *want = ns_x509_creds_certreq(gw->conf.creds, &len);
+    assert_int_equal(c.len, 20);
+    assert_memory_equal(c.data, want, 20);
+    struct ns_ike_sa_status st = sas_of(gw).st[0];
+    struct ns_conf_id alice;
+    assert_int_equal(ns_conf_id_parse("alice@corp.example", &alice), 0);
+    assert_true(ns_conf_id_equal(&st.remote_id, &alice));
+    assert_string_equal(st.peer_name, "%default");
+    assert_true(st.nat_remote);
+}
+
+static void rsa_both_ways(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-rsa", NULL, NULL);
+    struct node *cl = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    connect_run(cl);
+    assert_up(gw, cl);
+    log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test CA'), RSA-2048, "
+                  "sha256WithRSAEncryption (RFC 7427)");
+    log_must_have("'vpn.corp.example' authenticated by certificate 'C=CH, O=Corp, "
+                  "CN=vpn.corp.example' (issuer 'C=CH, O=natsec test, CN=natsec Test CA'), "
+                  "RSA-2048, sha256WithRSAEncryption (RFC 7427)");
+}
+
+static void rsa_pss_both_ways(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-rsa", "rsa_pss = yes\n", NULL);
+    struct node *cl = client("bob", "bob@corp.example", "bob-rsa", "rsa_pss = yes\n");
+    connect_run(cl);
+    assert_up(gw, cl);
+    log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test CA'), RSA-2048, "
+                  "RSASSA-PSS(SHA-256, MGF1-SHA-256, salt 32) (RFC 7427)");
+    log_must_have("'vpn.corp.example' authenticated by certificate 'C=CH, O=Corp, "
+                  "CN=vpn.corp.example' (issuer 'C=CH, O=natsec test, CN=natsec Test CA'), "
+                  "RSA-2048, RSASSA-PSS(SHA-256, MGF1-SHA-256, salt 32) (RFC 7427)");
+}
+
+/* Key types mixed: ECDSA P-384 to an RSA gateway, RSA to an ECDSA one;
+ * each side signs with the hash that suits its own key. */
+static void mixed_key_types(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-rsa", NULL, NULL);
+    struct node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
+    connect_run(carol);
+    assert_up(gw, carol);
+    log_must_have("'carol@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=carol' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test CA'), ECDSA P-384, "
+                  "ecdsa-with-SHA384 (RFC 7427)");
+    log_must_have("RSA-2048, sha256WithRSAEncryption (RFC 7427)");
+}
+
+static void rsa_client_ecdsa_gateway(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    connect_run(bob);
+    assert_up(gw, bob);
+    log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test CA'), RSA-2048, "
+                  "sha256WithRSAEncryption (RFC 7427)");
+    log_must_have("ECDSA P-256, ecdsa-with-SHA256 (RFC 7427)");
+}
+
+/* The client's certificate comes from an intermediate CA that only the
+ * client has: it sends it as a second CERT payload. */
+static void intermediate_sent_along(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct node *erin = client("erin", "erin@corp.example", "erin-sub", NULL);
+    connect_run(erin);
+    assert_up(gw, erin);
+    log_must_have("'erin@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=erin' "
+                  "(issuer 'C=CH, O=natsec test, CN=natsec Test Sub CA')");
+    assert_true(N->longest < IKE_SIM_PKT_MAX);
+}
+
+/* R3: a section by identity gives its own subnets; others with a
+ * certificate of the CA fall to %default; a PSK peer on the same gateway
+ * is unchanged. */
+static void sections_by_identity(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL,
+                              "[peer alice@corp.example]\nauth = pubkey\n"
+                              "subnets = 192.0.2.0/24\n"
+                              "[peer dave.home.example]\npsk = dave-secret-0123456789\n"
+                              "subnets = 192.0.2.10/32\n"
+                              "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.80/32\n");
+    struct node *alice = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    struct node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = dave.home.example\ngateway = " GW_ADDR "\n"
+             "remote_id = vpn.corp.example\n[peer vpn.corp.example]\n"
+             "psk = dave-secret-0123456789\nsubnets = 192.0.2.10/32\n");
+    struct node *dave = new_node("dave", "192.168.1.99", 0, text);
+    start(dave);
+    connect_run(alice);
+    connect_run(carol);
+    connect_run(dave);
+    assert_up(gw, alice);
+    assert_up(gw, carol);
+    assert_up(gw, dave);
+    assert_int_equal(established(gw), 3);
+    struct sa_list l = sas_of(gw);
+    unsigned seen = 0;
+    for (unsigned i = 0; i < l.n; i++) {
+        char id[NS_CONF_ID_STRLEN], ts[NS_TS_STRLEN];
+        ns_conf_id_str(&l.st[i].remote_id, id);
+        assert_int_equal(l.st[i].child[0].n_local_ts, 1);
+        ns_ts_str(&l.st[i].child[0].local_ts[0], ts);
+        if (strcmp(id, "alice@corp.example") == 0) {
+            assert_string_equal(l.st[i].peer_name, "alice@corp.example");
+            assert_string_equal(ts, "192.0.2.0/24");
+            seen |= 1;
+        } else if (strcmp(id, "carol@corp.example") == 0) {
+            assert_string_equal(l.st[i].peer_name, "%default");
+            assert_string_equal(ts, "192.0.2.80/32");
+            seen |= 2;
+        } else if (strcmp(id, "dave.home.example") == 0) {
+            assert_string_equal(l.st[i].peer_name, "dave.home.example");
+            seen |= 4;
+        }
+    }
+    assert_int_equal(seen, 7);
+    /* The PSK client's IKE_SA_INIT carries no certificate notify. */
+    struct ns_ike_payloads req;
+    init_payloads(3, false, &req);
+    assert_null(ns_ike_find_notify(&req, NS_N_SIGNATURE_HASH_ALGORITHMS));
+}
+
+/* R3: a certificate DN as identity; the gateway's section names it with
+ * another case and string type than the certificate and the client. */
+static void dn_identity(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL,
+                              "[peer dn:C=CH/O=corp/CN=ALICE]\nauth = pubkey\n"
+                              "subnets = 192.0.2.0/24\n");
+    struct node *cl = client("alice", "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa", NULL);
+    connect_run(cl);
+    assert_up(gw, cl);
+    assert_string_equal(sas_of(gw).st[0].peer_name, "dn:C=CH/O=corp/CN=ALICE");
+    log_must_have("'dn:C=CH, O=Corp, CN=alice' authenticated by certificate 'C=CH, O=Corp, "
+                  "CN=alice'");
+}
+
+/* ---- refusals ---- */
+
+static void other_ca_refused(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    /* mallory's certificate names alice@corp.example, from another CA. */
+    struct node *m = client_conf("mallory", "alice@corp.example", "mallory-other", "ca.pem", NULL);
+    start(m);
+    connect_run(m);
+    assert_refused(gw, m);
+    log_must_have("IKE_AUTH from 203.0.113.5:40001: authentication failed: the certificate "
+                  "'C=CH, O=Corp, CN=mallory' of 'alice@corp.example' is not trusted: unable to "
+                  "get local issuer certificate (depth 0, 'C=CH, O=Corp, CN=mallory')");
+    log_must_have("the gateway answered AUTHENTICATION_FAILED (does it trust our certificate's CA");
+}
+
+static void expired_refused(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    /* The configuration would refuse dave's expired certificate at start:
+     * it is put in after loading, as a careless peer would have it. */
+    struct node *d = client_conf("dave", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    broken_creds(d, "dave-expired.pem", "dave-expired.key");
+    assert_int_equal(ns_conf_id_parse("dave@corp.example", &d->conf.local_id), 0);
+    start(d);
+    connect_run(d);
+    assert_refused(gw, d);
+    log_must_have("authentication failed: the certificate 'C=CH, O=Corp, CN=dave' of "
+                  "'dave@corp.example' is not trusted: certificate has expired (depth 0, 'C=CH, "
+                  "O=Corp, CN=dave')");
+}
+
+static void identity_not_in_certificate(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    /* bob claims alice's identity with his own (valid) certificate. */
+    struct node *b = client_conf("bob", "bob@corp.example", "bob-rsa", "ca.pem", NULL);
+    assert_int_equal(ns_conf_id_parse("alice@corp.example", &b->conf.local_id), 0);
+    start(b);
+    connect_run(b);
+    assert_refused(gw, b);
+    log_must_have("authentication failed: identity 'alice@corp.example' (rfc822) is not in its "
+                  "certificate (subject 'C=CH, O=Corp, CN=bob', subjectAltName "
+                  "email:bob@corp.example) (R3)");
+}
+
+static void key_not_the_certificates(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    /* alice's certificate with another P-256 key: the signature is made,
+     * but not by the certificate's key. */
+    struct node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    broken_creds(a, "alice-ecdsa.pem", "gw-ecdsa.key");
+    start(a);
+    connect_run(a);
+    assert_refused(gw, a);
+    log_must_have("authentication failed: 'alice@corp.example' (certificate 'C=CH, O=Corp, "
+                  "CN=alice'): its AUTH signature (ecdsa-with-SHA256) does not verify with its "
+                  "certificate's key");
+}
+
+static void key_of_another_type(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    broken_creds(a, "alice-ecdsa.pem", "bob-rsa.key");
+    start(a);
+    connect_run(a);
+    assert_refused(gw, a);
+    log_must_have("its signature algorithm sha256WithRSAEncryption does not fit its "
+                  "certificate's ECDSA P-256 key");
+}
+
+/* The client checks the gateway the same way. */
+static void gateway_not_trusted(void **state) /* X7 R3 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct node *cl =
+        client_conf("alice", "alice@corp.example", "alice-ecdsa", "other-ca.pem", NULL);
+    start(cl);
+    connect_run(cl);
+    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
+    assert_int_equal(cl->n_child, 0);
+    assert_int_equal(auth_failures(cl), 1);
+    log_must_have("authentication with gateway 198.51.100.1:4500 failed: the certificate 'C=CH, "
+                  "O=Corp, CN=vpn.corp.example' of 'vpn.corp.example' is not trusted: unable to "
+                  "get local issuer certificate");
+    /* The gateway hears of it (AUTHENTICATION_FAILED) and lets the SA go. */
+    run_for(1000);
+    assert_int_equal(established(gw), 0);
+}
+
+static void gateway_identity_not_in_certificate(void **state) /* X7 R3 */
+{
+    (void)state;
+    /* A gateway that presents a certificate without its identity. */
+    char text[4096];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = gateway\nlocal_id = multi.corp.example\npool = 10.99.0.0/24\n"
+             "%s\n%s",
+             files("multi", "ca.pem"), DEFAULT_PEERS);
+    struct node *gw = new_node("gateway", GW_ADDR, -1, text);
+    assert_int_equal(ns_conf_id_parse("vpn.corp.example", &gw->conf.local_id), 0);
+    start(gw);
+    struct node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    connect_run(cl);
+    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
+    log_must_have("authentication with gateway 198.51.100.1:4500 failed: identity "
+                  "'vpn.corp.example' (fqdn) is not in its certificate (subject 'C=CH, O=Corp, "
+                  "CN=multi', subjectAltName DNS:multi.corp.example, email:multi@corp.example, "
+                  "IP:192.0.2.7, IP:2001:db8::7) (R3)");
+}
+
+/* A PSK client meets a section that wants a certificate, and a
+ * certificate client a section that wants a PSK. */
+static void method_must_match_the_section(void **state) /* X7 */
+{
+    (void)state;
+    struct node *gw = gateway("gw-ecdsa", NULL,
+                              "[peer bob@corp.example]\npsk = bob-secret-0123456789\n"
+                              "subnets = 192.0.2.0/24\n" DEFAULT_PEERS);
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = carol@corp.example\ngateway = " GW_ADDR "\n"
+             "remote_id = vpn.corp.example\nretransmit_tries = 2\n[peer vpn.corp.example]\n"
+             "psk = carol-secret-0123456789\nsubnets = 192.0.2.0/24\n");
+    struct node *carol = new_node("carol", "192.168.1.50", 0, text);
+    start(carol);
+    connect_run(carol);
+    assert_refused(gw, carol);
+    log_must_have("authentication failed: 'carol@corp.example' authenticates with a pre-shared "
+                  "key (AUTH method 2), its [peer %default] says auth = pubkey");
+    struct node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    connect_run(bob);
+    assert_int_equal(bob->n_down, 1);
+    log_must_have("authentication failed: 'bob@corp.example' authenticates with a signature "
+                  "(AUTH method 14), its [peer bob@corp.example] says auth = psk");
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(ecdsa_both_ways),
+        T(rsa_both_ways),
+        T(rsa_pss_both_ways),
+        T(mixed_key_types),
+        T(rsa_client_ecdsa_gateway),
+        T(intermediate_sent_along),
+        T(sections_by_identity),
+        T(dn_identity),
+        T(other_ca_refused),
+        T(expired_refused),
+        T(identity_not_in_certificate),
+        T(key_not_the_certificates),
+        T(key_of_another_type),
+        T(gateway_not_trusted),
+        T(gateway_identity_not_in_certificate),
+        T(method_must_match_the_section),
+    };
+#undef T
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
