@@ -47,7 +47,10 @@
  *               CREATE_CHILD_SA, INFORMATIONAL by bits 0-1. hflags bit 0
  *               response, bit 1 a wrong I flag; with the splice (f3),
  *               bit 2 a wrong AUTH value, bit 3 a wrong identity (an
- *               impostor gateway, or a client asking for another IDr). mid bits 0-1: the ID the
+ *               impostor gateway, or a client asking for another IDr),
+ *               bit 4 (to the gateway) the client is bob@, whose section
+ *               says auth = pubkey: IDi, his certificate and an RFC 7427
+ *               RSA signature made with his key (X7). mid bits 0-1: the ID the
  *               SA expects next, that minus one (a retransmission), plus
  *               mid >> 2, or the u32 that follows. first: the type of the
  *               chain's first payload. f1 port 4500, f2 from a stranger;
@@ -119,6 +122,8 @@
 #include <sys/socket.h>
 
 #include "crypto/cipher.h"
+#include "crypto/pubkey.h"
+#include "crypto/x509.h"
 #include "esp/spi.h"
 #include "ike/auth.h"
 #include "ike/engine.h"
@@ -645,9 +650,27 @@ static const char gw_fmt[] =
     "retransmit_timeout = 0.5\nretransmit_tries = 2\ndpd = 5\n"
     "half_open_max = 6\ncookie_threshold = 3\n"
     "ike_lifetime = 40\nchild_lifetime = 20\nchild_lifetime_bytes = 1000000\n"
+    "%s"
     "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
     "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s"
+    "[peer bob@corp.example]\nauth = pubkey\nsubnets = 192.0.2.0/24\n%s"
     "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n%s";
+
+/* tests/fixtures/certs/NAME, found from this file's path (CMake gives it
+ * absolute; the seed writer runs from the top of the tree). */
+static const char *fixture(const char *name)
+{
+    static char slots[4][1024];
+    static unsigned next;
+    char *s = slots[next++ % 4];
+    const char *file = __FILE__, *slash = strrchr(file, '/');
+    snprintf(s, sizeof(slots[0]), "%.*s../fixtures/certs/%s", slash ? (int)(slash - file + 1) : 0,
+             file, name);
+    return s;
+}
+
+/* bob's certificate and key, to sign as bob (hflags bit 4). */
+static struct ns_x509_creds *bob_creds;
 
 static const char cl_fmt[] = "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
                              "remote_id = vpn.corp.example\nike_proposals = %s, %s\n"
@@ -674,10 +697,12 @@ static const struct ns_conf *gateway_conf(unsigned setup)
 {
     unsigned k = (setup >> 6) & 3;
     if (!gw_loaded[k]) {
-        char text[2048];
+        char text[8192], certs[3200];
         const char *mode = (k & 1) ? "mode = transport\n" : "";
+        snprintf(certs, sizeof(certs), "cert = %s\nkey = %s\nca = %s\n", fixture("gw-ecdsa.pem"),
+                 fixture("gw-ecdsa.key"), fixture("ca.pem"));
         snprintf(text, sizeof(text), gw_fmt, suites[0], suites[1], suites[2], suites[3],
-                 (k & 2) ? "10.99.0.0/30" : "10.99.0.0/29", mode, mode);
+                 (k & 2) ? "10.99.0.0/30" : "10.99.0.0/29", certs, mode, mode, mode);
         load(text, "gateway.conf", &gw_conf[k]);
         gw_loaded[k] = true;
     }
@@ -887,13 +912,55 @@ static size_t id_rest(const struct ns_conf_id *id, uint8_t *out)
     return 4 + id->len;
 }
 
+/* bob's IDi, certificate and AUTH (RFC 7427, sha256WithRSAEncryption) to
+ * the gateway, signed over what ai says (hfl bit 2: a wrong signature). */
+static bool add_cert_auth(struct ns_ike_builder *b, struct ns_auth_input *ai, uint8_t hfl)
+{
+    struct ns_conf_id id;
+    uint8_t rest[4 + NS_CONF_ID_MAX], mac[NS_PRF_MAX_LEN], auth[1 + NS_SIG_ALGID_MAX + NS_SIG_MAX];
+    const uint8_t *parts[3];
+    size_t lens[3], alen, slen;
+    const struct ns_sig_scheme s = {NS_SIG_RSA_PKCS1, NS_HASH_SHA256, 0, 0};
+    if (ns_conf_id_parse("bob@corp.example", &id) != 0)
+        abort();
+    ai->id_rest = rest;
+    ai->id_rest_len = id_rest(&id, rest);
+    if (ns_auth_signed_parts(ai, mac, parts, lens) != 0 ||
+        ns_sig_algid_encode(&s, auth + 1, &alen) != 0 ||
+        ns_pkey_sign(ns_x509_creds_key(bob_creds), &s, false, parts, lens, 3, auth + 1 + alen,
+                     sizeof(auth) - 1 - alen, &slen) != 0)
+        return false;
+    auth[0] = (uint8_t)alen;
+    if (hfl & 4)
+        auth[alen + slen] ^= 1;
+    ns_ike_add_id(b, NS_PL_IDI, id.type, id.data, id.len);
+    size_t n;
+    const uint8_t *der = ns_x509_creds_chain_der(bob_creds, 0, &n);
+    ns_ike_add_cert(b, NS_PL_CERT, NS_CERT_X509_SIGNATURE, der, n);
+    ns_ike_add_auth(b, NS_AUTH_DIGITAL_SIGNATURE, auth, 1 + alen + slen);
+    return true;
+}
+
 /* The ID and AUTH payloads the peer of sa would send in IKE_AUTH: computed
  * as RFC 7296 2.15 says, from sa's IKE_SA_INIT messages, nonces and keys
- * and the real PSK. False when sa is past IKE_AUTH (the messages are gone). */
+ * and the real PSK (or bob's certificate). False when sa is past IKE_AUTH
+ * (the messages are gone). */
 static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, int to, uint8_t hfl)
 {
     if (!sa->init_req.p || !sa->init_resp.p || !sa->keys_ready)
         return false;
+    if (to == GW && (hfl & 16)) {
+        struct ns_auth_input ai = {
+            .prf = sa->ike_alg.prf,
+            .real_msg = sa->init_req.p,
+            .real_msg_len = sa->init_req.len,
+            .peer_nonce = sa->nr,
+            .peer_nonce_len = sa->nr_len,
+            .sk_p = sa->keys.sk_pi,
+            .sk_p_len = sa->keys.d_len,
+        };
+        return add_cert_auth(b, &ai, hfl);
+    }
     const struct ns_conf *cc = W.h[CL].conf;
     /* The peer signs its own first message, our nonce, its SK_p, its ID. */
     const struct ns_conf_id *id = to == GW ? &cc->local_id : &W.h[GW].conf->local_id;
@@ -1427,6 +1494,14 @@ static void init_once(void)
     done = true;
     if (RAND_set_rand_method(&rng_method) != 1)
         abort();
+    char err[512];
+    bob_creds = ns_x509_creds_new();
+    if (!bob_creds ||
+        ns_x509_creds_load_cert(bob_creds, fixture("bob-rsa.pem"), err, sizeof(err)) != 0 ||
+        ns_x509_creds_load_key(bob_creds, fixture("bob-rsa.key"), err, sizeof(err)) != 0) {
+        fprintf(stderr, "fuzz_ike_engine: %s\n", err);
+        abort();
+    }
     ns_log_set_level(NS_LOG_DEBUG); /* every log line is formatted: they are code too */
     if (getenv("FUZZ_IKE_ENGINE_LOG"))
         return; /* to stderr: FUZZ_IKE_ENGINE_LOG=1 <target> <crash file> */
@@ -1626,11 +1701,10 @@ static void put32(uint8_t *p, uint32_t v)
 /* What a client asks for in IKE_AUTH after ID and AUTH. */
 static bool seed_no_initial_contact;
 
-static void client_request_chain(struct chain *out, bool transport, const char *tsr)
+static void add_request_payloads(struct ns_ike_builder *bp, bool transport, const char *tsr)
 {
     const struct ns_conf *gc = gateway_conf(0);
-    struct ns_ike_builder b;
-    chain_begin(&b);
+    struct ns_ike_builder b = *bp;
     if (!seed_no_initial_contact)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
     struct ns_ike_cp cp = {.type = NS_CFG_REQUEST, .n = 2};
@@ -1650,6 +1724,31 @@ static void client_request_chain(struct chain *out, bool transport, const char *
     ns_ts_from_prefix(&r, tsr);
     ns_ike_add_ts(&b, NS_PL_TSI, &any, 1);
     ns_ike_add_ts(&b, NS_PL_TSR, &r, 1);
+    *bp = b;
+}
+
+static void client_request_chain(struct chain *out, bool transport, const char *tsr)
+{
+    struct ns_ike_builder b;
+    chain_begin(&b);
+    add_request_payloads(&b, transport, tsr);
+    chain_end(&b, out);
+}
+
+/* bob's IKE_AUTH request with his certificate and an AUTH whose signature
+ * is no signature: the fuzzer's way to the certificate checks (X7). */
+static void cert_request_chain(struct chain *out)
+{
+    struct ns_ike_builder b;
+    uint8_t auth[1 + 15 + 256] = {15,   0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48,
+                                  0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+    size_t n;
+    const uint8_t *der = ns_x509_creds_chain_der(bob_creds, 0, &n);
+    chain_begin(&b);
+    ns_ike_add_id(&b, NS_PL_IDI, NS_CONF_ID_RFC822_ADDR, (const uint8_t *)"bob@corp.example", 16);
+    ns_ike_add_cert(&b, NS_PL_CERT, NS_CERT_X509_SIGNATURE, der, n);
+    ns_ike_add_auth(&b, NS_AUTH_DIGITAL_SIGNATURE, auth, sizeof(auth));
+    add_request_payloads(&b, false, "192.0.2.0/24");
     chain_end(&b, out);
 }
 
@@ -1743,6 +1842,19 @@ int main(int argc, char **argv)
     s8(2 | 0x40 | 0x80);
     s_sealed(false, false, true, 0, 0, 0, &c);
     seed_write("transport-auth-request-spliced");
+    /* X7: bob with his certificate, a right and a wrong signature; and his
+     * certificate and AUTH as payloads for the fuzzer to change. */
+    client_request_chain(&c, false, "192.0.2.0/24");
+    s8(2 | 4);
+    s_sealed(false, true, true, 0, 16, 0, &c);
+    seed_write("auth-request-certificate");
+    s8(2);
+    s_sealed(false, false, true, 0, 16 | 4, 0, &c);
+    seed_write("auth-request-certificate-wrong-signature");
+    cert_request_chain(&c);
+    s8(2);
+    s_sealed_as(false, false, false, true, 0, 0, 0, &c);
+    seed_write("auth-request-certificate-framed");
     gateway_response_chain(&c, "10.99.0.2", "192.0.2.0/24");
     s8(2);
     s_sealed(true, false, true, 0, 1, 0, &c);
