@@ -252,3 +252,89 @@ secrets {
 }
 EOF
 }
+
+# ---- certificates (X7) ----------------------------------------------------
+
+# Put certificate CERT (PEM), its private KEY (PEM) and the CA certificate CA
+# into the swanctl directories of instance NAME (x509/, private/, x509ca/),
+# where the next sw_load picks them up: sw_install_certs NAME CERT KEY CA.
+sw_install_certs() {
+  local d
+  d=$(sw_dir "$1")/swanctl
+  mkdir -p "$d/x509" "$d/private" "$d/x509ca"
+  if ! { cp "$2" "$d/x509/" && cp "$3" "$d/private/" && cp "$4" "$d/x509ca/"; }; then
+    fail "cannot install the certificates of strongSwan instance $1"
+  fi
+}
+
+# Print a swanctl.conf for a road-warrior gateway that authenticates with
+# certificate CERT (a file name in x509/) and takes clients whose
+# certificates chain to its x509ca/ and hold CLIENT_ID (%any: any identity
+# the certificate holds): sw_conf_cert_gateway LOCAL_ADDR GW_ID CERT CLIENT_ID POOL LOCAL_TS [IKE_PROPOSAL] [ESP_PROPOSAL].
+sw_conf_cert_gateway() {
+  local addr=$1 gwid=$2 cert=$3 cid=$4 pool=$5 ts=$6
+  local ike=${7:-aes128gcm16-prfsha256-x25519} esp=${8:-aes128gcm16-x25519}
+  cat <<EOC
+connections {
+  rw {
+    version = 2
+    local_addrs = $addr
+    proposals = $ike
+    pools = rwpool
+    local {
+      auth = pubkey
+      certs = $cert
+      id = $gwid
+    }
+    remote {
+      auth = pubkey
+      id = $cid
+    }
+    children {
+      net {
+        local_ts = $ts
+        esp_proposals = $esp
+      }
+    }
+  }
+}
+pools {
+  rwpool {
+    addrs = $pool
+  }
+}
+EOC
+}
+
+# Print a swanctl.conf for a road-warrior client that authenticates with
+# certificate CERT (a file name in x509/) as CLIENT_ID and asks for a virtual
+# IP: sw_conf_cert_client GW_ADDR GW_ID CLIENT_ID CERT REMOTE_TS [IKE_PROPOSAL] [ESP_PROPOSAL].
+sw_conf_cert_client() {
+  local gw=$1 gwid=$2 cid=$3 cert=$4 ts=$5
+  local ike=${6:-aes128gcm16-prfsha256-x25519} esp=${7:-aes128gcm16-x25519}
+  cat <<EOC
+connections {
+  home {
+    version = 2
+    remote_addrs = $gw
+    vips = 0.0.0.0
+    proposals = $ike
+    local {
+      auth = pubkey
+      certs = $cert
+      id = $cid
+    }
+    remote {
+      auth = pubkey
+      id = $gwid
+    }
+    children {
+      home {
+        remote_ts = $ts
+        esp_proposals = $esp
+      }
+    }
+  }
+}
+EOC
+}
