@@ -1,12 +1,13 @@
 /* The parts of a simulated network that the IKE engine unit tests share
- * (tests/unit/test_ike_engine.c, test_ike_rekey.c): NATs that map a
+ * (tests/unit/test_ike_engine.c, test_ike_rekey.c, ...): NATs that map a
  * client's private endpoint to a public port (a rebinding changes it), a
  * queue of datagrams in flight, the loop that delivers them and fires the
  * engines' timers in simulated time, an SPI pool that checks each SPI is
  * given back exactly once, and the engines' log captured in memory.
  *
  * Each test program keeps its own nodes (what its ops callbacks record
- * differs) and hands them to the loop through struct ike_sim_world.
+ * differs) and hands them to the loop through struct ike_sim_world, or
+ * through the node harness of ike_net.h that wires it.
  * Failures are cmocka assertions: not for fuzz targets. */
 #ifndef NATSEC_TESTS_IKE_SIM_H
 #define NATSEC_TESTS_IKE_SIM_H
@@ -21,7 +22,7 @@
 #include "util/addr.h"
 #include "util/log.h"
 
-#define IKE_SIM_MAX_MAPS 64
+#define IKE_SIM_MAX_MAPS 512 /* test_ike_halfopen: 40 clients behind one NAT, 2 ports each */
 #define IKE_SIM_QLEN 1024
 #define IKE_SIM_PKT_MAX 4096
 #define IKE_SIM_MAX_SPIS 256

@@ -27,7 +27,7 @@
 #include "ike/engine.h"
 #include "ike/msg.h"
 #include "support/certs.h"
-#include "support/ike_sim.h"
+#include "support/ike_net.h"
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 4
@@ -60,9 +60,10 @@ struct sent {
 struct net {
     struct node node[MAX_NODES];
     unsigned n_nodes;
-    struct ike_sim_nat nat;
+    struct ike_sim_nat nat[1];
+    unsigned n_nats;
     struct ike_sim_queue q;
-    struct ike_sim_world world;
+    struct ike_net net; /* the shared harness's view of the above */
     uint64_t now;
     struct sent init[MAX_SENT];
     unsigned n_init;
@@ -96,51 +97,15 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         memcpy(s->data, msg, len);
         s->len = len;
     }
-    struct ns_endpoint src = *local;
-    if (n->nat >= 0) {
-        src.addr = N->nat.pub;
-        src.port = ike_sim_nat_map(&N->nat, idx, local);
-    }
-    ike_sim_enqueue(&N->q, &src, remote, msg, len);
-}
-
-static void deliver(struct ike_sim_pkt *p)
-{
-    struct ns_endpoint local;
-    int to = ike_sim_nat_route(&N->nat, 1, &p->dst, &local);
-    if (to == -2) {
-        to = -1;
-        for (unsigned i = 0; i < N->n_nodes; i++)
-            if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr))
-                to = (int)i;
-        local = p->dst;
-    }
-    if (to >= 0 && N->node[to].e)
-        ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
-}
-
-static struct ns_ike_engine *engine_of(unsigned i)
-{
-    return N->node[i].e;
+    ike_net_send(&N->net, idx, local, remote, msg, len);
 }
 
 static void run_for(uint64_t ms)
 {
-    ike_sim_run_until(&N->world, N->now + ms);
+    ike_net_run_until(&N->net, N->now + ms);
 }
 
 /* ---- ops ---- */
-
-static uint32_t ops_alloc_spi(void *ctx)
-{
-    return ike_sim_spi_alloc(&((struct node *)ctx)->spis);
-}
-
-static void ops_release_spi(void *ctx, uint32_t spi)
-{
-    struct node *n = ctx;
-    ike_sim_spi_release(&n->spis, spi, n->name);
-}
 
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out)
@@ -198,8 +163,8 @@ static void start(struct node *n)
 {
     struct ns_ike_ops ops = {.ctx = n,
                              .send = ops_send,
-                             .alloc_spi = ops_alloc_spi,
-                             .release_spi = ops_release_spi,
+                             .alloc_spi = ike_net_alloc_spi,
+                             .release_spi = ike_net_release_spi,
                              .child_up = ops_child_up,
                              .child_down = ops_child_down,
                              .client_up = ops_client_up,
@@ -384,26 +349,18 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->nat.pub = addr("203.0.113.5");
-    N->nat.next_port = 40000;
-    N->world = (struct ike_sim_world){.q = &N->q,
-                                      .now = &N->now,
-                                      .n_nodes = &N->n_nodes,
-                                      .engine = engine_of,
-                                      .deliver = deliver,
-                                      .guard = 100000};
-    return ike_sim_log_open(&N->log, NS_LOG_INFO);
+    N->n_nats = 1;
+    N->nat[0].pub = addr("203.0.113.5");
+    N->nat[0].next_port = 40000;
+    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
+                              .guard = 100000};
+    return ike_net_open(&N->net);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        ns_ike_engine_free(N->node[i].e);
-        ns_conf_free(&N->node[i].conf);
-        assert_int_equal(ike_sim_spi_live(&N->node[i].spis), 0);
-    }
-    ike_sim_log_close(&N->log);
+    ike_net_close(&N->net);
     free(N);
     return 0;
 }

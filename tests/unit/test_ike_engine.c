@@ -23,7 +23,7 @@
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
-#include "support/ike_sim.h"
+#include "support/ike_net.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
@@ -87,7 +87,7 @@ struct net {
     struct ike_sim_nat nat[MAX_NATS];
     unsigned n_nats;
     struct ike_sim_queue q;
-    struct ike_sim_world world; /* the loop's view of the above */
+    struct ike_net net; /* the shared harness's view of the above */
     uint64_t now;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
@@ -177,55 +177,30 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     }
     if (v == DROP)
         return;
-    struct ns_endpoint src = *local;
-    if (n->nat >= 0) {
-        src.addr = N->nat[n->nat].pub;
-        src.port = ike_sim_nat_map(&N->nat[n->nat], idx, local);
-    }
-    ike_sim_enqueue(&N->q, &src, remote, msg, len);
+    ike_net_send(&N->net, idx, local, remote, msg, len);
     if (v == DUP)
-        ike_sim_enqueue(&N->q, &src, remote, msg, len);
+        ike_net_send(&N->net, idx, local, remote, msg, len);
 }
 
-/* Where a datagram goes: a node with that address, or through a NAT. */
-static int route(const struct ike_sim_pkt *p, struct ns_endpoint *local)
+/* The datagram being delivered, for R4's check in ops_send. */
+static void before_input(int to, const struct ike_sim_pkt *p, const struct ns_endpoint *local)
 {
-    int to = ike_sim_nat_route(N->nat, N->n_nats, &p->dst, local);
-    if (to != -2)
-        return to;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr)) {
-            *local = p->dst;
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-static void deliver(struct ike_sim_pkt *p)
-{
-    struct ns_endpoint local;
-    int to = route(p, &local);
-    if (to < 0 || N->node[to].blackhole || !N->node[to].e)
-        return;
     N->delivering = true;
     N->cur_node = to;
     N->cur_src = p->src;
-    N->cur_dst = local;
-    ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
-    N->delivering = false;
+    N->cur_dst = *local;
 }
 
-static struct ns_ike_engine *engine_of(unsigned i)
+static void after_input(void)
 {
-    return N->node[i].e;
+    N->delivering = false;
 }
 
 /* Runs the world until `until`: delivers every datagram at once, and fires
  * the engines' timers in time order. */
 static void run_until(uint64_t until)
 {
-    ike_sim_run_until(&N->world, until);
+    ike_net_run_until(&N->net, until);
 }
 
 static void run_for(uint64_t ms)
@@ -234,18 +209,6 @@ static void run_for(uint64_t ms)
 }
 
 /* ---- ops ---- */
-
-static uint32_t ops_alloc_spi(void *ctx)
-{
-    struct node *n = ctx;
-    return ike_sim_spi_alloc(&n->spis);
-}
-
-static void ops_release_spi(void *ctx, uint32_t spi)
-{
-    struct node *n = ctx;
-    ike_sim_spi_release(&n->spis, spi, n->name);
-}
 
 static unsigned live_spis(const struct node *n)
 {
@@ -312,8 +275,8 @@ static struct ns_ike_ops ops_for(struct node *n)
     n->spis.cap = MAX_SPIS;
     return (struct ns_ike_ops){.ctx = n,
                                .send = ops_send,
-                               .alloc_spi = ops_alloc_spi,
-                               .release_spi = ops_release_spi,
+                               .alloc_spi = ike_net_alloc_spi,
+                               .release_spi = ike_net_release_spi,
                                .child_up = ops_child_up,
                                .child_down = ops_child_down,
                                .peer_moved = ops_peer_moved,
@@ -549,26 +512,16 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->world = (struct ike_sim_world){.q = &N->q,
-                                      .now = &N->now,
-                                      .n_nodes = &N->n_nodes,
-                                      .engine = engine_of,
-                                      .deliver = deliver,
-                                      .guard = 200000};
-    return ike_sim_log_open(&N->log, NS_LOG_INFO);
+    N->net = (struct ike_net){IKE_NET_OF(N, struct node, offsetof(struct node, blackhole)),
+                              .log_level = NS_LOG_INFO, .guard = 200000,
+                              .before_input = before_input, .after_input = after_input};
+    return ike_net_open(&N->net);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        ns_ike_engine_free(N->node[i].e);
-        ns_conf_free(&N->node[i].conf);
-    }
-    for (unsigned i = 0; i < N->n_nodes; i++)
-        if (N->node[i].conf.role == NS_CONF_GATEWAY || N->node[i].spis.n)
-            assert_int_equal(live_spis(&N->node[i]), 0); /* every SPI given back */
-    ike_sim_log_close(&N->log);
+    ike_net_close(&N->net);
     free(N);
     return 0;
 }

@@ -27,13 +27,12 @@
 /* Read-only: the table's own consistency walk (ns_ho_consistent). */
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
-#include "support/ike_sim.h"
+#include "support/ike_net.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 128
 #define MAX_NATS 4
-#define MAX_MAPS 512
 #define T0 1000000u
 #define HALF_OPEN_MAX 40 /* the gateway's, below */
 #define ALL UINT_MAX     /* auth_drop: never sends IKE_AUTH */
@@ -50,24 +49,13 @@ struct node {
     enum ns_ike_down_reason down_reason;
 };
 
-/* A NAT with room for every client of a test (ike_sim_nat has 64). */
-struct nat {
-    struct ns_addr pub;
-    struct {
-        int node;
-        struct ns_endpoint priv;
-        uint16_t port;
-    } m[MAX_MAPS];
-    unsigned n;
-};
-
 struct net {
     struct node node[MAX_NODES];
     unsigned n_nodes;
-    struct nat nat[MAX_NATS];
+    struct ike_sim_nat nat[MAX_NATS];
     unsigned n_nats;
     struct ike_sim_queue q;
-    struct ike_sim_world world;
+    struct ike_net net; /* the shared harness's view of the above */
     uint64_t now;
     bool mute;
     uint8_t cookie[NS_COOKIE_LEN]; /* the last COOKIE the gateway sent */
@@ -86,18 +74,6 @@ static struct ns_addr addr(const char *s)
 }
 
 /* ---- the network ---- */
-
-static uint16_t nat_map(struct nat *nat, int node, const struct ns_endpoint *priv)
-{
-    for (unsigned i = 0; i < nat->n; i++)
-        if (nat->m[i].node == node && ns_endpoint_equal(&nat->m[i].priv, priv))
-            return nat->m[i].port;
-    assert_true(nat->n < MAX_MAPS);
-    nat->m[nat->n].node = node;
-    nat->m[nat->n].priv = *priv;
-    nat->m[nat->n].port = (uint16_t)(20000 + nat->n);
-    return nat->m[nat->n++].port;
-}
 
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
@@ -119,71 +95,18 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
             n->auth_drop--;
         return;
     }
-    struct ns_endpoint src = *local;
-    if (n->nat >= 0) {
-        src.addr = N->nat[n->nat].pub;
-        src.port = nat_map(&N->nat[n->nat], (int)(n - N->node), local);
-    }
-    ike_sim_enqueue(&N->q, &src, remote, msg, len);
-}
-
-static int route(const struct ike_sim_pkt *p, struct ns_endpoint *local)
-{
-    for (unsigned k = 0; k < N->n_nats; k++) {
-        const struct nat *nat = &N->nat[k];
-        if (!ns_addr_equal(&nat->pub, &p->dst.addr))
-            continue;
-        for (unsigned i = 0; i < nat->n; i++) {
-            if (nat->m[i].port == p->dst.port) {
-                *local = nat->m[i].priv;
-                return nat->m[i].node;
-            }
-        }
-        return -1;
-    }
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &p->dst.addr)) {
-            *local = p->dst;
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-static void deliver(struct ike_sim_pkt *p)
-{
-    struct ns_endpoint local;
-    int to = route(p, &local);
-    if (to >= 0 && N->node[to].e)
-        ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
-}
-
-static struct ns_ike_engine *engine_of(unsigned i)
-{
-    return N->node[i].e;
+    ike_net_send(&N->net, (int)(n - N->node), local, remote, msg, len);
 }
 
 static void check_table(void);
 
 static void run_for(uint64_t ms)
 {
-    ike_sim_run_until(&N->world, N->now + ms);
+    ike_net_run_until(&N->net, N->now + ms);
     check_table();
 }
 
 /* ---- ops ---- */
-
-static uint32_t ops_alloc_spi(void *ctx)
-{
-    struct node *n = ctx;
-    return ike_sim_spi_alloc(&n->spis);
-}
-
-static void ops_release_spi(void *ctx, uint32_t spi)
-{
-    struct node *n = ctx;
-    ike_sim_spi_release(&n->spis, spi, n->name);
-}
 
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out)
@@ -228,8 +151,8 @@ static struct ns_ike_ops ops_for(struct node *n)
     n->spis.cap = IKE_SIM_MAX_SPIS;
     return (struct ns_ike_ops){.ctx = n,
                                .send = ops_send,
-                               .alloc_spi = ops_alloc_spi,
-                               .release_spi = ops_release_spi,
+                               .alloc_spi = ike_net_alloc_spi,
+                               .release_spi = ike_net_release_spi,
                                .child_up = ops_child_up,
                                .child_down = ops_child_down,
                                .client_up = ops_client_up,
@@ -268,6 +191,7 @@ static int add_nat(const char *pub)
 {
     assert_true(N->n_nats < MAX_NATS);
     N->nat[N->n_nats].pub = addr(pub);
+    N->nat[N->n_nats].next_port = 20000;
     return (int)N->n_nats++;
 }
 
@@ -382,24 +306,15 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->world = (struct ike_sim_world){.q = &N->q,
-                                      .now = &N->now,
-                                      .n_nodes = &N->n_nodes,
-                                      .engine = engine_of,
-                                      .deliver = deliver,
-                                      .guard = 400000};
-    return ike_sim_log_open(&N->log, NS_LOG_INFO);
+    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
+                              .guard = 400000};
+    return ike_net_open(&N->net);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        ns_ike_engine_free(N->node[i].e);
-        assert_int_equal(ike_sim_spi_live(&N->node[i].spis), 0);
-        ns_conf_free(&N->node[i].conf);
-    }
-    ike_sim_log_close(&N->log);
+    ike_net_close(&N->net);
     free(N);
     N = NULL;
     return 0;

@@ -29,7 +29,7 @@
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
-#include "support/ike_sim.h"
+#include "support/ike_net.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
@@ -97,7 +97,7 @@ struct net {
     struct ike_sim_nat nat[MAX_NATS];
     unsigned n_nats;
     struct ike_sim_queue q;
-    struct ike_sim_world world; /* the loop's view of the above */
+    struct ike_net net; /* the shared harness's view of the above */
     uint64_t now;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
@@ -163,46 +163,13 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     memcpy(s->data, msg, len);
     if (N->filter && N->filter(s) == DROP)
         return;
-    struct ns_endpoint src = *local;
-    if (n->nat >= 0) {
-        src.addr = N->nat[n->nat].pub;
-        src.port = ike_sim_nat_map(&N->nat[n->nat], idx, local);
-    }
-    ike_sim_enqueue(&N->q, &src, remote, msg, len);
-}
-
-static int route(const struct ns_endpoint *dst, struct ns_endpoint *local)
-{
-    int to = ike_sim_nat_route(N->nat, N->n_nats, dst, local);
-    if (to != -2)
-        return to;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        if (N->node[i].nat < 0 && ns_addr_equal(&N->node[i].addr, &dst->addr)) {
-            *local = *dst;
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
-static void deliver(struct ike_sim_pkt *p)
-{
-    struct ns_endpoint local;
-    int to = route(&p->dst, &local);
-    if (to < 0 || N->node[to].blackhole || !N->node[to].e)
-        return;
-    ns_ike_engine_input(N->node[to].e, &local, &p->src, p->data, p->len, N->now);
-}
-
-static struct ns_ike_engine *engine_of(unsigned i)
-{
-    return N->node[i].e;
+    ike_net_send(&N->net, idx, local, remote, msg, len);
 }
 
 /* Delivers everything queued, then fires the timers due up to `until`. */
 static void run_until(uint64_t until)
 {
-    ike_sim_run_until(&N->world, until);
+    ike_net_run_until(&N->net, until);
 }
 
 static void run_for(uint64_t ms)
@@ -238,23 +205,6 @@ static struct esp_sa *esp_newest_out(struct node *n, uint64_t ike_sa_id)
             best = s;
     }
     return best;
-}
-
-static uint32_t ops_alloc_spi(void *ctx)
-{
-    struct node *n = ctx;
-    return ike_sim_spi_alloc(&n->spis);
-}
-
-static void ops_release_spi(void *ctx, uint32_t spi)
-{
-    struct node *n = ctx;
-    ike_sim_spi_release(&n->spis, spi, n->name);
-}
-
-static unsigned live_spis(const struct node *n)
-{
-    return ike_sim_spi_live(&n->spis);
 }
 
 static void esp_add(struct node *n, const struct ns_esp_sa_spec *s, bool in)
@@ -390,8 +340,8 @@ static struct ns_ike_ops ops_for(struct node *n)
     plain_next = false;
     return (struct ns_ike_ops){.ctx = n,
                                .send = ops_send,
-                               .alloc_spi = ops_alloc_spi,
-                               .release_spi = ops_release_spi,
+                               .alloc_spi = ike_net_alloc_spi,
+                               .release_spi = ike_net_release_spi,
                                .child_up = ops_child_up,
                                .child_down = ops_child_down,
                                .peer_moved = ops_peer_moved,
@@ -605,6 +555,12 @@ static bool open_sent(const struct sent *s, struct ns_ike_payloads *inner, uint8
 
 /* ---- fixture ---- */
 
+/* Every CHILD_SA's ESP SAs removed once the engines are gone. */
+static void no_esp_left(unsigned i)
+{
+    assert_int_equal(esp_live(&N->node[i], true) + esp_live(&N->node[i], false), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -612,27 +568,16 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->world = (struct ike_sim_world){.q = &N->q,
-                                      .now = &N->now,
-                                      .n_nodes = &N->n_nodes,
-                                      .engine = engine_of,
-                                      .deliver = deliver,
-                                      .guard = 400000};
-    return ike_sim_log_open(&N->log, NS_LOG_DEBUG);
+    N->net =
+        (struct ike_net){IKE_NET_OF(N, struct node, offsetof(struct node, blackhole)),
+                         .log_level = NS_LOG_DEBUG, .guard = 400000, .teardown_node = no_esp_left};
+    return ike_net_open(&N->net);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        ns_ike_engine_free(N->node[i].e);
-        ns_conf_free(&N->node[i].conf);
-    }
-    for (unsigned i = 0; i < N->n_nodes; i++) {
-        assert_int_equal(live_spis(&N->node[i]), 0); /* every SPI given back */
-        assert_int_equal(esp_live(&N->node[i], true) + esp_live(&N->node[i], false), 0);
-    }
-    ike_sim_log_close(&N->log);
+    ike_net_close(&N->net);
     free(N);
     return 0;
 }
