@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "esp/csum.h"
+#include "net/ipmerge.h"
 #include "util/buf.h"
 
 #define IPV4_MIN 20
@@ -228,30 +229,13 @@ int ns_gso_single(const struct ns_vnet_hdr *h, uint8_t *pkt, size_t len)
 #define TCP_ECE 0x40
 #define GRO_MAX_SEGS 64
 
-/* The TCP offset of a segment that may be merged: IPv4 without options or
- * fragmentation, or IPv6 with TCP right after its header; a correct IP
- * header checksum and TCP checksum; ACK, maybe PSH, nothing else; some
- * payload. 0 when not. */
+/* The TCP offset of a segment that may be merged: an IP header that
+ * ns_ipmerge_l4 takes; a correct TCP checksum; ACK, maybe PSH, nothing
+ * else; some payload. 0 when not. */
 static size_t mergeable(const uint8_t *pkt, size_t len, bool *v6, size_t *hlen)
 {
-    if (len < IPV4_MIN)
-        return 0;
-    size_t l4;
-    if (pkt[0] == 0x45) {
-        if (pkt[9] != PROTO_TCP || (ns_get_u16(pkt + 6) & 0x3fff) != 0 ||
-            ns_get_u16(pkt + 2) != len || ns_csum_fold(ns_csum_add(0, pkt, IPV4_MIN)) != 0)
-            return 0;
-        l4 = IPV4_MIN;
-        *v6 = false;
-    } else if (pkt[0] >> 4 == 6 && len >= IPV6_LEN) {
-        if (pkt[6] != PROTO_TCP || (size_t)ns_get_u16(pkt + 4) + IPV6_LEN != len)
-            return 0;
-        l4 = IPV6_LEN;
-        *v6 = true;
-    } else {
-        return 0;
-    }
-    if (l4 + TCP_MIN > len)
+    size_t l4 = ns_ipmerge_l4(pkt, len, PROTO_TCP, v6);
+    if (l4 == 0 || l4 + TCP_MIN > len)
         return 0;
     const uint8_t *tcp = pkt + l4;
     size_t doff = (size_t)(tcp[12] >> 4) * 4;
@@ -308,16 +292,9 @@ bool ns_gro_append(struct ns_gro *g, const uint8_t *pkt, size_t len)
     size_t payload = len - hlen;
     if (payload > g->mss || g->len + payload > g->cap || g->len + payload > 0xffff)
         return false;
-    const uint8_t *a = g->buf;
-    if (!v6) {
-        /* Version to TOS, flags to protocol, addresses: equal. */
-        if (!same(a, pkt, 0, 2) || !same(a, pkt, 6, 10) || !same(a, pkt, 12, 20) ||
-            ns_get_u16(pkt + 4) != g->next_id)
-            return false;
-    } else if (!same(a, pkt, 0, 4) || !same(a, pkt, 6, IPV6_LEN)) {
+    if (!ns_ipmerge_continues(g->buf, pkt, v6, g->next_id))
         return false;
-    }
-    const uint8_t *ta = a + l4, *tb = pkt + l4;
+    const uint8_t *ta = g->buf + l4, *tb = pkt + l4;
     /* Ports, ack, offset, window, urgent pointer, options: equal; flags
      * equal but for PSH. */
     if (!same(ta, tb, 0, 4) || !same(ta, tb, 8, 13) || !same(ta, tb, 14, 16) ||
@@ -344,18 +321,7 @@ size_t ns_gro_finish(struct ns_gro *g, struct ns_vnet_hdr *h)
     if (g->segs < 2)
         return g->len;
     uint8_t *p = g->buf;
-    size_t seg = g->len - g->l4;
-    uint32_t sum;
-    if (!g->v6) {
-        ns_put_u16(p + 2, (uint16_t)g->len);
-        ns_put_u16(p + 10, 0);
-        ns_put_u16(p + 10, ns_csum_ipv4_header(p, g->l4));
-        sum = ns_csum_add(0, p + 12, 8);
-    } else {
-        ns_put_u16(p + 4, (uint16_t)(g->len - IPV6_LEN));
-        sum = ns_csum_add(0, p + 8, 32);
-    }
-    sum += PROTO_TCP + (uint32_t)seg;
+    uint32_t sum = ns_ipmerge_finish(p, g->len, g->l4, g->v6, PROTO_TCP);
     /* CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented. */
     ns_put_u16(p + g->l4 + 16, (uint16_t)~ns_csum_fold(sum));
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
