@@ -176,6 +176,8 @@ static unsigned merge_run(const struct nsd *d, const struct ns_dgram *out, unsig
                           size_t *len, struct ns_vnet_hdr *h)
 {
     unsigned j = i + 1;
+    if (j == n) /* the batch's last packet: no run to start (no copy, no checksum) */
+        return j;
     struct ns_gro g;
     if (ns_gro_start(&g, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
         while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
