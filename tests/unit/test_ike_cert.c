@@ -28,6 +28,7 @@
 #include "ike/msg.h"
 #include "support/certs.h"
 #include "support/ike_net.h"
+#include "support/test_addr.h"
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 4
@@ -72,13 +73,6 @@ struct net {
 };
 
 static struct net *N;
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
 
 /* ---- the network ---- */
 
@@ -152,7 +146,7 @@ static struct node *new_node(const char *name, const char *a, int nat, const cha
     assert_true(N->n_nodes < MAX_NODES);
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = addr(a);
+    n->addr = test_addr(a);
     n->nat = nat;
     n->spis.cap = IKE_SIM_MAX_SPIS;
     ike_sim_load(&n->conf, name, text);
@@ -350,7 +344,7 @@ static int setup(void **state)
         return -1;
     N->now = T0;
     N->n_nats = 1;
-    N->nat[0].pub = addr("203.0.113.5");
+    N->nat[0].pub = test_addr("203.0.113.5");
     N->nat[0].next_port = 40000;
     N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
                               .guard = 100000};

@@ -14,18 +14,12 @@
 #include <string.h>
 
 #include "ike/cookie.h"
+#include "support/test_addr.h"
 #include "util/addr.h"
 
 static const uint8_t NI[32] = {0x5a, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 static const uint64_t SPI = 0x0123456789abcdefull;
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
 
 /* R15: the cookie is version | HMAC-SHA-256(secret, Ni | IPi | SPIi),
  * computed here independently with OpenSSL. */
@@ -35,7 +29,7 @@ static void cookie_layout(void **state)
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 1000, 0), 0);
     assert_int_equal(c.rotate_ms, NS_COOKIE_DEFAULT_ROTATE_MS);
-    struct ns_addr ip = addr("198.51.100.7");
+    struct ns_addr ip = test_addr("198.51.100.7");
     uint8_t cookie[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 1000, NI, sizeof(NI), &ip, SPI, cookie), 0);
 
@@ -62,7 +56,7 @@ static void verify_ok_and_wrong_inputs(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 10000), 0);
-    struct ns_addr ip = addr("198.51.100.7");
+    struct ns_addr ip = test_addr("198.51.100.7");
     uint8_t cookie[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 5, NI, sizeof(NI), &ip, SPI, cookie), 0);
     assert_true(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip, SPI));
@@ -72,7 +66,7 @@ static void verify_ok_and_wrong_inputs(void **state)
     ni2[31] ^= 1;
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), ni2, sizeof(ni2), &ip, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, 31, &ip, SPI));
-    struct ns_addr ip2 = addr("198.51.100.8"), ip6 = addr("2001:db8::7");
+    struct ns_addr ip2 = test_addr("198.51.100.8"), ip6 = test_addr("2001:db8::7");
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip2, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip6, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip, SPI + 1));
@@ -105,7 +99,7 @@ static void rotation_keeps_one_previous_secret(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 1000), 0);
-    struct ns_addr ip = addr("203.0.113.9");
+    struct ns_addr ip = test_addr("203.0.113.9");
     uint8_t old[NS_COOKIE_LEN], mid[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 999, NI, sizeof(NI), &ip, SPI, old), 0);
     uint32_t v0 = c.cur.version;
@@ -129,7 +123,7 @@ static void idle_expiry(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 1000), 0);
-    struct ns_addr ip = addr("203.0.113.9");
+    struct ns_addr ip = test_addr("203.0.113.9");
     uint8_t ck[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 0, NI, sizeof(NI), &ip, SPI, ck), 0);
     assert_true(ns_cookie_verify(&c, 1999, ck, sizeof(ck), NI, sizeof(NI), &ip, SPI));
@@ -145,7 +139,7 @@ static void explicit_rotation(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 0), 0);
-    struct ns_addr ip = addr("192.0.2.1");
+    struct ns_addr ip = test_addr("192.0.2.1");
     uint8_t ck[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 0, NI, sizeof(NI), &ip, SPI, ck), 0);
     assert_int_equal(ns_cookie_rotate(&c, 1), 0);

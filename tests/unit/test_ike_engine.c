@@ -24,6 +24,7 @@
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/ike_net.h"
+#include "support/test_addr.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
@@ -102,19 +103,6 @@ struct net {
 };
 
 static struct net *N;
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
-
-static struct ns_endpoint ep(const char *a, uint16_t port)
-{
-    struct ns_endpoint e = {.addr = addr(a), .port = port};
-    return e;
-}
 
 static bool ep_is(struct ns_endpoint a, const struct ns_endpoint *b)
 {
@@ -321,7 +309,7 @@ static struct node *add_gateway(const struct gw_opts *o)
 {
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = addr(GW_ADDR);
+    n->addr = test_addr(GW_ADDR);
     n->nat = -1;
     char text[4096], settings[1024];
     merge(settings, sizeof(settings),
@@ -361,7 +349,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
     assert_true(N->n_nodes < MAX_NODES);
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = addr(a);
+    n->addr = test_addr(a);
     n->nat = nat;
     char text[2048], settings[1024];
     merge(settings, sizeof(settings), "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n",
@@ -383,7 +371,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
 static int add_nat(const char *pub, uint16_t first_port)
 {
     struct ike_sim_nat *nat = &N->nat[N->n_nats];
-    nat->pub = addr(pub);
+    nat->pub = test_addr(pub);
     nat->next_port = first_port;
     return (int)N->n_nats++;
 }
@@ -569,7 +557,7 @@ static void no_nat_stays_on_500(void **state)
     assert_true(log_has("CHILD SA installed"));
     /* R4/R14: without a NAT a peer has no reason to move: verified ESP from
      * another port does not move the SA. */
-    struct ns_endpoint other = ep("203.0.113.20", 4500), local = ep(GW_ADDR, 500);
+    struct ns_endpoint other = test_ep("203.0.113.20", 4500), local = test_ep(GW_ADDR, 500);
     ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->now);
     assert_true(ep_is(one_sa(gw).remote, &c.local));
     assert_int_equal(gw->n_moved, 0);
@@ -626,7 +614,8 @@ static void forced_encap_without_nat(void **state)
     assert_true(gs.nat_remote); /* the forced hash matches nothing */
     assert_false(cs.nat_local);
     assert_true(cs.forced_encap && cs.udp_encap && gs.udp_encap);
-    assert_true(ns_endpoint_equal(&gs.remote, &(struct ns_endpoint){addr("203.0.113.20"), 4500}));
+    assert_true(
+        ns_endpoint_equal(&gs.remote, &(struct ns_endpoint){test_addr("203.0.113.20"), 4500}));
     assert_child_pair(cl);
     assert_true(gw_child_for(cl)->out.udp_encap);
 }
@@ -916,12 +905,12 @@ static void many_half_open_sas(void **state)
     N->mute = true;    /* the answers go to nobody */
     const struct sent *init = &N->sent[0];
     uint8_t m[PKT_MAX];
-    struct ns_endpoint dst = ep(GW_ADDR, 500);
+    struct ns_endpoint dst = test_ep(GW_ADDR, 500);
     size_t heap_before = mallinfo2().uordblks;
     for (unsigned i = 0; i < MANY; i++) {
         memcpy(m, init->data, init->len);
         ns_put_u32(m, 0xf1000000u | i);
-        struct ns_endpoint src = {.addr = addr("203.0.113.200"), .port = (uint16_t)(1024 + i)};
+        struct ns_endpoint src = {.addr = test_addr("203.0.113.200"), .port = (uint16_t)(1024 + i)};
         src.addr.a[3] = (uint8_t)(200 + i / 50000); /* ports run out at 64511 */
         ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->now);
     }
@@ -939,7 +928,7 @@ static void many_half_open_sas(void **state)
     /* A copy of one of them again: the cached answer, no new SA. */
     memcpy(m, init->data, init->len);
     ns_put_u32(m, 0xf1000000u | 7);
-    struct ns_endpoint src7 = {.addr = addr("203.0.113.200"), .port = 1024 + 7};
+    struct ns_endpoint src7 = {.addr = test_addr("203.0.113.200"), .port = 1024 + 7};
     ns_ike_engine_input(gw->e, &dst, &src7, m, init->len, N->now);
     assert_int_equal(counters(gw).ike_sas, MANY);
     assert_int_equal(counters(gw).responses_resent, 1);
@@ -1134,7 +1123,7 @@ static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
     m[29] = 0;
     ns_put_u16(m + 30, sizeof(m) - 28);
     struct ns_endpoint src = {.addr = N->nat[cl->nat].pub, .port = port};
-    struct ns_endpoint dst = ep(GW_ADDR, 4500);
+    struct ns_endpoint dst = test_ep(GW_ADDR, 4500);
     ike_sim_enqueue(&N->q, &src, &dst, m, sizeof(m));
     run_for(1);
 }
@@ -1183,8 +1172,8 @@ static void address_update_only_when_authenticated(void **state)
         if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL)
             old = &N->sent[i];
     assert_non_null(old);
-    struct ns_endpoint evil = {.addr = addr("203.0.113.99"), .port = 4500};
-    struct ns_endpoint dst = ep(GW_ADDR, 4500);
+    struct ns_endpoint evil = {.addr = test_addr("203.0.113.99"), .port = 4500};
+    struct ns_endpoint dst = test_ep(GW_ADDR, 4500);
     ike_sim_enqueue(&N->q, &evil, &dst, old->data, old->len);
     run_for(1);
     assert_true(ep_is(one_sa(gw).remote, &now_at));
@@ -1211,7 +1200,7 @@ static void garbage_is_counted(void **state)
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
-    struct ns_endpoint src = ep("203.0.113.66", 500), dst = ep(GW_ADDR, 500);
+    struct ns_endpoint src = test_ep("203.0.113.66", 500), dst = test_ep(GW_ADDR, 500);
     uint8_t junk[PKT_MAX];
     for (int i = 0; i < 50; i++) {
         size_t len = (size_t)(ns_random_u32() % 300);

@@ -28,6 +28,7 @@
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/ike_net.h"
+#include "support/test_addr.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
@@ -65,13 +66,6 @@ struct net {
 };
 
 static struct net *N;
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
 
 /* ---- the network ---- */
 
@@ -167,7 +161,7 @@ static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshol
 {
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = addr(GW_ADDR);
+    n->addr = test_addr(GW_ADDR);
     n->nat = -1;
     char text[1024];
     snprintf(text, sizeof(text),
@@ -190,7 +184,7 @@ static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshol
 static int add_nat(const char *pub)
 {
     assert_true(N->n_nats < MAX_NATS);
-    N->nat[N->n_nats].pub = addr(pub);
+    N->nat[N->n_nats].pub = test_addr(pub);
     N->nat[N->n_nats].next_port = 20000;
     return (int)N->n_nats++;
 }
@@ -203,7 +197,7 @@ static struct node *add_client(const char *name, const char *a, int nat, unsigne
     assert_true(N->n_nodes < MAX_NODES);
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = addr(a);
+    n->addr = test_addr(a);
     n->nat = nat;
     n->auth_drop = auth_drop;
     char text[1024];
@@ -581,7 +575,7 @@ static size_t init_copy(const struct ike_sim_pkt *init, uint32_t spi_lo, const u
 static void init_from(const struct ike_sim_pkt *init, uint32_t spi_lo,
                       const struct ns_endpoint *src)
 {
-    struct ns_endpoint dst = {.addr = addr(GW_ADDR), .port = 500};
+    struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
     uint8_t m[IKE_SIM_PKT_MAX];
     N->has_cookie = false;
     size_t len = init_copy(init, spi_lo, NULL, m);
@@ -612,7 +606,7 @@ static void ipv6_prefix_is_one_source(void **state)
             snprintf(a, sizeof(a), "2001:db8:5:7::1");
         else
             snprintf(a, sizeof(a), "2001:db8:5:6:%x::%x", i, i + 1);
-        struct ns_endpoint src = {.addr = addr(a), .port = 500};
+        struct ns_endpoint src = {.addr = test_addr(a), .port = 500};
         init_from(&init, 0xf1000000u | i, &src);
     }
     N->mute = false;

@@ -15,18 +15,12 @@
 #include <time.h>
 
 #include "ike/pool.h"
+#include "support/test_addr.h"
 #include "util/addr.h"
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
 
 static struct ns_pool *pool(const char *net, unsigned len)
 {
-    struct ns_addr a = addr(net);
+    struct ns_addr a = test_addr(net);
     struct ns_pool *p = ns_pool_new(&a, len);
     assert_non_null(p);
     return p;
@@ -36,7 +30,7 @@ static struct ns_pool *pool(const char *net, unsigned len)
 static void rejects_bad_prefixes(void **state)
 {
     (void)state;
-    struct ns_addr v4 = addr("10.99.0.0"), v6 = addr("2001:db8::");
+    struct ns_addr v4 = test_addr("10.99.0.0"), v6 = test_addr("2001:db8::");
     assert_null(ns_pool_new(&v6, 120));
     assert_null(ns_pool_new(&v4, 31)); /* no room for gateway and a client */
     assert_null(ns_pool_new(&v4, 32));
@@ -60,7 +54,7 @@ static void exhausts_slash24_uniquely(void **state)
     struct ns_addr gw, mask;
     ns_pool_gateway_addr(p, &gw);
     ns_pool_netmask(p, &mask);
-    struct ns_addr exp_gw = addr("10.99.0.1"), exp_mask = addr("255.255.255.0");
+    struct ns_addr exp_gw = test_addr("10.99.0.1"), exp_mask = test_addr("255.255.255.0");
     assert_true(ns_addr_equal(&gw, &exp_gw));
     assert_true(ns_addr_equal(&mask, &exp_mask));
 
@@ -87,7 +81,7 @@ static void first_address_follows_gateway(void **state)
 {
     (void)state;
     struct ns_pool *p = pool("192.168.77.130", 25); /* host bits ignored */
-    struct ns_addr a, exp = addr("192.168.77.130");
+    struct ns_addr a, exp = test_addr("192.168.77.130");
     assert_int_equal(ns_pool_alloc(p, NULL, &a), 0);
     assert_true(ns_addr_equal(&a, &exp));
     assert_int_equal(ns_pool_capacity(p), 125);
@@ -98,7 +92,7 @@ static void slash30_has_one_client(void **state)
 {
     (void)state;
     struct ns_pool *p = pool("10.0.0.4", 30);
-    struct ns_addr a, exp = addr("10.0.0.6");
+    struct ns_addr a, exp = test_addr("10.0.0.6");
     assert_int_equal(ns_pool_capacity(p), 1);
     assert_int_equal(ns_pool_alloc(p, NULL, &a), 0);
     assert_true(ns_addr_equal(&a, &exp));
@@ -142,11 +136,11 @@ static void release_rejects_foreign_addresses(void **state)
     struct ns_pool *p = pool("10.99.0.0", 24);
     const char *bad[] = {"10.99.0.0", "10.99.0.1", "10.99.0.255", "10.98.0.5", "2001:db8::5"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct ns_addr a = addr(bad[i]);
+        struct ns_addr a = test_addr(bad[i]);
         assert_int_equal(ns_pool_release(p, &a), -1);
         assert_false(ns_pool_is_allocated(p, &a));
     }
-    struct ns_addr never = addr("10.99.0.77");
+    struct ns_addr never = test_addr("10.99.0.77");
     assert_int_equal(ns_pool_release(p, &never), -1);
     assert_int_equal(ns_pool_in_use(p), 0);
     ns_pool_free(p);
@@ -157,14 +151,15 @@ static void prefer_gives_old_address_back(void **state)
 {
     (void)state;
     struct ns_pool *p = pool("10.99.0.0", 24);
-    struct ns_addr a, b, c, want = addr("10.99.0.42");
+    struct ns_addr a, b, c, want = test_addr("10.99.0.42");
     assert_int_equal(ns_pool_alloc(p, &want, &a), 0);
     assert_true(ns_addr_equal(&a, &want));
     /* Taken: someone else asking for it gets another one. */
     assert_int_equal(ns_pool_alloc(p, &want, &b), 0);
     assert_false(ns_addr_equal(&b, &want));
     /* Outside the pool, the gateway, or 0.0.0.0: ignored. */
-    struct ns_addr gw = addr("10.99.0.1"), outside = addr("172.16.0.9"), zero = addr("0.0.0.0");
+    struct ns_addr gw = test_addr("10.99.0.1"), outside = test_addr("172.16.0.9"),
+                   zero = test_addr("0.0.0.0");
     assert_int_equal(ns_pool_alloc(p, &gw, &c), 0);
     assert_false(ns_addr_equal(&c, &gw));
     assert_int_equal(ns_pool_alloc(p, &outside, &c), 0);
@@ -227,7 +222,7 @@ static void preferred_then_released_is_reused_last(void **state)
 {
     (void)state;
     struct ns_pool *p = pool("10.99.0.0", 24);
-    struct ns_addr a, want = addr("10.99.0.200");
+    struct ns_addr a, want = test_addr("10.99.0.200");
     assert_int_equal(ns_pool_alloc(p, &want, &a), 0);
     assert_true(ns_addr_equal(&a, &want));
     assert_int_equal(ns_pool_release(p, &want), 0);
@@ -351,7 +346,7 @@ static void slash12_bounded_memory(void **state)
     assert_int_equal(ns_pool_memory(p), empty + 2 * 4096 * 8);
     /* A preferred address far away adds its own block only: the last one,
      * only as long as the pool (4096 - 3 addresses). */
-    struct ns_addr far = addr("10.31.255.254"); /* the last client address */
+    struct ns_addr far = test_addr("10.31.255.254"); /* the last client address */
     assert_int_equal(ns_pool_alloc(p, &far, &a), 0);
     assert_true(ns_addr_equal(&a, &far));
     assert_int_equal(ns_pool_memory(p), empty + 2 * 4096 * 8 + 4093 * 8);

@@ -30,6 +30,7 @@
 #include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/ike_net.h"
+#include "support/test_addr.h"
 #include "util/log.h"
 
 #define GW_ADDR "198.51.100.1"
@@ -108,19 +109,6 @@ struct net {
 };
 
 static struct net *N;
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
-
-static struct ns_endpoint ep(const char *a, uint16_t port)
-{
-    struct ns_endpoint e = {.addr = addr(a), .port = port};
-    return e;
-}
 
 static int node_index(const struct node *n)
 {
@@ -399,7 +387,7 @@ static struct node *add_gateway(const char *extra, const char *peer)
 {
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = addr(GW_ADDR);
+    n->addr = test_addr(GW_ADDR);
     n->nat = -1;
     char text[4096];
     snprintf(text, sizeof(text),
@@ -422,7 +410,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
     assert_true(N->n_nodes < MAX_NODES);
     struct node *n = &N->node[N->n_nodes++];
     snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = addr(a);
+    n->addr = test_addr(a);
     n->nat = nat;
     char text[2048];
     snprintf(text, sizeof(text),
@@ -442,7 +430,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
 static int add_nat(const char *pub, uint16_t first_port)
 {
     struct ike_sim_nat *nat = &N->nat[N->n_nats];
-    nat->pub = addr(pub);
+    nat->pub = test_addr(pub);
     nat->next_port = first_port;
     return (int)N->n_nats++;
 }
@@ -1071,7 +1059,7 @@ static void rekey_after_nat_rebinding(void **state)
     struct ns_endpoint new_pub = public_of(cl, 4500);
     assert_false(ns_endpoint_equal(&old_pub, &new_pub));
     /* The client's next ESP packet arrives from the new mapping. */
-    struct ns_endpoint gw_local = ep(GW_ADDR, 4500);
+    struct ns_endpoint gw_local = test_ep(GW_ADDR, 4500);
     ns_ike_engine_esp_from(gw->e, one_sa(gw).id, &gw_local, &new_pub, N->now);
     struct ns_ike_sa_status g = one_sa(gw);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub));

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 
 #include "ike/ts_narrow.h"
+#include "support/test_addr.h"
 #include "util/addr.h"
 
 static struct ns_ts ts(const char *cidr)
@@ -30,13 +31,6 @@ static struct ns_ts ts_port(const char *cidr, uint8_t proto, uint16_t lo, uint16
     t.port_lo = lo;
     t.port_hi = hi;
     return t;
-}
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
 }
 
 static bool ts_eq(const struct ns_ts *x, const struct ns_ts *y)
@@ -64,7 +58,7 @@ static struct narrowed gw(const struct ns_ts *tsi, unsigned n_tsi, const struct 
                           unsigned n_allowed)
 {
     struct narrowed r;
-    struct ns_addr v = addr(vip);
+    struct ns_addr v = test_addr(vip);
     r.rc = ns_ts_narrow_gateway(tsi, n_tsi, tsr, n_tsr, &v, allowed, n_allowed, r.tsi, &r.ni, r.tsr,
                                 &r.nr, 8);
     return r;
@@ -245,7 +239,7 @@ static void initiator_checks_narrowed_answer(void **state)
     (void)state;
     struct ns_ts any = ts("0.0.0.0/0"), ph = ts("0.0.0.0/32");
     struct ns_ts got_i = ts("10.99.0.2/32"), got_r = ts("192.0.2.0/24");
-    struct ns_addr vip = addr("10.99.0.2"), other_vip = addr("10.99.0.9");
+    struct ns_addr vip = test_addr("10.99.0.2"), other_vip = test_addr("10.99.0.9");
 
     assert_true(ns_ts_check_narrowed(&any, 1, &got_i, 1, &vip));
     assert_true(ns_ts_check_narrowed(&any, 1, &got_r, 1, NULL));

@@ -20,20 +20,14 @@
 #include "esp/csum.h"
 #include "ike/ts_narrow.h"
 #include "ike/ts_transport.h"
+#include "support/test_addr.h"
 #include "util/addr.h"
 #include "util/buf.h"
-
-static struct ns_addr addr(const char *s)
-{
-    struct ns_addr a;
-    assert_int_equal(ns_addr_parse(&a, s), 0);
-    return a;
-}
 
 static struct ns_ts host(const char *s)
 {
     struct ns_ts t;
-    struct ns_addr a = addr(s);
+    struct ns_addr a = test_addr(s);
     ns_ts_from_addr(&t, &a);
     return t;
 }
@@ -53,7 +47,7 @@ static void assert_addr(const struct ns_addr *got, const char *want)
         assert_int_equal(got->family, 0);
         return;
     }
-    struct ns_addr w = addr(want);
+    struct ns_addr w = test_addr(want);
     char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
     if (!ns_addr_equal(got, &w))
         fail_msg("address %s, expected %s", ns_addr_str(got, a), ns_addr_str(&w, b));
@@ -69,8 +63,8 @@ static struct ns_ts_transport_view view(const char *local, const char *remote, b
                                         bool nat_remote)
 {
     struct ns_ts_transport_view v = {
-        .local = addr(local),
-        .remote = addr(remote),
+        .local = test_addr(local),
+        .remote = test_addr(remote),
         .nat_local = nat_local,
         .nat_remote = nat_remote,
     };
@@ -238,7 +232,7 @@ static void originals_make_checksums_verify(void **state)
     uint8_t seg[60];
     for (size_t k = 0; k < sizeof(seg); k++)
         seg[k] = (uint8_t)(k * 7 + 3);
-    struct ns_addr ip1 = addr(IP1), ipn1 = addr(IPN1), gw = addr(GW);
+    struct ns_addr ip1 = test_addr(IP1), ipn1 = test_addr(IPN1), gw = test_addr(GW);
     ns_put_u16(seg + 16, 0);
     ns_put_u16(seg + 16, ns_csum_pseudo(6, seg, sizeof(seg), &ip1, &gw));
     assert_int_equal(ns_csum_pseudo(6, seg, sizeof(seg), &ipn1, &gw) == 0, 0); /* broken by NAT */

@@ -17,16 +17,8 @@
 #include <string.h>
 
 #include "natt/natd.h"
+#include "support/test_addr.h"
 #include "util/addr.h"
-
-static struct ns_endpoint ep(const char *a, uint16_t port)
-{
-    struct ns_endpoint e;
-    memset(&e, 0, sizeof(e));
-    assert_int_equal(ns_addr_parse(&e.addr, a), 0);
-    e.port = port;
-    return e;
-}
 
 /* SHA-1(SPIi | SPIr | IP | Port) composed by hand. */
 static void ref_hash(uint64_t spi_i, uint64_t spi_r, const struct ns_endpoint *e, uint8_t out[20])
@@ -52,7 +44,7 @@ static void published_example(void **state)
     (void)state;
     const uint8_t want[20] = {0xe5, 0x4f, 0x73, 0xb7, 0xd8, 0x3f, 0x6b, 0xeb, 0x88, 0x1e,
                               0xab, 0x20, 0x51, 0xd8, 0x66, 0x3f, 0x42, 0x1d, 0x10, 0xb0};
-    struct ns_endpoint e = ep("10.80.80.13", 500);
+    struct ns_endpoint e = test_ep("10.80.80.13", 500);
     uint8_t got[NS_NATD_HASH_LEN];
     ns_natd_hash(0x5f54bf6d8b48e6e1ull, 0, &e, got);
     assert_memory_equal(got, want, 20);
@@ -62,8 +54,8 @@ static void published_example(void **state)
 static void hash_matches_hand_computed(void **state)
 {
     (void)state;
-    const struct ns_endpoint eps[] = {ep("198.51.100.1", 500), ep("203.0.113.7", 40123),
-                                      ep("2001:db8::1", 4500)};
+    const struct ns_endpoint eps[] = {test_ep("198.51.100.1", 500), test_ep("203.0.113.7", 40123),
+                                      test_ep("2001:db8::1", 4500)};
     for (size_t i = 0; i < sizeof(eps) / sizeof(eps[0]); i++) {
         uint8_t want[20], got[NS_NATD_HASH_LEN];
         ref_hash(0x0102030405060708ull, 0xf0e0d0c0b0a09080ull, &eps[i], want);
@@ -71,7 +63,7 @@ static void hash_matches_hand_computed(void **state)
         assert_memory_equal(got, want, 20);
     }
     /* Every input counts: SPI order, spi_r, address, port. */
-    struct ns_endpoint e = ep("198.51.100.1", 500), e4500 = ep("198.51.100.1", 4500);
+    struct ns_endpoint e = test_ep("198.51.100.1", 500), e4500 = test_ep("198.51.100.1", 4500);
     uint8_t a[20], b[20];
     ns_natd_hash(1, 2, &e, a);
     ns_natd_hash(2, 1, &e, b);
@@ -91,7 +83,7 @@ static struct natd_notifies sender(uint64_t spi_i, uint64_t spi_r, const char *f
                                    uint16_t from_port, const char *to, uint16_t to_port)
 {
     struct natd_notifies n;
-    struct ns_endpoint f = ep(from, from_port), t = ep(to, to_port);
+    struct ns_endpoint f = test_ep(from, from_port), t = test_ep(to, to_port);
     ns_natd_hash(spi_i, spi_r, &f, n.src);
     ns_natd_hash(spi_i, spi_r, &t, n.dst);
     return n;
@@ -101,7 +93,7 @@ static struct ns_natd_result receiver(const struct natd_notifies *n, uint64_t sp
                                       const char *from, uint16_t from_port, const char *to,
                                       uint16_t to_port)
 {
-    struct ns_endpoint f = ep(from, from_port), t = ep(to, to_port);
+    struct ns_endpoint f = test_ep(from, from_port), t = test_ep(to, to_port);
     const uint8_t *srcs[1] = {n->src};
     const size_t lens[1] = {NS_NATD_HASH_LEN};
     struct ns_natd_result r;
@@ -170,8 +162,8 @@ static void several_source_hashes(void **state)
 {
     (void)state;
     const uint64_t spi_i = 42;
-    struct ns_endpoint a = ep("192.0.2.10", 500), b = ep("2001:db8::10", 500);
-    struct ns_endpoint dst = ep("198.51.100.1", 500);
+    struct ns_endpoint a = test_ep("192.0.2.10", 500), b = test_ep("2001:db8::10", 500);
+    struct ns_endpoint dst = test_ep("198.51.100.1", 500);
     uint8_t ha[20], hb[20], hd[20];
     ns_natd_hash(spi_i, 0, &a, ha);
     ns_natd_hash(spi_i, 0, &b, hb);
@@ -198,7 +190,7 @@ static void several_source_hashes(void **state)
 static void missing_notifies(void **state)
 {
     (void)state;
-    struct ns_endpoint a = ep("192.0.2.10", 500), dst = ep("198.51.100.1", 500);
+    struct ns_endpoint a = test_ep("192.0.2.10", 500), dst = test_ep("198.51.100.1", 500);
     uint8_t h[20] = {0};
     const uint8_t *srcs[1] = {h};
     const size_t lens[1] = {20};
@@ -219,7 +211,7 @@ static void forced_hash_never_matches(void **state)
     assert_int_equal(ns_natd_hash_forced(f1), 0);
     assert_int_equal(ns_natd_hash_forced(f2), 0);
     assert_memory_not_equal(f1, f2, NS_NATD_HASH_LEN);
-    struct ns_endpoint src = ep("192.0.2.10", 500), dst = ep("198.51.100.1", 500);
+    struct ns_endpoint src = test_ep("192.0.2.10", 500), dst = test_ep("198.51.100.1", 500);
     uint8_t real_src[20], hd[20];
     ns_natd_hash(9, 0, &src, real_src);
     ns_natd_hash(9, 0, &dst, hd);
