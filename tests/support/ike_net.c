@@ -136,3 +136,25 @@ void ike_net_close(struct ike_net *net)
     ike_sim_log_close(net->log);
     cur = NULL;
 }
+
+static void collect_sa(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct ike_net_sas *l = arg;
+    if (l->n < IKE_NET_MAX_SAS)
+        l->st[l->n++] = *st;
+}
+
+struct ike_net_sas ike_net_sas_of(const struct ns_ike_engine *e)
+{
+    struct ike_net_sas l;
+    l.n = 0;
+    ns_ike_engine_foreach(e, collect_sa, &l);
+    return l;
+}
+
+struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e)
+{
+    struct ike_net_sas l = ike_net_sas_of(e);
+    assert_int_equal(l.n, 1);
+    return l.st[0];
+}

@@ -77,6 +77,18 @@ int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
 void ike_net_send(struct ike_net *net, int idx, const struct ns_endpoint *local,
                   const struct ns_endpoint *remote, const uint8_t *msg, size_t len);
 
+/* The status of every IKE SA of an engine (ns_ike_engine_foreach), at most
+ * IKE_NET_MAX_SAS of them. */
+#define IKE_NET_MAX_SAS 40
+struct ike_net_sas {
+    struct ns_ike_sa_status st[IKE_NET_MAX_SAS];
+    unsigned n;
+};
+struct ike_net_sas ike_net_sas_of(const struct ns_ike_engine *e);
+/* The one IKE SA of an engine (a client, or a gateway with one client);
+ * fails the test when there is not exactly one. */
+struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e);
+
 /* ops->alloc_spi and ops->release_spi for a ctx that is a test's node. */
 uint32_t ike_net_alloc_spi(void *ctx);
 void ike_net_release_spi(void *ctx, uint32_t spi);
