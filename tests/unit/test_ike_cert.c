@@ -245,7 +245,7 @@ static void connect_run(struct node *cl)
 
 static unsigned established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of((n)->e);
+    struct ike_net_sas l = ike_net_sas_of(n->e);
     unsigned k = 0;
     for (unsigned i = 0; i < l.n; i++)
         k += strcmp(l.st[i].state, "ESTABLISHED") == 0;
@@ -285,7 +285,7 @@ static void assert_refused(const struct node *gw, const struct node *cl)
     assert_int_equal(cl->n_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     assert_int_equal(cl->n_child, 0);
-    assert_int_equal(ike_net_sas_of((cl)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(cl->e).n, 0);
     assert_int_equal(established(gw), 0);
     assert_true(auth_failures(gw) >= 1);
 }
@@ -372,7 +372,7 @@ static void ecdsa_both_ways(void **state) /* X7 R3 */
     const uint8_t *want = ns_x509_creds_certreq(gw->conf.creds, &len);
     assert_int_equal(c.len, 20);
     assert_memory_equal(c.data, want, 20);
-    struct ns_ike_sa_status st = ike_net_sas_of((gw)->e).st[0];
+    struct ns_ike_sa_status st = ike_net_sas_of(gw->e).st[0];
     struct ns_conf_id alice;
     assert_int_equal(ns_conf_id_parse("alice@corp.example", &alice), 0);
     assert_true(ns_conf_id_equal(&st.remote_id, &alice));
@@ -480,7 +480,7 @@ static void sections_by_identity(void **state) /* X7 R3 */
     assert_up(gw, carol);
     assert_up(gw, dave);
     assert_int_equal(established(gw), 3);
-    struct ike_net_sas l = ike_net_sas_of((gw)->e);
+    struct ike_net_sas l = ike_net_sas_of(gw->e);
     unsigned seen = 0;
     for (unsigned i = 0; i < l.n; i++) {
         char id[NS_CONF_ID_STRLEN], ts[NS_TS_STRLEN];
@@ -518,7 +518,7 @@ static void dn_identity(void **state) /* X7 R3 */
     struct node *cl = client("alice", "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa", NULL);
     connect_run(cl);
     assert_up(gw, cl);
-    assert_string_equal(ike_net_sas_of((gw)->e).st[0].peer_name, "dn:C=CH/O=corp/CN=ALICE");
+    assert_string_equal(ike_net_sas_of(gw->e).st[0].peer_name, "dn:C=CH/O=corp/CN=ALICE");
     log_must_have("'dn:C=CH, O=Corp, CN=alice' authenticated by certificate 'C=CH, O=Corp, "
                   "CN=alice'");
 }

@@ -405,7 +405,7 @@ static struct ns_ike_counters counters(const struct node *n)
 
 static bool established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of((n)->e);
+    struct ike_net_sas l = ike_net_sas_of(n->e);
     return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0;
 }
 
@@ -444,7 +444,7 @@ static void assert_child_pair(const struct node *cl)
     assert_memory_not_equal(c->in.encr_key, c->out.encr_key, c->in.encr_key_len);
     assert_int_equal(c->in.mode, NS_ESP_TUNNEL);
     assert_int_equal(g->in.mode, NS_ESP_TUNNEL);
-    assert_int_equal(c->in.ike_sa_id, ike_net_one_sa((cl)->e).id);
+    assert_int_equal(c->in.ike_sa_id, ike_net_one_sa(cl->e).id);
 }
 
 static unsigned count_sent(int node, uint8_t exchange, bool response, uint16_t port)
@@ -504,7 +504,7 @@ static void no_nat_stays_on_500(void **state)
         assert_int_equal(N->sent[i].remote.port, 500);
         assert_false(N->sent[i].marker);
     }
-    struct ns_ike_sa_status c = ike_net_one_sa((cl)->e), g = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
     assert_false(c.nat_local || c.nat_remote || c.udp_encap);
     assert_false(g.nat_local || g.nat_remote || g.udp_encap);
     assert_int_equal(cl->n_up, 1);
@@ -531,7 +531,7 @@ static void no_nat_stays_on_500(void **state)
      * another port does not move the SA. */
     struct ns_endpoint other = test_ep("203.0.113.20", 4500), local = test_ep(GW_ADDR, 500);
     ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->now);
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &c.local));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &c.local));
     assert_int_equal(gw->n_moved, 0);
 }
 
@@ -552,7 +552,7 @@ static void nat_floats_to_4500(void **state)
     assert_int_equal(count_sent(c, NS_IKE_AUTH, false, 4500), 1);
     assert_int_equal(count_sent(c, NS_IKE_AUTH, false, 500), 0);
     assert_int_equal(count_sent(0, NS_IKE_AUTH, true, 4500), 1);
-    struct ns_ike_sa_status cs = ike_net_one_sa((cl)->e), gs = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cl->e), gs = ike_net_one_sa(gw->e);
     assert_true(cs.nat_local);
     assert_false(cs.nat_remote);
     assert_false(gs.nat_local);
@@ -582,7 +582,7 @@ static void forced_encap_without_nat(void **state)
     run_for(1000);
     assert_true(established(gw) && established(cl));
     assert_int_equal(count_sent(node_index(cl), NS_IKE_AUTH, false, 4500), 1);
-    struct ns_ike_sa_status gs = ike_net_one_sa((gw)->e), cs = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status gs = ike_net_one_sa(gw->e), cs = ike_net_one_sa(cl->e);
     assert_true(gs.nat_remote); /* the forced hash matches nothing */
     assert_false(cs.nat_local);
     assert_true(cs.forced_encap && cs.udp_encap && gs.udp_encap);
@@ -604,7 +604,7 @@ static void gateway_forced_encap(void **state)
     connect_client(cl);
     run_for(1000);
     assert_true(established(gw) && established(cl));
-    struct ns_ike_sa_status gs = ike_net_one_sa((gw)->e), cs = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status gs = ike_net_one_sa(gw->e), cs = ike_net_one_sa(cl->e);
     assert_true(cs.nat_remote);
     assert_false(cs.nat_local || gs.nat_local || gs.nat_remote);
     assert_int_equal(count_sent(node_index(cl), NS_IKE_AUTH, false, 4500), 1);
@@ -640,7 +640,7 @@ static void overlapping_private_addresses(void **state)
     run_for(1000);
     const char *ids[4] = {"alice@corp.example", "bob@corp.example", "carol@corp.example",
                           "dave@corp.example"};
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 4);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 4);
     for (int i = 0; i < 4; i++) {
         assert_true(established(cl[i]));
         assert_int_equal(cl[i]->n_up, 1);
@@ -678,9 +678,9 @@ static void wrong_psk(void **state)
     assert_int_equal(mallory->n_client_down, 1);
     assert_int_equal(mallory->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     assert_int_equal(mallory->n_child, 0);
-    assert_int_equal(ike_net_sas_of((mallory)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(mallory->e).n, 0);
     assert_true(established(good));
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 1);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 1);
     assert_int_equal(counters(gw).auth_failures, 1);
     assert_int_equal(counters(mallory).auth_failures, 1);
     assert_int_equal(gw->n_child, 1);
@@ -705,7 +705,7 @@ static void unknown_identity(void **state)
     run_for(1000);
     assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 0);
     assert_int_equal(counters(gw).auth_failures, 1);
     assert_true(log_has("unknown identity 'eve@elsewhere.example'"));
 }
@@ -737,7 +737,7 @@ static void no_acceptable_proposal(void **state)
     assert_int_equal(cl2->down_reason, NS_IKE_DOWN_NEGOTIATION);
     assert_int_equal(cl2->n_child, 0);
     assert_int_equal(gw->n_child, 0);
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 0); /* deleted by the client */
+    assert_int_equal(ike_net_sas_of(gw->e).n, 0); /* deleted by the client */
     assert_true(log_has("no CHILD SA: NO_PROPOSAL_CHOSEN"));
 }
 
@@ -755,7 +755,7 @@ static void invalid_ke_retry(void **state)
     run_for(1000);
     assert_int_equal(counters(gw).invalid_ke_sent, 1);
     assert_true(established(cl) && established(gw));
-    assert_int_equal(ike_net_one_sa((cl)->e).ike_alg.dh, NS_DH_CURVE25519);
+    assert_int_equal(ike_net_one_sa(cl->e).ike_alg.dh, NS_DH_CURVE25519);
     assert_int_equal(count_sent(node_index(cl), NS_IKE_SA_INIT, false, 500), 2);
     assert_child_pair(cl);
 }
@@ -1056,7 +1056,7 @@ static void delete_frees_virtual_ip(void **state)
     assert_int_equal(gw->n_down, 1);
     assert_int_equal(gw->down_in[0], a_out); /* the pair, seen from the gateway */
     assert_int_equal(gw->down_out[0], a_in);
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 0);
     assert_int_equal(live_spis(gw), 0);
     assert_int_equal(live_spis(a), 0);
 
@@ -1072,7 +1072,7 @@ static void delete_frees_virtual_ip(void **state)
  * bad ICV): dropped, the SA stays where it is. */
 static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
 {
-    const struct ns_ike_sa_status cs = ike_net_one_sa((cl)->e);
+    const struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
     uint8_t m[80];
     memset(m, 0xa5, sizeof(m));
     struct ns_ike_header h = {.spi_i = cs.spi_i,
@@ -1113,11 +1113,11 @@ static void address_update_only_when_authenticated(void **state)
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
-    struct ns_endpoint orig = ike_net_one_sa((gw)->e).remote;
+    struct ns_endpoint orig = ike_net_one_sa(gw->e).remote;
 
     forge_from(cl, 44444, 2);
     assert_int_equal(counters(gw).dropped_unauth, 1);
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &orig));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &orig));
     assert_int_equal(gw->n_moved, 0);
 
     /* The NAT forgets the mapping; the client's liveness check (dpd 10 s)
@@ -1126,7 +1126,7 @@ static void address_update_only_when_authenticated(void **state)
     run_for(11000);
     struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
     assert_false(ns_endpoint_equal(&now_at, &orig));
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &now_at));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &now_at));
     assert_int_equal(gw->n_moved, 1);
     assert_true(ns_endpoint_equal(&gw->moved_to, &now_at));
     assert_int_equal(counters(gw).peer_moves, 1);
@@ -1148,17 +1148,17 @@ static void address_update_only_when_authenticated(void **state)
     struct ns_endpoint dst = test_ep(GW_ADDR, 4500);
     ike_sim_enqueue(&N->q, &evil, &dst, old->data, old->len);
     run_for(1);
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &now_at));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &now_at));
     assert_int_equal(gw->n_moved, 1);
 
     /* ESP that verified, from yet another port (R4 via the data plane). */
     struct ns_endpoint esp_from = {.addr = N->nat[nat].pub, .port = 41234};
-    ns_ike_engine_esp_from(gw->e, ike_net_one_sa((gw)->e).id, &dst, &esp_from, N->now);
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &esp_from));
+    ns_ike_engine_esp_from(gw->e, ike_net_one_sa(gw->e).id, &dst, &esp_from, N->now);
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &esp_from));
     assert_int_equal(gw->n_moved, 2);
     /* An unknown IKE SA id is ignored. */
     ns_ike_engine_esp_from(gw->e, 12345, &dst, &orig, N->now);
-    assert_true(ep_is(ike_net_one_sa((gw)->e).remote, &esp_from));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &esp_from));
 }
 
 /* Garbage of every kind is dropped and counted; the SA survives. An
@@ -1231,7 +1231,7 @@ static void initial_contact_replaces_old_sa(void **state)
     connect_client(old);
     run_for(500);
     assert_true(established(gw));
-    uint64_t old_id = ike_net_one_sa((gw)->e).id;
+    uint64_t old_id = ike_net_one_sa(gw->e).id;
     /* It crashes: no DELETE. */
     old->blackhole = true;
     ike_sim_nat_rebind(&N->nat[nat], node_index(old));
@@ -1239,7 +1239,7 @@ static void initial_contact_replaces_old_sa(void **state)
     connect_client(fresh);
     run_for(500);
     assert_true(established(fresh));
-    struct ns_ike_sa_status g = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
     assert_int_not_equal(g.id, old_id);
     assert_int_equal(gw->n_down, 1);
     assert_int_equal(gw->down_out[0], old->child[0].in.spi);
@@ -1260,14 +1260,14 @@ static void dead_peer_detected(void **state)
     /* While ESP flows, no check is needed. */
     for (int i = 0; i < 10; i++) {
         run_for(10000);
-        ns_ike_engine_esp_activity(gw->e, ike_net_one_sa((gw)->e).id, N->now);
-        ns_ike_engine_esp_activity(cl->e, ike_net_one_sa((cl)->e).id, N->now);
+        ns_ike_engine_esp_activity(gw->e, ike_net_one_sa(gw->e).id, N->now);
+        ns_ike_engine_esp_activity(cl->e, ike_net_one_sa(cl->e).id, N->now);
     }
     assert_int_equal(count_sent(0, NS_INFORMATIONAL, false, 500), 0);
     cl->blackhole = true;
     run_for(60000 + 16000);
     assert_int_equal(count_sent(0, NS_INFORMATIONAL, false, 500), 4);
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 0);
     assert_int_equal(gw->n_down, 1);
     assert_true(log_has("giving up"));
 }
@@ -1281,7 +1281,7 @@ static void child_delete_is_answered_with_pair(void **state)
     struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa((cl)->e).id);
+    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
     assert_non_null(sa);
     uint8_t spi[4];
     ns_put_u32(spi, sa->child[0].spi_in);
@@ -1328,7 +1328,7 @@ static void critical_payload_in_sk_request(void **state)
     struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa((cl)->e).id);
+    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
     struct ns_ike_builder b;
     uint32_t id = sa->next_req_id++;
     assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, id), 0);
@@ -1377,7 +1377,7 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
     run_for(500);
     assert_true(established(gw) && established(cl));
     struct ns_ike_counters before = counters(gw);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa((cl)->e).id);
+    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
     assert_non_null(sa);
     /* Message ID 1 was IKE_AUTH; the same ID as INFORMATIONAL. */
     struct ns_ike_builder b;
@@ -1419,7 +1419,7 @@ static void child_up_refused(void **state)
     assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_NEGOTIATION);
     assert_int_equal(live_spis(gw), 0);
-    assert_int_equal(ike_net_sas_of((gw)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(gw->e).n, 0);
     assert_true(log_has("no CHILD SA: NO_ADDITIONAL_SAS"));
 }
 

@@ -439,7 +439,7 @@ static int add_nat(const char *pub, uint16_t first_port)
 
 static uint64_t dp_id_of(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of((n)->e);
+    struct ike_net_sas l = ike_net_sas_of(n->e);
     for (unsigned i = 0; i < l.n; i++)
         if (l.st[i].n_child)
             return l.st[i].id;
@@ -455,7 +455,7 @@ static struct ns_ike_counters counters(const struct node *n)
 
 static bool established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of((n)->e);
+    struct ike_net_sas l = ike_net_sas_of(n->e);
     return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0 && l.st[0].n_child >= 1;
 }
 
@@ -471,7 +471,7 @@ static bool log_has(const char *needle)
 static void assert_settled(struct node *cl)
 {
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status c = ike_net_one_sa((cl)->e), g = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
     assert_string_equal(c.state, "ESTABLISHED");
     assert_string_equal(g.state, "ESTABLISHED");
     assert_true(c.spi_i == g.spi_i && c.spi_r == g.spi_r);
@@ -587,8 +587,8 @@ static void child_rekey_by_client(void **state)
     struct node *cl = connected_pair("dpd = 60\nchild_lifetime = 3600",
                                      "dpd = 60\nchild_lifetime = 600", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa((cl)->e);
-    uint64_t gw_id = ike_net_one_sa((gw)->e).id;
+    struct ns_ike_sa_status before = ike_net_one_sa(cl->e);
+    uint64_t gw_id = ike_net_one_sa(gw->e).id;
     assert_true(before.child[0].rekey_ms >= T0 + 480000 && before.child[0].rekey_ms <= T0 + 541000);
     assert_int_equal(before.child[0].expire_ms, before.child[0].created_ms + 600000);
     assert_int_equal(before.child[0].rekeys, 0);
@@ -598,13 +598,13 @@ static void child_rekey_by_client(void **state)
     assert_int_equal(counters(cl).child_rekeys, 1);
     assert_int_equal(counters(gw).child_rekeys, 1);
     assert_settled(cl);
-    struct ns_ike_sa_status after = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status after = ike_net_one_sa(cl->e);
     assert_int_not_equal(after.child[0].spi_in, before.child[0].spi_in);
     assert_int_not_equal(after.child[0].spi_out, before.child[0].spi_out);
     assert_int_equal(after.child[0].rekeys, 1);
-    assert_int_equal(ike_net_one_sa((gw)->e).child[0].rekeys, 1);
+    assert_int_equal(ike_net_one_sa(gw->e).child[0].rekeys, 1);
     assert_int_equal(after.id, before.id); /* the data plane's IKE SA id */
-    assert_int_equal(ike_net_one_sa((gw)->e).id, gw_id);
+    assert_int_equal(ike_net_one_sa(gw->e).id, gw_id);
     assert_int_equal(after.spi_i, before.spi_i); /* the IKE SA itself unchanged */
     assert_int_equal(cl->n_child_up, 2);
     assert_int_equal(cl->n_child_down, 1);
@@ -645,12 +645,12 @@ static void child_rekey_by_gateway(void **state)
     struct node *cl = connected_pair_plain_client("dpd = 60\nchild_lifetime = 600",
                                                   "dpd = 60\nchild_lifetime = 3600");
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status before = ike_net_one_sa(gw->e);
     unsigned lost = traffic_for(cl, 560000, 100);
     printf("# child re-key by the gateway: %u packets lost\n", lost);
     assert_int_equal(lost, 0);
     assert_settled(cl);
-    assert_int_not_equal(ike_net_one_sa((gw)->e).child[0].spi_in, before.child[0].spi_in);
+    assert_int_not_equal(ike_net_one_sa(gw->e).child[0].spi_in, before.child[0].spi_in);
     struct ns_endpoint pub = public_of(cl, 4500);
     unsigned reqs = 0, dels = 0;
     for (unsigned i = 0; i < N->n_sent; i++) {
@@ -666,7 +666,7 @@ static void child_rekey_by_gateway(void **state)
     assert_int_equal(reqs, 1);
     assert_true(dels >= 1);
     /* The gateway's new outbound SA goes to the NAT mapping too. */
-    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa((gw)->e).id);
+    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->e).id);
     assert_true(ns_endpoint_equal(&o->spec.peer, &pub));
     assert_true(o->spec.udp_encap);
     assert_int_equal(cl->n_in_only, 0); /* child_up: both directions at once */
@@ -716,12 +716,12 @@ static void ike_rekey_by_client(void **state)
         connected_pair("dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200",
                        "dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status cb = ike_net_one_sa((cl)->e), gb = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status cb = ike_net_one_sa(cl->e), gb = ike_net_one_sa(gw->e);
     assert_true(cb.rekey_ms >= T0 + 480000 && cb.rekey_ms <= T0 + 541000);
     unsigned lost = traffic_for(cl, 560000, 100);
     assert_int_equal(lost, 0);
     assert_settled(cl);
-    struct ns_ike_sa_status ca = ike_net_one_sa((cl)->e), ga = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status ca = ike_net_one_sa(cl->e), ga = ike_net_one_sa(gw->e);
     assert_int_not_equal(ca.spi_i, cb.spi_i);
     assert_int_not_equal(ca.spi_r, cb.spi_r);
     assert_int_equal(ca.id, cb.id); /* the data plane's id stays */
@@ -758,10 +758,10 @@ static void ike_rekey_by_gateway(void **state)
         connected_pair("dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200",
                        "dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status cb = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status cb = ike_net_one_sa(cl->e);
     assert_int_equal(traffic_for(cl, 560000, 100), 0);
     assert_settled(cl);
-    struct ns_ike_sa_status ca = ike_net_one_sa((cl)->e), ga = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status ca = ike_net_one_sa(cl->e), ga = ike_net_one_sa(gw->e);
     assert_int_not_equal(ca.spi_i, cb.spi_i);
     assert_true(ga.initiator); /* the gateway initiated the new IKE SA */
     assert_false(ca.initiator);
@@ -889,7 +889,7 @@ static void simultaneous_child_rekey(void **state)
     struct node *gw = &N->node[0];
     for (int round = 0; round < 2; round++) {
         unsigned from = N->n_sent;
-        uint32_t old_in = ike_net_one_sa((cl)->e).child[0].spi_in;
+        uint32_t old_in = ike_net_one_sa(cl->e).child[0].spi_in;
         if (round == 1) {
             nth_ccsa_req_dropped = 0;
             N->filter = drop_first_gw_ccsa_request;
@@ -902,7 +902,7 @@ static void simultaneous_child_rekey(void **state)
         assert_true(lost <= 1);
         assert_int_equal(traffic_for(cl, 35000, 100), 0);
         assert_settled(cl);
-        struct ns_ike_sa_status c = ike_net_one_sa((cl)->e);
+        struct ns_ike_sa_status c = ike_net_one_sa(cl->e);
         assert_int_not_equal(c.child[0].spi_in, old_in);
         struct exch x[2];
         unsigned nx = exchanges(from, x, 2);
@@ -934,7 +934,7 @@ static void simultaneous_ike_rekey(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status before = ike_net_one_sa(cl->e);
     unsigned from = N->n_sent;
     assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
     assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
@@ -944,7 +944,7 @@ static void simultaneous_ike_rekey(void **state)
     assert_int_equal(exchanges(from, x, 2), 2);
     run_for(35000);
     assert_settled(cl);
-    struct ns_ike_sa_status c = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->e);
     assert_int_not_equal(c.spi_i, before.spi_i);
     assert_int_equal(c.child[0].spi_in, before.child[0].spi_in);
     assert_int_equal(counters(cl).rekey_collisions, 1);
@@ -966,7 +966,7 @@ static void simultaneous_ike_rekey(void **state)
      * decides first and its DELETE (of its redundant new IKE SA, or of the
      * old one) reaches the client before the client's answer comes again.
      * The client follows the peer's decision; the same single pair. */
-    struct ns_ike_sa_status b2 = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status b2 = ike_net_one_sa(cl->e);
     nth_ccsa_resp_dropped = 0;
     N->filter = drop_first_gw_ccsa_response;
     assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
@@ -975,8 +975,8 @@ static void simultaneous_ike_rekey(void **state)
     N->filter = NULL;
     run_for(35000);
     assert_settled(cl);
-    assert_int_not_equal(ike_net_one_sa((cl)->e).spi_i, b2.spi_i);
-    assert_int_equal(ike_net_one_sa((cl)->e).child[0].spi_in, b2.child[0].spi_in);
+    assert_int_not_equal(ike_net_one_sa(cl->e).spi_i, b2.spi_i);
+    assert_int_equal(ike_net_one_sa(cl->e).child[0].spi_in, b2.child[0].spi_in);
     assert_int_equal(counters(cl).rekey_collisions, 2);
     assert_int_equal(counters(gw).rekey_collisions, 2);
     assert_int_equal(counters(cl).ike_deleted, 0);
@@ -1015,7 +1015,7 @@ static void pfs_rekey(void **state)
     }
     assert_int_equal(with_ke, 2);
     assert_true(log_has("(aes128gcm16-x25519, PFS)"));
-    assert_int_equal(ike_net_one_sa((cl)->e).child[0].alg.dh, NS_DH_CURVE25519);
+    assert_int_equal(ike_net_one_sa(cl->e).child[0].alg.dh, NS_DH_CURVE25519);
 }
 
 /* R4: the NAT rebinds the client's mapping; the gateway learns the new
@@ -1033,8 +1033,8 @@ static void rekey_after_nat_rebinding(void **state)
     assert_false(ns_endpoint_equal(&old_pub, &new_pub));
     /* The client's next ESP packet arrives from the new mapping. */
     struct ns_endpoint gw_local = test_ep(GW_ADDR, 4500);
-    ns_ike_engine_esp_from(gw->e, ike_net_one_sa((gw)->e).id, &gw_local, &new_pub, N->now);
-    struct ns_ike_sa_status g = ike_net_one_sa((gw)->e);
+    ns_ike_engine_esp_from(gw->e, ike_net_one_sa(gw->e).id, &gw_local, &new_pub, N->now);
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub));
     unsigned from = N->n_sent;
     assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
@@ -1053,9 +1053,9 @@ static void rekey_after_nat_rebinding(void **state)
         reqs += s->exchange == NS_CREATE_CHILD_SA && !(s->flags & NS_IKE_FLAG_RESPONSE);
     }
     assert_int_equal(reqs, 2);
-    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa((gw)->e).id);
+    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->e).id);
     assert_true(ns_endpoint_equal(&o->spec.peer, &new_pub));
-    g = ike_net_one_sa((gw)->e);
+    g = ike_net_one_sa(gw->e);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub)); /* the new IKE SA too */
 }
 
@@ -1091,7 +1091,7 @@ static void hard_lifetime_deletes(void **state)
     run_for(595000);
     assert_true(counters(cl).rekey_failures >= 1);
     assert_int_equal(cl->n_client_down, 0);
-    assert_int_equal(ike_net_one_sa((cl)->e).n_child, 1);
+    assert_int_equal(ike_net_one_sa(cl->e).n_child, 1);
     run_for(10000);
     assert_int_equal(counters(cl).expired, 1);
     assert_int_equal(cl->n_client_down, 1);
@@ -1143,7 +1143,7 @@ static void dpd_failure_reports_timeout(void **state)
         checks += N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL &&
                   !(N->sent[i].flags & NS_IKE_FLAG_RESPONSE);
     assert_int_equal(checks, 4);
-    assert_int_equal(ike_net_sas_of((cl)->e).n, 0);
+    assert_int_equal(ike_net_sas_of(cl->e).n, 0);
     assert_int_equal(esp_live(cl, true), 0);
     gw->blackhole = false;
 }
@@ -1182,7 +1182,7 @@ static void transport_mode_rekey(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, "mode = transport", "mode = transport");
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status c0 = ike_net_one_sa((cl)->e), g0 = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status c0 = ike_net_one_sa(cl->e), g0 = ike_net_one_sa(gw->e);
     assert_int_equal(c0.child[0].mode, NS_ESP_TRANSPORT);
     struct esp_sa *gi0 = esp_find(gw, true, g0.child[0].spi_in);
     assert_non_null(gi0);
@@ -1197,7 +1197,7 @@ static void transport_mode_rekey(void **state)
     assert_int_equal(traffic_for(cl, 3000, 100), 0);
     assert_settled(cl);
     assert_int_equal(counters(cl).child_rekeys, 2);
-    struct ns_ike_sa_status c = ike_net_one_sa((cl)->e), g = ike_net_one_sa((gw)->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
     assert_int_equal(c.child[0].mode, NS_ESP_TRANSPORT);
     assert_int_equal(g.child[0].mode, NS_ESP_TRANSPORT);
     assert_int_equal(c.child[0].rekeys, 2);
@@ -1222,17 +1222,17 @@ static void status_shows_rekey_timers(void **state)
                                      "dpd = 60\nike_lifetime = 1000\n"
                                      "child_lifetime = 500",
                                      NULL, NULL);
-    struct ns_ike_sa_status s = ike_net_one_sa((cl)->e);
+    struct ns_ike_sa_status s = ike_net_one_sa(cl->e);
     assert_true(s.rekey_ms > N->now && s.rekey_ms <= s.expire_ms - 100000);
     assert_true(s.child[0].rekey_ms > N->now &&
                 s.child[0].rekey_ms <= s.child[0].expire_ms - 50000);
     assert_int_equal(s.rekeys, 0);
     assert_string_equal(s.child[0].state, "INSTALLED");
     run_for(500000);
-    s = ike_net_one_sa((cl)->e);
+    s = ike_net_one_sa(cl->e);
     assert_int_equal(s.child[0].rekeys, 1);
     run_for(500000);
-    s = ike_net_one_sa((cl)->e);
+    s = ike_net_one_sa(cl->e);
     assert_int_equal(s.rekeys, 1);
     assert_true(s.child[0].rekeys >= 2);
 }
