@@ -388,7 +388,7 @@ static struct ns_ike_sa_status gw_sa_of(const char *id_text)
 {
     struct ns_conf_id id;
     assert_int_equal(ns_conf_id_parse(id_text, &id), 0);
-    struct ike_net_sas l = ike_net_sas_of((&N->node[0])->e);
+    struct ike_net_sas l = ike_net_sas_of(N->node[0].e);
     for (unsigned i = 0; i < l.n; i++)
         if (ns_conf_id_equal(&l.st[i].remote_id, &id))
             return l.st[i];
@@ -652,7 +652,7 @@ static void overlapping_private_addresses(void **state)
         assert_true(ns_endpoint_equal(&gw_child_for(cl[i])->out.peer, &pub));
         for (int k = 0; k < i; k++) {
             assert_false(ns_addr_equal(&cl[i]->vip, &cl[k]->vip));
-            assert_int_not_equal(ike_net_one_sa((cl[i])->e).id, ike_net_one_sa((cl[k])->e).id);
+            assert_int_not_equal(ike_net_one_sa(cl[i]->e).id, ike_net_one_sa(cl[k]->e).id);
             assert_int_not_equal(gw_sa_of(ids[i]).id, gw_sa_of(ids[k]).id);
         }
     }
