@@ -112,9 +112,12 @@ static const struct ns_esp_sa_spec *widen_outbound(const struct ns_esp_sa_spec *
 }
 #endif
 
-static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct ns_esp_sa_spec *out)
+/* The outbound SA of a CHILD_SA and its transport-mode state (whose
+ * checksum fixups need both directions' addresses), installed together:
+ * neither stays when the other fails. 0 or -1 (logged). */
+static int install_outbound(struct nsd *d, const struct ns_esp_sa_spec *in,
+                            const struct ns_esp_sa_spec *out)
 {
-    struct nsd *d = ctx;
 #ifdef NSD_TEST_SPOOF
     struct ns_esp_sa_spec wide;
     if (d->conf.role == NS_CONF_CLIENT)
@@ -122,16 +125,24 @@ static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct 
 #endif
     if (nsd_transport_child_up(d, in, out) != 0)
         return -1;
-    struct ns_esp_sa *sa_in = ns_sad_install(d->sad, in);
-    if (!sa_in) {
-        NS_ERR("CHILD_SA: cannot install inbound SA 0x%08x", in->spi);
+    if (!ns_sad_install(d->sad, out)) {
+        NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
         nsd_transport_child_down(d, in->spi);
         return -1;
     }
-    if (!ns_sad_install(d->sad, out)) {
-        NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
+    return 0;
+}
+
+static int op_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct ns_esp_sa_spec *out)
+{
+    struct nsd *d = ctx;
+    struct ns_esp_sa *sa_in = ns_sad_install(d->sad, in);
+    if (!sa_in) {
+        NS_ERR("CHILD_SA: cannot install inbound SA 0x%08x", in->spi);
+        return -1;
+    }
+    if (install_outbound(d, in, out) != 0) {
         ns_sad_remove(d->sad, sa_in);
-        nsd_transport_child_down(d, in->spi);
         return -1;
     }
     char peer[NS_ENDPOINT_STRLEN];
@@ -155,20 +166,7 @@ static int op_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
 static int op_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
                            const struct ns_esp_sa_spec *out)
 {
-    struct nsd *d = ctx;
-#ifdef NSD_TEST_SPOOF
-    struct ns_esp_sa_spec wide;
-    if (d->conf.role == NS_CONF_CLIENT)
-        out = widen_outbound(out, &wide);
-#endif
-    if (nsd_transport_child_up(d, in, out) != 0)
-        return -1;
-    if (!ns_sad_install(d->sad, out)) {
-        NS_ERR("CHILD_SA: cannot install outbound SA 0x%08x", out->spi);
-        nsd_transport_child_down(d, in->spi);
-        return -1;
-    }
-    return 0;
+    return install_outbound(ctx, in, out);
 }
 
 static void op_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
