@@ -8,8 +8,8 @@
 # $NATSEC_TMP/sw-NAME/: strongswan.conf, swanctl/swanctl.conf, charon.log,
 # charon.out (stdout/stderr), charon.vici (the vici socket) and run/ (bound
 # over /run in a private mount namespace, since 5.9.8 writes its pid file to a
-# fixed path there). As ../../shared/notes/strongswan.md explains, this kernel
-# has no ESP, so charon uses kernel-libipsec (a TUN device ipsec0, MTU 1400,
+# fixed path there). A kernel without ESP (as on the test machines)
+# makes charon use kernel-libipsec (a TUN device ipsec0, MTU 1400,
 # routes in table 220) listed before kernel-netlink, and needs the kdf plugin.
 # libipsec cannot do plain ESP: strongSwan then always fakes a NAT (its
 # NAT_DETECTION_SOURCE_IP never matches) and uses UDP encapsulation.
