@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "esp/sa_spec.h"
-#include "ike/proposal.h"
+#include "crypto/proposal.h"
 #include "util/addr.h"
 #include "util/log.h"
 
@@ -32,6 +32,10 @@
 #define NS_CONF_PATH_MAX 108  /* sizeof(sockaddr_un.sun_path) */
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
+/* The pool prefix lengths the configuration accepts, which are exactly
+ * what the gateway's address pool (ike/pool.h) supports. */
+#define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */
+#define NS_POOL_MAX_PREFIX 30 /* a /30: one client address */
 
 /* An identity as it goes into an IDi/IDr payload: type and data exactly as
  * on the wire (4 or 16 address bytes for IP types, DER for a DN). */

@@ -8,7 +8,6 @@
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "conf/value.h"
-#include "ike/pool.h"
 
 #define MIN_PSK_LEN 16 /* shorter keys get a warning */
 

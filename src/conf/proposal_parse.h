@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ike/proposal.h"
+#include "crypto/proposal.h"
 
 /* Parses one proposal for protocol NS_PROTO_IKE or NS_PROTO_ESP. Tokens,
  * separated by '-':

@@ -2,7 +2,7 @@
  * and transport-mode delivery through a NAT (RFC 3948 3.1.2, R2). */
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "esp/esp.h"
 #include "esp/flow.h"
 #include "esp/sa_priv.h"

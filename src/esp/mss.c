@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 
 #define IPV4_MIN 20
 #define IPV6_HDR 40

@@ -38,7 +38,7 @@
 
 #include "conf/conf.h"
 #include "esp/sa_spec.h"
-#include "ike/proposal.h"
+#include "crypto/proposal.h"
 #include "util/addr.h"
 
 /* No deadline pending (ops->set_wakeup and ns_ike_engine_next_wakeup). */

@@ -26,7 +26,7 @@
 #include "ike/halfopen.h"
 #include "ike/msg.h"
 #include "ike/pool.h"
-#include "ike/proposal.h"
+#include "crypto/proposal.h"
 #include "util/addr.h"
 
 #define NS_IKE_NONCE_LEN 32  /* what we send (RFC 7296 2.10: at least half the PRF key size) */

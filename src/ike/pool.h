@@ -23,11 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "util/addr.h"
-
-/* The configuration (conf/keys.c) accepts exactly this range. */
-#define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */
-#define NS_POOL_MAX_PREFIX 30 /* a /30: one client address */
 
 struct ns_pool;
 

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "ike/msg.h"
-#include "ike/proposal.h"
+#include "crypto/proposal.h"
 
 enum ns_sa_sel_err {
     NS_SA_OK = 0,

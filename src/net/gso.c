@@ -3,7 +3,7 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "net/ipmerge.h"
 #include "util/buf.h"
 

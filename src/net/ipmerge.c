@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "util/buf.h"
 
 #define IPV4_MIN 20

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "esp/mss.h"
 #include "util/addr.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "esp/esp.h"
 #include "esp/sa_priv.h" /* to start sequence numbers near 2^32 */
 #include "util/buf.h"

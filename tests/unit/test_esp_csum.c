@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "util/buf.h"
 
 /* Reference: RFC 1071 4.1, word by word in a 64-bit accumulator. */

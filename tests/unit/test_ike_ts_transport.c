@@ -17,7 +17,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
-#include "esp/csum.h"
+#include "util/csum.h"
 #include "ike/ts_narrow.h"
 #include "ike/ts_transport.h"
 #include "support/test_addr.h"

@@ -1,8 +1,8 @@
 /* One cryptographic suite, for an IKE SA or a CHILD_SA (ESP), as configured
  * locally or as chosen from a peer's SA payload. Algorithm numbers are the
  * IKEv2 transform IDs, so the same values go on the wire. */
-#ifndef NATSEC_IKE_PROPOSAL_H
-#define NATSEC_IKE_PROPOSAL_H
+#ifndef NATSEC_CRYPTO_PROPOSAL_H
+#define NATSEC_CRYPTO_PROPOSAL_H
 
 #include <stdbool.h>
 #include <stdint.h>

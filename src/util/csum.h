@@ -4,8 +4,8 @@
  * it knew (its private one, and ours as it saw it); the segment is delivered
  * with the addresses as they arrived, so the checksum is moved from the old
  * pseudo-header addresses to the new ones without reading the payload. */
-#ifndef NATSEC_ESP_CSUM_H
-#define NATSEC_ESP_CSUM_H
+#ifndef NATSEC_UTIL_CSUM_H
+#define NATSEC_UTIL_CSUM_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-#include "esp/csum.h"
+#include "util/csum.h"
 
 #include "util/buf.h"
 
