@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/run.sh - `make bench` (issue 8): natsec against the VPNs a user would
+# bench/run.sh - `make bench`: natsec against the VPNs a user would
 # pick instead, measured side by side in one run on this machine.
 #
 #   1. installs what the benchmark needs beyond scripts/deps.sh (wireguard-go,

@@ -45,7 +45,7 @@
 #define NS_IKE_NEVER UINT64_MAX
 
 /* Why a client's connection went down (ops->client_down). The daemon's
- * reconnect policy (a later issue, X2) decides what to do with each. */
+ * reconnect policy (daemon/reconnect.c, X2) decides what to do with each. */
 enum ns_ike_down_reason {
     NS_IKE_DOWN_LOCAL = 0,       /* ns_ike_engine_disconnect, or the engine was freed */
     NS_IKE_DOWN_PEER_DELETE = 1, /* the gateway deleted the IKE SA */

@@ -5,7 +5,7 @@
  * Every IKE SA whose peer authenticated itself gets one INFORMATIONAL
  * request with a DELETE of the IKE SA (RFC 7296 1.4.1), sent once: a
  * stopping daemon cannot wait for answers or retransmit, and a lost DELETE
- * only leaves the peer to its liveness check, as before. Then every SA goes
+ * only leaves the peer to its liveness check. Then every SA goes
  * locally, as ns_ike_engine_free would take it.
  *
  * Message IDs (window of one, 2.3): the DELETE carries our next ID. When a

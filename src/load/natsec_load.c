@@ -1,6 +1,5 @@
 /* natsec-load: N telecommuters from one process, against one IKEv2 gateway
- * (natsecd or any other, e.g. strongSwan), for the scale benchmark (R12,
- * issue 8).
+ * (natsecd or any other, e.g. strongSwan), for the scale benchmark (R12).
  *
  * Each emulated client is a real natsec IKE initiator: its own client
  * engine (ike/engine.h: IKE_SA_INIT, IKE_AUTH with PSK, configuration

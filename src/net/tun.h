@@ -47,7 +47,7 @@ int ns_tun_write(struct ns_tun *t, const struct ns_dgram *d, unsigned n);
 struct ns_vnet_hdr;
 /* Asks for checksum offload and TCP segmentation (TSO4, TSO6). 0, or -1
  * when the device has no virtio header or the kernel refuses (the device
- * then stays without offloads and everything works as before). Also sets
+ * then stays without offloads and every packet goes singly). Also sets
  * uso_write when the kernel knows UDP segmentation offload (TUN_F_USO4,
  * Linux 6.2), whose writes then may carry UDP super-packets; reads are
  * left without it (no UDP super-packet is ever read). */

@@ -1,4 +1,4 @@
-/* UDP segmentation offload for writes to TUN (USO, issue 8): consecutive
+/* UDP segmentation offload for writes to TUN (USO): consecutive
  * UDP datagrams of one flow that the gateway (or client) decapsulated in
  * one batch become one super-datagram written with a virtio header of GSO
  * type UDP_L4, so the kernel walks its stack (routing, netfilter,

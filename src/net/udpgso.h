@@ -1,4 +1,4 @@
-/* UDP generic segmentation offload on the outer socket (issue 8): runs of
+/* UDP generic segmentation offload on the outer socket: runs of
  * equal-size ESP-in-UDP datagrams to one peer (what a TSO-segmented TCP
  * super-packet becomes) leave in one message with a UDP_SEGMENT control
  * message, so the kernel walks its stack (routing, netfilter, NAT, veth,

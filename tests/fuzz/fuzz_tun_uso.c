@@ -1,5 +1,5 @@
 /* libFuzzer target for UDP coalescing toward TUN (src/net/tun_uso.c,
- * issue 8, R12): the datagrams are decrypted inner packets, untrusted
+ * R12): the datagrams are decrypted inner packets, untrusted
  * network input. They are run through ns_uso_start / ns_uso_append /
  * ns_uso_finish as the data plane's merge_run does, and every run is
  * checked: nothing beyond the caller's buffer or 65535 bytes; a refused

@@ -14,7 +14,7 @@ IOP_GW_ID=vpn.corp.example      # FQDN (ID_FQDN)
 IOP_EMAIL_ID=alice@corp.example # user FQDN (ID_RFC822_ADDR)
 IOP_FQDN_ID=laptop.home.example # FQDN
 
-# The proposal matrix of issue 5, as "IKE ESP" pairs written the same way in
+# The proposal matrix, as "IKE ESP" pairs written the same way in
 # natsecd.conf and swanctl.conf. X9: AES-GCM-128/256 with X25519, ECP-256 and
 # MODP-2048, ChaCha20-Poly1305, AES-256-CBC + SHA-256 with MODP-2048 (what the
 # Windows and macOS built-in clients offer); R16: ESP with NULL encryption and

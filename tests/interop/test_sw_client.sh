@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# strongSwan 5.9.8 client -> natsec gateway (issue 5), on one topology, one
+# strongSwan 5.9.8 client -> natsec gateway (R14), on one topology, one
 # natsec gateway configured like a real one (every suite of the matrix
 # accepted, two identities):
 #   1. strongSwan road warrior in c1 behind the home NAT nat1: IKE, a virtual

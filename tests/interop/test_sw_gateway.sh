@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# natsec client -> strongSwan 5.9.8 gateway (issue 5), on one topology:
+# natsec client -> strongSwan 5.9.8 gateway (R14), on one topology:
 #   1. through the home NAT nat1: IKE, a virtual IP from strongSwan's pool,
 #      ping and 20 MB over TCP each way (SHA-256 checked) to the corporate
 #      server; on the wire IKE floats 500 -> 4500 and ESP is only in UDP 4500

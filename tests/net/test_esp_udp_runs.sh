@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# UDP super-packets on TUN (issue 8, R12, R13): runs of UDP datagrams of one
+# UDP super-packets on TUN (R12, R13): runs of UDP datagrams of one
 # flow, of every size from 16 to 1400 bytes with a shorter last one, go
 # through the tunnel both ways (telecommuter behind nat1 -> corporate
 # server, and back to the virtual IP). The receiving natsecd writes each

@@ -1,4 +1,4 @@
-/* Reference for UDP segmentation offload on TUN writes (issue 8): what
+/* Reference for UDP segmentation offload on TUN writes: what
  * Linux does with an IP packet written to a TUN device with a virtio-net
  * header of GSO type UDP_L4 (virtio_net_hdr_to_skb, then
  * inet_gso_segment / ipv6_gso_segment and __udp_gso_segment): the payload

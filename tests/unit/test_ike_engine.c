@@ -1394,7 +1394,7 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
     assert_int_equal(after.dropped_unexpected, before.dropped_unexpected + 1);
     assert_true(established(gw) && established(cl));
     assert_int_equal(gw->n_down, 0);
-    /* The IKE_AUTH request itself again: its cached response, as before. */
+    /* The IKE_AUTH request itself again: its cached response again. */
     const struct sent *auth_req = NULL;
     for (unsigned i = 0; i < N->n_sent; i++)
         if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_IKE_AUTH)

@@ -1,4 +1,4 @@
-/* Unit tests for the TUN offload segmentation (src/net/gso, issue 8): TCP
+/* Unit tests for the TUN offload segmentation (src/net/gso): TCP
  * super-packets from a TUN device with IFF_VNET_HDR and TSO are cut into
  * MTU-sized packets that must be exactly what the kernel would have sent
  * one by one (R13: TCP through the tunnel arrives intact).

@@ -1,4 +1,4 @@
-/* Unit tests for ns_gso_single (src/net/gso, issue 8): a packet read from
+/* Unit tests for ns_gso_single (src/net/gso): a packet read from
  * TUN with offloads on but no segmentation asked is made ready where it
  * lies (the data plane reads it straight into its slot, no copy): a partial
  * checksum (NEEDS_CSUM) is completed, anything else is left byte for byte,

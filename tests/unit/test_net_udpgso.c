@@ -1,5 +1,5 @@
 /* Unit tests for UDP segmentation offload on the outer socket (src/net/
- * udpgso, issue 8): which datagrams of a batch may share one UDP_SEGMENT
+ * udpgso): which datagrams of a batch may share one UDP_SEGMENT
  * send, and that such a send on loopback delivers exactly the datagrams
  * of the batch, in order, byte for byte (R13: ESP packets arrive as they
  * were sealed; R4: each to its own peer), and that UDP GRO on receive

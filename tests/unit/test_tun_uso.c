@@ -1,4 +1,4 @@
-/* Unit tests for UDP coalescing toward TUN (src/net/tun_uso, issue 8):
+/* Unit tests for UDP coalescing toward TUN (src/net/tun_uso):
  * consecutive datagrams of one flow, decrypted from the peer, go to TUN as
  * one super-datagram with a virtio-net header of GSO type UDP_L4, so the
  * gateway pays one write and one stack traversal per run instead of per
@@ -270,7 +270,7 @@ static void runs_segment_back(const struct flow *f)
     }
 }
 
-/* R12 (issue 8): IPv4 runs come back from the kernel byte for byte. */
+/* R12: IPv4 runs come back from the kernel byte for byte. */
 static void ipv4_runs_segment_back(void **state)
 {
     (void)state;
@@ -281,14 +281,14 @@ static void ipv4_runs_segment_back(void **state)
     runs_segment_back(&f);
 }
 
-/* R12 (issue 8): IPv6 runs come back from the kernel byte for byte. */
+/* R12: IPv6 runs come back from the kernel byte for byte. */
 static void ipv6_runs_segment_back(void **state)
 {
     (void)state;
     runs_segment_back(&flow6);
 }
 
-/* R12 (issue 8): a single datagram goes out unchanged with no offload. */
+/* R12: a single datagram goes out unchanged with no offload. */
 static void single_datagram_unchanged(void **state)
 {
     (void)state;
@@ -323,7 +323,7 @@ static void make_udp_csum_zero(uint8_t *p, size_t len)
     refix(p, len);
 }
 
-/* R12 (issue 8): both forms of a zero checksum. A UDP checksum that
+/* R12: both forms of a zero checksum. A UDP checksum that
  * computes to 0 is sent as 0xffff, by the peer and by the kernel: merged.
  * An IPv4 header checksum that computes to 0 is stored as 0 by the kernel;
  * a header that carries 0xffff instead (also valid: RFC 1624 updates, as
@@ -362,7 +362,7 @@ static void zero_checksums(void **state)
     not_a_continuation(m, len);
 }
 
-/* R12 (issue 8): a datagram whose checksums are not right goes alone (the
+/* R12: a datagram whose checksums are not right goes alone (the
  * receiver must see it wrong), as does one with no UDP checksum (the
  * kernel would put one in). */
 static void bad_checksums_refused(void **state)
@@ -399,7 +399,7 @@ static void bad_checksums_refused(void **state)
     }
 }
 
-/* R12 (issue 8): IPv4 with options, fragments, other protocols, other
+/* R12: IPv4 with options, fragments, other protocols, other
  * versions go alone. */
 static void unmergeable_ipv4_refused(void **state)
 {
@@ -448,7 +448,7 @@ static void unmergeable_ipv4_refused(void **state)
     never_merged(m, len);
 }
 
-/* R12 (issue 8): IPv6 without UDP right after the header goes alone. */
+/* R12: IPv6 without UDP right after the header goes alone. */
 static void unmergeable_ipv6_refused(void **state)
 {
     (void)state;
@@ -476,7 +476,7 @@ static void unmergeable_ipv6_refused(void **state)
     never_merged(m, len);
 }
 
-/* R12 (issue 8): length fields that do not describe the buffer exactly,
+/* R12: length fields that do not describe the buffer exactly,
  * and datagrams without payload, go alone. */
 static void bad_lengths_refused(void **state)
 {
@@ -512,7 +512,7 @@ static void bad_lengths_refused(void **state)
     }
 }
 
-/* R12 (issue 8): a datagram of another flow, or whose IP header differs
+/* R12: a datagram of another flow, or whose IP header differs
  * in anything but what segmentation rewrites, does not continue the run. */
 static void other_flow_refused(void **state)
 {
@@ -566,7 +566,7 @@ static void other_flow_refused(void **state)
     not_a_continuation(m, len);
 }
 
-/* R12 (issue 8): IPv4 IDs must go up by one, as segmentation numbers them. */
+/* R12: IPv4 IDs must go up by one, as segmentation numbers them. */
 static void id_gap_refused(void **state)
 {
     (void)state;
@@ -590,7 +590,7 @@ static void id_gap_refused(void **state)
     merge_and_check(2);
 }
 
-/* R12 (issue 8): every payload as long as the first but the last, which
+/* R12: every payload as long as the first but the last, which
  * may be shorter and then ends the run. */
 static void payload_lengths(void **state)
 {
@@ -624,7 +624,7 @@ static void payload_lengths(void **state)
     }
 }
 
-/* R12 (issue 8): at most NS_USO_MAX_SEGS datagrams in one run. */
+/* R12: at most NS_USO_MAX_SEGS datagrams in one run. */
 static void sixty_fifth_refused(void **state)
 {
     (void)state;
@@ -644,7 +644,7 @@ static void sixty_fifth_refused(void **state)
     }
 }
 
-/* R12 (issue 8): the super-datagram fits the caller's buffer and an IP
+/* R12: the super-datagram fits the caller's buffer and an IP
  * packet (65535 bytes). */
 static void cap_and_64k_refused(void **state)
 {

@@ -1,5 +1,5 @@
 /* udpburst: runs of UDP datagrams sent back to back, each checkable on its
- * own, for the test of UDP super-packets written to TUN (issue 8).
+ * own, for the test of UDP super-packets written to TUN.
  *
  *   udpburst -c HOST -p PORT [-r RUNS] [-g GAP_US]
  *       sends RUNS runs (default 200) from one connected socket: run k has
