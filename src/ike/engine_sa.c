@@ -191,8 +191,10 @@ void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct n
     NS_INFO("ike: IKE SA %016llx: peer moved from %s to %s (authenticated)",
             (unsigned long long)sa->id, a, ns_endpoint_str(remote, b));
     e->ctr.peer_moves++;
+    /* The data plane knows the CHILD_SAs by the line's id, which an IKE
+     * SA made by a re-key inherits (lifecycle.c), not by this SA's own. */
     if (e->ops.peer_moved)
-        e->ops.peer_moved(e->ops.ctx, sa->id, &sa->local, &sa->remote);
+        e->ops.peer_moved(e->ops.ctx, sa->dp_id, &sa->local, &sa->remote);
 }
 
 void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)

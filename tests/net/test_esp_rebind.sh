@@ -3,8 +3,10 @@
 # to the corporate server:
 #   (a) the NAT forgets every mapping (conntrack flush);
 #   (b) the NAT's masquerade moves to ports 20000-30000 and forgets every
-#       mapping, so the client's public port changes.
-# In both at most one ping may be lost: the gateway moves the SA to the new
+#       mapping, so the client's public port changes;
+#   (c) the same to ports 30001-40000 after an IKE SA re-key, whose new IKE
+#       SA carries the CHILD_SAs under the old one's data-plane id.
+# In each at most one ping may be lost: the gateway moves the SA to the new
 # address and port on the first authenticated ESP packet from there (RFC
 # 7296 2.23), and every later packet, ESP and IKE, goes there.
 set -euo pipefail
@@ -47,7 +49,6 @@ pings_around() {
   echo $((sent - got))
 }
 
-moves0=$(nsd_q gw .counters.ike.peer_moves)
 before=$(nsd_q gw '.ike_sas[0].remote')
 step "R4 (a): conntrack flush on nat1 during pings (gateway sees alice at $before)"
 lost=$(pings_around nat_flush_conntrack nat1)
@@ -56,28 +57,37 @@ step "(a) lost $lost of $PINGS pings; alice at $after afterwards"
 [ "$lost" -le 1 ] || fail "(a) lost $lost pings after a conntrack flush"
 [[ $after == "$NAT1_PUB":* ]] || fail "(a) gateway lost track of alice: $after"
 
-step "R4 (b): nat1 masquerades to ports 20000-30000 and flushes conntrack, during pings"
-moves1=$(nsd_q gw .counters.ike.peer_moves)
-move_nat() {
-  # netns.sh checks the rule with "nft ... | grep -q", which under pipefail
-  # fails when grep's early exit hits nft with SIGPIPE: check without it.
-  (
-    set +o pipefail
-    nat_set_port_range nat1 20000 30000
-  ) || fail "cannot move nat1's masquerade to 20000-30000"
-  nat_flush_conntrack nat1
+# nat1 masquerades to ports LO-HI and forgets every mapping during pings;
+# the gateway must move alice's IKE SA and ESP SAs there losing at most one
+# ping. Sets port (alice's new public port): nat_move_checked LABEL LO HI.
+nat_move_checked() {
+  local label=$1 lo=$2 hi=$3 from moves_before moves_after lost now esp_peer
+  from=$(nsd_q gw '.ike_sas[0].remote')
+  moves_before=$(nsd_q gw .counters.ike.peer_moves)
+  move_nat() {
+    # netns.sh checks the rule with "nft ... | grep -q", which under pipefail
+    # fails when grep's early exit hits nft with SIGPIPE: check without it.
+    (
+      set +o pipefail
+      nat_set_port_range nat1 "$lo" "$hi"
+    ) || fail "cannot move nat1's masquerade to $lo-$hi"
+    nat_flush_conntrack nat1
+  }
+  lost=$(pings_around move_nat)
+  now=$(nsd_q gw '.ike_sas[0].remote')
+  esp_peer=$(nsd_q gw '.ike_sas[0].children[0].esp_peer')
+  moves_after=$(nsd_q gw .counters.ike.peer_moves)
+  step "($label) lost $lost of $PINGS pings; gateway moved alice from $from to $now (ESP to $esp_peer), peer moves $moves_before -> $moves_after"
+  port=${now##*:}
+  [[ $now == "$NAT1_PUB":* ]] && [ "$port" -ge "$lo" ] && [ "$port" -le "$hi" ] ||
+    fail "($label) the gateway did not move alice to the new port: $now"
+  [ "$esp_peer" = "$now" ] || fail "($label) ESP goes to $esp_peer, IKE to $now"
+  [ "$moves_after" -gt "$moves_before" ] || fail "($label) no peer move counted"
+  [ "$lost" -le 1 ] || fail "($label) lost $lost pings after the NAT moved the client's port"
 }
-lost=$(pings_around move_nat)
-after_b=$(nsd_q gw '.ike_sas[0].remote')
-esp_peer=$(nsd_q gw '.ike_sas[0].children[0].esp_peer')
-moves2=$(nsd_q gw .counters.ike.peer_moves)
-step "(b) lost $lost of $PINGS pings; gateway moved alice from $after to $after_b (ESP to $esp_peer), peer moves $moves0 -> $moves1 -> $moves2"
-port=${after_b##*:}
-[[ $after_b == "$NAT1_PUB":* ]] && [ "$port" -ge 20000 ] && [ "$port" -le 30000 ] ||
-  fail "(b) the gateway did not move alice to the new port: $after_b"
-[ "$esp_peer" = "$after_b" ] || fail "(b) ESP goes to $esp_peer, IKE to $after_b"
-[ "$moves2" -gt "$moves1" ] || fail "(b) no peer move counted"
-[ "$lost" -le 1 ] || fail "(b) lost $lost pings after the NAT moved the client's port"
+
+step "R4 (b): nat1 masquerades to ports 20000-30000 and flushes conntrack, during pings"
+nat_move_checked b 20000 30000
 
 grep -E "moved" "$(nsd_log gw)" | sed 's/^/  gw: /'
 
@@ -94,6 +104,15 @@ old=$(tshark -n -r "$cap" -Y "ip.src == $GW_PUB && udp.dstport != $port" 2>/dev/
 [ "$req" -ge 1 ] && [ "$rsp" -ge 1 ] || fail "no liveness exchange with alice's new port $port"
 [ "$old" -eq 0 ] || fail "the gateway still sends to an old port"
 nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "tunnel broken after the move"
+
+step "R4 (c): the IKE SA is re-keyed, then nat1 moves to ports 30001-40000 during pings"
+ir=$(nsd_q gw .counters.ike.ike_rekeys)
+spi_r=$(nsd_q gw '.ike_sas[0].spi_r')
+"$NSC_BIN" -s "$(nsd_sock gw)" rekey ike >/dev/null || fail "natsecctl rekey ike failed"
+nsd_wait gw "(.counters.ike.ike_rekeys > $ir) and (.ike_sas | length == 1) and
+  (.ike_sas[0].spi_r != \"$spi_r\") and (.ike_sas[0].children | length == 1)" 10 ||
+  fail "(c) the IKE SA was not re-keyed"
+nat_move_checked c 30001 40000
 
 nsd_alive gw
 nsd_alive alice

@@ -1059,6 +1059,47 @@ static void rekey_after_nat_rebinding(void **state)
     assert_true(ns_endpoint_equal(&g.remote, &new_pub)); /* the new IKE SA too */
 }
 
+/* R4: after an IKE SA re-key (new IKE SPIs, the CHILD_SAs moved over with
+ * the data plane's id) the NAT rebinds: the first authenticated ESP packet
+ * from the new mapping moves the live ESP SAs there, once, so the gateway's
+ * ESP follows the client as its IKE messages do. */
+static void rebinding_after_ike_rekey_moves_esp(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    struct ns_ike_sa_status before = ike_net_one_sa(gw->e);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(traffic_for(cl, 4000, 100), 0);
+    assert_settled(cl);
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
+    assert_int_not_equal(g.spi_r, before.spi_r); /* a new IKE SA */
+    assert_int_equal(g.id, before.id);           /* the data plane's id */
+    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
+    struct ns_endpoint new_pub = public_of(cl, 4500);
+    assert_false(ns_endpoint_equal(&g.remote, &new_pub));
+    struct ns_endpoint gw_local = test_ep(GW_ADDR, 4500);
+    unsigned moved = gw->n_moved;
+    ns_ike_engine_esp_from(gw->e, g.id, &gw_local, &new_pub, N->now);
+    g = ike_net_one_sa(gw->e);
+    assert_true(ns_endpoint_equal(&g.remote, &new_pub));
+    assert_int_equal(gw->n_moved, moved + 1);
+    /* Every live ESP SA of the connection now has the new endpoint. */
+    unsigned live = 0;
+    for (unsigned i = 0; i < gw->n_esp; i++) {
+        if (!gw->esp[i].live)
+            continue;
+        live++;
+        assert_int_equal(gw->esp[i].ike_sa_id, g.id);
+        assert_true(ns_endpoint_equal(&gw->esp[i].spec.peer, &new_pub));
+    }
+    assert_int_equal(live, 2);
+    /* The next packets from there are no move. */
+    ns_ike_engine_esp_from(gw->e, g.id, &gw_local, &new_pub, N->now);
+    assert_int_equal(gw->n_moved, moved + 1);
+    assert_int_equal(traffic_for(cl, 2000, 100), 0);
+}
+
 /* X3: byte lifetime: with child_lifetime_bytes the CHILD_SA is re-keyed
  * when either direction carried 80-90 % of it, long before its time. */
 static void byte_lifetime_rekey(void **state)
@@ -1249,6 +1290,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(simultaneous_ike_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(pfs_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(rekey_after_nat_rebinding, setup, teardown),
+        cmocka_unit_test_setup_teardown(rebinding_after_ike_rekey_moves_esp, setup, teardown),
         cmocka_unit_test_setup_teardown(byte_lifetime_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(hard_lifetime_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(dpd_failure_reports_timeout, setup, teardown),
