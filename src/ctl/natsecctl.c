@@ -19,14 +19,22 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/version.h"
+
 #define DEFAULT_SOCKET "/run/natsec/natsecd.sock"
 #define MAX_ANSWER (16u << 20) /* thousands of SAs fit; a runaway peer does not */
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: natsecctl [-s SOCKET] status [--json] | up | down | rekey [ike|child]\n"
+    fprintf(out, "usage: natsecctl [-s SOCKET] COMMAND\n"
+                 "       natsecctl --version | --help\n"
                  "  -s SOCKET  control socket of natsecd (default " DEFAULT_SOCKET ")\n"
-                 "  rekey      re-key every CHILD_SA (child, the default) or IKE SA (ike) now\n");
+                 "commands:\n"
+                 "  status [--json]     IKE SAs, CHILD_SAs and counters\n"
+                 "  up                  client: connect to the gateway\n"
+                 "  down                client: disconnect (and stop reconnecting)\n"
+                 "  rekey [ike|child]   re-key every CHILD_SA (the default) or IKE SA now\n"
+                 "  version             natsecctl's version and the running natsecd's\n");
 }
 
 /* Sends one request and returns the whole answer (NUL-terminated, heap), or
@@ -270,6 +278,9 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("natsecctl %s\n", ns_version_long());
+            return 0;
         } else {
             usage(stderr);
             return 2;
@@ -290,6 +301,10 @@ int main(int argc, char **argv)
         request = "status-json";
     } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
         request = cmd;
+    } else if (strcmp(cmd, "version") == 0) {
+        /* Ours first, so it prints even when no natsecd runs. */
+        printf("natsecctl %s\n", ns_version_long());
+        request = "version";
     } else if (strcmp(cmd, "rekey") == 0) {
         request = "rekey-child";
         if (i < argc && (strcmp(argv[i], "ike") == 0 || strcmp(argv[i], "child") == 0))
@@ -323,6 +338,8 @@ int main(int argc, char **argv)
                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     } else if (strcmp(cmd, "status") == 0) {
         print_table(root);
+    } else if (strcmp(cmd, "version") == 0) {
+        printf("natsecd %s (pid %" PRId64 ")\n", str(root, "version"), num(root, "pid"));
     } else {
         printf("%s\n", str(root, "result"));
     }

@@ -7,6 +7,7 @@
  *   down                 client: delete the IKE SA (and stop reconnecting)
  *   rekey-child          re-key every CHILD_SA now (natsecctl rekey)
  *   rekey-ike            re-key every IKE SA now (natsecctl rekey ike)
+ *   version              {"version", "pid"} of this natsecd
  *
  * Errors are {"error": "..."}. Connections are non-blocking and few (a
  * local administrator's tool), bounded by NSD_CTL_MAX; a connection that
@@ -23,6 +24,7 @@
 
 #include "daemon/natsecd.h"
 #include "util/log.h"
+#include "util/version.h"
 
 #define NSD_CTL_MAX 16
 #define NSD_CTL_LINE 128
@@ -66,6 +68,12 @@ static json_object *handle(struct nsd *d, const char *req)
 {
     if (strcmp(req, "status") == 0 || strcmp(req, "status-json") == 0)
         return nsd_status_json(d);
+    if (strcmp(req, "version") == 0) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "version", json_object_new_string(ns_version_long()));
+        json_object_object_add(o, "pid", json_object_new_int64((int64_t)getpid()));
+        return o;
+    }
     bool client = d->conf.role == NS_CONF_CLIENT;
     if (strcmp(req, "up") == 0) {
         if (!client)
@@ -96,7 +104,8 @@ static json_object *handle(struct nsd *d, const char *req)
         NS_INFO("control: %s", msg);
         return answer_result(msg);
     }
-    return answer_error("unknown request (status, status-json, up, down, rekey-child, rekey-ike)");
+    return answer_error(
+        "unknown request (status, status-json, up, down, rekey-child, rekey-ike, version)");
 }
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);

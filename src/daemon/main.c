@@ -10,6 +10,7 @@
  * SIGTERM and SIGINT stop it gracefully (X2): a DELETE to every peer
  * (nsd_shutdown), then the TUN device, routes and rule go, and it exits 0. */
 #include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,13 +22,18 @@
 #include "daemon/natsecd.h"
 #include "util/log.h"
 #include "util/time.h"
+#include "util/version.h"
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: natsecd -c CONFIG [-f] [-d]\n"
-                 "  -c CONFIG  configuration file (docs/config.md)\n"
-                 "  -f         stay in the foreground\n"
-                 "  -d         log at debug level (overrides log_level)\n");
+                 "       natsecd --version | --help\n"
+                 "IKEv2/ESP IPsec gateway or client that works through NAT.\n"
+                 "  -c, --config CONFIG  configuration file (natsecd.conf(5))\n"
+                 "  -f, --foreground     stay in the foreground\n"
+                 "  -d, --debug          log at debug level (overrides log_level)\n"
+                 "  -V, --version        print the version and exit\n"
+                 "  -h, --help           print this help and exit\n");
 }
 
 /* Forks; the parent waits for one byte from the child (0 = ready) and exits
@@ -79,8 +85,13 @@ int main(int argc, char **argv)
 {
     const char *conf_path = NULL;
     bool foreground = false, debug = false;
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"foreground", no_argument, NULL, 'f'},
+        {"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
     int opt;
-    while ((opt = getopt(argc, argv, "c:fdh")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fdVh", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             conf_path = optarg;
@@ -91,6 +102,9 @@ int main(int argc, char **argv)
         case 'd':
             debug = true;
             break;
+        case 'V':
+            printf("natsecd %s\n", ns_version_long());
+            return 0;
         case 'h':
             usage(stdout);
             return 0;
@@ -134,7 +148,7 @@ int main(int argc, char **argv)
         tell_parent(ready_fd, 1);
         return 1;
     }
-    NS_INFO("natsecd %s started (pid %d, config %s)",
+    NS_INFO("natsecd %s %s started (pid %d, config %s)", ns_version_long(),
             d.conf.role == NS_CONF_GATEWAY ? "gateway" : "client", (int)getpid(), conf_path);
     tell_parent(ready_fd, 0);
 

@@ -10,6 +10,7 @@
 
 #include "daemon/natsecd.h"
 #include "util/time.h"
+#include "util/version.h"
 
 static void add_str(json_object *o, const char *k, const char *v)
 {
@@ -258,6 +259,7 @@ json_object *nsd_status_json(struct nsd *d)
     json_object *root = json_object_new_object();
     add_str(root, "role", d->conf.role == NS_CONF_GATEWAY ? "gateway" : "client");
     add_id(root, "local_id", &d->conf.local_id);
+    add_str(root, "version", ns_version_long());
     add_u64(root, "pid", (uint64_t)getpid());
     add_u64(root, "uptime_s", (ns_now_ms() - d->start_ms) / 1000);
     add_str(root, "tun", d->tun.name);
