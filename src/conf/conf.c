@@ -26,13 +26,16 @@
 #define FILE_BYTES (16u << 20) /* thousands of peers fit easily */
 
 /* Defaults, as written in docs/config.md. Only the suites that native
- * clients and strongSwan propose (X9); no legacy algorithms (X12). */
+ * clients and strongSwan propose (X9); no legacy algorithms (X12). ESP
+ * keeps HMAC-SHA1-96 (RFC 8221: MUST-), which Windows offers for ESP even
+ * when its IKE uses AES-256 and MODP-2048. */
 static const char default_ike[] =
     "aes128gcm16-prfsha256-x25519, aes256gcm16-prfsha384-x25519, "
     "chacha20poly1305-prfsha256-x25519, aes256gcm16-prfsha256-ecp256, aes256-sha256-ecp256, "
     "aes256-sha256-modp2048, aes128-sha256-modp2048";
 static const char default_esp[] =
-    "aes128gcm16, aes256gcm16, chacha20poly1305, aes256-sha256, aes128-sha256";
+    "aes128gcm16, aes256gcm16, chacha20poly1305, aes256-sha256, aes128-sha256, aes256-sha1, "
+    "aes128-sha1";
 
 void ns_conf_p_error(struct ns_conf_parser *p, int line, const char *fmt, ...)
 {

@@ -26,6 +26,8 @@ static const struct token tokens[] = {
     {"aes128", K_ENCR, NS_ENCR_AES_CBC, 128},
     {"aes256", K_ENCR, NS_ENCR_AES_CBC, 256},
     {"null", K_ENCR, NS_ENCR_NULL, 0},
+    {"sha1", K_INTEG, NS_INTEG_HMAC_SHA1_96, 0},
+    {"sha", K_INTEG, NS_INTEG_HMAC_SHA1_96, 0},
     {"sha256", K_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0},
     {"sha384", K_INTEG, NS_INTEG_HMAC_SHA2_384_192, 0},
     {"sha512", K_INTEG, NS_INTEG_HMAC_SHA2_512_256, 0},
@@ -153,7 +155,15 @@ int ns_proposal_parse(const char *s, uint8_t protocol, struct ns_proposal *out, 
         return -1;
     }
     if (!aead && !seen[K_INTEG]) {
-        snprintf(err, errlen, "'%s' needs an integrity algorithm (sha256, sha384 or sha512)", s);
+        snprintf(err, errlen, "'%s' needs an integrity algorithm (sha256, sha384, sha512%s)", s,
+                 ike ? "" : " or sha1");
+        return -1;
+    }
+    if (ike && p.integ == NS_INTEG_HMAC_SHA1_96) {
+        snprintf(err, errlen,
+                 "'%s': HMAC-SHA1-96 is for ESP proposals; IKE integrity uses sha256, sha384 "
+                 "or sha512",
+                 s);
         return -1;
     }
     if (ike && !seen[K_DH]) {

@@ -14,7 +14,8 @@
  * separated by '-':
  *   encryption aes128gcm16 aes256gcm16 aes128gcm aes256gcm chacha20poly1305
  *              aes128 aes256 (CBC) null (ESP only)
- *   integrity  sha256 sha384 sha512 (HMAC-SHA2-x, truncated to half)
+ *   integrity  sha256 sha384 sha512 (HMAC-SHA2-x, truncated to half),
+ *              sha1 sha (HMAC-SHA1-96, RFC 2404; ESP only)
  *   prf        prfsha256 prfsha384 prfsha512 (IKE only)
  *   dh         x25519 curve25519 ecp256 modp2048 (IKE: required; ESP: PFS)
  *   esn noesn  (ESP only; default noesn)

@@ -40,8 +40,8 @@ bool ns_encr_is_aead(enum ns_encr_alg encr)
 
 static bool integ_is_hmac(enum ns_integ_alg integ)
 {
-    return integ == NS_INTEG_HMAC_SHA2_256_128 || integ == NS_INTEG_HMAC_SHA2_384_192 ||
-           integ == NS_INTEG_HMAC_SHA2_512_256;
+    return integ == NS_INTEG_HMAC_SHA1_96 || integ == NS_INTEG_HMAC_SHA2_256_128 ||
+           integ == NS_INTEG_HMAC_SHA2_384_192 || integ == NS_INTEG_HMAC_SHA2_512_256;
 }
 
 /* Bytes of the encryption key proper (salt excluded); 0 when unsupported,
@@ -79,12 +79,14 @@ size_t ns_encr_keymat_len(enum ns_encr_alg encr, unsigned key_bits)
     return key_len + (ns_encr_is_aead(encr) ? AEAD_SALT_LEN : 0);
 }
 
-/* RFC 4868: the key is as long as the hash output; the ICV is half of it. */
+/* The key is as long as the hash output (RFC 2404 2, RFC 4868 2.1.1). */
 size_t ns_integ_key_len(enum ns_integ_alg integ)
 {
     switch (integ) {
     case NS_INTEG_NONE:
         return 0;
+    case NS_INTEG_HMAC_SHA1_96:
+        return 20;
     case NS_INTEG_HMAC_SHA2_256_128:
         return 32;
     case NS_INTEG_HMAC_SHA2_384_192:
@@ -93,6 +95,13 @@ size_t ns_integ_key_len(enum ns_integ_alg integ)
         return 64;
     }
     return 0;
+}
+
+/* RFC 4868 truncates to half the output; RFC 2404 to 96 of SHA-1's 160
+ * bits. */
+size_t ns_integ_icv_len(enum ns_integ_alg integ)
+{
+    return integ == NS_INTEG_HMAC_SHA1_96 ? 12 : ns_integ_key_len(integ) / 2;
 }
 
 static const EVP_CIPHER *evp_cipher_of(enum ns_encr_alg encr, unsigned key_bits)
@@ -113,6 +122,8 @@ static const EVP_CIPHER *evp_cipher_of(enum ns_encr_alg encr, unsigned key_bits)
 static const char *hmac_digest_of(enum ns_integ_alg integ)
 {
     switch (integ) {
+    case NS_INTEG_HMAC_SHA1_96:
+        return "SHA1";
     case NS_INTEG_HMAC_SHA2_256_128:
         return "SHA2-256";
     case NS_INTEG_HMAC_SHA2_384_192:
@@ -184,7 +195,7 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
         c->block_len = 4;
     } else {
         c->iv_len = encr == NS_ENCR_AES_CBC ? CBC_IV_LEN : 0;
-        c->icv_len = integ_key_len / 2;
+        c->icv_len = ns_integ_icv_len(integ);
         c->block_len = encr == NS_ENCR_AES_CBC ? 16 : 4;
         c->mac = hmac_ctx_new(integ, integ_key, integ_key_len);
         if (c->mac == NULL)

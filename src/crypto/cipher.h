@@ -5,7 +5,8 @@
  * AEAD (AES-GCM-16 per RFC 4106/5282, ChaCha20-Poly1305 per RFC 7634): the
  * encryption key material is key || 4-byte salt; nonce = salt || 8-byte IV;
  * integ must be NS_INTEG_NONE.
- * Non-AEAD (AES-CBC or NULL, with HMAC-SHA2 per RFC 4868): the ICV is the
+ * Non-AEAD (AES-CBC or NULL, with HMAC-SHA2 per RFC 4868 or HMAC-SHA1-96
+ * per RFC 2404): the ICV is the
  * truncated HMAC over aad || iv || ciphertext || esn_hi, which is exactly the
  * wire order of both ESP (SPI, sequence, IV, payload; RFC 4303 2.2.1 for the
  * ESN high bits) and IKE (header ... SK header, IV, payload).
@@ -29,6 +30,9 @@ enum ns_encr_alg {
 
 enum ns_integ_alg {
     NS_INTEG_NONE = 0,
+    /* RFC 8221 keeps it a MUST- for ESP and Windows offers it for ESP in
+     * every configuration; HMAC-SHA1 as a MAC is not broken. */
+    NS_INTEG_HMAC_SHA1_96 = 2,
     NS_INTEG_HMAC_SHA2_256_128 = 12,
     NS_INTEG_HMAC_SHA2_384_192 = 13,
     NS_INTEG_HMAC_SHA2_512_256 = 14,
@@ -50,6 +54,8 @@ bool ns_cipher_supported(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ
 size_t ns_encr_keymat_len(enum ns_encr_alg encr, unsigned key_bits);
 /* Bytes of key material the integrity algorithm takes (0 for NONE). */
 size_t ns_integ_key_len(enum ns_integ_alg integ);
+/* Bytes of the truncated ICV it writes (0 for NONE). */
+size_t ns_integ_icv_len(enum ns_integ_alg integ);
 
 /* NULL when the combination is unsupported or a key length is wrong. */
 struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,

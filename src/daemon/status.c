@@ -86,6 +86,8 @@ static const char *integ_name(enum ns_integ_alg a)
     switch (a) {
     case NS_INTEG_NONE:
         return NULL;
+    case NS_INTEG_HMAC_SHA1_96:
+        return "hmac-sha1-96";
     case NS_INTEG_HMAC_SHA2_256_128:
         return "hmac-sha256-128";
     case NS_INTEG_HMAC_SHA2_384_192:

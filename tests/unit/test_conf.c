@@ -228,8 +228,11 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.route_table, 220);
     assert_int_equal(c.n_ike, 7);
     assert_proposal(&c.ike[0], "aes128gcm16-prfsha256-x25519");
-    assert_int_equal(c.n_esp, 5);
+    assert_int_equal(c.n_esp, 7);
     assert_proposal(&c.esp[0], "aes128gcm16");
+    /* X9: Windows' ESP suites are taken at default settings. */
+    assert_proposal(&c.esp[5], "aes256-sha1");
+    assert_proposal(&c.esp[6], "aes128-sha1");
     /* ESP-null is available (R16) but never offered unless configured. */
     for (unsigned i = 0; i < c.n_esp; i++)
         assert_int_not_equal(c.esp[i].encr, NS_ENCR_NULL);
@@ -361,8 +364,8 @@ static const struct bad_case bad_cases[] = {
      "subnets: empty item"},
     {GW_HEAD "[peer a@b.example]\npsk = 0x0123456789abcdefg0\nsubnets = 192.0.2.0/24\n", 6,
      "psk: '0123456789abcdefg0' is not hex"},
-    {GW_HEAD "ike_proposals = aes128-sha1-modp1024\n" GW_PEER, 5,
-     "ike_proposals: unknown or unsupported algorithm 'sha1'"},
+    {GW_HEAD "ike_proposals = aes128-sha1-modp2048\n" GW_PEER, 5,
+     "ike_proposals: 'aes128-sha1-modp2048': HMAC-SHA1-96 is for ESP proposals"},
     {GW_HEAD GW_PEER "esp_proposals = aes128gcm16, aes999\n", 8,
      "esp_proposals: unknown or unsupported algorithm 'aes999'"},
     {GW_HEAD "role = gateway\n" GW_PEER, 5, "set twice"},
@@ -672,6 +675,7 @@ struct proposal_case {
 #define I256 NS_INTEG_HMAC_SHA2_256_128
 #define I384 NS_INTEG_HMAC_SHA2_384_192
 #define I512 NS_INTEG_HMAC_SHA2_512_256
+#define ISHA1 NS_INTEG_HMAC_SHA1_96
 #define P256 NS_PRF_HMAC_SHA2_256
 #define P384 NS_PRF_HMAC_SHA2_384
 #define P512 NS_PRF_HMAC_SHA2_512
@@ -706,6 +710,10 @@ static const struct proposal_case proposal_cases[] = {
     {ESP, "null-sha256", NS_ENCR_NULL, 0, I256, 0, 0, false, NULL},
     {ESP, "null-sha2_384", NS_ENCR_NULL, 0, I384, 0, 0, false, "null-sha384"},
     {ESP, "null-sha2_512-esn", NS_ENCR_NULL, 0, I512, 0, 0, true, "null-sha512-esn"},
+    /* X9: HMAC-SHA1-96 for ESP (RFC 8221 MUST-), as Windows offers it. */
+    {ESP, "aes256-sha1", CBC, 256, ISHA1, 0, 0, false, NULL},
+    {ESP, "aes128-sha-esn", CBC, 128, ISHA1, 0, 0, true, "aes128-sha1-esn"},
+    {ESP, "null-sha1", NS_ENCR_NULL, 0, ISHA1, 0, 0, false, NULL},
 };
 
 static void proposals_parse_every_token(void **state)
@@ -758,6 +766,7 @@ static void proposals_refuse_bad_combinations(void **state)
         {ESP, "aes128-sha256-sha384", "more than one integrity"},
         {ESP, "aes128gcm16-x25519-ecp256", "more than one DH group"},
         {ESP, "sha256", "no encryption algorithm"},
+        {IKE, "aes256-sha1-modp2048", "HMAC-SHA1-96 is for ESP proposals"},
         {ESP, "3des-sha1", "unknown or unsupported algorithm '3des'"},
         {ESP, "aes128gcm16--esn", "malformed"},
         {ESP, "", "malformed"},

@@ -210,6 +210,8 @@ static void aead_tamper_with_ciphertext_tag_aad_or_iv_is_rejected(void **state)
 static const EVP_MD *md_of(enum ns_integ_alg integ)
 {
     switch (integ) {
+    case NS_INTEG_HMAC_SHA1_96:
+        return EVP_sha1();
     case NS_INTEG_HMAC_SHA2_256_128:
         return EVP_sha256();
     case NS_INTEG_HMAC_SHA2_384_192:
@@ -268,12 +270,13 @@ static void check_cbc_hmac(unsigned bits, enum ns_integ_alg integ, const char *k
     assert_false(ns_cipher_is_aead(c));
     assert_int_equal(ns_cipher_iv_len(c), 16);
     assert_int_equal(ns_cipher_block_len(c), 16);
-    assert_int_equal(ns_cipher_icv_len(c), ikey_len / 2);
+    const size_t icv_len = ns_integ_icv_len(integ);
+    assert_int_equal(ns_cipher_icv_len(c), icv_len);
     memcpy(data, plain, len);
     assert_int_equal(ns_cipher_seal(c, aad, sizeof(aad), iv, data, len, NULL, icv), 0);
     assert_memory_equal(data, expect, len);
-    expected_icv(integ, integ_key, aad, sizeof(aad), iv, 16, expect, len, NULL, want, ikey_len / 2);
-    assert_memory_equal(icv, want, ikey_len / 2);
+    expected_icv(integ, integ_key, aad, sizeof(aad), iv, 16, expect, len, NULL, want, icv_len);
+    assert_memory_equal(icv, want, icv_len);
     assert_int_equal(ns_cipher_open(c, aad, sizeof(aad), iv, data, len, NULL, icv), 0);
     assert_memory_equal(data, plain, len);
     ns_cipher_free(c);
@@ -303,17 +306,19 @@ static void rfc3602_aes128_cbc_cases_1_to_4_with_hmac_sha256_128(void **state)
                    "35907aa632c3ffdf868bb7b29d3d46ad83ce9f9a102ee99d49a53e87f4c3da55");
 }
 
-/* NIST SP 800-38A F.2.5 (CBC-AES256.Encrypt), with each HMAC-SHA2. */
-static void sp800_38a_aes256_cbc_with_each_hmac_sha2(void **state)
+/* NIST SP 800-38A F.2.5 (CBC-AES256.Encrypt), with each HMAC-SHA2 and
+ * with HMAC-SHA1-96, the pair Windows negotiates for ESP (X9). */
+static void sp800_38a_aes256_cbc_with_each_hmac(void **state)
 {
+    /* X9 */
     (void)state;
     uint8_t plain[64];
     unhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
           "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
           plain, sizeof(plain));
     const enum ns_integ_alg integs[] = {NS_INTEG_HMAC_SHA2_256_128, NS_INTEG_HMAC_SHA2_384_192,
-                                        NS_INTEG_HMAC_SHA2_512_256};
-    for (size_t i = 0; i < 3; i++)
+                                        NS_INTEG_HMAC_SHA2_512_256, NS_INTEG_HMAC_SHA1_96};
+    for (size_t i = 0; i < sizeof(integs) / sizeof(integs[0]); i++)
         check_cbc_hmac(256, integs[i],
                        "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
                        "000102030405060708090a0b0c0d0e0f", plain, 64,
@@ -321,19 +326,20 @@ static void sp800_38a_aes256_cbc_with_each_hmac_sha2(void **state)
                        "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b");
 }
 
-/* RFC 4868: ICVs are 16, 24 and 32 bytes and cover the ESN high bits
- * (RFC 4303 2.2.1) after the payload. */
-static void hmac_icv_truncation_16_24_32_and_esn_coverage(void **state)
+/* RFC 4868: ICVs are 16, 24 and 32 bytes, RFC 2404: 12 for HMAC-SHA1-96
+ * (X9); each covers the ESN high bits (RFC 4303 2.2.1) after the payload. */
+static void hmac_icv_truncation_and_esn_coverage(void **state)
 {
+    /* X9 */
     (void)state;
     const enum ns_integ_alg integs[] = {NS_INTEG_HMAC_SHA2_256_128, NS_INTEG_HMAC_SHA2_384_192,
-                                        NS_INTEG_HMAC_SHA2_512_256};
-    const size_t icv_lens[] = {16, 24, 32};
+                                        NS_INTEG_HMAC_SHA2_512_256, NS_INTEG_HMAC_SHA1_96};
+    const size_t icv_lens[] = {16, 24, 32, 12};
     uint8_t key[16] = {1}, ikey[64], iv[16], aad[8] = {9, 9, 9, 9, 0, 0, 0, 1};
     uint8_t data[48], copy[48], icv[32], want[32], esn[4] = {0, 0, 0, 2};
     memset(ikey, 0x5c, sizeof(ikey));
     memset(iv, 0x33, sizeof(iv));
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof(integs) / sizeof(integs[0]); i++) {
         struct ns_cipher *c = ns_cipher_new(NS_ENCR_AES_CBC, 128, integs[i], key, 16, ikey,
                                             ns_integ_key_len(integs[i]));
         assert_non_null(c);
@@ -428,6 +434,47 @@ static void null_encryption_with_hmac_keeps_data_and_authenticates(void **state)
     }
 }
 
+/* RFC 2404 section 3, test cases 1, 3 and 5 (the ones with the 20-byte key
+ * ESP uses): HMAC-SHA1-96 is the first 12 bytes of HMAC-SHA-1, here over
+ * the payload of NULL encryption with no AAD. The X9 native clients need it
+ * for ESP. */
+static void rfc2404_hmac_sha1_96_cases_1_3_5(void **state)
+{
+    /* X9 */
+    (void)state;
+    static const struct {
+        uint8_t key_byte;
+        const char *data_hex;
+        const char *hmac_sha1_96;
+    } cases[] = {
+        {0x0b, "4869205468657265" /* "Hi There" */, "b617318655057264e28bc0b6"},
+        {0xaa,
+         "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+         "dddddddddddddd",
+         "125d7342b9ac11cd91a39af4"},
+        {0x0c, "546573742057697468205472756e636174696f6e" /* "Test With Truncation" */,
+         "4c1a03424b55e07fe7f27be1"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t key[20], data[64], copy[64], want[12], icv[12];
+        memset(key, cases[i].key_byte, sizeof(key));
+        size_t len = unhex(cases[i].data_hex, data, sizeof(data));
+        assert_int_equal(unhex(cases[i].hmac_sha1_96, want, sizeof(want)), 12);
+        struct ns_cipher *c =
+            ns_cipher_new(NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA1_96, NULL, 0, key, sizeof(key));
+        assert_non_null(c);
+        assert_int_equal(ns_cipher_icv_len(c), 12);
+        memcpy(copy, data, len);
+        assert_int_equal(ns_cipher_seal(c, NULL, 0, NULL, copy, len, NULL, icv), 0);
+        assert_memory_equal(icv, want, 12);
+        assert_memory_equal(copy, data, len);
+        assert_int_equal(ns_cipher_open(c, NULL, 0, NULL, copy, len, NULL, icv), 0);
+        icv[11] ^= 1;
+        assert_int_equal(ns_cipher_open(c, NULL, 0, NULL, copy, len, NULL, icv), -1);
+        ns_cipher_free(c);
+    }
+}
+
 static void supported_combinations_and_key_lengths(void **state)
 {
     (void)state;
@@ -446,8 +493,12 @@ static void supported_combinations_and_key_lengths(void **state)
     assert_true(ns_cipher_supported(NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA2_512_256));
     assert_false(ns_cipher_supported(NS_ENCR_AES_CBC, 128, NS_INTEG_NONE));
     assert_false(ns_cipher_supported(NS_ENCR_NULL, 128, NS_INTEG_HMAC_SHA2_256_128));
-    assert_false(ns_cipher_supported((enum ns_encr_alg)3, 128, NS_INTEG_HMAC_SHA2_256_128));
-    assert_false(ns_cipher_supported(NS_ENCR_AES_CBC, 128, (enum ns_integ_alg)2));
+    /* ENCR_BLOWFISH (7) and AUTH_HMAC_MD5_96 (1) are not implemented. */
+    assert_false(ns_cipher_supported((enum ns_encr_alg)7, 128, NS_INTEG_HMAC_SHA2_256_128));
+    assert_false(ns_cipher_supported(NS_ENCR_AES_CBC, 128, (enum ns_integ_alg)1));
+    assert_true(ns_cipher_supported(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA1_96));
+    assert_true(ns_cipher_supported(NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA1_96));
+    assert_false(ns_cipher_supported(NS_ENCR_AES_GCM_16, 128, NS_INTEG_HMAC_SHA1_96));
 
     assert_int_equal(ns_encr_keymat_len(NS_ENCR_AES_GCM_16, 128), 20);
     assert_int_equal(ns_encr_keymat_len(NS_ENCR_AES_GCM_16, 256), 36);
@@ -459,6 +510,12 @@ static void supported_combinations_and_key_lengths(void **state)
     assert_int_equal(ns_integ_key_len(NS_INTEG_HMAC_SHA2_256_128), 32);
     assert_int_equal(ns_integ_key_len(NS_INTEG_HMAC_SHA2_384_192), 48);
     assert_int_equal(ns_integ_key_len(NS_INTEG_HMAC_SHA2_512_256), 64);
+    assert_int_equal(ns_integ_key_len(NS_INTEG_HMAC_SHA1_96), 20);
+    assert_int_equal(ns_integ_icv_len(NS_INTEG_NONE), 0);
+    assert_int_equal(ns_integ_icv_len(NS_INTEG_HMAC_SHA1_96), 12);
+    assert_int_equal(ns_integ_icv_len(NS_INTEG_HMAC_SHA2_256_128), 16);
+    assert_int_equal(ns_integ_icv_len(NS_INTEG_HMAC_SHA2_384_192), 24);
+    assert_int_equal(ns_integ_icv_len(NS_INTEG_HMAC_SHA2_512_256), 32);
 }
 
 static void new_rejects_wrong_key_lengths_and_unsupported_pairs(void **state)
@@ -612,10 +669,11 @@ int main(void)
         cmocka_unit_test(rfc7634_appendix_b_ikev2_example),
         cmocka_unit_test(aead_tamper_with_ciphertext_tag_aad_or_iv_is_rejected),
         cmocka_unit_test(rfc3602_aes128_cbc_cases_1_to_4_with_hmac_sha256_128),
-        cmocka_unit_test(sp800_38a_aes256_cbc_with_each_hmac_sha2),
-        cmocka_unit_test(hmac_icv_truncation_16_24_32_and_esn_coverage),
+        cmocka_unit_test(sp800_38a_aes256_cbc_with_each_hmac),
+        cmocka_unit_test(hmac_icv_truncation_and_esn_coverage),
         cmocka_unit_test(cbc_hmac_tamper_is_rejected_before_decrypting),
         cmocka_unit_test(null_encryption_with_hmac_keeps_data_and_authenticates),
+        cmocka_unit_test(rfc2404_hmac_sha1_96_cases_1_3_5),
         cmocka_unit_test(supported_combinations_and_key_lengths),
         cmocka_unit_test(new_rejects_wrong_key_lengths_and_unsupported_pairs),
         cmocka_unit_test(bad_lengths_and_misplaced_esn_are_refused),

@@ -41,6 +41,9 @@ static const struct suite suites[] = {
     {"null-sha256", NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_256_128}, /* R16 */
     {"null-sha384", NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_384_192}, /* R16 */
     {"null-sha512", NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_512_256}, /* R16 */
+    {"null-sha1", NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA1_96},        /* R16 */
+    {"aes128-sha1", NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA1_96}, /* X9: Windows' ESP */
+    {"aes256-sha1", NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA1_96}, /* X9 */
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -254,6 +257,7 @@ static void round_trip_suite(const struct suite *su, bool esn)
             assert_int_equal(tx.len, n + ns_esp_sa_overhead(p.out, n));
             size_t ivl = su->encr == NS_ENCR_NULL ? 0 : su->encr == NS_ENCR_AES_CBC ? 16 : 8;
             size_t icvl = su->integ == NS_INTEG_NONE                ? 16
+                          : su->integ == NS_INTEG_HMAC_SHA1_96      ? 12 /* RFC 2404 */
                           : su->integ == NS_INTEG_HMAC_SHA2_256_128 ? 16
                           : su->integ == NS_INTEG_HMAC_SHA2_384_192 ? 24
                                                                     : 32;

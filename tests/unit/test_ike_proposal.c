@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "conf/conf.h"
 #include "ike/msg.h"
 #include "ike/proposal_select.h"
 
@@ -567,6 +568,94 @@ static void esp_esn_choice(void **state)
                      NS_SA_NO_PROPOSAL_CHOSEN);
 }
 
+/* Windows' ESP offer in IKE_AUTH (no DH): AES-256 then AES-128, each with
+ * HMAC-SHA1-96, then 3DES with HMAC-SHA1-96; no ESN transform choice. */
+static void windows_esp(struct ns_ike_sa *sa)
+{
+    memset(sa, 0, sizeof(*sa));
+    static const struct {
+        uint16_t encr, kl;
+    } encrs[] = {{NS_ENCR_AES_CBC, 256}, {NS_ENCR_AES_CBC, 128}, {ENCR_3DES, 0}};
+    for (size_t i = 0; i < sizeof(encrs) / sizeof(encrs[0]); i++) {
+        struct ns_ike_sa_proposal *p = prop(sa, NS_PROTO_ESP, 4);
+        tr(p, NS_TRANS_ENCR, encrs[i].encr, encrs[i].kl);
+        tr(p, NS_TRANS_INTEG, AUTH_HMAC_SHA1_96, 0);
+        tr(p, NS_TRANS_ESN, 0, 0);
+    }
+}
+
+/* X9 (RFC 8221: HMAC-SHA1-96 is a MUST- for ESP): a gateway at default
+ * settings takes a Windows client with the AES-256/MODP-2048 registry
+ * setting: its IKE suite aes256-sha256-modp2048 and its ESP aes256-sha1. */
+static void windows_modp2048_with_esp_sha1_at_default_settings(void **state)
+{
+    /* X9 */
+    (void)state;
+    struct ns_conf conf;
+    ns_conf_defaults(&conf);
+    struct ns_ike_sa peer;
+    windows_ike(&peer);
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_select(conf.ike, conf.n_ike, NS_PROTO_IKE, &peer, NS_DH_MODP2048, 0, &c),
+                     NS_SA_OK);
+    assert_int_equal(c.peer_num, 5);
+    assert_true(same_suite(&c.chosen, &(struct ns_proposal){.protocol = NS_PROTO_IKE,
+                                                            .encr = NS_ENCR_AES_CBC,
+                                                            .key_bits = 256,
+                                                            .integ = NS_INTEG_HMAC_SHA2_256_128,
+                                                            .prf = NS_PRF_HMAC_SHA2_256,
+                                                            .dh = NS_DH_MODP2048}));
+
+    windows_esp(&peer);
+    assert_int_equal(ns_sa_select(conf.esp, conf.n_esp, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_OK);
+    assert_int_equal(c.peer_num, 1);
+    assert_int_equal(c.chosen.encr, NS_ENCR_AES_CBC);
+    assert_int_equal(c.chosen.key_bits, 256);
+    assert_int_equal(c.chosen.integ, NS_INTEG_HMAC_SHA1_96);
+    assert_int_equal(c.chosen.dh, 0);
+    assert_false(c.chosen.esn);
+    struct ns_ike_sa resp;
+    const uint8_t our_spi[4] = {0xc1, 0xc2, 0xc3, 0xc4};
+    assert_int_equal(ns_sa_response(&c, our_spi, 4, NS_SA_F_NO_DH, &resp), NS_SA_OK);
+    assert_int_equal(resp.prop[0].n_t, 3);
+    assert_t(&resp.prop[0], NS_TRANS_ENCR, NS_ENCR_AES_CBC, 256);
+    assert_t(&resp.prop[0], NS_TRANS_INTEG, AUTH_HMAC_SHA1_96, 0);
+    assert_t(&resp.prop[0], NS_TRANS_ESN, 0, 0);
+
+    /* Only AES-128/SHA-1 offered: also taken at default settings. */
+    peer.prop[0] = peer.prop[1];
+    peer.n = 1;
+    assert_int_equal(ns_sa_select(conf.esp, conf.n_esp, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_OK);
+    assert_int_equal(c.chosen.key_bits, 128);
+    assert_int_equal(c.chosen.integ, NS_INTEG_HMAC_SHA1_96);
+    ns_conf_free(&conf);
+}
+
+/* An initiator offering aes256-sha1 for ESP accepts the answer that picks
+ * it, and refuses an answer that picks SHA-1 with a cipher it did not offer. */
+static void esp_sha1_offer_and_accept(void **state)
+{
+    (void)state;
+    struct ns_proposal ours[] = {
+        esp(NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, 0, false),
+        esp(NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA1_96, 0, false),
+    };
+    const uint8_t spi[4] = {1, 2, 3, 4};
+    struct ns_ike_sa offer, resp;
+    assert_int_equal(ns_sa_offer(ours, 2, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer), NS_SA_OK);
+    assert_t(&offer.prop[1], NS_TRANS_INTEG, AUTH_HMAC_SHA1_96, 0);
+    memset(&resp, 0, sizeof(resp));
+    resp.n = 1;
+    resp.prop[0] = offer.prop[1];
+    struct ns_sa_choice c;
+    assert_int_equal(ns_sa_accept(ours, 2, NS_PROTO_ESP, &resp, NS_SA_F_NO_DH, &c), NS_SA_OK);
+    assert_true(same_suite(&c.chosen, &ours[1]));
+    resp.prop[0].t[0].key_len = 128; /* AES-128: not offered with SHA-1 */
+    assert_int_equal(ns_sa_accept(ours, 2, NS_PROTO_ESP, &resp, NS_SA_F_NO_DH, &c), NS_SA_INVALID);
+}
+
 /* ESP SPIs: the choice carries the peer's, the response ours. */
 static void esp_spis_and_numbers(void **state)
 {
@@ -876,6 +965,8 @@ int main(void)
         cmocka_unit_test(ah_never_chosen),
         cmocka_unit_test(esp_esn_choice),
         cmocka_unit_test(esp_spis_and_numbers),
+        cmocka_unit_test(windows_modp2048_with_esp_sha1_at_default_settings),
+        cmocka_unit_test(esp_sha1_offer_and_accept),
         cmocka_unit_test(esp_pfs),
         cmocka_unit_test(aead_integrity_none),
         cmocka_unit_test(unknown_type_and_dh_none),
