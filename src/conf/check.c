@@ -1,6 +1,7 @@
 /* Validation of natsecd's configuration as a whole (required keys, keys of
  * the other role, conflicts between keys), and the O(1) index of peers by
  * identity. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,11 +30,14 @@ static void refuse_for_role(struct ns_conf_parser *p, const char *key, const cha
         ns_conf_p_error(p, line, "'%s' is not a %s setting", key, role);
 }
 
+/* Of the identity as ns_conf_id_match compares it: letters of the text
+ * types folded to lower case. */
 static uint32_t id_hash(const struct ns_conf_id *id)
 {
+    bool fold = ns_conf_id_text_type(id->type);
     uint32_t h = 2166136261u ^ id->type; /* FNV-1a */
     for (size_t i = 0; i < id->len; i++)
-        h = (h ^ id->data[i]) * 16777619u;
+        h = (h ^ (uint8_t)(fold ? tolower(id->data[i]) : id->data[i])) * 16777619u;
     return h;
 }
 
@@ -45,7 +49,7 @@ static const struct ns_conf_peer *lookup(const struct ns_conf *c, const struct n
     unsigned mask = c->n_peer_slots - 1;
     for (unsigned s = id_hash(id) & mask; c->peer_slots[s]; s = (s + 1) & mask) {
         const struct ns_conf_peer *peer = &c->peers[c->peer_slots[s] - 1];
-        if (peer->is_default == is_default && ns_conf_id_equal(&peer->id, id))
+        if (peer->is_default == is_default && ns_conf_id_match(&peer->id, id))
             return peer;
     }
     return NULL;

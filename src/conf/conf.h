@@ -153,8 +153,8 @@ int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out,
                         size_t errlen);
 void ns_conf_free(struct ns_conf *c);
 
-/* The peer section for an identity: exact type and data match, else the
- * %default section, else NULL. */
+/* The peer section for an identity: the same type and data
+ * (ns_conf_id_match), else the %default section, else NULL. */
 const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const struct ns_conf_id *id);
 
 /* Identity text to an ID, inferring the type (R3): "a@b" RFC822_ADDR,
@@ -163,6 +163,12 @@ const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const stru
  * anything else FQDN. Returns 0 or -1 (empty, too long, bad DN or hex). */
 int ns_conf_id_parse(const char *s, struct ns_conf_id *out);
 bool ns_conf_id_equal(const struct ns_conf_id *x, const struct ns_conf_id *y);
+/* Whether two identities name the same thing as a certificate's names
+ * compare (R3): equal bytes, and for FQDN and RFC822_ADDR (the text types,
+ * ns_conf_id_text_type) ASCII letters without case. Peer sections are
+ * found by it. */
+bool ns_conf_id_match(const struct ns_conf_id *x, const struct ns_conf_id *y);
+bool ns_conf_id_text_type(uint8_t type);
 /* Printable form, the inverse of ns_conf_id_parse for text types. */
 const char *ns_conf_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLEN]);
 /* "fqdn", "rfc822", "ipv4", "ipv6", "dn", "keyid", or "unknown". */

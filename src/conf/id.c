@@ -165,6 +165,23 @@ bool ns_conf_id_equal(const struct ns_conf_id *x, const struct ns_conf_id *y)
     return x->type == y->type && x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
 }
 
+bool ns_conf_id_text_type(uint8_t type)
+{
+    return type == NS_CONF_ID_FQDN || type == NS_CONF_ID_RFC822_ADDR;
+}
+
+bool ns_conf_id_match(const struct ns_conf_id *x, const struct ns_conf_id *y)
+{
+    if (x->type != y->type || x->len != y->len)
+        return false;
+    if (!ns_conf_id_text_type(x->type))
+        return memcmp(x->data, y->data, x->len) == 0;
+    for (size_t i = 0; i < x->len; i++)
+        if (tolower(x->data[i]) != tolower(y->data[i]))
+            return false;
+    return true;
+}
+
 const char *ns_conf_id_type_name(uint8_t type)
 {
     switch (type) {

@@ -21,8 +21,20 @@
 #include "conf/conf.h"
 
 bool ns_conf_id_in_cert(const struct ns_conf_id *id, const X509 *cert);
-/* Whether two identities are the same: equal bytes, or two DNs that are the
- * same name written differently. */
+/* Whether two identities are the same: ns_conf_id_match, or two DNs that
+ * are the same name written differently. */
 bool ns_conf_id_same(const struct ns_conf_id *a, const struct ns_conf_id *b);
+
+/* The peer section of an identity as ns_conf_find_peer finds it, and for
+ * a DN that has no section written with the same bytes, the section of
+ * the same DN written differently, before %default. */
+const struct ns_conf_peer *ns_conf_find_peer_same(const struct ns_conf *c,
+                                                  const struct ns_conf_id *id);
+/* The section a certificate proves (R3, R9): of the non-%default sections
+ * whose identity is one of cert's names (subject, subjectAltName entries,
+ * key ID, each compared as ns_conf_id_same compares), the one written
+ * first; NULL when it names none. A certificate lands in the same section
+ * whichever of its names the peer claims. */
+const struct ns_conf_peer *ns_conf_find_peer_by_cert(const struct ns_conf *c, const X509 *cert);
 
 #endif

@@ -403,6 +403,31 @@ static bool alt_name_has(const X509 *x, enum ns_x509_name kind, const uint8_t *d
     return found;
 }
 
+void ns_x509_each_name(const X509 *x, ns_x509_name_fn *fn, void *ctx)
+{
+    unsigned char *der = NULL;
+    int len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+    if (len > 0)
+        fn(ctx, NS_X509_NAME_DN, der, (size_t)len);
+    OPENSSL_free(der);
+    GENERAL_NAMES *names = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names); i++) {
+        int type;
+        const ASN1_STRING *v = GENERAL_NAME_get0_value(sk_GENERAL_NAME_value(names, i), &type);
+        enum ns_x509_name kind = type == GEN_DNS     ? NS_X509_NAME_DNS
+                                 : type == GEN_EMAIL ? NS_X509_NAME_EMAIL
+                                 : type == GEN_IPADD ? NS_X509_NAME_IP
+                                                     : 0;
+        if (kind && v && ASN1_STRING_length(v) > 0)
+            fn(ctx, kind, ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+    }
+    GENERAL_NAMES_free(names);
+    const ASN1_OCTET_STRING *kid = X509_get0_subject_key_id((X509 *)x);
+    if (kid && ASN1_STRING_length(kid) > 0)
+        fn(ctx, NS_X509_NAME_KEYID, ASN1_STRING_get0_data(kid), (size_t)ASN1_STRING_length(kid));
+    ERR_clear_error();
+}
+
 bool ns_x509_dn_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
     const unsigned char *pa = a, *pb = b;

@@ -82,6 +82,11 @@ enum ns_x509_name {
     NS_X509_NAME_KEYID = 5, /* the subjectKeyIdentifier */
 };
 bool ns_x509_has_name(const X509 *x, enum ns_x509_name kind, const uint8_t *data, size_t len);
+/* Calls fn with each name of x that an identity can be: the subject (DER),
+ * each dNSName, rfc822Name and iPAddress of subjectAltName, and the
+ * subjectKeyIdentifier. data is valid during the call only. */
+typedef void ns_x509_name_fn(void *ctx, enum ns_x509_name kind, const uint8_t *data, size_t len);
+void ns_x509_each_name(const X509 *x, ns_x509_name_fn *fn, void *ctx);
 /* Whether two DER Names are the same name (RFC 5280 7.1 comparison, as
  * X509_NAME_cmp: string types and case do not matter). */
 bool ns_x509_dn_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);

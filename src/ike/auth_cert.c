@@ -348,7 +348,7 @@ static bool check_signature(EVP_PKEY *key, const struct ns_ike_auth *auth,
 bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                         const struct ns_ike_payloads *in, const struct ns_conf_id *cid,
                         const struct ns_auth_input *signed_in, const struct ns_ike_auth *auth,
-                        char *why, size_t whylen)
+                        const struct ns_conf_peer **proved, char *why, size_t whylen)
 {
     char who[NS_CONF_ID_STRLEN], subj[NS_X509_STRLEN], iss[NS_X509_STRLEN];
     char alt[NS_X509_STRLEN], chain[512], reason[512], desc[128] = "", kt[NS_SIG_STRLEN];
@@ -392,19 +392,10 @@ bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa
     NS_INFO("ike: IKE SA %016llx: '%s' authenticated by certificate '%s' (issuer '%s'), %s, %s",
             (unsigned long long)sa->id, who, subj, ns_x509_issuer_str(pc.ee, iss),
             ns_pkey_str(key, kt), desc);
+    if (proved)
+        *proved = ns_conf_find_peer_by_cert(e->conf, pc.ee);
     ok = true;
 out:
     free_certs(&pc);
     return ok;
-}
-
-const struct ns_conf_peer *ns_eng_find_peer(const struct ns_conf *c, const struct ns_conf_id *id)
-{
-    const struct ns_conf_peer *p = ns_conf_find_peer(c, id);
-    if ((p && !p->is_default) || id->type != NS_CONF_ID_DER_ASN1_DN)
-        return p;
-    for (unsigned i = 0; i < c->n_peers; i++)
-        if (!c->peers[i].is_default && ns_conf_id_same(&c->peers[i].id, id))
-            return &c->peers[i];
-    return p;
 }

@@ -58,16 +58,12 @@ int ns_eng_cert_sign(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
 /* The peer's certificate (CERT payloads of in) chains to a trust anchor,
  * holds cid (R3), and auth is its signature over the signed octets of
  * signed_in. Returns true (and logs who authenticated with what), or false
- * with the reason in why, naming the identity and the certificate. */
+ * with the reason in why, naming the identity and the certificate. With
+ * proved (the gateway), true also gives the section the certificate's
+ * names lead to (ns_conf_find_peer_by_cert, NULL for none). */
 bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                         const struct ns_ike_payloads *in, const struct ns_conf_id *cid,
                         const struct ns_auth_input *signed_in, const struct ns_ike_auth *auth,
-                        char *why, size_t whylen);
-
-/* The peer section of an identity: ns_conf_find_peer, and for a DN that
- * has no section written with the same bytes, the section of the same DN
- * written differently (string types, case: a scan of the DN sections),
- * before %default. */
-const struct ns_conf_peer *ns_eng_find_peer(const struct ns_conf *c, const struct ns_conf_id *id);
+                        const struct ns_conf_peer **proved, char *why, size_t whylen);
 
 #endif

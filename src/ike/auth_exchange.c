@@ -3,9 +3,12 @@
  * configuration payload (3.15) and the first CHILD_SA (2.9, 2.17), both
  * roles.
  *
- * The gateway picks the peer section by IDi (exact identity, else
- * %default: R3), verifies AUTH with its PSK or, with auth = pubkey, the
- * client's certificate, that it holds IDi and AUTH's signature; then it
+ * The gateway picks the peer section by IDi (the identity, else %default:
+ * R3), verifies AUTH with its PSK or, with auth = pubkey, the client's
+ * certificate, that it holds IDi and AUTH's signature. A certificate then
+ * decides the section by every name it holds (the first section written
+ * for one of them), so that one certificate always gets the same reach
+ * whichever of its names, however spelt, it claims (R9, R17). Then it
  * negotiates the CHILD_SA:
  * a virtual IP from the pool (R6), the ESP proposal, the traffic selectors
  * narrowed to {virtual IP} <-> (allowed subnets ∩ what was asked) (R9), an
@@ -111,11 +114,13 @@ static int our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
 
 /* Whether the peer's AUTH payload is right for the peer's ID payload
  * (cid, as the ID payload id): by the section's PSK, or by the peer's
- * certificate (in's CERT payloads). false with the reason in why. */
+ * certificate (in's CERT payloads; *proved as ns_eng_cert_verify gives it
+ * when proved is not NULL). false with the reason in why. */
 static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                          const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
                          const struct ns_ike_id *id, const struct ns_conf_id *cid,
-                         const struct ns_ike_auth *auth, char *why, size_t whylen)
+                         const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
+                         char *why, size_t whylen)
 {
     const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
     struct ns_auth_input in = {
@@ -139,7 +144,7 @@ static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *s
         return false;
     }
     if (pubkey)
-        return ns_eng_cert_verify(e, sa, pl, cid, &in, auth, why, whylen);
+        return ns_eng_cert_verify(e, sa, pl, cid, &in, auth, proved, why, whylen);
     if (peer->psk_len > 0 &&
         ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len))
         return true;
@@ -312,7 +317,7 @@ static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
         return false;
     }
     char why[1024];
-    if (!peer_auth_ok(e, sa, sa->peer, in, &id, &cid, &auth, why, sizeof(why))) {
+    if (!peer_auth_ok(e, sa, sa->peer, in, &id, &cid, &auth, NULL, why, sizeof(why))) {
         if (sa->peer->auth == NS_CONF_AUTH_PSK && auth.method == NS_AUTH_SHARED_KEY_MIC)
             snprintf(why, sizeof(why), "the gateway's AUTH does not verify (wrong PSK?)");
         client_auth_failed(e, sa, why, true);
@@ -464,7 +469,7 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
         gw_auth_failed(e, sa, msg_id, "no valid IDi or AUTH payload");
         return NULL;
     }
-    const struct ns_conf_peer *peer = ns_eng_find_peer(e->conf, cid);
+    const struct ns_conf_peer *peer = ns_conf_find_peer_same(e->conf, cid);
     if (!peer) {
         snprintf(why, sizeof(why), "unknown identity '%s' (no [peer] section, no %%default)",
                  ns_eng_id_str(cid, a));
@@ -478,9 +483,23 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
         gw_auth_failed(e, sa, msg_id, why);
         return NULL;
     }
-    if (!peer_auth_ok(e, sa, peer, in, &id, cid, &auth, why, sizeof(why))) {
+    const struct ns_conf_peer *proved = NULL;
+    if (!peer_auth_ok(e, sa, peer, in, &id, cid, &auth, &proved, why, sizeof(why))) {
         gw_auth_failed(e, sa, msg_id, why);
         return NULL;
+    }
+    if (proved && proved != peer) {
+        if (proved->auth != NS_CONF_AUTH_PUBKEY) {
+            snprintf(why, sizeof(why),
+                     "the certificate of '%s' names [peer %s], which says auth = psk: that "
+                     "identity may not use a certificate",
+                     ns_eng_id_str(cid, a), proved->name);
+            gw_auth_failed(e, sa, msg_id, why);
+            return NULL;
+        }
+        NS_INFO("ike: IKE SA %016llx: '%s' has [peer %s] by the names of its certificate",
+                (unsigned long long)sa->id, ns_eng_id_str(cid, a), proved->name);
+        peer = proved;
     }
     return peer;
 }

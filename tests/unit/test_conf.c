@@ -335,6 +335,8 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "\n[peer a@b.example]\nsubnets = 192.0.2.0/24\n", 6, "[peer a@b.example] needs 'psk'"},
     {GW_HEAD "[peer a@b.example]\npsk = 0123456789abcdef\n", 5, "needs 'subnets'"},
     {GW_HEAD GW_PEER "[peer a@b.example]\n", 8, "duplicate [peer a@b.example] (first on line 5)"},
+    /* R3: e-mail and DNS names compare without case, as in certificates. */
+    {GW_HEAD GW_PEER "[peer A@B.example]\n", 8, "duplicate [peer A@B.example] (first on line 5)"},
     {GW_HEAD "role = client\n" GW_PEER, 5, "'role' is set twice (first on line 2)"},
     {GW_HEAD "ike_port = fivehundred\n" GW_PEER, 5, "ike_port: 'fivehundred' is not a number"},
     {GW_HEAD "ike_port = 0\n" GW_PEER, 5, "ike_port: 0 is out of range [1, 65535]"},
@@ -610,6 +612,10 @@ static void find_peer_exact_then_default(void **state)
     /* Same bytes, other type: not the same identity. */
     id.type = NS_CONF_ID_FQDN;
     assert_ptr_equal(ns_conf_find_peer(&c, &id), &c.peers[2]);
+    /* An e-mail or DNS identity is found however its letters are cased, as
+     * a certificate holds it (R3). */
+    assert_int_equal(ns_conf_id_parse("Alice@CORP.example", &id), 0);
+    assert_ptr_equal(ns_conf_find_peer(&c, &id), &c.peers[0]);
     assert_int_equal(ns_conf_id_parse("stranger@else.example", &id), 0);
     p = ns_conf_find_peer(&c, &id);
     assert_non_null(p);

@@ -137,7 +137,7 @@ static bool verify(struct side *verifier, struct side *signer, const char *id,
     struct ns_ike_auth auth = {.method = a->method, .data = a->data, .len = a->len};
     struct ns_auth_input in = signed_input();
     why[0] = '\0';
-    return ns_eng_cert_verify(verifier->e, &verifier->sa, &pl, &cid, &in, &auth, why, whylen);
+    return ns_eng_cert_verify(verifier->e, &verifier->sa, &pl, &cid, &in, &auth, NULL, why, whylen);
 }
 
 static const uint16_t SHA2[] = {NS_HASH_SHA256, NS_HASH_SHA384, NS_HASH_SHA512};

@@ -9,7 +9,9 @@
  * in IKE_SA_INIT; and every refusal with its log line: another CA, an
  * expired certificate, an identity not in the certificate, a key that is
  * not the certificate's, a gateway the client does not trust or whose
- * certificate lacks its identity, PSK against a certificate section. */
+ * certificate lacks its identity, PSK against a certificate section.
+ * One certificate lands in one section whichever of its names it claims,
+ * however spelt (R9, R17). */
 /* cmocka needs these first; the blank line keeps clang-format from
  * sorting it above them. */
 #include <setjmp.h>
@@ -22,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
 
 #include "crypto/x509.h"
 #include "ike/engine.h"
@@ -670,6 +675,160 @@ static void method_must_match_the_section(void **state) /* X7 */
                   "(AUTH method 14), its [peer bob@corp.example] says auth = psk");
 }
 
+/* ---- one certificate, one section (R9, R17) ---- */
+
+/* The gateway's view of the one client with identity id and certificate
+ * cert: the section it landed in and the one destination it may reach;
+ * "refused" when it did not get in. The log must say said (unless NULL).
+ * A fresh network each time. */
+struct landing {
+    char section[NS_CONF_NAME_MAX];
+    char reach[NS_TS_STRLEN];
+};
+
+static struct landing land_saying(const char *peers, const char *id, const char *cert,
+                                  const char *said)
+{
+    struct landing l;
+    memset(&l, 0, sizeof(l));
+    struct node *gw = gateway("gw-ecdsa", NULL, peers);
+    struct node *cl = client_conf("client", id, cert, "ca.pem", NULL);
+    start(cl);
+    connect_run(cl);
+    if (established(gw) == 1 && cl->n_up == 1) {
+        struct ns_ike_sa_status st = ike_net_one_sa(gw->e);
+        snprintf(l.section, sizeof(l.section), "%s", st.peer_name);
+        assert_int_equal(st.child[0].n_local_ts, 1);
+        ns_ts_str(&st.child[0].local_ts[0], l.reach);
+    } else {
+        snprintf(l.section, sizeof(l.section), "refused");
+    }
+    if (said)
+        log_must_have(said);
+    teardown(NULL);
+    assert_int_equal(setup(NULL), 0);
+    return l;
+}
+
+static struct landing land(const char *peers, const char *id, const char *cert)
+{
+    return land_saying(peers, id, cert, NULL);
+}
+
+/* Certificate cert claiming each of ids[0..n) lands in [peer section]
+ * reaching only reach; every one that does not is printed before the test
+ * fails. */
+static void all_land(const char *peers, const char *cert, const char *const *ids, size_t n,
+                     const char *section, const char *reach)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct landing l = land(peers, ids[i], cert);
+        if (strcmp(l.section, section) != 0 || strcmp(l.reach, reach) != 0) {
+            print_message("%s as '%s' landed in [peer %s] reaching %s\n", cert, ids[i], l.section,
+                          l.reach);
+            bad++;
+        }
+    }
+    assert_int_equal(bad, 0);
+}
+
+/* The narrow section of alice beside a wider %default: whatever name of
+ * her certificate alice claims, and however she spells it, she lands in
+ * her own section, never in %default (the names of a certificate compare
+ * as the identity check compares them: DNS and e-mail without case, a DN
+ * as a name). */
+static void certificate_lands_in_its_section(void **state) /* X7 R3 R9 R17 */
+{
+    (void)state;
+    static const char peers[] = "[peer alice@corp.example]\nauth = pubkey\n"
+                                "subnets = 192.0.2.10/32\n"
+                                "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n";
+    static const char *const spellings[] = {
+        "alice@corp.example",        "Alice@corp.example",      "ALICE@CORP.EXAMPLE",
+        "dn:C=CH, O=Corp, CN=alice", "dn:C=CH/O=CORP/CN=Alice",
+    };
+    all_land(peers, "alice-ecdsa", spellings, sizeof(spellings) / sizeof(spellings[0]),
+             "alice@corp.example", "192.0.2.10/32");
+    land_saying(peers, "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa",
+                "'dn:C=CH, O=Corp, CN=alice' has [peer alice@corp.example] by the names of its "
+                "certificate");
+    /* carol, whose certificate names no section, still gets %default. */
+    struct landing c = land(peers, "carol@corp.example", "carol-p384");
+    assert_string_equal(c.section, "%default");
+    assert_string_equal(c.reach, "192.0.2.0/24");
+}
+
+/* Every kind of name a certificate holds leads to the same section: DNS,
+ * e-mail, both IP addresses, the key ID and the DN of multi's. */
+static void every_name_of_the_certificate(void **state) /* X7 R3 R9 R17 */
+{
+    (void)state;
+    static const char peers[] = "[peer multi@corp.example]\nauth = pubkey\n"
+                                "subnets = 192.0.2.20/32\n"
+                                "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n";
+    char keyid[NS_CONF_ID_STRLEN] = "keyid:0x";
+    FILE *f = fopen(cert_path("multi.pem"), "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
+    assert_non_null(ski);
+    for (int i = 0; i < ASN1_STRING_length(ski); i++)
+        snprintf(keyid + strlen(keyid), sizeof(keyid) - strlen(keyid), "%02x",
+                 ASN1_STRING_get0_data(ski)[i]);
+    X509_free(x);
+    const char *const spellings[] = {
+        "multi@corp.example",
+        "Multi@Corp.Example",
+        "multi.corp.example",
+        "MULTI.corp.example",
+        "192.0.2.7",
+        "2001:db8::7",
+        keyid,
+        "dn:C=CH, O=Corp, CN=multi",
+    };
+    all_land(peers, "multi", spellings, sizeof(spellings) / sizeof(spellings[0]),
+             "multi@corp.example", "192.0.2.20/32");
+}
+
+/* A certificate that names two sections lands in the one written first,
+ * whichever name it claims. */
+static void two_sections_first_wins(void **state) /* X7 R9 R17 */
+{
+    (void)state;
+    static const char peers[] = "[peer multi.corp.example]\nauth = pubkey\n"
+                                "subnets = 192.0.2.30/32\n"
+                                "[peer multi@corp.example]\nauth = pubkey\n"
+                                "subnets = 192.0.2.20/32\n"
+                                "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n";
+    static const char *const spellings[] = {"multi@corp.example", "multi.corp.example",
+                                            "192.0.2.7"};
+    all_land(peers, "multi", spellings, sizeof(spellings) / sizeof(spellings[0]),
+             "multi.corp.example", "192.0.2.30/32");
+}
+
+/* A certificate whose name has a PSK section: the identity belongs to that
+ * section, so a certificate for it is refused under any claimed name
+ * rather than taken by %default. */
+static void certificate_of_a_psk_section(void **state) /* X7 R3 R9 */
+{
+    (void)state;
+    static const char peers[] = "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
+                                "subnets = 192.0.2.10/32\n"
+                                "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n";
+    struct landing l =
+        land_saying(peers, "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa",
+                    "authentication failed: the certificate of 'dn:C=CH, O=Corp, CN=alice' names "
+                    "[peer alice@corp.example], which says auth = psk");
+    assert_string_equal(l.section, "refused");
+    l = land_saying(peers, "Alice@corp.example", "alice-ecdsa",
+                    "authentication failed: 'Alice@corp.example' authenticates with a signature "
+                    "(AUTH method 14), its [peer alice@corp.example] says auth = psk");
+    assert_string_equal(l.section, "refused");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -690,6 +849,10 @@ int main(void)
         T(gateway_not_trusted),
         T(gateway_identity_not_in_certificate),
         T(method_must_match_the_section),
+        T(certificate_lands_in_its_section),
+        T(every_name_of_the_certificate),
+        T(two_sections_first_wins),
+        T(certificate_of_a_psk_section),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
