@@ -1,4 +1,5 @@
-/* Lets CTest run and list every cmocka test case by name.
+/* Lets CTest run and list every cmocka test case by name, and see the
+ * cases that were skipped.
  *
  * Unit test programs are linked with -Wl,--wrap=_cmocka_run_group_tests, so
  * this wrapper runs in front of cmocka's group runner:
@@ -7,7 +8,9 @@
  *                           when the program has no such test (so a
  *                           registered name can never pass by matching
  *                           nothing).
- * Without either variable the whole group runs as usual. */
+ * Without either variable the whole group runs as usual. A group in which
+ * nothing failed but a case was skipped (test_skip) exits with
+ * TEST_SKIP_EXIT, so that CTest reports it skipped, never passed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +20,23 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "support/test_skip.h"
+
+static bool skipped;
+
+void test_skip(const char *why)
+{
+    skipped = true;
+    fprintf(stderr, "skipped: %s\n", why);
+    skip();
+    abort(); /* skip() leaves the test case; never here */
+}
+
+bool test_skipped(void)
+{
+    return skipped;
+}
 
 int __real__cmocka_run_group_tests(const char *group_name, const struct CMUnitTest *const tests,
                                    const size_t num_tests, CMFixtureFunction group_setup,
@@ -48,6 +68,7 @@ int __wrap__cmocka_run_group_tests(const char *group_name, const struct CMUnitTe
          * filter is exact, so only that case runs. */
         cmocka_set_test_filter(only);
     }
-    return __real__cmocka_run_group_tests(group_name, tests, num_tests, group_setup,
-                                          group_teardown);
+    int rc =
+        __real__cmocka_run_group_tests(group_name, tests, num_tests, group_setup, group_teardown);
+    return rc == 0 && skipped ? TEST_SKIP_EXIT : rc;
 }
