@@ -10,13 +10,16 @@
 #include "conf/conf.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
@@ -120,8 +123,12 @@ static void on_line_start(struct ns_conf_parser *p, int num)
 static char *read_line(char *str, int num, void *stream)
 {
     struct ns_conf_parser *p = stream;
-    if (p->pos >= p->len || num < 2)
+    if (p->pos >= p->len || num < 2) {
+        /* The end: libinih frees its line buffer next, and the last lines
+         * in it may be PSKs. */
+        OPENSSL_cleanse(str, (size_t)num);
         return NULL;
+    }
     if (p->at_line_start) {
         p->line++;
         on_line_start(p, num);
@@ -202,6 +209,8 @@ void ns_conf_free(struct ns_conf *c)
 {
     ns_x509_creds_free(c->creds);
     c->creds = NULL;
+    if (c->peers)
+        OPENSSL_cleanse(c->peers, c->n_peers * sizeof(*c->peers)); /* their PSKs */
     free(c->peers);
     free(c->peer_slots);
     c->peers = NULL;
@@ -259,40 +268,70 @@ int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out,
     return 0;
 }
 
+/* The whole file into a NUL-terminated heap buffer, its length without the
+ * NUL into *len (with read(2): a stdio buffer would keep a copy of the
+ * PSKs that nobody wipes). NULL with the reason in err. */
+static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_BYTES) {
+        snprintf(err, errlen, "%s:0: not a regular file of at most %u bytes", path, FILE_BYTES);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st.st_size, n = 0;
+    char *text = malloc(size + 1);
+    int read_errno = 0;
+    while (text && n < size) {
+        ssize_t r = read(fd, text + n, size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            read_errno = errno;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (!text || n < size) {
+        snprintf(err, errlen, "%s:0: cannot read: %s", path,
+                 !text        ? "no memory"
+                 : read_errno ? strerror(read_errno)
+                              : "the file shrank while it was read");
+        if (text) {
+            OPENSSL_cleanse(text, size + 1);
+            free(text);
+        }
+        return NULL;
+    }
+    text[n] = '\0';
+    *len = n;
+    return text;
+}
+
 int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen)
 {
     ns_conf_defaults(out);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
+    size_t n;
+    char *text = read_file(path, &n, err, errlen);
+    if (!text)
         return -1;
-    }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_BYTES) {
-        snprintf(err, errlen, "%s:0: not a regular file of at most %u bytes", path, FILE_BYTES);
-        fclose(f);
-        return -1;
-    }
-    char *text = malloc((size_t)st.st_size + 1);
-    size_t n = text ? fread(text, 1, (size_t)st.st_size, f) : 0;
-    int read_err = !text || ferror(f);
-    fclose(f);
-    if (read_err) {
-        snprintf(err, errlen, "%s:0: cannot read: %s", path, text ? strerror(errno) : "no memory");
-        free(text);
-        return -1;
-    }
-    text[n] = '\0';
+    int rc = -1;
     const char *nul = memchr(text, '\0', n);
     if (nul) {
         int line = 1;
         for (const char *q = text; q < nul; q++)
             line += *q == '\n';
         snprintf(err, errlen, "%s:%d: NUL byte in a text file", path, line);
-        free(text);
-        return -1;
+    } else {
+        rc = ns_conf_load_string(text, path, out, err, errlen);
     }
-    int rc = ns_conf_load_string(text, path, out, err, errlen);
+    OPENSSL_cleanse(text, n);
     free(text);
     return rc;
 }

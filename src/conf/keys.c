@@ -1,5 +1,6 @@
 /* What each key of natsecd's configuration means: the [natsecd] keys with
  * their ranges, and the keys of a [peer <identity>] section. */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -294,8 +295,15 @@ static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const ch
                    size_t errlen)
 {
     if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-        if (ns_cv_hex(v + 2, peer->psk, sizeof(peer->psk), &peer->psk_len, err, errlen) != 0)
+        if (ns_cv_hex(v + 2, peer->psk, sizeof(peer->psk), &peer->psk_len, err, errlen) != 0) {
+            /* The reason without the value: a typo in a key is still most
+             * of the key, and start errors go to logs. */
+            snprintf(err, errlen,
+                     "0x must be followed by an even number of hex digits, at most %zu bytes "
+                     "(the value is not shown: it is a secret)",
+                     sizeof(peer->psk));
             return -1;
+        }
     } else {
         size_t n = strlen(v);
         if (n > sizeof(peer->psk)) {
@@ -384,6 +392,22 @@ void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *
         ns_conf_p_error(p, p->line, "%s: %s", name, why);
 }
 
+/* The peers array with room for cap sections. Not realloc: the old block
+ * holds PSKs, and realloc would free it without wiping it. */
+static struct ns_conf_peer *grow_peers(struct ns_conf *c, unsigned cap)
+{
+    struct ns_conf_peer *np = malloc(cap * sizeof(*np));
+    if (!np)
+        return NULL;
+    if (c->peers) {
+        memcpy(np, c->peers, c->n_peers * sizeof(*np));
+        OPENSSL_cleanse(c->peers, c->n_peers * sizeof(*np));
+        free(c->peers);
+    }
+    c->peers = np;
+    return np;
+}
+
 void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
 {
     struct ns_conf *c = p->c;
@@ -412,9 +436,7 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
     }
     if (c->n_peers == p->peers_cap) {
         unsigned cap = p->peers_cap ? p->peers_cap * 2 : 8;
-        struct ns_conf_peer *np = realloc(c->peers, cap * sizeof(*np));
-        if (np)
-            c->peers = np;
+        struct ns_conf_peer *np = grow_peers(c, cap);
         struct ns_conf_p_peer_meta *nm = np ? realloc(p->meta, cap * sizeof(*nm)) : NULL;
         if (nm)
             p->meta = nm;

@@ -1,6 +1,7 @@
 /* Shared-key AUTH (RFC 7296 2.15): see auth.h. */
 #include "ike/auth.h"
 
+#include <openssl/crypto.h>
 #include <string.h>
 
 /* The 17 ASCII bytes of the RFC's key pad, without a terminating NUL. */
@@ -75,7 +76,7 @@ int ns_auth_psk_compute(const struct ns_auth_input *in, const uint8_t *key, size
     rc = 0;
 out:
     /* prf(PSK, pad) is as good as the PSK itself. */
-    explicit_bzero(padded, sizeof(padded));
+    OPENSSL_cleanse(padded, sizeof(padded));
     return rc;
 }
 
@@ -88,11 +89,7 @@ bool ns_auth_psk_verify(const struct ns_auth_input *in, const uint8_t *key, size
         return false;
     /* The length is public (it follows from the PRF); the bytes are
      * compared in constant time so timing reveals no prefix of AUTH. */
-    if (auth_len != want_len)
-        return false;
-    uint8_t d = 0;
-    for (size_t i = 0; i < want_len; i++)
-        d |= (uint8_t)(want[i] ^ auth[i]);
-    explicit_bzero(want, sizeof(want));
-    return d == 0;
+    bool same = auth_len == want_len && CRYPTO_memcmp(want, auth, want_len) == 0;
+    OPENSSL_cleanse(want, sizeof(want));
+    return same;
 }

@@ -1,6 +1,7 @@
 /* Stateless COOKIE: see cookie.h. */
 #include "ike/cookie.h"
 
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "crypto/prf.h"
@@ -22,7 +23,7 @@ static int new_secret(struct ns_cookie_secret *s, uint32_t version)
 
 static void wipe(struct ns_cookie_secret *s)
 {
-    explicit_bzero(s, sizeof(*s));
+    OPENSSL_cleanse(s, sizeof(*s));
 }
 
 int ns_cookie_init(struct ns_cookie_ctx *c, uint64_t now_ms, uint64_t rotate_ms)
@@ -107,16 +108,6 @@ int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, 
     return cookie_mac(&c->cur, ni, ni_len, ip_i, spi_i, out + 4);
 }
 
-/* Constant time: the time taken says nothing about where a forged cookie
- * first differs. */
-static bool ct_equal(const uint8_t *a, const uint8_t *b, size_t n)
-{
-    uint8_t d = 0;
-    for (size_t i = 0; i < n; i++)
-        d |= (uint8_t)(a[i] ^ b[i]);
-    return d == 0;
-}
-
 bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *cookie,
                       size_t cookie_len, const uint8_t *ni, size_t ni_len,
                       const struct ns_addr *ip_i, uint64_t spi_i)
@@ -135,5 +126,7 @@ bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *c
     uint8_t mac[MAC_LEN];
     if (cookie_mac(s, ni, ni_len, ip_i, spi_i, mac) != 0)
         return false;
-    return ct_equal(mac, cookie + 4, MAC_LEN);
+    /* Constant time: the time taken says nothing about where a forged
+     * cookie first differs. */
+    return CRYPTO_memcmp(mac, cookie + 4, MAC_LEN) == 0;
 }

@@ -365,7 +365,8 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "[peer a@b.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24,,10.0.0.0/8\n", 7,
      "subnets: empty item"},
     {GW_HEAD "[peer a@b.example]\npsk = 0x0123456789abcdefg0\nsubnets = 192.0.2.0/24\n", 6,
-     "psk: '0123456789abcdefg0' is not hex"},
+     "psk: 0x must be followed by an even number of hex digits, at most 256 bytes (the value is "
+     "not shown: it is a secret)"},
     {GW_HEAD "ike_proposals = aes128-sha1-modp2048\n" GW_PEER, 5,
      "ike_proposals: 'aes128-sha1-modp2048': HMAC-SHA1-96 is for ESP proposals"},
     {GW_HEAD GW_PEER "esp_proposals = aes128gcm16, aes999\n", 8,
