@@ -73,20 +73,23 @@ static int rotate_if_due(struct ns_cookie_ctx *c, uint64_t now_ms)
     return 0;
 }
 
-/* HMAC-SHA-256(secret, Ni | IPi | SPIi), SPI big-endian as on the wire. */
+/* HMAC-SHA-256(secret, Ni | IPi | Porti | SPIi), port and SPI big-endian
+ * as on the wire. */
 static int cookie_mac(const struct ns_cookie_secret *s, const uint8_t *ni, size_t ni_len,
-                      const struct ns_addr *ip_i, uint64_t spi_i, uint8_t out[MAC_LEN])
+                      const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[MAC_LEN])
 {
-    size_t alen = ns_addr_len(ip_i);
+    size_t alen = ns_addr_len(&ep_i->addr);
     if (ni_len > MAX_NONCE || alen == 0 || (ni_len && !ni))
         return -1;
-    uint8_t data[MAX_NONCE + 16 + 8];
+    uint8_t data[MAX_NONCE + 16 + 2 + 8];
     size_t n = 0;
     if (ni_len)
         memcpy(data, ni, ni_len);
     n += ni_len;
-    memcpy(data + n, ip_i->a, alen);
+    memcpy(data + n, ep_i->addr.a, alen);
     n += alen;
+    data[n++] = (uint8_t)(ep_i->port >> 8);
+    data[n++] = (uint8_t)ep_i->port;
     for (int i = 7; i >= 0; i--)
         data[n++] = (uint8_t)(spi_i >> (8 * i));
     uint8_t full[NS_PRF_MAX_LEN];
@@ -97,7 +100,7 @@ static int cookie_mac(const struct ns_cookie_secret *s, const uint8_t *ni, size_
 }
 
 int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, size_t ni_len,
-                   const struct ns_addr *ip_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN])
+                   const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN])
 {
     if (rotate_if_due(c, now_ms) != 0 || !c->cur.valid)
         return -1;
@@ -105,12 +108,12 @@ int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, 
     out[1] = (uint8_t)(c->cur.version >> 16);
     out[2] = (uint8_t)(c->cur.version >> 8);
     out[3] = (uint8_t)c->cur.version;
-    return cookie_mac(&c->cur, ni, ni_len, ip_i, spi_i, out + 4);
+    return cookie_mac(&c->cur, ni, ni_len, ep_i, spi_i, out + 4);
 }
 
 bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *cookie,
                       size_t cookie_len, const uint8_t *ni, size_t ni_len,
-                      const struct ns_addr *ip_i, uint64_t spi_i)
+                      const struct ns_endpoint *ep_i, uint64_t spi_i)
 {
     if (rotate_if_due(c, now_ms) != 0 || !cookie || cookie_len != NS_COOKIE_LEN)
         return false;
@@ -124,7 +127,7 @@ bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *c
     if (!s)
         return false;
     uint8_t mac[MAC_LEN];
-    if (cookie_mac(s, ni, ni_len, ip_i, spi_i, mac) != 0)
+    if (cookie_mac(s, ni, ni_len, ep_i, spi_i, mac) != 0)
         return false;
     /* Constant time: the time taken says nothing about where a forged
      * cookie first differs. */

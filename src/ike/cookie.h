@@ -4,14 +4,19 @@
  * notify instead of creating state; the initiator repeats its request with
  * the cookie, which proves it receives at the address it claims.
  *
- *   Cookie = <VersionIDofSecret> | HMAC-SHA-256(<secret>, Ni | IPi | SPIi)
+ *   Cookie = <VersionIDofSecret> | HMAC-SHA-256(<secret>, Ni | IPi | Porti | SPIi)
  *
- * (the RFC's Hash(Ni | IPi | SPIi | <secret>), as a keyed hash). The secret
- * is random and is replaced every rotate_ms; the previous one is kept so
- * that a cookie made just before a rotation still verifies, and one older
- * than that never does. Time is a parameter (monotonic milliseconds), so no
- * clock is read here. IPi is the address only, not the port: that is what
- * the RFC names, and a NAT keeps the mapping between the two requests. */
+ * (the RFC's Hash(Ni | IPi | SPIi | <secret>), as a keyed hash, with the
+ * source port added). The secret is random and is replaced every
+ * rotate_ms; the previous one is kept so that a cookie made just before a
+ * rotation still verifies, and one older than that never does. Time is a
+ * parameter (monotonic milliseconds), so no clock is read here.
+ *
+ * The port is bound too: without it one cookie would admit the same
+ * request from every port of the address, each a half-open SA of its own
+ * (they are told apart by endpoint and SPIi), and it proves only that the
+ * sender receives at that address and port. A NAT keeps a client's mapping
+ * between its two requests, so an honest client is not affected. */
 #ifndef NATSEC_IKE_COOKIE_H
 #define NATSEC_IKE_COOKIE_H
 
@@ -46,15 +51,16 @@ void ns_cookie_clear(struct ns_cookie_ctx *c);
  * verify rotate by themselves when rotate_ms has passed. */
 int ns_cookie_rotate(struct ns_cookie_ctx *c, uint64_t now_ms);
 
-/* Writes NS_COOKIE_LEN bytes for the initiator's nonce, address and SPI.
- * Returns 0, or -1 when a rotation was due and the generator failed. */
+/* Writes NS_COOKIE_LEN bytes for the initiator's nonce, endpoint (address
+ * and port the request came from) and SPI. Returns 0, or -1 when a
+ * rotation was due and the generator failed. */
 int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, size_t ni_len,
-                   const struct ns_addr *ip_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN]);
+                   const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN]);
 /* Whether cookie (the COOKIE notify data of the repeated request) was made
  * by ns_cookie_make for these inputs with the current or previous secret.
  * Compares in constant time. */
 bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *cookie,
                       size_t cookie_len, const uint8_t *ni, size_t ni_len,
-                      const struct ns_addr *ip_i, uint64_t spi_i);
+                      const struct ns_endpoint *ep_i, uint64_t spi_i);
 
 #endif

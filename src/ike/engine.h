@@ -274,6 +274,8 @@ struct ns_ike_counters {
     uint64_t half_open_evicted; /* at half_open_max: the largest holder's oldest half-open
                                    SA replaced by a request from a source holding fewer
                                    (ike/halfopen.h, X13) */
+    uint64_t cookie_replaced;   /* a half-open SA replaced by a newer request with a valid
+                                   COOKIE from the same address and port (one per endpoint) */
     uint64_t invalid_ke_sent;
     uint64_t no_proposal_sent;
     uint64_t retransmits;      /* requests sent again by the timer */

@@ -86,6 +86,7 @@ void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_
     if (is_half_open(sa->state) && !is_half_open(st)) {
         e->half_open--;
         ns_ho_del(&e->ho, &sa->ho); /* authenticated or gone: its source's share shrinks */
+        ns_eng_unindex_cookie(e, sa);
     }
     if (is_half_open(sa->state) && st == NS_IKE_ST_ESTABLISHED) {
         /* Authenticated: the data plane may report on it, and it ages. */

@@ -227,9 +227,10 @@ struct ns_ikesa {
 
     uint64_t created_ms, established_ms, last_rx_ms, dead_until;
 
-    /* Engine indexes and timer. */
-    struct ns_hnode by_id, by_init, by_ident;
-    bool in_init_idx, in_ident_idx;
+    /* Engine indexes and timer. by_cookie: a half-open SA whose request
+     * proved a COOKIE, by init_remote (one per endpoint). */
+    struct ns_hnode by_id, by_init, by_ident, by_cookie;
+    bool in_init_idx, in_ident_idx, in_cookie_idx;
     /* Gateway: counted for the source of its IKE_SA_INIT while it is
      * half-open (ike/halfopen.h, X13). */
     struct ns_ho_link ho;
@@ -255,6 +256,7 @@ struct ns_ike_engine {
     struct ns_htab by_init;  /* (peer endpoint, SPIi) -> half-open SA (gateway) */
     struct ns_htab by_ident; /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
     struct ns_htab by_dp;    /* data-plane id -> the IKE SA holding its CHILD_SAs now */
+    struct ns_htab by_cookie; /* endpoint -> its half-open SA that proved a COOKIE (gateway) */
     uint8_t hash_key[16];    /* SipHash key: peers choose SPIs and ports */
     size_t n_sas;            /* in by_id, DEAD ones included */
     size_t n_dead;           /* lingering DEAD ones */
@@ -300,6 +302,16 @@ struct ns_ikesa *ns_eng_find_init(const struct ns_ike_engine *e, const struct ns
                                   uint64_t spi_i);
 void ns_eng_index_init(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* At most one half-open SA per endpoint (address and port) that proved a
+ * COOKIE (R15): a cookie costs its sender one round trip, so without this
+ * one host could hold any number of them from one port, each with another
+ * SPIi. A new request with a valid cookie first drops the endpoint's older
+ * one (its sender moved on: a restart, a new attempt), counted in
+ * cookie_replaced; the new SA is then indexed. The index holds an SA only
+ * while it is half-open. */
+void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep);
+void ns_eng_index_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Kills every live SA other than keep with keep's authenticated identity
  * (INITIAL_CONTACT, 2.4). Returns how many. */

@@ -337,22 +337,27 @@ static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_header *req
         ns_eng_send(e, &e->rx_local, &e->rx_remote, e->buf, (size_t)n);
 }
 
-/* Under load the request must carry our cookie as its first payload. */
+/* Under load the request must carry our cookie as its first payload;
+ * *proven says it did. */
 static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_header *h,
-                      const struct ns_ike_payloads *pl, const struct init_payloads *ip)
+                      const struct ns_ike_payloads *pl, const struct init_payloads *ip,
+                      bool *proven)
 {
+    *proven = false;
     if (e->half_open < e->conf->cookie_threshold)
         return true;
     struct ns_ike_notify n;
     bool has = pl->n > 0 && pl->p[0].type == NS_PL_NOTIFY &&
                ns_ike_parse_notify(&pl->p[0], &n) == NS_IKE_OK && n.type == NS_N_COOKIE;
     if (has && ns_cookie_verify(&e->cookie, e->now, n.data, n.len, ip->nonce, ip->nonce_len,
-                                &e->rx_remote.addr, h->spi_i))
+                                &e->rx_remote, h->spi_i)) {
+        *proven = true;
         return true;
+    }
     if (has)
         e->ctr.cookies_rejected++;
     uint8_t cookie[NS_COOKIE_LEN];
-    if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &e->rx_remote.addr, h->spi_i,
+    if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &e->rx_remote, h->spi_i,
                        cookie) == 0) {
         init_refuse(e, h, NS_N_COOKIE, cookie, sizeof(cookie));
         e->ctr.cookies_sent++;
@@ -528,8 +533,11 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
     /* The COOKIE costs no state, so it is asked for first; only a request
      * that proved its address can meet the hard bound, and its fair share
      * (X13) is that of a real source. */
-    if (!cookie_ok(e, h, pl, &ip))
+    bool proven;
+    if (!cookie_ok(e, h, pl, &ip, &proven))
         return;
+    if (proven)
+        ns_eng_cookie_ep_drop(e, &e->rx_remote); /* before the room check: it frees one */
     struct source src;
     ns_ho_source_of(&e->rx_remote.addr, &src.key);
     src.hash = ns_eng_hash_source(e, &src.key);
@@ -548,6 +556,8 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     }
+    if (proven)
+        ns_eng_index_cookie(e, sa);
     /* Only a request that got its SA takes another's place: one that fails
      * above (a bad KE value) evicts nothing. For the length of this call
      * the table holds one SA over half_open_max. */

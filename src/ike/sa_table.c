@@ -1,7 +1,8 @@
 /* The engine's IKE SA indexes: by our SPI (every lookup of a message after
  * IKE_SA_INIT), by (peer endpoint, SPIi) (to recognise a retransmitted
- * IKE_SA_INIT without creating a second half-open SA), and by peer identity
- * (INITIAL_CONTACT). Each is a chained hash table that doubles when it is
+ * IKE_SA_INIT without creating a second half-open SA), by peer identity
+ * (INITIAL_CONTACT), and by the endpoint of a half-open SA that proved a
+ * COOKIE (one per endpoint). Each is a chained hash table that doubles when it is
  * full, so every lookup is O(1) with thousands of SAs (R12).
  *
  * Peers choose SPIi and their source port, so the hash is keyed (SipHash-2-4
@@ -218,8 +219,38 @@ void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa)
     sa->in_ident_idx = true;
 }
 
-/* Drops the SA from the init and identity indexes (the id index keeps it
- * until it is freed, so a lingering DEAD SA is still found). */
+void ns_eng_index_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    sa->by_cookie.hash = ns_eng_hash_init(e, &sa->init_remote, 0);
+    ns_htab_add(&e->by_cookie, &sa->by_cookie);
+    sa->in_cookie_idx = true;
+}
+
+void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->in_cookie_idx)
+        ns_htab_del(&e->by_cookie, &sa->by_cookie);
+    sa->in_cookie_idx = false;
+}
+
+void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep)
+{
+    uint64_t h = ns_eng_hash_init(e, ep, 0);
+    for (struct ns_hnode *n = ns_htab_chain(&e->by_cookie, h); n; n = n->next) {
+        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_cookie);
+        if (n->hash == h && ns_endpoint_equal(&sa->init_remote, ep)) {
+            char a[NS_ENDPOINT_STRLEN];
+            NS_DBG("ike: half-open IKE SA %016llx of %s replaced by a newer request from there",
+                   (unsigned long long)sa->id, ns_endpoint_str(ep, a));
+            e->ctr.cookie_replaced++;
+            ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* unlinks it: at most one per endpoint */
+            return;
+        }
+    }
+}
+
+/* Drops the SA from the init, identity and cookie indexes (the id index
+ * keeps it until it is freed, so a lingering DEAD SA is still found). */
 void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     if (sa->in_init_idx)
@@ -227,6 +258,7 @@ void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->in_ident_idx)
         ns_htab_del(&e->by_ident, &sa->by_ident);
     sa->in_init_idx = sa->in_ident_idx = false;
+    ns_eng_unindex_cookie(e, sa);
 }
 
 unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *keep)

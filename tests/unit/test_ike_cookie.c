@@ -21,22 +21,23 @@ static const uint8_t NI[32] = {0x5a, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
                                16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
 static const uint64_t SPI = 0x0123456789abcdefull;
 
-/* R15: the cookie is version | HMAC-SHA-256(secret, Ni | IPi | SPIi),
- * computed here independently with OpenSSL. */
+/* R15: the cookie is version | HMAC-SHA-256(secret, Ni | IPi | Porti |
+ * SPIi), computed here independently with OpenSSL. */
 static void cookie_layout(void **state)
 {
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 1000, 0), 0);
     assert_int_equal(c.rotate_ms, NS_COOKIE_DEFAULT_ROTATE_MS);
-    struct ns_addr ip = test_addr("198.51.100.7");
+    struct ns_endpoint ip = {.addr = test_addr("198.51.100.7"), .port = 4500};
     uint8_t cookie[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 1000, NI, sizeof(NI), &ip, SPI, cookie), 0);
 
-    uint8_t data[32 + 4 + 8];
+    uint8_t data[32 + 4 + 2 + 8];
     memcpy(data, NI, 32);
     memcpy(data + 32, (const uint8_t[]){198, 51, 100, 7}, 4);
-    memcpy(data + 36, (const uint8_t[]){0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}, 8);
+    memcpy(data + 36, (const uint8_t[]){0x11, 0x94}, 2); /* port 4500 */
+    memcpy(data + 38, (const uint8_t[]){0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef}, 8);
     uint8_t mac[32];
     unsigned mac_len = 0;
     assert_non_null(
@@ -56,7 +57,7 @@ static void verify_ok_and_wrong_inputs(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 10000), 0);
-    struct ns_addr ip = test_addr("198.51.100.7");
+    struct ns_endpoint ip = {.addr = test_addr("198.51.100.7"), .port = 4500};
     uint8_t cookie[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 5, NI, sizeof(NI), &ip, SPI, cookie), 0);
     assert_true(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip, SPI));
@@ -66,7 +67,15 @@ static void verify_ok_and_wrong_inputs(void **state)
     ni2[31] ^= 1;
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), ni2, sizeof(ni2), &ip, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, 31, &ip, SPI));
-    struct ns_addr ip2 = test_addr("198.51.100.8"), ip6 = test_addr("2001:db8::7");
+    struct ns_endpoint ip2 = {.addr = test_addr("198.51.100.8"), .port = 4500};
+    struct ns_endpoint ip6 = {.addr = test_addr("2001:db8::7"), .port = 4500};
+    /* The same address from another port (R15: a cookie proves the
+     * endpoint, so one cookie does not admit the request from every port). */
+    struct ns_endpoint port2 = {.addr = ip.addr, .port = 4501};
+    struct ns_endpoint port_swapped = {.addr = ip.addr, .port = 0x9411}; /* 4500 byte-swapped */
+    assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &port2, SPI));
+    assert_false(
+        ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &port_swapped, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip2, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip6, SPI));
     assert_false(ns_cookie_verify(&c, 10, cookie, sizeof(cookie), NI, sizeof(NI), &ip, SPI + 1));
@@ -99,7 +108,7 @@ static void rotation_keeps_one_previous_secret(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 1000), 0);
-    struct ns_addr ip = test_addr("203.0.113.9");
+    struct ns_endpoint ip = {.addr = test_addr("203.0.113.9"), .port = 4500};
     uint8_t old[NS_COOKIE_LEN], mid[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 999, NI, sizeof(NI), &ip, SPI, old), 0);
     uint32_t v0 = c.cur.version;
@@ -123,7 +132,7 @@ static void idle_expiry(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 1000), 0);
-    struct ns_addr ip = test_addr("203.0.113.9");
+    struct ns_endpoint ip = {.addr = test_addr("203.0.113.9"), .port = 4500};
     uint8_t ck[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 0, NI, sizeof(NI), &ip, SPI, ck), 0);
     assert_true(ns_cookie_verify(&c, 1999, ck, sizeof(ck), NI, sizeof(NI), &ip, SPI));
@@ -139,7 +148,7 @@ static void explicit_rotation(void **state)
     (void)state;
     struct ns_cookie_ctx c;
     assert_int_equal(ns_cookie_init(&c, 0, 0), 0);
-    struct ns_addr ip = test_addr("192.0.2.1");
+    struct ns_endpoint ip = {.addr = test_addr("192.0.2.1"), .port = 4500};
     uint8_t ck[NS_COOKIE_LEN];
     assert_int_equal(ns_cookie_make(&c, 0, NI, sizeof(NI), &ip, SPI, ck), 0);
     assert_int_equal(ns_cookie_rotate(&c, 1), 0);

@@ -625,6 +625,84 @@ static void ipv6_prefix_is_one_source(void **state)
     assert_false(gw_has(hi | (0xf1000000u | (HALF_OPEN_MAX + 1)), NULL));
 }
 
+/* R15: a COOKIE is bound to the address and the port it was sent to. The
+ * request repeated with it from another port of the same address is
+ * refused (and asked for a cookie of its own): one cookie does not admit
+ * the request from every port. */
+static void cookie_bound_to_port(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 0); /* a COOKIE for every request */
+    add_client("client", "203.0.113.20", -1, 0, NULL);
+    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
+    N->q.qh = N->q.qt;
+    N->mute = true;
+    struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
+    struct ns_endpoint p1 = {.addr = test_addr("203.0.113.30"), .port = 500};
+    struct ns_endpoint p2 = {.addr = p1.addr, .port = 501};
+    uint8_t m[IKE_SIM_PKT_MAX];
+    N->has_cookie = false;
+    size_t len = init_copy(&init, 0xf2000001u, NULL, m);
+    ns_ike_engine_input(N->node[0].e, &dst, &p1, m, len, N->now);
+    assert_true(N->has_cookie);
+    len = init_copy(&init, 0xf2000001u, N->cookie, m);
+    N->has_cookie = false;
+    ns_ike_engine_input(N->node[0].e, &dst, &p2, m, len, N->now);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.cookies_rejected, 1);
+    assert_int_equal(c.half_open, 0);
+    assert_true(N->has_cookie); /* asked again, for port 501 */
+    /* From the port it was made for, the same cookie admits the request. */
+    ns_ike_engine_input(N->node[0].e, &dst, &p1, m, len, N->now);
+    c = gw_counters();
+    assert_int_equal(c.cookies_rejected, 1);
+    assert_int_equal(c.half_open, 1);
+    check_table();
+}
+
+/* R15 X13: an endpoint (address and port) that proves a COOKIE for one
+ * SPIi after another holds one half-open SA at a time: each new request
+ * replaces its older one. Another port of the same address (a second
+ * client behind the same NAT) is another endpoint. An established SA is
+ * not half-open and is never replaced. */
+static void one_half_open_per_cookie_endpoint(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 0);
+    struct node *cl = add_client("client", "203.0.113.20", -1, 0, NULL);
+    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN];
+    run_for(100); /* the real client connects through its COOKIE */
+    assert_true(client_up(cl));
+    N->mute = true;
+    struct ns_endpoint p1 = {.addr = test_addr("203.0.113.30"), .port = 500};
+    struct ns_endpoint p2 = {.addr = p1.addr, .port = 4500};
+    for (uint32_t i = 0; i < 10; i++)
+        init_from(&init, 0xf3000000u | i, &p1);
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.cookies_sent, 1 + 10);
+    assert_int_equal(c.cookies_rejected, 0);
+    assert_int_equal(c.cookie_replaced, 9);
+    assert_int_equal(c.half_open, 1);
+    uint64_t hi = (uint64_t)ns_get_u32(init.data) << 32;
+    assert_false(gw_has(hi | 0xf3000000u, NULL));
+    assert_true(gw_has(hi | 0xf3000009u, "INIT_DONE"));
+
+    init_from(&init, 0xf3000100u, &p2);
+    c = gw_counters();
+    assert_int_equal(c.half_open, 2);
+    assert_int_equal(c.cookie_replaced, 9);
+    assert_true(gw_has(hi | 0xf3000009u, "INIT_DONE"));
+
+    /* A request from the established client's own endpoint. */
+    struct ns_endpoint cl_ep = {.addr = cl->addr, .port = 500};
+    init_from(&init, 0xf3000200u, &cl_ep);
+    c = gw_counters();
+    assert_int_equal(c.half_open, 3);
+    assert_int_equal(c.cookie_replaced, 9);
+    N->mute = false;
+    assert_true(client_up(cl));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +713,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cgn_holding_table_admits_another, setup, teardown),
         cmocka_unit_test_setup_teardown(shares_return_to_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(ipv6_prefix_is_one_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(cookie_bound_to_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(one_half_open_per_cookie_endpoint, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
