@@ -12,6 +12,7 @@ packages=(
   libjson-c-dev   # JSON output of natsecctl
   # network tests
   iproute2 nftables conntrack ethtool iputils-ping iperf3 tshark procps psmisc jq python3 openssl
+  python3-prometheus-client # parses natsecctl metrics in the tests
   # interop tests
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins

@@ -1,12 +1,12 @@
 /* natsecctl: asks a running natsecd over its UNIX control socket for its
- * status (a table, or the daemon's JSON) or to bring a client's connection
- * up or down.
+ * status (a table, the daemon's JSON, or Prometheus metrics), to bring a
+ * client's connection up or down, to re-key, to disconnect a peer, or to
+ * change the log level.
  *
- * The protocol is one request line ("status-json", "up", "down",
- * "rekey-child", "rekey-ike") and one
- * JSON answer, after which the daemon closes the connection. The table is
- * built here from the JSON, so the daemon has one output format and the
- * tool can never disagree with --json. */
+ * The protocol is one request line (daemon/control.c lists them) and one
+ * JSON answer, after which the daemon closes the connection. The table and
+ * the metrics are built here from the JSON, so the daemon has one output
+ * format and the tool can never disagree with --json. */
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctl/metrics.h"
 #include "util/version.h"
 
 #define DEFAULT_SOCKET "/run/natsec/natsecd.sock"
@@ -34,7 +35,11 @@ static void usage(FILE *out)
                  "  up                  client: connect to the gateway\n"
                  "  down                client: disconnect (and stop reconnecting)\n"
                  "  rekey [ike|child]   re-key every CHILD_SA (the default) or IKE SA now\n"
-                 "  version             natsecctl's version and the running natsecd's\n");
+                 "  version             natsecctl's version and the running natsecd's\n"
+                 "  metrics [--per-peer]  the counters in the Prometheus text format\n"
+                 "  log-level [LEVEL]   show or set the log level (error, warn, info, debug)\n"
+                 "  disconnect WHAT     delete the IKE SAs of a peer: its identity, its\n"
+                 "                      address[:port] as status shows it, or an IKE SA id\n");
 }
 
 /* Sends one request and returns the whole answer (NUL-terminated, heap), or
@@ -61,8 +66,13 @@ static char *ask(const char *path, const char *request)
         close(fd);
         return NULL;
     }
-    char line[64];
+    char line[1024];
     int n = snprintf(line, sizeof(line), "%s\n", request);
+    if (n < 0 || (size_t)n >= sizeof(line)) {
+        fprintf(stderr, "natsecctl: request too long\n");
+        close(fd);
+        return NULL;
+    }
     if (write(fd, line, (size_t)n) != n) {
         fprintf(stderr, "natsecctl: cannot send the request to %s: %s\n", path, strerror(errno));
         close(fd);
@@ -291,8 +301,9 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[i++];
-    bool json = false;
+    bool json = false, per_peer = false;
     const char *request;
+    char request_buf[1024];
     if (strcmp(cmd, "status") == 0) {
         if (i < argc && strcmp(argv[i], "--json") == 0) {
             json = true;
@@ -301,6 +312,26 @@ int main(int argc, char **argv)
         request = "status-json";
     } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
         request = cmd;
+    } else if (strcmp(cmd, "metrics") == 0) {
+        if (i < argc && strcmp(argv[i], "--per-peer") == 0) {
+            per_peer = true;
+            i++;
+        }
+        request = "status-json";
+    } else if (strcmp(cmd, "log-level") == 0) {
+        request = cmd;
+        if (i < argc) {
+            snprintf(request_buf, sizeof(request_buf), "log-level %s", argv[i++]);
+            request = request_buf;
+        }
+    } else if (strcmp(cmd, "disconnect") == 0) {
+        if (i >= argc || argv[i][0] == '\0' || strchr(argv[i], '\n') ||
+            strlen(argv[i]) > sizeof(request_buf) - 16) {
+            usage(stderr);
+            return 2;
+        }
+        snprintf(request_buf, sizeof(request_buf), "disconnect %s", argv[i++]);
+        request = request_buf;
     } else if (strcmp(cmd, "version") == 0) {
         /* Ours first, so it prints even when no natsecd runs. */
         printf("natsecctl %s\n", ns_version_long());
@@ -338,6 +369,11 @@ int main(int argc, char **argv)
                                                                 JSON_C_TO_STRING_NOSLASHESCAPE));
     } else if (strcmp(cmd, "status") == 0) {
         print_table(root);
+    } else if (strcmp(cmd, "metrics") == 0) {
+        if (ctl_metrics_print(stdout, root, per_peer) != 0) {
+            fprintf(stderr, "natsecctl: cannot write the metrics: %s\n", strerror(errno));
+            rc = 1;
+        }
     } else if (strcmp(cmd, "version") == 0) {
         printf("natsecd %s (pid %" PRId64 ")\n", str(root, "version"), num(root, "pid"));
     } else {

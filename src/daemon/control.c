@@ -8,6 +8,8 @@
  *   rekey-child          re-key every CHILD_SA now (natsecctl rekey)
  *   rekey-ike            re-key every IKE SA now (natsecctl rekey ike)
  *   version              {"version", "pid"} of this natsecd
+ *   log-level [LEVEL]    the log level now, or set it (error, warn, info, debug)
+ *   disconnect WHAT      delete the IKE SAs of a peer (disconnect.c)
  *
  * Errors are {"error": "..."}. Connections are non-blocking and few (a
  * local administrator's tool), bounded by NSD_CTL_MAX; a connection that
@@ -27,7 +29,7 @@
 #include "util/version.h"
 
 #define NSD_CTL_MAX 16
-#define NSD_CTL_LINE 128
+#define NSD_CTL_LINE 1024 /* "disconnect " and the longest identity */
 
 struct ctl_conn {
     struct nsd *d; /* NULL = a free entry */
@@ -68,6 +70,18 @@ static json_object *handle(struct nsd *d, const char *req)
 {
     if (strcmp(req, "status") == 0 || strcmp(req, "status-json") == 0)
         return nsd_status_json(d);
+    if (strcmp(req, "log-level") == 0 || strncmp(req, "log-level ", 10) == 0) {
+        if (req[9] == ' ') {
+            int level = ns_log_level_parse(req + 10);
+            if (level < 0)
+                return answer_error("unknown log level (error, warn, info, debug)");
+            ns_log_set_level((enum ns_log_level)level);
+            NS_INFO("control: log level %s", ns_log_level_name((enum ns_log_level)level));
+        }
+        return answer_result(ns_log_level_name(ns_log_get_level()));
+    }
+    if (strncmp(req, "disconnect ", 11) == 0 && req[11] != '\0')
+        return nsd_disconnect(d, req + 11);
     if (strcmp(req, "version") == 0) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "version", json_object_new_string(ns_version_long()));
@@ -104,8 +118,8 @@ static json_object *handle(struct nsd *d, const char *req)
         NS_INFO("control: %s", msg);
         return answer_result(msg);
     }
-    return answer_error(
-        "unknown request (status, status-json, up, down, rekey-child, rekey-ike, version)");
+    return answer_error("unknown request (status, status-json, up, down, rekey-child, rekey-ike, "
+                        "version, log-level [LEVEL], disconnect WHAT)");
 }
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);

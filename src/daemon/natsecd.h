@@ -222,4 +222,9 @@ void nsd_control_stop(struct nsd *d);
 /* status.c: the answer to "status-json" (a new reference). */
 json_object *nsd_status_json(struct nsd *d);
 
+/* disconnect.c: natsecctl disconnect WHAT (an IKE SA id, a peer identity,
+ * or an outer address with or without port): deletes every IKE SA it
+ * names; the answer (a new reference) says how many, or is an error. */
+json_object *nsd_disconnect(struct nsd *d, const char *what);
+
 #endif

@@ -209,6 +209,13 @@ void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uin
 unsigned ns_ike_engine_rekey(struct ns_ike_engine *e, uint64_t ike_sa_id, bool ike,
                              uint64_t now_ms);
 
+/* Deletes the IKE SA ike_sa_id now (natsecctl disconnect, engine_admin.c):
+ * an established one with an INFORMATIONAL DELETE to the peer (its
+ * CHILD_SAs go at once), one still negotiating locally. A client's
+ * connection goes down with NS_IKE_DOWN_LOCAL (no reconnect). Returns 0,
+ * or -1 when there is no such IKE SA or it is already being deleted. */
+int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
+
 /* ---- status (natsecctl, X10) ---- */
 
 #define NS_IKE_STATUS_MAX_CHILD 4

@@ -23,13 +23,19 @@ void ns_log_set_stream(FILE *stream)
     log_stream = stream;
 }
 
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
 int ns_log_level_parse(const char *name)
 {
-    static const char *const names[] = {"error", "warn", "info", "debug"};
     for (int i = 0; i < 4; i++)
-        if (strcmp(name, names[i]) == 0)
+        if (strcmp(name, level_names[i]) == 0)
             return i;
     return -1;
+}
+
+const char *ns_log_level_name(enum ns_log_level level)
+{
+    return (unsigned)level < 4 ? level_names[level] : "unknown";
 }
 
 void ns_log(enum ns_log_level level, const char *fmt, ...)

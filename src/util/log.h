@@ -18,6 +18,8 @@ enum ns_log_level ns_log_get_level(void);
 void ns_log_set_stream(FILE *stream);
 /* Parses "error", "warn", "info" or "debug"; returns -1 when unknown. */
 int ns_log_level_parse(const char *name);
+/* "error", "warn", "info" or "debug". */
+const char *ns_log_level_name(enum ns_log_level level);
 void ns_log(enum ns_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
