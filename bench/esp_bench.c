@@ -144,7 +144,7 @@ static int esp_run(struct esp_case *c, uint64_t n)
         if (ns_esp_output(c->gw, &pkt, now, &sa) != NS_ESP_OK)
             return -1;
         struct ns_esp_in_info info;
-        if (ns_esp_decap(c->client, &pkt, NULL, NULL, now, &info) != NS_ESP_OK)
+        if (ns_esp_decap(c->client, &pkt, NULL, NULL, true, now, &info) != NS_ESP_OK)
             return -1;
         /* In place both ways: the inner packet is back where it started. */
         if (pkt.head != head || pkt.len != c->len)

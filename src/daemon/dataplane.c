@@ -133,7 +133,8 @@ static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
     d->cnt.esp_rx++;
     struct ns_esp_in_info info;
     memset(&info, 0, sizeof(info));
-    enum ns_esp_result r = ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, now_ns, &info);
+    enum ns_esp_result r =
+        ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, !raw, now_ns, &info);
     if (r != NS_ESP_OK && r != NS_ESP_DUMMY)
         return; /* counted in the SAD by reason */
     if (raw && info.sa) {

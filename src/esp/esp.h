@@ -59,7 +59,9 @@ struct ns_esp_in_info {
 };
 
 /* Decapsulates the ESP packet in pkt, checking in this order: SPI known
- * (no_sa), sequence number in window (replay), ICV (auth), then the window
+ * (no_sa), the encapsulation it came in (via_udp: in UDP on the NAT-T port;
+ * false: IP protocol 50) the SA's (wrong_encap), sequence number in window
+ * (replay), ICV (auth), then the window
  * is updated, then padding and next header (malformed), then the inner
  * packet: IPv4/IPv6 header lengths within the payload (malformed) and inner
  * source in the SA's remote selectors and inner destination in its local
@@ -69,7 +71,7 @@ struct ns_esp_in_info {
  * returns NS_ESP_DUMMY. Every outcome but OK is counted in the SAD. */
 enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
                                 const struct ns_addr *outer_src, const struct ns_addr *outer_dst,
-                                uint64_t now_ns, struct ns_esp_in_info *info);
+                                bool via_udp, uint64_t now_ns, struct ns_esp_in_info *info);
 
 /* The AEAD associated data of an ESP packet (RFC 4106 5, RFC 7634 2.1):
  * SPI || seq low (8 bytes), or SPI || seq high || seq low with ESN (12).

@@ -150,7 +150,7 @@ static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_ro
 
 enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
                                 const struct ns_addr *outer_src, const struct ns_addr *outer_dst,
-                                uint64_t now_ns, struct ns_esp_in_info *info)
+                                bool via_udp, uint64_t now_ns, struct ns_esp_in_info *info)
 {
     memset(info, 0, sizeof(*info));
     if (!ns_pkt_valid(pkt))
@@ -165,6 +165,11 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
     struct ns_esp_sa *sa = ns_sad_find_inbound(sad, spi);
     if (!sa)
         return drop(sad, NS_ESP_NO_SA);
+    /* Each SA has one encapsulation, both peers agreed on it: a packet in
+     * the other one is not the peer's (nor one to move the SA for), and is
+     * refused before it can touch the replay window. */
+    if (sa->udp_encap != via_udp)
+        return drop(sad, NS_ESP_WRONG_ENCAP);
 
     /* Lengths the ICV check itself needs. */
     const size_t hdr_len = NS_ESP_HDR_LEN + sa->iv_len;

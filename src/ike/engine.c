@@ -351,6 +351,13 @@ void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
     struct ns_ikesa *sa = live_sa(e, ike_sa_id);
     if (!sa)
         return;
+    /* Only a peer behind a NAT has a mapping that may change: ESP from
+     * elsewhere for any other is liveness only, never a move (nor the
+     * float to the NAT-T port, which is IKE's alone). */
+    if (!sa->nat_remote) {
+        sa->last_rx_ms = now_ms;
+        return;
+    }
     /* The ESP layer verified the ICV: as good as a verified IKE message
      * for the address update (R4, RFC 7296 2.23). */
     ns_eng_sa_seen(e, sa, local, from);

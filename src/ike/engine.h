@@ -192,7 +192,8 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms);
 /* The data plane decrypted and verified an ESP packet of an SA of
  * ike_sa_id that arrived on local from `from` (R4): counts as liveness for
  * DPD and, when `from` or local differ from the SA's current endpoints,
- * moves the IKE SA there (ops->peer_moved follows). O(1); the data plane
+ * moves the IKE SA there (ops->peer_moved follows) when its peer is behind
+ * a NAT; never a peer without one. O(1); the data plane
  * may call it for every packet, or only when the address differs from the
  * SA's and otherwise at most about once a second for liveness. Unknown ids
  * are ignored. */

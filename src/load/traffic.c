@@ -86,7 +86,7 @@ void load_esp_input(struct client *c, unsigned idx, uint8_t *buf, size_t cap, si
     ns_pkt_init(&pkt, buf, cap);
     pkt.len = len;
     struct ns_esp_in_info info;
-    if (ns_esp_decap(G.sad, &pkt, NULL, NULL, now_ns, &info) != NS_ESP_OK) {
+    if (ns_esp_decap(G.sad, &pkt, NULL, NULL, true, now_ns, &info) != NS_ESP_OK) {
         G.esp_bad++;
         return;
     }

@@ -4,6 +4,7 @@
  * The first input byte picks what the rest is:
  *   even: a raw ESP packet for a SAD holding a few SAs (fixed SPIs
  *         0x1000.. below); reaches SPI lookup, replay, length checks, ICV;
+ *         with bit 1 set it arrives in UDP, the encapsulation no SA has;
  *   odd:  a plaintext ESP body (inner packet, padding, pad length, next
  *         header) for SA number (byte 1 % N_SAS); it is sealed here with
  *         that SA's keys first, so the fuzzer gets past the ICV into
@@ -150,7 +151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if ((data[0] & 1) == 0) {
         memcpy(ns_pkt_data(&pkt), data + 1, size - 1);
         pkt.len = size - 1;
-        ns_esp_decap(sad_in, &pkt, &from, &to, 1, &info);
+        ns_esp_decap(sad_in, &pkt, &from, &to, (data[0] & 2) != 0, 1, &info);
         return 0;
     }
     if (size < 2)
@@ -164,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pkt.len = seal(i, body, blen, ns_pkt_data(&pkt));
     if (pkt.len == 0)
         return 0;
-    enum ns_esp_result r = ns_esp_decap(sad_in, &pkt, &from, &to, 1, &info);
+    enum ns_esp_result r = ns_esp_decap(sad_in, &pkt, &from, &to, false, 1, &info);
     if (r == NS_ESP_OK && (pkt.len > BUF_SIZE || pkt.head > BUF_SIZE - pkt.len))
         abort(); /* the delivered packet must lie inside the buffer */
 

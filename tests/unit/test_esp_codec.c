@@ -140,7 +140,9 @@ static struct ns_esp_sa_spec mirror(const struct ns_esp_sa_spec *o)
     return s;
 }
 
-static void pair_setup(struct pair *p, const struct suite *su, bool esn, enum ns_esp_mode mode)
+/* The pair in ESP in UDP (udp) or plain ESP. */
+static void pair_setup_encap(struct pair *p, const struct suite *su, bool esn,
+                             enum ns_esp_mode mode, bool udp)
 {
     p->client = ns_sad_new();
     p->gw = ns_sad_new();
@@ -148,11 +150,17 @@ static void pair_setup(struct pair *p, const struct suite *su, bool esn, enum ns
     assert_non_null(p->gw);
     uint32_t spi = ns_sad_alloc_spi(p->gw);
     p->spec = client_out_spec(su, spi, esn, mode);
+    p->spec.udp_encap = udp;
     p->out = ns_sad_install(p->client, &p->spec);
     struct ns_esp_sa_spec in = mirror(&p->spec);
     p->in = ns_sad_install(p->gw, &in);
     assert_non_null(p->out);
     assert_non_null(p->in);
+}
+
+static void pair_setup(struct pair *p, const struct suite *su, bool esn, enum ns_esp_mode mode)
+{
+    pair_setup_encap(p, su, esn, mode, true);
 }
 
 static void pair_free(struct pair *p)
@@ -224,7 +232,33 @@ static enum ns_esp_result carry(struct pair *p, const uint8_t *inner, size_t len
     ns_pkt_init(rx, rxbuf, BUF);
     memcpy(ns_pkt_data(rx), ns_pkt_data(&tx), tx.len);
     rx->len = tx.len;
-    return ns_esp_decap(p->gw, rx, NULL, NULL, NOW + 1, info);
+    return ns_esp_decap(p->gw, rx, NULL, NULL, true, NOW + 1, info);
+}
+
+/* The client's ESP packet for one small UDP packet (its inner packet in
+ * inner, n bytes), in wire; returns its length. */
+static size_t seal_one(struct pair *p, uint8_t *inner, size_t *n, uint8_t *wire)
+{
+    *n = build_ip(inner, "10.99.0.7", "10.1.2.3", 17, 1, 2, 20);
+    uint8_t txbuf[BUF];
+    struct ns_pkt tx;
+    ns_pkt_init(&tx, txbuf, sizeof(txbuf));
+    memcpy(ns_pkt_data(&tx), inner, *n);
+    tx.len = *n;
+    struct ns_esp_sa *used;
+    assert_int_equal(ns_esp_output(p->client, &tx, NOW, &used), NS_ESP_OK);
+    memcpy(wire, ns_pkt_data(&tx), tx.len);
+    return tx.len;
+}
+
+/* The gateway receives a copy of wire in rxbuf, in UDP (via_udp) or not. */
+static enum ns_esp_result receive(struct pair *p, const uint8_t *wire, size_t wlen, bool via_udp,
+                                  uint8_t *rxbuf, struct ns_pkt *rx, struct ns_esp_in_info *info)
+{
+    ns_pkt_init(rx, rxbuf, BUF);
+    memcpy(ns_pkt_data(rx), wire, wlen);
+    rx->len = wlen;
+    return ns_esp_decap(p->gw, rx, NULL, NULL, via_udp, NOW, info);
 }
 
 /* --- round trips ------------------------------------------------------------- */
@@ -276,7 +310,7 @@ static void round_trip_suite(const struct suite *su, bool esn)
             memcpy(ns_pkt_data(&rx), w, tx.len);
             rx.len = tx.len;
             struct ns_esp_in_info info;
-            assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW + 5, &info), NS_ESP_OK);
+            assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW + 5, &info), NS_ESP_OK);
             assert_int_equal(rx.len, n);
             assert_memory_equal(ns_pkt_data(&rx), inner, n);
             assert_ptr_equal(info.sa, p.in);
@@ -405,24 +439,13 @@ static void replay_is_dropped(void **state)
     for (size_t i = 0; i < N_SUITES; i++) {
         struct pair p;
         pair_setup(&p, &suites[i], i % 2 == 0, NS_ESP_TUNNEL);
-        uint8_t inner[200], txbuf[BUF], rxbuf[BUF];
-        size_t n = build_ip(inner, "10.99.0.7", "10.1.2.3", 17, 1, 2, 20);
-        struct ns_pkt tx;
-        ns_pkt_init(&tx, txbuf, sizeof(txbuf));
-        memcpy(ns_pkt_data(&tx), inner, n);
-        tx.len = n;
-        struct ns_esp_sa *used;
-        assert_int_equal(ns_esp_output(p.client, &tx, NOW, &used), NS_ESP_OK);
-        uint8_t wire[BUF];
-        size_t wlen = tx.len;
-        memcpy(wire, ns_pkt_data(&tx), wlen);
+        uint8_t inner[200], rxbuf[BUF], wire[BUF];
+        size_t n;
+        size_t wlen = seal_one(&p, inner, &n, wire);
         for (int k = 0; k < 3; k++) {
             struct ns_pkt rx;
-            ns_pkt_init(&rx, rxbuf, sizeof(rxbuf));
-            memcpy(ns_pkt_data(&rx), wire, wlen);
-            rx.len = wlen;
             struct ns_esp_in_info info;
-            enum ns_esp_result r = ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info);
+            enum ns_esp_result r = receive(&p, wire, wlen, true, rxbuf, &rx, &info);
             assert_int_equal(r, k == 0 ? NS_ESP_OK : NS_ESP_REPLAY);
         }
         assert_int_equal(ns_sad_drops(p.gw, NS_ESP_REPLAY), 2);
@@ -466,7 +489,7 @@ static void wrong_key_and_tampering_rejected(void **state)
         ns_pkt_init(&rx, rxbuf, sizeof(rxbuf));
         memcpy(ns_pkt_data(&rx), wire, tx.len);
         rx.len = tx.len;
-        assert_int_equal(ns_esp_decap(other, &rx, NULL, NULL, NOW, &info), NS_ESP_AUTH);
+        assert_int_equal(ns_esp_decap(other, &rx, NULL, NULL, true, NOW, &info), NS_ESP_AUTH);
         assert_int_equal(ns_sad_drops(other, NS_ESP_AUTH), 1);
 
         /* Flip each byte after the SPI in turn. */
@@ -475,7 +498,7 @@ static void wrong_key_and_tampering_rejected(void **state)
             memcpy(ns_pkt_data(&rx), wire, tx.len);
             rx.len = tx.len;
             ns_pkt_data(&rx)[k] ^= 0x80;
-            enum ns_esp_result r = ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info);
+            enum ns_esp_result r = ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info);
             /* A changed sequence number is checked against the window
              * first; it is still in the window here, so the ICV decides. */
             assert_int_equal(r, NS_ESP_AUTH);
@@ -486,7 +509,7 @@ static void wrong_key_and_tampering_rejected(void **state)
         ns_pkt_init(&rx, rxbuf, sizeof(rxbuf));
         memcpy(ns_pkt_data(&rx), wire, tx.len);
         rx.len = tx.len;
-        assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_OK);
+        assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_OK);
         ns_sad_free(other);
         pair_free(&p);
     }
@@ -507,27 +530,27 @@ static void unknown_spi_and_short_packets(void **state)
     /* Shorter than SPI and sequence number. */
     ns_put_u32(d, p.spec.spi);
     rx.len = 7;
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_MALFORMED);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_MALFORMED);
     /* Unknown SPI, and a merely reserved one. */
     ns_put_u32(d, p.spec.spi ^ 1);
     rx.len = 100;
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_NO_SA);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_NO_SA);
     uint32_t reserved = ns_sad_alloc_spi(p.gw);
     ns_put_u32(d, reserved);
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_NO_SA);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_NO_SA);
     assert_int_equal(ns_sad_drops(p.gw, NS_ESP_NO_SA), 2);
     /* Known SPI but no room for IV, trailer and ICV. */
     ns_put_u32(d, p.spec.spi);
     ns_put_u32(d + 4, 1);
     rx.len = 8 + 16 + 16 + 1;
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_MALFORMED);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_MALFORMED);
     /* CBC ciphertext not a whole number of blocks. */
     rx.len = 8 + 16 + 17 + 16;
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_MALFORMED);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_MALFORMED);
     /* Sequence number 0 is never sent. */
     ns_put_u32(d + 4, 0);
     rx.len = 8 + 16 + 32 + 16;
-    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_REPLAY);
+    assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_REPLAY);
     assert_int_equal(ns_sad_drops(p.gw, NS_ESP_MALFORMED), 3);
     assert_null(info.sa);
     pair_free(&p);
@@ -639,7 +662,7 @@ static void inner_selectors_enforced(void **state)
             /* A malicious C bypasses its own SPD and encapsulates directly. */
             assert_int_equal(ns_esp_encap(cli_c, c_out, &pkt, NOW), NS_ESP_OK);
             struct ns_esp_in_info info;
-            enum ns_esp_result r = ns_esp_decap(gw, &pkt, NULL, NULL, NOW, &info);
+            enum ns_esp_result r = ns_esp_decap(gw, &pkt, NULL, NULL, true, NOW, &info);
             assert_int_equal(r, cases[k].want);
             assert_ptr_equal(info.sa, c_in); /* it did authenticate, on C's SA */
             want_drops += r == NS_ESP_TS_MISMATCH;
@@ -679,7 +702,7 @@ static void inner_selectors_with_ports(void **state)
                            cases[k].dport, 5);
         assert_int_equal(ns_esp_encap(p.client, out, &pkt, NOW), NS_ESP_OK);
         struct ns_esp_in_info info;
-        assert_int_equal(ns_esp_decap(gw, &pkt, NULL, NULL, NOW, &info), cases[k].want);
+        assert_int_equal(ns_esp_decap(gw, &pkt, NULL, NULL, true, NOW, &info), cases[k].want);
     }
     ns_sad_free(gw);
     ns_sad_free(p.client);
@@ -753,7 +776,7 @@ static void authentic_but_malformed(void **state)
         ns_pkt_init(&rx, buf, sizeof(buf));
         rx.len = seal_raw(&p.spec, seq++, body, take + cases[k].tlen, ns_pkt_data(&rx));
         struct ns_esp_in_info info;
-        enum ns_esp_result r = ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info);
+        enum ns_esp_result r = ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info);
         if (r != cases[k].want)
             fail_msg("%s: got %s", cases[k].what, ns_esp_result_name(r));
         assert_ptr_equal(info.sa, p.in); /* all of them authenticated */
@@ -812,7 +835,7 @@ static void transport_mode_through_nat(void **state)
             assert_int_equal(pkt.len, n - 20 + ns_esp_sa_overhead(out, n - 20));
 
             struct ns_esp_in_info info;
-            assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, NOW, &info), NS_ESP_OK);
+            assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, true, NOW, &info), NS_ESP_OK);
             assert_int_equal(info.next_header, proto);
             const uint8_t *ip = ns_pkt_data(&pkt);
             assert_int_equal(pkt.len, n);
@@ -883,7 +906,7 @@ static void transport_mode_no_nat_no_fixup(void **state)
             struct ns_esp_sa *used;
             assert_int_equal(ns_esp_output(cli, &pkt, NOW, &used), NS_ESP_OK);
             struct ns_esp_in_info info;
-            assert_int_equal(ns_esp_decap(gw, &pkt, &src, &dst, NOW, &info), NS_ESP_OK);
+            assert_int_equal(ns_esp_decap(gw, &pkt, &src, &dst, true, NOW, &info), NS_ESP_OK);
             assert_int_equal(pkt.len, n);
             assert_memory_equal(ns_pkt_data(&pkt) + 20, orig + 20, n - 20);
             assert_int_equal(ns_csum_pseudo(proto, ns_pkt_data(&pkt) + 20, n - 20, &src, &dst), 0);
@@ -919,7 +942,7 @@ static void transport_mode_ipv6_and_defaults(void **state)
     struct ns_esp_sa *used;
     assert_int_equal(ns_esp_output(cli, &pkt, NOW, &used), NS_ESP_OK);
     struct ns_esp_in_info info;
-    assert_int_equal(ns_esp_decap(gw, &pkt, NULL, NULL, NOW, &info), NS_ESP_OK);
+    assert_int_equal(ns_esp_decap(gw, &pkt, NULL, NULL, true, NOW, &info), NS_ESP_OK);
     assert_int_equal(pkt.len, n);
     const uint8_t *ip = ns_pkt_data(&pkt);
     assert_int_equal(ip[0] >> 4, 6);
@@ -956,13 +979,13 @@ static void transport_mode_edge_cases(void **state)
     ns_pkt_init(&pkt, buf, sizeof(buf));
     pkt.len = build_ip(ns_pkt_data(&pkt), "192.168.1.2", "192.0.2.1", 6, 1, 2, 10);
     assert_int_equal(ns_esp_encap(cli, out, &pkt, NOW), NS_ESP_OK);
-    assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, NOW, &info), NS_ESP_TS_MISMATCH);
+    assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, true, NOW, &info), NS_ESP_TS_MISMATCH);
 
     ns_pkt_init(&pkt, buf, sizeof(buf));
     pkt.len = build_ip(ns_pkt_data(&pkt), "192.168.1.2", "192.0.2.1", 17, 1, 2, 10);
     ns_pkt_data(&pkt)[9] = 59; /* no next header: an RFC 4303 2.6 dummy */
     assert_int_equal(ns_esp_encap(cli, out, &pkt, NOW), NS_ESP_OK);
-    assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, NOW, &info), NS_ESP_DUMMY);
+    assert_int_equal(ns_esp_decap(gw, &pkt, &nat, &me, true, NOW, &info), NS_ESP_DUMMY);
     assert_int_equal(ns_sad_drops(gw, NS_ESP_DUMMY), 1);
     ns_sad_free(cli);
     ns_sad_free(gw);
@@ -998,7 +1021,7 @@ static void decap_reports_newest_for_address_update(void **state)
         memcpy(ns_pkt_data(&rx), wire[order[k]], wlen[order[k]]);
         rx.len = wlen[order[k]];
         struct ns_esp_in_info info;
-        assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, NOW, &info), NS_ESP_OK);
+        assert_int_equal(ns_esp_decap(p.gw, &rx, NULL, NULL, true, NOW, &info), NS_ESP_OK);
         assert_int_equal(info.newest, newest[k]);
         assert_ptr_equal(info.sa, p.in);
         /* What the daemon does with it (R4): compare, then move. */
@@ -1009,6 +1032,43 @@ static void decap_reports_newest_for_address_update(void **state)
     /* The late packet (k = 2, port 31002) did not pull the SA back. */
     assert_int_equal(ns_esp_sa_peer(p.in)->port, 31001);
     pair_free(&p);
+}
+
+/* R4, R14: an SA has one encapsulation. Its packets in the other one (an
+ * ESP-in-UDP SA's packet as IP protocol 50, a plain SA's in UDP 4500) are
+ * dropped as wrong_encap before the replay window or the counters move, and
+ * report no SA (nothing to move the peer with); the same bytes in the
+ * SA's own encapsulation are still accepted afterwards. */
+static void wrong_encapsulation_dropped(void **state)
+{
+    (void)state;
+    for (int plain = 0; plain < 2; plain++) {
+        struct pair p;
+        pair_setup_encap(&p, &suites[0], false, NS_ESP_TUNNEL, !plain);
+        uint8_t inner[200], wire[BUF], rxbuf[BUF];
+        size_t n;
+        size_t wlen = seal_one(&p, inner, &n, wire);
+        bool own_udp = !plain;
+        for (int k = 0; k < 2; k++) {
+            bool via_udp = k == 0 ? !own_udp : own_udp;
+            struct ns_pkt rx;
+            struct ns_esp_in_info info;
+            enum ns_esp_result r = receive(&p, wire, wlen, via_udp, rxbuf, &rx, &info);
+            if (k == 0) {
+                assert_int_equal(r, NS_ESP_WRONG_ENCAP);
+                assert_null(info.sa);
+                assert_int_equal(ns_sad_drops(p.gw, NS_ESP_WRONG_ENCAP), 1);
+                assert_int_equal(ns_esp_sa_stats(p.in)->packets, 0);
+            } else {
+                assert_int_equal(r, NS_ESP_OK);
+                assert_true(info.newest);
+                assert_memory_equal(ns_pkt_data(&rx), inner, n);
+            }
+        }
+        assert_int_equal(ns_sad_drops(p.gw, NS_ESP_REPLAY), 0);
+        assert_string_equal(ns_esp_result_name(NS_ESP_WRONG_ENCAP), "wrong_encap");
+        pair_free(&p);
+    }
 }
 
 /* --- published test vectors ------------------------------------------------------ */
@@ -1051,7 +1111,7 @@ static void rfc7634_esp_example(void **state)
     pkt.len = from_hex(packet, ns_pkt_data(&pkt));
     size_t wlen = from_hex(plain, want);
     struct ns_esp_in_info info;
-    assert_int_equal(ns_esp_decap(sad, &pkt, NULL, NULL, NOW, &info), NS_ESP_OK);
+    assert_int_equal(ns_esp_decap(sad, &pkt, NULL, NULL, false, NOW, &info), NS_ESP_OK);
     assert_int_equal(info.next_header, 4);
     assert_int_equal(pkt.len, wlen);
     assert_memory_equal(ns_pkt_data(&pkt), want, wlen);
@@ -1149,7 +1209,7 @@ static void gcm_esp_vectors(void **state)
         size_t payload = plen - 2 - pad;
         struct ns_addr src = A("198.51.100.1"), dst = A("192.0.2.1");
         struct ns_esp_in_info info;
-        enum ns_esp_result r = ns_esp_decap(sad, &pkt, &src, &dst, NOW, &info);
+        enum ns_esp_result r = ns_esp_decap(sad, &pkt, &src, &dst, false, NOW, &info);
         if (r != NS_ESP_OK)
             fail_msg("vector %zu: %s", i, ns_esp_result_name(r));
         assert_int_equal(info.next_header, plain[plen - 1]);
@@ -1180,6 +1240,7 @@ int main(void)
         cmocka_unit_test(transport_mode_ipv6_and_defaults),
         cmocka_unit_test(transport_mode_edge_cases),
         cmocka_unit_test(decap_reports_newest_for_address_update),
+        cmocka_unit_test(wrong_encapsulation_dropped),
         cmocka_unit_test(rfc7634_esp_example),
         cmocka_unit_test(gcm_esp_vectors),
     };

@@ -533,6 +533,16 @@ static void no_nat_stays_on_500(void **state)
     ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->now);
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &c.local));
     assert_int_equal(gw->n_moved, 0);
+    /* Nor does ESP that came in on the NAT-T port, from anywhere: only IKE
+     * floats to 4500, and only when a NAT was detected. */
+    struct ns_endpoint natt = test_ep(GW_ADDR, 4500), elsewhere = test_ep("203.0.113.99", 4500);
+    ns_ike_engine_esp_from(gw->e, g.id, &natt, &other, N->now);
+    ns_ike_engine_esp_from(gw->e, g.id, &natt, &elsewhere, N->now);
+    g = ike_net_one_sa(gw->e);
+    assert_true(ep_is(g.remote, &c.local));
+    assert_true(ep_is(g.local, &local));
+    assert_int_equal(gw->n_moved, 0);
+    assert_int_equal(counters(gw).peer_moves, 0);
 }
 
 /* R4: a NAT is detected in IKE_SA_INIT and IKE_AUTH goes from the client's
