@@ -55,6 +55,13 @@ enum ns_conf_auth {
 #define NS_CONF_FILE_MAX 1024 /* cert, key and ca paths */
 struct ns_x509_creds;         /* crypto/x509.h */
 
+/* Where natsecd logs (log_target). */
+enum ns_conf_log_target {
+    NS_CONF_LOG_AUTO = 0, /* syslog in the background or under systemd, else stderr */
+    NS_CONF_LOG_STDERR = 1,
+    NS_CONF_LOG_SYSLOG = 2,
+};
+
 enum ns_conf_role {
     NS_CONF_GATEWAY = 1, /* IKE responder, many clients, assigns virtual IPs */
     NS_CONF_CLIENT = 2,  /* IKE initiator towards one gateway */
@@ -90,6 +97,9 @@ struct ns_conf {
     uint16_t natt_port;             /* default 4500 */
     char control[NS_CONF_PATH_MAX]; /* default /run/natsec/natsecd.sock */
     enum ns_log_level log_level;    /* default info */
+
+    /* Where natsecd logs; default auto (daemon/main.c decides). */
+    enum ns_conf_log_target log_target;
 
     /* Default proposal lists, most preferred first. */
     struct ns_proposal ike[NS_MAX_PROPOSALS];

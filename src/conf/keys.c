@@ -80,6 +80,21 @@ static int set_log_level(struct ns_conf_parser *p, const char *v, char *err, siz
     return 0;
 }
 
+static int set_log_target(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "stderr") == 0)
+        p->c->log_target = NS_CONF_LOG_STDERR;
+    else if (strcmp(v, "syslog") == 0)
+        p->c->log_target = NS_CONF_LOG_SYSLOG;
+    else if (strcmp(v, "auto") == 0)
+        p->c->log_target = NS_CONF_LOG_AUTO;
+    else {
+        snprintf(err, errlen, "'%s' is not one of stderr, syslog, auto", v);
+        return -1;
+    }
+    return 0;
+}
+
 static int set_ike_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     int n = ns_proposal_list_parse(v, NS_PROTO_IKE, p->c->ike, NS_MAX_PROPOSALS, err, errlen);
@@ -203,6 +218,7 @@ static const struct main_key main_keys[] = {
     NUM("natt_port", natt_port, 1, 65535),
     FN("control", set_control),
     FN("log_level", set_log_level),
+    FN("log_target", set_log_target),
     FN("ike_proposals", set_ike_proposals),
     FN("esp_proposals", set_esp_proposals),
     FN("ah_proposals", refuse_ah),

@@ -265,6 +265,7 @@ static void handle(struct ns_ike_engine *e, uint8_t *msg, size_t len)
         drop(e, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
         return;
     }
+    ns_eng_log_sa(sa);
     if (h.exchange != NS_IKE_SA_INIT) {
         sk_message(e, sa, &h, &pl, msg, len);
         return;
@@ -284,7 +285,9 @@ void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *loca
     e->now = now_ms;
     e->rx_local = *local;
     e->rx_remote = *remote;
+    ns_eng_log_from(&e->rx_remote);
     handle(e, msg, len);
+    ns_eng_log_done();
     ns_eng_report_wakeup(e);
 }
 
@@ -311,9 +314,11 @@ int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_a
     }
     e->client_sa = sa;
     char l[NS_ENDPOINT_STRLEN], r[NS_ENDPOINT_STRLEN];
+    ns_eng_log_sa(sa);
     NS_INFO("ike: connecting from %s to gateway %s (IKE SA %016llx)",
             ns_endpoint_str(&sa->local, l), ns_endpoint_str(&sa->remote, r),
             (unsigned long long)sa->id);
+    ns_eng_log_done();
     ns_eng_report_wakeup(e);
     return 0;
 }
@@ -324,10 +329,12 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
     struct ns_ikesa *sa = e->client_sa;
     if (!sa)
         return -1;
+    ns_eng_log_sa(sa);
     if (sa->state == NS_IKE_ST_ESTABLISHED)
         ns_eng_delete_ike(e, sa, NS_IKE_DOWN_LOCAL);
     else if (sa->state != NS_IKE_ST_DELETING)
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* nothing authenticated to tell */
+    ns_eng_log_done();
     ns_eng_report_wakeup(e);
     return 0;
 }
@@ -360,7 +367,9 @@ void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
     }
     /* The ESP layer verified the ICV: as good as a verified IKE message
      * for the address update (R4, RFC 7296 2.23). */
+    ns_eng_log_sa(sa);
     ns_eng_sa_seen(e, sa, local, from);
+    ns_eng_log_done();
     ns_eng_report_wakeup(e);
 }
 

@@ -74,9 +74,11 @@ unsigned ns_ike_engine_shutdown(struct ns_ike_engine *e, uint64_t now_ms)
                 (struct ns_ikesa *)(void *)((char *)n - offsetof(struct ns_ikesa, by_id));
             if (sa->state == NS_IKE_ST_DEAD)
                 continue;
+            ns_eng_log_sa(sa);
             if (say_goodbye(e, sa))
                 sent++;
             ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL);
+            ns_eng_log_done();
         }
     }
     NS_DBG("ike: shutting down: DELETE sent for %u IKE SA(s)", sent);

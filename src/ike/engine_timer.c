@@ -181,7 +181,11 @@ void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms)
     while (e->heap_n && e->heap[0]->due <= now_ms) {
         struct ns_ikesa *sa = e->heap[0];
         uint64_t before = sa->due;
-        if (sa_expire(e, sa) && e->heap_n && e->heap[0] == sa && sa->due <= before) {
+        if (sa->state != NS_IKE_ST_DEAD) /* a DEAD one is freed, and logs nothing */
+            ns_eng_log_sa(sa);
+        bool alive = sa_expire(e, sa);
+        ns_eng_log_done();
+        if (alive && e->heap_n && e->heap[0] == sa && sa->due <= before) {
             /* Defensive: nothing moved it; push it a little so we cannot spin. */
             sa->due = now_ms + 1;
             sift_down(e, 0);

@@ -317,6 +317,14 @@ void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
  * (INITIAL_CONTACT, 2.4). Returns how many. */
 unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *keep);
 
+/* ---- log_peer.c: the peer every log line of an engine call names ----
+ * Set at the entry points for the SA (or the sender) being handled,
+ * cleared before they return; an SA in the context is never freed while
+ * it is set (only ns_ike_engine_tick frees, outside it). */
+void ns_eng_log_sa(const struct ns_ikesa *sa);
+void ns_eng_log_from(const struct ns_endpoint *from);
+void ns_eng_log_done(void);
+
 /* ---- engine_sa.c ---- */
 struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator);
 /* The same with a given id (a fresh SPI from ns_eng_fresh_spi). */

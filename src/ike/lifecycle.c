@@ -550,7 +550,9 @@ static unsigned rekey_one(struct ns_ike_engine *e, struct ns_ikesa *sa, bool ike
         }
     }
     sa->retry_at = 0;
+    ns_eng_log_sa(sa);
     ns_eng_life_run(e, sa);
+    ns_eng_log_done();
     ns_eng_sched(e, sa);
     return n;
 }

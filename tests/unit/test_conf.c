@@ -204,6 +204,32 @@ static void client_complete(void **state)
     ns_conf_free(&c);
 }
 
+/* X14: where natsecd logs. */
+static void log_target_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        enum ns_conf_log_target want;
+    } cases[] = {
+        {"stderr", NS_CONF_LOG_STDERR},
+        {"syslog", NS_CONF_LOG_SYSLOG},
+        {"auto", NS_CONF_LOG_AUTO},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char text[512];
+        snprintf(text, sizeof(text),
+                 "[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+                 "log_target = %s\n[peer a@b.example]\npsk = 0123456789abcdef\n"
+                 "subnets = 192.0.2.0/24\n",
+                 cases[i].value);
+        struct ns_conf c;
+        load_ok(text, &c);
+        assert_int_equal(c.log_target, cases[i].want);
+        ns_conf_free(&c);
+    }
+}
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
@@ -213,6 +239,7 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.natt_port, 4500);
     assert_string_equal(c.control, "/run/natsec/natsecd.sock");
     assert_int_equal(c.log_level, NS_LOG_INFO);
+    assert_int_equal(c.log_target, NS_CONF_LOG_AUTO); /* X14 */
     assert_false(c.force_encap);
     assert_int_equal(c.dpd_s, 30);
     assert_int_equal(c.retransmit_timeout_ms, 1000);
@@ -377,6 +404,9 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "dpd =\n" GW_PEER, 5, "'dpd' has no value"},
     {GW_HEAD "cookie_threshold = 2000\n" GW_PEER, 5, "cookie_threshold (2000) is above"},
     {GW_HEAD "log_level = loud\n" GW_PEER, 5, "log_level: 'loud' is not one of"},
+    /* X14 */
+    {GW_HEAD "log_target = journal\n" GW_PEER, 5,
+     "log_target: 'journal' is not one of stderr, syslog, auto"},
     {GW_HEAD "force_encap = maybe\n" GW_PEER, 5, "force_encap: 'maybe' is not yes or no"},
     {"[natsecd]\nrole = router\n", 2, "role: 'router' is neither gateway nor client"},
     {GW_HEAD "route_table = 254\n" GW_PEER, 5, "route_table: table 254 is one of the kernel's"},
@@ -835,6 +865,7 @@ int main(void)
         cmocka_unit_test(gateway_complete),
         cmocka_unit_test(client_complete),
         cmocka_unit_test(defaults_are_documented_values),
+        cmocka_unit_test(log_target_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
         cmocka_unit_test(comments_and_whitespace),
         cmocka_unit_test(file_load_and_missing_file),
