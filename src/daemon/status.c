@@ -216,6 +216,7 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "rekey_collisions", c->rekey_collisions);
     add_u64(o, "rekey_failures", c->rekey_failures);
     add_u64(o, "expired", c->expired);
+    add_u64(o, "illegal_transitions", c->illegal_transitions);
     return o;
 }
 

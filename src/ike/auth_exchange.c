@@ -159,7 +159,7 @@ static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_msgbuf_clear(&sa->init_resp);
     sa->established_ms = e->now;
     e->ctr.ike_established++;
-    ns_eng_set_state(e, sa, NS_IKE_ST_ESTABLISHED);
+    ns_eng_sa_state(e, sa, NS_IKE_ST_ESTABLISHED, "IKE_AUTH done");
     ns_eng_log_established(e, sa);
 }
 

@@ -139,7 +139,7 @@ void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
         ns_ccsa_answer_error(e, sa, msg_id, NS_N_INVALID_SYNTAX, NULL, 0, 0);
         return;
     }
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->replaced || sa->want_delete) {
+    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->want_delete) {
         /* Closing it, or it was re-keyed (2.25). */
         ns_ccsa_answer_error(e, sa, msg_id, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
@@ -163,7 +163,7 @@ void ns_eng_ccsa_drop(struct ns_ike_engine *e, struct ns_ikesa *sa)
         e->ops.release_spi(e->ops.ctx, cc->new_spi_in);
     int i = cc->ike ? -1 : ns_eng_child_by_in(sa, cc->old_spi_in);
     if (i >= 0 && sa->child[i].cstate == NS_CHILD_REKEYING)
-        sa->child[i].cstate = NS_CHILD_ACTIVE;
+        ns_eng_child_state(e, &sa->child[i], NS_CHILD_INSTALLED, "our re-key of it ended");
     ns_dh_free(cc->dh);
     OPENSSL_cleanse(cc, sizeof(*cc));
     free(cc);
@@ -239,8 +239,9 @@ void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         done = cc->ike ? ns_ccsa_ike_response(e, sa, &m) : ns_ccsa_child_response(e, sa, &m);
     if (!done)
         return; /* asked again with the DH group the peer wants */
+    bool delete_old = cc->delete_old;
     ns_eng_ccsa_drop(e, sa);
-    if (sa->replaced && sa->state == NS_IKE_ST_ESTABLISHED) {
+    if (delete_old) {
         /* Our re-key replaced it: the answer is in, now delete it. */
         ns_msgbuf_clear(&sa->req);
         sa->req_kind = NS_REQ_NONE;

@@ -21,9 +21,9 @@ static void mark_rekeyed(struct ns_ike_engine *e, struct ns_ikesa *sa, int i, ui
     if (i < 0)
         return;
     struct ns_ike_child *c = &sa->child[i];
-    c->cstate = NS_CHILD_REKEYED;
+    ns_eng_child_state(e, c, by_us ? NS_CHILD_RETIRING : NS_CHILD_REKEYED,
+                       by_us ? "replaced by our re-key" : "replaced by the peer's re-key");
     c->successor_spi = successor_in;
-    c->retire_by_us = by_us;
     c->retire_at = e->now + (by_us ? NS_IKE_REKEY_GRACE_MS : NS_IKE_PEER_DELETE_WAIT_MS);
     c->poll_at = by_us && e->ops.child_usage ? e->now + NS_IKE_SUCCESSOR_POLL_MS : NS_IKE_NEVER;
     ns_eng_sched(e, sa);
@@ -205,7 +205,7 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_
         return;
     }
     oi = ns_eng_child_by_in(sa, old.spi_in);
-    if (oi >= 0 && old.cstate == NS_CHILD_REKEYED && old.retire_by_us) {
+    if (oi >= 0 && old.cstate == NS_CHILD_RETIRING) {
         /* Our re-key of it completed before this request came: the same
          * decision now (2.8.1), with our exchange's nonces kept on its
          * child. */
@@ -288,7 +288,7 @@ int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsign
         ns_eng_ccsa_drop(e, sa);
         return -1;
     }
-    old->cstate = NS_CHILD_REKEYING;
+    ns_eng_child_state(e, old, NS_CHILD_REKEYING, "our re-key sent");
     NS_INFO("ike: IKE SA %016llx: re-keying CHILD SA in 0x%08x out 0x%08x%s",
             (unsigned long long)sa->id, old->spi_in, old->spi_out, cc->dh ? " (PFS)" : "");
     return 0;
@@ -423,7 +423,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
             ch.chosen.dh ? ", PFS" : "");
     oi = ns_eng_child_by_in(sa, old.spi_in);
     if (oi >= 0)
-        sa->child[oi].cstate = NS_CHILD_ACTIVE; /* until decided below */
+        ns_eng_child_state(e, &sa->child[oi], NS_CHILD_INSTALLED, "re-key answered");
     if (cc->coll_spi_in && ns_eng_child_by_in(sa, cc->coll_spi_in) >= 0) {
         uint8_t ours[NS_IKE_MAX_NONCE];
         size_t ours_len;

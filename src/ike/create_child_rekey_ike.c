@@ -49,7 +49,6 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return NULL;
     }
-    sa->keys_ready = true;
     if (ns_eng_sa_ciphers(sa) != 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return NULL;
@@ -63,15 +62,16 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
     sa->established_ms = e->now;
     if (old->in_ident_idx)
         ns_eng_index_ident(e, sa);
-    ns_eng_set_state(e, sa, NS_IKE_ST_ESTABLISHED);
+    ns_eng_sa_state(e, sa, NS_IKE_ST_ESTABLISHED, "made by a re-key");
     return sa;
 }
 
-/* The replaced IKE SA waits for the peer's DELETE (with a fallback). */
+/* A replaced (REKEYED) or REDUNDANT IKE SA waits for the peer's DELETE,
+ * until this fallback time. */
 static void await_peer_delete(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     sa->rekey_at = e->now + NS_IKE_PEER_DELETE_WAIT_MS;
-    ns_eng_set_state(e, sa, NS_IKE_ST_REKEYED);
+    ns_eng_sched(e, sa);
 }
 
 void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
@@ -196,7 +196,7 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
 {
     struct ns_ccsa *cc = sa->ccsa;
     struct ns_ikesa *coll = cc->coll_ike_id ? ns_eng_find_id(e, cc->coll_ike_id) : NULL;
-    if (coll && (coll->state != NS_IKE_ST_ESTABLISHED || coll->replaced))
+    if (coll && coll->state != NS_IKE_ST_ESTABLISHED)
         coll = NULL;
     if (m->error) {
         if (m->error == NS_N_INVALID_KE_PAYLOAD && ns_ccsa_retry_ke(e, sa, m))
@@ -246,8 +246,7 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
                 ours_redundant ? "ours, we delete it" : "the peer's, it deletes it",
                 (unsigned long long)keep->id);
         ns_eng_ike_move(e, sa, keep);
-        drop->replaced = true; /* never carried anything */
-        drop->redundant = !ours_redundant;
+        ns_eng_sa_state(e, drop, NS_IKE_ST_REDUNDANT, "lost a simultaneous re-key");
         if (ours_redundant) {
             ns_eng_delete_ike(e, fresh, NS_IKE_DOWN_LOCAL);
         } else {
@@ -260,5 +259,6 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
         return true;
     }
     ns_eng_ike_move(e, sa, fresh);
+    cc->delete_old = true; /* the re-key's initiator deletes the old one */
     return true;
 }

@@ -102,8 +102,7 @@ static bool request_expected(const struct ns_ikesa *sa, uint8_t exchange)
         return !sa->initiator && sa->state == NS_IKE_ST_INIT_DONE;
     case NS_INFORMATIONAL:
     case NS_CREATE_CHILD_SA: /* answered TEMPORARY_FAILURE unless ESTABLISHED (2.25) */
-        return sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING ||
-               sa->state == NS_IKE_ST_REKEYED;
+        return ns_ike_state_authenticated(sa->state);
     default:
         return false;
     }
@@ -163,7 +162,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
                        const struct ns_ike_payloads *pl, uint8_t *msg, size_t len)
 {
     const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
-    if (!sk || !sa->keys_ready) {
+    if (!sk || !ns_eng_sa_keyed(sa)) {
         drop(e, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
         return;
     }

@@ -65,38 +65,45 @@ struct ns_ikesa *ns_eng_sa_new_id(struct ns_ike_engine *e, bool initiator, uint6
         sa->spi_i = sa->id;
     else
         sa->spi_r = sa->id;
-    sa->state = initiator ? NS_IKE_ST_INIT_SENT : NS_IKE_ST_INIT_DONE;
+    sa->state = NS_IKE_ST_NEW;
     sa->created_ms = sa->last_rx_ms = e->now;
     sa->heap_pos = SIZE_MAX;
     sa->due = NS_IKE_NEVER;
     sa->by_id.hash = ns_eng_hash_id(e, sa->id);
     ns_htab_add(&e->by_id, &sa->by_id);
     e->n_sas++;
-    e->half_open++; /* both first states are unauthenticated */
+    e->half_open++; /* NEW is unauthenticated */
     return sa;
 }
 
-static bool is_half_open(enum ns_ike_state st)
+bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st,
+                     const char *why)
 {
-    return st == NS_IKE_ST_INIT_SENT || st == NS_IKE_ST_INIT_DONE || st == NS_IKE_ST_AUTH_SENT;
-}
-
-void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st)
-{
-    if (is_half_open(sa->state) && !is_half_open(st)) {
+    enum ns_ike_state old = sa->state;
+    if (!ns_ike_state_move(&sa->state, st, sa->id, why, &e->ctr.illegal_transitions))
+        return false;
+    if (ns_ike_state_half_open(old) && !ns_ike_state_half_open(st)) {
         e->half_open--;
         ns_ho_del(&e->ho, &sa->ho); /* authenticated or gone: its source's share shrinks */
         ns_eng_unindex_cookie(e, sa);
     }
-    if (is_half_open(sa->state) && st == NS_IKE_ST_ESTABLISHED) {
+    if (ns_ike_state_half_open(old) && st == NS_IKE_ST_ESTABLISHED) {
         /* Authenticated: the data plane may report on it, and it ages. */
         ns_eng_dp_index(e, sa);
         ns_eng_life_ike_start(e, sa);
     }
-    if (st == NS_IKE_ST_DEAD && sa->state != NS_IKE_ST_DEAD)
+    if (st == NS_IKE_ST_DEAD)
         e->n_dead++;
-    sa->state = st;
     ns_eng_sched(e, sa);
+    return true;
+}
+
+bool ns_eng_child_state(struct ns_ike_engine *e, struct ns_ike_child *c, enum ns_child_state st,
+                        const char *why)
+{
+    if (c->cstate == st)
+        return true;
+    return ns_child_state_move(&c->cstate, st, c->spi_in, why, &e->ctr.illegal_transitions);
 }
 
 int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
@@ -113,7 +120,8 @@ int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t
         ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
                            shared, shared_len, sa->spi_i, sa->spi_r, &sa->keys) == 0)
         rc = 0;
-    sa->keys_ready = rc == 0;
+    if (rc != 0)
+        OPENSSL_cleanse(&sa->keys, sizeof(sa->keys)); /* ns_eng_sa_keyed: no keys */
     OPENSSL_cleanse(shared, sizeof(shared));
     ns_dh_free(sa->dh);
     sa->dh = NULL;
@@ -127,7 +135,7 @@ static int sa_cipher(struct ns_ikesa *sa, bool out)
     struct ns_cipher **c = out ? &sa->sk_out : &sa->sk_in;
     if (*c)
         return 0;
-    if (!sa->keys_ready)
+    if (!ns_eng_sa_keyed(sa))
         return -1;
     const struct ns_proposal *p = &sa->ike_alg;
     const struct ns_ike_keys *k = &sa->keys;
@@ -200,7 +208,7 @@ void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct n
 
 void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
 {
-    if (sa->child[i].cstate != NS_CHILD_ACTIVE && sa->state == NS_IKE_ST_ESTABLISHED) {
+    if (sa->child[i].cstate != NS_CHILD_INSTALLED && sa->state == NS_IKE_ST_ESTABLISHED) {
         /* A replaced one goes: its successor must send now, if it waited
          * for the re-key's initiator (the initiator's DELETE of the old one
          * says it has the new one). */
@@ -253,8 +261,8 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
 {
     if (sa->state == NS_IKE_ST_DEAD)
         return;
-    bool was_up = sa->state == NS_IKE_ST_ESTABLISHED || sa->state == NS_IKE_ST_DELETING ||
-                  sa->state == NS_IKE_ST_REKEYED;
+    bool was_up = ns_ike_state_authenticated(sa->state);
+    bool replaced = sa->state == NS_IKE_ST_REKEYED || sa->state == NS_IKE_ST_REDUNDANT;
     ns_eng_ccsa_drop(e, sa);
     ns_eng_children_down(e, sa);
     ns_eng_dp_unindex(e, sa);
@@ -268,7 +276,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     sa->req_kind = NS_REQ_NONE;
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
-    if (was_up && sa->replaced) {
+    if (replaced) {
         NS_INFO("ike: IKE SA %016llx closed: re-keyed", (unsigned long long)sa->id);
     } else if (was_up) {
         e->ctr.ike_deleted++;
@@ -282,7 +290,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     sa->dead_until = e->now;
     if (sa->resp.p)
         sa->dead_until += (uint64_t)e->conf->retransmit_timeout_ms << shift;
-    ns_eng_set_state(e, sa, NS_IKE_ST_DEAD);
+    ns_eng_sa_state(e, sa, NS_IKE_ST_DEAD, ns_ike_down_reason_str(why));
     if (e->client_sa == sa) {
         e->client_sa = NULL;
         if (e->ops.client_down)

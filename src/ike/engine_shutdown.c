@@ -26,7 +26,8 @@ static bool peer_keyed(const struct ns_ikesa *sa)
     case NS_IKE_ST_ESTABLISHED:
     case NS_IKE_ST_DELETING:
     case NS_IKE_ST_REKEYED:
-        return sa->keys_ready;
+    case NS_IKE_ST_REDUNDANT:
+        return ns_eng_sa_keyed(sa);
     default:
         return false;
     }

@@ -26,6 +26,7 @@
 #include "ike/halfopen.h"
 #include "ike/msg.h"
 #include "ike/pool.h"
+#include "ike/sa_state.h"
 #include "crypto/proposal.h"
 #include "util/addr.h"
 
@@ -46,20 +47,6 @@
 #define NS_IKE_SUCCESSOR_POLL_MS 200
 #define NS_IKE_PEER_DELETE_WAIT_MS 30000
 
-/* The life of an IKE SA. Every message is checked against the state before
- * anything else: what a state does not expect is dropped and counted. */
-enum ns_ike_state {
-    NS_IKE_ST_INIT_SENT = 0,   /* client: IKE_SA_INIT request out, no keys yet */
-    NS_IKE_ST_INIT_DONE = 1,   /* gateway: IKE_SA_INIT answered, keys derived, IKE_AUTH awaited
-                                  (half-open: the peer is not authenticated) */
-    NS_IKE_ST_AUTH_SENT = 2,   /* client: IKE_AUTH request out */
-    NS_IKE_ST_ESTABLISHED = 3, /* both authenticated; INFORMATIONAL both ways */
-    NS_IKE_ST_DELETING = 4,    /* our DELETE of the IKE SA is out, its answer awaited */
-    NS_IKE_ST_DEAD = 5,        /* gone: lingers only to answer a retransmitted last request */
-    NS_IKE_ST_REKEYED = 6,     /* replaced by a re-key (its CHILD_SAs are on the new IKE SA):
-                                  waits for the peer's DELETE of it (lifecycle.c) */
-};
-const char *ns_eng_state_name(enum ns_ike_state st);
 
 /* What our outstanding request is, so the response is matched to it. */
 enum ns_ike_req_kind {
@@ -79,13 +66,6 @@ struct ns_msgbuf {
     size_t len;
 };
 
-/* A CHILD_SA's part in its own life cycle (lifecycle.c). */
-enum ns_child_state {
-    NS_CHILD_ACTIVE = 0,   /* carries traffic; re-keyed at its soft lifetime */
-    NS_CHILD_REKEYING = 1, /* our CREATE_CHILD_SA re-keying it is out */
-    NS_CHILD_REKEYED = 2,  /* replaced: the deleting side deletes it after a grace time */
-    NS_CHILD_DELETING = 3, /* our DELETE of it is out */
-};
 
 /* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
  * simultaneous re-key by the peer left to resolve when it is answered. */
@@ -97,6 +77,7 @@ struct ns_ccsa {
     struct ns_dh *dh;     /* our KE (IKE always; CHILD with PFS), NULL without */
     uint16_t ke_group;
     unsigned ke_retries; /* INVALID_KE_PAYLOAD rounds */
+    bool delete_old;     /* IKE: the answer made a new IKE SA; we delete the old one */
     uint8_t ni[NS_IKE_NONCE_LEN];
     /* The peer's simultaneous re-key of the same SA, answered meanwhile:
      * the SA it made (CHILD: our inbound SPI; IKE: its id) and the lowest
@@ -119,18 +100,17 @@ struct ns_ike_child {
     struct ns_addr orig_src, orig_dst; /* transport mode: see ns_child_params */
     uint64_t created_ms;
 
-    /* Life cycle (lifecycle.c). Times in ms, NS_IKE_NEVER when not armed. */
+    /* Life cycle (lifecycle.c). Times in ms, NS_IKE_NEVER when not armed.
+     * The state changes only through ns_eng_child_state. */
     enum ns_child_state cstate;
     uint64_t rekey_at;            /* soft lifetime in time: re-key then */
     uint64_t expire_at;           /* hard lifetime: deleted then */
-    uint64_t retire_at;           /* REKEYED: deleted by us then (grace, or fallback) */
+    uint64_t retire_at;           /* RETIRING: deleted by us then (grace); REKEYED: fallback */
     uint64_t poll_at;             /* next look at its traffic (byte lifetime, successor used) */
     uint64_t poll_bytes, poll_ms; /* traffic at the last look, for the rate */
     uint64_t soft_bytes;          /* re-key when either direction carried this much */
     unsigned rekeys;              /* re-keys of this CHILD_SA's line so far */
-    uint32_t successor_spi;       /* REKEYED: our inbound SPI of the one that replaced it */
-    bool retire_by_us;            /* REKEYED: we delete it at retire_at after a grace time (our
-                                     re-key won); else the peer should, retire_at is a fallback */
+    uint32_t successor_spi;       /* RETIRING, REKEYED: our inbound SPI of the one that replaced it */
     uint64_t install_seq;         /* installation order: the SAD sends on the newest */
     /* Responder of a re-key: the outbound direction is not installed yet
      * (ops->child_out_up); the two specs wait here (heap, keys: wiped). */
@@ -151,7 +131,7 @@ struct ns_ikesa {
     uint64_t id; /* our SPI: spi_i on the initiator, spi_r on the responder */
     uint64_t spi_i, spi_r;
     bool initiator;
-    enum ns_ike_state state;
+    enum ns_ike_state state; /* changes only through ns_eng_sa_state */
     enum ns_ike_down_reason down_reason; /* client: reported by client_down at kill */
 
     const struct ns_conf_peer *peer; /* client: the gateway's section; gateway: after IDi */
@@ -175,8 +155,7 @@ struct ns_ikesa {
     size_t cookie_len;
     unsigned init_retries; /* client: COOKIE / INVALID_KE round trips so far */
 
-    struct ns_ike_keys keys;
-    bool keys_ready;                  /* keys derived (after IKE_SA_INIT) */
+    struct ns_ike_keys keys;          /* all zero until derived (ns_eng_sa_keyed) */
     struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send: NULL but in use */
 
     /* Message IDs (2.2): one window each way. */
@@ -213,12 +192,10 @@ struct ns_ikesa {
     uint64_t dp_id;
     struct ns_hnode by_dp;
     bool in_dp_idx;
-    uint64_t rekey_at, expire_at; /* soft and hard lifetime; REKEYED: give-up time */
+    uint64_t rekey_at, expire_at; /* soft and hard lifetime; REKEYED, REDUNDANT: give-up time */
     uint64_t retry_at;            /* no new re-key request before (TEMPORARY_FAILURE) */
     unsigned rekeys;              /* IKE re-keys of this line so far */
-    bool replaced;                /* its CHILD_SAs moved to the IKE SA that re-keyed it */
     uint64_t rekey_of;            /* made by a re-key: the id of the IKE SA it re-keys */
-    bool redundant;               /* made by the peer's losing half of a simultaneous re-key */
     struct ns_ccsa *ccsa;         /* our CREATE_CHILD_SA in flight, or NULL */
     uint32_t del_spis[NS_IKE_MAX_CHILD]; /* our inbound SPIs of children to tell the peer gone */
     unsigned n_del;
@@ -331,7 +308,22 @@ struct ns_ikesa *ns_eng_sa_new(struct ns_ike_engine *e, bool initiator);
 struct ns_ikesa *ns_eng_sa_new_id(struct ns_ike_engine *e, bool initiator, uint64_t id);
 /* A random nonzero IKE SPI no SA of ours has, nor a line of re-keyed SAs. */
 uint64_t ns_eng_fresh_spi(const struct ns_ike_engine *e);
-void ns_eng_set_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st);
+/* The one way an IKE SA changes state (sa_state.h): checked against the
+ * table, an illegal move refused and counted (ctr.illegal_transitions);
+ * keeps the half-open count, the data-plane index and the deadline in
+ * step. why says what caused it, for the debug log. Returns false when
+ * refused. */
+bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_state st,
+                     const char *why);
+/* The same for a CHILD_SA; a move to the state it has is no move and is
+ * accepted. */
+bool ns_eng_child_state(struct ns_ike_engine *e, struct ns_ike_child *c, enum ns_child_state st,
+                        const char *why);
+/* Keys derived (after IKE_SA_INIT, or from the IKE SA a re-key replaced). */
+static inline bool ns_eng_sa_keyed(const struct ns_ikesa *sa)
+{
+    return sa->keys.d_len != 0;
+}
 /* Takes the SA out of service: CHILD_SAs down, SPIs and virtual IP
  * released, indexes dropped, client_down on the client; the SA lingers in
  * state DEAD to answer a retransmission of the request it answered last. */

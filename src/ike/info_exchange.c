@@ -156,13 +156,12 @@ int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)
 {
-    if (sa->state == NS_IKE_ST_DELETING || sa->state == NS_IKE_ST_DEAD)
+    if (sa->state == NS_IKE_ST_DELETING || sa->state == NS_IKE_ST_DEAD ||
+        sa->req_kind == NS_REQ_DELETE_IKE)
         return;
     sa->down_reason = why;
-    if (sa->state == NS_IKE_ST_REKEYED) /* replaced: only the DELETE is left */
-        ns_eng_set_state(e, sa, NS_IKE_ST_ESTABLISHED);
-    if (sa->state != NS_IKE_ST_ESTABLISHED) {
-        ns_eng_sa_kill(e, sa, why);
+    if (!ns_ike_state_authenticated(sa->state)) {
+        ns_eng_sa_kill(e, sa, why); /* nothing authenticated to tell */
         return;
     }
     /* The tunnel stops now, whatever the peer answers. */
@@ -174,7 +173,10 @@ void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike
     sa->want_delete = false;
     uint32_t id;
     int len = build_info_request(e, sa, true, 0, &id);
-    ns_eng_set_state(e, sa, NS_IKE_ST_DELETING);
+    /* A replaced or redundant SA keeps its state: its line goes on in
+     * another IKE SA, and only its DELETE is left. */
+    if (sa->state == NS_IKE_ST_ESTABLISHED)
+        ns_eng_sa_state(e, sa, NS_IKE_ST_DELETING, ns_ike_down_reason_str(why));
     if (len < 0 || ns_eng_request(e, sa, NS_REQ_DELETE_IKE, id, e->buf, (size_t)len) != 0) {
         ns_eng_sa_kill(e, sa, why);
         return;

@@ -151,7 +151,10 @@ int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (!sa->dh)
         return -1;
     sa->next_req_id = 1; /* IKE_SA_INIT is 0 */
-    return init_send(e, sa);
+    if (init_send(e, sa) != 0)
+        return -1;
+    ns_eng_sa_state(e, sa, NS_IKE_ST_INIT_SENT, "IKE_SA_INIT sent");
+    return 0;
 }
 
 static void init_fail(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
@@ -287,7 +290,7 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
         sa->remote.port = e->conf->natt_port;
     }
     log_init_done(e, sa);
-    ns_eng_set_state(e, sa, NS_IKE_ST_AUTH_SENT);
+    ns_eng_sa_state(e, sa, NS_IKE_ST_AUTH_SENT, "IKE_SA_INIT answered");
     if (ns_eng_auth_start(e, sa) != 0)
         init_fail(e, sa, "cannot build IKE_AUTH");
 }
@@ -456,7 +459,7 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     /* The request came from rx_remote to rx_local. */
     natd_eval(sa, pl, 0, &e->rx_remote, &e->rx_local);
     ns_eng_index_init(e, sa);
-    ns_eng_sched(e, sa);
+    ns_eng_sa_state(e, sa, NS_IKE_ST_INIT_DONE, "IKE_SA_INIT answered");
     return sa;
 }
 

@@ -7,16 +7,16 @@
  *   of clients set up together do not re-key together and the two ends of
  *   one SA rarely start at the same moment.
  *
- *   A CHILD_SA replaced by a re-key is REKEYED: the side whose re-key
- *   created its successor deletes it, once the successor has carried
+ *   A CHILD_SA replaced by a re-key is RETIRING on the side whose re-key
+ *   created its successor, which deletes it once the successor has carried
  *   inbound traffic or after a short grace time, so that nothing still on
- *   the wire for it is lost; the other side waits for that DELETE (with a
- *   long fallback). The SAD sends on the newest CHILD_SA, so outbound
+ *   the wire for it is lost; it is REKEYED on the other side, which waits
+ *   for that DELETE (with a long fallback). The SAD sends on the newest CHILD_SA, so outbound
  *   traffic moves to the successor as soon as it is installed.
  *
  *   An IKE SA replaced by a re-key hands its CHILD_SAs, virtual IP,
- *   client role and data-plane id to the new one, and is deleted by the
- *   re-key's initiator (REKEYED on the other side until then).
+ *   client role and data-plane id to the new one and is REKEYED until the
+ *   re-key's initiator deletes it.
  *
  * Also the data-plane id index (engine.h: ike_sa_id stays across IKE
  * re-keys) and natsecctl's "rekey". */
@@ -63,12 +63,11 @@ void ns_eng_life_ike_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
 void ns_eng_life_child_start(struct ns_ike_engine *e, struct ns_ike_child *c)
 {
     uint64_t life = (uint64_t)e->conf->child_lifetime_s * 1000;
-    c->cstate = NS_CHILD_ACTIVE;
+    c->cstate = NS_CHILD_INSTALLED; /* where a new CHILD_SA starts */
     c->expire_at = e->now + life;
     c->rekey_at = e->now + soft(life);
     c->retire_at = NS_IKE_NEVER;
     c->successor_spi = 0;
-    c->retire_by_us = false;
     c->install_seq = ++e->child_seq;
     c->poll_bytes = 0;
     c->poll_ms = e->now;
@@ -191,7 +190,8 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
     if (e->client_sa == old)
         e->client_sa = fresh;
     fresh->rekeys = old->rekeys + 1;
-    old->replaced = true;
+    if (old->state != NS_IKE_ST_REKEYED)
+        ns_eng_sa_state(e, old, NS_IKE_ST_REKEYED, "CHILD_SAs moved to its successor");
     e->ctr.ike_rekeys++;
     NS_INFO("ike: IKE SA %016llx re-keyed: now IKE SA %016llx (SPIs %016llx %016llx, %u "
             "CHILD SA(s) moved, re-key %u)",
@@ -209,7 +209,7 @@ void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
         /* Both sides re-keyed it and the peer's re-key won: the peer
          * deletes the old one, its new IKE SA takes the CHILD_SAs. */
         struct ns_ikesa *to = ns_eng_find_id(e, cc->coll_ike_id);
-        if (to && to->state == NS_IKE_ST_ESTABLISHED && !to->replaced) {
+        if (to && to->state == NS_IKE_ST_ESTABLISHED) {
             e->ctr.rekey_collisions++;
             NS_INFO("ike: simultaneous re-key of IKE SA %016llx: the peer deletes it, its "
                     "re-key won (2.8.2): IKE SA %016llx survives, ours is redundant",
@@ -219,7 +219,7 @@ void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return;
     }
     struct ns_ikesa *old = sa->rekey_of ? ns_eng_find_id(e, sa->rekey_of) : NULL;
-    if (old && sa->redundant && old->state == NS_IKE_ST_REKEYED && old->replaced) {
+    if (old && sa->state == NS_IKE_ST_REDUNDANT && old->state == NS_IKE_ST_REKEYED) {
         /* The peer deleted its redundant IKE SA: it knows the outcome, and
          * the old one, ours to delete, can go now. */
         NS_DBG("ike: IKE SA %016llx: the peer deleted its redundant IKE SA %016llx",
@@ -236,7 +236,7 @@ void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
                 "which is redundant (lowest nonce, 2.8.2); ours will survive",
                 (unsigned long long)old->id, (unsigned long long)sa->id);
         old->ccsa->coll_ike_id = 0;
-        sa->replaced = true; /* never carried anything */
+        ns_eng_sa_state(e, sa, NS_IKE_ST_REDUNDANT, "the peer's re-key lost");
     }
 }
 
@@ -250,9 +250,9 @@ static uint64_t start_at(const struct ns_ikesa *sa, uint64_t when)
 
 uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
-    if (sa->state == NS_IKE_ST_REKEYED)
+    if (sa->state == NS_IKE_ST_REKEYED || sa->state == NS_IKE_ST_REDUNDANT)
         return sa->req_kind == NS_REQ_NONE ? sa->rekey_at : NS_IKE_NEVER;
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->replaced || sa->want_delete)
+    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->want_delete)
         return NS_IKE_NEVER;
     uint64_t due = sa->expire_at;
     bool idle = sa->req_kind == NS_REQ_NONE;
@@ -263,7 +263,7 @@ uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *s
     for (unsigned i = 0; i < sa->n_child; i++) {
         const struct ns_ike_child *c = &sa->child[i];
         switch (c->cstate) {
-        case NS_CHILD_ACTIVE:
+        case NS_CHILD_INSTALLED:
             due = min_u64(due, min_u64(c->expire_at, c->poll_at));
             if (idle)
                 due = min_u64(due, start_at(sa, c->rekey_at));
@@ -271,6 +271,7 @@ uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *s
         case NS_CHILD_REKEYING:
             due = min_u64(due, min_u64(c->expire_at, c->poll_at));
             break;
+        case NS_CHILD_RETIRING:
         case NS_CHILD_REKEYED:
             /* Its hard lifetime only hastens the DELETE its re-key calls for. */
             due = min_u64(due, c->poll_at);
@@ -298,7 +299,7 @@ static void poll_bytes(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_i
                 (unsigned long long)bytes);
         return;
     }
-    if (bytes >= c->soft_bytes && c->cstate == NS_CHILD_ACTIVE && c->rekey_at > now) {
+    if (bytes >= c->soft_bytes && c->cstate == NS_CHILD_INSTALLED && c->rekey_at > now) {
         NS_INFO("ike: CHILD SA in 0x%08x: soft byte lifetime reached (%llu bytes), re-keying",
                 c->spi_in, (unsigned long long)bytes);
         c->rekey_at = now;
@@ -383,11 +384,12 @@ static void poll_child(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_i
         poll_pending(e, sa, (unsigned)(c - sa->child));
         return;
     }
+    if (c->cstate == NS_CHILD_RETIRING) {
+        poll_successor(e, sa, c);
+        return;
+    }
     if (c->cstate == NS_CHILD_REKEYED) {
-        if (c->retire_by_us)
-            poll_successor(e, sa, c);
-        else
-            c->poll_at = NS_IKE_NEVER;
+        c->poll_at = NS_IKE_NEVER;
         return;
     }
     if (c->cstate == NS_CHILD_DELETING || !e->ops.child_usage || !e->conf->child_lifetime_bytes) {
@@ -421,7 +423,7 @@ static bool run_local(struct ns_ike_engine *e, struct ns_ikesa *sa)
         struct ns_ike_child *c = &sa->child[i];
         if (now >= c->poll_at)
             poll_child(e, sa, c);
-        bool live = c->cstate == NS_CHILD_ACTIVE || c->cstate == NS_CHILD_REKEYING;
+        bool live = c->cstate == NS_CHILD_INSTALLED || c->cstate == NS_CHILD_REKEYING;
         if (live && now >= c->expire_at) {
             NS_WARN("ike: CHILD SA in 0x%08x out 0x%08x: hard lifetime reached, deleting",
                     c->spi_in, c->spi_out);
@@ -442,7 +444,8 @@ static bool run_local(struct ns_ike_engine *e, struct ns_ikesa *sa)
     return true;
 }
 
-/* Starts our DELETE of the REKEYED children whose time came. */
+/* Starts our DELETE of the replaced children whose time came (RETIRING:
+ * the grace time; REKEYED: the fallback). */
 static bool start_retire(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     uint64_t newest = 0;
@@ -451,7 +454,8 @@ static bool start_retire(struct ns_ike_engine *e, struct ns_ikesa *sa)
             newest = max_u64(newest, sa->child[i].install_seq);
     for (unsigned i = 0; i < sa->n_child;) {
         struct ns_ike_child *c = &sa->child[i];
-        if (c->cstate != NS_CHILD_REKEYED || (e->now < c->retire_at && e->now < c->expire_at)) {
+        bool replaced = c->cstate == NS_CHILD_RETIRING || c->cstate == NS_CHILD_REKEYED;
+        if (!replaced || (e->now < c->retire_at && e->now < c->expire_at)) {
             i++;
             continue;
         }
@@ -466,7 +470,7 @@ static bool start_retire(struct ns_ike_engine *e, struct ns_ikesa *sa)
         }
         /* The peer may still send on it until it has our DELETE: it goes
          * when the answer comes. */
-        c->cstate = NS_CHILD_DELETING;
+        ns_eng_child_state(e, c, NS_CHILD_DELETING, "replaced: our DELETE");
         c->poll_at = NS_IKE_NEVER;
         if (sa->n_del < NS_IKE_MAX_CHILD)
             sa->del_spis[sa->n_del++] = c->spi_in;
@@ -493,7 +497,7 @@ static void start_next(struct ns_ike_engine *e, struct ns_ikesa *sa)
     }
     for (unsigned i = 0; i < sa->n_child; i++) {
         const struct ns_ike_child *c = &sa->child[i];
-        if (c->cstate != NS_CHILD_ACTIVE || now < c->rekey_at)
+        if (c->cstate != NS_CHILD_INSTALLED || now < c->rekey_at)
             continue;
         if (ns_eng_ccsa_rekey_child(e, sa, i) != 0)
             ns_eng_life_retry_later(e, sa);
@@ -503,8 +507,8 @@ static void start_next(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->state == NS_IKE_ST_REKEYED) {
-        if (sa->redundant && e->now >= sa->rekey_at) {
+    if (sa->state == NS_IKE_ST_REDUNDANT) {
+        if (sa->req_kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
             /* The peer's redundant IKE SA of a simultaneous re-key, never
              * deleted by the peer: its answer was lost and the peer never
              * made its half (it followed our DELETE of the old one). Nothing
@@ -512,8 +516,10 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
             NS_INFO("ike: IKE SA %016llx: redundant, the peer never deleted it; closing it",
                     (unsigned long long)sa->id);
             ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL);
-            return;
         }
+        return;
+    }
+    if (sa->state == NS_IKE_ST_REKEYED) {
         if (sa->req_kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
             NS_INFO("ike: IKE SA %016llx: the peer did not delete the IKE SA it re-keyed; "
                     "deleting it",
@@ -522,7 +528,7 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
         }
         return;
     }
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->replaced)
+    if (sa->state != NS_IKE_ST_ESTABLISHED)
         return;
     if (!run_local(e, sa))
         return;
@@ -535,7 +541,7 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 static unsigned rekey_one(struct ns_ike_engine *e, struct ns_ikesa *sa, bool ike)
 {
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->replaced)
+    if (sa->state != NS_IKE_ST_ESTABLISHED)
         return 0;
     unsigned n = 0;
     if (ike) {
@@ -543,7 +549,7 @@ static unsigned rekey_one(struct ns_ike_engine *e, struct ns_ikesa *sa, bool ike
         n = 1;
     } else {
         for (unsigned i = 0; i < sa->n_child; i++) {
-            if (sa->child[i].cstate == NS_CHILD_ACTIVE) {
+            if (sa->child[i].cstate == NS_CHILD_INSTALLED) {
                 sa->child[i].rekey_at = e->now;
                 n++;
             }

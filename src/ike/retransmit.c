@@ -56,7 +56,7 @@ void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_eng_sched(e, sa);
     /* A deletion asked for while this exchange ran goes out now: one
      * request at a time (window size 1). */
-    if (sa->want_delete && sa->state == NS_IKE_ST_ESTABLISHED)
+    if (sa->want_delete)
         ns_eng_delete_ike(e, sa, sa->down_reason);
     else
         ns_eng_life_run(e, sa); /* a re-key or DELETE that waited for the window */

@@ -8,27 +8,6 @@
 
 #define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
-const char *ns_eng_state_name(enum ns_ike_state st)
-{
-    switch (st) {
-    case NS_IKE_ST_INIT_SENT:
-        return "INIT_SENT";
-    case NS_IKE_ST_INIT_DONE:
-        return "INIT_DONE";
-    case NS_IKE_ST_AUTH_SENT:
-        return "AUTH_SENT";
-    case NS_IKE_ST_ESTABLISHED:
-        return "ESTABLISHED";
-    case NS_IKE_ST_DELETING:
-        return "DELETING";
-    case NS_IKE_ST_DEAD:
-        return "DEAD";
-    case NS_IKE_ST_REKEYED:
-        return "REKEYED";
-    }
-    return "?";
-}
-
 const char *ns_ike_down_reason_str(enum ns_ike_down_reason r)
 {
     switch (r) {
@@ -112,9 +91,8 @@ static void child_status(const struct ns_ike_child *c, struct ns_ike_child_statu
     out->n_remote_ts = c->n_remote_ts;
     memcpy(out->remote_ts, c->remote_ts, sizeof(out->remote_ts));
     out->created_ms = c->created_ms;
-    static const char *const names[] = {"INSTALLED", "REKEYING", "REKEYED", "DELETING"};
-    out->state = (unsigned)c->cstate < 4 ? names[c->cstate] : "?";
-    out->rekey_ms = c->cstate == NS_CHILD_ACTIVE ? c->rekey_at : NS_IKE_NEVER;
+    out->state = ns_child_state_name(c->cstate);
+    out->rekey_ms = c->cstate == NS_CHILD_INSTALLED ? c->rekey_at : NS_IKE_NEVER;
     out->expire_ms = c->expire_at;
     out->rekeys = c->rekeys;
 }
@@ -127,7 +105,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->spi_i = sa->spi_i;
     st->spi_r = sa->spi_r;
     st->initiator = sa->initiator;
-    st->state = ns_eng_state_name(sa->state);
+    st->state = ns_ike_state_name(sa->state);
     st->local_id = e->conf->local_id;
     st->remote_id = sa->remote_id;
     st->peer_name = sa->peer && sa->state >= NS_IKE_ST_ESTABLISHED ? sa->peer->name : "";
@@ -146,7 +124,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->created_ms = sa->created_ms;
     st->established_ms = sa->established_ms;
     st->last_rx_ms = sa->last_rx_ms;
-    bool live = sa->state == NS_IKE_ST_ESTABLISHED && !sa->replaced;
+    bool live = sa->state == NS_IKE_ST_ESTABLISHED;
     st->rekey_ms = live && !sa->ccsa ? sa->rekey_at : NS_IKE_NEVER;
     st->expire_ms = live ? sa->expire_at : NS_IKE_NEVER;
     st->rekeys = sa->rekeys;

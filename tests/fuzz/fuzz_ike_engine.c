@@ -947,7 +947,7 @@ static bool add_cert_auth(struct ns_ike_builder *b, struct ns_auth_input *ai, ui
  * (the messages are gone). */
 static bool add_peer_auth(struct ns_ike_builder *b, const struct ns_ikesa *sa, int to, uint8_t hfl)
 {
-    if (!sa->init_req.p || !sa->init_resp.p || !sa->keys_ready)
+    if (!sa->init_req.p || !sa->init_resp.p || !ns_eng_sa_keyed(sa))
         return false;
     if (to == GW && (hfl & 16)) {
         struct ns_auth_input ai = {
@@ -1020,7 +1020,7 @@ static void op_sealed(struct in *in, unsigned f)
     const uint8_t *chain = bytes(in, &len);
 
     struct ns_ikesa *sa = target_sa(to, sel);
-    if (!sa || !sa->keys_ready)
+    if (!sa || !ns_eng_sa_keyed(sa))
         return;
     bool response = hfl & 1;
     uint32_t expected = response ? sa->req_id : sa->peer_req_id;
