@@ -147,6 +147,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
                         c->half_open_max);
     if (c->n_ike == 0 || c->n_esp == 0)
         ns_conf_p_error(p, p->main_line, "internal: the default proposals do not parse");
+    ns_conf_p_legacy(p);
     validate_peers(p);
     if (!p->err_line)
         ns_conf_p_load_creds(p);

@@ -106,6 +106,11 @@ struct ns_conf {
     unsigned n_ike;
     struct ns_proposal esp[NS_MAX_PROPOSALS];
     unsigned n_esp;
+    /* default no. yes: the weak algorithms of ns_proposal_legacy may be
+     * written in any list, and the suites Windows offers without a
+     * registry change are appended to the two lists above unless they
+     * were written (X12). */
+    bool legacy_proposals;
 
     bool force_encap;               /* default no (RFC 7296 2.23) */
     unsigned keepalive_s;           /* default 20, 0 disables (X1) */
@@ -162,6 +167,10 @@ int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen
 int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out, char *err,
                         size_t errlen);
 void ns_conf_free(struct ns_conf *c);
+
+/* The weak algorithms (NS_LEGACY_* of conf/proposal_parse.h) found in any
+ * proposal list of c, for the start-up log line; 0 unless legacy_proposals. */
+unsigned ns_conf_legacy_in_use(const struct ns_conf *c);
 
 /* The peer section for an identity: the same type and data
  * (ns_conf_id_match), else the %default section, else NULL. */

@@ -128,6 +128,12 @@ static int set_force_encap(struct ns_conf_parser *p, const char *v, char *err, s
     return ns_cv_bool(v, &p->c->force_encap, err, errlen);
 }
 
+static int set_legacy_proposals(struct ns_conf_parser *p, const char *v, char *err,
+                                size_t errlen)
+{
+    return ns_cv_bool(v, &p->c->legacy_proposals, err, errlen);
+}
+
 static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_cv_bool(v, &p->c->tx_thread, err, errlen);
@@ -222,6 +228,7 @@ static const struct main_key main_keys[] = {
     FN("ike_proposals", set_ike_proposals),
     FN("esp_proposals", set_esp_proposals),
     FN("ah_proposals", refuse_ah),
+    FN("legacy_proposals", set_legacy_proposals),
     FN("force_encap", set_force_encap),
     NUM("keepalive", keepalive_s, 0, 3600),
     NUM("dpd", dpd_s, 0, 86400),

@@ -64,6 +64,11 @@ int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);
 /* check.c: cross-key validation and default proposals into peers; errors
  * go to p. */
 void ns_conf_p_validate(struct ns_conf_parser *p);
+/* legacy.c: without legacy_proposals, a weak algorithm in any list is an
+ * error on its key's line; with it, the Windows default suites are
+ * appended to [natsecd]'s lists that were not written. Runs before the
+ * peers take those lists. */
+void ns_conf_p_legacy(struct ns_conf_parser *p);
 /* Adds c->peers[i] to the identity index (O(1) on average). Returns -1
  * when added, the index of an earlier peer with the same identity (not
  * added), or -2 when out of memory. */

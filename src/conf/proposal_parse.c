@@ -26,6 +26,7 @@ static const struct token tokens[] = {
     {"aes128", K_ENCR, NS_ENCR_AES_CBC, 128},
     {"aes256", K_ENCR, NS_ENCR_AES_CBC, 256},
     {"null", K_ENCR, NS_ENCR_NULL, 0},
+    {"3des", K_ENCR, NS_ENCR_3DES, 192},
     {"sha1", K_INTEG, NS_INTEG_HMAC_SHA1_96, 0},
     {"sha", K_INTEG, NS_INTEG_HMAC_SHA1_96, 0},
     {"sha256", K_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0},
@@ -34,6 +35,7 @@ static const struct token tokens[] = {
     {"sha2_256", K_INTEG, NS_INTEG_HMAC_SHA2_256_128, 0},
     {"sha2_384", K_INTEG, NS_INTEG_HMAC_SHA2_384_192, 0},
     {"sha2_512", K_INTEG, NS_INTEG_HMAC_SHA2_512_256, 0},
+    {"prfsha1", K_PRF, NS_PRF_HMAC_SHA1, 0},
     {"prfsha256", K_PRF, NS_PRF_HMAC_SHA2_256, 0},
     {"prfsha384", K_PRF, NS_PRF_HMAC_SHA2_384, 0},
     {"prfsha512", K_PRF, NS_PRF_HMAC_SHA2_512, 0},
@@ -41,6 +43,7 @@ static const struct token tokens[] = {
     {"curve25519", K_DH, NS_DH_CURVE25519, 0},
     {"ecp256", K_DH, NS_DH_ECP256, 0},
     {"modp2048", K_DH, NS_DH_MODP2048, 0},
+    {"modp1024", K_DH, NS_DH_MODP1024, 0},
     {"esn", K_ESN, 1, 0},
     {"noesn", K_ESN, 0, 0},
 };
@@ -58,6 +61,8 @@ static const struct token *find_token(const char *t)
 static enum ns_prf_alg prf_of_integ(enum ns_integ_alg integ)
 {
     switch (integ) {
+    case NS_INTEG_HMAC_SHA1_96:
+        return NS_PRF_HMAC_SHA1;
     case NS_INTEG_HMAC_SHA2_384_192:
         return NS_PRF_HMAC_SHA2_384;
     case NS_INTEG_HMAC_SHA2_512_256:
@@ -155,14 +160,7 @@ int ns_proposal_parse(const char *s, uint8_t protocol, struct ns_proposal *out, 
         return -1;
     }
     if (!aead && !seen[K_INTEG]) {
-        snprintf(err, errlen, "'%s' needs an integrity algorithm (sha256, sha384, sha512%s)", s,
-                 ike ? "" : " or sha1");
-        return -1;
-    }
-    if (ike && p.integ == NS_INTEG_HMAC_SHA1_96) {
-        snprintf(err, errlen,
-                 "'%s': HMAC-SHA1-96 is for ESP proposals; IKE integrity uses sha256, sha384 "
-                 "or sha512",
+        snprintf(err, errlen, "'%s' needs an integrity algorithm (sha256, sha384, sha512 or sha1)",
                  s);
         return -1;
     }
@@ -178,6 +176,12 @@ int ns_proposal_parse(const char *s, uint8_t protocol, struct ns_proposal *out, 
     }
     *out = p;
     return 0;
+}
+
+bool ns_proposal_same(const struct ns_proposal *a, const struct ns_proposal *b)
+{
+    return a->protocol == b->protocol && a->encr == b->encr && a->key_bits == b->key_bits &&
+           a->integ == b->integ && a->prf == b->prf && a->dh == b->dh && a->esn == b->esn;
 }
 
 struct list_ctx {
@@ -197,9 +201,7 @@ static int list_item(const char *item, void *arg, char *err, size_t errlen)
     if (ns_proposal_parse(item, ctx->protocol, &p, err, errlen) != 0)
         return -1;
     for (unsigned i = 0; i < ctx->n; i++) {
-        const struct ns_proposal *q = &ctx->out[i];
-        if (q->encr == p.encr && q->key_bits == p.key_bits && q->integ == p.integ &&
-            q->prf == p.prf && q->dh == p.dh && q->esn == p.esn) {
+        if (ns_proposal_same(&ctx->out[i], &p)) {
             snprintf(err, errlen, "proposal '%s' is listed twice", item);
             return -1;
         }
@@ -251,6 +253,8 @@ const char *ns_proposal_str(const struct ns_proposal *p, char *buf, size_t len)
     unsigned bits = p->key_bits;
     if (p->encr == NS_ENCR_CHACHA20_POLY1305 && bits == 0)
         bits = 256; /* the one ChaCha20 key size; some callers leave it 0 */
+    if (p->encr == NS_ENCR_3DES && bits == 0)
+        bits = 192; /* likewise for 3DES */
     append(buf, len, &off, K_ENCR, (int)p->encr, bits);
     if (p->integ != NS_INTEG_NONE)
         append(buf, len, &off, K_INTEG, (int)p->integ, 0);
@@ -260,5 +264,45 @@ const char *ns_proposal_str(const struct ns_proposal *p, char *buf, size_t len)
         append(buf, len, &off, K_DH, (int)p->dh, 0);
     if (p->protocol == NS_PROTO_ESP && p->esn)
         append(buf, len, &off, K_ESN, 1, 0);
+    return buf;
+}
+
+unsigned ns_proposal_legacy(const struct ns_proposal *p)
+{
+    unsigned m = 0;
+    if (p->dh == NS_DH_MODP1024)
+        m |= NS_LEGACY_MODP1024;
+    if (p->protocol == NS_PROTO_IKE && p->prf == NS_PRF_HMAC_SHA1)
+        m |= NS_LEGACY_PRF_SHA1;
+    if (p->protocol == NS_PROTO_IKE && p->integ == NS_INTEG_HMAC_SHA1_96)
+        m |= NS_LEGACY_IKE_SHA1;
+    if (p->encr == NS_ENCR_3DES)
+        m |= NS_LEGACY_3DES;
+    return m;
+}
+
+const char *ns_proposal_legacy_str(unsigned mask, char *buf, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {
+        {NS_LEGACY_MODP1024, "MODP-1024 (DH group 2)"},
+        {NS_LEGACY_PRF_SHA1, "the HMAC-SHA1 PRF"},
+        {NS_LEGACY_IKE_SHA1, "HMAC-SHA1-96 for IKE integrity"},
+        {NS_LEGACY_3DES, "3DES-CBC"},
+    };
+    size_t off = 0;
+    if (len == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (!(mask & names[i].bit))
+            continue;
+        int n = snprintf(buf + off, len - off, "%s%s", off ? ", " : "", names[i].name);
+        if (n < 0 || (size_t)n >= len - off)
+            break;
+        off += (size_t)n;
+    }
     return buf;
 }

@@ -22,7 +22,9 @@
 #define AEAD_SALT_LEN 4
 #define AEAD_IV_LEN 8
 #define AEAD_TAG_LEN 16
-#define CBC_IV_LEN 16
+#define CBC_IV_LEN 16   /* AES: the IV is one block */
+#define DES3_BLOCK_LEN 8 /* 3DES-CBC (RFC 2451): 8-byte blocks and IV */
+#define DES3_KEY_LEN 24  /* three DES keys, parity bits included */
 #define HMAC_MAX_OUT 64
 
 struct ns_cipher {
@@ -52,6 +54,9 @@ static bool encr_key_bytes(enum ns_encr_alg encr, unsigned key_bits, size_t *out
     case NS_ENCR_NULL:
         *out = 0;
         return key_bits == 0;
+    case NS_ENCR_3DES:
+        *out = DES3_KEY_LEN;
+        return key_bits == 0 || key_bits == 192;
     case NS_ENCR_AES_CBC:
     case NS_ENCR_AES_GCM_16:
         *out = key_bits / 8;
@@ -113,6 +118,8 @@ static const EVP_CIPHER *evp_cipher_of(enum ns_encr_alg encr, unsigned key_bits)
         return key_bits == 128 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
     case NS_ENCR_CHACHA20_POLY1305:
         return EVP_chacha20_poly1305();
+    case NS_ENCR_3DES:
+        return EVP_des_ede3_cbc(); /* in OpenSSL 3's default provider */
     case NS_ENCR_NULL:
         break;
     }
@@ -194,9 +201,10 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
         c->icv_len = AEAD_TAG_LEN;
         c->block_len = 4;
     } else {
-        c->iv_len = encr == NS_ENCR_AES_CBC ? CBC_IV_LEN : 0;
+        c->iv_len = encr == NS_ENCR_AES_CBC ? CBC_IV_LEN : encr == NS_ENCR_3DES ? DES3_BLOCK_LEN : 0;
         c->icv_len = ns_integ_icv_len(integ);
-        c->block_len = encr == NS_ENCR_AES_CBC ? 16 : 4;
+        /* CBC pads to its block, which is as long as its IV. */
+        c->block_len = c->iv_len != 0 ? c->iv_len : 4;
         c->mac = hmac_ctx_new(integ, integ_key, integ_key_len);
         if (c->mac == NULL)
             goto fail;
@@ -257,7 +265,7 @@ static bool args_ok(const struct ns_cipher *c, const uint8_t *aad, size_t aad_le
         return false;
     if (c->aead)
         return esn_hi == NULL;
-    return c->enc == NULL || len % CBC_IV_LEN == 0;
+    return c->enc == NULL || len % c->block_len == 0;
 }
 
 static void aead_nonce(const struct ns_cipher *c, const uint8_t *iv, uint8_t nonce[12])

@@ -5,8 +5,8 @@
  * AEAD (AES-GCM-16 per RFC 4106/5282, ChaCha20-Poly1305 per RFC 7634): the
  * encryption key material is key || 4-byte salt; nonce = salt || 8-byte IV;
  * integ must be NS_INTEG_NONE.
- * Non-AEAD (AES-CBC or NULL, with HMAC-SHA2 per RFC 4868 or HMAC-SHA1-96
- * per RFC 2404): the ICV is the
+ * Non-AEAD (AES-CBC, 3DES-CBC or NULL, with HMAC-SHA2 per RFC 4868 or
+ * HMAC-SHA1-96 per RFC 2404): the ICV is the
  * truncated HMAC over aad || iv || ciphertext || esn_hi, which is exactly the
  * wire order of both ESP (SPI, sequence, IV, payload; RFC 4303 2.2.1 for the
  * ESN high bits) and IKE (header ... SK header, IV, payload).
@@ -22,6 +22,9 @@
 #include <stdint.h>
 
 enum ns_encr_alg {
+    /* Legacy (RFC 2451; RFC 8221: SHOULD NOT): only with legacy_proposals,
+     * for the Windows clients that offer nothing else by default. */
+    NS_ENCR_3DES = 3,
     NS_ENCR_NULL = 11,
     NS_ENCR_AES_CBC = 12,
     NS_ENCR_AES_GCM_16 = 20,
@@ -48,7 +51,7 @@ struct ns_cipher;
 bool ns_encr_is_aead(enum ns_encr_alg encr);
 /* Whether the pair (encr with key_bits, integ) is one natsec implements:
  * key_bits is 128 or 256 for AES, 256 for ChaCha20 (or 0 meaning 256),
- * 0 for NULL; AEAD needs NS_INTEG_NONE, the others need an HMAC. */
+ * 192 for 3DES (or 0 meaning 192), 0 for NULL; AEAD needs NS_INTEG_NONE, the others need an HMAC. */
 bool ns_cipher_supported(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ);
 /* Bytes of key material the encryption takes (salt included for AEAD). */
 size_t ns_encr_keymat_len(enum ns_encr_alg encr, unsigned key_bits);
@@ -63,13 +66,14 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
                                 const uint8_t *integ_key, size_t integ_key_len);
 void ns_cipher_free(struct ns_cipher *c);
 
-size_t ns_cipher_iv_len(const struct ns_cipher *c);    /* 8 AEAD, 16 CBC, 0 NULL */
-size_t ns_cipher_block_len(const struct ns_cipher *c); /* payload alignment: 16 CBC, else 4 */
+size_t ns_cipher_iv_len(const struct ns_cipher *c); /* 8 AEAD, 16 AES-CBC, 8 3DES, 0 NULL */
+/* Payload alignment: 16 AES-CBC, 8 3DES, else 4. */
+size_t ns_cipher_block_len(const struct ns_cipher *c);
 size_t ns_cipher_icv_len(const struct ns_cipher *c);
 bool ns_cipher_is_aead(const struct ns_cipher *c);
 
 /* Encrypts data[0..len) in place and writes the ICV. For CBC, len must be a
- * multiple of 16. esn_hi is NULL or the 4 high bytes of a 64-bit ESP
+ * multiple of the block length. esn_hi is NULL or the 4 high bytes of a 64-bit ESP
  * sequence number (non-AEAD only; AEAD callers put them in aad, and an
  * AEAD cipher given esn_hi returns -1). Returns 0, or -1 on a bad length. */
 int ns_cipher_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,

@@ -1,5 +1,5 @@
 /* IKEv2 Diffie-Hellman on OpenSSL 3 EVP_PKEY: groups 31 (X25519), 19
- * (ECP-256) and 14 (MODP-2048). OpenSSL does all the arithmetic; this file
+ * (ECP-256), 14 (MODP-2048) and the legacy 2 (MODP-1024). OpenSSL does all the arithmetic; this file
  * converts between the IKEv2 wire encodings and OpenSSL's, and validates
  * the peer's value explicitly so that the checks do not depend on which
  * ones a given OpenSSL version happens to do inside EVP_PKEY_derive. */
@@ -20,15 +20,55 @@
 #define ECP256_COORD 32
 #define ECP256_POINT (1 + 2 * ECP256_COORD) /* 0x04 | x | y (SEC1) */
 #define MODP2048_LEN 256
+#define MODP1024_LEN 128
+/* MODP-1024 has no named group in OpenSSL 3: its private exponent length
+ * is given explicitly, twice the group's 80-bit strength with margin
+ * (RFC 3526 8 sizes exponents the same way). */
+#define MODP1024_PRIV_BITS 256
 
 struct ns_dh {
     enum ns_dh_group group;
     EVP_PKEY *pkey;
 };
 
+/* A MODP group (g = 2): RFC 3526 group 14 is named in OpenSSL 3, RFC 2409
+ * group 2 is not and is given by its prime. */
+struct modp {
+    size_t len;
+    BIGNUM *(*prime)(BIGNUM *bn);
+    const char *name; /* OpenSSL's group name, or NULL */
+};
+
+static const struct modp *modp_of(enum ns_dh_group group)
+{
+    static const struct modp modp2048 = {MODP2048_LEN, BN_get_rfc3526_prime_2048, "modp_2048"};
+    static const struct modp modp1024 = {MODP1024_LEN, BN_get_rfc2409_prime_1024, NULL};
+    switch (group) {
+    case NS_DH_MODP2048:
+        return &modp2048;
+    case NS_DH_MODP1024:
+        return &modp1024;
+    case NS_DH_ECP256:
+    case NS_DH_CURVE25519:
+        break;
+    }
+    return NULL;
+}
+
+/* The domain parameters of m into bld: the group name, or p and g. */
+static bool modp_push_domain(OSSL_PARAM_BLD *bld, const struct modp *m, BIGNUM *p, BIGNUM *g)
+{
+    if (m->name != NULL)
+        return OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, m->name, 0) == 1;
+    return OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p) == 1 &&
+           OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g) == 1;
+}
+
 size_t ns_dh_public_len(enum ns_dh_group group)
 {
     switch (group) {
+    case NS_DH_MODP1024:
+        return MODP1024_LEN;
     case NS_DH_MODP2048:
         return MODP2048_LEN;
     case NS_DH_ECP256:
@@ -42,6 +82,8 @@ size_t ns_dh_public_len(enum ns_dh_group group)
 size_t ns_dh_shared_len(enum ns_dh_group group)
 {
     switch (group) {
+    case NS_DH_MODP1024:
+        return MODP1024_LEN;
     case NS_DH_MODP2048:
         return MODP2048_LEN;
     case NS_DH_ECP256:
@@ -66,36 +108,6 @@ static struct ns_dh *dh_wrap(enum ns_dh_group group, EVP_PKEY *pkey)
     return dh;
 }
 
-/* A fresh MODP-2048 key pair. "DH" is PKCS#3 DH; modp_2048 is RFC 3526's
- * group 14, whose private exponent OpenSSL sizes for its 112-bit strength. */
-static EVP_PKEY *modp2048_generate(void)
-{
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 ||
-        EVP_PKEY_CTX_set_params(ctx, params) != 1 || EVP_PKEY_generate(ctx, &pkey) != 1)
-        pkey = NULL;
-    EVP_PKEY_CTX_free(ctx);
-    return pkey;
-}
-
-struct ns_dh *ns_dh_new(enum ns_dh_group group)
-{
-    switch (group) {
-    case NS_DH_CURVE25519:
-        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "X25519"));
-    case NS_DH_ECP256:
-        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
-    case NS_DH_MODP2048:
-        return dh_wrap(group, modp2048_generate());
-    }
-    return NULL;
-}
-
 /* A key of the given type from OSSL_PARAMs built by bld, or NULL. */
 static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld, int selection)
 {
@@ -108,6 +120,46 @@ static EVP_PKEY *pkey_from_params(const char *type, OSSL_PARAM_BLD *bld, int sel
     EVP_PKEY_CTX_free(ctx);
     OSSL_PARAM_free(params);
     return pkey;
+}
+
+/* A fresh key pair of MODP group m. A named group carries OpenSSL's own
+ * exponent size for its strength; an unnamed one gets MODP1024_PRIV_BITS. */
+static EVP_PKEY *modp_generate(const struct modp *m)
+{
+    EVP_PKEY *params = NULL, *pkey = NULL;
+    EVP_PKEY_CTX *ctx = NULL;
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *p = m->prime(NULL), *g = BN_new();
+    if (bld == NULL || p == NULL || g == NULL || BN_set_word(g, 2) != 1 ||
+        !modp_push_domain(bld, m, p, g) ||
+        (m->name == NULL &&
+         OSSL_PARAM_BLD_push_int(bld, OSSL_PKEY_PARAM_DH_PRIV_LEN, MODP1024_PRIV_BITS) != 1))
+        goto out;
+    params = pkey_from_params("DH", bld, EVP_PKEY_KEY_PARAMETERS);
+    ctx = params != NULL ? EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL) : NULL;
+    if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_generate(ctx, &pkey) != 1)
+        pkey = NULL;
+out:
+    EVP_PKEY_CTX_free(ctx);
+    EVP_PKEY_free(params);
+    BN_free(g);
+    BN_free(p);
+    OSSL_PARAM_BLD_free(bld);
+    return pkey;
+}
+
+struct ns_dh *ns_dh_new(enum ns_dh_group group)
+{
+    switch (group) {
+    case NS_DH_CURVE25519:
+        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "X25519"));
+    case NS_DH_ECP256:
+        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+    case NS_DH_MODP1024:
+    case NS_DH_MODP2048:
+        return dh_wrap(group, modp_generate(modp_of(group)));
+    }
+    return NULL;
 }
 
 /* An EC key pair from a private scalar: the public point is computed with
@@ -146,26 +198,25 @@ out:
     return pkey;
 }
 
-/* A MODP-2048 key pair from a private exponent x in [2, p-2]; the public
- * value g^x mod p (g = 2) is computed with OpenSSL's BN_mod_exp. */
-static EVP_PKEY *modp2048_from_private(const uint8_t *priv, size_t priv_len)
+/* A key pair of MODP group m from a private exponent x in [2, p-2]; the
+ * public value g^x mod p (g = 2) is computed with OpenSSL's BN_mod_exp. */
+static EVP_PKEY *modp_from_private(const struct modp *m, const uint8_t *priv, size_t priv_len)
 {
     EVP_PKEY *pkey = NULL;
-    BIGNUM *p = BN_get_rfc3526_prime_2048(NULL);
+    BIGNUM *p = m->prime(NULL);
     BIGNUM *x = BN_secure_new(), *y = BN_new(), *g = BN_new(), *pm1 = BN_new();
     BN_CTX *bn = BN_CTX_secure_new();
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    if (priv_len == 0 || priv_len > MODP2048_LEN || p == NULL || x == NULL || y == NULL ||
-        g == NULL || pm1 == NULL || bn == NULL || bld == NULL ||
-        BN_bin2bn(priv, (int)priv_len, x) == NULL || BN_set_word(g, 2) != 1 ||
-        BN_sub(pm1, p, BN_value_one()) != 1)
+    if (priv_len == 0 || priv_len > m->len || p == NULL || x == NULL || y == NULL || g == NULL ||
+        pm1 == NULL || bn == NULL || bld == NULL || BN_bin2bn(priv, (int)priv_len, x) == NULL ||
+        BN_set_word(g, 2) != 1 || BN_sub(pm1, p, BN_value_one()) != 1)
         goto out;
     if (BN_cmp(x, BN_value_one()) <= 0 || BN_cmp(x, pm1) >= 0)
         goto out;
     BN_set_flags(x, BN_FLG_CONSTTIME);
     if (BN_mod_exp_mont_consttime(y, g, x, p, bn, NULL) != 1)
         goto out;
-    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) != 1 ||
+    if (!modp_push_domain(bld, m, p, g) ||
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, x) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) != 1)
         goto out;
@@ -193,8 +244,9 @@ struct ns_dh *ns_dh_new_from_private(enum ns_dh_group group, const uint8_t *priv
                        EVP_PKEY_new_raw_private_key_ex(NULL, "X25519", NULL, priv, priv_len));
     case NS_DH_ECP256:
         return dh_wrap(group, ecp256_from_private(priv, priv_len));
+    case NS_DH_MODP1024:
     case NS_DH_MODP2048:
-        return dh_wrap(group, modp2048_from_private(priv, priv_len));
+        return dh_wrap(group, modp_from_private(modp_of(group), priv, priv_len));
     }
     return NULL;
 }
@@ -232,6 +284,7 @@ int ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len)
         memcpy(out, point + 1, need);
         return 0;
     }
+    case NS_DH_MODP1024:
     case NS_DH_MODP2048: {
         BIGNUM *y = NULL;
         int rc = -1;
@@ -281,24 +334,26 @@ static EVP_PKEY *ecp256_peer(const uint8_t *peer)
     return pkey;
 }
 
-/* The peer's MODP-2048 value y, which must be in [2, p-2] (RFC 7296 and
- * SP 800-56A partial validation): 0, 1 and p-1 would force the shared
+/* The peer's value y in MODP group m, which must be in [2, p-2] (RFC 7296
+ * and SP 800-56A partial validation): 0, 1 and p-1 would force the shared
  * secret into {0, 1, p-1}. */
-static EVP_PKEY *modp2048_peer(const uint8_t *peer)
+static EVP_PKEY *modp_peer(const struct modp *m, const uint8_t *peer)
 {
     EVP_PKEY *pkey = NULL;
-    BIGNUM *p = BN_get_rfc3526_prime_2048(NULL);
-    BIGNUM *y = BN_bin2bn(peer, MODP2048_LEN, NULL), *pm1 = BN_new();
+    BIGNUM *p = m->prime(NULL);
+    BIGNUM *y = BN_bin2bn(peer, (int)m->len, NULL), *pm1 = BN_new(), *g = BN_new();
     OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    if (p == NULL || y == NULL || pm1 == NULL || bld == NULL || BN_sub(pm1, p, BN_value_one()) != 1)
+    if (p == NULL || y == NULL || pm1 == NULL || g == NULL || bld == NULL ||
+        BN_set_word(g, 2) != 1 || BN_sub(pm1, p, BN_value_one()) != 1)
         goto out;
     if (BN_cmp(y, BN_value_one()) <= 0 || BN_cmp(y, pm1) >= 0)
         goto out;
-    if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "modp_2048", 0) == 1 &&
+    if (modp_push_domain(bld, m, p, g) &&
         OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, y) == 1)
         pkey = pkey_from_params("DH", bld, EVP_PKEY_PUBLIC_KEY);
 out:
     OSSL_PARAM_BLD_free(bld);
+    BN_free(g);
     BN_free(pm1);
     BN_free(y);
     BN_free(p);
@@ -328,8 +383,9 @@ int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t
     case NS_DH_ECP256:
         theirs = ecp256_peer(peer);
         break;
+    case NS_DH_MODP1024:
     case NS_DH_MODP2048:
-        theirs = modp2048_peer(peer);
+        theirs = modp_peer(modp_of(dh->group), peer);
         break;
     }
     uint8_t secret[NS_DH_MAX_SHARED];
@@ -341,7 +397,7 @@ int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t
         EVP_PKEY_derive_set_peer_ex(ctx, theirs, 0) != 1 ||
         EVP_PKEY_derive(ctx, secret, &len) != 1 || len == 0 || len > need)
         goto out;
-    /* MODP: OpenSSL strips leading zeros; g^ir is the full 256 bytes. */
+    /* MODP: OpenSSL strips leading zeros; g^ir is as long as the prime. */
     memset(shared, 0, need - len);
     memcpy(shared + (need - len), secret, len);
     /* RFC 8031 2.2 (and RFC 7748 6.1): an all-zero X25519 result means a

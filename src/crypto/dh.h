@@ -1,5 +1,6 @@
 /* Diffie-Hellman for IKEv2: groups 31 (Curve25519, RFC 8031), 19 (ECP-256
- * with the RFC 5903 encoding x | y) and 14 (MODP-2048, RFC 3526). Peer
+ * with the RFC 5903 encoding x | y), 14 (MODP-2048, RFC 3526) and, for
+ * legacy_proposals only, 2 (MODP-1024, RFC 2409 6.2). Peer
  * public values are validated: off-curve points, MODP values outside
  * [2, p-2], and an all-zero X25519 result are rejected. */
 #ifndef NATSEC_CRYPTO_DH_H
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 enum ns_dh_group {
+    NS_DH_MODP1024 = 2, /* legacy: about 80-bit strength */
     NS_DH_MODP2048 = 14,
     NS_DH_ECP256 = 19,
     NS_DH_CURVE25519 = 31,
@@ -20,8 +22,8 @@ enum ns_dh_group {
 struct ns_dh;
 
 /* 0 when the group is not one natsec implements. */
-size_t ns_dh_public_len(enum ns_dh_group group); /* 256, 64, 32 */
-size_t ns_dh_shared_len(enum ns_dh_group group); /* 256, 32, 32 */
+size_t ns_dh_public_len(enum ns_dh_group group); /* 128, 256, 64, 32 */
+size_t ns_dh_shared_len(enum ns_dh_group group); /* 128, 256, 32, 32 */
 
 /* A fresh key pair, or NULL. */
 struct ns_dh *ns_dh_new(enum ns_dh_group group);
@@ -33,7 +35,7 @@ enum ns_dh_group ns_dh_group_of(const struct ns_dh *dh);
 /* Writes ns_dh_public_len() bytes. Returns 0 or -1. */
 int ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len);
 /* Computes the shared secret, ns_dh_shared_len() bytes (MODP left-padded
- * with zeros to 256). Returns 0, or -1 when the peer's value is invalid. */
+ * with zeros to the prime's length). Returns 0, or -1 when the peer's value is invalid. */
 int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *shared,
                  size_t shared_len);
 

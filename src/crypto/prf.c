@@ -15,6 +15,8 @@
 static const char *digest_name(enum ns_prf_alg alg)
 {
     switch (alg) {
+    case NS_PRF_HMAC_SHA1:
+        return "SHA1";
     case NS_PRF_HMAC_SHA2_256:
         return "SHA2-256";
     case NS_PRF_HMAC_SHA2_384:
@@ -28,6 +30,8 @@ static const char *digest_name(enum ns_prf_alg alg)
 size_t ns_prf_len(enum ns_prf_alg alg)
 {
     switch (alg) {
+    case NS_PRF_HMAC_SHA1:
+        return 20;
     case NS_PRF_HMAC_SHA2_256:
         return 32;
     case NS_PRF_HMAC_SHA2_384:

@@ -1,4 +1,5 @@
-/* IKEv2 pseudo-random functions (HMAC-SHA2, RFC 4868) and prf+
+/* IKEv2 pseudo-random functions (HMAC-SHA2, RFC 4868; HMAC-SHA1, RFC 2104,
+ * legacy, only with legacy_proposals) and prf+
  * (RFC 7296 2.13). Algorithm numbers are IKEv2 "Transform Type 2" IDs. */
 #ifndef NATSEC_CRYPTO_PRF_H
 #define NATSEC_CRYPTO_PRF_H
@@ -7,6 +8,7 @@
 #include <stdint.h>
 
 enum ns_prf_alg {
+    NS_PRF_HMAC_SHA1 = 2,
     NS_PRF_HMAC_SHA2_256 = 5,
     NS_PRF_HMAC_SHA2_384 = 6,
     NS_PRF_HMAC_SHA2_512 = 7,

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "conf/proposal_parse.h"
 #include "daemon/natsecd.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -108,6 +109,18 @@ static void tell_parent(int fd, unsigned char verdict)
     close(fd);
 }
 
+/* X12: an administrator reading the log sees that weak algorithms are
+ * allowed, and which. */
+static void log_legacy(const struct ns_conf *c)
+{
+    if (!c->legacy_proposals)
+        return;
+    char names[160];
+    unsigned m = ns_conf_legacy_in_use(c);
+    NS_WARN("natsecd: legacy_proposals = yes: weak algorithms allowed: %s",
+            m ? ns_proposal_legacy_str(m, names, sizeof(names)) : "none in any proposal list");
+}
+
 int main(int argc, char **argv)
 {
     const char *conf_path = NULL;
@@ -180,6 +193,7 @@ int main(int argc, char **argv)
     }
     NS_INFO("natsecd %s %s started (pid %d, config %s)", ns_version_long(),
             d.conf.role == NS_CONF_GATEWAY ? "gateway" : "client", (int)getpid(), conf_path);
+    log_legacy(&d.conf);
     tell_parent(ready_fd, 0);
 
     int rc = ns_loop_run(d.loop);

@@ -76,6 +76,8 @@ static const char *encr_name(const struct ns_proposal *p, char *buf, size_t len)
         return buf;
     case NS_ENCR_CHACHA20_POLY1305:
         return "chacha20poly1305";
+    case NS_ENCR_3DES:
+        return "3des-cbc";
     }
     snprintf(buf, len, "encr-%d", (int)p->encr);
     return buf;

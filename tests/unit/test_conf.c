@@ -394,8 +394,19 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "[peer a@b.example]\npsk = 0x0123456789abcdefg0\nsubnets = 192.0.2.0/24\n", 6,
      "psk: 0x must be followed by an even number of hex digits, at most 256 bytes (the value is "
      "not shown: it is a secret)"},
-    {GW_HEAD "ike_proposals = aes128-sha1-modp2048\n" GW_PEER, 5,
-     "ike_proposals: 'aes128-sha1-modp2048': HMAC-SHA1-96 is for ESP proposals"},
+    {GW_HEAD "ike_proposals = aes128-sha1-modp1024\n" GW_PEER, 5,
+     "ike_proposals: 'aes128-sha1-prfsha1-modp1024' uses weak algorithms (MODP-1024 (DH group 2), "
+     "the HMAC-SHA1 PRF, HMAC-SHA1-96 for IKE integrity), allowed only with legacy_proposals = "
+     "yes"},
+    /* X12: weak algorithms need legacy_proposals, in either section. */
+    {GW_HEAD "esp_proposals = aes256-sha1, 3des-sha1\n" GW_PEER, 5,
+     "esp_proposals: '3des-sha1' uses weak algorithms (3DES-CBC), allowed only with "
+     "legacy_proposals = yes in [natsecd]"},
+    {GW_HEAD "legacy_proposals = no\nesp_proposals = aes128-sha256-modp1024\n" GW_PEER, 6,
+     "'aes128-sha256-modp1024' uses weak algorithms (MODP-1024 (DH group 2))"},
+    {GW_HEAD GW_PEER "ike_proposals = aes256-sha256-prfsha1-modp2048\n", 8,
+     "ike_proposals: 'aes256-sha256-prfsha1-modp2048' uses weak algorithms (the HMAC-SHA1 PRF)"},
+    {GW_HEAD "legacy_proposals = maybe\n" GW_PEER, 5, "legacy_proposals: "},
     {GW_HEAD GW_PEER "esp_proposals = aes128gcm16, aes999\n", 8,
      "esp_proposals: unknown or unsupported algorithm 'aes999'"},
     {GW_HEAD "role = gateway\n" GW_PEER, 5, "set twice"},
@@ -477,6 +488,54 @@ static void pool_range_matches_the_pool(void **state)
         ns_conf_free(&c);
     }
     assert_int_equal(NS_POOL_MIN_PREFIX, 12); /* a /12: a million clients */
+}
+
+/* X12: legacy_proposals = yes appends the suites Windows offers without a
+ * registry change to [natsecd]'s default lists, once each; written lists,
+ * in [natsecd] or a [peer], may hold weak algorithms and stay as written. */
+static void legacy_proposals_append_windows_suites(void **state)
+{
+    /* X12 */
+    (void)state;
+    struct ns_conf c;
+    load_ok(GW_HEAD GW_PEER, &c);
+    assert_false(c.legacy_proposals);
+    assert_int_equal(ns_conf_legacy_in_use(&c), 0);
+    ns_conf_free(&c);
+
+    load_ok(GW_HEAD "legacy_proposals = yes\n" GW_PEER, &c);
+    assert_true(c.legacy_proposals);
+    assert_int_equal(c.n_ike, 9);
+    assert_proposal(&c.ike[6], "aes128-sha256-prfsha256-modp2048");
+    assert_proposal(&c.ike[7], "aes256-sha1-prfsha1-modp1024");
+    assert_proposal(&c.ike[8], "3des-sha1-prfsha1-modp1024");
+    assert_int_equal(c.n_esp, 8); /* aes256-sha1 is a default already */
+    assert_proposal(&c.esp[5], "aes256-sha1");
+    assert_proposal(&c.esp[7], "3des-sha1");
+    /* The peer without its own lists takes [natsecd]'s. */
+    assert_int_equal(c.peers[0].n_ike, 9);
+    assert_int_equal(c.peers[0].n_esp, 8);
+    assert_int_equal(ns_conf_legacy_in_use(&c),
+                     NS_LEGACY_MODP1024 | NS_LEGACY_PRF_SHA1 | NS_LEGACY_IKE_SHA1 | NS_LEGACY_3DES);
+    char names[160];
+    assert_string_equal(ns_proposal_legacy_str(ns_conf_legacy_in_use(&c), names, sizeof(names)),
+                        "MODP-1024 (DH group 2), the HMAC-SHA1 PRF, HMAC-SHA1-96 for IKE "
+                        "integrity, 3DES-CBC");
+    ns_conf_free(&c);
+
+    /* Written lists stay as written, weak algorithms allowed in them. */
+    load_ok(GW_HEAD "ike_proposals = aes128gcm16-prfsha256-x25519, 3des-sha1-modp1024\n"
+                    "esp_proposals = aes128gcm16\nlegacy_proposals = yes\n" GW_PEER
+                    "esp_proposals = 3des-sha1\n",
+            &c);
+    assert_int_equal(c.n_ike, 2);
+    assert_proposal(&c.ike[1], "3des-sha1-prfsha1-modp1024");
+    assert_int_equal(c.n_esp, 1);
+    assert_int_equal(c.peers[0].n_esp, 1);
+    assert_proposal(&c.peers[0].esp[0], "3des-sha1");
+    assert_int_equal(ns_conf_legacy_in_use(&c),
+                     NS_LEGACY_MODP1024 | NS_LEGACY_PRF_SHA1 | NS_LEGACY_IKE_SHA1 | NS_LEGACY_3DES);
+    ns_conf_free(&c);
 }
 
 static void long_lines(void **state)
@@ -713,6 +772,7 @@ struct proposal_case {
 #define I384 NS_INTEG_HMAC_SHA2_384_192
 #define I512 NS_INTEG_HMAC_SHA2_512_256
 #define ISHA1 NS_INTEG_HMAC_SHA1_96
+#define PSHA1 NS_PRF_HMAC_SHA1
 #define P256 NS_PRF_HMAC_SHA2_256
 #define P384 NS_PRF_HMAC_SHA2_384
 #define P512 NS_PRF_HMAC_SHA2_512
@@ -751,6 +811,14 @@ static const struct proposal_case proposal_cases[] = {
     {ESP, "aes256-sha1", CBC, 256, ISHA1, 0, 0, false, NULL},
     {ESP, "aes128-sha-esn", CBC, 128, ISHA1, 0, 0, true, "aes128-sha1-esn"},
     {ESP, "null-sha1", NS_ENCR_NULL, 0, ISHA1, 0, 0, false, NULL},
+    /* X12: the legacy algorithms parse; legacy_proposals decides if they
+     * may be used. */
+    {IKE, "aes256-sha1-modp1024", CBC, 256, ISHA1, PSHA1, 2, false, "aes256-sha1-prfsha1-modp1024"},
+    {IKE, "3des-sha1-modp1024", NS_ENCR_3DES, 192, ISHA1, PSHA1, 2, false,
+     "3des-sha1-prfsha1-modp1024"},
+    {IKE, "aes256-sha256-prfsha1-modp2048", CBC, 256, I256, PSHA1, 14, false, NULL},
+    {ESP, "3des-sha1", NS_ENCR_3DES, 192, ISHA1, 0, 0, false, NULL},
+    {ESP, "aes128-sha256-modp1024", CBC, 128, I256, 0, 2, false, NULL},
 };
 
 static void proposals_parse_every_token(void **state)
@@ -803,8 +871,7 @@ static void proposals_refuse_bad_combinations(void **state)
         {ESP, "aes128-sha256-sha384", "more than one integrity"},
         {ESP, "aes128gcm16-x25519-ecp256", "more than one DH group"},
         {ESP, "sha256", "no encryption algorithm"},
-        {IKE, "aes256-sha1-modp2048", "HMAC-SHA1-96 is for ESP proposals"},
-        {ESP, "3des-sha1", "unknown or unsupported algorithm '3des'"},
+        {ESP, "des-sha1", "unknown or unsupported algorithm 'des'"},
         {ESP, "aes128gcm16--esn", "malformed"},
         {ESP, "", "malformed"},
         {ESP, "aes128gcm16-", "malformed"},
@@ -871,6 +938,7 @@ int main(void)
         cmocka_unit_test(file_load_and_missing_file),
         cmocka_unit_test(errors_name_file_and_line),
         cmocka_unit_test(pool_range_matches_the_pool),
+        cmocka_unit_test(legacy_proposals_append_windows_suites),
         cmocka_unit_test(long_lines),
         cmocka_unit_test(long_section_names),
         cmocka_unit_test(ah_is_refused),

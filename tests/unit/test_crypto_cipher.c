@@ -248,34 +248,35 @@ static void expected_icv(enum ns_integ_alg integ, const uint8_t *key, const uint
     memcpy(out, mac, out_len);
 }
 
-/* AES-CBC vector (key, iv, plaintext, ciphertext) sealed with an HMAC:
- * ciphertext must match the vector and the ICV the independent HMAC. */
-static void check_cbc_hmac(unsigned bits, enum ns_integ_alg integ, const char *key_hex,
-                           const char *iv_hex, const uint8_t *plain, size_t len,
-                           const char *cipher_hex)
+/* A CBC vector (key, iv, plaintext, ciphertext) of encr (AES-CBC or
+ * 3DES-CBC) sealed with an HMAC: ciphertext must match the vector and the
+ * ICV the independent HMAC. */
+static void check_cbc_hmac(enum ns_encr_alg encr, unsigned bits, enum ns_integ_alg integ,
+                           const char *key_hex, const char *iv_hex, const uint8_t *plain,
+                           size_t len, const char *cipher_hex)
 {
     uint8_t key[32], iv[16], expect[64], data[64], integ_key[64], aad[8], icv[32], want[32];
+    const size_t block = encr == NS_ENCR_3DES ? 8 : 16; /* RFC 2451, RFC 3602 */
     size_t key_len = unhex(key_hex, key, sizeof(key));
     assert_int_equal(key_len, bits / 8);
-    assert_int_equal(unhex(iv_hex, iv, sizeof(iv)), 16);
+    assert_int_equal(unhex(iv_hex, iv, sizeof(iv)), block);
     assert_int_equal(unhex(cipher_hex, expect, sizeof(expect)), len);
     for (size_t i = 0; i < sizeof(integ_key); i++)
         integ_key[i] = (uint8_t)(0xa0 + i);
     memcpy(aad, "\x01\x02\x03\x04\x00\x00\x00\x07", 8); /* SPI | seq */
     const size_t ikey_len = ns_integ_key_len(integ);
 
-    struct ns_cipher *c =
-        ns_cipher_new(NS_ENCR_AES_CBC, bits, integ, key, key_len, integ_key, ikey_len);
+    struct ns_cipher *c = ns_cipher_new(encr, bits, integ, key, key_len, integ_key, ikey_len);
     assert_non_null(c);
     assert_false(ns_cipher_is_aead(c));
-    assert_int_equal(ns_cipher_iv_len(c), 16);
-    assert_int_equal(ns_cipher_block_len(c), 16);
+    assert_int_equal(ns_cipher_iv_len(c), block);
+    assert_int_equal(ns_cipher_block_len(c), block);
     const size_t icv_len = ns_integ_icv_len(integ);
     assert_int_equal(ns_cipher_icv_len(c), icv_len);
     memcpy(data, plain, len);
     assert_int_equal(ns_cipher_seal(c, aad, sizeof(aad), iv, data, len, NULL, icv), 0);
     assert_memory_equal(data, expect, len);
-    expected_icv(integ, integ_key, aad, sizeof(aad), iv, 16, expect, len, NULL, want, icv_len);
+    expected_icv(integ, integ_key, aad, sizeof(aad), iv, block, expect, len, NULL, want, icv_len);
     assert_memory_equal(icv, want, icv_len);
     assert_int_equal(ns_cipher_open(c, aad, sizeof(aad), iv, data, len, NULL, icv), 0);
     assert_memory_equal(data, plain, len);
@@ -292,16 +293,19 @@ static void rfc3602_aes128_cbc_cases_1_to_4_with_hmac_sha256_128(void **state)
     for (size_t i = 0; i < 64; i++)
         p4[i] = (uint8_t)(0xa0 + i);
     const enum ns_integ_alg h = NS_INTEG_HMAC_SHA2_256_128;
-    check_cbc_hmac(128, h, "06a9214036b8a15b512e03d534120006", "3dafba429d9eb430b422da802c9fac41",
-                   (const uint8_t *)"Single block msg", 16, "e353779c1079aeb82708942dbe77181a");
-    check_cbc_hmac(128, h, "c286696d887c9aa0611bbb3e2025a45a", "562e17996d093d28ddb3ba695a2e6f58",
-                   p2, 32, "d296cd94c2cccf8a3a863028b5e1dc0a7586602d253cfff91b8266bea6d61ab1");
-    check_cbc_hmac(128, h, "6c3ea0477630ce21a2ce334aa746c2cd", "c782dc4c098c66cbd9cd27d825682c81",
+    check_cbc_hmac(NS_ENCR_AES_CBC, 128, h, "06a9214036b8a15b512e03d534120006",
+                   "3dafba429d9eb430b422da802c9fac41", (const uint8_t *)"Single block msg", 16,
+                   "e353779c1079aeb82708942dbe77181a");
+    check_cbc_hmac(NS_ENCR_AES_CBC, 128, h, "c286696d887c9aa0611bbb3e2025a45a",
+                   "562e17996d093d28ddb3ba695a2e6f58", p2, 32,
+                   "d296cd94c2cccf8a3a863028b5e1dc0a7586602d253cfff91b8266bea6d61ab1");
+    check_cbc_hmac(NS_ENCR_AES_CBC, 128, h, "6c3ea0477630ce21a2ce334aa746c2cd",
+                   "c782dc4c098c66cbd9cd27d825682c81",
                    (const uint8_t *)"This is a 48-byte message (exactly 3 AES blocks)", 48,
                    "d0a02b3836451753d493665d33f0e8862dea54cdb293abc7506939276772f8d5"
                    "021c19216bad525c8579695d83ba2684");
-    check_cbc_hmac(128, h, "56e47a38c5598974bc46903dba290349", "8ce82eefbea0da3c44699ed7db51b7d9",
-                   p4, 64,
+    check_cbc_hmac(NS_ENCR_AES_CBC, 128, h, "56e47a38c5598974bc46903dba290349",
+                   "8ce82eefbea0da3c44699ed7db51b7d9", p4, 64,
                    "c30e32ffedc0774e6aff6af0869f71aa0f3af07a9a31a9c684db207eb0ef8e4e"
                    "35907aa632c3ffdf868bb7b29d3d46ad83ce9f9a102ee99d49a53e87f4c3da55");
 }
@@ -319,7 +323,7 @@ static void sp800_38a_aes256_cbc_with_each_hmac(void **state)
     const enum ns_integ_alg integs[] = {NS_INTEG_HMAC_SHA2_256_128, NS_INTEG_HMAC_SHA2_384_192,
                                         NS_INTEG_HMAC_SHA2_512_256, NS_INTEG_HMAC_SHA1_96};
     for (size_t i = 0; i < sizeof(integs) / sizeof(integs[0]); i++)
-        check_cbc_hmac(256, integs[i],
+        check_cbc_hmac(NS_ENCR_AES_CBC, 256, integs[i],
                        "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
                        "000102030405060708090a0b0c0d0e0f", plain, 64,
                        "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
@@ -432,6 +436,64 @@ static void null_encryption_with_hmac_keeps_data_and_authenticates(void **state)
         assert_int_equal(ns_cipher_open(c, aad, 8, NULL, data, sizeof(data), NULL, icv), -1);
         ns_cipher_free(c);
     }
+}
+
+/* NIST SP 800-67 Rev. 2 (appendix example, TDEA with three distinct keys):
+ * its ECB ciphertext C1 | C2 | C3 of "The qufck brown fox jump" is what CBC
+ * gives with an all-zero IV for the plaintext P1 | P2^C1 | P3^C2, so the
+ * published blocks check the chaining too. With HMAC-SHA1-96, the pair
+ * Windows offers by default (X12). */
+static void sp800_67_tdea_example_as_cbc_with_hmac_sha1_96(void **state)
+{
+    /* X12 */
+    (void)state;
+    uint8_t plain[24], c[24];
+    memcpy(plain, "The qufck brown fox jump", 24);
+    const char *c_hex = "a826fd8ce53b855f cce21c8112256fe6 68d5c05dd9b6b900";
+    assert_int_equal(unhex(c_hex, c, sizeof(c)), 24);
+    for (size_t i = 8; i < 24; i++)
+        plain[i] ^= c[i - 8];
+    check_cbc_hmac(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA1_96,
+                   "0123456789abcdef 23456789abcdef01 456789abcdef0123", "0000000000000000", plain,
+                   24, c_hex);
+}
+
+/* NIST SP 800-20 (TCBC variable plaintext known-answer test, K1 = K2 = K3 =
+ * 0101010101010101, IV 0): the first three rounds; and a 3DES cipher's
+ * lengths: 24-byte key (0 bits means 192), 8-byte IV and blocks. */
+static void sp800_20_tcbc_variable_plaintext_and_lengths(void **state)
+{
+    /* X12 */
+    (void)state;
+    static const char *const rounds[][2] = {
+        {"8000000000000000", "95f8a5e5dd31d900"},
+        {"4000000000000000", "dd7f121ca5015619"},
+        {"2000000000000000", "2e8653104f3834ea"},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t plain[8];
+        assert_int_equal(unhex(rounds[i][0], plain, sizeof(plain)), 8);
+        check_cbc_hmac(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA2_256_128,
+                       "0101010101010101 0101010101010101 0101010101010101", "0000000000000000",
+                       plain, 8, rounds[i][1]);
+    }
+    assert_true(ns_cipher_supported(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA1_96));
+    assert_true(ns_cipher_supported(NS_ENCR_3DES, 0, NS_INTEG_HMAC_SHA1_96));
+    assert_false(ns_cipher_supported(NS_ENCR_3DES, 128, NS_INTEG_HMAC_SHA1_96));
+    assert_false(ns_cipher_supported(NS_ENCR_3DES, 192, NS_INTEG_NONE));
+    assert_false(ns_encr_is_aead(NS_ENCR_3DES));
+    assert_int_equal(ns_encr_keymat_len(NS_ENCR_3DES, 192), 24);
+    uint8_t k[24] = {1}, ik[20] = {2}, iv[8] = {0}, data[16] = {0}, icv[12];
+    assert_null(ns_cipher_new(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA1_96, k, 16, ik, 20));
+    struct ns_cipher *c = ns_cipher_new(NS_ENCR_3DES, 0, NS_INTEG_HMAC_SHA1_96, k, 24, ik, 20);
+    assert_non_null(c);
+    assert_int_equal(ns_cipher_iv_len(c), 8);
+    assert_int_equal(ns_cipher_block_len(c), 8);
+    assert_int_equal(ns_cipher_icv_len(c), 12);
+    assert_int_equal(ns_cipher_seal(c, NULL, 0, iv, data, 12, NULL, icv), -1); /* not 8n */
+    assert_int_equal(ns_cipher_seal(c, NULL, 0, iv, data, 8, NULL, icv), 0);
+    assert_int_equal(ns_cipher_open(c, NULL, 0, iv, data, 8, NULL, icv), 0);
+    ns_cipher_free(c);
 }
 
 /* RFC 2404 section 3, test cases 1, 3 and 5 (the ones with the 20-byte key
@@ -674,6 +736,8 @@ int main(void)
         cmocka_unit_test(cbc_hmac_tamper_is_rejected_before_decrypting),
         cmocka_unit_test(null_encryption_with_hmac_keeps_data_and_authenticates),
         cmocka_unit_test(rfc2404_hmac_sha1_96_cases_1_3_5),
+        cmocka_unit_test(sp800_67_tdea_example_as_cbc_with_hmac_sha1_96),
+        cmocka_unit_test(sp800_20_tcbc_variable_plaintext_and_lengths),
         cmocka_unit_test(supported_combinations_and_key_lengths),
         cmocka_unit_test(new_rejects_wrong_key_lengths_and_unsupported_pairs),
         cmocka_unit_test(bad_lengths_and_misplaced_esn_are_refused),

@@ -202,57 +202,144 @@ static void fresh_key_pairs_agree_in_every_group(void **state)
     fresh_keys_agree(NS_DH_CURVE25519);
     fresh_keys_agree(NS_DH_ECP256);
     fresh_keys_agree(NS_DH_MODP2048);
+    fresh_keys_agree(NS_DH_MODP1024); /* X12 */
 }
 
-/* p + delta for the RFC 3526 group 14 prime p, big-endian in 256 bytes
- * (p from OpenSSL's copy; BN does the carries, since p ends in 64 one
- * bits). */
-static void modp2048_prime_plus(long delta, uint8_t out[256])
+/* p + delta, big-endian in len bytes (BN does the carries, since the
+ * MODP primes end in 64 one bits). */
+static void prime_plus(const BIGNUM *p, long delta, uint8_t *out, size_t len)
 {
-    BIGNUM *bn = BN_get_rfc3526_prime_2048(NULL);
+    BIGNUM *bn = BN_dup(p);
     assert_non_null(bn);
     if (delta >= 0)
         assert_int_equal(BN_add_word(bn, (BN_ULONG)delta), 1);
     else
         assert_int_equal(BN_sub_word(bn, (BN_ULONG)-delta), 1);
-    assert_int_equal(BN_bn2binpad(bn, out, 256), 256);
+    assert_int_equal(BN_bn2binpad(bn, out, (int)len), (int)len);
     BN_free(bn);
 }
 
 /* Peer values outside [2, p-2] (RFC 7296 / SP 800-56A) are rejected: 0, 1,
- * p-1, p, p+1 and 2^2048-1, while 2 is accepted. */
+ * p-1, p, p+1 and 2^(8 len)-1, while 2 is accepted. */
+static void check_modp_peer_range(enum ns_dh_group group, const BIGNUM *p, size_t len)
+{
+    uint8_t v[256], out[256];
+    /* Sanity against RFC 2409 6 and RFC 3526: p begins and ends with 64
+     * one bits. */
+    prime_plus(p, 0, v, len);
+    for (size_t i = 0; i < 8; i++) {
+        assert_int_equal(v[i], 0xff);
+        assert_int_equal(v[len - 8 + i], 0xff);
+    }
+    struct ns_dh *dh = ns_dh_new(group);
+    assert_non_null(dh);
+
+    memset(v, 0, len);
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1); /* 0 */
+    v[len - 1] = 1;
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1); /* 1 */
+    prime_plus(p, -1, v, len);
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1); /* p-1 */
+    prime_plus(p, 0, v, len);
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1); /* p */
+    prime_plus(p, 1, v, len);
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1); /* p+1 */
+    memset(v, 0xff, len);
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), -1);     /* 2^(8 len)-1 > p */
+    assert_int_equal(ns_dh_derive(dh, v, len - 1, out, len), -1); /* short */
+
+    /* g = 2 itself is a legitimate public value (that of x = 1). */
+    memset(v, 0, len);
+    v[len - 1] = 2;
+    assert_int_equal(ns_dh_derive(dh, v, len, out, len), 0);
+    ns_dh_free(dh);
+}
+
+/* RFC 3526 group 14 (p from OpenSSL's copy). */
 static void modp2048_peer_values_outside_2_to_p_minus_2_are_rejected(void **state)
 {
     (void)state;
-    uint8_t v[256], out[256];
-    /* Sanity against RFC 3526 3: p begins and ends with 64 one bits. */
-    modp2048_prime_plus(0, v);
-    for (int i = 0; i < 8; i++) {
-        assert_int_equal(v[i], 0xff);
-        assert_int_equal(v[248 + i], 0xff);
+    BIGNUM *p = BN_get_rfc3526_prime_2048(NULL);
+    assert_non_null(p);
+    check_modp_peer_range(NS_DH_MODP2048, p, 256);
+    BN_free(p);
+}
+
+/* The prime of RFC 2409 6.2 (the Second Oakley Group, IKEv2 group 2), as
+ * printed there: 2^1024 - 2^960 - 1 + 2^64 * { [2^894 pi] + 129093 }. */
+static BIGNUM *rfc2409_group2_prime(void)
+{
+    BIGNUM *p = NULL;
+    assert_int_not_equal(
+        BN_hex2bn(&p, "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74"
+                      "020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437"
+                      "4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
+                      "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF"),
+        0);
+    return p;
+}
+
+/* X12: MODP-1024 (legacy_proposals only) is RFC 2409's group: g^x for a
+ * 160-bit x equals an independent BN_mod_exp over the printed prime, two
+ * sides agree on the 128-byte g^xy, and values outside [2, p-2] fail. */
+static void modp1024_is_rfc2409_group2(void **state)
+{
+    /* X12 */
+    (void)state;
+    assert_int_equal(ns_dh_public_len(NS_DH_MODP1024), 128);
+    assert_int_equal(ns_dh_shared_len(NS_DH_MODP1024), 128);
+    BIGNUM *p = rfc2409_group2_prime();
+    uint8_t xa[20], xb[20], pub_a[128], pub_b[128], sa[128], sb[128], want[128];
+    for (size_t i = 0; i < 20; i++) {
+        xa[i] = (uint8_t)(0x80 + i * 7);
+        xb[i] = (uint8_t)(0x33 ^ (i * 11));
     }
-    struct ns_dh *dh = ns_dh_new(NS_DH_MODP2048);
-    assert_non_null(dh);
+    struct ns_dh *a = ns_dh_new_from_private(NS_DH_MODP1024, xa, sizeof(xa));
+    struct ns_dh *b = ns_dh_new_from_private(NS_DH_MODP1024, xb, sizeof(xb));
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(ns_dh_group_of(a), NS_DH_MODP1024);
+    assert_int_equal(ns_dh_public(a, pub_a, sizeof(pub_a)), 0);
+    assert_int_equal(ns_dh_public(b, pub_b, sizeof(pub_b)), 0);
 
-    memset(v, 0, sizeof(v));
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* 0 */
-    v[255] = 1;
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* 1 */
-    modp2048_prime_plus(-1, v);
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* p-1 */
-    modp2048_prime_plus(0, v);
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* p */
-    modp2048_prime_plus(1, v);
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* p+1 */
-    memset(v, 0xff, sizeof(v));
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), -1); /* 2^2048-1 > p */
-    assert_int_equal(ns_dh_derive(dh, v, 255, out, 256), -1); /* short */
+    BN_CTX *ctx = BN_CTX_new();
+    BIGNUM *g = BN_new(), *x = BN_bin2bn(xa, sizeof(xa), NULL), *y = BN_new();
+    BIGNUM *yb = BN_bin2bn(pub_b, sizeof(pub_b), NULL), *z = BN_new();
+    assert_true(ctx && g && x && y && yb && z && BN_set_word(g, 2) == 1);
+    assert_int_equal(BN_mod_exp(y, g, x, p, ctx), 1);
+    assert_int_equal(BN_bn2binpad(y, want, 128), 128);
+    assert_memory_equal(pub_a, want, 128);
+    assert_int_equal(BN_mod_exp(z, yb, x, p, ctx), 1); /* (g^xb)^xa */
+    assert_int_equal(BN_bn2binpad(z, want, 128), 128);
 
-    /* g = 2 itself is a legitimate public value (that of x = 1). */
-    memset(v, 0, sizeof(v));
-    v[255] = 2;
-    assert_int_equal(ns_dh_derive(dh, v, 256, out, 256), 0);
-    ns_dh_free(dh);
+    assert_int_equal(ns_dh_derive(a, pub_b, 128, sa, sizeof(sa)), 0);
+    assert_int_equal(ns_dh_derive(b, pub_a, 128, sb, sizeof(sb)), 0);
+    assert_memory_equal(sa, want, 128);
+    assert_memory_equal(sb, want, 128);
+    /* A group-14 sized value is not a group-2 one. */
+    uint8_t big[256] = {0};
+    big[255] = 5;
+    assert_int_equal(ns_dh_derive(a, big, 256, sa, sizeof(sa)), -1);
+    BN_free(z);
+    BN_free(yb);
+    BN_free(y);
+    BN_free(x);
+    BN_free(g);
+    BN_CTX_free(ctx);
+    ns_dh_free(a);
+    ns_dh_free(b);
+
+    check_modp_peer_range(NS_DH_MODP1024, p, 128);
+    BN_free(p);
+    uint8_t one = 1, two = 2;
+    assert_null(ns_dh_new_from_private(NS_DH_MODP1024, &one, 1));
+    struct ns_dh *c = ns_dh_new_from_private(NS_DH_MODP1024, &two, 1);
+    assert_non_null(c);
+    assert_int_equal(ns_dh_public(c, pub_a, sizeof(pub_a)), 0);
+    memset(want, 0, sizeof(want));
+    want[127] = 4; /* left-padded to the prime's 128 bytes */
+    assert_memory_equal(pub_a, want, 128);
+    ns_dh_free(c);
 }
 
 /* With private exponents 2 and 3, the public values are 4 and 8 and the
@@ -294,7 +381,7 @@ static void lengths_and_unknown_groups(void **state)
     uint8_t k[32] = {1};
     assert_int_equal(ns_dh_public_len(NS_DH_CURVE25519), 32);
     assert_int_equal(ns_dh_shared_len(NS_DH_CURVE25519), 32);
-    assert_int_equal(ns_dh_public_len((enum ns_dh_group)2), 0);
+    assert_int_equal(ns_dh_public_len((enum ns_dh_group)1), 0); /* MODP-768 */
     assert_int_equal(ns_dh_shared_len((enum ns_dh_group)15), 0);
     assert_null(ns_dh_new((enum ns_dh_group)5));
     assert_null(ns_dh_new_from_private((enum ns_dh_group)5, k, 32));
@@ -318,6 +405,7 @@ int main(void)
         cmocka_unit_test(fresh_key_pairs_agree_in_every_group),
         cmocka_unit_test(modp2048_peer_values_outside_2_to_p_minus_2_are_rejected),
         cmocka_unit_test(modp2048_small_exponents_show_values_and_left_padding),
+        cmocka_unit_test(modp1024_is_rfc2409_group2),
         cmocka_unit_test(lengths_and_unknown_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

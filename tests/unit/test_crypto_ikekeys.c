@@ -34,7 +34,8 @@ static size_t unhex(const char *hex, uint8_t *out, size_t cap)
 
 static const EVP_MD *md_of(enum ns_prf_alg alg)
 {
-    return alg == NS_PRF_HMAC_SHA2_256   ? EVP_sha256()
+    return alg == NS_PRF_HMAC_SHA1       ? EVP_sha1()
+           : alg == NS_PRF_HMAC_SHA2_256 ? EVP_sha256()
            : alg == NS_PRF_HMAC_SHA2_384 ? EVP_sha384()
                                          : EVP_sha512();
 }
@@ -167,13 +168,16 @@ static void nist_cavp_ikev2_sha256_rekey_skeyseed(void **state)
 }
 
 /* The initial derivation composed by hand for every PRF and for an AEAD
- * (36-byte keys with salt, no integrity key) and an HMAC suite. */
+ * (36-byte keys with salt, no integrity key) and HMAC suites; X12: the
+ * HMAC-SHA1 PRF and 3DES with HMAC-SHA1-96 (24- and 20-byte keys) too. */
 static void derive_keys_matches_rfc7296_2_14_by_hand(void **state)
 {
+    /* X12 */
     (void)state;
     const enum ns_prf_alg prfs[] = {NS_PRF_HMAC_SHA2_256, NS_PRF_HMAC_SHA2_384,
-                                    NS_PRF_HMAC_SHA2_512};
-    const size_t suites[][2] = {{36, 0}, {32, 32}, {16, 64}}; /* encr keymat, integ key */
+                                    NS_PRF_HMAC_SHA2_512, NS_PRF_HMAC_SHA1};
+    /* encr keymat, integ key */
+    const size_t suites[][2] = {{36, 0}, {32, 32}, {16, 64}, {24, 20}};
     uint8_t ni[32], nr[48], gir[256], msg[1024], skeyseed[64], want[512], got[512];
     for (size_t i = 0; i < sizeof(ni); i++)
         ni[i] = (uint8_t)(i + 1);
@@ -182,8 +186,8 @@ static void derive_keys_matches_rfc7296_2_14_by_hand(void **state)
     for (size_t i = 0; i < sizeof(gir); i++)
         gir[i] = (uint8_t)(i * 13);
     const uint64_t spi_i = 0x0102030405060708ull, spi_r = 0xf0e0d0c0b0a09080ull;
-    for (size_t p = 0; p < 3; p++) {
-        for (size_t s = 0; s < 3; s++) {
+    for (size_t p = 0; p < sizeof(prfs) / sizeof(prfs[0]); p++) {
+        for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++) {
             const size_t encr = suites[s][0], integ = suites[s][1];
             memcpy(msg, ni, sizeof(ni));
             memcpy(msg + sizeof(ni), nr, sizeof(nr));
@@ -303,10 +307,10 @@ static void derivation_refuses_bad_arguments(void **state)
         ns_ike_derive_keys(NS_PRF_HMAC_SHA2_256, 16, 32, n, 256, n, 256, gir, 32, 1, 2, &keys), 0);
     /* unknown PRF, missing g^ir */
     assert_int_equal(
-        ns_ike_derive_keys((enum ns_prf_alg)2, 16, 32, n, 16, n, 16, gir, 32, 1, 2, &keys), -1);
+        ns_ike_derive_keys((enum ns_prf_alg)1, 16, 32, n, 16, n, 16, gir, 32, 1, 2, &keys), -1);
     assert_int_equal(
         ns_ike_derive_keys(NS_PRF_HMAC_SHA2_256, 16, 32, n, 16, n, 16, NULL, 0, 1, 2, &keys), -1);
-    assert_int_equal(ns_ike_rekey_keys((enum ns_prf_alg)2, n, 32, NS_PRF_HMAC_SHA2_256, 16, 32, n,
+    assert_int_equal(ns_ike_rekey_keys((enum ns_prf_alg)1, n, 32, NS_PRF_HMAC_SHA2_256, 16, 32, n,
                                        16, n, 16, gir, 32, 1, 2, &keys),
                      -1);
     assert_int_equal(ns_child_keymat(NS_PRF_HMAC_SHA2_256, n, 32, NULL, 5, n, 16, n, 16, out, 64),

@@ -160,6 +160,42 @@ static void rfc4231_hmac_sha2_512_cases_1_to_7(void **state)
     check_rfc4231(NS_PRF_HMAC_SHA2_512, 512);
 }
 
+/* RFC 2202 section 3 (HMAC-SHA-1), test cases 1, 2, 3 and 6: the legacy
+ * PRF (X12) that Windows' default proposals use. */
+static void rfc2202_hmac_sha1_cases_1_2_3_6(void **state)
+{
+    /* X12 */
+    (void)state;
+    uint8_t k1[20], k3[20], k6[80], d3[50];
+    memset(k1, 0x0b, sizeof(k1));
+    memset(k3, 0xaa, sizeof(k3));
+    memset(k6, 0xaa, sizeof(k6));
+    memset(d3, 0xdd, sizeof(d3));
+    const struct {
+        const uint8_t *key;
+        size_t key_len;
+        const uint8_t *data;
+        size_t data_len;
+        const char *digest;
+    } cases[] = {
+        {k1, 20, (const uint8_t *)"Hi There", 8, "b617318655057264e28bc0b6fb378c8ef146be00"},
+        {(const uint8_t *)"Jefe", 4, (const uint8_t *)"what do ya want for nothing?", 28,
+         "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+        {k3, 20, d3, 50, "125d7342b9ac11cd91a39af48aa17b4f63f175d3"},
+        {k6, 80, (const uint8_t *)"Test Using Larger Than Block-Size Key - Hash Key First", 54,
+         "aa4ae5e15272d00e95705637ce8a3b55ed402112"},
+    };
+    assert_int_equal(ns_prf_len(NS_PRF_HMAC_SHA1), 20);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t want[20], got[NS_PRF_MAX_LEN];
+        assert_int_equal(unhex(cases[i].digest, want, sizeof(want)), 20);
+        assert_int_equal(ns_prf(NS_PRF_HMAC_SHA1, cases[i].key, cases[i].key_len, cases[i].data,
+                                cases[i].data_len, got),
+                         0);
+        assert_memory_equal(got, want, 20);
+    }
+}
+
 static void prf_lengths_and_unknown_algorithm(void **state)
 {
     (void)state;
@@ -167,8 +203,8 @@ static void prf_lengths_and_unknown_algorithm(void **state)
     assert_int_equal(ns_prf_len(NS_PRF_HMAC_SHA2_256), 32);
     assert_int_equal(ns_prf_len(NS_PRF_HMAC_SHA2_384), 48);
     assert_int_equal(ns_prf_len(NS_PRF_HMAC_SHA2_512), 64);
-    assert_int_equal(ns_prf_len((enum ns_prf_alg)2), 0); /* HMAC-SHA1: not offered */
-    assert_int_equal(ns_prf((enum ns_prf_alg)2, (const uint8_t *)"k", 1, NULL, 0, out), -1);
+    assert_int_equal(ns_prf_len((enum ns_prf_alg)1), 0); /* HMAC-MD5: not implemented */
+    assert_int_equal(ns_prf((enum ns_prf_alg)1, (const uint8_t *)"k", 1, NULL, 0, out), -1);
     assert_int_equal(ns_prf_plus((enum ns_prf_alg)4, (const uint8_t *)"k", 1, NULL, 0, out, 8), -1);
 }
 
@@ -202,14 +238,15 @@ static void prf_plus_matches_rfc7296_definition(void **state)
         const EVP_MD *md;
     } algs[] = {{NS_PRF_HMAC_SHA2_256, EVP_sha256()},
                 {NS_PRF_HMAC_SHA2_384, EVP_sha384()},
-                {NS_PRF_HMAC_SHA2_512, EVP_sha512()}};
+                {NS_PRF_HMAC_SHA2_512, EVP_sha512()},
+                {NS_PRF_HMAC_SHA1, EVP_sha1()}}; /* X12 */
     const size_t lens[] = {1, 31, 32, 33, 64, 100, 392, 1000};
     uint8_t key[48], seed[80], got[1000], want[1000];
     for (size_t i = 0; i < sizeof(key); i++)
         key[i] = (uint8_t)(i * 5 + 3);
     for (size_t i = 0; i < sizeof(seed); i++)
         seed[i] = (uint8_t)(0xff - i);
-    for (size_t a = 0; a < 3; a++) {
+    for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
         for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
             assert_int_equal(
                 ns_prf_plus(algs[a].alg, key, sizeof(key), seed, sizeof(seed), got, lens[l]), 0);
@@ -283,6 +320,7 @@ int main(void)
         cmocka_unit_test(rfc4231_hmac_sha2_256_cases_1_to_7),
         cmocka_unit_test(rfc4231_hmac_sha2_384_cases_1_to_7),
         cmocka_unit_test(rfc4231_hmac_sha2_512_cases_1_to_7),
+        cmocka_unit_test(rfc2202_hmac_sha1_cases_1_2_3_6),
         cmocka_unit_test(prf_lengths_and_unknown_algorithm),
         cmocka_unit_test(prf_plus_matches_rfc7296_definition),
         cmocka_unit_test(prf_plus_stops_at_255_blocks),

@@ -44,6 +44,7 @@ static const struct suite suites[] = {
     {"null-sha1", NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA1_96},        /* R16 */
     {"aes128-sha1", NS_ENCR_AES_CBC, 128, NS_INTEG_HMAC_SHA1_96}, /* X9: Windows' ESP */
     {"aes256-sha1", NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA1_96}, /* X9 */
+    {"3des-sha1", NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA1_96},      /* X12: legacy */
 };
 #define N_SUITES (sizeof(suites) / sizeof(suites[0]))
 
@@ -289,16 +290,18 @@ static void round_trip_suite(const struct suite *su, bool esn)
             assert_int_equal(ns_get_u32(w), p.spec.spi);
             assert_int_equal(ns_get_u32(w + 4), (uint32_t)packets);
             assert_int_equal(tx.len, n + ns_esp_sa_overhead(p.out, n));
+            /* RFC 3602: 16-byte IV and blocks; RFC 2451 (3DES): 8. */
             size_t ivl = su->encr == NS_ENCR_NULL ? 0 : su->encr == NS_ENCR_AES_CBC ? 16 : 8;
+            size_t align = su->encr == NS_ENCR_AES_CBC ? 16 : su->encr == NS_ENCR_3DES ? 8 : 4;
             size_t icvl = su->integ == NS_INTEG_NONE                ? 16
                           : su->integ == NS_INTEG_HMAC_SHA1_96      ? 12 /* RFC 2404 */
                           : su->integ == NS_INTEG_HMAC_SHA2_256_128 ? 16
                           : su->integ == NS_INTEG_HMAC_SHA2_384_192 ? 24
                                                                     : 32;
             size_t body = tx.len - 8 - ivl - icvl;
-            assert_int_equal(body % (su->encr == NS_ENCR_AES_CBC ? 16 : 4), 0);
+            assert_int_equal(body % align, 0);
             assert_true(body >= n + 2 && body < n + 2 + 16);
-            if (ivl == 8) /* AEAD: the IV is the 64-bit sequence number */
+            if (ns_encr_is_aead(su->encr)) /* the IV is the 64-bit sequence number */
                 assert_true(ns_get_u32(w + 8) == 0 && ns_get_u32(w + 12) == packets);
             if (su->encr == NS_ENCR_NULL) /* R16: readable, but authenticated */
                 assert_memory_equal(w + 8, inner, n);

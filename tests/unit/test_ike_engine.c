@@ -723,12 +723,9 @@ static void unknown_identity(void **state)
 /* No acceptable IKE proposal: NO_PROPOSAL_CHOSEN and no state at the
  * gateway; no acceptable ESP proposal: IKE SA up, no CHILD_SA, the client
  * deletes the IKE SA. */
-static void no_acceptable_proposal(void **state)
+static void assert_no_ike_proposal(const struct node *gw, const struct cl_opts *o)
 {
-    (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct cl_opts o = {.extra = "ike_proposals = chacha20poly1305-prfsha512-ecp256"};
-    struct node *cl = add_client("client", "203.0.113.20", -1, &o);
+    struct node *cl = add_client("client", "203.0.113.20", -1, o);
     connect_client(cl);
     run_for(1000);
     assert_int_equal(cl->n_client_down, 1);
@@ -736,6 +733,14 @@ static void no_acceptable_proposal(void **state)
     assert_int_equal(counters(gw).no_proposal_sent, 1);
     assert_int_equal(counters(gw).ike_sas, 0);
     assert_true(log_has("failed: the gateway answered NO_PROPOSAL_CHOSEN"));
+}
+
+static void no_acceptable_proposal(void **state)
+{
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    struct cl_opts o = {.extra = "ike_proposals = chacha20poly1305-prfsha512-ecp256"};
+    assert_no_ike_proposal(gw, &o);
 
     struct cl_opts o2 = {.id = "bob@corp.example",
                          .psk = "bob-secret-0123456789",
@@ -749,6 +754,66 @@ static void no_acceptable_proposal(void **state)
     assert_int_equal(gw->n_child, 0);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0); /* deleted by the client */
     assert_true(log_has("no CHILD SA: NO_PROPOSAL_CHOSEN"));
+}
+
+/* X12: a client offering only Windows' default suites (3DES, HMAC-SHA1
+ * PRF and integrity, MODP-1024) gets NO_PROPOSAL_CHOSEN from a gateway at
+ * default settings. */
+static void legacy_suites_refused_by_default(void **state)
+{
+    /* X12 */
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    struct cl_opts o = {.extra = "legacy_proposals = yes\nike_proposals = 3des-sha1-modp1024\n"
+                                 "esp_proposals = 3des-sha1"};
+    assert_no_ike_proposal(gw, &o);
+    assert_true(log_has("no acceptable IKE proposal, NO_PROPOSAL_CHOSEN"));
+}
+
+/* X12: with legacy_proposals = yes on the gateway (and the Windows suites
+ * in its written IKE list; ESP takes the default list, to which 3des-sha1
+ * is appended) the same client gets an
+ * IKE SA of 3des-sha1-prfsha1-modp1024 (SHA-1 key derivation, 3DES and
+ * HMAC-SHA1-96 in the SK payload, the SHA-1 PRF in AUTH) and a 3des-sha1
+ * CHILD_SA whose keys both ends agree on; an AES-256/SHA-1/MODP-1024
+ * client after it gets aes256-sha1. */
+static void legacy_suites_with_legacy_proposals(void **state)
+{
+    /* X12 */
+    (void)state;
+    struct gw_opts go = {.extra = "legacy_proposals = yes",
+                         .ike = "aes128gcm16-prfsha256-x25519, aes256-sha1-modp1024, "
+                                "3des-sha1-modp1024"};
+    struct node *gw = add_gateway(&go);
+    struct cl_opts o = {.extra = "legacy_proposals = yes\nike_proposals = 3des-sha1-modp1024\n"
+                                 "esp_proposals = 3des-sha1"};
+    struct node *cl = add_client("client", "203.0.113.20", -1, &o);
+    connect_client(cl);
+    run_for(1000);
+    assert_true(established(cl) && established(gw));
+    const struct ns_proposal ike = ike_net_one_sa(cl->e).ike_alg;
+    assert_int_equal(ike.encr, NS_ENCR_3DES);
+    assert_int_equal(ike.integ, NS_INTEG_HMAC_SHA1_96);
+    assert_int_equal(ike.prf, NS_PRF_HMAC_SHA1);
+    assert_int_equal(ike.dh, NS_DH_MODP1024);
+    assert_child_pair(cl);
+    assert_int_equal(cl->child[0].out.encr, NS_ENCR_3DES);
+    assert_int_equal(cl->child[0].out.integ, NS_INTEG_HMAC_SHA1_96);
+    assert_int_equal(cl->child[0].out.encr_key_len, 24);
+    assert_int_equal(cl->child[0].out.integ_key_len, 20);
+
+    struct cl_opts o2 = {.id = "bob@corp.example",
+                         .psk = "bob-secret-0123456789",
+                         .extra = "legacy_proposals = yes\nike_proposals = aes256-sha1-modp1024\n"
+                                  "esp_proposals = aes256-sha1"};
+    struct node *cl2 = add_client("bob", "203.0.113.21", -1, &o2);
+    connect_client(cl2);
+    run_for(1000);
+    assert_true(established(cl2));
+    assert_int_equal(ike_net_one_sa(cl2->e).ike_alg.encr, NS_ENCR_AES_CBC);
+    assert_int_equal(ike_net_one_sa(cl2->e).ike_alg.prf, NS_PRF_HMAC_SHA1);
+    assert_child_pair(cl2);
+    assert_int_equal(cl2->child[0].out.integ, NS_INTEG_HMAC_SHA1_96);
 }
 
 /* The client's first KE group is not the gateway's: INVALID_KE_PAYLOAD,
@@ -1444,6 +1509,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(wrong_psk, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(no_acceptable_proposal, setup, teardown),
+        cmocka_unit_test_setup_teardown(legacy_suites_refused_by_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(legacy_suites_with_legacy_proposals, setup, teardown),
         cmocka_unit_test_setup_teardown(invalid_ke_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(cookies_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_bounded, setup, teardown),

@@ -17,7 +17,9 @@
 #include "ike/msg.h"
 #include "ike/proposal_select.h"
 
-/* IANA IDs the suites below use that natsec does not implement. */
+/* IANA IDs as the peers put them on the wire: the legacy ones Windows
+ * offers (natsec takes them only with legacy_proposals) and one natsec
+ * does not implement (ECP-384). */
 #define ENCR_3DES 3
 #define PRF_HMAC_SHA1 2
 #define AUTH_HMAC_SHA1_96 2
@@ -633,6 +635,85 @@ static void windows_modp2048_with_esp_sha1_at_default_settings(void **state)
     ns_conf_free(&conf);
 }
 
+/* A gateway configured with legacy_proposals = yes and nothing else. */
+static void load_legacy_gateway(struct ns_conf *conf)
+{
+    char err[256];
+    if (ns_conf_load_string("[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
+                            "pool = 10.99.0.0/24\nlegacy_proposals = yes\n"
+                            "[peer %default]\npsk = a long enough secret\nsubnets = 10.1.0.0/16\n",
+                            "legacy.conf", conf, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+}
+
+/* X12: Windows 10/11 without the registry setting offers only MODP-1024
+ * suites with 3DES or SHA-1: NO_PROPOSAL_CHOSEN at default settings; with
+ * legacy_proposals = yes the gateway takes aes256-sha1-prfsha1-modp1024
+ * (its number 2) and, for ESP, aes256-sha1, or 3des-sha1 when that is all
+ * that is offered. */
+static void windows_default_needs_legacy_proposals(void **state)
+{
+    /* X12 */
+    (void)state;
+    struct ns_ike_sa peer;
+    windows_ike(&peer);
+    peer.n = 4; /* without its last, registry-enabled MODP-2048 proposal */
+    struct ns_sa_choice c;
+    struct ns_conf def, legacy;
+    ns_conf_defaults(&def);
+    assert_int_equal(ns_sa_select(def.ike, def.n_ike, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    load_legacy_gateway(&legacy);
+    assert_int_equal(
+        ns_sa_select(legacy.ike, legacy.n_ike, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c), NS_SA_OK);
+    assert_int_equal(c.peer_num, 2);
+    assert_true(same_suite(&c.chosen, &(struct ns_proposal){.protocol = NS_PROTO_IKE,
+                                                            .encr = NS_ENCR_AES_CBC,
+                                                            .key_bits = 256,
+                                                            .integ = NS_INTEG_HMAC_SHA1_96,
+                                                            .prf = NS_PRF_HMAC_SHA1,
+                                                            .dh = NS_DH_MODP1024}));
+    assert_int_equal(ns_sa_ke_group_to_request(&c.chosen, DH_MODP1024), 0);
+    struct ns_ike_sa resp;
+    assert_int_equal(ns_sa_response(&c, NULL, 0, 0, &resp), NS_SA_OK);
+    assert_t(&resp.prop[0], NS_TRANS_PRF, PRF_HMAC_SHA1, 0);
+    assert_t(&resp.prop[0], NS_TRANS_INTEG, AUTH_HMAC_SHA1_96, 0);
+    assert_t(&resp.prop[0], NS_TRANS_DH, DH_MODP1024, 0);
+
+    /* Only 3DES: taken with legacy_proposals, without a KEY_LENGTH. */
+    peer.prop[0].num = 1;
+    peer.n = 1;
+    assert_int_equal(
+        ns_sa_select(legacy.ike, legacy.n_ike, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c), NS_SA_OK);
+    assert_int_equal(c.chosen.encr, NS_ENCR_3DES);
+    assert_int_equal(ns_sa_response(&c, NULL, 0, 0, &resp), NS_SA_OK);
+    assert_t(&resp.prop[0], NS_TRANS_ENCR, ENCR_3DES, 0);
+    /* 3DES with a KEY_LENGTH attribute is not the 3DES we know. */
+    peer.prop[0].t[0].key_len = 192;
+    assert_int_equal(
+        ns_sa_select(legacy.ike, legacy.n_ike, NS_PROTO_IKE, &peer, DH_MODP1024, 0, &c),
+        NS_SA_NO_PROPOSAL_CHOSEN);
+
+    windows_esp(&peer);
+    assert_int_equal(
+        ns_sa_select(legacy.esp, legacy.n_esp, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+        NS_SA_OK);
+    assert_int_equal(c.chosen.encr, NS_ENCR_AES_CBC);
+    assert_int_equal(c.chosen.integ, NS_INTEG_HMAC_SHA1_96);
+    peer.prop[0] = peer.prop[2]; /* 3des-sha1 alone */
+    peer.prop[0].num = 1;
+    peer.n = 1;
+    assert_int_equal(ns_sa_select(def.esp, def.n_esp, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+                     NS_SA_NO_PROPOSAL_CHOSEN);
+    assert_int_equal(
+        ns_sa_select(legacy.esp, legacy.n_esp, NS_PROTO_ESP, &peer, 0, NS_SA_F_NO_DH, &c),
+        NS_SA_OK);
+    assert_int_equal(c.chosen.encr, NS_ENCR_3DES);
+    assert_int_equal(c.chosen.integ, NS_INTEG_HMAC_SHA1_96);
+    ns_conf_free(&def);
+    ns_conf_free(&legacy);
+}
+
 /* An initiator offering aes256-sha1 for ESP accepts the answer that picks
  * it, and refuses an answer that picks SHA-1 with a cipher it did not offer. */
 static void esp_sha1_offer_and_accept(void **state)
@@ -967,6 +1048,7 @@ int main(void)
         cmocka_unit_test(esp_spis_and_numbers),
         cmocka_unit_test(windows_modp2048_with_esp_sha1_at_default_settings),
         cmocka_unit_test(esp_sha1_offer_and_accept),
+        cmocka_unit_test(windows_default_needs_legacy_proposals),
         cmocka_unit_test(esp_pfs),
         cmocka_unit_test(aead_integrity_none),
         cmocka_unit_test(unknown_type_and_dh_none),
