@@ -122,6 +122,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         require(p, "pool", "the virtual IP pool, e.g. 10.99.0.0/24");
         refuse_for_role(p, "gateway", "gateway");
         refuse_for_role(p, "remote_id", "gateway");
+        refuse_for_role(p, "initial_contact", "gateway");
         if (c->n_peers == 0)
             ns_conf_p_error(p, p->main_line,
                             "a gateway needs at least one [peer <identity>] section");
@@ -130,6 +131,8 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         require(p, "remote_id", "the identity the gateway must prove");
         refuse_for_role(p, "pool", "client");
         refuse_for_role(p, "dns", "client");
+        refuse_for_role(p, "ike_sas_per_id", "client");
+        refuse_for_role(p, "unique", "client");
         if (!ns_conf_p_key_line(p, "listen") && c->gateway.family == AF_INET6) {
             memset(&c->listen, 0, sizeof(c->listen)); /* :: */
             c->listen.family = AF_INET6;

@@ -62,6 +62,15 @@ enum ns_conf_log_target {
     NS_CONF_LOG_SYSLOG = 2,
 };
 
+/* What a gateway does when an identity that already has an IKE SA
+ * authenticates again (the unique-ID policy of other gateways). */
+enum ns_conf_unique {
+    NS_CONF_UNIQUE_NO = 0,      /* keep both, up to ike_sas_per_id (INITIAL_CONTACT still
+                                   deletes the older ones, RFC 7296 2.4) */
+    NS_CONF_UNIQUE_REPLACE = 1, /* the new one wins: the older ones are deleted */
+    NS_CONF_UNIQUE_KEEP = 2,    /* the old one stays: the new one is refused */
+};
+
 enum ns_conf_role {
     NS_CONF_GATEWAY = 1, /* IKE responder, many clients, assigns virtual IPs */
     NS_CONF_CLIENT = 2,  /* IKE initiator towards one gateway */
@@ -135,10 +144,15 @@ struct ns_conf {
     unsigned pool_prefix;
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
+    /* Established IKE SAs one identity may hold (R15: one authenticated
+     * member cannot take the whole pool), and the unique-ID policy. */
+    unsigned ike_sas_per_id;   /* default 4 */
+    enum ns_conf_unique unique; /* default no */
 
     /* Client only. */
     struct ns_addr gateway;
     struct ns_conf_id remote_id;
+    bool initial_contact; /* default yes: IKE_AUTH says we hold no other SA (2.4) */
 
     /* Certificates (X7): the files as written, and what was loaded from
      * them when a [peer] says auth = pubkey (NULL otherwise; freed by

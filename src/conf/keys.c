@@ -139,6 +139,26 @@ static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, siz
     return ns_cv_bool(v, &p->c->tx_thread, err, errlen);
 }
 
+static int set_initial_contact(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_bool(v, &p->c->initial_contact, err, errlen);
+}
+
+static int set_unique(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "no") == 0) {
+        p->c->unique = NS_CONF_UNIQUE_NO;
+    } else if (strcmp(v, "replace") == 0) {
+        p->c->unique = NS_CONF_UNIQUE_REPLACE;
+    } else if (strcmp(v, "keep") == 0) {
+        p->c->unique = NS_CONF_UNIQUE_KEEP;
+    } else {
+        snprintf(err, errlen, "'%s' is not one of replace, keep, no", v);
+        return -1;
+    }
+    return 0;
+}
+
 static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_cv_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
@@ -246,8 +266,11 @@ static const struct main_key main_keys[] = {
     FN("tx_thread", set_tx_thread),
     FN("pool", set_pool),
     FN("dns", set_dns),
+    NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),
+    FN("unique", set_unique),
     FN("gateway", set_gateway),
     FN("remote_id", set_remote_id),
+    FN("initial_contact", set_initial_contact),
     FN("cert", ns_conf_p_set_cert),
     FN("key", ns_conf_p_set_key),
     FN("ca", ns_conf_p_set_ca),

@@ -206,6 +206,8 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "half_open_refused", c->half_open_refused);
     add_u64(o, "half_open_evicted", c->half_open_evicted);
     add_u64(o, "cookie_replaced", c->cookie_replaced);
+    add_u64(o, "identity_refused", c->identity_refused);
+    add_u64(o, "identity_replaced", c->identity_replaced);
     add_u64(o, "half_open_sources", c->half_open_sources);
     add_u64(o, "half_open_largest", c->half_open_largest);
     add_u64(o, "invalid_ke_sent", c->invalid_ke_sent);

@@ -203,12 +203,20 @@ static struct ns_ts_transport_view transport_view(const struct ns_ikesa *sa)
     return v;
 }
 
-static void add_cp_request(struct ns_ike_builder *b)
+/* The CP request: an IPv4 address (the one we had, when we had one: the
+ * gateway gives it back if it is free and ours, RFC 7296 3.15.1) and DNS. */
+static void add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint)
 {
     struct ns_ike_cp cp;
+    uint8_t addr[4];
     memset(&cp, 0, sizeof(cp));
     cp.type = NS_CFG_REQUEST;
     cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
+    if (hint->family == AF_INET) {
+        put_be32(addr, ns_addr_to_ipv4(hint));
+        cp.attr[0].data = addr;
+        cp.attr[0].len = 4;
+    }
     cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
     cp.n = 2;
     ns_ike_add_cp(b, &cp);
@@ -235,7 +243,8 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (certs)
         ns_eng_cert_add_certs(e, &b);
     /* We keep no other SA with this gateway: it may drop stale ones (2.4). */
-    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
+    if (c->initial_contact)
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
     if (certs)
         ns_eng_cert_add_certreq(e, &b);
     if (c->remote_id.type)
@@ -244,7 +253,7 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
-        add_cp_request(&b);
+        add_cp_request(&b, &e->client_vip_hint);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
     ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
@@ -434,6 +443,8 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_eng_delete_ike(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     }
+    if (sa->vip.family)
+        e->client_vip_hint = sa->vip;
     if (e->ops.client_up)
         e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, tsr.ts, tsr.n, sa->dns, sa->n_dns);
 }
@@ -537,7 +548,7 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     if (!asked)
         return NS_N_FAILED_CP_REQUIRED;
-    if (ns_pool_alloc(e->pool, &prefer, &sa->vip) != 0) {
+    if (ns_pool_alloc(e->pool, &prefer, ns_eng_vip_owner(e, &sa->remote_id), &sa->vip) != 0) {
         NS_WARN("ike: IKE SA %016llx: the virtual IP pool is exhausted",
                 (unsigned long long)sa->id);
         return NS_N_INTERNAL_ADDRESS_FAILURE;
@@ -737,13 +748,10 @@ void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
         return;
     sa->peer = peer;
     sa->remote_id = cid;
-    if (has_notify(in, NS_N_INITIAL_CONTACT)) {
-        unsigned n = ns_eng_kill_same_identity(e, sa);
-        if (n) {
-            char id[NS_CONF_ID_STRLEN];
-            NS_INFO("ike: INITIAL_CONTACT from '%s': deleted %u older IKE SA(s)",
-                    ns_eng_id_str(&cid, id), n);
-        }
+    char why[NS_CONF_ID_STRLEN + 128];
+    if (!ns_eng_identity_admit(e, sa, has_notify(in, NS_N_INITIAL_CONTACT), why, sizeof(why))) {
+        gw_auth_failed(e, sa, msg_id, why);
+        return;
     }
     ns_eng_index_ident(e, sa);
     struct gw_child gc;

@@ -276,6 +276,10 @@ struct ns_ike_counters {
     uint64_t dropped_unknown_spi; /* no IKE SA with that SPI */
     uint64_t dropped_unauth;      /* the SK payload did not verify */
     uint64_t auth_failures;       /* AUTHENTICATION_FAILED sent or received */
+    uint64_t identity_refused;    /* IKE_AUTH refused: the identity holds ike_sas_per_id IKE
+                                     SAs, or one with unique = keep (also in auth_failures) */
+    uint64_t identity_replaced;   /* IKE SAs deleted for a newer one of their identity
+                                     (unique = replace) */
     uint64_t cookies_sent;
     uint64_t cookies_rejected;  /* IKE_SA_INIT with a wrong or stale cookie */
     uint64_t half_open_refused; /* half_open_max reached, nothing answered */

@@ -252,6 +252,9 @@ struct ns_ike_engine {
     /* Client: the one connection, and the peer section of the gateway. */
     struct ns_ikesa *client_sa;
     const struct ns_conf_peer *gw_peer;
+    /* Client: the virtual IP received last, asked for again when it
+     * reconnects (family 0: none; the gateway decides, R6). */
+    struct ns_addr client_vip_hint;
 
     uint64_t child_seq; /* CHILD_SAs installed so far (ns_ike_child.install_seq) */
 
@@ -293,6 +296,19 @@ void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Kills every live SA other than keep with keep's authenticated identity
  * (INITIAL_CONTACT, 2.4). Returns how many. */
 unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *keep);
+/* The gateway's unique-ID policy and per-identity limit (conf unique and
+ * ike_sas_per_id, R15) for sa, whose peer has just proved sa->remote_id
+ * (not yet indexed). unique = replace deletes the identity's other IKE SAs;
+ * keep refuses sa when the identity holds one; no lets INITIAL_CONTACT
+ * kill the older ones (2.4), then refuses sa when the identity still holds
+ * ike_sas_per_id. Counted are established IKE SAs not replaced by a
+ * re-key. Returns true when sa may go on, else false with the reason in
+ * why (the caller answers AUTHENTICATION_FAILED). */
+/* The tag the pool keeps of the identity an address was given to (R6):
+ * a keyed hash of it, never 0. */
+uint64_t ns_eng_vip_owner(const struct ns_ike_engine *e, const struct ns_conf_id *id);
+bool ns_eng_identity_admit(struct ns_ike_engine *e, struct ns_ikesa *sa, bool initial_contact,
+                           char *why, size_t why_len);
 
 /* ---- log_peer.c: the peer every log line of an engine call names ----
  * Set at the entry points for the SA (or the sender) being handled,

@@ -11,6 +11,7 @@
 
 struct link {
     uint32_t next, prev;
+    uint64_t owner; /* the tag of the identity that held it last, 0: nobody */
 };
 
 /* Client address i (0 <= i < n) is net + 2 + i: the network address (net)
@@ -144,7 +145,7 @@ static int ensure_links(struct ns_pool *p, uint32_t i)
     if (p->chunk[c])
         return 0;
     uint32_t len = p->n - c * CHUNK_LEN < CHUNK_LEN ? p->n - c * CHUNK_LEN : CHUNK_LEN;
-    p->chunk[c] = malloc(len * sizeof(struct link));
+    p->chunk[c] = calloc(len, sizeof(struct link)); /* owner 0: never held */
     if (!p->chunk[c])
         return -1;
     p->bytes += len * sizeof(struct link);
@@ -165,6 +166,12 @@ static void unlink_listed(struct ns_pool *p, uint32_t i)
     bit_set(p->listed, i, false);
 }
 
+/* Whether index i was given out last to owner (never to owner 0). */
+static bool held_last_by(const struct ns_pool *p, uint32_t i, uint64_t owner)
+{
+    return owner != 0 && p->chunk[i >> CHUNK_BITS] && link_of(p, i)->owner == owner;
+}
+
 /* The lowest never-used index from the cursor on (n when none is left). */
 static uint32_t next_fresh(struct ns_pool *p)
 {
@@ -183,10 +190,11 @@ static uint32_t next_fresh(struct ns_pool *p)
     return p->fresh;
 }
 
-int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, struct ns_addr *out)
+int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, uint64_t owner,
+                  struct ns_addr *out)
 {
     uint32_t i = index_of(p, prefer);
-    if (i == NIL || bit_get(p->used, i)) {
+    if (i == NIL || bit_get(p->used, i) || !held_last_by(p, i, owner)) {
         /* Never-used addresses first, then the longest released. */
         i = next_fresh(p);
         if (i == p->n)
@@ -201,6 +209,7 @@ int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, struct ns_add
     if (i == p->fresh)
         p->fresh++;
     bit_set(p->used, i, true);
+    link_of(p, i)->owner = owner;
     p->in_use++;
     ns_addr_from_ipv4(out, p->net + 2 + i);
     return 0;

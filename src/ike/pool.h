@@ -10,12 +10,20 @@
  * possible (fewer stale packets reach a new owner, and a reconnecting client
  * can usually get its old address back with `prefer`).
  *
+ * A requested address (`prefer`) is given only to the identity that held
+ * it last (`owner`, a tag the caller derives from the authenticated
+ * identity): traffic still on its way to an address, and whatever the
+ * network behind the gateway grants by address, belong to its last holder,
+ * and a peer must not pick them up by asking for that address. An address
+ * nobody has held is not given on request either.
+ *
  * Cost (R12): release, preferred allocation and lookups are O(1); plain
  * allocation is amortized O(1) (a cursor over never-used addresses only
  * moves forward, a 64-bit word at a time past addresses taken by `prefer`).
  * Memory grows with use, not with the prefix: two bitmaps (n/4 bytes, 256
- * KiB for a /12) at creation, and the free-list links (8 bytes an address)
- * only for the 4096-address blocks an address has been given out of. */
+ * KiB for a /12) at creation, and the free-list links with the last
+ * holder's tag (16 bytes an address) only for the 4096-address blocks an
+ * address has been given out of. */
 #ifndef NATSEC_IKE_POOL_H
 #define NATSEC_IKE_POOL_H
 
@@ -44,11 +52,13 @@ uint32_t ns_pool_in_use(const struct ns_pool *p);
 /* Bytes the pool holds now (for memory accounting and its tests). */
 size_t ns_pool_memory(const struct ns_pool *p);
 
-/* Gives out an address. prefer (NULL or family 0 for none) is the address a
- * client asked for in its CP request: it is given if it is a free client
- * address of this pool, else the next free one is. Returns 0, or -1 when the
- * pool is exhausted (or, rarely, memory for its links runs out). */
-int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, struct ns_addr *out);
+/* Gives out an address to owner (a nonzero tag of the identity; 0: none).
+ * prefer (NULL or family 0 for none) is the address a client asked for in
+ * its CP request: it is given if it is a free client address of this pool
+ * that owner (not 0) held last, else the next free one is. Returns 0, or -1
+ * when the pool is exhausted (or, rarely, memory for its links runs out). */
+int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, uint64_t owner,
+                  struct ns_addr *out);
 /* Returns an address to the pool. Returns 0, or -1 when it is not an
  * address this pool has given out (then nothing changes). Never fails for
  * an address it gave. */

@@ -281,3 +281,87 @@ unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *kee
         killed++;
     }
 }
+
+uint64_t ns_eng_vip_owner(const struct ns_ike_engine *e, const struct ns_conf_id *id)
+{
+    uint64_t h = ns_eng_hash_ident(e, id);
+    return h ? h : 1;
+}
+
+/* Whether other is another IKE SA of sa's identity. */
+static bool same_identity(const struct ns_ikesa *sa, const struct ns_ikesa *other, uint64_t h)
+{
+    return other->by_ident.hash == h && other != sa &&
+           ns_conf_id_equal(&other->remote_id, &sa->remote_id);
+}
+
+/* The IKE SAs of sa's identity (sa aside) that count for its limit:
+ * established and not replaced by a re-key of their own. */
+static unsigned identity_live(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
+    unsigned n = 0;
+    for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next) {
+        const struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
+        n += same_identity(sa, other, h) && other->state == NS_IKE_ST_ESTABLISHED &&
+             !other->replaced;
+    }
+    return n;
+}
+
+/* unique = replace: every other IKE SA of sa's identity is deleted, with
+ * a DELETE to its peer (it may still be there: another device of the same
+ * identity). Returns how many. */
+static unsigned identity_replace(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
+    unsigned n = 0;
+    /* A deletion may unlink the SA (or change the chain): walk again
+     * after each; a deleted SA is DELETING or DEAD and no longer matches. */
+    for (;;) {
+        struct ns_ikesa *victim = NULL;
+        for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd && !victim; nd = nd->next) {
+            struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
+            if (same_identity(sa, other, h) && (other->state == NS_IKE_ST_ESTABLISHED ||
+                                                 other->state == NS_IKE_ST_REKEYED))
+                victim = other;
+        }
+        if (!victim)
+            return n;
+        ns_eng_delete_ike(e, victim, NS_IKE_DOWN_LOCAL);
+        n++;
+    }
+}
+
+bool ns_eng_identity_admit(struct ns_ike_engine *e, struct ns_ikesa *sa, bool initial_contact,
+                           char *why, size_t why_len)
+{
+    const struct ns_conf *c = e->conf;
+    char id[NS_CONF_ID_STRLEN];
+    ns_eng_id_str(&sa->remote_id, id);
+    if (c->unique == NS_CONF_UNIQUE_REPLACE) {
+        unsigned live = identity_live(e, sa);
+        if (live) {
+            NS_INFO("ike: unique = replace: deleting %u older IKE SA(s) of '%s'", live, id);
+            e->ctr.identity_replaced += live;
+        }
+        identity_replace(e, sa);
+        return true;
+    }
+    if (c->unique == NS_CONF_UNIQUE_NO && initial_contact) {
+        unsigned n = ns_eng_kill_same_identity(e, sa);
+        if (n)
+            NS_INFO("ike: INITIAL_CONTACT from '%s': deleted %u older IKE SA(s)", id, n);
+    }
+    unsigned live = identity_live(e, sa);
+    unsigned max = c->unique == NS_CONF_UNIQUE_KEEP ? 1 : c->ike_sas_per_id;
+    if (live < max)
+        return true;
+    e->ctr.identity_refused++;
+    if (c->unique == NS_CONF_UNIQUE_KEEP)
+        snprintf(why, why_len, "'%s' already holds %u IKE SA(s) and unique = keep", id, live);
+    else
+        snprintf(why, why_len, "'%s' already holds %u IKE SA(s), the most ike_sas_per_id allows",
+                 id, live);
+    return false;
+}

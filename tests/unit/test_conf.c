@@ -253,6 +253,9 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.mtu, 1400);
     assert_int_equal(c.fwmark, 0x4e53);
     assert_int_equal(c.route_table, 220);
+    assert_true(c.initial_contact);
+    assert_int_equal(c.ike_sas_per_id, 4); /* R15 */
+    assert_int_equal(c.unique, NS_CONF_UNIQUE_NO);
     assert_int_equal(c.n_ike, 7);
     assert_proposal(&c.ike[0], "aes128gcm16-prfsha256-x25519");
     assert_int_equal(c.n_esp, 7);
@@ -431,6 +434,12 @@ static const struct bad_case bad_cases[] = {
      "more than 4 DNS servers"},
     {GW_HEAD "gateway = 192.0.2.1\n" GW_PEER, 5, "'gateway' is not a gateway setting"},
     {CL_HEAD "pool = 10.99.0.0/24\n" CL_PEER, 6, "'pool' is not a client setting"},
+    /* R15: the per-identity limit and unique-ID policy are a gateway's. */
+    {GW_HEAD "unique = yes\n" GW_PEER, 5, "unique: 'yes' is not one of replace, keep, no"},
+    {GW_HEAD "ike_sas_per_id = 0\n" GW_PEER, 5, "ike_sas_per_id:"},
+    {GW_HEAD "initial_contact = no\n" GW_PEER, 5, "'initial_contact' is not a gateway setting"},
+    {CL_HEAD "unique = keep\n" CL_PEER, 6, "'unique' is not a client setting"},
+    {CL_HEAD "ike_sas_per_id = 2\n" CL_PEER, 6, "'ike_sas_per_id' is not a client setting"},
     {CL_HEAD "[peer other.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n", 5,
      "no [peer ...] section for remote_id"},
     {CL_HEAD CL_PEER "[peer %default]\npsk = 0123456789abcdef\nsubnets = 10.0.0.0/8\n", 9,
@@ -442,6 +451,30 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD GW_PEER "mode = beet\n", 8, "mode: 'beet' is neither tunnel nor transport"},
     {CL_HEAD "listen = ::\n" CL_PEER, 6, "listen and gateway are different IP versions"},
 };
+
+/* R15: the unique-ID policy's three values and the per-identity limit on
+ * a gateway; initial_contact on a client. */
+static void identity_policy_keys(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"no", "replace", "keep"};
+    static const enum ns_conf_unique want[] = {NS_CONF_UNIQUE_NO, NS_CONF_UNIQUE_REPLACE,
+                                               NS_CONF_UNIQUE_KEEP};
+    for (unsigned i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof(text), GW_HEAD "unique = %s\nike_sas_per_id = 2\n" GW_PEER,
+                 values[i]);
+        struct ns_conf c;
+        load_ok(text, &c);
+        assert_int_equal(c.unique, want[i]);
+        assert_int_equal(c.ike_sas_per_id, 2);
+        ns_conf_free(&c);
+    }
+    struct ns_conf c;
+    load_ok(CL_HEAD "initial_contact = no\n" CL_PEER, &c);
+    assert_false(c.initial_contact);
+    ns_conf_free(&c);
+}
 
 static void errors_name_file_and_line(void **state)
 {
@@ -934,6 +967,7 @@ int main(void)
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
+        cmocka_unit_test(identity_policy_keys),
         cmocka_unit_test(comments_and_whitespace),
         cmocka_unit_test(file_load_and_missing_file),
         cmocka_unit_test(errors_name_file_and_line),
