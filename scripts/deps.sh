@@ -10,9 +10,11 @@ packages=(
   libcmocka-dev   # unit test framework
   libinih-dev     # INI configuration parser
   libjson-c-dev   # JSON output of natsecctl
+  libsystemd-dev  # sd_notify: Type=notify readiness and the watchdog under systemd
   # network tests
   iproute2 nftables conntrack ethtool iputils-ping iperf3 tshark procps psmisc jq python3 openssl
   python3-prometheus-client # parses natsecctl metrics in the tests
+  systemd         # systemd-analyze verify of systemd/natsecd.service
   # interop tests
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins

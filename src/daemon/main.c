@@ -195,14 +195,17 @@ int main(int argc, char **argv)
             d.conf.role == NS_CONF_GATEWAY ? "gateway" : "client", (int)getpid(), conf_path);
     log_legacy(&d.conf);
     tell_parent(ready_fd, 0);
+    nsd_service_ready(&d);
 
     int rc = ns_loop_run(d.loop);
     int sig = ns_loop_stop_signal(d.loop);
     if (sig != 0) {
         /* The peers hear of it now, not after their liveness timeout. */
         NS_INFO("natsecd: %s, shutting down", strsignal(sig));
+        nsd_service_status("STOPPING=1");
         nsd_shutdown(&d);
     }
+    nsd_service_stop(&d);
     nsd_stop(&d);
     ns_conf_free(&d.conf);
     NS_INFO("natsecd: stopped");

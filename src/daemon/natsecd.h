@@ -215,6 +215,14 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why); /* from cli
 void nsd_reconnect_up(struct nsd *d);                                /* from client_up */
 void nsd_reconnect_stop(struct nsd *d);
 
+/* service.c: systemd notifications (sd_notify; no-ops without
+ * NOTIFY_SOCKET). ready: READY=1, and the watchdog keep-alives from the
+ * event loop when WatchdogSec is set. status: one notification as is
+ * ("RELOADING=1", "STOPPING=1", "READY=1"). stop: no more keep-alives. */
+void nsd_service_ready(struct nsd *d);
+void nsd_service_status(const char *state);
+void nsd_service_stop(struct nsd *d);
+
 /* control.c */
 int nsd_control_start(struct nsd *d);
 void nsd_control_stop(struct nsd *d);
