@@ -89,8 +89,7 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
     if (rc.up && d->loop && ns_loop_now_ms(d->loop) - rc.up_ms >= RECONNECT_STABLE_MS)
         rc.attempt = 0;
     rc.up = false;
-    if (why == NS_IKE_DOWN_TIMEOUT || why == NS_IKE_DOWN_PEER_DELETE ||
-        why == NS_IKE_DOWN_EXPIRED || rc.retrying) {
+    if (ns_ike_down_retry(why) || rc.retrying) {
         nsd_reconnect_schedule(d);
         return;
     }

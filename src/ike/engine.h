@@ -56,6 +56,10 @@ enum ns_ike_down_reason {
     NS_IKE_DOWN_EXPIRED = 5,     /* a hard lifetime ran out without a successful re-key */
 };
 const char *ns_ike_down_reason_str(enum ns_ike_down_reason r);
+/* Whether a client that went down for r tries again by itself (X2): yes
+ * after the gateway stopped answering, deleted the IKE SA or a lifetime
+ * ran out; not after a local "down" nor after the gateway refused. */
+bool ns_ike_down_retry(enum ns_ike_down_reason r);
 
 /* What ops->child_usage reports: bytes are inner (plaintext) bytes. */
 struct ns_ike_child_usage {

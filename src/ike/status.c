@@ -27,6 +27,11 @@ const char *ns_ike_down_reason_str(enum ns_ike_down_reason r)
     return "?";
 }
 
+bool ns_ike_down_retry(enum ns_ike_down_reason r)
+{
+    return r == NS_IKE_DOWN_TIMEOUT || r == NS_IKE_DOWN_PEER_DELETE || r == NS_IKE_DOWN_EXPIRED;
+}
+
 const char *ns_eng_notify_name(uint16_t type)
 {
     switch (type) {
