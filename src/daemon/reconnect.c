@@ -8,9 +8,11 @@
  * drawn at random between half and all of it, so that thousands of
  * clients of a gateway that restarts do not all come back in the same
  * instant; it keeps trying, whatever the attempts end with, until a
- * connection is up or an administrator says "down". A gateway that refuses
- * a first connection (authentication, proposals) means it: no retry then
- * (nor when an established connection ends that way: a re-key refused).
+ * connection is up or an administrator says "down". A gateway that proved
+ * itself (its AUTH verified) and then refuses (the CHILD_SA, a re-key)
+ * means it: no retry then. A refusal it did not authenticate (an
+ * unprotected IKE_SA_INIT answer, AUTHENTICATION_FAILED without its AUTH)
+ * may be forged, and is retried (ns_ike_down_retry).
  *
  * The back-off starts again at 1 s only after a connection that lasted
  * RECONNECT_STABLE_MS: a gateway that accepts and then deletes at once

@@ -37,8 +37,8 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
-#include "esp/sa_spec.h"
 #include "crypto/proposal.h"
+#include "esp/sa_spec.h"
 #include "util/addr.h"
 
 /* No deadline pending (ops->set_wakeup and ns_ike_engine_next_wakeup). */
@@ -51,14 +51,20 @@ enum ns_ike_down_reason {
     NS_IKE_DOWN_PEER_DELETE = 1, /* the gateway deleted the IKE SA */
     NS_IKE_DOWN_TIMEOUT = 2,     /* a request went unanswered after every retransmission */
     NS_IKE_DOWN_AUTH_FAILED = 3, /* AUTHENTICATION_FAILED either way, or bad IDr */
-    NS_IKE_DOWN_NEGOTIATION = 4, /* NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INTERNAL_ADDRESS_FAILURE,
-                                    bad response, child install failure */
+    NS_IKE_DOWN_NEGOTIATION = 4, /* the authenticated peer refused: NO_PROPOSAL_CHOSEN,
+                                    TS_UNACCEPTABLE, INTERNAL_ADDRESS_FAILURE; bad response,
+                                    child install failure */
     NS_IKE_DOWN_EXPIRED = 5,     /* a hard lifetime ran out without a successful re-key */
+    NS_IKE_DOWN_SETUP = 6,       /* client: no connection could be set up before the gateway
+                                    proved itself (no SPI, no memory, no signature for what its
+                                    unprotected IKE_SA_INIT answer announced) */
 };
 const char *ns_ike_down_reason_str(enum ns_ike_down_reason r);
-/* Whether a client that went down for r tries again by itself (X2): yes
- * after the gateway stopped answering, deleted the IKE SA or a lifetime
- * ran out; not after a local "down" nor after the gateway refused. */
+/* Whether a client that went down for r tries again by itself (X2): not
+ * after a local "down", nor after the gateway, authenticated, refused
+ * (NEGOTIATION); yes otherwise, also after a failed authentication or
+ * setup: on a client those come before the gateway proved anything, and
+ * what is unauthenticated may be forged (RFC 7296 2.4, 2.21). */
 bool ns_ike_down_retry(enum ns_ike_down_reason r);
 
 /* What ops->child_usage reports: bytes are inner (plaintext) bytes. */

@@ -116,8 +116,13 @@ int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t
     size_t encr_len = ns_encr_keymat_len(p->encr, p->key_bits);
     size_t integ_len = ns_integ_key_len(p->integ);
     int rc = -1;
-    if (ns_dh_derive(sa->dh, peer_ke, peer_ke_len, shared, shared_len) == 0 &&
-        ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+    /* A value that is no group element leaves our key: the client may
+     * still get the real answer (init_exchange.c). */
+    if (ns_dh_derive(sa->dh, peer_ke, peer_ke_len, shared, shared_len) != 0) {
+        OPENSSL_cleanse(shared, sizeof(shared));
+        return -1;
+    }
+    if (ns_ike_derive_keys(p->prf, encr_len, integ_len, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
                            shared, shared_len, sa->spi_i, sa->spi_r, &sa->keys) == 0)
         rc = 0;
     if (rc != 0)

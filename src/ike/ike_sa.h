@@ -154,6 +154,11 @@ struct ns_ikesa {
     uint8_t cookie[NS_IKE_MAX_COOKIE]; /* client: the gateway's COOKIE to echo */
     size_t cookie_len;
     unsigned init_retries; /* client: COOKIE / INVALID_KE round trips so far */
+    /* client: why the last unprotected IKE_SA_INIT answer was not taken
+     * (enum ns_init_hint, init_exchange.c), and its number (a notify
+     * type, a DH group), for the log when the request times out. */
+    uint8_t init_hint;
+    uint16_t init_hint_arg;
 
     struct ns_ike_keys keys;          /* all zero until derived (ns_eng_sa_keyed) */
     struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send: NULL but in use */
@@ -345,8 +350,9 @@ static inline bool ns_eng_sa_keyed(const struct ns_ikesa *sa)
  * state DEAD to answer a retransmission of the request it answered last. */
 void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why);
 void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Derives SKEYSEED and the SK_* keys from the peer's KE (and frees our DH
- * key). Returns 0, or -1 (bad KE value, crypto failure). */
+/* Derives SKEYSEED and the SK_* keys from the peer's KE and frees our DH
+ * key. Returns 0, or -1: a KE value that is no group element (our DH key
+ * kept), a crypto failure (freed). */
 int ns_eng_sa_derive(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *peer_ke,
                      size_t peer_ke_len);
 /* Keys the SK ciphers for our role from the derived keys (both, or the
@@ -422,6 +428,9 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
 void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_header *h, const uint8_t *msg, size_t len,
                           const struct ns_ike_payloads *pl);
+/* Why the client's last unprotected IKE_SA_INIT answer was not taken, or
+ * NULL when none came. */
+const char *ns_eng_init_hint_str(const struct ns_ikesa *sa, char *buf, size_t len);
 
 /* ---- auth_exchange.c ---- */
 int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa);

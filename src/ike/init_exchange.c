@@ -4,7 +4,14 @@
  * repeats the request with a COOKIE first, or with the group an
  * INVALID_KE_PAYLOAD asks for; on the answer derives the keys, learns who is
  * behind a NAT and floats to the NAT-T port when anyone is (or encapsulation
- * is forced), then starts IKE_AUTH.
+ * is forced), then starts IKE_AUTH. The answer is not protected: anyone who
+ * saw the request can forge one. So only answers from where the request
+ * went are read, and one that would end the attempt (an error notify, a
+ * proposal or DH group we did not offer, a KE value that is no group
+ * element, a COOKIE / INVALID_KE_PAYLOAD round too many) is a hint only
+ * (RFC 7296 2.4, 2.21.1): the request stays outstanding, a valid answer is
+ * still taken, and without one the request times out like an unanswered
+ * one (the client then tries again), its log line naming the last hint.
  *
  * Responder (gateway): creates no state for a request it refuses (COOKIE,
  * INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, over half_open_max: R15), resends
@@ -157,20 +164,77 @@ int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
     return 0;
 }
 
+/* A failure of our own (building, memory, a signature) while the gateway
+ * has proved nothing: the client tries again. */
 static void init_fail(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
     NS_ERR("ike: IKE_SA_INIT with %s failed: %s", ns_endpoint_str(&sa->remote, ep), why);
-    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
+    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_SETUP);
+}
+
+/* Why an unprotected answer was not taken (ns_ikesa.init_hint). */
+enum ns_init_hint {
+    HINT_NONE = 0,
+    HINT_NOTIFY,   /* an error notify: init_hint_arg */
+    HINT_PROPOSAL, /* a proposal we did not offer */
+    HINT_GROUP,    /* a DH group that is not our KE's */
+    HINT_KE,       /* a KE value that is no group element */
+    HINT_KE_ASKS,  /* INVALID_KE_PAYLOAD for group init_hint_arg, not offered */
+    HINT_ROUNDS,   /* one COOKIE / INVALID_KE_PAYLOAD round too many */
+};
+
+const char *ns_eng_init_hint_str(const struct ns_ikesa *sa, char *buf, size_t len)
+{
+    switch ((enum ns_init_hint)sa->init_hint) {
+    case HINT_NONE:
+        return NULL;
+    case HINT_NOTIFY:
+        snprintf(buf, len, "the gateway answered %s", ns_eng_notify_name(sa->init_hint_arg));
+        return buf;
+    case HINT_PROPOSAL:
+        return "it chose a proposal we did not offer";
+    case HINT_GROUP:
+        return "its DH group is not the one of our KE";
+    case HINT_KE:
+        return "its KE value is no element of the group";
+    case HINT_KE_ASKS:
+        snprintf(buf, len, "INVALID_KE_PAYLOAD asks for DH group %u, which we do not offer",
+                 sa->init_hint_arg);
+        return buf;
+    case HINT_ROUNDS:
+        return "too many COOKIE / INVALID_KE_PAYLOAD rounds";
+    }
+    return NULL;
+}
+
+/* An answer not taken: kept for the time-out's log line, logged when it
+ * is the first (a forger may send many). */
+static void init_hint(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_init_hint hint,
+                      uint16_t arg)
+{
+    char ep[NS_ENDPOINT_STRLEN], buf[128];
+    bool first = sa->init_hint == HINT_NONE;
+    sa->init_hint = (uint8_t)hint;
+    sa->init_hint_arg = arg;
+    e->ctr.dropped_unexpected++;
+    ns_log(first ? NS_LOG_INFO : NS_LOG_DEBUG,
+           "ike: IKE SA %016llx: unprotected IKE_SA_INIT answer from %s not taken (%s): waiting "
+           "for a valid one until the request times out (RFC 7296 2.4)",
+           (unsigned long long)sa->id, ns_endpoint_str(&e->rx_remote, ep),
+           ns_eng_init_hint_str(sa, buf, sizeof(buf)));
 }
 
 /* Another round (COOKIE, INVALID_KE_PAYLOAD) is allowed only a few times,
- * so a responder (or a forger) cannot keep us looping. */
+ * so a responder (or a forger) cannot keep us looping; past them the
+ * request stays as it is. */
 static bool retry_allowed(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (++sa->init_retries <= NS_IKE_MAX_INIT_RETRY)
+    if (sa->init_retries < NS_IKE_MAX_INIT_RETRY) {
+        sa->init_retries++;
         return true;
-    init_fail(e, sa, "too many COOKIE / INVALID_KE_PAYLOAD rounds");
+    }
+    init_hint(e, sa, HINT_ROUNDS, 0);
     return false;
 }
 
@@ -200,10 +264,7 @@ static void on_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     uint16_t group = (uint16_t)((n->data[0] << 8) | n->data[1]);
     if (group == sa->ke_group || !ns_sa_offers_group(sa->peer->ike, sa->peer->n_ike, group)) {
-        char why[96];
-        snprintf(why, sizeof(why), "INVALID_KE_PAYLOAD asks for DH group %u, which we do not offer",
-                 group);
-        init_fail(e, sa, why);
+        init_hint(e, sa, HINT_KE_ASKS, group);
         return;
     }
     if (!retry_allowed(e, sa))
@@ -261,19 +322,30 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     struct ns_sa_choice ch;
     if (ns_sa_accept(sa->peer->ike, sa->peer->n_ike, NS_PROTO_IKE, &ip.sa, 0, &ch) != NS_SA_OK) {
-        init_fail(e, sa, "the gateway chose a proposal we did not offer");
+        init_hint(e, sa, HINT_PROPOSAL, 0);
         return;
     }
     if (ch.chosen.dh != (enum ns_dh_group)sa->ke_group || ip.ke.group != sa->ke_group) {
-        init_fail(e, sa, "the gateway's DH group is not the one of our KE");
+        init_hint(e, sa, HINT_GROUP, 0);
         return;
     }
     sa->ike_alg = ch.chosen;
     sa->spi_r = h->spi_r;
     memcpy(sa->nr, ip.nonce, ip.nonce_len);
     sa->nr_len = ip.nonce_len;
-    if (ns_eng_sa_derive(e, sa, ip.ke.data, ip.ke.len) != 0 || ns_eng_sa_ciphers(sa) != 0) {
-        init_fail(e, sa, "key exchange failed (bad KE value)");
+    if (ns_eng_sa_derive(e, sa, ip.ke.data, ip.ke.len) != 0) {
+        if (!sa->dh) {
+            init_fail(e, sa, "key derivation failed");
+            return;
+        }
+        /* Our DH key is kept: the real answer may still come. */
+        sa->spi_r = 0;
+        sa->nr_len = 0;
+        init_hint(e, sa, HINT_KE, 0);
+        return;
+    }
+    if (ns_eng_sa_ciphers(sa) != 0) {
+        init_fail(e, sa, "cannot key the SK ciphers");
         return;
     }
     /* The packet came to sa->local: that is where we sent from. */
@@ -301,6 +373,13 @@ void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 {
     struct ns_ike_notify n;
     const struct ns_ike_payload *p;
+    if (!ns_endpoint_equal(&e->rx_remote, &sa->remote)) {
+        char from[NS_ENDPOINT_STRLEN], to[NS_ENDPOINT_STRLEN];
+        e->ctr.dropped_unexpected++;
+        NS_DBG("ike: IKE_SA_INIT answer from %s, our request went to %s: dropped",
+               ns_endpoint_str(&e->rx_remote, from), ns_endpoint_str(&sa->remote, to));
+        return;
+    }
     if ((p = ns_ike_find_notify(pl, NS_N_COOKIE)) && ns_ike_parse_notify(p, &n) == NS_IKE_OK) {
         on_cookie(e, sa, &n);
         return;
@@ -312,12 +391,8 @@ void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     uint16_t err = error_notify(pl, &n);
     if (err) {
-        char why[96];
-        snprintf(why, sizeof(why), "the gateway answered %s", ns_eng_notify_name(err));
-        {
-            init_fail(e, sa, why);
-            return;
-        }
+        init_hint(e, sa, HINT_NOTIFY, err);
+        return;
     }
     init_accepted(e, sa, h, msg, len, pl);
 }

@@ -67,11 +67,14 @@ void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->req_sends > e->conf->retransmit_tries) {
         enum ns_ike_down_reason why =
             sa->req_kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;
-        char ep[NS_ENDPOINT_STRLEN];
+        char ep[NS_ENDPOINT_STRLEN], hint[128];
+        const char *h =
+            sa->req_kind == NS_REQ_INIT ? ns_eng_init_hint_str(sa, hint, sizeof(hint)) : NULL;
         NS_WARN("ike: IKE SA %016llx: no answer from %s to %s after %u sends, "
-                "giving up",
+                "giving up%s%s",
                 (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep),
-                req_name(sa->req_kind), sa->req_sends);
+                req_name(sa->req_kind), sa->req_sends, h ? "; the last unprotected answer: " : "",
+                h ? h : "");
         ns_eng_sa_kill(e, sa, why);
         return;
     }

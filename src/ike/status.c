@@ -23,13 +23,15 @@ const char *ns_ike_down_reason_str(enum ns_ike_down_reason r)
         return "negotiation failed";
     case NS_IKE_DOWN_EXPIRED:
         return "lifetime expired";
+    case NS_IKE_DOWN_SETUP:
+        return "setup failed";
     }
     return "?";
 }
 
 bool ns_ike_down_retry(enum ns_ike_down_reason r)
 {
-    return r == NS_IKE_DOWN_TIMEOUT || r == NS_IKE_DOWN_PEER_DELETE || r == NS_IKE_DOWN_EXPIRED;
+    return r != NS_IKE_DOWN_LOCAL && r != NS_IKE_DOWN_NEGOTIATION;
 }
 
 const char *ns_eng_notify_name(uint16_t type)

@@ -721,18 +721,25 @@ static void unknown_identity(void **state)
 }
 
 /* No acceptable IKE proposal: NO_PROPOSAL_CHOSEN and no state at the
- * gateway; no acceptable ESP proposal: IKE SA up, no CHILD_SA, the client
- * deletes the IKE SA. */
+ * gateway; the answer is unprotected, so the client waits for a valid one
+ * until its request times out and then tries again (RFC 7296 2.21.1, X2).
+ * No acceptable ESP proposal: IKE SA up, no CHILD_SA, the client deletes
+ * the IKE SA. */
 static void assert_no_ike_proposal(const struct node *gw, const struct cl_opts *o)
 {
     struct node *cl = add_client("client", "203.0.113.20", -1, o);
     connect_client(cl);
     run_for(1000);
+    assert_int_equal(cl->n_client_down, 0);
+    assert_true(log_has("not taken (the gateway answered NO_PROPOSAL_CHOSEN)"));
+    run_for(20000); /* sends after 0, 1, 3, 7 s; given up at 15 s */
     assert_int_equal(cl->n_client_down, 1);
-    assert_int_equal(cl->down_reason, NS_IKE_DOWN_NEGOTIATION);
-    assert_int_equal(counters(gw).no_proposal_sent, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_TIMEOUT);
+    assert_true(ns_ike_down_retry(cl->down_reason));
+    assert_int_equal(counters(gw).no_proposal_sent, 4);
     assert_int_equal(counters(gw).ike_sas, 0);
-    assert_true(log_has("failed: the gateway answered NO_PROPOSAL_CHOSEN"));
+    assert_true(log_has("giving up; the last unprotected answer: the gateway answered "
+                        "NO_PROPOSAL_CHOSEN"));
 }
 
 static void no_acceptable_proposal(void **state)
