@@ -36,14 +36,14 @@ IOP_CASES=(
 iop_ike_full() {
   case $1 in
     *prf*) echo "$1" ;;
-    *) sed -E 's/-sha(256|384|512)-/-sha\1-prfsha\1-/' <<<"$1" ;;
+    *) sed -E 's/-sha(1|256|384|512)-/-sha\1-prfsha\1-/' <<<"$1" ;;
   esac
 }
 
 # ESP proposal ESP without its DH group: what a CHILD_SA created in IKE_AUTH
 # has (RFC 7296 1.2: no KE there, the group is PFS for re-keys): iop_esp_no_pfs ESP.
 iop_esp_no_pfs() {
-  sed -E 's/-(x25519|curve25519|ecp256|modp2048)$//' <<<"$1"
+  sed -E 's/-(x25519|curve25519|ecp256|modp2048|modp1024)$//' <<<"$1"
 }
 
 # The strongSwan load list without kernel-libipsec: charon then does not fake
@@ -93,15 +93,19 @@ _iop_ns_alg() {
       aes128) encr=AES_CBC/128 ;;
       aes256) encr=AES_CBC/256 ;;
       null) encr=NULL ;;
+      3des) encr=3DES_CBC ;;
+      sha1) integ=HMAC_SHA1_96 ;;
       sha256) integ=HMAC_SHA2_256_128 ;;
       sha384) integ=HMAC_SHA2_384_192 ;;
       sha512) integ=HMAC_SHA2_512_256 ;;
+      prfsha1) prf=PRF_HMAC_SHA1 ;;
       prfsha256) prf=PRF_HMAC_SHA2_256 ;;
       prfsha384) prf=PRF_HMAC_SHA2_384 ;;
       prfsha512) prf=PRF_HMAC_SHA2_512 ;;
       x25519) dh=CURVE_25519 ;;
       ecp256) dh=ECP_256 ;;
       modp2048) dh=MODP_2048 ;;
+      modp1024) dh=MODP_1024 ;;
       *) encr="unknown($t)" ;;
     esac
   done
