@@ -296,7 +296,8 @@ static bool same_identity(const struct ns_ikesa *sa, const struct ns_ikesa *othe
 }
 
 /* The IKE SAs of sa's identity (sa aside) that count for its limit:
- * established and not replaced by a re-key of their own. */
+ * established (a re-keyed or redundant one's line goes on in another) and
+ * not being deleted. */
 static unsigned identity_live(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
     uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
@@ -304,33 +305,39 @@ static unsigned identity_live(const struct ns_ike_engine *e, const struct ns_ike
     for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next) {
         const struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
         n += same_identity(sa, other, h) && other->state == NS_IKE_ST_ESTABLISHED &&
-             !other->replaced;
+             !other->want_delete;
     }
     return n;
 }
 
-/* unique = replace: every other IKE SA of sa's identity is deleted, with
- * a DELETE to its peer (it may still be there: another device of the same
- * identity). Returns how many. */
-static unsigned identity_replace(struct ns_ike_engine *e, struct ns_ikesa *sa)
+/* unique = replace: every other authenticated IKE SA of sa's identity is
+ * deleted, with a DELETE to its peer (it may still be there: another
+ * device of the same identity). */
+static void identity_replace(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
-    unsigned n = 0;
-    /* A deletion may unlink the SA (or change the chain): walk again
-     * after each; a deleted SA is DELETING or DEAD and no longer matches. */
-    for (;;) {
-        struct ns_ikesa *victim = NULL;
-        for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd && !victim; nd = nd->next) {
-            struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
-            if (same_identity(sa, other, h) && (other->state == NS_IKE_ST_ESTABLISHED ||
-                                                 other->state == NS_IKE_ST_REKEYED))
-                victim = other;
-        }
-        if (!victim)
-            return n;
-        ns_eng_delete_ike(e, victim, NS_IKE_DOWN_LOCAL);
-        n++;
+    size_t n = 0, k = 0;
+    for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next)
+        n += same_identity(sa, CONTAINER(nd, struct ns_ikesa, by_ident), h);
+    if (n == 0)
+        return;
+    /* Listed first: a deletion may unlink its SA from the chain, and SA
+     * pointers stay valid for the whole engine call (ike_sa.h). */
+    struct ns_ikesa **victims = malloc(n * sizeof(*victims));
+    for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd && victims; nd = nd->next) {
+        struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
+        if (same_identity(sa, other, h))
+            victims[k++] = other;
     }
+    if (!victims) {
+        /* No memory for the list: local deletion, which needs none. */
+        ns_eng_kill_same_identity(e, sa);
+        return;
+    }
+    for (size_t i = 0; i < k; i++)
+        if (ns_ike_state_authenticated(victims[i]->state))
+            ns_eng_delete_ike(e, victims[i], NS_IKE_DOWN_LOCAL);
+    free(victims);
 }
 
 bool ns_eng_identity_admit(struct ns_ike_engine *e, struct ns_ikesa *sa, bool initial_contact,
