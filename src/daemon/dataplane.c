@@ -18,8 +18,9 @@
  * loop's guard and take sad_lock themselves: shared to decrypt, so the
  * worker goes on encrypting meanwhile, exclusive for an IKE message and for
  * the engine calls the batch's ESP packets call for, which are collected
- * (struct rx_reports) and made once its decryption is done. Without the
- * worker the same calls are made packet by packet, as before. */
+ * (struct rx_reports) and made once its decryption is done, before its
+ * packets go to TUN. Without the worker the same calls are made packet by
+ * packet. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,10 +101,10 @@ static void reports_flush(struct nsd *d, struct rx_reports *rx)
 }
 
 /* Notes an authentic ESP packet for the engine. Without the worker it is
- * told at once, packet by packet, as it always was; with it, after the
- * batch, which changes nothing it learns: the SAs' peers cannot move
- * during the batch, and a run's last newest packet decides where they end
- * up, as it would packet by packet. */
+ * told at once, packet by packet; with it, once the batch is decrypted and
+ * before its packets reach TUN, which changes nothing it learns: the SAs'
+ * peers cannot move during the batch, and a run's last newest packet
+ * decides where they end up, as it would packet by packet. */
 static void report_esp(struct nsd *d, struct rx_reports *rx, const struct ns_esp_in_info *info,
                        const struct ns_endpoint *local, const struct ns_endpoint *from)
 {
@@ -299,8 +300,10 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 break;
             }
         }
-        to_tun(d, out, n_out);
+        /* The engine first: a reply to a packet from a new address must
+         * find its SA moved when it is encrypted (R4). */
         reports_flush(d, &rx);
+        to_tun(d, out, n_out);
         if (n < NS_NET_BATCH_MAX && !ns_udp_pending(&d->natt))
             break;
     }
@@ -340,8 +343,8 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
             pkt[i].len = in[i].len;
             esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, out, &n_out);
         }
+        reports_flush(d, &rx); /* before delivery, as on_natt */
         to_tun(d, out, n_out);
-        reports_flush(d, &rx);
         if (n < NS_NET_BATCH_MAX)
             break;
     }

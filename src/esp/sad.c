@@ -313,7 +313,7 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
         sad->first = sa;
     sad->last = sa;
     sad->count++;
-    NS_DBG("esp: installed %s SA spi=0x%08x ike=%llu",
+    NS_DBG("esp: installed %s SA spi=0x%08x (IKE SA %016llx)",
            sa->dir == NS_ESP_INBOUND ? "inbound" : "outbound", sa->spi,
            (unsigned long long)sa->ike_sa_id);
     return sa;
@@ -401,7 +401,7 @@ size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
     }
     if (n) {
         char buf[NS_ENDPOINT_STRLEN];
-        NS_INFO("esp: %zu SA(s) of IKE SA %llu moved to %s", n, (unsigned long long)ike_sa_id,
+        NS_INFO("esp: %zu SA(s) of IKE SA %016llx moved to %s", n, (unsigned long long)ike_sa_id,
                 ns_endpoint_str(new_peer, buf));
     }
     return n;

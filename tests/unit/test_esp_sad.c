@@ -13,6 +13,7 @@
 
 #include "esp/sad.h"
 #include "esp/spi.h"
+#include "support/ike_sim.h"
 
 static struct ns_addr A(const char *s) {
     struct ns_addr a;
@@ -399,6 +400,33 @@ static void update_peer_moves_one_ike_sa(void **state)
     ns_sad_free(sad);
 }
 
+/* R4, X10: the lines an address update and an installation log name the
+ * IKE SA as natsecctl status and the engine do, 16 hex digits, never in
+ * decimal. */
+static void logs_name_the_ike_sa_in_hex(void **state)
+{
+    (void)state;
+    struct ike_sim_log log;
+    assert_int_equal(ike_sim_log_open(&log, NS_LOG_DEBUG), 0);
+    struct ns_sad *sad = ns_sad_new();
+    const uint64_t id = 0x5d38a1c2e4f60789ull;
+    struct ns_esp_sa_spec s = spec(NS_ESP_OUTBOUND, 0x5000, id, "10.1.0.0/16", "10.99.0.3/32");
+    assert_non_null(ns_sad_install(sad, &s));
+    struct ns_endpoint np = {.addr = A("203.0.113.50"), .port = 61234};
+    assert_int_equal(ns_sad_update_peer(sad, id, &np), 1);
+    bool hex = ike_sim_log_has(&log, "IKE SA 5d38a1c2e4f60789 moved to 203.0.113.50:61234");
+    bool installed_hex = ike_sim_log_has(&log, "installed outbound SA spi=0x00005000 (IKE SA "
+                                               "5d38a1c2e4f60789)");
+    char dec[24];
+    snprintf(dec, sizeof(dec), "%llu", (unsigned long long)id);
+    bool decimal = ike_sim_log_has(&log, dec);
+    ns_sad_free(sad);
+    ike_sim_log_close(&log);
+    assert_true(hex);
+    assert_true(installed_hex);
+    assert_false(decimal);
+}
+
 static void remove_ike_and_foreach(void **state)
 {
     (void)state;
@@ -491,6 +519,7 @@ int main(void)
         cmocka_unit_test(rekey_newest_wins),
         cmocka_unit_test(outbound_spi_scoped_by_ike_sa),
         cmocka_unit_test(update_peer_moves_one_ike_sa),
+        cmocka_unit_test(logs_name_the_ike_sa_in_hex),
         cmocka_unit_test(remove_ike_and_foreach),
         cmocka_unit_test(foreach_in_install_order),
         cmocka_unit_test(result_names),
