@@ -5,18 +5,12 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
+#include "util/buf.h"
+
 /* RFC 7296 3.9: a nonce is 16 to 256 octets. SKEYSEED's key is Ni | Nr in
  * one piece, so this bounds the buffer that holds it. */
 #define NONCE_MAX 256
 #define KEYMAT_MAX (3 * NS_PRF_MAX_LEN + 2 * NS_CIPHER_MAX_INTEG_KEY + 2 * NS_CIPHER_MAX_ENCR_KEY)
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
 
 static bool nonces_ok(const uint8_t *ni, size_t ni_len, const uint8_t *nr, size_t nr_len)
 {
@@ -39,8 +33,8 @@ static int ike_keys_from_skeyseed(enum ns_prf_alg prf, const uint8_t *skeyseed, 
 {
     const size_t p = ns_prf_len(prf);
     uint8_t spis[16], keymat[KEYMAT_MAX];
-    put_be64(spis, spi_i);
-    put_be64(spis + 8, spi_r);
+    ns_put_u64(spis, spi_i);
+    ns_put_u64(spis + 8, spi_r);
     const uint8_t *parts[] = {ni, nr, spis};
     const size_t lens[] = {ni_len, nr_len, sizeof(spis)};
     const size_t total = 3 * p + 2 * integ_key_len + 2 * encr_keymat_len;

@@ -61,12 +61,6 @@ struct nsd_tx {
     uint8_t super_buf[65536 + 1024];
 };
 
-static bool wildcard(const struct ns_addr *a)
-{
-    static const uint8_t zero[16];
-    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
-}
-
 /* The worker's share of sad_lock for one batch; nothing without it. */
 static void batch_begin(struct nsd_tx *t)
 {
@@ -120,7 +114,7 @@ static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
         if (!encap)
             o->peer.port = 0;
         const struct ns_endpoint *local = ns_esp_sa_local(sa);
-        if (!wildcard(&local->addr))
+        if (!ns_addr_is_any(&local->addr))
             o->local.addr = local->addr;
     }
     flush_out(t, udp, nu, raw, nr);

@@ -21,12 +21,6 @@
  * for a flood that must not crowd out real clients (R15). */
 #define NSD_SOCK_BUFFER (8 << 20)
 
-static bool addr_is_wildcard(const struct ns_addr *a)
-{
-    static const uint8_t zero[16];
-    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
-}
-
 /* Shutting down (nsd_shutdown): until this time (ns_now_ms) an IKE send
  * that finds its socket buffer full waits for room instead of dropping
  * the message; 0 otherwise. One daemon per process. */
@@ -61,7 +55,7 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
         out = ns_natt_add_marker(d->ike_out + NS_NATT_MARKER_LEN);
         out_len = len + NS_NATT_MARKER_LEN;
     }
-    const struct ns_addr *from = addr_is_wildcard(&local->addr) ? NULL : &local->addr;
+    const struct ns_addr *from = ns_addr_is_any(&local->addr) ? NULL : &local->addr;
     int rc;
     while ((rc = ns_udp_sendto(s, from, remote, out, out_len)) != 0 &&
            (errno == EAGAIN || errno == EWOULDBLOCK) && goodbye_wait_writable(s->fd))
@@ -282,7 +276,7 @@ static int local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns
 int nsd_client_connect(struct nsd *d)
 {
     struct ns_addr local;
-    if (!addr_is_wildcard(&d->conf.listen))
+    if (!ns_addr_is_any(&d->conf.listen))
         local = d->conf.listen;
     else if (local_addr_towards(d, &d->conf.gateway, &local) != 0)
         return -1;

@@ -2,14 +2,13 @@
  * and transport-mode delivery through a NAT (RFC 3948 3.1.2, R2). */
 #include <string.h>
 
-#include "util/csum.h"
 #include "esp/esp.h"
 #include "esp/flow.h"
 #include "esp/sa_priv.h"
 #include "util/buf.h"
+#include "util/csum.h"
+#include "util/inet.h"
 
-#define IPV4_HDR_LEN 20
-#define IPV6_HDR_LEN 40
 #define DEFAULT_TTL 64
 
 static enum ns_esp_result drop(struct ns_sad *sad, enum ns_esp_result r)
@@ -74,9 +73,9 @@ static bool proto_port_match(const struct ns_ts *ts, unsigned n, uint8_t proto, 
  * payload at data[hdr_room..] and fixes the upper-layer checksum from the
  * addresses the peer used (R2). Returns the new start offset in data, or
  * -1 with *why set. */
-static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_room,
-                              size_t plen, uint8_t nh, const struct ns_addr *src,
-                              const struct ns_addr *dst, enum ns_esp_result *why)
+static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_room, size_t plen,
+                              uint8_t nh, const struct ns_addr *src, const struct ns_addr *dst,
+                              enum ns_esp_result *why)
 {
     *why = NS_ESP_MALFORMED;
     if (src->family != dst->family || (src->family != AF_INET && src->family != AF_INET6))
@@ -86,7 +85,8 @@ static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_ro
     /* Only the selectors' protocol and ports can be checked: through a NAT
      * the addresses in them are the peer's private ones, not in the packet. */
     uint16_t sport = 0, dport = 0;
-    if (nh == 6 || nh == 17 || nh == 132 || nh == 136) {
+    if (nh == NS_IPPROTO_TCP || nh == NS_IPPROTO_UDP || nh == NS_IPPROTO_SCTP ||
+        nh == NS_IPPROTO_UDPLITE) {
         if (plen < 4)
             return -1;
         sport = ns_get_u16(seg);
@@ -105,7 +105,7 @@ static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_ro
     if (off >= 0 && ns_addr_len(&sa->orig_src) && ns_addr_len(&sa->orig_dst) &&
         (!ns_addr_equal(&sa->orig_src, src) || !ns_addr_equal(&sa->orig_dst, dst))) {
         /* A UDP checksum of zero (none, RFC 768) stays zero: nothing moved. */
-        bool none = nh == 17 && plen >= 8 && ns_get_u16(seg + 6) == 0;
+        bool none = nh == NS_IPPROTO_UDP && plen >= NS_UDP_HDR && ns_get_u16(seg + 6) == 0;
         if (ns_csum_fix_transport(nh, seg, plen, &sa->orig_src, &sa->orig_dst, src, dst) != 0)
             return -1;
         if (!none)
@@ -113,39 +113,39 @@ static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_ro
     }
 
     if (src->family == AF_INET) {
-        if (hdr_room < IPV4_HDR_LEN) {
+        if (hdr_room < NS_IPV4_MIN_HDR) {
             *why = NS_ESP_NO_ROOM;
             return -1;
         }
-        if (plen > 65535 - IPV4_HDR_LEN)
+        if (plen > 65535 - NS_IPV4_MIN_HDR)
             return -1;
-        uint8_t *ip = seg - IPV4_HDR_LEN;
-        memset(ip, 0, IPV4_HDR_LEN);
+        uint8_t *ip = seg - NS_IPV4_MIN_HDR;
+        memset(ip, 0, NS_IPV4_MIN_HDR);
         ip[0] = 0x45;
-        ns_put_u16(ip + 2, (uint16_t)(IPV4_HDR_LEN + plen));
+        ns_put_u16(ip + 2, (uint16_t)(NS_IPV4_MIN_HDR + plen));
         ip[6] = 0x40; /* DF: an atomic datagram, ID 0 (RFC 6864) */
         ip[8] = DEFAULT_TTL;
         ip[9] = nh;
         memcpy(ip + 12, src->a, 4);
         memcpy(ip + 16, dst->a, 4);
-        ns_put_u16(ip + 10, ns_csum_ipv4_header(ip, IPV4_HDR_LEN));
-        return (long)(hdr_room - IPV4_HDR_LEN);
+        ns_put_u16(ip + 10, ns_csum_ipv4_header(ip, NS_IPV4_MIN_HDR));
+        return (long)(hdr_room - NS_IPV4_MIN_HDR);
     }
-    if (hdr_room < IPV6_HDR_LEN) {
+    if (hdr_room < NS_IPV6_HDR) {
         *why = NS_ESP_NO_ROOM;
         return -1;
     }
     if (plen > 65535)
         return -1;
-    uint8_t *ip = seg - IPV6_HDR_LEN;
-    memset(ip, 0, IPV6_HDR_LEN);
+    uint8_t *ip = seg - NS_IPV6_HDR;
+    memset(ip, 0, NS_IPV6_HDR);
     ip[0] = 0x60;
     ns_put_u16(ip + 4, (uint16_t)plen);
     ip[6] = nh;
     ip[7] = DEFAULT_TTL;
     memcpy(ip + 8, src->a, 16);
     memcpy(ip + 24, dst->a, 16);
-    return (long)(hdr_room - IPV6_HDR_LEN);
+    return (long)(hdr_room - NS_IPV6_HDR);
 }
 
 enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,

@@ -7,6 +7,7 @@
 #include "esp/flow.h"
 #include "esp/sa_priv.h"
 #include "util/buf.h"
+#include "util/inet.h"
 #include "util/log.h"
 
 size_t ns_esp_aad(uint8_t aad[12], uint32_t spi, uint64_t seq, bool esn)
@@ -47,12 +48,12 @@ static bool payload_of(const struct ns_esp_sa *sa, const uint8_t *data, size_t l
     if (version == 4) {
         if (len < 20)
             return false;
-        size_t ihl = (size_t)(data[0] & 0x0f) * 4;
+        size_t ihl = ns_ipv4_hdr_len(data);
         size_t total = ns_get_u16(data + 2);
         /* A fragment cannot be rebuilt on the far side: the receiver
          * recreates an unfragmented header (RFC 4301 transport mode applies
          * to whole datagrams). */
-        bool fragment = (ns_get_u16(data + 6) & 0x3fff) != 0;
+        bool fragment = ns_ipv4_is_fragment(data);
         if (ihl < 20 || ihl > total || total > len || fragment)
             return false;
         *off = ihl;
@@ -88,7 +89,7 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
         return drop(sad, NS_ESP_MALFORMED);
 
     const size_t hdr_len = NS_ESP_HDR_LEN + sa->iv_len;
-    const size_t pad = (sa->block_len - (plen + 2) % sa->block_len) % sa->block_len;
+    const size_t pad = ns_esp_pad_len(sa, plen);
     const size_t body = plen + pad + 2; /* what gets encrypted */
     if (pkt->head + off < hdr_len || pkt->cap - (pkt->head + off) < body + sa->icv_len)
         return drop(sad, NS_ESP_NO_ROOM);
@@ -127,8 +128,8 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
 
     struct ns_esp_auth_data ad;
     ns_esp_auth_data_init(&ad, sa, esp, sa->spi, seq);
-    if (ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi,
-                       payload + body) != 0)
+    if (ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi, payload + body) !=
+        0)
         return drop(sad, NS_ESP_MALFORMED);
 
     sa->stats.packets++;

@@ -3,16 +3,7 @@
 #include <string.h>
 
 #include "util/buf.h"
-
-#define PROTO_HOPOPTS 0
-#define PROTO_TCP 6
-#define PROTO_UDP 17
-#define PROTO_ROUTING 43
-#define PROTO_FRAGMENT 44
-#define PROTO_AH 51
-#define PROTO_DSTOPTS 60
-#define PROTO_SCTP 132
-#define PROTO_UDPLITE 136
+#include "util/inet.h"
 
 /* IPv6 extension headers walked to find the upper layer; a longer chain
  * is legal but never seen in practice and treated as opaque. */
@@ -20,8 +11,8 @@
 
 static bool has_ports(uint8_t proto)
 {
-    return proto == PROTO_TCP || proto == PROTO_UDP || proto == PROTO_SCTP ||
-           proto == PROTO_UDPLITE;
+    return proto == NS_IPPROTO_TCP || proto == NS_IPPROTO_UDP || proto == NS_IPPROTO_SCTP ||
+           proto == NS_IPPROTO_UDPLITE;
 }
 
 /* Reads the ports at the start of the upper-layer header, if present. */
@@ -44,7 +35,7 @@ static size_t parse_v4(struct ns_flow *f, const uint8_t *pkt, size_t len)
 {
     if (len < 20)
         return 0;
-    size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+    size_t ihl = ns_ipv4_hdr_len(pkt);
     size_t total = ns_get_u16(pkt + 2);
     if (ihl < 20 || ihl > total || total > len)
         return 0;
@@ -74,15 +65,16 @@ static size_t parse_v6(struct ns_flow *f, const uint8_t *pkt, size_t len)
     uint8_t nh = pkt[6];
     bool first = true;
     for (int i = 0; i < MAX_EXT_HEADERS; i++) {
-        if (nh == PROTO_HOPOPTS || nh == PROTO_ROUTING || nh == PROTO_DSTOPTS || nh == PROTO_AH) {
+        if (nh == NS_IPPROTO_HOPOPTS || nh == NS_IPPROTO_ROUTING || nh == NS_IPPROTO_DSTOPTS ||
+            nh == NS_IPPROTO_AH) {
             const uint8_t *h = ns_read_bytes(&r, 2);
             if (!h)
                 break;
-            size_t hlen = nh == PROTO_AH ? ((size_t)h[1] + 2) * 4 : ((size_t)h[1] + 1) * 8;
+            size_t hlen = nh == NS_IPPROTO_AH ? ((size_t)h[1] + 2) * 4 : ((size_t)h[1] + 1) * 8;
             nh = h[0];
             if (!ns_read_skip(&r, hlen - 2))
                 break;
-        } else if (nh == PROTO_FRAGMENT) {
+        } else if (nh == NS_IPPROTO_FRAGMENT) {
             const uint8_t *h = ns_read_bytes(&r, 8);
             if (!h)
                 break;

@@ -4,12 +4,8 @@
 #include <string.h>
 
 #include "util/csum.h"
+#include "util/inet.h"
 
-#define IPV4_MIN 20
-#define IPV6_HDR 40
-#define TCP_MIN 20
-#define PROTO_TCP 6
-#define TCP_SYN 0x02
 #define OPT_EOL 0
 #define OPT_NOP 1
 #define OPT_MSS 2
@@ -18,30 +14,19 @@
  * practice; the bound keeps a crafted chain cheap). */
 #define IPV6_MAX_EXT 8
 
-static uint16_t get16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
 /* The TCP segment of an IPv4 packet: its offset and length, or false when
  * the packet is not an unfragmented IPv4 TCP packet with sane lengths. */
 static bool ipv4_tcp(const uint8_t *p, size_t len, size_t *l4, size_t *l4_len)
 {
-    if (len < IPV4_MIN)
+    if (len < NS_IPV4_MIN_HDR)
         return false;
-    size_t ihl = (size_t)(p[0] & 0x0f) * 4;
-    size_t total = get16(p + 2);
-    if (ihl < IPV4_MIN || total < ihl || total > len)
+    size_t ihl = ns_ipv4_hdr_len(p);
+    size_t total = ns_get_u16(p + 2);
+    if (ihl < NS_IPV4_MIN_HDR || total < ihl || total > len)
         return false;
     /* A fragment (MF or an offset): the TCP header may be elsewhere, and
      * SYNs are never fragmented in practice. */
-    if ((get16(p + 6) & 0x3fff) != 0 || p[9] != PROTO_TCP)
+    if (ns_ipv4_is_fragment(p) || p[NS_IPV4_PROTO_OFF] != NS_IPPROTO_TCP)
         return false;
     *l4 = ihl;
     *l4_len = total - ihl;
@@ -52,14 +37,14 @@ static bool ipv4_tcp(const uint8_t *p, size_t len, size_t *l4, size_t *l4_len)
  * headers; a fragment header or any other next header ends it. */
 static bool ipv6_tcp(const uint8_t *p, size_t len, size_t *l4, size_t *l4_len)
 {
-    if (len < IPV6_HDR)
+    if (len < NS_IPV6_HDR)
         return false;
-    size_t end = IPV6_HDR + (size_t)get16(p + 4);
-    if (end > len || end == IPV6_HDR) /* truncated, or a jumbogram / nothing */
+    size_t end = NS_IPV6_HDR + (size_t)ns_get_u16(p + 4);
+    if (end > len || end == NS_IPV6_HDR) /* truncated, or a jumbogram / nothing */
         return false;
     uint8_t nh = p[6];
-    size_t off = IPV6_HDR;
-    for (unsigned i = 0; nh != PROTO_TCP; i++) {
+    size_t off = NS_IPV6_HDR;
+    for (unsigned i = 0; nh != NS_IPPROTO_TCP; i++) {
         if (i == IPV6_MAX_EXT || (nh != 0 && nh != 43 && nh != 60))
             return false;
         if (end - off < 8) /* every one of these is at least 8 bytes */
@@ -84,9 +69,9 @@ static void set16_fix_csum(uint8_t *tcp, size_t at, uint16_t v)
     size_t from = at & ~(size_t)1, n = at & 1 ? 4 : 2;
     uint8_t old[4], neu[4];
     memcpy(old, tcp + from, n);
-    put16(tcp + at, v);
+    ns_put_u16(tcp + at, v);
     memcpy(neu, tcp + from, n);
-    put16(tcp + 16, ns_csum_replace(get16(tcp + 16), old, neu, n));
+    ns_put_u16(tcp + 16, ns_csum_replace(ns_get_u16(tcp + 16), old, neu, n));
 }
 
 bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss)
@@ -98,17 +83,17 @@ bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss)
     if (!(version == 4 ? ipv4_tcp(ip_packet, len, &l4, &l4_len)
                        : version == 6 && ipv6_tcp(ip_packet, len, &l4, &l4_len)))
         return false;
-    if (l4_len < TCP_MIN)
+    if (l4_len < NS_TCP_MIN_HDR)
         return false;
     uint8_t *tcp = ip_packet + l4;
     size_t doff = (size_t)(tcp[12] >> 4) * 4;
-    if (doff < TCP_MIN || doff > l4_len || !(tcp[13] & TCP_SYN))
+    if (doff < NS_TCP_MIN_HDR || doff > l4_len || !(tcp[13] & NS_TCP_SYN))
         return false;
     /* First pass: the options must parse to the end (or EOL), so nothing is
      * changed in a segment the receiver would read differently. */
-    size_t mss_at[(60 - TCP_MIN) / OPT_MSS_LEN];
+    size_t mss_at[(60 - NS_TCP_MIN_HDR) / OPT_MSS_LEN];
     unsigned n_mss = 0;
-    for (size_t i = TCP_MIN; i < doff;) {
+    for (size_t i = NS_TCP_MIN_HDR; i < doff;) {
         uint8_t kind = tcp[i];
         if (kind == OPT_EOL)
             break;
@@ -130,7 +115,7 @@ bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss)
     }
     bool changed = false;
     for (unsigned k = 0; k < n_mss; k++) {
-        if (get16(tcp + mss_at[k]) > max_mss) {
+        if (ns_get_u16(tcp + mss_at[k]) > max_mss) {
             set16_fix_csum(tcp, mss_at[k], max_mss);
             changed = true;
         }
@@ -142,7 +127,7 @@ bool ns_mss_clamp_mtu(uint8_t *ip_packet, size_t len, unsigned mtu)
 {
     if (!ip_packet || len == 0)
         return false;
-    unsigned overhead = (ip_packet[0] >> 4) == 6 ? NS_MSS_IPV6_OVERHEAD : NS_MSS_IPV4_OVERHEAD;
+    unsigned overhead = ns_ip_version(ip_packet) == 6 ? NS_MSS_IPV6_OVERHEAD : NS_MSS_IPV4_OVERHEAD;
     if (mtu <= overhead)
         return false;
     unsigned max = mtu - overhead;

@@ -73,6 +73,14 @@ struct ns_esp_auth_data {
 };
 
 /* Inline: it runs for every packet, on both paths. */
+/* Padding after a payload of plen bytes so that payload, padding and the
+ * 2-byte trailer fill whole cipher blocks (RFC 4303 2.4; block_len 4 for
+ * stream and AEAD ciphers: the 4-byte alignment ESP asks for anyway). */
+static inline size_t ns_esp_pad_len(const struct ns_esp_sa *sa, size_t plen)
+{
+    return (sa->block_len - (plen + 2) % sa->block_len) % sa->block_len;
+}
+
 static inline void ns_esp_auth_data_init(struct ns_esp_auth_data *ad, const struct ns_esp_sa *sa,
                                          const uint8_t *esp, uint32_t spi, uint64_t seq)
 {

@@ -8,6 +8,7 @@
 #include "esp/htab.h"
 #include "esp/sa_priv.h"
 #include "esp/spi.h"
+#include "util/container.h"
 #include "util/log.h"
 
 struct ns_sad {
@@ -23,8 +24,6 @@ struct ns_sad {
      * two threads at once (natsecd's TX worker), each counting its own. */
     uint64_t drops[2][NS_ESP_RESULT_COUNT];
 };
-
-#define CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 static const char *const result_names[NS_ESP_RESULT_COUNT] = {
     [NS_ESP_OK] = "ok",
@@ -216,7 +215,7 @@ struct ns_esp_sa *ns_sad_lookup_outbound(const struct ns_sad *sad, const struct 
     uint64_t h = addr_hash(sad, &flow->dst);
     for (struct ns_esp_hnode *n = ns_esp_htab_first(&sad->out_exact, h); n;
          n = ns_esp_htab_next(n)) {
-        struct ns_esp_out_link *l = CONTAINER_OF(n, struct ns_esp_out_link, hnode);
+        struct ns_esp_out_link *l = NS_CONTAINER_OF(n, struct ns_esp_out_link, hnode);
         if (!ns_addr_equal(&l->ts->lo, &flow->dst) || !remote_match(l->ts, flow) ||
             !local_match(l->sa, flow))
             continue;
@@ -363,7 +362,7 @@ size_t ns_sad_remove_ike(struct ns_sad *sad, uint64_t ike_sa_id)
     size_t n = 0;
     struct ns_esp_hnode *node;
     while ((node = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id))) != NULL) {
-        ns_sad_remove(sad, CONTAINER_OF(node, struct ns_esp_sa, ike_node));
+        ns_sad_remove(sad, NS_CONTAINER_OF(node, struct ns_esp_sa, ike_node));
         n++;
     }
     return n;
@@ -380,7 +379,7 @@ struct ns_esp_sa *ns_sad_find_outbound(const struct ns_sad *sad, uint64_t ike_sa
 {
     for (struct ns_esp_hnode *n = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id)); n;
          n = ns_esp_htab_next(n)) {
-        struct ns_esp_sa *sa = CONTAINER_OF(n, struct ns_esp_sa, ike_node);
+        struct ns_esp_sa *sa = NS_CONTAINER_OF(n, struct ns_esp_sa, ike_node);
         if (sa->dir == NS_ESP_OUTBOUND && sa->spi == spi)
             return sa;
     }
@@ -393,7 +392,7 @@ size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
     size_t n = 0;
     for (struct ns_esp_hnode *node = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id));
          node; node = ns_esp_htab_next(node)) {
-        struct ns_esp_sa *sa = CONTAINER_OF(node, struct ns_esp_sa, ike_node);
+        struct ns_esp_sa *sa = NS_CONTAINER_OF(node, struct ns_esp_sa, ike_node);
         if (ns_endpoint_equal(&sa->peer, new_peer))
             continue;
         sa->peer = *new_peer;
@@ -497,7 +496,5 @@ void ns_esp_sa_get_info(const struct ns_esp_sa *sa, struct ns_esp_sa_info *info)
 
 size_t ns_esp_sa_overhead(const struct ns_esp_sa *sa, size_t inner_len)
 {
-    size_t bs = sa->block_len ? sa->block_len : 4;
-    size_t pad = (bs - (inner_len + 2) % bs) % bs;
-    return 8 + sa->iv_len + pad + 2 + sa->icv_len;
+    return NS_ESP_HDR_LEN + sa->iv_len + ns_esp_pad_len(sa, inner_len) + 2 + sa->icv_len;
 }

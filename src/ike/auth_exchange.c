@@ -57,34 +57,9 @@ static bool id_from_payload(const struct ns_ike_payload *p, struct ns_ike_id *wi
     return true;
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
 {
     return ns_ike_find_notify(pl, type) != NULL;
-}
-
-/* The first error notify (type below 16384), or 0. */
-static uint16_t error_notify(const struct ns_ike_payloads *pl)
-{
-    for (unsigned i = 0; i < pl->n; i++) {
-        struct ns_ike_notify n;
-        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], &n) == NS_IKE_OK &&
-            n.type != 0 && n.type < 16384)
-            return n.type;
-    }
-    return 0;
 }
 
 /* Our AUTH payload (method and value) over the signer's IKE_SA_INIT
@@ -232,7 +207,7 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     size_t auth_len;
     struct ns_ike_sa offer;
     bool certs = p->auth == NS_CONF_AUTH_PUBKEY;
-    put_be32(spi, sa->pending_spi);
+    ns_put_u32(spi, sa->pending_spi);
     if (our_auth(e, sa, &c->local_id, &method, auth, &auth_len) != 0 ||
         ns_sa_offer(p->esp, p->n_esp, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
         return -1;
@@ -294,7 +269,7 @@ static void client_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, con
 static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                  const struct ns_ike_payloads *in)
 {
-    uint16_t err = error_notify(in);
+    uint16_t err = ns_ike_first_error_notify(in, NULL);
     if (err == NS_N_AUTHENTICATION_FAILED) {
         client_auth_failed(e, sa,
                            sa->peer->auth == NS_CONF_AUTH_PUBKEY
@@ -350,7 +325,7 @@ static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
         if (a->len != 4)
             continue;
         struct ns_addr addr;
-        ns_addr_from_ipv4(&addr, get_be32(a->data));
+        ns_addr_from_ipv4(&addr, ns_get_u32(a->data));
         if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
             sa->vip = addr;
         else if (a->type == NS_CP_INTERNAL_IP4_DNS && sa->n_dns < NS_CONF_MAX_DNS)
@@ -404,7 +379,7 @@ static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
         .alg = ch.chosen,
         .mode = transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
         .spi_in = sa->pending_spi,
-        .spi_out = get_be32(ch.spi),
+        .spi_out = ns_get_u32(ch.spi),
         .local_ts = tsi->ts,
         .n_local_ts = tsi->n,
         .remote_ts = tsr->ts,
@@ -426,7 +401,7 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     ns_eng_request_done(e, sa);
     if (!client_check_gateway(e, sa, in))
         return;
-    uint16_t err = error_notify(in);
+    uint16_t err = ns_ike_first_error_notify(in, NULL);
     struct ns_ike_ts_list tsi, tsr;
     const char *why = err ? ns_eng_notify_name(err) : client_child(e, sa, in, &tsi, &tsr);
     mark_established(e, sa); /* authenticated, with or without a CHILD_SA (1.2) */
@@ -541,8 +516,8 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
         const struct ns_ike_cp_attr *a = &cp.attr[i];
         if (a->type == NS_CP_INTERNAL_IP4_ADDRESS) {
             asked = true;
-            if (a->len == 4 && get_be32(a->data) != 0)
-                ns_addr_from_ipv4(&prefer, get_be32(a->data));
+            if (a->len == 4 && ns_get_u32(a->data) != 0)
+                ns_addr_from_ipv4(&prefer, ns_get_u32(a->data));
         }
         gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
     }
@@ -640,7 +615,7 @@ static uint16_t gw_install(struct ns_ike_engine *e, struct ns_ikesa *sa, struct 
         .alg = gc->choice.chosen,
         .mode = gc->transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
         .spi_in = gc->spi_in,
-        .spi_out = get_be32(gc->choice.spi),
+        .spi_out = ns_get_u32(gc->choice.spi),
         .local_ts = gc->tsr, /* our side: the subnets */
         .n_local_ts = gc->n_tsr,
         .remote_ts = gc->tsi, /* the client's side: its virtual IP, or its address */
@@ -694,12 +669,12 @@ static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
     struct ns_ike_cp cp;
     memset(&cp, 0, sizeof(cp));
     cp.type = NS_CFG_REPLY;
-    put_be32(addr, ns_addr_to_ipv4(&sa->vip));
+    ns_put_u32(addr, ns_addr_to_ipv4(&sa->vip));
     cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, addr, 4};
     for (unsigned i = 0; gc->dns_asked && i < e->conf->n_dns && i < NS_CONF_MAX_DNS; i++) {
         if (e->conf->dns[i].family != AF_INET)
             continue;
-        put_be32(dns[i], ns_addr_to_ipv4(&e->conf->dns[i]));
+        ns_put_u32(dns[i], ns_addr_to_ipv4(&e->conf->dns[i]));
         cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, dns[i], 4};
     }
     ns_ike_add_cp(b, &cp);
@@ -714,7 +689,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uin
     uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
     size_t auth_len;
     struct ns_ike_sa resp;
-    put_be32(spi, gc->spi_in);
+    ns_put_u32(spi, gc->spi_in);
     if (our_auth(e, sa, me, &method, auth, &auth_len) != 0 ||
         (!child_err && ns_sa_response(&gc->choice, spi, 4, NS_SA_F_NO_DH, &resp) != NS_SA_OK))
         return -1;

@@ -10,30 +10,7 @@
 #include <stdint.h>
 
 #include "ike/ike_sa.h"
-
-static inline void ns_ccsa_put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint32_t ns_ccsa_get_be32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static inline void ns_ccsa_put_be64(uint8_t *p, uint64_t v)
-{
-    ns_ccsa_put_be32(p, (uint32_t)(v >> 32));
-    ns_ccsa_put_be32(p + 4, (uint32_t)v);
-}
-
-static inline uint64_t ns_ccsa_get_be64(const uint8_t *p)
-{
-    return ((uint64_t)ns_ccsa_get_be32(p) << 32) | ns_ccsa_get_be32(p + 4);
-}
+#include "util/buf.h"
 
 /* The payloads of a CREATE_CHILD_SA message that natsec reads. */
 struct ns_ccsa_msg {

@@ -68,10 +68,10 @@ static bool parse_msg(const struct ns_ike_payloads *in, struct ns_ccsa_msg *m)
             continue;
         if (n.type == NS_N_REKEY_SA && n.protocol == NS_PROTO_ESP && n.spi_len == 4) {
             m->rekey = true;
-            m->rekey_spi = ns_ccsa_get_be32(n.spi);
+            m->rekey_spi = ns_get_u32(n.spi);
         } else if (n.type == NS_N_USE_TRANSPORT_MODE) {
             m->transport = true;
-        } else if (n.type != 0 && n.type < 16384 && !m->error) {
+        } else if (ns_ike_notify_is_error(n.type) && !m->error) {
             m->error = n.type;
             m->error_n = n;
         }
@@ -114,7 +114,7 @@ void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t
     if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, msg_id) != 0)
         return;
     uint8_t s[4];
-    ns_ccsa_put_be32(s, spi);
+    ns_put_u32(s, spi);
     if (spi)
         ns_ike_add_notify(&b, NS_PROTO_ESP, s, 4, type, data, len);
     else

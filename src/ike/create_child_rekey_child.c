@@ -75,7 +75,7 @@ static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, uint
 {
     uint8_t spi[4];
     struct ns_ike_sa resp;
-    ns_ccsa_put_be32(spi, spi_in);
+    ns_put_u32(spi, spi_in);
     if (ns_sa_response(ch, spi, 4, 0, &resp) != NS_SA_OK)
         return -1;
     struct ns_ike_builder b;
@@ -106,7 +106,7 @@ static uint16_t child_install_responder(struct ns_ike_engine *e, struct ns_ikesa
         .alg = ch->chosen,
         .mode = old->mode,
         .spi_in = spi_in,
-        .spi_out = ns_ccsa_get_be32(ch->spi),
+        .spi_out = ns_get_u32(ch->spi),
         .local_ts = old->local_ts,
         .n_local_ts = old->n_local_ts,
         .remote_ts = old->remote_ts,
@@ -191,8 +191,8 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_
     ns_proposal_str(&ch.chosen, alg, sizeof(alg));
     NS_INFO("ike: IKE SA %016llx: the peer re-keyed CHILD SA in 0x%08x out 0x%08x: now in "
             "0x%08x out 0x%08x (%s%s)",
-            (unsigned long long)sa->id, old.spi_in, old.spi_out, spi_in, ns_ccsa_get_be32(ch.spi),
-            alg, ch.chosen.dh ? ", PFS" : "");
+            (unsigned long long)sa->id, old.spi_in, old.spi_out, spi_in, ns_get_u32(ch.spi), alg,
+            ch.chosen.dh ? ", PFS" : "");
     uint8_t their_min[NS_IKE_MAX_NONCE];
     size_t their_len;
     ns_eng_nonce_min(m->nonce, m->nonce_len, nr, sizeof(nr), their_min, &their_len);
@@ -241,8 +241,8 @@ int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
     const struct ns_conf_peer *peer = sa->peer;
     uint8_t spi[4], old_spi[4];
     struct ns_ike_sa offer;
-    ns_ccsa_put_be32(spi, cc->new_spi_in);
-    ns_ccsa_put_be32(old_spi, old->spi_in);
+    ns_put_u32(spi, cc->new_spi_in);
+    ns_put_u32(old_spi, old->spi_in);
     if (ns_sa_offer(peer->esp, peer->n_esp, NS_PROTO_ESP, spi, 4, 0, &offer) != NS_SA_OK)
         return -1;
     uint32_t id = sa->next_req_id;
@@ -387,7 +387,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         .alg = ch.chosen,
         .mode = old.mode,
         .spi_in = cc->new_spi_in,
-        .spi_out = ns_ccsa_get_be32(ch.spi),
+        .spi_out = ns_get_u32(ch.spi),
         .local_ts = tunnel ? m->tsi.ts : old.local_ts,
         .n_local_ts = tunnel ? m->tsi.n : old.n_local_ts,
         .remote_ts = tunnel ? m->tsr.ts : old.remote_ts,

@@ -104,14 +104,14 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
     int len = -1;
     if (dh && ns_random_bytes(nr, sizeof(nr)) == 0 &&
         ns_ccsa_shared_secret(dh, &m->ke, shared, &shared_len) == 0)
-        fresh = new_ike_sa(e, sa, false, ns_eng_fresh_spi(e), ns_ccsa_get_be64(ch.spi), &ch.chosen,
+        fresh = new_ike_sa(e, sa, false, ns_eng_fresh_spi(e), ns_get_u64(ch.spi), &ch.chosen,
                            m->nonce, m->nonce_len, nr, sizeof(nr), shared, shared_len);
     OPENSSL_cleanse(shared, sizeof(shared));
     if (fresh) {
         uint8_t spi[8];
         struct ns_ike_sa resp;
         struct ns_ike_builder b;
-        ns_ccsa_put_be64(spi, fresh->spi_r);
+        ns_put_u64(spi, fresh->spi_r);
         if (ns_sa_response(&ch, spi, 8, 0, &resp) == NS_SA_OK &&
             ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, msg_id) == 0) {
             ns_ike_add_sa(&b, &resp);
@@ -147,7 +147,7 @@ int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     const struct ns_conf_peer *peer = sa->peer;
     uint8_t spi[8];
     struct ns_ike_sa offer;
-    ns_ccsa_put_be64(spi, cc->new_ike_spi);
+    ns_put_u64(spi, cc->new_ike_spi);
     if (ns_sa_offer(peer->ike, peer->n_ike, NS_PROTO_IKE, spi, 8, 0, &offer) != NS_SA_OK)
         return -1;
     uint32_t id = sa->next_req_id;
@@ -227,7 +227,7 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
         return true;
     }
     struct ns_ikesa *fresh =
-        new_ike_sa(e, sa, true, cc->new_ike_spi, ns_ccsa_get_be64(ch.spi), &ch.chosen, cc->ni,
+        new_ike_sa(e, sa, true, cc->new_ike_spi, ns_get_u64(ch.spi), &ch.chosen, cc->ni,
                    sizeof(cc->ni), m->nonce, m->nonce_len, shared, shared_len);
     OPENSSL_cleanse(shared, sizeof(shared));
     if (!fresh) {

@@ -11,9 +11,7 @@
 
 #include "crypto/rand.h"
 #include "ike/ike_sa.h"
-
-#define HDR_EXCHANGE_OFF 18 /* the exchange type in the IKE header (3.1) */
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#include "util/container.h"
 
 static bool ops_ok(const struct ns_ike_ops *ops)
 {
@@ -57,8 +55,8 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
         ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
         ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_dp, 64) != 0 ||
-        ns_htab_init(&e->by_cookie, 64) != 0 ||
-        ns_ho_init(&e->ho) != 0 || engine_role_init(e) != 0) {
+        ns_htab_init(&e->by_cookie, 64) != 0 || ns_ho_init(&e->ho) != 0 ||
+        engine_role_init(e) != 0) {
         ns_ike_engine_free(e);
         return NULL;
     }
@@ -72,7 +70,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
     /* Freeing unlinks the SA from the head of its chain. */
     for (size_t i = 0; i < e->by_id.nb; i++)
         while (e->by_id.b[i])
-            ns_eng_sa_free(e, CONTAINER(e->by_id.b[i], struct ns_ikesa, by_id));
+            ns_eng_sa_free(e, NS_CONTAINER_OF(e->by_id.b[i], struct ns_ikesa, by_id));
     ns_cookie_clear(&e->cookie);
     ns_pool_free(e->pool);
     ns_htab_free(&e->by_id);
@@ -154,7 +152,7 @@ static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
 static bool is_retransmission(const struct ns_ikesa *sa, const struct ns_ike_header *h)
 {
     return sa->resp.p && sa->resp.len >= NS_IKE_HEADER_LEN && h->msg_id == sa->resp_id &&
-           sa->resp.p[HDR_EXCHANGE_OFF] == h->exchange;
+           sa->resp.p[NS_IKE_HDR_EXCHANGE_OFF] == h->exchange;
 }
 
 /* An SK-protected message (every exchange after IKE_SA_INIT). */

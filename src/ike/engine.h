@@ -305,17 +305,17 @@ struct ns_ike_counters {
     uint64_t ike_established;
     uint64_t ike_deleted;
     uint64_t children_installed;
-    uint64_t peer_moves;        /* authenticated address/port changes (R4) */
-    uint64_t ike_rekeys;        /* IKE SAs re-keyed (either side initiating) */
-    uint64_t child_rekeys;      /* CHILD_SAs re-keyed (either side initiating) */
-    uint64_t rekey_collisions;  /* simultaneous re-keys resolved by the nonces (2.8.1) */
-    uint64_t rekey_failures;    /* re-keys refused or failed (retried until the hard lifetime) */
-    uint64_t expired;           /* SAs deleted at their hard lifetime */
+    uint64_t peer_moves;          /* authenticated address/port changes (R4) */
+    uint64_t ike_rekeys;          /* IKE SAs re-keyed (either side initiating) */
+    uint64_t child_rekeys;        /* CHILD_SAs re-keyed (either side initiating) */
+    uint64_t rekey_collisions;    /* simultaneous re-keys resolved by the nonces (2.8.1) */
+    uint64_t rekey_failures;      /* re-keys refused or failed (retried until the hard lifetime) */
+    uint64_t expired;             /* SAs deleted at their hard lifetime */
     uint64_t illegal_transitions; /* state changes the state machines refused (sa_state.h) */
-    unsigned half_open;         /* now: IKE SAs not yet authenticated */
-    unsigned half_open_sources; /* now: source addresses (IPv6: /64) holding half-open SAs */
-    unsigned half_open_largest; /* now: the most half-open SAs one source holds */
-    unsigned ike_sas;           /* now: every IKE SA in the table */
+    unsigned half_open;           /* now: IKE SAs not yet authenticated */
+    unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
+    unsigned half_open_largest;   /* now: the most half-open SAs one source holds */
+    unsigned ike_sas;             /* now: every IKE SA in the table */
 };
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
 

@@ -16,6 +16,7 @@
  * only to delete it); if the peer lost it, it drops the DELETE too and
  * falls back to liveness. */
 #include "ike/ike_sa.h"
+#include "util/container.h"
 
 /* Whether the peer is (or may be, once our IKE_AUTH arrived) authenticated
  * and keyed: an SK message from us means something to it. */
@@ -71,8 +72,7 @@ unsigned ns_ike_engine_shutdown(struct ns_ike_engine *e, uint64_t now_ms)
      * while we walk them. */
     for (size_t i = 0; i < e->by_id.nb; i++) {
         for (struct ns_hnode *n = e->by_id.b[i]; n; n = n->next) {
-            struct ns_ikesa *sa =
-                (struct ns_ikesa *)(void *)((char *)n - offsetof(struct ns_ikesa, by_id));
+            struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_id);
             if (sa->state == NS_IKE_ST_DEAD)
                 continue;
             ns_eng_log_sa(sa);

@@ -91,8 +91,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static bool dpd_armed(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
-    return sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE &&
-           e->conf->dpd_s;
+    return sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE && e->conf->dpd_s;
 }
 
 /* The SA's next deadline from its state (NS_IKE_NEVER when none). */

@@ -20,6 +20,7 @@
 #include "crypto/cipher.h"
 #include "crypto/dh.h"
 #include "crypto/ikekeys.h"
+#include "crypto/proposal.h"
 #include "esp/sa_spec.h"
 #include "ike/cookie.h"
 #include "ike/engine.h"
@@ -27,7 +28,6 @@
 #include "ike/msg.h"
 #include "ike/pool.h"
 #include "ike/sa_state.h"
-#include "crypto/proposal.h"
 #include "util/addr.h"
 
 #define NS_IKE_NONCE_LEN 32  /* what we send (RFC 7296 2.10: at least half the PRF key size) */
@@ -47,7 +47,6 @@
 #define NS_IKE_SUCCESSOR_POLL_MS 200
 #define NS_IKE_PEER_DELETE_WAIT_MS 30000
 
-
 /* What our outstanding request is, so the response is matched to it. */
 enum ns_ike_req_kind {
     NS_REQ_NONE = 0,
@@ -65,7 +64,6 @@ struct ns_msgbuf {
     uint8_t *p;
     size_t len;
 };
-
 
 /* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
  * simultaneous re-key by the peer left to resolve when it is answered. */
@@ -110,8 +108,8 @@ struct ns_ike_child {
     uint64_t poll_bytes, poll_ms; /* traffic at the last look, for the rate */
     uint64_t soft_bytes;          /* re-key when either direction carried this much */
     unsigned rekeys;              /* re-keys of this CHILD_SA's line so far */
-    uint32_t successor_spi;       /* RETIRING, REKEYED: our inbound SPI of the one that replaced it */
-    uint64_t install_seq;         /* installation order: the SAD sends on the newest */
+    uint32_t successor_spi; /* RETIRING, REKEYED: our inbound SPI of the one that replaced it */
+    uint64_t install_seq;   /* installation order: the SAD sends on the newest */
     /* Responder of a re-key: the outbound direction is not installed yet
      * (ops->child_out_up); the two specs wait here (heap, keys: wiped). */
     struct ns_esp_sa_spec *pending;
@@ -131,7 +129,7 @@ struct ns_ikesa {
     uint64_t id; /* our SPI: spi_i on the initiator, spi_r on the responder */
     uint64_t spi_i, spi_r;
     bool initiator;
-    enum ns_ike_state state; /* changes only through ns_eng_sa_state */
+    enum ns_ike_state state;             /* changes only through ns_eng_sa_state */
     enum ns_ike_down_reason down_reason; /* client: reported by client_down at kill */
 
     const struct ns_conf_peer *peer; /* client: the gateway's section; gateway: after IDi */
@@ -234,14 +232,14 @@ struct ns_ike_engine {
      * request came from (R4), whatever the SA's endpoints are. */
     struct ns_endpoint rx_local, rx_remote;
 
-    struct ns_htab by_id;    /* our SPI -> SA */
-    struct ns_htab by_init;  /* (peer endpoint, SPIi) -> half-open SA (gateway) */
-    struct ns_htab by_ident; /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
-    struct ns_htab by_dp;    /* data-plane id -> the IKE SA holding its CHILD_SAs now */
+    struct ns_htab by_id;     /* our SPI -> SA */
+    struct ns_htab by_init;   /* (peer endpoint, SPIi) -> half-open SA (gateway) */
+    struct ns_htab by_ident;  /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
+    struct ns_htab by_dp;     /* data-plane id -> the IKE SA holding its CHILD_SAs now */
     struct ns_htab by_cookie; /* endpoint -> its half-open SA that proved a COOKIE (gateway) */
-    uint8_t hash_key[16];    /* SipHash key: peers choose SPIs and ports */
-    size_t n_sas;            /* in by_id, DEAD ones included */
-    size_t n_dead;           /* lingering DEAD ones */
+    uint8_t hash_key[16];     /* SipHash key: peers choose SPIs and ports */
+    size_t n_sas;             /* in by_id, DEAD ones included */
+    size_t n_dead;            /* lingering DEAD ones */
 
     struct ns_ikesa **heap; /* min-heap on sa->due */
     size_t heap_n, heap_cap;

@@ -9,14 +9,6 @@
 
 #define MAX_DEL_SPIS 16
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 /* What a request asks for. */
 struct info_req {
     bool delete_ike;
@@ -35,7 +27,7 @@ static void delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa,
             if (sa->child[i].spi_out != spi)
                 continue;
             if (r->n_answer < MAX_DEL_SPIS)
-                put_be32(r->answer_spis + 4 * r->n_answer++, sa->child[i].spi_in);
+                ns_put_u32(r->answer_spis + 4 * r->n_answer++, sa->child[i].spi_in);
             ns_eng_child_remove(e, sa, i);
             break;
         }
@@ -138,7 +130,7 @@ int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     uint8_t spis[NS_IKE_MAX_CHILD * 4];
     for (unsigned i = 0; i < sa->n_del; i++)
-        put_be32(spis + 4 * i, sa->del_spis[i]);
+        ns_put_u32(spis + 4 * i, sa->del_spis[i]);
     struct ns_ike_builder b;
     uint32_t id = sa->next_req_id;
     if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, false, id) != 0)

@@ -28,6 +28,7 @@
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "natt/natd.h"
+#include "util/container.h"
 
 #define MAX_NATD_SRC 8
 
@@ -101,17 +102,6 @@ static int add_our_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
     if (ns_dh_public(dh, pub, len) != 0)
         return -1;
     ns_ike_add_ke(b, (uint16_t)g, pub, len);
-    return 0;
-}
-
-/* The first notify of an error type (below 16384, 3.10.1), or 0. */
-static uint16_t error_notify(const struct ns_ike_payloads *pl, struct ns_ike_notify *out)
-{
-    for (unsigned i = 0; i < pl->n; i++) {
-        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], out) == NS_IKE_OK &&
-            out->type != 0 && out->type < 16384)
-            return out->type;
-    }
     return 0;
 }
 
@@ -389,7 +379,7 @@ void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         on_invalid_ke(e, sa, &n);
         return;
     }
-    uint16_t err = error_notify(pl, &n);
+    uint16_t err = ns_ike_first_error_notify(pl, &n);
     if (err) {
         init_hint(e, sa, HINT_NOTIFY, err);
         return;
@@ -552,7 +542,7 @@ static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
         e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
         return false;
     }
-    *victim = (struct ns_ikesa *)(void *)((char *)l - offsetof(struct ns_ikesa, ho));
+    *victim = NS_CONTAINER_OF(l, struct ns_ikesa, ho);
     return true;
 }
 

@@ -26,8 +26,7 @@
 
 #include "crypto/rand.h"
 #include "ike/ike_sa.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#include "util/container.h"
 
 /* Byte lifetime polls: as often as the traffic needs, within these. */
 #define POLL_MIN_MS 250
@@ -158,7 +157,7 @@ struct ns_ikesa *ns_eng_find_dp(const struct ns_ike_engine *e, uint64_t dp_id)
         return NULL;
     uint64_t h = ns_eng_hash_id(e, dp_id);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_dp, h); n; n = n->next) {
-        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_dp);
+        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_dp);
         if (n->hash == h && sa->dp_id == dp_id)
             return sa;
     }
@@ -579,7 +578,7 @@ unsigned ns_ike_engine_rekey(struct ns_ike_engine *e, uint64_t ike_sa_id, bool i
     struct ns_ikesa **list = cap ? malloc(cap * sizeof(*list)) : NULL;
     for (size_t b = 0; list && b < e->by_dp.nb; b++)
         for (struct ns_hnode *h = e->by_dp.b[b]; h && k < cap; h = h->next)
-            list[k++] = CONTAINER(h, struct ns_ikesa, by_dp);
+            list[k++] = NS_CONTAINER_OF(h, struct ns_ikesa, by_dp);
     for (size_t i = 0; i < k; i++)
         n += rekey_one(e, list[i], ike);
     free(list);

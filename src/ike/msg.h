@@ -199,6 +199,9 @@ int ns_ike_parse_sa(const struct ns_ike_payload *p, struct ns_ike_sa *out);
 int ns_ike_parse_ke(const struct ns_ike_payload *p, struct ns_ike_ke *out);
 int ns_ike_parse_nonce(const struct ns_ike_payload *p, const uint8_t **nonce, size_t *len);
 int ns_ike_parse_notify(const struct ns_ike_payload *p, struct ns_ike_notify *out);
+/* The type of the first well-formed Notify payload of an error type, with
+ * its body in *out when out is not NULL; 0 when there is none. */
+uint16_t ns_ike_first_error_notify(const struct ns_ike_payloads *pl, struct ns_ike_notify *out);
 int ns_ike_parse_id(const struct ns_ike_payload *p, struct ns_ike_id *out);
 int ns_ike_parse_auth(const struct ns_ike_payload *p, struct ns_ike_auth *out);
 int ns_ike_parse_ts(const struct ns_ike_payload *p, struct ns_ike_ts_list *out);

@@ -5,8 +5,6 @@
  * (like ns_writer's) and come out of ns_ike_build_finish. */
 #include "ike/msg.h"
 
-#define HDR_NEXT_PAYLOAD_OFF 16
-#define HDR_LENGTH_OFF 24
 #define GENERIC_HDR_LEN 4
 #define PAYLOAD_MAX 65535 /* the generic header's 16-bit length */
 
@@ -20,7 +18,7 @@ void ns_ike_build_begin(struct ns_ike_builder *b, uint8_t *buf, size_t cap,
                         const struct ns_ike_header *h)
 {
     ns_writer_init(&b->w, buf, cap);
-    b->np_off = HDR_NEXT_PAYLOAD_OFF;
+    b->np_off = NS_IKE_HDR_NEXT_PAYLOAD_OFF;
     b->pl_start = 0;
     b->sk_start = 0;
     b->sk_body = 0;
@@ -92,7 +90,7 @@ int ns_ike_build_finish(struct ns_ike_builder *b)
     /* After sk_seal the length is already in place and covered by the
      * ICV; writing it again would write the same value. */
     if (!b->sealed)
-        ns_write_u32_at(&b->w, HDR_LENGTH_OFF, (uint32_t)len);
+        ns_write_u32_at(&b->w, NS_IKE_HDR_LENGTH_OFF, (uint32_t)len);
     return ns_writer_ok(&b->w) ? (int)len : NS_IKE_ENOSPACE;
 }
 

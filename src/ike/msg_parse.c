@@ -154,3 +154,17 @@ const struct ns_ike_payload *ns_ike_find_notify(const struct ns_ike_payloads *pl
     }
     return NULL;
 }
+
+uint16_t ns_ike_first_error_notify(const struct ns_ike_payloads *pl, struct ns_ike_notify *out)
+{
+    for (unsigned i = 0; i < pl->n && i < NS_IKE_MAX_PAYLOADS; i++) {
+        struct ns_ike_notify n;
+        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], &n) == NS_IKE_OK &&
+            ns_ike_notify_is_error(n.type)) {
+            if (out)
+                *out = n;
+            return n.type;
+        }
+    }
+    return 0;
+}

@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ike/msg.h"
 #include "crypto/proposal.h"
+#include "ike/msg.h"
 
 enum ns_sa_sel_err {
     NS_SA_OK = 0,

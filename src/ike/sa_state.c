@@ -105,10 +105,8 @@ const char *ns_ike_state_name(enum ns_ike_state st)
 const char *ns_child_state_name(enum ns_child_state st)
 {
     static const char *const names[NS_CHILD_ST_COUNT] = {
-        [NS_CHILD_INSTALLED] = "INSTALLED",
-        [NS_CHILD_REKEYING] = "REKEYING",
-        [NS_CHILD_RETIRING] = "RETIRING",
-        [NS_CHILD_REKEYED] = "REKEYED",
+        [NS_CHILD_INSTALLED] = "INSTALLED", [NS_CHILD_REKEYING] = "REKEYING",
+        [NS_CHILD_RETIRING] = "RETIRING",   [NS_CHILD_REKEYED] = "REKEYED",
         [NS_CHILD_DELETING] = "DELETING",
     };
     return (unsigned)st < NS_CHILD_ST_COUNT ? names[st] : "?";

@@ -28,12 +28,12 @@ enum ns_ike_state {
 #define NS_IKE_ST_COUNT 9
 
 enum ns_child_state {
-    NS_CHILD_INSTALLED = 0,   /* carries traffic; re-keyed at its soft lifetime */
-    NS_CHILD_REKEYING = 1, /* our CREATE_CHILD_SA re-keying it is out */
-    NS_CHILD_RETIRING = 2, /* replaced, and ours to delete: after its successor carried
-                              inbound traffic, or a grace time */
-    NS_CHILD_REKEYED = 3,  /* replaced, and the peer's to delete: we wait (with a fallback) */
-    NS_CHILD_DELETING = 4, /* our DELETE of it is out */
+    NS_CHILD_INSTALLED = 0, /* carries traffic; re-keyed at its soft lifetime */
+    NS_CHILD_REKEYING = 1,  /* our CREATE_CHILD_SA re-keying it is out */
+    NS_CHILD_RETIRING = 2,  /* replaced, and ours to delete: after its successor carried
+                               inbound traffic, or a grace time */
+    NS_CHILD_REKEYED = 3,   /* replaced, and the peer's to delete: we wait (with a fallback) */
+    NS_CHILD_DELETING = 4,  /* our DELETE of it is out */
 };
 #define NS_CHILD_ST_COUNT 5
 

@@ -12,8 +12,7 @@
 
 #include "crypto/rand.h"
 #include "ike/ike_sa.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#include "util/container.h"
 
 /* ---- SipHash-2-4 (Aumasson, Bernstein) ---- */
 
@@ -186,7 +185,7 @@ struct ns_ikesa *ns_eng_find_id(const struct ns_ike_engine *e, uint64_t id)
 {
     uint64_t h = ns_eng_hash_id(e, id);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_id, h); n; n = n->next) {
-        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_id);
+        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_id);
         if (n->hash == h && sa->id == id)
             return sa;
     }
@@ -198,7 +197,7 @@ struct ns_ikesa *ns_eng_find_init(const struct ns_ike_engine *e, const struct ns
 {
     uint64_t h = ns_eng_hash_init(e, ep, spi_i);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_init, h); n; n = n->next) {
-        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_init);
+        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_init);
         if (n->hash == h && sa->spi_i == spi_i && ns_endpoint_equal(&sa->init_remote, ep))
             return sa;
     }
@@ -237,7 +236,7 @@ void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep
 {
     uint64_t h = ns_eng_hash_init(e, ep, 0);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_cookie, h); n; n = n->next) {
-        struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_cookie);
+        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_cookie);
         if (n->hash == h && ns_endpoint_equal(&sa->init_remote, ep)) {
             char a[NS_ENDPOINT_STRLEN];
             NS_DBG("ike: half-open IKE SA %016llx of %s replaced by a newer request from there",
@@ -269,7 +268,7 @@ unsigned ns_eng_kill_same_identity(struct ns_ike_engine *e, struct ns_ikesa *kee
     for (;;) {
         struct ns_ikesa *victim = NULL;
         for (struct ns_hnode *n = ns_htab_chain(&e->by_ident, h); n; n = n->next) {
-            struct ns_ikesa *sa = CONTAINER(n, struct ns_ikesa, by_ident);
+            struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_ident);
             if (n->hash == h && sa != keep && ns_conf_id_equal(&sa->remote_id, &keep->remote_id)) {
                 victim = sa;
                 break;

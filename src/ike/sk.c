@@ -9,7 +9,6 @@
 
 #include "ike/msg.h"
 
-#define HDR_LENGTH_OFF 24
 #define GENERIC_HDR_LEN 4
 #define PAYLOAD_MAX 65535
 
@@ -65,7 +64,7 @@ void ns_ike_sk_seal(struct ns_ike_builder *b, struct ns_cipher *c)
     }
     /* Lengths first: both are inside the authenticated data. */
     ns_write_u16_at(&b->w, b->sk_start + 2, (uint16_t)(total - b->sk_start));
-    ns_write_u32_at(&b->w, HDR_LENGTH_OFF, (uint32_t)total);
+    ns_write_u32_at(&b->w, NS_IKE_HDR_LENGTH_OFF, (uint32_t)total);
     uint8_t *msg = b->w.data;
     size_t aad_len = b->sk_start + GENERIC_HDR_LEN;
     if (ns_cipher_seal(c, msg, aad_len, msg + aad_len, msg + b->sk_body, pt_len + pad + 1, NULL,

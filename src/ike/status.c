@@ -5,8 +5,7 @@
 
 #include "conf/proposal_parse.h"
 #include "ike/ike_sa.h"
-
-#define CONTAINER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+#include "util/container.h"
 
 const char *ns_ike_down_reason_str(enum ns_ike_down_reason r)
 {
@@ -142,7 +141,7 @@ void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, v
     struct ns_ike_sa_status st;
     for (size_t i = 0; i < e->by_id.nb; i++) {
         for (const struct ns_hnode *n = e->by_id.b[i]; n; n = n->next) {
-            const struct ns_ikesa *sa = CONTAINER(n, const struct ns_ikesa, by_id);
+            const struct ns_ikesa *sa = NS_CONTAINER_OF(n, const struct ns_ikesa, by_id);
             if (sa->state == NS_IKE_ST_DEAD)
                 continue; /* gone; only lingering for retransmissions */
             sa_status(e, sa, &st);

@@ -2,7 +2,14 @@
 #ifndef NATSEC_IKE_WIRE_H
 #define NATSEC_IKE_WIRE_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #define NS_IKE_HEADER_LEN 28
+/* Fields of the IKE header (3.1). */
+#define NS_IKE_HDR_NEXT_PAYLOAD_OFF 16
+#define NS_IKE_HDR_EXCHANGE_OFF 18
+#define NS_IKE_HDR_LENGTH_OFF 24
 #define NS_IKE_VERSION 0x20 /* major 2, minor 0 */
 #define NS_IKE_MAX_MSG 65535
 
@@ -59,7 +66,7 @@ enum ns_notify_type {
     NS_N_INVALID_SELECTORS = 39,
     NS_N_TEMPORARY_FAILURE = 43,
     NS_N_CHILD_SA_NOT_FOUND = 44,
-    /* status */
+    /* status: 16384 and above (3.10.1) */
     NS_N_INITIAL_CONTACT = 16384,
     NS_N_SET_WINDOW_SIZE = 16385,
     NS_N_ADDITIONAL_TS_POSSIBLE = 16386,
@@ -138,5 +145,11 @@ enum ns_cp_attr {
     NS_CP_INTERNAL_IP6_ADDRESS = 8,
     NS_CP_INTERNAL_IP6_DNS = 10,
 };
+
+/* Error notify types are 1 to 16383, status types 16384 and above (3.10.1). */
+static inline bool ns_ike_notify_is_error(uint16_t type)
+{
+    return type != 0 && type < NS_N_INITIAL_CONTACT;
+}
 
 #endif

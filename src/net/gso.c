@@ -3,17 +3,10 @@
 #include <linux/virtio_net.h>
 #include <string.h>
 
-#include "util/csum.h"
 #include "net/ipmerge.h"
 #include "util/buf.h"
-
-#define IPV4_MIN 20
-#define IPV6_LEN 40
-#define TCP_MIN 20
-#define PROTO_TCP 6
-#define TCP_FIN 0x01
-#define TCP_PSH 0x08
-#define TCP_CWR 0x80
+#include "util/csum.h"
+#include "util/inet.h"
 
 _Static_assert(sizeof(struct virtio_net_hdr) == NS_VNET_HDR_LEN, "virtio_net_hdr is 10 bytes");
 
@@ -47,20 +40,20 @@ void ns_vnet_hdr_write(const struct ns_vnet_hdr *h, uint8_t raw[NS_VNET_HDR_LEN]
  * which the kernel's TCP never hands over for TSO, are refused). */
 static size_t tcp_offset(const uint8_t *pkt, size_t len, bool v6)
 {
-    if (len < IPV4_MIN)
+    if (len < NS_IPV4_MIN_HDR)
         return 0;
     if (!v6) {
         if (pkt[0] >> 4 != 4)
             return 0;
-        size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-        uint16_t frag = ns_get_u16(pkt + 6);
-        if (ihl < IPV4_MIN || ihl > len || pkt[9] != PROTO_TCP || (frag & 0x3fff) != 0)
+        size_t ihl = ns_ipv4_hdr_len(pkt);
+        if (ihl < NS_IPV4_MIN_HDR || ihl > len || pkt[NS_IPV4_PROTO_OFF] != NS_IPPROTO_TCP ||
+            ns_ipv4_is_fragment(pkt))
             return 0;
         return ihl;
     }
-    if (len < IPV6_LEN || pkt[0] >> 4 != 6 || pkt[6] != PROTO_TCP)
+    if (len < NS_IPV6_HDR || pkt[0] >> 4 != 6 || pkt[6] != NS_IPPROTO_TCP)
         return 0;
-    return IPV6_LEN;
+    return NS_IPV6_HDR;
 }
 
 int ns_gso_init(struct ns_gso_iter *it, const struct ns_vnet_hdr *h, const uint8_t *pkt, size_t len)
@@ -88,10 +81,10 @@ int ns_gso_init(struct ns_gso_iter *it, const struct ns_vnet_hdr *h, const uint8
         return -1;
     it->v6 = type == VIRTIO_NET_HDR_GSO_TCPV6;
     size_t l4 = tcp_offset(pkt, len, it->v6);
-    if (l4 == 0 || l4 + TCP_MIN > len)
+    if (l4 == 0 || l4 + NS_TCP_MIN_HDR > len)
         return -1;
     size_t doff = (size_t)(pkt[l4 + 12] >> 4) * 4;
-    if (doff < TCP_MIN || l4 + doff > len)
+    if (doff < NS_TCP_MIN_HDR || l4 + doff > len)
         return -1;
     it->tso = true;
     it->l4 = l4;
@@ -151,7 +144,7 @@ static uint16_t tcp_csum(const uint8_t *out, size_t l4, size_t total, bool v6)
 {
     size_t seg = total - l4;
     uint32_t sum = v6 ? ns_csum_add(0, out + 8, 32) : ns_csum_add(0, out + 12, 8);
-    sum += PROTO_TCP + (uint32_t)seg;
+    sum += NS_IPPROTO_TCP + (uint32_t)seg;
     sum += sum_fast(out + l4, seg);
     return ns_csum_fold(sum);
 }
@@ -172,14 +165,14 @@ static int next_tso(struct ns_gso_iter *it, uint8_t *out, size_t cap)
         ns_put_u16(out + 10, 0);
         ns_put_u16(out + 10, ns_csum_ipv4_header(out, it->l4));
     } else {
-        ns_put_u16(out + 4, (uint16_t)(total - IPV6_LEN));
+        ns_put_u16(out + 4, (uint16_t)(total - NS_IPV6_HDR));
     }
     uint8_t *tcp = out + it->l4;
     ns_put_u32(tcp + 4, ns_get_u32(it->pkt + it->l4 + 4) + (uint32_t)it->off);
     if (!last)
-        tcp[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
+        tcp[13] &= (uint8_t) ~(NS_TCP_FIN | NS_TCP_PSH);
     if (it->index > 0)
-        tcp[13] &= (uint8_t)~TCP_CWR; /* congestion window reduced: once */
+        tcp[13] &= (uint8_t)~NS_TCP_CWR; /* congestion window reduced: once */
     ns_put_u16(tcp + 16, 0);
     ns_put_u16(tcp + 16, tcp_csum(out, it->l4, total, it->v6));
     it->off += chunk;
@@ -222,11 +215,6 @@ int ns_gso_single(const struct ns_vnet_hdr *h, uint8_t *pkt, size_t len)
 
 /* ---- coalescing ---- */
 
-#define TCP_SYN 0x02
-#define TCP_RST 0x04
-#define TCP_ACK 0x10
-#define TCP_URG 0x20
-#define TCP_ECE 0x40
 #define GRO_MAX_SEGS 64
 
 /* The TCP offset of a segment that may be merged: an IP header that
@@ -234,15 +222,16 @@ int ns_gso_single(const struct ns_vnet_hdr *h, uint8_t *pkt, size_t len)
  * else; some payload. 0 when not. */
 static size_t mergeable(const uint8_t *pkt, size_t len, bool *v6, size_t *hlen)
 {
-    size_t l4 = ns_ipmerge_l4(pkt, len, PROTO_TCP, v6);
-    if (l4 == 0 || l4 + TCP_MIN > len)
+    size_t l4 = ns_ipmerge_l4(pkt, len, NS_IPPROTO_TCP, v6);
+    if (l4 == 0 || l4 + NS_TCP_MIN_HDR > len)
         return 0;
     const uint8_t *tcp = pkt + l4;
     size_t doff = (size_t)(tcp[12] >> 4) * 4;
-    if (doff < TCP_MIN || l4 + doff >= len) /* no payload: nothing to merge */
+    if (doff < NS_TCP_MIN_HDR || l4 + doff >= len) /* no payload: nothing to merge */
         return 0;
     uint8_t fl = tcp[13];
-    if ((fl & TCP_ACK) == 0 || (fl & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG | TCP_ECE | TCP_CWR)))
+    if ((fl & NS_TCP_ACK) == 0 ||
+        (fl & (NS_TCP_FIN | NS_TCP_SYN | NS_TCP_RST | NS_TCP_URG | NS_TCP_ECE | NS_TCP_CWR)))
         return 0;
     if (tcp_csum(pkt, l4, len, *v6) != 0) /* over a correct field: 0 */
         return 0;
@@ -267,7 +256,7 @@ bool ns_gro_start(struct ns_gro *g, uint8_t *buf, size_t cap, const uint8_t *pkt
     g->mss = len - hlen;
     g->segs = 1;
     g->v6 = v6;
-    g->closed = (pkt[l4 + 13] & TCP_PSH) != 0;
+    g->closed = (pkt[l4 + 13] & NS_TCP_PSH) != 0;
     g->next_seq = ns_get_u32(pkt + l4 + 4) + (uint32_t)g->mss;
     g->next_id = v6 ? 0 : (uint16_t)(ns_get_u16(pkt + 4) + 1);
     return true;
@@ -298,7 +287,7 @@ bool ns_gro_append(struct ns_gro *g, const uint8_t *pkt, size_t len)
     /* Ports, ack, offset, window, urgent pointer, options: equal; flags
      * equal but for PSH. */
     if (!same(ta, tb, 0, 4) || !same(ta, tb, 8, 13) || !same(ta, tb, 14, 16) ||
-        !same(ta, tb, 18, hlen - l4) || ((ta[13] ^ tb[13]) & (uint8_t)~TCP_PSH) != 0 ||
+        !same(ta, tb, 18, hlen - l4) || ((ta[13] ^ tb[13]) & (uint8_t)~NS_TCP_PSH) != 0 ||
         ns_get_u32(tb + 4) != g->next_seq)
         return false;
     memcpy(g->buf + g->len, pkt + hlen, payload);
@@ -306,8 +295,8 @@ bool ns_gro_append(struct ns_gro *g, const uint8_t *pkt, size_t len)
     g->segs++;
     g->next_seq += (uint32_t)payload;
     g->next_id++;
-    if (tb[13] & TCP_PSH) {
-        g->buf[l4 + 13] |= TCP_PSH;
+    if (tb[13] & NS_TCP_PSH) {
+        g->buf[l4 + 13] |= NS_TCP_PSH;
         g->closed = true;
     }
     if (payload < g->mss)
@@ -321,7 +310,7 @@ size_t ns_gro_finish(struct ns_gro *g, struct ns_vnet_hdr *h)
     if (g->segs < 2)
         return g->len;
     uint8_t *p = g->buf;
-    uint32_t sum = ns_ipmerge_finish(p, g->len, g->l4, g->v6, PROTO_TCP);
+    uint32_t sum = ns_ipmerge_finish(p, g->len, g->l4, g->v6, NS_IPPROTO_TCP);
     /* CHECKSUM_PARTIAL: the folded pseudo-header sum, not complemented. */
     ns_put_u16(p + g->l4 + 16, (uint16_t)~ns_csum_fold(sum));
     h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;

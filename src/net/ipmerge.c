@@ -2,26 +2,26 @@
 
 #include <string.h>
 
-#include "util/csum.h"
 #include "util/buf.h"
-
-#define IPV4_MIN 20
-#define IPV6_LEN 40
+#include "util/csum.h"
+#include "util/inet.h"
 
 size_t ns_ipmerge_l4(const uint8_t *pkt, size_t len, uint8_t proto, bool *v6)
 {
-    if (len >= IPV4_MIN && pkt[0] == 0x45) {
-        if (pkt[9] != proto || (ns_get_u16(pkt + 6) & 0x3fff) != 0 || ns_get_u16(pkt + 2) != len ||
-            ns_csum_fold(ns_csum_add(0, pkt, IPV4_MIN)) != 0 || ns_get_u16(pkt + 10) == 0xffff)
+    if (len >= NS_IPV4_MIN_HDR && pkt[0] == 0x45) {
+        if (pkt[NS_IPV4_PROTO_OFF] != proto || ns_ipv4_is_fragment(pkt) ||
+            ns_get_u16(pkt + NS_IPV4_TOTLEN_OFF) != len ||
+            ns_csum_fold(ns_csum_add(0, pkt, NS_IPV4_MIN_HDR)) != 0 ||
+            ns_get_u16(pkt + 10) == 0xffff)
             return 0;
         *v6 = false;
-        return IPV4_MIN;
+        return NS_IPV4_MIN_HDR;
     }
-    if (len >= IPV6_LEN && pkt[0] >> 4 == 6) {
-        if (pkt[6] != proto || (size_t)ns_get_u16(pkt + 4) + IPV6_LEN != len)
+    if (len >= NS_IPV6_HDR && ns_ip_version(pkt) == 6) {
+        if (pkt[6] != proto || (size_t)ns_get_u16(pkt + 4) + NS_IPV6_HDR != len)
             return 0;
         *v6 = true;
-        return IPV6_LEN;
+        return NS_IPV6_HDR;
     }
     return 0;
 }
@@ -35,7 +35,7 @@ static bool same(const uint8_t *a, const uint8_t *b, size_t from, size_t to)
 bool ns_ipmerge_continues(const uint8_t *first, const uint8_t *pkt, bool v6, uint16_t next_id)
 {
     if (v6) /* all but the payload length */
-        return same(first, pkt, 0, 4) && same(first, pkt, 6, IPV6_LEN);
+        return same(first, pkt, 0, 4) && same(first, pkt, 6, NS_IPV6_HDR);
     /* Version to TOS, flags to protocol, addresses: equal. */
     return same(first, pkt, 0, 2) && same(first, pkt, 6, 10) && same(first, pkt, 12, 20) &&
            ns_get_u16(pkt + 4) == next_id;
@@ -50,7 +50,7 @@ uint32_t ns_ipmerge_finish(uint8_t *p, size_t len, size_t l4, bool v6, uint8_t p
         ns_put_u16(p + 10, ns_csum_ipv4_header(p, l4));
         sum = ns_csum_add(0, p + 12, 8);
     } else {
-        ns_put_u16(p + 4, (uint16_t)(len - IPV6_LEN));
+        ns_put_u16(p + 4, (uint16_t)(len - NS_IPV6_HDR));
         sum = ns_csum_add(0, p + 8, 32);
     }
     return sum + proto + (uint32_t)(len - l4);

@@ -8,17 +8,8 @@
 #include <unistd.h>
 
 #include "net/sockio.h"
+#include "util/inet.h"
 #include "util/log.h"
-
-#define IPV4_HDR 20 /* without options */
-
-static bool is_wildcard(const struct ns_addr *a)
-{
-    for (size_t i = 0; i < ns_addr_len(a); i++)
-        if (a->a[i])
-            return false;
-    return true;
-}
 
 int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t fwmark)
 {
@@ -37,7 +28,7 @@ int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t f
         return -1;
     }
     int rc = ns_sockio_set_mark(fd, fwmark, what) | ns_sockio_want_pktinfo(fd, family, what);
-    if (rc == 0 && !is_wildcard(addr)) {
+    if (rc == 0 && !ns_addr_is_any(addr)) {
         struct ns_endpoint ep = {.addr = *addr, .port = 0};
         struct sockaddr_storage ss;
         socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
@@ -68,15 +59,15 @@ void ns_raw_esp_close(struct ns_raw_esp *s)
  * IP options (rare) need a move. */
 static void strip_ipv4(struct ns_raw_esp *s, struct ns_dgram *g, const uint8_t *hdr, size_t total)
 {
-    size_t ihl = (size_t)(hdr[0] & 0x0f) * 4;
-    if (total < IPV4_HDR || (hdr[0] >> 4) != 4 || ihl < IPV4_HDR || total < ihl ||
-        ihl - IPV4_HDR > g->len) {
+    size_t ihl = ns_ipv4_hdr_len(hdr);
+    if (total < NS_IPV4_MIN_HDR || ns_ip_version(hdr) != 4 || ihl < NS_IPV4_MIN_HDR ||
+        total < ihl || ihl - NS_IPV4_MIN_HDR > g->len) {
         s->bad_headers++;
         g->len = 0;
         g->truncated = true;
         return;
     }
-    size_t opts = ihl - IPV4_HDR;
+    size_t opts = ihl - NS_IPV4_MIN_HDR;
     if (opts) {
         memmove(g->data, g->data + opts, g->len - opts);
         g->len -= opts;
@@ -93,7 +84,7 @@ int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
 {
     struct mmsghdr mm[NS_NET_BATCH_MAX];
     struct iovec iov[NS_NET_BATCH_MAX][2];
-    uint8_t hdr[NS_NET_BATCH_MAX][IPV4_HDR];
+    uint8_t hdr[NS_NET_BATCH_MAX][NS_IPV4_MIN_HDR];
     struct sockaddr_storage from[NS_NET_BATCH_MAX];
     _Alignas(struct cmsghdr) unsigned char ctl[NS_NET_BATCH_MAX][NS_SOCKIO_CTL_SPACE];
     const bool v4 = s->family == AF_INET;
@@ -106,7 +97,7 @@ int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
             unsigned v = 0;
             if (v4) {
                 iov[i][v].iov_base = hdr[i];
-                iov[i][v++].iov_len = IPV4_HDR;
+                iov[i][v++].iov_len = NS_IPV4_MIN_HDR;
             }
             iov[i][v].iov_base = d[got + i].data;
             iov[i][v++].iov_len = d[got + i].cap;
@@ -130,7 +121,7 @@ int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
             struct ns_dgram *g = &d[got + (unsigned)i];
             const struct msghdr *m = &mm[i].msg_hdr;
             size_t total = mm[i].msg_len;
-            size_t head = v4 ? IPV4_HDR : 0;
+            size_t head = v4 ? NS_IPV4_MIN_HDR : 0;
             g->len = total > head ? total - head : 0;
             if (g->len > g->cap)
                 g->len = g->cap;

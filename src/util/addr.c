@@ -22,6 +22,12 @@ bool ns_addr_equal(const struct ns_addr *x, const struct ns_addr *y)
     return x->family == y->family && memcmp(x->a, y->a, ns_addr_len(x)) == 0;
 }
 
+bool ns_addr_is_any(const struct ns_addr *a)
+{
+    static const uint8_t zero[16];
+    return a->family == 0 || memcmp(a->a, zero, ns_addr_len(a)) == 0;
+}
+
 int ns_addr_cmp(const struct ns_addr *x, const struct ns_addr *y)
 {
     /* AF_INET (2) < AF_INET6 (10), and unset (0) sorts before both. */

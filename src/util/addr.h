@@ -28,12 +28,14 @@ struct ns_ts {
     struct ns_addr lo, hi;
 };
 
-#define NS_ADDR_STRLEN 46      /* INET6_ADDRSTRLEN */
-#define NS_ENDPOINT_STRLEN 56  /* [addr]:port */
+#define NS_ADDR_STRLEN 46     /* INET6_ADDRSTRLEN */
+#define NS_ENDPOINT_STRLEN 56 /* [addr]:port */
 #define NS_TS_STRLEN 128
 
 size_t ns_addr_len(const struct ns_addr *a); /* 4, 16, or 0 */
 bool ns_addr_equal(const struct ns_addr *x, const struct ns_addr *y);
+/* Unset, or the wildcard address (0.0.0.0, ::): "any local address". */
+bool ns_addr_is_any(const struct ns_addr *a);
 /* Byte-wise order within one family; families order AF_INET first. */
 int ns_addr_cmp(const struct ns_addr *x, const struct ns_addr *y);
 void ns_addr_from_ipv4(struct ns_addr *a, uint32_t host_order);

@@ -71,6 +71,10 @@ static inline uint32_t ns_get_u32(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
+static inline uint64_t ns_get_u64(const uint8_t *p)
+{
+    return ((uint64_t)ns_get_u32(p) << 32) | ns_get_u32(p + 4);
+}
 static inline void ns_put_u16(uint8_t *p, uint16_t v)
 {
     p[0] = (uint8_t)(v >> 8);
@@ -82,6 +86,11 @@ static inline void ns_put_u32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 16);
     p[2] = (uint8_t)(v >> 8);
     p[3] = (uint8_t)v;
+}
+static inline void ns_put_u64(uint8_t *p, uint64_t v)
+{
+    ns_put_u32(p, (uint32_t)(v >> 32));
+    ns_put_u32(p + 4, (uint32_t)v);
 }
 
 #endif

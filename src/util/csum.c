@@ -1,6 +1,7 @@
 #include "util/csum.h"
 
 #include "util/buf.h"
+#include "util/inet.h"
 
 static uint32_t fold_carries(uint32_t sum)
 {
@@ -98,11 +99,11 @@ int ns_csum_fix_transport(uint8_t proto, uint8_t *seg, size_t len, const struct 
     if (len < (size_t)off + 2)
         return -1;
     uint16_t hc = ns_get_u16(seg + off);
-    if (proto == 17 && hc == 0)
+    if (proto == NS_IPPROTO_UDP && hc == 0)
         return 0; /* RFC 768: no checksum was computed; there is none to fix */
     uint16_t nc =
         replace_sums(hc, addr_sum(osrc) + addr_sum(odst), addr_sum(nsrc) + addr_sum(ndst));
-    if (nc == 0 && proto == 17)
+    if (nc == 0 && proto == NS_IPPROTO_UDP)
         nc = 0xffff; /* the same value in ones' complement, not "none" */
     ns_put_u16(seg + off, nc);
     return 0;

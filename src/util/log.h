@@ -38,8 +38,7 @@ const char *ns_log_level_name(enum ns_log_level level);
 typedef void (*ns_log_context_fn)(const void *arg, char *buf, size_t len);
 void ns_log_context(ns_log_context_fn fn, const void *arg);
 
-void ns_log(enum ns_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void ns_log(enum ns_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define NS_ERR(...) ns_log(NS_LOG_ERROR, __VA_ARGS__)
 #define NS_WARN(...) ns_log(NS_LOG_WARN, __VA_ARGS__)
