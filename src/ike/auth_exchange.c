@@ -188,7 +188,7 @@ static void add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint)
     cp.type = NS_CFG_REQUEST;
     cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
     if (hint->family == AF_INET) {
-        put_be32(addr, ns_addr_to_ipv4(hint));
+        ns_put_u32(addr, ns_addr_to_ipv4(hint));
         cp.attr[0].data = addr;
         cp.attr[0].len = 4;
     }
