@@ -302,7 +302,7 @@ static unsigned identity_live(const struct ns_ike_engine *e, const struct ns_ike
     uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
     unsigned n = 0;
     for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next) {
-        const struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
+        const struct ns_ikesa *other = NS_CONTAINER_OF(nd, struct ns_ikesa, by_ident);
         n += same_identity(sa, other, h) && other->state == NS_IKE_ST_ESTABLISHED &&
              !other->want_delete;
     }
@@ -317,14 +317,14 @@ static void identity_replace(struct ns_ike_engine *e, struct ns_ikesa *sa)
     uint64_t h = ns_eng_hash_ident(e, &sa->remote_id);
     size_t n = 0, k = 0;
     for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next)
-        n += same_identity(sa, CONTAINER(nd, struct ns_ikesa, by_ident), h);
+        n += same_identity(sa, NS_CONTAINER_OF(nd, struct ns_ikesa, by_ident), h);
     if (n == 0)
         return;
     /* Listed first: a deletion may unlink its SA from the chain, and SA
      * pointers stay valid for the whole engine call (ike_sa.h). */
     struct ns_ikesa **victims = malloc(n * sizeof(*victims));
     for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd && victims; nd = nd->next) {
-        struct ns_ikesa *other = CONTAINER(nd, struct ns_ikesa, by_ident);
+        struct ns_ikesa *other = NS_CONTAINER_OF(nd, struct ns_ikesa, by_ident);
         if (same_identity(sa, other, h))
             victims[k++] = other;
     }
