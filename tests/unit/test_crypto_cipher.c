@@ -12,29 +12,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto/cipher.h"
-
-/* Hex (spaces allowed) to bytes; fails the test on a malformed string. */
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*hex != '\0') {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        assert_true(n < cap);
-        assert_int_equal(sscanf(hex, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
-}
+#include "support/test_hex.h"
 
 static long allocations;
 static void *count_malloc(size_t n, const char *file, int line)
@@ -67,12 +49,12 @@ static void check_aead(enum ns_encr_alg encr, unsigned bits, const char *keymat_
 {
     uint8_t keymat[NS_CIPHER_MAX_ENCR_KEY], iv[8], aad[64], plain[128], expect[128], tag[16];
     uint8_t data[128], icv[16];
-    size_t keymat_len = unhex(keymat_hex, keymat, sizeof(keymat));
-    assert_int_equal(unhex(iv_hex, iv, sizeof(iv)), 8);
-    size_t aad_len = unhex(aad_hex, aad, sizeof(aad));
-    size_t len = unhex(plain_hex, plain, sizeof(plain));
-    assert_int_equal(unhex(cipher_hex, expect, sizeof(expect)), len);
-    assert_int_equal(unhex(tag_hex, tag, sizeof(tag)), 16);
+    size_t keymat_len = test_unhex(keymat_hex, keymat, sizeof(keymat));
+    assert_int_equal(test_unhex(iv_hex, iv, sizeof(iv)), 8);
+    size_t aad_len = test_unhex(aad_hex, aad, sizeof(aad));
+    size_t len = test_unhex(plain_hex, plain, sizeof(plain));
+    assert_int_equal(test_unhex(cipher_hex, expect, sizeof(expect)), len);
+    assert_int_equal(test_unhex(tag_hex, tag, sizeof(tag)), 16);
 
     struct ns_cipher *c = ns_cipher_new(encr, bits, NS_INTEG_NONE, keymat, keymat_len, NULL, 0);
     assert_non_null(c);
@@ -257,10 +239,10 @@ static void check_cbc_hmac(enum ns_encr_alg encr, unsigned bits, enum ns_integ_a
 {
     uint8_t key[32], iv[16], expect[64], data[64], integ_key[64], aad[8], icv[32], want[32];
     const size_t block = encr == NS_ENCR_3DES ? 8 : 16; /* RFC 2451, RFC 3602 */
-    size_t key_len = unhex(key_hex, key, sizeof(key));
+    size_t key_len = test_unhex(key_hex, key, sizeof(key));
     assert_int_equal(key_len, bits / 8);
-    assert_int_equal(unhex(iv_hex, iv, sizeof(iv)), block);
-    assert_int_equal(unhex(cipher_hex, expect, sizeof(expect)), len);
+    assert_int_equal(test_unhex(iv_hex, iv, sizeof(iv)), block);
+    assert_int_equal(test_unhex(cipher_hex, expect, sizeof(expect)), len);
     for (size_t i = 0; i < sizeof(integ_key); i++)
         integ_key[i] = (uint8_t)(0xa0 + i);
     memcpy(aad, "\x01\x02\x03\x04\x00\x00\x00\x07", 8); /* SPI | seq */
@@ -317,9 +299,9 @@ static void sp800_38a_aes256_cbc_with_each_hmac(void **state)
     /* X9 */
     (void)state;
     uint8_t plain[64];
-    unhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
-          "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
-          plain, sizeof(plain));
+    test_unhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+               "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+               plain, sizeof(plain));
     const enum ns_integ_alg integs[] = {NS_INTEG_HMAC_SHA2_256_128, NS_INTEG_HMAC_SHA2_384_192,
                                         NS_INTEG_HMAC_SHA2_512_256, NS_INTEG_HMAC_SHA1_96};
     for (size_t i = 0; i < sizeof(integs) / sizeof(integs[0]); i++)
@@ -450,7 +432,7 @@ static void sp800_67_tdea_example_as_cbc_with_hmac_sha1_96(void **state)
     uint8_t plain[24], c[24];
     memcpy(plain, "The qufck brown fox jump", 24);
     const char *c_hex = "a826fd8ce53b855f cce21c8112256fe6 68d5c05dd9b6b900";
-    assert_int_equal(unhex(c_hex, c, sizeof(c)), 24);
+    assert_int_equal(test_unhex(c_hex, c, sizeof(c)), 24);
     for (size_t i = 8; i < 24; i++)
         plain[i] ^= c[i - 8];
     check_cbc_hmac(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA1_96,
@@ -472,7 +454,7 @@ static void sp800_20_tcbc_variable_plaintext_and_lengths(void **state)
     };
     for (size_t i = 0; i < 3; i++) {
         uint8_t plain[8];
-        assert_int_equal(unhex(rounds[i][0], plain, sizeof(plain)), 8);
+        assert_int_equal(test_unhex(rounds[i][0], plain, sizeof(plain)), 8);
         check_cbc_hmac(NS_ENCR_3DES, 192, NS_INTEG_HMAC_SHA2_256_128,
                        "0101010101010101 0101010101010101 0101010101010101", "0000000000000000",
                        plain, 8, rounds[i][1]);
@@ -520,8 +502,8 @@ static void rfc2404_hmac_sha1_96_cases_1_3_5(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t key[20], data[64], copy[64], want[12], icv[12];
         memset(key, cases[i].key_byte, sizeof(key));
-        size_t len = unhex(cases[i].data_hex, data, sizeof(data));
-        assert_int_equal(unhex(cases[i].hmac_sha1_96, want, sizeof(want)), 12);
+        size_t len = test_unhex(cases[i].data_hex, data, sizeof(data));
+        assert_int_equal(test_unhex(cases[i].hmac_sha1_96, want, sizeof(want)), 12);
         struct ns_cipher *c =
             ns_cipher_new(NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA1_96, NULL, 0, key, sizeof(key));
         assert_non_null(c);

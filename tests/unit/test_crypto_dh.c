@@ -9,34 +9,17 @@
 #include <cmocka.h>
 
 #include <openssl/bn.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "crypto/dh.h"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*hex != '\0') {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        assert_true(n < cap);
-        assert_int_equal(sscanf(hex, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
-}
+#include "support/test_hex.h"
 
 /* shared = X25519(scalar, u) through ns_dh: the private key is the scalar
  * and the peer's public value is u. */
 static int x25519(const char *scalar_hex, const uint8_t u[32], uint8_t out[32])
 {
     uint8_t k[32];
-    assert_int_equal(unhex(scalar_hex, k, sizeof(k)), 32);
+    assert_int_equal(test_unhex(scalar_hex, k, sizeof(k)), 32);
     struct ns_dh *dh = ns_dh_new_from_private(NS_DH_CURVE25519, k, 32);
     assert_non_null(dh);
     int rc = ns_dh_derive(dh, u, 32, out, 32);
@@ -50,13 +33,13 @@ static void rfc7748_5_2_x25519_scalar_multiplication(void **state)
 {
     (void)state;
     uint8_t u[32], want[32], got[32];
-    unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c", u, 32);
-    unhex("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552", want, 32);
+    test_unhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c", u, 32);
+    test_unhex("c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552", want, 32);
     assert_int_equal(
         x25519("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4", u, got), 0);
     assert_memory_equal(got, want, 32);
-    unhex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493", u, 32);
-    unhex("95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957", want, 32);
+    test_unhex("e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493", u, 32);
+    test_unhex("95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957", want, 32);
     assert_int_equal(
         x25519("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d", u, got), 0);
     assert_memory_equal(got, want, 32);
@@ -67,11 +50,11 @@ static void rfc7748_6_1_x25519_alice_and_bob(void **state)
 {
     (void)state;
     uint8_t a_priv[32], b_priv[32], a_pub[32], b_pub[32], shared[32], got[32];
-    unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a_priv, 32);
-    unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", a_pub, 32);
-    unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", b_priv, 32);
-    unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", b_pub, 32);
-    unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", shared, 32);
+    test_unhex("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a", a_priv, 32);
+    test_unhex("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a", a_pub, 32);
+    test_unhex("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb", b_priv, 32);
+    test_unhex("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f", b_pub, 32);
+    test_unhex("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742", shared, 32);
     struct ns_dh *alice = ns_dh_new_from_private(NS_DH_CURVE25519, a_priv, 32);
     struct ns_dh *bob = ns_dh_new_from_private(NS_DH_CURVE25519, b_priv, 32);
     assert_non_null(alice);
@@ -122,11 +105,11 @@ static void rfc5903_8_1_ecp256_vector(void **state)
 {
     (void)state;
     uint8_t i[32], r[32], gi[64], gr[64], gir[32], got[64];
-    unhex(RFC5903_I, i, 32);
-    unhex(RFC5903_GI, gi, 64);
-    unhex(RFC5903_R, r, 32);
-    unhex(RFC5903_GR, gr, 64);
-    unhex(RFC5903_GIR, gir, 32);
+    test_unhex(RFC5903_I, i, 32);
+    test_unhex(RFC5903_GI, gi, 64);
+    test_unhex(RFC5903_R, r, 32);
+    test_unhex(RFC5903_GR, gr, 64);
+    test_unhex(RFC5903_GIR, gir, 32);
     assert_int_equal(ns_dh_public_len(NS_DH_ECP256), 64);
     assert_int_equal(ns_dh_shared_len(NS_DH_ECP256), 32);
     struct ns_dh *init = ns_dh_new_from_private(NS_DH_ECP256, i, 32);
@@ -151,11 +134,11 @@ static void ecp256_invalid_peer_points_are_rejected(void **state)
 {
     (void)state;
     uint8_t i[32], peer[64], out[32];
-    unhex(RFC5903_I, i, 32);
+    test_unhex(RFC5903_I, i, 32);
     struct ns_dh *dh = ns_dh_new_from_private(NS_DH_ECP256, i, 32);
     assert_non_null(dh);
 
-    unhex(RFC5903_GR, peer, 64);
+    test_unhex(RFC5903_GR, peer, 64);
     peer[63] ^= 1; /* y changed: (x, y') is not on the curve */
     assert_int_equal(ns_dh_derive(dh, peer, 64, out, 32), -1);
     peer[63] ^= 1;
@@ -165,14 +148,14 @@ static void ecp256_invalid_peer_points_are_rejected(void **state)
     assert_int_equal(ns_dh_derive(dh, peer, 64, out, 32), -1);
     memset(peer, 0xff, sizeof(peer)); /* coordinates >= p */
     assert_int_equal(ns_dh_derive(dh, peer, 64, out, 32), -1);
-    unhex(RFC5903_GR, peer, 64);
+    test_unhex(RFC5903_GR, peer, 64);
     assert_int_equal(ns_dh_derive(dh, peer, 63, out, 32), -1); /* short */
     assert_int_equal(ns_dh_derive(dh, peer, 64, out, 31), -1); /* no room */
     assert_int_equal(ns_dh_derive(dh, peer, 64, out, 32), 0);  /* still fine */
     ns_dh_free(dh);
 
     uint8_t zero[32] = {0}, n[32];
-    unhex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", n, 32);
+    test_unhex("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", n, 32);
     assert_null(ns_dh_new_from_private(NS_DH_ECP256, zero, 32));
     assert_null(ns_dh_new_from_private(NS_DH_ECP256, n, 32));
     assert_null(ns_dh_new_from_private(NS_DH_ECP256, i, 31));

@@ -10,27 +10,10 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "crypto/ikekeys.h"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*hex != '\0') {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        assert_true(n < cap);
-        assert_int_equal(sscanf(hex, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
-}
+#include "support/test_hex.h"
 
 static const EVP_MD *md_of(enum ns_prf_alg alg)
 {
@@ -111,11 +94,11 @@ static void nist_cavp_ikev2_sha256_skeyseed_and_dkm(void **state)
 {
     (void)state;
     uint8_t ni[8], nr[8], gir[32], skeyseed[32], dkm[132], got[512], nonces[16];
-    unhex(CAVP_NI, ni, 8);
-    unhex(CAVP_NR, nr, 8);
-    unhex(CAVP_GIR, gir, 32);
-    unhex(CAVP_SKEYSEED, skeyseed, 32);
-    assert_int_equal(unhex(CAVP_DKM, dkm, sizeof(dkm)), 132);
+    test_unhex(CAVP_NI, ni, 8);
+    test_unhex(CAVP_NR, nr, 8);
+    test_unhex(CAVP_GIR, gir, 32);
+    test_unhex(CAVP_SKEYSEED, skeyseed, 32);
+    assert_int_equal(test_unhex(CAVP_DKM, dkm, sizeof(dkm)), 132);
 
     memcpy(nonces, ni, 8);
     memcpy(nonces + 8, nr, 8);
@@ -146,11 +129,11 @@ static void nist_cavp_ikev2_sha256_rekey_skeyseed(void **state)
 {
     (void)state;
     uint8_t ni[8], nr[8], gir_new[32], dkm[132], skeyseed_rekey[32], seed[32], want[512], got[512];
-    unhex(CAVP_NI, ni, 8);
-    unhex(CAVP_NR, nr, 8);
-    unhex(CAVP_GIR_NEW, gir_new, 32);
-    unhex(CAVP_DKM, dkm, sizeof(dkm));
-    unhex(CAVP_SKEYSEED_REKEY, skeyseed_rekey, 32);
+    test_unhex(CAVP_NI, ni, 8);
+    test_unhex(CAVP_NR, nr, 8);
+    test_unhex(CAVP_GIR_NEW, gir_new, 32);
+    test_unhex(CAVP_DKM, dkm, sizeof(dkm));
+    test_unhex(CAVP_SKEYSEED_REKEY, skeyseed_rekey, 32);
     memcpy(seed, ni, 8);
     memcpy(seed + 8, nr, 8);
     for (int i = 0; i < 8; i++) {

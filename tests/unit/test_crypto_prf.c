@@ -9,27 +9,10 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "crypto/prf.h"
-
-static size_t unhex(const char *hex, uint8_t *out, size_t cap)
-{
-    size_t n = 0;
-    while (*hex != '\0') {
-        if (*hex == ' ') {
-            hex++;
-            continue;
-        }
-        unsigned v;
-        assert_true(n < cap);
-        assert_int_equal(sscanf(hex, "%2x", &v), 1);
-        out[n++] = (uint8_t)v;
-        hex += 2;
-    }
-    return n;
-}
+#include "support/test_hex.h"
 
 /* RFC 4231 section 4 inputs; case 5's output is truncated to 128 bits
  * there, so only its first 16 bytes are compared. */
@@ -133,7 +116,7 @@ static void check_rfc4231(enum ns_prf_alg alg, size_t which)
                           : which == 384 ? cases[i].sha384
                                          : cases[i].sha512;
         uint8_t want[NS_PRF_MAX_LEN], got[NS_PRF_MAX_LEN];
-        size_t want_len = unhex(hex, want, sizeof(want));
+        size_t want_len = test_unhex(hex, want, sizeof(want));
         assert_int_equal(ns_prf(alg, cases[i].key, cases[i].key_len, (const uint8_t *)cases[i].data,
                                 cases[i].data_len, got),
                          0);
@@ -188,7 +171,7 @@ static void rfc2202_hmac_sha1_cases_1_2_3_6(void **state)
     assert_int_equal(ns_prf_len(NS_PRF_HMAC_SHA1), 20);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         uint8_t want[20], got[NS_PRF_MAX_LEN];
-        assert_int_equal(unhex(cases[i].digest, want, sizeof(want)), 20);
+        assert_int_equal(test_unhex(cases[i].digest, want, sizeof(want)), 20);
         assert_int_equal(ns_prf(NS_PRF_HMAC_SHA1, cases[i].key, cases[i].key_len, cases[i].data,
                                 cases[i].data_len, got),
                          0);
@@ -304,7 +287,7 @@ static void empty_key_and_empty_message(void **state)
 {
     (void)state;
     uint8_t want[32], got[32];
-    unhex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", want, 32);
+    test_unhex("b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", want, 32);
     assert_int_equal(ns_prf(NS_PRF_HMAC_SHA2_256, NULL, 0, NULL, 0, got), 0);
     assert_memory_equal(got, want, 32);
     uint8_t plus[40], ref[40];
