@@ -210,6 +210,10 @@ void ns_conf_defaults(struct ns_conf *c)
 
 void ns_conf_free(struct ns_conf *c)
 {
+    for (unsigned i = 0; i < NS_CONF_MAX_MAIN_KEYS; i++) {
+        free(c->main_value[i]);
+        c->main_value[i] = NULL;
+    }
     ns_x509_creds_free(c->creds);
     c->creds = NULL;
     if (c->peers)
@@ -261,6 +265,8 @@ int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out,
     }
     if (!p.err_line)
         ns_conf_p_validate(&p);
+    out->main_line = p.main_line;
+    ns_conf_p_seal(&p);
     free(p.meta);
     if (p.err_line) {
         snprintf(err, errlen, "%s:%d: %s", name, p.err_line, p.err);

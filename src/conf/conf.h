@@ -32,6 +32,8 @@
 #define NS_CONF_PATH_MAX 108  /* sizeof(sockaddr_un.sun_path) */
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
+#define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
+#define NS_CONF_DIGEST_LEN 32   /* SHA-256 */
 /* The pool prefix lengths the configuration accepts, which are exactly
  * what the gateway's address pool (ike/pool.h) supports. */
 #define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */
@@ -96,6 +98,9 @@ struct ns_conf_peer {
     struct ns_proposal esp[NS_MAX_PROPOSALS];
     unsigned n_esp;
     int line; /* line of the section header, for later messages */
+    /* SHA-256 over its keys and values as written, in a fixed key order:
+     * a reload keeps the SAs of a section whose name and digest stay. */
+    uint8_t digest[NS_CONF_DIGEST_LEN];
 };
 
 struct ns_conf {
@@ -164,6 +169,13 @@ struct ns_conf {
     struct ns_conf_peer *peers; /* heap; freed by ns_conf_free */
     unsigned n_peers;
 
+    /* Each [natsecd] key's value as written (heap; NULL: not set, its
+     * default) and its line, in the parser's key order, and the line of
+     * [natsecd]: what a reload compares (ns_conf_reload_check). */
+    char *main_value[NS_CONF_MAX_MAIN_KEYS];
+    int main_value_line[NS_CONF_MAX_MAIN_KEYS];
+    int main_line;
+
     /* Private: hash index of peers by identity, so that finding the
      * section for an IKE_AUTH is O(1) with thousands of peers (R12). */
     unsigned *peer_slots;
@@ -185,6 +197,17 @@ void ns_conf_free(struct ns_conf *c);
 /* The weak algorithms (NS_LEGACY_* of conf/proposal_parse.h) found in any
  * proposal list of c, for the start-up log line; 0 unless legacy_proposals. */
 unsigned ns_conf_legacy_in_use(const struct ns_conf *c);
+
+/* Reload (daemon/reload.c): 0 when nw may replace old in a running
+ * natsecd, i.e. every [natsecd] key other than log_level and log_target is
+ * as written before; else -1 with "path:line: <key> cannot change without
+ * a restart (was '...', now '...')" in err, the line being nw's. */
+int ns_conf_reload_check(const struct ns_conf *old, const struct ns_conf *nw, const char *path,
+                         char *err, size_t errlen);
+/* The section of nw that stands for p unchanged (same section name, same
+ * keys and values), or NULL: removed or changed. */
+const struct ns_conf_peer *ns_conf_same_peer(const struct ns_conf *nw,
+                                             const struct ns_conf_peer *p);
 
 /* The peer section for an identity: the same type and data
  * (ns_conf_id_match), else the %default section, else NULL. */

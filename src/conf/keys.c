@@ -324,6 +324,8 @@ void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *
         return;
     }
     p->main_key_line[i] = p->line;
+    p->c->main_value[i] = strdup(value); /* NULL when out of memory: "unchanged" fails safe */
+    p->c->main_value_line[i] = p->line;
     const struct main_key *k = &main_keys[i];
     char why[512];
     int rc =
@@ -433,6 +435,7 @@ void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *
         return;
     }
     meta->key_line[k] = p->line;
+    meta->value[k] = strdup(value);
     char why[512];
     if (set_peer_key(p, peer, (enum ns_conf_p_peer_key)k, value, why, sizeof(why)) != 0)
         ns_conf_p_error(p, p->line, "%s: %s", name, why);
@@ -509,6 +512,16 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident)
     memset(&p->meta[c->n_peers], 0, sizeof(p->meta[0]));
     c->n_peers++;
     p->sec = NS_CONF_P_PEER;
+}
+
+const char *ns_conf_p_main_key_name(unsigned i)
+{
+    return i < N_MAIN_KEYS ? main_keys[i].name : NULL;
+}
+
+const char *ns_conf_p_peer_key_name(enum ns_conf_p_peer_key k)
+{
+    return (unsigned)k < NS_CONF_P_PEER_KEYS ? peer_keys[k] : "?";
 }
 
 int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name)

@@ -10,7 +10,7 @@
 
 #include "conf/conf.h"
 
-#define NS_CONF_P_MAX_MAIN_KEYS 64
+#define NS_CONF_P_MAX_MAIN_KEYS NS_CONF_MAX_MAIN_KEYS
 
 enum ns_conf_p_section { NS_CONF_P_NONE, NS_CONF_P_MAIN, NS_CONF_P_PEER, NS_CONF_P_BAD };
 
@@ -27,6 +27,7 @@ enum ns_conf_p_peer_key {
 /* Where each key of one [peer] section was set (0 = not set). */
 struct ns_conf_p_peer_meta {
     int key_line[NS_CONF_P_PEER_KEYS];
+    char *value[NS_CONF_P_PEER_KEYS]; /* as written, until ns_conf_p_seal digests them */
 };
 
 struct ns_conf_parser {
@@ -60,6 +61,14 @@ void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *
 void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident);
 /* The line where a [natsecd] key was set, 0 if it was not. */
 int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);
+
+/* The name of [natsecd] key i, or NULL past the last; of [peer] key k. */
+const char *ns_conf_p_main_key_name(unsigned i);
+const char *ns_conf_p_peer_key_name(enum ns_conf_p_peer_key k);
+
+/* reload.c: each peer's digest from the values the parse kept in p->meta,
+ * which it then wipes and frees. Called once after every parse. */
+void ns_conf_p_seal(struct ns_conf_parser *p);
 
 /* check.c: cross-key validation and default proposals into peers; errors
  * go to p. */

@@ -35,6 +35,7 @@ static void usage(FILE *out)
                  "  up                  client: connect to the gateway\n"
                  "  down                client: disconnect (and stop reconnecting)\n"
                  "  rekey [ike|child]   re-key every CHILD_SA (the default) or IKE SA now\n"
+                 "  reload              read the configuration file again (peers, log level)\n"
                  "  version             natsecctl's version and the running natsecd's\n"
                  "  metrics [--per-peer]  the counters in the Prometheus text format\n"
                  "  log-level [LEVEL]   show or set the log level (error, warn, info, debug)\n"
@@ -310,7 +311,7 @@ int main(int argc, char **argv)
             i++;
         }
         request = "status-json";
-    } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0) {
+    } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 || strcmp(cmd, "reload") == 0) {
         request = cmd;
     } else if (strcmp(cmd, "metrics") == 0) {
         if (i < argc && strcmp(argv[i], "--per-peer") == 0) {

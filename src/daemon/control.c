@@ -10,6 +10,7 @@
  *   version              {"version", "pid"} of this natsecd
  *   log-level [LEVEL]    the log level now, or set it (error, warn, info, debug)
  *   disconnect WHAT      delete the IKE SAs of a peer (disconnect.c)
+ *   reload               read the configuration again (reload.c)
  *
  * Errors are {"error": "..."}. Connections are non-blocking and few (a
  * local administrator's tool), bounded by NSD_CTL_MAX; a connection that
@@ -80,6 +81,12 @@ static json_object *handle(struct nsd *d, const char *req)
         }
         return answer_result(ns_log_level_name(ns_log_get_level()));
     }
+    if (strcmp(req, "reload") == 0) {
+        char msg[1200];
+        if (nsd_reload(d, msg, sizeof(msg)) != 0)
+            return answer_error(msg);
+        return answer_result(msg);
+    }
     if (strncmp(req, "disconnect ", 11) == 0 && req[11] != '\0')
         return nsd_disconnect(d, req + 11);
     if (strcmp(req, "version") == 0) {
@@ -119,7 +126,7 @@ static json_object *handle(struct nsd *d, const char *req)
         return answer_result(msg);
     }
     return answer_error("unknown request (status, status-json, up, down, rekey-child, rekey-ike, "
-                        "version, log-level [LEVEL], disconnect WHAT)");
+                        "version, log-level [LEVEL], disconnect WHAT, reload)");
 }
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);

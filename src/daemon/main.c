@@ -73,33 +73,6 @@ static int background(void)
     return p[1];
 }
 
-/* Whether stderr is a stream to journald: systemd says so in
- * JOURNAL_STREAM ("device:inode" of that stream, systemd.exec(5)); a
- * program started from inside a service inherits the variable but not
- * the stream. */
-static bool stderr_is_journal(void)
-{
-    const char *js = getenv("JOURNAL_STREAM");
-    unsigned long long dev, ino;
-    struct stat st;
-    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
-        return false;
-    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
-}
-
-/* log_target = auto: syslog (journald under systemd) when natsecd goes to
- * the background, when its stderr is the journal, or when systemd started
- * it (INVOCATION_ID, parent PID 1); stderr when someone runs it with -f. */
-static enum ns_log_target log_target(enum ns_conf_log_target conf, bool foreground)
-{
-    if (conf == NS_CONF_LOG_STDERR)
-        return NS_LOG_TARGET_STDERR;
-    if (conf == NS_CONF_LOG_SYSLOG || !foreground || stderr_is_journal() ||
-        (getenv("INVOCATION_ID") && getppid() == 1))
-        return NS_LOG_TARGET_SYSLOG;
-    return NS_LOG_TARGET_STDERR;
-}
-
 static void tell_parent(int fd, unsigned char verdict)
 {
     if (fd < 0)
@@ -167,7 +140,9 @@ int main(int argc, char **argv)
         return 1;
     }
     ns_log_set_level(debug ? NS_LOG_DEBUG : d.conf.log_level);
-    ns_log_set_target(log_target(d.conf.log_target, foreground), "natsecd");
+    d.foreground = foreground;
+    d.debug = debug;
+    ns_log_set_target(nsd_log_target(d.conf.log_target, foreground), "natsecd");
 
     /* The control socket may go to a peer that closed it: a write error is
      * handled where it happens, not by a signal. */
@@ -182,7 +157,7 @@ int main(int argc, char **argv)
         }
     }
     d.start_ms = ns_now_ms();
-    if (nsd_start(&d) != 0) {
+    if (nsd_start(&d) != 0 || nsd_reload_start(&d) != 0) {
         NS_ERR("natsecd: start-up failed, exiting");
         if (ns_log_get_target() == NS_LOG_TARGET_SYSLOG)
             fprintf(stderr, "natsecd: start-up failed; the reason is in the system log\n");
@@ -207,6 +182,7 @@ int main(int argc, char **argv)
     }
     nsd_service_stop(&d);
     nsd_stop(&d);
+    nsd_reload_free(&d);
     ns_conf_free(&d.conf);
     NS_INFO("natsecd: stopped");
     return rc == 0 ? 0 : 1;

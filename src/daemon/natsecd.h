@@ -100,9 +100,13 @@ struct nsd_slot {
     size_t cap;
 };
 
+struct nsd_retired;
+
 struct nsd {
     const char *conf_path;
     struct ns_conf conf;
+    bool foreground, debug;      /* -f, -d */
+    struct nsd_retired *retired; /* reload.c: sections replaced by a reload, still in use */
     uint64_t start_ms;
 
     struct ns_loop *loop;
@@ -214,6 +218,9 @@ void nsd_reconnect_schedule(struct nsd *d);
 void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why); /* from client_down */
 void nsd_reconnect_up(struct nsd *d);                                /* from client_up */
 void nsd_reconnect_stop(struct nsd *d);
+/* A reload deleted the client's connection (its gateway's section
+ * changed): reconnect once it is down, with the new section. */
+void nsd_reconnect_after_reload(struct nsd *d);
 
 /* service.c: systemd notifications (sd_notify; no-ops without
  * NOTIFY_SOCKET). ready: READY=1, and the watchdog keep-alives from the
@@ -222,6 +229,17 @@ void nsd_reconnect_stop(struct nsd *d);
 void nsd_service_ready(struct nsd *d);
 void nsd_service_status(const char *state);
 void nsd_service_stop(struct nsd *d);
+
+/* service.c: where log lines go for log_target (auto: syslog in the
+ * background or under systemd, else stderr). */
+enum ns_log_target nsd_log_target(enum ns_conf_log_target conf, bool foreground);
+
+/* reload.c: SIGHUP and natsecctl reload. start: SIGHUP reloads. reload:
+ * 0 with a summary in msg, or -1 with why it was refused (the running
+ * configuration stays). free: the replaced sections, after nsd_stop. */
+int nsd_reload_start(struct nsd *d);
+int nsd_reload(struct nsd *d, char *msg, size_t len);
+void nsd_reload_free(struct nsd *d);
 
 /* control.c */
 int nsd_control_start(struct nsd *d);

@@ -33,10 +33,11 @@
 static struct {
     bool init;
     struct ns_timer timer;
-    bool retrying;    /* lost the gateway: try until a connection is up */
-    unsigned attempt; /* connect attempts since the last connection that lasted */
-    bool up;          /* a connection is up ... */
-    uint64_t up_ms;   /* ... since then */
+    bool retrying;     /* lost the gateway: try until a connection is up */
+    unsigned attempt;  /* connect attempts since the last connection that lasted */
+    bool after_reload; /* the coming NS_IKE_DOWN_LOCAL is a reload's: reconnect */
+    bool up;           /* a connection is up ... */
+    uint64_t up_ms;    /* ... since then */
 } rc;
 
 /* The attempt-th delay: 1 s doubling, at most 30 s, the upper half of it
@@ -84,6 +85,14 @@ void nsd_reconnect_schedule(struct nsd *d)
 
 void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
 {
+    if (why == NS_IKE_DOWN_LOCAL && rc.after_reload) {
+        rc.after_reload = false;
+        rc.attempt = 0;
+        rc.up = false;
+        NS_INFO("reconnect: with the reloaded configuration");
+        nsd_reconnect_schedule(d);
+        return;
+    }
     if (why == NS_IKE_DOWN_LOCAL) {
         nsd_reconnect_stop(d); /* an administrator's "down", or the daemon stopping */
         return;
@@ -112,4 +121,10 @@ void nsd_reconnect_stop(struct nsd *d)
     rc.attempt = 0;
     rc.retrying = false;
     rc.up = false;
+}
+
+void nsd_reconnect_after_reload(struct nsd *d)
+{
+    (void)d;
+    rc.after_reload = true;
 }

@@ -5,8 +5,11 @@
  * SIGTERM, and WATCHDOG=1 from a timer of the event loop every half of
  * WatchdogSec, so a loop that hangs stops the keep-alives and systemd
  * restarts natsecd. Without NOTIFY_SOCKET (not under systemd) every call
- * does nothing. */
+ * does nothing. And where log lines go when log_target is auto. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -54,4 +57,31 @@ void nsd_service_stop(struct nsd *d)
     if (wd.interval_ms && d->loop)
         ns_loop_timer_cancel(d->loop, &wd.timer);
     wd.interval_ms = 0;
+}
+
+/* Whether stderr is a stream to journald: systemd says so in
+ * JOURNAL_STREAM ("device:inode" of that stream, systemd.exec(5)); a
+ * program started from inside a service inherits the variable but not
+ * the stream. */
+static bool stderr_is_journal(void)
+{
+    const char *js = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* log_target = auto: syslog (journald under systemd) when natsecd goes to
+ * the background, when its stderr is the journal, or when systemd started
+ * it (INVOCATION_ID, parent PID 1); stderr when someone runs it with -f. */
+enum ns_log_target nsd_log_target(enum ns_conf_log_target conf, bool foreground)
+{
+    if (conf == NS_CONF_LOG_STDERR)
+        return NS_LOG_TARGET_STDERR;
+    if (conf == NS_CONF_LOG_SYSLOG || !foreground || stderr_is_journal() ||
+        (getenv("INVOCATION_ID") && getppid() == 1))
+        return NS_LOG_TARGET_SYSLOG;
+    return NS_LOG_TARGET_STDERR;
 }

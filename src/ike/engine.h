@@ -227,6 +227,24 @@ unsigned ns_ike_engine_rekey(struct ns_ike_engine *e, uint64_t ike_sa_id, bool i
  * or -1 when there is no such IKE SA or it is already being deleted. */
 int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
 
+/* Reload (engine_admin.c): the configuration the engine reads (conf of
+ * ns_ike_engine_new) got new [peer] sections in place of the old ones,
+ * which the caller keeps. map(arg, old) is the new section that stands
+ * for an old one unchanged, or NULL when it was removed or changed: every
+ * IKE SA of such a section is deleted (a DELETE to the peer, which, if a
+ * client, reconnects with the new section; locally when still
+ * negotiating), every other one moves to the new section and keeps its
+ * CHILD_SAs and traffic. A client looks its gateway's section up again.
+ * Returns how many IKE SAs were deleted. */
+typedef const struct ns_conf_peer *(*ns_ike_peer_map_fn)(void *arg,
+                                                        const struct ns_conf_peer *old);
+unsigned ns_ike_engine_repeer(struct ns_ike_engine *e, ns_ike_peer_map_fn map, void *arg,
+                              uint64_t now_ms);
+/* Whether any IKE SA (deleting or lingering ones included) still uses a
+ * section of peers[0..n): until not, those must stay allocated. */
+bool ns_ike_engine_refers_to(const struct ns_ike_engine *e, const struct ns_conf_peer *peers,
+                             unsigned n);
+
 /* ---- status (natsecctl, X10) ---- */
 
 #define NS_IKE_STATUS_MAX_CHILD 4

@@ -33,6 +33,8 @@ void ns_log_set_stream(FILE *stream)
 
 void ns_log_set_target(enum ns_log_target target, const char *ident)
 {
+    if (target == current_target)
+        return; /* a reload keeps the connection to syslog it has */
     if (current_target == NS_LOG_TARGET_SYSLOG)
         closelog();
     current_target = target;

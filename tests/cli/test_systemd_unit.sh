@@ -2,7 +2,7 @@
 # systemd/natsecd.service (X14): `systemd-analyze verify` finds nothing to
 # say about it (it exits 0 even with unknown keys, so its output must be
 # empty too), and it has what an operable, confined IPsec service needs:
-# Type=notify with a watchdog, a runtime directory for the
+# Type=notify with a watchdog, a reload, a runtime directory for the
 # control socket, never root, exactly the three network capabilities, and
 # the file system protections. The manuals it names are checked where they
 # are installed (tests/net/test_deb_package.sh); here --man=no.
@@ -44,6 +44,7 @@ want NotifyAccess main
 [[ $(value WatchdogSec) =~ ^[0-9]+s$ ]] || fail "no WatchdogSec"
 [[ $(value ExecStart) == "/usr/sbin/natsecd -f -c /etc/natsec/natsecd.conf" ]] ||
   fail "ExecStart is '$(value ExecStart)'"
+[ "$(value ExecReload)" = "/usr/sbin/natsecctl reload" ] || fail "ExecReload is '$(value ExecReload)'"
 want RuntimeDirectory natsec
 want User natsec
 want NoNewPrivileges yes
@@ -55,5 +56,5 @@ want CapabilityBoundingSet "$caps"
 want AmbientCapabilities "$caps"
 # The control socket natsecd listens on by default is in the runtime directory.
 grep -q '"/run/natsec/natsecd.sock"' "$src/src/conf/conf.c" || fail "the default control socket is not in /run/natsec"
-echo "ok: Type=notify, watchdog, natsec user, capabilities ($caps), protections"
+echo "ok: Type=notify, watchdog, reload, natsec user, capabilities ($caps), protections"
 echo PASS

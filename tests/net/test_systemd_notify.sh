@@ -7,7 +7,8 @@
 #      is on and the control socket listens: natsecd is stopped the moment
 #      READY=1 arrives and all of that is checked in that state.
 #      With WATCHDOG_USEC set, WATCHDOG=1 keep-alives keep coming from the
-#      event loop, every half of the interval; STOPPING=1 at SIGTERM, and
+#      event loop, every half of the interval; RELOADING=1 and READY=1
+#      around a reload; STOPPING=1 at SIGTERM, and
 #      no keep-alive after it. A natsecd whose loop hangs (SIGSTOP) sends
 #      no keep-alives, which is what lets systemd restart it.
 set -euo pipefail
@@ -79,6 +80,12 @@ n1=$(grep -c ' WATCHDOG=1$' "$out" || true)
 kill -CONT "${NSD_PID[gw]}"
 [ "$n1" -eq "$n0" ] || fail "keep-alives while natsecd was stopped"
 wait_for "[ \$(grep -c ' WATCHDOG=1\$' '$out') -gt $n1 ]" 3 || fail "no keep-alive after natsecd continued"
+
+step "X14: a reload (SIGHUP) says RELOADING=1, then READY=1"
+kill -HUP "${NSD_PID[gw]}"
+wait_for "[ \$(grep -c 'READY=1' '$out') -ge 2 ]" 5 || fail "no READY=1 after the reload"
+sed -n '/RELOADING=1/,/READY=1/p' "$out" | grep -q 'READY=1' || fail "no RELOADING=1 before the second READY=1"
+grep -E "RELOADING=1|READY=1" "$out" | tail -n 2 | sed 's/^/  notify: /'
 
 step "X14: STOPPING=1 at SIGTERM, then no keep-alive"
 kill -TERM "${NSD_PID[gw]}"
