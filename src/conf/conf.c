@@ -24,6 +24,7 @@
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "crypto/x509.h"
+#include "util/fileperm.h"
 
 #define LINE_CHARS 4096        /* longest accepted line */
 #define FILE_BYTES (16u << 20) /* thousands of peers fit easily */
@@ -278,22 +279,28 @@ int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out,
 }
 
 /* The whole file into a NUL-terminated heap buffer, its length without the
- * NUL into *len (with read(2): a stdio buffer would keep a copy of the
- * PSKs that nobody wipes). NULL with the reason in err. */
-static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
+ * NUL into *len and its status into *st (with read(2): a stdio buffer
+ * would keep a copy of the PSKs that nobody wipes). A file that others may
+ * write is refused unread. NULL with the reason in err. */
+static char *read_file(const char *path, size_t *len, struct stat *st, char *err, size_t errlen)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(err, errlen, "%s:0: cannot open: %s", path, strerror(errno));
         return NULL;
     }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > FILE_BYTES) {
+    char why[256];
+    if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode) || st->st_size > FILE_BYTES) {
         snprintf(err, errlen, "%s:0: not a regular file of at most %u bytes", path, FILE_BYTES);
         close(fd);
         return NULL;
     }
-    size_t size = (size_t)st.st_size, n = 0;
+    if (ns_perm_file(st, false, why, sizeof(why)) == NS_PERM_REFUSE) {
+        snprintf(err, errlen, "%s:0: refused: %s", path, why);
+        close(fd);
+        return NULL;
+    }
+    size_t size = (size_t)st->st_size, n = 0;
     char *text = malloc(size + 1);
     int read_errno = 0;
     while (text && n < size) {
@@ -323,11 +330,26 @@ static char *read_file(const char *path, size_t *len, char *err, size_t errlen)
     return text;
 }
 
+/* Warns about a loaded file that its group may write, that someone else
+ * owns, or that holds PSKs and others may read (on the line of the first
+ * [peer] with a psk). */
+static void warn_file_access(const char *path, const struct stat *st, const struct ns_conf *c)
+{
+    const struct ns_conf_peer *secret = NULL;
+    for (unsigned i = 0; i < c->n_peers && !secret; i++)
+        if (c->peers[i].psk_len)
+            secret = &c->peers[i];
+    char why[256];
+    if (ns_perm_file(st, secret != NULL, why, sizeof(why)) == NS_PERM_WARN)
+        NS_WARN("%s:%d: %s", path, secret ? secret->line : 0, why);
+}
+
 int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen)
 {
     ns_conf_defaults(out);
     size_t n;
-    char *text = read_file(path, &n, err, errlen);
+    struct stat st;
+    char *text = read_file(path, &n, &st, err, errlen);
     if (!text)
         return -1;
     int rc = -1;
@@ -340,6 +362,8 @@ int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen
     } else {
         rc = ns_conf_load_string(text, path, out, err, errlen);
     }
+    if (rc == 0)
+        warn_file_access(path, &st, out);
     OPENSSL_cleanse(text, n);
     free(text);
     return rc;

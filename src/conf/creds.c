@@ -7,6 +7,7 @@
 #include "conf/id_cert.h"
 #include "conf/value.h"
 #include "crypto/x509.h"
+#include "util/fileperm.h"
 
 /* What our certificates and CERTREQ may take of one IKE_AUTH message: the
  * engine builds messages of at most 4 KB (NS_IKE_BUF) and natsec has no IKE
@@ -87,10 +88,30 @@ static void check_local_id(struct ns_conf_parser *p, const X509 *cert)
                     c->cert, ns_x509_subject_str(cert, subj), ns_x509_alt_names_str(cert, alt));
 }
 
+/* The file (or folder) of [natsecd] key `key` may be trusted: refused when
+ * others may write it, a warning for its group or owner, or (secret) when
+ * others may read it. */
+static bool access_ok(struct ns_conf_parser *p, const char *key, const char *path, bool secret)
+{
+    char why[768];
+    enum ns_perm_verdict v = ns_perm_path(path, secret, why, sizeof(why));
+    int line = ns_conf_p_key_line(p, key);
+    if (v == NS_PERM_REFUSE) {
+        ns_conf_p_error(p, line, "%s: %s refused: %s", key, path, why);
+        return false;
+    }
+    if (v == NS_PERM_WARN)
+        NS_WARN("%s:%d: %s: %s: %s", p->name, line, key, path, why);
+    return true;
+}
+
 static void load(struct ns_conf_parser *p)
 {
     struct ns_conf *c = p->c;
     char why[768];
+    if (!access_ok(p, "cert", c->cert, false) || !access_ok(p, "key", c->key, true) ||
+        !access_ok(p, "ca", c->ca, false))
+        return;
     c->creds = ns_x509_creds_new();
     if (!c->creds) {
         ns_conf_p_error(p, p->main_line, "out of memory");
