@@ -1,5 +1,7 @@
-/* The control socket (UNIX stream, conf.control, mode 0600): natsecctl
- * sends one request line, natsecd answers with one JSON object and closes.
+/* The control socket (UNIX stream, conf.control, mode 0600, in a folder
+ * only root or natsecd's user may write: made 0700 when missing, refused
+ * otherwise, util/fileperm.h): natsecctl sends one request line, natsecd
+ * answers with one JSON object and closes.
  *
  *   status, status-json  the status (status.c); natsecctl draws its table
  *                        from the same JSON, so there is one source of truth
@@ -26,6 +28,7 @@
 #include <unistd.h>
 
 #include "daemon/natsecd.h"
+#include "util/fileperm.h"
 #include "util/log.h"
 #include "util/version.h"
 
@@ -253,10 +256,12 @@ int nsd_control_start(struct nsd *d)
         return -1;
     }
     strcpy(sun.sun_path, path);
-    char dir[sizeof(sun.sun_path)];
+    /* Whoever may write the folder may put a socket of their own where
+     * natsecctl looks for ours. */
+    char dir[sizeof(sun.sun_path)], why[512];
     strcpy(dir, path);
-    if (mkdir(dirname(dir), 0755) != 0 && errno != EEXIST) {
-        NS_ERR("control: cannot create the directory of %s: %s", path, strerror(errno));
+    if (ns_perm_private_dir(dirname(dir), why, sizeof(why)) != 0) {
+        NS_ERR("control: the folder of %s: %s", path, why);
         return -1;
     }
     if (clear_stale(path, &sun) != 0)
