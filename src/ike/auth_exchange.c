@@ -426,21 +426,22 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 
 /* ================= responder (gateway) ================= */
 
-static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                            const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
-    NS_WARN("ike: IKE_AUTH from %s: authentication failed: %s", ns_endpoint_str(&e->rx_remote, ep),
+    NS_WARN("ike: IKE_AUTH from %s: authentication failed: %s", ns_endpoint_str(&rx->remote, ep),
             why);
     e->ctr.auth_failures++;
-    ns_eng_respond_notify(e, sa, NS_IKE_AUTH, msg_id, NS_N_AUTHENTICATION_FAILED, NULL, 0);
+    ns_eng_respond_notify(e, sa, rx, NS_IKE_AUTH, NS_N_AUTHENTICATION_FAILED, NULL, 0);
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
 }
 
 /* Who the client is (R3) and whether its AUTH proves it. Returns the
  * peer section, or NULL after failing the SA. */
 static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                                                  uint32_t msg_id, const struct ns_ike_payloads *in,
+                                                  const struct ns_ike_rx *rx,
+                                                  const struct ns_ike_payloads *in,
                                                   struct ns_conf_id *cid)
 {
     char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], c[NS_CONF_ID_STRLEN];
@@ -452,26 +453,26 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
     const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_IDR);
     if (!id_from_payload(ns_ike_find(in, NS_PL_IDI), &id, cid) || !ap ||
         ns_ike_parse_auth(ap, &auth) != NS_IKE_OK) {
-        gw_auth_failed(e, sa, msg_id, "no valid IDi or AUTH payload");
+        gw_auth_failed(e, sa, rx, "no valid IDi or AUTH payload");
         return NULL;
     }
     const struct ns_conf_peer *peer = ns_conf_find_peer_same(e->conf, cid);
     if (!peer) {
         snprintf(why, sizeof(why), "unknown identity '%s' (no [peer] section, no %%default)",
                  ns_eng_id_str(cid, a));
-        gw_auth_failed(e, sa, msg_id, why);
+        gw_auth_failed(e, sa, rx, why);
         return NULL;
     }
     if (rp && (!id_from_payload(rp, &idr, &want) || !ns_conf_id_same(&want, &e->conf->local_id))) {
         snprintf(why, sizeof(why), "'%s' asks for gateway identity '%s', we are '%s'",
                  ns_eng_id_str(cid, a), ns_eng_id_str(&want, b),
                  ns_eng_id_str(&e->conf->local_id, c));
-        gw_auth_failed(e, sa, msg_id, why);
+        gw_auth_failed(e, sa, rx, why);
         return NULL;
     }
     const struct ns_conf_peer *proved = NULL;
     if (!peer_auth_ok(e, sa, peer, in, &id, cid, &auth, &proved, why, sizeof(why))) {
-        gw_auth_failed(e, sa, msg_id, why);
+        gw_auth_failed(e, sa, rx, why);
         return NULL;
     }
     if (proved && proved != peer) {
@@ -480,7 +481,7 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
                      "the certificate of '%s' names [peer %s], which says auth = psk: that "
                      "identity may not use a certificate",
                      ns_eng_id_str(cid, a), proved->name);
-            gw_auth_failed(e, sa, msg_id, why);
+            gw_auth_failed(e, sa, rx, why);
             return NULL;
         }
         NS_INFO("ike: IKE SA %016llx: '%s' has [peer %s] by the names of its certificate",
@@ -682,8 +683,9 @@ static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
 
 /* IDr, AUTH, then CP (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr (or the
  * CHILD_SA's error notify). */
-static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
-                               uint16_t child_err, const struct gw_child *gc)
+static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_rx *rx, uint16_t child_err,
+                               const struct gw_child *gc)
 {
     const struct ns_conf_id *me = &e->conf->local_id;
     uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
@@ -694,7 +696,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uin
         (!child_err && ns_sa_response(&gc->choice, spi, 4, NS_SA_F_NO_DH, &resp) != NS_SA_OK))
         return -1;
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, true, msg_id) != 0)
+    if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, true, rx->msg_id) != 0)
         return -1;
     ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
     if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
@@ -714,29 +716,29 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa, uin
     return ns_eng_sk_end(e, sa, &b);
 }
 
-void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *in)
 {
     struct ns_conf_id cid;
-    const struct ns_conf_peer *peer = gw_authenticate(e, sa, msg_id, in, &cid);
+    const struct ns_conf_peer *peer = gw_authenticate(e, sa, rx, in, &cid);
     if (!peer)
         return;
     sa->peer = peer;
     sa->remote_id = cid;
     char why[NS_CONF_ID_STRLEN + 128];
     if (!ns_eng_identity_admit(e, sa, has_notify(in, NS_N_INITIAL_CONTACT), why, sizeof(why))) {
-        gw_auth_failed(e, sa, msg_id, why);
+        gw_auth_failed(e, sa, rx, why);
         return;
     }
     ns_eng_index_ident(e, sa);
     struct gw_child gc;
     memset(&gc, 0, sizeof(gc));
     uint16_t child_err = gw_child(e, sa, in, &gc);
-    int len = build_auth_response(e, sa, msg_id, child_err, &gc);
+    int len = build_auth_response(e, sa, rx, child_err, &gc);
     if (len < 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     }
-    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)len);
+    ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
     mark_established(e, sa);
 }

@@ -38,10 +38,10 @@ int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t 
                           size_t *len);
 /* An error answer: one notify, with the child's protocol and SPI for
  * CHILD_SA_NOT_FOUND (3.10.1) when spi is not 0. */
-void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           uint16_t type, const uint8_t *data, size_t len, uint32_t spi);
-void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
-                               uint16_t group);
+void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_rx *rx, uint16_t group);
 /* INVALID_KE_PAYLOAD: once more with the group asked for, when we offered
  * it. Returns true when the request went out again. */
 bool ns_ccsa_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ccsa_msg *m);
@@ -51,7 +51,7 @@ void ns_ccsa_rekey_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const ch
 
 /* ---- create_child_rekey_child.c ---- */
 /* Answers the peer's re-key of a CHILD_SA (m->rekey). */
-void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                            const struct ns_ccsa_msg *m);
 /* Sends (again) our re-key request of child old for sa->ccsa. 0 or -1. */
 int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
@@ -63,7 +63,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 
 /* ---- create_child_rekey_ike.c ---- */
 /* Answers the peer's re-key of the IKE SA (an SA payload of protocol IKE). */
-void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ccsa_msg *m);
 /* Sends (again) our IKE SA re-key request for sa->ccsa. 0 or -1. */
 int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa);

@@ -103,7 +103,7 @@ int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t 
 
 /* An error answer: one notify, with the child's protocol and SPI for
  * CHILD_SA_NOT_FOUND (3.10.1). */
-void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           uint16_t type, const uint8_t *data, size_t len, uint32_t spi)
 {
     char id[NS_CONF_ID_STRLEN];
@@ -111,7 +111,7 @@ void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t
             (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id),
             ns_eng_notify_name(type));
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, msg_id) != 0)
+    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) != 0)
         return;
     uint8_t s[4];
     ns_put_u32(s, spi);
@@ -121,35 +121,35 @@ void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t
         ns_ike_add_notify(&b, 0, NULL, 0, type, data, len);
     int n = ns_eng_sk_end(e, sa, &b);
     if (n > 0)
-        ns_eng_respond(e, sa, msg_id, e->buf, (size_t)n);
+        ns_eng_respond(e, sa, rx, e->buf, (size_t)n);
 }
 
-void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
-                               uint16_t group)
+void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_rx *rx, uint16_t group)
 {
     uint8_t g[2] = {(uint8_t)(group >> 8), (uint8_t)group};
-    ns_ccsa_answer_error(e, sa, msg_id, NS_N_INVALID_KE_PAYLOAD, g, 2, 0);
+    ns_ccsa_answer_error(e, sa, rx, NS_N_INVALID_KE_PAYLOAD, g, 2, 0);
 }
 
-void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *in)
 {
     struct ns_ccsa_msg m;
     if (!parse_msg(in, &m)) {
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_INVALID_SYNTAX, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_INVALID_SYNTAX, NULL, 0, 0);
         return;
     }
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->want_delete) {
+    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->out.then_delete) {
         /* Closing it, or it was re-keyed (2.25). */
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     if (m.has_sa && m.sa.n > 0 && m.sa.prop[0].protocol == NS_PROTO_IKE)
-        ns_ccsa_ike_request(e, sa, msg_id, &m);
+        ns_ccsa_ike_request(e, sa, rx, &m);
     else if (m.rekey)
-        ns_ccsa_child_request(e, sa, msg_id, &m);
+        ns_ccsa_child_request(e, sa, rx, &m);
     else /* one CHILD_SA each */
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
 }
 
 /* ---- initiator ---- */
@@ -192,8 +192,8 @@ bool ns_ccsa_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
     cc->dh = dh;
     cc->ke_group = group;
     cc->ke_retries++;
-    ns_msgbuf_clear(&sa->req);
-    sa->req_kind = NS_REQ_NONE;
+    ns_msgbuf_clear(&sa->out.msg);
+    sa->out.kind = NS_REQ_NONE;
     int i = cc->ike ? -1 : ns_eng_child_by_in(sa, cc->old_spi_in);
     if (!cc->ike && i < 0)
         return false;
@@ -243,8 +243,8 @@ void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     ns_eng_ccsa_drop(e, sa);
     if (delete_old) {
         /* Our re-key replaced it: the answer is in, now delete it. */
-        ns_msgbuf_clear(&sa->req);
-        sa->req_kind = NS_REQ_NONE;
+        ns_msgbuf_clear(&sa->out.msg);
+        sa->out.kind = NS_REQ_NONE;
         ns_eng_delete_ike(e, sa, NS_IKE_DOWN_LOCAL);
         return;
     }

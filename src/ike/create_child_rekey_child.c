@@ -69,9 +69,10 @@ static bool child_ts_ok(const struct ns_ike_child *old, const struct ns_ccsa_msg
            ns_ts_check_narrowed(m->tsr.ts, m->tsr.n, old->local_ts, old->n_local_ts, NULL);
 }
 
-static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
-                              const struct ns_sa_choice *ch, uint32_t spi_in, const uint8_t *nr,
-                              const struct ns_dh *dh, const struct ns_ike_child *old)
+static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                              const struct ns_ike_rx *rx, const struct ns_sa_choice *ch,
+                              uint32_t spi_in, const uint8_t *nr, const struct ns_dh *dh,
+                              const struct ns_ike_child *old)
 {
     uint8_t spi[4];
     struct ns_ike_sa resp;
@@ -79,7 +80,7 @@ static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, uint
     if (ns_sa_response(ch, spi, 4, 0, &resp) != NS_SA_OK)
         return -1;
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, msg_id) != 0)
+    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) != 0)
         return -1;
     if (old->mode == NS_ESP_TRANSPORT)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
@@ -128,16 +129,16 @@ static uint16_t child_install_responder(struct ns_ike_engine *e, struct ns_ikesa
     return rc == 0 ? 0 : NS_N_NO_ADDITIONAL_SAS;
 }
 
-void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                            const struct ns_ccsa_msg *m)
 {
     int oi = ns_eng_child_by_out(sa, m->rekey_spi);
     if (oi < 0) {
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_CHILD_SA_NOT_FOUND, NULL, 0, m->rekey_spi);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_CHILD_SA_NOT_FOUND, NULL, 0, m->rekey_spi);
         return;
     }
     if (sa->child[oi].cstate == NS_CHILD_DELETING || (sa->ccsa && sa->ccsa->ike)) {
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     /* A copy: installing may move the array's entries. */
@@ -149,16 +150,16 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_
                      &ch) != NS_SA_OK ||
         ch.spi_len != 4) {
         e->ctr.no_proposal_sent++;
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
         return;
     }
     if (ch.chosen.dh && (!m->has_ke || m->ke.group != (uint16_t)ch.chosen.dh)) {
         e->ctr.invalid_ke_sent++;
-        ns_ccsa_answer_invalid_ke(e, sa, msg_id, (uint16_t)ch.chosen.dh);
+        ns_ccsa_answer_invalid_ke(e, sa, rx, (uint16_t)ch.chosen.dh);
         return;
     }
     if (!child_ts_ok(&old, m)) {
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_TS_UNACCEPTABLE, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_TS_UNACCEPTABLE, NULL, 0, 0);
         return;
     }
     uint32_t spi_in = e->ops.alloc_spi(e->ops.ctx);
@@ -173,10 +174,10 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_
         if (spi_in)
             e->ops.release_spi(e->ops.ctx, spi_in);
         ns_dh_free(dh);
-        ns_ccsa_answer_error(e, sa, msg_id, err, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, err, NULL, 0, 0);
         return;
     }
-    int len = build_child_answer(e, sa, msg_id, &ch, spi_in, nr, dh, &old);
+    int len = build_child_answer(e, sa, rx, &ch, spi_in, nr, dh, &old);
     ns_dh_free(dh);
     if (len < 0) {
         /* Installed but cannot answer: take it out again, the peer retries. */
@@ -185,7 +186,7 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_
             ns_eng_child_remove(e, sa, (unsigned)ni);
         return;
     }
-    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)len);
+    ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
     e->ctr.child_rekeys++;
     char alg[NS_IKE_ALG_STRLEN];
     ns_proposal_str(&ch.chosen, alg, sizeof(alg));
@@ -268,7 +269,7 @@ int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
 
 int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
 {
-    if (sa->req_kind != NS_REQ_NONE || sa->ccsa || i >= sa->n_child)
+    if (sa->out.kind != NS_REQ_NONE || sa->ccsa || i >= sa->n_child)
         return -1;
     struct ns_ccsa *cc = calloc(1, sizeof(*cc));
     if (!cc)

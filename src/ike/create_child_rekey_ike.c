@@ -74,11 +74,11 @@ static void await_peer_delete(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_eng_sched(e, sa);
 }
 
-void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ccsa_msg *m)
 {
     if (sa->ccsa && !sa->ccsa->ike) {
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     const struct ns_conf_peer *peer = sa->peer;
@@ -88,13 +88,13 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
             NS_SA_OK ||
         ch.spi_len != 8) {
         e->ctr.no_proposal_sent++;
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
         return;
     }
     uint16_t want = ns_sa_ke_group_to_request(&ch.chosen, m->ke.group);
     if (want) {
         e->ctr.invalid_ke_sent++;
-        ns_ccsa_answer_invalid_ke(e, sa, msg_id, want);
+        ns_ccsa_answer_invalid_ke(e, sa, rx, want);
         return;
     }
     uint8_t nr[NS_IKE_NONCE_LEN], shared[NS_DH_MAX_SHARED];
@@ -113,7 +113,7 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
         struct ns_ike_builder b;
         ns_put_u64(spi, fresh->spi_r);
         if (ns_sa_response(&ch, spi, 8, 0, &resp) == NS_SA_OK &&
-            ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, msg_id) == 0) {
+            ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) == 0) {
             ns_ike_add_sa(&b, &resp);
             ns_ike_add_nonce(&b, nr, sizeof(nr));
             if (ns_ccsa_add_ke(&b, dh) == 0)
@@ -124,10 +124,10 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
     if (len < 0) {
         if (fresh)
             ns_eng_sa_kill(e, fresh, NS_IKE_DOWN_NEGOTIATION);
-        ns_ccsa_answer_error(e, sa, msg_id, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
+        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
         return;
     }
-    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)len);
+    ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
     NS_INFO("ike: IKE SA %016llx: the peer re-keys the IKE SA: new IKE SA %016llx",
             (unsigned long long)sa->id, (unsigned long long)fresh->id);
     if (sa->ccsa && sa->ccsa->ike) {
@@ -167,7 +167,7 @@ int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->req_kind != NS_REQ_NONE || sa->ccsa)
+    if (sa->out.kind != NS_REQ_NONE || sa->ccsa)
         return -1;
     struct ns_ccsa *cc = calloc(1, sizeof(*cc));
     if (!cc)

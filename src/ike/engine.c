@@ -85,11 +85,11 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
 
 /* ---- dispatch ---- */
 
-static void drop(struct ns_ike_engine *e, uint64_t *counter, const char *why)
+static void drop(const struct ns_ike_rx *rx, uint64_t *counter, const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
     (*counter)++;
-    NS_DBG("ike: dropped a message from %s: %s", ns_endpoint_str(&e->rx_remote, ep), why);
+    NS_DBG("ike: dropped a message from %s: %s", ns_endpoint_str(&rx->remote, ep), why);
 }
 
 /* Whether the SA's state takes a request of this exchange from the peer. */
@@ -127,18 +127,19 @@ static uint8_t response_exchange(enum ns_ike_req_kind k)
 }
 
 static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                             const struct ns_ike_header *h, const struct ns_ike_payloads *inner)
+                             const struct ns_ike_rx *rx, const struct ns_ike_header *h,
+                             const struct ns_ike_payloads *inner)
 {
     sa->peer_req_id = h->msg_id + 1;
     switch (h->exchange) {
     case NS_IKE_AUTH:
-        ns_eng_auth_request(e, sa, h->msg_id, inner);
+        ns_eng_auth_request(e, sa, rx, inner);
         break;
     case NS_INFORMATIONAL:
-        ns_eng_info_request(e, sa, h->msg_id, inner);
+        ns_eng_info_request(e, sa, rx, inner);
         break;
     case NS_CREATE_CHILD_SA:
-        ns_eng_ccsa_request(e, sa, h->msg_id, inner);
+        ns_eng_ccsa_request(e, sa, rx, inner);
         break;
     default:
         break; /* request_expected lets no other exchange through */
@@ -156,31 +157,32 @@ static bool is_retransmission(const struct ns_ikesa *sa, const struct ns_ike_hea
 }
 
 /* An SK-protected message (every exchange after IKE_SA_INIT). */
-static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_header *h,
-                       const struct ns_ike_payloads *pl, uint8_t *msg, size_t len)
+static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                       const struct ns_ike_header *h, const struct ns_ike_payloads *pl,
+                       uint8_t *msg, size_t len)
 {
     const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
     if (!sk || !ns_eng_sa_keyed(sa)) {
-        drop(e, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
+        drop(rx, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
         return;
     }
     bool response = h->flags & NS_IKE_FLAG_RESPONSE;
     bool again = !response && is_retransmission(sa, h);
     if (response) {
-        if (sa->state == NS_IKE_ST_DEAD || sa->req_kind == NS_REQ_NONE || h->msg_id != sa->req_id ||
-            h->exchange != response_exchange(sa->req_kind)) {
-            drop(e, &e->ctr.dropped_unexpected, "response to no request of ours");
+        if (sa->state == NS_IKE_ST_DEAD || sa->out.kind == NS_REQ_NONE || h->msg_id != sa->out.id ||
+            h->exchange != response_exchange(sa->out.kind)) {
+            drop(rx, &e->ctr.dropped_unexpected, "response to no request of ours");
             return;
         }
     } else if (!again) {
         if (sa->state == NS_IKE_ST_DEAD || h->msg_id != sa->peer_req_id ||
             !request_expected(sa, h->exchange)) {
-            drop(e, &e->ctr.dropped_unexpected, "request not expected in this state");
+            drop(rx, &e->ctr.dropped_unexpected, "request not expected in this state");
             return;
         }
     }
     if (ns_eng_sa_cipher_in(sa) != 0) {
-        drop(e, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
+        drop(rx, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
         return;
     }
     struct ns_ike_payloads inner;
@@ -188,35 +190,34 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
     /* Not needed past here: the inner payloads point into msg (ike_sa.h). */
     ns_eng_sa_cipher_drop(sa, false);
     if (rc == NS_IKE_EAUTH) {
-        drop(e, &e->ctr.dropped_unauth, "SK payload did not verify");
+        drop(rx, &e->ctr.dropped_unauth, "SK payload did not verify");
         return;
     }
     if (again) {
         /* Answered already: the same response again, to where this copy
          * came from; an old message ID never moves the SA (replays). */
         if (rc == NS_IKE_OK || rc == NS_IKE_ECRITICAL)
-            ns_eng_resend_response(e, sa, &e->rx_local, &e->rx_remote);
+            ns_eng_resend_response(e, sa, &rx->local, &rx->remote);
         return;
     }
     if (rc == NS_IKE_ECRITICAL && !response) {
         /* Authenticated, but it needs a payload we do not know (2.5). */
         uint8_t type = inner.unsupported_critical;
         sa->peer_req_id = h->msg_id + 1;
-        ns_eng_sa_seen(e, sa, &e->rx_local, &e->rx_remote);
-        ns_eng_respond_notify(e, sa, h->exchange, h->msg_id, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD,
-                              &type, 1);
+        ns_eng_sa_seen(e, sa, &rx->local, &rx->remote);
+        ns_eng_respond_notify(e, sa, rx, h->exchange, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
         return;
     }
     if (rc != NS_IKE_OK) {
-        drop(e, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        drop(rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
         return;
     }
-    ns_eng_sa_seen(e, sa, &e->rx_local, &e->rx_remote);
+    ns_eng_sa_seen(e, sa, &rx->local, &rx->remote);
     if (!response) {
-        dispatch_request(e, sa, h, &inner);
-    } else if (sa->req_kind == NS_REQ_AUTH) {
+        dispatch_request(e, sa, rx, h, &inner);
+    } else if (sa->out.kind == NS_REQ_AUTH) {
         ns_eng_auth_response(e, sa, &inner);
-    } else if (sa->req_kind == NS_REQ_REKEY_CHILD || sa->req_kind == NS_REQ_REKEY_IKE) {
+    } else if (sa->out.kind == NS_REQ_REKEY_CHILD || sa->out.kind == NS_REQ_REKEY_IKE) {
         ns_eng_ccsa_response(e, sa, &inner);
     } else {
         ns_eng_info_response(e, sa, &inner);
@@ -239,7 +240,7 @@ static struct ns_ikesa *find_sa(struct ns_ike_engine *e, const struct ns_ike_hea
     return sa->spi_r == h->spi_r ? sa : NULL;
 }
 
-static void handle(struct ns_ike_engine *e, uint8_t *msg, size_t len)
+static void handle(struct ns_ike_engine *e, struct ns_ike_rx *rx, uint8_t *msg, size_t len)
 {
     struct ns_ike_header h;
     struct ns_ike_payloads pl;
@@ -250,29 +251,31 @@ static void handle(struct ns_ike_engine *e, uint8_t *msg, size_t len)
     if (init_req && e->conf->role == NS_CONF_GATEWAY) {
         /* ECRITICAL is answered there (UNSUPPORTED_CRITICAL_PAYLOAD). */
         pl.unsupported_critical = rc == NS_IKE_ECRITICAL ? pl.unsupported_critical : 0;
-        ns_eng_init_request(e, &e->rx_local, &e->rx_remote, msg, len, &h, &pl);
+        rx->msg_id = h.msg_id;
+        ns_eng_init_request(e, rx, msg, len, &h, &pl);
         return;
     }
     if (rc < 0) {
-        drop(e, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        drop(rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
         return;
     }
     struct ns_ikesa *sa = find_sa(e, &h);
     if (!sa) {
-        drop(e, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
+        drop(rx, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
         return;
     }
     ns_eng_log_sa(sa);
+    rx->msg_id = h.msg_id;
     if (h.exchange != NS_IKE_SA_INIT) {
-        sk_message(e, sa, &h, &pl, msg, len);
+        sk_message(e, sa, rx, &h, &pl, msg, len);
         return;
     }
     if (sa->state != NS_IKE_ST_INIT_SENT || !(h.flags & NS_IKE_FLAG_RESPONSE) || h.msg_id != 0 ||
-        sa->req_kind != NS_REQ_INIT) {
-        drop(e, &e->ctr.dropped_unexpected, "IKE_SA_INIT not expected now");
+        sa->out.kind != NS_REQ_INIT) {
+        drop(rx, &e->ctr.dropped_unexpected, "IKE_SA_INIT not expected now");
         return;
     }
-    ns_eng_init_response(e, sa, &h, msg, len, &pl);
+    ns_eng_init_response(e, sa, rx, &h, msg, len, &pl);
 }
 
 void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *local,
@@ -280,10 +283,9 @@ void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *loca
                          uint64_t now_ms)
 {
     e->now = now_ms;
-    e->rx_local = *local;
-    e->rx_remote = *remote;
-    ns_eng_log_from(&e->rx_remote);
-    handle(e, msg, len);
+    struct ns_ike_rx rx = {.local = *local, .remote = *remote};
+    ns_eng_log_from(&rx.remote);
+    handle(e, &rx, msg, len);
     ns_eng_log_done();
     ns_eng_report_wakeup(e);
 }

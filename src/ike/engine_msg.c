@@ -53,17 +53,17 @@ int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_bu
     return len;
 }
 
-int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, uint8_t exchange,
-                          uint32_t msg_id, uint16_t notify, const uint8_t *data, size_t len)
+int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                          uint8_t exchange, uint16_t notify, const uint8_t *data, size_t len)
 {
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, exchange, true, msg_id) != 0)
+    if (ns_eng_sk_begin(e, sa, &b, exchange, true, rx->msg_id) != 0)
         return -1;
     if (notify)
         ns_ike_add_notify(&b, 0, NULL, 0, notify, data, len);
     int n = ns_eng_sk_end(e, sa, &b);
     if (n < 0)
         return -1;
-    ns_eng_respond(e, sa, msg_id, e->buf, (size_t)n);
+    ns_eng_respond(e, sa, rx, e->buf, (size_t)n);
     return 0;
 }

@@ -277,8 +277,8 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
         sa->vip_pooled = false;
     }
     ns_eng_unindex(e, sa);
-    ns_msgbuf_clear(&sa->req);
-    sa->req_kind = NS_REQ_NONE;
+    ns_msgbuf_clear(&sa->out.msg);
+    sa->out.kind = NS_REQ_NONE;
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
     if (replaced) {

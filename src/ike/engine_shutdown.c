@@ -39,13 +39,13 @@ static bool say_goodbye(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     if (!peer_keyed(sa) || ns_eng_sa_ciphers(sa) != 0)
         return false;
-    bool outstanding = sa->req_kind != NS_REQ_NONE && sa->req.p;
-    if (outstanding && sa->req_kind == NS_REQ_DELETE_IKE) {
-        ns_eng_send(e, &sa->local, &sa->remote, sa->req.p, sa->req.len);
+    bool outstanding = sa->out.kind != NS_REQ_NONE && sa->out.msg.p;
+    if (outstanding && sa->out.kind == NS_REQ_DELETE_IKE) {
+        ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
         return true;
     }
-    if (outstanding && (sa->req_kind == NS_REQ_DPD || sa->req_kind == NS_REQ_DELETE_CHILD))
-        ns_eng_send(e, &sa->local, &sa->remote, sa->req.p, sa->req.len);
+    if (outstanding && (sa->out.kind == NS_REQ_DPD || sa->out.kind == NS_REQ_DELETE_CHILD))
+        ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, false, sa->next_req_id) != 0)
         return false;

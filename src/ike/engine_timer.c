@@ -91,7 +91,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 static bool dpd_armed(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
-    return sa->state == NS_IKE_ST_ESTABLISHED && sa->req_kind == NS_REQ_NONE && e->conf->dpd_s;
+    return sa->state == NS_IKE_ST_ESTABLISHED && sa->out.kind == NS_REQ_NONE && e->conf->dpd_s;
 }
 
 /* The SA's next deadline from its state (NS_IKE_NEVER when none). */
@@ -100,8 +100,8 @@ static uint64_t sa_deadline(const struct ns_ike_engine *e, const struct ns_ikesa
     if (sa->state == NS_IKE_ST_DEAD)
         return sa->dead_until;
     uint64_t due = NS_IKE_NEVER;
-    if (sa->req_kind != NS_REQ_NONE)
-        due = sa->req_due;
+    if (sa->out.kind != NS_REQ_NONE)
+        due = sa->out.due;
     if (sa->state == NS_IKE_ST_INIT_DONE)
         due = min_u64(due, sa->created_ms + NS_IKE_HALF_OPEN_MS);
     if (dpd_armed(e, sa))
@@ -159,7 +159,7 @@ static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->state == NS_IKE_ST_INIT_DONE && now >= sa->created_ms + NS_IKE_HALF_OPEN_MS) {
         NS_DBG("ike: half-open IKE SA %016llx expired", (unsigned long long)sa->id);
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
-    } else if (sa->req_kind != NS_REQ_NONE && now >= sa->req_due) {
+    } else if (sa->out.kind != NS_REQ_NONE && now >= sa->out.due) {
         ns_eng_request_timeout(e, sa);
     } else if (ns_eng_life_due(e, sa) <= now) {
         ns_eng_life_run(e, sa); /* lifetimes: re-keys, deletes, polls */

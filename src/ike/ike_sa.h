@@ -65,6 +65,18 @@ struct ns_msgbuf {
     size_t len;
 };
 
+/* Our request in flight (window size 1, RFC 7296 2.3): what it is, the
+ * message as sent (for retransmission), and what is to follow it. Kind
+ * NS_REQ_NONE: no request is out. */
+struct ns_ike_request {
+    enum ns_ike_req_kind kind;
+    struct ns_msgbuf msg;
+    uint32_t id;
+    unsigned sends;
+    uint64_t due;
+    bool then_delete; /* delete the IKE SA once this exchange is done */
+};
+
 /* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
  * simultaneous re-key by the peer left to resolve when it is answered. */
 struct ns_ccsa {
@@ -119,6 +131,15 @@ struct ns_ike_child {
     size_t nonce_min_len;
 };
 
+/* The message being handled, passed down explicitly from the engine's
+ * entry point: where it came from and where it arrived, and its message
+ * ID. A response goes exactly back to where its request came from (R4),
+ * whatever the SA's endpoints are. */
+struct ns_ike_rx {
+    struct ns_endpoint local, remote;
+    uint32_t msg_id;
+};
+
 /* An intrusive hash chain link (sa_table.c). */
 struct ns_hnode {
     struct ns_hnode *next;
@@ -162,15 +183,9 @@ struct ns_ikesa {
     struct ns_cipher *sk_in, *sk_out; /* SK payloads we receive / send: NULL but in use */
 
     /* Message IDs (2.2): one window each way. */
-    uint32_t next_req_id; /* the ID of our next request */
-    uint32_t peer_req_id; /* the ID the peer's next request must carry */
-    /* Our outstanding request, kept as sent for retransmission. */
-    enum ns_ike_req_kind req_kind;
-    struct ns_msgbuf req;
-    uint32_t req_id;
-    unsigned req_sends;
-    uint64_t req_due;
-    bool want_delete; /* delete the IKE SA once the outstanding request is done */
+    uint32_t next_req_id;      /* the ID of our next request */
+    uint32_t peer_req_id;      /* the ID the peer's next request must carry */
+    struct ns_ike_request out; /* our request in flight */
     /* Our last response, for a retransmission of its request. */
     struct ns_msgbuf resp;
     uint32_t resp_id;
@@ -228,9 +243,6 @@ struct ns_ike_engine {
     const struct ns_conf *conf;
     struct ns_ike_ops ops;
     uint64_t now; /* the time passed to the current engine call */
-    /* The datagram being handled: responses go exactly back to where its
-     * request came from (R4), whatever the SA's endpoints are. */
-    struct ns_endpoint rx_local, rx_remote;
 
     struct ns_htab by_id;     /* our SPI -> SA */
     struct ns_htab by_init;   /* (peer endpoint, SPIi) -> half-open SA (gateway) */
@@ -389,8 +401,8 @@ int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_
 int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b);
 /* Builds and sends an SK response holding at most one notify (type 0: an
  * empty one), cached for retransmissions. Returns 0 or -1. */
-int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, uint8_t exchange,
-                          uint32_t msg_id, uint16_t notify, const uint8_t *data, size_t len);
+int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                          uint8_t exchange, uint16_t notify, const uint8_t *data, size_t len);
 /* Sends an unprotected message through ops->send from local to remote. */
 void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,
                  const struct ns_endpoint *remote, const uint8_t *msg, size_t len);
@@ -403,8 +415,9 @@ int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req
 void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* The request timer fired: retransmit, or give the SA up. */
 void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Sends our response to the peer's request msg_id and caches it. */
-void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+/* Sends our response to the peer's request rx back to where it came from
+ * (R4) and caches it. */
+void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                     const uint8_t *msg, size_t len);
 /* A request with the ID we answered last came again (verified): resend. */
 void ns_eng_resend_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
@@ -420,10 +433,10 @@ void ns_eng_report_wakeup(struct ns_ike_engine *e);
 
 /* ---- init_exchange.c ---- */
 int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
-void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *local,
-                         const struct ns_endpoint *remote, const uint8_t *msg, size_t len,
-                         const struct ns_ike_header *h, const struct ns_ike_payloads *pl);
-void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, const uint8_t *msg,
+                         size_t len, const struct ns_ike_header *h,
+                         const struct ns_ike_payloads *pl);
+void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           const struct ns_ike_header *h, const uint8_t *msg, size_t len,
                           const struct ns_ike_payloads *pl);
 /* Why the client's last unprotected IKE_SA_INIT answer was not taken, or
@@ -432,13 +445,13 @@ const char *ns_eng_init_hint_str(const struct ns_ikesa *sa, char *buf, size_t le
 
 /* ---- auth_exchange.c ---- */
 int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
-void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *inner);
 void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *inner);
 
 /* ---- info_exchange.c ---- */
-void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *inner);
 void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *inner);
@@ -533,7 +546,7 @@ void ns_eng_child_drop_and_tell(struct ns_ike_engine *e, struct ns_ikesa *sa, un
  * (nothing sent; the caller retries later). */
 int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
 int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa);
-void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *inner);
 void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *inner);

@@ -53,7 +53,7 @@ static void read_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
 }
 
-void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *in)
 {
     struct info_req r;
@@ -61,7 +61,7 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
     read_request(e, sa, in, &r);
     if (r.delete_ike || r.auth_failed) {
         /* Answer first (cached: a retransmission finds the DEAD SA). */
-        ns_eng_respond_notify(e, sa, NS_INFORMATIONAL, msg_id, 0, NULL, 0);
+        ns_eng_respond_notify(e, sa, rx, NS_INFORMATIONAL, 0, NULL, 0);
         if (r.auth_failed) {
             e->ctr.auth_failures++;
             NS_WARN("ike: IKE SA %016llx: '%s' refused our AUTH (AUTHENTICATION_FAILED)",
@@ -76,24 +76,24 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t 
         return;
     }
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, true, msg_id) != 0)
+    if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, true, rx->msg_id) != 0)
         return;
     if (r.n_answer)
         ns_ike_add_delete(&b, NS_PROTO_ESP, 4, r.answer_spis, r.n_answer);
     int len = ns_eng_sk_end(e, sa, &b);
     if (len > 0)
-        ns_eng_respond(e, sa, msg_id, e->buf, (size_t)len);
+        ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
 }
 
 void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *in)
 {
     (void)in; /* what the peer deleted of its own is known to us already */
-    if (sa->req_kind == NS_REQ_DELETE_IKE) {
+    if (sa->out.kind == NS_REQ_DELETE_IKE) {
         ns_eng_sa_kill(e, sa, sa->down_reason);
         return;
     }
-    if (sa->req_kind == NS_REQ_DELETE_CHILD) {
+    if (sa->out.kind == NS_REQ_DELETE_CHILD) {
         /* The peer no longer sends on them: now they go here too. */
         for (unsigned i = 0; i < sa->n_child;) {
             if (sa->child[i].cstate == NS_CHILD_DELETING)
@@ -126,7 +126,7 @@ static int build_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, bool
 
 int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->req_kind != NS_REQ_NONE || sa->n_del == 0)
+    if (sa->out.kind != NS_REQ_NONE || sa->n_del == 0)
         return -1;
     uint8_t spis[NS_IKE_MAX_CHILD * 4];
     for (unsigned i = 0; i < sa->n_del; i++)
@@ -149,7 +149,7 @@ int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa)
 void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)
 {
     if (sa->state == NS_IKE_ST_DELETING || sa->state == NS_IKE_ST_DEAD ||
-        sa->req_kind == NS_REQ_DELETE_IKE)
+        sa->out.kind == NS_REQ_DELETE_IKE)
         return;
     sa->down_reason = why;
     if (!ns_ike_state_authenticated(sa->state)) {
@@ -158,11 +158,11 @@ void ns_eng_delete_ike(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike
     }
     /* The tunnel stops now, whatever the peer answers. */
     ns_eng_children_down(e, sa);
-    if (sa->req_kind != NS_REQ_NONE) {
-        sa->want_delete = true; /* after the outstanding exchange (window 1) */
+    if (sa->out.kind != NS_REQ_NONE) {
+        sa->out.then_delete = true; /* after the outstanding exchange (window 1) */
         return;
     }
-    sa->want_delete = false;
+    sa->out.then_delete = false;
     uint32_t id;
     int len = build_info_request(e, sa, true, 0, &id);
     /* A replaced or redundant SA keeps its state: its line goes on in

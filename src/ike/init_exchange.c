@@ -200,8 +200,8 @@ const char *ns_eng_init_hint_str(const struct ns_ikesa *sa, char *buf, size_t le
 
 /* An answer not taken: kept for the time-out's log line, logged when it
  * is the first (a forger may send many). */
-static void init_hint(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_init_hint hint,
-                      uint16_t arg)
+static void init_hint(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
+                      enum ns_init_hint hint, uint16_t arg)
 {
     char ep[NS_ENDPOINT_STRLEN], buf[128];
     bool first = sa->init_hint == HINT_NONE;
@@ -211,30 +211,31 @@ static void init_hint(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_init
     ns_log(first ? NS_LOG_INFO : NS_LOG_DEBUG,
            "ike: IKE SA %016llx: unprotected IKE_SA_INIT answer from %s not taken (%s): waiting "
            "for a valid one until the request times out (RFC 7296 2.4)",
-           (unsigned long long)sa->id, ns_endpoint_str(&e->rx_remote, ep),
+           (unsigned long long)sa->id, ns_endpoint_str(&rx->remote, ep),
            ns_eng_init_hint_str(sa, buf, sizeof(buf)));
 }
 
 /* Another round (COOKIE, INVALID_KE_PAYLOAD) is allowed only a few times,
  * so a responder (or a forger) cannot keep us looping; past them the
  * request stays as it is. */
-static bool retry_allowed(struct ns_ike_engine *e, struct ns_ikesa *sa)
+static bool retry_allowed(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa)
 {
     if (sa->init_retries < NS_IKE_MAX_INIT_RETRY) {
         sa->init_retries++;
         return true;
     }
-    init_hint(e, sa, HINT_ROUNDS, 0);
+    init_hint(e, rx, sa, HINT_ROUNDS, 0);
     return false;
 }
 
-static void on_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_notify *n)
+static void on_cookie(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
+                      const struct ns_ike_notify *n)
 {
     if (n->len == 0 || n->len > NS_IKE_MAX_COOKIE) {
         e->ctr.dropped_malformed++;
         return;
     }
-    if (!retry_allowed(e, sa))
+    if (!retry_allowed(e, rx, sa))
         return;
     memcpy(sa->cookie, n->data, n->len);
     sa->cookie_len = n->len;
@@ -245,7 +246,7 @@ static void on_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
         init_fail(e, sa, "cannot repeat IKE_SA_INIT");
 }
 
-static void on_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+static void on_invalid_ke(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
                           const struct ns_ike_notify *n)
 {
     if (n->len != 2) {
@@ -254,10 +255,10 @@ static void on_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     uint16_t group = (uint16_t)((n->data[0] << 8) | n->data[1]);
     if (group == sa->ke_group || !ns_sa_offers_group(sa->peer->ike, sa->peer->n_ike, group)) {
-        init_hint(e, sa, HINT_KE_ASKS, group);
+        init_hint(e, rx, sa, HINT_KE_ASKS, group);
         return;
     }
-    if (!retry_allowed(e, sa))
+    if (!retry_allowed(e, rx, sa))
         return;
     NS_INFO("ike: IKE SA %016llx: the gateway wants DH group %u, repeating "
             "IKE_SA_INIT",
@@ -301,7 +302,7 @@ static void log_init_done(const struct ns_ike_engine *e, const struct ns_ikesa *
 }
 
 /* The responder accepted: keys, NAT detection, floating, IKE_AUTH. */
-static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
+static void init_accepted(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
                           const struct ns_ike_header *h, const uint8_t *msg, size_t len,
                           const struct ns_ike_payloads *pl)
 {
@@ -312,11 +313,11 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     struct ns_sa_choice ch;
     if (ns_sa_accept(sa->peer->ike, sa->peer->n_ike, NS_PROTO_IKE, &ip.sa, 0, &ch) != NS_SA_OK) {
-        init_hint(e, sa, HINT_PROPOSAL, 0);
+        init_hint(e, rx, sa, HINT_PROPOSAL, 0);
         return;
     }
     if (ch.chosen.dh != (enum ns_dh_group)sa->ke_group || ip.ke.group != sa->ke_group) {
-        init_hint(e, sa, HINT_GROUP, 0);
+        init_hint(e, rx, sa, HINT_GROUP, 0);
         return;
     }
     sa->ike_alg = ch.chosen;
@@ -331,7 +332,7 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
         /* Our DH key is kept: the real answer may still come. */
         sa->spi_r = 0;
         sa->nr_len = 0;
-        init_hint(e, sa, HINT_KE, 0);
+        init_hint(e, rx, sa, HINT_KE, 0);
         return;
     }
     if (ns_eng_sa_ciphers(sa) != 0) {
@@ -339,7 +340,7 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
         return;
     }
     /* The packet came to sa->local: that is where we sent from. */
-    natd_eval(sa, pl, sa->spi_r, &e->rx_remote, &sa->local);
+    natd_eval(sa, pl, sa->spi_r, &rx->remote, &sa->local);
     if (ns_msgbuf_set(&sa->init_resp, msg, len) != 0) {
         init_fail(e, sa, "out of memory");
         return;
@@ -357,41 +358,42 @@ static void init_accepted(struct ns_ike_engine *e, struct ns_ikesa *sa,
         init_fail(e, sa, "cannot build IKE_AUTH");
 }
 
-void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+void ns_eng_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           const struct ns_ike_header *h, const uint8_t *msg, size_t len,
                           const struct ns_ike_payloads *pl)
 {
     struct ns_ike_notify n;
     const struct ns_ike_payload *p;
-    if (!ns_endpoint_equal(&e->rx_remote, &sa->remote)) {
+    if (!ns_endpoint_equal(&rx->remote, &sa->remote)) {
         char from[NS_ENDPOINT_STRLEN], to[NS_ENDPOINT_STRLEN];
         e->ctr.dropped_unexpected++;
         NS_DBG("ike: IKE_SA_INIT answer from %s, our request went to %s: dropped",
-               ns_endpoint_str(&e->rx_remote, from), ns_endpoint_str(&sa->remote, to));
+               ns_endpoint_str(&rx->remote, from), ns_endpoint_str(&sa->remote, to));
         return;
     }
     if ((p = ns_ike_find_notify(pl, NS_N_COOKIE)) && ns_ike_parse_notify(p, &n) == NS_IKE_OK) {
-        on_cookie(e, sa, &n);
+        on_cookie(e, rx, sa, &n);
         return;
     }
     if ((p = ns_ike_find_notify(pl, NS_N_INVALID_KE_PAYLOAD)) &&
         ns_ike_parse_notify(p, &n) == NS_IKE_OK) {
-        on_invalid_ke(e, sa, &n);
+        on_invalid_ke(e, rx, sa, &n);
         return;
     }
     uint16_t err = ns_ike_first_error_notify(pl, &n);
     if (err) {
-        init_hint(e, sa, HINT_NOTIFY, err);
+        init_hint(e, rx, sa, HINT_NOTIFY, err);
         return;
     }
-    init_accepted(e, sa, h, msg, len, pl);
+    init_accepted(e, rx, sa, h, msg, len, pl);
 }
 
 /* ---- responder ---- */
 
 /* A stateless answer to an IKE_SA_INIT request: one notify, SPIr 0. */
-static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_header *req, uint16_t type,
-                        const uint8_t *data, size_t len)
+static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                        const struct ns_ike_header *req, uint16_t type, const uint8_t *data,
+                        size_t len)
 {
     struct ns_ike_header h = {.spi_i = req->spi_i,
                               .version = NS_IKE_VERSION,
@@ -402,14 +404,14 @@ static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_header *req
     ns_ike_add_notify(&b, 0, NULL, 0, type, data, len);
     int n = ns_ike_build_finish(&b);
     if (n > 0)
-        ns_eng_send(e, &e->rx_local, &e->rx_remote, e->buf, (size_t)n);
+        ns_eng_send(e, &rx->local, &rx->remote, e->buf, (size_t)n);
 }
 
 /* Under load the request must carry our cookie as its first payload;
  * *proven says it did. */
-static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_header *h,
-                      const struct ns_ike_payloads *pl, const struct init_payloads *ip,
-                      bool *proven)
+static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                      const struct ns_ike_header *h, const struct ns_ike_payloads *pl,
+                      const struct init_payloads *ip, bool *proven)
 {
     *proven = false;
     if (e->half_open < e->conf->cookie_threshold)
@@ -418,32 +420,33 @@ static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_header *h,
     bool has = pl->n > 0 && pl->p[0].type == NS_PL_NOTIFY &&
                ns_ike_parse_notify(&pl->p[0], &n) == NS_IKE_OK && n.type == NS_N_COOKIE;
     if (has && ns_cookie_verify(&e->cookie, e->now, n.data, n.len, ip->nonce, ip->nonce_len,
-                                &e->rx_remote, h->spi_i)) {
+                                &rx->remote, h->spi_i)) {
         *proven = true;
         return true;
     }
     if (has)
         e->ctr.cookies_rejected++;
     uint8_t cookie[NS_COOKIE_LEN];
-    if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &e->rx_remote, h->spi_i,
+    if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &rx->remote, h->spi_i,
                        cookie) == 0) {
-        init_refuse(e, h, NS_N_COOKIE, cookie, sizeof(cookie));
+        init_refuse(e, rx, h, NS_N_COOKIE, cookie, sizeof(cookie));
         e->ctr.cookies_sent++;
     }
     return false;
 }
 
 /* The proposal and group, or a refusal sent (false). */
-static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_header *h,
-                       const struct init_payloads *ip, struct ns_sa_choice *ch)
+static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                       const struct ns_ike_header *h, const struct init_payloads *ip,
+                       struct ns_sa_choice *ch)
 {
     const struct ns_conf *c = e->conf;
     char ep[NS_ENDPOINT_STRLEN];
     if (ns_sa_select(c->ike, c->n_ike, NS_PROTO_IKE, &ip->sa, ip->ke.group, 0, ch) != NS_SA_OK) {
         NS_INFO("ike: IKE_SA_INIT from %s: no acceptable IKE proposal, "
                 "NO_PROPOSAL_CHOSEN",
-                ns_endpoint_str(&e->rx_remote, ep));
-        init_refuse(e, h, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+                ns_endpoint_str(&rx->remote, ep));
+        init_refuse(e, rx, h, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
         e->ctr.no_proposal_sent++;
         return false;
     }
@@ -452,8 +455,8 @@ static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_header *h,
         uint8_t g[2] = {(uint8_t)(want >> 8), (uint8_t)want};
         NS_INFO("ike: IKE_SA_INIT from %s: KE group %u, asking for %u "
                 "(INVALID_KE_PAYLOAD)",
-                ns_endpoint_str(&e->rx_remote, ep), ip->ke.group, want);
-        init_refuse(e, h, NS_N_INVALID_KE_PAYLOAD, g, sizeof(g));
+                ns_endpoint_str(&rx->remote, ep), ip->ke.group, want);
+        init_refuse(e, rx, h, NS_N_INVALID_KE_PAYLOAD, g, sizeof(g));
         e->ctr.invalid_ke_sent++;
         return false;
     }
@@ -492,7 +495,8 @@ struct source {
 
 /* A new half-open SA for an accepted request, counted for its source;
  * NULL on failure (dropped). */
-static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ike_header *h,
+static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                                     const struct ns_ike_header *h,
                                      const struct ns_ike_payloads *pl,
                                      const struct init_payloads *ip, const struct ns_sa_choice *ch,
                                      const struct source *src)
@@ -506,8 +510,8 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     }
     sa->spi_i = h->spi_i;
     sa->ike_alg = ch->chosen;
-    sa->local = e->rx_local;
-    sa->remote = sa->init_remote = e->rx_remote;
+    sa->local = rx->local;
+    sa->remote = sa->init_remote = rx->remote;
     sa->peer_req_id = 1; /* IKE_SA_INIT was 0 */
     memcpy(sa->ni, ip->nonce, ip->nonce_len);
     sa->ni_len = ip->nonce_len;
@@ -521,8 +525,8 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return NULL;
     }
-    /* The request came from rx_remote to rx_local. */
-    natd_eval(sa, pl, 0, &e->rx_remote, &e->rx_local);
+    /* The request came from rx->remote to rx->local. */
+    natd_eval(sa, pl, 0, &rx->remote, &rx->local);
     ns_eng_index_init(e, sa);
     ns_eng_sa_state(e, sa, NS_IKE_ST_INIT_DONE, "IKE_SA_INIT answered");
     return sa;
@@ -549,20 +553,22 @@ static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
 /* The largest holder's oldest half-open SA makes room for a new one from a
  * source holding at least two fewer (X13). Nothing is sent: its peer proved no more than
  * its address, and an IKE_AUTH it may still send finds no SA. */
-static void half_open_evict(struct ns_ike_engine *e, struct ns_ikesa *victim)
+static void half_open_evict(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                            struct ns_ikesa *victim)
 {
     char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
     /* Debug: under a flood this happens for every request. */
     NS_DBG("ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
            "request from %s",
            (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),
-           ns_ho_largest(&e->ho), ns_endpoint_str(&e->rx_remote, b));
+           ns_ho_largest(&e->ho), ns_endpoint_str(&rx->remote, b));
     e->ctr.half_open_evicted++;
     ns_eng_sa_kill(e, victim, NS_IKE_DOWN_LOCAL);
 }
 
 /* A copy of a request we answered with a half-open SA: same answer. */
-static void init_again(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8_t *msg, size_t len)
+static void init_again(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
+                       const uint8_t *msg, size_t len)
 {
     if (sa->state != NS_IKE_ST_INIT_DONE || sa->init_req.len != len ||
         memcmp(sa->init_req.p, msg, len) != 0) {
@@ -570,17 +576,16 @@ static void init_again(struct ns_ike_engine *e, struct ns_ikesa *sa, const uint8
         return;
     }
     e->ctr.responses_resent++;
-    ns_eng_send(e, &e->rx_local, &e->rx_remote, sa->init_resp.p, sa->init_resp.len);
+    ns_eng_send(e, &rx->local, &rx->remote, sa->init_resp.p, sa->init_resp.len);
 }
 
-void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *local,
-                         const struct ns_endpoint *remote, const uint8_t *msg, size_t len,
-                         const struct ns_ike_header *h, const struct ns_ike_payloads *pl)
+void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, const uint8_t *msg,
+                         size_t len, const struct ns_ike_header *h,
+                         const struct ns_ike_payloads *pl)
 {
-    (void)local;
-    struct ns_ikesa *old = ns_eng_find_init(e, remote, h->spi_i);
+    struct ns_ikesa *old = ns_eng_find_init(e, &rx->remote, h->spi_i);
     if (old) {
-        init_again(e, old, msg, len);
+        init_again(e, rx, old, msg, len);
         return;
     }
     if (h->msg_id != 0) {
@@ -589,7 +594,7 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
     }
     if (pl->unsupported_critical) {
         uint8_t type = pl->unsupported_critical;
-        init_refuse(e, h, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
+        init_refuse(e, rx, h, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
         e->ctr.dropped_malformed++;
         return;
     }
@@ -602,20 +607,20 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
      * that proved its address can meet the hard bound, and its fair share
      * (X13) is that of a real source. */
     bool proven;
-    if (!cookie_ok(e, h, pl, &ip, &proven))
+    if (!cookie_ok(e, rx, h, pl, &ip, &proven))
         return;
     if (proven)
-        ns_eng_cookie_ep_drop(e, &e->rx_remote); /* before the room check: it frees one */
+        ns_eng_cookie_ep_drop(e, &rx->remote); /* before the room check: it frees one */
     struct source src;
-    ns_ho_source_of(&e->rx_remote.addr, &src.key);
+    ns_ho_source_of(&rx->remote.addr, &src.key);
     src.hash = ns_eng_hash_source(e, &src.key);
     struct ns_ikesa *victim;
     if (!half_open_room(e, &src, &victim))
         return;
     struct ns_sa_choice ch;
-    if (!choose_ike(e, h, &ip, &ch))
+    if (!choose_ike(e, rx, h, &ip, &ch))
         return;
-    struct ns_ikesa *sa = half_open_sa(e, h, pl, &ip, &ch, &src);
+    struct ns_ikesa *sa = half_open_sa(e, rx, h, pl, &ip, &ch, &src);
     if (!sa) {
         e->ctr.dropped_malformed++; /* a KE value that is not a group element */
         return;
@@ -630,7 +635,7 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_endpoint *loca
      * above (a bad KE value) evicts nothing. For the length of this call
      * the table holds one SA over half_open_max. */
     if (victim)
-        half_open_evict(e, victim);
-    ns_eng_send(e, &e->rx_local, &e->rx_remote, sa->init_resp.p, sa->init_resp.len);
+        half_open_evict(e, rx, victim);
+    ns_eng_send(e, &rx->local, &rx->remote, sa->init_resp.p, sa->init_resp.len);
     log_init_done(e, sa);
 }

@@ -250,11 +250,11 @@ static uint64_t start_at(const struct ns_ikesa *sa, uint64_t when)
 uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
     if (sa->state == NS_IKE_ST_REKEYED || sa->state == NS_IKE_ST_REDUNDANT)
-        return sa->req_kind == NS_REQ_NONE ? sa->rekey_at : NS_IKE_NEVER;
-    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->want_delete)
+        return sa->out.kind == NS_REQ_NONE ? sa->rekey_at : NS_IKE_NEVER;
+    if (sa->state != NS_IKE_ST_ESTABLISHED || sa->out.then_delete)
         return NS_IKE_NEVER;
     uint64_t due = sa->expire_at;
-    bool idle = sa->req_kind == NS_REQ_NONE;
+    bool idle = sa->out.kind == NS_REQ_NONE;
     if (idle && sa->n_del)
         due = max_u64(e->now, sa->retry_at);
     if (idle && !sa->ccsa)
@@ -507,7 +507,7 @@ static void start_next(struct ns_ike_engine *e, struct ns_ikesa *sa)
 void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     if (sa->state == NS_IKE_ST_REDUNDANT) {
-        if (sa->req_kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
+        if (sa->out.kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
             /* The peer's redundant IKE SA of a simultaneous re-key, never
              * deleted by the peer: its answer was lost and the peer never
              * made its half (it followed our DELETE of the old one). Nothing
@@ -519,7 +519,7 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return;
     }
     if (sa->state == NS_IKE_ST_REKEYED) {
-        if (sa->req_kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
+        if (sa->out.kind == NS_REQ_NONE && e->now >= sa->rekey_at) {
             NS_INFO("ike: IKE SA %016llx: the peer did not delete the IKE SA it re-keyed; "
                     "deleting it",
                     (unsigned long long)sa->id);
@@ -531,7 +531,7 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return;
     if (!run_local(e, sa))
         return;
-    if (sa->req_kind == NS_REQ_NONE && !sa->want_delete)
+    if (sa->out.kind == NS_REQ_NONE && !sa->out.then_delete)
         start_next(e, sa);
     ns_eng_sched(e, sa);
 }

@@ -38,12 +38,12 @@ static uint64_t backoff(const struct ns_ike_engine *e, unsigned sends)
 int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req_kind kind,
                    uint32_t msg_id, const uint8_t *msg, size_t len)
 {
-    if (ns_msgbuf_set(&sa->req, msg, len) != 0)
+    if (ns_msgbuf_set(&sa->out.msg, msg, len) != 0)
         return -1;
-    sa->req_kind = kind;
-    sa->req_id = msg_id;
-    sa->req_sends = 1;
-    sa->req_due = e->now + backoff(e, 1);
+    sa->out.kind = kind;
+    sa->out.id = msg_id;
+    sa->out.sends = 1;
+    sa->out.due = e->now + backoff(e, 1);
     ns_eng_send(e, &sa->local, &sa->remote, msg, len);
     ns_eng_sched(e, sa);
     return 0;
@@ -51,12 +51,12 @@ int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req
 
 void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    ns_msgbuf_clear(&sa->req);
-    sa->req_kind = NS_REQ_NONE;
+    ns_msgbuf_clear(&sa->out.msg);
+    sa->out.kind = NS_REQ_NONE;
     ns_eng_sched(e, sa);
     /* A deletion asked for while this exchange ran goes out now: one
      * request at a time (window size 1). */
-    if (sa->want_delete)
+    if (sa->out.then_delete)
         ns_eng_delete_ike(e, sa, sa->down_reason);
     else
         ns_eng_life_run(e, sa); /* a re-key or DELETE that waited for the window */
@@ -64,39 +64,39 @@ void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->req_sends > e->conf->retransmit_tries) {
+    if (sa->out.sends > e->conf->retransmit_tries) {
         enum ns_ike_down_reason why =
-            sa->req_kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;
+            sa->out.kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;
         char ep[NS_ENDPOINT_STRLEN], hint[128];
         const char *h =
-            sa->req_kind == NS_REQ_INIT ? ns_eng_init_hint_str(sa, hint, sizeof(hint)) : NULL;
+            sa->out.kind == NS_REQ_INIT ? ns_eng_init_hint_str(sa, hint, sizeof(hint)) : NULL;
         NS_WARN("ike: IKE SA %016llx: no answer from %s to %s after %u sends, "
                 "giving up%s%s",
                 (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep),
-                req_name(sa->req_kind), sa->req_sends, h ? "; the last unprotected answer: " : "",
+                req_name(sa->out.kind), sa->out.sends, h ? "; the last unprotected answer: " : "",
                 h ? h : "");
         ns_eng_sa_kill(e, sa, why);
         return;
     }
-    sa->req_sends++;
-    sa->req_due = e->now + backoff(e, sa->req_sends);
+    sa->out.sends++;
+    sa->out.due = e->now + backoff(e, sa->out.sends);
     e->ctr.retransmits++;
     NS_DBG("ike: IKE SA %016llx: retransmitting %s (send %u)", (unsigned long long)sa->id,
-           req_name(sa->req_kind), sa->req_sends);
-    ns_eng_send(e, &sa->local, &sa->remote, sa->req.p, sa->req.len);
+           req_name(sa->out.kind), sa->out.sends);
+    ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
     ns_eng_sched(e, sa);
 }
 
-void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t msg_id,
+void ns_eng_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                     const uint8_t *msg, size_t len)
 {
     /* Without the cache (no memory) a retransmitted request goes
      * unanswered; the response itself still goes out. */
     if (ns_msgbuf_set(&sa->resp, msg, len) == 0)
-        sa->resp_id = msg_id;
+        sa->resp_id = rx->msg_id;
     else
         ns_msgbuf_clear(&sa->resp);
-    ns_eng_send(e, &e->rx_local, &e->rx_remote, msg, len);
+    ns_eng_send(e, &rx->local, &rx->remote, msg, len);
 }
 
 void ns_eng_resend_response(struct ns_ike_engine *e, struct ns_ikesa *sa,

@@ -304,7 +304,7 @@ static unsigned identity_live(const struct ns_ike_engine *e, const struct ns_ike
     for (struct ns_hnode *nd = ns_htab_chain(&e->by_ident, h); nd; nd = nd->next) {
         const struct ns_ikesa *other = NS_CONTAINER_OF(nd, struct ns_ikesa, by_ident);
         n += same_identity(sa, other, h) && other->state == NS_IKE_ST_ESTABLISHED &&
-             !other->want_delete;
+             !other->out.then_delete;
     }
     return n;
 }

@@ -1043,7 +1043,7 @@ static void op_sealed(struct in *in, unsigned f)
     if (!sa || !ns_eng_sa_keyed(sa))
         return;
     bool response = hfl & 1;
-    uint32_t expected = response ? sa->req_id : sa->peer_req_id;
+    uint32_t expected = response ? sa->out.id : sa->peer_req_id;
     uint32_t id = (mid & 3) == 0   ? expected
                   : (mid & 3) == 1 ? expected - 1
                   : (mid & 3) == 2 ? expected + (mid >> 2)
