@@ -102,7 +102,9 @@ int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t 
 /* ---- responder: answers ---- */
 
 /* An error answer: one notify, with the child's protocol and SPI for
- * CHILD_SA_NOT_FOUND (3.10.1). */
+ * CHILD_SA_NOT_FOUND (3.10.1). When not even that can be built, the
+ * request's message ID is given back, so that its retransmission is
+ * handled again rather than dropped as out of the window. */
 void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           uint16_t type, const uint8_t *data, size_t len, uint32_t spi)
 {
@@ -111,17 +113,24 @@ void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
             (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id),
             ns_eng_notify_name(type));
     struct ns_ike_builder b;
-    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) != 0)
-        return;
-    uint8_t s[4];
-    ns_put_u32(s, spi);
-    if (spi)
-        ns_ike_add_notify(&b, NS_PROTO_ESP, s, 4, type, data, len);
-    else
-        ns_ike_add_notify(&b, 0, NULL, 0, type, data, len);
-    int n = ns_eng_sk_end(e, sa, &b);
-    if (n > 0)
+    int n = -1;
+    if (ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) == 0) {
+        uint8_t s[4];
+        ns_put_u32(s, spi);
+        if (spi)
+            ns_ike_add_notify(&b, NS_PROTO_ESP, s, 4, type, data, len);
+        else
+            ns_ike_add_notify(&b, 0, NULL, 0, type, data, len);
+        n = ns_eng_sk_end(e, sa, &b);
+    }
+    if (n > 0) {
         ns_eng_respond(e, sa, rx, e->buf, (size_t)n);
+        return;
+    }
+    NS_ERR("ike: IKE SA %016llx: cannot build the answer to CREATE_CHILD_SA request %u; its "
+           "retransmission will be handled again",
+           (unsigned long long)sa->id, rx->msg_id);
+    sa->peer_req_id = rx->msg_id;
 }
 
 void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,

@@ -165,25 +165,31 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
     uint32_t spi_in = e->ops.alloc_spi(e->ops.ctx);
     uint8_t nr[NS_IKE_NONCE_LEN];
     struct ns_dh *dh = ch.chosen.dh ? ns_dh_new(ch.chosen.dh) : NULL;
+    /* Always an answer: the request's message ID is used up, its
+     * retransmissions would meet nothing. No SPI, key or place in the data
+     * plane for one more SA: NO_ADDITIONAL_SAS; an answer that cannot be
+     * built: TEMPORARY_FAILURE, a fault of the moment after which the peer
+     * re-keys again soon (RFC 7296 2.25). */
     uint16_t err = 0;
     if (!spi_in || (ch.chosen.dh && !dh) || ns_random_bytes(nr, sizeof(nr)) != 0)
         err = NS_N_NO_ADDITIONAL_SAS;
     if (!err)
         err = child_install_responder(e, sa, &old, &ch, m, spi_in, nr, dh);
-    if (err) {
-        if (spi_in)
-            e->ops.release_spi(e->ops.ctx, spi_in);
-        ns_dh_free(dh);
-        ns_ccsa_answer_error(e, sa, rx, err, NULL, 0, 0);
-        return;
-    }
-    int len = build_child_answer(e, sa, rx, &ch, spi_in, nr, dh, &old);
+    int len = err ? -1 : build_child_answer(e, sa, rx, &ch, spi_in, nr, dh, &old);
     ns_dh_free(dh);
     if (len < 0) {
-        /* Installed but cannot answer: take it out again, the peer retries. */
-        int ni = ns_eng_child_by_in(sa, spi_in);
-        if (ni >= 0)
+        int ni = err ? -1 : ns_eng_child_by_in(sa, spi_in);
+        if (ni >= 0) {
+            /* Installed, but no answer could be built: taken out again
+             * (which gives its SPI back). */
+            NS_ERR("ike: IKE SA %016llx: cannot build the answer to the peer's re-key of CHILD "
+                   "SA in 0x%08x",
+                   (unsigned long long)sa->id, old.spi_in);
             ns_eng_child_remove(e, sa, (unsigned)ni);
+        } else if (spi_in) {
+            e->ops.release_spi(e->ops.ctx, spi_in);
+        }
+        ns_ccsa_answer_error(e, sa, rx, err ? err : NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     ns_eng_respond(e, sa, rx, e->buf, (size_t)len);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/dh.h"
 #include "crypto/rand.h"
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
@@ -1278,6 +1279,105 @@ static void status_shows_rekey_timers(void **state)
     assert_true(s.child[0].rekeys >= 2);
 }
 
+/* A CHILD_SA re-key the responder cannot complete is still answered,
+ * never left unanswered: its message ID is used up, so the initiator's
+ * retransmissions would go unanswered too and it would give the IKE SA
+ * up. The IKE SA and the old CHILD_SA stay and traffic goes on; said:
+ * the initiator's log line about the answer. */
+static void assert_rekey_answered(struct node *cl, const char *notify, const char *said)
+{
+    char line[128];
+    unsigned lost = traffic_for(cl, 20000, 100);
+    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(lost, 0);
+    assert_int_equal(counters(cl).retransmits, 0);
+    snprintf(line, sizeof(line), "CREATE_CHILD_SA from 'alice@corp.example' answered %s", notify);
+    assert_true(log_has(line));
+    assert_true(log_has(said));
+}
+
+/* The gateway's own DH public value fails once (a wrap of ns_dh_public,
+ * tests/CMakeLists.txt): its PFS answer to the re-key cannot be built
+ * after the new CHILD_SA was installed. TEMPORARY_FAILURE (RFC 7296
+ * 2.25): the client re-keys again a moment later, and that succeeds. */
+int __real_ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len);
+int __wrap_ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len);
+static bool fail_next_dh_public;
+int __wrap_ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len)
+{
+    if (fail_next_dh_public) {
+        fail_next_dh_public = false;
+        return -1;
+    }
+    return __real_ns_dh_public(dh, out, out_len);
+}
+
+static void unbuildable_rekey_answer_is_answered(void **state) /* X3 */
+{
+    (void)state;
+    struct node *cl = connected_pair("dpd = 60\nesp_proposals = aes128gcm16-x25519",
+                                     "dpd = 60\nesp_proposals = aes128gcm16-x25519", NULL, NULL);
+    struct node *gw = &N->node[0];
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1); /* request built */
+    fail_next_dh_public = true; /* the gateway's answer is the next to need it */
+    assert_rekey_answered(cl, "TEMPORARY_FAILURE",
+                          "the peer is busy (TEMPORARY_FAILURE), re-key later");
+    assert_false(fail_next_dh_public);
+    assert_true(log_has("cannot build the answer to the peer's re-key of CHILD SA"));
+    assert_int_equal(counters(gw).child_rekeys, 1);
+    assert_settled(cl); /* nothing left of the CHILD_SA taken out */
+}
+
+/* Randomness fails at the gateway while it handles the re-key request (a
+ * wrap of ns_random_bytes): no nonce, and not even the IV of an error
+ * answer. It then gives the request's message ID back, so that the
+ * client's retransmission is handled afresh, and the re-key succeeds. */
+int __real_ns_random_bytes(void *buf, size_t len);
+int __wrap_ns_random_bytes(void *buf, size_t len);
+static bool fail_random;
+int __wrap_ns_random_bytes(void *buf, size_t len)
+{
+    return fail_random ? -1 : __real_ns_random_bytes(buf, len);
+}
+
+static void no_answer_at_all_handles_retransmission(void **state) /* X3 */
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    fail_random = true;
+    run_for(10);
+    fail_random = false;
+    assert_int_equal(traffic_for(cl, 20000, 100), 0);
+    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(counters(gw).child_rekeys, 1);
+    assert_int_equal(counters(cl).retransmits, 1);
+    assert_settled(cl);
+    assert_true(log_has("cannot build the answer to CREATE_CHILD_SA request"));
+}
+
+/* The gateway's data plane refuses the re-keyed CHILD_SA: NO_ADDITIONAL_SAS
+ * (answered before as now); the re-key is tried again later. */
+static void rekey_refused_by_data_plane_is_answered(void **state) /* X3 */
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    gw->refuse_child = true;
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    run_for(10);
+    gw->refuse_child = false;
+    assert_rekey_answered(cl, "NO_ADDITIONAL_SAS",
+                          "re-key of a CHILD SA failed: NO_ADDITIONAL_SAS");
+    assert_int_equal(counters(gw).child_rekeys, 0);
+    assert_settled(cl);
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(traffic_for(cl, 4000, 100), 0);
+    assert_int_equal(counters(gw).child_rekeys, 1);
+    assert_settled(cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1297,6 +1397,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(restart_after_ike_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(transport_mode_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(status_shows_rekey_timers, setup, teardown),
+        cmocka_unit_test_setup_teardown(unbuildable_rekey_answer_is_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(rekey_refused_by_data_plane_is_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_answer_at_all_handles_retransmission, setup, teardown),
     };
     if (getenv("NATSEC_TEST_FILTER")) /* one scenario, e.g. to read its log */
         cmocka_set_test_filter(getenv("NATSEC_TEST_FILTER"));
