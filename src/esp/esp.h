@@ -33,7 +33,8 @@
 
 /* SPD lookup by the inner packet's addresses, protocol and ports, then
  * ns_esp_encap. *sa_out is the SA used (NULL when none matched). Drops:
- * malformed (not an IP packet), no_policy, and those of ns_esp_encap. */
+ * malformed (not an IP packet), link_local (ns_flow_link_scoped: it must
+ * not leave its link), no_policy, and those of ns_esp_encap. */
 enum ns_esp_result ns_esp_output(struct ns_sad *sad, struct ns_pkt *pkt, uint64_t now_ns,
                                  struct ns_esp_sa **sa_out);
 

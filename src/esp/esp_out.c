@@ -151,6 +151,10 @@ enum ns_esp_result ns_esp_output(struct ns_sad *sad, struct ns_pkt *pkt, uint64_
     if (!ip_len)
         return drop(sad, NS_ESP_MALFORMED);
     pkt->len = ip_len; /* anything after the IP packet is not ours to send */
+    /* The host's own link noise on the TUN device: not a packet any policy
+     * is for, whatever its selectors cover. */
+    if (ns_flow_link_scoped(&flow))
+        return drop(sad, NS_ESP_LINK_LOCAL);
     struct ns_esp_sa *sa = ns_sad_lookup_outbound(sad, &flow);
     if (!sa)
         return drop(sad, NS_ESP_NO_POLICY);

@@ -108,6 +108,35 @@ size_t ns_flow_parse(struct ns_flow *f, const uint8_t *pkt, size_t len)
     }
 }
 
+static bool v4_link_scoped(const uint8_t *a, bool dst)
+{
+    static const uint8_t any[4], bcast[4] = {255, 255, 255, 255};
+    if (a[0] == 169 && a[1] == 254)
+        return true;
+    if (dst)
+        return (a[0] == 224 && a[1] == 0 && a[2] == 0) || memcmp(a, bcast, 4) == 0;
+    return memcmp(a, any, 4) == 0;
+}
+
+static bool v6_link_scoped(const uint8_t *a, bool dst)
+{
+    static const uint8_t any[16];
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) /* fe80::/10 */
+        return true;
+    if (dst)
+        return a[0] == 0xff && (a[1] & 0x0f) <= 2; /* multicast scope 0, 1, 2 */
+    return memcmp(a, any, 16) == 0;
+}
+
+bool ns_flow_link_scoped(const struct ns_flow *f)
+{
+    if (f->src.family == AF_INET)
+        return v4_link_scoped(f->src.a, false) || v4_link_scoped(f->dst.a, true);
+    if (f->src.family == AF_INET6)
+        return v6_link_scoped(f->src.a, false) || v6_link_scoped(f->dst.a, true);
+    return false;
+}
+
 bool ns_ts_list_match(const struct ns_ts *ts, unsigned n, const struct ns_addr *a, uint8_t proto,
                       uint16_t port, bool ports_known)
 {

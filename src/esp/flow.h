@@ -27,6 +27,15 @@ struct ns_flow {
  * 4303 TFC padding), or 0 when the packet is malformed. */
 size_t ns_flow_parse(struct ns_flow *f, const uint8_t *pkt, size_t len);
 
+/* Whether the packet must stay on the link it was sent on, so no tunnel may
+ * carry it: a link-local or unspecified source (RFC 4291 2.5.2, 2.5.6;
+ * 0.0.0.0 and 169.254/16, RFC 3927 2.7), a link-local destination, IPv6
+ * multicast of interface- or link-local scope, IPv4 local network control
+ * multicast 224.0.0/24 (RFC 5771) or the limited broadcast. What a host
+ * sends on its own on a new interface (router solicitations, MLD reports,
+ * mDNS) is such. */
+bool ns_flow_link_scoped(const struct ns_flow *f);
+
 /* Whether (a, proto, port) lies in any of the n selectors; with ports
  * unknown only a selector allowing all ports matches (RFC 4301 4.4.1.1's
  * OPAQUE handling, simplified). */

@@ -37,6 +37,7 @@ static const char *const result_names[NS_ESP_RESULT_COUNT] = {
     [NS_ESP_DUMMY] = "dummy",
     [NS_ESP_NO_ROOM] = "no_room",
     [NS_ESP_WRONG_ENCAP] = "wrong_encap",
+    [NS_ESP_LINK_LOCAL] = "link_local",
 };
 
 const char *ns_esp_result_name(enum ns_esp_result r)

@@ -47,6 +47,7 @@ enum ns_esp_result {
     NS_ESP_DUMMY,        /* authentic RFC 4303 2.6 dummy packet: discard */
     NS_ESP_NO_ROOM,      /* caller's buffer lacks head or tail room */
     NS_ESP_WRONG_ENCAP,  /* inbound in UDP for a plain-ESP SA, or the reverse */
+    NS_ESP_LINK_LOCAL,   /* outbound packet that must stay on its link (the host's own) */
     NS_ESP_RESULT_COUNT
 };
 

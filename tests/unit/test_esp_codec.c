@@ -597,6 +597,60 @@ static void outbound_without_policy(void **state)
     pair_free(&p);
 }
 
+/* X10: what the host itself sends on the link of its TUN device (IPv6
+ * router solicitations and MLD reports from fe80:: or ::, IPv4 link-local
+ * multicast, 169.254/16, limited broadcast) must stay on that link (RFC
+ * 4291 2.5.6, RFC 3927 2.7, RFC 5771): never encapsulated, even under
+ * selectors that cover every address, and counted as link_local, not as a
+ * policy drop. Wider-scoped multicast is traffic like any other. */
+static void link_scoped_packets_stay(void **state)
+{
+    (void)state;
+    struct ns_sad *sad = ns_sad_new();
+    struct ns_esp_sa_spec s = client_out_spec(&suites[0], 0x4000, false, NS_ESP_TUNNEL);
+    s.local_ts[0] = s.remote_ts[0] = TS("0.0.0.0/0");
+    s.local_ts[1] = s.remote_ts[1] = TS("::/0");
+    struct ns_esp_sa *out = ns_sad_install(sad, &s);
+    assert_non_null(out);
+    static const struct {
+        const char *src, *dst;
+        bool link;
+    } cases[] = {
+        {"fe80::5c1a:7bff:fe00:1", "ff02::2", true}, /* router solicitation */
+        {"::", "ff02::16", true},                    /* MLDv2 report before an address */
+        {"fd00:99::7", "ff02::1:ff00:7", true},      /* solicited-node */
+        {"fd00:99::7", "ff01::1", true},             /* interface-local */
+        {"fe80::1", "fd00:1::20", true},
+        {"fd00:99::7", "fe80::2", true},
+        {"10.99.0.7", "224.0.0.251", true}, /* mDNS */
+        {"169.254.7.1", "10.1.0.1", true},
+        {"10.99.0.7", "169.254.0.9", true},
+        {"10.99.0.7", "255.255.255.255", true},
+        {"0.0.0.0", "10.1.0.1", true},
+        {"fd00:99::7", "ff05::1:3", false}, /* site-local scope: carried */
+        {"10.99.0.7", "239.1.2.3", false},
+        {"10.99.0.7", "10.1.0.1", false},
+    };
+    unsigned links = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t buf[BUF];
+        struct ns_pkt tx;
+        ns_pkt_init(&tx, buf, sizeof(buf));
+        tx.len = build_ip(ns_pkt_data(&tx), cases[i].src, cases[i].dst, 17, 5353, 5353, 20);
+        struct ns_esp_sa *used = NULL;
+        enum ns_esp_result r = ns_esp_output(sad, &tx, NOW, &used);
+        if (r != (cases[i].link ? NS_ESP_LINK_LOCAL : NS_ESP_OK))
+            fail_msg("%s -> %s: %s", cases[i].src, cases[i].dst, ns_esp_result_name(r));
+        assert_ptr_equal(used, cases[i].link ? NULL : out);
+        links += cases[i].link;
+    }
+    assert_int_equal(ns_sad_drops(sad, NS_ESP_LINK_LOCAL), links);
+    assert_int_equal(ns_sad_drops(sad, NS_ESP_NO_POLICY), 0);
+    assert_int_equal(ns_esp_sa_stats(out)->packets, 3);
+    assert_string_equal(ns_esp_result_name(NS_ESP_LINK_LOCAL), "link_local");
+    ns_sad_free(sad);
+}
+
 static void caller_buffer_without_room(void **state)
 {
     (void)state;
@@ -1234,6 +1288,7 @@ int main(void)
         cmocka_unit_test(wrong_key_and_tampering_rejected),
         cmocka_unit_test(unknown_spi_and_short_packets),
         cmocka_unit_test(outbound_without_policy),
+        cmocka_unit_test(link_scoped_packets_stay),
         cmocka_unit_test(caller_buffer_without_room),
         cmocka_unit_test(inner_selectors_enforced),
         cmocka_unit_test(inner_selectors_with_ports),
