@@ -529,7 +529,6 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
                 (unsigned long long)sa->id);
         return NS_N_INTERNAL_ADDRESS_FAILURE;
     }
-    sa->vip_pooled = true;
     return 0;
 }
 
@@ -655,10 +654,7 @@ static uint16_t gw_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
         char id[NS_CONF_ID_STRLEN];
         NS_WARN("ike: IKE SA %016llx ('%s'): no CHILD SA: %s", (unsigned long long)sa->id,
                 ns_eng_id_str(&sa->remote_id, id), ns_eng_notify_name(err));
-        if (sa->vip_pooled)
-            ns_pool_release(e->pool, &sa->vip);
-        sa->vip_pooled = false;
-        memset(&sa->vip, 0, sizeof(sa->vip));
+        ns_eng_vip_release(e, sa);
     }
     return err;
 }

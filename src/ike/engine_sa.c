@@ -262,6 +262,14 @@ void ns_eng_children_down(struct ns_ike_engine *e, struct ns_ikesa *sa)
     }
 }
 
+void ns_eng_vip_release(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    /* Only a gateway has a pool, and its SAs' addresses come from it. */
+    if (e->pool && sa->vip.family)
+        ns_pool_release(e->pool, &sa->vip);
+    memset(&sa->vip, 0, sizeof(sa->vip));
+}
+
 void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)
 {
     if (sa->state == NS_IKE_ST_DEAD)
@@ -272,10 +280,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     ns_eng_children_down(e, sa);
     ns_eng_dp_unindex(e, sa);
     sa->n_del = 0;
-    if (sa->vip_pooled && e->pool) {
-        ns_pool_release(e->pool, &sa->vip);
-        sa->vip_pooled = false;
-    }
+    ns_eng_vip_release(e, sa);
     ns_eng_unindex(e, sa);
     ns_msgbuf_clear(&sa->out.msg);
     sa->out.kind = NS_REQ_NONE;

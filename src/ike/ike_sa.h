@@ -191,8 +191,8 @@ struct ns_ikesa {
     uint32_t resp_id;
 
     /* Configuration payload. */
-    struct ns_addr vip; /* gateway: given from the pool; client: received */
-    bool vip_pooled;    /* gateway: vip must go back to the pool */
+    struct ns_addr vip; /* gateway: taken from the pool (given back by
+                           ns_eng_vip_release); client: received */
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
     bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
@@ -350,6 +350,8 @@ bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_s
  * accepted. */
 bool ns_eng_child_state(struct ns_ike_engine *e, struct ns_ike_child *c, enum ns_child_state st,
                         const char *why);
+/* A gateway's virtual IP goes back to its pool and the SA holds none. */
+void ns_eng_vip_release(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Keys derived (after IKE_SA_INIT, or from the IKE SA a re-key replaced). */
 static inline bool ns_eng_sa_keyed(const struct ns_ikesa *sa)
 {

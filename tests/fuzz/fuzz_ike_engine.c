@@ -1541,7 +1541,7 @@ struct vips {
 static void check_vip(struct ns_ikesa *sa, void *arg)
 {
     struct vips *v = arg;
-    if (!sa->vip_pooled)
+    if (!sa->vip.family) /* the gateway's SAs hold pool addresses only */
         return;
     check(ns_pool_is_allocated(v->pool, &sa->vip), "an owned virtual IP is the pool's");
     for (unsigned i = 0; i < v->n && i < 64; i++)
