@@ -669,16 +669,21 @@ static const char gw_fmt[] =
     "[peer bob@corp.example]\nauth = pubkey\nsubnets = 192.0.2.0/24\n%s"
     "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n%s";
 
-/* tests/fixtures/certs/NAME, found from this file's path (CMake gives it
- * absolute; the seed writer runs from the top of the tree). */
+/* tests/fixtures, absolute from CMake (tests/fuzz/CMakeLists.txt), so the
+ * target runs from any folder; the seed writer runs from the top of the
+ * tree. (Not this file's __FILE__: ccache with CCACHE_BASEDIR makes it
+ * relative to the build folder.) */
+#ifndef FUZZ_FIXTURES_DIR
+#define FUZZ_FIXTURES_DIR "tests/fixtures"
+#endif
+
+/* tests/fixtures/certs/NAME. */
 static const char *fixture(const char *name)
 {
     static char slots[4][1024];
     static unsigned next;
     char *s = slots[next++ % 4];
-    const char *file = __FILE__, *slash = strrchr(file, '/');
-    snprintf(s, sizeof(slots[0]), "%.*s../fixtures/certs/%s", slash ? (int)(slash - file + 1) : 0,
-             file, name);
+    snprintf(s, sizeof(slots[0]), "%s/certs/%s", FUZZ_FIXTURES_DIR, name);
     return s;
 }
 
