@@ -56,8 +56,13 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
         out_len = len + NS_NATT_MARKER_LEN;
     }
     const struct ns_addr *from = ns_addr_is_any(&local->addr) ? NULL : &local->addr;
+    /* Without IKE fragmentation (X5) a message above the path MTU must go
+     * as IP fragments. On the NAT-T port, where ESP keeps DF, it is lifted
+     * for this send only: the engine calls this holding sad_lock exclusive
+     * (natsecd.h), and the outbound worker sends ESP only holding it
+     * shared, so no ESP packet leaves meanwhile. */
     int rc;
-    while ((rc = ns_udp_sendto(s, from, remote, out, out_len)) != 0 &&
+    while ((rc = ns_udp_sendto_fragmentable(s, from, remote, out, out_len)) != 0 &&
            (errno == EAGAIN || errno == EWOULDBLOCK) && goodbye_wait_writable(s->fd))
         ;
     if (rc == 0)
@@ -323,6 +328,9 @@ static int open_sockets(struct nsd *d)
     if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
         ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0 ||
         ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
+        return -1;
+    /* IKE alone on ike_port: its messages may always be fragmented. */
+    if (ns_udp_set_df(&d->ike, false) != 0)
         return -1;
     ns_sock_set_buffers(d->ike.fd, NSD_SOCK_BUFFER);
     ns_sock_set_buffers(d->natt.fd, NSD_SOCK_BUFFER);

@@ -20,6 +20,16 @@ static int set_int(int fd, int level, int name, int value, const char *what, con
     return 0;
 }
 
+/* IP_MTU_DISCOVER (IPv6: IPV6_MTU_DISCOVER) DO with df, DONT without. */
+static int set_pmtudisc(int fd, int family, bool df, const char *what)
+{
+    if (family == AF_INET)
+        return set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT,
+                       what, "IP_MTU_DISCOVER");
+    return set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, df ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT,
+                   what, "IPV6_MTU_DISCOVER");
+}
+
 int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark)
 {
     memset(s, 0, sizeof(*s));
@@ -38,14 +48,10 @@ int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uin
         return -1;
     }
     int rc = ns_sockio_set_mark(fd, fwmark, what) | ns_sockio_want_pktinfo(fd, family, what);
-    if (family == AF_INET) {
-        rc |= set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO, what, "IP_MTU_DISCOVER");
-    } else {
-        /* IPv6-only, so that an IPv4 socket can take the same port. */
+    /* IPv6-only, so that an IPv4 socket can take the same port. */
+    if (family == AF_INET6)
         rc |= set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, what, "IPV6_V6ONLY");
-        rc |= set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, what,
-                      "IPV6_MTU_DISCOVER");
-    }
+    rc |= set_pmtudisc(fd, family, true, what);
     struct sockaddr_storage ss;
     socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
     if (rc == 0 && bind(fd, (struct sockaddr *)&ss, len) != 0) {
@@ -63,6 +69,7 @@ int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uin
         return -1;
     }
     s->fd = fd;
+    s->df = true;
     NS_DBG("%s: open, fd %d, mark 0x%x", what, fd, fwmark);
     return 0;
 }
@@ -183,6 +190,28 @@ int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_
     s->send_errors++;
     errno = err;
     return -1;
+}
+
+int ns_udp_set_df(struct ns_udp *s, bool df)
+{
+    if (set_pmtudisc(s->fd, s->local.addr.family, df, "udp") != 0)
+        return -1;
+    s->df = df;
+    return 0;
+}
+
+int ns_udp_sendto_fragmentable(struct ns_udp *s, const struct ns_addr *from,
+                               const struct ns_endpoint *to, const void *data, size_t len)
+{
+    bool lift = s->df;
+    if (lift && ns_udp_set_df(s, false) != 0)
+        return -1;
+    int rc = ns_udp_sendto(s, from, to, data, len);
+    int err = errno;
+    if (lift)
+        (void)ns_udp_set_df(s, true);
+    errno = err;
+    return rc;
 }
 
 int ns_sock_set_buffers(int fd, int bytes)

@@ -1,7 +1,8 @@
 /* UDP sockets for IKE (port 500) and NAT-T (port 4500: IKE with the
  * non-ESP marker, and ESP in UDP per RFC 3948). Non-blocking, marked with
  * the configured fwmark so natsecd's own packets never enter the tunnel,
- * with the don't-fragment bit set (IKE is never fragmented by IP, X5), and
+ * with the don't-fragment bit set (ESP in UDP is sized for the path, X11;
+ * ns_udp_set_df and ns_udp_sendto_fragmentable lift it for IKE), and
  * reporting the local address each datagram arrived on, so that a gateway
  * bound to the wildcard address answers from the address it was asked
  * (R4). IPv4 or IPv6 (IPv6-only sockets; open one of each for both). */
@@ -23,6 +24,7 @@ struct ns_udp {
     bool gso;                 /* runs of equal datagrams sent with UDP_SEGMENT */
     unsigned gso_refusals;    /* GSO sends refused in a row (net/udpgso.h) */
     struct ns_udp_gro *gro;   /* UDP_GRO on: coalesced receives (net/udpgso.h) */
+    bool df;                  /* datagrams carry DF (path MTU discovery) */
 };
 
 /* Binds addr (family AF_INET or AF_INET6; the wildcard is 0.0.0.0 or ::)
@@ -55,6 +57,17 @@ bool ns_udp_pending(const struct ns_udp *s);
  * debug level). */
 int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_endpoint *to,
                   const void *data, size_t len);
+
+/* Datagrams of s carry the don't-fragment bit and fail with EMSGSIZE above
+ * the known path MTU (df, as after ns_udp_open), or leave without it and
+ * are fragmented by IP where they do not fit (!df). 0, or -1 (logged). */
+int ns_udp_set_df(struct ns_udp *s, bool df);
+/* ns_udp_sendto for one datagram that IP may fragment on its way even when
+ * s sets DF for the rest: an IKE message above the path MTU (no IKE
+ * fragmentation, X5) beside ESP on the NAT-T port. DF is lifted for this
+ * one send, so no other thread may send on s's descriptor meanwhile. */
+int ns_udp_sendto_fragmentable(struct ns_udp *s, const struct ns_addr *from,
+                               const struct ns_endpoint *to, const void *data, size_t len);
 
 /* Asks for socket buffers of the given size (as root beyond rmem_max), so
  * bursts from thousands of peers are not dropped. 0 or -1 (logged). */

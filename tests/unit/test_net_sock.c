@@ -16,6 +16,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -199,6 +200,60 @@ static void udp_details(void **state)
     test_in_netns(udp_details_child, 0);
 }
 
+static int pmtudisc_of(int fd)
+{
+    int v = -1;
+    socklen_t l = sizeof(v);
+    CHECK(getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, &l) == 0);
+    return v;
+}
+
+/* X7, X11: on a 1500-byte link a 3000-byte datagram is refused while the
+ * socket sets DF (ESP), leaves as IP fragments and arrives whole when sent
+ * with ns_udp_sendto_fragmentable (an IKE message), and DF is back for the
+ * next send; a socket set !df (the IKE port) fragments every datagram. */
+static void udp_df_child(void)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+    ifr.ifr_mtu = 1500;
+    int ctl = socket(AF_INET, SOCK_DGRAM, 0);
+    CHECK(ctl >= 0 && ioctl(ctl, SIOCSIFMTU, &ifr) == 0);
+    close(ctl);
+    struct ns_addr lo = addr("127.0.0.1");
+    struct ns_udp a, b;
+    CHECK(ns_udp_open(&a, &lo, 0, 0) == 0 && ns_udp_open(&b, &lo, 0, 0) == 0);
+    struct ns_endpoint to_b = {.addr = lo, .port = b.local.port};
+    static uint8_t big[3000], got[4000];
+    memset(big, 'k', sizeof(big));
+    CHECK(a.df && pmtudisc_of(a.fd) == IP_PMTUDISC_DO);
+    CHECK(ns_udp_sendto(&a, NULL, &to_b, big, sizeof(big)) == -1 && errno == EMSGSIZE);
+    CHECK(ns_udp_sendto_fragmentable(&a, NULL, &to_b, big, sizeof(big)) == 0);
+    struct ns_dgram in = {.data = got, .cap = sizeof(got)};
+    wait_readable(b.fd);
+    CHECK(ns_udp_recv(&b, &in, 1) == 1 && in.len == sizeof(big) && !in.truncated);
+    CHECK(memcmp(got, big, sizeof(big)) == 0);
+    CHECK(a.df && pmtudisc_of(a.fd) == IP_PMTUDISC_DO);
+    CHECK(ns_udp_sendto(&a, NULL, &to_b, big, sizeof(big)) == -1 && errno == EMSGSIZE);
+    CHECK(ns_udp_set_df(&a, false) == 0 && !a.df && pmtudisc_of(a.fd) == IP_PMTUDISC_DONT);
+    CHECK(ns_udp_sendto(&a, NULL, &to_b, big, sizeof(big)) == 0);
+    CHECK(ns_udp_sendto_fragmentable(&a, NULL, &to_b, big, sizeof(big)) == 0);
+    CHECK(!a.df && pmtudisc_of(a.fd) == IP_PMTUDISC_DONT);
+    for (int k = 0; k < 2; k++) {
+        wait_readable(b.fd);
+        CHECK(ns_udp_recv(&b, &in, 1) == 1 && in.len == sizeof(big));
+    }
+    ns_udp_close(&a);
+    ns_udp_close(&b);
+}
+
+static void udp_df_lifted_for_one_send(void **state)
+{
+    (void)state;
+    test_in_netns(udp_df_child, 0);
+}
+
 static void udp_v6_child(void)
 {
     struct ns_addr lo6 = addr("::1"), any = addr("0.0.0.0");
@@ -232,9 +287,8 @@ int main(void)
 {
     ns_log_set_level(NS_LOG_WARN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(raw_esp_ipv4),
-        cmocka_unit_test(raw_esp_ipv6),
-        cmocka_unit_test(udp_details),
+        cmocka_unit_test(raw_esp_ipv4), cmocka_unit_test(raw_esp_ipv6),
+        cmocka_unit_test(udp_details),  cmocka_unit_test(udp_df_lifted_for_one_send),
         cmocka_unit_test(udp_ipv6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
