@@ -13,6 +13,7 @@
 #include <openssl/x509.h>
 
 #include "conf/value.h"
+#include "util/escape.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, const char *s)
 {
@@ -217,7 +218,8 @@ static bool text_ok(const uint8_t *d, size_t n)
     return n > 0;
 }
 
-/* The DER Name back to "dn:C=.., O=.., CN=..", in the order it holds. */
+/* The DER Name back to "dn:C=.., O=.., CN=..", in the order it holds; the
+ * values escaped (util/escape.h): a peer chooses them. */
 static void dn_str(const struct ns_conf_id *id, char *buf, size_t cap)
 {
     const unsigned char *p = id->data;
@@ -233,9 +235,10 @@ static void dn_str(const struct ns_conf_id *id, char *buf, size_t cap)
         const ASN1_STRING *v = X509_NAME_ENTRY_get_data(e);
         int nid = OBJ_obj2nid(X509_NAME_ENTRY_get_object(e));
         const char *sn = nid != NID_undef ? OBJ_nid2sn(nid) : "?";
+        char value[NS_ESCAPE_CAP(NS_CONF_ID_MAX)];
         size_t o = strlen(buf);
-        snprintf(buf + o, cap - o, "%s%s=%.*s", i ? ", " : "", sn, ASN1_STRING_length(v),
-                 (const char *)ASN1_STRING_get0_data(v));
+        ns_escape(value, sizeof(value), ASN1_STRING_get0_data(v), (size_t)ASN1_STRING_length(v));
+        snprintf(buf + o, cap - o, "%s%s=%s", i ? ", " : "", sn, value);
     }
     X509_NAME_free(name);
 }

@@ -18,6 +18,7 @@
 
 #include "crypto/hash.h"
 #include "crypto/pubkey.h"
+#include "util/escape.h"
 
 struct ns_x509_creds {
     X509 *chain[NS_X509_MAX_CHAIN];
@@ -471,14 +472,15 @@ bool ns_x509_has_name(const X509 *x, enum ns_x509_name kind, const uint8_t *data
 static const char *name_str(const X509_NAME *n, char buf[NS_X509_STRLEN])
 {
     BIO *b = BIO_new(BIO_s_mem());
-    /* "C=CH, O=Corp, CN=alice": control characters escaped (RFC 2253),
-     * UTF-8 kept as it is. */
-    unsigned long flags =
-        XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | (ASN1_STRFLGS_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    int n_out =
-        b && X509_NAME_print_ex(b, n, 0, flags) >= 0 ? BIO_read(b, buf, NS_X509_STRLEN - 1) : -1;
-    buf[n_out > 0 ? n_out : 0] = '\0';
-    if (n_out <= 0)
+    /* "C=CH, O=Corp, CN=alice": the values as UTF-8, then every byte that
+     * is not printable ASCII escaped (util/escape.h), as a peer chose them. */
+    unsigned long flags = XN_FLAG_SEP_CPLUS_SPC | XN_FLAG_FN_SN | ASN1_STRFLGS_UTF8_CONVERT |
+                          ASN1_STRFLGS_DUMP_UNKNOWN | ASN1_STRFLGS_DUMP_DER;
+    char raw[NS_X509_STRLEN];
+    int n_out = b && X509_NAME_print_ex(b, n, 0, flags) >= 0 ? BIO_read(b, raw, sizeof(raw)) : -1;
+    if (n_out > 0)
+        ns_escape(buf, NS_X509_STRLEN, raw, (size_t)n_out);
+    else
         snprintf(buf, NS_X509_STRLEN, "(empty)");
     BIO_free(b);
     ERR_clear_error();
@@ -495,7 +497,7 @@ const char *ns_x509_issuer_str(const X509 *x, char buf[NS_X509_STRLEN])
     return name_str(X509_get_issuer_name(x), buf);
 }
 
-/* Appends "kind:value", printable ASCII only. */
+/* Appends "kind:value", the value escaped (util/escape.h). */
 static void append(char *buf, size_t *o, const char *kind, const uint8_t *v, size_t len)
 {
     int n = snprintf(buf + *o, NS_X509_STRLEN - *o, "%s%s:", *o ? ", " : "", kind);
@@ -504,9 +506,8 @@ static void append(char *buf, size_t *o, const char *kind, const uint8_t *v, siz
         return;
     }
     *o += (size_t)n;
-    for (size_t i = 0; i < len && *o + 1 < NS_X509_STRLEN; i++)
-        buf[(*o)++] = v[i] >= 0x20 && v[i] < 0x7f ? (char)v[i] : '?';
-    buf[*o] = '\0';
+    ns_escape(buf + *o, NS_X509_STRLEN - *o, v, len);
+    *o += strlen(buf + *o);
 }
 
 const char *ns_x509_alt_names_str(const X509 *x, char buf[NS_X509_STRLEN])

@@ -15,7 +15,9 @@
  * Every structured payload that parses is rebuilt with the builder and
  * parsed again; a difference aborts (a parse/build disagreement).
  * Certificates (X7): an X.509 CERT payload's data goes through the
- * certificate parser and the name checks; an AUTH payload's data through
+ * certificate parser and the name checks, and its names as printed for the
+ * log must be printable ASCII, as an ID payload's identity printed (R15:
+ * a peer's bytes never reach a log line raw); an AUTH payload's data through
  * the RFC 7427 AlgorithmIdentifier decoder and the signature check of its
  * method (14, 9, 10, 11, 1) against fixed keys of each type.
  *
@@ -35,6 +37,7 @@
 
 #include <openssl/evp.h>
 
+#include "conf/conf.h"
 #include "crypto/pubkey.h"
 #include "crypto/x509.h"
 #include "ike/msg.h"
@@ -166,6 +169,28 @@ static void check_cp(const struct ns_ike_cp *cp)
             abort();
 }
 
+/* Text for a log line: printable ASCII only, else abort. */
+static void check_printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+            abort();
+}
+
+/* An ID payload's identity as the log prints it. */
+static void check_id(const struct ns_ike_id *id)
+{
+    struct ns_conf_id cid;
+    char buf[NS_CONF_ID_STRLEN];
+    if (id->len > sizeof(cid.data))
+        return;
+    memset(&cid, 0, sizeof(cid));
+    cid.type = id->type;
+    memcpy(cid.data, id->data, id->len);
+    cid.len = id->len;
+    check_printable(ns_conf_id_str(&cid, buf));
+}
+
 /* A CERT payload's certificate: parsed, then asked for its names. */
 static void check_cert(const struct ns_ike_cert *c)
 {
@@ -175,9 +200,9 @@ static void check_cert(const struct ns_ike_cert *c)
     if (!x)
         return;
     char buf[NS_X509_STRLEN];
-    ns_x509_subject_str(x, buf);
-    ns_x509_issuer_str(x, buf);
-    ns_x509_alt_names_str(x, buf);
+    check_printable(ns_x509_subject_str(x, buf));
+    check_printable(ns_x509_issuer_str(x, buf));
+    check_printable(ns_x509_alt_names_str(x, buf));
     static const uint8_t name[] = "alice@corp.example";
     ns_x509_has_name(x, NS_X509_NAME_EMAIL, name, sizeof(name) - 1);
     ns_x509_has_name(x, NS_X509_NAME_DN, c->data, c->len);
@@ -255,6 +280,8 @@ static void parse_payloads(const struct ns_ike_payloads *pl)
         case NS_PL_IDI:
         case NS_PL_IDR:
             err = ns_ike_parse_id(p, &id);
+            if (!err)
+                check_id(&id);
             break;
         case NS_PL_AUTH:
             err = ns_ike_parse_auth(p, &a);

@@ -829,6 +829,90 @@ static void certificate_of_a_psk_section(void **state) /* X7 R3 R9 */
     assert_string_equal(l.section, "refused");
 }
 
+/* ---- what a peer sends, in the log ---- */
+
+/* The log is lines that each start with a timestamp, of printable ASCII
+ * only: no byte a peer sent starts a line of its own or reaches a
+ * terminal as a control sequence (R15). */
+static void assert_log_clean(void)
+{
+    const unsigned char *b = (const unsigned char *)N->log.buf;
+    for (size_t i = 0; b && i < N->log.len; i++) {
+        bool line_start = i == 0 || b[i - 1] == '\n';
+        if ((line_start && (b[i] < '0' || b[i] > '9')) ||
+            (b[i] != '\n' && (b[i] < 0x20 || b[i] > 0x7e))) {
+            fprintf(stderr, "--- log:\n%.*s---\n", (int)N->log.len, N->log.buf);
+            fail_msg("byte 0x%02x at %zu of the log (%s)", b[i], i,
+                     line_start ? "a line that is no log line" : "not printable");
+        }
+    }
+}
+
+/* evil-cn's certificate subject as an identity (DN), claimed by node n. */
+static void claim_subject(struct node *n)
+{
+    FILE *f = fopen(cert_path("evil-cn.pem"), "r");
+    assert_non_null(f);
+    X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    assert_non_null(x);
+    unsigned char *der = NULL;
+    int len = i2d_X509_NAME(X509_get_subject_name(x), &der);
+    X509_free(x);
+    assert_true(len > 0 && (size_t)len <= sizeof(n->conf.local_id.data));
+    n->conf.local_id.type = NS_CONF_ID_DER_ASN1_DN;
+    memcpy(n->conf.local_id.data, der, (size_t)len);
+    n->conf.local_id.len = (size_t)len;
+    OPENSSL_free(der);
+}
+
+#define EVIL_CN "CN=evil\\x0a0.000 INFO forged line \\x1b[2J\\x1b[31m\\xc3\\x82\\xc2\\x9b"
+
+/* Its identity, sent before it is authenticated, and its certificate's
+ * names hold a newline and a forged log line, ESC sequences and a C1 CSI
+ * (tests/fixtures/certs/evil-cn.pem): every one is escaped (\xNN). */
+static void peer_strings_escaped_in_log(void **state) /* R15 X7 */
+{
+    (void)state;
+    /* A gateway that does not know it: refused before authentication. */
+    struct node *gw = gateway("gw-ecdsa", NULL,
+                              "[peer alice@corp.example]\nauth = pubkey\n"
+                              "subnets = 192.0.2.0/24\n");
+    struct node *cl = client_conf("evil", "evil@corp.example", "evil-cn", "ca.pem", NULL);
+    claim_subject(cl);
+    start(cl);
+    connect_run(cl);
+    assert_int_equal(established(gw), 0);
+    assert_log_clean();
+    log_must_have("unknown identity 'dn:C=CH, O=Corp, " EVIL_CN "'");
+
+    /* One that takes it: authenticated, named in every line after. */
+    teardown(NULL);
+    assert_int_equal(setup(NULL), 0);
+    gw = gateway("gw-ecdsa", NULL, NULL);
+    cl = client_conf("evil", "evil@corp.example", "evil-cn", "ca.pem", NULL);
+    claim_subject(cl);
+    start(cl);
+    connect_run(cl);
+    assert_up(gw, cl);
+    assert_log_clean();
+    log_must_have("'dn:C=CH, O=Corp, " EVIL_CN
+                  "' authenticated by certificate 'C=CH, O=Corp, " EVIL_CN "'");
+
+    /* Its certificate without the identity it claims: the refusal names
+     * the subject. */
+    teardown(NULL);
+    assert_int_equal(setup(NULL), 0);
+    gw = gateway("gw-ecdsa", NULL, NULL);
+    cl = client_conf("evil", "evil@corp.example", "evil-cn", "ca.pem", NULL);
+    assert_int_equal(ns_conf_id_parse("alice@corp.example", &cl->conf.local_id), 0);
+    start(cl);
+    connect_run(cl);
+    assert_refused(gw, cl);
+    assert_log_clean();
+    log_must_have("(subject 'C=CH, O=Corp, " EVIL_CN "', subjectAltName email:evil@corp.example)");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -853,6 +937,7 @@ int main(void)
         T(every_name_of_the_certificate),
         T(two_sections_first_wins),
         T(certificate_of_a_psk_section),
+        T(peer_strings_escaped_in_log),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
