@@ -194,6 +194,11 @@ int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out,
                         size_t errlen);
 void ns_conf_free(struct ns_conf *c);
 
+/* The suites legacy_proposals = yes adds for protocol (NS_PROTO_IKE or
+ * NS_PROTO_ESP): what Windows 10/11 proposes without a registry change.
+ * Returns how many were put in out[0..max). */
+unsigned ns_conf_legacy_suites(uint8_t protocol, struct ns_proposal *out, unsigned max);
+
 /* The weak algorithms (NS_LEGACY_* of conf/proposal_parse.h) found in any
  * proposal list of c, for the start-up log line; 0 unless legacy_proposals. */
 unsigned ns_conf_legacy_in_use(const struct ns_conf *c);

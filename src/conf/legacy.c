@@ -16,21 +16,28 @@
 static const char legacy_ike[] = "aes256-sha1-modp1024, 3des-sha1-modp1024";
 static const char legacy_esp[] = "aes256-sha1, 3des-sha1";
 
-/* Appends the suites of text that the default list[0..*n) lacks; a list
- * written under key is left alone. */
-static void append_missing(struct ns_conf_parser *p, const char *key, const char *text,
-                           uint8_t protocol, struct ns_proposal *list, unsigned *n)
+unsigned ns_conf_legacy_suites(uint8_t protocol, struct ns_proposal *out, unsigned max)
+{
+    char err[256];
+    int k = ns_proposal_list_parse(protocol == NS_PROTO_IKE ? legacy_ike : legacy_esp, protocol,
+                                   out, max, err, sizeof(err));
+    return k > 0 ? (unsigned)k : 0;
+}
+
+/* Appends the legacy suites of protocol that the default list[0..*n)
+ * lacks; a list written under key is left alone. */
+static void append_missing(struct ns_conf_parser *p, const char *key, uint8_t protocol,
+                           struct ns_proposal *list, unsigned *n)
 {
     if (ns_conf_p_key_line(p, key))
         return;
     struct ns_proposal add[NS_MAX_PROPOSALS];
-    char err[256];
-    int k = ns_proposal_list_parse(text, protocol, add, NS_MAX_PROPOSALS, err, sizeof(err));
-    if (k < 0) {
-        ns_conf_p_error(p, p->main_line, "internal: the legacy proposals do not parse: %s", err);
+    unsigned k = ns_conf_legacy_suites(protocol, add, NS_MAX_PROPOSALS);
+    if (k == 0) {
+        ns_conf_p_error(p, p->main_line, "internal: the legacy proposals do not parse");
         return;
     }
-    for (int i = 0; i < k; i++) {
+    for (unsigned i = 0; i < k; i++) {
         bool have = false;
         for (unsigned j = 0; j < *n && !have; j++)
             have = ns_proposal_same(&list[j], &add[i]);
@@ -68,8 +75,8 @@ void ns_conf_p_legacy(struct ns_conf_parser *p)
 {
     struct ns_conf *c = p->c;
     if (c->legacy_proposals) {
-        append_missing(p, "ike_proposals", legacy_ike, NS_PROTO_IKE, c->ike, &c->n_ike);
-        append_missing(p, "esp_proposals", legacy_esp, NS_PROTO_ESP, c->esp, &c->n_esp);
+        append_missing(p, "ike_proposals", NS_PROTO_IKE, c->ike, &c->n_ike);
+        append_missing(p, "esp_proposals", NS_PROTO_ESP, c->esp, &c->n_esp);
         return;
     }
     /* Defaults hold nothing weak, so a weak suite was written on the key's line. */

@@ -244,17 +244,42 @@ static void append(char *buf, size_t len, size_t *off, enum kind kind, int value
     }
 }
 
+/* ChaCha20 and 3DES have one key size each, which the wire leaves out
+ * (and some callers leave 0). */
+static unsigned encr_bits(enum ns_encr_alg encr, unsigned bits)
+{
+    if (bits != 0)
+        return bits;
+    return encr == NS_ENCR_CHACHA20_POLY1305 ? 256 : encr == NS_ENCR_3DES ? 192 : 0;
+}
+
+const char *ns_proposal_encr_name(enum ns_encr_alg encr, unsigned key_bits)
+{
+    return name_of(K_ENCR, (int)encr, encr_bits(encr, key_bits));
+}
+
+const char *ns_proposal_integ_name(enum ns_integ_alg integ)
+{
+    return name_of(K_INTEG, (int)integ, 0);
+}
+
+const char *ns_proposal_prf_name(enum ns_prf_alg prf)
+{
+    return name_of(K_PRF, (int)prf, 0);
+}
+
+const char *ns_proposal_dh_name(enum ns_dh_group dh)
+{
+    return name_of(K_DH, (int)dh, 0);
+}
+
 const char *ns_proposal_str(const struct ns_proposal *p, char *buf, size_t len)
 {
     size_t off = 0;
     if (len == 0)
         return buf;
     buf[0] = '\0';
-    unsigned bits = p->key_bits;
-    if (p->encr == NS_ENCR_CHACHA20_POLY1305 && bits == 0)
-        bits = 256; /* the one ChaCha20 key size; some callers leave it 0 */
-    if (p->encr == NS_ENCR_3DES && bits == 0)
-        bits = 192; /* likewise for 3DES */
+    unsigned bits = encr_bits(p->encr, p->key_bits);
     append(buf, len, &off, K_ENCR, (int)p->encr, bits);
     if (p->integ != NS_INTEG_NONE)
         append(buf, len, &off, K_INTEG, (int)p->integ, 0);

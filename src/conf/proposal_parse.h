@@ -29,6 +29,13 @@
 int ns_proposal_parse(const char *s, uint8_t protocol, struct ns_proposal *out, char *err,
                       size_t errlen);
 
+/* natsec's name of one algorithm as proposal strings write it ("aes256",
+ * "3des", "sha1", "prfsha1", "modp1024"), or NULL when natsec has none. */
+const char *ns_proposal_encr_name(enum ns_encr_alg encr, unsigned key_bits);
+const char *ns_proposal_integ_name(enum ns_integ_alg integ);
+const char *ns_proposal_prf_name(enum ns_prf_alg prf);
+const char *ns_proposal_dh_name(enum ns_dh_group dh);
+
 /* Whether two suites are the same (every field). */
 bool ns_proposal_same(const struct ns_proposal *a, const struct ns_proposal *b);
 

@@ -443,9 +443,14 @@ static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
     const struct ns_conf *c = e->conf;
     char ep[NS_ENDPOINT_STRLEN];
     if (ns_sa_select(c->ike, c->n_ike, NS_PROTO_IKE, &ip->sa, ip->ke.group, 0, ch) != NS_SA_OK) {
-        NS_INFO("ike: IKE_SA_INIT from %s: no acceptable IKE proposal, "
-                "NO_PROPOSAL_CHOSEN",
-                ns_endpoint_str(&rx->remote, ep));
+        char offer[320];
+        /* X12: say when only legacy_proposals would have let it in */
+        bool weak = !c->legacy_proposals && ns_sa_legacy_would_match(&ip->sa, NS_PROTO_IKE, 0);
+        NS_INFO("ike: IKE_SA_INIT from %s: no acceptable IKE proposal in %s, "
+                "NO_PROPOSAL_CHOSEN%s",
+                ns_endpoint_str(&rx->remote, ep), ns_sa_offer_str(&ip->sa, offer, sizeof(offer)),
+                weak ? " (it offers only weak algorithms, which legacy_proposals = yes allows)"
+                     : "");
         init_refuse(e, rx, h, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
         e->ctr.no_proposal_sent++;
         return false;

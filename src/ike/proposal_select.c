@@ -1,7 +1,12 @@
 /* Proposal offer, selection and acceptance: see proposal_select.h. */
 #include "ike/proposal_select.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "conf/conf.h"
+#include "conf/proposal_parse.h"
 
 #define PROTO_AH 2
 #define ESN_NO 0
@@ -276,4 +281,93 @@ bool ns_sa_offers_group(const struct ns_proposal *offered, unsigned n_offered, u
         if ((uint16_t)offered[i].dh == group)
             return true;
     return false;
+}
+
+/* A string built piece by piece into a fixed buffer, "..." at its end once
+ * a piece no longer fits. */
+struct text {
+    char *buf;
+    size_t len, off;
+    bool full;
+};
+
+static void put(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct text *t, const char *fmt, ...)
+{
+    if (t->full)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(t->buf + t->off, t->len - t->off, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < t->len - t->off) {
+        t->off += (size_t)n;
+        return;
+    }
+    t->full = true;
+    t->off = t->len > 4 ? t->len - 4 : 0;
+    snprintf(t->buf + t->off, t->len - t->off, "...");
+}
+
+static const char *transform_name(const struct ns_ike_transform *tr)
+{
+    switch (tr->type) {
+    case NS_TRANS_ENCR:
+        return ns_proposal_encr_name((enum ns_encr_alg)tr->id, tr->key_len);
+    case NS_TRANS_INTEG:
+        return ns_proposal_integ_name((enum ns_integ_alg)tr->id);
+    case NS_TRANS_PRF:
+        return ns_proposal_prf_name((enum ns_prf_alg)tr->id);
+    case NS_TRANS_DH:
+        return ns_proposal_dh_name((enum ns_dh_group)tr->id);
+    default:
+        return NULL;
+    }
+}
+
+const char *ns_sa_offer_str(const struct ns_ike_sa *sa, char *buf, size_t len)
+{
+    static const struct {
+        uint8_t type;
+        const char *prefix;
+    } kinds[] = {{NS_TRANS_ENCR, "encr"},
+                 {NS_TRANS_INTEG, "integ"},
+                 {NS_TRANS_PRF, "prf"},
+                 {NS_TRANS_DH, "dh"}};
+    struct text t = {buf, len, 0, len == 0};
+    if (len != 0)
+        buf[0] = '\0';
+    for (unsigned i = 0; i < sa->n; i++) {
+        const struct ns_ike_sa_proposal *pp = &sa->prop[i];
+        put(&t, "%s", i ? ", " : "");
+        bool first_kind = true;
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+            bool first = true;
+            for (unsigned j = 0; j < pp->n_t; j++) {
+                const struct ns_ike_transform *tr = &pp->t[j];
+                /* NONE (an AEAD's integrity, ESP without PFS) says nothing */
+                if (tr->type != kinds[k].type ||
+                    (tr->id == 0 && (tr->type == NS_TRANS_INTEG || tr->type == NS_TRANS_DH)))
+                    continue;
+                const char *name = transform_name(tr);
+                put(&t, "%s", first ? (first_kind ? "" : "-") : "/");
+                if (name != NULL)
+                    put(&t, "%s", name);
+                else if (tr->key_len != 0)
+                    put(&t, "%s%u:%u", kinds[k].prefix, tr->id, tr->key_len);
+                else
+                    put(&t, "%s%u", kinds[k].prefix, tr->id);
+                first = first_kind = false;
+            }
+        }
+    }
+    return buf;
+}
+
+bool ns_sa_legacy_would_match(const struct ns_ike_sa *peer, uint8_t protocol, unsigned flags)
+{
+    struct ns_proposal legacy[NS_MAX_PROPOSALS];
+    struct ns_sa_choice ch;
+    unsigned n = ns_conf_legacy_suites(protocol, legacy, NS_MAX_PROPOSALS);
+    return n != 0 && find_match(legacy, n, protocol, peer, 0, flags, &ch);
 }

@@ -81,6 +81,18 @@ int ns_sa_accept(const struct ns_proposal *offered, unsigned n_offered, uint8_t 
  * else the group to put in INVALID_KE_PAYLOAD. */
 uint16_t ns_sa_ke_group_to_request(const struct ns_proposal *chosen, uint16_t ke_group);
 
+/* The peer's proposals for a log line: each as natsec writes a suite
+ * ("3des-sha1-prfsha1-modp1024"), several algorithms of one kind joined by
+ * '/', proposals by ", "; an algorithm natsec has no name for as its
+ * number ("encr23", "dh30", "encr12:192" for a key size). Cut short with
+ * "..." when buf is full. Returns buf. */
+const char *ns_sa_offer_str(const struct ns_ike_sa *sa, char *buf, size_t len);
+
+/* Whether the peer's SA payload would find a suite among those
+ * legacy_proposals = yes adds (Windows' defaults, ns_conf_legacy_suites):
+ * the hint a refusal's log line gives. */
+bool ns_sa_legacy_would_match(const struct ns_ike_sa *peer, uint8_t protocol, unsigned flags);
+
 /* Initiator, on INVALID_KE_PAYLOAD: whether the requested group is in one
  * of the proposals we offered (else the exchange fails; we never switch to
  * a group we did not offer). */

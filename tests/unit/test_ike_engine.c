@@ -774,7 +774,9 @@ static void legacy_suites_refused_by_default(void **state)
     struct cl_opts o = {.extra = "legacy_proposals = yes\nike_proposals = 3des-sha1-modp1024\n"
                                  "esp_proposals = 3des-sha1"};
     assert_no_ike_proposal(gw, &o);
-    assert_true(log_has("no acceptable IKE proposal, NO_PROPOSAL_CHOSEN"));
+    assert_true(log_has("no acceptable IKE proposal in 3des-sha1-prfsha1-modp1024, "
+                        "NO_PROPOSAL_CHOSEN (it offers only weak algorithms, which "
+                        "legacy_proposals = yes allows)"));
 }
 
 /* X12: with legacy_proposals = yes on the gateway (and the Windows suites

@@ -714,6 +714,40 @@ static void windows_default_needs_legacy_proposals(void **state)
     ns_conf_free(&legacy);
 }
 
+/* X12: a refusal's log line names what the peer offered, in natsec's
+ * proposal syntax (several algorithms of a kind joined by '/', those
+ * natsec has no name for by number), and says when only the
+ * legacy_proposals suites would have matched. */
+static void offer_text_and_legacy_hint(void **state)
+{
+    /* X12 */
+    (void)state;
+    struct ns_ike_sa peer;
+    char buf[512];
+    windows_ike(&peer);
+    assert_string_equal(ns_sa_offer_str(&peer, buf, sizeof(buf)),
+                        "3des-sha1-prfsha1-modp1024, aes256-sha1-prfsha1-modp1024, "
+                        "3des-sha256-prfsha256-modp1024, aes256-sha256-prfsha256-modp1024, "
+                        "aes256-sha256-prfsha256-modp2048");
+    assert_true(ns_sa_legacy_would_match(&peer, NS_PROTO_IKE, 0));
+    strongswan_ike(&peer);
+    assert_string_equal(ns_sa_offer_str(&peer, buf, sizeof(buf)),
+                        "aes128/encr12:192/aes256-sha256/sha384/sha512-prfsha256/prfsha384/"
+                        "prfsha512-x25519/ecp256/dh20/modp2048, "
+                        "aes128gcm16/aes256gcm16/chacha20poly1305-prfsha256/prfsha384-x25519/"
+                        "ecp256/modp2048");
+    assert_false(ns_sa_legacy_would_match(&peer, NS_PROTO_IKE, 0));
+    /* A full buffer ends in "...", always terminated. */
+    char small[24];
+    assert_string_equal(ns_sa_offer_str(&peer, small, sizeof(small)), "aes128/encr12:192/ae...");
+    windows_esp(&peer);
+    assert_string_equal(ns_sa_offer_str(&peer, buf, sizeof(buf)),
+                        "aes256-sha1, aes128-sha1, 3des-sha1");
+    assert_true(ns_sa_legacy_would_match(&peer, NS_PROTO_ESP, NS_SA_F_NO_DH));
+    memset(&peer, 0, sizeof(peer));
+    assert_string_equal(ns_sa_offer_str(&peer, buf, sizeof(buf)), "");
+}
+
 /* An initiator offering aes256-sha1 for ESP accepts the answer that picks
  * it, and refuses an answer that picks SHA-1 with a cipher it did not offer. */
 static void esp_sha1_offer_and_accept(void **state)
@@ -1049,6 +1083,7 @@ int main(void)
         cmocka_unit_test(windows_modp2048_with_esp_sha1_at_default_settings),
         cmocka_unit_test(esp_sha1_offer_and_accept),
         cmocka_unit_test(windows_default_needs_legacy_proposals),
+        cmocka_unit_test(offer_text_and_legacy_hint),
         cmocka_unit_test(esp_pfs),
         cmocka_unit_test(aead_integrity_none),
         cmocka_unit_test(unknown_type_and_dh_none),
