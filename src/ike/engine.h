@@ -1,10 +1,11 @@
 /* The IKEv2 SA engine: IKE_SA_INIT, IKE_AUTH (PSK, configuration payload,
  * the first CHILD_SA), CREATE_CHILD_SA (re-keying CHILD_SAs, with optional
  * PFS, and the IKE SA, started by either side at soft lifetimes in time and
- * bytes; simultaneous re-keys resolved by the nonces, 2.8.1) and
- * INFORMATIONAL for both roles, with NAT detection and port floating (RFC
- * 7296 2.23), COOKIE under load (2.6) and a fair share of the half-open
- * SAs per source address (ike/halfopen.h, X13), message IDs,
+ * bytes and before sequence numbers run out; simultaneous re-keys resolved
+ * by the nonces, 2.8.1) and INFORMATIONAL for both roles, with NAT
+ * detection and port floating (RFC 7296 2.23), COOKIE under load (2.6) and
+ * a fair share of the half-open SAs per source address (ike/halfopen.h,
+ * X13), message IDs,
  * retransmission and response caching, liveness, hard lifetimes, and
  * deletion.
  *
@@ -129,8 +130,10 @@ struct ns_ike_ops {
 
     /* Optional. The traffic a CHILD_SA has carried so far (the SAD's
      * per-SA stats). The engine asks for it to apply child_lifetime_bytes
-     * (at a pace that follows the traffic: often when close to the limit,
-     * every 10 s when idle) and, after a re-key, to see that the new
+     * and, without ESN, to re-key before the 2^32 sequence numbers (one a
+     * packet) run out (at a pace that follows the traffic: often when close
+     * to a limit, every 10 s, or 60 s with only the packet limit, when
+     * idle) and, after a re-key, to see that the new
      * CHILD_SA carries traffic before the old one goes. Returns 0, or -1
      * when the SA is unknown. */
     int (*child_usage)(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint32_t out_spi,

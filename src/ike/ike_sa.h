@@ -117,8 +117,9 @@ struct ns_ike_child {
     uint64_t expire_at;           /* hard lifetime: deleted then */
     uint64_t retire_at;           /* RETIRING: deleted by us then (grace); REKEYED: fallback */
     uint64_t poll_at;             /* next look at its traffic (byte lifetime, successor used) */
-    uint64_t poll_bytes, poll_ms; /* traffic at the last look, for the rate */
+    uint64_t poll_bytes, poll_packets, poll_ms; /* traffic at the last look, for the rate */
     uint64_t soft_bytes;          /* re-key when either direction carried this much */
+    uint64_t soft_packets;        /* ... or this many packets (0: ESN, no limit) */
     unsigned rekeys;              /* re-keys of this CHILD_SA's line so far */
     uint32_t successor_spi; /* RETIRING, REKEYED: our inbound SPI of the one that replaced it */
     uint64_t install_seq;   /* installation order: the SAD sends on the newest */

@@ -1,6 +1,7 @@
 /* The life cycle of established SAs (RFC 7296 1.3, 2.8, 2.18; X3):
  *
- *   soft lifetime (time, or bytes through ops->child_usage) -> re-key by
+ *   soft lifetime (time, or bytes through ops->child_usage, or packets:
+ *   a 32-bit sequence number must never run out, RFC 4303 3.3.3) -> re-key by
  *   CREATE_CHILD_SA (create_child_exchange.c), whichever side comes first;
  *   hard lifetime -> delete. The soft time is the lifetime minus 10 % and
  *   a random further 0-10 %, drawn per SA on each side, so that thousands
@@ -28,10 +29,15 @@
 #include "ike/ike_sa.h"
 #include "util/container.h"
 
-/* Byte lifetime polls: as often as the traffic needs, within these. */
+/* Traffic polls: as often as the traffic needs, within these; only the
+ * packet limit (no byte lifetime) allows the longer wait, which at a rate
+ * no single SA reaches still leaves over 10 % of the sequence numbers. */
 #define POLL_MIN_MS 250
 #define POLL_MAX_MS 10000
+#define POLL_MAX_PACKETS_MS 60000
 #define POLL_FIRST_MS 1000
+/* Without ESN an SA has 2^32 - 1 sequence numbers. */
+#define SEQ_LIMIT_32 UINT32_MAX
 
 static uint64_t min_u64(uint64_t a, uint64_t b)
 {
@@ -69,14 +75,20 @@ void ns_eng_life_child_start(struct ns_ike_engine *e, struct ns_ike_child *c)
     c->successor_spi = 0;
     c->install_seq = ++e->child_seq;
     c->poll_bytes = 0;
+    c->poll_packets = 0;
     c->poll_ms = e->now;
     c->soft_bytes = 0;
+    c->soft_packets = 0;
     c->poll_at = NS_IKE_NEVER;
+    if (!e->ops.child_usage)
+        return;
     uint64_t bytes = e->conf->child_lifetime_bytes;
-    if (bytes && e->ops.child_usage) {
+    if (bytes)
         c->soft_bytes = soft(bytes);
+    if (!c->alg.esn)
+        c->soft_packets = soft(SEQ_LIMIT_32);
+    if (c->soft_bytes || c->soft_packets)
         c->poll_at = e->now + POLL_FIRST_MS;
-    }
 }
 
 /* ---- small helpers ---- */
@@ -285,33 +297,56 @@ uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *s
 
 /* ---- traffic polls ---- */
 
-static void poll_bytes(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_child *c,
+/* The wait until the next look, for count growing from last (at last_ms)
+ * towards target: halfway there at the present rate, within [min, max]. */
+static uint64_t poll_wait(uint64_t now, uint64_t last_ms, uint64_t last, uint64_t count,
+                          uint64_t target, uint64_t max_ms)
+{
+    uint64_t dt = now > last_ms ? now - last_ms : 1;
+    uint64_t rate = count > last ? (count - last) * 1000 / dt : 0;
+    uint64_t wait = rate && target > count ? (target - count) * 1000 / rate / 2 : max_ms;
+    return wait < POLL_MIN_MS ? POLL_MIN_MS : wait > max_ms ? max_ms : wait;
+}
+
+static void poll_usage(struct ns_ike_engine *e, struct ns_ike_child *c,
                        const struct ns_ike_child_usage *u)
 {
     uint64_t now = e->now, hard = e->conf->child_lifetime_bytes;
     uint64_t bytes = max_u64(u->bytes_in, u->bytes_out);
-    if (bytes >= hard) {
+    uint64_t packets = max_u64(u->packets_in, u->packets_out);
+    if (hard && bytes >= hard) {
         c->expire_at = now; /* the loop below deletes it */
         c->poll_at = NS_IKE_NEVER;
         NS_INFO("ike: CHILD SA in 0x%08x: hard byte lifetime reached (%llu bytes)", c->spi_in,
                 (unsigned long long)bytes);
         return;
     }
-    if (bytes >= c->soft_bytes && c->cstate == NS_CHILD_INSTALLED && c->rekey_at > now) {
+    bool due = c->cstate == NS_CHILD_INSTALLED && c->rekey_at > now;
+    if (hard && bytes >= c->soft_bytes && due) {
         NS_INFO("ike: CHILD SA in 0x%08x: soft byte lifetime reached (%llu bytes), re-keying",
                 c->spi_in, (unsigned long long)bytes);
         c->rekey_at = now;
+        due = false;
     }
-    /* Next look halfway to the next limit at the present rate. */
-    uint64_t dt = now > c->poll_ms ? now - c->poll_ms : 1;
-    uint64_t rate = bytes > c->poll_bytes ? (bytes - c->poll_bytes) * 1000 / dt : 0;
-    uint64_t target = bytes < c->soft_bytes ? c->soft_bytes : hard;
-    uint64_t wait = rate ? (target - bytes) * 1000 / rate / 2 : POLL_MAX_MS;
-    wait = wait < POLL_MIN_MS ? POLL_MIN_MS : wait > POLL_MAX_MS ? POLL_MAX_MS : wait;
+    /* The packet count stands for the sequence numbers used: every packet
+     * takes one, and the SAD refuses to send past the last. */
+    if (c->soft_packets && packets >= c->soft_packets && due) {
+        NS_INFO("ike: CHILD SA in 0x%08x: %llu of its 2^32 sequence numbers used, re-keying",
+                c->spi_in, (unsigned long long)packets);
+        c->rekey_at = now;
+    }
+    uint64_t wait = POLL_MAX_PACKETS_MS;
+    if (hard)
+        wait = poll_wait(now, c->poll_ms, c->poll_bytes, bytes,
+                         bytes < c->soft_bytes ? c->soft_bytes : hard, POLL_MAX_MS);
+    if (c->soft_packets)
+        wait = min_u64(wait, poll_wait(now, c->poll_ms, c->poll_packets, packets,
+                                       packets < c->soft_packets ? c->soft_packets : SEQ_LIMIT_32,
+                                       hard ? POLL_MAX_MS : POLL_MAX_PACKETS_MS));
     c->poll_bytes = bytes;
+    c->poll_packets = packets;
     c->poll_ms = now;
     c->poll_at = now + wait;
-    (void)sa;
 }
 
 /* A REKEYED child we delete: as soon as its successor carried inbound
@@ -370,7 +405,7 @@ static void poll_pending(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned 
     if (e->ops.child_usage(e->ops.ctx, sa->dp_id, c->spi_in, c->spi_out, &u) == 0 &&
         u.packets_in > 0) {
         if (ns_eng_child_activate(e, sa, i) == 0)
-            c->poll_at = e->conf->child_lifetime_bytes ? e->now : NS_IKE_NEVER;
+            c->poll_at = c->soft_bytes || c->soft_packets ? e->now : NS_IKE_NEVER;
         return;
     }
     c->poll_at = e->now + NS_IKE_SUCCESSOR_POLL_MS;
@@ -390,7 +425,8 @@ static void poll_child(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_i
         c->poll_at = NS_IKE_NEVER;
         return;
     }
-    if (c->cstate == NS_CHILD_DELETING || !e->ops.child_usage || !e->conf->child_lifetime_bytes) {
+    if (c->cstate == NS_CHILD_DELETING || !e->ops.child_usage ||
+        (!c->soft_bytes && !c->soft_packets)) {
         c->poll_at = NS_IKE_NEVER;
         return;
     }
@@ -399,7 +435,7 @@ static void poll_child(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_i
         c->poll_at = NS_IKE_NEVER;
         return;
     }
-    poll_bytes(e, sa, c, &u);
+    poll_usage(e, c, &u);
 }
 
 /* ---- running what is due ---- */

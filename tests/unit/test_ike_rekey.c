@@ -78,6 +78,7 @@ struct node {
     enum ns_ike_down_reason down_reason;
     uint64_t down_at;
     unsigned n_moved;
+    unsigned n_seq_overflow; /* packets the model SAD refused: sequence numbers used up */
 };
 
 struct sent {
@@ -354,6 +355,12 @@ static bool esp_send(struct node *a, struct node *b, size_t bytes)
     struct esp_sa *o = esp_newest_out(a, dp_id_of(a));
     if (!o)
         return false;
+    /* The packet count stands for the sequence number, which never wraps
+     * (the SAD refuses with NS_ESP_SEQ_OVERFLOW). */
+    if (!o->spec.esn && o->packets >= UINT32_MAX) {
+        a->n_seq_overflow++;
+        return false;
+    }
     struct esp_sa *i = esp_find(b, true, o->spi);
     if (!i || i->spec.encr_key_len != o->spec.encr_key_len ||
         memcmp(i->spec.encr_key, o->spec.encr_key, o->spec.encr_key_len) != 0)
@@ -1101,6 +1108,29 @@ static void rebinding_after_ike_rekey_moves_esp(void **state)
     assert_int_equal(traffic_for(cl, 2000, 100), 0);
 }
 
+/* X3: a CHILD_SA re-keys before its 32-bit sequence numbers run out, with
+ * no byte lifetime and its time lifetime far off: the client's outbound SA
+ * is made to stand 1000 packets from the end (its model counter, as if 2^32
+ * - 1001 packets had gone), traffic goes on at 10 packets a second each
+ * way, and a re-key replaces it in time: no packet is refused for overflow
+ * and none is lost. */
+static void rekey_before_sequence_numbers_run_out(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct esp_sa *o = esp_newest_out(cl, dp_id_of(cl));
+    assert_non_null(o);
+    assert_false(o->spec.esn);
+    uint32_t old_out = o->spi;
+    o->packets = UINT32_MAX - 1000;
+    assert_int_equal(traffic_for(cl, 150000, 100), 0);
+    assert_int_equal(cl->n_seq_overflow, 0);
+    assert_int_equal(counters(cl).child_rekeys, 1);
+    assert_settled(cl);
+    assert_int_not_equal(ike_net_one_sa(cl->e).child[0].spi_out, old_out);
+    assert_true(log_has("sequence numbers"));
+}
+
 /* X3: byte lifetime: with child_lifetime_bytes the CHILD_SA is re-keyed
  * when either direction carried 80-90 % of it, long before its time. */
 static void byte_lifetime_rekey(void **state)
@@ -1392,6 +1422,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rekey_after_nat_rebinding, setup, teardown),
         cmocka_unit_test_setup_teardown(rebinding_after_ike_rekey_moves_esp, setup, teardown),
         cmocka_unit_test_setup_teardown(byte_lifetime_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(rekey_before_sequence_numbers_run_out, setup, teardown),
         cmocka_unit_test_setup_teardown(hard_lifetime_deletes, setup, teardown),
         cmocka_unit_test_setup_teardown(dpd_failure_reports_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_after_ike_rekey, setup, teardown),
