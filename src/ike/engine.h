@@ -38,6 +38,7 @@
 #include <stdint.h>
 
 #include "conf/conf.h"
+#include "crypto/cipher.h"
 #include "crypto/proposal.h"
 #include "esp/sa_spec.h"
 #include "util/addr.h"
@@ -339,5 +340,28 @@ struct ns_ike_counters {
     unsigned ike_sas;             /* now: every IKE SA in the table */
 };
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
+
+/* ---- inspection (packet trace decoders, tests) ---- */
+
+/* The keys that protect the SK payloads of one IKE SA (RFC 7296 2.14):
+ * what a decoder of a packet trace needs to read its IKE messages (the
+ * rows of Wireshark's IKEv2 decryption table are these), and what the
+ * unit tests use to read what the engines sent and to play a peer.
+ * Messages the original initiator sends are sealed with sk_ei and sk_ai,
+ * those of the original responder with sk_er and sk_ar. Secret: the
+ * caller wipes them (OPENSSL_cleanse) once used. */
+struct ns_ike_sa_keys {
+    uint64_t spi_i, spi_r;
+    struct ns_proposal alg; /* the IKE suite: encr, key_bits, integ */
+    uint8_t sk_ei[NS_CIPHER_MAX_ENCR_KEY], sk_er[NS_CIPHER_MAX_ENCR_KEY];
+    size_t encr_len; /* key and salt for AEAD */
+    uint8_t sk_ai[NS_CIPHER_MAX_INTEG_KEY], sk_ar[NS_CIPHER_MAX_INTEG_KEY];
+    size_t integ_len; /* 0 for AEAD */
+};
+/* The keys of this engine's IKE SA with these SPIs (one lingering after
+ * its deletion included). Returns 0, or -1 when there is no such IKE SA
+ * or its keys are not derived yet (before IKE_SA_INIT is done). */
+int ns_ike_engine_sa_keys(const struct ns_ike_engine *e, uint64_t spi_i, uint64_t spi_r,
+                          struct ns_ike_sa_keys *out);
 
 #endif
