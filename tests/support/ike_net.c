@@ -8,6 +8,10 @@
 
 #include <cmocka.h>
 
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "crypto/rand.h"
 #include "support/ike_net.h"
 
 /* The network the loop's context-free callbacks work on. */
@@ -61,11 +65,15 @@ int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
     return -1;
 }
 
+static bool captured(struct ike_sim_pkt *p, int to);
+
 static void deliver(struct ike_sim_pkt *p)
 {
     struct ns_endpoint local;
     int to = ike_net_route(cur, &p->dst, &local);
     if (to < 0 || !*engine_p(cur, (unsigned)to))
+        return;
+    if (captured(p, to))
         return;
     if (cur->layout.blackhole != IKE_NET_NONE &&
         *(const bool *)field(cur, (unsigned)to, cur->layout.blackhole))
@@ -157,4 +165,91 @@ struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e)
     struct ike_net_sas l = ike_net_sas_of(e);
     assert_int_equal(l.n, 1);
     return l.st[0];
+}
+
+/* ---- SK messages ---- */
+
+/* The SK cipher of the messages one side of the IKE SA sends: the
+ * original initiator's keys, or the responder's. */
+static struct ns_cipher *sk_cipher(const struct ns_ike_sa_keys *k, bool initiator_sends)
+{
+    return ns_cipher_new(k->alg.encr, k->alg.key_bits, k->alg.integ,
+                         initiator_sends ? k->sk_ei : k->sk_er, k->encr_len,
+                         initiator_sends ? k->sk_ai : k->sk_ar, k->integ_len);
+}
+
+int ike_net_sk_open(const struct ns_ike_engine *e, const uint8_t *msg, size_t len,
+                    struct ike_net_sk *out)
+{
+    struct ns_ike_payloads pl;
+    if (len > sizeof(out->msg))
+        return -1;
+    memcpy(out->msg, msg, len);
+    out->len = len;
+    if (ns_ike_parse_message(out->msg, len, &out->h, &pl) != NS_IKE_OK)
+        return -1;
+    const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
+    struct ns_ike_sa_keys k;
+    if (!sk || ns_ike_engine_sa_keys(e, out->h.spi_i, out->h.spi_r, &k) != 0)
+        return -1;
+    struct ns_cipher *c = sk_cipher(&k, out->h.flags & NS_IKE_FLAG_INITIATOR);
+    OPENSSL_cleanse(&k, sizeof(k));
+    int rc = c && ns_ike_sk_open(c, out->msg, len, sk, &out->inner) == NS_IKE_OK ? 0 : -1;
+    ns_cipher_free(c);
+    return rc;
+}
+
+/* The answer ike_net_sk_request waits for, taken off the network. */
+static bool captured(struct ike_sim_pkt *p, int to)
+{
+    struct ike_net_capture *w = cur->capture;
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    uint8_t copy[IKE_SIM_PKT_MAX];
+    if (!w || w->got || to != w->to)
+        return false;
+    memcpy(copy, p->data, p->len);
+    if (ns_ike_parse_message(copy, p->len, &h, &pl) != NS_IKE_OK || h.spi_i != w->spi_i ||
+        h.spi_r != w->spi_r || h.msg_id != w->msg_id || !(h.flags & NS_IKE_FLAG_RESPONSE))
+        return false;
+    w->got = ike_net_sk_open(*engine_p(cur, (unsigned)to), p->data, p->len, w->answer) == 0;
+    return w->got;
+}
+
+int ike_net_sk_request(struct ike_net *net, int from, const struct ns_ike_sa_status *sa,
+                       uint8_t exchange, uint32_t msg_id, ike_net_sk_fill fill, void *arg,
+                       struct ike_net_sk *answer)
+{
+    struct ns_ike_sa_keys k;
+    assert_int_equal(
+        ns_ike_engine_sa_keys(*engine_p(net, (unsigned)from), sa->spi_i, sa->spi_r, &k), 0);
+    struct ns_cipher *c = sk_cipher(&k, sa->initiator);
+    OPENSSL_cleanse(&k, sizeof(k));
+    assert_non_null(c);
+    /* The I flag names the original initiator, whichever side asks (3.1). */
+    struct ns_ike_header h = {.spi_i = sa->spi_i,
+                              .spi_r = sa->spi_r,
+                              .version = NS_IKE_VERSION,
+                              .exchange = exchange,
+                              .flags = sa->initiator ? NS_IKE_FLAG_INITIATOR : 0,
+                              .msg_id = msg_id};
+    uint8_t msg[IKE_SIM_PKT_MAX], iv[NS_CIPHER_MAX_IV];
+    assert_int_equal(ns_random_bytes(iv, ns_cipher_iv_len(c)), 0);
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, msg, sizeof(msg), &h);
+    ns_ike_sk_begin(&b, c, iv);
+    if (fill)
+        fill(&b, arg);
+    ns_ike_sk_seal(&b, c);
+    ns_cipher_free(c);
+    int len = ns_ike_build_finish(&b);
+    assert_true(len > 0);
+
+    struct ike_net_capture w = {
+        .to = from, .spi_i = sa->spi_i, .spi_r = sa->spi_r, .msg_id = msg_id, .answer = answer};
+    net->capture = &w;
+    ike_net_send(net, from, &sa->local, &sa->remote, msg, (size_t)len);
+    ike_net_run_until(net, *net->now + IKE_NET_SK_WAIT_MS);
+    net->capture = NULL;
+    return w.got ? 0 : -1;
 }

@@ -2,9 +2,10 @@
  * (test_ike_engine.c, test_ike_rekey.c, test_ike_halfopen.c,
  * test_ike_cert.c): the loop's view of a test's node array, delivery to
  * the node an address or NAT mapping names, SPI allocation through each
- * node's ike_sim_spis, sending through a node's NAT, and the fixture's
+ * node's ike_sim_spis, sending through a node's NAT, the fixture's
  * setup and teardown (every engine and configuration freed, every SPI
- * given back).
+ * given back), and SK messages: what the engines sent, opened with their
+ * keys, and requests a test writes, sealed as a node's engine would.
  *
  * Each test keeps its own struct node (what its ops callbacks record
  * differs); the harness finds the common fields through their offsets
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ike/msg.h"
 #include "support/ike_sim.h"
 
 /* Where a test's struct node keeps what the harness uses. */
@@ -39,6 +41,8 @@ struct ike_net_layout {
     .layout = IKE_NET_LAYOUT(T, bh), .nodes = (n)->node, .n_nodes = &(n)->n_nodes,                 \
     .nat = (n)->nat, .n_nats = &(n)->n_nats, .q = &(n)->q, .now = &(n)->now, .log = &(n)->log
 
+struct ike_net_capture;
+
 /* A test's network: its nodes, NATs, queue, clock and log, and its hooks. */
 struct ike_net {
     struct ike_net_layout layout;
@@ -57,7 +61,8 @@ struct ike_net {
     void (*after_input)(void);
     /* Optional: more checks for node i at teardown, after its engine is freed. */
     void (*teardown_node)(unsigned i);
-    struct ike_sim_world world; /* filled by ike_net_open */
+    struct ike_sim_world world;      /* filled by ike_net_open */
+    struct ike_net_capture *capture; /* ike_net_sk_request's, while it runs */
 };
 
 /* Wires net to the loop and opens the log: a fixture's setup. 0 or -1. */
@@ -92,5 +97,53 @@ struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e);
 /* ops->alloc_spi and ops->release_spi for a ctx that is a test's node. */
 uint32_t ike_net_alloc_spi(void *ctx);
 void ike_net_release_spi(void *ctx, uint32_t spi);
+
+/* ---- SK messages: reading what the engines sent, playing a peer ---- */
+
+/* An SK-protected message opened: its header and its inner payloads,
+ * which point into msg (decrypted in place): use it where it is. */
+struct ike_net_sk {
+    uint8_t msg[IKE_SIM_PKT_MAX];
+    size_t len;
+    struct ns_ike_header h;
+    struct ns_ike_payloads inner;
+};
+
+/* Opens a copy of msg, an SK-protected message of one of engine e's IKE
+ * SAs (the SPIs of its header; e sent it or it was sent to e), with that
+ * SA's keys (ns_ike_engine_sa_keys). 0, or -1 when it is not one of e's
+ * IKE SAs or does not verify. */
+int ike_net_sk_open(const struct ns_ike_engine *e, const uint8_t *msg, size_t len,
+                    struct ike_net_sk *out);
+
+/* Writes a test's payloads into the open SK payload of a request. */
+typedef void (*ike_net_sk_fill)(struct ns_ike_builder *b, void *arg);
+
+/* How long (simulated ms) ike_net_sk_request waits for the answer. */
+#define IKE_NET_SK_WAIT_MS 100
+
+/* The answer ike_net_sk_request waits for (the harness's, while it runs). */
+struct ike_net_capture {
+    int to; /* the node the request came from */
+    uint64_t spi_i, spi_r;
+    uint32_t msg_id;
+    struct ike_net_sk *answer;
+    bool got;
+};
+
+/* A request with content the engines would never send, as node `from`
+ * sends it to its peer in its IKE SA sa (from's status snapshot of it):
+ * an exchange with message ID msg_id whose SK payload holds what fill
+ * writes (fill NULL: nothing), sealed with sa's keys as from's engine
+ * would seal it, sent from sa's local endpoint to its remote through
+ * from's NAT. The network then runs for IKE_NET_SK_WAIT_MS; the answer
+ * (a response in sa with msg_id, to `from`) is taken off the network
+ * before from's engine, which sent no such request, sees it, and opened
+ * into *answer. Returns 0, or -1 when nothing answered. from's engine
+ * does not know the message ID was used: its own next request may carry
+ * it again. */
+int ike_net_sk_request(struct ike_net *net, int from, const struct ns_ike_sa_status *sa,
+                       uint8_t exchange, uint32_t msg_id, ike_net_sk_fill fill, void *arg,
+                       struct ike_net_sk *answer);
 
 #endif

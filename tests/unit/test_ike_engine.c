@@ -20,7 +20,6 @@
 
 #include "crypto/rand.h"
 #include "ike/engine.h"
-#include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/alloc_count.h"
 #include "support/ike_net.h"
@@ -1355,8 +1354,11 @@ static void dead_peer_detected(void **state)
     assert_true(log_has("giving up"));
 }
 
-/* DELETE of a CHILD_SA (white box: the client engine has no API for it
- * yet): the gateway removes it and answers with its own SPI of the pair. */
+/* DELETE of a CHILD_SA (RFC 7296 1.4.1), as the client's engine sends it
+ * for the CHILD_SA a re-key replaced (natsecctl rekey), once the grace
+ * time its successor gets without traffic is over: the gateway removes
+ * its half and answers with its own inbound SPI of the pair, and that
+ * answer takes the client's half out. */
 static void child_delete_is_answered_with_pair(void **state)
 {
     (void)state;
@@ -1364,42 +1366,41 @@ static void child_delete_is_answered_with_pair(void **state)
     struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
-    assert_non_null(sa);
-    uint8_t spi[4];
-    ns_put_u32(spi, sa->child[0].spi_in);
-    struct ns_ike_builder b;
-    uint32_t id = sa->next_req_id++;
-    assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, id), 0);
-    ns_ike_add_delete(&b, NS_PROTO_ESP, 4, spi, 1);
-    int len = ns_eng_sk_end(cl->e, sa, &b);
-    assert_true(len > 0);
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
     unsigned before = N->n_sent;
-    ns_eng_request(cl->e, sa, NS_REQ_DPD, id, cl->e->buf, (size_t)len);
-    run_for(100);
+    run_for(3000); /* the grace time: 2 s */
+    assert_int_equal(cl->n_child, 2);
+    const struct child_rec *old = &cl->child[0];
     assert_int_equal(gw->n_down, 1);
-    assert_int_equal(gw->down_out[0], cl->child[0].in.spi);
+    assert_int_equal(gw->down_out[0], old->in.spi);
     /* The answer names the gateway's inbound SPI of the pair. */
     const struct sent *r = NULL;
     for (unsigned i = before; i < N->n_sent; i++)
-        if (N->sent[i].node == 0)
+        if (N->sent[i].node == 0 && N->sent[i].exchange == NS_INFORMATIONAL)
             r = &N->sent[i];
     assert_non_null(r);
-    uint8_t copy[PKT_MAX];
-    memcpy(copy, r->data, r->len);
-    struct ns_ike_header h;
-    struct ns_ike_payloads pl, inner;
-    assert_int_equal(ns_ike_parse_message(copy, r->len, &h, &pl), NS_IKE_OK);
-    assert_int_equal(ns_eng_sa_cipher_in(sa), 0); /* keyed only while in use (R12) */
-    assert_int_equal(ns_ike_sk_open(sa->sk_in, copy, r->len, ns_ike_find(&pl, NS_PL_SK), &inner),
-                     NS_IKE_OK);
+    struct ike_net_sk answer;
+    assert_int_equal(ike_net_sk_open(cl->e, r->data, r->len, &answer), 0);
     struct ns_ike_delete d;
-    assert_int_equal(ns_ike_parse_delete(ns_ike_find(&inner, NS_PL_DELETE), &d), NS_IKE_OK);
+    assert_int_equal(ns_ike_parse_delete(ns_ike_find(&answer.inner, NS_PL_DELETE), &d), NS_IKE_OK);
     assert_int_equal(d.n_spi, 1);
-    assert_int_equal(ns_get_u32(d.spis), cl->child[0].out.spi);
-    /* The client's half is removed by its own side in a later issue; the
-     * test removes it to keep the SPI accounting straight. */
-    ns_eng_child_remove(cl->e, sa, 0);
+    assert_int_equal(ns_get_u32(d.spis), old->out.spi);
+    /* The client's engine removed its half on that answer. */
+    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->down_in[0], old->in.spi);
+    assert_int_equal(cl->down_out[0], old->out.spi);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
+    assert_int_equal(cs.n_child, 1);
+    assert_int_equal(cs.child[0].spi_in, cl->child[1].in.spi);
+}
+
+/* The unknown critical payload (type 211) of critical_payload_in_sk_request. */
+static void add_unknown_critical(struct ns_ike_builder *b, void *arg)
+{
+    (void)arg;
+    ns_ike_build_open(b, 211, true);
+    ns_write_u32(&b->w, 0xdeadbeef);
+    ns_ike_build_close(b);
 }
 
 /* An authenticated request with an unknown critical payload inside SK is
@@ -1411,33 +1412,15 @@ static void critical_payload_in_sk_request(void **state)
     struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
-    struct ns_ike_builder b;
-    uint32_t id = sa->next_req_id++;
-    assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, id), 0);
-    ns_ike_build_open(&b, 211, true);
-    ns_write_u32(&b.w, 0xdeadbeef);
-    ns_ike_build_close(&b);
-    int len = ns_eng_sk_end(cl->e, sa, &b);
-    assert_true(len > 0);
-    unsigned before = N->n_sent;
-    ns_eng_request(cl->e, sa, NS_REQ_DPD, id, cl->e->buf, (size_t)len);
-    run_for(100);
-    const struct sent *r = NULL;
-    for (unsigned i = before; i < N->n_sent; i++)
-        if (N->sent[i].node == 0)
-            r = &N->sent[i];
-    assert_non_null(r);
-    uint8_t copy[PKT_MAX];
-    memcpy(copy, r->data, r->len);
-    struct ns_ike_header h;
-    struct ns_ike_payloads pl, inner;
-    assert_int_equal(ns_ike_parse_message(copy, r->len, &h, &pl), NS_IKE_OK);
-    assert_int_equal(ns_eng_sa_cipher_in(sa), 0); /* keyed only while in use (R12) */
-    assert_int_equal(ns_ike_sk_open(sa->sk_in, copy, r->len, ns_ike_find(&pl, NS_PL_SK), &inner),
-                     NS_IKE_OK);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
+    struct ike_net_sk r;
+    /* The client's first request after IKE_SA_INIT (ID 0) and IKE_AUTH (1). */
+    assert_int_equal(ike_net_sk_request(&N->net, node_index(cl), &cs, NS_INFORMATIONAL, 2,
+                                        add_unknown_critical, NULL, &r),
+                     0);
     struct ns_ike_notify n;
-    const struct ns_ike_payload *np = ns_ike_find_notify(&inner, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
+    const struct ns_ike_payload *np =
+        ns_ike_find_notify(&r.inner, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD);
     assert_non_null(np);
     assert_int_equal(ns_ike_parse_notify(np, &n), NS_IKE_OK);
     assert_int_equal(n.len, 1);
@@ -1460,16 +1443,12 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
     run_for(500);
     assert_true(established(gw) && established(cl));
     struct ns_ike_counters before = counters(gw);
-    struct ns_ikesa *sa = ns_eng_find_id(cl->e, ike_net_one_sa(cl->e).id);
-    assert_non_null(sa);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
     /* Message ID 1 was IKE_AUTH; the same ID as INFORMATIONAL. */
-    struct ns_ike_builder b;
-    assert_int_equal(ns_eng_sk_begin(cl->e, sa, &b, NS_INFORMATIONAL, false, 1), 0);
-    int len = ns_eng_sk_end(cl->e, sa, &b);
-    assert_true(len > 0);
     unsigned sent_before = N->n_sent;
-    ns_eng_send(cl->e, &sa->local, &sa->remote, cl->e->buf, (size_t)len);
-    run_for(100);
+    struct ike_net_sk r;
+    assert_int_equal(
+        ike_net_sk_request(&N->net, node_index(cl), &cs, NS_INFORMATIONAL, 1, NULL, NULL, &r), -1);
     for (unsigned i = sent_before; i < N->n_sent; i++)
         assert_int_not_equal(N->sent[i].node, 0); /* the gateway said nothing */
     struct ns_ike_counters after = counters(gw);
@@ -1483,7 +1462,8 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
         if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_IKE_AUTH)
             auth_req = &N->sent[i];
     assert_non_null(auth_req);
-    ns_eng_send(cl->e, &auth_req->local, &auth_req->remote, auth_req->data, auth_req->len);
+    ops_send(cl, &auth_req->local, &auth_req->remote, auth_req->data, auth_req->len,
+             auth_req->marker);
     run_for(100);
     assert_int_equal(counters(gw).responses_resent, before.responses_resent + 1);
     assert_int_equal(count_sent(0, NS_IKE_AUTH, true, 500), 2);
