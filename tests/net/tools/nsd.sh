@@ -57,6 +57,10 @@ _nsd_main_kv() {
   [ -z "$tx" ] || echo "tx_thread = $tx"
 }
 
+# A file that will hold a PSK is the operator's secret: private, as natsecd
+# asks (it warns on stderr about one others may read).
+_nsd_private() { chmod 600 "$(nsd_conf "$1")"; }
+
 # Write the [natsecd] section of a gateway on the standard topology: nsd_conf_gateway NAME [KEY=VALUE...].
 nsd_conf_gateway() {
   local name=$1
@@ -72,6 +76,7 @@ nsd_conf_gateway() {
     _nsd_main_kv "$@"
     echo
   } >"$(nsd_conf "$name")"
+  _nsd_private "$name"
 }
 
 # Write the [natsecd] section of a client of $GW_PUB: nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
@@ -90,6 +95,7 @@ nsd_conf_client() {
     _nsd_main_kv "$@"
     echo
   } >"$(nsd_conf "$name")"
+  _nsd_private "$name"
 }
 
 # Append a [peer] section: nsd_peer NAME IDENTITY PSK SUBNETS [KEY=VALUE...].
