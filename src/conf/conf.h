@@ -151,7 +151,7 @@ struct ns_conf {
     unsigned n_dns;
     /* Established IKE SAs one identity may hold (R15: one authenticated
      * member cannot take the whole pool), and the unique-ID policy. */
-    unsigned ike_sas_per_id;   /* default 4 */
+    unsigned ike_sas_per_id;    /* default 4 */
     enum ns_conf_unique unique; /* default no */
 
     /* Client only. */

@@ -26,7 +26,8 @@ enum ns_perm_verdict ns_perm_file(const struct stat *st, bool secret, char *why,
         return NS_PERM_REFUSE;
     }
     if (!trusted_owner(st)) {
-        snprintf(why, why_len, "user %u owns it and may change it: chown root", (unsigned)st->st_uid);
+        snprintf(why, why_len, "user %u owns it and may change it: chown root",
+                 (unsigned)st->st_uid);
         return NS_PERM_WARN;
     }
     if (st->st_mode & S_IWGRP) {
@@ -97,8 +98,8 @@ int ns_perm_private_dir(const char *dir, char *why, size_t why_len)
         return -1;
     }
     if (!trusted_owner(&st)) {
-        snprintf(why, why_len, "%s belongs to user %u, who could put another socket there",
-                 dir, (unsigned)st.st_uid);
+        snprintf(why, why_len, "%s belongs to user %u, who could put another socket there", dir,
+                 (unsigned)st.st_uid);
         return -1;
     }
     if (st.st_mode & (S_IWGRP | S_IWOTH)) {

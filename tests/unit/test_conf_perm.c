@@ -191,16 +191,14 @@ static void config_group_or_owner_warns(void **state)
     write_file(F.path, gw_psk, 0660);
     assert_int_equal(load(&c), 0);
     char want[256];
-    snprintf(want, sizeof(want), "%s:5: its group (0) may write it (mode 0660): chmod g-w",
-             F.path);
+    snprintf(want, sizeof(want), "%s:5: its group (0) may write it (mode 0660): chmod g-w", F.path);
     expect_logged(want);
     ns_conf_free(&c);
 
     write_file(F.path, gw_psk, 0600);
     assert_int_equal(chown(F.path, 4242, 4242), 0);
     assert_int_equal(load(&c), 0);
-    snprintf(want, sizeof(want), "%s:5: user 4242 owns it and may change it: chown root",
-             F.path);
+    snprintf(want, sizeof(want), "%s:5: user 4242 owns it and may change it: chown root", F.path);
     expect_logged(want);
     ns_conf_free(&c);
 }
@@ -277,8 +275,7 @@ static void ca_folder(void **state)
     assert_int_equal(chmod(cas, 0755), 0);
     assert_int_equal(chmod(ca, 0666), 0);
     assert_int_equal(load(&c), -1);
-    snprintf(want, sizeof(want), "%s:7: ca: %s refused: %s: others may write it", F.path, cas,
-             ca);
+    snprintf(want, sizeof(want), "%s:7: ca: %s refused: %s: others may write it", F.path, cas, ca);
     expect_err(want);
     ns_conf_free(&c);
 }

@@ -305,8 +305,9 @@ int main(int argc, char **argv)
     }
     if (!dst || count == 0 || count > 1000000 || limit <= 0 || limit > 600 || rate < 0 ||
         n_fds == 0 || n_fds > MAX_SOCKETS || (src_port && src_port + n_fds - 1 > 65535)) {
-        fprintf(stderr, "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600, "
-                        "RATE >= 0, 0 < SOCKETS <= %d\n",
+        fprintf(stderr,
+                "ike_flood: need -d DST, 0 < COUNT <= 1000000, 0 < SECONDS <= 600, "
+                "RATE >= 0, 0 < SOCKETS <= %d\n",
                 MAX_SOCKETS);
         return 2;
     }
