@@ -430,8 +430,9 @@ static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
                            const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
-    NS_WARN("ike: IKE_AUTH from %s: authentication failed: %s", ns_endpoint_str(&rx->remote, ep),
-            why);
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_AUTH, NS_LOG_WARN,
+                       "ike: IKE_AUTH from %s: authentication failed: %s",
+                       ns_endpoint_str(&rx->remote, ep), why);
     e->ctr.auth_failures++;
     ns_eng_respond_notify(e, sa, rx, NS_IKE_AUTH, NS_N_AUTHENTICATION_FAILED, NULL, 0);
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);

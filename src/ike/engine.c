@@ -52,6 +52,14 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     e->ops = *ops;
     e->now = now_ms;
     e->reported_wakeup = NS_IKE_NEVER;
+    static const char *const rl_kind[NS_ENG_RL_KINDS] = {
+        [NS_ENG_RL_INIT] = "ike: refused or odd IKE_SA_INIT",
+        [NS_ENG_RL_COOKIE] = "ike: wrong or stale COOKIE",
+        [NS_ENG_RL_DROP] = "ike: dropped message",
+        [NS_ENG_RL_AUTH] = "ike: failed IKE_AUTH",
+    };
+    for (unsigned k = 0; k < NS_ENG_RL_KINDS; k++)
+        ns_ratelimit_init(&e->rl[k], rl_kind[k], NS_ENG_RL_BURST, NS_ENG_RL_INTERVAL_MS);
     if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
         ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
         ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_dp, 64) != 0 ||
@@ -85,11 +93,13 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
 
 /* ---- dispatch ---- */
 
-static void drop(const struct ns_ike_rx *rx, uint64_t *counter, const char *why)
+static void drop(struct ns_ike_engine *e, const struct ns_ike_rx *rx, uint64_t *counter,
+                 const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
     (*counter)++;
-    NS_DBG("ike: dropped a message from %s: %s", ns_endpoint_str(&rx->remote, ep), why);
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_DROP, NS_LOG_DEBUG, "ike: dropped a message from %s: %s",
+                       ns_endpoint_str(&rx->remote, ep), why);
 }
 
 /* Whether the SA's state takes a request of this exchange from the peer. */
@@ -163,7 +173,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
 {
     const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
     if (!sk || !ns_eng_sa_keyed(sa)) {
-        drop(rx, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
+        drop(e, rx, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
         return;
     }
     bool response = h->flags & NS_IKE_FLAG_RESPONSE;
@@ -171,18 +181,18 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
     if (response) {
         if (sa->state == NS_IKE_ST_DEAD || sa->out.kind == NS_REQ_NONE || h->msg_id != sa->out.id ||
             h->exchange != response_exchange(sa->out.kind)) {
-            drop(rx, &e->ctr.dropped_unexpected, "response to no request of ours");
+            drop(e, rx, &e->ctr.dropped_unexpected, "response to no request of ours");
             return;
         }
     } else if (!again) {
         if (sa->state == NS_IKE_ST_DEAD || h->msg_id != sa->peer_req_id ||
             !request_expected(sa, h->exchange)) {
-            drop(rx, &e->ctr.dropped_unexpected, "request not expected in this state");
+            drop(e, rx, &e->ctr.dropped_unexpected, "request not expected in this state");
             return;
         }
     }
     if (ns_eng_sa_cipher_in(sa) != 0) {
-        drop(rx, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
+        drop(e, rx, &e->ctr.dropped_malformed, "cannot key the SK ciphers");
         return;
     }
     struct ns_ike_payloads inner;
@@ -190,7 +200,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
     /* Not needed past here: the inner payloads point into msg (ike_sa.h). */
     ns_eng_sa_cipher_drop(sa, false);
     if (rc == NS_IKE_EAUTH) {
-        drop(rx, &e->ctr.dropped_unauth, "SK payload did not verify");
+        drop(e, rx, &e->ctr.dropped_unauth, "SK payload did not verify");
         return;
     }
     if (again) {
@@ -209,7 +219,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         return;
     }
     if (rc != NS_IKE_OK) {
-        drop(rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        drop(e, rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
         return;
     }
     ns_eng_sa_seen(e, sa, &rx->local, &rx->remote);
@@ -256,12 +266,12 @@ static void handle(struct ns_ike_engine *e, struct ns_ike_rx *rx, uint8_t *msg, 
         return;
     }
     if (rc < 0) {
-        drop(rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        drop(e, rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
         return;
     }
     struct ns_ikesa *sa = find_sa(e, &h);
     if (!sa) {
-        drop(rx, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
+        drop(e, rx, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
         return;
     }
     ns_eng_log_sa(sa);
@@ -272,7 +282,7 @@ static void handle(struct ns_ike_engine *e, struct ns_ike_rx *rx, uint8_t *msg, 
     }
     if (sa->state != NS_IKE_ST_INIT_SENT || !(h.flags & NS_IKE_FLAG_RESPONSE) || h.msg_id != 0 ||
         sa->out.kind != NS_REQ_INIT) {
-        drop(rx, &e->ctr.dropped_unexpected, "IKE_SA_INIT not expected now");
+        drop(e, rx, &e->ctr.dropped_unexpected, "IKE_SA_INIT not expected now");
         return;
     }
     ns_eng_init_response(e, sa, rx, &h, msg, len, &pl);

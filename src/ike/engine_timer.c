@@ -134,7 +134,15 @@ void ns_eng_sched(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 uint64_t ns_ike_engine_next_wakeup(const struct ns_ike_engine *e)
 {
-    return e->heap_n ? e->heap[0]->due : NS_IKE_NEVER;
+    uint64_t w = e->heap_n ? e->heap[0]->due : NS_IKE_NEVER;
+    /* A count of suppressed log lines is reported when its window ends,
+     * also when the flood that caused it stopped. */
+    for (unsigned k = 0; k < NS_ENG_RL_KINDS; k++) {
+        uint64_t due = ns_ratelimit_due(&e->rl[k]);
+        if (due < w)
+            w = due;
+    }
+    return w;
 }
 
 void ns_eng_report_wakeup(struct ns_ike_engine *e)
@@ -190,5 +198,7 @@ void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms)
             sift_down(e, 0);
         }
     }
+    for (unsigned k = 0; k < NS_ENG_RL_KINDS; k++)
+        ns_ratelimit_flush(&e->rl[k], now_ms);
     ns_eng_report_wakeup(e);
 }

@@ -29,6 +29,7 @@
 #include "ike/pool.h"
 #include "ike/sa_state.h"
 #include "util/addr.h"
+#include "util/ratelimit.h"
 
 #define NS_IKE_NONCE_LEN 32  /* what we send (RFC 7296 2.10: at least half the PRF key size) */
 #define NS_IKE_MAX_NONCE 256 /* what we accept (3.9) */
@@ -46,6 +47,22 @@
 #define NS_IKE_REKEY_GRACE_MS 2000
 #define NS_IKE_SUCCESSOR_POLL_MS 200
 #define NS_IKE_PEER_DELETE_WAIT_MS 30000
+
+/* Log lines that packets of peers not yet authenticated cause are limited
+ * per kind (util/ratelimit.h, R15): at most NS_ENG_RL_BURST of a kind
+ * every NS_ENG_RL_INTERVAL_MS, then one line with the count held back. */
+enum ns_eng_rl_kind {
+    NS_ENG_RL_INIT = 0, /* IKE_SA_INIT requests refused or odd (proposal, KE group, NAT
+                           detection), half-open SAs replaced */
+    NS_ENG_RL_COOKIE,   /* wrong or stale COOKIEs */
+    NS_ENG_RL_DROP,     /* messages dropped as malformed, unexpected or unauthenticated */
+    NS_ENG_RL_AUTH,     /* IKE_AUTH authentication failures */
+    NS_ENG_RL_KINDS
+};
+#define NS_ENG_RL_BURST 10
+#define NS_ENG_RL_INTERVAL_MS 10000
+#define NS_ENG_LOG_LIMITED(e, kind, level, ...)                                                    \
+    NS_LOG_LIMITED(&(e)->rl[kind], (e)->now, level, __VA_ARGS__)
 
 /* What our outstanding request is, so the response is matched to it. */
 enum ns_ike_req_kind {
@@ -259,6 +276,7 @@ struct ns_ike_engine {
     uint64_t reported_wakeup;
 
     struct ns_ike_counters ctr;
+    struct ns_ratelimit rl[NS_ENG_RL_KINDS]; /* log lines unauthenticated peers cause */
     unsigned half_open;
     struct ns_ho_table ho; /* the half-open SAs by source (X13) */
 

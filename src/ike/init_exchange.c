@@ -60,7 +60,8 @@ static void natd_collect(const struct ns_ike_payloads *pl, struct natd_seen *s)
 
 /* Evaluates the peer's NAT detection: pkt_src is the peer as we see it,
  * pkt_dst our own endpoint as the peer addressed it. */
-static void natd_eval(struct ns_ikesa *sa, const struct ns_ike_payloads *pl, uint64_t spi_r,
+static void natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                      const struct ns_ike_payloads *pl, uint64_t spi_r,
                       const struct ns_endpoint *pkt_src, const struct ns_endpoint *pkt_dst)
 {
     struct natd_seen s;
@@ -68,8 +69,9 @@ static void natd_eval(struct ns_ikesa *sa, const struct ns_ike_payloads *pl, uin
     natd_collect(pl, &s);
     if (ns_natd_check(sa->spi_i, spi_r, s.src, s.src_len, s.n_src, s.dst, s.dst_len, pkt_src,
                       pkt_dst, &r) != 0)
-        NS_INFO("ike: IKE SA %016llx: the peer sends no NAT detection, assuming no NAT",
-                (unsigned long long)sa->id);
+        NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_INFO,
+                           "ike: IKE SA %016llx: the peer sends no NAT detection, assuming no NAT",
+                           (unsigned long long)sa->id);
     sa->nat_local = r.local_behind_nat;
     sa->nat_remote = r.peer_behind_nat;
 }
@@ -340,7 +342,7 @@ static void init_accepted(struct ns_ike_engine *e, const struct ns_ike_rx *rx, s
         return;
     }
     /* The packet came to sa->local: that is where we sent from. */
-    natd_eval(sa, pl, sa->spi_r, &rx->remote, &sa->local);
+    natd_eval(e, sa, pl, sa->spi_r, &rx->remote, &sa->local);
     if (ns_msgbuf_set(&sa->init_resp, msg, len) != 0) {
         init_fail(e, sa, "out of memory");
         return;
@@ -424,8 +426,13 @@ static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
         *proven = true;
         return true;
     }
-    if (has)
+    if (has) {
+        char ep[NS_ENDPOINT_STRLEN];
         e->ctr.cookies_rejected++;
+        NS_ENG_LOG_LIMITED(e, NS_ENG_RL_COOKIE, NS_LOG_INFO,
+                           "ike: IKE_SA_INIT from %s: wrong or stale COOKIE, asking again",
+                           ns_endpoint_str(&rx->remote, ep));
+    }
     uint8_t cookie[NS_COOKIE_LEN];
     if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &rx->remote, h->spi_i,
                        cookie) == 0) {
@@ -446,11 +453,11 @@ static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
         char offer[320];
         /* X12: say when only legacy_proposals would have let it in */
         bool weak = !c->legacy_proposals && ns_sa_legacy_would_match(&ip->sa, NS_PROTO_IKE, 0);
-        NS_INFO("ike: IKE_SA_INIT from %s: no acceptable IKE proposal in %s, "
-                "NO_PROPOSAL_CHOSEN%s",
-                ns_endpoint_str(&rx->remote, ep), ns_sa_offer_str(&ip->sa, offer, sizeof(offer)),
-                weak ? " (it offers only weak algorithms, which legacy_proposals = yes allows)"
-                     : "");
+        NS_ENG_LOG_LIMITED(
+            e, NS_ENG_RL_INIT, NS_LOG_INFO,
+            "ike: IKE_SA_INIT from %s: no acceptable IKE proposal in %s, NO_PROPOSAL_CHOSEN%s",
+            ns_endpoint_str(&rx->remote, ep), ns_sa_offer_str(&ip->sa, offer, sizeof(offer)),
+            weak ? " (it offers only weak algorithms, which legacy_proposals = yes allows)" : "");
         init_refuse(e, rx, h, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0);
         e->ctr.no_proposal_sent++;
         return false;
@@ -458,9 +465,10 @@ static bool choose_ike(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
     uint16_t want = ns_sa_ke_group_to_request(&ch->chosen, ip->ke.group);
     if (want) {
         uint8_t g[2] = {(uint8_t)(want >> 8), (uint8_t)want};
-        NS_INFO("ike: IKE_SA_INIT from %s: KE group %u, asking for %u "
-                "(INVALID_KE_PAYLOAD)",
-                ns_endpoint_str(&rx->remote, ep), ip->ke.group, want);
+        NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_INFO,
+                           "ike: IKE_SA_INIT from %s: KE group %u, asking for %u "
+                           "(INVALID_KE_PAYLOAD)",
+                           ns_endpoint_str(&rx->remote, ep), ip->ke.group, want);
         init_refuse(e, rx, h, NS_N_INVALID_KE_PAYLOAD, g, sizeof(g));
         e->ctr.invalid_ke_sent++;
         return false;
@@ -531,7 +539,7 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
         return NULL;
     }
     /* The request came from rx->remote to rx->local. */
-    natd_eval(sa, pl, 0, &rx->remote, &rx->local);
+    natd_eval(e, sa, pl, 0, &rx->remote, &rx->local);
     ns_eng_index_init(e, sa);
     ns_eng_sa_state(e, sa, NS_IKE_ST_INIT_DONE, "IKE_SA_INIT answered");
     return sa;
@@ -563,10 +571,11 @@ static void half_open_evict(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
 {
     char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
     /* Debug: under a flood this happens for every request. */
-    NS_DBG("ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
-           "request from %s",
-           (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),
-           ns_ho_largest(&e->ho), ns_endpoint_str(&rx->remote, b));
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_DEBUG,
+                       "ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
+                       "request from %s",
+                       (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),
+                       ns_ho_largest(&e->ho), ns_endpoint_str(&rx->remote, b));
     e->ctr.half_open_evicted++;
     ns_eng_sa_kill(e, victim, NS_IKE_DOWN_LOCAL);
 }

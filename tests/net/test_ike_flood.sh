@@ -8,7 +8,10 @@
 #   - still let a real client connect during the flood (its IKE_SA_INIT is
 #     sent amid the flood and answers the COOKIE challenge: the capture
 #     shows both);
-#   - keep its memory bounded (RSS printed before and after, asserted).
+#   - keep its memory bounded (RSS printed before and after, asserted);
+#   - keep its log bounded under a flood of requests it refuses (a proposal
+#     it does not accept): at most 10 such lines every 10 s, and a line
+#     with the count of the rest, not one line per request.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -20,6 +23,7 @@ FLOOD_COUNT=10000
 RSS_LIMIT_KIB=$((64 * 1024))
 THRESHOLD=100
 HALF_OPEN_MAX=1000
+REFUSED_COUNT=5000
 
 netns_init
 nsd_check_build
@@ -88,6 +92,36 @@ step "alice sent $with_cookie IKE_SA_INIT with the gateway's COOKIE"
 rss_after=$(nsd_rss_kib gw)
 step "gateway RSS before $rss_before KiB, after $rss_after KiB (limit $RSS_LIMIT_KIB KiB)"
 [ "$rss_after" -lt "$RSS_LIMIT_KIB" ] || fail "gateway RSS $rss_after KiB above $RSS_LIMIT_KIB KiB"
+
+step "R15: $REFUSED_COUNT IKE_SA_INIT with a proposal the gateway refuses: its log stays bounded"
+gw_log=$(nsd_log gw)
+summary='refused or odd IKE_SA_INIT: [0-9]* similar lines suppressed'
+refused_out=$NATSEC_TMP/refused.out
+no_proposal_before=$(nsd_q gw .counters.ike.no_proposal_sent)
+lines_before=$(grep -c "no acceptable IKE proposal" "$gw_log" || true)
+summaries_before=$(grep -c "$summary" "$gw_log" || true)
+t0=$(date +%s)
+# -c: the gateway is still in COOKIE mode (the first flood's half-open SAs),
+# so the flood returns each COOKIE and its proposal is judged after it.
+run_bg pub "$NSD_TOOLS/ike_flood" -d "$GW_PUB" -p 500 -x -c -n "$REFUSED_COUNT" -t 30 >"$refused_out" 2>&1
+refused_pid=$BG_PID
+wait "$refused_pid" || fail "ike_flood -x failed: $(cat "$refused_out")"
+t1=$(date +%s)
+step "refused flood: $(cat "$refused_out") in about $((t1 - t0)) s"
+refused=$(($(nsd_q gw .counters.ike.no_proposal_sent) - no_proposal_before))
+[ "$refused" -ge $((REFUSED_COUNT * 9 / 10)) ] || fail "only $refused of $REFUSED_COUNT requests refused"
+# The count of the lines held back comes once their 10 s window is over.
+wait_for "[ \$(grep -c '$summary' '$gw_log') -gt $summaries_before ]" 15 ||
+  fail "no line with the count of the suppressed lines: $(tail -n 5 "$gw_log")"
+lines=$(($(grep -c "no acceptable IKE proposal" "$gw_log") - lines_before))
+suppressed=$(grep -o "$summary" "$gw_log" | tail -n +$((summaries_before + 1)) |
+  awk '{ n += $(NF - 3) } END { print n + 0 }')
+# At most 10 a window: the windows the flood touched, 10 s each.
+max_lines=$((10 * ((t1 - t0) / 10 + 2)))
+step "gateway: $refused requests refused, $lines log lines about them (at most $max_lines), $suppressed counted in: $(grep -o "$summary.*" "$gw_log" | tail -n 1)"
+[ "$lines" -le "$max_lines" ] || fail "$lines log lines for $refused refused requests (at most $max_lines)"
+[ "$lines" -ge 1 ] || fail "no log line about the refused requests"
+[ $((lines + suppressed)) -ge "$refused" ] || fail "$lines lines and $suppressed counted for $refused refusals"
 
 nsd_alive gw
 step "PASS"

@@ -703,6 +703,52 @@ static void one_half_open_per_cookie_endpoint(void **state)
     assert_true(client_up(cl));
 }
 
+/* How many times needle stands in the captured log. */
+static unsigned log_count(const char *needle)
+{
+    fflush(N->log.f);
+    unsigned n = 0;
+    for (const char *p = N->log.buf; p && (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* R15: a flood of IKE_SA_INIT requests the gateway refuses (no acceptable
+ * proposal: AES-GCM with a 12-byte ICV), 2000 of them from as many ports
+ * in 25 s, leaves at most 10 such lines in its log every 10 s, and one
+ * line a window with the count of the rest: 30 and 3 here, not 2000. */
+static void refused_flood_log_bounded(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, HALF_OPEN_MAX); /* no COOKIEs: every request is judged */
+    add_client("client", "203.0.113.20", -1, 0, NULL);
+    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN];
+    N->q.qh = N->q.qt;
+    N->mute = true;
+    /* Its ENCR transform, AES-GCM-16 with a 128-bit key, made AES-GCM-12. */
+    static const uint8_t encr[] = {1, 0, 0, 20, 0x80, 0x0e, 0, 128};
+    uint8_t *t =
+        memmem(init.data + NS_IKE_HEADER_LEN, init.len - NS_IKE_HEADER_LEN, encr, sizeof(encr));
+    assert_non_null(t);
+    t[3] = 19;
+    struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
+    uint8_t m[IKE_SIM_PKT_MAX];
+    uint64_t start = N->now;
+    for (uint32_t i = 0; i < 2000; i++) {
+        struct ns_endpoint src = {.addr = test_addr("203.0.113.30"), .port = (uint16_t)(10000 + i)};
+        N->now = start + i * 25000 / 2000;
+        size_t len = init_copy(&init, 0xf4000000u | i, NULL, m);
+        ns_ike_engine_input(N->node[0].e, &dst, &src, m, len, N->now);
+    }
+    run_for(10000); /* the count of the last window, after the flood */
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.no_proposal_sent, 2000);
+    assert_int_equal(c.half_open, 0);
+    assert_int_equal(log_count("no acceptable IKE proposal"), 3 * 10);
+    assert_int_equal(log_count("ike: refused or odd IKE_SA_INIT: 790 similar lines suppressed"), 2);
+    assert_int_equal(log_count("ike: refused or odd IKE_SA_INIT: 390 similar lines suppressed"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -715,6 +761,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ipv6_prefix_is_one_source, setup, teardown),
         cmocka_unit_test_setup_teardown(cookie_bound_to_port, setup, teardown),
         cmocka_unit_test_setup_teardown(one_half_open_per_cookie_endpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(refused_flood_log_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,10 +18,12 @@
  * socket takes them), so a flood can hold the gateway's table for a while.
  * A COOKIE binds the source port (and the gateway keeps one half-open SA
  * per port that proved one), so a host that means to hold many half-open
- * SAs sends from many ports: -s.
+ * SAs sends from many ports: -s. -x offers AES-GCM with a 12-byte ICV
+ * instead, a proposal the gateway refuses (NO_PROPOSAL_CHOSEN): a flood of
+ * refusals, for the bound on the gateway's log.
  *
  * usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC_PORT] [-c] [-r RATE]
- *                  [-s SOCKETS]
+ *                  [-s SOCKETS] [-x]
  * (-b with -s: ports SRC_PORT, SRC_PORT + 1, ...)
  * prints: sent=N answers=N real=N cookie=N other=N seconds=F, and with -c
  * returned=N (COOKIEs sent back) */
@@ -41,6 +43,8 @@
 #define BATCH 64
 #define MSG_MAX 256
 #define MAX_SOCKETS 1024
+
+static bool refused_proposal; /* -x */
 
 static double now_s(void)
 {
@@ -156,9 +160,10 @@ static size_t build_init(uint8_t *m, const uint8_t *spi, const uint8_t *cookie, 
     m[o + 6] = 0; /* SPI size */
     m[o + 7] = 3; /* transforms */
     o += 8;
-    o += put_transform(m + o, false, 1, 20, 128); /* ENCR AES-GCM-16, 128-bit key */
-    o += put_transform(m + o, false, 2, 5, 0);    /* PRF HMAC-SHA2-256 */
-    o += put_transform(m + o, true, 4, 31, 0);    /* DH Curve25519 */
+    /* ENCR AES-GCM-16 (-x: AES-GCM-12), 128-bit key */
+    o += put_transform(m + o, false, 1, refused_proposal ? 19 : 20, 128);
+    o += put_transform(m + o, false, 2, 5, 0); /* PRF HMAC-SHA2-256 */
+    o += put_transform(m + o, true, 4, 31, 0); /* DH Curve25519 */
     put16(m + prop + 2, (unsigned)(o - prop));
     put16(m + sa + 2, (unsigned)(o - sa));
     /* KE */
@@ -271,7 +276,7 @@ int main(int argc, char **argv)
     unsigned long count = 10000;
     double limit = 30, rate = 0;
     int opt;
-    while ((opt = getopt(argc, argv, "d:p:n:t:b:cr:s:")) != -1) {
+    while ((opt = getopt(argc, argv, "d:p:n:t:b:cr:s:x")) != -1) {
         switch (opt) {
         case 'd':
             dst = optarg;
@@ -297,9 +302,12 @@ int main(int argc, char **argv)
         case 's':
             n_fds = (unsigned)atoi(optarg);
             break;
+        case 'x':
+            refused_proposal = true;
+            break;
         default:
             fprintf(stderr, "usage: ike_flood -d DST [-p PORT] [-n COUNT] [-t SECONDS] [-b SRC] "
-                            "[-c] [-r RATE] [-s SOCKETS]\n");
+                            "[-c] [-r RATE] [-s SOCKETS] [-x]\n");
             return 2;
         }
     }
