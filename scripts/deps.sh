@@ -11,6 +11,8 @@ packages=(
   libinih-dev     # INI configuration parser
   libjson-c-dev   # JSON output of natsecctl
   libsystemd-dev  # sd_notify: Type=notify readiness and the watchdog under systemd
+  libcap-ng-dev   # capabilities: keep only the three natsecd needs after set-up
+  libseccomp-dev  # the system call allow-list after set-up
   # network tests
   iproute2 nftables conntrack ethtool iputils-ping iperf3 tshark procps psmisc jq python3 openssl
   python3-prometheus-client # parses natsecctl metrics in the tests

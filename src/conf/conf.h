@@ -33,6 +33,7 @@
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
 #define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
+#define NS_CONF_USER_MAX 33      /* a user name, 32 characters at most (useradd) */
 #define NS_CONF_DIGEST_LEN 32   /* SHA-256 */
 /* The pool prefix lengths the configuration accepts, which are exactly
  * what the gateway's address pool (ike/pool.h) supports. */
@@ -114,6 +115,12 @@ struct ns_conf {
 
     /* Where natsecd logs; default auto (daemon/main.c decides). */
     enum ns_conf_log_target log_target;
+
+    /* The user natsecd runs as once set up, when started as root (empty:
+     * stays as started); NS_CONF_USER_MAX includes the NUL. */
+    char user[NS_CONF_USER_MAX];
+    /* The system call allow-list after set-up (daemon/seccomp.c); default yes. */
+    bool seccomp;
 
     /* Default proposal lists, most preferred first. */
     struct ns_proposal ike[NS_MAX_PROPOSALS];

@@ -95,6 +95,23 @@ static int set_log_target(struct ns_conf_parser *p, const char *v, char *err, si
     return 0;
 }
 
+/* A POSIX portable user name, as Debian's adduser takes by default. */
+static int set_user(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    bool ok = n > 0 && n < sizeof(p->c->user) && v[0] != '-';
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= 'A' && v[i] <= 'Z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '_' || v[i] == '-' || v[i] == '.';
+    if (!ok) {
+        snprintf(err, errlen, "'%s' is not a user name (1 to %zu of a-z A-Z 0-9 . _ -)", v,
+                 sizeof(p->c->user) - 1);
+        return -1;
+    }
+    strcpy(p->c->user, v);
+    return 0;
+}
+
 static int set_ike_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     int n = ns_proposal_list_parse(v, NS_PROTO_IKE, p->c->ike, NS_MAX_PROPOSALS, err, errlen);
@@ -157,6 +174,11 @@ static int set_unique(struct ns_conf_parser *p, const char *v, char *err, size_t
         return -1;
     }
     return 0;
+}
+
+static int set_seccomp(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_cv_bool(v, &p->c->seccomp, err, errlen);
 }
 
 static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
@@ -245,6 +267,8 @@ static const struct main_key main_keys[] = {
     FN("control", set_control),
     FN("log_level", set_log_level),
     FN("log_target", set_log_target),
+    FN("user", set_user),
+    FN("seccomp", set_seccomp),
     FN("ike_proposals", set_ike_proposals),
     FN("esp_proposals", set_esp_proposals),
     FN("ah_proposals", refuse_ah),

@@ -148,6 +148,13 @@ int main(int argc, char **argv)
      * handled where it happens, not by a signal. */
     signal(SIGPIPE, SIG_IGN);
 
+    if (nsd_privileges_prepare(&d) != 0) {
+        if (ns_log_get_target() == NS_LOG_TARGET_SYSLOG)
+            fprintf(stderr, "natsecd: cannot start; the reason is in the system log\n");
+        ns_conf_free(&d.conf);
+        return 1;
+    }
+
     int ready_fd = -1;
     if (!foreground) {
         ready_fd = background();
@@ -157,7 +164,8 @@ int main(int argc, char **argv)
         }
     }
     d.start_ms = ns_now_ms();
-    if (nsd_start(&d) != 0 || nsd_reload_start(&d) != 0) {
+    if (nsd_start(&d) != 0 || nsd_reload_start(&d) != 0 || nsd_privileges_drop(&d) != 0 ||
+        (d.conf.seccomp && nsd_seccomp_install() != 0)) {
         NS_ERR("natsecd: start-up failed, exiting");
         if (ns_log_get_target() == NS_LOG_TARGET_SYSLOG)
             fprintf(stderr, "natsecd: start-up failed; the reason is in the system log\n");

@@ -33,6 +33,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "conf/conf.h"
 #include "esp/pkt.h"
@@ -106,6 +107,8 @@ struct nsd {
     const char *conf_path;
     struct ns_conf conf;
     bool foreground, debug;      /* -f, -d */
+    uid_t run_uid; /* privileges.c: the uid and gid of conf.user */
+    gid_t run_gid;
     struct nsd_retired *retired; /* reload.c: sections replaced by a reload, still in use */
     uint64_t start_ms;
 
@@ -240,6 +243,19 @@ enum ns_log_target nsd_log_target(enum ns_conf_log_target conf, bool foreground)
 int nsd_reload_start(struct nsd *d);
 int nsd_reload(struct nsd *d, char *msg, size_t len);
 void nsd_reload_free(struct nsd *d);
+
+/* privileges.c (libcap-ng). prepare, before anything is set up: looks
+ * conf.user up, and refuses (-1, logged) when natsecd lacks a capability
+ * it needs, naming each and why. drop, after set-up: becomes conf.user
+ * when root, keeps only CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE,
+ * sets no_new_privs; -1 when that fails. */
+int nsd_privileges_prepare(struct nsd *d);
+int nsd_privileges_drop(struct nsd *d);
+
+/* seccomp.c (libseccomp): the system call allow-list on every thread,
+ * after set-up; unlisted calls fail with EPERM. -1 when it cannot be
+ * installed (logged). */
+int nsd_seccomp_install(void);
 
 /* control.c */
 int nsd_control_start(struct nsd *d);

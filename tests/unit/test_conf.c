@@ -421,6 +421,8 @@ static const struct bad_case bad_cases[] = {
     /* X14 */
     {GW_HEAD "log_target = journal\n" GW_PEER, 5,
      "log_target: 'journal' is not one of stderr, syslog, auto"},
+    {GW_HEAD "user = root!\n" GW_PEER, 5, "user: 'root!' is not a user name"},
+    {GW_HEAD "seccomp = maybe\n" GW_PEER, 5, "seccomp: 'maybe' is not yes or no"},
     {GW_HEAD "force_encap = maybe\n" GW_PEER, 5, "force_encap: 'maybe' is not yes or no"},
     {"[natsecd]\nrole = router\n", 2, "role: 'router' is neither gateway nor client"},
     {GW_HEAD "route_table = 254\n" GW_PEER, 5, "route_table: table 254 is one of the kernel's"},
