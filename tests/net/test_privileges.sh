@@ -21,7 +21,9 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 netns_init
 nsd_check_build
 topo_setup
-# After the drop natsecd reads its file again at a reload, as nobody.
+# After the drop natsecd reads its file again at a reload, as nobody: the
+# file is root's, readable by the group natsecd runs as (0640), as the
+# Debian package installs it.
 chmod 0755 "$NATSEC_TMP"
 NOBODY=$(id -u nobody)
 NOGROUP=$(id -g nobody)
@@ -58,8 +60,10 @@ check_creds() {
 step "X14: gateway and client started as root with user = nobody"
 nsd_conf_gateway gw user=nobody
 nsd_corp_peers gw alice@corp.example
+chgrp nogroup "$(nsd_conf gw)" && chmod 0640 "$(nsd_conf gw)"
 nsd_start gw gw
 nsd_conf_corp_client alice alice@corp.example user=nobody child_lifetime=3600
+chgrp nogroup "$(nsd_conf alice)" && chmod 0640 "$(nsd_conf alice)"
 nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw
@@ -117,6 +121,7 @@ grep -q 'natsecd: stopped' "$(nsd_log gw)" || fail "the gateway did not stop cle
 step "X14: started as nobody without capabilities: it says what is missing, creates nothing"
 nsd_conf_gateway gw2
 nsd_corp_peers gw2 alice@corp.example
+chgrp nogroup "$(nsd_conf gw2)" && chmod 0640 "$(nsd_conf gw2)"
 rc=0
 nsx gw setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups --inh-caps=-all \
   "$NSD_BIN" -c "$(nsd_conf gw2)" -f >"$NATSEC_TMP/nocaps.out" 2>&1 || rc=$?
