@@ -28,7 +28,6 @@
 #include "crypto/dh.h"
 #include "crypto/rand.h"
 #include "ike/engine.h"
-#include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/ike_net.h"
 #include "support/test_addr.h"
@@ -504,22 +503,12 @@ static void assert_settled(struct node *cl)
     assert_memory_not_equal(co->spec.encr_key, go->spec.encr_key, co->spec.encr_key_len);
 }
 
-/* Decrypts a message one node sent, with the receiving side's keys:
- * sender's SA found by the SPIs in the header at the other node. */
-static bool open_sent(const struct sent *s, struct ns_ike_payloads *inner, uint8_t *copy)
+/* Opens a message one node sent with the keys of the other one (its IKE
+ * SA with the SPIs of the header). */
+static bool open_sent(const struct sent *s, struct ike_net_sk *out)
 {
     int other = s->node == 0 ? 1 : 0;
-    struct ns_ike_header h;
-    struct ns_ike_payloads pl;
-    memcpy(copy, s->data, s->len);
-    if (ns_ike_parse_message(copy, s->len, &h, &pl) != NS_IKE_OK)
-        return false;
-    bool from_i = h.flags & NS_IKE_FLAG_INITIATOR;
-    struct ns_ikesa *sa = ns_eng_find_id(N->node[other].e, from_i ? h.spi_r : h.spi_i);
-    const struct ns_ike_payload *sk = ns_ike_find(&pl, NS_PL_SK);
-    /* The SK ciphers are keyed only while the engine uses them (R12). */
-    return sa && sk && ns_eng_sa_cipher_in(sa) == 0 &&
-           ns_ike_sk_open(sa->sk_in, copy, s->len, sk, inner) == NS_IKE_OK;
+    return ike_net_sk_open(N->node[other].e, s->data, s->len, out) == 0;
 }
 
 /* ---- fixture ---- */
@@ -830,18 +819,18 @@ static void sa_spi_of(const struct ns_ike_payloads *in, uint8_t *out)
 static unsigned exchanges(unsigned from, struct exch *x, unsigned max)
 {
     unsigned n = 0;
-    static uint8_t copy[PKT_MAX];
+    static struct ike_net_sk sk;
+    const struct ns_ike_payloads *in = &sk.inner;
     for (unsigned i = from; i < N->n_sent && n < max; i++) {
         const struct sent *s = &N->sent[i];
         if (s->exchange != NS_CREATE_CHILD_SA || (s->flags & NS_IKE_FLAG_RESPONSE))
             continue;
-        struct ns_ike_payloads in;
-        if (!open_sent(s, &in, copy) || !ns_ike_find(&in, NS_PL_NONCE))
+        if (!open_sent(s, &sk) || !ns_ike_find(in, NS_PL_NONCE))
             continue;
         struct exch *e = &x[n];
         e->initiator = s->node;
-        nonce_of(&in, e->ni, &e->ni_len);
-        sa_spi_of(&in, e->spi_i);
+        nonce_of(in, e->ni, &e->ni_len);
+        sa_spi_of(in, e->spi_i);
         /* Its answer: the other node's response with that message ID. */
         bool answered = false;
         for (unsigned k = i + 1; k < N->n_sent && !answered; k++) {
@@ -849,10 +838,10 @@ static unsigned exchanges(unsigned from, struct exch *x, unsigned max)
             if (r->node == s->node || r->exchange != NS_CREATE_CHILD_SA ||
                 !(r->flags & NS_IKE_FLAG_RESPONSE) || r->msg_id != s->msg_id)
                 continue;
-            if (!open_sent(r, &in, copy) || !ns_ike_find(&in, NS_PL_NONCE))
+            if (!open_sent(r, &sk) || !ns_ike_find(in, NS_PL_NONCE))
                 break;
-            nonce_of(&in, e->nr, &e->nr_len);
-            sa_spi_of(&in, e->spi_r);
+            nonce_of(in, e->nr, &e->nr_len);
+            sa_spi_of(in, e->spi_r);
             answered = true;
         }
         n += answered;
@@ -1009,14 +998,13 @@ static void pfs_rekey(void **state)
     assert_settled(cl);
     assert_int_equal(counters(gw).invalid_ke_sent, 1);
     /* The last request and its answer carry KE of group 31. */
-    static uint8_t copy[PKT_MAX];
+    static struct ike_net_sk sk;
     unsigned with_ke = 0;
     for (unsigned i = from; i < N->n_sent; i++) {
         const struct sent *s = &N->sent[i];
-        struct ns_ike_payloads in;
-        if (s->exchange != NS_CREATE_CHILD_SA || !open_sent(s, &in, copy))
+        if (s->exchange != NS_CREATE_CHILD_SA || !open_sent(s, &sk))
             continue;
-        const struct ns_ike_payload *ke = ns_ike_find(&in, NS_PL_KE);
+        const struct ns_ike_payload *ke = ns_ike_find(&sk.inner, NS_PL_KE);
         struct ns_ike_ke k;
         if (ke && ns_ike_parse_ke(ke, &k) == NS_IKE_OK && k.group == NS_DH_CURVE25519)
             with_ke++;
