@@ -364,4 +364,10 @@ struct ns_ike_sa_keys {
 int ns_ike_engine_sa_keys(const struct ns_ike_engine *e, uint64_t spi_i, uint64_t spi_r,
                           struct ns_ike_sa_keys *out);
 
+/* Walks the engine's count of half-open SAs per source (ike/halfopen.h,
+ * X13) and tells whether it adds up: every source's count is the length
+ * of its list, the largest count is right, the totals agree. O(n): for
+ * tests, fuzzers and a debug self-check, not for every packet. */
+bool ns_ike_engine_consistent(const struct ns_ike_engine *e);
+
 #endif

@@ -1,5 +1,6 @@
 /* What the engine shows of itself besides status and counters (engine.h,
- * "inspection"): the SK keys of an IKE SA, for packet trace decoders. */
+ * "inspection"): the SK keys of an IKE SA, for packet trace decoders, and
+ * a check of its own tables. */
 #include <string.h>
 
 #include "ike/ike_sa.h"
@@ -36,4 +37,9 @@ int ns_ike_engine_sa_keys(const struct ns_ike_engine *e, uint64_t spi_i, uint64_
     memcpy(out->sk_ai, k->sk_ai, k->integ_len);
     memcpy(out->sk_ar, k->sk_ar, k->integ_len);
     return 0;
+}
+
+bool ns_ike_engine_consistent(const struct ns_ike_engine *e)
+{
+    return ns_ho_consistent(&e->ho);
 }
