@@ -198,6 +198,12 @@ uint64_t ns_ike_engine_next_wakeup(const struct ns_ike_engine *e);
  * is missing. */
 int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                           uint64_t now_ms);
+/* Client: the virtual IP its next IKE_AUTH asks for in the CP request
+ * (the gateway decides what it gives, R6). The engine asks again for the
+ * one it received last by itself; a daemon that restarts may hand it the
+ * one it had before. vip NULL or of family 0: none. Returns 0, or -1 when
+ * not a client. */
+int ns_ike_engine_ask_vip(struct ns_ike_engine *e, const struct ns_addr *vip);
 /* Client: deletes the IKE SA (INFORMATIONAL DELETE to the gateway; the
  * CHILD_SAs go at once with child_down, client_down follows with
  * NS_IKE_DOWN_LOCAL). Returns 0, or -1 when there is no connection. */

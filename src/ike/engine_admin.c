@@ -1,7 +1,21 @@
 /* What an administrator asks of the engine beyond re-keys: deleting one
- * IKE SA (natsecctl disconnect), and taking a reloaded configuration's
- * [peer] sections (natsecctl reload, SIGHUP). */
+ * IKE SA (natsecctl disconnect), taking a reloaded configuration's [peer]
+ * sections (natsecctl reload, SIGHUP), and a client's virtual IP to ask
+ * for. */
+#include <string.h>
+
 #include "ike/ike_sa.h"
+
+int ns_ike_engine_ask_vip(struct ns_ike_engine *e, const struct ns_addr *vip)
+{
+    if (e->conf->role != NS_CONF_CLIENT)
+        return -1;
+    if (vip)
+        e->client_vip_hint = *vip;
+    else
+        memset(&e->client_vip_hint, 0, sizeof(e->client_vip_hint));
+    return 0;
+}
 
 int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms)
 {
