@@ -38,7 +38,7 @@
 /* ---- parsing ---- */
 
 /* false: a payload that is there does not parse (INVALID_SYNTAX). */
-static bool parse_msg(const struct ns_ike_payloads *in, struct ns_ccsa_msg *m)
+static bool parse_msg(const struct ns_ike_payloads *in, struct ns_create_child_msg *m)
 {
     memset(m, 0, sizeof(*m));
     const struct ns_ike_payload *p;
@@ -79,7 +79,7 @@ static bool parse_msg(const struct ns_ike_payloads *in, struct ns_ccsa_msg *m)
     return true;
 }
 
-int ns_ccsa_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
+int ns_create_child_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
 {
     uint8_t pub[NS_DH_MAX_PUBLIC];
     enum ns_dh_group g = ns_dh_group_of(dh);
@@ -92,8 +92,8 @@ int ns_ccsa_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
 
 /* Our KE's shared secret with the peer's KE payload into shared (its
  * length in *len). 0 or -1 (the peer's value is not a group element). */
-int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t *shared,
-                          size_t *len)
+int ns_create_child_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t *shared,
+                                  size_t *len)
 {
     *len = ns_dh_shared_len(ns_dh_group_of(dh));
     return ns_dh_derive(dh, ke->data, ke->len, shared, *len);
@@ -105,8 +105,9 @@ int ns_ccsa_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t 
  * CHILD_SA_NOT_FOUND (3.10.1). When not even that can be built, the
  * request's message ID is given back, so that its retransmission is
  * handled again rather than dropped as out of the window. */
-void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                          uint16_t type, const uint8_t *data, size_t len, uint32_t spi)
+void ns_create_child_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                  const struct ns_ike_rx *rx, uint16_t type, const uint8_t *data,
+                                  size_t len, uint32_t spi)
 {
     char id[NS_CONF_ID_STRLEN];
     NS_INFO("ike: IKE SA %016llx: CREATE_CHILD_SA from '%s' answered %s",
@@ -133,39 +134,39 @@ void ns_ccsa_answer_error(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
     sa->peer_req_id = rx->msg_id;
 }
 
-void ns_ccsa_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                               const struct ns_ike_rx *rx, uint16_t group)
+void ns_create_child_answer_invalid_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                       const struct ns_ike_rx *rx, uint16_t group)
 {
     uint8_t g[2] = {(uint8_t)(group >> 8), (uint8_t)group};
-    ns_ccsa_answer_error(e, sa, rx, NS_N_INVALID_KE_PAYLOAD, g, 2, 0);
+    ns_create_child_answer_error(e, sa, rx, NS_N_INVALID_KE_PAYLOAD, g, 2, 0);
 }
 
-void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                         const struct ns_ike_payloads *in)
+void ns_eng_create_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_rx *rx, const struct ns_ike_payloads *in)
 {
-    struct ns_ccsa_msg m;
+    struct ns_create_child_msg m;
     if (!parse_msg(in, &m)) {
-        ns_ccsa_answer_error(e, sa, rx, NS_N_INVALID_SYNTAX, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_INVALID_SYNTAX, NULL, 0, 0);
         return;
     }
     if (sa->state != NS_IKE_ST_ESTABLISHED || sa->out.then_delete) {
         /* Closing it, or it was re-keyed (2.25). */
-        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     if (m.has_sa && m.sa.n > 0 && m.sa.prop[0].protocol == NS_PROTO_IKE)
-        ns_ccsa_ike_request(e, sa, rx, &m);
+        ns_create_child_ike_request(e, sa, rx, &m);
     else if (m.rekey)
-        ns_ccsa_child_request(e, sa, rx, &m);
+        ns_create_child_child_request(e, sa, rx, &m);
     else /* one CHILD_SA each */
-        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
 }
 
 /* ---- initiator ---- */
 
-void ns_eng_ccsa_drop(struct ns_ike_engine *e, struct ns_ikesa *sa)
+void ns_eng_create_child_drop(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     if (!cc)
         return;
     if (cc->new_spi_in)
@@ -176,16 +177,17 @@ void ns_eng_ccsa_drop(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_dh_free(cc->dh);
     OPENSSL_cleanse(cc, sizeof(*cc));
     free(cc);
-    sa->ccsa = NULL;
+    sa->create_child = NULL;
 }
 
 /* ---- initiator: the answer ---- */
 
 /* INVALID_KE_PAYLOAD: once more with the group asked for, when we offered
  * it. Returns true when the request went out again. */
-bool ns_ccsa_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ccsa_msg *m)
+bool ns_create_child_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                              const struct ns_create_child_msg *m)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     if (m->error_n.len != 2 || cc->ke_retries >= MAX_KE_RETRIES)
         return false;
     uint16_t group = (uint16_t)((m->error_n.data[0] << 8) | m->error_n.data[1]);
@@ -208,16 +210,16 @@ bool ns_ccsa_retry_ke(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
         return false;
     NS_INFO("ike: IKE SA %016llx: the peer wants DH group %u for the re-key, asking again",
             (unsigned long long)sa->id, group);
-    int rc = cc->ike ? ns_ccsa_send_ike_request(e, sa)
-                     : ns_ccsa_send_child_request(e, sa, &sa->child[i]);
+    int rc = cc->ike ? ns_create_child_send_ike_request(e, sa)
+                     : ns_create_child_send_child_request(e, sa, &sa->child[i]);
     return rc == 0;
 }
 
 /* The re-key did not happen: the SA keeps going until its hard lifetime,
  * and the re-key is tried again later. */
-void ns_ccsa_rekey_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
+void ns_create_child_rekey_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     e->ctr.rekey_failures++;
     NS_WARN("ike: IKE SA %016llx: re-key of %s failed: %s", (unsigned long long)sa->id,
             cc->ike ? "the IKE SA" : "a CHILD SA", why);
@@ -232,24 +234,25 @@ void ns_ccsa_rekey_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const ch
     }
 }
 
-void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                          const struct ns_ike_payloads *in)
+void ns_eng_create_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                  const struct ns_ike_payloads *in)
 {
-    struct ns_ccsa *cc = sa->ccsa;
-    struct ns_ccsa_msg m;
+    struct ns_create_child *cc = sa->create_child;
+    struct ns_create_child_msg m;
     if (!cc) {
         ns_eng_request_done(e, sa);
         return;
     }
     bool done = true;
     if (!parse_msg(in, &m))
-        ns_ccsa_rekey_failed(e, sa, "malformed answer");
+        ns_create_child_rekey_failed(e, sa, "malformed answer");
     else
-        done = cc->ike ? ns_ccsa_ike_response(e, sa, &m) : ns_ccsa_child_response(e, sa, &m);
+        done = cc->ike ? ns_create_child_ike_response(e, sa, &m)
+                       : ns_create_child_child_response(e, sa, &m);
     if (!done)
         return; /* asked again with the DH group the peer wants */
     bool delete_old = cc->delete_old;
-    ns_eng_ccsa_drop(e, sa);
+    ns_eng_create_child_drop(e, sa);
     if (delete_old) {
         /* Our re-key replaced it: the answer is in, now delete it. */
         ns_msgbuf_clear(&sa->out.msg);

@@ -59,7 +59,7 @@ static void resolve_child(struct ns_ike_engine *e, struct ns_ikesa *sa, uint32_t
  * its remote, ours (TSr) its local. Tunnel mode checks that the request
  * covers them (a re-key keeps the selectors, 2.8); transport mode keeps
  * them as they are, the substituted addresses of a NAT included. */
-static bool child_ts_ok(const struct ns_ike_child *old, const struct ns_ccsa_msg *m)
+static bool child_ts_ok(const struct ns_ike_child *old, const struct ns_create_child_msg *m)
 {
     if (!m->has_ts || m->tsi.n == 0 || m->tsr.n == 0)
         return false;
@@ -86,7 +86,7 @@ static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     ns_ike_add_sa(&b, &resp);
     ns_ike_add_nonce(&b, nr, NS_IKE_NONCE_LEN);
-    if (dh && ns_ccsa_add_ke(&b, dh) != 0)
+    if (dh && ns_create_child_add_ke(&b, dh) != 0)
         return -1;
     ns_ike_add_ts(&b, NS_PL_TSI, old->remote_ts, old->n_remote_ts);
     ns_ike_add_ts(&b, NS_PL_TSR, old->local_ts, old->n_local_ts);
@@ -96,12 +96,13 @@ static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
 /* Installs the peer's re-key of child old; 0 or an error notify. */
 static uint16_t child_install_responder(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                         const struct ns_ike_child *old,
-                                        const struct ns_sa_choice *ch, const struct ns_ccsa_msg *m,
-                                        uint32_t spi_in, const uint8_t *nr, struct ns_dh *dh)
+                                        const struct ns_sa_choice *ch,
+                                        const struct ns_create_child_msg *m, uint32_t spi_in,
+                                        const uint8_t *nr, struct ns_dh *dh)
 {
     uint8_t shared[NS_DH_MAX_SHARED];
     size_t shared_len = 0;
-    if (dh && ns_ccsa_shared_secret(dh, &m->ke, shared, &shared_len) != 0)
+    if (dh && ns_create_child_shared_secret(dh, &m->ke, shared, &shared_len) != 0)
         return NS_N_INVALID_SYNTAX;
     struct ns_child_params p = {
         .alg = ch->chosen,
@@ -129,16 +130,16 @@ static uint16_t child_install_responder(struct ns_ike_engine *e, struct ns_ikesa
     return rc == 0 ? 0 : NS_N_NO_ADDITIONAL_SAS;
 }
 
-void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                           const struct ns_ccsa_msg *m)
+void ns_create_child_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                   const struct ns_ike_rx *rx, const struct ns_create_child_msg *m)
 {
     int oi = ns_eng_child_by_out(sa, m->rekey_spi);
     if (oi < 0) {
-        ns_ccsa_answer_error(e, sa, rx, NS_N_CHILD_SA_NOT_FOUND, NULL, 0, m->rekey_spi);
+        ns_create_child_answer_error(e, sa, rx, NS_N_CHILD_SA_NOT_FOUND, NULL, 0, m->rekey_spi);
         return;
     }
-    if (sa->child[oi].cstate == NS_CHILD_DELETING || (sa->ccsa && sa->ccsa->ike)) {
-        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+    if (sa->child[oi].cstate == NS_CHILD_DELETING || (sa->create_child && sa->create_child->ike)) {
+        ns_create_child_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     /* A copy: installing may move the array's entries. */
@@ -150,16 +151,16 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
                      &ch) != NS_SA_OK ||
         ch.spi_len != 4) {
         e->ctr.no_proposal_sent++;
-        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
         return;
     }
     if (ch.chosen.dh && (!m->has_ke || m->ke.group != (uint16_t)ch.chosen.dh)) {
         e->ctr.invalid_ke_sent++;
-        ns_ccsa_answer_invalid_ke(e, sa, rx, (uint16_t)ch.chosen.dh);
+        ns_create_child_answer_invalid_ke(e, sa, rx, (uint16_t)ch.chosen.dh);
         return;
     }
     if (!child_ts_ok(&old, m)) {
-        ns_ccsa_answer_error(e, sa, rx, NS_N_TS_UNACCEPTABLE, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_TS_UNACCEPTABLE, NULL, 0, 0);
         return;
     }
     uint32_t spi_in = e->ops.alloc_spi(e->ops.ctx);
@@ -189,7 +190,7 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
         } else if (spi_in) {
             e->ops.release_spi(e->ops.ctx, spi_in);
         }
-        ns_ccsa_answer_error(e, sa, rx, err ? err : NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, err ? err : NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
@@ -203,7 +204,7 @@ void ns_ccsa_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
     uint8_t their_min[NS_IKE_MAX_NONCE];
     size_t their_len;
     ns_eng_nonce_min(m->nonce, m->nonce_len, nr, sizeof(nr), their_min, &their_len);
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     if (cc && !cc->ike && cc->old_spi_in == old.spi_in) {
         /* We are re-keying the same child: resolved when our answer comes. */
         cc->coll_spi_in = spi_in;
@@ -241,10 +242,10 @@ static uint16_t pfs_group(const struct ns_conf_peer *peer)
     return 0;
 }
 
-int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                               const struct ns_ike_child *old)
+int ns_create_child_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                       const struct ns_ike_child *old)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     const struct ns_conf_peer *peer = sa->peer;
     uint8_t spi[4], old_spi[4];
     struct ns_ike_sa offer;
@@ -262,7 +263,7 @@ int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_nonce(&b, cc->ni, sizeof(cc->ni));
-    if (cc->dh && ns_ccsa_add_ke(&b, cc->dh) != 0)
+    if (cc->dh && ns_create_child_add_ke(&b, cc->dh) != 0)
         return -1;
     ns_ike_add_ts(&b, NS_PL_TSI, old->local_ts, old->n_local_ts);
     ns_ike_add_ts(&b, NS_PL_TSR, old->remote_ts, old->n_remote_ts);
@@ -273,14 +274,14 @@ int ns_ccsa_send_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
     return ns_eng_request(e, sa, NS_REQ_REKEY_CHILD, id, e->buf, (size_t)len);
 }
 
-int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
+int ns_eng_create_child_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
 {
-    if (sa->out.kind != NS_REQ_NONE || sa->ccsa || i >= sa->n_child)
+    if (sa->out.kind != NS_REQ_NONE || sa->create_child || i >= sa->n_child)
         return -1;
-    struct ns_ccsa *cc = calloc(1, sizeof(*cc));
+    struct ns_create_child *cc = calloc(1, sizeof(*cc));
     if (!cc)
         return -1;
-    sa->ccsa = cc;
+    sa->create_child = cc;
     struct ns_ike_child *old = &sa->child[i];
     cc->old_spi_in = old->spi_in;
     cc->new_spi_in = e->ops.alloc_spi(e->ops.ctx);
@@ -289,10 +290,10 @@ int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsign
         cc->dh = ns_dh_new((enum ns_dh_group)cc->ke_group);
     if (!cc->new_spi_in || (cc->ke_group && !cc->dh) ||
         ns_random_bytes(cc->ni, sizeof(cc->ni)) != 0 ||
-        ns_ccsa_send_child_request(e, sa, old) != 0) {
+        ns_create_child_send_child_request(e, sa, old) != 0) {
         NS_WARN("ike: IKE SA %016llx: cannot start the re-key of CHILD SA in 0x%08x",
                 (unsigned long long)sa->id, old->spi_in);
-        ns_eng_ccsa_drop(e, sa);
+        ns_eng_create_child_drop(e, sa);
         return -1;
     }
     ns_eng_child_state(e, old, NS_CHILD_REKEYING, "our re-key sent");
@@ -307,7 +308,7 @@ int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsign
  * peer re-keyed the same SA while ours was refused, its SA is the one. */
 static void adopt_peer_child(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     int b = cc->coll_spi_in ? ns_eng_child_by_in(sa, cc->coll_spi_in) : -1;
     int o = ns_eng_child_by_in(sa, cc->old_spi_in);
     if (b >= 0 && o >= 0)
@@ -317,7 +318,7 @@ static void adopt_peer_child(struct ns_ike_engine *e, struct ns_ikesa *sa)
 /* The peer installed a CHILD_SA we cannot use: tell it to drop it. */
 static void refuse_new_child(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     e->ops.release_spi(e->ops.ctx, cc->new_spi_in);
     if (sa->n_del < NS_IKE_MAX_CHILD)
         sa->del_spis[sa->n_del++] = cc->new_spi_in;
@@ -325,13 +326,13 @@ static void refuse_new_child(struct ns_ike_engine *e, struct ns_ikesa *sa)
 }
 
 /* Returns false when the request went out again (INVALID_KE_PAYLOAD). */
-bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                            const struct ns_ccsa_msg *m)
+bool ns_create_child_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                    const struct ns_create_child_msg *m)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     int oi = ns_eng_child_by_in(sa, cc->old_spi_in);
     if (m->error) {
-        if (m->error == NS_N_INVALID_KE_PAYLOAD && ns_ccsa_retry_ke(e, sa, m))
+        if (m->error == NS_N_INVALID_KE_PAYLOAD && ns_create_child_retry_ke(e, sa, m))
             return false;
         if (oi < 0) {
             /* The child went meanwhile: the peer's own re-key of it won and
@@ -352,7 +353,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                     (unsigned long long)sa->id, sa->child[oi].spi_in, sa->child[oi].spi_out);
             ns_eng_child_remove(e, sa, (unsigned)oi);
         } else {
-            ns_ccsa_rekey_failed(e, sa, ns_eng_notify_name(m->error));
+            ns_create_child_rekey_failed(e, sa, ns_eng_notify_name(m->error));
         }
         return true;
     }
@@ -360,7 +361,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         /* The old child went meanwhile (hard lifetime, the peer's DELETE):
          * nothing to replace, and nothing known to replace it with. */
         refuse_new_child(e, sa);
-        ns_ccsa_rekey_failed(e, sa, "the CHILD SA went away meanwhile");
+        ns_create_child_rekey_failed(e, sa, "the CHILD SA went away meanwhile");
         return true;
     }
     struct ns_ike_child old = sa->child[oi];
@@ -370,7 +371,7 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_sa_accept(peer->esp, peer->n_esp, NS_PROTO_ESP, &m->sa, 0, &ch) != NS_SA_OK ||
         ch.spi_len != 4) {
         refuse_new_child(e, sa);
-        ns_ccsa_rekey_failed(e, sa, "the peer chose a proposal we did not offer");
+        ns_create_child_rekey_failed(e, sa, "the peer chose a proposal we did not offer");
         return true;
     }
     uint8_t shared[NS_DH_MAX_SHARED];
@@ -378,9 +379,9 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (ch.chosen.dh) {
         if (!cc->dh || !m->has_ke || m->ke.group != cc->ke_group ||
             (uint16_t)ch.chosen.dh != cc->ke_group ||
-            ns_ccsa_shared_secret(cc->dh, &m->ke, shared, &shared_len) != 0) {
+            ns_create_child_shared_secret(cc->dh, &m->ke, shared, &shared_len) != 0) {
             refuse_new_child(e, sa);
-            ns_ccsa_rekey_failed(e, sa, "the peer's KE does not fit our PFS group");
+            ns_create_child_rekey_failed(e, sa, "the peer's KE does not fit our PFS group");
             return true;
         }
     }
@@ -415,9 +416,9 @@ bool ns_ccsa_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     uint32_t new_in = cc->new_spi_in;
     if (rc != 0) {
         refuse_new_child(e, sa);
-        ns_ccsa_rekey_failed(e, sa,
-                             ts_ok ? "the data plane did not take the new CHILD SA"
-                                   : "the peer's traffic selectors are not the CHILD SA's");
+        ns_create_child_rekey_failed(e, sa,
+                                     ts_ok ? "the data plane did not take the new CHILD SA"
+                                           : "the peer's traffic selectors are not the CHILD SA's");
         return true;
     }
     cc->new_spi_in = 0; /* the child's now */

@@ -74,11 +74,11 @@ static void await_peer_delete(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_eng_sched(e, sa);
 }
 
-void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                         const struct ns_ccsa_msg *m)
+void ns_create_child_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_rx *rx, const struct ns_create_child_msg *m)
 {
-    if (sa->ccsa && !sa->ccsa->ike) {
-        ns_ccsa_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
+    if (sa->create_child && !sa->create_child->ike) {
+        ns_create_child_answer_error(e, sa, rx, NS_N_TEMPORARY_FAILURE, NULL, 0, 0);
         return;
     }
     const struct ns_conf_peer *peer = sa->peer;
@@ -88,13 +88,13 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
             NS_SA_OK ||
         ch.spi_len != 8) {
         e->ctr.no_proposal_sent++;
-        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_NO_PROPOSAL_CHOSEN, NULL, 0, 0);
         return;
     }
     uint16_t want = ns_sa_ke_group_to_request(&ch.chosen, m->ke.group);
     if (want) {
         e->ctr.invalid_ke_sent++;
-        ns_ccsa_answer_invalid_ke(e, sa, rx, want);
+        ns_create_child_answer_invalid_ke(e, sa, rx, want);
         return;
     }
     uint8_t nr[NS_IKE_NONCE_LEN], shared[NS_DH_MAX_SHARED];
@@ -103,7 +103,7 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
     struct ns_ikesa *fresh = NULL;
     int len = -1;
     if (dh && ns_random_bytes(nr, sizeof(nr)) == 0 &&
-        ns_ccsa_shared_secret(dh, &m->ke, shared, &shared_len) == 0)
+        ns_create_child_shared_secret(dh, &m->ke, shared, &shared_len) == 0)
         fresh = new_ike_sa(e, sa, false, ns_eng_fresh_spi(e), ns_get_u64(ch.spi), &ch.chosen,
                            m->nonce, m->nonce_len, nr, sizeof(nr), shared, shared_len);
     OPENSSL_cleanse(shared, sizeof(shared));
@@ -116,7 +116,7 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
             ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) == 0) {
             ns_ike_add_sa(&b, &resp);
             ns_ike_add_nonce(&b, nr, sizeof(nr));
-            if (ns_ccsa_add_ke(&b, dh) == 0)
+            if (ns_create_child_add_ke(&b, dh) == 0)
                 len = ns_eng_sk_end(e, sa, &b);
         }
     }
@@ -124,15 +124,15 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
     if (len < 0) {
         if (fresh)
             ns_eng_sa_kill(e, fresh, NS_IKE_DOWN_NEGOTIATION);
-        ns_ccsa_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
+        ns_create_child_answer_error(e, sa, rx, NS_N_NO_ADDITIONAL_SAS, NULL, 0, 0);
         return;
     }
     ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
     NS_INFO("ike: IKE SA %016llx: the peer re-keys the IKE SA: new IKE SA %016llx",
             (unsigned long long)sa->id, (unsigned long long)fresh->id);
-    if (sa->ccsa && sa->ccsa->ike) {
+    if (sa->create_child && sa->create_child->ike) {
         /* We are re-keying it too: resolved when our answer comes. */
-        sa->ccsa->coll_ike_id = fresh->id;
+        sa->create_child->coll_ike_id = fresh->id;
         return;
     }
     ns_eng_ike_move(e, sa, fresh);
@@ -141,9 +141,9 @@ void ns_ccsa_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
 
 /* ---- initiator ---- */
 
-int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
+int ns_create_child_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     const struct ns_conf_peer *peer = sa->peer;
     uint8_t spi[8];
     struct ns_ike_sa offer;
@@ -156,7 +156,7 @@ int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_nonce(&b, cc->ni, sizeof(cc->ni));
-    if (ns_ccsa_add_ke(&b, cc->dh) != 0)
+    if (ns_create_child_add_ke(&b, cc->dh) != 0)
         return -1;
     int len = ns_eng_sk_end(e, sa, &b);
     if (len < 0)
@@ -165,23 +165,23 @@ int ns_ccsa_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     return ns_eng_request(e, sa, NS_REQ_REKEY_IKE, id, e->buf, (size_t)len);
 }
 
-int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa)
+int ns_eng_create_child_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->out.kind != NS_REQ_NONE || sa->ccsa)
+    if (sa->out.kind != NS_REQ_NONE || sa->create_child)
         return -1;
-    struct ns_ccsa *cc = calloc(1, sizeof(*cc));
+    struct ns_create_child *cc = calloc(1, sizeof(*cc));
     if (!cc)
         return -1;
-    sa->ccsa = cc;
+    sa->create_child = cc;
     cc->ike = true;
     cc->new_ike_spi = ns_eng_fresh_spi(e);
     /* The group in use now: the one the peer chose before. */
     cc->ke_group = (uint16_t)sa->ike_alg.dh;
     cc->dh = ns_dh_new(sa->ike_alg.dh);
     if (!cc->dh || ns_random_bytes(cc->ni, sizeof(cc->ni)) != 0 ||
-        ns_ccsa_send_ike_request(e, sa) != 0) {
+        ns_create_child_send_ike_request(e, sa) != 0) {
         NS_WARN("ike: IKE SA %016llx: cannot start its re-key", (unsigned long long)sa->id);
-        ns_eng_ccsa_drop(e, sa);
+        ns_eng_create_child_drop(e, sa);
         return -1;
     }
     NS_INFO("ike: re-keying IKE SA %016llx", (unsigned long long)sa->id);
@@ -192,14 +192,15 @@ int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 /* Our IKE re-key was answered: the new IKE SA, and who keeps what.
  * Returns false when the request went out again (INVALID_KE_PAYLOAD). */
-bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ccsa_msg *m)
+bool ns_create_child_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                  const struct ns_create_child_msg *m)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     struct ns_ikesa *coll = cc->coll_ike_id ? ns_eng_find_id(e, cc->coll_ike_id) : NULL;
     if (coll && coll->state != NS_IKE_ST_ESTABLISHED)
         coll = NULL;
     if (m->error) {
-        if (m->error == NS_N_INVALID_KE_PAYLOAD && ns_ccsa_retry_ke(e, sa, m))
+        if (m->error == NS_N_INVALID_KE_PAYLOAD && ns_create_child_retry_ke(e, sa, m))
             return false;
         if (coll) {
             /* Refused, but the peer's own re-key went through: that one. */
@@ -212,7 +213,7 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
         if (m->error == NS_N_TEMPORARY_FAILURE)
             ns_eng_life_retry_later(e, sa);
         else
-            ns_ccsa_rekey_failed(e, sa, ns_eng_notify_name(m->error));
+            ns_create_child_rekey_failed(e, sa, ns_eng_notify_name(m->error));
         return true;
     }
     struct ns_sa_choice ch;
@@ -222,8 +223,8 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
     if (!m->has_sa || !m->nonce || !m->has_ke ||
         ns_sa_accept(peer->ike, peer->n_ike, NS_PROTO_IKE, &m->sa, 0, &ch) != NS_SA_OK ||
         ch.spi_len != 8 || (uint16_t)ch.chosen.dh != cc->ke_group || m->ke.group != cc->ke_group ||
-        ns_ccsa_shared_secret(cc->dh, &m->ke, shared, &shared_len) != 0) {
-        ns_ccsa_rekey_failed(e, sa, "the peer's answer does not fit our offer");
+        ns_create_child_shared_secret(cc->dh, &m->ke, shared, &shared_len) != 0) {
+        ns_create_child_rekey_failed(e, sa, "the peer's answer does not fit our offer");
         return true;
     }
     struct ns_ikesa *fresh =
@@ -231,7 +232,7 @@ bool ns_ccsa_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
                    sizeof(cc->ni), m->nonce, m->nonce_len, shared, shared_len);
     OPENSSL_cleanse(shared, sizeof(shared));
     if (!fresh) {
-        ns_ccsa_rekey_failed(e, sa, "cannot make the new IKE SA");
+        ns_create_child_rekey_failed(e, sa, "cannot make the new IKE SA");
         return true;
     }
     if (coll) {

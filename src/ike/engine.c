@@ -149,7 +149,7 @@ static void dispatch_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_eng_info_request(e, sa, rx, inner);
         break;
     case NS_CREATE_CHILD_SA:
-        ns_eng_ccsa_request(e, sa, rx, inner);
+        ns_eng_create_child_request(e, sa, rx, inner);
         break;
     default:
         break; /* request_expected lets no other exchange through */
@@ -228,7 +228,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
     } else if (sa->out.kind == NS_REQ_AUTH) {
         ns_eng_auth_response(e, sa, &inner);
     } else if (sa->out.kind == NS_REQ_REKEY_CHILD || sa->out.kind == NS_REQ_REKEY_IKE) {
-        ns_eng_ccsa_response(e, sa, &inner);
+        ns_eng_create_child_response(e, sa, &inner);
     } else {
         ns_eng_info_response(e, sa, &inner);
     }

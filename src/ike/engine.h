@@ -246,8 +246,7 @@ int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_
  * negotiating), every other one moves to the new section and keeps its
  * CHILD_SAs and traffic. A client looks its gateway's section up again.
  * Returns how many IKE SAs were deleted. */
-typedef const struct ns_conf_peer *(*ns_ike_peer_map_fn)(void *arg,
-                                                        const struct ns_conf_peer *old);
+typedef const struct ns_conf_peer *(*ns_ike_peer_map_fn)(void *arg, const struct ns_conf_peer *old);
 unsigned ns_ike_engine_repeer(struct ns_ike_engine *e, ns_ike_peer_map_fn map, void *arg,
                               uint64_t now_ms);
 /* Whether any IKE SA (deleting or lingering ones included) still uses a

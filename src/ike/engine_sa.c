@@ -276,7 +276,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
         return;
     bool was_up = ns_ike_state_authenticated(sa->state);
     bool replaced = sa->state == NS_IKE_ST_REKEYED || sa->state == NS_IKE_ST_REDUNDANT;
-    ns_eng_ccsa_drop(e, sa);
+    ns_eng_create_child_drop(e, sa);
     ns_eng_children_down(e, sa);
     ns_eng_dp_unindex(e, sa);
     sa->n_del = 0;

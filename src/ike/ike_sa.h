@@ -96,7 +96,7 @@ struct ns_ike_request {
 
 /* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
  * simultaneous re-key by the peer left to resolve when it is answered. */
-struct ns_ccsa {
+struct ns_create_child {
     bool ike;             /* re-keying the IKE SA, else a CHILD_SA */
     uint32_t old_spi_in;  /* CHILD: our inbound SPI of the child re-keyed */
     uint32_t new_spi_in;  /* CHILD: the new inbound SPI we reserved */
@@ -130,14 +130,14 @@ struct ns_ike_child {
     /* Life cycle (lifecycle.c). Times in ms, NS_IKE_NEVER when not armed.
      * The state changes only through ns_eng_child_state. */
     enum ns_child_state cstate;
-    uint64_t rekey_at;            /* soft lifetime in time: re-key then */
-    uint64_t expire_at;           /* hard lifetime: deleted then */
-    uint64_t retire_at;           /* RETIRING: deleted by us then (grace); REKEYED: fallback */
-    uint64_t poll_at;             /* next look at its traffic (byte lifetime, successor used) */
+    uint64_t rekey_at;  /* soft lifetime in time: re-key then */
+    uint64_t expire_at; /* hard lifetime: deleted then */
+    uint64_t retire_at; /* RETIRING: deleted by us then (grace); REKEYED: fallback */
+    uint64_t poll_at;   /* next look at its traffic (byte lifetime, successor used) */
     uint64_t poll_bytes, poll_packets, poll_ms; /* traffic at the last look, for the rate */
-    uint64_t soft_bytes;          /* re-key when either direction carried this much */
-    uint64_t soft_packets;        /* ... or this many packets (0: ESN, no limit) */
-    unsigned rekeys;              /* re-keys of this CHILD_SA's line so far */
+    uint64_t soft_bytes;                        /* re-key when either direction carried this much */
+    uint64_t soft_packets;                      /* ... or this many packets (0: ESN, no limit) */
+    unsigned rekeys;                            /* re-keys of this CHILD_SA's line so far */
     uint32_t successor_spi; /* RETIRING, REKEYED: our inbound SPI of the one that replaced it */
     uint64_t install_seq;   /* installation order: the SAD sends on the newest */
     /* Responder of a re-key: the outbound direction is not installed yet
@@ -232,8 +232,8 @@ struct ns_ikesa {
     uint64_t retry_at;            /* no new re-key request before (TEMPORARY_FAILURE) */
     unsigned rekeys;              /* IKE re-keys of this line so far */
     uint64_t rekey_of;            /* made by a re-key: the id of the IKE SA it re-keys */
-    struct ns_ccsa *ccsa;         /* our CREATE_CHILD_SA in flight, or NULL */
-    uint32_t del_spis[NS_IKE_MAX_CHILD]; /* our inbound SPIs of children to tell the peer gone */
+    struct ns_create_child *create_child; /* our CREATE_CHILD_SA in flight, or NULL */
+    uint32_t del_spis[NS_IKE_MAX_CHILD];  /* our inbound SPIs of children to tell the peer gone */
     unsigned n_del;
     uint8_t nonce_min[NS_IKE_MAX_NONCE]; /* lowest nonce of the re-key that made it (2.8.2) */
     size_t nonce_min_len;
@@ -565,14 +565,14 @@ void ns_eng_child_drop_and_tell(struct ns_ike_engine *e, struct ns_ikesa *sa, un
 /* ---- create_child_exchange.c, create_child_rekey_{child,ike}.c ---- */
 /* Starts our CREATE_CHILD_SA re-keying child i, or the IKE SA. 0, or -1
  * (nothing sent; the caller retries later). */
-int ns_eng_ccsa_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
-int ns_eng_ccsa_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa);
-void ns_eng_ccsa_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                         const struct ns_ike_payloads *inner);
-void ns_eng_ccsa_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                          const struct ns_ike_payloads *inner);
+int ns_eng_create_child_rekey_child(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
+int ns_eng_create_child_rekey_ike(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_create_child_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_rx *rx, const struct ns_ike_payloads *inner);
+void ns_eng_create_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                  const struct ns_ike_payloads *inner);
 /* Frees a CREATE_CHILD_SA in flight (SPIs reserved for it go back). */
-void ns_eng_ccsa_drop(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_create_child_drop(struct ns_ike_engine *e, struct ns_ikesa *sa);
 
 /* ---- info_exchange.c (life cycle) ---- */
 /* Sends a DELETE of the children queued in sa->del_spis. 0 or -1. */

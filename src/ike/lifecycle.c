@@ -214,7 +214,7 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
 
 void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    struct ns_ccsa *cc = sa->ccsa;
+    struct ns_create_child *cc = sa->create_child;
     if (sa->n_child && cc && cc->ike && cc->coll_ike_id) {
         /* Both sides re-keyed it and the peer's re-key won: the peer
          * deletes the old one, its new IKE SA takes the CHILD_SAs. */
@@ -237,7 +237,8 @@ void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_delete_ike(e, old, NS_IKE_DOWN_LOCAL);
         return;
     }
-    if (old && old->ccsa && old->ccsa->ike && old->ccsa->coll_ike_id == sa->id) {
+    if (old && old->create_child && old->create_child->ike &&
+        old->create_child->coll_ike_id == sa->id) {
         /* The IKE SA we made answering the peer's re-key, deleted by the
          * peer before our own re-key's answer came: the peer found it
          * redundant (lowest nonce), ours will survive. */
@@ -245,7 +246,7 @@ void ns_eng_life_ike_deleted(struct ns_ike_engine *e, struct ns_ikesa *sa)
         NS_INFO("ike: simultaneous re-key of IKE SA %016llx: the peer deletes IKE SA %016llx, "
                 "which is redundant (lowest nonce, 2.8.2); ours will survive",
                 (unsigned long long)old->id, (unsigned long long)sa->id);
-        old->ccsa->coll_ike_id = 0;
+        old->create_child->coll_ike_id = 0;
         ns_eng_sa_state(e, sa, NS_IKE_ST_REDUNDANT, "the peer's re-key lost");
     }
 }
@@ -268,7 +269,7 @@ uint64_t ns_eng_life_due(const struct ns_ike_engine *e, const struct ns_ikesa *s
     bool idle = sa->out.kind == NS_REQ_NONE;
     if (idle && sa->n_del)
         due = max_u64(e->now, sa->retry_at);
-    if (idle && !sa->ccsa)
+    if (idle && !sa->create_child)
         due = min_u64(due, start_at(sa, sa->rekey_at));
     for (unsigned i = 0; i < sa->n_child; i++) {
         const struct ns_ike_child *c = &sa->child[i];
@@ -468,7 +469,7 @@ static bool run_local(struct ns_ike_engine *e, struct ns_ikesa *sa)
         }
         i++;
     }
-    bool coming = sa->ccsa && !sa->ccsa->ike;
+    bool coming = sa->create_child && !sa->create_child->ike;
     if (expired && sa->n_child == 0 && !coming) {
         /* Nothing carries traffic any more: a client reconnects, a gateway
          * frees the virtual IP. */
@@ -522,10 +523,10 @@ static void start_next(struct ns_ike_engine *e, struct ns_ikesa *sa)
             ns_eng_life_retry_later(e, sa);
         return;
     }
-    if (sa->ccsa || now < sa->retry_at)
+    if (sa->create_child || now < sa->retry_at)
         return;
     if (now >= sa->rekey_at) {
-        if (ns_eng_ccsa_rekey_ike(e, sa) != 0)
+        if (ns_eng_create_child_rekey_ike(e, sa) != 0)
             ns_eng_life_retry_later(e, sa);
         return;
     }
@@ -533,7 +534,7 @@ static void start_next(struct ns_ike_engine *e, struct ns_ikesa *sa)
         const struct ns_ike_child *c = &sa->child[i];
         if (c->cstate != NS_CHILD_INSTALLED || now < c->rekey_at)
             continue;
-        if (ns_eng_ccsa_rekey_child(e, sa, i) != 0)
+        if (ns_eng_create_child_rekey_child(e, sa, i) != 0)
             ns_eng_life_retry_later(e, sa);
         return;
     }

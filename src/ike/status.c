@@ -131,7 +131,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->established_ms = sa->established_ms;
     st->last_rx_ms = sa->last_rx_ms;
     bool live = sa->state == NS_IKE_ST_ESTABLISHED;
-    st->rekey_ms = live && !sa->ccsa ? sa->rekey_at : NS_IKE_NEVER;
+    st->rekey_ms = live && !sa->create_child ? sa->rekey_at : NS_IKE_NEVER;
     st->expire_ms = live ? sa->expire_at : NS_IKE_NEVER;
     st->rekeys = sa->rekeys;
 }

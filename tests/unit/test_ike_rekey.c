@@ -675,7 +675,7 @@ static void child_rekey_by_gateway(void **state)
  * it has the new one (its first packet on it), so nothing the responder
  * sends while the initiator retransmits is lost. */
 static unsigned nth_resp_dropped;
-static enum verdict drop_first_ccsa_response(const struct sent *s)
+static enum verdict drop_first_create_child_response(const struct sent *s)
 {
     if (s->exchange == NS_CREATE_CHILD_SA && (s->flags & NS_IKE_FLAG_RESPONSE) &&
         nth_resp_dropped++ == 0)
@@ -689,7 +689,7 @@ static void lost_answer_loses_no_traffic(void **state)
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
     nth_resp_dropped = 0;
-    N->filter = drop_first_ccsa_response;
+    N->filter = drop_first_create_child_response;
     assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
     unsigned lost = traffic_for(cl, 6000, 100);
     N->filter = NULL;
@@ -773,20 +773,20 @@ static void ike_rekey_by_gateway(void **state)
 
 /* Filters to make two requests cross: nothing is delivered until both
  * sides have sent theirs (both engines get rekey() before any run). */
-static unsigned nth_ccsa_req_dropped;
-static enum verdict drop_first_gw_ccsa_request(const struct sent *s)
+static unsigned nth_create_child_req_dropped;
+static enum verdict drop_first_gw_create_child_request(const struct sent *s)
 {
     if (s->node == 0 && s->exchange == NS_CREATE_CHILD_SA && !(s->flags & NS_IKE_FLAG_RESPONSE) &&
-        nth_ccsa_req_dropped++ == 0)
+        nth_create_child_req_dropped++ == 0)
         return DROP;
     return PASS;
 }
 
-static unsigned nth_ccsa_resp_dropped;
-static enum verdict drop_first_gw_ccsa_response(const struct sent *s)
+static unsigned nth_create_child_resp_dropped;
+static enum verdict drop_first_gw_create_child_response(const struct sent *s)
 {
     if (s->node == 0 && s->exchange == NS_CREATE_CHILD_SA && (s->flags & NS_IKE_FLAG_RESPONSE) &&
-        nth_ccsa_resp_dropped++ == 0)
+        nth_create_child_resp_dropped++ == 0)
         return DROP;
     return PASS;
 }
@@ -888,8 +888,8 @@ static void simultaneous_child_rekey(void **state)
         unsigned from = N->n_sent;
         uint32_t old_in = ike_net_one_sa(cl->e).child[0].spi_in;
         if (round == 1) {
-            nth_ccsa_req_dropped = 0;
-            N->filter = drop_first_gw_ccsa_request;
+            nth_create_child_req_dropped = 0;
+            N->filter = drop_first_gw_create_child_request;
         }
         assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
         assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
@@ -964,8 +964,8 @@ static void simultaneous_ike_rekey(void **state)
      * old one) reaches the client before the client's answer comes again.
      * The client follows the peer's decision; the same single pair. */
     struct ns_ike_sa_status b2 = ike_net_one_sa(cl->e);
-    nth_ccsa_resp_dropped = 0;
-    N->filter = drop_first_gw_ccsa_response;
+    nth_create_child_resp_dropped = 0;
+    N->filter = drop_first_gw_create_child_response;
     assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
     assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
     assert_int_equal(traffic_for(cl, 5000, 100), 0);
