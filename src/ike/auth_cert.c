@@ -6,6 +6,7 @@
 
 #include "conf/id_cert.h"
 #include "crypto/x509.h"
+#include "ike/ike_sa.h"
 
 #define HASH_BIT(h) (1u << (h))
 /* What natsec announces in SIGNATURE_HASH_ALGORITHMS and accepts in a
@@ -13,30 +14,30 @@
 static const enum ns_hash_alg OUR_HASHES[] = {NS_HASH_SHA256, NS_HASH_SHA384, NS_HASH_SHA512};
 #define N_OUR_HASHES (sizeof(OUR_HASHES) / sizeof(OUR_HASHES[0]))
 
-/* Whether this host authenticates with certificates in this SA: a client
- * towards its gateway section, a gateway towards any peer once one section
- * uses them (the peer is not known before IKE_AUTH). */
-static bool uses_certs(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+/* Whether this host authenticates with certificates in an SA with peer: a
+ * client towards its gateway section, a gateway towards any peer once one
+ * section uses them (the peer is not known before IKE_AUTH). */
+static bool uses_certs(const struct ns_conf *conf, const struct ns_conf_peer *peer)
 {
-    if (!e->conf->creds)
+    if (!conf->creds)
         return false;
-    if (e->conf->role == NS_CONF_CLIENT)
-        return sa->peer && sa->peer->auth == NS_CONF_AUTH_PUBKEY;
+    if (conf->role == NS_CONF_CLIENT)
+        return peer && peer->auth == NS_CONF_AUTH_PUBKEY;
     return true;
 }
 
-void ns_eng_cert_add_certreq(const struct ns_ike_engine *e, struct ns_ike_builder *b)
+void ns_eng_cert_add_certreq(const struct ns_conf *conf, struct ns_ike_builder *b)
 {
     size_t len;
-    const uint8_t *req = ns_x509_creds_certreq(e->conf->creds, &len);
+    const uint8_t *req = ns_x509_creds_certreq(conf->creds, &len);
     if (req)
         ns_ike_add_cert(b, NS_PL_CERTREQ, NS_CERT_X509_SIGNATURE, req, len);
 }
 
-void ns_eng_cert_init_payloads(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+void ns_eng_cert_init_payloads(const struct ns_conf *conf, const struct ns_conf_peer *peer,
                                struct ns_ike_builder *b)
 {
-    if (!uses_certs(e, sa))
+    if (!uses_certs(conf, peer))
         return;
     uint8_t list[2 * N_OUR_HASHES];
     for (size_t i = 0; i < N_OUR_HASHES; i++) {
@@ -44,13 +45,13 @@ void ns_eng_cert_init_payloads(const struct ns_ike_engine *e, const struct ns_ik
         list[2 * i + 1] = (uint8_t)OUR_HASHES[i];
     }
     ns_ike_add_notify(b, 0, NULL, 0, NS_N_SIGNATURE_HASH_ALGORITHMS, list, sizeof(list));
-    if (e->conf->role == NS_CONF_GATEWAY)
-        ns_eng_cert_add_certreq(e, b);
+    if (conf->role == NS_CONF_GATEWAY)
+        ns_eng_cert_add_certreq(conf, b);
 }
 
-void ns_eng_cert_add_certs(const struct ns_ike_engine *e, struct ns_ike_builder *b)
+void ns_eng_cert_add_certs(const struct ns_conf *conf, struct ns_ike_builder *b)
 {
-    const struct ns_x509_creds *c = e->conf->creds;
+    const struct ns_x509_creds *c = conf->creds;
     for (unsigned i = 0; i < ns_x509_creds_chain_len(c); i++) {
         size_t len;
         const uint8_t *der = ns_x509_creds_chain_der(c, i, &len);
@@ -62,13 +63,13 @@ void ns_eng_cert_add_certs(const struct ns_ike_engine *e, struct ns_ike_builder 
  * HASH_BIT(h); 0 when it sent no SIGNATURE_HASH_ALGORITHMS. The message is
  * the one kept for the AUTH payloads, read again here so that nothing
  * needs keeping per half-open SA. */
-static unsigned peer_hashes(const struct ns_ikesa *sa)
+static unsigned peer_hashes(const struct ns_cert_sa *sa)
 {
-    const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
     struct ns_ike_header h;
     struct ns_ike_payloads pl;
     struct ns_ike_notify n;
-    if (!m->p || ns_ike_parse_message(m->p, m->len, &h, &pl) != NS_IKE_OK)
+    if (!sa->peer_init ||
+        ns_ike_parse_message(sa->peer_init, sa->peer_init_len, &h, &pl) != NS_IKE_OK)
         return 0;
     const struct ns_ike_payload *p = ns_ike_find_notify(&pl, NS_N_SIGNATURE_HASH_ALGORITHMS);
     if (!p || ns_ike_parse_notify(p, &n) != NS_IKE_OK)
@@ -89,7 +90,7 @@ struct sig_choice {
     bool raw;
 };
 
-static int choose(const struct ns_ike_engine *e, const EVP_PKEY *key, unsigned peer,
+static int choose(const struct ns_conf *conf, const EVP_PKEY *key, unsigned peer,
                   struct sig_choice *c, char *why, size_t whylen)
 {
     static const enum ns_hash_alg by_p256[] = {NS_HASH_SHA256, NS_HASH_SHA384, NS_HASH_SHA512};
@@ -112,7 +113,7 @@ static int choose(const struct ns_ike_engine *e, const EVP_PKEY *key, unsigned p
         break;
     case NS_KEY_RSA:
         c->method = 0; /* no legacy method without SHA-1 */
-        c->s.kind = e->conf->rsa_pss ? NS_SIG_RSA_PSS : NS_SIG_RSA_PKCS1;
+        c->s.kind = conf->rsa_pss ? NS_SIG_RSA_PSS : NS_SIG_RSA_PKCS1;
         break;
     default:
         snprintf(why, whylen, "our key is of a type natsec does not sign with");
@@ -138,17 +139,16 @@ static int choose(const struct ns_ike_engine *e, const EVP_PKEY *key, unsigned p
     return -1;
 }
 
-int ns_eng_cert_sign(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                     const struct ns_auth_input *in, uint8_t *method, uint8_t *out, size_t cap,
-                     size_t *len)
+int ns_eng_cert_sign(const struct ns_cert_sa *sa, const struct ns_auth_input *in, uint8_t *method,
+                     uint8_t *out, size_t cap, size_t *len)
 {
-    EVP_PKEY *key = ns_x509_creds_key(e->conf->creds);
+    EVP_PKEY *key = ns_x509_creds_key(sa->conf->creds);
     char why[256], name[NS_SIG_STRLEN];
     struct sig_choice c;
     uint8_t mac[NS_PRF_MAX_LEN];
     const uint8_t *parts[3];
     size_t lens[3], pre = 0, sig_len = 0;
-    if (!key || choose(e, key, peer_hashes(sa), &c, why, sizeof(why)) != 0) {
+    if (!key || choose(sa->conf, key, peer_hashes(sa), &c, why, sizeof(why)) != 0) {
         NS_ERR("ike: IKE SA %016llx: cannot authenticate with our certificate: %s",
                (unsigned long long)sa->id, key ? why : "no private key");
         return -1;
@@ -345,10 +345,10 @@ static bool check_signature(EVP_PKEY *key, const struct ns_ike_auth *auth,
     return true;
 }
 
-bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                        const struct ns_ike_payloads *in, const struct ns_conf_id *cid,
-                        const struct ns_auth_input *signed_in, const struct ns_ike_auth *auth,
-                        const struct ns_conf_peer **proved, char *why, size_t whylen)
+bool ns_eng_cert_verify(const struct ns_cert_sa *sa, const struct ns_ike_payloads *in,
+                        const struct ns_conf_id *cid, const struct ns_auth_input *signed_in,
+                        const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
+                        char *why, size_t whylen)
 {
     char who[NS_CONF_ID_STRLEN], subj[NS_X509_STRLEN], iss[NS_X509_STRLEN];
     char alt[NS_X509_STRLEN], chain[512], reason[512], desc[128] = "", kt[NS_SIG_STRLEN];
@@ -366,7 +366,7 @@ bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa
         goto out;
     }
     ns_x509_subject_str(pc.ee, subj);
-    if (ns_x509_verify(e->conf->creds, pc.ee, pc.inter, pc.n_inter, chain, sizeof(chain)) != 0) {
+    if (ns_x509_verify(sa->conf->creds, pc.ee, pc.inter, pc.n_inter, chain, sizeof(chain)) != 0) {
         snprintf(why, whylen, "the certificate '%s' of '%s' is not trusted: %s", subj, who, chain);
         goto out;
     }
@@ -393,7 +393,7 @@ bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa
             (unsigned long long)sa->id, who, subj, ns_x509_issuer_str(pc.ee, iss),
             ns_pkey_str(key, kt), desc);
     if (proved)
-        *proved = ns_conf_find_peer_by_cert(e->conf, pc.ee);
+        *proved = ns_conf_find_peer_by_cert(sa->conf, pc.ee);
     ok = true;
 out:
     free_certs(&pc);

@@ -31,39 +31,49 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf/conf.h"
 #include "crypto/pubkey.h"
 #include "ike/auth.h"
-#include "ike/ike_sa.h"
+#include "ike/msg.h"
 
 /* The largest AUTH payload body a signature method gives: the
  * AlgorithmIdentifier's length byte and DER, then the signature. */
 #define NS_AUTH_DATA_MAX (1 + NS_SIG_ALGID_MAX + NS_SIG_MAX)
 
+/* What certificate authentication reads of the IKE SA at hand. */
+struct ns_cert_sa {
+    const struct ns_conf *conf; /* ours: credentials, trust anchors, rsa_pss, sections */
+    uint64_t id;                /* the IKE SA's, for the log */
+    /* The peer's IKE_SA_INIT message (for the hashes it announced), or
+     * NULL. */
+    const uint8_t *peer_init;
+    size_t peer_init_len;
+};
+
 /* IKE_SA_INIT (both roles): SIGNATURE_HASH_ALGORITHMS and, on the gateway,
- * CERTREQ, when this host uses certificates (a client with its gateway,
- * a gateway with any peer). Nothing for PSK only. */
-void ns_eng_cert_init_payloads(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+ * CERTREQ, when this host uses certificates (a client with its gateway's
+ * section peer, a gateway with any peer). Nothing for PSK only. */
+void ns_eng_cert_init_payloads(const struct ns_conf *conf, const struct ns_conf_peer *peer,
                                struct ns_ike_builder *b);
 /* IKE_AUTH: our CERT payloads (certificate, then its chain). */
-void ns_eng_cert_add_certs(const struct ns_ike_engine *e, struct ns_ike_builder *b);
+void ns_eng_cert_add_certs(const struct ns_conf *conf, struct ns_ike_builder *b);
 /* IKE_AUTH (client): CERTREQ with our trust anchors. */
-void ns_eng_cert_add_certreq(const struct ns_ike_engine *e, struct ns_ike_builder *b);
+void ns_eng_cert_add_certreq(const struct ns_conf *conf, struct ns_ike_builder *b);
 
 /* Our AUTH by signature over the signed octets of in: the method into
  * *method and its data into out[0..*len). Returns 0, or -1 after logging
  * why (no common hash with an RSA key, a signing failure). */
-int ns_eng_cert_sign(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                     const struct ns_auth_input *in, uint8_t *method, uint8_t *out, size_t cap,
-                     size_t *len);
+int ns_eng_cert_sign(const struct ns_cert_sa *sa, const struct ns_auth_input *in, uint8_t *method,
+                     uint8_t *out, size_t cap, size_t *len);
 /* The peer's certificate (CERT payloads of in) chains to a trust anchor,
  * holds cid (R3), and auth is its signature over the signed octets of
  * signed_in. Returns true (and logs who authenticated with what), or false
  * with the reason in why, naming the identity and the certificate. With
  * proved (the gateway), true also gives the section the certificate's
  * names lead to (ns_conf_find_peer_by_cert, NULL for none). */
-bool ns_eng_cert_verify(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                        const struct ns_ike_payloads *in, const struct ns_conf_id *cid,
-                        const struct ns_auth_input *signed_in, const struct ns_ike_auth *auth,
-                        const struct ns_conf_peer **proved, char *why, size_t whylen);
+bool ns_eng_cert_verify(const struct ns_cert_sa *sa, const struct ns_ike_payloads *in,
+                        const struct ns_conf_id *cid, const struct ns_auth_input *signed_in,
+                        const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
+                        char *why, size_t whylen);
 
 #endif

@@ -62,6 +62,13 @@ static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
     return ns_ike_find_notify(pl, type) != NULL;
 }
 
+/* What certificate authentication reads of sa (ike/auth_cert.h). */
+static struct ns_cert_sa cert_sa(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    const struct ns_msgbuf *peer_init = sa->initiator ? &sa->init_resp : &sa->init_req;
+    return (struct ns_cert_sa){e->conf, sa->id, peer_init->p, peer_init->len};
+}
+
 /* Our AUTH payload (method and value) over the signer's IKE_SA_INIT
  * message, the other side's nonce, our SK_p and our ID: with the PSK, or
  * signed with our certificate's key. out has NS_AUTH_DATA_MAX bytes. */
@@ -81,8 +88,10 @@ static int our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
         .id_rest = rest,
         .id_rest_len = id_rest(me, rest),
     };
-    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
-        return ns_eng_cert_sign(e, sa, &in, method, out, NS_AUTH_DATA_MAX, out_len);
+    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY) {
+        struct ns_cert_sa cs = cert_sa(e, sa);
+        return ns_eng_cert_sign(&cs, &in, method, out, NS_AUTH_DATA_MAX, out_len);
+    }
     *method = NS_AUTH_SHARED_KEY_MIC;
     return ns_auth_psk_compute(&in, sa->peer->psk, sa->peer->psk_len, out, out_len);
 }
@@ -118,8 +127,10 @@ static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *s
                  peer->name, pubkey ? "pubkey" : "psk");
         return false;
     }
-    if (pubkey)
-        return ns_eng_cert_verify(e, sa, pl, cid, &in, auth, proved, why, whylen);
+    if (pubkey) {
+        struct ns_cert_sa cs = cert_sa(e, sa);
+        return ns_eng_cert_verify(&cs, pl, cid, &in, auth, proved, why, whylen);
+    }
     if (peer->psk_len > 0 &&
         ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len))
         return true;
@@ -216,12 +227,12 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     ns_ike_add_id(&b, NS_PL_IDI, c->local_id.type, c->local_id.data, c->local_id.len);
     if (certs)
-        ns_eng_cert_add_certs(e, &b);
+        ns_eng_cert_add_certs(e->conf, &b);
     /* We keep no other SA with this gateway: it may drop stale ones (2.4). */
     if (c->initial_contact)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
     if (certs)
-        ns_eng_cert_add_certreq(e, &b);
+        ns_eng_cert_add_certreq(e->conf, &b);
     if (c->remote_id.type)
         ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
     ns_ike_add_auth(&b, method, auth, auth_len);
@@ -697,7 +708,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         return -1;
     ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
     if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
-        ns_eng_cert_add_certs(e, &b);
+        ns_eng_cert_add_certs(e->conf, &b);
     ns_ike_add_auth(&b, method, auth, auth_len);
     if (child_err) {
         ns_ike_add_notify(&b, 0, NULL, 0, child_err, NULL, 0);

@@ -131,7 +131,7 @@ static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_ike_add_nonce(&b, sa->ni, sa->ni_len);
     if (add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
         return -1;
-    ns_eng_cert_init_payloads(e, sa, &b); /* certificates only (X7) */
+    ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
     int len = ns_ike_build_finish(&b);
     if (len < 0 || ns_msgbuf_set(&sa->init_req, e->buf, (size_t)len) != 0)
         return -1;
@@ -496,7 +496,7 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     ns_ike_add_nonce(&b, sa->nr, sa->nr_len);
     if (add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
         return -1;
-    ns_eng_cert_init_payloads(e, sa, &b); /* certificates only (X7) */
+    ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
     return ns_ike_build_finish(&b);
 }
 

@@ -22,16 +22,14 @@
 #include "crypto/pubkey.h"
 #include "crypto/x509.h"
 #include "ike/auth_cert.h"
-#include "ike/ike_sa.h"
 #include "support/certs.h"
 #include "support/ike_sim.h"
 
-/* One side of an exchange: its configuration, an engine shell holding it
- * and an SA whose peer IKE_SA_INIT message is given. */
+/* One side of an exchange: its configuration, and what certificate
+ * authentication reads of its SA, whose peer IKE_SA_INIT message is given. */
 struct side {
     struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_ikesa sa;
+    struct ns_cert_sa sa;
     uint8_t peer_init[512];
 };
 
@@ -48,18 +46,11 @@ static void side_init(struct side *s, const char *name, const char *id, bool rsa
              id, getenv("NATSEC_FIXTURES"), name, getenv("NATSEC_FIXTURES"), name,
              cert_path("ca.pem"), rsa_pss ? "yes" : "no");
     ike_sim_load(&s->conf, name, text);
-    s->e = calloc(1, sizeof(*s->e));
-    assert_non_null(s->e);
-    s->e->conf = &s->conf;
-    memset(&s->sa, 0, sizeof(s->sa));
-    s->sa.initiator = true;
-    s->sa.peer = &s->conf.peers[0];
-    s->sa.id = 0x1234;
+    s->sa = (struct ns_cert_sa){.conf = &s->conf, .id = 0x1234};
 }
 
 static void side_free(struct side *s)
 {
-    free(s->e);
     ns_conf_free(&s->conf);
 }
 
@@ -81,8 +72,8 @@ static void peer_announces(struct side *s, const uint16_t *hashes, int n)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_SIGNATURE_HASH_ALGORITHMS, list, 2 * (size_t)n);
     int len = ns_ike_build_finish(&b);
     assert_true(len > 0);
-    s->sa.init_resp.p = s->peer_init;
-    s->sa.init_resp.len = (size_t)len;
+    s->sa.peer_init = s->peer_init;
+    s->sa.peer_init_len = (size_t)len;
 }
 
 /* Fixed signed octets (their parts are checked in test_ike_auth.c). */
@@ -114,8 +105,7 @@ static struct auth_value sign(struct side *s)
 {
     struct auth_value a;
     struct ns_auth_input in = signed_input();
-    assert_int_equal(ns_eng_cert_sign(s->e, &s->sa, &in, &a.method, a.data, sizeof(a.data), &a.len),
-                     0);
+    assert_int_equal(ns_eng_cert_sign(&s->sa, &in, &a.method, a.data, sizeof(a.data), &a.len), 0);
     return a;
 }
 
@@ -128,7 +118,7 @@ static bool verify(struct side *verifier, struct side *signer, const char *id,
     struct ns_ike_header h = {.spi_i = 1, .spi_r = 2, .exchange = NS_IKE_AUTH, .msg_id = 1};
     struct ns_ike_builder b;
     ns_ike_build_begin(&b, buf, sizeof(buf), &h);
-    ns_eng_cert_add_certs(signer->e, &b);
+    ns_eng_cert_add_certs(&signer->conf, &b);
     int len = ns_ike_build_finish(&b);
     struct ns_ike_payloads pl;
     assert_int_equal(ns_ike_parse_message(buf, (size_t)len, &h, &pl), NS_IKE_OK);
@@ -137,7 +127,7 @@ static bool verify(struct side *verifier, struct side *signer, const char *id,
     struct ns_ike_auth auth = {.method = a->method, .data = a->data, .len = a->len};
     struct ns_auth_input in = signed_input();
     why[0] = '\0';
-    return ns_eng_cert_verify(verifier->e, &verifier->sa, &pl, &cid, &in, &auth, NULL, why, whylen);
+    return ns_eng_cert_verify(&verifier->sa, &pl, &cid, &in, &auth, NULL, why, whylen);
 }
 
 static const uint16_t SHA2[] = {NS_HASH_SHA256, NS_HASH_SHA384, NS_HASH_SHA512};
@@ -216,8 +206,7 @@ static void legacy_methods_without_rfc7427(void **state) /* X7 */
     peer_announces(&bob, NULL, -1);
     struct auth_value r;
     struct ns_auth_input in = signed_input();
-    assert_int_equal(
-        ns_eng_cert_sign(bob.e, &bob.sa, &in, &r.method, r.data, sizeof(r.data), &r.len), -1);
+    assert_int_equal(ns_eng_cert_sign(&bob.sa, &in, &r.method, r.data, sizeof(r.data), &r.len), -1);
     assert_true(ike_sim_log_has(&logs, "cannot authenticate with our certificate: the peer "
                                        "announces no SHA-2 hash in SIGNATURE_HASH_ALGORITHMS "
                                        "(RFC 7427): an RSA key could only sign with auth method 1 "
