@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "esp/sa_spec.h"
 #include "crypto/proposal.h"
+#include "esp/sa_spec.h"
 #include "util/addr.h"
 #include "util/log.h"
 
@@ -34,7 +34,7 @@
 #define NS_CONF_NAME_MAX 512
 #define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
 #define NS_CONF_USER_MAX 33      /* a user name, 32 characters at most (useradd) */
-#define NS_CONF_DIGEST_LEN 32   /* SHA-256 */
+#define NS_CONF_DIGEST_LEN 32    /* SHA-256 */
 /* The pool prefix lengths the configuration accepts, which are exactly
  * what the gateway's address pool (ike/pool.h) supports. */
 #define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */

@@ -42,7 +42,7 @@ int ns_conf_p_set_ca(struct ns_conf_parser *p, const char *v, char *err, size_t 
 
 int ns_conf_p_set_rsa_pss(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->rsa_pss, err, errlen);
+    return ns_conf_value_bool(v, &p->c->rsa_pss, err, errlen);
 }
 
 int ns_conf_p_set_auth(struct ns_conf_peer *peer, const char *v, char *err, size_t errlen)

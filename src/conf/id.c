@@ -114,7 +114,7 @@ int ns_conf_id_parse_err(const char *s, struct ns_conf_id *out, char *err, size_
         const char *k = s + 6;
         id.type = NS_CONF_ID_KEY_ID;
         if (k[0] == '0' && (k[1] == 'x' || k[1] == 'X')) {
-            if (ns_cv_hex(k + 2, id.data, sizeof(id.data), &id.len, err, errlen) != 0)
+            if (ns_conf_value_hex(k + 2, id.data, sizeof(id.data), &id.len, err, errlen) != 0)
                 return -1;
         } else {
             id.len = strlen(k);

@@ -48,14 +48,14 @@ static int set_remote_id(struct ns_conf_parser *p, const char *v, char *err, siz
 
 static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_addr(v, &p->c->listen, err, errlen);
+    return ns_conf_value_addr(v, &p->c->listen, err, errlen);
 }
 
 static int set_gateway(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     /* A port here would be ambiguous between 500 and 4500; ike_port and
      * natt_port say it instead. */
-    return ns_cv_addr(v, &p->c->gateway, err, errlen);
+    return ns_conf_value_addr(v, &p->c->gateway, err, errlen);
 }
 
 static int set_control(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
@@ -142,23 +142,22 @@ static int refuse_ah(struct ns_conf_parser *p, const char *v, char *err, size_t 
 
 static int set_force_encap(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->force_encap, err, errlen);
+    return ns_conf_value_bool(v, &p->c->force_encap, err, errlen);
 }
 
-static int set_legacy_proposals(struct ns_conf_parser *p, const char *v, char *err,
-                                size_t errlen)
+static int set_legacy_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->legacy_proposals, err, errlen);
+    return ns_conf_value_bool(v, &p->c->legacy_proposals, err, errlen);
 }
 
 static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->tx_thread, err, errlen);
+    return ns_conf_value_bool(v, &p->c->tx_thread, err, errlen);
 }
 
 static int set_initial_contact(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->initial_contact, err, errlen);
+    return ns_conf_value_bool(v, &p->c->initial_contact, err, errlen);
 }
 
 static int set_unique(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
@@ -178,12 +177,12 @@ static int set_unique(struct ns_conf_parser *p, const char *v, char *err, size_t
 
 static int set_seccomp(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_bool(v, &p->c->seccomp, err, errlen);
+    return ns_conf_value_bool(v, &p->c->seccomp, err, errlen);
 }
 
 static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_cv_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
+    return ns_conf_value_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
 }
 
 static int set_tun(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
@@ -204,7 +203,7 @@ static int set_tun(struct ns_conf_parser *p, const char *v, char *err, size_t er
 static int set_route_table(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     uint64_t t;
-    if (ns_cv_uint(v, 1, UINT32_MAX, &t, err, errlen) != 0)
+    if (ns_conf_value_uint(v, 1, UINT32_MAX, &t, err, errlen) != 0)
         return -1;
     if (t >= 253 && t <= 255) { /* default, main, local */
         snprintf(err, errlen, "table %s is one of the kernel's own (default, main, local)", v);
@@ -217,7 +216,7 @@ static int set_route_table(struct ns_conf_parser *p, const char *v, char *err, s
 static int set_pool(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     struct ns_conf *c = p->c;
-    if (ns_cv_prefix(v, false, &c->pool, &c->pool_prefix, err, errlen) != 0)
+    if (ns_conf_value_prefix(v, false, &c->pool, &c->pool_prefix, err, errlen) != 0)
         return -1;
     if (c->pool.family != AF_INET) {
         snprintf(err, errlen, "'%s': the pool is an IPv4 prefix", v);
@@ -240,13 +239,13 @@ static int dns_item(const char *item, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "more than %d DNS servers", NS_CONF_MAX_DNS);
         return -1;
     }
-    return ns_cv_addr(item, &c->dns[c->n_dns++], err, errlen);
+    return ns_conf_value_addr(item, &c->dns[c->n_dns++], err, errlen);
 }
 
 static int set_dns(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     p->c->n_dns = 0;
-    return ns_cv_list(v, dns_item, p->c, err, errlen);
+    return ns_conf_value_list(v, dns_item, p->c, err, errlen);
 }
 
 #define NUM(name, field, lo, hi)                                                                   \
@@ -314,7 +313,7 @@ static int set_number(struct ns_conf_parser *p, const struct main_key *k, const 
                       size_t errlen)
 {
     uint64_t n;
-    if (ns_cv_uint(v, k->min, k->max, &n, err, errlen) != 0)
+    if (ns_conf_value_uint(v, k->min, k->max, &n, err, errlen) != 0)
         return -1;
     char *field = (char *)p->c + k->off;
     switch (k->size) {
@@ -367,7 +366,8 @@ static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const ch
                    size_t errlen)
 {
     if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
-        if (ns_cv_hex(v + 2, peer->psk, sizeof(peer->psk), &peer->psk_len, err, errlen) != 0) {
+        if (ns_conf_value_hex(v + 2, peer->psk, sizeof(peer->psk), &peer->psk_len, err, errlen) !=
+            0) {
             /* The reason without the value: a typo in a key is still most
              * of the key, and start errors go to logs. */
             snprintf(err, errlen,
@@ -398,7 +398,7 @@ static int subnet_item(const char *item, void *arg, char *err, size_t errlen)
         snprintf(err, errlen, "more than %d subnets", NS_CONF_MAX_SUBNETS);
         return -1;
     }
-    return ns_cv_ts(item, &peer->subnets[peer->n_subnets++], err, errlen);
+    return ns_conf_value_ts(item, &peer->subnets[peer->n_subnets++], err, errlen);
 }
 
 static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
@@ -409,7 +409,7 @@ static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
     case NS_CONF_P_PSK:
         return set_psk(p, peer, v, err, errlen);
     case NS_CONF_P_SUBNETS:
-        return ns_cv_list(v, subnet_item, peer, err, errlen);
+        return ns_conf_value_list(v, subnet_item, peer, err, errlen);
     case NS_CONF_P_MODE:
         if (strcmp(v, "tunnel") == 0)
             peer->mode = NS_ESP_TUNNEL;

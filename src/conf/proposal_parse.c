@@ -214,7 +214,7 @@ int ns_proposal_list_parse(const char *s, uint8_t protocol, struct ns_proposal *
                            char *err, size_t errlen)
 {
     struct list_ctx ctx = {protocol, out, max, 0};
-    if (ns_cv_list(s, list_item, &ctx, err, errlen) != 0)
+    if (ns_conf_value_list(s, list_item, &ctx, err, errlen) != 0)
         return -1;
     return (int)ctx.n;
 }

@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-int ns_cv_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err, size_t errlen)
+int ns_conf_value_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *err,
+                       size_t errlen)
 {
     int base = 10;
     const char *digits = s;
@@ -37,7 +38,7 @@ int ns_cv_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out, char *e
     return 0;
 }
 
-int ns_cv_bool(const char *s, bool *out, char *err, size_t errlen)
+int ns_conf_value_bool(const char *s, bool *out, char *err, size_t errlen)
 {
     static const char *const yes[] = {"yes", "true", "on", "1"};
     static const char *const no[] = {"no", "false", "off", "0"};
@@ -55,8 +56,8 @@ int ns_cv_bool(const char *s, bool *out, char *err, size_t errlen)
     return -1;
 }
 
-int ns_cv_seconds_ms(const char *s, unsigned min_ms, unsigned max_ms, unsigned *out, char *err,
-                     size_t errlen)
+int ns_conf_value_seconds_ms(const char *s, unsigned min_ms, unsigned max_ms, unsigned *out,
+                             char *err, size_t errlen)
 {
     /* Fixed point by hand: strtod would accept "nan", "1e3" and round. */
     uint64_t ms = 0;
@@ -98,7 +99,7 @@ range:
     return -1;
 }
 
-int ns_cv_addr(const char *s, struct ns_addr *out, char *err, size_t errlen)
+int ns_conf_value_addr(const char *s, struct ns_addr *out, char *err, size_t errlen)
 {
     if (ns_addr_parse(out, s) != 0) {
         snprintf(err, errlen, "'%s' is not an IPv4 or IPv6 address", s);
@@ -107,8 +108,8 @@ int ns_cv_addr(const char *s, struct ns_addr *out, char *err, size_t errlen)
     return 0;
 }
 
-int ns_cv_prefix(const char *s, bool bare_ok, struct ns_addr *net, unsigned *len, char *err,
-                 size_t errlen)
+int ns_conf_value_prefix(const char *s, bool bare_ok, struct ns_addr *net, unsigned *len, char *err,
+                         size_t errlen)
 {
     char addr[64];
     const char *slash = strchr(s, '/');
@@ -150,11 +151,11 @@ bad:
     return -1;
 }
 
-int ns_cv_ts(const char *s, struct ns_ts *out, char *err, size_t errlen)
+int ns_conf_value_ts(const char *s, struct ns_ts *out, char *err, size_t errlen)
 {
     struct ns_addr net;
     unsigned len;
-    if (ns_cv_prefix(s, true, &net, &len, err, errlen) != 0)
+    if (ns_conf_value_prefix(s, true, &net, &len, err, errlen) != 0)
         return -1;
     memset(out, 0, sizeof(*out));
     out->ip_proto = 0;
@@ -178,7 +179,8 @@ static int hexval(int c)
     return -1;
 }
 
-int ns_cv_hex(const char *s, uint8_t *out, size_t max, size_t *len, char *err, size_t errlen)
+int ns_conf_value_hex(const char *s, uint8_t *out, size_t max, size_t *len, char *err,
+                      size_t errlen)
 {
     size_t n = strlen(s);
     if (n == 0 || n % 2 != 0) {
@@ -201,7 +203,7 @@ int ns_cv_hex(const char *s, uint8_t *out, size_t max, size_t *len, char *err, s
     return 0;
 }
 
-int ns_cv_list(const char *s, ns_cv_item_fn fn, void *ctx, char *err, size_t errlen)
+int ns_conf_value_list(const char *s, ns_conf_value_item_fn fn, void *ctx, char *err, size_t errlen)
 {
     const char *p = s;
     for (;;) {

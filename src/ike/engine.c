@@ -63,7 +63,7 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
         ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
         ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_dp, 64) != 0 ||
-        ns_htab_init(&e->by_cookie, 64) != 0 || ns_ho_init(&e->ho) != 0 ||
+        ns_htab_init(&e->by_cookie, 64) != 0 || ns_halfopen_init(&e->ho) != 0 ||
         engine_role_init(e) != 0) {
         ns_ike_engine_free(e);
         return NULL;
@@ -86,7 +86,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
     ns_htab_free(&e->by_ident);
     ns_htab_free(&e->by_dp);
     ns_htab_free(&e->by_cookie);
-    ns_ho_free(&e->ho); /* empty: every SA left it when it was freed */
+    ns_halfopen_free(&e->ho); /* empty: every SA left it when it was freed */
     free(e->heap);
     free(e);
 }

@@ -41,5 +41,5 @@ int ns_ike_engine_sa_keys(const struct ns_ike_engine *e, uint64_t spi_i, uint64_
 
 bool ns_ike_engine_consistent(const struct ns_ike_engine *e)
 {
-    return ns_ho_consistent(&e->ho);
+    return ns_halfopen_consistent(&e->ho);
 }

@@ -84,7 +84,7 @@ bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_s
         return false;
     if (ns_ike_state_half_open(old) && !ns_ike_state_half_open(st)) {
         e->half_open--;
-        ns_ho_del(&e->ho, &sa->ho); /* authenticated or gone: its source's share shrinks */
+        ns_halfopen_del(&e->ho, &sa->ho); /* authenticated or gone: its source's share shrinks */
         ns_eng_unindex_cookie(e, sa);
     }
     if (ns_ike_state_half_open(old) && st == NS_IKE_ST_ESTABLISHED) {

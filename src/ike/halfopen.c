@@ -8,29 +8,29 @@
 #define INITIAL_CHAINS 16
 #define INITIAL_COUNTS 16
 
-struct ns_ho_src {
-    struct ns_ho_src *hnext;            /* hash chain */
-    struct ns_ho_src *prev, *next;      /* the sources holding the same count */
-    struct ns_ho_link *oldest, *newest; /* its half-open SAs */
+struct ns_halfopen_src {
+    struct ns_halfopen_src *hnext;            /* hash chain */
+    struct ns_halfopen_src *prev, *next;      /* the sources holding the same count */
+    struct ns_halfopen_link *oldest, *newest; /* its half-open SAs */
     uint64_t hash;
     unsigned count;
     struct ns_addr addr;
 };
 
-void ns_ho_source_of(const struct ns_addr *addr, struct ns_addr *src)
+void ns_halfopen_source_of(const struct ns_addr *addr, struct ns_addr *src)
 {
     memset(src, 0, sizeof(*src));
     src->family = addr->family;
     memcpy(src->a, addr->a, addr->family == AF_INET6 ? 8 : 4);
 }
 
-int ns_ho_init(struct ns_ho_table *t)
+int ns_halfopen_init(struct ns_halfopen_table *t)
 {
     memset(t, 0, sizeof(*t));
     t->hb = calloc(INITIAL_CHAINS, sizeof(*t->hb));
     t->by_n = calloc(INITIAL_COUNTS, sizeof(*t->by_n));
     if (!t->hb || !t->by_n) {
-        ns_ho_free(t);
+        ns_halfopen_free(t);
         return -1;
     }
     t->nb = INITIAL_CHAINS;
@@ -38,11 +38,11 @@ int ns_ho_init(struct ns_ho_table *t)
     return 0;
 }
 
-void ns_ho_free(struct ns_ho_table *t)
+void ns_halfopen_free(struct ns_halfopen_table *t)
 {
     for (size_t i = 0; i < t->nb; i++) {
         while (t->hb[i]) {
-            struct ns_ho_src *s = t->hb[i];
+            struct ns_halfopen_src *s = t->hb[i];
             t->hb[i] = s->hnext;
             free(s);
         }
@@ -54,15 +54,16 @@ void ns_ho_free(struct ns_ho_table *t)
 
 /* ---- the hash of sources ---- */
 
-static bool same_source(const struct ns_ho_src *s, const struct ns_addr *src, uint64_t hash)
+static bool same_source(const struct ns_halfopen_src *s, const struct ns_addr *src, uint64_t hash)
 {
     return s->hash == hash && s->addr.family == src->family &&
            memcmp(s->addr.a, src->a, sizeof(src->a)) == 0;
 }
 
-static struct ns_ho_src *find(const struct ns_ho_table *t, const struct ns_addr *src, uint64_t hash)
+static struct ns_halfopen_src *find(const struct ns_halfopen_table *t, const struct ns_addr *src,
+                                    uint64_t hash)
 {
-    for (struct ns_ho_src *s = t->hb[hash & (t->nb - 1)]; s; s = s->hnext)
+    for (struct ns_halfopen_src *s = t->hb[hash & (t->nb - 1)]; s; s = s->hnext)
         if (same_source(s, src, hash))
             return s;
     return NULL;
@@ -70,15 +71,15 @@ static struct ns_ho_src *find(const struct ns_ho_table *t, const struct ns_addr 
 
 /* Doubles the chains when there are more sources than chains; a failure
  * only leaves the chains longer. */
-static void grow_chains(struct ns_ho_table *t)
+static void grow_chains(struct ns_halfopen_table *t)
 {
     size_t nb = t->nb * 2;
-    struct ns_ho_src **hb = calloc(nb, sizeof(*hb));
+    struct ns_halfopen_src **hb = calloc(nb, sizeof(*hb));
     if (!hb)
         return;
     for (size_t i = 0; i < t->nb; i++) {
         while (t->hb[i]) {
-            struct ns_ho_src *s = t->hb[i];
+            struct ns_halfopen_src *s = t->hb[i];
             t->hb[i] = s->hnext;
             s->hnext = hb[s->hash & (nb - 1)];
             hb[s->hash & (nb - 1)] = s;
@@ -89,9 +90,9 @@ static void grow_chains(struct ns_ho_table *t)
     t->nb = nb;
 }
 
-static void unhash(struct ns_ho_table *t, struct ns_ho_src *s)
+static void unhash(struct ns_halfopen_table *t, struct ns_halfopen_src *s)
 {
-    struct ns_ho_src **pp = &t->hb[s->hash & (t->nb - 1)];
+    struct ns_halfopen_src **pp = &t->hb[s->hash & (t->nb - 1)];
     while (*pp != s)
         pp = &(*pp)->hnext;
     *pp = s->hnext;
@@ -100,9 +101,9 @@ static void unhash(struct ns_ho_table *t, struct ns_ho_src *s)
 
 /* ---- the sources by count ---- */
 
-static void level_insert(struct ns_ho_table *t, struct ns_ho_src *s)
+static void level_insert(struct ns_halfopen_table *t, struct ns_halfopen_src *s)
 {
-    struct ns_ho_src **head = &t->by_n[s->count];
+    struct ns_halfopen_src **head = &t->by_n[s->count];
     s->prev = NULL;
     s->next = *head;
     if (*head)
@@ -112,7 +113,7 @@ static void level_insert(struct ns_ho_table *t, struct ns_ho_src *s)
         t->max = s->count;
 }
 
-static void level_remove(struct ns_ho_table *t, struct ns_ho_src *s)
+static void level_remove(struct ns_halfopen_table *t, struct ns_halfopen_src *s)
 {
     if (s->prev)
         s->prev->next = s->next;
@@ -129,12 +130,12 @@ static void level_remove(struct ns_ho_table *t, struct ns_ho_src *s)
 }
 
 /* Room in by_n for count c. */
-static int room_for(struct ns_ho_table *t, unsigned c)
+static int room_for(struct ns_halfopen_table *t, unsigned c)
 {
     if (c < t->n_by_n)
         return 0;
     size_t n = t->n_by_n * 2;
-    struct ns_ho_src **by_n = realloc(t->by_n, n * sizeof(*by_n));
+    struct ns_halfopen_src **by_n = realloc(t->by_n, n * sizeof(*by_n));
     if (!by_n)
         return -1;
     memset(by_n + t->n_by_n, 0, (n - t->n_by_n) * sizeof(*by_n));
@@ -145,16 +146,17 @@ static int room_for(struct ns_ho_table *t, unsigned c)
 
 /* ---- the operations ---- */
 
-unsigned ns_ho_count(const struct ns_ho_table *t, const struct ns_addr *src, uint64_t hash)
+unsigned ns_halfopen_count(const struct ns_halfopen_table *t, const struct ns_addr *src,
+                           uint64_t hash)
 {
-    const struct ns_ho_src *s = find(t, src, hash);
+    const struct ns_halfopen_src *s = find(t, src, hash);
     return s ? s->count : 0;
 }
 
-int ns_ho_add(struct ns_ho_table *t, struct ns_ho_link *link, const struct ns_addr *src,
-              uint64_t hash)
+int ns_halfopen_add(struct ns_halfopen_table *t, struct ns_halfopen_link *link,
+                    const struct ns_addr *src, uint64_t hash)
 {
-    struct ns_ho_src *s = find(t, src, hash);
+    struct ns_halfopen_src *s = find(t, src, hash);
     if (room_for(t, s ? s->count + 1 : 1) != 0)
         return -1;
     if (!s) {
@@ -185,9 +187,9 @@ int ns_ho_add(struct ns_ho_table *t, struct ns_ho_link *link, const struct ns_ad
     return 0;
 }
 
-void ns_ho_del(struct ns_ho_table *t, struct ns_ho_link *link)
+void ns_halfopen_del(struct ns_halfopen_table *t, struct ns_halfopen_link *link)
 {
-    struct ns_ho_src *s = link->src;
+    struct ns_halfopen_src *s = link->src;
     if (!s)
         return;
     if (link->prev)
@@ -210,7 +212,8 @@ void ns_ho_del(struct ns_ho_table *t, struct ns_ho_link *link)
     level_insert(t, s);
 }
 
-struct ns_ho_link *ns_ho_victim(const struct ns_ho_table *t, unsigned newcomer_count)
+struct ns_halfopen_link *ns_halfopen_victim(const struct ns_halfopen_table *t,
+                                            unsigned newcomer_count)
 {
     /* Only a move that leaves the newcomer with no more than the holder
      * keeps: max >= newcomer + 2 (written so that it cannot overflow). */
@@ -219,23 +222,23 @@ struct ns_ho_link *ns_ho_victim(const struct ns_ho_table *t, unsigned newcomer_c
     return t->by_n[t->max]->oldest;
 }
 
-size_t ns_ho_sources(const struct ns_ho_table *t)
+size_t ns_halfopen_sources(const struct ns_halfopen_table *t)
 {
     return t->n_src;
 }
 
-unsigned ns_ho_largest(const struct ns_ho_table *t)
+unsigned ns_halfopen_largest(const struct ns_halfopen_table *t)
 {
     return t->max;
 }
 
 /* ---- self-check ---- */
 
-static bool source_consistent(const struct ns_ho_table *t, const struct ns_ho_src *s)
+static bool source_consistent(const struct ns_halfopen_table *t, const struct ns_halfopen_src *s)
 {
     unsigned n = 0;
-    const struct ns_ho_link *last = NULL;
-    for (const struct ns_ho_link *l = s->oldest; l; l = l->next) {
+    const struct ns_halfopen_link *last = NULL;
+    for (const struct ns_halfopen_link *l = s->oldest; l; l = l->next) {
         if (l->src != s || l->prev != last || ++n > s->count)
             return false;
         last = l;
@@ -243,18 +246,18 @@ static bool source_consistent(const struct ns_ho_table *t, const struct ns_ho_sr
     if (n != s->count || s->newest != last || s->count == 0 || s->count > t->max ||
         s->count >= t->n_by_n)
         return false;
-    for (const struct ns_ho_src *o = t->by_n[s->count]; o; o = o->next)
+    for (const struct ns_halfopen_src *o = t->by_n[s->count]; o; o = o->next)
         if (o == s)
             return find(t, &s->addr, s->hash) == s;
     return false;
 }
 
-bool ns_ho_consistent(const struct ns_ho_table *t)
+bool ns_halfopen_consistent(const struct ns_halfopen_table *t)
 {
     size_t sources = 0, links = 0;
     bool max_held = t->max == 0;
     for (size_t i = 0; i < t->nb; i++) {
-        for (const struct ns_ho_src *s = t->hb[i]; s; s = s->hnext) {
+        for (const struct ns_halfopen_src *s = t->hb[i]; s; s = s->hnext) {
             if ((s->hash & (t->nb - 1)) != i || !source_consistent(t, s))
                 return false;
             sources++;
@@ -264,8 +267,8 @@ bool ns_ho_consistent(const struct ns_ho_table *t)
     }
     size_t listed = 0;
     for (size_t c = 0; c < t->n_by_n; c++) {
-        const struct ns_ho_src *prev = NULL;
-        for (const struct ns_ho_src *s = t->by_n[c]; s; s = s->next) {
+        const struct ns_halfopen_src *prev = NULL;
+        for (const struct ns_halfopen_src *s = t->by_n[c]; s; s = s->next) {
             if (s->count != c || s->prev != prev || ++listed > sources)
                 return false;
             prev = s;

@@ -43,57 +43,59 @@
 
 #include "util/addr.h"
 
-struct ns_ho_src;
+struct ns_halfopen_src;
 
 /* Embedded in each half-open SA: its place in its source's list. */
-struct ns_ho_link {
-    struct ns_ho_link *prev, *next; /* the source's half-open SAs, oldest first */
-    struct ns_ho_src *src;          /* NULL: not counted here */
+struct ns_halfopen_link {
+    struct ns_halfopen_link *prev, *next; /* the source's half-open SAs, oldest first */
+    struct ns_halfopen_src *src;          /* NULL: not counted here */
 };
 
-struct ns_ho_table {
-    struct ns_ho_src **hb; /* hash chains, a power of two of them */
+struct ns_halfopen_table {
+    struct ns_halfopen_src **hb; /* hash chains, a power of two of them */
     size_t nb;
-    size_t n_src;            /* sources holding at least one half-open SA */
-    size_t n_links;          /* half-open SAs counted */
-    struct ns_ho_src **by_n; /* by_n[c]: the sources holding exactly c (c >= 1) */
-    size_t n_by_n;           /* entries of by_n */
-    unsigned max;            /* the largest count held, 0 when empty */
+    size_t n_src;                  /* sources holding at least one half-open SA */
+    size_t n_links;                /* half-open SAs counted */
+    struct ns_halfopen_src **by_n; /* by_n[c]: the sources holding exactly c (c >= 1) */
+    size_t n_by_n;                 /* entries of by_n */
+    unsigned max;                  /* the largest count held, 0 when empty */
 };
 
 /* The source an address counts for: the address itself for IPv4, its /64
  * prefix (the rest zero) for IPv6. */
-void ns_ho_source_of(const struct ns_addr *addr, struct ns_addr *src);
+void ns_halfopen_source_of(const struct ns_addr *addr, struct ns_addr *src);
 
 /* An empty table; 0, or -1 without memory. */
-int ns_ho_init(struct ns_ho_table *t);
+int ns_halfopen_init(struct ns_halfopen_table *t);
 /* Frees the table. Links still in it are forgotten (their src pointers
  * dangle): unlink every SA first. */
-void ns_ho_free(struct ns_ho_table *t);
+void ns_halfopen_free(struct ns_halfopen_table *t);
 
-/* How many half-open SAs source src (from ns_ho_source_of, with the hash
+/* How many half-open SAs source src (from ns_halfopen_source_of, with the hash
  * the caller computes over it) holds now. */
-unsigned ns_ho_count(const struct ns_ho_table *t, const struct ns_addr *src, uint64_t hash);
+unsigned ns_halfopen_count(const struct ns_halfopen_table *t, const struct ns_addr *src,
+                           uint64_t hash);
 /* Counts link as src's newest half-open SA. 0, or -1 without memory (the
  * link is then not counted). link must not be counted already. */
-int ns_ho_add(struct ns_ho_table *t, struct ns_ho_link *link, const struct ns_addr *src,
-              uint64_t hash);
+int ns_halfopen_add(struct ns_halfopen_table *t, struct ns_halfopen_link *link,
+                    const struct ns_addr *src, uint64_t hash);
 /* Stops counting link; nothing when it is not counted. A source whose
  * count drops to 0 is freed. */
-void ns_ho_del(struct ns_ho_table *t, struct ns_ho_link *link);
+void ns_halfopen_del(struct ns_halfopen_table *t, struct ns_halfopen_link *link);
 
 /* For a full table: the half-open SA a new request from a source holding
  * newcomer_count should replace (the oldest of a largest holder), or NULL
  * when the request is to be refused (that source holds within one of the
  * largest count). */
-struct ns_ho_link *ns_ho_victim(const struct ns_ho_table *t, unsigned newcomer_count);
+struct ns_halfopen_link *ns_halfopen_victim(const struct ns_halfopen_table *t,
+                                            unsigned newcomer_count);
 
-size_t ns_ho_sources(const struct ns_ho_table *t);
-unsigned ns_ho_largest(const struct ns_ho_table *t);
+size_t ns_halfopen_sources(const struct ns_halfopen_table *t);
+unsigned ns_halfopen_largest(const struct ns_halfopen_table *t);
 
 /* Walks everything (O(n), for tests and fuzzing): every count equals its
  * list's length, every source is in the list of its count and in its hash
  * chain, max is the largest count, the totals add up. */
-bool ns_ho_consistent(const struct ns_ho_table *t);
+bool ns_halfopen_consistent(const struct ns_halfopen_table *t);
 
 #endif

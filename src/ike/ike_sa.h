@@ -246,7 +246,7 @@ struct ns_ikesa {
     bool in_init_idx, in_ident_idx, in_cookie_idx;
     /* Gateway: counted for the source of its IKE_SA_INIT while it is
      * half-open (ike/halfopen.h, X13). */
-    struct ns_ho_link ho;
+    struct ns_halfopen_link ho;
     size_t heap_pos; /* SIZE_MAX when not in the heap */
     uint64_t due;
 };
@@ -278,7 +278,7 @@ struct ns_ike_engine {
     struct ns_ike_counters ctr;
     struct ns_ratelimit rl[NS_ENG_RL_KINDS]; /* log lines unauthenticated peers cause */
     unsigned half_open;
-    struct ns_ho_table ho; /* the half-open SAs by source (X13) */
+    struct ns_halfopen_table ho; /* the half-open SAs by source (X13) */
 
     struct ns_cookie_ctx cookie; /* gateway */
     struct ns_pool *pool;        /* gateway */
@@ -302,7 +302,7 @@ uint64_t ns_eng_hash_id(const struct ns_ike_engine *e, uint64_t id);
 uint64_t ns_eng_hash_init(const struct ns_ike_engine *e, const struct ns_endpoint *ep,
                           uint64_t spi_i);
 uint64_t ns_eng_hash_ident(const struct ns_ike_engine *e, const struct ns_conf_id *id);
-/* The source of a half-open SA (ike/halfopen.h, from ns_ho_source_of). */
+/* The source of a half-open SA (ike/halfopen.h, from ns_halfopen_source_of). */
 uint64_t ns_eng_hash_source(const struct ns_ike_engine *e, const struct ns_addr *src);
 /* Adds a node with its hash set; grows the table when it is full (growth
  * failure only makes chains longer). */

@@ -517,7 +517,7 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     struct ns_ikesa *sa = ns_eng_sa_new(e, false);
     if (!sa)
         return NULL;
-    if (ns_ho_add(&e->ho, &sa->ho, &src->key, src->hash) != 0) {
+    if (ns_halfopen_add(&e->ho, &sa->ho, &src->key, src->hash) != 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return NULL;
     }
@@ -554,7 +554,8 @@ static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
     *victim = NULL;
     if (e->half_open < e->conf->half_open_max)
         return true;
-    struct ns_ho_link *l = ns_ho_victim(&e->ho, ns_ho_count(&e->ho, &src->key, src->hash));
+    struct ns_halfopen_link *l =
+        ns_halfopen_victim(&e->ho, ns_halfopen_count(&e->ho, &src->key, src->hash));
     if (!l) {
         e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
         return false;
@@ -575,7 +576,7 @@ static void half_open_evict(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
                        "ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
                        "request from %s",
                        (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),
-                       ns_ho_largest(&e->ho), ns_endpoint_str(&rx->remote, b));
+                       ns_halfopen_largest(&e->ho), ns_endpoint_str(&rx->remote, b));
     e->ctr.half_open_evicted++;
     ns_eng_sa_kill(e, victim, NS_IKE_DOWN_LOCAL);
 }
@@ -626,7 +627,7 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, co
     if (proven)
         ns_eng_cookie_ep_drop(e, &rx->remote); /* before the room check: it frees one */
     struct source src;
-    ns_ho_source_of(&rx->remote.addr, &src.key);
+    ns_halfopen_source_of(&rx->remote.addr, &src.key);
     src.hash = ns_eng_hash_source(e, &src.key);
     struct ns_ikesa *victim;
     if (!half_open_room(e, &src, &victim))

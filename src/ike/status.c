@@ -154,7 +154,7 @@ void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counter
 {
     *out = e->ctr;
     out->half_open = e->half_open;
-    out->half_open_sources = (unsigned)ns_ho_sources(&e->ho);
-    out->half_open_largest = ns_ho_largest(&e->ho);
+    out->half_open_sources = (unsigned)ns_halfopen_sources(&e->ho);
+    out->half_open_largest = ns_halfopen_largest(&e->ho);
     out->ike_sas = (unsigned)(e->n_sas - e->n_dead);
 }

@@ -1579,7 +1579,7 @@ static void check_half_open(void)
     struct ns_ike_counters ctr;
     ns_ike_engine_counters(e, &ctr);
     check(ctr.half_open <= e->conf->half_open_max, "half-open SAs bounded (R15)");
-    check(ns_ho_consistent(&e->ho), "the half-open SAs per source add up (X13)");
+    check(ns_halfopen_consistent(&e->ho), "the half-open SAs per source add up (X13)");
     check(ctr.half_open_sources <= ctr.half_open && ctr.half_open_largest <= ctr.half_open,
           "sources of half-open SAs hold half-open SAs (X13)");
     check((ctr.half_open_sources == 0) == (ctr.half_open_largest == 0),

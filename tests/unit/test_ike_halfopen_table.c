@@ -23,7 +23,7 @@ static struct ns_addr src_of(const char *text)
 {
     struct ns_addr a, s;
     assert_int_equal(ns_addr_parse(&a, text), 0);
-    ns_ho_source_of(&a, &s);
+    ns_halfopen_source_of(&a, &s);
     return s;
 }
 
@@ -37,24 +37,24 @@ static uint64_t hash_of(const struct ns_addr *s)
     return h;
 }
 
-static unsigned count_of(const struct ns_ho_table *t, const char *text)
+static unsigned count_of(const struct ns_halfopen_table *t, const char *text)
 {
     struct ns_addr s = src_of(text);
-    return ns_ho_count(t, &s, hash_of(&s));
+    return ns_halfopen_count(t, &s, hash_of(&s));
 }
 
-static void add(struct ns_ho_table *t, struct ns_ho_link *l, const char *text)
+static void add(struct ns_halfopen_table *t, struct ns_halfopen_link *l, const char *text)
 {
     struct ns_addr s = src_of(text);
-    assert_int_equal(ns_ho_add(t, l, &s, hash_of(&s)), 0);
-    assert_true(ns_ho_consistent(t));
+    assert_int_equal(ns_halfopen_add(t, l, &s, hash_of(&s)), 0);
+    assert_true(ns_halfopen_consistent(t));
 }
 
-static void del(struct ns_ho_table *t, struct ns_ho_link *l)
+static void del(struct ns_halfopen_table *t, struct ns_halfopen_link *l)
 {
-    ns_ho_del(t, l);
+    ns_halfopen_del(t, l);
     assert_null(l->src);
-    assert_true(ns_ho_consistent(t));
+    assert_true(ns_halfopen_consistent(t));
 }
 
 /* X13 R15: counts per source, the largest holder, a source freed when its
@@ -62,37 +62,37 @@ static void del(struct ns_ho_table *t, struct ns_ho_link *l)
 static void counts_and_sources(void **state)
 {
     (void)state;
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
-    struct ns_ho_link a[3] = {0}, b = {0}, loose = {0};
-    assert_int_equal(ns_ho_sources(&t), 0);
-    assert_int_equal(ns_ho_largest(&t), 0);
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
+    struct ns_halfopen_link a[3] = {0}, b = {0}, loose = {0};
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    assert_int_equal(ns_halfopen_largest(&t), 0);
     for (int i = 0; i < 3; i++)
         add(&t, &a[i], "198.51.100.7");
     add(&t, &b, "203.0.113.9");
     assert_int_equal(count_of(&t, "198.51.100.7"), 3);
     assert_int_equal(count_of(&t, "203.0.113.9"), 1);
     assert_int_equal(count_of(&t, "203.0.113.10"), 0);
-    assert_int_equal(ns_ho_sources(&t), 2);
-    assert_int_equal(ns_ho_largest(&t), 3);
+    assert_int_equal(ns_halfopen_sources(&t), 2);
+    assert_int_equal(ns_halfopen_largest(&t), 3);
 
     del(&t, &b);
-    assert_int_equal(ns_ho_sources(&t), 1); /* its entry is gone */
+    assert_int_equal(ns_halfopen_sources(&t), 1); /* its entry is gone */
     assert_int_equal(count_of(&t, "203.0.113.9"), 0);
     del(&t, &b); /* twice: nothing */
     del(&t, &loose);
-    assert_int_equal(ns_ho_sources(&t), 1);
+    assert_int_equal(ns_halfopen_sources(&t), 1);
     del(&t, &a[1]);
-    assert_int_equal(ns_ho_largest(&t), 2);
+    assert_int_equal(ns_halfopen_largest(&t), 2);
     del(&t, &a[0]);
     del(&t, &a[2]);
-    assert_int_equal(ns_ho_sources(&t), 0);
-    assert_int_equal(ns_ho_largest(&t), 0);
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    assert_int_equal(ns_halfopen_largest(&t), 0);
     /* An emptied source comes back as a new one. */
     add(&t, &a[0], "198.51.100.7");
     assert_int_equal(count_of(&t, "198.51.100.7"), 1);
     del(&t, &a[0]);
-    ns_ho_free(&t);
+    ns_halfopen_free(&t);
 }
 
 /* X13 R15: the victim is the oldest half-open SA of a largest holder, and
@@ -102,38 +102,38 @@ static void counts_and_sources(void **state)
 static void victim_rule(void **state)
 {
     (void)state;
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
-    struct ns_ho_link a[5] = {0}, b = {0}, c = {0};
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
+    struct ns_halfopen_link a[5] = {0}, b = {0}, c = {0};
     for (int i = 0; i < 5; i++)
         add(&t, &a[i], "192.0.2.1");
     add(&t, &b, "192.0.2.2");
-    assert_ptr_equal(ns_ho_victim(&t, 0), &a[0]);
-    assert_ptr_equal(ns_ho_victim(&t, 1), &a[0]);
-    assert_ptr_equal(ns_ho_victim(&t, 3), &a[0]);
-    assert_null(ns_ho_victim(&t, 4));
-    assert_null(ns_ho_victim(&t, 5));
-    assert_null(ns_ho_victim(&t, 4000000000u));
+    assert_ptr_equal(ns_halfopen_victim(&t, 0), &a[0]);
+    assert_ptr_equal(ns_halfopen_victim(&t, 1), &a[0]);
+    assert_ptr_equal(ns_halfopen_victim(&t, 3), &a[0]);
+    assert_null(ns_halfopen_victim(&t, 4));
+    assert_null(ns_halfopen_victim(&t, 5));
+    assert_null(ns_halfopen_victim(&t, 4000000000u));
     /* The oldest goes first; after it the next oldest. */
     del(&t, &a[0]);
-    assert_ptr_equal(ns_ho_victim(&t, 0), &a[1]);
+    assert_ptr_equal(ns_halfopen_victim(&t, 0), &a[1]);
     del(&t, &a[2]); /* from the middle: the order stays */
-    assert_ptr_equal(ns_ho_victim(&t, 0), &a[1]);
+    assert_ptr_equal(ns_halfopen_victim(&t, 0), &a[1]);
     del(&t, &a[1]);
-    assert_ptr_equal(ns_ho_victim(&t, 0), &a[3]);
+    assert_ptr_equal(ns_halfopen_victim(&t, 0), &a[3]);
     /* a: 2 (a3, a4), b: 1. A newcomer with 0 still takes a's oldest. */
-    assert_ptr_equal(ns_ho_victim(&t, 0), &a[3]);
-    assert_null(ns_ho_victim(&t, 1));
+    assert_ptr_equal(ns_halfopen_victim(&t, 0), &a[3]);
+    assert_null(ns_halfopen_victim(&t, 1));
     del(&t, &a[3]);
     /* Equal shares of one each: nobody is evicted. */
     add(&t, &c, "192.0.2.3");
-    assert_int_equal(ns_ho_largest(&t), 1);
-    assert_null(ns_ho_victim(&t, 0));
+    assert_int_equal(ns_halfopen_largest(&t), 1);
+    assert_null(ns_halfopen_victim(&t, 0));
     del(&t, &a[4]);
     del(&t, &b);
     del(&t, &c);
-    assert_null(ns_ho_victim(&t, 0));
-    ns_ho_free(&t);
+    assert_null(ns_halfopen_victim(&t, 0));
+    ns_halfopen_free(&t);
 }
 
 /* X13: an IPv6 source is its /64 (every address in it returns cookies);
@@ -141,9 +141,9 @@ static void victim_rule(void **state)
 static void ipv6_by_prefix(void **state)
 {
     (void)state;
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
-    struct ns_ho_link l[6] = {0};
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
+    struct ns_halfopen_link l[6] = {0};
     add(&t, &l[0], "2001:db8:1:2::1");
     add(&t, &l[1], "2001:db8:1:2:ffff:ffff:ffff:fffe");
     add(&t, &l[2], "2001:db8:1:3::1");
@@ -154,13 +154,13 @@ static void ipv6_by_prefix(void **state)
     assert_int_equal(count_of(&t, "2001:db8:1:3::"), 1);
     assert_int_equal(count_of(&t, "1.2.3.4"), 1);
     assert_int_equal(count_of(&t, "102:304::1"), 1);
-    assert_int_equal(ns_ho_sources(&t), 5);
+    assert_int_equal(ns_halfopen_sources(&t), 5);
     struct ns_addr s = src_of("2001:db8:1:2:aaaa::1");
     assert_memory_equal(s.a + 8, (uint8_t[8]){0}, 8);
     for (int i = 0; i < 6; i++)
         del(&t, &l[i]);
-    assert_int_equal(ns_ho_sources(&t), 0);
-    ns_ho_free(&t);
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    ns_halfopen_free(&t);
 }
 
 /* X13: sources whose hashes collide (one chain) stay apart, and any of
@@ -168,32 +168,32 @@ static void ipv6_by_prefix(void **state)
 static void colliding_hashes(void **state)
 {
     (void)state;
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
     enum { N = 40 };
-    struct ns_ho_link l[N] = {0};
+    struct ns_halfopen_link l[N] = {0};
     struct ns_addr s[N];
     for (unsigned i = 0; i < N; i++) {
         char text[32];
         snprintf(text, sizeof(text), "203.0.113.%u", i % 10);
         s[i] = src_of(text);
-        assert_int_equal(ns_ho_add(&t, &l[i], &s[i], 42), 0);
+        assert_int_equal(ns_halfopen_add(&t, &l[i], &s[i], 42), 0);
     }
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), 10);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), 10);
     for (unsigned i = 0; i < 10; i++)
-        assert_int_equal(ns_ho_count(&t, &s[i], 42), 4);
+        assert_int_equal(ns_halfopen_count(&t, &s[i], 42), 4);
     for (unsigned i = 0; i < N; i += 10) /* all of 203.0.113.0 */
-        ns_ho_del(&t, &l[i]);
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), 9);
-    assert_int_equal(ns_ho_count(&t, &s[0], 42), 0);
-    assert_int_equal(ns_ho_count(&t, &s[5], 42), 4);
+        ns_halfopen_del(&t, &l[i]);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), 9);
+    assert_int_equal(ns_halfopen_count(&t, &s[0], 42), 0);
+    assert_int_equal(ns_halfopen_count(&t, &s[5], 42), 4);
     for (unsigned i = 0; i < N; i++)
-        ns_ho_del(&t, &l[i]);
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), 0);
-    ns_ho_free(&t);
+        ns_halfopen_del(&t, &l[i]);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    ns_halfopen_free(&t);
 }
 
 /* X13 R15: thousands of sources and one source with thousands of SAs (the
@@ -201,10 +201,10 @@ static void colliding_hashes(void **state)
 static void growth(void **state)
 {
     (void)state;
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
     enum { SOURCES = 3000, HEAVY = 5000 };
-    struct ns_ho_link *l = calloc(SOURCES + HEAVY, sizeof(*l));
+    struct ns_halfopen_link *l = calloc(SOURCES + HEAVY, sizeof(*l));
     assert_non_null(l);
     struct ns_addr heavy = src_of("198.51.100.200");
     for (unsigned i = 0; i < SOURCES + HEAVY; i++) {
@@ -214,20 +214,20 @@ static void growth(void **state)
             s.a[3] = (uint8_t)i;
             s.a[0] = 10;
         }
-        assert_int_equal(ns_ho_add(&t, &l[i], &s, hash_of(&s)), 0);
+        assert_int_equal(ns_halfopen_add(&t, &l[i], &s, hash_of(&s)), 0);
     }
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), SOURCES + 1);
-    assert_int_equal(ns_ho_largest(&t), HEAVY);
-    assert_int_equal(ns_ho_count(&t, &heavy, hash_of(&heavy)), HEAVY);
-    assert_ptr_equal(ns_ho_victim(&t, 1), &l[SOURCES]);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), SOURCES + 1);
+    assert_int_equal(ns_halfopen_largest(&t), HEAVY);
+    assert_int_equal(ns_halfopen_count(&t, &heavy, hash_of(&heavy)), HEAVY);
+    assert_ptr_equal(ns_halfopen_victim(&t, 1), &l[SOURCES]);
     for (unsigned i = SOURCES + HEAVY; i-- > 0;)
-        ns_ho_del(&t, &l[i]);
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), 0);
-    assert_int_equal(ns_ho_largest(&t), 0);
+        ns_halfopen_del(&t, &l[i]);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    assert_int_equal(ns_halfopen_largest(&t), 0);
     free(l);
-    ns_ho_free(&t);
+    ns_halfopen_free(&t);
 }
 
 /* X13 R15: random additions and removals over a few sources, checked after
@@ -237,9 +237,9 @@ static void random_against_model(void **state)
 {
     (void)state;
     enum { SRC = 12, LINKS = 300, STEPS = 20000 };
-    struct ns_ho_table t;
-    assert_int_equal(ns_ho_init(&t), 0);
-    static struct ns_ho_link l[LINKS];
+    struct ns_halfopen_table t;
+    assert_int_equal(ns_halfopen_init(&t), 0);
+    static struct ns_halfopen_link l[LINKS];
     static int owner[LINKS];      /* model: the source of link i, -1 when not counted */
     static unsigned stamp[LINKS]; /* model: when it was added */
     memset(l, 0, sizeof(l));
@@ -258,11 +258,11 @@ static void random_against_model(void **state)
             /* Skewed: low-numbered sources get more. */
             int k = (int)((r >> 20) % SRC);
             k = (r >> 40) & 1 ? k / 3 : k;
-            assert_int_equal(ns_ho_add(&t, &l[i], &s[k], hash_of(&s[k])), 0);
+            assert_int_equal(ns_halfopen_add(&t, &l[i], &s[k], hash_of(&s[k])), 0);
             owner[i] = k;
             stamp[i] = step;
         } else {
-            ns_ho_del(&t, &l[i]);
+            ns_halfopen_del(&t, &l[i]);
             owner[i] = -1;
         }
         unsigned count[SRC] = {0}, max = 0, sources = 0;
@@ -280,12 +280,12 @@ static void random_against_model(void **state)
         for (int k = 0; k < SRC; k++) {
             max = count[k] > max ? count[k] : max;
             sources += count[k] > 0;
-            assert_int_equal(ns_ho_count(&t, &s[k], hash_of(&s[k])), count[k]);
+            assert_int_equal(ns_halfopen_count(&t, &s[k], hash_of(&s[k])), count[k]);
         }
-        assert_int_equal(ns_ho_largest(&t), max);
-        assert_int_equal(ns_ho_sources(&t), sources);
+        assert_int_equal(ns_halfopen_largest(&t), max);
+        assert_int_equal(ns_halfopen_sources(&t), sources);
         for (unsigned c = 0; c <= max + 1; c++) {
-            struct ns_ho_link *v = ns_ho_victim(&t, c);
+            struct ns_halfopen_link *v = ns_halfopen_victim(&t, c);
             if (max < 2 || c > max - 2) {
                 assert_null(v);
                 continue;
@@ -297,13 +297,13 @@ static void random_against_model(void **state)
             assert_int_equal(oldest[owner[j]], j);  /* ... and its oldest */
         }
         if (step % 97 == 0)
-            assert_true(ns_ho_consistent(&t));
+            assert_true(ns_halfopen_consistent(&t));
     }
     for (int i = 0; i < LINKS; i++)
-        ns_ho_del(&t, &l[i]);
-    assert_true(ns_ho_consistent(&t));
-    assert_int_equal(ns_ho_sources(&t), 0);
-    ns_ho_free(&t);
+        ns_halfopen_del(&t, &l[i]);
+    assert_true(ns_halfopen_consistent(&t));
+    assert_int_equal(ns_halfopen_sources(&t), 0);
+    ns_halfopen_free(&t);
 }
 
 int main(void)
