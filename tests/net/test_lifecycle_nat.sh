@@ -61,8 +61,9 @@ step "alice answered $cr CHILD_SA and $ir IKE SA re-keys of the gateway; $lost o
 grep -q 'the peer re-keyed CHILD SA' "$(nsd_log alice)" || fail "the re-keys were not the gateway's"
 [ "$(nsd_q gw .counters.ike.rekey_failures)" -eq 0 ] || fail "the gateway's re-keys failed"
 [ "$(nsd_q gw .counters.ike.retransmits)" -eq 0 ] || fail "the gateway had to retransmit (sent to a stale port?)"
-# One ping may go with the NAT's move, one with each re-key.
-[ "$lost" -le $((1 + cr + ir)) ] || fail "lost $lost pings"
+# One ping may go with the NAT's move (a reply on its way when the NAT
+# forgets the mapping), none with a re-key (X3).
+[ "$lost" -le 1 ] || fail "lost $lost pings in a NAT move and $((cr + ir)) re-keys"
 
 # The capture: every CREATE_CHILD_SA request of the gateway went to the new
 # port and was answered from it; nothing IKE went to the old one after it.
