@@ -1,5 +1,6 @@
-/* Certificate authentication of IKE_AUTH (X7, R3), private to the engine
- * (auth_exchange.c and init_exchange.c call it).
+/* Certificate authentication of IKE_AUTH (X7, R3), for the engine's
+ * exchanges (auth_exchange.c and init_exchange.c call it); it reads only
+ * the configuration and what struct ns_cert_sa gives of the IKE SA.
  *
  * Signatures: RFC 7427 Digital Signature (auth method 14) whenever the
  * peer announced SIGNATURE_HASH_ALGORITHMS in its IKE_SA_INIT, with the
