@@ -31,7 +31,7 @@ static void fill_common(const struct ns_ike_engine *e, const struct ns_ikesa *sa
         s->orig_src = p->orig_src;
         s->orig_dst = p->orig_dst;
     }
-    s->ike_sa_id = sa->dp_id; /* kept across IKE re-keys (lifecycle.c) */
+    s->ike_sa_id = sa->ike_sa_id; /* kept across IKE re-keys (lifecycle.c) */
 }
 
 static void set_keys(struct ns_esp_sa_spec *s, const uint8_t *ek, size_t el, const uint8_t *ik,

@@ -20,7 +20,7 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
                                    const uint8_t *nr, size_t nr_len, const uint8_t *g_ir,
                                    size_t g_ir_len)
 {
-    if (ns_eng_find_id(e, our_spi) || ns_eng_find_dp(e, our_spi))
+    if (ns_eng_find_id(e, our_spi) || ns_eng_find_ike_sa_id(e, our_spi))
         return NULL;
     struct ns_ikesa *sa = ns_eng_sa_new_id(e, initiator, our_spi);
     if (!sa)

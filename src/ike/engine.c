@@ -62,7 +62,7 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
         ns_ratelimit_init(&e->rl[k], rl_kind[k], NS_ENG_RL_BURST, NS_ENG_RL_INTERVAL_MS);
     if (ns_random_bytes(e->hash_key, sizeof(e->hash_key)) != 0 ||
         ns_htab_init(&e->by_id, 64) != 0 || ns_htab_init(&e->by_init, 64) != 0 ||
-        ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_dp, 64) != 0 ||
+        ns_htab_init(&e->by_ident, 64) != 0 || ns_htab_init(&e->by_ike_sa_id, 64) != 0 ||
         ns_htab_init(&e->by_cookie, 64) != 0 || ns_halfopen_init(&e->ho) != 0 ||
         engine_role_init(e) != 0) {
         ns_ike_engine_free(e);
@@ -84,7 +84,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
     ns_htab_free(&e->by_id);
     ns_htab_free(&e->by_init);
     ns_htab_free(&e->by_ident);
-    ns_htab_free(&e->by_dp);
+    ns_htab_free(&e->by_ike_sa_id);
     ns_htab_free(&e->by_cookie);
     ns_halfopen_free(&e->ho); /* empty: every SA left it when it was freed */
     free(e->heap);
@@ -214,7 +214,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         /* Authenticated, but it needs a payload we do not know (2.5). */
         uint8_t type = inner.unsupported_critical;
         sa->peer_req_id = h->msg_id + 1;
-        ns_eng_sa_seen(e, sa, &rx->local, &rx->remote);
+        ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
         ns_eng_respond_notify(e, sa, rx, h->exchange, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
         return;
     }
@@ -222,7 +222,7 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         drop(e, rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
         return;
     }
-    ns_eng_sa_seen(e, sa, &rx->local, &rx->remote);
+    ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
     if (!response) {
         dispatch_request(e, sa, rx, h, &inner);
     } else if (sa->out.kind == NS_REQ_AUTH) {
@@ -353,7 +353,7 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
 static struct ns_ikesa *live_sa(struct ns_ike_engine *e, uint64_t id)
 {
     /* The data plane's id: the IKE SA holding the CHILD_SAs now. */
-    struct ns_ikesa *sa = ns_eng_find_dp(e, id);
+    struct ns_ikesa *sa = ns_eng_find_ike_sa_id(e, id);
     if (!sa || (sa->state != NS_IKE_ST_ESTABLISHED && sa->state != NS_IKE_ST_DELETING))
         return NULL;
     return sa;
@@ -377,7 +377,7 @@ void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
     /* The ESP layer verified the ICV: as good as a verified IKE message
      * for the address update (R4, RFC 7296 2.23). */
     ns_eng_log_sa(sa);
-    ns_eng_sa_seen(e, sa, local, from);
+    ns_eng_follow_peer(e, sa, local, from);
     ns_eng_log_done();
     ns_eng_report_wakeup(e);
 }

@@ -20,7 +20,7 @@ int ns_ike_engine_ask_vip(struct ns_ike_engine *e, const struct ns_addr *vip)
 int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms)
 {
     e->now = now_ms;
-    struct ns_ikesa *sa = ns_eng_find_dp(e, ike_sa_id);
+    struct ns_ikesa *sa = ns_eng_find_ike_sa_id(e, ike_sa_id);
     if (!sa)
         sa = ns_eng_find_id(e, ike_sa_id); /* half-open: not in the data plane yet */
     if (!sa || sa->state == NS_IKE_ST_DELETING || sa->state == NS_IKE_ST_DEAD)

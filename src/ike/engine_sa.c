@@ -37,12 +37,12 @@ const char *ns_eng_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLE
 }
 
 /* A random nonzero SPI that no SA of ours has (2.6: unique per host), nor
- * a line of re-keyed SAs as its data-plane id. */
+ * a line of re-keyed SAs as its ike_sa_id. */
 uint64_t ns_eng_fresh_spi(const struct ns_ike_engine *e)
 {
     for (;;) {
         uint64_t spi = ns_random_u64();
-        if (spi != 0 && !ns_eng_find_id(e, spi) && !ns_eng_find_dp(e, spi))
+        if (spi != 0 && !ns_eng_find_id(e, spi) && !ns_eng_find_ike_sa_id(e, spi))
             return spi;
     }
 }
@@ -58,7 +58,7 @@ struct ns_ikesa *ns_eng_sa_new_id(struct ns_ike_engine *e, bool initiator, uint6
     if (!sa)
         return NULL;
     sa->id = id;
-    sa->dp_id = sa->id;
+    sa->ike_sa_id = sa->id;
     sa->rekey_at = sa->expire_at = NS_IKE_NEVER;
     sa->initiator = initiator;
     if (initiator)
@@ -89,7 +89,7 @@ bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_s
     }
     if (ns_ike_state_half_open(old) && st == NS_IKE_ST_ESTABLISHED) {
         /* Authenticated: the data plane may report on it, and it ages. */
-        ns_eng_dp_index(e, sa);
+        ns_eng_index_ike_sa_id(e, sa);
         ns_eng_life_ike_start(e, sa);
     }
     if (st == NS_IKE_ST_DEAD)
@@ -178,8 +178,8 @@ bool ns_eng_udp_encap(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
     return sa->nat_local || sa->nat_remote || e->conf->force_encap;
 }
 
-void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_endpoint *local,
-                    const struct ns_endpoint *remote)
+void ns_eng_follow_peer(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                        const struct ns_endpoint *local, const struct ns_endpoint *remote)
 {
     sa->last_rx_ms = e->now;
     if (ns_endpoint_equal(&sa->local, local) && ns_endpoint_equal(&sa->remote, remote))
@@ -208,7 +208,7 @@ void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct n
     /* The data plane knows the CHILD_SAs by the line's id, which an IKE
      * SA made by a re-key inherits (lifecycle.c), not by this SA's own. */
     if (e->ops.peer_moved)
-        e->ops.peer_moved(e->ops.ctx, sa->dp_id, &sa->local, &sa->remote);
+        e->ops.peer_moved(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote);
 }
 
 void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i)
@@ -278,7 +278,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     bool replaced = sa->state == NS_IKE_ST_REKEYED || sa->state == NS_IKE_ST_REDUNDANT;
     ns_eng_create_child_drop(e, sa);
     ns_eng_children_down(e, sa);
-    ns_eng_dp_unindex(e, sa);
+    ns_eng_unindex_ike_sa_id(e, sa);
     sa->n_del = 0;
     ns_eng_vip_release(e, sa);
     ns_eng_unindex(e, sa);

@@ -222,12 +222,12 @@ struct ns_ikesa {
     struct ns_ike_child *child; /* heap: n_child records (NULL with none) */
     unsigned n_child;
 
-    /* Life cycle (lifecycle.c). The data plane knows this IKE SA as dp_id:
-     * its id, or for one made by a re-key the dp_id of the one it replaced,
-     * so the ESP SAs that move over keep their ike_sa_id. */
-    uint64_t dp_id;
-    struct ns_hnode by_dp;
-    bool in_dp_idx;
+    /* What the outside (the data plane, natsecctl) knows this IKE SA by
+     * (ike/engine.h): its id, or for one made by a re-key the ike_sa_id of
+     * the one it replaced, so the ESP SAs that move over keep theirs. */
+    uint64_t ike_sa_id;
+    struct ns_hnode by_ike_sa_id;
+    bool in_ike_sa_id_idx;
     uint64_t rekey_at, expire_at; /* soft and hard lifetime; REKEYED, REDUNDANT: give-up time */
     uint64_t retry_at;            /* no new re-key request before (TEMPORARY_FAILURE) */
     unsigned rekeys;              /* IKE re-keys of this line so far */
@@ -262,14 +262,14 @@ struct ns_ike_engine {
     struct ns_ike_ops ops;
     uint64_t now; /* the time passed to the current engine call */
 
-    struct ns_htab by_id;     /* our SPI -> SA */
-    struct ns_htab by_init;   /* (peer endpoint, SPIi) -> half-open SA (gateway) */
-    struct ns_htab by_ident;  /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
-    struct ns_htab by_dp;     /* data-plane id -> the IKE SA holding its CHILD_SAs now */
-    struct ns_htab by_cookie; /* endpoint -> its half-open SA that proved a COOKIE (gateway) */
-    uint8_t hash_key[16];     /* SipHash key: peers choose SPIs and ports */
-    size_t n_sas;             /* in by_id, DEAD ones included */
-    size_t n_dead;            /* lingering DEAD ones */
+    struct ns_htab by_id;        /* our SPI -> SA */
+    struct ns_htab by_init;      /* (peer endpoint, SPIi) -> half-open SA (gateway) */
+    struct ns_htab by_ident;     /* authenticated peer identity -> SAs (INITIAL_CONTACT) */
+    struct ns_htab by_ike_sa_id; /* ike_sa_id -> the IKE SA holding its CHILD_SAs now */
+    struct ns_htab by_cookie;    /* endpoint -> its half-open SA that proved a COOKIE (gateway) */
+    uint8_t hash_key[16];        /* SipHash key: peers choose SPIs and ports */
+    size_t n_sas;                /* in by_id, DEAD ones included */
+    size_t n_dead;               /* lingering DEAD ones */
 
     struct ns_ikesa **heap; /* min-heap on sa->due */
     size_t heap_n, heap_cap;
@@ -403,8 +403,8 @@ void ns_eng_sa_cipher_drop(struct ns_ikesa *sa, bool out);
  * when the endpoints differ and the peer may move (it is behind a NAT, or
  * the SA is floating to the NAT-T port). Calls ops->peer_moved for an SA
  * with CHILD_SAs. */
-void ns_eng_sa_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_endpoint *local,
-                    const struct ns_endpoint *remote);
+void ns_eng_follow_peer(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                        const struct ns_endpoint *local, const struct ns_endpoint *remote);
 /* Removes CHILD_SA i (child_down, release_spi), or all of them and a
  * pending SPI. */
 void ns_eng_child_remove(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned i);
@@ -538,10 +538,10 @@ void ns_eng_life_run(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* The index of the child with this inbound / outbound SPI, or -1. */
 int ns_eng_child_by_in(const struct ns_ikesa *sa, uint32_t spi);
 int ns_eng_child_by_out(const struct ns_ikesa *sa, uint32_t spi);
-/* The data-plane id index (ike/engine.h esp_from). */
-void ns_eng_dp_index(struct ns_ike_engine *e, struct ns_ikesa *sa);
-void ns_eng_dp_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);
-struct ns_ikesa *ns_eng_find_dp(const struct ns_ike_engine *e, uint64_t dp_id);
+/* The ike_sa_id index (ike/engine.h esp_from). */
+void ns_eng_index_ike_sa_id(struct ns_ike_engine *e, struct ns_ikesa *sa);
+void ns_eng_unindex_ike_sa_id(struct ns_ike_engine *e, struct ns_ikesa *sa);
+struct ns_ikesa *ns_eng_find_ike_sa_id(const struct ns_ike_engine *e, uint64_t ike_sa_id);
 /* A re-key of the IKE SA completed: its CHILD_SAs, virtual IP, data-plane
  * id and client role move from old to fresh (RFC 7296 2.18). */
 void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ikesa *fresh);

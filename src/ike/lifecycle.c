@@ -16,10 +16,10 @@
  *   traffic moves to the successor as soon as it is installed.
  *
  *   An IKE SA replaced by a re-key hands its CHILD_SAs, virtual IP,
- *   client role and data-plane id to the new one and is REKEYED until the
+ *   client role and ike_sa_id to the new one and is REKEYED until the
  *   re-key's initiator deletes it.
  *
- * Also the data-plane id index (engine.h: ike_sa_id stays across IKE
+ * Also the ike_sa_id index (engine.h: ike_sa_id stays across IKE
  * re-keys) and natsecctl's "rekey". */
 #include <openssl/crypto.h>
 #include <stdlib.h>
@@ -144,33 +144,33 @@ void ns_eng_child_drop_and_tell(struct ns_ike_engine *e, struct ns_ikesa *sa, un
     ns_eng_sched(e, sa);
 }
 
-/* ---- the data-plane id index ---- */
+/* ---- the ike_sa_id index ---- */
 
-void ns_eng_dp_index(struct ns_ike_engine *e, struct ns_ikesa *sa)
+void ns_eng_index_ike_sa_id(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (sa->in_dp_idx)
+    if (sa->in_ike_sa_id_idx)
         return;
-    sa->by_dp.hash = ns_eng_hash_id(e, sa->dp_id);
-    ns_htab_add(&e->by_dp, &sa->by_dp);
-    sa->in_dp_idx = true;
+    sa->by_ike_sa_id.hash = ns_eng_hash_id(e, sa->ike_sa_id);
+    ns_htab_add(&e->by_ike_sa_id, &sa->by_ike_sa_id);
+    sa->in_ike_sa_id_idx = true;
 }
 
-void ns_eng_dp_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa)
+void ns_eng_unindex_ike_sa_id(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    if (!sa->in_dp_idx)
+    if (!sa->in_ike_sa_id_idx)
         return;
-    ns_htab_del(&e->by_dp, &sa->by_dp);
-    sa->in_dp_idx = false;
+    ns_htab_del(&e->by_ike_sa_id, &sa->by_ike_sa_id);
+    sa->in_ike_sa_id_idx = false;
 }
 
-struct ns_ikesa *ns_eng_find_dp(const struct ns_ike_engine *e, uint64_t dp_id)
+struct ns_ikesa *ns_eng_find_ike_sa_id(const struct ns_ike_engine *e, uint64_t ike_sa_id)
 {
-    if (!e->by_dp.nb)
+    if (!e->by_ike_sa_id.nb)
         return NULL;
-    uint64_t h = ns_eng_hash_id(e, dp_id);
-    for (struct ns_hnode *n = ns_htab_chain(&e->by_dp, h); n; n = n->next) {
-        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_dp);
-        if (n->hash == h && sa->dp_id == dp_id)
+    uint64_t h = ns_eng_hash_id(e, ike_sa_id);
+    for (struct ns_hnode *n = ns_htab_chain(&e->by_ike_sa_id, h); n; n = n->next) {
+        struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_ike_sa_id);
+        if (n->hash == h && sa->ike_sa_id == ike_sa_id)
             return sa;
     }
     return NULL;
@@ -193,10 +193,10 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
     memcpy(fresh->dns, old->dns, sizeof(old->dns));
     fresh->n_dns = old->n_dns;
     /* The ESP SAs carry the line's id: the new IKE SA answers to it. */
-    ns_eng_dp_unindex(e, fresh);
-    ns_eng_dp_unindex(e, old);
-    fresh->dp_id = old->dp_id;
-    ns_eng_dp_index(e, fresh);
+    ns_eng_unindex_ike_sa_id(e, fresh);
+    ns_eng_unindex_ike_sa_id(e, old);
+    fresh->ike_sa_id = old->ike_sa_id;
+    ns_eng_index_ike_sa_id(e, fresh);
     if (e->client_sa == old)
         e->client_sa = fresh;
     fresh->rekeys = old->rekeys + 1;
@@ -357,8 +357,8 @@ static void poll_successor(struct ns_ike_engine *e, struct ns_ikesa *sa, struct 
     int s = ns_eng_child_by_in(sa, c->successor_spi);
     struct ns_ike_child_usage u;
     if (s < 0 || !e->ops.child_usage ||
-        e->ops.child_usage(e->ops.ctx, sa->dp_id, sa->child[s].spi_in, sa->child[s].spi_out, &u) !=
-            0) {
+        e->ops.child_usage(e->ops.ctx, sa->ike_sa_id, sa->child[s].spi_in, sa->child[s].spi_out,
+                           &u) != 0) {
         c->poll_at = NS_IKE_NEVER;
         return;
     }
@@ -403,7 +403,7 @@ static void poll_pending(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned 
 {
     struct ns_ike_child *c = &sa->child[i];
     struct ns_ike_child_usage u;
-    if (e->ops.child_usage(e->ops.ctx, sa->dp_id, c->spi_in, c->spi_out, &u) == 0 &&
+    if (e->ops.child_usage(e->ops.ctx, sa->ike_sa_id, c->spi_in, c->spi_out, &u) == 0 &&
         u.packets_in > 0) {
         if (ns_eng_child_activate(e, sa, i) == 0)
             c->poll_at = c->soft_bytes || c->soft_packets ? e->now : NS_IKE_NEVER;
@@ -432,7 +432,7 @@ static void poll_child(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_i
         return;
     }
     struct ns_ike_child_usage u;
-    if (e->ops.child_usage(e->ops.ctx, sa->dp_id, c->spi_in, c->spi_out, &u) != 0) {
+    if (e->ops.child_usage(e->ops.ctx, sa->ike_sa_id, c->spi_in, c->spi_out, &u) != 0) {
         c->poll_at = NS_IKE_NEVER;
         return;
     }
@@ -603,18 +603,18 @@ unsigned ns_ike_engine_rekey(struct ns_ike_engine *e, uint64_t ike_sa_id, bool i
     e->now = now_ms;
     unsigned n = 0;
     if (ike_sa_id) {
-        struct ns_ikesa *sa = ns_eng_find_dp(e, ike_sa_id);
+        struct ns_ikesa *sa = ns_eng_find_ike_sa_id(e, ike_sa_id);
         if (sa)
             n = rekey_one(e, sa, ike);
         ns_eng_report_wakeup(e);
         return n;
     }
     /* A re-key adds SAs to the table: walk a copy. */
-    size_t cap = e->by_dp.n, k = 0;
+    size_t cap = e->by_ike_sa_id.n, k = 0;
     struct ns_ikesa **list = cap ? malloc(cap * sizeof(*list)) : NULL;
-    for (size_t b = 0; list && b < e->by_dp.nb; b++)
-        for (struct ns_hnode *h = e->by_dp.b[b]; h && k < cap; h = h->next)
-            list[k++] = NS_CONTAINER_OF(h, struct ns_ikesa, by_dp);
+    for (size_t b = 0; list && b < e->by_ike_sa_id.nb; b++)
+        for (struct ns_hnode *h = e->by_ike_sa_id.b[b]; h && k < cap; h = h->next)
+            list[k++] = NS_CONTAINER_OF(h, struct ns_ikesa, by_ike_sa_id);
     for (size_t i = 0; i < k; i++)
         n += rekey_one(e, list[i], ike);
     free(list);

@@ -107,7 +107,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                       struct ns_ike_sa_status *st)
 {
     memset(st, 0, sizeof(*st));
-    st->id = sa->dp_id;
+    st->id = sa->ike_sa_id;
     st->spi_i = sa->spi_i;
     st->spi_r = sa->spi_r;
     st->initiator = sa->initiator;

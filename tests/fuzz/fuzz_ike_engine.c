@@ -806,7 +806,7 @@ static struct ns_endpoint own_endpoint(int to, bool natt)
  * keeps the data-plane id (engine.h), else the SA with that SPI. */
 static struct ns_ikesa *sa_by_id(int to, uint64_t id)
 {
-    struct ns_ikesa *sa = ns_eng_find_dp(W.h[to].e, id);
+    struct ns_ikesa *sa = ns_eng_find_ike_sa_id(W.h[to].e, id);
     return sa ? sa : ns_eng_find_id(W.h[to].e, id);
 }
 
