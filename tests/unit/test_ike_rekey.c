@@ -626,7 +626,6 @@ static void child_rekey_by_client(void **state)
         assert_int_equal(s->node, node_index(cl));
     }
     assert_int_equal(reqs, 1);
-    assert_true(log_has("re-keyed CHILD SA"));
     assert_int_equal(cl->n_client_down, 0);
 }
 
@@ -732,9 +731,10 @@ static void ike_rekey_by_client(void **state)
     assert_int_equal(counters(gw).ike_rekeys, 1);
     assert_int_equal(counters(gw).ike_sas, 1);
     assert_int_equal(counters(cl).ike_deleted, 0); /* a re-key is not a deletion */
+    assert_int_equal(counters(gw).ike_deleted, 0);
+    assert_int_equal(counters(cl).ike_sas, 1); /* the old one closed on both sides */
     assert_int_equal(cl->n_client_down, 0);
     assert_int_equal(cl->n_up, 1);
-    assert_true(log_has("closed: re-keyed"));
     /* The new IKE SA is a full one: it re-keys the CHILD_SA on request,
      * and answers a liveness check. */
     assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
@@ -917,7 +917,6 @@ static void simultaneous_child_rekey(void **state)
             bool cl_init = win->initiator == node_index(cl);
             assert_int_equal(c.child[0].spi_in, cl_init ? spi_req : spi_resp);
             assert_int_equal(c.child[0].spi_out, cl_init ? spi_resp : spi_req);
-            assert_true(log_has("is redundant (lowest nonce, 2.8.1)"));
         }
     }
     assert_int_equal(cl->n_client_down, 0);
@@ -954,7 +953,6 @@ static void simultaneous_ike_rekey(void **state)
         spi_r = spi_r << 8 | win->spi_r[k];
     }
     assert_true(c.spi_i == spi_i && c.spi_r == spi_r);
-    assert_true(log_has("is redundant (lowest nonce, 2.8.2)"));
     assert_int_equal(counters(gw).ike_sas, 1);
     assert_int_equal(counters(cl).ike_sas, 1);
     assert_int_equal(traffic_for(cl, 2000, 100), 0);
@@ -1010,8 +1008,8 @@ static void pfs_rekey(void **state)
             with_ke++;
     }
     assert_int_equal(with_ke, 2);
-    assert_true(log_has("(aes128gcm16-x25519, PFS)"));
     assert_int_equal(ike_net_one_sa(cl->e).child[0].alg.dh, NS_DH_CURVE25519);
+    assert_int_equal(ike_net_one_sa(gw->e).child[0].alg.dh, NS_DH_CURVE25519);
 }
 
 /* R4: the NAT rebinds the client's mapping; the gateway learns the new
@@ -1157,7 +1155,6 @@ static void hard_lifetime_deletes(void **state)
     assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_EXPIRED);
     assert_int_equal(counters(gw).ike_sas, 0);
-    assert_true(log_has("hard lifetime reached"));
 
     /* IKE SA: the gateway offers this identity no IKE proposal for a
      * re-key. */
