@@ -5,7 +5,7 @@ BUILD_SAN := build/clang-san
 BUILD_TSAN := build/clang-tsan
 FUZZ_SECONDS ?= 20
 
-.PHONY: all deps build build-gcc build-san build-tsan test test-unit test-net test-interop test-fuzz demo bench format clean
+.PHONY: all deps build build-gcc build-san build-tsan test test-unit test-net test-interop test-fuzz demo bench deb format clean
 
 all: build
 
@@ -58,6 +58,10 @@ demo: build-gcc
 
 bench: deps
 	./bench/run.sh
+
+# natsec_<VERSION>_<arch>.deb in build/deb (debian/, dpkg-buildpackage).
+deb: deps
+	./scripts/mkdeb.sh build/deb
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -17,6 +17,8 @@ packages=(
   iproute2 nftables conntrack ethtool iputils-ping iperf3 tshark procps psmisc jq python3 openssl
   python3-prometheus-client # parses natsecctl metrics in the tests
   systemd         # systemd-analyze verify of systemd/natsecd.service
+  # the Debian package (make deb) and its manual pages
+  dpkg-dev debhelper lintian pandoc
   # interop tests
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
