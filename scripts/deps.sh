@@ -22,6 +22,7 @@ packages=(
   # interop tests
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
+  libcharon-extauth-plugins # strongSwan's eap-mschapv2 (EAP interop, X12)
 )
 
 missing=()

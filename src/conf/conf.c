@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <ini.h>
 #include <openssl/crypto.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,19 @@ void ns_conf_p_error(struct ns_conf_parser *p, int line, const char *fmt, ...)
     p->err_line = line;
 }
 
+/* The argument of a section "<kind> <arg>" (spaces skipped, "" for none),
+ * or NULL when name is another kind. */
+static const char *section_arg(const char *name, const char *kind)
+{
+    size_t n = strlen(kind);
+    if (strncmp(name, kind, n) != 0 || (name[n] != '\0' && name[n] != ' ' && name[n] != '\t'))
+        return NULL;
+    const char *arg = name + n;
+    while (*arg == ' ' || *arg == '\t')
+        arg++;
+    return arg;
+}
+
 static void begin_section(struct ns_conf_parser *p, const char *name)
 {
     if (strcmp(name, "natsecd") == 0) {
@@ -65,14 +79,19 @@ static void begin_section(struct ns_conf_parser *p, const char *name)
         p->sec = NS_CONF_P_MAIN;
         return;
     }
-    if (strncmp(name, "peer", 4) == 0 && (name[4] == '\0' || name[4] == ' ' || name[4] == '\t')) {
-        const char *ident = name + 4;
-        while (*ident == ' ' || *ident == '\t')
-            ident++;
-        ns_conf_p_begin_peer(p, ident);
+    const char *arg = section_arg(name, "peer");
+    if (arg) {
+        ns_conf_p_begin_peer(p, arg);
         return;
     }
-    ns_conf_p_error(p, p->line, "unknown section [%s] (expected [natsecd] or [peer <identity>])",
+    arg = section_arg(name, "user");
+    if (arg) {
+        ns_conf_p_begin_user(p, arg);
+        return;
+    }
+    ns_conf_p_error(p, p->line,
+                    "unknown section [%s] (expected [natsecd], [peer <identity>] or "
+                    "[user <name>])",
                     name);
     p->sec = NS_CONF_P_BAD;
 }
@@ -158,14 +177,17 @@ static int on_key(void *user, const char *section, const char *name, const char 
         break;
     case NS_CONF_P_MAIN:
     case NS_CONF_P_PEER:
+    case NS_CONF_P_USER:
         if (!value || value[0] == '\0') {
             ns_conf_p_error(p, p->line, "'%s' has no value", name);
             break;
         }
         if (p->sec == NS_CONF_P_MAIN)
             ns_conf_p_main_key(p, name, value);
-        else
+        else if (p->sec == NS_CONF_P_PEER)
             ns_conf_p_peer_key(p, name, value);
+        else
+            ns_conf_p_user_key(p, name, value);
         break;
     }
     /* Errors are kept in p with the right line; libinih's own return value
@@ -222,6 +244,11 @@ void ns_conf_free(struct ns_conf *c)
         OPENSSL_cleanse(c->peers, c->n_peers * sizeof(*c->peers)); /* their PSKs */
     free(c->peers);
     free(c->peer_slots);
+    if (c->users)
+        OPENSSL_cleanse(c->users, c->n_users * sizeof(*c->users)); /* their NT hashes */
+    free(c->users);
+    c->users = NULL;
+    c->n_users = 0;
     c->peers = NULL;
     c->peer_slots = NULL;
     c->n_peers = 0;
@@ -345,6 +372,34 @@ static void warn_file_access(const char *path, const struct stat *st, const stru
         NS_WARN("%s:%d: %s", path, secret ? secret->line : 0, why);
 }
 
+/* The group natsecd reads its file as at a reload when it is not root:
+ * that of `user`, which it becomes once set up, or its own when started as
+ * another user; (gid_t)-1 when it stays root (no group needs to read). */
+static gid_t run_group(const struct ns_conf *c)
+{
+    if (geteuid() != 0)
+        return getegid();
+    const struct passwd *pw = c->user[0] ? getpwnam(c->user) : NULL;
+    return pw ? pw->pw_gid : (gid_t)-1;
+}
+
+/* A file with [user] sections holds what logs anyone in (their NT hashes):
+ * refused unless only root and natsecd may read it. */
+static int check_users_private(const char *path, const struct stat *st, struct ns_conf *c,
+                               char *err, size_t errlen)
+{
+    char why[256];
+    if (c->n_users == 0 || ns_perm_private(st, run_group(c), why, sizeof(why)) == NS_PERM_OK)
+        return 0;
+    snprintf(err, errlen,
+             "%s:%d: [user %s]: refused: a file with user passwords must be readable by root "
+             "and natsecd only, but %s",
+             path, c->users[0].line, c->users[0].name, why);
+    ns_conf_free(c);
+    ns_conf_defaults(c);
+    return -1;
+}
+
 int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen)
 {
     ns_conf_defaults(out);
@@ -363,6 +418,8 @@ int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen
     } else {
         rc = ns_conf_load_string(text, path, out, err, errlen);
     }
+    if (rc == 0)
+        rc = check_users_private(path, &st, out, err, errlen);
     if (rc == 0)
         warn_file_access(path, &st, out);
     OPENSSL_cleanse(text, n);

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crypto/mschapv2.h"
 #include "crypto/proposal.h"
+#include "eap/eap.h"
 #include "esp/sa_spec.h"
 #include "util/addr.h"
 #include "util/log.h"
@@ -53,6 +55,21 @@ struct ns_conf_id {
 enum ns_conf_auth {
     NS_CONF_AUTH_PSK = 0,    /* the [peer]'s psk (default) */
     NS_CONF_AUTH_PUBKEY = 1, /* certificates: ours is cert/key, the peer's must chain to ca */
+    /* EAP in IKE_AUTH (RFC 7296 2.16) with EAP-MSCHAPv2: the client logs
+     * in with a user name and password (a gateway's [user] sections, a
+     * client's eap_user and eap_password), the gateway shows its
+     * certificate (cert/key; the client checks it against ca). */
+    NS_CONF_AUTH_EAP_MSCHAPV2 = 2,
+};
+
+/* One [user <name>] section of a gateway: an EAP-MSCHAPv2 login. Only the
+ * NT hash of the password is kept (all MS-CHAPv2 needs); it is as good as
+ * the password to anyone who would log in, so it is wiped when freed. */
+struct ns_conf_user {
+    char name[NS_EAP_IDENTITY_MAX + 1]; /* as the client sends it, case and domain included */
+    size_t name_len;
+    uint8_t nt_hash[NS_MSCHAPV2_HASH_LEN];
+    int line; /* of the section header */
 };
 
 #define NS_CONF_FILE_MAX 1024 /* cert, key and ca paths */
@@ -94,6 +111,11 @@ struct ns_conf_peer {
     unsigned n_subnets;
     enum ns_esp_mode mode;  /* default NS_ESP_TUNNEL */
     enum ns_conf_auth auth; /* default psk */
+    /* Client with auth = eap-mschapv2: the user name it logs in with and
+     * the NT hash of its password (eap_user, eap_password). */
+    char eap_user[NS_EAP_IDENTITY_MAX + 1];
+    size_t eap_user_len;
+    uint8_t eap_nt_hash[NS_MSCHAPV2_HASH_LEN];
     struct ns_proposal ike[NS_MAX_PROPOSALS];
     unsigned n_ike;
     struct ns_proposal esp[NS_MAX_PROPOSALS];
@@ -175,6 +197,10 @@ struct ns_conf {
 
     struct ns_conf_peer *peers; /* heap; freed by ns_conf_free */
     unsigned n_peers;
+    /* Gateway: the [user] sections, in file order (heap; wiped and freed by
+     * ns_conf_free). */
+    struct ns_conf_user *users;
+    unsigned n_users;
 
     /* Each [natsecd] key's value as written (heap; NULL: not set, its
      * default) and its line, in the parser's key order, and the line of
@@ -225,6 +251,10 @@ const struct ns_conf_peer *ns_conf_same_peer(const struct ns_conf *nw,
  * (ns_conf_id_match), else the %default section, else NULL. */
 const struct ns_conf_peer *ns_conf_find_peer(const struct ns_conf *c, const struct ns_conf_id *id);
 
+/* The [user] section of an EAP identity (exactly its bytes), or NULL. */
+const struct ns_conf_user *ns_conf_find_user(const struct ns_conf *c, const uint8_t *name,
+                                             size_t len);
+
 /* Identity text to an ID, inferring the type (R3): "a@b" RFC822_ADDR,
  * "keyid:0x<hex>" or "keyid:<text>" KEY_ID, an IPv4 or IPv6 literal
  * IPV4_ADDR/IPV6_ADDR, "dn:<C=..,O=..,CN=..>" DER_ASN1_DN (DER-encoded),
@@ -241,5 +271,7 @@ bool ns_conf_id_text_type(uint8_t type);
 const char *ns_conf_id_str(const struct ns_conf_id *id, char buf[NS_CONF_ID_STRLEN]);
 /* "fqdn", "rfc822", "ipv4", "ipv6", "dn", "keyid", or "unknown". */
 const char *ns_conf_id_type_name(uint8_t type);
+/* "psk", "pubkey", "eap-mschapv2": the auth key's value. */
+const char *ns_conf_auth_name(enum ns_conf_auth auth);
 
 #endif

@@ -51,18 +51,20 @@ int ns_conf_p_set_auth(struct ns_conf_peer *peer, const char *v, char *err, size
         peer->auth = NS_CONF_AUTH_PSK;
     } else if (strcmp(v, "pubkey") == 0) {
         peer->auth = NS_CONF_AUTH_PUBKEY;
+    } else if (strcmp(v, "eap-mschapv2") == 0) {
+        peer->auth = NS_CONF_AUTH_EAP_MSCHAPV2;
     } else {
-        snprintf(err, errlen, "'%s' is neither psk nor pubkey", v);
+        snprintf(err, errlen, "'%s' is neither psk nor pubkey nor eap-mschapv2", v);
         return -1;
     }
     return 0;
 }
 
-/* The first [peer] with auth = pubkey, or NULL. */
-static const struct ns_conf_peer *first_pubkey_peer(const struct ns_conf *c)
+/* The first [peer] with auth = how, or NULL. */
+static const struct ns_conf_peer *first_peer_with(const struct ns_conf *c, enum ns_conf_auth how)
 {
     for (unsigned i = 0; i < c->n_peers; i++)
-        if (c->peers[i].auth == NS_CONF_AUTH_PUBKEY)
+        if (c->peers[i].auth == how)
             return &c->peers[i];
     return NULL;
 }
@@ -105,35 +107,44 @@ static bool access_ok(struct ns_conf_parser *p, const char *key, const char *pat
     return true;
 }
 
+/* Whether [natsecd] key `key` was written. */
+static bool given(const struct ns_conf_parser *p, const char *key)
+{
+    return ns_conf_p_key_line(p, key) != 0;
+}
+
+/* Loads the files that were given: cert and key (together), ca. */
 static void load(struct ns_conf_parser *p)
 {
     struct ns_conf *c = p->c;
     char why[768];
-    if (!access_ok(p, "cert", c->cert, false) || !access_ok(p, "key", c->key, true) ||
-        !access_ok(p, "ca", c->ca, false))
+    bool own = given(p, "cert"), ca = given(p, "ca");
+    if ((own && (!access_ok(p, "cert", c->cert, false) || !access_ok(p, "key", c->key, true))) ||
+        (ca && !access_ok(p, "ca", c->ca, false)))
         return;
     c->creds = ns_x509_creds_new();
     if (!c->creds) {
         ns_conf_p_error(p, p->main_line, "out of memory");
         return;
     }
-    if (ns_x509_creds_load_cert(c->creds, c->cert, why, sizeof(why)) != 0) {
+    if (own && ns_x509_creds_load_cert(c->creds, c->cert, why, sizeof(why)) != 0) {
         ns_conf_p_error(p, ns_conf_p_key_line(p, "cert"), "cert: %s", why);
         return;
     }
-    if (ns_x509_creds_load_key(c->creds, c->key, why, sizeof(why)) != 0) {
+    if (own && ns_x509_creds_load_key(c->creds, c->key, why, sizeof(why)) != 0) {
         ns_conf_p_error(p, ns_conf_p_key_line(p, "key"), "key: %s", why);
         return;
     }
-    if (ns_x509_creds_load_ca(c->creds, c->ca, why, sizeof(why)) != 0) {
+    if (ca && ns_x509_creds_load_ca(c->creds, c->ca, why, sizeof(why)) != 0) {
         ns_conf_p_error(p, ns_conf_p_key_line(p, "ca"), "ca: %s", why);
         return;
     }
-    if (ns_x509_creds_check(c->creds, 0, why, sizeof(why)) != 0) {
+    if (own && ns_x509_creds_check(c->creds, 0, why, sizeof(why)) != 0) {
         ns_conf_p_error(p, later(p, "cert", "key"), "cert/key: %s", why);
         return;
     }
-    check_local_id(p, ns_x509_creds_cert(c->creds));
+    if (own)
+        check_local_id(p, ns_x509_creds_cert(c->creds));
     size_t chain = 0, req;
     for (unsigned i = 0; i < ns_x509_creds_chain_len(c->creds); i++) {
         size_t n;
@@ -149,37 +160,70 @@ static void load(struct ns_conf_parser *p)
                         chain, req, CERT_BUDGET);
 }
 
+const char *ns_conf_auth_name(enum ns_conf_auth auth)
+{
+    switch (auth) {
+    case NS_CONF_AUTH_PSK:
+        return "psk";
+    case NS_CONF_AUTH_PUBKEY:
+        return "pubkey";
+    case NS_CONF_AUTH_EAP_MSCHAPV2:
+        return "eap-mschapv2";
+    }
+    return "?";
+}
+
+/* The [natsecd] keys the first section of `who` needs and are missing. */
+static void require_files(struct ns_conf_parser *p, const struct ns_conf_peer *who, const int *keys,
+                          size_t n)
+{
+    static const char *const name[] = {"cert", "key", "ca"};
+    static const char *const what[] = {"this host's certificate, PEM",
+                                       "the certificate's private key, PEM",
+                                       ("the CA certificates peers must chain to: a PEM file "
+                                        "or a directory of them")};
+    for (size_t i = 0; who && i < n; i++)
+        if (!given(p, name[keys[i]]))
+            ns_conf_p_error(p, who->line, "[peer %s] says auth = %s: [natsecd] needs '%s' (%s)",
+                            who->name, ns_conf_auth_name(who->auth), name[keys[i]], what[keys[i]]);
+}
+
 void ns_conf_p_load_creds(struct ns_conf_parser *p)
 {
     struct ns_conf *c = p->c;
     for (unsigned i = 0; i < c->n_peers; i++) {
         int psk_line = p->meta[i].key_line[NS_CONF_P_PSK];
-        if (c->peers[i].auth == NS_CONF_AUTH_PUBKEY && psk_line)
+        if (c->peers[i].auth != NS_CONF_AUTH_PSK && psk_line)
             ns_conf_p_error(p, psk_line,
-                            "[peer %s] says auth = pubkey: its psk would not be used (remove "
+                            "[peer %s] says auth = %s: its psk would not be used (remove "
                             "one of the two)",
-                            c->peers[i].name);
+                            c->peers[i].name, ns_conf_auth_name(c->peers[i].auth));
     }
-    const struct ns_conf_peer *user = first_pubkey_peer(c);
-    static const char *const keys[] = {"cert", "key", "ca"};
-    static const char *const what[] = {"this host's certificate, PEM",
-                                       "the certificate's private key, PEM",
-                                       ("the CA certificates peers must chain to: a PEM file "
-                                        "or a directory of them")};
-    if (!user) {
+    /* Certificates show this host to peers of auth = pubkey, and a gateway
+     * to its EAP clients; trust anchors check the certificates of pubkey
+     * peers, and an EAP client's gateway. */
+    bool gw = c->role == NS_CONF_GATEWAY;
+    const struct ns_conf_peer *pk = first_peer_with(c, NS_CONF_AUTH_PUBKEY);
+    const struct ns_conf_peer *eap = first_peer_with(c, NS_CONF_AUTH_EAP_MSCHAPV2);
+    const struct ns_conf_peer *own = pk ? pk : gw ? eap : NULL;
+    const struct ns_conf_peer *trust = pk ? pk : gw ? NULL : eap;
+    if (!own && !trust) {
+        static const char *const keys[] = {"cert", "key", "ca"};
         for (int i = 0; i < 3; i++)
-            if (ns_conf_p_key_line(p, keys[i])) {
-                NS_WARN("%s:%d: %s is not used: no [peer] section says auth = pubkey", p->name,
-                        ns_conf_p_key_line(p, keys[i]), keys[i]);
+            if (given(p, keys[i])) {
+                NS_WARN("%s:%d: %s is not used: no [peer] section says auth = pubkey or "
+                        "eap-mschapv2",
+                        p->name, ns_conf_p_key_line(p, keys[i]), keys[i]);
                 break;
             }
         return;
     }
-    for (int i = 0; i < 3; i++)
-        if (!ns_conf_p_key_line(p, keys[i]))
-            ns_conf_p_error(p, user->line,
-                            "[peer %s] says auth = pubkey: [natsecd] needs '%s' (%s)", user->name,
-                            keys[i], what[i]);
+    static const int cert_key[] = {0, 1}, ca[] = {2};
+    require_files(p, own, cert_key, 2);
+    require_files(p, trust, ca, 1);
+    if (given(p, "cert") != given(p, "key"))
+        ns_conf_p_error(p, later(p, "cert", "key"),
+                        "cert and key go together: one was given without the other");
     if (!p->err_line)
         load(p);
 }

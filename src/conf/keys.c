@@ -360,7 +360,7 @@ void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *
 /* ---- [peer <identity>] keys -------------------------------------------- */
 
 static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {
-    "psk", "subnets", "mode", "ike_proposals", "esp_proposals", "auth"};
+    "psk", "subnets", "mode", "ike_proposals", "esp_proposals", "auth", "eap_user", "eap_password"};
 
 static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const char *v, char *err,
                    size_t errlen)
@@ -430,6 +430,17 @@ static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
         return n < 0 ? -1 : 0;
     case NS_CONF_P_AUTH:
         return ns_conf_p_set_auth(peer, v, err, errlen);
+    case NS_CONF_P_EAP_USER:
+        n = (int)strlen(v);
+        if (n > NS_EAP_IDENTITY_MAX) {
+            snprintf(err, errlen, "longer than %d bytes", NS_EAP_IDENTITY_MAX);
+            return -1;
+        }
+        memcpy(peer->eap_user, v, (size_t)n + 1);
+        peer->eap_user_len = (size_t)n;
+        return 0;
+    case NS_CONF_P_EAP_PASSWORD:
+        return ns_conf_p_nt_hash(v, peer->eap_nt_hash, err, errlen);
     default:
         return -1;
     }
@@ -465,19 +476,26 @@ void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *
         ns_conf_p_error(p, p->line, "%s: %s", name, why);
 }
 
-/* The peers array with room for cap sections. Not realloc: the old block
- * holds PSKs, and realloc would free it without wiping it. */
+void *ns_conf_p_grow_wiped(void *old, size_t used, size_t cap)
+{
+    uint8_t *n = malloc(cap);
+    if (!n)
+        return NULL;
+    if (old) {
+        memcpy(n, old, used);
+        OPENSSL_cleanse(old, used);
+        free(old);
+    }
+    return n;
+}
+
+/* The peers array with room for cap sections. */
 static struct ns_conf_peer *grow_peers(struct ns_conf *c, unsigned cap)
 {
-    struct ns_conf_peer *np = malloc(cap * sizeof(*np));
-    if (!np)
-        return NULL;
-    if (c->peers) {
-        memcpy(np, c->peers, c->n_peers * sizeof(*np));
-        OPENSSL_cleanse(c->peers, c->n_peers * sizeof(*np));
-        free(c->peers);
-    }
-    c->peers = np;
+    struct ns_conf_peer *np =
+        ns_conf_p_grow_wiped(c->peers, c->n_peers * sizeof(*np), cap * sizeof(*np));
+    if (np)
+        c->peers = np;
     return np;
 }
 

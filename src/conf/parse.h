@@ -12,7 +12,13 @@
 
 #define NS_CONF_P_MAX_MAIN_KEYS NS_CONF_MAX_MAIN_KEYS
 
-enum ns_conf_p_section { NS_CONF_P_NONE, NS_CONF_P_MAIN, NS_CONF_P_PEER, NS_CONF_P_BAD };
+enum ns_conf_p_section {
+    NS_CONF_P_NONE,
+    NS_CONF_P_MAIN,
+    NS_CONF_P_PEER,
+    NS_CONF_P_USER,
+    NS_CONF_P_BAD
+};
 
 enum ns_conf_p_peer_key {
     NS_CONF_P_PSK,
@@ -21,6 +27,8 @@ enum ns_conf_p_peer_key {
     NS_CONF_P_IKE,
     NS_CONF_P_ESP,
     NS_CONF_P_AUTH,
+    NS_CONF_P_EAP_USER,
+    NS_CONF_P_EAP_PASSWORD,
     NS_CONF_P_PEER_KEYS
 };
 
@@ -43,6 +51,8 @@ struct ns_conf_parser {
 
     struct ns_conf *c;
     unsigned peers_cap;
+    unsigned users_cap;
+    int user_key_line[2];             /* of the current [user]: password, nt_hash (0 = not set) */
     struct ns_conf_p_peer_meta *meta; /* parallel to c->peers */
 
     int err_line; /* of the first error, 0 if none */
@@ -59,6 +69,21 @@ void ns_conf_p_error(struct ns_conf_parser *p, int line, const char *fmt, ...)
 void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *value);
 void ns_conf_p_peer_key(struct ns_conf_parser *p, const char *name, const char *value);
 void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident);
+/* An array of secrets (PSKs, NT hashes) grown to cap bytes: a new block
+ * with the used bytes of old, which is wiped and freed (realloc would free
+ * it unwiped). NULL when out of memory (old then stays). */
+void *ns_conf_p_grow_wiped(void *old, size_t used, size_t cap);
+
+/* users.c: a new [user <name>] section, one of its keys, and (after the
+ * whole file) the checks between users and the [peer] sections that use
+ * them. */
+void ns_conf_p_begin_user(struct ns_conf_parser *p, const char *name);
+void ns_conf_p_user_key(struct ns_conf_parser *p, const char *name, const char *value);
+void ns_conf_p_check_users(struct ns_conf_parser *p);
+/* An EAP-MSCHAPv2 password to its NT hash (conf/users.c); 0, or -1 with
+ * the reason (never the password) in err. */
+int ns_conf_p_nt_hash(const char *password, uint8_t out[16], char *err, size_t errlen);
+
 /* The line where a [natsecd] key was set, 0 if it was not. */
 int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);
 

@@ -8,6 +8,7 @@
  *     subnets; only those;
  *   - every other IKE SA moves to its unchanged new section and keeps its
  *     CHILD_SAs, keys and traffic;
+ *   - [user] sections apply from the next login on;
  *   - log_level and log_target apply at once.
  * A file that does not load is refused with its "file:line: reason", and
  * so is a change to any other [natsecd] key (sockets, TUN device, pool,
@@ -26,7 +27,7 @@
 #include "util/log.h"
 
 struct nsd_retired {
-    struct ns_conf conf; /* only what moved out of d->conf: peers, index, creds, values */
+    struct ns_conf conf; /* only what moved out of d->conf: peers, index, creds, users, values */
     struct nsd_retired *next;
 };
 
@@ -43,7 +44,7 @@ static bool has_section(const struct ns_conf *c, const char *name)
     return false;
 }
 
-/* Moves nc's peers, their index, the credentials and the values as
+/* Moves nc's peers, their index, the credentials, the users and the values as
  * written into d->conf, and d->conf's into a retired record. Only those:
  * the outbound worker reads other fields of d->conf (equal in both). */
 static struct nsd_retired *swap_in(struct nsd *d, struct ns_conf *nc)
@@ -57,12 +58,16 @@ static struct nsd_retired *swap_in(struct nsd *d, struct ns_conf *nc)
     r->conf.peer_slots = c->peer_slots;
     r->conf.n_peer_slots = c->n_peer_slots;
     r->conf.creds = c->creds;
+    r->conf.users = c->users;
+    r->conf.n_users = c->n_users;
     memcpy(r->conf.main_value, c->main_value, sizeof(c->main_value));
     c->peers = nc->peers;
     c->n_peers = nc->n_peers;
     c->peer_slots = nc->peer_slots;
     c->n_peer_slots = nc->n_peer_slots;
     c->creds = nc->creds;
+    c->users = nc->users;
+    c->n_users = nc->n_users;
     memcpy(c->main_value, nc->main_value, sizeof(c->main_value));
     memcpy(c->main_value_line, nc->main_value_line, sizeof(c->main_value_line));
     c->main_line = nc->main_line;
@@ -73,6 +78,8 @@ static struct nsd_retired *swap_in(struct nsd *d, struct ns_conf *nc)
     nc->peer_slots = NULL;
     nc->n_peer_slots = 0;
     nc->creds = NULL;
+    nc->users = NULL;
+    nc->n_users = 0;
     memset(nc->main_value, 0, sizeof(nc->main_value));
     return r;
 }

@@ -122,3 +122,22 @@ const char *ns_eap_type_name(uint8_t type)
         return "unknown";
     }
 }
+
+const char *ns_eap_name_str(const uint8_t *name, size_t len, char out[NS_EAP_NAME_STRLEN])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < len && i < NS_EAP_IDENTITY_MAX; i++) {
+        uint8_t c = name[i];
+        if (c >= ' ' && c < 127) {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}

@@ -84,6 +84,11 @@ void ns_eap_build_result(struct ns_writer *w, uint8_t code, uint8_t id);
 /* The Nak a peer answers a method it will not run with: types[0..n). */
 void ns_eap_build_nak(struct ns_writer *w, uint8_t id, const uint8_t *types, size_t n);
 
+/* An identity or MS-CHAPv2 Name for a log line: printable ASCII as it is,
+ * other bytes as \xHH; at most NS_EAP_IDENTITY_MAX bytes. */
+#define NS_EAP_NAME_STRLEN (4 * NS_EAP_IDENTITY_MAX + 1)
+const char *ns_eap_name_str(const uint8_t *name, size_t len, char out[NS_EAP_NAME_STRLEN]);
+
 /* For log lines: "Request", "Identity", "MSCHAPv2", ...; "unknown" else. */
 const char *ns_eap_code_name(uint8_t code);
 const char *ns_eap_type_name(uint8_t type);

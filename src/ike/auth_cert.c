@@ -14,15 +14,15 @@
 static const enum ns_hash_alg OUR_HASHES[] = {NS_HASH_SHA256, NS_HASH_SHA384, NS_HASH_SHA512};
 #define N_OUR_HASHES (sizeof(OUR_HASHES) / sizeof(OUR_HASHES[0]))
 
-/* Whether this host authenticates with certificates in an SA with peer: a
- * client towards its gateway section, a gateway towards any peer once one
- * section uses them (the peer is not known before IKE_AUTH). */
+/* Whether certificates sign in an SA with peer: a client's gateway
+ * section says pubkey, or eap-mschapv2 (the gateway signs), a gateway once
+ * any section uses them (the peer is not known before IKE_AUTH). */
 static bool uses_certs(const struct ns_conf *conf, const struct ns_conf_peer *peer)
 {
     if (!conf->creds)
         return false;
     if (conf->role == NS_CONF_CLIENT)
-        return peer && peer->auth == NS_CONF_AUTH_PUBKEY;
+        return peer && peer->auth != NS_CONF_AUTH_PSK;
     return true;
 }
 

@@ -20,6 +20,12 @@
  * one it offered and the selectors lie within what it asked, installs the
  * CHILD_SA and reports its virtual IP and routes (ops->client_up).
  *
+ * With auth = eap-mschapv2 (RFC 7296 2.16, X12) the client sends no AUTH,
+ * the gateway answers with its certificate's AUTH and an EAP Request, and
+ * the EAP rounds (ike/auth_eap_gw.c, auth_eap_client.c) end in both AUTH
+ * payloads from the MSK; the CHILD_SA of the client's first request is
+ * negotiated then, by the same functions as here.
+ *
  * Transport mode (USE_TRANSPORT_MODE, R13) is host to host: no
  * configuration payload and no virtual IP; the selectors are the two
  * hosts' own addresses, substituted through a NAT as RFC 7296 2.23.1 says
@@ -31,6 +37,7 @@
 #include "conf/id_cert.h"
 #include "ike/auth.h"
 #include "ike/auth_cert.h"
+#include "ike/auth_eap.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "ike/ts_narrow.h"
@@ -69,12 +76,10 @@ static struct ns_cert_sa cert_sa(const struct ns_ike_engine *e, const struct ns_
     return (struct ns_cert_sa){e->conf, sa->id, peer_init->p, peer_init->len};
 }
 
-/* Our AUTH payload (method and value) over the signer's IKE_SA_INIT
- * message, the other side's nonce, our SK_p and our ID: with the PSK, or
- * signed with our certificate's key. out has NS_AUTH_DATA_MAX bytes. */
-static int our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                    const struct ns_conf_id *me, uint8_t *method, uint8_t *out, size_t *out_len)
+int ns_eng_our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa, uint8_t *method,
+                    uint8_t *out, size_t *out_len)
 {
+    const struct ns_conf_id *me = &e->conf->local_id;
     uint8_t rest[4 + NS_CONF_ID_MAX];
     const struct ns_msgbuf *m = sa->initiator ? &sa->init_req : &sa->init_resp;
     struct ns_auth_input in = {
@@ -88,19 +93,29 @@ static int our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
         .id_rest = rest,
         .id_rest_len = id_rest(me, rest),
     };
-    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY) {
+    *method = NS_AUTH_SHARED_KEY_MIC;
+    if (ns_eng_eap_msk(sa))
+        return ns_auth_psk_compute(&in, sa->eap->msk, sizeof(sa->eap->msk), out, out_len);
+    if (sa->peer->auth != NS_CONF_AUTH_PSK) {
         struct ns_cert_sa cs = cert_sa(e, sa);
         return ns_eng_cert_sign(&cs, &in, method, out, NS_AUTH_DATA_MAX, out_len);
     }
-    *method = NS_AUTH_SHARED_KEY_MIC;
     return ns_auth_psk_compute(&in, sa->peer->psk, sa->peer->psk_len, out, out_len);
 }
 
-/* Whether the peer's AUTH payload is right for the peer's ID payload
- * (cid, as the ID payload id): by the section's PSK, or by the peer's
- * certificate (in's CERT payloads; *proved as ns_eng_cert_verify gives it
- * when proved is not NULL). false with the reason in why. */
-static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+/* How the peer proves itself in this AUTH payload: with the section's
+ * PSK; once EAP has ended, with its MSK (2.16); else by a signature (a
+ * certificate section, and an EAP section's gateway). */
+enum proof { BY_PSK, BY_SIGNATURE, BY_MSK };
+
+static enum proof proof_of(const struct ns_ikesa *sa, const struct ns_conf_peer *peer)
+{
+    if (ns_eng_eap_msk(sa))
+        return BY_MSK;
+    return peer->auth == NS_CONF_AUTH_PSK ? BY_PSK : BY_SIGNATURE;
+}
+
+bool ns_eng_peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                          const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
                          const struct ns_ike_id *id, const struct ns_conf_id *cid,
                          const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
@@ -119,17 +134,24 @@ static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *s
         .id_rest_len = id->rest_len,
     };
     char who[NS_CONF_ID_STRLEN];
-    bool pubkey = peer->auth == NS_CONF_AUTH_PUBKEY;
-    if (pubkey != (auth->method != NS_AUTH_SHARED_KEY_MIC)) {
+    enum proof how = proof_of(sa, peer);
+    if ((how == BY_SIGNATURE) != (auth->method != NS_AUTH_SHARED_KEY_MIC)) {
         snprintf(why, whylen,
                  "'%s' authenticates with %s (AUTH method %u), its [peer %s] says auth = %s",
-                 ns_eng_id_str(cid, who), pubkey ? "a pre-shared key" : "a signature", auth->method,
-                 peer->name, pubkey ? "pubkey" : "psk");
+                 ns_eng_id_str(cid, who), how == BY_SIGNATURE ? "a pre-shared key" : "a signature",
+                 auth->method, peer->name, ns_conf_auth_name(peer->auth));
         return false;
     }
-    if (pubkey) {
+    if (how == BY_SIGNATURE) {
         struct ns_cert_sa cs = cert_sa(e, sa);
         return ns_eng_cert_verify(&cs, pl, cid, &in, auth, proved, why, whylen);
+    }
+    if (how == BY_MSK) {
+        if (ns_auth_psk_verify(&in, sa->eap->msk, sizeof(sa->eap->msk), auth->data, auth->len))
+            return true;
+        snprintf(why, whylen, "AUTH of '%s' does not verify with the MSK of EAP-MSCHAPv2",
+                 ns_eng_id_str(cid, who));
+        return false;
     }
     if (peer->psk_len > 0 &&
         ns_auth_psk_verify(&in, peer->psk, peer->psk_len, auth->data, auth->len))
@@ -140,9 +162,11 @@ static bool peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *s
 
 static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    /* The IKE_SA_INIT messages were only needed for the AUTH payloads. */
+    /* The IKE_SA_INIT messages and EAP's MSK were only needed for the AUTH
+     * payloads. */
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
+    ns_eng_eap_free(sa);
     sa->established_ms = e->now;
     e->ctr.ike_established++;
     ns_eng_sa_state(e, sa, NS_IKE_ST_ESTABLISHED, "IKE_AUTH done");
@@ -208,8 +232,8 @@ static void add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint)
     ns_ike_add_cp(b, &cp);
 }
 
-/* IDi, INITIAL_CONTACT, [IDr], AUTH, CP (tunnel mode) or USE_TRANSPORT_MODE,
- * SA, TSi, TSr. */
+/* IDi, [CERT], INITIAL_CONTACT, [CERTREQ], [IDr], AUTH (not with EAP), CP
+ * (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr. */
 static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     const struct ns_conf *c = e->conf;
@@ -218,8 +242,10 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     size_t auth_len;
     struct ns_ike_sa offer;
     bool certs = p->auth == NS_CONF_AUTH_PUBKEY;
+    /* With EAP no AUTH now (2.16): the gateway's EAP Request answers. */
+    bool eap = p->auth == NS_CONF_AUTH_EAP_MSCHAPV2;
     ns_put_u32(spi, sa->pending_spi);
-    if (our_auth(e, sa, &c->local_id, &method, auth, &auth_len) != 0 ||
+    if ((!eap && ns_eng_our_auth(e, sa, &method, auth, &auth_len) != 0) ||
         ns_sa_offer(p->esp, p->n_esp, NS_PROTO_ESP, spi, 4, NS_SA_F_NO_DH, &offer) != NS_SA_OK)
         return -1;
     struct ns_ike_builder b;
@@ -231,11 +257,12 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     /* We keep no other SA with this gateway: it may drop stale ones (2.4). */
     if (c->initial_contact)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, NULL, 0);
-    if (certs)
+    if (certs || eap)
         ns_eng_cert_add_certreq(e->conf, &b);
     if (c->remote_id.type)
         ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
-    ns_ike_add_auth(&b, method, auth, auth_len);
+    if (!eap)
+        ns_ike_add_auth(&b, method, auth, auth_len);
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
@@ -265,7 +292,7 @@ int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
     return ns_eng_request(e, sa, NS_REQ_AUTH, 1, e->buf, (size_t)len);
 }
 
-static void client_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why,
+void ns_eng_auth_client_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why,
                                bool tell_peer)
 {
     char ep[NS_ENDPOINT_STRLEN];
@@ -276,19 +303,27 @@ static void client_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, con
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
 }
 
-/* The gateway's identity and AUTH; false after failing the SA. */
-static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                                 const struct ns_ike_payloads *in)
+/* What the gateway's AUTHENTICATION_FAILED most likely means. */
+static const char *refusal_hint(enum ns_conf_auth auth)
+{
+    switch (auth) {
+    case NS_CONF_AUTH_PUBKEY:
+        return "the gateway answered AUTHENTICATION_FAILED (does it trust our certificate's CA, "
+               "and does the certificate hold our identity?)";
+    case NS_CONF_AUTH_EAP_MSCHAPV2:
+        return "the gateway answered AUTHENTICATION_FAILED (does its [peer] section for our "
+               "identity say auth = eap-mschapv2, and does it know our user name?)";
+    default:
+        return "the gateway answered AUTHENTICATION_FAILED (wrong PSK or identity?)";
+    }
+}
+
+bool ns_eng_auth_client_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                const struct ns_ike_payloads *in, struct ns_ike_id *idr)
 {
     uint16_t err = ns_ike_first_error_notify(in, NULL);
     if (err == NS_N_AUTHENTICATION_FAILED) {
-        client_auth_failed(e, sa,
-                           sa->peer->auth == NS_CONF_AUTH_PUBKEY
-                               ? "the gateway answered AUTHENTICATION_FAILED (does it trust our "
-                                 "certificate's CA, and does the certificate hold our identity?)"
-                               : "the gateway answered AUTHENTICATION_FAILED (wrong PSK or "
-                                 "identity?)",
-                           false);
+        ns_eng_auth_client_failed(e, sa, refusal_hint(sa->peer->auth), false);
         return false;
     }
     struct ns_ike_id id;
@@ -300,7 +335,7 @@ static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
         char why[96];
         snprintf(why, sizeof(why), "no IDr or AUTH in the answer%s%s", err ? ": " : "",
                  err ? ns_eng_notify_name(err) : "");
-        client_auth_failed(e, sa, why, false);
+        ns_eng_auth_client_failed(e, sa, why, false);
         return false;
     }
     const struct ns_conf_id *want = &e->conf->remote_id;
@@ -308,17 +343,19 @@ static bool client_check_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
         char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], why[2 * NS_CONF_ID_STRLEN + 64];
         snprintf(why, sizeof(why), "the gateway is '%s', expected '%s'", ns_eng_id_str(&cid, a),
                  ns_eng_id_str(want, b));
-        client_auth_failed(e, sa, why, true);
+        ns_eng_auth_client_failed(e, sa, why, true);
         return false;
     }
     char why[1024];
-    if (!peer_auth_ok(e, sa, sa->peer, in, &id, &cid, &auth, NULL, why, sizeof(why))) {
+    if (!ns_eng_peer_auth_ok(e, sa, sa->peer, in, &id, &cid, &auth, NULL, why, sizeof(why))) {
         if (sa->peer->auth == NS_CONF_AUTH_PSK && auth.method == NS_AUTH_SHARED_KEY_MIC)
             snprintf(why, sizeof(why), "the gateway's AUTH does not verify (wrong PSK?)");
-        client_auth_failed(e, sa, why, true);
+        ns_eng_auth_client_failed(e, sa, why, true);
         return false;
     }
     sa->remote_id = cid;
+    if (idr)
+        *idr = id;
     return true;
 }
 
@@ -410,8 +447,20 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *in)
 {
     ns_eng_request_done(e, sa);
-    if (!client_check_gateway(e, sa, in))
+    if (sa->state == NS_IKE_ST_DEAD)
+        return; /* a deletion that waited for this exchange */
+    if (sa->peer->auth == NS_CONF_AUTH_EAP_MSCHAPV2) {
+        ns_eng_eap_client_response(e, sa, in);
         return;
+    }
+    if (!ns_eng_auth_client_gateway(e, sa, in, NULL))
+        return;
+    ns_eng_auth_client_finish(e, sa, in);
+}
+
+void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_payloads *in)
+{
     uint16_t err = ns_ike_first_error_notify(in, NULL);
     struct ns_ike_ts_list tsi, tsr;
     const char *why = err ? ns_eng_notify_name(err) : client_child(e, sa, in, &tsi, &tsr);
@@ -437,7 +486,7 @@ void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 
 /* ================= responder (gateway) ================= */
 
-static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+void ns_eng_auth_gw_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                            const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
@@ -449,51 +498,64 @@ static void gw_auth_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
 }
 
-/* Who the client is (R3) and whether its AUTH proves it. Returns the
- * peer section, or NULL after failing the SA. */
+/* Who the client is (R3) and whether its AUTH proves it; a client of an
+ * EAP section sends no AUTH (2.16) and is let through to EAP. Returns the
+ * peer section (its IDi in *cid and *id), or NULL after failing the SA. */
 static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                                   const struct ns_ike_rx *rx,
                                                   const struct ns_ike_payloads *in,
-                                                  struct ns_conf_id *cid)
+                                                  struct ns_conf_id *cid, struct ns_ike_id *id)
 {
     char a[NS_CONF_ID_STRLEN], b[NS_CONF_ID_STRLEN], c[NS_CONF_ID_STRLEN];
     char why[3 * NS_CONF_ID_STRLEN + 1024];
-    struct ns_ike_id id, idr;
+    struct ns_ike_id idr;
     struct ns_conf_id want;
     struct ns_ike_auth auth;
     const struct ns_ike_payload *ap = ns_ike_find(in, NS_PL_AUTH);
     const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_IDR);
-    if (!id_from_payload(ns_ike_find(in, NS_PL_IDI), &id, cid) || !ap ||
-        ns_ike_parse_auth(ap, &auth) != NS_IKE_OK) {
-        gw_auth_failed(e, sa, rx, "no valid IDi or AUTH payload");
+    if (!id_from_payload(ns_ike_find(in, NS_PL_IDI), id, cid) ||
+        (ap && ns_ike_parse_auth(ap, &auth) != NS_IKE_OK)) {
+        ns_eng_auth_gw_failed(e, sa, rx, "no valid IDi or AUTH payload");
         return NULL;
     }
     const struct ns_conf_peer *peer = ns_conf_find_peer_same(e->conf, cid);
     if (!peer) {
         snprintf(why, sizeof(why), "unknown identity '%s' (no [peer] section, no %%default)",
                  ns_eng_id_str(cid, a));
-        gw_auth_failed(e, sa, rx, why);
+        ns_eng_auth_gw_failed(e, sa, rx, why);
         return NULL;
     }
     if (rp && (!id_from_payload(rp, &idr, &want) || !ns_conf_id_same(&want, &e->conf->local_id))) {
         snprintf(why, sizeof(why), "'%s' asks for gateway identity '%s', we are '%s'",
                  ns_eng_id_str(cid, a), ns_eng_id_str(&want, b),
                  ns_eng_id_str(&e->conf->local_id, c));
-        gw_auth_failed(e, sa, rx, why);
+        ns_eng_auth_gw_failed(e, sa, rx, why);
         return NULL;
     }
+    bool eap = peer->auth == NS_CONF_AUTH_EAP_MSCHAPV2;
+    if (eap != !ap) {
+        snprintf(why, sizeof(why),
+                 eap ? "'%s' sends an AUTH payload, its [peer %s] says auth = %s: it must log in "
+                       "with EAP (no AUTH in its first IKE_AUTH)"
+                     : "'%s' sends no AUTH payload (it wants EAP), its [peer %s] says auth = %s",
+                 ns_eng_id_str(cid, a), peer->name, ns_conf_auth_name(peer->auth));
+        ns_eng_auth_gw_failed(e, sa, rx, why);
+        return NULL;
+    }
+    if (eap)
+        return peer;
     const struct ns_conf_peer *proved = NULL;
-    if (!peer_auth_ok(e, sa, peer, in, &id, cid, &auth, &proved, why, sizeof(why))) {
-        gw_auth_failed(e, sa, rx, why);
+    if (!ns_eng_peer_auth_ok(e, sa, peer, in, id, cid, &auth, &proved, why, sizeof(why))) {
+        ns_eng_auth_gw_failed(e, sa, rx, why);
         return NULL;
     }
     if (proved && proved != peer) {
         if (proved->auth != NS_CONF_AUTH_PUBKEY) {
             snprintf(why, sizeof(why),
-                     "the certificate of '%s' names [peer %s], which says auth = psk: that "
+                     "the certificate of '%s' names [peer %s], which says auth = %s: that "
                      "identity may not use a certificate",
-                     ns_eng_id_str(cid, a), proved->name);
-            gw_auth_failed(e, sa, rx, why);
+                     ns_eng_id_str(cid, a), proved->name, ns_conf_auth_name(proved->auth));
+            ns_eng_auth_gw_failed(e, sa, rx, why);
             return NULL;
         }
         NS_INFO("ike: IKE SA %016llx: '%s' has [peer %s] by the names of its certificate",
@@ -690,7 +752,8 @@ static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
 }
 
 /* IDr, AUTH, then CP (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr (or the
- * CHILD_SA's error notify). */
+ * CHILD_SA's error notify). After EAP, AUTH (from the MSK) without IDr
+ * and CERT: the client has both from the first answer (2.16). */
 static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                const struct ns_ike_rx *rx, uint16_t child_err,
                                const struct gw_child *gc)
@@ -699,15 +762,17 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
     size_t auth_len;
     struct ns_ike_sa resp;
+    bool after_eap = ns_eng_eap_msk(sa);
     ns_put_u32(spi, gc->spi_in);
-    if (our_auth(e, sa, me, &method, auth, &auth_len) != 0 ||
+    if (ns_eng_our_auth(e, sa, &method, auth, &auth_len) != 0 ||
         (!child_err && ns_sa_response(&gc->choice, spi, 4, NS_SA_F_NO_DH, &resp) != NS_SA_OK))
         return -1;
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_IKE_AUTH, true, rx->msg_id) != 0)
         return -1;
-    ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
-    if (sa->peer->auth == NS_CONF_AUTH_PUBKEY)
+    if (!after_eap)
+        ns_ike_add_id(&b, NS_PL_IDR, me->type, me->data, me->len);
+    if (!after_eap && sa->peer->auth == NS_CONF_AUTH_PUBKEY)
         ns_eng_cert_add_certs(e->conf, &b);
     ns_ike_add_auth(&b, method, auth, auth_len);
     if (child_err) {
@@ -727,15 +792,30 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_ike_payloads *in)
 {
+    if (sa->state == NS_IKE_ST_EAP_SENT || sa->state == NS_IKE_ST_EAP_DONE) {
+        ns_eng_eap_gw_request(e, sa, rx, in);
+        return;
+    }
     struct ns_conf_id cid;
-    const struct ns_conf_peer *peer = gw_authenticate(e, sa, rx, in, &cid);
+    struct ns_ike_id id;
+    const struct ns_conf_peer *peer = gw_authenticate(e, sa, rx, in, &cid, &id);
     if (!peer)
         return;
     sa->peer = peer;
+    if (peer->auth == NS_CONF_AUTH_EAP_MSCHAPV2) {
+        ns_eng_eap_gw_start(e, sa, rx, in, &id);
+        return;
+    }
     sa->remote_id = cid;
+    ns_eng_auth_gw_finish(e, sa, rx, in);
+}
+
+void ns_eng_auth_gw_finish(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                           const struct ns_ike_payloads *in)
+{
     char why[NS_CONF_ID_STRLEN + 128];
     if (!ns_eng_identity_admit(e, sa, has_notify(in, NS_N_INITIAL_CONTACT), why, sizeof(why))) {
-        gw_auth_failed(e, sa, rx, why);
+        ns_eng_auth_gw_failed(e, sa, rx, why);
         return;
     }
     ns_eng_index_ident(e, sa);

@@ -106,8 +106,10 @@ static void drop(struct ns_ike_engine *e, const struct ns_ike_rx *rx, uint64_t *
 static bool request_expected(const struct ns_ikesa *sa, uint8_t exchange)
 {
     switch (exchange) {
-    case NS_IKE_AUTH:
-        return !sa->initiator && sa->state == NS_IKE_ST_INIT_DONE;
+    case NS_IKE_AUTH: /* the first, or the next round of EAP (2.16) */
+        return !sa->initiator &&
+               (sa->state == NS_IKE_ST_INIT_DONE || sa->state == NS_IKE_ST_EAP_SENT ||
+                sa->state == NS_IKE_ST_EAP_DONE);
     case NS_INFORMATIONAL:
     case NS_CREATE_CHILD_SA: /* answered TEMPORARY_FAILURE unless ESTABLISHED (2.25) */
         return ns_ike_state_authenticated(sa->state);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/auth_eap.h"
 #include "ike/ike_sa.h"
 
 int ns_msgbuf_set(struct ns_msgbuf *m, const uint8_t *p, size_t len)
@@ -286,6 +287,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     sa->out.kind = NS_REQ_NONE;
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
+    ns_eng_eap_free(sa);
     if (replaced) {
         NS_INFO("ike: IKE SA %016llx closed: re-keyed", (unsigned long long)sa->id);
     } else if (was_up) {

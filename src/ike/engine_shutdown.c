@@ -24,6 +24,8 @@ static bool peer_keyed(const struct ns_ikesa *sa)
 {
     switch (sa->state) {
     case NS_IKE_ST_AUTH_SENT:
+    case NS_IKE_ST_EAP_RESP_SENT:
+    case NS_IKE_ST_EAP_AUTH_SENT:
     case NS_IKE_ST_ESTABLISHED:
     case NS_IKE_ST_DELETING:
     case NS_IKE_ST_REKEYED:

@@ -89,6 +89,13 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
     return a < b ? a : b;
 }
 
+/* A gateway's SA whose client has not authenticated yet, EAP rounds
+ * included: it goes NS_IKE_HALF_OPEN_MS after its IKE_SA_INIT (R15). */
+static bool gateway_half_open(const struct ns_ikesa *sa)
+{
+    return !sa->initiator && sa->state != NS_IKE_ST_NEW && ns_ike_state_half_open(sa->state);
+}
+
 static bool dpd_armed(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
     return sa->state == NS_IKE_ST_ESTABLISHED && sa->out.kind == NS_REQ_NONE && e->conf->dpd_s;
@@ -102,7 +109,7 @@ static uint64_t sa_deadline(const struct ns_ike_engine *e, const struct ns_ikesa
     uint64_t due = NS_IKE_NEVER;
     if (sa->out.kind != NS_REQ_NONE)
         due = sa->out.due;
-    if (sa->state == NS_IKE_ST_INIT_DONE)
+    if (gateway_half_open(sa))
         due = min_u64(due, sa->created_ms + NS_IKE_HALF_OPEN_MS);
     if (dpd_armed(e, sa))
         due = min_u64(due, sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000);
@@ -164,8 +171,9 @@ static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_sa_free(e, sa);
         return false;
     }
-    if (sa->state == NS_IKE_ST_INIT_DONE && now >= sa->created_ms + NS_IKE_HALF_OPEN_MS) {
-        NS_DBG("ike: half-open IKE SA %016llx expired", (unsigned long long)sa->id);
+    if (gateway_half_open(sa) && now >= sa->created_ms + NS_IKE_HALF_OPEN_MS) {
+        NS_DBG("ike: half-open IKE SA %016llx expired (%s)", (unsigned long long)sa->id,
+               ns_ike_state_name(sa->state));
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
     } else if (sa->out.kind != NS_REQ_NONE && now >= sa->out.due) {
         ns_eng_request_timeout(e, sa);

@@ -222,6 +222,10 @@ struct ns_ikesa {
     struct ns_ike_child *child; /* heap: n_child records (NULL with none) */
     unsigned n_child;
 
+    /* EAP in IKE_AUTH (ike/auth_eap.h): heap, from the first EAP round
+     * until the SA is established or dies; NULL otherwise. */
+    struct ns_eng_eap *eap;
+
     /* What the outside (the data plane, natsecctl) knows this IKE SA by
      * (ike/engine.h): its id, or for one made by a re-key the ike_sa_id of
      * the one it replaced, so the ESP SAs that move over keep theirs. */
@@ -470,6 +474,40 @@ void ns_eng_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
                          const struct ns_ike_payloads *inner);
 void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *inner);
+/* The parts of IKE_AUTH the EAP rounds (auth_eap_*.c) share with it. */
+/* Our AUTH (method and value, out of NS_AUTH_DATA_MAX bytes): from the MSK
+ * once EAP succeeded, else with the PSK or our certificate. 0 or -1. */
+int ns_eng_our_auth(const struct ns_ike_engine *e, const struct ns_ikesa *sa, uint8_t *method,
+                    uint8_t *out, size_t *out_len);
+/* Whether the peer's AUTH is right for its ID payload id (cid as an
+ * identity): with the section's PSK, the MSK after EAP, or the
+ * certificate in pl's CERT payloads (*proved as ns_eng_cert_verify gives
+ * it, when proved is not NULL). false with the reason in why. */
+bool ns_eng_peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                         const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
+                         const struct ns_ike_id *id, const struct ns_conf_id *cid,
+                         const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
+                         char *why, size_t whylen);
+/* Gateway: a refused IKE_AUTH: the log line, AUTHENTICATION_FAILED, the SA
+ * killed. */
+void ns_eng_auth_gw_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                           const char *why);
+/* Gateway: the client authenticated as sa->remote_id under sa->peer; the
+ * identity rules, the CHILD_SA of in (its first IKE_AUTH request), the
+ * answer with our AUTH, established. */
+void ns_eng_auth_gw_finish(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                           const struct ns_ike_payloads *in);
+/* Client: the gateway's IDr (into *idr, pointing into in, when not NULL)
+ * and its AUTH; false after failing the SA. */
+bool ns_eng_auth_client_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                const struct ns_ike_payloads *in, struct ns_ike_id *idr);
+/* Client: the CHILD_SA of the last IKE_AUTH answer in, established. */
+void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                               const struct ns_ike_payloads *in);
+/* Client: authentication failed: the log line, AUTHENTICATION_FAILED to
+ * the gateway when tell_peer, the SA killed. */
+void ns_eng_auth_client_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why,
+                               bool tell_peer);
 
 /* ---- info_exchange.c ---- */
 void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,

@@ -265,6 +265,8 @@ void ns_ike_add_cp(struct ns_ike_builder *b, const struct ns_ike_cp *cp);
 void ns_ike_add_delete(struct ns_ike_builder *b, uint8_t protocol, uint8_t spi_len,
                        const uint8_t *spis, uint16_t n_spi);
 void ns_ike_add_vendor(struct ns_ike_builder *b, const uint8_t *data, size_t len);
+/* EAP (3.16): the body is one EAP packet, as eap/eap.h builds it. */
+void ns_ike_add_eap(struct ns_ike_builder *b, const uint8_t *data, size_t len);
 void ns_ike_add_cert(struct ns_ike_builder *b, uint8_t payload_type /* CERT or CERTREQ */,
                      uint8_t encoding, const uint8_t *data, size_t len);
 

@@ -155,6 +155,11 @@ void ns_ike_add_vendor(struct ns_ike_builder *b, const uint8_t *data, size_t len
     add_simple(b, NS_PL_VENDOR, NULL, 0, data, len);
 }
 
+void ns_ike_add_eap(struct ns_ike_builder *b, const uint8_t *data, size_t len)
+{
+    add_simple(b, NS_PL_EAP, NULL, 0, data, len);
+}
+
 void ns_ike_add_cert(struct ns_ike_builder *b, uint8_t payload_type, uint8_t encoding,
                      const uint8_t *data, size_t len)
 {

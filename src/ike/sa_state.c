@@ -25,6 +25,12 @@ void ns_sa_state_set_strict(bool on)
  *   NEW -> ESTABLISHED      made by an IKE re-key (keys from the old SA)
  *   INIT_SENT -> AUTH_SENT  IKE_SA_INIT answered, IKE_AUTH sent
  *   INIT_DONE, AUTH_SENT -> ESTABLISHED   IKE_AUTH done
+ *   INIT_DONE -> EAP_SENT   gateway: IKE_AUTH without AUTH answered with an EAP Request
+ *   EAP_SENT -> EAP_DONE    gateway: EAP-Success sent (further rounds stay in EAP_SENT)
+ *   EAP_DONE -> ESTABLISHED gateway: the client's AUTH from the MSK verified
+ *   AUTH_SENT -> EAP_RESP_SENT  client: the gateway's AUTH verified, our EAP Response sent
+ *   EAP_RESP_SENT -> EAP_AUTH_SENT  client: EAP-Success, our AUTH from the MSK sent
+ *   EAP_AUTH_SENT -> ESTABLISHED    client: the gateway's AUTH from the MSK verified
  *   ESTABLISHED -> REKEYED  its CHILD_SAs moved to the IKE SA that re-keyed it
  *   ESTABLISHED -> REDUNDANT  the peer's losing half of a simultaneous re-key
  *   ESTABLISHED -> DELETING our DELETE sent (a REKEYED or REDUNDANT one keeps
@@ -34,8 +40,14 @@ static const unsigned ike_moves[NS_IKE_ST_COUNT] = {
     [NS_IKE_ST_NEW] = BIT(NS_IKE_ST_INIT_SENT) | BIT(NS_IKE_ST_INIT_DONE) |
                       BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_DEAD),
     [NS_IKE_ST_INIT_SENT] = BIT(NS_IKE_ST_AUTH_SENT) | BIT(NS_IKE_ST_DEAD),
-    [NS_IKE_ST_INIT_DONE] = BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_DEAD),
-    [NS_IKE_ST_AUTH_SENT] = BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_INIT_DONE] =
+        BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_EAP_SENT) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_AUTH_SENT] =
+        BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_EAP_RESP_SENT) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_EAP_SENT] = BIT(NS_IKE_ST_EAP_DONE) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_EAP_RESP_SENT] = BIT(NS_IKE_ST_EAP_AUTH_SENT) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_EAP_DONE] = BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_DEAD),
+    [NS_IKE_ST_EAP_AUTH_SENT] = BIT(NS_IKE_ST_ESTABLISHED) | BIT(NS_IKE_ST_DEAD),
     [NS_IKE_ST_ESTABLISHED] = BIT(NS_IKE_ST_REKEYED) | BIT(NS_IKE_ST_REDUNDANT) |
                               BIT(NS_IKE_ST_DELETING) | BIT(NS_IKE_ST_DEAD),
     [NS_IKE_ST_REKEYED] = BIT(NS_IKE_ST_DEAD),
@@ -77,8 +89,7 @@ bool ns_child_state_move_ok(enum ns_child_state from, enum ns_child_state to)
 
 bool ns_ike_state_half_open(enum ns_ike_state st)
 {
-    return st == NS_IKE_ST_NEW || st == NS_IKE_ST_INIT_SENT || st == NS_IKE_ST_INIT_DONE ||
-           st == NS_IKE_ST_AUTH_SENT;
+    return st < NS_IKE_ST_ESTABLISHED;
 }
 
 bool ns_ike_state_authenticated(enum ns_ike_state st)
@@ -93,6 +104,10 @@ const char *ns_ike_state_name(enum ns_ike_state st)
         [NS_IKE_ST_INIT_SENT] = "INIT_SENT",
         [NS_IKE_ST_INIT_DONE] = "INIT_DONE",
         [NS_IKE_ST_AUTH_SENT] = "AUTH_SENT",
+        [NS_IKE_ST_EAP_SENT] = "EAP_SENT",
+        [NS_IKE_ST_EAP_RESP_SENT] = "EAP_RESP_SENT",
+        [NS_IKE_ST_EAP_DONE] = "EAP_DONE",
+        [NS_IKE_ST_EAP_AUTH_SENT] = "EAP_AUTH_SENT",
         [NS_IKE_ST_ESTABLISHED] = "ESTABLISHED",
         [NS_IKE_ST_REKEYED] = "REKEYED",
         [NS_IKE_ST_REDUNDANT] = "REDUNDANT",

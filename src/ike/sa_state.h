@@ -11,21 +11,32 @@
 #include <stdint.h>
 
 enum ns_ike_state {
-    NS_IKE_ST_NEW = 0,         /* made, nothing sent or answered yet */
-    NS_IKE_ST_INIT_SENT = 1,   /* client: IKE_SA_INIT request out, no keys yet */
-    NS_IKE_ST_INIT_DONE = 2,   /* gateway: IKE_SA_INIT answered, keys derived, IKE_AUTH awaited
-                                  (half-open: the peer is not authenticated) */
-    NS_IKE_ST_AUTH_SENT = 3,   /* client: IKE_AUTH request out */
-    NS_IKE_ST_ESTABLISHED = 4, /* both authenticated; INFORMATIONAL and CREATE_CHILD_SA both ways */
-    NS_IKE_ST_REKEYED = 5,     /* replaced by a re-key: its CHILD_SAs are on the new IKE SA;
-                                  only its DELETE is left (the re-key's initiator sends it) */
-    NS_IKE_ST_REDUNDANT = 6,   /* the losing new IKE SA of a simultaneous IKE re-key (2.8.2):
-                                  never carries anything, its initiator deletes it */
-    NS_IKE_ST_DELETING = 7,    /* our DELETE of the IKE SA is out, its answer awaited */
-    NS_IKE_ST_DEAD = 8,        /* out of service: lingers only to answer a retransmission of
-                                  the request it answered last */
+    NS_IKE_ST_NEW = 0,       /* made, nothing sent or answered yet */
+    NS_IKE_ST_INIT_SENT = 1, /* client: IKE_SA_INIT request out, no keys yet */
+    NS_IKE_ST_INIT_DONE = 2, /* gateway: IKE_SA_INIT answered, keys derived, IKE_AUTH awaited
+                                (half-open: the peer is not authenticated) */
+    NS_IKE_ST_AUTH_SENT = 3, /* client: IKE_AUTH request out */
+    /* EAP in IKE_AUTH (RFC 7296 2.16), each round an IKE_AUTH exchange of
+     * its own; the client is not authenticated until its AUTH from the MSK
+     * verified, so all four are half-open. */
+    NS_IKE_ST_EAP_SENT = 4,      /* gateway: an EAP Request went out in its IKE_AUTH answer;
+                                    the client's IKE_AUTH with its EAP Response awaited */
+    NS_IKE_ST_EAP_RESP_SENT = 5, /* client: IKE_AUTH with an EAP Response out */
+    NS_IKE_ST_EAP_DONE = 6,      /* gateway: EAP-Success sent; the client's AUTH from the MSK
+                                    awaited */
+    NS_IKE_ST_EAP_AUTH_SENT = 7, /* client: EAP succeeded, IKE_AUTH with our AUTH from the MSK
+                                    out */
+    NS_IKE_ST_ESTABLISHED = 8,   /* both authenticated; INFORMATIONAL and CREATE_CHILD_SA both
+                                    ways */
+    NS_IKE_ST_REKEYED = 9,       /* replaced by a re-key: its CHILD_SAs are on the new IKE SA;
+                                    only its DELETE is left (the re-key's initiator sends it) */
+    NS_IKE_ST_REDUNDANT = 10,    /* the losing new IKE SA of a simultaneous IKE re-key (2.8.2):
+                                    never carries anything, its initiator deletes it */
+    NS_IKE_ST_DELETING = 11,     /* our DELETE of the IKE SA is out, its answer awaited */
+    NS_IKE_ST_DEAD = 12,         /* out of service: lingers only to answer a retransmission of
+                                    the request it answered last */
 };
-#define NS_IKE_ST_COUNT 9
+#define NS_IKE_ST_COUNT 13
 
 enum ns_child_state {
     NS_CHILD_INSTALLED = 0, /* carries traffic; re-keyed at its soft lifetime */

@@ -43,6 +43,29 @@ enum ns_perm_verdict ns_perm_file(const struct stat *st, bool secret, char *why,
     return NS_PERM_OK;
 }
 
+enum ns_perm_verdict ns_perm_private(const struct stat *st, gid_t run_group, char *why,
+                                     size_t why_len)
+{
+    unsigned m = mode_bits(st);
+    if (!trusted_owner(st)) {
+        snprintf(why, why_len, "user %u owns it: chown root", (unsigned)st->st_uid);
+        return NS_PERM_REFUSE;
+    }
+    if (st->st_mode & S_IRWXO) {
+        snprintf(why, why_len, "others may use it (mode %04o): chmod o-rwx", m);
+        return NS_PERM_REFUSE;
+    }
+    bool ours = run_group != (gid_t)-1 && st->st_gid == run_group;
+    if ((st->st_mode & S_IRWXG) && (!ours || (st->st_mode & S_IRWXG) != S_IRGRP)) {
+        snprintf(why, why_len,
+                 "its group %u may use it (mode %04o): chmod 600, or chmod 640 with the group "
+                 "natsecd runs as",
+                 (unsigned)st->st_gid, m);
+        return NS_PERM_REFUSE;
+    }
+    return NS_PERM_OK;
+}
+
 /* The worse of two verdicts, keeping the reason of the worse (the first
  * of equals). */
 static enum ns_perm_verdict worse(enum ns_perm_verdict have, enum ns_perm_verdict next,

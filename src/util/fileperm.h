@@ -33,6 +33,15 @@ enum ns_perm_verdict ns_perm_file(const struct stat *st, bool secret, char *why,
  * loader reports it. */
 enum ns_perm_verdict ns_perm_path(const char *path, bool secret, char *why, size_t why_len);
 
+/* A file only natsecd may read: NS_PERM_OK when root or natsecd's own
+ * user owns it, others have no access, and its group none, or read only
+ * when it is run_group (the group natsecd runs as once it dropped root,
+ * which reads the file again at a reload; (gid_t)-1: none). Else
+ * NS_PERM_REFUSE with the reason and the remedy in why. For the files
+ * that hold what logs users in. */
+enum ns_perm_verdict ns_perm_private(const struct stat *st, gid_t run_group, char *why,
+                                     size_t why_len);
+
 /* The folder of a socket natsecd listens on: created with mode 0700 when
  * it does not exist (its parent must); else it must be a directory owned
  * by root or natsecd's user that neither its group nor others may write.

@@ -23,8 +23,12 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
+#include "support/certs.h"
 
 #define MARK "Wipe-Me-7f3a9c2e1b84d6c0"
+/* What is searched: the first 16 bytes of MARK, so that an NT hash (16
+ * bytes) can be the mark too. */
+#define MARK_LEN 16
 
 void __real_free(void *p);
 void *__real_realloc(void *p, size_t n);
@@ -35,7 +39,7 @@ static unsigned leaked; /* blocks given back with MARK in them */
 
 static bool holds_mark(void *p)
 {
-    return p && memmem(p, malloc_usable_size(p), MARK, strlen(MARK)) != NULL;
+    return p && memmem(p, malloc_usable_size(p), MARK, MARK_LEN) != NULL;
 }
 
 void __wrap_free(void *p)
@@ -148,13 +152,61 @@ static void bad_hex_psk_not_quoted(void **state)
     ns_conf_free(&c);
 }
 
+/* X12 R15: [user] sections make the users array grow twice; their NT
+ * hashes (as good as the passwords) are in no block given back. */
+static void user_hashes_wiped(void **state)
+{
+    (void)state;
+    char hex[2 * MARK_LEN + 1], line[128];
+    for (int i = 0; i < MARK_LEN; i++)
+        snprintf(hex + 2 * i, 3, "%02x", (unsigned char)MARK[i]);
+    char *text = gateway_text(1, "");
+    size_t cap = strlen(text) + 20 * sizeof(line);
+    char *all = malloc(cap);
+    assert_non_null(all);
+    size_t len = (size_t)snprintf(all, cap, "%s", text);
+    for (unsigned i = 0; i < 20; i++) {
+        snprintf(line, sizeof(line), "[user u%u]\nnt_hash = 0x%s\n", i, hex);
+        len += (size_t)snprintf(all + len, cap - len, "%s", line);
+    }
+    drop_text(text);
+    struct ns_conf c;
+    char err[512];
+    leaked = 0;
+    if (ns_conf_load_string(all, "t.conf", &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    assert_int_equal(c.n_users, 20);
+    assert_memory_equal(c.users[19].nt_hash, MARK, MARK_LEN);
+    ns_conf_free(&c);
+    assert_int_equal(leaked, 0);
+    drop_text(all);
+}
+
+/* X12 R15: a client's eap_password is turned into its hash and wiped. */
+static void eap_password_wiped(void **state)
+{
+    (void)state;
+    char text[2048];
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = client\nlocal_id = a.corp.example\ngateway = 198.51.100.1\n"
+             "remote_id = vpn.corp.example\nca = %s\n[peer vpn.corp.example]\n"
+             "auth = eap-mschapv2\neap_user = alice\neap_password = %s\nsubnets = 192.0.2.0/24\n",
+             cert_path("ca.pem"), MARK);
+    struct ns_conf c;
+    char err[512];
+    leaked = 0;
+    if (ns_conf_load_string(text, "t.conf", &c, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    ns_conf_free(&c);
+    assert_int_equal(leaked, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(peers_array_wiped),
-        cmocka_unit_test(error_path_wiped),
-        cmocka_unit_test(file_text_wiped),
-        cmocka_unit_test(bad_hex_psk_not_quoted),
+        cmocka_unit_test(peers_array_wiped), cmocka_unit_test(error_path_wiped),
+        cmocka_unit_test(file_text_wiped),   cmocka_unit_test(bad_hex_psk_not_quoted),
+        cmocka_unit_test(user_hashes_wiped), cmocka_unit_test(eap_password_wiped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
