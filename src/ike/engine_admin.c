@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ike/ike_sa.h"
+#include "util/container.h"
 
 int ns_ike_engine_ask_vip(struct ns_ike_engine *e, const struct ns_addr *vip)
 {
@@ -38,9 +39,7 @@ int ns_ike_engine_delete_sa(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_
 #define FOR_EACH_SA(e, sa)                                                                         \
     for (size_t b_ = 0; b_ < (e)->by_id.nb; b_++)                                                  \
         for (struct ns_hnode *n_ = (e)->by_id.b[b_]; n_; n_ = n_->next)                            \
-            for (struct ns_ikesa *sa =                                                             \
-                     (struct ns_ikesa *)(void *)((char *)n_ - offsetof(struct ns_ikesa, by_id));   \
-                 sa; sa = NULL)
+            for (struct ns_ikesa *sa = NS_CONTAINER_OF(n_, struct ns_ikesa, by_id); sa; sa = NULL)
 
 unsigned ns_ike_engine_repeer(struct ns_ike_engine *e, ns_ike_peer_map_fn map, void *arg,
                               uint64_t now_ms)
