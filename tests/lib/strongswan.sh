@@ -338,3 +338,90 @@ connections {
 }
 EOC
 }
+
+# ---- EAP-MSCHAPv2 (X12) ---------------------------------------------------
+# The plugins: eap-identity, eap-mschapv2 (Debian's libcharon-extauth-plugins;
+# MD4 and DES from the openssl plugin), eap-md5 to offer a refused method.
+
+# Print a swanctl.conf for a road-warrior client that logs in as USER with
+# PASSWORD by EAP METHOD (eap-mschapv2, eap-md5), with IKE identity
+# CLIENT_ID, and checks the gateway's certificate against x509ca/:
+# sw_conf_eap_client GW_ADDR GW_ID CLIENT_ID METHOD USER PASSWORD REMOTE_TS.
+sw_conf_eap_client() {
+  local gw=$1 gwid=$2 cid=$3 method=$4 user=$5 pass=$6 ts=$7
+  cat <<EOC
+connections {
+  home {
+    version = 2
+    remote_addrs = $gw
+    vips = 0.0.0.0
+    proposals = aes128gcm16-prfsha256-x25519
+    local {
+      auth = $method
+      id = $cid
+      eap_id = $user
+    }
+    remote {
+      auth = pubkey
+      id = $gwid
+    }
+    children {
+      home {
+        remote_ts = $ts
+        esp_proposals = aes128gcm16-x25519
+      }
+    }
+  }
+}
+secrets {
+  eap-user {
+    id = $user
+    secret = "$pass"
+  }
+}
+EOC
+}
+
+# Print a swanctl.conf for a road-warrior gateway that shows certificate
+# CERT (in x509/) and logs clients in by EAP-MSCHAPv2 (EAP-Identity first)
+# as USER with PASSWORD: sw_conf_eap_gateway LOCAL_ADDR GW_ID CERT USER PASSWORD POOL LOCAL_TS.
+sw_conf_eap_gateway() {
+  local addr=$1 gwid=$2 cert=$3 user=$4 pass=$5 pool=$6 ts=$7
+  cat <<EOC
+connections {
+  rw {
+    version = 2
+    local_addrs = $addr
+    proposals = aes128gcm16-prfsha256-x25519
+    pools = rwpool
+    send_cert = always
+    local {
+      auth = pubkey
+      certs = $cert
+      id = $gwid
+    }
+    remote {
+      auth = eap-mschapv2
+      eap_id = %any
+    }
+    children {
+      net {
+        local_ts = $ts
+        esp_proposals = aes128gcm16-x25519
+      }
+    }
+  }
+}
+pools {
+  rwpool {
+    addrs = $pool
+  }
+}
+secrets {
+  eap-user {
+    id = $user
+    secret = "$pass"
+  }
+}
+EOC
+}
