@@ -81,7 +81,7 @@ sys_of "$gw_pid" | grep -F "$ctx" | head -n 3 | sed 's/^/  gw: /'
 n=$(sys_of "$gw_pid" | grep -cF "$ctx" || true)
 [ "$n" -ge 1 ] || fail "no gateway line ends with '$ctx'"
 # Whatever the gateway logged about establishing alice's SAs names her.
-est=$(sys_of "$gw_pid" | grep -iE 'established|installed' || true)
+est=$(sys_of "$gw_pid" | grep -E 'IKE SA [0-9a-f]+ established|CHILD SA installed' || true)
 [ -n "$est" ] || fail "the gateway logged nothing about establishing alice's SA"
 ! grep -vF "$ctx" <<<"$est" | grep -q . || fail "lines about alice's SA without '$ctx': $(grep -vF "$ctx" <<<"$est")"
 # The client's lines about the gateway name it likewise.
