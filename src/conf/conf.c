@@ -226,6 +226,10 @@ void ns_conf_defaults(struct ns_conf *c)
     c->fwmark = 0x4e53;
     c->route_table = 220;
     c->tx_thread = true;
+    c->tun_offload = true;
+    c->tun_uso = true;
+    c->udp_gso = true;
+    c->udp_gro = true;
     c->seccomp = true;
     c->ike_sas_per_id = 4;
     c->unique = NS_CONF_UNIQUE_NO;

@@ -171,6 +171,12 @@ struct ns_conf {
     uint32_t fwmark;              /* default 0x4e53 */
     uint32_t route_table;         /* default 220 */
     bool tx_thread; /* default yes: TUN -> ESP on a thread of its own (daemon/natsecd.h) */
+    /* Data-path offloads, each default yes (used where the kernel has
+     * them); no measures or tests the path of a kernel without one. */
+    bool tun_offload; /* IFF_VNET_HDR on TUN: TCP super-packets both ways */
+    bool tun_uso;     /* UDP super-packets on TUN writes (needs tun_offload) */
+    bool udp_gso;     /* UDP_SEGMENT on the NAT-T socket */
+    bool udp_gro;     /* UDP_GRO on the NAT-T socket */
 
     /* Gateway only. pool is the network address, pool_prefix its length
      * (IPv4, at most /30 so that there is a gateway address and a client). */

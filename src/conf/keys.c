@@ -155,6 +155,26 @@ static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, siz
     return ns_conf_value_bool(v, &p->c->tx_thread, err, errlen);
 }
 
+static int set_tun_offload(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->tun_offload, err, errlen);
+}
+
+static int set_tun_uso(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->tun_uso, err, errlen);
+}
+
+static int set_udp_gso(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->udp_gso, err, errlen);
+}
+
+static int set_udp_gro(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->udp_gro, err, errlen);
+}
+
 static int set_initial_contact(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_conf_value_bool(v, &p->c->initial_contact, err, errlen);
@@ -287,6 +307,10 @@ static const struct main_key main_keys[] = {
     NUM("fwmark", fwmark, 1, UINT32_MAX),
     FN("route_table", set_route_table),
     FN("tx_thread", set_tx_thread),
+    FN("tun_offload", set_tun_offload),
+    FN("tun_uso", set_tun_uso),
+    FN("udp_gso", set_udp_gso),
+    FN("udp_gro", set_udp_gro),
     FN("pool", set_pool),
     FN("dns", set_dns),
     NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),

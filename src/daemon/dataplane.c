@@ -386,22 +386,16 @@ static void on_ike(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 
 int nsd_dataplane_start(struct nsd *d)
 {
-    /* TUN offloads unless NATSEC_TUN_OFFLOAD=0 (to measure or test the
-     * path of a kernel without them). */
-    const char *off = getenv("NATSEC_TUN_OFFLOAD");
-    if (!(off && strcmp(off, "0") == 0) && ns_tun_offload(&d->tun) == 0)
+    /* Each offload where the kernel has it, unless the configuration
+     * turns it off (to measure or test the path of a kernel without). */
+    if (d->conf.tun_offload && ns_tun_offload(&d->tun) == 0)
         NS_DBG("tun %s: checksum and TCP segmentation offload on%s", d->tun.name,
-               d->tun.uso_write ? ", UDP segmentation on writes" : "");
-    /* NATSEC_TUN_USO=0: UDP datagrams are written one by one even so. */
-    const char *uso = getenv("NATSEC_TUN_USO");
-    if (uso && strcmp(uso, "0") == 0)
+               d->tun.uso_write && d->conf.tun_uso ? ", UDP segmentation on writes" : "");
+    if (!d->conf.tun_uso)
         d->tun.uso_write = false;
-    /* UDP GSO on the NAT-T socket (net/udpgso.h) unless NATSEC_UDP_GSO=0. */
-    const char *ugso = getenv("NATSEC_UDP_GSO");
-    if (!(ugso && strcmp(ugso, "0") == 0) && ns_udp_enable_gso(&d->natt) == 0)
+    if (d->conf.udp_gso && ns_udp_enable_gso(&d->natt) == 0)
         NS_DBG("udp port %u: segmentation offload on", d->conf.natt_port);
-    const char *ugro = getenv("NATSEC_UDP_GRO");
-    if (!(ugro && strcmp(ugro, "0") == 0) && ns_udp_enable_gro(&d->natt) == 0)
+    if (d->conf.udp_gro && ns_udp_enable_gro(&d->natt) == 0)
         NS_DBG("udp port %u: receive offload on", d->conf.natt_port);
     /* With the outbound worker, inbound ESP takes sad_lock itself. */
     int (*add_esp)(struct ns_loop *, int, uint32_t, ns_io_fn, void *) =

@@ -23,8 +23,8 @@ SIZE_MB=5
 TUN_MTU=1400
 # A capture on a veth or bridge sees a UDP GSO run as one frame, as large as
 # the run; on a real wire it leaves as separate datagrams. The outer-size
-# check below is about those datagrams, so this test sends them one by one.
-export NATSEC_UDP_GSO=0
+# check below is about those datagrams, so this test sends them one by one
+# (udp_gso = no on both daemons).
 MAX_MSS=$((TUN_MTU - 40))
 
 netns_init
@@ -37,10 +37,10 @@ for ns_if in gw:wan0 nat1:wan0 inet:gw inet:nat1; do
   [ "$mtu" -eq 1500 ] || fail "internet link ${ns_if} has MTU $mtu, the test wants 1500"
 done
 
-nsd_conf_gateway gw
+nsd_conf_gateway gw udp_gso=no
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_corp_client alice alice@corp.example
+nsd_conf_corp_client alice alice@corp.example udp_gso=no
 nsd_start alice c1
 nsd_wait_up alice
 vip=$(nsd_q alice .virtual_ip)

@@ -204,6 +204,16 @@ static void client_complete(void **state)
     ns_conf_free(&c);
 }
 
+/* A gateway's configuration whose [natsecd] has key = value on line 5. */
+static void gateway_with(char *text, size_t size, const char *key, const char *value)
+{
+    snprintf(text, size,
+             "[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+             "%s = %s\n[peer a@b.example]\npsk = 0123456789abcdef\n"
+             "subnets = 192.0.2.0/24\n",
+             key, value);
+}
+
 /* X14: where natsecd logs. */
 static void log_target_values(void **state)
 {
@@ -218,15 +228,46 @@ static void log_target_values(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char text[512];
-        snprintf(text, sizeof(text),
-                 "[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
-                 "log_target = %s\n[peer a@b.example]\npsk = 0123456789abcdef\n"
-                 "subnets = 192.0.2.0/24\n",
-                 cases[i].value);
+        gateway_with(text, sizeof(text), "log_target", cases[i].value);
         struct ns_conf c;
         load_ok(text, &c);
         assert_int_equal(c.log_target, cases[i].want);
         ns_conf_free(&c);
+    }
+}
+
+/* X14: the data path's offloads are operator switches, each on unless the
+ * file says no. */
+static void offload_keys(void **state)
+{
+    (void)state;
+    struct ns_conf c;
+    load_ok(client_conf, &c);
+    assert_true(c.tun_offload);
+    assert_true(c.tun_uso);
+    assert_true(c.udp_gso);
+    assert_true(c.udp_gro);
+    ns_conf_free(&c);
+
+    static const char *const keys[] = {"tun_offload", "tun_uso", "udp_gso", "udp_gro"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char text[512];
+        gateway_with(text, sizeof(text), keys[i], "no");
+        load_ok(text, &c);
+        /* Only the key named turns off. */
+        assert_int_equal(c.tun_offload, i != 0);
+        assert_int_equal(c.tun_uso, i != 1);
+        assert_int_equal(c.udp_gso, i != 2);
+        assert_int_equal(c.udp_gro, i != 3);
+        ns_conf_free(&c);
+
+        char err[512] = "";
+        gateway_with(text, sizeof(text), keys[i], "maybe");
+        assert_int_equal(ns_conf_load_string(text, "t.conf", &c, err, sizeof(err)), -1);
+        char want[128];
+        snprintf(want, sizeof(want), "t.conf:5: %s: 'maybe' is not yes or no", keys[i]);
+        if (!strstr(err, want))
+            fail_msg("error '%s' lacks '%s'", err, want);
     }
 }
 
@@ -967,6 +1008,7 @@ int main(void)
         cmocka_unit_test(gateway_complete),
         cmocka_unit_test(client_complete),
         cmocka_unit_test(defaults_are_documented_values),
+        cmocka_unit_test(offload_keys),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
         cmocka_unit_test(identity_policy_keys),
