@@ -117,15 +117,18 @@ static enum ns_eap_step on_response(struct ns_eap_server *s, const struct ns_eap
                    ns_eap_name_str(m.name, m.name_len, name));
         return fail(s, out);
     }
+    const char *user;
+    size_t user_len;
+    ns_mschapv2_strip_domain((const char *)m.name, m.name_len, &user, &user_len);
+    /* Checked for an unknown user too (against a random hash), so that
+     * the time to answer does not tell either. */
+    bool right = ns_mschapv2_nt_response_ok(s->challenge, m.peer_challenge, user, user_len,
+                                            s->nt_hash, m.nt_response);
     if (!s->user_known) {
         ns_eap_why(s->why, "unknown user '%s' (no [user] section)", who);
         return fail(s, out);
     }
-    const char *user;
-    size_t user_len;
-    ns_mschapv2_strip_domain((const char *)m.name, m.name_len, &user, &user_len);
-    if (!ns_mschapv2_nt_response_ok(s->challenge, m.peer_challenge, user, user_len, s->nt_hash,
-                                    m.nt_response)) {
+    if (!right) {
         ns_eap_why(s->why, "user '%s': wrong password (MS-CHAPv2 NT-Response)", who);
         return fail(s, out);
     }
