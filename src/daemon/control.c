@@ -32,21 +32,7 @@
 #include "util/log.h"
 #include "util/version.h"
 
-#define NSD_CTL_MAX 16
-#define NSD_CTL_LINE 1024 /* "disconnect " and the longest identity */
-
-struct ctl_conn {
-    struct nsd *d; /* NULL = a free entry */
-    int fd;
-    char in[NSD_CTL_LINE];
-    size_t in_len;
-    char *out; /* heap copy of the answer while it is being written */
-    size_t out_len, out_off;
-};
-
-static struct ctl_conn conns[NSD_CTL_MAX];
-
-static void conn_close(struct ctl_conn *c)
+static void conn_close(struct nsd_ctl_conn *c)
 {
     if (!c->d)
         return;
@@ -134,7 +120,7 @@ static json_object *handle(struct nsd *d, const char *req)
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);
 
-static void conn_answer(struct ctl_conn *c, json_object *ans)
+static void conn_answer(struct nsd_ctl_conn *c, json_object *ans)
 {
     const char *s = json_object_to_json_string_ext(ans, JSON_C_TO_STRING_PLAIN);
     size_t len = strlen(s);
@@ -154,7 +140,7 @@ static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
     (void)loop;
     (void)fd;
-    struct ctl_conn *c = arg;
+    struct nsd_ctl_conn *c = arg;
     if (c->out) {
         while (c->out_off < c->out_len) {
             ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -205,10 +191,10 @@ static void on_accept(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 NS_WARN("control: accept: %s", strerror(errno));
             return;
         }
-        struct ctl_conn *c = NULL;
+        struct nsd_ctl_conn *c = NULL;
         for (unsigned i = 0; i < NSD_CTL_MAX && !c; i++)
-            if (!conns[i].d)
-                c = &conns[i];
+            if (!d->ctl_conns[i].d)
+                c = &d->ctl_conns[i];
         if (!c) {
             NS_WARN("control: too many connections, one refused");
             close(cfd);
@@ -293,7 +279,7 @@ int nsd_control_start(struct nsd *d)
 void nsd_control_stop(struct nsd *d)
 {
     for (unsigned i = 0; i < NSD_CTL_MAX; i++)
-        conn_close(&conns[i]);
+        conn_close(&d->ctl_conns[i]);
     if (d->control_fd >= 0) {
         ns_loop_remove(d->loop, d->control_fd);
         close(d->control_fd);

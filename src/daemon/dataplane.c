@@ -169,26 +169,27 @@ static void to_tun_plain(struct nsd *d, struct ns_dgram *out, unsigned n)
 /* With offloads: runs of consecutive TCP segments of one flow go to the
  * kernel as one super-packet (net/gso.h, ns_gro), and runs of UDP
  * datagrams of one flow as one UDP super-packet (net/tun_uso.h) where the
- * kernel takes them; the rest one by one. */
-static uint8_t gro_buf[65536];
-
-/* The run of out[i..) that merges into one super-packet in gro_buf: its end
- * j (i + 1: none, write out[i] alone), the length and header in *len, *h. */
-static unsigned merge_run(const struct nsd *d, const struct ns_dgram *out, unsigned i, unsigned n,
+ * kernel takes them; the rest one by one.
+ *
+ * The run of out[i..) that merges into one super-packet in d->tun_super:
+ * its end j (i + 1: none, write out[i] alone), the length and header in
+ * *len, *h. */
+static unsigned merge_run(struct nsd *d, const struct ns_dgram *out, unsigned i, unsigned n,
                           size_t *len, struct ns_vnet_hdr *h)
 {
     unsigned j = i + 1;
     if (j == n) /* the batch's last packet: no run to start (no copy, no checksum) */
         return j;
     struct ns_gro g;
-    if (ns_gro_start(&g, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
+    if (ns_gro_start(&g, d->tun_super, sizeof(d->tun_super), out[i].data, out[i].len)) {
         while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
             j++;
         *len = ns_gro_finish(&g, h);
         return j;
     }
     struct ns_uso u;
-    if (d->tun.uso_write && ns_uso_start(&u, gro_buf, sizeof(gro_buf), out[i].data, out[i].len)) {
+    if (d->tun.uso_write &&
+        ns_uso_start(&u, d->tun_super, sizeof(d->tun_super), out[i].data, out[i].len)) {
         while (j < n && ns_uso_append(&u, out[j].data, out[j].len))
             j++;
         *len = ns_uso_finish(&u, h);
@@ -213,7 +214,7 @@ static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
             continue;
         }
         uint64_t refused = d->tun.write_errors;
-        int w = ns_tun_write_vnet(&d->tun, &h, gro_buf, len);
+        int w = ns_tun_write_vnet(&d->tun, &h, d->tun_super, len);
         if (w > 0 && d->tun.write_errors != refused && h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4) {
             /* A kernel that announced USO but refuses its writes: the
              * datagrams go one by one, now and from now on. */

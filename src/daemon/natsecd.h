@@ -103,11 +103,37 @@ struct nsd_slot {
 
 struct nsd_retired;
 
+/* control.c: one connection of natsecctl's. */
+#define NSD_CTL_MAX 16
+#define NSD_CTL_LINE 1024 /* "disconnect " and the longest identity */
+struct nsd_ctl_conn {
+    struct nsd *d; /* NULL = a free entry */
+    int fd;
+    char in[NSD_CTL_LINE];
+    size_t in_len;
+    char *out; /* heap copy of the answer while it is being written */
+    size_t out_len, out_off;
+};
+
+/* reconnect.c: a client's reconnection with back-off (X2). */
+struct nsd_reconnect {
+    bool init;
+    struct ns_timer timer;
+    bool retrying;     /* lost the gateway: try until a connection is up */
+    unsigned attempt;  /* connect attempts since the last connection that lasted */
+    bool after_reload; /* the coming NS_IKE_DOWN_LOCAL is a reload's: reconnect */
+    bool up;           /* a connection is up ... */
+    uint64_t up_ms;    /* ... since then */
+};
+
+/* The largest packet written to TUN: a super-packet of merged segments. */
+#define NSD_TUN_SUPER_MAX 65536
+
 struct nsd {
     const char *conf_path;
     struct ns_conf conf;
-    bool foreground, debug;      /* -f, -d */
-    uid_t run_uid; /* privileges.c: the uid and gid of conf.user */
+    bool foreground, debug; /* -f, -d */
+    uid_t run_uid;          /* privileges.c: the uid and gid of conf.user */
     gid_t run_gid;
     struct nsd_retired *retired; /* reload.c: sections replaced by a reload, still in use */
     uint64_t start_ms;
@@ -145,7 +171,20 @@ struct nsd {
     struct nsd_transport *transport; /* transport.c: transport-mode peers and routes */
 
     int control_fd;
+    struct nsd_ctl_conn ctl_conns[NSD_CTL_MAX];
     struct nsd_counters cnt;
+
+    struct nsd_reconnect reconnect; /* client only */
+    /* service.c: systemd's watchdog keep-alives; interval 0: none. */
+    struct ns_timer watchdog_timer;
+    uint64_t watchdog_interval_ms;
+    /* wiring.c, shutting down (nsd_shutdown): until this time (ns_now_ms)
+     * an IKE send that finds its socket buffer full waits for room instead
+     * of dropping the message; 0 otherwise. */
+    uint64_t goodbye_deadline_ms;
+    /* dataplane.c: where the inbound path merges a run of decrypted
+     * packets into one TUN super-packet (main thread only). */
+    uint8_t tun_super[NSD_TUN_SUPER_MAX];
 
     /* The outbound path (dataplane_tx.c); sad_lock and sad_hold only with
      * its worker thread (sad_locking). */

@@ -20,8 +20,8 @@
  * client at most every 15-30 s, not every second.
  *
  * The engine's client_down hook may not call back into the engine, so it
- * only arms this timer; the connect happens from the event loop. One
- * daemon per process: the state is this file's. */
+ * only arms this timer; the connect happens from the event loop. The
+ * state is struct nsd_reconnect (natsecd.h). */
 #include "crypto/rand.h"
 #include "daemon/natsecd.h"
 #include "util/log.h"
@@ -29,16 +29,6 @@
 #define RECONNECT_FIRST_MS 1000
 #define RECONNECT_MAX_MS 30000
 #define RECONNECT_STABLE_MS 30000 /* a connection this long resets the back-off */
-
-static struct {
-    bool init;
-    struct ns_timer timer;
-    bool retrying;     /* lost the gateway: try until a connection is up */
-    unsigned attempt;  /* connect attempts since the last connection that lasted */
-    bool after_reload; /* the coming NS_IKE_DOWN_LOCAL is a reload's: reconnect */
-    bool up;           /* a connection is up ... */
-    uint64_t up_ms;    /* ... since then */
-} rc;
 
 /* The attempt-th delay: 1 s doubling, at most 30 s, the upper half of it
  * at random. */
@@ -61,34 +51,37 @@ static void on_timer(struct ns_timer *t, void *arg)
 {
     (void)t;
     struct nsd *d = arg;
+    const struct nsd_reconnect *rc = &d->reconnect;
     if (!d->engine || has_connection(d))
         return; /* connected meanwhile ("natsecctl up") */
-    NS_INFO("reconnect: attempt %u", rc.attempt);
+    NS_INFO("reconnect: attempt %u", rc->attempt);
     if (nsd_client_connect(d) != 0 && !has_connection(d))
         nsd_reconnect_schedule(d); /* no route yet, no SPI: later */
 }
 
 void nsd_reconnect_schedule(struct nsd *d)
 {
+    struct nsd_reconnect *rc = &d->reconnect;
     if (d->conf.role != NS_CONF_CLIENT || !d->loop)
         return;
-    if (!rc.init) {
-        ns_timer_init(&rc.timer, on_timer, d);
-        rc.init = true;
+    if (!rc->init) {
+        ns_timer_init(&rc->timer, on_timer, d);
+        rc->init = true;
     }
-    rc.retrying = true;
-    uint64_t ms = delay_ms(rc.attempt);
-    rc.attempt++;
+    rc->retrying = true;
+    uint64_t ms = delay_ms(rc->attempt);
+    rc->attempt++;
     NS_INFO("reconnect: next attempt in %llu ms", (unsigned long long)ms);
-    ns_loop_timer_arm(d->loop, &rc.timer, ms);
+    ns_loop_timer_arm(d->loop, &rc->timer, ms);
 }
 
 void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
 {
-    if (why == NS_IKE_DOWN_LOCAL && rc.after_reload) {
-        rc.after_reload = false;
-        rc.attempt = 0;
-        rc.up = false;
+    struct nsd_reconnect *rc = &d->reconnect;
+    if (why == NS_IKE_DOWN_LOCAL && rc->after_reload) {
+        rc->after_reload = false;
+        rc->attempt = 0;
+        rc->up = false;
         NS_INFO("reconnect: with the reloaded configuration");
         nsd_reconnect_schedule(d);
         return;
@@ -97,10 +90,10 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
         nsd_reconnect_stop(d); /* an administrator's "down", or the daemon stopping */
         return;
     }
-    if (rc.up && d->loop && ns_loop_now_ms(d->loop) - rc.up_ms >= RECONNECT_STABLE_MS)
-        rc.attempt = 0;
-    rc.up = false;
-    if (ns_ike_down_retry(why) || rc.retrying) {
+    if (rc->up && d->loop && ns_loop_now_ms(d->loop) - rc->up_ms >= RECONNECT_STABLE_MS)
+        rc->attempt = 0;
+    rc->up = false;
+    if (ns_ike_down_retry(why) || rc->retrying) {
         nsd_reconnect_schedule(d);
         return;
     }
@@ -109,22 +102,23 @@ void nsd_reconnect_down(struct nsd *d, enum ns_ike_down_reason why)
 
 void nsd_reconnect_up(struct nsd *d)
 {
-    rc.retrying = false;
-    rc.up = true;
-    rc.up_ms = d->loop ? ns_loop_now_ms(d->loop) : 0;
+    struct nsd_reconnect *rc = &d->reconnect;
+    rc->retrying = false;
+    rc->up = true;
+    rc->up_ms = d->loop ? ns_loop_now_ms(d->loop) : 0;
 }
 
 void nsd_reconnect_stop(struct nsd *d)
 {
-    if (rc.init && d->loop)
-        ns_loop_timer_cancel(d->loop, &rc.timer);
-    rc.attempt = 0;
-    rc.retrying = false;
-    rc.up = false;
+    struct nsd_reconnect *rc = &d->reconnect;
+    if (rc->init && d->loop)
+        ns_loop_timer_cancel(d->loop, &rc->timer);
+    rc->attempt = 0;
+    rc->retrying = false;
+    rc->up = false;
 }
 
 void nsd_reconnect_after_reload(struct nsd *d)
 {
-    (void)d;
-    rc.after_reload = true;
+    d->reconnect.after_reload = true;
 }

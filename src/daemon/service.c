@@ -17,16 +17,11 @@
 #include "util/log.h"
 #include "util/version.h"
 
-static struct {
-    struct ns_timer timer;
-    uint64_t interval_ms; /* 0: no watchdog */
-} wd;
-
 static void on_watchdog(struct ns_timer *t, void *arg)
 {
     struct nsd *d = arg;
     sd_notify(0, "WATCHDOG=1");
-    ns_loop_timer_arm(d->loop, t, wd.interval_ms);
+    ns_loop_timer_arm(d->loop, t, d->watchdog_interval_ms);
 }
 
 void nsd_service_ready(struct nsd *d)
@@ -40,11 +35,12 @@ void nsd_service_ready(struct nsd *d)
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
         return;
     /* Half the timeout, as sd_watchdog_enabled(3) advises; at least 1 ms. */
-    wd.interval_ms = usec / 2000 ? usec / 2000 : 1;
-    ns_timer_init(&wd.timer, on_watchdog, d);
+    d->watchdog_interval_ms = usec / 2000 ? usec / 2000 : 1;
+    ns_timer_init(&d->watchdog_timer, on_watchdog, d);
     sd_notify(0, "WATCHDOG=1");
-    ns_loop_timer_arm(d->loop, &wd.timer, wd.interval_ms);
-    NS_INFO("systemd: watchdog keep-alive every %llu ms", (unsigned long long)wd.interval_ms);
+    ns_loop_timer_arm(d->loop, &d->watchdog_timer, d->watchdog_interval_ms);
+    NS_INFO("systemd: watchdog keep-alive every %llu ms",
+            (unsigned long long)d->watchdog_interval_ms);
 }
 
 void nsd_service_status(const char *state)
@@ -54,9 +50,9 @@ void nsd_service_status(const char *state)
 
 void nsd_service_stop(struct nsd *d)
 {
-    if (wd.interval_ms && d->loop)
-        ns_loop_timer_cancel(d->loop, &wd.timer);
-    wd.interval_ms = 0;
+    if (d->watchdog_interval_ms && d->loop)
+        ns_loop_timer_cancel(d->loop, &d->watchdog_timer);
+    d->watchdog_interval_ms = 0;
 }
 
 /* Whether stderr is a stream to journald: systemd says so in

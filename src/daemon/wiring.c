@@ -21,20 +21,16 @@
  * for a flood that must not crowd out real clients (R15). */
 #define NSD_SOCK_BUFFER (8 << 20)
 
-/* Shutting down (nsd_shutdown): until this time (ns_now_ms) an IKE send
- * that finds its socket buffer full waits for room instead of dropping
- * the message; 0 otherwise. One daemon per process. */
-static uint64_t goodbye_deadline;
 #define NSD_GOODBYE_MS 1000
 
 /* During a shutdown: waits until fd takes more or the deadline passes. */
-static bool goodbye_wait_writable(int fd)
+static bool goodbye_wait_writable(const struct nsd *d, int fd)
 {
     uint64_t now = ns_now_ms();
-    if (goodbye_deadline == 0 || now >= goodbye_deadline)
+    if (d->goodbye_deadline_ms == 0 || now >= d->goodbye_deadline_ms)
         return false;
     struct pollfd p = {.fd = fd, .events = POLLOUT};
-    return poll(&p, 1, (int)(goodbye_deadline - now)) > 0;
+    return poll(&p, 1, (int)(d->goodbye_deadline_ms - now)) > 0;
 }
 
 /* ---- engine callbacks ---- */
@@ -63,7 +59,7 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
      * shared, so no ESP packet leaves meanwhile. */
     int rc;
     while ((rc = ns_udp_sendto_fragmentable(s, from, remote, out, out_len)) != 0 &&
-           (errno == EAGAIN || errno == EWOULDBLOCK) && goodbye_wait_writable(s->fd))
+           (errno == EAGAIN || errno == EWOULDBLOCK) && goodbye_wait_writable(d, s->fd))
         ;
     if (rc == 0)
         d->cnt.ike_tx++;
@@ -404,11 +400,11 @@ int nsd_start(struct nsd *d)
 
 /* Waits (until the goodbye deadline) for fd's send queue to leave the
  * host, so the DELETEs are on the wire before the sockets close. */
-static void goodbye_drain(int fd)
+static void goodbye_drain(const struct nsd *d, int fd)
 {
     int queued;
     while (fd >= 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0 &&
-           ns_now_ms() < goodbye_deadline)
+           ns_now_ms() < d->goodbye_deadline_ms)
         (void)poll(NULL, 0, 1);
 }
 
@@ -417,12 +413,12 @@ void nsd_shutdown(struct nsd *d)
     if (!d->engine)
         return;
     uint64_t start = ns_now_ms();
-    goodbye_deadline = start + NSD_GOODBYE_MS;
+    d->goodbye_deadline_ms = start + NSD_GOODBYE_MS;
     nsd_reconnect_stop(d);
     unsigned n = ns_ike_engine_shutdown(d->engine, ns_loop_now_ms(d->loop));
-    goodbye_drain(d->ike.fd);
-    goodbye_drain(d->natt.fd);
-    goodbye_deadline = 0;
+    goodbye_drain(d, d->ike.fd);
+    goodbye_drain(d, d->natt.fd);
+    d->goodbye_deadline_ms = 0;
     NS_INFO("shutdown: DELETE sent to %u peer(s) in %llu ms", n,
             (unsigned long long)(ns_now_ms() - start));
 }
