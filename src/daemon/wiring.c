@@ -87,37 +87,12 @@ static void op_release_spi(void *ctx, uint32_t spi)
     (void)ns_sad_release_spi(d->sad, spi);
 }
 
-#ifdef NSD_TEST_SPOOF
-/* Test build only (tests/net/tools: natsecd_spoof). The outbound SA takes
- * any inner source and destination, so the TUN device's packets go out on
- * it whatever their addresses: what a malicious client could send. The
- * gateway's inbound selector check (R17) is what must stop them. */
-static const struct ns_esp_sa_spec *widen_outbound(const struct ns_esp_sa_spec *out,
-                                                   struct ns_esp_sa_spec *copy)
-{
-    *copy = *out;
-    struct ns_ts any = {.port_hi = 65535, .lo = {.family = AF_INET}, .hi = {.family = AF_INET}};
-    memset(any.hi.a, 0xff, 4);
-    copy->local_ts[0] = any;
-    copy->n_local_ts = 1;
-    copy->remote_ts[0] = any;
-    copy->n_remote_ts = 1;
-    NS_WARN("TEST BUILD natsecd_spoof: outbound SA 0x%08x sends any inner addresses", out->spi);
-    return copy;
-}
-#endif
-
 /* The outbound SA of a CHILD_SA and its transport-mode state (whose
  * checksum fixups need both directions' addresses), installed together:
  * neither stays when the other fails. 0 or -1 (logged). */
 static int install_outbound(struct nsd *d, const struct ns_esp_sa_spec *in,
                             const struct ns_esp_sa_spec *out)
 {
-#ifdef NSD_TEST_SPOOF
-    struct ns_esp_sa_spec wide;
-    if (d->conf.role == NS_CONF_CLIENT)
-        out = widen_outbound(out, &wide);
-#endif
     if (nsd_transport_child_up(d, in, out) != 0)
         return -1;
     if (!ns_sad_install(d->sad, out)) {
