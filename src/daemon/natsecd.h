@@ -25,7 +25,7 @@
  *     it, exclusive.
  * The SAD allows this because each path writes only its own direction's
  * SA state and drop counters (esp/sad.h). With tx_thread = no there is no
- * worker and no lock, and one thread runs everything as before. */
+ * worker and no lock, and one thread runs everything. */
 #ifndef NATSEC_DAEMON_NATSECD_H
 #define NATSEC_DAEMON_NATSECD_H
 

@@ -114,7 +114,8 @@ echo "  $(cat "$NATSEC_TMP/reload.err")"
 [ "$rc" -eq 1 ] && grep -q "$conf:$line: tun cannot change without a restart (was 'nsec0', now 'nsec9')" "$NATSEC_TMP/reload.err" ||
   fail "a tun change was not refused with its line"
 cp "$NATSEC_TMP/good.conf" "$conf"
-# After all of it: the same SAs as before, everyone still connected.
+# After all of it: the same SAs as before the broken file, everyone still
+# connected.
 [ "$(jq -r .id <<<"$(gw_sa alice@corp.example)")" = "$(jq -r .id <<<"$alice0")" ] || fail "alice's IKE SA changed"
 for name in carol dave; do
   [ -n "$(gw_sa "$name@corp.example")" ] || fail "$name lost the connection"
