@@ -9,10 +9,12 @@
 #include <cmocka.h>
 
 #include <openssl/crypto.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "crypto/rand.h"
 #include "support/ike_net.h"
+#include "support/test_addr.h"
 
 /* The network the loop's context-free callbacks work on. */
 static struct ike_net *cur;
@@ -107,6 +109,40 @@ void ike_net_run_until(struct ike_net *net, uint64_t until)
     ike_sim_run_until(&net->world, until);
 }
 
+void ike_net_run_for(struct ike_net *net, uint64_t ms)
+{
+    ike_sim_run_until(&net->world, *net->now + ms);
+}
+
+void ike_net_node_init(struct ike_net *net, void *node, const char *name, const char *a, int nat,
+                       unsigned spi_cap, const char *text)
+{
+    unsigned i = index_of(net, node);
+    char *node_name = field(net, i, net->layout.name);
+    snprintf(node_name, net->layout.name_size, "%s", name);
+    *(struct ns_addr *)field(net, i, net->layout.addr) = test_addr(a);
+    *(int *)field(net, i, net->layout.nat) = nat;
+    spis_of(net, i)->cap = spi_cap;
+    ike_sim_load(field(net, i, net->layout.conf), node_name, text);
+}
+
+void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops)
+{
+    unsigned i = index_of(net, node);
+    struct ns_ike_engine **e = engine_p(net, i);
+    struct ns_ike_ops o = *ops;
+    o.ctx = node;
+    o.alloc_spi = ike_net_alloc_spi;
+    o.release_spi = ike_net_release_spi;
+    *e = ns_ike_engine_new(field(net, i, net->layout.conf), &o, *net->now);
+    assert_non_null(*e);
+}
+
+void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct ns_addr *addr)
+{
+    assert_int_equal(ns_ike_engine_connect(e, addr, *net->now), 0);
+}
+
 uint32_t ike_net_alloc_spi(void *ctx)
 {
     return ike_sim_spi_alloc(spis_of(cur, index_of(cur, ctx)));
@@ -165,6 +201,43 @@ struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e)
     struct ike_net_sas l = ike_net_sas_of(e);
     assert_int_equal(l.n, 1);
     return l.st[0];
+}
+
+unsigned ike_net_established(const struct ns_ike_engine *e)
+{
+    struct ike_net_sas l = ike_net_sas_of(e);
+    unsigned k = 0;
+    for (unsigned i = 0; i < l.n; i++)
+        k += strcmp(l.st[i].state, "ESTABLISHED") == 0;
+    return k;
+}
+
+bool ike_net_one_established(const struct ns_ike_engine *e)
+{
+    struct ike_net_sas l = ike_net_sas_of(e);
+    return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0;
+}
+
+struct ns_ike_counters ike_net_counters(const struct ns_ike_engine *e)
+{
+    struct ns_ike_counters c;
+    ns_ike_engine_counters(e, &c);
+    return c;
+}
+
+void ike_net_log_must_have(const struct ike_net *net, const char *needle)
+{
+    struct ike_sim_log *log = net->log;
+    if (!ike_sim_log_has(log, needle)) {
+        fprintf(stderr, "--- log:\n%.*s---\n", (int)log->len, log->buf ? log->buf : "");
+        fail_msg("the log does not say: %s", needle);
+    }
+}
+
+void ike_net_log_must_not_have(const struct ike_net *net, const char *needle)
+{
+    if (ike_sim_log_has(net->log, needle))
+        fail_msg("the log says: %s", needle);
 }
 
 /* ---- SK messages ---- */

@@ -27,12 +27,14 @@ struct ike_net_layout {
     size_t name, conf, e;   /* char[], struct ns_conf, struct ns_ike_engine * */
     size_t addr, nat, spis; /* struct ns_addr, int (-1: none), struct ike_sim_spis */
     size_t blackhole;       /* bool: nothing reaches it; IKE_NET_NONE: no such field */
+    size_t name_size;       /* sizeof the name array */
 };
 
 #define IKE_NET_NONE SIZE_MAX
 #define IKE_NET_LAYOUT(T, bh)                                                                      \
     ((struct ike_net_layout){sizeof(T), offsetof(T, name), offsetof(T, conf), offsetof(T, e),      \
-                             offsetof(T, addr), offsetof(T, nat), offsetof(T, spis), (bh)})
+                             offsetof(T, addr), offsetof(T, nat), offsetof(T, spis), (bh),         \
+                             sizeof(((T *)0)->name)})
 
 /* Wires what every test's struct net names alike (node, n_nodes, nat,
  * n_nats, q, now, log) in a struct ike_net initializer; n: the test's net,
@@ -73,6 +75,23 @@ void ike_net_close(struct ike_net *net);
 
 /* Runs the loop until `until` (simulated ms). */
 void ike_net_run_until(struct ike_net *net, uint64_t until);
+/* Runs the loop for ms more (simulated). */
+void ike_net_run_for(struct ike_net *net, uint64_t ms);
+
+/* Fills what every test's node has: its name, address a, NAT nat (-1:
+ * none), an SPI pool of at most spi_cap SPIs, and its configuration
+ * parsed from text (ike_sim_load). node is the test's own struct node;
+ * the test counts it in its n_nodes. */
+void ike_net_node_init(struct ike_net *net, void *node, const char *name, const char *a, int nat,
+                       unsigned spi_cap, const char *text);
+/* Creates node's engine from its configuration with the test's ops, at
+ * the network's time: ctx is node, and SPIs come from node's pool
+ * (ike_net_alloc_spi, ike_net_release_spi), whatever ops says. Fails the
+ * test when the engine cannot be made. */
+void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops);
+/* Starts engine e's connection from addr now; fails the test when it
+ * refuses. */
+void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct ns_addr *addr);
 
 /* The node an arriving datagram to dst reaches (its local endpoint in
  * *local): through a NAT's mapping or at a node's own address. -1: none. */
@@ -93,6 +112,18 @@ struct ike_net_sas ike_net_sas_of(const struct ns_ike_engine *e);
 /* The one IKE SA of an engine (a client, or a gateway with one client);
  * fails the test when there is not exactly one. */
 struct ns_ike_sa_status ike_net_one_sa(const struct ns_ike_engine *e);
+
+/* How many of an engine's IKE SAs are ESTABLISHED. */
+unsigned ike_net_established(const struct ns_ike_engine *e);
+/* Whether an engine has exactly one IKE SA, ESTABLISHED. */
+bool ike_net_one_established(const struct ns_ike_engine *e);
+/* An engine's counters. */
+struct ns_ike_counters ike_net_counters(const struct ns_ike_engine *e);
+
+/* Fails the test, showing the log, unless the log says needle. */
+void ike_net_log_must_have(const struct ike_net *net, const char *needle);
+/* Fails the test when the log says needle. */
+void ike_net_log_must_not_have(const struct ike_net *net, const char *needle);
 
 /* ops->alloc_spi and ops->release_spi for a ctx that is a test's node. */
 uint32_t ike_net_alloc_spi(void *ctx);

@@ -257,19 +257,13 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
     n->down_reason = why;
 }
 
-static struct ns_ike_ops ops_for(struct node *n)
-{
-    n->spis.cap = MAX_SPIS;
-    return (struct ns_ike_ops){.ctx = n,
-                               .send = ops_send,
-                               .alloc_spi = ike_net_alloc_spi,
-                               .release_spi = ike_net_release_spi,
-                               .child_up = ops_child_up,
-                               .child_down = ops_child_down,
-                               .peer_moved = ops_peer_moved,
-                               .client_up = ops_client_up,
-                               .client_down = ops_client_down};
-}
+/* This test's ops (the harness adds ctx and the SPI pool). */
+static const struct ns_ike_ops node_ops = {.send = ops_send,
+                                           .child_up = ops_child_up,
+                                           .child_down = ops_child_down,
+                                           .peer_moved = ops_peer_moved,
+                                           .client_up = ops_client_up,
+                                           .client_down = ops_client_down};
 
 /* ---- configurations ---- */
 
@@ -306,10 +300,6 @@ static void merge(char *out, size_t cap, const char *base, const char *extra)
 /* Node 0 is always the gateway, at GW_ADDR. */
 static struct node *add_gateway(const struct gw_opts *o)
 {
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = test_addr(GW_ADDR);
-    n->nat = -1;
     char text[4096], settings[1024];
     merge(settings, sizeof(settings),
           "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n"
@@ -328,10 +318,9 @@ static struct node *add_gateway(const struct gw_opts *o)
              o && o->no_default ? ""
                                 : "[peer %default]\npsk = common-secret-0123456789\n"
                                   "subnets = 192.0.2.80/32\n");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
@@ -346,10 +335,6 @@ struct cl_opts {
 static struct node *add_client(const char *name, const char *a, int nat, const struct cl_opts *o)
 {
     assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = test_addr(a);
-    n->nat = nat;
     char text[2048], settings[1024];
     merge(settings, sizeof(settings), "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n",
           o ? o->extra : NULL);
@@ -360,10 +345,9 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
              o && o->id ? o->id : "alice@corp.example", settings,
              o && o->psk ? o->psk : "alice-secret-0123456789",
              o && o->subnets ? o->subnets : "192.0.2.0/24", o && o->peer ? o->peer : "");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, name, a, nat, MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
@@ -377,7 +361,7 @@ static int add_nat(const char *pub, uint16_t first_port)
 
 static void connect_client(struct node *n)
 {
-    assert_int_equal(ns_ike_engine_connect(n->e, &n->addr, N->now), 0);
+    ike_net_connect(&N->net, n->e, &n->addr);
 }
 
 /* ---- inspection ---- */
@@ -397,15 +381,12 @@ static struct ns_ike_sa_status gw_sa_of(const char *id_text)
 
 static struct ns_ike_counters counters(const struct node *n)
 {
-    struct ns_ike_counters c;
-    ns_ike_engine_counters(n->e, &c);
-    return c;
+    return ike_net_counters(n->e);
 }
 
 static bool established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of(n->e);
-    return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0;
+    return ike_net_one_established(n->e);
 }
 
 /* The gateway child whose inbound SPI is the client's outbound one. */

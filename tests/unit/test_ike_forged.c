@@ -160,7 +160,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
 
 static void run_for(uint64_t ms)
 {
-    ike_net_run_until(&N->net, N->now + ms);
+    ike_net_run_for(&N->net, ms);
 }
 
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
@@ -199,25 +199,19 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
     n->down_reason = why;
 }
 
+/* This test's ops (the harness adds ctx and the SPI pool). */
+static const struct ns_ike_ops node_ops = {.send = ops_send,
+                                           .child_up = ops_child_up,
+                                           .child_down = ops_child_down,
+                                           .client_up = ops_client_up,
+                                           .client_down = ops_client_down};
+
 static struct node *new_node(const char *name, const char *a, const char *text)
 {
     assert_true(N->n_nodes < MAX_NODES);
     struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = test_addr(a);
-    n->nat = -1;
-    n->spis.cap = IKE_SIM_MAX_SPIS;
-    ike_sim_load(&n->conf, name, text);
-    struct ns_ike_ops ops = {.ctx = n,
-                             .send = ops_send,
-                             .alloc_spi = ike_net_alloc_spi,
-                             .release_spi = ike_net_release_spi,
-                             .child_up = ops_child_up,
-                             .child_down = ops_child_down,
-                             .client_up = ops_client_up,
-                             .client_down = ops_client_down};
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    ike_net_node_init(&N->net, n, name, a, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
@@ -247,7 +241,7 @@ static struct node *client(void)
 
 static void connect_client(struct node *cl)
 {
-    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    ike_net_connect(&N->net, cl->e, &cl->addr);
 }
 
 /* The forger answers the next `times` requests with `f`, from the
@@ -262,16 +256,12 @@ static void forge(enum forgery f, unsigned times, const char *from)
 
 static bool established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of(n->e);
-    return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0;
+    return ike_net_one_established(n->e);
 }
 
 static void log_must_have(const char *needle)
 {
-    if (!ike_sim_log_has(&N->log, needle)) {
-        fprintf(stderr, "--- log:\n%.*s---\n", (int)N->log.len, N->log.buf ? N->log.buf : "");
-        fail_msg("the log does not say: %s", needle);
-    }
+    ike_net_log_must_have(&N->net, needle);
 }
 
 /* The client got its tunnel after the forgery, and the forgery was sent. */

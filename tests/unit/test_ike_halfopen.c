@@ -95,7 +95,7 @@ static void check_table(void);
 
 static void run_for(uint64_t ms)
 {
-    ike_net_run_until(&N->net, N->now + ms);
+    ike_net_run_for(&N->net, ms);
     check_table();
 }
 
@@ -139,18 +139,12 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
     n->down_reason = why;
 }
 
-static struct ns_ike_ops ops_for(struct node *n)
-{
-    n->spis.cap = IKE_SIM_MAX_SPIS;
-    return (struct ns_ike_ops){.ctx = n,
-                               .send = ops_send,
-                               .alloc_spi = ike_net_alloc_spi,
-                               .release_spi = ike_net_release_spi,
-                               .child_up = ops_child_up,
-                               .child_down = ops_child_down,
-                               .client_up = ops_client_up,
-                               .client_down = ops_client_down};
-}
+/* This test's ops (the harness adds ctx and the SPI pool). */
+static const struct ns_ike_ops node_ops = {.send = ops_send,
+                                           .child_up = ops_child_up,
+                                           .child_down = ops_child_down,
+                                           .client_up = ops_client_up,
+                                           .client_down = ops_client_down};
 
 /* ---- nodes ---- */
 
@@ -158,10 +152,6 @@ static struct ns_ike_ops ops_for(struct node *n)
  * PSK may connect. */
 static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshold)
 {
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = test_addr(GW_ADDR);
-    n->nat = -1;
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
@@ -173,10 +163,9 @@ static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshol
              "subnets = 192.0.2.0/24\n"
              "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n",
              half_open_max, cookie_threshold);
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
@@ -194,11 +183,6 @@ static struct node *add_client(const char *name, const char *a, int nat, unsigne
                                const char *psk)
 {
     assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = test_addr(a);
-    n->nat = nat;
-    n->auth_drop = auth_drop;
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = user%u@corp.example\ngateway = " GW_ADDR "\n"
@@ -206,11 +190,11 @@ static struct node *add_client(const char *name, const char *a, int nat, unsigne
              "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n"
              "[peer vpn.corp.example]\npsk = %s\nsubnets = 192.0.2.80/32\n",
              N->n_clients++, psk ? psk : "common-secret-0123456789");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
-    assert_int_equal(ns_ike_engine_connect(n->e, &n->addr, N->now), 0);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
+    n->auth_drop = auth_drop;
+    ike_net_node_start(&N->net, n, &node_ops);
+    ike_net_connect(&N->net, n->e, &n->addr);
     return n;
 }
 
@@ -231,9 +215,7 @@ static void add_clients_behind(struct node **out, unsigned count, const char *pr
 
 static struct ns_ike_counters gw_counters(void)
 {
-    struct ns_ike_counters c;
-    ns_ike_engine_counters(N->node[0].e, &c);
-    return c;
+    return ike_net_counters(N->node[0].e);
 }
 
 struct find {
@@ -503,7 +485,7 @@ static void cgn_holding_table_admits_another(void **state)
     assert_int_equal(c.half_open, 0);
     assert_int_equal(c.half_open_sources, 0);
 
-    assert_int_equal(ns_ike_engine_connect(cl[0]->e, &cl[0]->addr, N->now), 0);
+    ike_net_connect(&N->net, cl[0]->e, &cl[0]->addr);
     run_for(100);
     assert_true(client_up(cl[0]));
     assert_int_equal(gw_counters().ike_established, HALF_OPEN_MAX + 1);

@@ -99,18 +99,12 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
     n->down_reason = why;
 }
 
-static struct ns_ike_ops ops_for(struct node *n)
-{
-    n->spis.cap = IKE_SIM_MAX_SPIS;
-    return (struct ns_ike_ops){.ctx = n,
-                               .send = ops_send,
-                               .alloc_spi = ike_net_alloc_spi,
-                               .release_spi = ike_net_release_spi,
-                               .child_up = ops_child_up,
-                               .child_down = ops_child_down,
-                               .client_up = ops_client_up,
-                               .client_down = ops_client_down};
-}
+/* This test's ops (the harness adds ctx and the SPI pool). */
+static const struct ns_ike_ops node_ops = {.send = ops_send,
+                                           .child_up = ops_child_up,
+                                           .child_down = ops_child_down,
+                                           .client_up = ops_client_up,
+                                           .client_down = ops_client_down};
 
 /* ---- nodes ---- */
 
@@ -119,10 +113,6 @@ static struct ns_ike_ops ops_for(struct node *n)
  * of their own. */
 static struct node *add_gateway(const char *extra)
 {
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = test_addr(GW_ADDR);
-    n->nat = -1;
     char text[2048];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
@@ -133,10 +123,9 @@ static struct node *add_gateway(const char *extra)
              "[peer mallory@corp.example]\npsk = mallory-secret-0123456789\n"
              "subnets = 192.0.2.0/24\n",
              extra ? extra : "");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
@@ -145,10 +134,8 @@ static struct node *add_gateway(const char *extra)
 static struct node *add_client(const char *user, const char *a, const char *extra)
 {
     assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "%s-%s", user, a);
-    n->addr = test_addr(a);
-    n->nat = -1;
+    char name[40];
+    snprintf(name, sizeof(name), "%s-%s", user, a);
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = %s@corp.example\ngateway = " GW_ADDR "\n"
@@ -156,22 +143,21 @@ static struct node *add_client(const char *user, const char *a, const char *extr
              "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n%s\n"
              "[peer vpn.corp.example]\npsk = %s-secret-0123456789\nsubnets = 192.0.2.0/24\n",
              user, extra ? extra : "", user);
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, name, a, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &node_ops);
     return n;
 }
 
 static void run_for(uint64_t ms)
 {
-    ike_net_run_until(&N->net, N->now + ms);
+    ike_net_run_for(&N->net, ms);
 }
 
 /* Connects and runs the handshake to its end. */
 static void connect_now(struct node *n)
 {
-    assert_int_equal(ns_ike_engine_connect(n->e, &n->addr, N->now), 0);
+    ike_net_connect(&N->net, n->e, &n->addr);
     run_for(200);
 }
 
@@ -183,15 +169,12 @@ static void disconnect_now(struct node *n)
 
 static bool is_up(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of(n->e);
-    return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0 && n->n_child == 1;
+    return ike_net_one_established(n->e) && n->n_child == 1;
 }
 
 static struct ns_ike_counters gw_counters(void)
 {
-    struct ns_ike_counters c;
-    ns_ike_engine_counters(N->node[0].e, &c);
-    return c;
+    return ike_net_counters(N->node[0].e);
 }
 
 static bool log_has(const char *needle)

@@ -322,23 +322,21 @@ static int ops_child_usage(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint3
 /* The next node added gets no child_in_up / child_out_up. */
 static bool plain_next;
 
-static struct ns_ike_ops ops_for(struct node *n)
+/* Starts n's engine with this test's ops. */
+static void start(struct node *n)
 {
-    n->spis.cap = MAX_SPIS;
     n->plain_ops = plain_next;
     plain_next = false;
-    return (struct ns_ike_ops){.ctx = n,
-                               .send = ops_send,
-                               .alloc_spi = ike_net_alloc_spi,
-                               .release_spi = ike_net_release_spi,
-                               .child_up = ops_child_up,
-                               .child_down = ops_child_down,
-                               .peer_moved = ops_peer_moved,
-                               .client_up = ops_client_up,
-                               .client_down = ops_client_down,
-                               .child_usage = ops_child_usage,
-                               .child_in_up = n->plain_ops ? NULL : ops_child_in_up,
-                               .child_out_up = n->plain_ops ? NULL : ops_child_out_up};
+    struct ns_ike_ops ops = {.send = ops_send,
+                             .child_up = ops_child_up,
+                             .child_down = ops_child_down,
+                             .peer_moved = ops_peer_moved,
+                             .client_up = ops_client_up,
+                             .client_down = ops_client_down,
+                             .child_usage = ops_child_usage,
+                             .child_in_up = n->plain_ops ? NULL : ops_child_in_up,
+                             .child_out_up = n->plain_ops ? NULL : ops_child_out_up};
+    ike_net_node_start(&N->net, n, &ops);
 }
 
 /* ---- traffic ---- */
@@ -392,10 +390,6 @@ static unsigned traffic_for(struct node *cl, uint64_t ms, size_t bytes)
  * more lines of alice's [peer] section. */
 static struct node *add_gateway(const char *extra, const char *peer)
 {
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "gateway");
-    n->addr = test_addr(GW_ADDR);
-    n->nat = -1;
     char text[4096];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
@@ -404,10 +398,9 @@ static struct node *add_gateway(const char *extra, const char *peer)
              "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
              "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, MAX_SPIS, text);
+    start(n);
     return n;
 }
 
@@ -415,10 +408,6 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
                                const char *peer)
 {
     assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    snprintf(n->name, sizeof(n->name), "%s", name);
-    n->addr = test_addr(a);
-    n->nat = nat;
     char text[2048];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = alice@corp.example\ngateway = " GW_ADDR "\n"
@@ -427,10 +416,9 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
              "[peer vpn.corp.example]\npsk = alice-secret-0123456789\nsubnets = 192.0.2.0/24\n"
              "%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    ike_sim_load(&n->conf, n->name, text);
-    struct ns_ike_ops ops = ops_for(n);
-    n->e = ns_ike_engine_new(&n->conf, &ops, N->now);
-    assert_non_null(n->e);
+    struct node *n = &N->node[N->n_nodes++];
+    ike_net_node_init(&N->net, n, name, a, nat, MAX_SPIS, text);
+    start(n);
     return n;
 }
 
@@ -455,9 +443,7 @@ static uint64_t dp_id_of(const struct node *n)
 
 static struct ns_ike_counters counters(const struct node *n)
 {
-    struct ns_ike_counters c;
-    ns_ike_engine_counters(n->e, &c);
-    return c;
+    return ike_net_counters(n->e);
 }
 
 static bool established(const struct node *n)
@@ -548,7 +534,7 @@ static struct node *connected_pair(const char *gw_extra, const char *cl_extra, c
     (void)gw;
     int nat = add_nat("203.0.113.5", 40000);
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, cl_peer);
-    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    ike_net_connect(&N->net, cl->e, &cl->addr);
     run_for(500);
     assert_true(established(cl));
     assert_true(established(&N->node[0]));
@@ -564,7 +550,7 @@ static struct node *connected_pair_plain_client(const char *gw_extra, const char
     plain_next = true;
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, NULL);
     assert_true(cl->plain_ops);
-    assert_int_equal(ns_ike_engine_connect(cl->e, &cl->addr, N->now), 0);
+    ike_net_connect(&N->net, cl->e, &cl->addr);
     run_for(500);
     assert_true(established(cl));
     assert_int_equal(traffic_for(cl, 1000, 100), 0);
@@ -1219,7 +1205,7 @@ static void restart_after_ike_rekey(void **state)
     cl->blackhole = true;
     ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
     struct node *fresh = add_client("fresh", "192.168.1.10", cl->nat, NULL, NULL);
-    assert_int_equal(ns_ike_engine_connect(fresh->e, &fresh->addr, N->now), 0);
+    ike_net_connect(&N->net, fresh->e, &fresh->addr);
     run_for(1000);
     assert_true(established(fresh));
     assert_int_equal(counters(gw).ike_sas, 1);
