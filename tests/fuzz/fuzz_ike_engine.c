@@ -87,6 +87,12 @@
  *   critical bit. The harness writes the generic headers, so mutations of
  *   a body never break the chain around it.
  *   After every operation the network delivers what is in flight.
+ *   An input has a budget of INPUT_BUDGET (256): one for each operation,
+ *   datagram delivered and timer run. It ends where the budget runs out,
+ *   in the middle of a TIME or NEXT too: a longer script only repeats
+ *   what shorter ones reach (liveness checks and re-keys for hours of
+ *   simulated time, up to 2 s of CPU an input), and the seeds spend at
+ *   most 107 (lifetimes; the seed writer prints what each spends).
  *
  * Checked on every input, besides the sanitizers: the ops contract of
  * engine.h (every reserved SPI released exactly once and never while its
@@ -117,7 +123,7 @@
  *     tests/fuzz/fuzz_ike_engine.c tests/fuzz/heap_snapshot.c \
  *     -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
  *     $B/libnatsec_ike.a $B/libnatsec_conf.a $B/libnatsec_natt.a $B/libnatsec_esp.a \
- *     $B/libnatsec_net.a $B/libnatsec_crypto.a $B/libnatsec_util.a \
+ *     $B/libnatsec_net.a $B/libnatsec_eap.a $B/libnatsec_crypto.a $B/libnatsec_util.a \
  *     -lcrypto -linih -ljson-c -o /tmp/seedgen && /tmp/seedgen tests/fuzz/corpus/ike_engine
  * A finding replays with its log on stderr (FUZZ_IKE_ENGINE_NO_SNAPSHOT=1:
  * with the handshake run for it):
@@ -161,6 +167,7 @@
 #define PUMP_BUDGET 256  /* deliveries per operation */
 #define MAX_REQ_TRACK 64 /* IKE SAs whose request message IDs are followed */
 #define TIME_STEPS 256   /* timer rounds per TIME operation */
+#define INPUT_BUDGET 256 /* operations, deliveries and timer runs per input */
 #define GW_SPI_BASE 0x60000000u
 #define CL_SPI_BASE 0xc0000000u
 
@@ -251,6 +258,7 @@ struct world {
     int delivering;   /* GW, CL, or -1 */
     bool tampered;    /* it is not a real message byte for byte (RAW, edited MUTATE) */
     bool shutdown[2]; /* end with ns_ike_engine_shutdown before the free */
+    unsigned spent;   /* of INPUT_BUDGET, by the script so far */
     struct ns_endpoint cur_local, cur_remote;
     struct ns_ike_header cur_hdr; /* its header (zero when it has none) */
     /* The last request each engine sent on each IKE SA (by SPIs). */
@@ -349,6 +357,7 @@ static void deliver(int to, const struct ns_endpoint *local, const struct ns_end
                     uint8_t *msg, size_t len)
 {
     W.delivering = to;
+    W.spent++;
     W.cur_local = *local;
     W.cur_remote = *remote;
     memset(&W.cur_hdr, 0, sizeof(W.cur_hdr));
@@ -1142,6 +1151,7 @@ static void op_mutate(struct in *in, unsigned f)
 static void tick(int i)
 {
     struct host *h = &W.h[i];
+    W.spent++;
     ns_ike_engine_tick(h->e, W.now);
     check(ns_ike_engine_next_wakeup(h->e) > W.now, "a tick leaves nothing due");
     check_wakeup(i);
@@ -1152,6 +1162,8 @@ static void tick(int i)
 static void run_until(uint64_t until)
 {
     for (unsigned s = 0; s < TIME_STEPS; s++) {
+        if (W.spent >= INPUT_BUDGET)
+            return; /* where the input ends (run) */
         pump();
         uint64_t a = ns_ike_engine_next_wakeup(W.h[GW].e);
         uint64_t b = ns_ike_engine_next_wakeup(W.h[CL].e);
@@ -1629,9 +1641,11 @@ static void run(const uint8_t *data, size_t size)
     struct in in = {data, size};
     rng_state = 0x6e61747365632121ull; /* the same stream for every input */
     world_setup(u8(&in));
-    while (in.n) {
+    W.spent = 0;
+    while (in.n && W.spent < INPUT_BUDGET) {
         uint8_t op = u8(&in);
         unsigned f = op >> 3;
+        W.spent++;
         switch (op & 7) {
         case 0:
             op_raw(&in, f);
@@ -1665,6 +1679,13 @@ static void run(const uint8_t *data, size_t size)
     world_end();
 }
 
+static ssize_t discard(void *cookie, const char *buf, size_t len)
+{
+    (void)cookie;
+    (void)buf;
+    return (ssize_t)len;
+}
+
 static void init_once(void)
 {
     static bool done;
@@ -1685,7 +1706,9 @@ static void init_once(void)
     ns_log_set_level(NS_LOG_DEBUG); /* every log line is formatted: they are code too */
     if (getenv("FUZZ_IKE_ENGINE_LOG"))
         return; /* to stderr: FUZZ_IKE_ENGINE_LOG=1 <target> <crash file> */
-    FILE *null = fopen("/dev/null", "w");
+    /* Formatted, then dropped: a stream that writes nowhere, since ns_log
+     * flushes every line (to /dev/null that was a system call each). */
+    FILE *null = fopencookie(NULL, "w", (cookie_io_functions_t){.write = discard});
     if (null)
         ns_log_set_stream(null);
     else
@@ -1735,9 +1758,10 @@ static void seed_report(const char *name, char *out, size_t cap)
         for (size_t k = 0; k < W.rec[i].len; k++)
             hash = (hash ^ W.rec[i].data[k]) * 0x100000001b3ull;
     snprintf(out, cap,
-             "%-32s %016llx %2u sent; gw: est %llu children %llu (now %u) auth_fail %llu cookies "
-             "%llu dropped %llu/%llu/%llu/%llu; cl: est %llu up %u children %u",
-             name, (unsigned long long)hash, W.n_rec, (unsigned long long)last.gw.ike_established,
+             "%-32s %016llx %2u sent, spent %3u; gw: est %llu children %llu (now %u) auth_fail "
+             "%llu cookies %llu dropped %llu/%llu/%llu/%llu; cl: est %llu up %u children %u",
+             name, (unsigned long long)hash, W.n_rec, W.spent,
+             (unsigned long long)last.gw.ike_established,
              (unsigned long long)last.gw.children_installed, last.gw_children,
              (unsigned long long)last.gw.auth_failures, (unsigned long long)last.gw.cookies_sent,
              (unsigned long long)last.gw.dropped_malformed,
