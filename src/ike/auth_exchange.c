@@ -1,7 +1,7 @@
 /* IKE_AUTH with a pre-shared key (RFC 7296 1.2, 2.15) or certificates
- * (X7: signatures and CERT/CERTREQ in ike/auth_cert.c), with the
- * configuration payload (3.15) and the first CHILD_SA (2.9, 2.17), both
- * roles.
+ * (X7: signatures and CERT/CERTREQ in ike/auth_cert.c), both roles: the
+ * exchange and authentication. The first CHILD_SA it carries, with the
+ * configuration payload (3.15), is negotiated in ike/auth_child.c.
  *
  * The gateway picks the peer section by IDi (the identity, else %default:
  * R3), verifies AUTH with its PSK or, with auth = pubkey, the client's
@@ -9,39 +9,29 @@
  * decides the section by every name it holds (the first section written
  * for one of them), so that one certificate always gets the same reach
  * whichever of its names, however spelt, it claims (R9, R17). Then it
- * negotiates the CHILD_SA:
- * a virtual IP from the pool (R6), the ESP proposal, the traffic selectors
- * narrowed to {virtual IP} <-> (allowed subnets ∩ what was asked) (R9), an
- * inbound SPI, and installs it before answering. A CHILD_SA failure leaves
- * the IKE SA up with an error notify in the answer (1.2); an authentication
- * failure answers AUTHENTICATION_FAILED and deletes the IKE SA.
+ * negotiates the CHILD_SA and installs it before answering. A CHILD_SA
+ * failure leaves the IKE SA up with an error notify in the answer (1.2);
+ * an authentication failure answers AUTHENTICATION_FAILED and deletes the
+ * IKE SA.
  *
- * The client checks the gateway's identity and AUTH, that the proposal is
- * one it offered and the selectors lie within what it asked, installs the
- * CHILD_SA and reports its virtual IP and routes (ops->client_up).
+ * The client checks the gateway's identity and AUTH, then its CHILD_SA
+ * answer, and reports its virtual IP and routes (ops->client_up).
  *
  * With auth = eap-mschapv2 (RFC 7296 2.16, X12) the client sends no AUTH,
  * the gateway answers with its certificate's AUTH and an EAP Request, and
  * the EAP rounds (ike/auth_eap_gw.c, auth_eap_client.c) end in both AUTH
  * payloads from the MSK; the CHILD_SA of the client's first request is
- * negotiated then, by the same functions as here.
- *
- * Transport mode (USE_TRANSPORT_MODE, R13) is host to host: no
- * configuration payload and no virtual IP; the selectors are the two
- * hosts' own addresses, substituted through a NAT as RFC 7296 2.23.1 says
- * (ts_transport.h), and the addresses as received become the original
- * addresses of the checksum fixup (R2). */
+ * negotiated then, by the same functions as here. */
 #include <openssl/crypto.h>
 #include <string.h>
 
 #include "conf/id_cert.h"
 #include "ike/auth.h"
 #include "ike/auth_cert.h"
+#include "ike/auth_child.h"
 #include "ike/auth_eap.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
-#include "ike/ts_narrow.h"
-#include "ike/ts_transport.h"
 
 /* RestOfIDPayload (3.5) of one of our identities: type, 3 reserved, data. */
 static size_t id_rest(const struct ns_conf_id *id, uint8_t out[4 + NS_CONF_ID_MAX])
@@ -62,11 +52,6 @@ static bool id_from_payload(const struct ns_ike_payload *p, struct ns_ike_id *wi
     memcpy(out->data, wire->data, wire->len);
     out->len = wire->len;
     return true;
-}
-
-static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
-{
-    return ns_ike_find_notify(pl, type) != NULL;
 }
 
 /* What certificate authentication reads of sa (ike/auth_cert.h). */
@@ -175,63 +160,6 @@ static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 /* ================= initiator (client) ================= */
 
-static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ikesa *sa)
-{
-    /* TSi: any address of our family; the gateway narrows it to the
-     * virtual IP it gives us. TSr: the subnets we route into the tunnel. */
-    struct ns_addr any;
-    memset(&any, 0, sizeof(any));
-    any.family = e->conf->gateway.family ? e->conf->gateway.family : AF_INET;
-    ns_ts_from_addr(&sa->prop_tsi[0], &any);
-    memset(sa->prop_tsi[0].hi.a, 0xff, ns_addr_len(&any));
-    const struct ns_conf_peer *p = sa->peer;
-    sa->n_prop_tsr = p->n_subnets < NS_CONF_MAX_SUBNETS ? p->n_subnets : NS_CONF_MAX_SUBNETS;
-    memcpy(sa->prop_tsr, p->subnets, sa->n_prop_tsr * sizeof(struct ns_ts));
-    if (sa->n_prop_tsr == 0) {
-        sa->prop_tsr[0] = sa->prop_tsi[0];
-        sa->n_prop_tsr = 1;
-    }
-}
-
-/* Transport mode: TSi our own address, TSr the gateway's as we send to it
- * (2.23.1: IP1 and IPN2), every protocol and port. */
-static void client_transport_selectors(struct ns_ikesa *sa)
-{
-    ns_ts_from_addr(&sa->prop_tsi[0], &sa->local.addr);
-    ns_ts_from_addr(&sa->prop_tsr[0], &sa->remote.addr);
-    sa->n_prop_tsr = 1;
-}
-
-static struct ns_ts_transport_view transport_view(const struct ns_ikesa *sa)
-{
-    struct ns_ts_transport_view v = {
-        .local = sa->local.addr,
-        .remote = sa->remote.addr,
-        .nat_local = sa->nat_local,
-        .nat_remote = sa->nat_remote,
-    };
-    return v;
-}
-
-/* The CP request: an IPv4 address (the one we had, when we had one: the
- * gateway gives it back if it is free and ours, RFC 7296 3.15.1) and DNS. */
-static void add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint)
-{
-    struct ns_ike_cp cp;
-    uint8_t addr[4];
-    memset(&cp, 0, sizeof(cp));
-    cp.type = NS_CFG_REQUEST;
-    cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
-    if (hint->family == AF_INET) {
-        ns_put_u32(addr, ns_addr_to_ipv4(hint));
-        cp.attr[0].data = addr;
-        cp.attr[0].len = 4;
-    }
-    cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
-    cp.n = 2;
-    ns_ike_add_cp(b, &cp);
-}
-
 /* IDi, [CERT], INITIAL_CONTACT, [CERTREQ], [IDr], AUTH (not with EAP), CP
  * (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr. */
 static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
@@ -266,7 +194,7 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
-        add_cp_request(&b, &e->client_vip_hint);
+        ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
     ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
@@ -281,10 +209,7 @@ int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     }
     sa->want_transport = sa->peer->mode == NS_ESP_TRANSPORT;
-    if (sa->want_transport)
-        client_transport_selectors(sa);
-    else
-        client_traffic_selectors(e, sa);
+    ns_eng_auth_child_propose(e, sa);
     int len = build_auth_request(e, sa);
     if (len < 0)
         return -1;
@@ -359,90 +284,6 @@ bool ns_eng_auth_client_gateway(struct ns_ike_engine *e, struct ns_ikesa *sa,
     return true;
 }
 
-/* The CP reply: our virtual IP and DNS servers. */
-static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
-{
-    const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
-    struct ns_ike_cp cp;
-    if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REPLY)
-        return false;
-    sa->n_dns = 0;
-    memset(&sa->vip, 0, sizeof(sa->vip));
-    for (unsigned i = 0; i < cp.n; i++) {
-        const struct ns_ike_cp_attr *a = &cp.attr[i];
-        if (a->len != 4)
-            continue;
-        struct ns_addr addr;
-        ns_addr_from_ipv4(&addr, ns_get_u32(a->data));
-        if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
-            sa->vip = addr;
-        else if (a->type == NS_CP_INTERNAL_IP4_DNS && sa->n_dns < NS_CONF_MAX_DNS)
-            sa->dns[sa->n_dns++] = addr;
-    }
-    return sa->vip.family != 0;
-}
-
-/* The gateway's CHILD_SA answer; a reason when it is not acceptable. */
-static const char *client_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                                const struct ns_ike_payloads *in, struct ns_ike_ts_list *tsi,
-                                struct ns_ike_ts_list *tsr)
-{
-    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
-    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
-    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
-    struct ns_ike_sa sa_pl;
-    struct ns_sa_choice ch;
-    bool transport = has_notify(in, NS_N_USE_TRANSPORT_MODE);
-    if (transport && !sa->want_transport)
-        return "the gateway answered transport mode, we asked for tunnel mode";
-    if (sa->want_transport && !transport)
-        return "the gateway refused transport mode (does its [peer] section for us say "
-               "'mode = transport'?)";
-    if (!transport && !client_cp(sa, in))
-        return "no virtual IP in the configuration reply";
-    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
-        ns_sa_accept(sa->peer->esp, sa->peer->n_esp, NS_PROTO_ESP, &sa_pl, NS_SA_F_NO_DH, &ch) !=
-            NS_SA_OK ||
-        ch.spi_len != 4)
-        return "the gateway chose an ESP proposal we did not offer";
-    if (!ip || !rp || ns_ike_parse_ts(ip, tsi) != NS_IKE_OK ||
-        ns_ike_parse_ts(rp, tsr) != NS_IKE_OK || tsi->n > NS_SA_MAX_TS || tsr->n > NS_SA_MAX_TS)
-        return "the gateway's traffic selectors are not within what we asked";
-    struct ns_ts_transport tt;
-    if (transport) {
-        /* 2.23.1: keep the answer as received (the addresses the gateway's
-         * checksums are over), then substitute our own view back. */
-        struct ns_ts_transport_view v = transport_view(sa);
-        if (!ns_ts_transport_initiator(tsi->ts, tsi->n, tsr->ts, tsr->n, &v, &tt))
-            return "the gateway's transport-mode traffic selectors are not single addresses";
-        memcpy(tsi->ts, tt.tsi, tt.n_tsi * sizeof(struct ns_ts));
-        tsi->n = tt.n_tsi;
-        memcpy(tsr->ts, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
-        tsr->n = tt.n_tsr;
-    }
-    if (!ns_ts_check_narrowed(sa->prop_tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
-        !ns_ts_check_narrowed(sa->prop_tsr, sa->n_prop_tsr, tsr->ts, tsr->n, NULL))
-        return "the gateway's traffic selectors are not within what we asked";
-    struct ns_child_params cp = {
-        .alg = ch.chosen,
-        .mode = transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
-        .spi_in = sa->pending_spi,
-        .spi_out = ns_get_u32(ch.spi),
-        .local_ts = tsi->ts,
-        .n_local_ts = tsi->n,
-        .remote_ts = tsr->ts,
-        .n_remote_ts = tsr->n,
-    };
-    if (transport) {
-        cp.orig_src = tt.orig_src;
-        cp.orig_dst = tt.orig_dst;
-    }
-    if (ns_eng_child_install(e, sa, &cp) != 0)
-        return "the data plane did not take the CHILD SA";
-    sa->pending_spi = 0; /* now the child's: released with it */
-    return NULL;
-}
-
 void ns_eng_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *in)
 {
@@ -463,7 +304,8 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
 {
     uint16_t err = ns_ike_first_error_notify(in, NULL);
     struct ns_ike_ts_list tsi, tsr;
-    const char *why = err ? ns_eng_notify_name(err) : client_child(e, sa, in, &tsi, &tsr);
+    const char *why =
+        err ? ns_eng_notify_name(err) : ns_eng_auth_child_accept(e, sa, in, &tsi, &tsr);
     mark_established(e, sa); /* authenticated, with or without a CHILD_SA (1.2) */
     if (why) {
         NS_ERR("ike: IKE SA %016llx: no CHILD SA: %s; deleting the IKE SA",
@@ -565,198 +407,12 @@ static const struct ns_conf_peer *gw_authenticate(struct ns_ike_engine *e, struc
     return peer;
 }
 
-/* The CHILD_SA the gateway grants, ready for the answer. */
-struct gw_child {
-    struct ns_sa_choice choice;
-    uint32_t spi_in;
-    bool transport;
-    bool dns_asked;
-    struct ns_ts tsi[NS_SA_MAX_TS], tsr[NS_SA_MAX_TS];
-    unsigned n_tsi, n_tsr;
-    struct ns_addr orig_src, orig_dst; /* transport mode through a NAT (R2) */
-};
-
-/* A virtual IP for the client (R6); 0 or an error notify. */
-static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                              const struct ns_ike_payloads *in, struct gw_child *gc)
-{
-    const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
-    struct ns_ike_cp cp;
-    struct ns_addr prefer;
-    bool asked = false;
-    memset(&prefer, 0, sizeof(prefer));
-    if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REQUEST)
-        return NS_N_FAILED_CP_REQUIRED;
-    for (unsigned i = 0; i < cp.n; i++) {
-        const struct ns_ike_cp_attr *a = &cp.attr[i];
-        if (a->type == NS_CP_INTERNAL_IP4_ADDRESS) {
-            asked = true;
-            if (a->len == 4 && ns_get_u32(a->data) != 0)
-                ns_addr_from_ipv4(&prefer, ns_get_u32(a->data));
-        }
-        gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
-    }
-    if (!asked)
-        return NS_N_FAILED_CP_REQUIRED;
-    if (ns_pool_alloc(e->pool, &prefer, ns_eng_vip_owner(e, &sa->remote_id), &sa->vip) != 0) {
-        NS_WARN("ike: IKE SA %016llx: the virtual IP pool is exhausted",
-                (unsigned long long)sa->id);
-        return NS_N_INTERNAL_ADDRESS_FAILURE;
-    }
-    return 0;
-}
-
-/* The ESP proposal chosen from the request's SA payload for the peer, into
- * gc->choice: 0 or NO_PROPOSAL_CHOSEN. */
-static uint16_t gw_choose_esp(const struct ns_ikesa *sa, const struct ns_ike_payloads *in,
-                              struct gw_child *gc)
-{
-    const struct ns_conf_peer *peer = sa->peer;
-    const struct ns_ike_payload *sp = ns_ike_find(in, NS_PL_SA);
-    struct ns_ike_sa sa_pl;
-    if (!sp || ns_ike_parse_sa(sp, &sa_pl) != NS_IKE_OK ||
-        ns_sa_select(peer->esp, peer->n_esp, NS_PROTO_ESP, &sa_pl, 0, NS_SA_F_NO_DH, &gc->choice) !=
-            NS_SA_OK ||
-        gc->choice.spi_len != 4)
-        return NS_N_NO_PROPOSAL_CHOSEN;
-    return 0;
-}
-
-/* The request's TSi and TSr, both present and well formed. */
-static bool gw_parse_ts(const struct ns_ike_payloads *in, struct ns_ike_ts_list *tsi,
-                        struct ns_ike_ts_list *tsr)
-{
-    const struct ns_ike_payload *ip = ns_ike_find(in, NS_PL_TSI);
-    const struct ns_ike_payload *rp = ns_ike_find(in, NS_PL_TSR);
-    return ip && rp && ns_ike_parse_ts(ip, tsi) == NS_IKE_OK &&
-           ns_ike_parse_ts(rp, tsr) == NS_IKE_OK;
-}
-
-/* ESP proposal and traffic selectors (R9); 0 or an error notify. */
-static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
-                          struct gw_child *gc)
-{
-    const struct ns_conf_peer *peer = sa->peer;
-    struct ns_ike_ts_list tsi, tsr;
-    uint16_t err = gw_choose_esp(sa, in, gc);
-    if (err)
-        return err;
-    if (!gw_parse_ts(in, &tsi, &tsr))
-        return NS_N_TS_UNACCEPTABLE;
-    /* No subnets configured means this identity may reach nothing: never
-     * an implicit any-to-any (R9). */
-    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, peer->subnets, peer->n_subnets,
-                             gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr, NS_SA_MAX_TS) != NS_TS_OK)
-        return NS_N_TS_UNACCEPTABLE;
-    return 0;
-}
-
-/* Transport mode (2.23.1): host to host, no virtual IP; the client's
- * selectors are its own address and ours as it knows them, substituted
- * with what this SA sees when a NAT is in the way. 0 or an error notify. */
-static uint16_t gw_select_transport(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
-                                    struct gw_child *gc)
-{
-    struct ns_ike_ts_list tsi, tsr;
-    struct ns_ts_transport tt;
-    uint16_t err = gw_choose_esp(sa, in, gc);
-    if (err)
-        return err;
-    struct ns_ts_transport_view v = transport_view(sa);
-    if (!gw_parse_ts(in, &tsi, &tsr) ||
-        !ns_ts_transport_responder(tsi.ts, tsi.n, tsr.ts, tsr.n, &v, &tt)) {
-        char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
-        NS_WARN("ike: IKE SA %016llx: transport mode needs TSi and TSr to be single addresses, "
-                "the peer's (%s) and ours (%s) as seen through any NAT",
-                (unsigned long long)sa->id, ns_addr_str(&v.remote, a), ns_addr_str(&v.local, b));
-        return NS_N_TS_UNACCEPTABLE;
-    }
-    memcpy(gc->tsi, tt.tsi, tt.n_tsi * sizeof(struct ns_ts));
-    gc->n_tsi = tt.n_tsi;
-    memcpy(gc->tsr, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
-    gc->n_tsr = tt.n_tsr;
-    gc->orig_src = tt.orig_src;
-    gc->orig_dst = tt.orig_dst;
-    return 0;
-}
-
-static uint16_t gw_install(struct ns_ike_engine *e, struct ns_ikesa *sa, struct gw_child *gc)
-{
-    gc->spi_in = e->ops.alloc_spi(e->ops.ctx);
-    if (!gc->spi_in)
-        return NS_N_NO_ADDITIONAL_SAS;
-    struct ns_child_params cp = {
-        .alg = gc->choice.chosen,
-        .mode = gc->transport ? NS_ESP_TRANSPORT : NS_ESP_TUNNEL,
-        .spi_in = gc->spi_in,
-        .spi_out = ns_get_u32(gc->choice.spi),
-        .local_ts = gc->tsr, /* our side: the subnets */
-        .n_local_ts = gc->n_tsr,
-        .remote_ts = gc->tsi, /* the client's side: its virtual IP, or its address */
-        .n_remote_ts = gc->n_tsi,
-        .orig_src = gc->orig_src,
-        .orig_dst = gc->orig_dst,
-    };
-    if (ns_eng_child_install(e, sa, &cp) != 0) {
-        e->ops.release_spi(e->ops.ctx, gc->spi_in);
-        return NS_N_NO_ADDITIONAL_SAS;
-    }
-    return 0;
-}
-
-static uint16_t gw_child(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                         const struct ns_ike_payloads *in, struct gw_child *gc)
-{
-    uint16_t err;
-    gc->transport = sa->peer->mode == NS_ESP_TRANSPORT && has_notify(in, NS_N_USE_TRANSPORT_MODE);
-    if (gc->transport) {
-        err = gw_select_transport(sa, in, gc);
-    } else {
-        if (has_notify(in, NS_N_USE_TRANSPORT_MODE)) {
-            char id[NS_CONF_ID_STRLEN];
-            NS_WARN("ike: IKE SA %016llx: '%s' asks for transport mode, its [peer %s] section "
-                    "says tunnel: transport mode not allowed",
-                    (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id), sa->peer->name);
-        }
-        err = gw_assign_vip(e, sa, in, gc);
-        if (!err)
-            err = gw_select(sa, in, gc);
-    }
-    if (!err)
-        err = gw_install(e, sa, gc);
-    if (err) {
-        char id[NS_CONF_ID_STRLEN];
-        NS_WARN("ike: IKE SA %016llx ('%s'): no CHILD SA: %s", (unsigned long long)sa->id,
-                ns_eng_id_str(&sa->remote_id, id), ns_eng_notify_name(err));
-        ns_eng_vip_release(e, sa);
-    }
-    return err;
-}
-
-static void add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
-                         const struct ns_ikesa *sa, const struct gw_child *gc)
-{
-    uint8_t addr[4], dns[NS_CONF_MAX_DNS][4];
-    struct ns_ike_cp cp;
-    memset(&cp, 0, sizeof(cp));
-    cp.type = NS_CFG_REPLY;
-    ns_put_u32(addr, ns_addr_to_ipv4(&sa->vip));
-    cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, addr, 4};
-    for (unsigned i = 0; gc->dns_asked && i < e->conf->n_dns && i < NS_CONF_MAX_DNS; i++) {
-        if (e->conf->dns[i].family != AF_INET)
-            continue;
-        ns_put_u32(dns[i], ns_addr_to_ipv4(&e->conf->dns[i]));
-        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, dns[i], 4};
-    }
-    ns_ike_add_cp(b, &cp);
-}
-
 /* IDr, AUTH, then CP (tunnel mode) or USE_TRANSPORT_MODE, SA, TSi, TSr (or the
  * CHILD_SA's error notify). After EAP, AUTH (from the MSK) without IDr
  * and CERT: the client has both from the first answer (2.16). */
 static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                const struct ns_ike_rx *rx, uint16_t child_err,
-                               const struct gw_child *gc)
+                               const struct ns_auth_gw_child *gc)
 {
     const struct ns_conf_id *me = &e->conf->local_id;
     uint8_t auth[NS_AUTH_DATA_MAX], spi[4], method;
@@ -781,7 +437,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         if (gc->transport)
             ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
         else
-            add_cp_reply(e, &b, sa, gc);
+            ns_eng_auth_child_add_cp_reply(e, &b, sa, gc);
         ns_ike_add_sa(&b, &resp);
         ns_ike_add_ts(&b, NS_PL_TSI, gc->tsi, gc->n_tsi);
         ns_ike_add_ts(&b, NS_PL_TSR, gc->tsr, gc->n_tsr);
@@ -814,14 +470,15 @@ void ns_eng_auth_gw_finish(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
                            const struct ns_ike_payloads *in)
 {
     char why[NS_CONF_ID_STRLEN + 128];
-    if (!ns_eng_identity_admit(e, sa, has_notify(in, NS_N_INITIAL_CONTACT), why, sizeof(why))) {
+    if (!ns_eng_identity_admit(e, sa, ns_ike_find_notify(in, NS_N_INITIAL_CONTACT) != NULL, why,
+                               sizeof(why))) {
         ns_eng_auth_gw_failed(e, sa, rx, why);
         return;
     }
     ns_eng_index_ident(e, sa);
-    struct gw_child gc;
+    struct ns_auth_gw_child gc;
     memset(&gc, 0, sizeof(gc));
-    uint16_t child_err = gw_child(e, sa, in, &gc);
+    uint16_t child_err = ns_eng_auth_child_grant(e, sa, in, &gc);
     int len = build_auth_response(e, sa, rx, child_err, &gc);
     if (len < 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);

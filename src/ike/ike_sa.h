@@ -2,7 +2,7 @@
  * files: engine.c (entry points, dispatch), engine_sa.c (SA life cycle and
  * keys), engine_msg.c (SK messages), engine_timer.c (deadline heap),
  * sa_table.c (indexes), retransmit.c, init_exchange.c, auth_exchange.c,
- * info_exchange.c, child_keys.c and status.c. No other module includes it.
+ * auth_child.c, info_exchange.c, child_keys.c and status.c. No other module includes it.
  *
  * Ownership: an SA is created by ns_eng_sa_new, taken out of service by
  * ns_eng_sa_kill (state DEAD: the data plane and the pool forget it at once)
