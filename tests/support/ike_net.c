@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "crypto/rand.h"
@@ -107,6 +108,21 @@ void ike_net_send(struct ike_net *net, int idx, const struct ns_endpoint *local,
 void ike_net_run_until(struct ike_net *net, uint64_t until)
 {
     ike_sim_run_until(&net->world, until);
+}
+
+int ike_net_add_nat(struct ike_net *net, const char *pub, uint16_t first_port)
+{
+    assert_true(net->nat && *net->n_nats < net->max_nats);
+    struct ike_sim_nat *nat = &net->nat[*net->n_nats];
+    nat->pub = test_addr(pub);
+    nat->next_port = first_port;
+    return (int)(*net->n_nats)++;
+}
+
+void ike_net_free(struct ike_net *net, void *owner)
+{
+    ike_net_close(net);
+    free(owner);
 }
 
 void ike_net_run_for(struct ike_net *net, uint64_t ms)

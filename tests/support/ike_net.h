@@ -41,7 +41,9 @@ struct ike_net_layout {
  * T: its struct node, bh: as in IKE_NET_LAYOUT. */
 #define IKE_NET_OF(n, T, bh)                                                                       \
     .layout = IKE_NET_LAYOUT(T, bh), .nodes = (n)->node, .n_nodes = &(n)->n_nodes,                 \
-    .nat = (n)->nat, .n_nats = &(n)->n_nats, .q = &(n)->q, .now = &(n)->now, .log = &(n)->log
+    .nat = (n)->nat, .n_nats = &(n)->n_nats,                                                       \
+    .max_nats = (unsigned)(sizeof((n)->nat) / sizeof((n)->nat[0])), .q = &(n)->q,                  \
+    .now = &(n)->now, .log = &(n)->log
 
 struct ike_net_capture;
 
@@ -51,7 +53,8 @@ struct ike_net {
     void *nodes; /* struct node[] */
     const unsigned *n_nodes;
     struct ike_sim_nat *nat;
-    const unsigned *n_nats;
+    unsigned *n_nats;
+    unsigned max_nats; /* room in nat[] */
     struct ike_sim_queue *q;
     uint64_t *now;
     struct ike_sim_log *log;
@@ -72,6 +75,14 @@ int ike_net_open(struct ike_net *net);
 /* Frees every node's engine and configuration and fails the test unless
  * each node gave back every SPI; closes the log: a fixture's teardown. */
 void ike_net_close(struct ike_net *net);
+
+/* Adds a NAT with public address pub that maps from first_port on; its
+ * index (a node's nat). */
+int ike_net_add_nat(struct ike_net *net, const char *pub, uint16_t first_port);
+
+/* A fixture's teardown: ike_net_close, then the test's struct net that
+ * holds net (owner) freed. */
+void ike_net_free(struct ike_net *net, void *owner);
 
 /* Runs the loop until `until` (simulated ms). */
 void ike_net_run_until(struct ike_net *net, uint64_t until);

@@ -309,19 +309,16 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->n_nats = 1;
-    N->nat[0].pub = test_addr("203.0.113.5");
-    N->nat[0].next_port = 40000;
     N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_DEBUG,
                               .guard = 100000};
+    ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     return ike_net_open(&N->net);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    ike_net_close(&N->net);
-    free(N);
+    ike_net_free(&N->net, N);
     return 0;
 }
 

@@ -351,14 +351,6 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
     return n;
 }
 
-static int add_nat(const char *pub, uint16_t first_port)
-{
-    struct ike_sim_nat *nat = &N->nat[N->n_nats];
-    nat->pub = test_addr(pub);
-    nat->next_port = first_port;
-    return (int)N->n_nats++;
-}
-
 static void connect_client(struct node *n)
 {
     ike_net_connect(&N->net, n->e, &n->addr);
@@ -461,8 +453,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ike_net_close(&N->net);
-    free(N);
+    ike_net_free(&N->net, N);
     return 0;
 }
 
@@ -533,7 +524,7 @@ static void nat_floats_to_4500(void **state)
 {
     (void)state;
     struct node *gw = add_gateway(NULL);
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
     connect_client(cl);
     run_for(1000);
@@ -614,9 +605,9 @@ static void overlapping_private_addresses(void **state)
 {
     (void)state;
     struct node *gw = add_gateway(NULL);
-    int nat1 = add_nat("203.0.113.5", 40000);
-    int nat2 = add_nat("203.0.113.6", 40000);
-    int nat3 = add_nat("203.0.113.7", 50000);
+    int nat1 = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
+    int nat2 = ike_net_add_nat(&N->net, "203.0.113.6", 40000);
+    int nat3 = ike_net_add_nat(&N->net, "203.0.113.7", 50000);
     struct cl_opts bob = {.id = "bob@corp.example", .psk = "bob-secret-0123456789"};
     struct cl_opts carol = {
         .id = "carol@corp.example", .psk = "common-secret-0123456789", .subnets = "192.0.2.80/32"};
@@ -996,7 +987,7 @@ static void retransmission_and_response_cache(void **state)
 {
     (void)state;
     struct node *gw = add_gateway(NULL);
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
     N->filter = drop_first_auth_response;
     connect_client(cl);
@@ -1185,7 +1176,7 @@ static void address_update_only_when_authenticated(void **state)
 {
     (void)state;
     struct node *gw = add_gateway(NULL);
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct cl_opts o = {.extra = "dpd = 10"};
     struct node *cl = add_client("client", "192.168.1.10", nat, &o);
     connect_client(cl);
@@ -1304,7 +1295,7 @@ static void initial_contact_replaces_old_sa(void **state)
 {
     (void)state;
     struct node *gw = add_gateway(NULL);
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct node *old = add_client("old", "192.168.1.10", nat, NULL);
     connect_client(old);
     run_for(500);

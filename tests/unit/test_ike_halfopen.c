@@ -169,12 +169,10 @@ static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshol
     return n;
 }
 
+/* A NAT at pub; every NAT here maps from port 20000 on. */
 static int add_nat(const char *pub)
 {
-    assert_true(N->n_nats < MAX_NATS);
-    N->nat[N->n_nats].pub = test_addr(pub);
-    N->nat[N->n_nats].next_port = 20000;
-    return (int)N->n_nats++;
+    return ike_net_add_nat(&N->net, pub, 20000);
 }
 
 /* A client with its own identity (user<k>@corp.example, the %default
@@ -289,8 +287,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ike_net_close(&N->net);
-    free(N);
+    ike_net_free(&N->net, N);
     N = NULL;
     return 0;
 }

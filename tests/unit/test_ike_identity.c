@@ -205,8 +205,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ike_net_close(&N->net);
-    free(N);
+    ike_net_free(&N->net, N);
     N = NULL;
     return 0;
 }

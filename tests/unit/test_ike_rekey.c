@@ -422,14 +422,6 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
     return n;
 }
 
-static int add_nat(const char *pub, uint16_t first_port)
-{
-    struct ike_sim_nat *nat = &N->nat[N->n_nats];
-    nat->pub = test_addr(pub);
-    nat->next_port = first_port;
-    return (int)N->n_nats++;
-}
-
 /* ---- inspection ---- */
 
 static uint64_t dp_id_of(const struct node *n)
@@ -521,8 +513,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    ike_net_close(&N->net);
-    free(N);
+    ike_net_free(&N->net, N);
     return 0;
 }
 
@@ -532,7 +523,7 @@ static struct node *connected_pair(const char *gw_extra, const char *cl_extra, c
 {
     struct node *gw = add_gateway(gw_extra, gw_peer);
     (void)gw;
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, cl_peer);
     ike_net_connect(&N->net, cl->e, &cl->addr);
     run_for(500);
@@ -546,7 +537,7 @@ static struct node *connected_pair(const char *gw_extra, const char *cl_extra, c
 static struct node *connected_pair_plain_client(const char *gw_extra, const char *cl_extra)
 {
     add_gateway(gw_extra, NULL);
-    int nat = add_nat("203.0.113.5", 40000);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     plain_next = true;
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, NULL);
     assert_true(cl->plain_ops);
