@@ -159,6 +159,13 @@ void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct 
     assert_int_equal(ns_ike_engine_connect(e, addr, *net->now), 0);
 }
 
+void ike_net_child_down_ignored(void *ctx, uint32_t in_spi, uint32_t out_spi)
+{
+    (void)ctx;
+    (void)in_spi;
+    (void)out_spi;
+}
+
 uint32_t ike_net_alloc_spi(void *ctx)
 {
     return ike_sim_spi_alloc(spis_of(cur, index_of(cur, ctx)));

@@ -136,6 +136,9 @@ void ike_net_log_must_have(const struct ike_net *net, const char *needle);
 /* Fails the test when the log says needle. */
 void ike_net_log_must_not_have(const struct ike_net *net, const char *needle);
 
+/* ops->child_down for a test that does not look at CHILD_SAs going. */
+void ike_net_child_down_ignored(void *ctx, uint32_t in_spi, uint32_t out_spi);
+
 /* ops->alloc_spi and ops->release_spi for a ctx that is a test's node. */
 uint32_t ike_net_alloc_spi(void *ctx);
 void ike_net_release_spi(void *ctx, uint32_t spi);

@@ -111,13 +111,6 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
     return 0;
 }
 
-static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
-{
-    (void)ctx;
-    (void)in_spi;
-    (void)out_spi;
-}
-
 static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
                           const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
                           unsigned n_dns)
@@ -142,7 +135,7 @@ static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
 /* This test's ops (the harness adds ctx and the SPI pool). */
 static const struct ns_ike_ops node_ops = {.send = ops_send,
                                            .child_up = ops_child_up,
-                                           .child_down = ops_child_down,
+                                           .child_down = ike_net_child_down_ignored,
                                            .client_up = ops_client_up,
                                            .client_down = ops_client_down};
 
