@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/hmac.h"
+
 #define AEAD_SALT_LEN 4
 #define AEAD_IV_LEN 8
 #define AEAD_TAG_LEN 16
@@ -161,26 +163,6 @@ static EVP_CIPHER_CTX *cipher_ctx_new(const EVP_CIPHER *cipher, const uint8_t *k
     return ctx;
 }
 
-static EVP_MAC_CTX *hmac_ctx_new(enum ns_integ_alg integ, const uint8_t *key, size_t key_len)
-{
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL)
-        return NULL;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac); /* the context holds its own reference */
-    if (ctx == NULL)
-        return NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)hmac_digest_of(integ), 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(ctx, key, key_len, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
-}
-
 struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
                                 const uint8_t *encr_key, size_t encr_key_len,
                                 const uint8_t *integ_key, size_t integ_key_len)
@@ -205,7 +187,7 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
         c->icv_len = ns_integ_icv_len(integ);
         /* CBC pads to its block, which is as long as its IV. */
         c->block_len = c->iv_len != 0 ? c->iv_len : 4;
-        c->mac = hmac_ctx_new(integ, integ_key, integ_key_len);
+        c->mac = ns_hmac_ctx_new(hmac_digest_of(integ), integ_key, integ_key_len);
         if (c->mac == NULL)
             goto fail;
     }

@@ -4,10 +4,11 @@
  * re-initialises it per block instead of re-keying. */
 #include "crypto/prf.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <string.h>
+
+#include "crypto/hmac.h"
 
 /* RFC 7296 2.13: the one-byte counter limits prf+ to 255 blocks. */
 #define PRF_PLUS_MAX_BLOCKS 255
@@ -42,30 +43,10 @@ size_t ns_prf_len(enum ns_prf_alg alg)
     return 0;
 }
 
-/* A keyed HMAC context, or NULL. An empty key is legal for HMAC, but a NULL
- * key pointer would mean "keep the old key" to OpenSSL, so pass a real one. */
+/* A keyed HMAC context, or NULL. */
 static EVP_MAC_CTX *hmac_new(enum ns_prf_alg alg, const uint8_t *key, size_t key_len)
 {
-    static const uint8_t empty_key[1];
-    const char *digest = digest_name(alg);
-    if (digest == NULL || (key == NULL && key_len != 0))
-        return NULL;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac == NULL)
-        return NULL;
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac); /* the context holds its own reference */
-    if (ctx == NULL)
-        return NULL;
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (EVP_MAC_init(ctx, key_len != 0 ? key : empty_key, key_len, params) != 1) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
+    return ns_hmac_ctx_new(digest_name(alg), key, key_len);
 }
 
 static int hmac_update_parts(EVP_MAC_CTX *ctx, const uint8_t *const *parts, const size_t *lens,
