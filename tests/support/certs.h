@@ -22,4 +22,20 @@ static inline const char *cert_path(const char *name)
     return p;
 }
 
+/* The configuration lines of a node with certificate NAME (NAME.pem and
+ * NAME.key) trusting ca: "cert = <path>\nkey = <path>\nca = <path>\n",
+ * in a static buffer of 4 rotating slots. */
+static inline const char *cert_conf_lines(const char *name, const char *ca)
+{
+    static char slots[4][2048];
+    static unsigned next;
+    char *s = slots[next++ % 4];
+    char pem[64], key[64];
+    snprintf(pem, sizeof(pem), "%s.pem", name);
+    snprintf(key, sizeof(key), "%s.key", name);
+    snprintf(s, sizeof(slots[0]), "cert = %s\nkey = %s\nca = %s\n", cert_path(pem), cert_path(key),
+             cert_path(ca));
+    return s;
+}
+
 #endif

@@ -166,20 +166,6 @@ static void start(struct node *n)
     ike_net_node_start(&N->net, n, &node_ops);
 }
 
-/* "cert = <fixtures>/NAME.pem\nkey = <fixtures>/NAME.key\nca = ..." */
-static const char *files(const char *name, const char *ca)
-{
-    static char slots[4][2048];
-    static unsigned next;
-    char *s = slots[next++ % 4];
-    char pem[64], key[64];
-    snprintf(pem, sizeof(pem), "%s.pem", name);
-    snprintf(key, sizeof(key), "%s.key", name);
-    snprintf(s, sizeof(slots[0]), "cert = %s\nkey = %s\nca = %s\n", cert_path(pem), cert_path(key),
-             cert_path(ca));
-    return s;
-}
-
 #define DEFAULT_PEERS "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n"
 
 /* The gateway (node 0) with certificate NAME; peers: its [peer] sections;
@@ -190,7 +176,7 @@ static struct node *gateway(const char *name, const char *extra, const char *pee
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\npool = 10.99.0.0/24\n"
              "retransmit_timeout = 1.0\nretransmit_tries = 2\n%s%s\n%s",
-             files(name, "ca.pem"), extra ? extra : "", peers ? peers : DEFAULT_PEERS);
+             cert_conf_lines(name, "ca.pem"), extra ? extra : "", peers ? peers : DEFAULT_PEERS);
     struct node *n = new_node("gateway", GW_ADDR, -1, text);
     start(n);
     return n;
@@ -208,7 +194,7 @@ static struct node *client_conf(const char *label, const char *id, const char *n
              "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = 2\n"
              "%s%s\n[peer vpn.corp.example]\nauth = pubkey\nsubnets = 192.0.2.0/24\n",
-             id, files(name, ca), extra ? extra : "");
+             id, cert_conf_lines(name, ca), extra ? extra : "");
     return new_node(label, a, 0, text);
 }
 
@@ -617,7 +603,7 @@ static void gateway_identity_not_in_certificate(void **state) /* X7 R3 */
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = multi.corp.example\npool = 10.99.0.0/24\n"
              "%s\n%s",
-             files("multi", "ca.pem"), DEFAULT_PEERS);
+             cert_conf_lines("multi", "ca.pem"), DEFAULT_PEERS);
     struct node *gw = new_node("gateway", GW_ADDR, -1, text);
     assert_int_equal(ns_conf_id_parse("vpn.corp.example", &gw->conf.local_id), 0);
     start(gw);

@@ -209,13 +209,11 @@ static struct node *new_node(const char *name, const char *a, int nat, const cha
  * [user] sections. */
 static struct node *gateway_cert(const char *name, const char *peers)
 {
-    char text[8192], pem[64], key[64];
-    snprintf(pem, sizeof(pem), "%s.pem", name);
-    snprintf(key, sizeof(key), "%s.key", name);
+    char text[8192];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\npool = 10.99.0.0/24\n"
-             "retransmit_timeout = 1.0\nretransmit_tries = 2\ncert = %s\nkey = %s\nca = %s\n\n%s",
-             cert_path(pem), cert_path(key), cert_path("ca.pem"), peers ? peers : EAP_PEERS);
+             "retransmit_timeout = 1.0\nretransmit_tries = 2\n%s\n%s",
+             cert_conf_lines(name, "ca.pem"), peers ? peers : EAP_PEERS);
     return new_node("gateway", GW_ADDR, -1, text);
 }
 
