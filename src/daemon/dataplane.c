@@ -8,13 +8,9 @@
  *   engine's esp_from, which moves the IKE SA and, through peer_moved, the
  *   ESP SAs (R4). Never the other way round: only the engine moves SAs.
  *
- * One loop, rx_batches, serves both ESP sockets (struct rx_source says how
- * each receives and what one datagram is): receive a batch -> demux -> ESP
- * open -> TUN write. The offloads (UDP GRO inside ns_udp_recv, TUN
- * super-packets inside ns_tun_batch_write, net/tun_batch.h) are behind
- * those calls, not in this file. Every wakeup moves whole batches with one
- * system call each way (recvmmsg/sendmmsg), in the buffers allocated at
- * start: nothing is allocated per packet. A callback handles at most NSD_ROUNDS batches
+ * Every wakeup moves whole batches with one system call each way
+ * (recvmmsg/sendmmsg), in the buffers allocated at start: nothing is
+ * allocated per packet. A callback handles at most NSD_ROUNDS batches
  * before it lets the other descriptors have a turn (epoll is
  * level-triggered, so what is left is seen again at once).
  *
@@ -33,6 +29,8 @@
 #include "esp/mss.h"
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
+#include "net/gso.h"
+#include "net/tun_uso.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -133,7 +131,6 @@ static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
                    struct ns_endpoint *local, struct ns_endpoint *from, bool raw, uint64_t now_ns,
                    struct ns_dgram *out, unsigned *n_out)
 {
-    nsd_sad_hold(d, NSD_HOLD_SHARED);
     d->cnt.esp_rx++;
     struct ns_esp_in_info info;
     memset(&info, 0, sizeof(info));
@@ -158,6 +155,87 @@ static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
     o->len = pkt->len;
 }
 
+static void to_tun_plain(struct nsd *d, struct ns_dgram *out, unsigned n)
+{
+    if (!n)
+        return;
+    int w = ns_tun_write(&d->tun, out, n);
+    if (w < 0)
+        w = 0;
+    d->cnt.tun_tx += (unsigned)w;
+    d->cnt.send_blocked += n - (unsigned)w;
+}
+
+/* With offloads: runs of consecutive TCP segments of one flow go to the
+ * kernel as one super-packet (net/gso.h, ns_gro), and runs of UDP
+ * datagrams of one flow as one UDP super-packet (net/tun_uso.h) where the
+ * kernel takes them; the rest one by one.
+ *
+ * The run of out[i..) that merges into one super-packet in d->tun_super:
+ * its end j (i + 1: none, write out[i] alone), the length and header in
+ * *len, *h. */
+static unsigned merge_run(struct nsd *d, const struct ns_dgram *out, unsigned i, unsigned n,
+                          size_t *len, struct ns_vnet_hdr *h)
+{
+    unsigned j = i + 1;
+    if (j == n) /* the batch's last packet: no run to start (no copy, no checksum) */
+        return j;
+    struct ns_gro g;
+    if (ns_gro_start(&g, d->tun_super, sizeof(d->tun_super), out[i].data, out[i].len)) {
+        while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
+            j++;
+        *len = ns_gro_finish(&g, h);
+        return j;
+    }
+    struct ns_uso u;
+    if (d->tun.uso_write &&
+        ns_uso_start(&u, d->tun_super, sizeof(d->tun_super), out[i].data, out[i].len)) {
+        while (j < n && ns_uso_append(&u, out[j].data, out[j].len))
+            j++;
+        *len = ns_uso_finish(&u, h);
+    }
+    return j;
+}
+
+static void to_tun(struct nsd *d, struct ns_dgram *out, unsigned n)
+{
+    if (!d->tun.offload) {
+        to_tun_plain(d, out, n);
+        return;
+    }
+    unsigned i = 0;
+    while (i < n) {
+        size_t len = 0;
+        struct ns_vnet_hdr h;
+        unsigned j = merge_run(d, out, i, n, &len, &h);
+        if (j == i + 1) {
+            to_tun_plain(d, &out[i], 1);
+            i = j;
+            continue;
+        }
+        uint64_t refused = d->tun.write_errors;
+        int w = ns_tun_write_vnet(&d->tun, &h, d->tun_super, len);
+        if (w > 0 && d->tun.write_errors != refused && h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4) {
+            /* A kernel that announced USO but refuses its writes: the
+             * datagrams go one by one, now and from now on. */
+            NS_WARN("tun %s: UDP segmentation offload refused; writing datagrams singly",
+                    d->tun.name);
+            d->tun.write_errors = refused;
+            d->tun.uso_write = false;
+            to_tun_plain(d, &out[i], j - i);
+        } else if (w > 0) {
+            d->cnt.tun_tx += j - i;
+            if (h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4)
+                d->cnt.tun_udp_supers++;
+            else
+                d->cnt.tun_tcp_supers++;
+        } else {
+            d->cnt.send_blocked += j - i;
+        }
+        i = j;
+    }
+}
+
 /* The end of an inbound callback: the engine's timer re-armed if it was
  * called, and sad_lock left as the loop wants it of an unguarded callback. */
 static void rx_done(struct nsd *d, struct rx_reports *rx)
@@ -170,134 +248,108 @@ static void rx_done(struct nsd *d, struct rx_reports *rx)
     nsd_sad_hold(d, NSD_HOLD_NONE);
 }
 
-/* One datagram from the NAT-T port: demux, then the engine or esp_in. */
-static void natt_one(struct nsd *d, struct rx_reports *rx, struct ns_dgram *in, struct ns_pkt *pkt,
-                     uint64_t now_ns, struct ns_dgram *out, unsigned *n_out)
+static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
-    const uint8_t *body;
-    size_t body_len;
-    switch (ns_natt_classify(in->data, in->len, &body, &body_len)) {
-    case NS_NATT_KEEPALIVE:
-        d->cnt.keepalives_rx++;
-        break;
-    case NS_NATT_INVALID:
-        d->cnt.natt_invalid++;
-        NS_DBG("port %u: invalid datagram of %zu bytes dropped", d->conf.natt_port, in->len);
-        break;
-    case NS_NATT_IKE:
-        d->cnt.ike_rx++;
-        /* What the ESP before it said goes first, in order. */
-        reports_flush(d, rx);
-        nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
-        /* body lies inside our writable buffer. */
-        ns_ike_engine_input(d->engine, &in->local, &in->peer, (uint8_t *)body, body_len,
-                            rx->now_ms);
-        rx->engine_called = true;
-        break;
-    case NS_NATT_ESP:
-        pkt->len = in->len;
-        esp_in(d, rx, pkt, &in->local, &in->peer, false, now_ns, out, n_out);
-        break;
-    }
-}
-
-/* One packet from the raw ESP socket, which put it at in->data, where the
- * slot's packet starts. */
-static void raw_one(struct nsd *d, struct rx_reports *rx, struct ns_dgram *in, struct ns_pkt *pkt,
-                    uint64_t now_ns, struct ns_dgram *out, unsigned *n_out)
-{
-    pkt->head = (size_t)(in->data - pkt->buf);
-    pkt->len = in->len;
-    esp_in(d, rx, pkt, &in->local, &in->peer, true, now_ns, out, n_out);
-}
-
-static int natt_recv(struct nsd *d, struct ns_dgram *in, unsigned n)
-{
-    return ns_udp_recv(&d->natt, in, n);
-}
-
-static bool natt_pending(const struct nsd *d)
-{
-    return ns_udp_pending(&d->natt);
-}
-
-static int raw_recv(struct nsd *d, struct ns_dgram *in, unsigned n)
-{
-    return ns_raw_esp_recv(&d->raw, in, n);
-}
-
-static bool raw_pending(const struct nsd *d)
-{
-    (void)d;
-    return false; /* nothing is kept between receives */
-}
-
-/* A socket that carries ESP in: how to receive a batch, whether datagrams
- * it already took wait in our buffers (UDP GRO), and what one is. */
-struct rx_source {
-    bool raw; /* IP protocol 50 */
-    int (*recv)(struct nsd *d, struct ns_dgram *in, unsigned n);
-    bool (*pending)(const struct nsd *d);
-    void (*one)(struct nsd *d, struct rx_reports *rx, struct ns_dgram *in, struct ns_pkt *pkt,
-                uint64_t now_ns, struct ns_dgram *out, unsigned *n_out);
-};
-
-static const struct rx_source natt_source = {false, natt_recv, natt_pending, natt_one};
-static const struct rx_source raw_source = {true, raw_recv, raw_pending, raw_one};
-
-/* The inbound path: receive a batch -> demux -> ESP open -> TUN write,
- * until the socket is empty or NSD_ROUNDS batches went. Datagrams already
- * taken from the kernel are finished before returning: epoll would not
- * report them again. */
-static void rx_batches(struct nsd *d, const struct rx_source *src)
-{
+    (void)fd;
+    (void)events;
+    struct nsd *d = arg;
     struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     struct rx_reports rx;
     rx.n = 0;
     rx.engine_called = false;
-    rx.now_ms = ns_loop_now_ms(d->loop);
-    for (int round = 0; round < NSD_ROUNDS || src->pending(d); round++) {
+    rx.now_ms = ns_loop_now_ms(loop);
+    /* Datagrams already taken from the kernel (UDP GRO) are finished
+     * before returning: epoll would not report them again. */
+    for (int round = 0; round < NSD_ROUNDS || ns_udp_pending(&d->natt); round++) {
         nsd_slots_prepare(d->slot, in, pkt);
-        int n = src->recv(d, in, NS_NET_BATCH_MAX);
+        int n = ns_udp_recv(&d->natt, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
         uint64_t now_ns = ns_now_ns();
         unsigned n_out = 0;
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
-                if (src->raw && in[i].len == 0) /* a broken IP header */
-                    d->cnt.raw_bad_header++;
-                else
-                    d->cnt.truncated++;
+                d->cnt.truncated++;
                 continue;
             }
-            src->one(d, &rx, &in[i], &pkt[i], now_ns, out, &n_out);
+            const uint8_t *body;
+            size_t body_len;
+            switch (ns_natt_classify(in[i].data, in[i].len, &body, &body_len)) {
+            case NS_NATT_KEEPALIVE:
+                d->cnt.keepalives_rx++;
+                break;
+            case NS_NATT_INVALID:
+                d->cnt.natt_invalid++;
+                NS_DBG("port %u: invalid datagram of %zu bytes dropped", d->conf.natt_port,
+                       in[i].len);
+                break;
+            case NS_NATT_IKE:
+                d->cnt.ike_rx++;
+                /* What the ESP before it said goes first, in order. */
+                reports_flush(d, &rx);
+                nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
+                /* body lies inside our writable buffer. */
+                ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, (uint8_t *)body, body_len,
+                                    rx.now_ms);
+                rx.engine_called = true;
+                break;
+            case NS_NATT_ESP:
+                nsd_sad_hold(d, NSD_HOLD_SHARED);
+                pkt[i].len = in[i].len;
+                esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, false, now_ns, out, &n_out);
+                break;
+            }
         }
         /* The engine first: a reply to a packet from a new address must
          * find its SA moved when it is encrypted (R4). */
         reports_flush(d, &rx);
-        ns_tun_batch_write(&d->tun_out, &d->tun, out, n_out);
-        if (n < NS_NET_BATCH_MAX && !src->pending(d))
+        to_tun(d, out, n_out);
+        if (n < NS_NET_BATCH_MAX && !ns_udp_pending(&d->natt))
             break;
     }
     rx_done(d, &rx);
 }
 
-static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
-{
-    (void)loop;
-    (void)fd;
-    (void)events;
-    rx_batches(arg, &natt_source);
-}
-
 static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
-    (void)loop;
     (void)fd;
     (void)events;
-    rx_batches(arg, &raw_source);
+    struct nsd *d = arg;
+    struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
+    struct ns_pkt pkt[NS_NET_BATCH_MAX];
+    struct rx_reports rx;
+    rx.n = 0;
+    rx.engine_called = false;
+    rx.now_ms = ns_loop_now_ms(loop);
+    for (int round = 0; round < NSD_ROUNDS; round++) {
+        nsd_slots_prepare(d->slot, in, pkt);
+        int n = ns_raw_esp_recv(&d->raw, in, NS_NET_BATCH_MAX);
+        if (n <= 0)
+            break;
+        uint64_t now_ns = ns_now_ns();
+        unsigned n_out = 0;
+        nsd_sad_hold(d, NSD_HOLD_SHARED);
+        for (int i = 0; i < n; i++) {
+            if (in[i].truncated) {
+                if (in[i].len == 0)
+                    d->cnt.raw_bad_header++;
+                else
+                    d->cnt.truncated++;
+                continue;
+            }
+            /* The raw socket put the ESP packet at in[i].data, which is
+             * where the slot's packet starts. */
+            pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
+            pkt[i].len = in[i].len;
+            esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, out, &n_out);
+        }
+        reports_flush(d, &rx); /* before delivery, as on_natt */
+        to_tun(d, out, n_out);
+        if (n < NS_NET_BATCH_MAX)
+            break;
+    }
+    rx_done(d, &rx);
 }
 
 /* ---- IKE port ---- */

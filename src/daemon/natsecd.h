@@ -45,20 +45,22 @@
 #include "net/rawesp.h"
 #include "net/timer.h"
 #include "net/tun.h"
-#include "net/tun_batch.h"
 #include "net/udp.h"
 
 /* Counters of the daemon's own, outside the engine and the SAD; the
- * outbound path keeps its own (struct nsd_tx_counters), and the TUN
- * writer its own (struct ns_tun_writer); status adds them. */
+ * outbound path keeps its own (struct nsd_tx_counters), status adds them. */
 struct nsd_counters {
     uint64_t keepalives_rx;  /* 0xFF on natt_port: discarded as RFC 3948 says */
     uint64_t keepalives_tx;  /* sent by us (X1) */
     uint64_t natt_invalid;   /* port-4500 datagrams that are none of IKE, ESP, keepalive */
     uint64_t truncated;      /* datagrams larger than our buffers */
     uint64_t raw_bad_header; /* protocol-50 packets with a broken IP header */
+    uint64_t tun_tx;         /* plaintext packets written to the TUN device */
     uint64_t esp_rx;         /* ESP packets received (UDP and raw) */
     uint64_t ike_rx, ike_tx; /* IKE datagrams received and sent */
+    uint64_t send_blocked;   /* packets dropped because TUN's buffer was full */
+    uint64_t tun_tcp_supers; /* TCP super-packets written to TUN (net/gso.h) */
+    uint64_t tun_udp_supers; /* UDP super-packets written to TUN (net/tun_uso.h) */
 };
 
 /* A client's tunnel as configured on the host (client_up), so that
@@ -124,6 +126,9 @@ struct nsd_reconnect {
     uint64_t up_ms;    /* ... since then */
 };
 
+/* The largest packet written to TUN: a super-packet of merged segments. */
+#define NSD_TUN_SUPER_MAX 65536
+
 struct nsd {
     const char *conf_path;
     struct ns_conf conf;
@@ -177,9 +182,9 @@ struct nsd {
      * an IKE send that finds its socket buffer full waits for room instead
      * of dropping the message; 0 otherwise. */
     uint64_t goodbye_deadline_ms;
-    /* dataplane.c: the inbound path's writes to TUN, with their counts
-     * and the buffer where runs merge into super-packets (main thread). */
-    struct ns_tun_writer tun_out;
+    /* dataplane.c: where the inbound path merges a run of decrypted
+     * packets into one TUN super-packet (main thread only). */
+    uint8_t tun_super[NSD_TUN_SUPER_MAX];
 
     /* The outbound path (dataplane_tx.c); sad_lock and sad_hold only with
      * its worker thread (sad_locking). */

@@ -233,9 +233,8 @@ static json_object *esp_drops(const struct ns_sad *sad)
     return o;
 }
 
-/* The main thread's counters (its TUN writer's among them) and the
- * outbound path's, added up; status runs with sad_lock exclusive, so the
- * outbound worker is between batches. */
+/* The main thread's counters and the outbound path's, added up; status
+ * runs with sad_lock exclusive, so the outbound worker is between batches. */
 static json_object *dataplane_counters(const struct nsd *d)
 {
     const struct nsd_counters *c = &d->cnt;
@@ -243,7 +242,7 @@ static json_object *dataplane_counters(const struct nsd *d)
     nsd_tx_counters(d, &t);
     json_object *o = json_object_new_object();
     add_u64(o, "tun_rx", t.tun_rx);
-    add_u64(o, "tun_tx", d->tun_out.written);
+    add_u64(o, "tun_tx", c->tun_tx);
     add_u64(o, "esp_rx", c->esp_rx);
     add_u64(o, "esp_tx", t.esp_tx);
     add_u64(o, "ike_rx", c->ike_rx);
@@ -253,12 +252,12 @@ static json_object *dataplane_counters(const struct nsd *d)
     add_u64(o, "natt_invalid", c->natt_invalid);
     add_u64(o, "truncated", c->truncated + t.truncated);
     add_u64(o, "raw_bad_header", c->raw_bad_header + d->raw.bad_headers);
-    add_u64(o, "send_blocked", d->tun_out.blocked + t.send_blocked);
+    add_u64(o, "send_blocked", c->send_blocked + t.send_blocked);
     add_u64(o, "send_errors",
             d->ike.send_errors + d->natt.send_errors + d->raw.send_errors + t.send_errors);
     add_u64(o, "tun_write_errors", d->tun.write_errors);
-    add_u64(o, "tun_tcp_supers", d->tun_out.tcp_supers);
-    add_u64(o, "tun_udp_supers", d->tun_out.udp_supers);
+    add_u64(o, "tun_tcp_supers", c->tun_tcp_supers);
+    add_u64(o, "tun_udp_supers", c->tun_udp_supers);
     return o;
 }
 
