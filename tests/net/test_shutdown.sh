@@ -72,9 +72,11 @@ nsd_wait_up gw
 vip=$(nsd_q alice .virtual_ip)
 nsx c1 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel to start with"
 # What the checks after exit look for must be there before (not vacuous).
-[ "$(host_state c1 | tr '\n' ' ')" = "link rule routes " ] ||
+# (Waited for, at most 5 s: one look right after the first ping saw the
+# rule missing now and then, and present a moment later.)
+wait_for '[ "$(host_state c1 | tr "\n" " ")" = "link rule routes " ]' 5 ||
   fail "alice's natsecd has not set up link, rule and routes: $(host_state c1 | tr '\n' ' ')"
-[ "$(host_state gw | tr '\n' ' ')" = "link routes " ] ||
+wait_for '[ "$(host_state gw | tr "\n" " ")" = "link routes " ]' 5 ||
   fail "the gateway's natsecd has not set up link and pool route: $(host_state gw | tr '\n' ' ')"
 
 step "X2 (a): SIGTERM alice (virtual IP $vip, the pool's only client address)"
