@@ -30,8 +30,6 @@ struct ns_create_child_msg {
 };
 
 /* ---- create_child_exchange.c ---- */
-/* Appends our KE payload for dh. 0 or -1. */
-int ns_create_child_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh);
 /* Our KE's shared secret with the peer's KE payload into shared (its
  * length in *len). 0 or -1 (the peer's value is not a group element). */
 int ns_create_child_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t *shared,

@@ -79,17 +79,6 @@ static bool parse_msg(const struct ns_ike_payloads *in, struct ns_create_child_m
     return true;
 }
 
-int ns_create_child_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
-{
-    uint8_t pub[NS_DH_MAX_PUBLIC];
-    enum ns_dh_group g = ns_dh_group_of(dh);
-    size_t len = ns_dh_public_len(g);
-    if (ns_dh_public(dh, pub, len) != 0)
-        return -1;
-    ns_ike_add_ke(b, (uint16_t)g, pub, len);
-    return 0;
-}
-
 /* Our KE's shared secret with the peer's KE payload into shared (its
  * length in *len). 0 or -1 (the peer's value is not a group element). */
 int ns_create_child_shared_secret(struct ns_dh *dh, const struct ns_ike_ke *ke, uint8_t *shared,

@@ -86,7 +86,7 @@ static int build_child_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     ns_ike_add_sa(&b, &resp);
     ns_ike_add_nonce(&b, nr, NS_IKE_NONCE_LEN);
-    if (dh && ns_create_child_add_ke(&b, dh) != 0)
+    if (dh && ns_eng_add_ke(&b, dh) != 0)
         return -1;
     ns_ike_add_ts(&b, NS_PL_TSI, old->remote_ts, old->n_remote_ts);
     ns_ike_add_ts(&b, NS_PL_TSR, old->local_ts, old->n_local_ts);
@@ -263,7 +263,7 @@ int ns_create_child_send_child_request(struct ns_ike_engine *e, struct ns_ikesa 
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_nonce(&b, cc->ni, sizeof(cc->ni));
-    if (cc->dh && ns_create_child_add_ke(&b, cc->dh) != 0)
+    if (cc->dh && ns_eng_add_ke(&b, cc->dh) != 0)
         return -1;
     ns_ike_add_ts(&b, NS_PL_TSI, old->local_ts, old->n_local_ts);
     ns_ike_add_ts(&b, NS_PL_TSR, old->remote_ts, old->n_remote_ts);

@@ -116,7 +116,7 @@ void ns_create_child_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
             ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) == 0) {
             ns_ike_add_sa(&b, &resp);
             ns_ike_add_nonce(&b, nr, sizeof(nr));
-            if (ns_create_child_add_ke(&b, dh) == 0)
+            if (ns_eng_add_ke(&b, dh) == 0)
                 len = ns_eng_sk_end(e, sa, &b);
         }
     }
@@ -156,7 +156,7 @@ int ns_create_child_send_ike_request(struct ns_ike_engine *e, struct ns_ikesa *s
         return -1;
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_nonce(&b, cc->ni, sizeof(cc->ni));
-    if (ns_create_child_add_ke(&b, cc->dh) != 0)
+    if (ns_eng_add_ke(&b, cc->dh) != 0)
         return -1;
     int len = ns_eng_sk_end(e, sa, &b);
     if (len < 0)

@@ -1,7 +1,8 @@
 /* Building and sending the engine's messages: the SK envelope (RFC 7296
  * 3.14) with a random IV, sealed with an SK cipher keyed for that message
  * only, and the one place that hands bytes to ops->send, which decides the
- * non-ESP marker from the port (RFC 3948 2.2). */
+ * non-ESP marker from the port (RFC 3948 2.2); and our KE payload, which
+ * IKE_SA_INIT and CREATE_CHILD_SA both send. */
 #include <string.h>
 
 #include "crypto/rand.h"
@@ -65,5 +66,16 @@ int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, const st
     if (n < 0)
         return -1;
     ns_eng_respond(e, sa, rx, e->buf, (size_t)n);
+    return 0;
+}
+
+int ns_eng_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
+{
+    uint8_t pub[NS_DH_MAX_PUBLIC];
+    enum ns_dh_group g = ns_dh_group_of(dh);
+    size_t len = ns_dh_public_len(g);
+    if (ns_dh_public(dh, pub, len) != 0)
+        return -1;
+    ns_ike_add_ke(b, (uint16_t)g, pub, len);
     return 0;
 }

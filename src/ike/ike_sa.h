@@ -428,6 +428,8 @@ int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_bu
  * empty one), cached for retransmissions. Returns 0 or -1. */
 int ns_eng_respond_notify(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                           uint8_t exchange, uint16_t notify, const uint8_t *data, size_t len);
+/* Appends our KE payload (RFC 7296 3.4) for dh. 0 or -1. */
+int ns_eng_add_ke(struct ns_ike_builder *b, const struct ns_dh *dh);
 /* Sends an unprotected message through ops->send from local to remote. */
 void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,
                  const struct ns_endpoint *remote, const uint8_t *msg, size_t len);

@@ -96,17 +96,6 @@ static int add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t 
     return 0;
 }
 
-static int add_our_ke(struct ns_ike_builder *b, const struct ns_dh *dh)
-{
-    uint8_t pub[NS_DH_MAX_PUBLIC];
-    enum ns_dh_group g = ns_dh_group_of(dh);
-    size_t len = ns_dh_public_len(g);
-    if (ns_dh_public(dh, pub, len) != 0)
-        return -1;
-    ns_ike_add_ke(b, (uint16_t)g, pub, len);
-    return 0;
-}
-
 /* ---- initiator ---- */
 
 /* Builds and sends the IKE_SA_INIT request from the SA's current material
@@ -126,7 +115,7 @@ static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->cookie_len) /* the COOKIE goes first (2.6) */
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE, sa->cookie, sa->cookie_len);
     ns_ike_add_sa(&b, &offer);
-    if (add_our_ke(&b, sa->dh) != 0)
+    if (ns_eng_add_ke(&b, sa->dh) != 0)
         return -1;
     ns_ike_add_nonce(&b, sa->ni, sa->ni_len);
     if (add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
@@ -491,7 +480,7 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     struct ns_ike_builder b;
     ns_ike_build_begin(&b, e->buf, sizeof(e->buf), &h);
     ns_ike_add_sa(&b, &resp);
-    if (add_our_ke(&b, sa->dh) != 0)
+    if (ns_eng_add_ke(&b, sa->dh) != 0)
         return -1;
     ns_ike_add_nonce(&b, sa->nr, sa->nr_len);
     if (add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
