@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/fuzz_memo.h"
 #include "crypto/hmac.h"
 
 #define AEAD_SALT_LEN 4
@@ -35,6 +36,12 @@ struct ns_cipher {
     uint8_t salt[AEAD_SALT_LEN];
     EVP_CIPHER_CTX *enc, *dec; /* both NULL for NULL encryption */
     EVP_MAC_CTX *mac;          /* NULL for AEAD */
+#ifdef NATSEC_FUZZ
+    /* The algorithms and keys, naming the contexts to the fuzz targets'
+     * memo (fuzz_memo.h); empty when it is off. */
+    uint8_t memo_key[3 * sizeof(uint64_t) + NS_CIPHER_MAX_ENCR_KEY + NS_CIPHER_MAX_INTEG_KEY];
+    size_t memo_key_len;
+#endif
 };
 
 bool ns_encr_is_aead(enum ns_encr_alg encr)
@@ -163,6 +170,46 @@ static EVP_CIPHER_CTX *cipher_ctx_new(const EVP_CIPHER *cipher, const uint8_t *k
     return ctx;
 }
 
+#ifdef NATSEC_FUZZ
+NS_MEMO_BOOKKEEPING static void memo_key_add(struct ns_cipher *c, const void *p, size_t len)
+{
+    memcpy(c->memo_key + c->memo_key_len, p, len);
+    c->memo_key_len += len;
+}
+
+/* Fuzz builds, with the fuzz targets' memo on: c's contexts from a set
+ * keyed alike that an ns_cipher_free gave back (true), or none (false,
+ * with c->memo_key set so that c's own go back when it is freed). */
+NS_MEMO_BOOKKEEPING static bool memo_take(struct ns_cipher *c, enum ns_encr_alg encr,
+                                          unsigned key_bits, enum ns_integ_alg integ,
+                                          const uint8_t *encr_key, size_t encr_key_len,
+                                          const uint8_t *integ_key, size_t integ_key_len)
+{
+    if (!ns_memo_begin(NS_MEMO_CIPHER))
+        return false;
+    const uint64_t algs[3] = {encr, key_bits, integ};
+    memo_key_add(c, algs, sizeof(algs));
+    if (encr_key_len)
+        memo_key_add(c, encr_key, encr_key_len);
+    if (integ_key_len)
+        memo_key_add(c, integ_key, integ_key_len);
+    ns_memo_add(c->memo_key, c->memo_key_len);
+    return ns_memo_cipher_take(&c->enc, &c->dec, &c->mac);
+}
+
+/* The contexts of c back to the memo, when it takes them. */
+NS_MEMO_BOOKKEEPING static void memo_give(struct ns_cipher *c)
+{
+    if (c->memo_key_len == 0 || !ns_memo_begin(NS_MEMO_CIPHER))
+        return;
+    ns_memo_add(c->memo_key, c->memo_key_len);
+    if (ns_memo_cipher_give(c->enc, c->dec, c->mac)) {
+        c->enc = c->dec = NULL;
+        c->mac = NULL;
+    }
+}
+#endif
+
 struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
                                 const uint8_t *encr_key, size_t encr_key_len,
                                 const uint8_t *integ_key, size_t integ_key_len)
@@ -187,6 +234,12 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
         c->icv_len = ns_integ_icv_len(integ);
         /* CBC pads to its block, which is as long as its IV. */
         c->block_len = c->iv_len != 0 ? c->iv_len : 4;
+    }
+#ifdef NATSEC_FUZZ
+    if (memo_take(c, encr, key_bits, integ, encr_key, encr_key_len, integ_key, integ_key_len))
+        return c;
+#endif
+    if (!c->aead) {
         c->mac = ns_hmac_ctx_new(hmac_digest_of(integ), integ_key, integ_key_len);
         if (c->mac == NULL)
             goto fail;
@@ -200,6 +253,9 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
     }
     return c;
 fail:
+#ifdef NATSEC_FUZZ
+    c->memo_key_len = 0; /* a set keyed halfway is no spare */
+#endif
     ns_cipher_free(c);
     return NULL;
 }
@@ -208,6 +264,9 @@ void ns_cipher_free(struct ns_cipher *c)
 {
     if (c == NULL)
         return;
+#ifdef NATSEC_FUZZ
+    memo_give(c);
+#endif
     EVP_CIPHER_CTX_free(c->enc);
     EVP_CIPHER_CTX_free(c->dec);
     EVP_MAC_CTX_free(c->mac);

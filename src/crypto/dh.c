@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/fuzz_memo.h"
+
 #define X25519_LEN 32
 #define ECP256_COORD 32
 #define ECP256_POINT (1 + 2 * ECP256_COORD) /* 0x04 | x | y (SEC1) */
@@ -148,18 +150,44 @@ out:
     return pkey;
 }
 
-struct ns_dh *ns_dh_new(enum ns_dh_group group)
+static EVP_PKEY *dh_generate(enum ns_dh_group group)
 {
     switch (group) {
     case NS_DH_CURVE25519:
-        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "X25519"));
+        return EVP_PKEY_Q_keygen(NULL, NULL, "X25519");
     case NS_DH_ECP256:
-        return dh_wrap(group, EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"));
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     case NS_DH_MODP1024:
     case NS_DH_MODP2048:
-        return dh_wrap(group, modp_generate(modp_of(group)));
+        return modp_generate(modp_of(group));
     }
     return NULL;
+}
+
+#ifdef NATSEC_FUZZ
+/* Fuzz builds: through the fuzz targets' memo when it is on (fuzz_memo.h). */
+NS_MEMO_BOOKKEEPING static EVP_PKEY *dh_generate_memo(enum ns_dh_group group)
+{
+    if (!ns_memo_begin(NS_MEMO_DH_NEW))
+        return dh_generate(group);
+    ns_memo_add_u64(group);
+    struct ns_memo_result r = {0};
+    if (!ns_memo_find(&r)) {
+        r.pkey = dh_generate(group);
+        ns_memo_keep(&r);
+    }
+    ns_memo_end();
+    return r.pkey;
+}
+#endif
+
+struct ns_dh *ns_dh_new(enum ns_dh_group group)
+{
+#ifdef NATSEC_FUZZ
+    return dh_wrap(group, dh_generate_memo(group));
+#else
+    return dh_wrap(group, dh_generate(group));
+#endif
 }
 
 /* An EC key pair from a private scalar: the public point is computed with
@@ -368,13 +396,10 @@ static bool all_zero(const uint8_t *p, size_t len)
     return acc == 0;
 }
 
-int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *shared,
-                 size_t shared_len)
+/* ns_dh_derive once its arguments are checked: on failure shared is wiped. */
+static int dh_derive(struct ns_dh *dh, const uint8_t *peer, uint8_t *shared, size_t shared_len)
 {
     const size_t need = ns_dh_shared_len(dh->group);
-    if (peer == NULL || shared == NULL || peer_len != ns_dh_public_len(dh->group) ||
-        shared_len < need)
-        return -1;
     EVP_PKEY *theirs = NULL;
     switch (dh->group) {
     case NS_DH_CURVE25519:
@@ -412,4 +437,45 @@ out:
     EVP_PKEY_CTX_free(ctx);
     EVP_PKEY_free(theirs);
     return rc;
+}
+
+#ifdef NATSEC_FUZZ
+/* Fuzz builds: through the fuzz targets' memo when it is on (fuzz_memo.h). */
+NS_MEMO_BOOKKEEPING static int dh_derive_memo(struct ns_dh *dh, const uint8_t *peer,
+                                              uint8_t *shared, size_t shared_len)
+{
+    if (!ns_memo_begin(NS_MEMO_DH_DERIVE))
+        return dh_derive(dh, peer, shared, shared_len);
+    const size_t need = ns_dh_shared_len(dh->group);
+    ns_memo_add_pkey(dh->pkey);
+    ns_memo_add_u64(dh->group);
+    ns_memo_add(peer, ns_dh_public_len(dh->group));
+    struct ns_memo_result r = {0};
+    if (ns_memo_find(&r)) {
+        if (r.rc == 0)
+            memcpy(shared, r.out, need);
+        else
+            OPENSSL_cleanse(shared, shared_len);
+    } else {
+        r.rc = dh_derive(dh, peer, shared, shared_len);
+        r.out = r.rc == 0 ? shared : NULL;
+        r.out_len = r.rc == 0 ? need : 0;
+        ns_memo_keep(&r);
+    }
+    ns_memo_end();
+    return r.rc;
+}
+#endif
+
+int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *shared,
+                 size_t shared_len)
+{
+    if (peer == NULL || shared == NULL || peer_len != ns_dh_public_len(dh->group) ||
+        shared_len < ns_dh_shared_len(dh->group))
+        return -1;
+#ifdef NATSEC_FUZZ
+    return dh_derive_memo(dh, peer, shared, shared_len);
+#else
+    return dh_derive(dh, peer, shared, shared_len);
+#endif
 }

@@ -8,6 +8,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 
+#include "crypto/fuzz_memo.h"
 #include "crypto/hmac.h"
 
 /* RFC 7296 2.13: the one-byte counter limits prf+ to 255 blocks. */
@@ -69,8 +70,8 @@ static int hmac_final(EVP_MAC_CTX *ctx, uint8_t *out, size_t want)
     return 0;
 }
 
-int ns_prf_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
-                 const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out)
+static int prf_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                     const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out)
 {
     EVP_MAC_CTX *ctx = hmac_new(alg, key, key_len);
     if (ctx == NULL || out == NULL)
@@ -93,9 +94,9 @@ int ns_prf(enum ns_prf_alg alg, const uint8_t *key, size_t key_len, const uint8_
 }
 
 /* T1 = prf(K, S | 0x01), Tn = prf(K, Tn-1 | S | n); out = T1 | T2 | ... */
-int ns_prf_plus_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
-                      const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out,
-                      size_t out_len)
+static int prf_plus_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                          const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out,
+                          size_t out_len)
 {
     const size_t block = ns_prf_len(alg);
     if (block == 0 || out == NULL || out_len > PRF_PLUS_MAX_BLOCKS * block)
@@ -125,6 +126,62 @@ out:
     if (rc != 0)
         OPENSSL_cleanse(out, out_len);
     return rc;
+}
+
+#ifdef NATSEC_FUZZ
+/* Fuzz builds: a PRF output through the fuzz targets' memo when it is on
+ * (fuzz_memo.h), keyed by the key and the concatenated data it covers.
+ * plus_len: prf+'s output length, or 0 for the PRF itself. Only successes
+ * are kept. */
+NS_MEMO_BOOKKEEPING static int prf_memo(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                                        const uint8_t *const *parts, const size_t *lens, size_t n,
+                                        uint8_t *out, size_t plus_len)
+{
+    bool plus = plus_len != 0;
+    if (out == NULL || !ns_memo_begin(plus ? NS_MEMO_PRF_PLUS : NS_MEMO_PRF))
+        return plus ? prf_plus_parts(alg, key, key_len, parts, lens, n, out, plus_len)
+                    : prf_parts(alg, key, key_len, parts, lens, n, out);
+    ns_memo_add_u64(alg);
+    ns_memo_add_u64(plus_len);
+    ns_memo_add_u64(key_len);
+    ns_memo_add(key, key_len);
+    for (size_t i = 0; i < n; i++)
+        ns_memo_add(parts[i], lens[i]);
+    struct ns_memo_result r = {0};
+    if (ns_memo_find(&r)) {
+        memcpy(out, r.out, r.out_len);
+    } else {
+        r.rc = plus ? prf_plus_parts(alg, key, key_len, parts, lens, n, out, plus_len)
+                    : prf_parts(alg, key, key_len, parts, lens, n, out);
+        r.out = out;
+        r.out_len = plus ? plus_len : ns_prf_len(alg);
+        if (r.rc == 0)
+            ns_memo_keep(&r);
+    }
+    ns_memo_end();
+    return r.rc;
+}
+#endif
+
+int ns_prf_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                 const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out)
+{
+#ifdef NATSEC_FUZZ
+    return prf_memo(alg, key, key_len, parts, lens, n, out, 0);
+#else
+    return prf_parts(alg, key, key_len, parts, lens, n, out);
+#endif
+}
+
+int ns_prf_plus_parts(enum ns_prf_alg alg, const uint8_t *key, size_t key_len,
+                      const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *out,
+                      size_t out_len)
+{
+#ifdef NATSEC_FUZZ
+    if (out_len != 0)
+        return prf_memo(alg, key, key_len, parts, lens, n, out, out_len);
+#endif
+    return prf_plus_parts(alg, key, key_len, parts, lens, n, out, out_len);
 }
 
 int ns_prf_plus(enum ns_prf_alg alg, const uint8_t *key, size_t key_len, const uint8_t *seed,

@@ -12,6 +12,8 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include "crypto/fuzz_memo.h"
+
 #define MAX_SALT 512 /* more than any RSA key natsec takes could hold */
 
 size_t ns_hash_len(enum ns_hash_alg h)
@@ -429,9 +431,9 @@ static int ecdsa_raw_to_der(const uint8_t *raw, size_t len, size_t half, unsigne
     return n;
 }
 
-int ns_pkey_sign(EVP_PKEY *key, const struct ns_sig_scheme *s, bool raw,
-                 const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *sig,
-                 size_t cap, size_t *sig_len)
+static int pkey_sign(EVP_PKEY *key, const struct ns_sig_scheme *s, bool raw,
+                     const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *sig,
+                     size_t cap, size_t *sig_len)
 {
     EVP_MD_CTX *ctx = sig_ctx(key, s, true);
     uint8_t *tmp = NULL;
@@ -458,6 +460,53 @@ out:
     if (rc != 0)
         ERR_clear_error();
     return rc;
+}
+
+#ifdef NATSEC_FUZZ
+/* Fuzz builds: through the fuzz targets' memo when it is on (fuzz_memo.h),
+ * keyed by the key, the scheme, the data and the random stream's state.
+ * Only successes are kept. */
+NS_MEMO_BOOKKEEPING static int pkey_sign_memo(EVP_PKEY *key, const struct ns_sig_scheme *s,
+                                              bool raw, const uint8_t *const *parts,
+                                              const size_t *lens, size_t n, uint8_t *sig,
+                                              size_t cap, size_t *sig_len)
+{
+    if (!key || !s || !sig || !sig_len || !ns_memo_begin(NS_MEMO_SIGN))
+        return pkey_sign(key, s, raw, parts, lens, n, sig, cap, sig_len);
+    ns_memo_add_pkey(key);
+    ns_memo_add_u64(s->kind);
+    ns_memo_add_u64(s->hash);
+    ns_memo_add_u64(s->mgf1);
+    ns_memo_add_u64(s->salt_len);
+    ns_memo_add_u64(raw);
+    ns_memo_add_u64(cap);
+    for (size_t i = 0; i < n; i++)
+        ns_memo_add(parts[i], lens[i]);
+    struct ns_memo_result r = {0};
+    if (ns_memo_find(&r)) {
+        memcpy(sig, r.out, r.out_len);
+        *sig_len = r.out_len;
+    } else {
+        r.rc = pkey_sign(key, s, raw, parts, lens, n, sig, cap, sig_len);
+        r.out = sig;
+        r.out_len = r.rc == 0 ? *sig_len : 0;
+        if (r.rc == 0)
+            ns_memo_keep(&r);
+    }
+    ns_memo_end();
+    return r.rc;
+}
+#endif
+
+int ns_pkey_sign(EVP_PKEY *key, const struct ns_sig_scheme *s, bool raw,
+                 const uint8_t *const *parts, const size_t *lens, size_t n, uint8_t *sig,
+                 size_t cap, size_t *sig_len)
+{
+#ifdef NATSEC_FUZZ
+    return pkey_sign_memo(key, s, raw, parts, lens, n, sig, cap, sig_len);
+#else
+    return pkey_sign(key, s, raw, parts, lens, n, sig, cap, sig_len);
+#endif
 }
 
 int ns_pkey_verify(EVP_PKEY *key, const struct ns_sig_scheme *s, bool raw,

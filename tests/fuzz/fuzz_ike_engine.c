@@ -91,8 +91,8 @@
  *   datagram delivered and timer run. It ends where the budget runs out,
  *   in the middle of a TIME or NEXT too: a longer script only repeats
  *   what shorter ones reach (liveness checks and re-keys for hours of
- *   simulated time, up to 2 s of CPU an input), and the seeds spend at
- *   most 107 (lifetimes; the seed writer prints what each spends).
+ *   simulated time, up to 2 s of CPU an input). The seeds spend far less:
+ *   about 100 at most (lifetimes; the seed writer prints each one's).
  *
  * Checked on every input, besides the sanitizers: the ops contract of
  * engine.h (every reserved SPI released exactly once and never while its
@@ -111,20 +111,20 @@
  * restarted for every input, so SPIs, nonces, DH keys, IVs and the hash
  * keys are the same on every run of an input, and so is everything else.
  * The handshake of a setup therefore runs once; later inputs start from a
- * copy of its result (world_setup).
+ * copy of its result (world_setup). And src/crypto's memo (fuzz builds
+ * only, crypto/fuzz_memo.h) hands back the DH key pairs and secrets, PRF
+ * outputs, signatures and keyed cipher contexts it made before for the
+ * same inputs and state of the stream, instead of OpenSSL making them
+ * again (FUZZ_IKE_ENGINE_NO_MEMO=1 turns it off).
  *
  * The seed corpus in tests/fuzz/corpus/ike_engine/ is written by this file
  * compiled as a program, which also runs every seed, from a copy of the
- * handshake and from the handshake itself, checks that both send the same,
- * and prints what it did (with a hash of all that was sent: the same on
- * every run):
- *   B=build/clang-san; clang -D_GNU_SOURCE -DFUZZ_IKE_ENGINE_SEEDGEN \
- *     -fsanitize=address,undefined -fsanitize=fuzzer-no-link -Isrc \
- *     tests/fuzz/fuzz_ike_engine.c tests/fuzz/heap_snapshot.c \
- *     -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free \
- *     $B/libnatsec_ike.a $B/libnatsec_conf.a $B/libnatsec_natt.a $B/libnatsec_esp.a \
- *     $B/libnatsec_net.a $B/libnatsec_eap.a $B/libnatsec_crypto.a $B/libnatsec_util.a \
- *     -lcrypto -linih -ljson-c -o /tmp/seedgen && /tmp/seedgen tests/fuzz/corpus/ike_engine
+ * handshake with the memo on and from the handshake itself with it off,
+ * checks that both send the same, and prints what it did (with a hash of
+ * all that was sent: the same on every run). CTest runs it as
+ * fuzz.ike_engine_seeds; to write the corpus:
+ *   cmake --build build/clang-san --target fuzz_ike_engine_seeds &&
+ *   build/clang-san/tests/fuzz/fuzz_ike_engine_seeds tests/fuzz/corpus/ike_engine
  * A finding replays with its log on stderr (FUZZ_IKE_ENGINE_NO_SNAPSHOT=1:
  * with the handshake run for it):
  *   FUZZ_IKE_ENGINE_LOG=1 build/clang-san/tests/fuzz/fuzz_ike_engine <file> */
@@ -137,6 +137,7 @@
 #include <sys/socket.h>
 
 #include "crypto/cipher.h"
+#include "crypto/fuzz_memo.h"
 #include "crypto/pubkey.h"
 #include "crypto/x509.h"
 #include "esp/spi.h"
@@ -205,6 +206,21 @@ static int rng_status(void)
 
 static const RAND_METHOD rng_method = {
     .bytes = rng_bytes, .pseudorand = rng_bytes, .status = rng_status};
+
+/* The stream as src/crypto's memo sees it (fuzz_memo.h). */
+static size_t rng_get(uint8_t state[NS_FUZZ_RNG_MAX])
+{
+    memcpy(state, &rng_state, sizeof(rng_state));
+    return sizeof(rng_state);
+}
+
+static void rng_set(const uint8_t *state, size_t len)
+{
+    if (len == sizeof(rng_state))
+        memcpy(&rng_state, state, len);
+}
+
+static const struct ns_fuzz_rng memo_rng = {.get = rng_get, .set = rng_set};
 
 /* ---- the world ---- */
 
@@ -1703,6 +1719,8 @@ static void init_once(void)
         abort();
     }
     no_snapshots = getenv("FUZZ_IKE_ENGINE_NO_SNAPSHOT") != NULL;
+    if (!getenv("FUZZ_IKE_ENGINE_NO_MEMO"))
+        ns_fuzz_memo_enable(&memo_rng);
     ns_log_set_level(NS_LOG_DEBUG); /* every log line is formatted: they are code too */
     if (getenv("FUZZ_IKE_ENGINE_LOG"))
         return; /* to stderr: FUZZ_IKE_ENGINE_LOG=1 <target> <crash file> */
@@ -1787,9 +1805,11 @@ static void seed_write(const char *name)
     run(seed, seed_len);
     seed_report(name, copied, sizeof(copied));
     no_snapshots = true;
+    ns_fuzz_memo_enable(NULL);
     run(seed, seed_len);
     seed_report(name, real, sizeof(real));
     no_snapshots = false;
+    ns_fuzz_memo_enable(&memo_rng);
     if (strcmp(copied, real) != 0) {
         fprintf(stderr, "from a copy of the handshake:\n%s\nfrom the handshake:\n%s\n", copied,
                 real);
