@@ -97,6 +97,11 @@ step "R15: $REFUSED_COUNT IKE_SA_INIT with a proposal the gateway refuses: its l
 gw_log=$(nsd_log gw)
 summary='refused or odd IKE_SA_INIT: [0-9]* similar lines suppressed'
 refused_out=$NATSEC_TMP/refused.out
+# The first flood's accepted requests log "assuming no NAT" under the same
+# kind of line; a new 10 s window of the limiter must start before this
+# flood, or all of its lines may be held back (seen: 10 + 5090 counted, 0
+# about the refusals).
+sleep 11
 no_proposal_before=$(nsd_q gw .counters.ike.no_proposal_sent)
 lines_before=$(grep -c "no acceptable IKE proposal" "$gw_log" || true)
 summaries_before=$(grep -c "$summary" "$gw_log" || true)
@@ -113,7 +118,7 @@ refused=$(($(nsd_q gw .counters.ike.no_proposal_sent) - no_proposal_before))
 # The count of the lines held back comes once their 10 s window is over.
 wait_for "[ \$(grep -c '$summary' '$gw_log') -gt $summaries_before ]" 15 ||
   fail "no line with the count of the suppressed lines: $(tail -n 5 "$gw_log")"
-lines=$(($(grep -c "no acceptable IKE proposal" "$gw_log") - lines_before))
+lines=$(($(grep -c "no acceptable IKE proposal" "$gw_log" || true) - lines_before))
 suppressed=$(grep -o "$summary" "$gw_log" | tail -n +$((summaries_before + 1)) |
   awk '{ n += $(NF - 3) } END { print n + 0 }')
 # At most 10 a window: the windows the flood touched, 10 s each.
