@@ -245,7 +245,7 @@ iop_tcp_transfer() {
   out=$NATSEC_TMP/xfer-recv-$port.out
   run_bg "$to" "$NSD_TOOLS/tcpxfer" -l "$port" -r -t 60 >"$out" 2>/dev/null
   recv_pid=$BG_PID
-  wait_for "nsx $to ss -ltn | grep -q ':$port '" 5 || fail "tcpxfer receiver did not listen in $to"
+  wait_for "nsx $to ss -ltn | quiet_grep ':$port '" 5 || fail "tcpxfer receiver did not listen in $to"
   send=$(nsx "$from" "$NSD_TOOLS/tcpxfer" -c "$dst" -p "$port" -s "$data" -t 60) ||
     fail "sending $mb MB from $from to $dst failed"
   wait "$recv_pid" || fail "tcpxfer receiver in $to failed: $(cat "$out")"

@@ -79,12 +79,12 @@ sw_start pub bob
 sw_load bob "$(sw_conf_client "$GW_PUB" "$GW_ID" "$CLIENT_ID" "$PSK" "$CORP_NET")"
 sw_initiate bob home 20 || fail "swanctl --initiate failed without NAT"
 nsx pub ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "ping through the tunnel failed without NAT"
-sw_list_sas bob --ike home | grep -q 'INSTALLED, TUNNEL-in-UDP' ||
+sw_list_sas bob --ike home | quiet_grep 'INSTALLED, TUNNEL-in-UDP' ||
   fail "expected strongSwan (kernel-libipsec) to force UDP encapsulation without a NAT"
 capture_stop "$cap"
 plain_esp=$(tshark -n -r "$cap" -Y 'ip.proto == 50' 2>/dev/null | wc -l)
 [ "$plain_esp" -eq 0 ] || fail "saw $plain_esp plain ESP packets from kernel-libipsec"
-tshark -n -r "$cap" -Y 'udp.port == 4500 && esp' 2>/dev/null | grep -q ESP || fail "no ESP in UDP 4500 without NAT"
+tshark -n -r "$cap" -Y 'udp.port == 4500 && esp' 2>/dev/null | quiet_grep ESP || fail "no ESP in UDP 4500 without NAT"
 grep -q 'remote host is behind NAT' "$(sw_log bob)" || fail "client did not report the faked NAT"
 ! grep -q 'local host is behind NAT' "$(sw_log bob)" || fail "client without NAT thinks it is behind one"
 sw_swanctl bob --terminate --ike home --timeout 10 >/dev/null || fail "terminate failed"

@@ -89,6 +89,12 @@ must() {
   "$@" || fail "command failed ($?): $*"
 }
 
+# grep that reads all of its input: `cmd | grep -q` stops reading at the
+# first match, so cmd may die of SIGPIPE writing what follows it, and under
+# pipefail the pipeline then fails although it matched (seen as rare
+# failures of checks that had matched). Use it after a pipe.
+quiet_grep() { grep "$@" >/dev/null; }
+
 # Set up a run: scratch dir, EXIT/INT/TERM traps that call netns_cleanup.
 netns_init() {
   [ "$(id -u)" -eq 0 ] || fail "network tests need root"

@@ -146,16 +146,16 @@ sw_list_sas() {
 sw_ike_established() {
   local name=$1 ike=${2:-}
   if [ -n "$ike" ]; then
-    sw_list_sas "$name" --ike "$ike" 2>/dev/null | grep -q "^$ike: .*ESTABLISHED"
+    sw_list_sas "$name" --ike "$ike" 2>/dev/null | quiet_grep "^$ike: .*ESTABLISHED"
   else
-    sw_list_sas "$name" 2>/dev/null | grep -q 'ESTABLISHED'
+    sw_list_sas "$name" 2>/dev/null | quiet_grep 'ESTABLISHED'
   fi
 }
 
 # True when instance NAME has an INSTALLED CHILD SA (named CHILD if given): sw_child_installed NAME [CHILD].
 sw_child_installed() {
   local name=$1 child=${2:-}
-  sw_list_sas "$name" 2>/dev/null | grep -qE "^ +${child:-[^ ]+}: #[0-9]+, .*INSTALLED"
+  sw_list_sas "$name" 2>/dev/null | quiet_grep -E "^ +${child:-[^ ]+}: #[0-9]+, .*INSTALLED"
 }
 
 # Stop the charon of instance NAME by its PID (TERM, then KILL): sw_stop NAME.

@@ -106,7 +106,7 @@ done <<EOC
 /etc/natsec/natsecd.conf 640 root:natsec
 /usr/share/doc/natsec/examples/gateway.conf 644 root:root
 EOC
-inroot dpkg-query -W -f '${Conffiles}\n' natsec | grep -q '^ /etc/natsec/natsecd.conf ' ||
+inroot dpkg-query -W -f '${Conffiles}\n' natsec | quiet_grep '^ /etc/natsec/natsecd.conf ' ||
   fail "/etc/natsec/natsecd.conf is not a conffile"
 pw=$(inroot getent passwd natsec) || fail "no natsec user"
 IFS=: read -r _ _ uid gid _ home shell <<<"$pw"
@@ -120,7 +120,7 @@ for page in natsecd.8 natsecctl.8 natsecd.conf.5; do
   inroot man -l "/usr/share/man/man${page##*.}/$page.gz" >/dev/null 2>&1 || fail "man $page does not render"
 done
 # The manual is docs/config.md: a key the documentation names is in it.
-LC_ALL=C.UTF-8 inroot man -l /usr/share/man/man5/natsecd.conf.5.gz 2>/dev/null | grep -q 'log_target' ||
+LC_ALL=C.UTF-8 inroot man -l /usr/share/man/man5/natsecd.conf.5.gz 2>/dev/null | quiet_grep 'log_target' ||
   fail "natsecd.conf(5) lacks log_target"
 
 step "X14: systemd-analyze verify of the installed unit is clean (manuals included)"
@@ -178,7 +178,7 @@ inroot dpkg --purge natsec >"$NATSEC_TMP/dpkg-purge.txt" 2>&1 || {
   cat "$NATSEC_TMP/dpkg-purge.txt" >&2
   fail "dpkg --purge failed"
 }
-! inroot dpkg-query -W -f '${Status}' natsec 2>/dev/null | grep -q installed || fail "natsec is still known to dpkg"
+! inroot dpkg-query -W -f '${Status}' natsec 2>/dev/null | quiet_grep installed || fail "natsec is still known to dpkg"
 ! inroot getent passwd natsec >/dev/null || fail "the natsec user is left"
 ! inroot getent group natsec >/dev/null || fail "the natsec group is left"
 # Every path the package or its scripts made, found in the overlay's upper

@@ -82,7 +82,7 @@ out=$NATSEC_TMP/xfer.out
 step "X11: $SIZE_MB MB up, alice -> server:5003, SHA-256 checked"
 run_bg srv "$NSD_TOOLS/tcpxfer" -l 5003 -r -t 60 >"$out" 2>&1
 pid=$BG_PID
-wait_for "nsx srv ss -ltn | grep -q ':5003 '" 5 || fail "receiver did not listen"
+wait_for "nsx srv ss -ltn | quiet_grep ':5003 '" 5 || fail "receiver did not listen"
 send=$(nsx c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5003 -s "$data" -t 60) || fail "upload failed"
 wait "$pid" || fail "receiver failed: $(cat "$out")"
 got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$out")
@@ -92,7 +92,7 @@ step "  upload: $send"
 step "X11: $SIZE_MB MB down, alice -> server:5004, the server sends, SHA-256 checked"
 run_bg srv "$NSD_TOOLS/tcpxfer" -l 5004 -s "$data" -t 60 >"$out" 2>&1
 pid=$BG_PID
-wait_for "nsx srv ss -ltn | grep -q ':5004 '" 5 || fail "sender did not listen"
+wait_for "nsx srv ss -ltn | quiet_grep ':5004 '" 5 || fail "sender did not listen"
 recv=$(nsx c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5004 -r -t 60) || fail "download failed (stalled in the PMTU black hole?)"
 wait "$pid" || fail "server sender failed: $(cat "$out")"
 got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' <<<"$recv")

@@ -46,7 +46,7 @@ want=$(sha256sum "$data" | cut -d' ' -f1)
 recv_out=$NATSEC_TMP/recv.out
 run_bg srv "$NSD_TOOLS/tcpxfer" -l 5001 -r -t 120 >"$recv_out" 2>/dev/null
 recv_pid=$BG_PID
-wait_for "nsx srv ss -ltn | grep -q ':5001 '" 5 || fail "receiver did not listen"
+wait_for "nsx srv ss -ltn | quiet_grep ':5001 '" 5 || fail "receiver did not listen"
 send_out=$(nsx c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5001 -s "$data" -t 120) || fail "sending failed"
 wait "$recv_pid" || fail "receiver failed: $(cat "$recv_out")"
 got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$recv_out")
@@ -58,7 +58,7 @@ step "upload of $SIZE_MB MB took $secs s ($(awk -v s="$secs" -v m=$SIZE_MB 'BEGI
 step "R13: $SIZE_MB MB over TCP from the server to the telecommuter's virtual IP, SHA-256 checked"
 run_bg c1 "$NSD_TOOLS/tcpxfer" -l 5002 -r -t 120 >"$recv_out" 2>/dev/null
 recv_pid=$BG_PID
-wait_for "nsx c1 ss -ltn | grep -q ':5002 '" 5 || fail "receiver did not listen"
+wait_for "nsx c1 ss -ltn | quiet_grep ':5002 '" 5 || fail "receiver did not listen"
 send_out=$(nsx srv "$NSD_TOOLS/tcpxfer" -c "$vip" -p 5002 -s "$data" -t 120) || fail "sending failed"
 wait "$recv_pid" || fail "receiver failed: $(cat "$recv_out")"
 got=$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$recv_out")

@@ -72,7 +72,7 @@ nat_move_checked() {
   from=$(nsd_q gw '.ike_sas[0].remote')
   moves_before=$(nsd_q gw .counters.ike.peer_moves)
   move_nat() {
-    # netns.sh checks the rule with "nft ... | grep -q", which under pipefail
+    # netns.sh checks the rule with "nft ... | quiet_grep", which under pipefail
     # fails when grep's early exit hits nft with SIGPIPE: check without it.
     (
       set +o pipefail

@@ -49,7 +49,7 @@ nsx srv ping -c 6 -i 0.1 -W 2 "$ve" >/dev/null || fail "the server cannot reach 
 step "R8: an address-embedding protocol (callback to the address in the payload) works for both"
 run_bg srv "$NSD_TOOLS/callback" -l 7000 -n 2 -t 20 >"$NATSEC_TMP/callback.out" 2>&1
 cb_pid=$BG_PID
-wait_for "nsx srv ss -lun | grep -q ':7000 '" 5 || fail "callback server did not start"
+wait_for "nsx srv ss -lun | quiet_grep ':7000 '" 5 || fail "callback server did not start"
 nsx c1 "$NSD_TOOLS/callback" -c "$SRV_ADDR" -p 7000 -a "$va" -t 10 | sed 's/^/  alice: /' ||
   fail "alice was not called back at $va"
 nsx c2 "$NSD_TOOLS/callback" -c "$SRV_ADDR" -p 7000 -a "$ve" -t 10 | sed 's/^/  erin: /' ||

@@ -57,7 +57,7 @@ burst() {
   s0=$(supers "$rnsd")
   run_bg "$rns" "$BURST" -l "$port" -r "$RUNS" -t 30 >"$out" 2>&1
   local pid=$BG_PID
-  wait_for "nsx $rns ss -lun | grep -q ':$port '" 5 || fail "receiver did not bind"
+  wait_for "nsx $rns ss -lun | quiet_grep ':$port '" 5 || fail "receiver did not bind"
   local sent
   sent=$(nsx "$ns" "$BURST" -c "$host" -p "$port" -r "$RUNS") || fail "sending failed"
   wait "$pid" || fail "$ns -> $host: not every datagram arrived intact: $(cat "$out"); $sent"
@@ -80,7 +80,7 @@ e0=$(udp_csum_errors srv)
 out=$NATSEC_TMP/recv-bad.out
 run_bg srv "$BURST" -l 7103 -r "$RUNS" -x "$bad" -t 30 >"$out" 2>&1
 pid=$BG_PID
-wait_for "nsx srv ss -lun | grep -q ':7103 '" 5 || fail "receiver did not bind"
+wait_for "nsx srv ss -lun | quiet_grep ':7103 '" 5 || fail "receiver did not bind"
 sent=$(nsx c1 "$BURST" -c "$SRV_ADDR" -p 7103 -S "$vip" -x "$bad" -r "$RUNS") || fail "raw sending failed"
 wait "$pid" || fail "the good datagrams did not all arrive, or the bad one did: $(cat "$out")"
 e1=$(udp_csum_errors srv)

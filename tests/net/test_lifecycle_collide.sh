@@ -94,11 +94,11 @@ for what in child child ike ike; do
   for n in alice gw; do
     from=$la
     [ "$n" = gw ] && from=$lg
-    log_since "$n" "$from" | grep -q "$pat" || fail "$n did not start a re-key"
-    log_since "$n" "$from" | grep -qE "$ans" || fail "$n did not answer the other's re-key: no collision"
+    log_since "$n" "$from" | quiet_grep "$pat" || fail "$n did not start a re-key"
+    log_since "$n" "$from" | quiet_grep -E "$ans" || fail "$n did not answer the other's re-key: no collision"
     log_since "$n" "$from" | grep -E 'simultaneous|overtaken|TEMPORARY_FAILURE|is busy|stands' |
       sed -e "s/^/    $n: /" -e 's/ ike: / /' || true
-    log_since "$n" "$from" | grep -qE 'redundant \(lowest nonce|re-key won \(2\.8\.2\)' ||
+    log_since "$n" "$from" | quiet_grep -E 'redundant \(lowest nonce|re-key won \(2\.8\.2\)' ||
       fail "$n did not resolve the collision by the nonces"
   done
 done

@@ -60,7 +60,7 @@ wait_for "'$NSC_BIN' -s '$(nsd_sock gw)' status --json" 10 || {
   fail "natsecd with log_target = syslog did not start"
 }
 gw_pid=${NSD_PID[gw]}
-wait_for "sys_of $gw_pid | grep -q 'started'" 5 || fail "no 'started' line in syslog"
+wait_for "sys_of $gw_pid | quiet_grep 'started'" 5 || fail "no 'started' line in syslog"
 sys_of "$gw_pid" | head -n 3 | sed 's/^/  syslog: /'
 
 step "X14: a client run with -f (INVOCATION_ID inherited from a service) logs to stderr"
@@ -83,7 +83,7 @@ n=$(sys_of "$gw_pid" | grep -cF "$ctx" || true)
 # Whatever the gateway logged about establishing alice's SAs names her.
 est=$(sys_of "$gw_pid" | grep -E 'IKE SA [0-9a-f]+ established|CHILD SA installed' || true)
 [ -n "$est" ] || fail "the gateway logged nothing about establishing alice's SA"
-! grep -vF "$ctx" <<<"$est" | grep -q . || fail "lines about alice's SA without '$ctx': $(grep -vF "$ctx" <<<"$est")"
+! grep -vF "$ctx" <<<"$est" | quiet_grep . || fail "lines about alice's SA without '$ctx': $(grep -vF "$ctx" <<<"$est")"
 # The client's lines about the gateway name it likewise.
 grep -qF "[peer vpn.corp.example $GW_PUB:4500]" "$(nsd_log alice)" ||
   fail "no client line ends with '[peer vpn.corp.example $GW_PUB:4500]'"
@@ -92,7 +92,7 @@ grep -qE "IKE_SA_INIT done.* \[peer $GW_PUB:[0-9]+\]\$" "$(nsd_log alice)" ||
   fail "alice's IKE_SA_INIT line does not name the gateway's address"
 "$NSC_BIN" -s "$(nsd_sock gw)" log-level debug >/dev/null
 "$NSC_BIN" -s "$(nsd_sock gw)" rekey child >/dev/null
-wait_for "sys_of $gw_pid | grep -q '^<31>.*\]: DEBUG .*\[peer alice@corp.example '" 5 ||
+wait_for "sys_of $gw_pid | quiet_grep '^<31>.*\]: DEBUG .*\[peer alice@corp.example '" 5 ||
   fail "no debug line with priority 7 about alice after log-level debug and a re-key"
 check_levels "$gw_pid"
 "$NSC_BIN" -s "$(nsd_sock alice)" down >/dev/null
@@ -110,7 +110,7 @@ wait "$BG_PID" || fail "natsecd in the background exited $? at start"
 bg_pid=$(nsd_q gw .pid)
 BG_PIDS+=("$bg_pid")
 [ "$bg_pid" != "${NSD_PID[gw]}" ] || fail "natsecd did not go to the background"
-wait_for "sys_of $bg_pid | grep -q 'started'" 5 || fail "no 'started' line in syslog from the background natsecd"
+wait_for "sys_of $bg_pid | quiet_grep 'started'" 5 || fail "no 'started' line in syslog from the background natsecd"
 check_levels "$bg_pid"
 [ ! -s "$(nsd_log gw)" ] || { cat "$(nsd_log gw)" >&2; fail "the background natsecd wrote to stderr"; }
 stop_pid "$bg_pid"
@@ -122,7 +122,7 @@ js=$(stat -c '%d:%i' "$journal")
 run_bg gw unshare --mount --propagation private env JOURNAL_STREAM="$js" \
   bash "$here/tools/with_devlog.sh" "$sock" "$NSD_BIN" -c "$(nsd_conf gw)" -f 2>>"$journal"
 js_pid=$BG_PID
-wait_for "sys_of $js_pid | grep -q 'started'" 10 || fail "no 'started' line in syslog with JOURNAL_STREAM set"
+wait_for "sys_of $js_pid | quiet_grep 'started'" 10 || fail "no 'started' line in syslog with JOURNAL_STREAM set"
 [ ! -s "$journal" ] || { cat "$journal" >&2; fail "natsecd wrote to the journal stream instead of syslog"; }
 check_levels "$js_pid"
 stop_pid "$js_pid"

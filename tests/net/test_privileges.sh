@@ -77,7 +77,7 @@ data=$NATSEC_TMP/data.bin
 head -c $((4 * 1024 * 1024)) /dev/urandom >"$data"
 run_bg srv "$NSD_TOOLS/tcpxfer" -l 5001 -r -t 30 >"$NATSEC_TMP/recv.out" 2>/dev/null
 recv_pid=$BG_PID
-wait_for "nsx srv ss -ltn | grep -q ':5001 '" 5 || fail "the receiver did not listen"
+wait_for "nsx srv ss -ltn | quiet_grep ':5001 '" 5 || fail "the receiver did not listen"
 nsx c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5001 -s "$data" -t 30 >/dev/null || fail "sending 4 MB failed"
 wait "$recv_pid" || fail "the receiver failed: $(cat "$NATSEC_TMP/recv.out")"
 [ "$(sed -n 's/.*sha256=\([0-9a-f]*\).*/\1/p' "$NATSEC_TMP/recv.out")" = "$(sha256sum "$data" | cut -d' ' -f1)" ] ||

@@ -36,7 +36,7 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 host_state() {
   local ns=$1
   nsx "$ns" ip link show nsec0 >/dev/null 2>&1 && echo link
-  nsx "$ns" ip rule show | grep -q "lookup $TABLE" && echo rule
+  nsx "$ns" ip rule show | quiet_grep "lookup $TABLE" && echo rule
   [ -n "$(nsx "$ns" ip -4 route show table all | grep -E "dev nsec0|table $TABLE")" ] && echo routes
   return 0
 }

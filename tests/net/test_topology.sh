@@ -50,7 +50,7 @@ must nsx pub ip route add "$CORP_NET" via "$GW_PUB"
 if nsx pub ping -c 2 -i 0.2 -W 1 "$SRV_ADDR" >/dev/null 2>&1; then
   fail "server $SRV_ADDR answered a host on the internet"
 fi
-nsx gw nft list chain inet filter forward | grep -qE 'counter packets [1-9].* drop' ||
+nsx gw nft list chain inet filter forward | quiet_grep -E 'counter packets [1-9].* drop' ||
   fail "the gateway's wan0->corp0 drop rule did not count the attempt"
 # and the NATed clients have no route there at all
 if nsx c1 ping -c 1 -W 1 "$SRV_ADDR" >/dev/null 2>&1; then
@@ -83,7 +83,7 @@ capture_stop "$cap"
 mapfile -t got < <(udp_sources "$cap")
 [ ${#got[@]} -eq 2 ] || fail "expected 2 public sources, saw: ${got[*]}"
 [[ ${got[0]} == "$NAT1_PUB":* && ${got[1]} == "$NAT1_PUB":* ]] || fail "sources not nat1's address: ${got[*]}"
-printf '%s\n' "${got[@]}" | grep -qx "$NAT1_PUB:500" || fail "first host did not keep public port 500: ${got[*]}"
+printf '%s\n' "${got[@]}" | quiet_grep -x "$NAT1_PUB:500" || fail "first host did not keep public port 500: ${got[*]}"
 step "public sources: ${got[*]}"
 
 # ------------------------------------------ port range + conntrack flush
@@ -120,8 +120,8 @@ step "nat_set_udp_timeout shortens the UDP mapping lifetime"
 nat_set_udp_timeout nat1 2
 [ "$(nsx nat1 sysctl -n net.netfilter.nf_conntrack_udp_timeout)" = 2 ] || fail "timeout not set"
 udp_send c1 41000 "$GW_PUB" 9999 1
-nsx nat1 conntrack -L -p udp --sport 41000 2>/dev/null | grep -q 'sport=41000' || fail "no mapping for the UDP flow"
-wait_for "! nsx nat1 conntrack -L -p udp --sport 41000 2>/dev/null | grep -q sport=41000" 8 ||
+nsx nat1 conntrack -L -p udp --sport 41000 2>/dev/null | quiet_grep 'sport=41000' || fail "no mapping for the UDP flow"
+wait_for "! nsx nat1 conntrack -L -p udp --sport 41000 2>/dev/null | quiet_grep sport=41000" 8 ||
   fail "the UDP mapping outlived its 2 s timeout"
 
 # ------------------------------------------ packet loss

@@ -74,7 +74,7 @@ xfer_round() {
   pids+=("$BG_PID")
   run_bg c1 "$NSD_TOOLS/tcpxfer" -l 5002 -r -t 60 >"$down" 2>&1
   pids+=("$BG_PID")
-  wait_for "nsx srv ss -ltn | grep -q ':5001 ' && nsx c1 ss -ltn | grep -q ':5002 '" 5 ||
+  wait_for "nsx srv ss -ltn | quiet_grep ':5001 ' && nsx c1 ss -ltn | quiet_grep ':5002 '" 5 ||
     fail "round $r: the receivers did not listen"
   run_bg c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5001 -s "$data" -t 60 >/dev/null 2>&1
   pids+=("$BG_PID")
@@ -92,7 +92,7 @@ xfer_round() {
 }
 
 move_nat() {
-  # Checked without pipefail, as test_esp_rebind does (nft | grep -q).
+  # Checked without pipefail, as test_esp_rebind does (nft | quiet_grep).
   (
     set +o pipefail
     nat_set_port_range nat1 20000 30000

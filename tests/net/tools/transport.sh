@@ -36,7 +36,7 @@ tp_udp_exchange() {
   # shellcheck disable=SC2086 # $z is empty or -z
   run_bg "$to" "$NSD_TOOLS/udpx" -l "$port" -n "$count" -t 60 $z >"$srv_out" 2>&1
   pid=$BG_PID
-  wait_for "nsx '$to' ss -lun | grep -q ':$port '" 5 || fail "udpx did not listen on $port in $to"
+  wait_for "nsx '$to' ss -lun | quiet_grep ':$port '" 5 || fail "udpx did not listen on $port in $to"
   # shellcheck disable=SC2086
   out=$(nsx "$from" "$NSD_TOOLS/udpx" -c "$addr" -p "$port" -n "$count" -s 1200 -t 60 $z) ||
     fail "UDP exchange $from -> $addr:$port failed: $out"
@@ -51,7 +51,7 @@ tp_tcp_transfer() {
   recv_out=$NATSEC_TMP/tcpxfer-$port.out
   run_bg "$to" "$NSD_TOOLS/tcpxfer" -l "$port" -r -t 120 >"$recv_out" 2>"$recv_out.err"
   pid=$BG_PID
-  wait_for "nsx '$to' ss -ltn | grep -q ':$port '" 5 || fail "tcpxfer did not listen on $port in $to"
+  wait_for "nsx '$to' ss -ltn | quiet_grep ':$port '" 5 || fail "tcpxfer did not listen on $port in $to"
   out=$(nsx "$from" "$NSD_TOOLS/tcpxfer" -c "$addr" -p "$port" -s "$file" -t 120) ||
     fail "TCP transfer $from -> $addr:$port failed: $out"
   wait "$pid" || fail "tcpxfer receiver in $to: $(cat "$recv_out" "$recv_out.err")"
