@@ -9,10 +9,16 @@
 #include <pthread.h>
 #include <string.h>
 
-#define SLOTS 8192       /* a power of two, twice MAX_ENTRIES */
-#define MAX_ENTRIES 4096 /* then everything is forgotten and the memo refills */
-#define MAX_SPARE 4      /* cipher context sets kept per key */
-#define MAX_REFS 2       /* key pairs in one key */
+/* Entries live in one array allocated when the memo is turned on; once
+ * it is full, each new entry takes the place of the oldest, reusing its
+ * buffers. So a warm memo allocates nothing of its own, and an input that
+ * adds entries frees about what it allocates: libFuzzer reruns an input
+ * that ends with more allocations than frees, to look for leaks. */
+#define MAX_ENTRIES 4096
+#define SLOTS (2 * MAX_ENTRIES) /* a power of two */
+#define NO_ENTRY UINT32_MAX
+#define MAX_SPARE 4 /* cipher context sets kept per key */
+#define MAX_REFS 2  /* key pairs in one key */
 
 struct spare {
     EVP_CIPHER_CTX *enc, *dec;
@@ -20,16 +26,17 @@ struct spare {
 };
 
 struct entry {
+    bool slotted; /* in slots[] (its key matches) */
     uint64_t hash;
     uint8_t *key;
-    size_t key_len;
+    size_t key_len, key_cap;
     EVP_PKEY *refs[MAX_REFS]; /* named in the key by address: held */
     size_t n_refs;
     uint8_t rng_after[NS_FUZZ_RNG_MAX]; /* random operations: the stream after */
     size_t rng_len;
     int rc;
     uint8_t *out;
-    size_t out_len;
+    size_t out_len, out_cap;
     EVP_PKEY *pkey;
     struct spare spare[MAX_SPARE];
     size_t n_spare;
@@ -37,8 +44,9 @@ struct entry {
 
 static const struct ns_fuzz_rng *rng;
 static pthread_t owner;
-static struct entry *slots[SLOTS];
-static size_t n_entries;
+static struct entry *entries; /* MAX_ENTRIES, the first n_entries used */
+static size_t n_entries, oldest;
+static uint32_t slots[SLOTS]; /* open addressing, linear probing: entry indices */
 static struct ns_fuzz_memo_stats stats;
 
 /* The operation in progress. */
@@ -62,7 +70,8 @@ NS_MEMO_BOOKKEEPING static bool is_random(enum ns_memo_kind kind)
     return kind == NS_MEMO_DH_NEW || kind == NS_MEMO_SIGN;
 }
 
-NS_MEMO_BOOKKEEPING static void entry_free(struct entry *e)
+/* What e holds, let go of; its buffers stay for the next entry. */
+NS_MEMO_BOOKKEEPING static void entry_clear(struct entry *e)
 {
     for (size_t i = 0; i < e->n_refs; i++)
         EVP_PKEY_free(e->refs[i]);
@@ -72,26 +81,34 @@ NS_MEMO_BOOKKEEPING static void entry_free(struct entry *e)
         EVP_MAC_CTX_free(e->spare[i].mac);
     }
     EVP_PKEY_free(e->pkey);
-    OPENSSL_clear_free(e->out, e->out_len);
-    OPENSSL_free(e->key);
-    OPENSSL_free(e);
+    if (e->out)
+        OPENSSL_cleanse(e->out, e->out_cap);
+    e->n_refs = e->n_spare = e->out_len = e->rng_len = 0;
+    e->pkey = NULL;
 }
 
-NS_MEMO_BOOKKEEPING static void flush(void)
+NS_MEMO_BOOKKEEPING static void forget_all(void)
 {
-    for (size_t i = 0; i < SLOTS; i++) {
-        if (slots[i])
-            entry_free(slots[i]);
-        slots[i] = NULL;
+    for (size_t i = 0; i < n_entries; i++) {
+        entry_clear(&entries[i]);
+        OPENSSL_free(entries[i].out);
+        OPENSSL_free(entries[i].key);
     }
-    n_entries = 0;
+    OPENSSL_free(entries);
+    entries = NULL;
+    n_entries = oldest = 0;
+    for (size_t i = 0; i < SLOTS; i++)
+        slots[i] = NO_ENTRY;
 }
 
 NS_MEMO_BOOKKEEPING void ns_fuzz_memo_enable(const struct ns_fuzz_rng *r)
 {
-    flush();
-    rng = r;
-    owner = pthread_self();
+    forget_all();
+    rng = NULL;
+    if (r && (entries = OPENSSL_zalloc(MAX_ENTRIES * sizeof(*entries))) != NULL) {
+        rng = r;
+        owner = pthread_self();
+    }
 }
 
 NS_MEMO_BOOKKEEPING void ns_fuzz_memo_stats(struct ns_fuzz_memo_stats *out)
@@ -171,11 +188,11 @@ NS_MEMO_BOOKKEEPING static struct entry *lookup(void)
 {
     op.hash = hash_of(op.key, op.len);
     for (size_t s = op.hash & (SLOTS - 1);; s = (s + 1) & (SLOTS - 1)) {
-        struct entry *e = slots[s];
-        if (!e) {
+        if (slots[s] == NO_ENTRY) {
             op.slot = s;
             return NULL;
         }
+        struct entry *e = &entries[slots[s]];
         if (e->hash == op.hash && e->key_len == op.len && memcmp(e->key, op.key, op.len) == 0) {
             op.slot = s;
             return e;
@@ -183,27 +200,75 @@ NS_MEMO_BOOKKEEPING static struct entry *lookup(void)
     }
 }
 
-/* A new entry for the key built so far, in its slot. */
+/* Takes entry i out of the slots, moving back the entries that probed
+ * past it (linear probing's deletion). */
+NS_MEMO_BOOKKEEPING static void unslot(uint32_t i)
+{
+    if (!entries[i].slotted)
+        return;
+    entries[i].slotted = false;
+    size_t s = entries[i].hash & (SLOTS - 1);
+    while (slots[s] != i)
+        s = (s + 1) & (SLOTS - 1);
+    for (size_t j = s;;) {
+        slots[s] = NO_ENTRY;
+        for (;;) {
+            j = (j + 1) & (SLOTS - 1);
+            if (slots[j] == NO_ENTRY)
+                return;
+            size_t home = entries[slots[j]].hash & (SLOTS - 1);
+            /* slots[j] may fill the hole at s unless its home lies
+             * cyclically in (s, j]. */
+            bool stays = s <= j ? (home > s && home <= j) : (home > s || home <= j);
+            if (!stays)
+                break;
+        }
+        slots[s] = slots[j];
+        s = j;
+    }
+}
+
+NS_MEMO_BOOKKEEPING static bool set_bytes(uint8_t **buf, size_t *cap, size_t *len,
+                                          const uint8_t *p, size_t n)
+{
+    if (n > *cap) {
+        size_t c = n < 64 ? 64 : n;
+        uint8_t *b = OPENSSL_realloc(*buf, c);
+        if (!b)
+            return false;
+        *buf = b;
+        *cap = c;
+    }
+    if (n)
+        memcpy(*buf, p, n);
+    *len = n;
+    return true;
+}
+
+/* An entry for the key built so far, in its slot: a new one, or the
+ * oldest one's place. */
 NS_MEMO_BOOKKEEPING static struct entry *insert(void)
 {
-    if (n_entries == MAX_ENTRIES) {
-        flush();
-        stats.flushes++;
-        (void)lookup(); /* the slot again, in the empty table */
+    uint32_t i;
+    if (n_entries < MAX_ENTRIES) {
+        i = (uint32_t)n_entries++;
+    } else {
+        i = (uint32_t)oldest;
+        oldest = (oldest + 1) % MAX_ENTRIES;
+        unslot(i);
+        entry_clear(&entries[i]);
+        stats.evictions++;
+        (void)lookup(); /* the free slot, after the moves */
     }
-    struct entry *e = OPENSSL_zalloc(sizeof(*e));
-    if (!e || !(e->key = OPENSSL_malloc(op.len))) {
-        OPENSSL_free(e);
-        return NULL;
-    }
-    memcpy(e->key, op.key, op.len);
-    e->key_len = op.len;
+    struct entry *e = &entries[i];
+    if (!set_bytes(&e->key, &e->key_cap, &e->key_len, op.key, op.len))
+        return NULL; /* not slotted: unused until its turn comes again */
     e->hash = op.hash;
-    for (size_t i = 0; i < op.n_refs; i++)
-        if (EVP_PKEY_up_ref(op.refs[i]) == 1)
-            e->refs[e->n_refs++] = op.refs[i];
-    slots[op.slot] = e;
-    n_entries++;
+    for (size_t k = 0; k < op.n_refs; k++)
+        if (EVP_PKEY_up_ref(op.refs[k]) == 1)
+            e->refs[e->n_refs++] = op.refs[k];
+    slots[op.slot] = i;
+    e->slotted = true;
     return e;
 }
 
@@ -246,14 +311,9 @@ NS_MEMO_BOOKKEEPING void ns_memo_keep(const struct ns_memo_result *r)
     }
     e->rc = r->rc;
     e->pkey = op.kind == NS_MEMO_DH_NEW ? r->pkey : NULL;
-    if (r->out_len && (e->out = OPENSSL_malloc(r->out_len)) != NULL) {
-        memcpy(e->out, r->out, r->out_len);
-        e->out_len = r->out_len;
-    } else if (r->out_len) {
-        e->rc = -1; /* never replayed: see ns_memo_find */
-        slots[op.slot] = NULL;
-        n_entries--;
-        entry_free(e);
+    if (!set_bytes(&e->out, &e->out_cap, &e->out_len, r->out, r->out_len)) {
+        unslot((uint32_t)(e - entries));
+        entry_clear(e);
         return;
     }
     if (is_random(op.kind)) {

@@ -48,7 +48,7 @@ struct ns_fuzz_rng {
 void ns_fuzz_memo_enable(const struct ns_fuzz_rng *rng);
 
 struct ns_fuzz_memo_stats {
-    uint64_t hits, misses, flushes;
+    uint64_t hits, misses, evictions;
 };
 void ns_fuzz_memo_stats(struct ns_fuzz_memo_stats *out);
 
