@@ -228,8 +228,8 @@ NS_MEMO_BOOKKEEPING static void unslot(uint32_t i)
     }
 }
 
-NS_MEMO_BOOKKEEPING static bool set_bytes(uint8_t **buf, size_t *cap, size_t *len,
-                                          const uint8_t *p, size_t n)
+NS_MEMO_BOOKKEEPING static bool set_bytes(uint8_t **buf, size_t *cap, size_t *len, const uint8_t *p,
+                                          size_t n)
 {
     if (n > *cap) {
         size_t c = n < 64 ? 64 : n;

@@ -174,6 +174,11 @@
 
 enum { GW = 0, CL = 1 };
 
+/* The harness's own plumbing and checks: no coverage instrumentation, so
+ * they give the fuzzer no features and cost no traced comparisons (what
+ * they call of the engines is instrumented as usual). */
+#define BOOKKEEPING __attribute__((no_sanitize("coverage")))
+
 /* ---- deterministic randomness ---- */
 
 /* A splitmix64 stream restarted for every input: not random at all, which
@@ -181,7 +186,7 @@ enum { GW = 0, CL = 1 };
  * to be unique where it checks (SPIs), which it does itself. */
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
+BOOKKEEPING static uint64_t rng_next(void)
 {
     uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -189,7 +194,7 @@ static uint64_t rng_next(void)
     return z ^ (z >> 31);
 }
 
-static int rng_bytes(unsigned char *buf, int num)
+BOOKKEEPING static int rng_bytes(unsigned char *buf, int num)
 {
     for (int i = 0; i < num; i += 8) {
         uint64_t v = rng_next();
@@ -293,7 +298,7 @@ struct world {
 
 static struct world W;
 
-static void check(bool ok, const char *what)
+BOOKKEEPING static void check(bool ok, const char *what)
 {
     if (!ok) {
         fprintf(stderr, "fuzz_ike_engine: invariant broken: %s\n", what);
@@ -322,8 +327,8 @@ static struct ns_addr client_addr(void)
 
 /* Where a datagram sent by `from` from src to dst arrives, as the
  * receiver sees it; -1 when it reaches neither engine. */
-static int route(int from, const struct ns_endpoint *src, const struct ns_endpoint *dst,
-                 struct ns_endpoint *local, struct ns_endpoint *remote)
+BOOKKEEPING static int route(int from, const struct ns_endpoint *src, const struct ns_endpoint *dst,
+                             struct ns_endpoint *local, struct ns_endpoint *remote)
 {
     if (from == CL) {
         if (!ns_addr_equal(&dst->addr, &W.gw) || (dst->port != 500 && dst->port != 4500))
@@ -349,8 +354,8 @@ static int route(int from, const struct ns_endpoint *src, const struct ns_endpoi
     return CL;
 }
 
-static void enqueue(int to, const struct ns_endpoint *local, const struct ns_endpoint *remote,
-                    const uint8_t *msg, size_t len)
+BOOKKEEPING static void enqueue(int to, const struct ns_endpoint *local,
+                                const struct ns_endpoint *remote, const uint8_t *msg, size_t len)
 {
     if (W.qn == QLEN || len > NS_IKE_BUF)
         return; /* a full network loses packets */
@@ -362,15 +367,15 @@ static void enqueue(int to, const struct ns_endpoint *local, const struct ns_end
     p->len = len;
 }
 
-static void check_wakeup(int i)
+BOOKKEEPING static void check_wakeup(int i)
 {
     struct host *h = &W.h[i];
     check(h->wakeup == ns_ike_engine_next_wakeup(h->e), "set_wakeup tells the earliest deadline");
 }
 
 /* Hands one datagram to an engine. */
-static void deliver(int to, const struct ns_endpoint *local, const struct ns_endpoint *remote,
-                    uint8_t *msg, size_t len)
+BOOKKEEPING static void deliver(int to, const struct ns_endpoint *local,
+                                const struct ns_endpoint *remote, uint8_t *msg, size_t len)
 {
     W.delivering = to;
     W.spent++;
@@ -387,7 +392,7 @@ static void deliver(int to, const struct ns_endpoint *local, const struct ns_end
     check_wakeup(to);
 }
 
-static void pump(void)
+BOOKKEEPING static void pump(void)
 {
     static struct pkt p;
     for (unsigned n = 0; W.qn && n < PUMP_BUDGET; n++) {
@@ -400,12 +405,12 @@ static void pump(void)
 
 /* ---- ops ---- */
 
-static int host_index(const struct host *h)
+BOOKKEEPING static int host_index(const struct host *h)
 {
     return h == &W.h[GW] ? GW : CL;
 }
 
-static void note_id(struct host *h, uint64_t id)
+BOOKKEEPING static void note_id(struct host *h, uint64_t id)
 {
     for (unsigned i = 0; i < h->n_ids; i++)
         if (h->ids[i] == id)
@@ -417,8 +422,8 @@ static void note_id(struct host *h, uint64_t id)
 /* 2.1, 2.2: a request goes out again byte for byte, or a new one has the
  * next message ID (window size 1). IKE_SA_INIT is left out: it is repeated
  * with ID 0 and new contents after a COOKIE or INVALID_KE. */
-static void check_request_id(int from, const struct ns_ike_header *hd, const uint8_t *msg,
-                             size_t len)
+BOOKKEEPING static void check_request_id(int from, const struct ns_ike_header *hd,
+                                         const uint8_t *msg, size_t len)
 {
     uint64_t hash = 0xcbf29ce484222325ull;
     for (size_t i = 0; i < len; i++)
@@ -443,8 +448,9 @@ static void check_request_id(int from, const struct ns_ike_header *hd, const uin
     }
 }
 
-static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
-                     const uint8_t *msg, size_t len, bool marker)
+BOOKKEEPING static void ops_send(void *ctx, const struct ns_endpoint *local,
+                                 const struct ns_endpoint *remote, const uint8_t *msg, size_t len,
+                                 bool marker)
 {
     struct host *h = ctx;
     int from = host_index(h);
@@ -502,7 +508,7 @@ static void ops_set_wakeup(void *ctx, uint64_t when)
     ((struct host *)ctx)->wakeup = when;
 }
 
-static int find_spi(const struct host *h, uint32_t spi)
+BOOKKEEPING static int find_spi(const struct host *h, uint32_t spi)
 {
     for (unsigned i = 0; i < h->n_spis; i++)
         if (h->spis[i] == spi)
@@ -510,7 +516,7 @@ static int find_spi(const struct host *h, uint32_t spi)
     return -1;
 }
 
-static int find_child(const struct host *h, uint32_t in)
+BOOKKEEPING static int find_child(const struct host *h, uint32_t in)
 {
     for (unsigned i = 0; i < h->n_child; i++)
         if (h->child[i].in == in)
@@ -1344,7 +1350,7 @@ static void host_init(int i, const struct ns_conf *conf, uint32_t spi_base, bool
 }
 
 /* Delivers n datagrams in flight (the rest stay queued). */
-static void pump_n(unsigned n)
+BOOKKEEPING static void pump_n(unsigned n)
 {
     static struct pkt p;
     while (n-- && W.qn) {
@@ -1357,7 +1363,8 @@ static void pump_n(unsigned n)
 
 /* Every IKE SA of an engine, from its SA table, as ns_ike_engine_free
  * walks it. */
-static void each_sa(struct ns_ike_engine *e, void (*fn)(struct ns_ikesa *sa, void *arg), void *arg)
+BOOKKEEPING static void each_sa(struct ns_ike_engine *e, void (*fn)(struct ns_ikesa *sa, void *arg),
+                                void *arg)
 {
     for (size_t b = 0; b < e->by_id.nb; b++)
         for (struct ns_hnode *x = e->by_id.b[b], *next; x; x = next) {
@@ -1545,7 +1552,7 @@ static void world_setup(unsigned setup)
 }
 
 /* natsecctl status of every SA, whatever its state. */
-static void status_visit(void *arg, const struct ns_ike_sa_status *st)
+BOOKKEEPING static void status_visit(void *arg, const struct ns_ike_sa_status *st)
 {
     (*(unsigned *)arg)++;
     check(st->state != NULL && st->n_child <= NS_IKE_STATUS_MAX_CHILD, "a status snapshot");
@@ -1554,7 +1561,7 @@ static void status_visit(void *arg, const struct ns_ike_sa_status *st)
               "a CHILD_SA's status");
 }
 
-static void check_status(void)
+BOOKKEEPING static void check_status(void)
 {
     for (int i = 0; i < 2; i++) {
         unsigned n = 0;
@@ -1571,7 +1578,7 @@ struct vips {
     unsigned n;
 };
 
-static void check_vip(struct ns_ikesa *sa, void *arg)
+BOOKKEEPING static void check_vip(struct ns_ikesa *sa, void *arg)
 {
     struct vips *v = arg;
     if (!sa->vip.family) /* the gateway's SAs hold pool addresses only */
@@ -1589,7 +1596,7 @@ static void check_vip(struct ns_ikesa *sa, void *arg)
  * one it replaced may still show it in the status until it goes) own
  * distinct ones, each given out by the pool, and the pool has given out no
  * other. Read from the SA table. */
-static void check_vips(void)
+BOOKKEEPING static void check_vips(void)
 {
     static struct vips v;
     v.pool = W.h[GW].e->pool;
@@ -1601,7 +1608,7 @@ static void check_vips(void)
 /* R15, X13, after every operation: the gateway's half-open SAs within
  * half_open_max, and its count of them per source consistent (read from
  * the engine, as check_vips does). */
-static void check_half_open(void)
+BOOKKEEPING static void check_half_open(void)
 {
     const struct ns_ike_engine *e = W.h[GW].e;
     struct ns_ike_counters ctr;
