@@ -25,6 +25,7 @@
 #define MAX_CLIENTS 100000
 #define RX_BUF 4096
 #define EPOLL_BATCH 256
+#define ECHO_TRIES 3
 
 enum cstate {
     C_IDLE = 0,
@@ -48,6 +49,7 @@ struct client {
     struct ns_addr vip;
     struct ns_esp_sa *sa_out;
     uint16_t echo_seq;
+    uint8_t echo_tries;
     bool echo_sent, echo_ok, keepalive_sent;
 };
 
@@ -57,6 +59,7 @@ struct load_state {
     struct ns_addr local_addr;
     unsigned n, window;
     const char *id_fmt, *remote_id, *psk, *subnet, *ike_props, *esp_props, *label;
+    const char *dump_path; /* --dump: one line per connected client */
     long gw_pid;
     double timeout_s, hold_s;
     struct ns_addr ping;
@@ -73,6 +76,7 @@ struct load_state {
     uint64_t t_first_ns, t_last_up_ns;
     uint64_t rx_ike, rx_esp, rx_other, tx, tx_err;
     uint64_t esp_sent, esp_replies, esp_bad, keepalives;
+    uint64_t esp_foreign; /* decrypted, but not an answer to this client's own echo */
     unsigned fail_reason[8];
 };
 
@@ -116,5 +120,9 @@ struct load_measure {
 
 /* Prints the report and the RESULT line; returns the successful setups. */
 unsigned load_report(const struct load_measure *m);
+
+/* Writes "identity virtual-IP gateway-SPI our-SPI" (SPIs in hex) for each
+ * connected client to G.dump_path; false when it cannot. */
+bool load_dump_clients(unsigned started);
 
 #endif

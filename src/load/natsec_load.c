@@ -19,7 +19,8 @@
  *   hold   --hold seconds with every client connected: one NAT keepalive
  *          per client (RFC 3948 4), and with --ping ADDR one ICMP echo per
  *          client through its CHILD_SA (ESP in UDP 4500), spread over the
- *          hold; replies are decrypted and counted.
+ *          hold (again for those without a reply, up to 3 times); replies
+ *          are decrypted, checked to be the client's own and counted.
  *   report setups per second (successful setups over the time from the
  *          first start to the last success), p50/p99 setup latency,
  *          failures by reason, virtual IP and SPI uniqueness, and with
@@ -136,8 +137,15 @@ int main(int argc, char **argv)
         now = ns_now_ns();
         if (now - last_sweep > 500000000ull) {
             last_sweep = now;
-            for (unsigned i = 0; i < next; i++)
-                load_client_tick(&G.c[i], now / 1000000);
+            for (unsigned i = 0; i < next; i++) {
+                struct client *c = &G.c[i];
+                load_client_tick(c, now / 1000000);
+                /* An echo or its reply may be lost on a busy path: up to
+                 * ECHO_TRIES per client, half a second apart. */
+                if (i < echo_next && c->state == C_UP && c->echo_sent && !c->echo_ok &&
+                    c->echo_tries < ECHO_TRIES)
+                    load_send_echo(c, i, now);
+            }
         }
     }
     long rss1 = G.gw_pid ? load_proc_rss_kib(G.gw_pid) : -1;
@@ -154,6 +162,8 @@ int main(int argc, char **argv)
         .self1 = self1,
     };
     unsigned k = load_report(&m);
+    if (G.dump_path && !load_dump_clients(next))
+        load_die("cannot write %s", G.dump_path);
 
     /* Local teardown only (the engines send nothing when freed); the
      * gateway's SAs expire by its liveness checks or go with it. */

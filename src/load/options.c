@@ -29,6 +29,7 @@ static void usage(FILE *out)
             "  -t, --timeout S        seconds for the setup phase (default 120)\n"
             "  -H, --hold S           seconds connected after setup (default 5)\n"
             "  -l, --label NAME       name in the RESULT line (default gateway)\n"
+            "  -d, --dump FILE        write identity, virtual IP and SPIs of each connected client\n"
             "  -v, --verbose          engine log at info level (default warn)\n",
             MAX_CLIENTS);
 }
@@ -50,6 +51,7 @@ void load_parse_args(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},
         {"hold", required_argument, NULL, 'H'},
         {"label", required_argument, NULL, 'l'},
+        {"dump", required_argument, NULL, 'd'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -64,7 +66,7 @@ void load_parse_args(int argc, char **argv)
     G.hold_s = 5;
     G.label = "gateway";
     int o;
-    while ((o = getopt_long(argc, argv, "g:k:n:w:i:r:s:p:P:t:H:l:vh", lo, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "g:k:n:w:i:r:s:p:P:t:H:l:d:vh", lo, NULL)) != -1) {
         switch (o) {
         case 'g':
             gw = optarg;
@@ -108,6 +110,9 @@ void load_parse_args(int argc, char **argv)
             break;
         case 'l':
             G.label = optarg;
+            break;
+        case 'd':
+            G.dump_path = optarg;
             break;
         case 'v':
             G.verbose = true;

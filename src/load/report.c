@@ -75,9 +75,10 @@ unsigned load_report(const struct load_measure *m)
     printf("  %.1f setups/s over %.2f s; latency p50 %.1f ms, p99 %.1f ms\n", rate, span, p50, p99);
     printf("  unique virtual IPs %u of %u, unique gateway SPIs %u of %u\n", uniq_vip, k, uniq_spi,
            k);
-    printf("  keepalives %lu, ESP echoes sent %lu, replies %lu, bad ESP %lu\n",
+    printf("  keepalives %lu, ESP echoes sent %lu, clients answered %lu, bad ESP %lu, "
+           "another client's ESP %lu\n",
            (unsigned long)G.keepalives, (unsigned long)G.esp_sent, (unsigned long)G.esp_replies,
-           (unsigned long)G.esp_bad);
+           (unsigned long)G.esp_bad, (unsigned long)G.esp_foreign);
     printf("  natsec-load itself: CPU %.3f ms per setup (every client's DH and key derivation)\n",
            self_per);
     if (G.gw_pid)
@@ -86,14 +87,33 @@ unsigned load_report(const struct load_measure *m)
                G.gw_pid, m->rss0, m->rss1, k, rss_per, cpu_per);
     printf("RESULT load label=%s clients=%u ok=%u failed=%u setups_per_s=%.1f p50_ms=%.1f "
            "p99_ms=%.1f unique_vips=%u unique_spis=%u keepalives=%lu esp_sent=%lu "
-           "esp_replies=%lu rss_before_kib=%ld rss_after_kib=%ld rss_per_client_kib=%.2f "
+           "esp_replies=%lu esp_bad=%lu esp_foreign=%lu rss_before_kib=%ld rss_after_kib=%ld rss_per_client_kib=%.2f "
            "gw_cpu_ms_per_setup=%.3f load_cpu_ms_per_setup=%.3f\n",
            G.label, G.n, k, failed, rate, p50, p99, uniq_vip, uniq_spi, (unsigned long)G.keepalives,
-           (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, m->rss0, m->rss1, rss_per,
+           (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, (unsigned long)G.esp_bad,
+           (unsigned long)G.esp_foreign, m->rss0, m->rss1, rss_per,
            cpu_per, self_per);
     fflush(stdout);
     free(lat);
     free(vips);
     free(spis);
     return k;
+}
+
+bool load_dump_clients(unsigned started)
+{
+    FILE *f = fopen(G.dump_path, "w");
+    if (!f)
+        return false;
+    for (unsigned i = 0; i < started; i++) {
+        const struct client *c = &G.c[i];
+        if (c->state != C_UP)
+            continue;
+        char id[NS_CONF_ID_STRLEN], vip[NS_ADDR_STRLEN] = "-";
+        snprintf(id, sizeof(id), G.id_fmt, i);
+        if (c->vip_set)
+            ns_addr_str(&c->vip, vip);
+        fprintf(f, "%s %s %08x %08x\n", id, vip, (unsigned)c->spi_out, (unsigned)c->spi_in);
+    }
+    return fclose(f) == 0;
 }

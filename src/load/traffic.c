@@ -62,6 +62,7 @@ void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns)
         return;
     }
     c->echo_sent = true;
+    c->echo_tries++;
     G.esp_sent++;
 }
 
@@ -90,10 +91,14 @@ void load_esp_input(struct client *c, unsigned idx, uint8_t *buf, size_t cap, si
         G.esp_bad++;
         return;
     }
+    /* An authentic packet that is not the reply to this client's own echo
+     * (another client's SA, another virtual IP, another echo) is one that
+     * reached the wrong client (R6): counted apart from undecryptable ones. */
     const uint8_t *p = ns_pkt_data(&pkt);
     if (info.sa != ns_sad_find_inbound(G.sad, c->spi_in) || pkt.len < 28 || p[9] != 1 ||
-        p[20] != 0 || ns_get_u16(p + 24) != (uint16_t)idx) {
-        G.esp_bad++;
+        p[20] != 0 || memcmp(p + 12, G.ping.a, 4) != 0 || memcmp(p + 16, c->vip.a, 4) != 0 ||
+        ns_get_u16(p + 24) != (uint16_t)idx) {
+        G.esp_foreign++;
         return;
     }
     if (!c->echo_ok)
