@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # SA life cycle against strongSwan 5.9.8 (X2, X3, R4, R14), the peer behind
 # or in front of nat1, with a ping every 0.1 s through the tunnel and PFS
 # (x25519) in the CHILD_SA re-keys:

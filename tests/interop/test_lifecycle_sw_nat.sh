@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # SA life cycle against strongSwan 5.9.8 through nat1, the cases
 # test_lifecycle_sw.sh leaves out (X3, R4, R14), with a ping every 0.1 s
 # through the tunnel all along and PFS (x25519) in the CHILD_SA re-keys:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # NAT keepalives (X1, RFC 3948 4): nat1 forgets UDP mappings after 30 s of
 # silence. alice (keepalive = 20) sends a 0xFF to the gateway's 4500 after
 # 20 s with nothing sent; dave behind the same NAT sends none (keepalive =

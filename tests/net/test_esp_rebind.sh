@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # NAT rebinding under traffic (R4), with a ping every 0.1 s from the client
 # to the corporate server:
 #   (a) the NAT forgets every mapping (conntrack flush);

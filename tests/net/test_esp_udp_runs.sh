@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # UDP super-packets on TUN (R12, R13): runs of UDP datagrams of one
 # flow, of every size from 16 to 1400 bytes with a shorter last one, go
 # through the tunnel both ways (telecommuter behind nat1 -> corporate

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # X2: a routine gateway restart. alice (behind nat1) is connected and pings
 # the corporate server every 0.1 s; the gateway's natsecd is stopped with
 # SIGTERM (it sends alice a DELETE of her IKE SA) and started again:

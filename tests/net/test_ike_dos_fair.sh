@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Fair share of half-open IKE SAs per source (X13, R15). A host on the
 # internet ("pub") that receives at its address floods the gateway with
 # IKE_SA_INIT, answers every COOKIE (RFC 7296 2.6) and never sends IKE_AUTH

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # IKE_SA_INIT flood (R15): one host on the internet sends 10,000 valid
 # IKE_SA_INIT requests, each with its own SPI, KE value and nonce, as fast
 # as its socket takes them (tests/net/tools/ike_flood, bounded in count and

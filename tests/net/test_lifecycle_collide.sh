@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Simultaneous re-keys (X3, RFC 7296 2.8.1, 2.8.2): alice (behind nat1) and
 # the gateway are told to re-key the same SA ("natsecctl rekey" on both)
 # while nat1 drops IKE messages on 4500 (those with the non-ESP marker: ESP

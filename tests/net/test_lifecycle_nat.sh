@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Re-keys through a NAT that rebound the client's mapping (R4, X3): the
 # gateway has 10 s CHILD_SA and 20 s IKE SA lifetimes (alice the default
 # hours), so every re-key is the gateway's request to alice. 3 s into a

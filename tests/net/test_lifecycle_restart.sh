@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Liveness and restarts (X2), alice behind nat1, a ping every 0.1 s:
 #   (a) the gateway's natsecd is killed with SIGKILL (it tells nobody) and
 #       started again: alice notices within the liveness timeout (dpd 3 s

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Re-keys under traffic (X3, R4): alice behind nat1 and the gateway, both
 # with 10 s CHILD_SA and 25 s IKE SA lifetimes (re-keyed 10-20 % before, by
 # whichever side comes first), for 2 minutes while alice pings the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Least privilege (X14): natsecd started as root with `user = nobody`
 # becomes that user after set-up, keeping only CAP_NET_ADMIN, CAP_NET_RAW
 # and CAP_NET_BIND_SERVICE in its main thread (none in the outbound

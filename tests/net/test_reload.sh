@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Reload without dropping anyone (X14): natsecctl reload and SIGHUP.
 #
 # X14: a gateway with three connected clients reloads a file that adds

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # 2,000 telecommuters behind 8 home NATs at once against one natsecd gateway.
 #
 # R12: thousands of clients behind many NATs are connected together: each

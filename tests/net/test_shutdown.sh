@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # X2: graceful shutdown. natsecd stopped with SIGTERM or SIGINT sends an
 # INFORMATIONAL DELETE for every IKE SA, removes what it set up on the host
 # (TUN device, routes, policy rule) and exits 0, so its peer tears down at

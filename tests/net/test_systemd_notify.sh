@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # natsecd under systemd's Type=notify protocol (X14), with a stand-in for
 # systemd's notification socket (tools/notify_sink.py).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # Self-test of tests/lib/netns.sh: the standard topology behaves like the
 # internet, a corporate network behind a gateway and home NATs (R5, R6, R10:
 # an unmodified Linux nftables masquerade NAT), and every helper does what it

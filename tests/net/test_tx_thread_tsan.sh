@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # natsecd's outbound worker thread (tx_thread = yes) under ThreadSanitizer
 # (R12: both directions of a tunnel on two cores, safely; X3, R4): the TSan
 # build (make build-tsan, in build/clang-tsan) at both ends, a telecommuter
