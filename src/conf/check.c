@@ -123,6 +123,11 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         refuse_for_role(p, "gateway", "gateway");
         refuse_for_role(p, "remote_id", "gateway");
         refuse_for_role(p, "initial_contact", "gateway");
+        if (!ns_conf_p_key_line(p, "listen")) {
+            memset(&c->listen, 0, sizeof(c->listen)); /* 0.0.0.0 and :: */
+            c->listen.family = AF_INET6;
+            c->listen_dual = true;
+        }
         if (c->n_peers == 0)
             ns_conf_p_error(p, p->main_line,
                             "a gateway needs at least one [peer <identity>] section");
@@ -137,7 +142,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
             memset(&c->listen, 0, sizeof(c->listen)); /* :: */
             c->listen.family = AF_INET6;
         }
-        if (c->gateway.family && c->listen.family != c->gateway.family)
+        if (c->gateway.family && !c->listen_dual && c->listen.family != c->gateway.family)
             ns_conf_p_error(p, ns_conf_p_key_line(p, "listen"),
                             "listen and gateway are different IP versions");
     }

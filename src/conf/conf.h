@@ -129,7 +129,11 @@ struct ns_conf_peer {
 struct ns_conf {
     enum ns_conf_role role;
     struct ns_conf_id local_id;
-    struct ns_addr listen;          /* default 0.0.0.0 */
+    /* listen: one address, or with listen_dual the wildcards of both IP
+     * versions on one socket (listen is then ::). Default: dual on a
+     * gateway; a client's follows its gateway's family. */
+    struct ns_addr listen;
+    bool listen_dual;
     uint16_t ike_port;              /* default 500 */
     uint16_t natt_port;             /* default 4500 */
     char control[NS_CONF_PATH_MAX]; /* default /run/natsec/natsecd.sock */

@@ -46,9 +46,42 @@ static int set_remote_id(struct ns_conf_parser *p, const char *v, char *err, siz
     return ns_conf_id_parse_err(v, &p->c->remote_id, err, errlen);
 }
 
+struct listen_items {
+    struct ns_addr addr[2];
+    unsigned n;
+};
+
+static int listen_item(const char *item, void *arg, char *err, size_t errlen)
+{
+    struct listen_items *l = arg;
+    if (l->n == 2) {
+        snprintf(err, errlen, "at most two addresses (0.0.0.0, ::)");
+        return -1;
+    }
+    return ns_conf_value_addr(item, &l->addr[l->n++], err, errlen);
+}
+
+/* One address, or the two wildcards: one socket then serves both IP
+ * versions (net/udp.h), which two specific addresses cannot share. */
 static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    return ns_conf_value_addr(v, &p->c->listen, err, errlen);
+    struct listen_items l = {.n = 0};
+    if (ns_conf_value_list(v, listen_item, &l, err, errlen) != 0)
+        return -1;
+    p->c->listen_dual = false;
+    p->c->listen = l.addr[0];
+    if (l.n == 1)
+        return 0;
+    if (l.addr[0].family == l.addr[1].family || !ns_addr_is_any(&l.addr[0]) ||
+        !ns_addr_is_any(&l.addr[1])) {
+        snprintf(err, errlen, "'%s': two addresses must be the wildcards 0.0.0.0 and :: "
+                              "(or give one address)", v);
+        return -1;
+    }
+    p->c->listen_dual = true;
+    memset(&p->c->listen, 0, sizeof(p->c->listen));
+    p->c->listen.family = AF_INET6;
+    return 0;
 }
 
 static int set_gateway(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)

@@ -403,7 +403,8 @@ int nsd_dataplane_start(struct nsd *d)
         d->conf.tx_thread ? ns_loop_add_unguarded : ns_loop_add;
     if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
         add_esp(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
-        add_esp(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0)
+        add_esp(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||
+        (d->raw.fd6 >= 0 && add_esp(d->loop, d->raw.fd6, EPOLLIN, on_raw, d) != 0))
         return -1;
     d->dataplane_on = true;
     /* Last: the GSO state it copies is settled, and the worker starts
@@ -418,7 +419,7 @@ void nsd_dataplane_stop(struct nsd *d)
     if (!d->dataplane_on)
         return;
     d->dataplane_on = false;
-    int fds[] = {d->ike.fd, d->natt.fd, d->raw.fd};
+    int fds[] = {d->ike.fd, d->natt.fd, d->raw.fd, d->raw.fd6};
     for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             ns_loop_remove(d->loop, fds[i]);

@@ -296,9 +296,14 @@ static int open_sockets(struct nsd *d)
     struct ns_addr listen = c->listen;
     if (listen.family == 0)
         listen.family = AF_INET;
-    if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
-        ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0 ||
-        ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
+    if (c->listen_dual) {
+        if (ns_udp_open_dual(&d->ike, c->ike_port, c->fwmark) != 0 ||
+            ns_udp_open_dual(&d->natt, c->natt_port, c->fwmark) != 0 ||
+            ns_raw_esp_open_dual(&d->raw, c->fwmark) != 0)
+            return -1;
+    } else if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
+               ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0 ||
+               ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
         return -1;
     /* IKE alone on ike_port: its messages may always be fragmented. */
     if (ns_udp_set_df(&d->ike, false) != 0)
@@ -306,6 +311,8 @@ static int open_sockets(struct nsd *d)
     ns_sock_set_buffers(d->ike.fd, NSD_SOCK_BUFFER);
     ns_sock_set_buffers(d->natt.fd, NSD_SOCK_BUFFER);
     ns_sock_set_buffers(d->raw.fd, NSD_SOCK_BUFFER);
+    if (d->raw.fd6 >= 0)
+        ns_sock_set_buffers(d->raw.fd6, NSD_SOCK_BUFFER);
     return 0;
 }
 
@@ -321,7 +328,7 @@ static int open_tun(struct nsd *d)
 
 int nsd_start(struct nsd *d)
 {
-    d->ike.fd = d->natt.fd = d->raw.fd = d->tun.fd = -1;
+    d->ike.fd = d->natt.fd = d->raw.fd = d->raw.fd6 = d->tun.fd = -1;
     d->control_fd = -1;
     d->loop = ns_loop_new();
     if (!d->loop)

@@ -32,11 +32,14 @@ static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
 
 static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
-    /* TSi: any address of our family; the gateway narrows it to the
-     * virtual IP it gives us. TSr: the subnets we route into the tunnel. */
+    /* TSi: any IPv4 address, the family of the virtual IP we ask for
+     * whatever the outer one (an IPv6 path carries IPv4 inside); the
+     * gateway narrows it to the virtual IP it gives us. TSr: the subnets
+     * we route into the tunnel. */
+    (void)e;
     struct ns_addr any;
     memset(&any, 0, sizeof(any));
-    any.family = e->conf->gateway.family ? e->conf->gateway.family : AF_INET;
+    any.family = AF_INET;
     ns_ts_from_addr(&sa->prop_tsi[0], &any);
     memset(sa->prop_tsi[0].hi.a, 0xff, ns_addr_len(&any));
     const struct ns_conf_peer *p = sa->peer;

@@ -11,10 +11,45 @@
 #include "util/inet.h"
 #include "util/log.h"
 
+static int raw_open(int *out, const struct ns_addr *addr, uint32_t fwmark);
+
 int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t fwmark)
 {
     memset(s, 0, sizeof(*s));
-    s->fd = -1;
+    s->fd = s->fd6 = -1;
+    if (raw_open(&s->fd, addr, fwmark) != 0)
+        return -1;
+    s->family = addr->family;
+    return 0;
+}
+
+int ns_raw_esp_open_dual(struct ns_raw_esp *s, uint32_t fwmark)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = s->fd6 = -1;
+    struct ns_addr any;
+    memset(&any, 0, sizeof(any));
+    any.family = AF_INET;
+    if (raw_open(&s->fd, &any, fwmark) != 0)
+        return -1;
+    s->family = AF_INET;
+    any.family = AF_INET6;
+    int probe = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (probe < 0 && errno == EAFNOSUPPORT) {
+        NS_WARN("raw esp: no IPv6 in this kernel, IPv4 only");
+        return 0;
+    }
+    if (probe >= 0)
+        close(probe);
+    if (raw_open(&s->fd6, &any, fwmark) != 0) {
+        ns_raw_esp_close(s);
+        return -1;
+    }
+    return 0;
+}
+
+static int raw_open(int *out, const struct ns_addr *addr, uint32_t fwmark)
+{
     int family = addr->family;
     if (family != AF_INET && family != AF_INET6) {
         NS_ERR("raw esp: open: no address family");
@@ -41,8 +76,7 @@ int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t f
         close(fd);
         return -1;
     }
-    s->fd = fd;
-    s->family = family;
+    *out = fd;
     NS_DBG("%s: open, fd %d, mark 0x%x", what, fd, fwmark);
     return 0;
 }
@@ -51,7 +85,9 @@ void ns_raw_esp_close(struct ns_raw_esp *s)
 {
     if (s->fd >= 0)
         close(s->fd);
-    s->fd = -1;
+    if (s->fd6 >= 0)
+        close(s->fd6);
+    s->fd = s->fd6 = -1;
 }
 
 /* IPv4 raw sockets deliver the IP header. It is read into a separate
@@ -80,14 +116,13 @@ static void strip_ipv4(struct ns_raw_esp *s, struct ns_dgram *g, const uint8_t *
     memcpy(g->local.addr.a, hdr + 16, 4);
 }
 
-int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
+static int recv_fd(struct ns_raw_esp *s, int fd, bool v4, struct ns_dgram *d, unsigned n)
 {
     struct mmsghdr mm[NS_NET_BATCH_MAX];
     struct iovec iov[NS_NET_BATCH_MAX][2];
     uint8_t hdr[NS_NET_BATCH_MAX][NS_IPV4_MIN_HDR];
     struct sockaddr_storage from[NS_NET_BATCH_MAX];
     _Alignas(struct cmsghdr) unsigned char ctl[NS_NET_BATCH_MAX][NS_SOCKIO_CTL_SPACE];
-    const bool v4 = s->family == AF_INET;
     unsigned got = 0;
     while (got < n) {
         unsigned k = n - got < NS_NET_BATCH_MAX ? n - got : NS_NET_BATCH_MAX;
@@ -108,13 +143,13 @@ int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
             m->msg_control = ctl[i];
             m->msg_controllen = sizeof(ctl[i]);
         }
-        int r = recvmmsg(s->fd, mm, k, MSG_DONTWAIT, NULL);
+        int r = recvmmsg(fd, mm, k, MSG_DONTWAIT, NULL);
         if (r < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 break;
-            NS_ERR("raw esp fd %d: recvmmsg: %s", s->fd, strerror(errno));
+            NS_ERR("raw esp fd %d: recvmmsg: %s", fd, strerror(errno));
             return got ? (int)got : -1;
         }
         for (int i = 0; i < r; i++) {
@@ -149,7 +184,34 @@ int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
     return (int)got;
 }
 
+int ns_raw_esp_recv(struct ns_raw_esp *s, struct ns_dgram *d, unsigned n)
+{
+    int got = recv_fd(s, s->fd, s->family == AF_INET, d, n);
+    if (got < 0 || s->fd6 < 0 || (unsigned)got == n)
+        return got;
+    int more = recv_fd(s, s->fd6, false, d + got, n - (unsigned)got);
+    return more < 0 ? (got ? got : -1) : got + more;
+}
+
 int ns_raw_esp_send(struct ns_raw_esp *s, const struct ns_dgram *d, unsigned n)
 {
-    return ns_sockio_send(s->fd, s->family, d, n, "raw esp", &s->send_errors);
+    if (s->fd6 < 0)
+        return ns_sockio_send(s->fd, s->family, d, n, "raw esp", &s->send_errors);
+    /* Runs of one IP version, each on its own socket, in order. */
+    unsigned done = 0;
+    while (done < n) {
+        int family = d[done].peer.addr.family;
+        unsigned run = 1;
+        while (done + run < n && d[done + run].peer.addr.family == family)
+            run++;
+        int fd = family == AF_INET6 ? s->fd6 : s->fd;
+        int sent = ns_sockio_send(fd, family == AF_INET6 ? AF_INET6 : AF_INET, d + done, run,
+                                  "raw esp", &s->send_errors);
+        if (sent < 0)
+            return done ? (int)done : -1;
+        done += (unsigned)sent;
+        if ((unsigned)sent < run)
+            break; /* a socket buffer is full: the caller keeps the rest */
+    }
+    return (int)done;
 }

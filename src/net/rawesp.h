@@ -14,6 +14,7 @@
 struct ns_raw_esp {
     int fd; /* -1 when closed */
     int family;
+    int fd6; /* the IPv6 socket beside an IPv4 fd (ns_raw_esp_open_dual), else -1 */
     uint64_t send_errors; /* packets the kernel refused */
     uint64_t bad_headers; /* received packets with a malformed IP header */
 };
@@ -21,6 +22,10 @@ struct ns_raw_esp {
 /* Opens a raw ESP socket of addr's family, bound to addr unless it is the
  * wildcard. Returns 0, or -1 with the reason logged. */
 int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t fwmark);
+/* Both IP versions: an IPv4 socket (fd) and an IPv6 one (fd6), neither
+ * bound to an address; a kernel without IPv6 gets the IPv4 one alone (with
+ * a warning). Receiving reads both, sending picks by each peer's family. */
+int ns_raw_esp_open_dual(struct ns_raw_esp *s, uint32_t fwmark);
 void ns_raw_esp_close(struct ns_raw_esp *s);
 
 /* Receives up to n packets; each d[i].data holds the ESP packet (from the

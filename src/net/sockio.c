@@ -34,12 +34,24 @@ int ns_sockio_want_pktinfo(int fd, int family, const char *what)
     return 0;
 }
 
+socklen_t ns_sockio_sockaddr(int family, const struct ns_endpoint *e, struct sockaddr_storage *ss)
+{
+    struct ns_endpoint to = *e;
+    if (family == AF_INET6)
+        ns_addr_map_v6(&to.addr);
+    return ns_endpoint_to_sockaddr(&to, ss);
+}
+
 void ns_sockio_put_src(struct msghdr *m, int family, void *ctl, const struct ns_addr *src)
 {
     m->msg_control = NULL;
     m->msg_controllen = 0;
-    if (!src || src->family != family)
+    if (!src || !src->family || (src->family != family && family != AF_INET6))
         return;
+    struct ns_addr mapped = *src;
+    if (family == AF_INET6)
+        ns_addr_map_v6(&mapped);
+    src = &mapped;
     memset(ctl, 0, NS_SOCKIO_CTL_SPACE);
     m->msg_control = ctl;
     if (family == AF_INET) {
@@ -84,6 +96,7 @@ void ns_sockio_get_dst(const struct msghdr *m, struct ns_addr *dst, int *ifindex
             memset(dst, 0, sizeof(*dst));
             dst->family = AF_INET6;
             memcpy(dst->a, &pi.ipi6_addr, 16);
+            ns_addr_unmap(dst); /* an IPv4 datagram on a socket of both versions */
             *ifindex = (int)pi.ipi6_ifindex;
         }
     }
@@ -112,7 +125,7 @@ int ns_sockio_send(int fd, int family, const struct ns_dgram *d, unsigned n, con
             iov[i].iov_len = g->len;
             struct msghdr *m = &mm[i].msg_hdr;
             m->msg_name = &to[i];
-            m->msg_namelen = ns_endpoint_to_sockaddr(&g->peer, &to[i]);
+            m->msg_namelen = ns_sockio_sockaddr(family, &g->peer, &to[i]);
             m->msg_iov = &iov[i];
             m->msg_iovlen = 1;
             ns_sockio_put_src(m, family, ctl[i], &g->local.addr);

@@ -17,9 +17,14 @@ int ns_sockio_set_mark(int fd, uint32_t mark, const char *what);
 /* Asks for the packet-info of every received datagram. 0 or -1. */
 int ns_sockio_want_pktinfo(int fd, int family, const char *what);
 
+/* The socket address of e for a socket of this family: an IPv4 endpoint
+ * becomes IPv4-mapped for an IPv6 socket (one that serves both versions,
+ * net/udp.h). Returns its length, 0 for an unset family. */
+socklen_t ns_sockio_sockaddr(int family, const struct ns_endpoint *e, struct sockaddr_storage *ss);
+
 /* Points m's control data at ctl (NS_SOCKIO_CTL_SPACE bytes) holding the
- * source address src for a send, or at nothing when src is unset or of
- * another family. */
+ * source address src for a send (IPv4 mapped on an IPv6 socket), or at
+ * nothing when src is unset or IPv6 on an IPv4 socket. */
 void ns_sockio_put_src(struct msghdr *m, int family, void *ctl, const struct ns_addr *src);
 /* Reads the destination address and interface of a received datagram
  * from its packet-info; leaves them untouched when there is none. */

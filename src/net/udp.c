@@ -20,17 +20,48 @@ static int set_int(int fd, int level, int name, int value, const char *what, con
     return 0;
 }
 
-/* IP_MTU_DISCOVER (IPv6: IPV6_MTU_DISCOVER) DO with df, DONT without. */
-static int set_pmtudisc(int fd, int family, bool df, const char *what)
+/* IP_MTU_DISCOVER (IPv6: IPV6_MTU_DISCOVER) DO with df, DONT without; a
+ * socket of both versions needs both, its IPv4 datagrams follow the IPv4
+ * option. */
+static int set_pmtudisc(int fd, int family, bool dual, bool df, const char *what)
 {
-    if (family == AF_INET)
-        return set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT,
-                       what, "IP_MTU_DISCOVER");
-    return set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, df ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT,
-                   what, "IPV6_MTU_DISCOVER");
+    int rc = 0;
+    if (family == AF_INET || dual)
+        rc |= set_int(fd, IPPROTO_IP, IP_MTU_DISCOVER, df ? IP_PMTUDISC_DO : IP_PMTUDISC_DONT,
+                      what, "IP_MTU_DISCOVER");
+    if (family == AF_INET6)
+        rc |= set_int(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER,
+                      df ? IPV6_PMTUDISC_DO : IPV6_PMTUDISC_DONT, what, "IPV6_MTU_DISCOVER");
+    return rc;
 }
 
+static int udp_open(struct ns_udp *s, const struct ns_addr *addr, bool dual, uint16_t port,
+                    uint32_t fwmark);
+
 int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark)
+{
+    return udp_open(s, addr, false, port, fwmark);
+}
+
+int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark)
+{
+    struct ns_addr any;
+    memset(&any, 0, sizeof(any));
+    any.family = AF_INET6;
+    int probe = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+    if (probe < 0 && errno == EAFNOSUPPORT) {
+        /* A kernel without IPv6 (ipv6.disable=1) still serves IPv4. */
+        NS_WARN("udp port %u: no IPv6 in this kernel, IPv4 only", port);
+        any.family = AF_INET;
+        return udp_open(s, &any, false, port, fwmark);
+    }
+    if (probe >= 0)
+        close(probe);
+    return udp_open(s, &any, true, port, fwmark);
+}
+
+static int udp_open(struct ns_udp *s, const struct ns_addr *addr, bool dual, uint16_t port,
+                    uint32_t fwmark)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
@@ -48,10 +79,11 @@ int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uin
         return -1;
     }
     int rc = ns_sockio_set_mark(fd, fwmark, what) | ns_sockio_want_pktinfo(fd, family, what);
-    /* IPv6-only, so that an IPv4 socket can take the same port. */
+    /* IPv6-only unless it serves both versions, so that an IPv4 socket
+     * can take the same port. */
     if (family == AF_INET6)
-        rc |= set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1, what, "IPV6_V6ONLY");
-    rc |= set_pmtudisc(fd, family, true, what);
+        rc |= set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? 0 : 1, what, "IPV6_V6ONLY");
+    rc |= set_pmtudisc(fd, family, dual, true, what);
     struct sockaddr_storage ss;
     socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
     if (rc == 0 && bind(fd, (struct sockaddr *)&ss, len) != 0) {
@@ -70,7 +102,8 @@ int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uin
     }
     s->fd = fd;
     s->df = true;
-    NS_DBG("%s: open, fd %d, mark 0x%x", what, fd, fwmark);
+    s->dual = dual;
+    NS_DBG("%s: open%s, fd %d, mark 0x%x", what, dual ? " for IPv4 and IPv6" : "", fd, fwmark);
     return 0;
 }
 
@@ -171,7 +204,7 @@ int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_
     struct msghdr m;
     memset(&m, 0, sizeof(m));
     m.msg_name = &ss;
-    m.msg_namelen = ns_endpoint_to_sockaddr(to, &ss);
+    m.msg_namelen = ns_sockio_sockaddr(s->local.addr.family, to, &ss);
     m.msg_iov = &iov;
     m.msg_iovlen = 1;
     ns_sockio_put_src(&m, s->local.addr.family, ctl, from);
@@ -194,7 +227,7 @@ int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_
 
 int ns_udp_set_df(struct ns_udp *s, bool df)
 {
-    if (set_pmtudisc(s->fd, s->local.addr.family, df, "udp") != 0)
+    if (set_pmtudisc(s->fd, s->local.addr.family, s->dual, df, "udp") != 0)
         return -1;
     s->df = df;
     return 0;

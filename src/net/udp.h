@@ -5,7 +5,9 @@
  * ns_udp_set_df and ns_udp_sendto_fragmentable lift it for IKE), and
  * reporting the local address each datagram arrived on, so that a gateway
  * bound to the wildcard address answers from the address it was asked
- * (R4). IPv4 or IPv6 (IPv6-only sockets; open one of each for both). */
+ * (R4). IPv4, IPv6, or both on one IPv6 socket (ns_udp_open_dual): its
+ * IPv4 peers are IPv4 addresses to the caller both ways, the mapped form
+ * stays inside src/net. */
 #ifndef NATSEC_NET_UDP_H
 #define NATSEC_NET_UDP_H
 
@@ -25,12 +27,17 @@ struct ns_udp {
     unsigned gso_refusals;    /* GSO sends refused in a row (net/udpgso.h) */
     struct ns_udp_gro *gro;   /* UDP_GRO on: coalesced receives (net/udpgso.h) */
     bool df;                  /* datagrams carry DF (path MTU discovery) */
+    bool dual;                /* an IPv6 socket that serves IPv4 too */
 };
 
 /* Binds addr (family AF_INET or AF_INET6; the wildcard is 0.0.0.0 or ::)
  * and port (0 = any free port). fwmark 0 sets no mark. Returns 0, or -1
  * with the reason logged. */
 int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark);
+/* Binds the wildcard of both IP versions (::, not IPv6-only) and port:
+ * one socket for IPv4 and IPv6 peers. On a kernel without IPv6 it binds
+ * 0.0.0.0 alone (with a warning). 0, or -1 with the reason logged. */
+int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark);
 void ns_udp_close(struct ns_udp *s);
 
 /* Receives up to n waiting datagrams into d[] (data and cap set by the

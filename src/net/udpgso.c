@@ -91,7 +91,7 @@ int ns_udp_gso_send(int fd, int family, const struct ns_dgram *d, unsigned n, co
             }
             struct msghdr *m = &mm[k].msg_hdr;
             m->msg_name = &to[k];
-            m->msg_namelen = ns_endpoint_to_sockaddr(&g->peer, &to[k]);
+            m->msg_namelen = ns_sockio_sockaddr(family, &g->peer, &to[k]);
             m->msg_iov = &iov[used];
             m->msg_iovlen = run;
             ns_sockio_put_src(m, family, ctl[k], &g->local.addr);

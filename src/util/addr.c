@@ -97,6 +97,26 @@ const char *ns_endpoint_str(const struct ns_endpoint *e, char buf[NS_ENDPOINT_ST
     return buf;
 }
 
+static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+void ns_addr_unmap(struct ns_addr *a)
+{
+    if (a->family != AF_INET6 || memcmp(a->a, v4mapped_prefix, sizeof(v4mapped_prefix)) != 0)
+        return;
+    memmove(a->a, a->a + 12, 4);
+    memset(a->a + 4, 0, 12);
+    a->family = AF_INET;
+}
+
+void ns_addr_map_v6(struct ns_addr *a)
+{
+    if (a->family != AF_INET)
+        return;
+    memmove(a->a + 12, a->a, 4);
+    memcpy(a->a, v4mapped_prefix, sizeof(v4mapped_prefix));
+    a->family = AF_INET6;
+}
+
 socklen_t ns_endpoint_to_sockaddr(const struct ns_endpoint *e, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof(*ss));
@@ -135,6 +155,7 @@ int ns_endpoint_from_sockaddr(struct ns_endpoint *e, const struct sockaddr *sa, 
         tmp.addr.family = AF_INET6;
         memcpy(tmp.addr.a, &sin6.sin6_addr, 16);
         tmp.port = ntohs(sin6.sin6_port);
+        ns_addr_unmap(&tmp.addr);
     } else {
         return -1;
     }

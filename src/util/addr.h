@@ -44,9 +44,19 @@ uint32_t ns_addr_to_ipv4(const struct ns_addr *a); /* host order */
 int ns_addr_parse(struct ns_addr *a, const char *s);
 const char *ns_addr_str(const struct ns_addr *a, char buf[NS_ADDR_STRLEN]);
 
+/* IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, RFC 4291 2.5.5.2) are how a
+ * socket serving both IP versions names its IPv4 peers. unmap turns one
+ * into the IPv4 address and leaves any other address alone; map_v6 turns
+ * an IPv4 address into its mapped form and leaves IPv6 alone. Above the
+ * sockets every address is in its own family, so NAT detection hashes,
+ * selectors and logs never see the mapped form. */
+void ns_addr_unmap(struct ns_addr *a);
+void ns_addr_map_v6(struct ns_addr *a);
+
 bool ns_endpoint_equal(const struct ns_endpoint *x, const struct ns_endpoint *y);
 const char *ns_endpoint_str(const struct ns_endpoint *e, char buf[NS_ENDPOINT_STRLEN]);
-/* Conversions to and from the socket API; from returns -1 for other families. */
+/* Conversions to and from the socket API; from returns -1 for other
+ * families and gives an IPv4-mapped IPv6 address as IPv4. */
 socklen_t ns_endpoint_to_sockaddr(const struct ns_endpoint *e, struct sockaddr_storage *ss);
 int ns_endpoint_from_sockaddr(struct ns_endpoint *e, const struct sockaddr *sa, socklen_t len);
 

@@ -322,6 +322,34 @@ static void client_listen_follows_ipv6_gateway(void **state)
     ns_conf_free(&c);
 }
 
+/* X8: a gateway listens on IPv4 and IPv6 at once unless told one address;
+ * "0.0.0.0, ::" says the same, and a client may ask for it too. */
+static void listen_both_versions(void **state)
+{
+    (void)state;
+    struct ns_conf c;
+    load_ok("[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+            "[peer a@b.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n",
+            &c);
+    assert_true(c.listen_dual);
+    assert_addr(&c.listen, "::");
+    ns_conf_free(&c);
+    load_ok("[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+            "listen = 198.51.100.1\n"
+            "[peer a@b.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n",
+            &c);
+    assert_false(c.listen_dual);
+    assert_addr(&c.listen, "198.51.100.1");
+    ns_conf_free(&c);
+    load_ok("[natsecd]\nrole=client\nlocal_id=a@b.example\ngateway=2001:db8::1\n"
+            "listen = ::, 0.0.0.0\nremote_id=gw.example\n[peer gw.example]\n"
+            "psk=0123456789abcdef\nsubnets=::/0\n",
+            &c);
+    assert_true(c.listen_dual);
+    assert_addr(&c.listen, "::");
+    ns_conf_free(&c);
+}
+
 static void comments_and_whitespace(void **state)
 {
     (void)state;
@@ -493,6 +521,10 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD GW_PEER "mode = tunnel\nmode = tunnel\n", 9, "'mode' is set twice"},
     {GW_HEAD GW_PEER "mode = beet\n", 8, "mode: 'beet' is neither tunnel nor transport"},
     {CL_HEAD "listen = ::\n" CL_PEER, 6, "listen and gateway are different IP versions"},
+    {GW_HEAD "listen = 198.51.100.1, 2001:db8::1\n" GW_PEER, 5,
+     "two addresses must be the wildcards 0.0.0.0 and ::"},
+    {GW_HEAD "listen = 0.0.0.0, 0.0.0.0\n" GW_PEER, 5, "two addresses must be the wildcards"},
+    {GW_HEAD "listen = 0.0.0.0, ::, ::\n" GW_PEER, 5, "at most two addresses"},
 };
 
 /* R15: the unique-ID policy's three values and the per-identity limit on
@@ -1011,6 +1043,7 @@ int main(void)
         cmocka_unit_test(offload_keys),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
+        cmocka_unit_test(listen_both_versions),
         cmocka_unit_test(identity_policy_keys),
         cmocka_unit_test(comments_and_whitespace),
         cmocka_unit_test(file_load_and_missing_file),

@@ -283,13 +283,125 @@ static void udp_ipv6(void **state)
     test_in_netns(udp_v6_child, TEST_NETNS_IPV6);
 }
 
+/* X8: one socket serves IPv4 and IPv6 peers (a gateway's default
+ * listen); both arrive in their own family, never IPv4-mapped, and an
+ * answer to each leaves from the address it was sent to. */
+static void udp_dual_child(void)
+{
+    struct ns_addr lo4 = addr("127.0.0.1"), lo6 = addr("::1");
+    struct ns_udp srv, c4, c6;
+    CHECK(ns_udp_open_dual(&srv, 0, MARK) == 0);
+    CHECK(srv.dual && srv.local.addr.family == AF_INET6);
+    CHECK(ns_udp_open(&c4, &lo4, 0, 0) == 0);
+    CHECK(ns_udp_open(&c6, &lo6, 0, 0) == 0);
+    struct ns_endpoint to4 = {.addr = lo4, .port = srv.local.port};
+    struct ns_endpoint to6 = {.addr = lo6, .port = srv.local.port};
+    CHECK(ns_udp_sendto(&c4, NULL, &to4, "four", 4) == 0);
+    CHECK(ns_udp_sendto(&c6, NULL, &to6, "six", 3) == 0);
+    uint8_t b[2][16];
+    struct ns_dgram in[2] = {{.data = b[0], .cap = 16}, {.data = b[1], .cap = 16}};
+    int got = 0;
+    while (got < 2) {
+        wait_readable(srv.fd);
+        int n = ns_udp_recv(&srv, in + got, (unsigned)(2 - got));
+        CHECK(n >= 0);
+        got += n;
+    }
+    for (int i = 0; i < 2; i++) {
+        bool v4 = in[i].len == 4;
+        CHECK(memcmp(b[i], v4 ? "four" : "six", in[i].len) == 0);
+        CHECK(ns_addr_equal(&in[i].peer.addr, v4 ? &lo4 : &lo6));
+        CHECK(ns_addr_equal(&in[i].local.addr, v4 ? &lo4 : &lo6));
+        CHECK(in[i].peer.port == (v4 ? c4.local.port : c6.local.port));
+    }
+    /* Answers, one batch, each from the address its request came to. */
+    struct ns_dgram out[2];
+    for (int i = 0; i < 2; i++) {
+        out[i] = in[i];
+        out[i].data = (uint8_t *)"ok";
+        out[i].len = 2;
+    }
+    CHECK(ns_udp_send(&srv, out, 2) == 2 && srv.send_errors == 0);
+    struct ns_udp *cl[2] = {&c4, &c6};
+    for (int i = 0; i < 2; i++) {
+        uint8_t r[8];
+        struct ns_dgram a = {.data = r, .cap = sizeof(r)};
+        wait_readable(cl[i]->fd);
+        CHECK(ns_udp_recv(cl[i], &a, 1) == 1 && a.len == 2 && memcmp(r, "ok", 2) == 0);
+        CHECK(a.peer.port == srv.local.port);
+        CHECK(ns_addr_equal(&a.peer.addr, i == 0 ? &lo4 : &lo6));
+    }
+    /* DF both ways, lifted both ways. */
+    CHECK(ns_udp_set_df(&srv, false) == 0 && pmtudisc_of(srv.fd) == IP_PMTUDISC_DONT);
+    ns_udp_close(&srv);
+    ns_udp_close(&c4);
+    ns_udp_close(&c6);
+}
+
+static void udp_dual_stack(void **state)
+{
+    (void)state;
+    test_in_netns(udp_dual_child, TEST_NETNS_IPV6);
+}
+
+/* X8: plain ESP (R14) over either IP version from one pair of raw sockets. */
+static void raw_dual_child(void)
+{
+    struct ns_addr lo4 = addr("127.0.0.1"), lo6 = addr("::1");
+    struct ns_raw_esp s;
+    CHECK(ns_raw_esp_open_dual(&s, MARK) == 0);
+    CHECK(s.fd >= 0 && s.fd6 >= 0);
+    uint8_t esp[4][12];
+    struct ns_dgram out[4];
+    memset(out, 0, sizeof(out));
+    for (int i = 0; i < 4; i++) {
+        memset(esp[i], 0x30 + i, sizeof(esp[i]));
+        out[i].data = esp[i];
+        out[i].len = sizeof(esp[i]);
+        out[i].peer.addr = i % 2 ? lo6 : lo4; /* alternating: four runs */
+    }
+    CHECK(ns_raw_esp_send(&s, out, 4) == 4 && s.send_errors == 0);
+    uint8_t b[4][64];
+    struct ns_dgram in[4];
+    memset(in, 0, sizeof(in));
+    for (int i = 0; i < 4; i++) {
+        in[i].data = b[i];
+        in[i].cap = sizeof(b[i]);
+    }
+    int got = 0;
+    for (int tries = 0; got < 4 && tries < 50; tries++) {
+        struct pollfd p[2] = {{.fd = s.fd, .events = POLLIN}, {.fd = s.fd6, .events = POLLIN}};
+        CHECK(poll(p, 2, 2000) > 0);
+        int n = ns_raw_esp_recv(&s, in + got, (unsigned)(4 - got));
+        CHECK(n >= 0);
+        got += n;
+    }
+    CHECK(got == 4);
+    for (int i = 0; i < 4; i++) {
+        CHECK(in[i].len == 12);
+        int k = b[i][0] - 0x30;
+        CHECK(k >= 0 && k < 4 && memcmp(b[i], esp[k], 12) == 0);
+        CHECK(ns_addr_equal(&in[i].peer.addr, k % 2 ? &lo6 : &lo4));
+        CHECK(ns_addr_equal(&in[i].local.addr, k % 2 ? &lo6 : &lo4));
+    }
+    ns_raw_esp_close(&s);
+    CHECK(s.fd < 0 && s.fd6 < 0);
+}
+
+static void raw_esp_dual_stack(void **state)
+{
+    (void)state;
+    test_in_netns(raw_dual_child, TEST_NETNS_IPV6);
+}
+
 int main(void)
 {
     ns_log_set_level(NS_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(raw_esp_ipv4), cmocka_unit_test(raw_esp_ipv6),
         cmocka_unit_test(udp_details),  cmocka_unit_test(udp_df_lifted_for_one_send),
-        cmocka_unit_test(udp_ipv6),
+        cmocka_unit_test(udp_ipv6),     cmocka_unit_test(udp_dual_stack),
+        cmocka_unit_test(raw_esp_dual_stack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

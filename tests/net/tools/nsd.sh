@@ -79,7 +79,8 @@ nsd_conf_gateway() {
   _nsd_private "$name"
 }
 
-# Write the [natsecd] section of a client of $GW_PUB: nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
+# Write the [natsecd] section of a client of $GW_PUB (of $NSD_GATEWAY when
+# set): nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
 nsd_conf_client() {
   local name=$1 id=$2
   shift 2
@@ -87,7 +88,7 @@ nsd_conf_client() {
     echo "[natsecd]"
     echo "role = client"
     echo "local_id = $id"
-    echo "gateway = $GW_PUB"
+    echo "gateway = ${NSD_GATEWAY:-$GW_PUB}"
     echo "remote_id = vpn.corp.example"
     echo "control = $(nsd_sock "$name")"
     echo "tun = nsec0"
