@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest: serial
 # X8: IPv6 outside the tunnel. One gateway listening on IPv4 and IPv6 at
 # once (its default) serves at the same time
 #   bob,   a client with IPv6 alone outside (no IPv4 address), no NAT:
