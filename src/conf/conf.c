@@ -234,6 +234,7 @@ void ns_conf_defaults(struct ns_conf *c)
     c->ike_sas_per_id = 4;
     c->unique = NS_CONF_UNIQUE_NO;
     c->initial_contact = true;
+    c->mobike = true;
 }
 
 void ns_conf_free(struct ns_conf *c)

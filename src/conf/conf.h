@@ -160,6 +160,7 @@ struct ns_conf {
     bool legacy_proposals;
 
     bool force_encap;               /* default no (RFC 7296 2.23) */
+    bool mobike;                    /* default yes: MOBIKE (RFC 4555, X4) when the peer has it */
     unsigned keepalive_s;           /* default 20, 0 disables (X1) */
     unsigned dpd_s;                 /* default 30, 0 disables (X2) */
     unsigned retransmit_timeout_ms; /* default 1000, doubles each try */

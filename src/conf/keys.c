@@ -178,6 +178,11 @@ static int set_force_encap(struct ns_conf_parser *p, const char *v, char *err, s
     return ns_conf_value_bool(v, &p->c->force_encap, err, errlen);
 }
 
+static int set_mobike(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->mobike, err, errlen);
+}
+
 static int set_legacy_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_conf_value_bool(v, &p->c->legacy_proposals, err, errlen);
@@ -326,6 +331,7 @@ static const struct main_key main_keys[] = {
     FN("ah_proposals", refuse_ah),
     FN("legacy_proposals", set_legacy_proposals),
     FN("force_encap", set_force_encap),
+    FN("mobike", set_mobike),
     NUM("keepalive", keepalive_s, 0, 3600),
     NUM("dpd", dpd_s, 0, 86400),
     FN("retransmit_timeout", set_retransmit_timeout),

@@ -195,6 +195,23 @@ static void print_rekey(const char *indent, json_object *o)
     printf("%" PRId64 " re-key%s\n", n, n == 1 ? "" : "s");
 }
 
+/* "MOBIKE on, 2 address updates, the last 12 s ago" (X4). */
+static void print_mobike(json_object *sa)
+{
+    if (!flag(sa, "mobike")) {
+        printf("  MOBIKE      off\n");
+        return;
+    }
+    int64_t n = num(sa, "address_updates");
+    const char *st = str(sa, "mobike_state");
+    printf("  MOBIKE      on%s%s, %" PRId64 " address update%s", strcmp(st, "IDLE") ? ", " : "",
+           strcmp(st, "IDLE") ? st : "", n, n == 1 ? "" : "s");
+    json_object *v;
+    if (json_object_object_get_ex(sa, "last_update_s_ago", &v) && v)
+        printf(", the last %" PRId64 " s ago", json_object_get_int64(v));
+    printf("\n");
+}
+
 static void print_child(json_object *c)
 {
     const char *integ = str(c, "integrity");
@@ -263,6 +280,7 @@ static void print_table(json_object *root)
         printf("  IKE SPIs    i %s  r %s  %s\n", str(sa, "spi_i"), str(sa, "spi_r"),
                str(sa, "proposal"));
         printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
+        print_mobike(sa);
         print_rekey("  lifetime    ", sa);
         json_object *children = arr(sa, "children");
         size_t nc = children ? json_object_array_length(children) : 0;

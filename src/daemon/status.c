@@ -181,6 +181,14 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_in_s(o, "rekey_in_s", w->now_ms, st->rekey_ms);
     add_in_s(o, "expire_in_s", w->now_ms, st->expire_ms);
     add_u64(o, "rekeys", st->rekeys);
+    /* MOBIKE (X4): on or off, and the address updates so far. */
+    add_bool(o, "mobike", st->mobike);
+    add_str(o, "mobike_state", st->mobike_state ? st->mobike_state : "?");
+    add_u64(o, "address_updates", st->addr_updates);
+    json_object_object_add(o, "last_update_s_ago",
+                           st->last_update_ms ? json_object_new_int64((int64_t)(
+                                                    (w->now_ms - st->last_update_ms) / 1000))
+                                              : NULL);
     json_object *children = json_object_new_array();
     for (unsigned i = 0; i < st->n_child; i++)
         json_object_array_add(children, child_json(w->d, st->id, &st->child[i], w->now_ms));
@@ -221,6 +229,10 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "rekey_failures", c->rekey_failures);
     add_u64(o, "expired", c->expired);
     add_u64(o, "illegal_transitions", c->illegal_transitions);
+    add_u64(o, "mobike_updates", c->mobike_updates);
+    add_u64(o, "mobike_refused", c->mobike_refused);
+    add_u64(o, "mobike_checks", c->mobike_checks);
+    add_u64(o, "mobike_check_failed", c->mobike_check_failed);
     return o;
 }
 

@@ -407,6 +407,26 @@ size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
     return n;
 }
 
+size_t ns_sad_update_path(struct ns_sad *sad, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                          const struct ns_endpoint *peer, bool udp_encap)
+{
+    size_t n = 0;
+    for (struct ns_esp_hnode *node = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id));
+         node; node = ns_esp_htab_next(node)) {
+        struct ns_esp_sa *sa = NS_CONTAINER_OF(node, struct ns_esp_sa, ike_node);
+        if (sa->ike_sa_id != ike_sa_id)
+            continue;
+        if (ns_endpoint_equal(&sa->peer, peer) && ns_endpoint_equal(&sa->local, local) &&
+            sa->udp_encap == udp_encap)
+            continue;
+        sa->peer = *peer;
+        sa->local = *local;
+        sa->udp_encap = udp_encap;
+        n++;
+    }
+    return n;
+}
+
 void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa *sa, void *arg),
                     void *arg)
 {

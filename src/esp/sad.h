@@ -131,6 +131,13 @@ struct ns_esp_sa *ns_sad_lookup_outbound(const struct ns_sad *sad, const struct 
 size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
                           const struct ns_endpoint *new_peer);
 
+/* Moves every SA of an IKE SA to a new path (MOBIKE, RFC 4555): its local
+ * and peer endpoints, and ESP in UDP (udp_encap) or as IP protocol 50;
+ * inbound SAs then take packets only in the new encapsulation. Call it
+ * with the SAD held exclusively. Returns how many SAs changed. */
+size_t ns_sad_update_path(struct ns_sad *sad, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                          const struct ns_endpoint *peer, bool udp_encap);
+
 /* Calls fn for every SA, in installation order. fn must not remove SAs. */
 void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa *sa, void *arg),
                     void *arg);

@@ -195,6 +195,7 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
         ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint);
+    ns_eng_mobike_auth_add(e, sa, &b);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
     ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
@@ -322,6 +323,7 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     if (sa->vip.family)
         e->client_vip_hint = sa->vip;
+    ns_eng_mobike_auth_seen(e, sa, in, sa->want_transport);
     if (e->ops.client_up)
         e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, tsr.ts, tsr.n, sa->dns, sa->n_dns);
 }
@@ -442,6 +444,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_ike_add_ts(&b, NS_PL_TSI, gc->tsi, gc->n_tsi);
         ns_ike_add_ts(&b, NS_PL_TSR, gc->tsr, gc->n_tsr);
     }
+    ns_eng_mobike_auth_add(e, sa, &b);
     return ns_eng_sk_end(e, sa, &b);
 }
 
@@ -479,6 +482,7 @@ void ns_eng_auth_gw_finish(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
     struct ns_auth_gw_child gc;
     memset(&gc, 0, sizeof(gc));
     uint16_t child_err = ns_eng_auth_child_grant(e, sa, in, &gc);
+    ns_eng_mobike_auth_seen(e, sa, in, gc.transport || child_err);
     int len = build_auth_response(e, sa, rx, child_err, &gc);
     if (len < 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);

@@ -128,6 +128,8 @@ static uint8_t response_exchange(enum ns_ike_req_kind k)
     case NS_REQ_DELETE_IKE:
     case NS_REQ_DPD:
     case NS_REQ_DELETE_CHILD:
+    case NS_REQ_MOBIKE_UPDATE:
+    case NS_REQ_MOBIKE_CHECK:
         return NS_INFORMATIONAL;
     case NS_REQ_REKEY_CHILD:
     case NS_REQ_REKEY_IKE:
@@ -231,6 +233,8 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         ns_eng_auth_response(e, sa, &inner);
     } else if (sa->out.kind == NS_REQ_REKEY_CHILD || sa->out.kind == NS_REQ_REKEY_IKE) {
         ns_eng_create_child_response(e, sa, &inner);
+    } else if (sa->out.kind == NS_REQ_MOBIKE_UPDATE || sa->out.kind == NS_REQ_MOBIKE_CHECK) {
+        ns_eng_mobike_response(e, sa, rx, &inner);
     } else {
         ns_eng_info_response(e, sa, &inner);
     }

@@ -116,6 +116,14 @@ struct ns_ike_ops {
     void (*peer_moved)(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
                        const struct ns_endpoint *peer);
 
+    /* Optional. MOBIKE (RFC 4555) moved IKE SA ike_sa_id: every CHILD_SA
+     * of it now sends from local to peer, in UDP on the NAT-T port when
+     * udp_encap, else as IP protocol 50, and takes inbound ESP only in that
+     * encapsulation. Without it peer_moved is called (the encapsulation
+     * then cannot change). */
+    void (*path_changed)(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                         const struct ns_endpoint *peer, bool udp_encap);
+
     /* Client only (optional on a gateway). The tunnel is up: configure the
      * TUN device with vip, route the n remote subnets into it, use the
      * n_dns DNS servers (may be 0). Called after child_up. */
@@ -223,6 +231,19 @@ void ns_ike_engine_esp_from(struct ns_ike_engine *e, uint64_t ike_sa_id,
 /* Liveness only (no address): the same as esp_from without the move. */
 void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
 
+/* Client, MOBIKE (RFC 4555 3.5): this host's address towards the gateway
+ * is now local_addr (the route changed: another uplink, address, link).
+ * The IKE SA and its CHILD_SAs move to it at once (ops->path_changed),
+ * and an INFORMATIONAL UPDATE_SA_ADDRESSES with NAT detection goes from
+ * it on the NAT-T port as soon as no other request is out; its answer
+ * settles whether ESP goes in UDP or as protocol 50. Returns 0, 1 when
+ * the address is the one in use already, or -1 when there is no
+ * established IKE SA with MOBIKE on (the caller may reconnect). */
+int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                              uint64_t now_ms);
+/* Client: the local address the IKE SA uses now (family 0: none). */
+struct ns_addr ns_ike_engine_client_local(const struct ns_ike_engine *e);
+
 /* Re-keys now (natsecctl rekey): the IKE SA (ike true) or its CHILD_SAs,
  * of the IKE SA ike_sa_id or, with 0, of every established one, as if
  * their soft lifetime had come (queued behind an exchange in progress).
@@ -301,6 +322,10 @@ struct ns_ike_sa_status {
     uint64_t rekey_ms;       /* when its re-key is due (NS_IKE_NEVER: none pending) */
     uint64_t expire_ms;      /* its hard lifetime (NS_IKE_NEVER before ESTABLISHED) */
     unsigned rekeys;         /* IKE re-keys of this line so far */
+    bool mobike;             /* MOBIKE (RFC 4555) on: both sides said MOBIKE_SUPPORTED */
+    const char *mobike_state; /* "OFF", "IDLE", "UPDATE_SENT", "CHECK_SENT", ... */
+    unsigned addr_updates;    /* MOBIKE address updates taken or made */
+    uint64_t last_update_ms;  /* the last one (0: none) */
 };
 
 typedef void (*ns_ike_status_fn)(void *arg, const struct ns_ike_sa_status *st);
@@ -339,6 +364,11 @@ struct ns_ike_counters {
     uint64_t rekey_failures;      /* re-keys refused or failed (retried until the hard lifetime) */
     uint64_t expired;             /* SAs deleted at their hard lifetime */
     uint64_t illegal_transitions; /* state changes the state machines refused (sa_state.h) */
+    uint64_t mobike_updates;      /* MOBIKE address updates taken (gateway) or made (client) */
+    uint64_t mobike_refused;      /* UPDATE_SA_ADDRESSES not taken: MOBIKE off, or sent by
+                                     the original responder */
+    uint64_t mobike_checks;       /* return routability checks (COOKIE2) passed */
+    uint64_t mobike_check_failed; /* answers to them without our COOKIE2 */
     unsigned half_open;           /* now: IKE SAs not yet authenticated */
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */

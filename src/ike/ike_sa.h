@@ -74,6 +74,21 @@ enum ns_ike_req_kind {
     NS_REQ_REKEY_CHILD,  /* CREATE_CHILD_SA with REKEY_SA (1.3.3) */
     NS_REQ_REKEY_IKE,    /* CREATE_CHILD_SA re-keying the IKE SA (1.3.2) */
     NS_REQ_DELETE_CHILD, /* INFORMATIONAL with DELETE of CHILD_SAs */
+    NS_REQ_MOBIKE_UPDATE, /* INFORMATIONAL with UPDATE_SA_ADDRESSES (RFC 4555 3.5) */
+    NS_REQ_MOBIKE_CHECK,  /* INFORMATIONAL with COOKIE2: return routability (3.10) */
+};
+
+#define NS_MOBIKE_COOKIE2_LEN 16 /* ours; RFC 4555 4.x allows 8 to 64 bytes */
+
+/* MOBIKE of one IKE SA (mobike.c). */
+struct ns_ike_mobike {
+    enum ns_mobike_state st; /* changes only through ns_eng_mobike_state */
+    uint8_t cookie2[NS_MOBIKE_COOKIE2_LEN]; /* gateway: of our check in flight */
+    /* Gateway: the peer endpoint a COOKIE2 check (or IKE_AUTH) proved
+     * reachable; a move elsewhere is checked again. */
+    struct ns_endpoint proven;
+    unsigned updates;        /* address updates taken (gateway) or made (client) */
+    uint64_t last_update_ms; /* 0: none yet */
 };
 
 /* A heap copy of one message. */
@@ -179,6 +194,7 @@ struct ns_ikesa {
     struct ns_endpoint local, remote;
     struct ns_endpoint init_remote; /* gateway: where IKE_SA_INIT came from (index key) */
     bool nat_local, nat_remote;
+    struct ns_ike_mobike mob;
 
     struct ns_proposal ike_alg;
     struct ns_dh *dh;  /* until the keys are derived */
@@ -617,6 +633,59 @@ void ns_eng_create_child_drop(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* ---- info_exchange.c (life cycle) ---- */
 /* Sends a DELETE of the children queued in sa->del_spis. 0 or -1. */
 int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa);
+
+/* ---- mobike.c (RFC 4555) ---- */
+/* The one way the MOBIKE state changes (checked as ns_eng_sa_state). */
+bool ns_eng_mobike_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_mobike_state st,
+                         const char *why);
+/* IKE_AUTH: adds MOBIKE_SUPPORTED to ours when we offer it (the client
+ * when configured; the gateway when the client said it too, then with
+ * NO_ADDITIONAL_ADDRESSES: it has one address). */
+void ns_eng_mobike_auth_add(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                            struct ns_ike_builder *b);
+/* IKE_AUTH: the peer's message in; MOBIKE is on when both said so and the
+ * CHILD_SA is a tunnel (RFC 4555 1.1: transport mode does not move). */
+void ns_eng_mobike_auth_seen(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                             const struct ns_ike_payloads *in, bool transport);
+/* What an INFORMATIONAL request carries for MOBIKE. */
+struct ns_mobike_req {
+    bool update; /* UPDATE_SA_ADDRESSES */
+    const uint8_t *cookie2;
+    size_t cookie2_len;
+};
+void ns_eng_mobike_read(const struct ns_ike_payloads *in, struct ns_mobike_req *r);
+/* Gateway: takes an authenticated, new UPDATE_SA_ADDRESSES request: the
+ * IKE SA and every CHILD_SA move to where it came from, NAT detection is
+ * done again from its notifies, ESP switches between UDP and protocol 50
+ * as that says, and a check of the new address is queued. */
+void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                        const struct ns_ike_payloads *in, const struct ns_mobike_req *r);
+/* Adds to the answer of r what MOBIKE needs: our NAT detection after an
+ * update, the COOKIE2 copied. 0 or -1. */
+int ns_eng_mobike_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                         const struct ns_mobike_req *r, struct ns_ike_builder *b);
+/* Sends the update or check that waits, when the window is free. Returns
+ * true when it sent one. */
+bool ns_eng_mobike_run(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* The answer to our NS_REQ_MOBIKE_* request. */
+void ns_eng_mobike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                            const struct ns_ike_payloads *in);
+/* An IKE re-key made fresh out of old: MOBIKE goes on there. */
+void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
+                           const struct ns_ikesa *old);
+
+/* ---- init_exchange.c: NAT detection, shared with mobike.c ---- */
+/* Evaluates the peer's NAT_DETECTION_* notifies in pl (SPIs: sa->spi_i and
+ * spi_r, as in that message's header): pkt_src is the peer as we see it,
+ * pkt_dst our own endpoint as the peer addressed it. Sets sa->nat_*. */
+void ns_eng_natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                      const struct ns_ike_payloads *pl, uint64_t spi_r,
+                      const struct ns_endpoint *pkt_src, const struct ns_endpoint *pkt_dst);
+/* Our NAT_DETECTION_SOURCE_IP (over local, or one that matches nothing
+ * with force_encap) and _DESTINATION_IP (over remote). 0 or -1. */
+int ns_eng_add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t spi_i,
+                    uint64_t spi_r, const struct ns_endpoint *local,
+                    const struct ns_endpoint *remote);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

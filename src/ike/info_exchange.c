@@ -57,8 +57,10 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
                          const struct ns_ike_payloads *in)
 {
     struct info_req r;
+    struct ns_mobike_req mr;
     char id[NS_CONF_ID_STRLEN];
     read_request(e, sa, in, &r);
+    ns_eng_mobike_read(in, &mr);
     if (r.delete_ike || r.auth_failed) {
         /* Answer first (cached: a retransmission finds the DEAD SA). */
         ns_eng_respond_notify(e, sa, rx, NS_INFORMATIONAL, 0, NULL, 0);
@@ -75,14 +77,18 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
         ns_eng_sa_kill(e, sa, r.auth_failed ? NS_IKE_DOWN_AUTH_FAILED : NS_IKE_DOWN_PEER_DELETE);
         return;
     }
+    ns_eng_mobike_take(e, sa, rx, in, &mr);
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, true, rx->msg_id) != 0)
         return;
     if (r.n_answer)
         ns_ike_add_delete(&b, NS_PROTO_ESP, 4, r.answer_spis, r.n_answer);
+    if (ns_eng_mobike_answer(e, sa, rx, &mr, &b) != 0)
+        return;
     int len = ns_eng_sk_end(e, sa, &b);
     if (len > 0)
         ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
+    ns_eng_mobike_run(e, sa); /* the check of a new address, when the window is free */
 }
 
 void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,

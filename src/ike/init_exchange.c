@@ -60,7 +60,7 @@ static void natd_collect(const struct ns_ike_payloads *pl, struct natd_seen *s)
 
 /* Evaluates the peer's NAT detection: pkt_src is the peer as we see it,
  * pkt_dst our own endpoint as the peer addressed it. */
-static void natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
+void ns_eng_natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
                       const struct ns_ike_payloads *pl, uint64_t spi_r,
                       const struct ns_endpoint *pkt_src, const struct ns_endpoint *pkt_dst)
 {
@@ -79,7 +79,7 @@ static void natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
 /* Our NAT detection notifies: SOURCE over where we send from (or a hash
  * that matches nothing, to force encapsulation), DESTINATION over where we
  * send to, with the SPIs as they are in this message's header. */
-static int add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t spi_i,
+int ns_eng_add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t spi_i,
                     uint64_t spi_r, const struct ns_endpoint *local,
                     const struct ns_endpoint *remote)
 {
@@ -118,7 +118,7 @@ static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (ns_eng_add_ke(&b, sa->dh) != 0)
         return -1;
     ns_ike_add_nonce(&b, sa->ni, sa->ni_len);
-    if (add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
+    if (ns_eng_add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
         return -1;
     ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
     int len = ns_ike_build_finish(&b);
@@ -331,7 +331,7 @@ static void init_accepted(struct ns_ike_engine *e, const struct ns_ike_rx *rx, s
         return;
     }
     /* The packet came to sa->local: that is where we sent from. */
-    natd_eval(e, sa, pl, sa->spi_r, &rx->remote, &sa->local);
+    ns_eng_natd_eval(e, sa, pl, sa->spi_r, &rx->remote, &sa->local);
     if (ns_msgbuf_set(&sa->init_resp, msg, len) != 0) {
         init_fail(e, sa, "out of memory");
         return;
@@ -483,7 +483,7 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (ns_eng_add_ke(&b, sa->dh) != 0)
         return -1;
     ns_ike_add_nonce(&b, sa->nr, sa->nr_len);
-    if (add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
+    if (ns_eng_add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
         return -1;
     ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
     return ns_ike_build_finish(&b);
@@ -528,7 +528,7 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
         return NULL;
     }
     /* The request came from rx->remote to rx->local. */
-    natd_eval(e, sa, pl, 0, &rx->remote, &rx->local);
+    ns_eng_natd_eval(e, sa, pl, 0, &rx->remote, &rx->local);
     ns_eng_index_init(e, sa);
     ns_eng_sa_state(e, sa, NS_IKE_ST_INIT_DONE, "IKE_SA_INIT answered");
     return sa;

@@ -200,6 +200,7 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
     if (e->client_sa == old)
         e->client_sa = fresh;
     fresh->rekeys = old->rekeys + 1;
+    ns_eng_mobike_inherit(e, fresh, old);
     if (old->state != NS_IKE_ST_REKEYED)
         ns_eng_sa_state(e, old, NS_IKE_ST_REKEYED, "CHILD_SAs moved to its successor");
     e->ctr.ike_rekeys++;

@@ -22,6 +22,10 @@ static const char *req_name(enum ns_ike_req_kind k)
         return "CREATE_CHILD_SA (IKE SA re-key)";
     case NS_REQ_DELETE_CHILD:
         return "INFORMATIONAL (DELETE of CHILD SAs)";
+    case NS_REQ_MOBIKE_UPDATE:
+        return "INFORMATIONAL (UPDATE_SA_ADDRESSES)";
+    case NS_REQ_MOBIKE_CHECK:
+        return "INFORMATIONAL (COOKIE2 check)";
     case NS_REQ_NONE:
         break;
     }
@@ -56,10 +60,14 @@ void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_eng_sched(e, sa);
     /* A deletion asked for while this exchange ran goes out now: one
      * request at a time (window size 1). */
-    if (sa->out.then_delete)
+    if (sa->out.then_delete) {
         ns_eng_delete_ike(e, sa, sa->down_reason);
-    else
-        ns_eng_life_run(e, sa); /* a re-key or DELETE that waited for the window */
+        return;
+    }
+    /* What waited for the window: a MOBIKE update or check first (the
+     * path carries everything else), then a re-key or DELETE. */
+    ns_eng_mobike_run(e, sa);
+    ns_eng_life_run(e, sa);
 }
 
 void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)

@@ -73,6 +73,68 @@ static const unsigned child_moves[NS_CHILD_ST_COUNT] = {
     [NS_CHILD_DELETING] = 0,
 };
 
+/* MOBIKE:
+ *   OFF -> IDLE                       both said MOBIKE_SUPPORTED (IKE_AUTH, or inherited
+ *                                     by the IKE SA a re-key made)
+ *   OFF -> UPDATE_WAIT, CHECK_WAIT    inherited mid-update by the IKE SA a re-key made
+ *   IDLE -> UPDATE_WAIT, UPDATE_SENT  client: our address changed (sent at once when the
+ *                                     window is free)
+ *   UPDATE_WAIT -> UPDATE_SENT        the window freed
+ *   UPDATE_SENT -> IDLE               answered with the gateway's NAT detection
+ *   UPDATE_SENT -> UPDATE_WAIT        the address changed again meanwhile
+ *   IDLE -> CHECK_WAIT, CHECK_SENT    gateway: the peer moved to an address not checked yet
+ *   CHECK_WAIT -> CHECK_SENT          the window freed
+ *   CHECK_SENT -> IDLE                the COOKIE2 came back
+ *   CHECK_SENT -> CHECK_WAIT          the peer moved again meanwhile
+ * An unanswered request ends the IKE SA like any other (retransmit.c). */
+static const unsigned mobike_moves[NS_MOBIKE_ST_COUNT] = {
+    [NS_MOBIKE_OFF] =
+        BIT(NS_MOBIKE_IDLE) | BIT(NS_MOBIKE_UPDATE_WAIT) | BIT(NS_MOBIKE_CHECK_WAIT),
+    [NS_MOBIKE_IDLE] = BIT(NS_MOBIKE_UPDATE_WAIT) | BIT(NS_MOBIKE_UPDATE_SENT) |
+                       BIT(NS_MOBIKE_CHECK_WAIT) | BIT(NS_MOBIKE_CHECK_SENT),
+    [NS_MOBIKE_UPDATE_WAIT] = BIT(NS_MOBIKE_UPDATE_SENT),
+    [NS_MOBIKE_UPDATE_SENT] = BIT(NS_MOBIKE_IDLE) | BIT(NS_MOBIKE_UPDATE_WAIT),
+    [NS_MOBIKE_CHECK_WAIT] = BIT(NS_MOBIKE_CHECK_SENT),
+    [NS_MOBIKE_CHECK_SENT] = BIT(NS_MOBIKE_IDLE) | BIT(NS_MOBIKE_CHECK_WAIT),
+};
+
+bool ns_mobike_state_move_ok(enum ns_mobike_state from, enum ns_mobike_state to)
+{
+    if ((unsigned)from >= NS_MOBIKE_ST_COUNT || (unsigned)to >= NS_MOBIKE_ST_COUNT)
+        return false;
+    return mobike_moves[from] & BIT(to);
+}
+
+const char *ns_mobike_state_name(enum ns_mobike_state st)
+{
+    static const char *const names[NS_MOBIKE_ST_COUNT] = {
+        [NS_MOBIKE_OFF] = "OFF",
+        [NS_MOBIKE_IDLE] = "IDLE",
+        [NS_MOBIKE_UPDATE_WAIT] = "UPDATE_WAIT",
+        [NS_MOBIKE_UPDATE_SENT] = "UPDATE_SENT",
+        [NS_MOBIKE_CHECK_WAIT] = "CHECK_WAIT",
+        [NS_MOBIKE_CHECK_SENT] = "CHECK_SENT",
+    };
+    return (unsigned)st < NS_MOBIKE_ST_COUNT ? names[st] : "?";
+}
+
+bool ns_mobike_state_move(enum ns_mobike_state *st, enum ns_mobike_state to, uint64_t id,
+                          const char *why, uint64_t *illegal)
+{
+    if (!ns_mobike_state_move_ok(*st, to)) {
+        (*illegal)++;
+        NS_ERR("ike: IKE SA %016llx: illegal MOBIKE state change %s -> %s (%s) refused",
+               (unsigned long long)id, ns_mobike_state_name(*st), ns_mobike_state_name(to), why);
+        if (strict)
+            abort();
+        return false;
+    }
+    NS_DBG("ike: IKE SA %016llx: MOBIKE %s -> %s (%s)", (unsigned long long)id,
+           ns_mobike_state_name(*st), ns_mobike_state_name(to), why);
+    *st = to;
+    return true;
+}
+
 bool ns_ike_state_move_ok(enum ns_ike_state from, enum ns_ike_state to)
 {
     if ((unsigned)from >= NS_IKE_ST_COUNT || (unsigned)to >= NS_IKE_ST_COUNT)

@@ -48,7 +48,27 @@ enum ns_child_state {
 };
 #define NS_CHILD_ST_COUNT 5
 
+/* MOBIKE (RFC 4555, mobike.c) of an IKE SA: whether both sides said
+ * MOBIKE_SUPPORTED, and the address update or return routability check
+ * in progress. An IKE SA has one request out at a time (window size 1), so
+ * the *_WAIT states hold work that waits for the window. */
+enum ns_mobike_state {
+    NS_MOBIKE_OFF = 0,         /* not negotiated (yet): addresses change only as RFC 7296 2.23 */
+    NS_MOBIKE_IDLE = 1,        /* on; the endpoints in use are settled */
+    NS_MOBIKE_UPDATE_WAIT = 2, /* client: our address changed, UPDATE_SA_ADDRESSES waits */
+    NS_MOBIKE_UPDATE_SENT = 3, /* client: UPDATE_SA_ADDRESSES out, its NAT detection awaited */
+    NS_MOBIKE_CHECK_WAIT = 4,  /* gateway: the peer moved, our COOKIE2 check of the new
+                                  address waits (3.5, 3.10) */
+    NS_MOBIKE_CHECK_SENT = 5,  /* gateway: the COOKIE2 check is out */
+};
+#define NS_MOBIKE_ST_COUNT 6
+
 const char *ns_ike_state_name(enum ns_ike_state st);
+const char *ns_mobike_state_name(enum ns_mobike_state st);
+bool ns_mobike_state_move_ok(enum ns_mobike_state from, enum ns_mobike_state to);
+/* As ns_ike_state_move, for the MOBIKE state of IKE SA id. */
+bool ns_mobike_state_move(enum ns_mobike_state *st, enum ns_mobike_state to, uint64_t id,
+                          const char *why, uint64_t *illegal);
 const char *ns_child_state_name(enum ns_child_state st);
 
 /* Whether the tables allow the move (a state to itself is no move and is

@@ -134,6 +134,10 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->rekey_ms = live && !sa->create_child ? sa->rekey_at : NS_IKE_NEVER;
     st->expire_ms = live ? sa->expire_at : NS_IKE_NEVER;
     st->rekeys = sa->rekeys;
+    st->mobike = sa->mob.st != NS_MOBIKE_OFF;
+    st->mobike_state = ns_mobike_state_name(sa->mob.st);
+    st->addr_updates = sa->mob.updates;
+    st->last_update_ms = sa->mob.last_update_ms;
 }
 
 void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, void *arg)

@@ -1,0 +1,308 @@
+/* MOBIKE (RFC 4555), both roles, for a single-homed gateway and a client
+ * that moves.
+ *
+ * Negotiation (3.3): both sides put MOBIKE_SUPPORTED in IKE_AUTH; the
+ * gateway adds NO_ADDITIONAL_ADDRESSES, it has no other address to offer
+ * (3.6). Transport-mode CHILD_SAs do not move (1.1), so an IKE SA with one
+ * keeps MOBIKE off.
+ *
+ * The client decides where the SA goes (3.5): when the daemon sees the
+ * route to the gateway use another source address, the IKE SA and its
+ * CHILD_SAs move to it at once and an INFORMATIONAL request with
+ * UPDATE_SA_ADDRESSES and NAT detection goes from it (on the NAT-T port,
+ * so a NAT on the new path passes it, 3.5), as soon as the window is free;
+ * a request already out is retransmitted to and from the new endpoints.
+ * The gateway's answer carries its NAT detection, which says whether ESP
+ * is in UDP (a NAT either side) or plain protocol 50 (none).
+ *
+ * The gateway moves the IKE SA and every CHILD_SA only for such a request
+ * that verified and carries the next message ID: a copy of the last one
+ * gets the cached answer and moves nothing, an older one is dropped, one
+ * that did not verify is dropped (all counted by the dispatcher,
+ * engine.c). It answers with its own NAT detection, and checks that the
+ * new address answers (an INFORMATIONAL with COOKIE2, 3.10) before it
+ * counts it proven; one that never answers ends the IKE SA like any
+ * unanswered request. ESP goes to the new address from the update on:
+ * the request was authenticated with the IKE SA's keys, and losing a
+ * second of traffic per move is what MOBIKE is there to avoid. */
+#include <string.h>
+
+#include "crypto/rand.h"
+#include "ike/ike_sa.h"
+
+bool ns_eng_mobike_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_mobike_state st,
+                         const char *why)
+{
+    if (sa->mob.st == st)
+        return true;
+    return ns_mobike_state_move(&sa->mob.st, st, sa->id, why, &e->ctr.illegal_transitions);
+}
+
+void ns_eng_mobike_auth_add(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                            struct ns_ike_builder *b)
+{
+    if (!e->conf->mobike || sa->want_transport)
+        return;
+    if (sa->initiator) {
+        ns_ike_add_notify(b, 0, NULL, 0, NS_N_MOBIKE_SUPPORTED, NULL, 0);
+        return;
+    }
+    if (sa->mob.st == NS_MOBIKE_OFF)
+        return;
+    ns_ike_add_notify(b, 0, NULL, 0, NS_N_MOBIKE_SUPPORTED, NULL, 0);
+    ns_ike_add_notify(b, 0, NULL, 0, NS_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
+}
+
+void ns_eng_mobike_auth_seen(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                             const struct ns_ike_payloads *in, bool transport)
+{
+    if (!e->conf->mobike || transport || sa->mob.st != NS_MOBIKE_OFF ||
+        !ns_ike_find_notify(in, NS_N_MOBIKE_SUPPORTED))
+        return;
+    sa->mob.proven = sa->remote;
+    ns_eng_mobike_state(e, sa, NS_MOBIKE_IDLE, "both sides support MOBIKE");
+}
+
+void ns_eng_mobike_read(const struct ns_ike_payloads *in, struct ns_mobike_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    for (unsigned i = 0; i < in->n; i++) {
+        struct ns_ike_notify n;
+        if (in->p[i].type != NS_PL_NOTIFY || ns_ike_parse_notify(&in->p[i], &n) != NS_IKE_OK)
+            continue;
+        if (n.type == NS_N_UPDATE_SA_ADDRESSES) {
+            r->update = true;
+        } else if (n.type == NS_N_COOKIE2 && !r->cookie2 && n.len >= 8 && n.len <= 64) {
+            r->cookie2 = n.data;
+            r->cookie2_len = n.len;
+        }
+    }
+}
+
+/* Every CHILD_SA of sa follows sa's endpoints and encapsulation: the
+ * records, a re-keyed one's directions not installed yet, the data plane. */
+static void children_follow(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    bool encap = ns_eng_udp_encap(e, sa);
+    for (unsigned i = 0; i < sa->n_child; i++) {
+        struct ns_ike_child *c = &sa->child[i];
+        c->udp_encap = encap;
+        for (unsigned k = 0; c->pending && k < 2; k++) {
+            c->pending[k].local = sa->local;
+            c->pending[k].peer = sa->remote;
+            c->pending[k].udp_encap = encap;
+        }
+    }
+    if (sa->n_child == 0)
+        return;
+    if (e->ops.path_changed)
+        e->ops.path_changed(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote, encap);
+    else if (e->ops.peer_moved)
+        e->ops.peer_moved(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote);
+}
+
+static void count_update(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    sa->mob.updates++;
+    sa->mob.last_update_ms = e->now;
+    e->ctr.mobike_updates++;
+}
+
+void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                        const struct ns_ike_payloads *in, const struct ns_mobike_req *r)
+{
+    char id[NS_CONF_ID_STRLEN], a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
+    if (!r->update)
+        return;
+    /* Only the original initiator moves an IKE SA (3.5); and not one
+     * whose MOBIKE is off: RFC 7296 2.23 alone applies there. */
+    if (sa->initiator || sa->mob.st == NS_MOBIKE_OFF) {
+        e->ctr.mobike_refused++;
+        NS_WARN("ike: IKE SA %016llx: UPDATE_SA_ADDRESSES from '%s' ignored (%s)",
+                (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id),
+                sa->initiator ? "sent by the responder" : "MOBIKE is off");
+        return;
+    }
+    bool was_encap = ns_eng_udp_encap(e, sa);
+    ns_endpoint_str(&sa->remote, a);
+    sa->local = rx->local;
+    sa->remote = rx->remote;
+    ns_eng_natd_eval(e, sa, in, sa->spi_r, &rx->remote, &rx->local);
+    bool encap = ns_eng_udp_encap(e, sa);
+    count_update(e, sa);
+    NS_INFO("ike: IKE SA %016llx: '%s' moved from %s to %s (MOBIKE), NAT: peer %s, local %s, "
+            "ESP %s%s",
+            (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id), a,
+            ns_endpoint_str(&sa->remote, b), sa->nat_remote ? "yes" : "no",
+            sa->nat_local ? "yes" : "no", encap ? "in UDP" : "as protocol 50",
+            encap != was_encap ? " (switched)" : "");
+    children_follow(e, sa);
+    if (ns_endpoint_equal(&sa->mob.proven, &sa->remote))
+        return;
+    if (sa->mob.st == NS_MOBIKE_IDLE || sa->mob.st == NS_MOBIKE_CHECK_SENT)
+        ns_eng_mobike_state(e, sa, NS_MOBIKE_CHECK_WAIT, "peer moved to an address not checked");
+}
+
+int ns_eng_mobike_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                         const struct ns_mobike_req *r, struct ns_ike_builder *b)
+{
+    if (r->update && !sa->initiator && sa->mob.st != NS_MOBIKE_OFF &&
+        ns_eng_add_natd(e, b, sa->spi_i, sa->spi_r, &rx->local, &rx->remote) != 0)
+        return -1;
+    if (r->cookie2)
+        ns_ike_add_notify(b, 0, NULL, 0, NS_N_COOKIE2, r->cookie2, r->cookie2_len);
+    return 0;
+}
+
+/* Our INFORMATIONAL request: the client's update (with NAT detection) or
+ * the gateway's check (with a fresh COOKIE2). 0 or -1. */
+static int send_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req_kind kind)
+{
+    struct ns_ike_builder b;
+    uint32_t id = sa->next_req_id;
+    if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, false, id) != 0)
+        return -1;
+    if (kind == NS_REQ_MOBIKE_UPDATE) {
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_UPDATE_SA_ADDRESSES, NULL, 0);
+        if (ns_eng_add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
+            return -1;
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_NO_ADDITIONAL_ADDRESSES, NULL, 0);
+    } else {
+        if (ns_random_bytes(sa->mob.cookie2, sizeof(sa->mob.cookie2)) != 0)
+            return -1;
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_COOKIE2, sa->mob.cookie2, sizeof(sa->mob.cookie2));
+    }
+    int len = ns_eng_sk_end(e, sa, &b);
+    if (len < 0 || ns_eng_request(e, sa, kind, id, e->buf, (size_t)len) != 0)
+        return -1;
+    sa->next_req_id++;
+    return 0;
+}
+
+bool ns_eng_mobike_run(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->out.kind != NS_REQ_NONE || sa->state != NS_IKE_ST_ESTABLISHED)
+        return false;
+    char ep[NS_ENDPOINT_STRLEN];
+    if (sa->mob.st == NS_MOBIKE_UPDATE_WAIT) {
+        if (send_request(e, sa, NS_REQ_MOBIKE_UPDATE) != 0)
+            return false; /* tried again when the window next frees */
+        ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_SENT, "UPDATE_SA_ADDRESSES sent");
+        NS_INFO("ike: IKE SA %016llx: UPDATE_SA_ADDRESSES sent from %s (MOBIKE)",
+                (unsigned long long)sa->id, ns_endpoint_str(&sa->local, ep));
+        return true;
+    }
+    if (sa->mob.st == NS_MOBIKE_CHECK_WAIT) {
+        if (send_request(e, sa, NS_REQ_MOBIKE_CHECK) != 0)
+            return false;
+        ns_eng_mobike_state(e, sa, NS_MOBIKE_CHECK_SENT, "COOKIE2 check sent");
+        NS_DBG("ike: IKE SA %016llx: return routability check of %s (COOKIE2)",
+               (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep));
+        return true;
+    }
+    return false;
+}
+
+static void update_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                            const struct ns_ike_rx *rx, const struct ns_ike_payloads *in)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    bool was_encap = ns_eng_udp_encap(e, sa);
+    ns_eng_natd_eval(e, sa, in, sa->spi_r, &rx->remote, &rx->local);
+    bool encap = ns_eng_udp_encap(e, sa);
+    NS_INFO("ike: IKE SA %016llx: the gateway took our address %s (MOBIKE), NAT: local %s, "
+            "peer %s, ESP %s%s",
+            (unsigned long long)sa->id, ns_endpoint_str(&sa->local, ep),
+            sa->nat_local ? "yes" : "no", sa->nat_remote ? "yes" : "no",
+            encap ? "in UDP" : "as protocol 50", encap != was_encap ? " (switched)" : "");
+    children_follow(e, sa);
+}
+
+void ns_eng_mobike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                            const struct ns_ike_payloads *in)
+{
+    enum ns_ike_req_kind kind = sa->out.kind;
+    if (kind == NS_REQ_MOBIKE_UPDATE) {
+        if (sa->mob.st == NS_MOBIKE_UPDATE_SENT) {
+            update_answered(e, sa, rx, in);
+            ns_eng_mobike_state(e, sa, NS_MOBIKE_IDLE, "UPDATE_SA_ADDRESSES answered");
+        }
+        /* UPDATE_WAIT: the address changed again meanwhile; the next
+         * update goes when the window frees (below). */
+    } else {
+        struct ns_mobike_req r;
+        ns_eng_mobike_read(in, &r);
+        bool ok = r.cookie2 && r.cookie2_len == sizeof(sa->mob.cookie2) &&
+                  memcmp(r.cookie2, sa->mob.cookie2, sizeof(sa->mob.cookie2)) == 0;
+        char ep[NS_ENDPOINT_STRLEN];
+        if (ok) {
+            e->ctr.mobike_checks++;
+            sa->mob.proven = sa->remote;
+            NS_DBG("ike: IKE SA %016llx: %s answers (COOKIE2)", (unsigned long long)sa->id,
+                   ns_endpoint_str(&sa->remote, ep));
+        } else {
+            e->ctr.mobike_check_failed++;
+            NS_WARN("ike: IKE SA %016llx: the answer to our return routability check has not "
+                    "our COOKIE2",
+                    (unsigned long long)sa->id);
+        }
+        if (sa->mob.st == NS_MOBIKE_CHECK_SENT)
+            ns_eng_mobike_state(e, sa, NS_MOBIKE_IDLE, ok ? "COOKIE2 returned" : "wrong COOKIE2");
+    }
+    ns_eng_request_done(e, sa); /* sends what waits (ns_eng_mobike_run first) */
+}
+
+void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
+                           const struct ns_ikesa *old)
+{
+    fresh->mob.updates = old->mob.updates;
+    fresh->mob.last_update_ms = old->mob.last_update_ms;
+    fresh->mob.proven = old->mob.proven;
+    enum ns_mobike_state st = NS_MOBIKE_IDLE;
+    if (old->mob.st == NS_MOBIKE_OFF)
+        return;
+    if (old->mob.st == NS_MOBIKE_UPDATE_WAIT || old->mob.st == NS_MOBIKE_UPDATE_SENT)
+        st = NS_MOBIKE_UPDATE_WAIT; /* its update dies with it: the new SA sends one */
+    else if (old->mob.st == NS_MOBIKE_CHECK_WAIT || old->mob.st == NS_MOBIKE_CHECK_SENT)
+        st = NS_MOBIKE_CHECK_WAIT;
+    ns_eng_mobike_state(e, fresh, st, "IKE SA re-keyed");
+}
+
+/* ---- client ---- */
+
+int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                              uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = e->client_sa;
+    if (!sa || !local_addr || !local_addr->family || sa->state != NS_IKE_ST_ESTABLISHED ||
+        sa->mob.st == NS_MOBIKE_OFF)
+        return -1;
+    if (ns_addr_equal(&sa->local.addr, local_addr))
+        return 1;
+    ns_eng_log_sa(sa);
+    char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
+    NS_INFO("ike: IKE SA %016llx: our address towards the gateway is now %s (was %s)",
+            (unsigned long long)sa->id, ns_addr_str(local_addr, a), ns_addr_str(&sa->local.addr, b));
+    sa->local.addr = *local_addr;
+    /* The NAT-T port on both sides: a NAT on the new path passes it, and
+     * the gateway answers there (RFC 4555 3.5, RFC 7296 2.23). */
+    sa->local.port = e->conf->natt_port;
+    sa->remote.port = e->conf->natt_port;
+    count_update(e, sa);
+    /* Until the answer says otherwise the encapsulation stays; the data
+     * plane sends from the new address now. */
+    children_follow(e, sa);
+    ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "local address changed");
+    ns_eng_mobike_run(e, sa);
+    ns_eng_log_done();
+    ns_eng_report_wakeup(e);
+    return 0;
+}
+
+struct ns_addr ns_ike_engine_client_local(const struct ns_ike_engine *e)
+{
+    struct ns_addr none;
+    memset(&none, 0, sizeof(none));
+    return e->client_sa ? e->client_sa->local.addr : none;
+}
