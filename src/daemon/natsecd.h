@@ -175,6 +175,13 @@ struct nsd {
     struct nsd_counters cnt;
 
     struct nsd_reconnect reconnect; /* client only */
+    /* netwatch.c, client only: rtnetlink events, and the timer that lets a
+     * burst of them settle before the route to the gateway is looked up. */
+    struct nsd_netwatch {
+        bool on;
+        int fd;
+        struct ns_timer settle;
+    } netwatch;
     /* service.c: systemd's watchdog keep-alives; interval 0: none. */
     struct ns_timer watchdog_timer;
     uint64_t watchdog_interval_ms;
@@ -204,6 +211,16 @@ void nsd_stop(struct nsd *d);
 void nsd_engine_rearm(struct nsd *d);
 /* Client: (re)start the connection to the gateway ("up"). 0 or -1. */
 int nsd_client_connect(struct nsd *d);
+/* The source address the kernel uses towards gw outside the tunnel. 0, or
+ * -1 without a route (logged as an error unless quiet). */
+int nsd_local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_addr *out,
+                           bool quiet);
+
+/* netwatch.c: a client with MOBIKE watches its addresses, routes and links
+ * (rtnetlink) and moves its IKE SA when the way to the gateway changes
+ * source address. start: 0, or -1 (logged; natsecd runs on without). */
+int nsd_netwatch_start(struct nsd *d);
+void nsd_netwatch_stop(struct nsd *d);
 
 /* dataplane.c: the inbound paths and the IKE port; starts and stops the
  * outbound one. */

@@ -162,6 +162,17 @@ static void op_peer_moved(void *ctx, uint64_t ike_sa_id, const struct ns_endpoin
             (unsigned long long)ike_sa_id, ns_endpoint_str(local, l), ns_endpoint_str(peer, p), n);
 }
 
+static void op_path_changed(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                            const struct ns_endpoint *peer, bool udp_encap)
+{
+    struct nsd *d = ctx;
+    size_t n = ns_sad_update_path(d->sad, ike_sa_id, local, peer, udp_encap);
+    char l[NS_ENDPOINT_STRLEN], p[NS_ENDPOINT_STRLEN];
+    NS_INFO("IKE SA %016llx moved (MOBIKE): local %s, peer %s, ESP %s (%zu ESP SAs follow)",
+            (unsigned long long)ike_sa_id, ns_endpoint_str(local, l), ns_endpoint_str(peer, p),
+            udp_encap ? "in UDP" : "as protocol 50", n);
+}
+
 static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
                          const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
                          unsigned n_dns)
@@ -222,7 +233,8 @@ static void on_engine_timer(struct ns_timer *t, void *arg)
 /* The source address the kernel uses towards the gateway, learned with a
  * connect()ed UDP socket carrying our mark (so the answer is the route
  * outside the tunnel). */
-static int local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_addr *out)
+int nsd_local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_addr *out,
+                           bool quiet)
 {
     struct ns_udp probe;
     struct ns_addr any = {.family = gw->family};
@@ -241,7 +253,7 @@ static int local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns
             rc = 0;
         }
     }
-    if (rc != 0) {
+    if (rc != 0 && !quiet) {
         char a[NS_ADDR_STRLEN];
         NS_ERR("no route to the gateway %s: %s", ns_addr_str(gw, a), strerror(errno));
     }
@@ -254,7 +266,7 @@ int nsd_client_connect(struct nsd *d)
     struct ns_addr local;
     if (!ns_addr_is_any(&d->conf.listen))
         local = d->conf.listen;
-    else if (local_addr_towards(d, &d->conf.gateway, &local) != 0)
+    else if (nsd_local_addr_towards(d, &d->conf.gateway, &local, false) != 0)
         return -1;
     int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
     nsd_engine_rearm(d);
@@ -357,6 +369,7 @@ int nsd_start(struct nsd *d)
         .child_up = op_child_up,
         .child_down = op_child_down,
         .peer_moved = op_peer_moved,
+        .path_changed = op_path_changed,
         .client_up = op_client_up,
         .client_down = op_client_down,
         .child_usage = op_child_usage,
@@ -373,6 +386,8 @@ int nsd_start(struct nsd *d)
     if (nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
         return -1;
     nsd_keepalive_start(d);
+    if (d->conf.role == NS_CONF_CLIENT && d->conf.mobike)
+        (void)nsd_netwatch_start(d);
     if (d->conf.role == NS_CONF_CLIENT && nsd_client_connect(d) != 0) {
         NS_WARN("not connected; trying again");
         nsd_reconnect_schedule(d);
@@ -409,6 +424,7 @@ void nsd_stop(struct nsd *d)
 {
     nsd_control_stop(d);
     nsd_keepalive_stop(d);
+    nsd_netwatch_stop(d);
     nsd_reconnect_stop(d);
     if (d->engine) {
         /* Tears SAs down locally: child_down and client_down run now, while

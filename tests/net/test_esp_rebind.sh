@@ -46,15 +46,7 @@ pings_around() {
   local pid=$BG_PID
   sleep 3
   "$@"
-  # ping's summary reaches the file as it exits. Polled: bash 5.2 may lose
-  # track of a background job (netns.sh), and wait then returns at once.
-  wait_for "grep -q 'packets transmitted' '$out'" $((PINGS / 10 + 5)) || true
-  wait "$pid" 2>/dev/null || true
-  local sent got
-  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
-  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
-  [ "$sent" = "$PINGS" ] || fail "ping did not run to the end: $(cat "$out")"
-  echo $((sent - got))
+  ping_lost "$out" "$pid" "$PINGS"
 }
 
 before=$(nsd_q gw '.ike_sas[0].remote')

@@ -186,3 +186,17 @@ nsd_wait_up() {
 nsd_rss_kib() {
   awk '/^VmRSS:/ {print $2}' "/proc/${NSD_PID[$1]}/status"
 }
+
+# Wait for the background ping PID writing OUT to finish its COUNT pings and
+# print how many were lost (fails when it did not run to the end):
+# ping_lost OUT PID COUNT. Polled: bash 5.2 may lose track of a background
+# job (netns.sh), and wait then returns at once.
+ping_lost() {
+  local out=$1 pid=$2 count=$3 sent got
+  wait_for "grep -q 'packets transmitted' '$out'" $((count / 10 + 5)) || true
+  wait "$pid" 2>/dev/null || true
+  sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$out")
+  got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
+  [ "$sent" = "$count" ] || fail "ping did not run to the end: $(cat "$out")"
+  echo $((sent - got))
+}
