@@ -255,6 +255,54 @@ topo_setup() {
   pub_create pub "$PUB_ADDR"
 }
 
+# A laptop with three uplinks, for roaming (X4): namespace lap with eth1 on
+# nat1's LAN ($LAP1), eth2 on the LAN of nat2 made with prefix 10.2.0
+# ($LAP2), eth3 straight on the internet ($LAP3, no NAT); eth1 up with the
+# default route through nat1, the others down. Builds inet, gw, nat1 and
+# nat2 as well: roam_setup.
+LAP1=10.1.0.5
+LAP2=10.2.0.5
+LAP3=198.51.100.31
+roam_setup() {
+  inet_create
+  gw_create
+  nat_create nat1 "$NAT1_PUB" 10.1.0
+  nat_create nat2 "$NAT2_PUB" 10.2.0
+  ns_create lap
+  veth_link nat1 lap1 lap eth1
+  must ip -n "$NS_PREFIX-nat1" link set lap1 master lan0
+  must ip -n "$NS_PREFIX-lap" addr add "$LAP1/24" dev eth1
+  veth_link nat2 lap2 lap eth2
+  must ip -n "$NS_PREFIX-nat2" link set lap2 master lan0
+  must ip -n "$NS_PREFIX-lap" addr add "$LAP2/24" dev eth2
+  veth_link inet lap lap eth3
+  must ip -n "$NS_PREFIX-inet" link set lap master br0
+  must ip -n "$NS_PREFIX-lap" addr add "$LAP3/24" dev eth3
+  must ip -n "$NS_PREFIX-lap" link set eth2 down
+  must ip -n "$NS_PREFIX-lap" link set eth3 down
+  must ip -n "$NS_PREFIX-lap" route add default via 10.1.0.1 dev eth1
+  # A home router forwards only its own LAN's addresses: a packet the
+  # laptop still sends from the other uplink's address (its sockets and
+  # IPsec stacks learn of the move a moment later) goes nowhere, as on a
+  # real one, instead of crossing un-NATed.
+  must nsx nat1 nft insert rule inet filter forward iifname lan0 ip saddr != 10.1.0.0/24 drop
+  must nsx nat2 nft insert rule inet filter forward iifname lan0 ip saddr != 10.2.0.0/24 drop
+}
+
+# The laptop's uplink N up, the others down, the default route through it
+# (what a network manager does; eth3's subnet holds the gateway): roam_uplink 1|2|3.
+roam_uplink() {
+  local up=$1 i
+  for i in 1 2 3; do
+    [ "$i" = "$up" ] || nsx lap ip link set "eth$i" down
+  done
+  nsx lap ip link set "eth$up" up
+  case $up in
+  1) nsx lap ip route replace default via 10.1.0.1 dev eth1 ;;
+  2) nsx lap ip route replace default via 10.2.0.1 dev eth2 ;;
+  esac
+}
+
 # Make NAT map TCP/UDP sources to public ports LO..HI (other protocols unchanged): nat_set_port_range NAT LO HI.
 nat_set_port_range() {
   local nat=$1 lo=$2 hi=$3 net=${NAT_NET_OF[$1]:-$HOME_NET}

@@ -21,45 +21,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tools/nsd.sh
 . "$here/tools/nsd.sh"
 
-LAP1=10.1.0.5
-LAP2=10.2.0.5
-LAP3=198.51.100.31
 PINGS=40 # 4 s, the move after 1.5 s
 
 netns_init
 nsd_check_build
-inet_create
-gw_create
-nat_create nat1 "$NAT1_PUB" 10.1.0
-nat_create nat2 "$NAT2_PUB" 10.2.0
-ns_create lap
-veth_link nat1 lap1 lap eth1
-must ip -n "$NS_PREFIX-nat1" link set lap1 master lan0
-must ip -n "$NS_PREFIX-lap" addr add "$LAP1/24" dev eth1
-veth_link nat2 lap2 lap eth2
-must ip -n "$NS_PREFIX-nat2" link set lap2 master lan0
-must ip -n "$NS_PREFIX-lap" addr add "$LAP2/24" dev eth2
-veth_link inet lap lap eth3
-must ip -n "$NS_PREFIX-inet" link set lap master br0
-must ip -n "$NS_PREFIX-lap" addr add "$LAP3/24" dev eth3
-must ip -n "$NS_PREFIX-lap" link set eth2 down
-must ip -n "$NS_PREFIX-lap" link set eth3 down
-must ip -n "$NS_PREFIX-lap" route add default via 10.1.0.1 dev eth1
-
-# Uplink N up, the others down, the default route through it (what a
-# laptop's network manager does): uplink 1|2|3.
-uplink() {
-  local up=$1 i
-  for i in 1 2 3; do
-    [ "$i" = "$up" ] || nsx lap ip link set "eth$i" down
-  done
-  nsx lap ip link set "eth$up" up
-  case $up in
-  1) nsx lap ip route replace default via 10.1.0.1 dev eth1 ;;
-  2) nsx lap ip route replace default via 10.2.0.1 dev eth2 ;;
-  3) : ;; # the gateway is on eth3's own subnet
-  esac
-}
+roam_setup
 
 # dpd = 0 on both: liveness checks would be IKE traffic of their own.
 nsd_conf_gateway gw dpd=0
@@ -80,22 +46,12 @@ sas() { nsd_json gw | jq -c '.ike_sas[0] | {spi_i, spi_r, spi_in: .children[0].s
 spis0=$(sas)
 step "gateway sees alice at $(nsd_q gw '.ike_sas[0].remote'), SPIs $spis0"
 
-# Pings 0.1 s apart; after 1.5 s `uplink N`; prints how many were lost.
-pings_around() {
-  local out=$NATSEC_TMP/ping.out
-  run_bg lap ping -c "$PINGS" -i 0.1 -W 1 "$SRV_ADDR" >"$out" 2>&1
-  local pid=$BG_PID
-  sleep 1.5
-  uplink "$1"
-  ping_lost "$out" "$pid" "$PINGS"
-}
-
 # After a move to uplink N: at most 10 pings lost, the gateway has alice at
 # WANT_ADDR with ESP in UDP or not (ENCAP), the SPIs unchanged, UPDATES
 # address updates so far: moved N WANT_ADDR ENCAP UPDATES.
 moved() {
   local n=$1 want=$2 encap=$3 updates=$4 lost remote
-  lost=$(pings_around "$n")
+  lost=$(ping_during lap "$PINGS" 1.5 roam_uplink "$n")
   wait_for "[ \"\$(nsd_q gw '.ike_sas[0].address_updates')\" -ge $updates ]" 5 || true
   remote=$(nsd_q gw '.ike_sas[0].remote')
   step "uplink $n: $lost of $PINGS pings lost; gateway sees alice at $remote, ESP in UDP: $(nsd_q gw '.ike_sas[0].udp_encap'), $(nsd_q gw '.ike_sas[0].address_updates') address updates"

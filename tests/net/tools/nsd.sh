@@ -200,3 +200,16 @@ ping_lost() {
   [ "$sent" = "$count" ] || fail "ping did not run to the end: $(cat "$out")"
   echo $((sent - got))
 }
+
+# Ping the corporate server from NS COUNT times 0.1 s apart, run CMD...
+# after DELAY seconds, and print how many pings were lost:
+# ping_during NS COUNT DELAY CMD...
+ping_during() {
+  local ns=$1 count=$2 delay=$3 out=$NATSEC_TMP/ping-during.out pid
+  shift 3
+  run_bg "$ns" ping -c "$count" -i 0.1 -W 1 "$SRV_ADDR" >"$out" 2>&1
+  pid=$BG_PID
+  sleep "$delay"
+  "$@"
+  ping_lost "$out" "$pid" "$count"
+}
