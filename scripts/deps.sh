@@ -23,6 +23,7 @@ packages=(
   strongswan-charon strongswan-swanctl libcharon-extra-plugins
   libstrongswan-standard-plugins libstrongswan-extra-plugins
   libcharon-extauth-plugins # strongSwan's eap-mschapv2 (EAP interop, X12)
+  freeradius      # the RADIUS server of the EAP pass-through tests (X16)
 )
 
 missing=()
@@ -41,7 +42,28 @@ fi
 echo "deps.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# No system service may start during the installation (FreeRADIUS' would
+# hold port 1812 on the host): a policy-rc.d that says no, unless one is
+# there already.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  own_policy=1
+fi
+rc=0
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+[ "$own_policy" = 0 ] || rm -f "$policy"
+[ "$rc" = 0 ] || exit "$rc"
+# The tests start their own freeradius with a private configuration in the
+# gateway's namespace; the system one stays off, also after a reboot.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl disable --now freeradius.service >/dev/null 2>&1 || true
+fi
+if command -v update-rc.d >/dev/null 2>&1 && [ -e /etc/init.d/freeradius ]; then
+  update-rc.d freeradius disable >/dev/null 2>&1 || true
+fi
 # The Debian strongSwan package may start its system service; the tests run
 # their own charon per namespace and must not meet a system one.
 if command -v systemctl >/dev/null 2>&1; then

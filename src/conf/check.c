@@ -158,6 +158,8 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
     ns_conf_p_legacy(p);
     validate_peers(p);
     if (!p->err_line)
+        ns_conf_p_check_radius(p);
+    if (!p->err_line)
         ns_conf_p_check_users(p);
     if (!p->err_line)
         ns_conf_p_load_creds(p);

@@ -235,6 +235,8 @@ void ns_conf_defaults(struct ns_conf *c)
     c->unique = NS_CONF_UNIQUE_NO;
     c->initial_contact = true;
     c->mobike = true;
+    c->radius_timeout_ms = 2000;
+    c->radius_tries = 3;
 }
 
 void ns_conf_free(struct ns_conf *c)
@@ -252,6 +254,8 @@ void ns_conf_free(struct ns_conf *c)
     if (c->users)
         OPENSSL_cleanse(c->users, c->n_users * sizeof(*c->users)); /* their NT hashes */
     free(c->users);
+    OPENSSL_cleanse(c->radius_secret, sizeof(c->radius_secret));
+    c->radius_secret_len = 0;
     c->users = NULL;
     c->n_users = 0;
     c->peers = NULL;
@@ -380,7 +384,7 @@ static void warn_file_access(const char *path, const struct stat *st, const stru
 /* The group natsecd reads its file as at a reload when it is not root:
  * that of `user`, which it becomes once set up, or its own when started as
  * another user; (gid_t)-1 when it stays root (no group needs to read). */
-static gid_t run_group(const struct ns_conf *c)
+gid_t ns_conf_p_run_group(const struct ns_conf *c)
 {
     if (geteuid() != 0)
         return getegid();
@@ -394,7 +398,8 @@ static int check_users_private(const char *path, const struct stat *st, struct n
                                char *err, size_t errlen)
 {
     char why[256];
-    if (c->n_users == 0 || ns_perm_private(st, run_group(c), why, sizeof(why)) == NS_PERM_OK)
+    if (c->n_users == 0 ||
+        ns_perm_private(st, ns_conf_p_run_group(c), why, sizeof(why)) == NS_PERM_OK)
         return 0;
     snprintf(err, errlen,
              "%s:%d: [user %s]: refused: a file with user passwords must be readable by root "

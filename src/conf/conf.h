@@ -62,6 +62,14 @@ enum ns_conf_auth {
     NS_CONF_AUTH_EAP_MSCHAPV2 = 2,
 };
 
+/* Where a gateway checks EAP logins (X12, X16). */
+enum ns_conf_eap_backend {
+    NS_CONF_EAP_LOCAL = 0,  /* its [user] sections, EAP-MSCHAPv2 (default) */
+    NS_CONF_EAP_RADIUS = 1, /* RADIUS servers (radius_*): any EAP method they run */
+};
+#define NS_CONF_MAX_RADIUS 8 /* radius_server entries */
+#define NS_CONF_RADIUS_SECRET_MAX 128
+
 /* One [user <name>] section of a gateway: an EAP-MSCHAPv2 login. Only the
  * NT hash of the password is kept (all MS-CHAPv2 needs); it is as good as
  * the password to anyone who would log in, so it is wiped when freed. */
@@ -193,6 +201,20 @@ struct ns_conf {
      * member cannot take the whole pool), and the unique-ID policy. */
     unsigned ike_sas_per_id;    /* default 4 */
     enum ns_conf_unique unique; /* default no */
+
+    /* Gateway: EAP on RADIUS servers (eap_backend = radius, X16): tried
+     * in this order, each radius_tries times radius_timeout_ms apart; the
+     * shared secret read from radius_secret_file (wiped by ns_conf_free);
+     * NAS-Identifier radius_nas_id (default: local_id as text). */
+    enum ns_conf_eap_backend eap_backend;
+    struct ns_endpoint radius_server[NS_CONF_MAX_RADIUS];
+    unsigned n_radius_server;
+    char radius_secret_file[NS_CONF_FILE_MAX];
+    uint8_t radius_secret[NS_CONF_RADIUS_SECRET_MAX];
+    size_t radius_secret_len;
+    unsigned radius_timeout_ms; /* default 2000 */
+    unsigned radius_tries;      /* default 3 */
+    char radius_nas_id[NS_CONF_NAME_MAX];
 
     /* Client only. */
     struct ns_addr gateway;

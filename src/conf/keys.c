@@ -361,6 +361,12 @@ static const struct main_key main_keys[] = {
     FN("key", ns_conf_p_set_key),
     FN("ca", ns_conf_p_set_ca),
     FN("rsa_pss", ns_conf_p_set_rsa_pss),
+    FN("eap_backend", ns_conf_p_set_eap_backend),
+    FN("radius_server", ns_conf_p_set_radius_server),
+    FN("radius_secret_file", ns_conf_p_set_radius_secret_file),
+    FN("radius_timeout", ns_conf_p_set_radius_timeout),
+    NUM("radius_tries", radius_tries, 1, 10),
+    FN("radius_nas_id", ns_conf_p_set_radius_nas_id),
 };
 #define N_MAIN_KEYS (sizeof(main_keys) / sizeof(main_keys[0]))
 

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "conf/conf.h"
 
@@ -83,6 +84,20 @@ void ns_conf_p_check_users(struct ns_conf_parser *p);
 /* An EAP-MSCHAPv2 password to its NT hash (conf/users.c); 0, or -1 with
  * the reason (never the password) in err. */
 int ns_conf_p_nt_hash(const char *password, uint8_t out[16], char *err, size_t errlen);
+
+/* radius.c: the [natsecd] keys of EAP on RADIUS servers (X16), and the
+ * checks after the whole file (the secret file read, only root and
+ * natsecd may read it). */
+int ns_conf_p_set_eap_backend(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+int ns_conf_p_set_radius_server(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+int ns_conf_p_set_radius_secret_file(struct ns_conf_parser *p, const char *v, char *err,
+                                     size_t errlen);
+int ns_conf_p_set_radius_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+int ns_conf_p_set_radius_nas_id(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+void ns_conf_p_check_radius(struct ns_conf_parser *p);
+/* conf.c: the group natsecd reads its files as at a reload when it is not
+ * root ((gid_t)-1: none, it stays root). */
+gid_t ns_conf_p_run_group(const struct ns_conf *c);
 
 /* The line where a [natsecd] key was set, 0 if it was not. */
 int ns_conf_p_key_line(const struct ns_conf_parser *p, const char *name);

@@ -209,7 +209,7 @@ void ns_conf_p_check_users(struct ns_conf_parser *p)
     if (c->role != NS_CONF_GATEWAY || !users_complete(p))
         return;
     const struct ns_conf_peer *eap = first_eap_peer(c);
-    if (eap && c->n_users == 0)
+    if (eap && c->n_users == 0 && c->eap_backend == NS_CONF_EAP_LOCAL)
         ns_conf_p_error(p, eap->line,
                         "[peer %s] says auth = eap-mschapv2: no [user <name>] section gives a "
                         "user name and password to log in with",

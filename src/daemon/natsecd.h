@@ -76,6 +76,7 @@ struct nsd_client_net {
 };
 
 struct nsd_keepalive;
+struct nsd_radius;
 struct nsd_transport;
 struct nsd_tx;
 
@@ -169,6 +170,7 @@ struct nsd {
 
     struct nsd_client_net client;
     struct nsd_transport *transport; /* transport.c: transport-mode peers and routes */
+    struct nsd_radius *radius;       /* radius.c: eap_backend = radius only */
 
     int control_fd;
     struct nsd_ctl_conn ctl_conns[NSD_CTL_MAX];
@@ -247,6 +249,14 @@ void nsd_tx_counters(const struct nsd *d, struct nsd_tx_counters *c);
 int nsd_sad_lock_init(struct nsd *d);
 void nsd_sad_lock_fini(struct nsd *d);
 void nsd_sad_hold(struct nsd *d, enum nsd_hold want);
+
+/* radius.c: EAP on RADIUS servers (eap_backend = radius, X16). start:
+ * their sockets in the loop (0 when not configured; -1 logged). stop:
+ * closes them, drops the requests in flight. eap_backend: the engine's
+ * ops->eap_backend. */
+int nsd_radius_start(struct nsd *d);
+void nsd_radius_stop(struct nsd *d);
+int nsd_radius_eap_backend(void *ctx, const struct ns_eapb_request *rq);
 
 /* keepalive.c */
 void nsd_keepalive_start(struct nsd *d);

@@ -375,6 +375,7 @@ int nsd_start(struct nsd *d)
         .child_usage = op_child_usage,
         .child_in_up = op_child_in_up,
         .child_out_up = op_child_out_up,
+        .eap_backend = nsd_radius_eap_backend,
     };
     d->engine = ns_ike_engine_new(&d->conf, &ops, ns_loop_now_ms(d->loop));
     if (!d->engine) {
@@ -382,6 +383,8 @@ int nsd_start(struct nsd *d)
         return -1;
     }
     if (d->conf.role == NS_CONF_GATEWAY && nsd_routes_gateway(d) != 0)
+        return -1;
+    if (nsd_radius_start(d) != 0)
         return -1;
     if (nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
         return -1;
@@ -426,6 +429,7 @@ void nsd_stop(struct nsd *d)
     nsd_keepalive_stop(d);
     nsd_netwatch_stop(d);
     nsd_reconnect_stop(d);
+    nsd_radius_stop(d);
     if (d->engine) {
         /* Tears SAs down locally: child_down and client_down run now, while
          * the SAD and netlink still exist. */

@@ -28,7 +28,7 @@
 
 /* One EAP packet of the client for the backend. */
 struct ns_eapb_request {
-    uint64_t ike_sa_id; /* whose: the answer names it again */
+    uint64_t ike_sa_id;  /* whose: the answer names it again */
     const uint8_t *user; /* the EAP identity the client gave (User-Name) */
     size_t user_len;
     const uint8_t *eap; /* the EAP packet, as the client sent it */

@@ -92,7 +92,7 @@ int ns_radius_build_request(struct ns_writer *w, uint8_t id,
     attr(w, NS_RADIUS_A_USER_NAME, rq->user, rq->user_len);
     if (nas_len)
         attr(w, NS_RADIUS_A_NAS_IDENTIFIER, nas_id, nas_len);
-    attr_u32(w, NS_RADIUS_A_SERVICE_TYPE, 2);   /* Framed */
+    attr_u32(w, NS_RADIUS_A_SERVICE_TYPE, 2);  /* Framed */
     attr_u32(w, NS_RADIUS_A_NAS_PORT_TYPE, 5); /* Virtual */
     if (rq->client.addr.family) {
         ns_endpoint_str(&rq->client, calling);
@@ -152,8 +152,7 @@ int ns_radius_mppe_unhide(const uint8_t *in, size_t in_len,
                           size_t secret_len, uint8_t key[NS_RADIUS_MPPE_KEY_MAX])
 {
     uint8_t plain[NS_RADIUS_ATTR_MAX], b[16];
-    if (in_len < 2 + 16 || (in_len - 2) % 16 != 0 || in_len - 2 > sizeof(plain) ||
-        !(in[0] & 0x80))
+    if (in_len < 2 + 16 || (in_len - 2) % 16 != 0 || in_len - 2 > sizeof(plain) || !(in[0] & 0x80))
         return -1;
     size_t n = in_len - 2;
     int rc = 0;
@@ -175,8 +174,8 @@ int ns_radius_mppe_unhide(const uint8_t *in, size_t in_len,
 
 int ns_radius_build_answer(struct ns_writer *w, uint8_t code, uint8_t id,
                            const uint8_t req_auth[NS_RADIUS_AUTH_LEN],
-                           const struct ns_eapb_answer *a, uint16_t salt,
-                           const uint8_t *secret, size_t secret_len)
+                           const struct ns_eapb_answer *a, uint16_t salt, const uint8_t *secret,
+                           size_t secret_len)
 {
     size_t start = ns_writer_len(w);
     ns_write_u8(w, code);
@@ -375,8 +374,7 @@ int ns_radius_parse_answer(const uint8_t *pkt, size_t len, uint8_t id,
     uint8_t code = ns_read_u8(&r), got_id = ns_read_u8(&r);
     uint16_t plen = ns_read_u16(&r);
     /* Octets past Length are padding (RFC 2865 3). */
-    if (!ns_reader_ok(&r) || plen < NS_RADIUS_HDR_LEN || plen > len ||
-        plen > NS_RADIUS_MAX_PACKET)
+    if (!ns_reader_ok(&r) || plen < NS_RADIUS_HDR_LEN || plen > len || plen > NS_RADIUS_MAX_PACKET)
         return bad(out, "not a RADIUS packet (%zu bytes, Length %u)", len, plen);
     if (code != NS_RADIUS_ACCESS_ACCEPT && code != NS_RADIUS_ACCESS_REJECT &&
         code != NS_RADIUS_ACCESS_CHALLENGE)

@@ -91,8 +91,8 @@ int ns_radius_parse_answer(const uint8_t *pkt, size_t len, uint8_t id,
  * EAP-MSCHAPv2 keys), each hidden with salt. 0 or -1. */
 int ns_radius_build_answer(struct ns_writer *w, uint8_t code, uint8_t id,
                            const uint8_t req_auth[NS_RADIUS_AUTH_LEN],
-                           const struct ns_eapb_answer *a, uint16_t salt,
-                           const uint8_t *secret, size_t secret_len);
+                           const struct ns_eapb_answer *a, uint16_t salt, const uint8_t *secret,
+                           size_t secret_len);
 
 /* RFC 2548 2.4.2: hides key[0..key_len) (at most NS_RADIUS_MPPE_KEY_MAX)
  * behind the secret, the Request Authenticator and salt (its top bit set

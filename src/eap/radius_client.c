@@ -179,8 +179,7 @@ static void expire(struct ns_radius_client *c, struct pending *p, uint64_t now_m
         c->cur = (gone + 1) % c->cfg.n_servers;
     if (++p->servers_done < c->cfg.n_servers) {
         NS_WARN("radius: server %u did not answer %u tries of %llu ms; trying server %u", gone + 1,
-                p->tries, (unsigned long long)c->cfg.timeout_ms,
-                (gone + 1) % c->cfg.n_servers + 1);
+                p->tries, (unsigned long long)c->cfg.timeout_ms, (gone + 1) % c->cfg.n_servers + 1);
         p->server = (gone + 1) % c->cfg.n_servers;
         p->tries = 0;
         send_now(c, p, now_ms);

@@ -29,11 +29,11 @@
 #define NS_RADIUS_NEVER UINT64_MAX
 
 struct ns_radius_client_cfg {
-    unsigned n_servers; /* 1 .. NS_RADIUS_MAX_SERVERS */
+    unsigned n_servers;  /* 1 .. NS_RADIUS_MAX_SERVERS */
     uint64_t timeout_ms; /* per try */
     unsigned tries;      /* per server, at least 1 */
     const uint8_t *secret;
-    size_t secret_len; /* 1 .. NS_RADIUS_SECRET_MAX; copied */
+    size_t secret_len;  /* 1 .. NS_RADIUS_SECRET_MAX; copied */
     const char *nas_id; /* NAS-Identifier; copied */
 };
 

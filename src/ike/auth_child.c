@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "ike/auth_child.h"
+#include "ike/auth_eap.h"
 #include "ike/proposal_select.h"
 #include "ike/ts_narrow.h"
 #include "ike/ts_transport.h"
@@ -184,6 +185,23 @@ const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *s
 
 /* ================= responder (gateway) ================= */
 
+/* The address the RADIUS server assigned (Framed-IP-Address, X16): that
+ * one or none; it must be a free address of the pool, which is what the
+ * gateway routes into its TUN device. 0 or an error notify. */
+static uint16_t gw_framed_vip(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    char a[NS_ADDR_STRLEN];
+    const struct ns_addr *want = &sa->eap->framed_ip;
+    if (ns_pool_take(e->pool, want, ns_eng_vip_owner(e, &sa->remote_id)) != 0) {
+        NS_WARN("ike: IKE SA %016llx: the RADIUS server assigns %s, which is not a free "
+                "address of the pool",
+                (unsigned long long)sa->id, ns_addr_str(want, a));
+        return NS_N_INTERNAL_ADDRESS_FAILURE;
+    }
+    sa->vip = *want;
+    return 0;
+}
+
 /* A virtual IP for the client (R6); 0 or an error notify. */
 static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
                               const struct ns_ike_payloads *in, struct ns_auth_gw_child *gc)
@@ -206,6 +224,8 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     if (!asked)
         return NS_N_FAILED_CP_REQUIRED;
+    if (sa->eap && sa->eap->have_framed_ip)
+        return gw_framed_vip(e, sa);
     if (ns_pool_alloc(e->pool, &prefer, ns_eng_vip_owner(e, &sa->remote_id), &sa->vip) != 0) {
         NS_WARN("ike: IKE SA %016llx: the virtual IP pool is exhausted",
                 (unsigned long long)sa->id);

@@ -53,6 +53,21 @@ struct ns_eng_eap {
     struct ns_ike_payloads first;
     uint8_t *kept;
     size_t kept_len;
+    /* Gateway with eap_backend = radius (auth_eap_backend.c): the server's
+     * State to echo, the request that waits for the server's answer (rx,
+     * Identifier of the client's EAP Response), rounds so far, and what
+     * the Access-Accept assigned: Framed-IP-Address, the [peer] section
+     * its Class names (NULL: none). */
+    bool backend;
+    bool pending;
+    struct ns_ike_rx pending_rx;
+    uint8_t last_eap_id;
+    unsigned backend_rounds;
+    uint8_t state[NS_EAPB_STATE_MAX];
+    size_t state_len;
+    bool have_framed_ip;
+    struct ns_addr framed_ip;
+    const struct ns_conf_peer *class_peer;
 };
 
 /* Whether EAP succeeded on this SA: AUTH is from the MSK. */
@@ -80,6 +95,21 @@ void ns_eng_eap_gw_start(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
 /* Gateway: a further IKE_AUTH request (states EAP_SENT, EAP_DONE). */
 void ns_eng_eap_gw_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                            const struct ns_ike_payloads *in);
+
+/* auth_eap_gw.c, for auth_eap_backend.c: an IKE_AUTH answer with our EAP
+ * packet and, when not 0, a notify (0 or -1); the end of a failed login
+ * (EAP-Failure pkt, if any, and AUTHENTICATION_FAILED; the SA dies),
+ * logged with method (what ran) and why. */
+int ns_eng_eap_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                       const uint8_t *pkt, size_t len, uint16_t notify);
+void ns_eng_eap_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                       const uint8_t *pkt, size_t len, const char *method, const char *why);
+/* auth_eap_backend.c: a client's EAP packet during EAP with eap_backend =
+ * radius, passed to ops->eap_backend; the request then waits. */
+void ns_eng_eap_backend_round(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                              const struct ns_ike_rx *rx, const struct ns_ike_payload *ep);
+/* The method a log line names: "EAP-MSCHAPv2", or "EAP on RADIUS". */
+const char *ns_eng_eap_method(const struct ns_eng_eap *x);
 
 /* Client: an IKE_AUTH answer while the section says eap-mschapv2. */
 void ns_eng_eap_client_response(struct ns_ike_engine *e, struct ns_ikesa *sa,

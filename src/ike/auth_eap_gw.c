@@ -64,8 +64,7 @@ void ns_eng_eap_free(struct ns_ikesa *sa)
     sa->eap = NULL;
 }
 
-/* An answer with our EAP packet and, when not 0, a notify. */
-static int respond_eap(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+int ns_eng_eap_respond(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                        const uint8_t *pkt, size_t len, uint16_t notify)
 {
     struct ns_ike_builder b;
@@ -116,6 +115,7 @@ void ns_eng_eap_gw_start(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
         return;
     }
     sa->eap = x;
+    x->backend = e->conf->eap_backend == NS_CONF_EAP_RADIUS;
     memcpy(x->id_rest, id->rest, id->rest_len);
     x->id_rest_len = id->rest_len;
     x->id.type = id->type;
@@ -131,8 +131,9 @@ void ns_eng_eap_gw_start(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
         return;
     }
     ns_eng_sa_state(e, sa, NS_IKE_ST_EAP_SENT, "EAP-Identity asked");
-    NS_INFO("ike: IKE SA %016llx: '%s' logs in with EAP-MSCHAPv2 ([peer %s]); EAP-Identity asked",
-            (unsigned long long)sa->id, ns_eng_id_str(&x->id, who), sa->peer->name);
+    NS_INFO("ike: IKE SA %016llx: '%s' logs in with %s ([peer %s]); EAP-Identity asked",
+            (unsigned long long)sa->id, ns_eng_id_str(&x->id, who), ns_eng_eap_method(x),
+            sa->peer->name);
 }
 
 /* The identity the client proved: its EAP identity (the user name), as an
@@ -146,16 +147,21 @@ static void eap_identity(const struct ns_eap_server *s, struct ns_conf_id *out)
     out->len = s->identity_len;
 }
 
-static void round_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                         const uint8_t *pkt, size_t len, const char *why)
+const char *ns_eng_eap_method(const struct ns_eng_eap *x)
+{
+    return x->backend ? "EAP on RADIUS" : "EAP-MSCHAPv2";
+}
+
+void ns_eng_eap_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                       const uint8_t *pkt, size_t len, const char *method, const char *why)
 {
     char ep[NS_ENDPOINT_STRLEN];
     NS_ENG_LOG_LIMITED(e, NS_ENG_RL_AUTH, NS_LOG_WARN,
-                       "ike: IKE_AUTH from %s: authentication failed: EAP-MSCHAPv2: %s",
-                       ns_endpoint_str(&rx->remote, ep), why);
+                       "ike: IKE_AUTH from %s: authentication failed: %s: %s",
+                       ns_endpoint_str(&rx->remote, ep), method, why);
     e->ctr.auth_failures++;
     /* EAP-Failure ends EAP, AUTHENTICATION_FAILED the IKE SA. */
-    if (len == 0 || respond_eap(e, sa, rx, pkt, len, NS_N_AUTHENTICATION_FAILED) != 0)
+    if (len == 0 || ns_eng_eap_respond(e, sa, rx, pkt, len, NS_N_AUTHENTICATION_FAILED) != 0)
         ns_eng_respond_notify(e, sa, rx, NS_IKE_AUTH, NS_N_AUTHENTICATION_FAILED, NULL, 0);
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_AUTH_FAILED);
 }
@@ -169,6 +175,10 @@ static void eap_round(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
         ns_eng_auth_gw_failed(e, sa, rx, "no EAP payload in its IKE_AUTH request during EAP");
         return;
     }
+    if (x->backend) {
+        ns_eng_eap_backend_round(e, sa, rx, ep);
+        return;
+    }
     uint8_t pkt[NS_EAP_OUT_MAX];
     struct ns_writer w;
     ns_writer_init(&w, pkt, sizeof(pkt));
@@ -180,13 +190,13 @@ static void eap_round(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
     case NS_EAP_STEP_SEND:
         if (x->m.server.why[0])
             NS_DBG("ike: IKE SA %016llx: EAP: %s", (unsigned long long)sa->id, x->m.server.why);
-        if (respond_eap(e, sa, rx, pkt, len, 0) != 0)
+        if (ns_eng_eap_respond(e, sa, rx, pkt, len, 0) != 0)
             ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;
     case NS_EAP_STEP_SUCCESS:
         memcpy(x->msk, x->m.server.msk, sizeof(x->msk));
         x->have_msk = true;
-        if (respond_eap(e, sa, rx, pkt, len, 0) != 0) {
+        if (ns_eng_eap_respond(e, sa, rx, pkt, len, 0) != 0) {
             ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
             return;
         }
@@ -196,7 +206,7 @@ static void eap_round(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
                 ns_eap_name_str(x->m.server.identity, x->m.server.identity_len, who));
         return;
     case NS_EAP_STEP_FAILURE:
-        round_failed(e, sa, rx, pkt, len, x->m.server.why);
+        ns_eng_eap_failed(e, sa, rx, pkt, len, "EAP-MSCHAPv2", x->m.server.why);
         return;
     }
 }
@@ -220,13 +230,17 @@ static void final_auth(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
     }
     if (!ns_eng_peer_auth_ok(e, sa, sa->peer, in, &id, &x->id, &auth, NULL, reason,
                              sizeof(reason))) {
-        snprintf(why, sizeof(why), "user '%s' (EAP-MSCHAPv2): %s", who, reason);
+        snprintf(why, sizeof(why), "user '%s' (%s): %s", who, ns_eng_eap_method(x), reason);
         ns_eng_auth_gw_failed(e, sa, rx, why);
         return;
     }
     eap_identity(&x->m.server, &sa->remote_id);
-    NS_INFO("ike: IKE SA %016llx: user '%s' authenticated by EAP-MSCHAPv2 (IDi '%s', [peer %s])",
-            (unsigned long long)sa->id, who, ns_eng_id_str(&x->id, idi), sa->peer->name);
+    /* The section the RADIUS server's Class named: its subnets (R9, R17). */
+    if (x->class_peer)
+        sa->peer = x->class_peer;
+    NS_INFO("ike: IKE SA %016llx: user '%s' authenticated by %s (IDi '%s', [peer %s])",
+            (unsigned long long)sa->id, who, ns_eng_eap_method(x), ns_eng_id_str(&x->id, idi),
+            sa->peer->name);
     ns_eng_auth_gw_finish(e, sa, rx, &x->first);
 }
 

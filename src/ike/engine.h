@@ -40,6 +40,7 @@
 #include "conf/conf.h"
 #include "crypto/cipher.h"
 #include "crypto/proposal.h"
+#include "eap/eap_backend.h"
 #include "esp/sa_spec.h"
 #include "util/addr.h"
 
@@ -162,6 +163,14 @@ struct ns_ike_ops {
     int (*child_in_up)(void *ctx, const struct ns_esp_sa_spec *in);
     int (*child_out_up)(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out);
+
+    /* Gateway with eap_backend = radius (X16): hands one EAP packet of a
+     * client to the EAP backend (eap/eap_backend.h). The client's IKE_AUTH
+     * request waits unanswered (its retransmissions are dropped) until
+     * the daemon gives the backend's answer to ns_ike_engine_eap_answer,
+     * on a later call. Returns 0, or -1 when it cannot be sent (the login
+     * is refused at once). */
+    int (*eap_backend)(void *ctx, const struct ns_eapb_request *rq);
 };
 
 struct ns_ike_engine;
@@ -196,6 +205,13 @@ void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *loca
 void ns_ike_engine_tick(struct ns_ike_engine *e, uint64_t now_ms);
 /* The earliest pending deadline, or NS_IKE_NEVER. */
 uint64_t ns_ike_engine_next_wakeup(const struct ns_ike_engine *e);
+
+/* Gateway: the EAP backend's answer to ops->eap_backend for IKE SA
+ * ike_sa_id: the client's waiting IKE_AUTH request is answered now (the
+ * next EAP Request, EAP-Success, or EAP-Failure and AUTHENTICATION_FAILED).
+ * Ignored when that SA is gone or waits for no answer. */
+void ns_ike_engine_eap_answer(struct ns_ike_engine *e, uint64_t ike_sa_id,
+                              const struct ns_eapb_answer *a, uint64_t now_ms);
 
 /* Client: starts IKE_SA_INIT towards conf->gateway (port conf->ike_port),
  * from local_addr port conf->ike_port. local_addr is the source address

@@ -190,6 +190,22 @@ static uint32_t next_fresh(struct ns_pool *p)
     return p->fresh;
 }
 
+/* Marks address i given to owner. */
+static int take(struct ns_pool *p, uint32_t i, uint64_t owner, struct ns_addr *out)
+{
+    if (ensure_links(p, i) != 0)
+        return -1;
+    if (bit_get(p->listed, i))
+        unlink_listed(p, i);
+    if (i == p->fresh)
+        p->fresh++;
+    bit_set(p->used, i, true);
+    link_of(p, i)->owner = owner;
+    p->in_use++;
+    ns_addr_from_ipv4(out, p->net + 2 + i);
+    return 0;
+}
+
 int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, uint64_t owner,
                   struct ns_addr *out)
 {
@@ -202,17 +218,16 @@ int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, uint64_t owne
         if (i == NIL)
             return -1;
     }
-    if (ensure_links(p, i) != 0)
+    return take(p, i, owner, out);
+}
+
+int ns_pool_take(struct ns_pool *p, const struct ns_addr *a, uint64_t owner)
+{
+    struct ns_addr out;
+    uint32_t i = index_of(p, a);
+    if (i == NIL || bit_get(p->used, i))
         return -1;
-    if (bit_get(p->listed, i))
-        unlink_listed(p, i);
-    if (i == p->fresh)
-        p->fresh++;
-    bit_set(p->used, i, true);
-    link_of(p, i)->owner = owner;
-    p->in_use++;
-    ns_addr_from_ipv4(out, p->net + 2 + i);
-    return 0;
+    return take(p, i, owner, &out);
 }
 
 int ns_pool_release(struct ns_pool *p, const struct ns_addr *a)

@@ -59,6 +59,10 @@ size_t ns_pool_memory(const struct ns_pool *p);
  * when the pool is exhausted (or, rarely, memory for its links runs out). */
 int ns_pool_alloc(struct ns_pool *p, const struct ns_addr *prefer, uint64_t owner,
                   struct ns_addr *out);
+/* Gives out exactly a (an address an authentication server assigned, such
+ * as RADIUS' Framed-IP-Address) to owner. Returns 0, or -1 when a is not a
+ * client address of this pool or is given out already. */
+int ns_pool_take(struct ns_pool *p, const struct ns_addr *a, uint64_t owner);
 /* Returns an address to the pool. Returns 0, or -1 when it is not an
  * address this pool has given out (then nothing changes). Never fails for
  * an address it gave. */

@@ -27,10 +27,8 @@ static void sign(uint8_t *p, size_t len)
     if (plen < NS_RADIUS_HDR_LEN || plen > len)
         return;
     memcpy(p + 4, REQ_AUTH, 16);
-    for (size_t off = NS_RADIUS_HDR_LEN; off + 2 <= plen && p[off + 1] >= 2;
-         off += p[off + 1]) {
-        if (p[off] == NS_RADIUS_A_MESSAGE_AUTHENTICATOR && p[off + 1] == 18 &&
-            off + 18 <= plen) {
+    for (size_t off = NS_RADIUS_HDR_LEN; off + 2 <= plen && p[off + 1] >= 2; off += p[off + 1]) {
+        if (p[off] == NS_RADIUS_A_MESSAGE_AUTHENTICATOR && p[off + 1] == 18 && off + 18 <= plen) {
             unsigned n = 0;
             memset(p + off + 2, 0, 16);
             uint8_t mac[EVP_MAX_MD_SIZE];
@@ -84,8 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* a refused answer leaves nothing behind */
         return 0;
     }
-    if (a.eap_len > sizeof(a.eap) || a.state_len > sizeof(a.state) ||
-        a.msk_len > sizeof(a.msk) || strlen(a.class_name) > NS_EAPB_CLASS_MAX)
+    if (a.eap_len > sizeof(a.eap) || a.state_len > sizeof(a.state) || a.msk_len > sizeof(a.msk) ||
+        strlen(a.class_name) > NS_EAPB_CLASS_MAX)
         abort();
     round_trip(pkt[0], id, &a);
     return 0;

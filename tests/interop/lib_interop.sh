@@ -356,3 +356,29 @@ iop_settled() {
   out=$(nsd_q "$n" '.ike_sas[0].children[0].spi_out' | sed 's/^0x//')
   grep -qE "^ +in +$out" <<<"$sas" && grep -qE "^ +out +$in" <<<"$sas"
 }
+
+# Fail unless LOG (a file) has a line matching the extended regex RE: log_has WHAT LOG RE.
+log_has() {
+  grep -qE "$3" "$2" || {
+    tail -n 30 "$2" >&2
+    fail "$1: no line matching '$3' in $2"
+  }
+  step "  $1: $(grep -oE "$3" "$2" | head -n 1)"
+}
+
+# Load strongSwan instance NAME (started) as a road warrior of the natsec
+# gateway $GW_PUB that checks its certificate against tests/fixtures'
+# CA and logs in by EAP METHOD as USER with PASSWORD, offering IKE and ESP
+# (swanctl.conf proposal lists; default: one AES-GCM/X25519 suite each):
+# iop_sw_eap_client NAME METHOD USER PASSWORD [IKE ESP].
+iop_sw_eap_client() {
+  local name=$1 conf
+  mkdir -p "$(sw_dir "$name")/swanctl/x509ca"
+  cp "$(dirname "${BASH_SOURCE[0]}")/../fixtures/certs/ca.pem" "$(sw_dir "$name")/swanctl/x509ca/"
+  conf=$(sw_conf_eap_client "$GW_PUB" "$IOP_GW_ID" "$IOP_FQDN_ID" "$2" "$3" "$4" "$CORP_NET")
+  if [ $# -ge 6 ]; then
+    conf=$(sed -e "s/^    proposals = .*/    proposals = $5/" \
+      -e "s/^        esp_proposals = .*/        esp_proposals = $6/" <<<"$conf")
+  fi
+  sw_load "$name" "$conf"
+}

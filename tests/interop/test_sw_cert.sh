@@ -43,15 +43,6 @@ ping_srv() {
   out=$(nsx "$ns" ping -c "$count" -i 0.2 -W 2 "$SRV_ADDR") || fail "ping $SRV_ADDR from $ns through the tunnel failed: $out"
 }
 
-# Fail unless LOG (a file) has a line matching the extended regex RE: log_has WHAT LOG RE.
-log_has() {
-  grep -qE "$3" "$2" || {
-    tail -n 30 "$2" >&2
-    fail "$1: no line matching '$3' in $2"
-  }
-  step "  $1: $(grep -oE "$3" "$2" | head -n 1)"
-}
-
 # ---------------------------------------------------------------------------
 step "A. strongSwan client (ECDSA, $IOP_EMAIL_ID) behind nat1 -> natsec gateway (RSA)" # X7 R3
 nsd_conf_gateway gw cert="$CERTS/gw-rsa.pem" key="$CERTS/gw-rsa.key" ca="$CERTS/ca.pem"

@@ -45,21 +45,10 @@ ping_srv() {
   out=$(nsx "$ns" ping -c "$count" -i 0.2 -W 2 "$SRV_ADDR") || fail "ping $SRV_ADDR from $ns through the tunnel failed: $out"
 }
 
-# Fail unless LOG (a file) has a line matching the extended regex RE: log_has WHAT LOG RE.
-log_has() {
-  grep -qE "$3" "$2" || {
-    tail -n 30 "$2" >&2
-    fail "$1: no line matching '$3' in $2"
-  }
-  step "  $1: $(grep -oE "$3" "$2" | head -n 1)"
-}
-
 # strongSwan client NAME in c1 logging in by METHOD as USER with PASSWORD: client NAME METHOD USER PASSWORD.
 client() {
   sw_start c1 "$1"
-  mkdir -p "$(sw_dir "$1")/swanctl/x509ca"
-  cp "$CERTS/ca.pem" "$(sw_dir "$1")/swanctl/x509ca/"
-  sw_load "$1" "$(sw_conf_eap_client "$GW_PUB" "$IOP_GW_ID" "$IOP_FQDN_ID" "$2" "$3" "$4" "$CORP_NET")"
+  iop_sw_eap_client "$1" "$2" "$3" "$4"
 }
 
 # The refusal of strongSwan client NAME: nothing left on either side, the

@@ -39,8 +39,8 @@ static void mppe_key_known_vector(void **state)
     auth_0_15(req);
     for (int i = 0; i < 16; i++)
         key[i] = (uint8_t)(0x10 + i);
-    size_t want_len = test_unhex("800122b4155f190e302ed83fa971a9a608ed19d3d06ebf9ed7bc4f3bb896f4201603",
-                                 want, sizeof(want));
+    size_t want_len = test_unhex(
+        "800122b4155f190e302ed83fa971a9a608ed19d3d06ebf9ed7bc4f3bb896f4201603", want, sizeof(want));
     int n = ns_radius_mppe_hide(key, 16, 0x0001, req, SECRET, SECRET_LEN, out, sizeof(out));
     assert_int_equal(n, (int)want_len);
     assert_memory_equal(out, want, want_len);
@@ -354,8 +354,8 @@ static size_t sim_answer(const struct sent *k, uint8_t *buf, size_t cap)
     a.eap_len = 6;
     struct ns_writer w;
     ns_writer_init(&w, buf, cap);
-    assert_int_equal(ns_radius_build_answer(&w, NS_RADIUS_ACCESS_CHALLENGE, k->pkt[1],
-                                            k->pkt + 4, &a, 1, SECRET, SECRET_LEN),
+    assert_int_equal(ns_radius_build_answer(&w, NS_RADIUS_ACCESS_CHALLENGE, k->pkt[1], k->pkt + 4,
+                                            &a, 1, SECRET, SECRET_LEN),
                      0);
     return ns_writer_len(&w);
 }
@@ -455,12 +455,9 @@ static void identifiers_run_out(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(mppe_key_known_vector),
-        cmocka_unit_test(request_splits_eap_and_signs),
-        cmocka_unit_test(answer_round_trip),
-        cmocka_unit_test(tampered_answers_refused),
-        cmocka_unit_test(failover_to_second_server),
-        cmocka_unit_test(all_servers_down),
+        cmocka_unit_test(mppe_key_known_vector),     cmocka_unit_test(request_splits_eap_and_signs),
+        cmocka_unit_test(answer_round_trip),         cmocka_unit_test(tampered_answers_refused),
+        cmocka_unit_test(failover_to_second_server), cmocka_unit_test(all_servers_down),
         cmocka_unit_test(identifiers_run_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
