@@ -36,6 +36,7 @@ struct ns_cipher {
     uint8_t salt[AEAD_SALT_LEN];
     EVP_CIPHER_CTX *enc, *dec; /* both NULL for NULL encryption */
     EVP_MAC_CTX *mac;          /* NULL for AEAD */
+    bool can_seal, can_open;   /* one of them false when keyed one way */
 #ifdef NATSEC_FUZZ
     /* The algorithms and keys, naming the contexts to the fuzz targets'
      * memo (fuzz_memo.h); empty when it is off. */
@@ -210,9 +211,10 @@ NS_MEMO_BOOKKEEPING static void memo_give(struct ns_cipher *c)
 }
 #endif
 
-struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
-                                const uint8_t *encr_key, size_t encr_key_len,
-                                const uint8_t *integ_key, size_t integ_key_len)
+static struct ns_cipher *cipher_new(bool seal, bool open, enum ns_encr_alg encr,
+                                    unsigned key_bits, enum ns_integ_alg integ,
+                                    const uint8_t *encr_key, size_t encr_key_len,
+                                    const uint8_t *integ_key, size_t integ_key_len)
 {
     if (!ns_cipher_supported(encr, key_bits, integ) ||
         encr_key_len != ns_encr_keymat_len(encr, key_bits) ||
@@ -223,6 +225,8 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
     if (c == NULL)
         return NULL;
     c->aead = ns_encr_is_aead(encr);
+    c->can_seal = seal;
+    c->can_open = open;
     if (c->aead) {
         /* keymat = key | salt (RFC 4106 8.1, RFC 5282 7.1, RFC 7634 4). */
         memcpy(c->salt, encr_key + encr_key_len - AEAD_SALT_LEN, AEAD_SALT_LEN);
@@ -236,7 +240,9 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
         c->block_len = c->iv_len != 0 ? c->iv_len : 4;
     }
 #ifdef NATSEC_FUZZ
-    if (memo_take(c, encr, key_bits, integ, encr_key, encr_key_len, integ_key, integ_key_len))
+    /* The memo keeps sets of both contexts only. */
+    if (seal && open &&
+        memo_take(c, encr, key_bits, integ, encr_key, encr_key_len, integ_key, integ_key_len))
         return c;
 #endif
     if (!c->aead) {
@@ -246,9 +252,9 @@ struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum n
     }
     const EVP_CIPHER *cipher = evp_cipher_of(encr, key_bits);
     if (cipher != NULL) {
-        c->enc = cipher_ctx_new(cipher, encr_key, true, c->aead);
-        c->dec = cipher_ctx_new(cipher, encr_key, false, c->aead);
-        if (c->enc == NULL || c->dec == NULL)
+        if (seal && (c->enc = cipher_ctx_new(cipher, encr_key, true, c->aead)) == NULL)
+            goto fail;
+        if (open && (c->dec = cipher_ctx_new(cipher, encr_key, false, c->aead)) == NULL)
             goto fail;
     }
     return c;
@@ -258,6 +264,23 @@ fail:
 #endif
     ns_cipher_free(c);
     return NULL;
+}
+
+struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
+                                const uint8_t *encr_key, size_t encr_key_len,
+                                const uint8_t *integ_key, size_t integ_key_len)
+{
+    return cipher_new(true, true, encr, key_bits, integ, encr_key, encr_key_len, integ_key,
+                      integ_key_len);
+}
+
+struct ns_cipher *ns_cipher_new_oneway(enum ns_cipher_dir dir, enum ns_encr_alg encr,
+                                       unsigned key_bits, enum ns_integ_alg integ,
+                                       const uint8_t *encr_key, size_t encr_key_len,
+                                       const uint8_t *integ_key, size_t integ_key_len)
+{
+    return cipher_new(dir == NS_CIPHER_SEAL, dir == NS_CIPHER_OPEN, encr, key_bits, integ,
+                      encr_key, encr_key_len, integ_key, integ_key_len);
 }
 
 void ns_cipher_free(struct ns_cipher *c)
@@ -306,7 +329,7 @@ static bool args_ok(const struct ns_cipher *c, const uint8_t *aad, size_t aad_le
         return false;
     if (c->aead)
         return esn_hi == NULL;
-    return c->enc == NULL || len % c->block_len == 0;
+    return (c->enc == NULL && c->dec == NULL) || len % c->block_len == 0;
 }
 
 static void aead_nonce(const struct ns_cipher *c, const uint8_t *iv, uint8_t nonce[12])
@@ -408,7 +431,7 @@ static int cbc_crypt(EVP_CIPHER_CTX *ctx, bool encrypt, const uint8_t *iv, uint8
 int ns_cipher_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
                    uint8_t *data, size_t len, const uint8_t *esn_hi, uint8_t *icv)
 {
-    if (!args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
+    if (!c->can_seal || !args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
         return -1;
     if (c->aead)
         return aead_seal(c, aad, aad_len, iv, data, len, icv);
@@ -425,7 +448,7 @@ int ns_cipher_seal(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, cons
 int ns_cipher_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, const uint8_t *iv,
                    uint8_t *data, size_t len, const uint8_t *esn_hi, const uint8_t *icv)
 {
-    if (!args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
+    if (!c->can_open || !args_ok(c, aad, aad_len, iv, data, len, esn_hi, icv))
         return -1;
     if (c->aead)
         return aead_open(c, aad, aad_len, iv, data, len, icv);
@@ -435,7 +458,7 @@ int ns_cipher_open(struct ns_cipher *c, const uint8_t *aad, size_t aad_len, cons
     if (hmac_compute(c, aad, aad_len, iv, data, len, esn_hi, mac) != 0 ||
         CRYPTO_memcmp(mac, icv, c->icv_len) != 0)
         return -1;
-    if (c->enc != NULL && cbc_crypt(c->dec, false, iv, data, len) != 0)
+    if (c->dec != NULL && cbc_crypt(c->dec, false, iv, data, len) != 0)
         return -1;
     return 0;
 }

@@ -64,6 +64,18 @@ size_t ns_integ_icv_len(enum ns_integ_alg integ);
 struct ns_cipher *ns_cipher_new(enum ns_encr_alg encr, unsigned key_bits, enum ns_integ_alg integ,
                                 const uint8_t *encr_key, size_t encr_key_len,
                                 const uint8_t *integ_key, size_t integ_key_len);
+/* The same keyed for one direction only: an ESP SA only seals (outbound)
+ * or only opens (inbound), and a gateway holds two per client, so the
+ * OpenSSL context of the other direction would be wasted memory (R12). The
+ * other call returns -1. */
+enum ns_cipher_dir {
+    NS_CIPHER_SEAL,
+    NS_CIPHER_OPEN,
+};
+struct ns_cipher *ns_cipher_new_oneway(enum ns_cipher_dir dir, enum ns_encr_alg encr,
+                                       unsigned key_bits, enum ns_integ_alg integ,
+                                       const uint8_t *encr_key, size_t encr_key_len,
+                                       const uint8_t *integ_key, size_t integ_key_len);
 void ns_cipher_free(struct ns_cipher *c);
 
 size_t ns_cipher_iv_len(const struct ns_cipher *c); /* 8 AEAD, 16 AES-CBC, 8 3DES, 0 NULL */

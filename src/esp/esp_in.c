@@ -180,8 +180,8 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
         return drop(sad, NS_ESP_MALFORMED);
 
     /* 2. Replay, before spending a decryption on it. */
-    uint64_t seq = ns_replay_infer(&sa->replay, ns_get_u32(esp + 4), sa->esn);
-    if (!ns_replay_check(&sa->replay, seq)) {
+    uint64_t seq = ns_replay_infer(sa->replay, ns_get_u32(esp + 4), sa->esn);
+    if (!ns_replay_check(sa->replay, seq)) {
         sa->stats.replay_drops++;
         return drop(sad, NS_ESP_REPLAY);
     }
@@ -197,7 +197,7 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
     }
 
     /* 4. Only an authentic packet moves the window. */
-    info->newest = ns_replay_update(&sa->replay, seq);
+    info->newest = ns_replay_update(sa->replay, seq);
     info->sa = sa;
 
     /* 5. Trailer. */

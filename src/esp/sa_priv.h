@@ -35,9 +35,14 @@ struct ns_esp_sa {
     uint64_t seq_out; /* outbound: last sequence number used */
     struct ns_esp_sa_stats stats;
 
-    struct ns_ts local_ts[NS_SA_MAX_TS];
+    /* Selectors, and by direction the outbound index links or the replay
+     * window, sit in the SA's own allocation right after the struct, sized
+     * to what was negotiated (sad.c: sa_alloc): a gateway holds two SAs per
+     * client (R12), most with one selector each way, and only the inbound
+     * one needs a window. */
+    struct ns_ts *local_ts; /* n_local_ts */
     unsigned n_local_ts;
-    struct ns_ts remote_ts[NS_SA_MAX_TS];
+    struct ns_ts *remote_ts; /* n_remote_ts */
     unsigned n_remote_ts;
 
     struct ns_endpoint local, peer;
@@ -52,11 +57,9 @@ struct ns_esp_sa {
     struct ns_esp_sa *prev, *next; /* all SAs, installation order */
     struct ns_esp_hnode ike_node;  /* in sad->by_ike */
 
-    /* One or the other by direction (sad.c): they need not both take room
-     * in every SA, of which a gateway holds two per client (R12). */
     union {
-        struct ns_esp_out_link out[NS_SA_MAX_TS]; /* outbound only */
-        struct ns_replay replay;                  /* inbound only */
+        struct ns_esp_out_link *out; /* outbound: n_remote_ts links */
+        struct ns_replay *replay;    /* inbound */
     };
 };
 

@@ -249,6 +249,36 @@ static bool spec_valid(const struct ns_esp_sa_spec *spec)
     return true;
 }
 
+/* One zeroed allocation for the SA and what it holds by spec: the struct,
+ * then the replay window (inbound) or one index link per remote selector
+ * (outbound), then the selectors (sa_priv.h). Each part starts aligned for
+ * what it holds, and freeing the SA frees them all. */
+static struct ns_esp_sa *sa_alloc(const struct ns_esp_sa_spec *spec)
+{
+    size_t head = sizeof(struct ns_esp_sa);
+    size_t mid = spec->dir == NS_ESP_INBOUND ? sizeof(struct ns_replay)
+                                             : spec->n_remote_ts * sizeof(struct ns_esp_out_link);
+    size_t ts = (spec->n_local_ts + spec->n_remote_ts) * sizeof(struct ns_ts);
+    _Static_assert(sizeof(struct ns_esp_sa) % _Alignof(struct ns_replay) == 0 &&
+                       sizeof(struct ns_esp_sa) % _Alignof(struct ns_esp_out_link) == 0 &&
+                       sizeof(struct ns_replay) % _Alignof(struct ns_ts) == 0 &&
+                       sizeof(struct ns_esp_out_link) % _Alignof(struct ns_ts) == 0,
+                   "the parts of an SA's allocation stay aligned");
+    uint8_t *p = calloc(1, head + mid + ts);
+    if (!p)
+        return NULL;
+    struct ns_esp_sa *sa = (struct ns_esp_sa *)p;
+    if (spec->dir == NS_ESP_INBOUND)
+        sa->replay = (struct ns_replay *)(p + head);
+    else
+        sa->out = (struct ns_esp_out_link *)(p + head);
+    sa->local_ts = (struct ns_ts *)(p + head + mid);
+    sa->remote_ts = sa->local_ts + spec->n_local_ts;
+    sa->n_local_ts = spec->n_local_ts;
+    sa->n_remote_ts = spec->n_remote_ts;
+    return sa;
+}
+
 struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec *spec)
 {
     if (!spec_valid(spec)) {
@@ -259,11 +289,12 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
         NS_WARN("esp: refusing outbound SA spi=0x%08x: already installed", spec->spi);
         return NULL;
     }
-    struct ns_esp_sa *sa = calloc(1, sizeof(*sa));
+    struct ns_esp_sa *sa = sa_alloc(spec);
     if (!sa)
         return NULL;
-    sa->cipher = ns_cipher_new(spec->encr, spec->key_bits, spec->integ, spec->encr_key,
-                               spec->encr_key_len, spec->integ_key, spec->integ_key_len);
+    sa->cipher = ns_cipher_new_oneway(spec->dir == NS_ESP_INBOUND ? NS_CIPHER_OPEN : NS_CIPHER_SEAL,
+                                      spec->encr, spec->key_bits, spec->integ, spec->encr_key,
+                                      spec->encr_key_len, spec->integ_key, spec->integ_key_len);
     if (!sa->cipher) {
         NS_WARN("esp: refusing SA spi=0x%08x: unsupported algorithms or key lengths "
                 "(encr %d/%u, integ %d)",
@@ -280,10 +311,8 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
     sa->iv_len = (uint8_t)ns_cipher_iv_len(sa->cipher);
     sa->icv_len = (uint8_t)ns_cipher_icv_len(sa->cipher);
     sa->block_len = (uint8_t)ns_cipher_block_len(sa->cipher);
-    memcpy(sa->local_ts, spec->local_ts, sizeof(sa->local_ts));
-    sa->n_local_ts = spec->n_local_ts;
-    memcpy(sa->remote_ts, spec->remote_ts, sizeof(sa->remote_ts));
-    sa->n_remote_ts = spec->n_remote_ts;
+    memcpy(sa->local_ts, spec->local_ts, spec->n_local_ts * sizeof(*sa->local_ts));
+    memcpy(sa->remote_ts, spec->remote_ts, spec->n_remote_ts * sizeof(*sa->remote_ts));
     sa->local = spec->local;
     sa->peer = spec->peer;
     sa->orig_src = spec->orig_src;
@@ -295,7 +324,7 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
     sa->integ = spec->integ;
 
     if (sa->dir == NS_ESP_INBOUND) {
-        ns_replay_init(&sa->replay); /* shares its room with out[] (sa_priv.h) */
+        ns_replay_init(sa->replay);
         if (ns_spi_bind(&sad->spis, sa->spi, sa) != 0) {
             NS_WARN("esp: refusing inbound SA spi=0x%08x: SPI in use", sa->spi);
             free_sa(sa);
@@ -511,7 +540,7 @@ void ns_esp_sa_get_info(const struct ns_esp_sa *sa, struct ns_esp_sa_info *info)
     info->orig_dst = sa->orig_dst;
     info->ike_sa_id = sa->ike_sa_id;
     info->paired_spi = sa->paired_spi;
-    info->seq = sa->dir == NS_ESP_OUTBOUND ? sa->seq_out : sa->replay.top;
+    info->seq = sa->dir == NS_ESP_OUTBOUND ? sa->seq_out : sa->replay->top;
     info->stats = sa->stats;
 }
 

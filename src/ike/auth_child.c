@@ -16,6 +16,7 @@
  * hosts' own addresses, substituted through a NAT as RFC 7296 2.23.1 says
  * (ts_transport.h), and the addresses as received become the original
  * addresses of the checksum fixup (R2). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ike/auth_child.h"
@@ -31,7 +32,8 @@ static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
 
 /* ================= initiator (client) ================= */
 
-static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ikesa *sa)
+static void client_traffic_selectors(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                                     struct ns_ike_prop_ts *pt)
 {
     /* TSi: any IPv4 address, the family of the virtual IP we ask for
      * whatever the outer one (an IPv6 path carries IPv4 inside); the
@@ -41,24 +43,24 @@ static void client_traffic_selectors(const struct ns_ike_engine *e, struct ns_ik
     struct ns_addr any;
     memset(&any, 0, sizeof(any));
     any.family = AF_INET;
-    ns_ts_from_addr(&sa->prop_tsi[0], &any);
-    memset(sa->prop_tsi[0].hi.a, 0xff, ns_addr_len(&any));
+    ns_ts_from_addr(&pt->tsi[0], &any);
+    memset(pt->tsi[0].hi.a, 0xff, ns_addr_len(&any));
     const struct ns_conf_peer *p = sa->peer;
-    sa->n_prop_tsr = p->n_subnets < NS_CONF_MAX_SUBNETS ? p->n_subnets : NS_CONF_MAX_SUBNETS;
-    memcpy(sa->prop_tsr, p->subnets, sa->n_prop_tsr * sizeof(struct ns_ts));
-    if (sa->n_prop_tsr == 0) {
-        sa->prop_tsr[0] = sa->prop_tsi[0];
-        sa->n_prop_tsr = 1;
+    pt->n_tsr = p->n_subnets < NS_CONF_MAX_SUBNETS ? p->n_subnets : NS_CONF_MAX_SUBNETS;
+    memcpy(pt->tsr, p->subnets, pt->n_tsr * sizeof(struct ns_ts));
+    if (pt->n_tsr == 0) {
+        pt->tsr[0] = pt->tsi[0];
+        pt->n_tsr = 1;
     }
 }
 
 /* Transport mode: TSi our own address, TSr the gateway's as we send to it
  * (2.23.1: IP1 and IPN2), every protocol and port. */
-static void client_transport_selectors(struct ns_ikesa *sa)
+static void client_transport_selectors(const struct ns_ikesa *sa, struct ns_ike_prop_ts *pt)
 {
-    ns_ts_from_addr(&sa->prop_tsi[0], &sa->local.addr);
-    ns_ts_from_addr(&sa->prop_tsr[0], &sa->remote.addr);
-    sa->n_prop_tsr = 1;
+    ns_ts_from_addr(&pt->tsi[0], &sa->local.addr);
+    ns_ts_from_addr(&pt->tsr[0], &sa->remote.addr);
+    pt->n_tsr = 1;
 }
 
 static struct ns_ts_transport_view transport_view(const struct ns_ikesa *sa)
@@ -72,12 +74,15 @@ static struct ns_ts_transport_view transport_view(const struct ns_ikesa *sa)
     return v;
 }
 
-void ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa)
+int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
+    if (!sa->prop && !(sa->prop = calloc(1, sizeof(*sa->prop))))
+        return -1;
     if (sa->want_transport)
-        client_transport_selectors(sa);
+        client_transport_selectors(sa, sa->prop);
     else
-        client_traffic_selectors(e, sa);
+        client_traffic_selectors(e, sa, sa->prop);
+    return 0;
 }
 
 /* The CP request: an IPv4 address (the one we had, when we had one: the
@@ -160,8 +165,8 @@ const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *s
         memcpy(tsr->ts, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
         tsr->n = tt.n_tsr;
     }
-    if (!ns_ts_check_narrowed(sa->prop_tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
-        !ns_ts_check_narrowed(sa->prop_tsr, sa->n_prop_tsr, tsr->ts, tsr->n, NULL))
+    if (!sa->prop || !ns_ts_check_narrowed(sa->prop->tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
+        !ns_ts_check_narrowed(sa->prop->tsr, sa->prop->n_tsr, tsr->ts, tsr->n, NULL))
         return "the gateway's traffic selectors are not within what we asked";
     struct ns_child_params cp = {
         .alg = ch.chosen,

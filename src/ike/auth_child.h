@@ -12,10 +12,10 @@
 #include "util/addr.h"
 
 /* ---- client ---- */
-/* The traffic selectors we ask for, into sa->prop_tsi and sa->prop_tsr:
+/* The traffic selectors we ask for, into sa->prop (allocated here):
  * transport mode (sa->want_transport) our address to the gateway's, else
- * any address of our family to the configured subnets. */
-void ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa);
+ * any address of our family to the configured subnets. -1: no memory. */
+int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Appends the CP request: an IPv4 address (hint, when it is one) and DNS. */
 void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint);
 /* Checks the gateway's CHILD_SA answer in and installs the CHILD_SA (its

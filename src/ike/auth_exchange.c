@@ -197,8 +197,8 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint);
     ns_eng_mobike_auth_add(e, sa, &b);
     ns_ike_add_sa(&b, &offer);
-    ns_ike_add_ts(&b, NS_PL_TSI, sa->prop_tsi, 1);
-    ns_ike_add_ts(&b, NS_PL_TSR, sa->prop_tsr, sa->n_prop_tsr);
+    ns_ike_add_ts(&b, NS_PL_TSI, sa->prop->tsi, 1);
+    ns_ike_add_ts(&b, NS_PL_TSR, sa->prop->tsr, sa->prop->n_tsr);
     return ns_eng_sk_end(e, sa, &b);
 }
 
@@ -210,7 +210,8 @@ int ns_eng_auth_start(struct ns_ike_engine *e, struct ns_ikesa *sa)
         return -1;
     }
     sa->want_transport = sa->peer->mode == NS_ESP_TRANSPORT;
-    ns_eng_auth_child_propose(e, sa);
+    if (ns_eng_auth_child_propose(e, sa) != 0)
+        return -1;
     int len = build_auth_request(e, sa);
     if (len < 0)
         return -1;

@@ -320,6 +320,7 @@ void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa)
     e->n_dead--;
     ns_msgbuf_clear(&sa->resp);
     free(sa->child);
+    free(sa->prop);
     ns_dh_free(sa->dh);
     ns_cipher_free(sa->sk_in);
     ns_cipher_free(sa->sk_out);

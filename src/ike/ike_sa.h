@@ -173,6 +173,12 @@ struct ns_ike_rx {
     uint32_t msg_id;
 };
 
+/* The traffic selectors a client asked for in IKE_AUTH (auth_child.c). */
+struct ns_ike_prop_ts {
+    struct ns_ts tsi[1], tsr[NS_CONF_MAX_SUBNETS];
+    unsigned n_tsr;
+};
+
 /* An intrusive hash chain link (sa_table.c). */
 struct ns_hnode {
     struct ns_hnode *next;
@@ -232,8 +238,9 @@ struct ns_ikesa {
     bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
     uint32_t pending_spi; /* client: inbound SPI offered in IKE_AUTH, not yet
                              installed */
-    struct ns_ts prop_tsi[1], prop_tsr[NS_CONF_MAX_SUBNETS]; /* client: what we asked */
-    unsigned n_prop_tsr;
+    /* client: the selectors we asked for (heap, from IKE_AUTH on); NULL on
+     * a gateway, which asks for none and holds an SA per client (R12). */
+    struct ns_ike_prop_ts *prop;
 
     struct ns_ike_child *child; /* heap: n_child records (NULL with none) */
     unsigned n_child;

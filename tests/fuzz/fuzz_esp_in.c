@@ -138,7 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1 || size > MAX_INPUT)
         return 0;
     for (size_t i = 0; i < N_SAS; i++)
-        ns_replay_init(&in_sa[i]->replay);
+        ns_replay_init(in_sa[i]->replay);
 
     static uint8_t buf[BUF_SIZE];
     struct ns_pkt pkt;

@@ -303,6 +303,20 @@ roam_uplink() {
   esac
 }
 
+# COUNT home NATs nat1..natCOUNT at public addresses 198.51.100.11 and up
+# (at most 200 fit), each with the same LAN 10.1.0.0/24 and one host hK at
+# $C1_ADDR behind it whose ephemeral ports span 10000-65000 (room for a
+# load tool's thousands of clients): nat_homes_create COUNT.
+nat_homes_create() {
+  local k
+  if [ "$1" -lt 1 ] || [ "$1" -gt 200 ]; then fail "nat_homes_create: COUNT must be 1..200, got '$1'"; fi
+  for ((k = 1; k <= $1; k++)); do
+    nat_create "nat$k" "198.51.100.$((10 + k))"
+    client_create "h$k" "nat$k" "$C1_ADDR"
+    nsx "h$k" sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
+  done
+}
+
 # Make NAT map TCP/UDP sources to public ports LO..HI (other protocols unchanged): nat_set_port_range NAT LO HI.
 nat_set_port_range() {
   local nat=$1 lo=$2 hi=$3 net=${NAT_NET_OF[$1]:-$HOME_NET}

@@ -34,12 +34,7 @@ T0=$(date +%s)
 step "the internet, the gateway with its corporate server, $N_NATS NATs (198.51.100.11-$((10 + N_NATS))) with the same LAN 10.1.0.0/24 behind each"
 inet_create
 gw_create
-for ((k = 1; k <= N_NATS; k++)); do
-  nat_create "nat$k" "198.51.100.$((10 + k))"
-  client_create "h$k" "nat$k" "$C1_ADDR"
-  # one UDP port per emulated client
-  nsx "h$k" sysctl -qw net.ipv4.ip_local_port_range="10000 65000"
-done
+nat_homes_create "$N_NATS"
 
 VIP_POOL=10.99.0.0/20 NSD_LOG_LEVEL=warn nsd_conf_gateway gw
 nsd_peer gw %default "$NSD_PSK" "$CORP_NET"

@@ -700,6 +700,61 @@ static void per_packet_path_does_not_allocate(void **state)
     ns_cipher_free(cbc);
 }
 
+/* R12: an ESP SA is keyed one way (a gateway holds two per client), and
+ * what one-way ciphers seal and open matches a two-way cipher of the same
+ * key, for AEAD, CBC with HMAC and NULL with HMAC; the other direction is
+ * refused. */
+static void oneway_ciphers_match_twoway_and_refuse_the_other_way(void **state)
+{
+    (void)state;
+    static const struct {
+        enum ns_encr_alg encr;
+        unsigned bits;
+        enum ns_integ_alg integ;
+        size_t ek, ik;
+    } algs[] = {
+        {NS_ENCR_AES_GCM_16, 128, NS_INTEG_NONE, 20, 0},
+        {NS_ENCR_CHACHA20_POLY1305, 256, NS_INTEG_NONE, 36, 0},
+        {NS_ENCR_AES_CBC, 256, NS_INTEG_HMAC_SHA2_256_128, 32, 32},
+        {NS_ENCR_NULL, 0, NS_INTEG_HMAC_SHA2_256_128, 0, 32},
+    };
+    uint8_t key[64], ikey[64], iv[16], aad[8] = "spi-seq!";
+    for (size_t i = 0; i < sizeof(key); i++) {
+        key[i] = (uint8_t)(i * 7 + 1);
+        ikey[i] = (uint8_t)(i * 13 + 5);
+    }
+    memset(iv, 0x5a, sizeof(iv));
+    for (size_t a = 0; a < sizeof(algs) / sizeof(algs[0]); a++) {
+        const uint8_t *ek = algs[a].ek ? key : NULL, *ik = algs[a].ik ? ikey : NULL;
+        struct ns_cipher *both = ns_cipher_new(algs[a].encr, algs[a].bits, algs[a].integ, ek,
+                                               algs[a].ek, ik, algs[a].ik);
+        struct ns_cipher *s = ns_cipher_new_oneway(NS_CIPHER_SEAL, algs[a].encr, algs[a].bits,
+                                                   algs[a].integ, ek, algs[a].ek, ik, algs[a].ik);
+        struct ns_cipher *o = ns_cipher_new_oneway(NS_CIPHER_OPEN, algs[a].encr, algs[a].bits,
+                                                   algs[a].integ, ek, algs[a].ek, ik, algs[a].ik);
+        assert_non_null(both);
+        assert_non_null(s);
+        assert_non_null(o);
+        uint8_t plain[64], d1[64], d2[64], icv1[32], icv2[32];
+        for (size_t i = 0; i < sizeof(plain); i++)
+            plain[i] = (uint8_t)i;
+        memcpy(d1, plain, sizeof(plain));
+        memcpy(d2, plain, sizeof(plain));
+        assert_int_equal(ns_cipher_seal(both, aad, sizeof(aad), iv, d1, 64, NULL, icv1), 0);
+        assert_int_equal(ns_cipher_seal(s, aad, sizeof(aad), iv, d2, 64, NULL, icv2), 0);
+        assert_memory_equal(d1, d2, 64);
+        assert_memory_equal(icv1, icv2, ns_cipher_icv_len(s));
+        /* The one-way opener takes what either sealed; the sealer opens nothing. */
+        assert_int_equal(ns_cipher_open(s, aad, sizeof(aad), iv, d2, 64, NULL, icv2), -1);
+        assert_int_equal(ns_cipher_open(o, aad, sizeof(aad), iv, d2, 64, NULL, icv2), 0);
+        assert_memory_equal(d2, plain, 64);
+        assert_int_equal(ns_cipher_seal(o, aad, sizeof(aad), iv, d2, 64, NULL, icv2), -1);
+        ns_cipher_free(both);
+        ns_cipher_free(s);
+        ns_cipher_free(o);
+    }
+}
+
 int main(void)
 {
     /* Before any other OpenSSL call, so that every libcrypto allocation is
@@ -725,6 +780,7 @@ int main(void)
         cmocka_unit_test(bad_lengths_and_misplaced_esn_are_refused),
         cmocka_unit_test(reused_context_matches_fresh_context_per_packet),
         cmocka_unit_test(per_packet_path_does_not_allocate),
+        cmocka_unit_test(oneway_ciphers_match_twoway_and_refuse_the_other_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
