@@ -25,6 +25,7 @@
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "crypto/x509.h"
+#include "natt/udp_demux.h"
 #include "util/fileperm.h"
 
 #define LINE_CHARS 4096        /* longest accepted line */
@@ -212,7 +213,8 @@ void ns_conf_defaults(struct ns_conf *c)
     n = ns_proposal_list_parse(default_esp, NS_PROTO_ESP, c->esp, NS_MAX_PROPOSALS, err,
                                sizeof(err));
     c->n_esp = n > 0 ? (unsigned)n : 0;
-    c->keepalive_s = 20;
+    c->keepalive_auto = true;
+    c->keepalive_s = NS_NATT_KEEPALIVE_DEFAULT_S;
     c->dpd_s = 30;
     c->retransmit_timeout_ms = 1000;
     c->retransmit_tries = 5;

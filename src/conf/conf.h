@@ -169,7 +169,11 @@ struct ns_conf {
 
     bool force_encap;               /* default no (RFC 7296 2.23) */
     bool mobike;                    /* default yes: MOBIKE (RFC 4555, X4) when the peer has it */
-    unsigned keepalive_s;           /* default 20, 0 disables (X1) */
+    /* NAT keepalives (X1): keepalive = auto (the default) learns the
+     * interval from the NAT (natt/ka_learn.h), keepalive_s is then its
+     * cap; a number of seconds is a fixed interval; 0 or off: none. */
+    bool keepalive_auto;
+    unsigned keepalive_s;
     unsigned dpd_s;                 /* default 30, 0 disables (X2) */
     unsigned retransmit_timeout_ms; /* default 1000, doubles each try */
     unsigned retransmit_tries;      /* default 5 */

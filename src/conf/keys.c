@@ -9,6 +9,7 @@
 #include "conf/parse.h"
 #include "conf/proposal_parse.h"
 #include "conf/value.h"
+#include "natt/udp_demux.h"
 
 #define MIN_PSK_LEN 16 /* shorter keys get a warning */
 
@@ -183,6 +184,20 @@ static int set_mobike(struct ns_conf_parser *p, const char *v, char *err, size_t
     return ns_conf_value_bool(v, &p->c->mobike, err, errlen);
 }
 
+static int set_keepalive(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    uint64_t n = 0;
+    p->c->keepalive_auto = strcmp(v, "auto") == 0;
+    if (p->c->keepalive_auto) {
+        n = NS_NATT_KEEPALIVE_DEFAULT_S;
+    } else if (strcmp(v, "off") != 0 && ns_conf_value_uint(v, 0, 3600, &n, err, errlen) != 0) {
+        snprintf(err, errlen, "'%s' is not auto, off or a number of seconds up to 3600", v);
+        return -1;
+    }
+    p->c->keepalive_s = (unsigned)n;
+    return 0;
+}
+
 static int set_legacy_proposals(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_conf_value_bool(v, &p->c->legacy_proposals, err, errlen);
@@ -332,7 +347,7 @@ static const struct main_key main_keys[] = {
     FN("legacy_proposals", set_legacy_proposals),
     FN("force_encap", set_force_encap),
     FN("mobike", set_mobike),
-    NUM("keepalive", keepalive_s, 0, 3600),
+    FN("keepalive", set_keepalive),
     NUM("dpd", dpd_s, 0, 86400),
     FN("retransmit_timeout", set_retransmit_timeout),
     NUM("retransmit_tries", retransmit_tries, 1, 20),

@@ -212,6 +212,32 @@ static void print_mobike(json_object *sa)
     printf("\n");
 }
 
+/* X1: "keepalive   auto, every 10 s (learned: 2 mapping changes, lived 10 s,
+ * lost after 20 s, 5 checks)". */
+static void print_keepalive(json_object *sa)
+{
+    json_object *k;
+    if (!json_object_object_get_ex(sa, "keepalive", &k) || !json_object_is_type(k, json_type_object))
+        return;
+    printf("  keepalive   %s, every %" PRId64 " s", str(k, "mode"), num(k, "interval_s"));
+    if (strcmp(str(k, "mode"), "auto") != 0) {
+        printf("\n");
+        return;
+    }
+    if (!flag(k, "learning")) {
+        printf(" (not learned: the peer answers no NAT detection)\n");
+        return;
+    }
+    int64_t n = num(k, "mapping_changes");
+    printf(" (learned: %" PRId64 " mapping change%s, lived %" PRId64 " s", n, n == 1 ? "" : "s",
+           num(k, "lived_s"));
+    json_object *v;
+    if (json_object_object_get_ex(k, "lost_after_s", &v) && v)
+        printf(", lost after %" PRId64 " s", num(k, "lost_after_s"));
+    int64_t c = num(k, "checks");
+    printf(", %" PRId64 " check%s)\n", c, c == 1 ? "" : "s");
+}
+
 static void print_child(json_object *c)
 {
     const char *integ = str(c, "integrity");
@@ -282,6 +308,7 @@ static void print_table(json_object *root)
         printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
         print_mobike(sa);
         print_rekey("  lifetime    ", sa);
+        print_keepalive(sa);
         json_object *children = arr(sa, "children");
         size_t nc = children ? json_object_array_length(children) : 0;
         for (size_t j = 0; j < nc; j++)

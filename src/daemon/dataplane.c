@@ -138,6 +138,8 @@ static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
         ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, !raw, now_ns, &info);
     if (r != NS_ESP_OK && r != NS_ESP_DUMMY)
         return; /* counted in the SAD by reason */
+    if (r == NS_ESP_DUMMY)
+        d->cnt.keepalives_rx++; /* the peer's authenticated keepalive (keepalive.c) */
     if (raw && info.sa) {
         /* Plain ESP has no ports: compare addresses only, and keep the
          * SA's own port numbers so a move is an address move. */

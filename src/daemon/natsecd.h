@@ -50,8 +50,8 @@
 /* Counters of the daemon's own, outside the engine and the SAD; the
  * outbound path keeps its own (struct nsd_tx_counters), status adds them. */
 struct nsd_counters {
-    uint64_t keepalives_rx;  /* 0xFF on natt_port: discarded as RFC 3948 says */
-    uint64_t keepalives_tx;  /* sent by us (X1) */
+    uint64_t keepalives_rx;  /* 0xFF on natt_port and authentic ESP dummy packets: discarded */
+    uint64_t keepalives_tx;  /* sent by us (X1): dummy packets, 0xFF, checks of the mapping */
     uint64_t natt_invalid;   /* port-4500 datagrams that are none of IKE, ESP, keepalive */
     uint64_t truncated;      /* datagrams larger than our buffers */
     uint64_t raw_bad_header; /* protocol-50 packets with a broken IP header */
@@ -261,6 +261,10 @@ int nsd_radius_eap_backend(void *ctx, const struct ns_eapb_request *rq);
 /* keepalive.c */
 void nsd_keepalive_start(struct nsd *d);
 void nsd_keepalive_stop(struct nsd *d);
+/* The keepalive of an IKE SA behind a NAT for its status (mode, the
+ * interval in use, what keepalive = auto learned), a new reference; NULL
+ * when it sends none. */
+json_object *nsd_keepalive_json(struct nsd *d, uint64_t ike_sa_id);
 
 /* routes.c */
 int nsd_routes_gateway(struct nsd *d);

@@ -189,6 +189,9 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
                            st->last_update_ms ? json_object_new_int64((int64_t)(
                                                     (w->now_ms - st->last_update_ms) / 1000))
                                               : NULL);
+    json_object *ka = nsd_keepalive_json(w->d, st->id);
+    if (ka)
+        json_object_object_add(o, "keepalive", ka);
     json_object *children = json_object_new_array();
     for (unsigned i = 0; i < st->n_child; i++)
         json_object_array_add(children, child_json(w->d, st->id, &st->child[i], w->now_ms));

@@ -48,6 +48,14 @@ enum ns_esp_result ns_esp_output(struct ns_sad *sad, struct ns_pkt *pkt, uint64_
 enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
                                 uint64_t now_ns);
 
+/* An RFC 4303 2.6 dummy packet on outbound sa in pkt (whose data is
+ * replaced): no payload, next header 59, a sequence number and ICV like
+ * any other, so the peer authenticates it, may follow a NAT's new mapping
+ * on it (R4), and discards it. For the side behind a NAT, an
+ * authenticated keepalive (X1). Not counted as traffic in the SA's
+ * statistics. Results as ns_esp_encap. */
+enum ns_esp_result ns_esp_encap_dummy(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt);
+
 struct ns_esp_in_info {
     /* The SA the packet authenticated on; NULL when it did not (no_sa,
      * replay, auth, or too short to try). Set for later drops as well. */

@@ -75,19 +75,12 @@ static bool payload_of(const struct ns_esp_sa *sa, const uint8_t *data, size_t l
     return false;
 }
 
-enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
-                                uint64_t now_ns)
+/* Seals the payload at data + off, plen bytes, with next header nh into
+ * an ESP packet in place (pkt then holds it). */
+static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
+                               size_t off, size_t plen, uint8_t nh)
 {
-    if (sa->dir != NS_ESP_OUTBOUND)
-        return drop(sad, NS_ESP_NO_POLICY);
-    if (!ns_pkt_valid(pkt))
-        return drop(sad, NS_ESP_NO_ROOM);
     uint8_t *data = ns_pkt_data(pkt);
-    size_t off, plen;
-    uint8_t nh;
-    if (!payload_of(sa, data, pkt->len, &off, &plen, &nh))
-        return drop(sad, NS_ESP_MALFORMED);
-
     const size_t hdr_len = NS_ESP_HDR_LEN + sa->iv_len;
     const size_t pad = ns_esp_pad_len(sa, plen);
     const size_t body = plen + pad + 2; /* what gets encrypted */
@@ -132,12 +125,39 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
         0)
         return drop(sad, NS_ESP_MALFORMED);
 
-    sa->stats.packets++;
-    sa->stats.bytes += plen;
-    sa->stats.last_used_ns = now_ns;
     pkt->head = (size_t)(esp - pkt->buf);
     pkt->len = hdr_len + body + sa->icv_len;
     return NS_ESP_OK;
+}
+
+enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
+                                uint64_t now_ns)
+{
+    if (sa->dir != NS_ESP_OUTBOUND)
+        return drop(sad, NS_ESP_NO_POLICY);
+    if (!ns_pkt_valid(pkt))
+        return drop(sad, NS_ESP_NO_ROOM);
+    size_t off, plen;
+    uint8_t nh;
+    if (!payload_of(sa, ns_pkt_data(pkt), pkt->len, &off, &plen, &nh))
+        return drop(sad, NS_ESP_MALFORMED);
+    enum ns_esp_result r = seal(sad, sa, pkt, off, plen, nh);
+    if (r != NS_ESP_OK)
+        return r;
+    sa->stats.packets++;
+    sa->stats.bytes += plen;
+    sa->stats.last_used_ns = now_ns;
+    return NS_ESP_OK;
+}
+
+enum ns_esp_result ns_esp_encap_dummy(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt)
+{
+    if (sa->dir != NS_ESP_OUTBOUND)
+        return drop(sad, NS_ESP_NO_POLICY);
+    if (!ns_pkt_valid(pkt))
+        return drop(sad, NS_ESP_NO_ROOM);
+    pkt->len = 0;
+    return seal(sad, sa, pkt, 0, 0, NS_ESP_NH_NONE);
 }
 
 enum ns_esp_result ns_esp_output(struct ns_sad *sad, struct ns_pkt *pkt, uint64_t now_ns,

@@ -130,6 +130,7 @@ static uint8_t response_exchange(enum ns_ike_req_kind k)
     case NS_REQ_DELETE_CHILD:
     case NS_REQ_MOBIKE_UPDATE:
     case NS_REQ_MOBIKE_CHECK:
+    case NS_REQ_NATD_CHECK:
         return NS_INFORMATIONAL;
     case NS_REQ_REKEY_CHILD:
     case NS_REQ_REKEY_IKE:

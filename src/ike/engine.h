@@ -259,6 +259,16 @@ int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *loc
                               uint64_t now_ms);
 /* Client: the local address the IKE SA uses now (family 0: none). */
 struct ns_addr ns_ike_engine_client_local(const struct ns_ike_engine *e);
+/* Checks the NAT mapping (keepalive = auto, X1): an INFORMATIONAL liveness
+ * check with NAT_DETECTION_SOURCE_IP and _DESTINATION_IP on the
+ * established IKE SA ike_sa_id of a client behind a NAT. The gateway
+ * answers with its NAT detection over the address and port it saw the
+ * check come from; when that differs from the previous answer's, the NAT
+ * gave us a new mapping meanwhile (the status counters say so). An
+ * authenticated request like any other, it moves the IKE SA and its
+ * CHILD_SAs to that mapping on the gateway (R4). Returns 0 when sent, -1
+ * when not (no such SA, not behind a NAT, another exchange in flight). */
+int ns_ike_engine_natd_check(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms);
 
 /* Re-keys now (natsecctl rekey): the IKE SA (ike true) or its CHILD_SAs,
  * of the IKE SA ike_sa_id or, with 0, of every established one, as if
@@ -342,6 +352,11 @@ struct ns_ike_sa_status {
     const char *mobike_state; /* "OFF", "IDLE", "UPDATE_SENT", "CHECK_SENT", ... */
     unsigned addr_updates;    /* MOBIKE address updates taken or made */
     uint64_t last_update_ms;  /* the last one (0: none) */
+    /* Client behind a NAT: answers to ns_ike_engine_natd_check with NAT
+     * detection, how many of them showed our public address or port
+     * changed since the answer before, and answers without any. Counted
+     * per IKE SA: an IKE re-key starts again at 0. */
+    unsigned natd_answers, natd_changes, natd_without;
 };
 
 typedef void (*ns_ike_status_fn)(void *arg, const struct ns_ike_sa_status *st);

@@ -46,7 +46,8 @@ static bool say_goodbye(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
         return true;
     }
-    if (outstanding && (sa->out.kind == NS_REQ_DPD || sa->out.kind == NS_REQ_DELETE_CHILD))
+    if (outstanding && (sa->out.kind == NS_REQ_DPD || sa->out.kind == NS_REQ_NATD_CHECK ||
+                        sa->out.kind == NS_REQ_DELETE_CHILD))
         ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
     struct ns_ike_builder b;
     if (ns_eng_sk_begin(e, sa, &b, NS_INFORMATIONAL, false, sa->next_req_id) != 0)

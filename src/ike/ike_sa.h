@@ -76,6 +76,17 @@ enum ns_ike_req_kind {
     NS_REQ_DELETE_CHILD, /* INFORMATIONAL with DELETE of CHILD_SAs */
     NS_REQ_MOBIKE_UPDATE, /* INFORMATIONAL with UPDATE_SA_ADDRESSES (RFC 4555 3.5) */
     NS_REQ_MOBIKE_CHECK,  /* INFORMATIONAL with COOKIE2: return routability (3.10) */
+    NS_REQ_NATD_CHECK,   /* INFORMATIONAL with NAT detection (natd_check.c) */
+};
+
+/* Client behind a NAT: what the answers to our NAT detection checks said
+ * (natd_check.c), for keepalive = auto. */
+struct ns_ike_natd_watch {
+    uint8_t last[20]; /* the peer's NAT_DETECTION_DESTINATION_IP of the last answer */
+    bool have;        /* last is set */
+    unsigned answers; /* answers with NAT detection */
+    unsigned changes; /* ... whose hash differed from the one before */
+    unsigned without; /* answers without NAT detection (a peer that does not do it) */
 };
 
 #define NS_MOBIKE_COOKIE2_LEN 16 /* ours; RFC 4555 4.x allows 8 to 64 bytes */
@@ -201,6 +212,7 @@ struct ns_ikesa {
     struct ns_endpoint init_remote; /* gateway: where IKE_SA_INIT came from (index key) */
     bool nat_local, nat_remote;
     struct ns_ike_mobike mob;
+    struct ns_ike_natd_watch natd;
 
     struct ns_proposal ike_alg;
     struct ns_dh *dh;  /* until the keys are derived */
@@ -693,6 +705,17 @@ void ns_eng_natd_eval(struct ns_ike_engine *e, struct ns_ikesa *sa,
 int ns_eng_add_natd(struct ns_ike_engine *e, struct ns_ike_builder *b, uint64_t spi_i,
                     uint64_t spi_r, const struct ns_endpoint *local,
                     const struct ns_endpoint *remote);
+
+/* ---- natd_check.c: liveness checks with NAT detection ---- */
+/* Responder: when the INFORMATIONAL request in carries NAT detection, adds
+ * ours to its answer b, over the endpoints the request really came from
+ * and arrived on (rx). 0 or -1. */
+int ns_eng_natd_check_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                             const struct ns_ike_rx *rx, const struct ns_ike_payloads *in,
+                             struct ns_ike_builder *b);
+/* Initiator: the answer to our NS_REQ_NATD_CHECK (sa->natd). */
+void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                const struct ns_ike_payloads *in);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

@@ -1,7 +1,8 @@
 /* INFORMATIONAL exchanges (RFC 7296 1.4, 1.5, 2.4), both roles: DELETE of
  * the IKE SA (answered empty, then the SA goes), DELETE of CHILD_SAs
  * (answered with the SPIs of our own halves, 1.4.1; ours after a re-key or
- * at a hard lifetime), the empty liveness check (answered empty), and
+ * at a hard lifetime), the liveness check (answered empty, or with NAT
+ * detection when it carries some: natd_check.c), and
  * AUTHENTICATION_FAILED from an initiator that refused our AUTH (2.21.2). */
 #include <string.h>
 
@@ -85,6 +86,10 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
         ns_ike_add_delete(&b, NS_PROTO_ESP, 4, r.answer_spis, r.n_answer);
     if (ns_eng_mobike_answer(e, sa, rx, &mr, &b) != 0)
         return;
+    if (!mr.update && ns_eng_natd_check_answer(e, sa, rx, in, &b) != 0) {
+        ns_eng_sa_cipher_drop(sa, true); /* as ns_eng_sk_end would */
+        return;
+    }
     int len = ns_eng_sk_end(e, sa, &b);
     if (len > 0)
         ns_eng_respond(e, sa, rx, e->buf, (size_t)len);
@@ -94,7 +99,9 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
 void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                           const struct ns_ike_payloads *in)
 {
-    (void)in; /* what the peer deleted of its own is known to us already */
+    if (sa->out.kind == NS_REQ_NATD_CHECK)
+        ns_eng_natd_check_response(e, sa, in);
+    /* Otherwise what the peer deleted of its own is known to us already. */
     if (sa->out.kind == NS_REQ_DELETE_IKE) {
         ns_eng_sa_kill(e, sa, sa->down_reason);
         return;

@@ -26,6 +26,8 @@ static const char *req_name(enum ns_ike_req_kind k)
         return "INFORMATIONAL (UPDATE_SA_ADDRESSES)";
     case NS_REQ_MOBIKE_CHECK:
         return "INFORMATIONAL (COOKIE2 check)";
+    case NS_REQ_NATD_CHECK:
+        return "INFORMATIONAL (liveness check with NAT detection)";
     case NS_REQ_NONE:
         break;
     }

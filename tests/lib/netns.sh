@@ -341,6 +341,25 @@ nat_set_udp_timeout() {
     net.netfilter.nf_conntrack_udp_timeout_stream="$2" || fail "cannot set UDP timeout in $1"
 }
 
+# Make NAT give every new UDP/TCP mapping a random public port, as carrier
+# NATs do, so a mapping that expired comes back on another port: nat_random_ports NAT.
+nat_random_ports() {
+  local nat=$1 net=${NAT_NET_OF[$1]:-$HOME_NET}
+  nsx "$nat" nft -f - <<EOF || fail "nat_random_ports $nat: nft rejected the rules"
+flush chain ip nat postrouting
+add rule ip nat postrouting oifname "wan0" ip saddr $net masquerade fully-random
+EOF
+}
+
+# Print the public UDP port NAT maps SRC:SPORT -> DST:DPORT to now (nothing
+# when it has no such mapping): nat_udp_port NAT SRC SPORT DST DPORT.
+nat_udp_port() {
+  local out
+  out=$(nsx "$1" conntrack -L -p udp --orig-src "$2" --sport "$3" --orig-dst "$4" --dport "$5" 2>/dev/null) || true
+  # The reply direction's dport is the public port: the last dport= of the line.
+  awk '{ p = ""; for (i = 1; i <= NF; i++) if ($i ~ /^dport=/) p = substr($i, 7); if (p != "") print p; exit }' <<<"$out"
+}
+
 # Make NAT drop the IKE messages it forwards on UDP 4500 (those that start
 # with the non-ESP marker; ESP still flows): all of them, only responses
 # (the R flag, byte 19 of the IKE header), or none. Holding requests and

@@ -25,7 +25,10 @@ topo_setup
 nsd_conf_gateway gw dpd=0
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_corp_client alice alice@corp.example dpd=0
+# A fixed keepalive: keepalive = auto would check her NAT mapping with
+# INFORMATIONAL requests of its own, and the capture below takes her first
+# INFORMATIONAL request after the move to be the update.
+nsd_conf_corp_client alice alice@corp.example dpd=0 keepalive=20
 nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw

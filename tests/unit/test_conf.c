@@ -214,6 +214,43 @@ static void gateway_with(char *text, size_t size, const char *key, const char *v
              key, value);
 }
 
+/* X1: keepalive = auto by default, learned up to 20 s; a fixed number of
+ * seconds; 0 or off for none. */
+static void keepalive_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        bool auto_;
+        unsigned s;
+    } ok[] = {{"auto", true, 20}, {"off", false, 0}, {"0", false, 0}, {"15", false, 15},
+              {"3600", false, 3600}};
+    struct ns_conf c;
+    char text[512];
+    gateway_with(text, sizeof(text), "dpd", "30");
+    load_ok(text, &c);
+    assert_true(c.keepalive_auto);
+    assert_int_equal(c.keepalive_s, 20);
+    ns_conf_free(&c);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        gateway_with(text, sizeof(text), "keepalive", ok[i].value);
+        load_ok(text, &c);
+        assert_int_equal(c.keepalive_auto, ok[i].auto_);
+        assert_int_equal(c.keepalive_s, ok[i].s);
+        ns_conf_free(&c);
+    }
+    static const char *const bad[] = {"sometimes", "3601", "-1", "auto5"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char err[512] = "";
+        gateway_with(text, sizeof(text), "keepalive", bad[i]);
+        assert_int_equal(ns_conf_load_string(text, "t.conf", &c, err, sizeof(err)), -1);
+        char want[128];
+        snprintf(want, sizeof(want), "t.conf:5: keepalive: '%s' is not auto, off", bad[i]);
+        if (!strstr(err, want))
+            fail_msg("error '%s' lacks '%s'", err, want);
+    }
+}
+
 /* X14: where natsecd logs. */
 static void log_target_values(void **state)
 {
@@ -1041,6 +1078,7 @@ int main(void)
         cmocka_unit_test(client_complete),
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(offload_keys),
+        cmocka_unit_test(keepalive_values),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
         cmocka_unit_test(listen_both_versions),

@@ -1091,6 +1091,64 @@ static void decap_reports_newest_for_address_update(void **state)
     pair_free(&p);
 }
 
+/* X1, R4: a keepalive is an RFC 4303 2.6 dummy packet (next header 59, no
+ * payload) built by ns_esp_encap_dummy for every suite and both modes: the
+ * receiver authenticates it (a sequence number, the newest: it may move
+ * the SA to a NAT's new mapping), then discards it as NS_ESP_DUMMY,
+ * counted under "dummy", never as traffic and never delivered; a replayed
+ * copy is a replay like any packet. Traffic after it still flows. */
+static void dummy_packets_built_and_discarded(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < N_SUITES; i++) {
+        for (int m = 0; m < 2; m++) {
+            struct pair p;
+            pair_setup(&p, &suites[i], m == 1, m == 0 ? NS_ESP_TUNNEL : NS_ESP_TRANSPORT);
+            uint8_t txbuf[BUF], wire[BUF], rxbuf[BUF];
+            struct ns_pkt tx, rx;
+            ns_pkt_init(&tx, txbuf, sizeof(txbuf));
+            memset(ns_pkt_data(&tx), 0xAB, 100); /* whatever the buffer held is replaced */
+            tx.len = 100;
+            assert_int_equal(ns_esp_encap_dummy(p.client, p.out, &tx), NS_ESP_OK);
+            /* Header, IV, at most a block of padding and trailer, ICV. */
+            assert_true(tx.len <= NS_ESP_HDR_LEN + 16 + 16 + 32);
+            assert_int_equal(ns_get_u32(ns_pkt_data(&tx)), ns_esp_sa_spi(p.out));
+            assert_int_equal(ns_get_u32(ns_pkt_data(&tx) + 4), 1);
+            memcpy(wire, ns_pkt_data(&tx), tx.len);
+            size_t wlen = tx.len;
+            assert_int_equal(ns_esp_sa_stats(p.out)->packets, 0);
+
+            struct ns_esp_in_info info;
+            assert_int_equal(receive(&p, wire, wlen, true, rxbuf, &rx, &info), NS_ESP_DUMMY);
+            assert_ptr_equal(info.sa, p.in);
+            assert_true(info.newest);
+            assert_int_equal(info.next_header, NS_ESP_NH_NONE);
+            assert_int_equal(ns_sad_drops(p.gw, NS_ESP_DUMMY), 1);
+            assert_int_equal(ns_esp_sa_stats(p.in)->packets, 0);
+            assert_int_equal(ns_esp_sa_stats(p.in)->bytes, 0);
+            assert_int_equal(ns_esp_sa_stats(p.in)->last_used_ns, NOW);
+            assert_int_equal(receive(&p, wire, wlen, true, rxbuf, &rx, &info), NS_ESP_REPLAY);
+
+            uint8_t inner[200];
+            size_t n;
+            wlen = seal_one(&p, inner, &n, wire);
+            assert_int_equal(ns_get_u32(wire + 4), 2);
+            assert_int_equal(receive(&p, wire, wlen, true, rxbuf, &rx, &info), NS_ESP_OK);
+            assert_int_equal(ns_esp_sa_stats(p.in)->packets, 1);
+            assert_int_equal(ns_sad_drops(p.gw, NS_ESP_DUMMY), 1);
+            pair_free(&p);
+        }
+    }
+    /* Only outbound SAs send. */
+    struct pair p;
+    pair_setup(&p, &suites[0], false, NS_ESP_TUNNEL);
+    uint8_t buf[BUF];
+    struct ns_pkt pkt;
+    ns_pkt_init(&pkt, buf, sizeof(buf));
+    assert_int_equal(ns_esp_encap_dummy(p.gw, p.in, &pkt), NS_ESP_NO_POLICY);
+    pair_free(&p);
+}
+
 /* R4, R14: an SA has one encapsulation. Its packets in the other one (an
  * ESP-in-UDP SA's packet as IP protocol 50, a plain SA's in UDP 4500) are
  * dropped as wrong_encap before the replay window or the counters move, and
@@ -1298,6 +1356,7 @@ int main(void)
         cmocka_unit_test(transport_mode_ipv6_and_defaults),
         cmocka_unit_test(transport_mode_edge_cases),
         cmocka_unit_test(decap_reports_newest_for_address_update),
+        cmocka_unit_test(dummy_packets_built_and_discarded),
         cmocka_unit_test(wrong_encapsulation_dropped),
         cmocka_unit_test(rfc7634_esp_example),
         cmocka_unit_test(gcm_esp_vectors),
