@@ -15,8 +15,19 @@
 #   RESULT scale clients=... nats=... connected=... echoed=... setup_s=...
 #   rss_before_kib=... rss_after_kib=... rss_per_client_kib=...
 #
+# With SCALE_STORM=1, a restart storm instead: once every client is
+# connected the gateway is killed (SIGKILL) and started again; the clients
+# (natsec-load --reconnect: natsecd's client's back-off with jitter) notice
+# by their liveness check (dpd SCALE_STORM_DPD s) and connect again. Prints
+# a table of the clients connected every SCALE_STORM_STEP s from 2 s before
+# the kill, and
+#   RESULT storm clients=... before=... after=... recovered_s=... (from
+#   the restart until every client is connected again) ...
+#
 # Knobs (environment): SCALE_CLIENTS (100000), SCALE_NATS (16), SCALE_WINDOW
 # (16 setups in flight per NAT), SCALE_TIMEOUT (300 s of setup at most),
+# SCALE_STORM (0), SCALE_STORM_DPD (10), SCALE_STORM_MAX (180 s to wait for
+# the recovery), SCALE_STORM_STEP (5),
 # NATSEC_BUILD (a build directory; default build/release, built in Release).
 # Everything runs in namespaces named ns<PID>-* that this script creates and
 # deletes; nothing is sent outside them.
@@ -28,6 +39,10 @@ CLIENTS=${SCALE_CLIENTS:-100000}
 NATS=${SCALE_NATS:-16}
 WINDOW=${SCALE_WINDOW:-16}
 TIMEOUT=${SCALE_TIMEOUT:-300}
+STORM=${SCALE_STORM:-0}
+STORM_DPD=${SCALE_STORM_DPD:-10}
+STORM_MAX=${SCALE_STORM_MAX:-180}
+STORM_STEP=${SCALE_STORM_STEP:-5}
 if [ "$NATS" -lt 1 ] || [ "$NATS" -gt 200 ]; then
   echo "scale.sh: SCALE_NATS must be 1..200" >&2
   exit 2
@@ -65,33 +80,118 @@ gw_pid=${NSD_PID[gw]}
 sleep 1
 rss0=$(nsd_rss_kib gw)
 
-# NAT k gets clients [first, first + n) of the whole run.
+# The clients NAT k holds: an equal share.
+share() { echo $((CLIENTS / NATS + ($1 <= CLIENTS % NATS ? 1 : 0))); }
+
+if [ "$STORM" != 1 ]; then
+  pids=()
+  t_start=$(date +%s.%N)
+  for ((k = 1; k <= NATS; k++)); do
+    run_bg "h$k" timeout $((TIMEOUT + 120)) "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" \
+      -w "$WINDOW" -i "home$k-user%u@corp.example" -s "$CORP_NET" -P "$SRV_ADDR" \
+      -t "$TIMEOUT" -H 8 --dpd 0 -l "nat$k" >"$NATSEC_TMP/load-$k.log" 2>&1
+    pids+=("$BG_PID")
+  done
+  for p in "${pids[@]}"; do wait "$p" || true; done
+  t_end=$(date +%s.%N)
+  rss1=$(nsd_rss_kib gw)
+  held=$(nsd_q gw '.counters.ike.ike_sas')
+
+  ok=0 echoed=0
+  for ((k = 1; k <= NATS; k++)); do
+    line=$(grep '^RESULT load' "$NATSEC_TMP/load-$k.log" || true)
+    [ -n "$line" ] || {
+      say "nat$k: no RESULT: $(tail -n 3 "$NATSEC_TMP/load-$k.log" | tr '\n' ' ')"
+      continue
+    }
+    [[ $line =~ \ ok=([0-9]+) ]] && ok=$((ok + BASH_REMATCH[1]))
+    [[ $line =~ \ esp_replies=([0-9]+) ]] && echoed=$((echoed + BASH_REMATCH[1]))
+    grep -m1 'setups ok' "$NATSEC_TMP/load-$k.log" >&2 || true
+  done
+  per=$(awk -v a="$rss0" -v b="$rss1" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n; else print "-" }')
+  wall=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.1f", b - a }')
+  say "connected $ok of $CLIENTS (gateway holds $held), echoes answered $echoed; gateway VmRSS $rss0 -> $rss1 KiB: $per KiB per client; load processes ran ${wall}s"
+  echo "RESULT scale clients=$CLIENTS nats=$NATS connected=$ok held=$held echoed=$echoed load_s=$wall rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_client_kib=$per gw_pid=$gw_pid"
+  exit 0
+fi
+
+# ---- restart storm: every client connected, the gateway killed (SIGKILL:
+# it tells nobody) and started again at once; the clients notice by their
+# liveness check (dpd STORM_DPD s, 3 retransmissions from 0.5 s) and
+# connect again with natsecd's client's back-off and jitter (natsec-load
+# --reconnect). Each load process prints a TIMELINE line every second.
+# The number connected is summed over the processes by wall clock.
+latest() { # the sum over the load processes of FIELD in their last TIMELINE line: latest FIELD
+  local k sum=0 line
+  for ((k = 1; k <= NATS; k++)); do
+    line=$(grep '^TIMELINE' "$NATSEC_TMP/load-$k.log" | tail -n 1 || true)
+    [[ $line =~ \ $1=([0-9]+) ]] && sum=$((sum + BASH_REMATCH[1]))
+  done
+  echo "$sum"
+}
+holding() { # whether every load process is in its hold phase (prints TIMELINE)
+  local k
+  for ((k = 1; k <= NATS; k++)); do
+    grep -q '^TIMELINE' "$NATSEC_TMP/load-$k.log" || return 1
+  done
+}
 pids=()
-t_start=$(date +%s.%N)
 for ((k = 1; k <= NATS; k++)); do
-  n=$((CLIENTS / NATS + (k <= CLIENTS % NATS ? 1 : 0)))
-  run_bg "h$k" timeout $((TIMEOUT + 120)) "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$n" \
-    -w "$WINDOW" -i "home$k-user%u@corp.example" -s "$CORP_NET" -P "$SRV_ADDR" \
-    -t "$TIMEOUT" -H 5 -l "nat$k" >"$NATSEC_TMP/load-$k.log" 2>&1
+  run_bg "h$k" "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" -w "$WINDOW" \
+    -i "home$k-user%u@corp.example" -s "$CORP_NET" -t "$TIMEOUT" -H $((TIMEOUT + STORM_MAX + 60)) \
+    -l "nat$k" --reconnect --timeline --dpd "$STORM_DPD" --retransmit 0.5,3 \
+    >"$NATSEC_TMP/load-$k.log" 2>&1
   pids+=("$BG_PID")
 done
-for p in "${pids[@]}"; do wait "$p" || true; done
-t_end=$(date +%s.%N)
-rss1=$(nsd_rss_kib gw)
-held=$(nsd_q gw '[.ike_sas[] | select(.state == "ESTABLISHED")] | length')
-
-ok=0 echoed=0
-for ((k = 1; k <= NATS; k++)); do
-  line=$(grep '^RESULT load' "$NATSEC_TMP/load-$k.log" || true)
-  [ -n "$line" ] || {
-    say "nat$k: no RESULT: $(tail -n 3 "$NATSEC_TMP/load-$k.log" | tr '\n' ' ')"
-    continue
-  }
-  [[ $line =~ \ ok=([0-9]+) ]] && ok=$((ok + BASH_REMATCH[1]))
-  [[ $line =~ \ esp_replies=([0-9]+) ]] && echoed=$((echoed + BASH_REMATCH[1]))
-  grep -m1 'setups ok' "$NATSEC_TMP/load-$k.log" >&2 || true
+wait_for holding "$TIMEOUT" || say "not every load process finished its setup in ${TIMEOUT}s"
+before=$(latest up)
+say "connected before the kill: $before of $CLIENTS"
+sleep 3
+t_kill=$(($(date +%s%N) / 1000000))
+kill -KILL "$gw_pid"
+wait "$gw_pid" 2>/dev/null || true
+unset "NSD_PID[gw]"
+mv "$(nsd_log gw)" "$(nsd_log gw).killed"
+nsd_start gw gw
+t_restart=$(($(date +%s%N) / 1000000))
+say "gateway killed, started again after $((t_restart - t_kill)) ms"
+t_all=
+deadline=$((t_restart + STORM_MAX * 1000))
+while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
+  sleep 1
+  # Done when every client has lost its connection and has it back.
+  if [ "$(latest downs)" -ge "$CLIENTS" ] && [ "$(latest up)" -ge "$CLIENTS" ]; then
+    t_all=$(($(date +%s%N) / 1000000))
+    break
+  fi
 done
-per=$(awk -v a="$rss0" -v b="$rss1" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n; else print "-" }')
-wall=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.1f", b - a }')
-say "connected $ok of $CLIENTS (gateway holds $held), echoes answered $echoed; gateway VmRSS $rss0 -> $rss1 KiB: $per KiB per client; load processes ran ${wall}s"
-echo "RESULT scale clients=$CLIENTS nats=$NATS connected=$ok held=$held echoed=$echoed load_s=$wall rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_client_kib=$per gw_pid=$gw_pid"
+sleep 2
+held=$(nsd_q gw '.counters.ike.ike_sas')
+after=$(latest up)
+for p in "${pids[@]}"; do stop_pid "$p"; done
+gw_counters=$(nsd_q gw '.counters.ike | "half-open refused \(.half_open_refused), evicted \(.half_open_evicted), COOKIEs sent \(.cookies_sent)"')
+
+# Connected clients every STORM_STEP s from 2 s before the kill: for each
+# load process its last TIMELINE line at or before that moment.
+echo "| seconds after the kill | clients connected | of $CLIENTS |"
+echo "|---:|---:|---:|"
+for ((k = 1; k <= NATS; k++)); do
+  grep '^TIMELINE' "$NATSEC_TMP/load-$k.log" | sed "s/^/$k /"
+done | awk -v t0="$t_kill" -v step="$STORM_STEP" -v n="$CLIENTS" -v end="$(($(date +%s%N) / 1000000))" '
+  { split($3, w, "="); split($4, u, "="); t[NR] = w[2]; p[NR] = $1; v[NR] = u[2] }
+  END {
+    for (s = -2; t0 + s * 1000 <= end; s += step) {
+      delete last; delete lt
+      for (i = 1; i <= NR; i++)
+        if (t[i] <= t0 + s * 1000 && t[i] >= lt[p[i]]) { lt[p[i]] = t[i]; last[p[i]] = v[i] }
+      sum = 0
+      for (q in last) sum += last[q]
+      printf "| %d | %d | %.1f %% |\n", s, sum, 100 * sum / n
+    }
+  }'
+downs=$(latest downs)
+attempts=$(latest attempts)
+recover=-
+[ -n "$t_all" ] && recover=$(awk -v a="$t_restart" -v b="$t_all" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
+say "all $CLIENTS connected again ${recover} s after the restart (gateway holds $held; $gw_counters); connections lost $downs, attempts $attempts"
+echo "RESULT storm clients=$CLIENTS nats=$NATS before=$before after=$after held=$held recovered_s=$recover dpd_s=$STORM_DPD downs=$downs attempts=$attempts"

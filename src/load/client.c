@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "crypto/rand.h"
 #include "esp/pkt.h"
 #include "load.h"
 #include "natt/udp_demux.h"
@@ -115,15 +116,52 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
     if (c->state == C_CONNECTING && c->child) {
         c->state = C_UP;
         c->t_up_ns = ns_now_ns();
-        G.t_last_up_ns = c->t_up_ns;
+        c->attempt = 0;
+        if (!G.holding)
+            G.t_last_up_ns = c->t_up_ns; /* the setup rate counts first setups only */
         G.up++;
         load_inflight_del(c);
     }
 }
 
+/* The attempt-th delay before connecting again, natsecd's client's
+ * (daemon/reconnect.c): 1 s doubling up to 30 s, the upper half of it at
+ * random, so that the clients of a gateway that restarts come back spread
+ * out rather than all at once. */
+static uint64_t reconnect_delay_ns(unsigned attempt)
+{
+    uint64_t base = 1000ull << (attempt < 5 ? attempt : 5);
+    if (base > 30000)
+        base = 30000;
+    return (base / 2 + ns_random_u64() % (base / 2 + 1)) * 1000000ull;
+}
+
+/* --reconnect: a client that went down waits, then connects again; not a
+ * failure (the engine cannot be freed from inside its own callback: the
+ * main loop does it, load_reconnect_due). */
+static void client_wait(struct client *c)
+{
+    if (c->state == C_CONNECTING)
+        load_inflight_del(c);
+    else if (c->state == C_UP)
+        G.up--;
+    if (c->state == C_UP)
+        G.downs++;
+    c->state = C_WAITING;
+    c->retry_at_ns = ns_now_ns() + reconnect_delay_ns(c->attempt++);
+    G.waiting++;
+}
+
 static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
 {
     struct client *c = ctx_client(ctx);
+    if (c->state == C_WAITING)
+        return; /* its engine, given up already, being freed */
+    c->down_reason = (int)reason;
+    if (G.reconnect && G.holding && (c->state == C_CONNECTING || c->state == C_UP)) {
+        client_wait(c);
+        return;
+    }
     if (c->state == C_CONNECTING) {
         load_inflight_del(c);
         G.failed++;
@@ -134,7 +172,6 @@ static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
         G.fail_reason[(unsigned)reason < 8 ? (unsigned)reason : 7]++;
     }
     c->state = C_FAILED;
-    c->down_reason = (int)reason;
 }
 
 /* ---- sockets ---- */
@@ -200,6 +237,31 @@ static const struct ns_ike_ops ops_template = {
     .client_down = op_client_down,
 };
 
+/* A new engine for client i, connecting; a client whose connect cannot
+ * even start has failed (or, with --reconnect in the hold, waits). */
+static void engine_connect(struct client *c, unsigned i, uint64_t now_ns)
+{
+    struct ns_ike_ops ops = ops_template;
+    ops.ctx = c;
+    c->e = ns_ike_engine_new(&c->conf, &ops, now_ns / 1000000);
+    if (!c->e)
+        load_die("cannot make client engine %u", i);
+    c->state = C_CONNECTING;
+    c->t_start_ns = now_ns;
+    c->inflight_pos = G.n_inflight;
+    G.inflight[G.n_inflight++] = i;
+    if (ns_ike_engine_connect(c->e, &G.local_addr, now_ns / 1000000) != 0) {
+        if (G.reconnect && G.holding) {
+            client_wait(c);
+            return;
+        }
+        load_inflight_del(c);
+        c->state = C_FAILED;
+        G.failed++;
+        G.fail_reason[7]++;
+    }
+}
+
 void load_client_start(unsigned i, uint64_t now_ns)
 {
     struct client *c = &G.c[i];
@@ -217,23 +279,30 @@ void load_client_start(unsigned i, uint64_t now_ns)
     }
     if (G.shared_port)
         c->fd[1] = c->fd[0];
-    struct ns_ike_ops ops = ops_template;
-    ops.ctx = c;
-    c->e = ns_ike_engine_new(&c->conf, &ops, now_ns / 1000000);
-    if (!c->e)
-        load_die("cannot make client engine %u", i);
-    c->state = C_CONNECTING;
-    c->t_start_ns = now_ns;
-    c->inflight_pos = G.n_inflight;
-    G.inflight[G.n_inflight++] = i;
     if (!G.t_first_ns)
         G.t_first_ns = now_ns;
     G.started++;
-    if (ns_ike_engine_connect(c->e, &G.local_addr, now_ns / 1000000) != 0) {
-        load_inflight_del(c);
-        c->state = C_FAILED;
-        G.failed++;
-        G.fail_reason[7]++;
+    engine_connect(c, i, now_ns);
+}
+
+/* --reconnect: the attempts that are due start, each with a fresh engine
+ * (the old one gave up) on the client's own sockets, as natsecd's client
+ * keeps its ports. */
+void load_reconnect_due(uint64_t now_ns)
+{
+    if (!G.waiting)
+        return;
+    for (unsigned i = 0; i < G.started; i++) {
+        struct client *c = &G.c[i];
+        if (c->state != C_WAITING || c->retry_at_ns > now_ns)
+            continue;
+        G.waiting--;
+        G.reconnects++;
+        ns_ike_engine_free(c->e);
+        c->e = NULL;
+        c->floated = c->child = c->vip_set = false;
+        c->sa_out = NULL;
+        engine_connect(c, i, now_ns);
     }
 }
 

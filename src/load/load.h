@@ -32,6 +32,7 @@ enum cstate {
     C_CONNECTING,
     C_UP,
     C_FAILED,
+    C_WAITING, /* --reconnect: down, trying again at retry_at_ns */
 };
 
 struct client {
@@ -48,6 +49,8 @@ struct client {
     uint32_t spi_in, spi_out;
     struct ns_addr vip;
     struct ns_esp_sa *sa_out;
+    unsigned attempt;     /* --reconnect: attempts since the last time up */
+    uint64_t retry_at_ns; /* C_WAITING: when the next attempt starts */
     uint16_t echo_seq;
     uint8_t echo_tries;
     bool echo_sent, echo_ok, keepalive_sent;
@@ -60,6 +63,10 @@ struct load_state {
     unsigned n, window;
     const char *id_fmt, *remote_id, *psk, *subnet, *ike_props, *esp_props, *label;
     const char *dump_path; /* --dump: one line per connected client */
+    const char *dpd, *retransmit, *tries; /* client settings, natsecd.conf syntax */
+    bool reconnect; /* clients that go down connect again (back-off, jitter) */
+    bool timeline;  /* a TIMELINE line every second of the hold */
+    bool holding;   /* in the hold phase (setups then are reconnects) */
     long gw_pid;
     double timeout_s, hold_s;
     struct ns_addr ping;
@@ -71,6 +78,8 @@ struct load_state {
     struct ns_sad *sad;
     int ep;
     unsigned started, up, failed;
+    unsigned waiting;            /* clients in C_WAITING */
+    uint64_t downs, reconnects;  /* --reconnect: connections lost, attempts made */
     unsigned *inflight;
     unsigned n_inflight;
     uint64_t t_first_ns, t_last_up_ns;
@@ -96,6 +105,8 @@ void load_client_start(unsigned i, uint64_t now_ns);
 void load_client_tick(struct client *c, uint64_t now_ms);
 void load_inflight_del(struct client *c);
 void load_poll_once(int timeout_ms);
+/* --reconnect: starts the attempts that are due. */
+void load_reconnect_due(uint64_t now_ns);
 
 /* traffic.c */
 void load_send_keepalive(struct client *c);

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "load.h"
@@ -45,6 +46,15 @@
 #include "util/time.h"
 
 struct load_state G;
+
+/* The wall clock in ms: TIMELINE lines of several load processes are
+ * merged by it. */
+static unsigned long long wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (unsigned long long)ts.tv_sec * 1000ull + (unsigned long long)ts.tv_nsec / 1000000ull;
+}
 
 void load_die(const char *fmt, ...)
 {
@@ -118,7 +128,9 @@ int main(int argc, char **argv)
     }
 
     /* ---- hold: keepalives and a little ESP ---- */
+    G.holding = true;
     uint64_t hold_end = t_setup_end + (uint64_t)(G.hold_s * 1e9);
+    uint64_t next_timeline = t_setup_end;
     double spread = G.hold_s > 1.5 ? G.hold_s - 1.0 : G.hold_s * 0.5;
     unsigned ka_next = 0, echo_next = 0;
     while (ns_now_ns() < hold_end) {
@@ -135,6 +147,16 @@ int main(int argc, char **argv)
                     load_send_echo(&G.c[echo_next], echo_next, now);
         load_poll_once(5);
         now = ns_now_ns();
+        for (unsigned k = 0; k < G.n_inflight; k++)
+            load_client_tick(&G.c[G.inflight[k]], now / 1000000);
+        load_reconnect_due(now);
+        if (G.timeline && now >= next_timeline) {
+            next_timeline += 1000000000ull;
+            printf("TIMELINE wall_ms=%llu up=%u connecting=%u waiting=%u downs=%llu attempts=%llu\n",
+                   wall_ms(), G.up, G.n_inflight, G.waiting,
+                   (unsigned long long)G.downs, (unsigned long long)G.reconnects);
+            fflush(stdout);
+        }
         if (now - last_sweep > 500000000ull) {
             last_sweep = now;
             for (unsigned i = 0; i < next; i++) {

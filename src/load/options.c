@@ -30,6 +30,13 @@ static void usage(FILE *out)
             "  -H, --hold S           seconds connected after setup (default 5)\n"
             "  -l, --label NAME       name in the RESULT line (default gateway)\n"
             "  -d, --dump FILE        write identity, virtual IP and SPIs of each connected client\n"
+            "      --reconnect        a client that goes down connects again, as natsecd's client\n"
+            "                         does: back-off from 1 s doubling to 30 s, each delay drawn\n"
+            "                         between half and all of it; never gives up\n"
+            "      --timeline         during the hold, a TIMELINE line every second: wall-clock ms,\n"
+            "                         clients up, connecting, waiting, attempts so far\n"
+            "      --dpd S            the clients' dpd (seconds of silence before a liveness check)\n"
+            "      --retransmit S[,N] the clients' retransmit_timeout (and retransmit_tries)\n"
             "  -v, --verbose          engine log at info level (default warn)\n",
             MAX_CLIENTS);
 }
@@ -52,6 +59,10 @@ void load_parse_args(int argc, char **argv)
         {"hold", required_argument, NULL, 'H'},
         {"label", required_argument, NULL, 'l'},
         {"dump", required_argument, NULL, 'd'},
+        {"reconnect", no_argument, NULL, 3},
+        {"timeline", no_argument, NULL, 4},
+        {"dpd", required_argument, NULL, 5},
+        {"retransmit", required_argument, NULL, 6},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -114,6 +125,24 @@ void load_parse_args(int argc, char **argv)
         case 'd':
             G.dump_path = optarg;
             break;
+        case 3:
+            G.reconnect = true;
+            break;
+        case 4:
+            G.timeline = true;
+            break;
+        case 5:
+            G.dpd = optarg;
+            break;
+        case 6: {
+            char *comma = strchr(optarg, ',');
+            if (comma) {
+                *comma = '\0';
+                G.tries = comma + 1;
+            }
+            G.retransmit = optarg;
+            break;
+        }
         case 'v':
             G.verbose = true;
             break;
@@ -145,12 +174,16 @@ void load_parse_args(int argc, char **argv)
     char text[4096];
     int len = snprintf(text, sizeof(text),
                        "[natsecd]\nrole = client\nlocal_id = client.load.example\n"
-                       "gateway = %s\nremote_id = %s\nlog_level = warn\n%s%s%s%s%s%s"
+                       "gateway = %s\nremote_id = %s\nlog_level = warn\n%s%s%s%s%s%s%s%s%s%s%s%s%s%s%s"
                        "[peer %s]\npsk = %s\nsubnets = %s\n",
                        gw, G.remote_id, G.ike_props ? "ike_proposals = " : "",
                        G.ike_props ? G.ike_props : "", G.ike_props ? "\n" : "",
                        G.esp_props ? "esp_proposals = " : "", G.esp_props ? G.esp_props : "",
-                       G.esp_props ? "\n" : "", G.remote_id, G.psk, G.subnet);
+                       G.esp_props ? "\n" : "", G.dpd ? "dpd = " : "", G.dpd ? G.dpd : "",
+                       G.dpd ? "\n" : "", G.retransmit ? "retransmit_timeout = " : "",
+                       G.retransmit ? G.retransmit : "", G.retransmit ? "\n" : "",
+                       G.tries ? "retransmit_tries = " : "", G.tries ? G.tries : "",
+                       G.tries ? "\n" : "", G.remote_id, G.psk, G.subnet);
     if (len < 0 || (size_t)len >= sizeof(text))
         load_die("options too long");
     char err[512];
