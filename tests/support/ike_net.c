@@ -52,6 +52,17 @@ static unsigned index_of(const struct ike_net *net, const void *node)
     return (unsigned)(off / net->layout.size);
 }
 
+struct ike_net *ike_net_current(void)
+{
+    assert_non_null(cur);
+    return cur;
+}
+
+int ike_net_node_index(const struct ike_net *net, const void *node)
+{
+    return (int)index_of(net, node);
+}
+
 int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
                   struct ns_endpoint *local)
 {
@@ -142,11 +153,20 @@ void ike_net_node_init(struct ike_net *net, void *node, const char *name, const 
     ike_sim_load(field(net, i, net->layout.conf), node_name, text);
 }
 
+void *ike_net_add_node(struct ike_net *net, const char *name, const char *a, int nat,
+                       unsigned spi_cap, const char *text)
+{
+    assert_true(*net->n_nodes < net->max_nodes);
+    void *node = node_at(net, (*net->n_nodes)++);
+    ike_net_node_init(net, node, name, a, nat, spi_cap, text);
+    return node;
+}
+
 void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops)
 {
     unsigned i = index_of(net, node);
     struct ns_ike_engine **e = engine_p(net, i);
-    struct ns_ike_ops o = *ops;
+    struct ns_ike_ops o = ops ? *ops : ike_node_ops;
     o.ctx = node;
     o.alloc_spi = ike_net_alloc_spi;
     o.release_spi = ike_net_release_spi;

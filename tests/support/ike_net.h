@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "ike/msg.h"
+#include "support/ike_node.h"
 #include "support/ike_sim.h"
 
 /* Where a test's struct node keeps what the harness uses. */
@@ -41,9 +42,9 @@ struct ike_net_layout {
  * T: its struct node, bh: as in IKE_NET_LAYOUT. */
 #define IKE_NET_OF(n, T, bh)                                                                       \
     .layout = IKE_NET_LAYOUT(T, bh), .nodes = (n)->node, .n_nodes = &(n)->n_nodes,                 \
-    .nat = (n)->nat, .n_nats = &(n)->n_nats,                                                       \
-    .max_nats = (unsigned)(sizeof((n)->nat) / sizeof((n)->nat[0])), .q = &(n)->q,                  \
-    .now = &(n)->now, .log = &(n)->log
+    .max_nodes = (unsigned)(sizeof((n)->node) / sizeof((n)->node[0])), .nat = (n)->nat,            \
+    .n_nats = &(n)->n_nats, .max_nats = (unsigned)(sizeof((n)->nat) / sizeof((n)->nat[0])),        \
+    .q = &(n)->q, .now = &(n)->now, .log = &(n)->log
 
 struct ike_net_capture;
 
@@ -51,7 +52,8 @@ struct ike_net_capture;
 struct ike_net {
     struct ike_net_layout layout;
     void *nodes; /* struct node[] */
-    const unsigned *n_nodes;
+    unsigned *n_nodes;
+    unsigned max_nodes; /* room in nodes (0: not known, ike_net_add_node unused) */
     struct ike_sim_nat *nat;
     unsigned *n_nats;
     unsigned max_nats; /* room in nat[] */
@@ -95,10 +97,14 @@ void ike_net_run_for(struct ike_net *net, uint64_t ms);
  * the test counts it in its n_nodes. */
 void ike_net_node_init(struct ike_net *net, void *node, const char *name, const char *a, int nat,
                        unsigned spi_cap, const char *text);
-/* Creates node's engine from its configuration with the test's ops, at
- * the network's time: ctx is node, and SPIs come from node's pool
- * (ike_net_alloc_spi, ike_net_release_spi), whatever ops says. Fails the
- * test when the engine cannot be made. */
+/* The next of the test's nodes, counted in its n_nodes and filled as by
+ * ike_net_node_init; fails the test when there is no room for it. */
+void *ike_net_add_node(struct ike_net *net, const char *name, const char *a, int nat,
+                       unsigned spi_cap, const char *text);
+/* Creates node's engine from its configuration with the test's ops
+ * (NULL: ike_node_ops), at the network's time: ctx is node, and SPIs come
+ * from node's pool (ike_net_alloc_spi, ike_net_release_spi), whatever ops
+ * says. Fails the test when the engine cannot be made. */
 void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops);
 /* Starts engine e's connection from addr now; fails the test when it
  * refuses. */
@@ -108,6 +114,10 @@ void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct 
  * *local): through a NAT's mapping or at a node's own address. -1: none. */
 int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
                   struct ns_endpoint *local);
+/* The network ike_net_open wired (one at a time). */
+struct ike_net *ike_net_current(void);
+/* The index of node (the test's own struct node) in net's nodes. */
+int ike_net_node_index(const struct ike_net *net, const void *node);
 /* A datagram node `idx` sends from local: through its NAT, into the queue. */
 void ike_net_send(struct ike_net *net, int idx, const struct ns_endpoint *local,
                   const struct ns_endpoint *remote, const uint8_t *msg, size_t len);

@@ -39,22 +39,8 @@
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 3
-#define MAX_CHILD 4
 #define T0 1000000u
 #define PASSWORD "correct horse battery"
-
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat; /* -1: none */
-    struct ike_sim_spis spis;
-    unsigned n_child, n_up, n_down;
-    enum ns_ike_down_reason down_reason;
-    uint32_t child_in[MAX_CHILD], child_out[MAX_CHILD];
-    struct ns_addr vip;
-};
 
 /* How the client's EAP answers are changed on their way out. */
 enum twist {
@@ -65,7 +51,7 @@ enum twist {
 };
 
 struct net {
-    struct node node[MAX_NODES];
+    struct ike_node node[MAX_NODES];
     unsigned n_nodes;
     struct ike_sim_nat nat[1];
     unsigned n_nats;
@@ -90,7 +76,7 @@ static struct net *N;
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
+    struct ike_node *n = ctx;
     int idx = (int)(n - N->node);
     (void)marker;
     if (len >= NS_IKE_HEADER_LEN && msg[18] == NS_IKE_AUTH) {
@@ -149,54 +135,14 @@ enum ns_eap_step __wrap_ns_eap_peer_input(struct ns_eap_peer *p, const uint8_t *
     return st;
 }
 
-/* ---- ops ---- */
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    struct node *n = ctx;
-    assert_true(n->n_child < MAX_CHILD);
-    n->child_in[n->n_child] = in->spi;
-    n->child_out[n->n_child++] = out->spi;
-    return 0;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
-                          unsigned n_dns)
-{
-    (void)id;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-    n->vip = *vip;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_down++;
-    n->down_reason = why;
-}
-
 /* ---- nodes ---- */
 
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ike_net_child_down_ignored,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
-
-static struct node *new_node(const char *name, const char *a, int nat, const char *text)
+static struct ike_node *new_node(const char *name, const char *a, int nat, const char *text)
 {
-    assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
+    struct ike_node *n = ike_net_add_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text);
+    struct ns_ike_ops ops = ike_node_ops;
+    ops.send = ops_send;
+    ike_net_node_start(&N->net, n, &ops);
     return n;
 }
 
@@ -207,7 +153,7 @@ static struct node *new_node(const char *name, const char *a, int nat, const cha
 
 /* The gateway (node 0) with certificate NAME; peers: its [peer] and
  * [user] sections. */
-static struct node *gateway_cert(const char *name, const char *peers)
+static struct ike_node *gateway_cert(const char *name, const char *peers)
 {
     char text[8192];
     snprintf(text, sizeof(text),
@@ -217,13 +163,13 @@ static struct node *gateway_cert(const char *name, const char *peers)
     return new_node("gateway", GW_ADDR, -1, text);
 }
 
-static struct node *gateway(const char *peers)
+static struct ike_node *gateway(const char *peers)
 {
     return gateway_cert("gw-ecdsa", peers);
 }
 
 /* A client behind the NAT logging in as user with password, trusting ca. */
-static struct node *client(const char *user, const char *password, const char *ca)
+static struct ike_node *client(const char *user, const char *password, const char *ca)
 {
     char text[8192];
     snprintf(text, sizeof(text),
@@ -235,7 +181,7 @@ static struct node *client(const char *user, const char *password, const char *c
     return new_node("client", "192.168.1.10", 0, text);
 }
 
-static void connect_run(struct node *cl, uint64_t ms)
+static void connect_run(struct ike_node *cl, uint64_t ms)
 {
     ike_net_connect(&N->net, cl->e, &cl->addr);
     run_for(ms);
@@ -243,12 +189,12 @@ static void connect_run(struct node *cl, uint64_t ms)
 
 /* ---- inspection ---- */
 
-static struct ns_ike_counters counters(const struct node *n)
+static struct ns_ike_counters counters(const struct ike_node *n)
 {
     return ike_net_counters(n->e);
 }
 
-static unsigned established(const struct node *n)
+static unsigned established(const struct ike_node *n)
 {
     return ike_net_established(n->e);
 }
@@ -263,29 +209,29 @@ static void log_must_not_have(const char *needle)
     ike_net_log_must_not_have(&N->net, needle);
 }
 
-static void assert_up(const struct node *gw, const struct node *cl)
+static void assert_up(const struct ike_node *gw, const struct ike_node *cl)
 {
     assert_int_equal(established(cl), 1);
     assert_int_equal(established(gw), 1);
-    assert_int_equal(cl->n_up, 1);
-    assert_int_equal(cl->n_child, 1);
-    assert_int_equal(gw->n_child, 1);
-    assert_int_equal(gw->child_in[0], cl->child_out[0]);
-    assert_int_equal(gw->child_out[0], cl->child_in[0]);
+    assert_int_equal(cl->n_client_up, 1);
+    assert_int_equal(cl->n_child_up, 1);
+    assert_int_equal(gw->n_child_up, 1);
+    assert_int_equal(gw->child[0].in.spi, cl->child[0].out.spi);
+    assert_int_equal(gw->child[0].out.spi, cl->child[0].in.spi);
     assert_int_equal(cl->vip.family, AF_INET);
     assert_int_equal(counters(gw).half_open, 0);
 }
 
 /* The client was refused: down for authentication, nothing left on
  * either side. */
-static void assert_refused(const struct node *gw, const struct node *cl)
+static void assert_refused(const struct ike_node *gw, const struct ike_node *cl)
 {
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
-    assert_int_equal(cl->n_child, 0);
+    assert_int_equal(cl->n_child_up, 0);
     assert_int_equal(ike_net_sas_of(cl->e).n, 0);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);
-    assert_int_equal(gw->n_child, 0);
+    assert_int_equal(gw->n_child_up, 0);
     assert_true(counters(gw).auth_failures >= 1);
     assert_int_equal(counters(gw).half_open, 0);
     log_must_not_have(PASSWORD);
@@ -300,8 +246,8 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_DEBUG,
-                              .guard = 100000};
+    N->net = (struct ike_net){IKE_NET_OF(N, struct ike_node, IKE_NET_NONE),
+                              .log_level = NS_LOG_DEBUG, .guard = 100000};
     ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     return ike_net_open(&N->net);
 }
@@ -318,8 +264,8 @@ static int teardown(void **state)
 static void login(void **state) /* X12 X7 R6 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     connect_run(cl, 3000);
     assert_up(gw, cl);
     /* IDi, Identity, Response, Success acknowledgement, AUTH: five
@@ -355,8 +301,8 @@ static void login(void **state) /* X12 X7 R6 */
 static void login_by_nt_hash(void **state) /* X12 X7 */
 {
     (void)state;
-    struct node *gw = gateway_cert("gw-rsa", NULL);
-    struct node *cl = client("bob", "clientPass", "ca.pem");
+    struct ike_node *gw = gateway_cert("gw-rsa", NULL);
+    struct ike_node *cl = client("bob", "clientPass", "ca.pem");
     connect_run(cl, 3000);
     assert_up(gw, cl);
     log_must_have("RSA-2048, sha256WithRSAEncryption (RFC 7427)");
@@ -365,8 +311,8 @@ static void login_by_nt_hash(void **state) /* X12 X7 */
 static void wrong_password(void **state) /* X12 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", "Tr0ub4dor&3", "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", "Tr0ub4dor&3", "ca.pem");
     connect_run(cl, 3000);
     assert_refused(gw, cl);
     log_must_have("authentication failed: EAP-MSCHAPv2: user 'alice': wrong password");
@@ -379,8 +325,8 @@ static void wrong_password(void **state) /* X12 */
 static void unknown_user(void **state) /* X12 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("mallory", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("mallory", PASSWORD, "ca.pem");
     connect_run(cl, 3000);
     assert_refused(gw, cl);
     log_must_have("authentication failed: EAP-MSCHAPv2: unknown user 'mallory'");
@@ -391,8 +337,8 @@ static void unknown_user(void **state) /* X12 */
 static void client_wants_md5(void **state) /* X12 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     N->twist = WANT_MD5;
     connect_run(cl, 3000);
     assert_int_equal(N->twisted, 1);
@@ -406,8 +352,8 @@ static void client_wants_md5(void **state) /* X12 */
 static void repeated_response(void **state) /* X12 R15 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     N->twist = REPEAT_ONCE;
     connect_run(cl, 3000);
     assert_int_equal(N->twisted, 1);
@@ -418,13 +364,13 @@ static void repeated_response(void **state) /* X12 R15 */
 static void too_many_rounds(void **state) /* X12 R15 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     N->twist = REPEAT_EVER;
     connect_run(cl, 5000);
     log_must_have("authentication failed: EAP-MSCHAPv2: more than 8 EAP rounds");
     assert_int_equal(N->auth_requests, 1 + NS_EAP_MAX_ROUNDS + 1);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);
     assert_int_equal(counters(gw).half_open, 0);
 }
@@ -434,8 +380,8 @@ static void too_many_rounds(void **state) /* X12 R15 */
 static void lost_answer(void **state) /* X12 R15 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     N->drop_response_id = 3; /* the MS-CHAPv2 Success Request */
     connect_run(cl, 5000);
     assert_up(gw, cl);
@@ -448,8 +394,8 @@ static void lost_answer(void **state) /* X12 R15 */
 static void stalled_mid_eap(void **state) /* X12 R15 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     N->drop_requests_from = 3;
     connect_run(cl, 1000);
     struct ns_ike_sa_status st = ike_net_one_sa(gw->e);
@@ -469,10 +415,10 @@ static void stalled_mid_eap(void **state) /* X12 R15 */
 static void untrusted_gateway_gets_nothing(void **state) /* X12 X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway(NULL);
-    struct node *cl = client("alice", PASSWORD, "other-ca.pem");
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "other-ca.pem");
     connect_run(cl, 3000);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     log_must_have("is not trusted");
     assert_int_equal(N->first_resp_len, 0); /* no EAP Response was ever built */
@@ -484,9 +430,9 @@ static void untrusted_gateway_gets_nothing(void **state) /* X12 X7 R3 */
 static void method_must_match_the_section(void **state) /* X12 */
 {
     (void)state;
-    struct node *gw = gateway("[peer %default]\npsk = a long random passphrase for all\n"
-                              "subnets = 192.0.2.0/24\n");
-    struct node *cl = client("alice", PASSWORD, "ca.pem");
+    struct ike_node *gw = gateway("[peer %default]\npsk = a long random passphrase for all\n"
+                                  "subnets = 192.0.2.0/24\n");
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
     connect_run(cl, 3000);
     assert_refused(gw, cl);
     log_must_have("'laptop-17.corp.example' sends no AUTH payload (it wants EAP), its [peer "

@@ -25,20 +25,8 @@
 #define MAX_NODES 16
 #define T0 1000000u
 
-struct node {
-    char name[40];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat; /* always -1: every client has its own public address */
-    struct ike_sim_spis spis;
-    unsigned n_up, n_client_down, n_child;
-    enum ns_ike_down_reason down_reason;
-    struct ns_addr vip; /* the last one given */
-};
-
 struct net {
-    struct node node[MAX_NODES];
+    struct ike_node node[MAX_NODES];
     unsigned n_nodes;
     struct ike_sim_nat nat[1];
     unsigned n_nats;
@@ -50,68 +38,12 @@ struct net {
 
 static struct net *N;
 
-/* ---- ops ---- */
-
-static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
-                     const uint8_t *msg, size_t len, bool marker)
-{
-    (void)marker;
-    struct node *n = ctx;
-    ike_net_send(&N->net, (int)(n - N->node), local, remote, msg, len);
-}
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    (void)in;
-    (void)out;
-    struct node *n = ctx;
-    n->n_child++;
-    return 0;
-}
-
-static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
-{
-    (void)in_spi;
-    (void)out_spi;
-    struct node *n = ctx;
-    n->n_child--;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
-                          unsigned n_dns)
-{
-    (void)id;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-    n->vip = *vip;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_client_down++;
-    n->down_reason = why;
-}
-
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ops_child_down,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
-
 /* ---- nodes ---- */
 
 /* Node 0: the gateway, with these extra [natsecd] lines and a pool of five
  * client addresses (10.99.0.2 to .6). alice, bob and mallory have sections
  * of their own. */
-static struct node *add_gateway(const char *extra)
+static struct ike_node *add_gateway(const char *extra)
 {
     char text[2048];
     snprintf(text, sizeof(text),
@@ -123,17 +55,15 @@ static struct node *add_gateway(const char *extra)
              "[peer mallory@corp.example]\npsk = mallory-secret-0123456789\n"
              "subnets = 192.0.2.0/24\n",
              extra ? extra : "");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
+    struct ike_node *n = ike_net_add_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, NULL);
     return n;
 }
 
 /* A client of identity `user`@corp.example at address a (its own public
  * address), with extra [natsecd] lines; not connected yet. */
-static struct node *add_client(const char *user, const char *a, const char *extra)
+static struct ike_node *add_client(const char *user, const char *a, const char *extra)
 {
-    assert_true(N->n_nodes < MAX_NODES);
     char name[40];
     snprintf(name, sizeof(name), "%s-%s", user, a);
     char text[1024];
@@ -143,9 +73,8 @@ static struct node *add_client(const char *user, const char *a, const char *extr
              "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n%s\n"
              "[peer vpn.corp.example]\npsk = %s-secret-0123456789\nsubnets = 192.0.2.0/24\n",
              user, extra ? extra : "", user);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
+    struct ike_node *n = ike_net_add_node(&N->net, name, a, -1, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, NULL);
     return n;
 }
 
@@ -155,21 +84,21 @@ static void run_for(uint64_t ms)
 }
 
 /* Connects and runs the handshake to its end. */
-static void connect_now(struct node *n)
+static void connect_now(struct ike_node *n)
 {
     ike_net_connect(&N->net, n->e, &n->addr);
     run_for(200);
 }
 
-static void disconnect_now(struct node *n)
+static void disconnect_now(struct ike_node *n)
 {
     assert_int_equal(ns_ike_engine_disconnect(n->e, N->now), 0);
     run_for(200);
 }
 
-static bool is_up(const struct node *n)
+static bool is_up(const struct ike_node *n)
 {
-    return ike_net_one_established(n->e) && n->n_child == 1;
+    return ike_net_one_established(n->e) && ike_node_children(n) == 1;
 }
 
 static struct ns_ike_counters gw_counters(void)
@@ -182,7 +111,7 @@ static bool log_has(const char *needle)
     return ike_sim_log_has(&N->log, needle);
 }
 
-static const char *vip_str(const struct node *n)
+static const char *vip_str(const struct ike_node *n)
 {
     static char buf[NS_ADDR_STRLEN];
     return ns_addr_str(&n->vip, buf);
@@ -197,8 +126,8 @@ static int setup(void **state)
     if (!N)
         return -1;
     N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
-                              .guard = 100000};
+    N->net = (struct ike_net){IKE_NET_OF(N, struct ike_node, IKE_NET_NONE),
+                              .log_level = NS_LOG_INFO, .guard = 100000};
     return ike_net_open(&N->net);
 }
 
@@ -220,7 +149,7 @@ static void default_limit_is_four(void **state)
 {
     (void)state;
     add_gateway(NULL);
-    struct node *a[5];
+    struct ike_node *a[5];
     char addr[32];
     for (unsigned i = 0; i < 5; i++) {
         snprintf(addr, sizeof(addr), "203.0.113.%u", 10 + i);
@@ -239,7 +168,7 @@ static void default_limit_is_four(void **state)
     assert_true(log_has("'alice@corp.example' already holds 4 IKE SA(s), the most "
                         "ike_sas_per_id allows"));
 
-    struct node *b = add_client("bob", "203.0.113.30", NULL);
+    struct ike_node *b = add_client("bob", "203.0.113.30", NULL);
     connect_now(b);
     assert_true(is_up(b));
     assert_string_equal(vip_str(b), "10.99.0.6");
@@ -256,9 +185,9 @@ static void configured_limit_and_initial_contact(void **state)
 {
     (void)state;
     add_gateway("ike_sas_per_id = 2\nunique = no");
-    struct node *a1 = add_client("alice", "203.0.113.10", "initial_contact = no");
-    struct node *a2 = add_client("alice", "203.0.113.11", "initial_contact = no");
-    struct node *a3 = add_client("alice", "203.0.113.12", "initial_contact = no");
+    struct ike_node *a1 = add_client("alice", "203.0.113.10", "initial_contact = no");
+    struct ike_node *a2 = add_client("alice", "203.0.113.11", "initial_contact = no");
+    struct ike_node *a3 = add_client("alice", "203.0.113.12", "initial_contact = no");
     connect_now(a1);
     connect_now(a2);
     connect_now(a3);
@@ -267,7 +196,7 @@ static void configured_limit_and_initial_contact(void **state)
     assert_int_equal(a3->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     assert_int_equal(gw_counters().identity_refused, 1);
 
-    struct node *a4 = add_client("alice", "203.0.113.13", NULL);
+    struct ike_node *a4 = add_client("alice", "203.0.113.13", NULL);
     connect_now(a4);
     assert_true(is_up(a4));
     assert_int_equal(gw_counters().identity_refused, 1);
@@ -281,9 +210,9 @@ static void unique_keep_refuses_the_new_one(void **state)
 {
     (void)state;
     add_gateway("unique = keep");
-    struct node *a1 = add_client("alice", "203.0.113.10", NULL);
-    struct node *a2 = add_client("alice", "203.0.113.11", NULL);
-    struct node *b = add_client("bob", "203.0.113.30", NULL);
+    struct ike_node *a1 = add_client("alice", "203.0.113.10", NULL);
+    struct ike_node *a2 = add_client("alice", "203.0.113.11", NULL);
+    struct ike_node *b = add_client("bob", "203.0.113.30", NULL);
     connect_now(a1);
     connect_now(a2);
     connect_now(b);
@@ -304,8 +233,8 @@ static void unique_replace_deletes_the_old_one(void **state)
 {
     (void)state;
     add_gateway("unique = replace");
-    struct node *a1 = add_client("alice", "203.0.113.10", "initial_contact = no");
-    struct node *a2 = add_client("alice", "203.0.113.11", "initial_contact = no");
+    struct ike_node *a1 = add_client("alice", "203.0.113.10", "initial_contact = no");
+    struct ike_node *a2 = add_client("alice", "203.0.113.11", "initial_contact = no");
     connect_now(a1);
     assert_true(is_up(a1));
     connect_now(a2);
@@ -332,8 +261,8 @@ static void requested_vip_only_for_last_holder(void **state)
 {
     (void)state;
     add_gateway(NULL);
-    struct node *a = add_client("alice", "203.0.113.10", NULL);
-    struct node *b = add_client("bob", "203.0.113.30", NULL);
+    struct ike_node *a = add_client("alice", "203.0.113.10", NULL);
+    struct ike_node *b = add_client("bob", "203.0.113.30", NULL);
     connect_now(a);
     connect_now(b);
     assert_string_equal(vip_str(a), "10.99.0.2");
@@ -343,7 +272,7 @@ static void requested_vip_only_for_last_holder(void **state)
 
     /* Any client can put any address in its CP request: mallory's engine
      * is made to ask for alice's, which is free now. */
-    struct node *m = add_client("mallory", "203.0.113.66", NULL);
+    struct ike_node *m = add_client("mallory", "203.0.113.66", NULL);
     assert_int_equal(ns_ike_engine_ask_vip(m->e, &a->vip), 0);
     connect_now(m);
     assert_true(is_up(m));
