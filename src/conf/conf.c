@@ -218,6 +218,8 @@ void ns_conf_defaults(struct ns_conf *c)
     c->dpd_s = 30;
     c->retransmit_timeout_ms = 1000;
     c->retransmit_tries = 5;
+    c->fragmentation = true;
+    c->fragment_size = 1280;
     c->half_open_max = 1000;
     c->cookie_threshold = 100;
     c->ike_lifetime_s = 14400;

@@ -177,6 +177,11 @@ struct ns_conf {
     unsigned dpd_s;                 /* default 30, 0 disables (X2) */
     unsigned retransmit_timeout_ms; /* default 1000, doubles each try */
     unsigned retransmit_tries;      /* default 5 */
+    /* IKE fragmentation (RFC 7383, X5): offered in IKE_SA_INIT, default
+     * yes; messages above fragment_size (the whole IP datagram, default
+     * 1280) then go as SKF fragments when the peer offered it too. */
+    bool fragmentation;
+    unsigned fragment_size;
     unsigned half_open_max;         /* default 1000 (R15) */
     unsigned cookie_threshold;      /* default 100 (R15) */
     unsigned ike_lifetime_s;        /* default 14400 */

@@ -9,11 +9,15 @@
 #include "crypto/x509.h"
 #include "util/fileperm.h"
 
-/* What our certificates and CERTREQ may take of one IKE_AUTH message: the
- * engine builds messages of at most 4 KB (NS_IKE_BUF) and natsec has no IKE
- * fragmentation (X5), and the rest of IKE_AUTH (IDs, AUTH with an RSA-4096
- * signature, configuration payload, proposals, selectors) needs the rest. */
-#define CERT_BUDGET 2560
+/* What our certificates and CERTREQ may take of one IKE_AUTH message; the
+ * rest of it (IDs, AUTH with an RSA-4096 signature, configuration payload,
+ * proposals, selectors) needs up to about 1.5 KB more. With IKE
+ * fragmentation (RFC 7383) the receiver puts the message together in
+ * memory: strongSwan takes up to 10000 bytes by default (charon.max_packet),
+ * natsec NS_FRAG_MAX_BYTES. Without it the message goes whole, as IP
+ * fragments, into the peer's receive buffer: natsecd's holds 9216 bytes. */
+#define CERT_BUDGET_FRAG 8192
+#define CERT_BUDGET_WHOLE 6144
 
 static int set_path(char *field, const char *v, char *err, size_t errlen)
 {
@@ -152,12 +156,14 @@ static void load(struct ns_conf_parser *p)
         chain += n;
     }
     ns_x509_creds_certreq(c->creds, &req);
-    if (chain + req > CERT_BUDGET)
+    size_t budget = c->fragmentation ? CERT_BUDGET_FRAG : CERT_BUDGET_WHOLE;
+    if (chain + req > budget)
         ns_conf_p_error(p, ns_conf_p_key_line(p, "cert"),
                         "cert: the certificate chain (%zu bytes DER) and the CERTREQ of the CAs "
-                        "(%zu bytes) take more than %d bytes of one IKE_AUTH message; natsec has "
-                        "no IKE fragmentation (X5): use fewer intermediates or CAs, or ECDSA",
-                        chain, req, CERT_BUDGET);
+                        "(%zu bytes) take more than %zu bytes of one IKE_AUTH message%s: use "
+                        "fewer intermediates or CAs, or ECDSA",
+                        chain, req, budget,
+                        c->fragmentation ? "" : " sent whole (fragmentation = no)");
 }
 
 const char *ns_conf_auth_name(enum ns_conf_auth auth)

@@ -253,6 +253,11 @@ static int set_seccomp(struct ns_conf_parser *p, const char *v, char *err, size_
     return ns_conf_value_bool(v, &p->c->seccomp, err, errlen);
 }
 
+static int set_fragmentation(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    return ns_conf_value_bool(v, &p->c->fragmentation, err, errlen);
+}
+
 static int set_retransmit_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_conf_value_seconds_ms(v, 50, 60000, &p->c->retransmit_timeout_ms, err, errlen);
@@ -351,6 +356,9 @@ static const struct main_key main_keys[] = {
     NUM("dpd", dpd_s, 0, 86400),
     FN("retransmit_timeout", set_retransmit_timeout),
     NUM("retransmit_tries", retransmit_tries, 1, 20),
+    FN("fragmentation", set_fragmentation),
+    /* RFC 7383 2.5.1: 576 is the least every IPv4 path carries. */
+    NUM("fragment_size", fragment_size, 576, 65535),
     NUM("half_open_max", half_open_max, 1, 10000000),
     NUM("cookie_threshold", cookie_threshold, 0, 10000000),
     NUM("ike_lifetime", ike_lifetime_s, 10, 30 * 86400),

@@ -166,6 +166,7 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_endpoint(o, "remote", &st->remote);
     add_bool(o, "nat_local", st->nat_local);
     add_bool(o, "nat_remote", st->nat_remote);
+    add_bool(o, "fragmentation", st->fragmentation);
     add_bool(o, "udp_encap", st->udp_encap);
     add_bool(o, "forced_encap", st->forced_encap);
     add_hex(o, "spi_i", st->spi_i, 16);
@@ -236,6 +237,17 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "mobike_refused", c->mobike_refused);
     add_u64(o, "mobike_checks", c->mobike_checks);
     add_u64(o, "mobike_check_failed", c->mobike_check_failed);
+    const struct ns_frag_counters *f = &c->frag; /* RFC 7383 */
+    add_u64(o, "frag_sent", f->sent);
+    add_u64(o, "frag_received", f->received);
+    add_u64(o, "frag_reassembled", f->reassembled);
+    add_u64(o, "frag_dropped_out_of_range", f->out_of_range);
+    add_u64(o, "frag_dropped_wrong_total", f->wrong_total);
+    add_u64(o, "frag_dropped_duplicate", f->duplicate);
+    add_u64(o, "frag_dropped_overlapping", f->overlapping);
+    add_u64(o, "frag_dropped_forged", f->forged);
+    add_u64(o, "frag_dropped_too_big", f->too_big);
+    add_u64(o, "frag_expired", f->expired);
     return o;
 }
 

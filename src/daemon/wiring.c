@@ -52,8 +52,9 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
         out_len = len + NS_NATT_MARKER_LEN;
     }
     const struct ns_addr *from = ns_addr_is_any(&local->addr) ? NULL : &local->addr;
-    /* Without IKE fragmentation (X5) a message above the path MTU must go
-     * as IP fragments. On the NAT-T port, where ESP keeps DF, it is lifted
+    /* Without IKE fragmentation (X5: a peer that does not offer it, or
+     * fragmentation = no) a message above the path MTU must go as IP
+     * fragments. On the NAT-T port, where ESP keeps DF, it is lifted
      * for this send only: the engine calls this holding sad_lock exclusive
      * (natsecd.h), and the outbound worker sends ESP only holding it
      * shared, so no ESP packet leaves meanwhile. */

@@ -34,6 +34,7 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
     sa->init_remote = old->init_remote;
     sa->nat_local = old->nat_local;
     sa->nat_remote = old->nat_remote;
+    sa->frag = old->frag; /* negotiated once, in IKE_SA_INIT (RFC 7383 2.3) */
     sa->want_transport = old->want_transport;
     sa->ike_alg = *alg;
     memcpy(sa->ni, ni, ni_len);

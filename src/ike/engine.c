@@ -171,14 +171,64 @@ static bool is_retransmission(const struct ns_ikesa *sa, const struct ns_ike_hea
            sa->resp.p[NS_IKE_HDR_EXCHANGE_OFF] == h->exchange;
 }
 
-/* An SK-protected message (every exchange after IKE_SA_INIT). */
+/* What a verified SK message (or one put together from its fragments)
+ * leads to: inner holds its payloads, rc is ns_ike_sk_open's answer. */
+static void sk_verified(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                        const struct ns_ike_header *h, bool again, int rc,
+                        const struct ns_ike_payloads *inner)
+{
+    bool response = h->flags & NS_IKE_FLAG_RESPONSE;
+    if (rc == NS_IKE_EAUTH) {
+        drop(e, rx, &e->ctr.dropped_unauth, "SK payload did not verify");
+        return;
+    }
+    if (again) {
+        /* Answered already: the same response again, to where this copy
+         * came from; an old message ID never moves the SA (replays). */
+        if (rc == NS_IKE_OK || rc == NS_IKE_ECRITICAL)
+            ns_eng_resend_response(e, sa, &rx->local, &rx->remote);
+        return;
+    }
+    if (rc == NS_IKE_ECRITICAL && !response) {
+        /* Authenticated, but it needs a payload we do not know (2.5). */
+        uint8_t type = inner->unsupported_critical;
+        sa->peer_req_id = h->msg_id + 1;
+        ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
+        ns_eng_respond_notify(e, sa, rx, h->exchange, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
+        return;
+    }
+    if (rc != NS_IKE_OK) {
+        drop(e, rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
+        return;
+    }
+    ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
+    if (!response) {
+        dispatch_request(e, sa, rx, h, inner);
+    } else if (sa->out.kind == NS_REQ_AUTH) {
+        ns_eng_auth_response(e, sa, inner);
+    } else if (sa->out.kind == NS_REQ_REKEY_CHILD || sa->out.kind == NS_REQ_REKEY_IKE) {
+        ns_eng_create_child_response(e, sa, inner);
+    } else if (sa->out.kind == NS_REQ_MOBIKE_UPDATE || sa->out.kind == NS_REQ_MOBIKE_CHECK) {
+        ns_eng_mobike_response(e, sa, rx, inner);
+    } else {
+        ns_eng_info_response(e, sa, inner);
+    }
+}
+
+/* An SK-protected message (every exchange after IKE_SA_INIT), or one
+ * fragment of one (SKF, RFC 7383) when the SA negotiated fragmentation. */
 static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                        const struct ns_ike_header *h, const struct ns_ike_payloads *pl,
                        uint8_t *msg, size_t len)
 {
     const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
-    if (!sk || !ns_eng_sa_keyed(sa)) {
+    const struct ns_ike_payload *skf = sk ? NULL : ns_ike_find(pl, NS_PL_SKF);
+    if ((!sk && !skf) || !ns_eng_sa_keyed(sa)) {
         drop(e, rx, &e->ctr.dropped_malformed, "no SK payload, or no keys yet");
+        return;
+    }
+    if (skf && !sa->frag) {
+        drop(e, rx, &e->ctr.dropped_malformed, "a fragment, but fragmentation was not negotiated");
         return;
     }
     bool response = h->flags & NS_IKE_FLAG_RESPONSE;
@@ -201,44 +251,14 @@ static void sk_message(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         return;
     }
     struct ns_ike_payloads inner;
-    int rc = ns_ike_sk_open(sa->sk_in, msg, len, sk, &inner);
+    uint8_t *whole = NULL; /* a message put together: inner points into it */
+    int rc = skf ? ns_eng_frag_input(e, sa, h, skf, msg, len, again, &inner, &whole)
+                 : ns_ike_sk_open(sa->sk_in, msg, len, sk, &inner);
     /* Not needed past here: the inner payloads point into msg (ike_sa.h). */
     ns_eng_sa_cipher_drop(sa, false);
-    if (rc == NS_IKE_EAUTH) {
-        drop(e, rx, &e->ctr.dropped_unauth, "SK payload did not verify");
-        return;
-    }
-    if (again) {
-        /* Answered already: the same response again, to where this copy
-         * came from; an old message ID never moves the SA (replays). */
-        if (rc == NS_IKE_OK || rc == NS_IKE_ECRITICAL)
-            ns_eng_resend_response(e, sa, &rx->local, &rx->remote);
-        return;
-    }
-    if (rc == NS_IKE_ECRITICAL && !response) {
-        /* Authenticated, but it needs a payload we do not know (2.5). */
-        uint8_t type = inner.unsupported_critical;
-        sa->peer_req_id = h->msg_id + 1;
-        ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
-        ns_eng_respond_notify(e, sa, rx, h->exchange, NS_N_UNSUPPORTED_CRITICAL_PAYLOAD, &type, 1);
-        return;
-    }
-    if (rc != NS_IKE_OK) {
-        drop(e, rx, &e->ctr.dropped_malformed, ns_ike_strerror(rc));
-        return;
-    }
-    ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
-    if (!response) {
-        dispatch_request(e, sa, rx, h, &inner);
-    } else if (sa->out.kind == NS_REQ_AUTH) {
-        ns_eng_auth_response(e, sa, &inner);
-    } else if (sa->out.kind == NS_REQ_REKEY_CHILD || sa->out.kind == NS_REQ_REKEY_IKE) {
-        ns_eng_create_child_response(e, sa, &inner);
-    } else if (sa->out.kind == NS_REQ_MOBIKE_UPDATE || sa->out.kind == NS_REQ_MOBIKE_CHECK) {
-        ns_eng_mobike_response(e, sa, rx, &inner);
-    } else {
-        ns_eng_info_response(e, sa, &inner);
-    }
+    if (rc != NS_ENG_FRAG_WAIT)
+        sk_verified(e, sa, rx, h, again, rc, &inner);
+    free(whole);
 }
 
 /* The SA a message belongs to: our SPI is SPIr when the original initiator

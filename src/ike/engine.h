@@ -42,6 +42,7 @@
 #include "crypto/proposal.h"
 #include "eap/eap_backend.h"
 #include "esp/sa_spec.h"
+#include "ike/frag.h"
 #include "util/addr.h"
 
 /* No deadline pending (ops->set_wakeup and ns_ike_engine_next_wakeup). */
@@ -335,6 +336,7 @@ struct ns_ike_sa_status {
     struct ns_endpoint local, remote; /* as used now (after NAT and floating) */
     bool nat_local;                   /* this host is behind a NAT */
     bool nat_remote;                  /* the peer is behind a NAT */
+    bool fragmentation;               /* both offered IKE fragmentation (RFC 7383) */
     bool udp_encap;                   /* ESP in UDP: a NAT either side, or forced */
     bool forced_encap;
     struct ns_addr vip; /* the virtual IP (assigned or received); family 0 = none */
@@ -400,6 +402,7 @@ struct ns_ike_counters {
                                      the original responder */
     uint64_t mobike_checks;       /* return routability checks (COOKIE2) passed */
     uint64_t mobike_check_failed; /* answers to them without our COOKIE2 */
+    struct ns_frag_counters frag; /* IKE fragments sent, kept and dropped (RFC 7383) */
     unsigned half_open;           /* now: IKE SAs not yet authenticated */
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */

@@ -12,7 +12,20 @@ void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,
                  const struct ns_endpoint *remote, const uint8_t *msg, size_t len)
 {
     bool marker = local->port == e->conf->natt_port;
-    e->ops.send(e->ops.ctx, local, remote, msg, len, marker);
+    /* A message in fragments is its SKF messages one after the other
+     * (engine_frag.c), each a datagram of its own as long as its header
+     * says; any other message is one whose header says len. */
+    size_t off = 0;
+    while (off < len) {
+        size_t one = len - off;
+        if (one >= NS_IKE_HEADER_LEN) {
+            size_t said = ns_get_u32(msg + off + NS_IKE_HDR_LENGTH_OFF);
+            if (said >= NS_IKE_HEADER_LEN && said < one)
+                one = said;
+        }
+        e->ops.send(e->ops.ctx, local, remote, msg + off, one, marker);
+        off += one;
+    }
 }
 
 int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b,
@@ -42,10 +55,14 @@ int ns_eng_sk_begin(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_
 
 int ns_eng_sk_end(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b)
 {
-    (void)e;
-    ns_ike_sk_seal(b, sa->sk_out);
+    /* Too large for one datagram of an SA that fragments: SKF fragments
+     * (RFC 7383), else one SK payload. */
+    int len = ns_eng_frag_seal(e, sa, b);
+    if (len == 0) {
+        ns_ike_sk_seal(b, sa->sk_out);
+        len = ns_ike_build_finish(b);
+    }
     ns_eng_sa_cipher_drop(sa, true); /* keyed again for the next message (ike_sa.h) */
-    int len = ns_ike_build_finish(b);
     if (len < 0) {
         NS_ERR("ike: IKE SA %016llx: cannot build a message: %s", (unsigned long long)sa->id,
                ns_ike_strerror(len));

@@ -288,6 +288,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
     ns_eng_eap_free(sa);
+    ns_eng_frag_free(sa);
     if (replaced) {
         NS_INFO("ike: IKE SA %016llx closed: re-keyed", (unsigned long long)sa->id);
     } else if (was_up) {

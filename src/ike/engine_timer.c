@@ -113,6 +113,7 @@ static uint64_t sa_deadline(const struct ns_ike_engine *e, const struct ns_ikesa
         due = min_u64(due, sa->created_ms + NS_IKE_HALF_OPEN_MS);
     if (dpd_armed(e, sa))
         due = min_u64(due, sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000);
+    due = min_u64(due, ns_eng_frag_due(sa));
     return min_u64(due, ns_eng_life_due(e, sa));
 }
 
@@ -174,6 +175,8 @@ static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (gateway_half_open(sa) && now >= sa->created_ms + NS_IKE_HALF_OPEN_MS) {
         NS_DBG("ike: half-open IKE SA %016llx expired (%s)", (unsigned long long)sa->id,
                ns_ike_state_name(sa->state));
+        if (sa->state == NS_IKE_ST_INIT_DONE)
+            ns_eng_frag_no_auth(e, sa); /* say why a large IKE_AUTH may be lost */
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
     } else if (sa->out.kind != NS_REQ_NONE && now >= sa->out.due) {
         ns_eng_request_timeout(e, sa);
@@ -181,6 +184,8 @@ static bool sa_expire(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_eng_life_run(e, sa); /* lifetimes: re-keys, deletes, polls */
     } else if (dpd_armed(e, sa) && now >= sa->last_rx_ms + (uint64_t)e->conf->dpd_s * 1000) {
         ns_eng_dpd(e, sa);
+    } else if (ns_eng_frag_due(sa) <= now) {
+        ns_eng_frag_expire(e, sa); /* fragments that never made a whole message */
     } else {
         ns_eng_sched(e, sa); /* activity moved the deadline on */
     }

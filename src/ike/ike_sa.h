@@ -24,6 +24,7 @@
 #include "esp/sa_spec.h"
 #include "ike/cookie.h"
 #include "ike/engine.h"
+#include "ike/frag.h"
 #include "ike/halfopen.h"
 #include "ike/msg.h"
 #include "ike/pool.h"
@@ -36,7 +37,9 @@
 /* CHILD_SAs one IKE SA holds at once: the one of IKE_AUTH, and during a
  * re-key its successor, and in a simultaneous re-key the redundant one. */
 #define NS_IKE_MAX_CHILD 4
-#define NS_IKE_BUF 4096           /* largest message we build */
+/* Largest message we build, also once cut into fragments (frag.h); the
+ * configuration keeps certificate chains well below it (conf/creds.c). */
+#define NS_IKE_BUF 24576
 #define NS_IKE_HALF_OPEN_MS 30000 /* a half-open SA that sees no IKE_AUTH is dropped */
 #define NS_IKE_MAX_COOKIE 64      /* 2.6: a cookie is at most 64 bytes */
 #define NS_IKE_MAX_INIT_RETRY 4   /* COOKIE / INVALID_KE round trips before giving up */
@@ -213,6 +216,12 @@ struct ns_ikesa {
     bool nat_local, nat_remote;
     struct ns_ike_mobike mob;
     struct ns_ike_natd_watch natd;
+    /* Both sides sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 2.3): our
+     * messages above fragment_size go as SKF fragments (engine_frag.c). */
+    bool frag;
+    /* Fragments being put together (heap, NULL when none): [0] of a
+     * request of the peer, [1] of a response to ours. */
+    struct ns_frag_reasm *reasm[2];
 
     struct ns_proposal ike_alg;
     struct ns_dh *dh;  /* until the keys are derived */
@@ -331,7 +340,8 @@ struct ns_ike_engine {
 
     uint64_t child_seq; /* CHILD_SAs installed so far (ns_ike_child.install_seq) */
 
-    uint8_t buf[NS_IKE_BUF]; /* the message being built */
+    uint8_t buf[NS_IKE_BUF];      /* the message being built */
+    uint8_t frag_buf[NS_IKE_BUF]; /* its fragments, before they go back to buf */
 };
 
 /* ---- sa_table.c ---- */
@@ -716,6 +726,47 @@ int ns_eng_natd_check_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
 /* Initiator: the answer to our NS_REQ_NATD_CHECK (sa->natd). */
 void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                 const struct ns_ike_payloads *in);
+
+/* ---- engine_frag.c (RFC 7383) ---- */
+/* The most bytes one of our IKE messages of the SA may take in one
+ * datagram: fragment_size less the IP and UDP headers and the non-ESP
+ * marker; 0 when the SA does not fragment. */
+size_t ns_eng_frag_max_msg(const struct ns_ike_engine *e, const struct ns_ikesa *sa);
+/* Seals the SK message open in b as SKF fragments into e->buf, one after
+ * the other, when the SA fragments and the message is too large: their
+ * total length; 0 when b is to be sealed whole; a negative NS_IKE_E*
+ * code on failure. */
+int ns_eng_frag_seal(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b);
+/* ns_eng_frag_input's answer when there is nothing more to do now. */
+#define NS_ENG_FRAG_WAIT 1
+/* An SKF message that passed the message ID checks (again: a copy of the
+ * request answered last). NS_ENG_FRAG_WAIT, or an NS_IKE_* code as
+ * ns_ike_sk_open's: with NS_IKE_OK or ECRITICAL for a complete message,
+ * *inner points into *whole (heap, the caller frees it; NULL for a copy
+ * of a request answered, whose fragment 1 verified). */
+int ns_eng_frag_input(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_header *h,
+                      const struct ns_ike_payload *skf, uint8_t *msg, size_t len, bool again,
+                      struct ns_ike_payloads *inner, uint8_t **whole);
+/* The earliest reassembly deadline of the SA (NS_IKE_NEVER). */
+uint64_t ns_eng_frag_due(const struct ns_ikesa *sa);
+/* Abandons the reassemblies whose deadline passed. */
+void ns_eng_frag_expire(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Frees every reassembly of the SA. */
+void ns_eng_frag_free(struct ns_ikesa *sa);
+/* For the log line of a request given up: when our message of len bytes
+ * was larger than fragment_size and the SA does not fragment, why it went
+ * as IP fragments (in buf); NULL otherwise. */
+const char *ns_eng_frag_hint(const struct ns_ike_engine *e, const struct ns_ikesa *sa, size_t len,
+                             char *buf, size_t buflen);
+/* Gateway: a half-open SA whose IKE_SA_INIT was answered saw no IKE_AUTH;
+ * when the SA does not fragment, a line (limited) says that a large
+ * IKE_AUTH came as IP fragments, which the path may have dropped. */
+void ns_eng_frag_no_auth(struct ns_ike_engine *e, const struct ns_ikesa *sa);
+/* IKE_SA_INIT: our IKEV2_FRAGMENTATION_SUPPORTED, when configured (a
+ * responder only when the request had it); and whether the peer's
+ * message pl had it. */
+void ns_eng_frag_notify(const struct ns_ike_engine *e, struct ns_ike_builder *b);
+bool ns_eng_frag_offered(const struct ns_ike_payloads *pl);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

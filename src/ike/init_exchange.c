@@ -121,6 +121,7 @@ static int init_send(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (ns_eng_add_natd(e, &b, sa->spi_i, 0, &sa->local, &sa->remote) != 0)
         return -1;
     ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
+    ns_eng_frag_notify(e, &b);
     int len = ns_ike_build_finish(&b);
     if (len < 0 || ns_msgbuf_set(&sa->init_req, e->buf, (size_t)len) != 0)
         return -1;
@@ -332,6 +333,7 @@ static void init_accepted(struct ns_ike_engine *e, const struct ns_ike_rx *rx, s
     }
     /* The packet came to sa->local: that is where we sent from. */
     ns_eng_natd_eval(e, sa, pl, sa->spi_r, &rx->remote, &sa->local);
+    sa->frag = e->conf->fragmentation && ns_eng_frag_offered(pl);
     if (ns_msgbuf_set(&sa->init_resp, msg, len) != 0) {
         init_fail(e, sa, "out of memory");
         return;
@@ -486,6 +488,8 @@ static int build_init_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (ns_eng_add_natd(e, &b, sa->spi_i, sa->spi_r, &sa->local, &sa->remote) != 0)
         return -1;
     ns_eng_cert_init_payloads(e->conf, sa->peer, &b); /* certificates only (X7) */
+    if (sa->frag) /* 2.3: only to an initiator that offered it */
+        ns_eng_frag_notify(e, &b);
     return ns_ike_build_finish(&b);
 }
 
@@ -515,6 +519,7 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     sa->local = rx->local;
     sa->remote = sa->init_remote = rx->remote;
     sa->peer_req_id = 1; /* IKE_SA_INIT was 0 */
+    sa->frag = e->conf->fragmentation && ns_eng_frag_offered(pl);
     memcpy(sa->ni, ip->nonce, ip->nonce_len);
     sa->ni_len = ip->nonce_len;
     sa->nr_len = NS_IKE_NONCE_LEN;

@@ -77,14 +77,15 @@ void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->out.sends > e->conf->retransmit_tries) {
         enum ns_ike_down_reason why =
             sa->out.kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;
-        char ep[NS_ENDPOINT_STRLEN], hint[128];
+        char ep[NS_ENDPOINT_STRLEN], hint[128], frag[256];
         const char *h =
             sa->out.kind == NS_REQ_INIT ? ns_eng_init_hint_str(sa, hint, sizeof(hint)) : NULL;
+        const char *f = ns_eng_frag_hint(e, sa, sa->out.msg.len, frag, sizeof(frag));
         NS_WARN("ike: IKE SA %016llx: no answer from %s to %s after %u sends, "
-                "giving up%s%s",
+                "giving up%s%s%s",
                 (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep),
                 req_name(sa->out.kind), sa->out.sends, h ? "; the last unprotected answer: " : "",
-                h ? h : "");
+                h ? h : "", f ? f : "");
         ns_eng_sa_kill(e, sa, why);
         return;
     }

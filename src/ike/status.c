@@ -119,6 +119,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->remote = sa->remote;
     st->nat_local = sa->nat_local;
     st->nat_remote = sa->nat_remote;
+    st->fragmentation = sa->frag;
     st->udp_encap = ns_eng_udp_encap(e, sa);
     st->forced_encap = e->conf->force_encap;
     st->vip = sa->vip;

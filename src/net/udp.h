@@ -70,8 +70,8 @@ int ns_udp_sendto(struct ns_udp *s, const struct ns_addr *from, const struct ns_
  * are fragmented by IP where they do not fit (!df). 0, or -1 (logged). */
 int ns_udp_set_df(struct ns_udp *s, bool df);
 /* ns_udp_sendto for one datagram that IP may fragment on its way even when
- * s sets DF for the rest: an IKE message above the path MTU (no IKE
- * fragmentation, X5) beside ESP on the NAT-T port. DF is lifted for this
+ * s sets DF for the rest: an IKE message above the path MTU (a peer
+ * without IKE fragmentation, X5) beside ESP on the NAT-T port. DF is lifted for this
  * one send, so no other thread may send on s's descriptor meanwhile. */
 int ns_udp_sendto_fragmentable(struct ns_udp *s, const struct ns_addr *from,
                                const struct ns_endpoint *to, const void *data, size_t len);

@@ -61,6 +61,30 @@ static int load_gw(const char *cert, const char *key, const char *ca, const char
     return ns_conf_load_string(text, "gw.conf", c, err, sizeof(err));
 }
 
+/* Writes into path gw-ecdsa.pem (the leaf, whose key the tests load)
+ * followed by n certificates of about 1,350 bytes DER each (24 long DNS
+ * names; made with openssl, self-signed: the chain's size is what counts
+ * here), the k-th from dir/big<k>.pem, made on first use. */
+static void write_big_chain(const char *path, const char *dir, unsigned n)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof(cmd), "cat '%s' > '%s'", cert_path("gw-ecdsa.pem"), path);
+    assert_int_equal(system(cmd), 0);
+    for (unsigned k = 0; k < n; k++) {
+        int off = snprintf(cmd, sizeof(cmd),
+                           "[ -s '%s/big%u.pem' ] || openssl req -x509 -newkey ec -pkeyopt "
+                           "ec_paramgen_curve:P-256 -nodes -keyout '%s/big%u.key' -subj /CN=big%u "
+                           "-days 2 -out '%s/big%u.pem' -addext 'subjectAltName=",
+                           dir, k, dir, k, k, dir, k);
+        for (unsigned i = 0; i < 24; i++)
+            off += snprintf(cmd + off, sizeof(cmd) - (size_t)off,
+                            "%sDNS:host%02u.a-rather-long-name.corp.example", i ? "," : "", i);
+        snprintf(cmd + off, sizeof(cmd) - (size_t)off, "' 2>/dev/null && cat '%s/big%u.pem' >> '%s'",
+                 dir, k, path);
+        assert_int_equal(system(cmd), 0);
+    }
+}
+
 static void expect_error(int rc, const char *want)
 {
     assert_int_equal(rc, -1);
@@ -181,20 +205,26 @@ static void certificate_errors_name_file_and_line(void **state) /* X7 */
                  "gw.conf:8: rsa_pss:");
     expect_error(load_gw("gw-ecdsa.pem", "gw-ecdsa.key", "ca.pem", "cert = /x\n", &c),
                  "gw.conf:8: 'cert' is set twice (first on line 4)");
-    /* A chain too long for one IKE_AUTH message (no IKE fragmentation). */
-    char chain[] = "/tmp/natsec-conf-chain-XXXXXX", cmd[4096];
-    int fd = mkstemp(chain);
-    assert_true(fd >= 0);
-    close(fd);
-    snprintf(cmd, sizeof(cmd), "cat '%s' '%s' '%s' '%s' '%s' > '%s'", cert_path("gw-ecdsa.pem"),
-             cert_path("gw-rsa.pem"), cert_path("bob-rsa.pem"), cert_path("sub-ca.pem"),
-             cert_path("carol-p384.pem"), chain);
-    assert_int_equal(system(cmd), 0);
+    /* Chains too long for one IKE_AUTH message (X5): with IKE
+     * fragmentation about 8 KB of certificates fit (the 4 KB of an
+     * RSA-4096 certificate and intermediate easily), sent whole 6 KB. */
+    char dir[] = "/tmp/natsec-conf-chain-XXXXXX", chain[64], cmd[128];
+    assert_non_null(mkdtemp(dir));
+    snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
+    write_big_chain(chain, dir, 7); /* about 9,900 bytes DER */
     expect_error(load_gw(chain, "gw-ecdsa.key", "ca.pem", NULL, &c),
                  "gw.conf:4: cert: the certificate chain (");
-    assert_non_null(strstr(err, "take more than 2560 bytes of one IKE_AUTH message; natsec has no "
-                                "IKE fragmentation (X5)"));
-    unlink(chain);
+    assert_non_null(strstr(err, "take more than 8192 bytes of one IKE_AUTH message: use fewer"));
+    write_big_chain(chain, dir, 5); /* about 7,200 bytes */
+    if (load_gw(chain, "gw-ecdsa.key", "ca.pem", NULL, &c) != 0)
+        fail_msg("with IKE fragmentation: %s", err);
+    ns_conf_free(&c);
+    expect_error(load_gw(chain, "gw-ecdsa.key", "ca.pem", "fragmentation = no\n", &c),
+                 "gw.conf:4: cert: the certificate chain (");
+    assert_non_null(strstr(err, "take more than 6144 bytes of one IKE_AUTH message sent whole "
+                                "(fragmentation = no)"));
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void identity_in_certificate(void **state) /* R3 */
