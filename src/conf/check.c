@@ -128,6 +128,9 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
             c->listen.family = AF_INET6;
             c->listen_dual = true;
         }
+        refuse_for_role(p, "transport", "gateway");
+        refuse_for_role(p, "tcp_fallback", "gateway");
+        refuse_for_role(p, "tcp_udp_probe", "gateway");
         if (c->n_peers == 0)
             ns_conf_p_error(p, p->main_line,
                             "a gateway needs at least one [peer <identity>] section");
@@ -138,6 +141,13 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         refuse_for_role(p, "dns", "client");
         refuse_for_role(p, "ike_sas_per_id", "client");
         refuse_for_role(p, "unique", "client");
+        refuse_for_role(p, "tcp_handshake_timeout", "client");
+        refuse_for_role(p, "tcp_idle_timeout", "client");
+        refuse_for_role(p, "tcp_per_source", "client");
+        refuse_for_role(p, "tcp_max_connections", "client");
+        if (c->tcp_port == 0 && c->transport != NS_CONF_TRANSPORT_UDP)
+            ns_conf_p_error(p, later_line(p, "tcp_port", "transport"),
+                            "tcp_port 0 leaves no TCP to fall back on: say transport = udp");
         if (!ns_conf_p_key_line(p, "listen") && c->gateway.family == AF_INET6) {
             memset(&c->listen, 0, sizeof(c->listen)); /* :: */
             c->listen.family = AF_INET6;

@@ -234,6 +234,14 @@ void ns_conf_defaults(struct ns_conf *c)
     c->tun_uso = true;
     c->udp_gso = true;
     c->udp_gro = true;
+    c->transport = NS_CONF_TRANSPORT_AUTO;
+    c->tcp_port = 4500;
+    c->tcp_fallback_ms = 2000;
+    c->tcp_udp_probe_s = 30;
+    c->tcp_handshake_s = 5;
+    c->tcp_idle_s = 120;
+    c->tcp_per_source = 16;
+    c->tcp_max_connections = 1024;
     c->seccomp = true;
     c->ike_sas_per_id = 4;
     c->unique = NS_CONF_UNIQUE_NO;

@@ -99,6 +99,15 @@ enum ns_conf_unique {
     NS_CONF_UNIQUE_KEEP = 2,    /* the old one stays: the new one is refused */
 };
 
+/* How a client reaches its gateway (transport): IKE and ESP over UDP
+ * (RFC 7296, RFC 3948), over TCP (RFC 8229, X6), or UDP first and TCP when
+ * UDP gets no answer (daemon/tcp_client.c). */
+enum ns_conf_transport {
+    NS_CONF_TRANSPORT_AUTO = 0,
+    NS_CONF_TRANSPORT_UDP = 1,
+    NS_CONF_TRANSPORT_TCP = 2,
+};
+
 enum ns_conf_role {
     NS_CONF_GATEWAY = 1, /* IKE responder, many clients, assigns virtual IPs */
     NS_CONF_CLIENT = 2,  /* IKE initiator towards one gateway */
@@ -199,6 +208,16 @@ struct ns_conf {
     bool tun_uso;     /* UDP super-packets on TUN writes (needs tun_offload) */
     bool udp_gso;     /* UDP_SEGMENT on the NAT-T socket */
     bool udp_gro;     /* UDP_GRO on the NAT-T socket */
+
+    /* IKE and ESP over TCP (RFC 8229, X6; daemon/tcp.h). */
+    enum ns_conf_transport transport; /* client: default auto */
+    uint16_t tcp_port;                /* default 4500; a gateway's 0: no TCP */
+    unsigned tcp_fallback_ms;         /* client: default 2000, UDP's time to answer */
+    unsigned tcp_udp_probe_s;         /* client: default 30, 0 stays on TCP */
+    unsigned tcp_handshake_s;         /* gateway: default 5, to a valid IKE_SA_INIT */
+    unsigned tcp_idle_s;              /* gateway: default 120 without a valid message */
+    unsigned tcp_per_source;          /* gateway: default 16 connections per address */
+    unsigned tcp_max_connections;     /* gateway: default 1024 */
 
     /* Gateway only. pool is the network address, pool_prefix its length
      * (IPv4, at most /30 so that there is a gateway address and a client). */

@@ -233,6 +233,21 @@ static int set_initial_contact(struct ns_conf_parser *p, const char *v, char *er
     return ns_conf_value_bool(v, &p->c->initial_contact, err, errlen);
 }
 
+static int set_transport(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "auto") == 0) {
+        p->c->transport = NS_CONF_TRANSPORT_AUTO;
+    } else if (strcmp(v, "udp") == 0) {
+        p->c->transport = NS_CONF_TRANSPORT_UDP;
+    } else if (strcmp(v, "tcp") == 0) {
+        p->c->transport = NS_CONF_TRANSPORT_TCP;
+    } else {
+        snprintf(err, errlen, "'%s' is not one of auto, udp, tcp", v);
+        return -1;
+    }
+    return 0;
+}
+
 static int set_unique(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     if (strcmp(v, "no") == 0) {
@@ -373,6 +388,14 @@ static const struct main_key main_keys[] = {
     FN("tun_uso", set_tun_uso),
     FN("udp_gso", set_udp_gso),
     FN("udp_gro", set_udp_gro),
+    FN("transport", set_transport),
+    NUM("tcp_port", tcp_port, 0, 65535),
+    NUM("tcp_fallback", tcp_fallback_ms, 100, 60000),
+    NUM("tcp_udp_probe", tcp_udp_probe_s, 0, 86400),
+    NUM("tcp_handshake_timeout", tcp_handshake_s, 1, 300),
+    NUM("tcp_idle_timeout", tcp_idle_s, 5, 86400),
+    NUM("tcp_per_source", tcp_per_source, 1, 100000),
+    NUM("tcp_max_connections", tcp_max_connections, 1, 100000),
     FN("pool", set_pool),
     FN("dns", set_dns),
     NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),

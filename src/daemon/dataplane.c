@@ -25,12 +25,14 @@
 #include <string.h>
 
 #include "daemon/natsecd.h"
+#include "daemon/tcp.h"
 #include "esp/esp.h"
 #include "esp/mss.h"
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
 #include "net/gso.h"
 #include "net/tun_uso.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -125,22 +127,32 @@ static void report_esp(struct nsd *d, struct rx_reports *rx, const struct ns_esp
         reports_flush(d, rx);
 }
 
+/* Where an ESP packet came from: ESP in UDP, plain ESP (protocol 50, no
+ * ports), or a frame of a TCP connection (RFC 8229), whose SA says
+ * whether it was negotiated with UDP encapsulation. */
+enum esp_path { ESP_VIA_UDP, ESP_VIA_RAW, ESP_VIA_STREAM };
+
 /* Decapsulates pkt (the ESP packet from its SPI on); on success appends the
- * inner packet to out. Shared. */
-static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
-                   struct ns_endpoint *local, struct ns_endpoint *from, bool raw, uint64_t now_ns,
-                   struct ns_dgram *out, unsigned *n_out)
+ * inner packet to out. Shared. Returns whether it was authentic. */
+static bool esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
+                   struct ns_endpoint *local, struct ns_endpoint *from, enum esp_path path,
+                   uint64_t now_ns, struct ns_dgram *out, unsigned *n_out)
 {
     d->cnt.esp_rx++;
     struct ns_esp_in_info info;
     memset(&info, 0, sizeof(info));
+    bool via_udp = path == ESP_VIA_UDP;
+    if (path == ESP_VIA_STREAM && pkt->len >= 4) {
+        const struct ns_esp_sa *sa = ns_sad_find_inbound(d->sad, ns_get_u32(ns_pkt_data(pkt)));
+        via_udp = sa && ns_esp_sa_udp_encap(sa);
+    }
     enum ns_esp_result r =
-        ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, !raw, now_ns, &info);
+        ns_esp_decap(d->sad, pkt, &from->addr, &local->addr, via_udp, now_ns, &info);
     if (r != NS_ESP_OK && r != NS_ESP_DUMMY)
-        return; /* counted in the SAD by reason */
+        return false; /* counted in the SAD by reason */
     if (r == NS_ESP_DUMMY)
         d->cnt.keepalives_rx++; /* the peer's authenticated keepalive (keepalive.c) */
-    if (raw && info.sa) {
+    if (path == ESP_VIA_RAW && info.sa) {
         /* Plain ESP has no ports: compare addresses only, and keep the
          * SA's own port numbers so a move is an address move. */
         from->port = ns_esp_sa_peer(info.sa)->port;
@@ -149,12 +161,13 @@ static void esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
     if (info.sa)
         report_esp(d, rx, &info, local, from);
     if (r != NS_ESP_OK)
-        return;
-    (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len, d->conf.mtu); /* X11 */
+        return info.sa != NULL;
+    (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len, nsd_tcp_clamp_mtu(d)); /* X11 */
     struct ns_dgram *o = &out[(*n_out)++];
     memset(o, 0, sizeof(*o));
     o->data = ns_pkt_data(pkt);
     o->len = pkt->len;
+    return true;
 }
 
 static void to_tun_plain(struct nsd *d, struct ns_dgram *out, unsigned n)
@@ -291,6 +304,8 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 /* What the ESP before it said goes first, in order. */
                 reports_flush(d, &rx);
                 nsd_sad_hold(d, NSD_HOLD_EXCLUSIVE);
+                if (nsd_tcp_udp_ike(d, &in[i].local, &in[i].peer, (uint8_t *)body, body_len))
+                    break;
                 /* body lies inside our writable buffer. */
                 ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, (uint8_t *)body, body_len,
                                     rx.now_ms);
@@ -299,7 +314,8 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
             case NS_NATT_ESP:
                 nsd_sad_hold(d, NSD_HOLD_SHARED);
                 pkt[i].len = in[i].len;
-                esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, false, now_ns, out, &n_out);
+                (void)esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, ESP_VIA_UDP, now_ns, out,
+                             &n_out);
                 break;
             }
         }
@@ -344,7 +360,8 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
              * where the slot's packet starts. */
             pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
             pkt[i].len = in[i].len;
-            esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, true, now_ns, out, &n_out);
+            (void)esp_in(d, &rx, &pkt[i], &in[i].local, &in[i].peer, ESP_VIA_RAW, now_ns, out,
+                         &n_out);
         }
         reports_flush(d, &rx); /* before delivery, as on_natt */
         to_tun(d, out, n_out);
@@ -352,6 +369,37 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
             break;
     }
     rx_done(d, &rx);
+}
+
+unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
+                           const struct ns_endpoint *local, const struct ns_endpoint *from)
+{
+    struct ns_dgram out[NS_NET_BATCH_MAX];
+    struct rx_reports rx;
+    rx.n = 0;
+    rx.engine_called = false;
+    rx.now_ms = ns_loop_now_ms(d->loop);
+    uint64_t now_ns = ns_now_ns();
+    unsigned n_out = 0, authentic = 0;
+    for (unsigned i = 0; i < n && i < NS_NET_BATCH_MAX; i++) {
+        struct ns_endpoint l = *local, f;
+        if (from) {
+            f = *from;
+        } else {
+            /* The client's one connection: whatever its ports, it is the
+             * SA's peer. */
+            const struct ns_esp_sa *sa =
+                pkt[i].len >= 4 ? ns_sad_find_inbound(d->sad, ns_get_u32(ns_pkt_data(&pkt[i])))
+                                : NULL;
+            f = sa ? *ns_esp_sa_peer(sa) : *local;
+        }
+        authentic += esp_in(d, &rx, &pkt[i], &l, &f, ESP_VIA_STREAM, now_ns, out, &n_out);
+    }
+    reports_flush(d, &rx);
+    to_tun(d, out, n_out);
+    if (rx.engine_called)
+        nsd_engine_rearm(d);
+    return authentic;
 }
 
 /* ---- IKE port ---- */
@@ -376,6 +424,8 @@ static void on_ike(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 continue;
             }
             d->cnt.ike_rx++;
+            if (nsd_tcp_udp_ike(d, &in[i].local, &in[i].peer, in[i].data, in[i].len))
+                continue;
             ns_ike_engine_input(d->engine, &in[i].local, &in[i].peer, in[i].data, in[i].len,
                                 now_ms);
             engine_called = true;

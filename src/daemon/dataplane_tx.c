@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "daemon/natsecd.h"
+#include "daemon/tcp.h"
 #include "esp/esp.h"
 #include "esp/mss.h"
 #include "net/gso.h"
@@ -100,11 +101,16 @@ static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
     struct ns_dgram udp[NS_NET_BATCH_MAX], raw[NS_NET_BATCH_MAX];
     uint64_t now_ns = ns_now_ns();
     unsigned nu = 0, nr = 0;
+    unsigned clamp = nsd_tcp_clamp_mtu(d);
+    struct nsd_tcp_batch tb;
+    nsd_tcp_batch_init(&tb);
     for (unsigned i = 0; i < n; i++) {
-        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, d->conf.mtu); /* X11 */
+        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, clamp); /* X11 */
         struct ns_esp_sa *sa = NULL;
         if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
             continue; /* counted in the SAD by reason */
+        if (nsd_tcp_batch_add(d, &tb, sa, ns_pkt_data(&pkt[i]), pkt[i].len))
+            continue; /* RFC 8229: this SA's packets go on its TCP connection */
         bool encap = ns_esp_sa_udp_encap(sa);
         struct ns_dgram *o = encap ? &udp[nu++] : &raw[nr++];
         memset(o, 0, sizeof(*o));
@@ -118,6 +124,7 @@ static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
             o->local.addr = local->addr;
     }
     flush_out(t, udp, nu, raw, nr);
+    nsd_tcp_batch_flush(d, &tb);
 }
 
 /* Without offloads: one packet per read, straight into the slots. One

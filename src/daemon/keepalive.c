@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "daemon/natsecd.h"
+#include "daemon/tcp.h"
 #include "esp/esp.h"
 #include "natt/ka_learn.h"
 #include "natt/udp_demux.h"
@@ -186,6 +187,8 @@ static void scan_sa(void *arg, const struct ns_ike_sa_status *st)
     struct nsd_keepalive *k = d->ka;
     if (!st->nat_local || !st->udp_encap || st->established_ms == 0)
         return;
+    if (nsd_tcp_carries(d, &st->remote))
+        return; /* TCP keeps its own NAT mapping alive (RFC 8229) */
     k->any_behind_nat = true;
     const struct ka_rec *old = prev_rec(k, st->id);
     struct ka_rec r;

@@ -77,6 +77,7 @@ struct nsd_client_net {
 
 struct nsd_keepalive;
 struct nsd_radius;
+struct nsd_tcp;
 struct nsd_transport;
 struct nsd_tx;
 
@@ -184,6 +185,7 @@ struct nsd {
         int fd;
         struct ns_timer settle;
     } netwatch;
+    struct nsd_tcp *tcp;            /* daemon/tcp.h: IKE and ESP over TCP (RFC 8229) */
     /* service.c: systemd's watchdog keep-alives; interval 0: none. */
     struct ns_timer watchdog_timer;
     uint64_t watchdog_interval_ms;
@@ -228,6 +230,13 @@ void nsd_netwatch_stop(struct nsd *d);
  * outbound one. */
 int nsd_dataplane_start(struct nsd *d);
 void nsd_dataplane_stop(struct nsd *d);
+/* ESP that came in frames of a TCP connection (daemon/tcp_conn.c):
+ * pkt[0..n) (n <= NS_NET_BATCH_MAX) decrypted and written to TUN as
+ * on_natt does; local and from are the connection's ends (from NULL: each
+ * SA's own peer, for the client's connection to its gateway). Main
+ * thread, sad_lock exclusive. Returns how many were authentic. */
+unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
+                           const struct ns_endpoint *local, const struct ns_endpoint *from);
 /* Points each datagram descriptor at one of the slots, leaving the ESP
  * head room. */
 void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt);

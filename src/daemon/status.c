@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "daemon/natsecd.h"
+#include "daemon/tcp.h"
 #include "util/time.h"
 #include "util/version.h"
 
@@ -168,6 +169,7 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_bool(o, "nat_remote", st->nat_remote);
     add_bool(o, "fragmentation", st->fragmentation);
     add_bool(o, "udp_encap", st->udp_encap);
+    add_str(o, "transport", nsd_tcp_carries(w->d, &st->remote) ? "tcp" : "udp");
     add_bool(o, "forced_encap", st->forced_encap);
     add_hex(o, "spi_i", st->spi_i, 16);
     add_hex(o, "spi_r", st->spi_r, 16);
@@ -316,5 +318,6 @@ json_object *nsd_status_json(struct nsd *d)
     json_object_object_add(counters, "esp_drops", esp_drops(d->sad));
     json_object_object_add(counters, "dataplane", dataplane_counters(d));
     json_object_object_add(root, "counters", counters);
+    json_object_object_add(root, "tcp", nsd_tcp_status_json(d));
     return root;
 }

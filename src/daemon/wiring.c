@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/natsecd.h"
+#include "daemon/tcp.h"
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
 #include "util/log.h"
@@ -39,6 +40,8 @@ static void op_send(void *ctx, const struct ns_endpoint *local, const struct ns_
                     const uint8_t *msg, size_t len, bool natt_marker)
 {
     struct nsd *d = ctx;
+    if (nsd_tcp_send_ike(d, local, remote, msg, len))
+        return; /* RFC 8229: on the peer's TCP connection */
     struct ns_udp *s = local->port == d->conf.natt_port ? &d->natt : &d->ike;
     const uint8_t *out = msg;
     size_t out_len = len;
@@ -269,6 +272,8 @@ int nsd_client_connect(struct nsd *d)
         local = d->conf.listen;
     else if (nsd_local_addr_towards(d, &d->conf.gateway, &local, false) != 0)
         return -1;
+    if (nsd_tcp_client_connecting(d, &local) != 0)
+        return -1;
     int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
     nsd_engine_rearm(d);
     if (rc == 0) {
@@ -387,7 +392,7 @@ int nsd_start(struct nsd *d)
         return -1;
     if (nsd_radius_start(d) != 0)
         return -1;
-    if (nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
+    if (nsd_tcp_start(d) != 0 || nsd_dataplane_start(d) != 0 || nsd_control_start(d) != 0)
         return -1;
     nsd_keepalive_start(d);
     if (d->conf.role == NS_CONF_CLIENT && d->conf.mobike)
@@ -440,6 +445,7 @@ void nsd_stop(struct nsd *d)
     if (d->loop)
         ns_loop_timer_cancel(d->loop, &d->engine_timer);
     nsd_dataplane_stop(d);
+    nsd_tcp_stop(d); /* after the worker, which writes on the connections */
     nsd_routes_client_down(d);
     nsd_routes_gateway_down(d);
     nsd_transport_free(d);

@@ -375,6 +375,20 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
     return 0;
 }
 
+int ns_ike_engine_liveness(struct ns_ike_engine *e, uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = e->client_sa;
+    if (!sa || sa->state != NS_IKE_ST_ESTABLISHED)
+        return -1;
+    ns_eng_log_sa(sa);
+    if (sa->out.kind == NS_REQ_NONE)
+        ns_eng_dpd(e, sa);
+    ns_eng_log_done();
+    ns_eng_report_wakeup(e);
+    return 0;
+}
+
 /* ---- the data plane's reports ---- */
 
 static struct ns_ikesa *live_sa(struct ns_ike_engine *e, uint64_t id)

@@ -234,6 +234,13 @@ int ns_ike_engine_ask_vip(struct ns_ike_engine *e, const struct ns_addr *vip);
  * NS_IKE_DOWN_LOCAL). Returns 0, or -1 when there is no connection. */
 int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms);
 
+/* Client: a liveness check (an empty INFORMATIONAL) of its established
+ * IKE SA now, unless a request is outstanding already. What a client that
+ * opened a new TCP connection sends on it (RFC 8229), so the gateway
+ * moves the SA there at once. Returns 0, or -1 without an established
+ * IKE SA. */
+int ns_ike_engine_liveness(struct ns_ike_engine *e, uint64_t now_ms);
+
 /* The data plane decrypted and verified an ESP packet of an SA of
  * ike_sa_id that arrived on local from `from` (R4): counts as liveness for
  * DPD and, when `from` or local differ from the SA's current endpoints,

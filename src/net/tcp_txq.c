@@ -63,7 +63,8 @@ int ns_tcp_txq_send(struct ns_tcp_txq *q, int fd, const struct ns_tcp_out *f, un
         nf++;
     }
     struct msghdr m = {.msg_iov = iov, .msg_iovlen = niov};
-    ssize_t w = sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    /* fd < 0: not connected yet, everything waits. */
+    ssize_t w = fd < 0 ? 0 : sendmsg(fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
     if (w < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
             return -1;

@@ -44,7 +44,8 @@ struct ns_tcp_out {
 
 /* Writes what is queued, then the n frames, with one sendmsg (two when
  * the queue wraps); queues what the socket did not take, drops whole
- * frames that do not fit. Returns 0 (all written or queued; dropped
+ * frames that do not fit; fd < 0 (a connection still being made) only
+ * queues. Returns 0 (all written or queued; dropped
  * frames counted), 1 when bytes wait in the queue (watch for EPOLLOUT),
  * or -1 when the connection failed (errno). */
 int ns_tcp_txq_send(struct ns_tcp_txq *q, int fd, const struct ns_tcp_out *f, unsigned n);

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# X6: a client behind a home NAT that lets no UDP out (nftables drops all
+# of it) connects by itself over TCP (RFC 8229) with transport = auto,
+# within 5 s: UDP gets tcp_fallback (2 s) to answer, then TCP. It pings
+# and moves 50 MB each way through the tunnel, SHA-256 checked. Then UDP
+# is let out again: the client's UDP probe gets an answer and it moves back
+# to ESP in UDP (a capture shows it), with the tunnel up.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../lib/netns.sh
+. "$here/../lib/netns.sh"
+# shellcheck source=tools/nsd.sh
+. "$here/tools/nsd.sh"
+# shellcheck source=tools/tcp.sh
+. "$here/tools/tcp.sh"
+
+SIZE_MB=${NATSEC_TCP_MB:-50}
+
+netns_init
+nsd_check_build
+[ -x "$NSD_TOOLS/tcpxfer" ] || fail "tcpxfer not built"
+topo_setup
+nat_block_udp nat1 on
+
+nsd_conf_gateway gw
+nsd_corp_peers gw alice@corp.example
+nsd_start gw gw
+nsd_conf_corp_client alice alice@corp.example transport=auto tcp_fallback=2000 tcp_udp_probe=3
+t0=$(date +%s%N)
+nsd_start alice c1
+
+step "X6: UDP is blocked; alice falls back to TCP and is up within 5 s"
+nsd_wait_up alice 1 5
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$(nsd_q alice '.ike_sas[0].transport')" = tcp ] || fail "alice is up, but not over TCP: $(nsd_json alice)"
+[ "$(nsd_q gw '.ike_sas[0].transport')" = tcp ] || fail "the gateway does not see alice over TCP"
+[ "$(nsd_q alice .tcp.fallbacks)" -ge 1 ] || fail "no fallback counted"
+step "  up over TCP after $ms ms"
+nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no ping through the TCP tunnel"
+[ "$(nsd_q alice .counters.dataplane.keepalives_tx)" -eq 0 ] || fail "NAT keepalives sent on a TCP SA"
+
+step "X6: $SIZE_MB MB up and down over TCP, SHA-256 checked"
+data=$NATSEC_TMP/data.bin
+head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$data"
+t1=$(date +%s)
+xfer_both c1 "$data" 5003 120 | sed 's/^/  /'
+step "  $SIZE_MB MB each way in $(($(date +%s) - t1)) s; tcp counters: $(nsd_q alice '.tcp | del(.connections) | tostring')"
+[ "$(nsd_q gw '.tcp.esp_in')" -gt 1000 ] || fail "the gateway's ESP did not come over TCP"
+
+step "X6: UDP allowed again: alice's probe gets an answer and it moves back to UDP"
+cap=$NATSEC_TMP/udp.pcapng
+capture_start inet br0 "$cap" "host $NAT1_PUB and udp port 4500"
+nat_block_udp nat1 off
+nsd_wait alice '(.tcp.udp_returns >= 1) and ([.ike_sas[] | select(.state == "ESTABLISHED" and .transport == "udp" and (.children | length) > 0)] | length == 1)' 15 ||
+  fail "alice did not come back to UDP: $(nsd_json alice)"
+nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no ping after the move back to UDP"
+capture_stop "$cap"
+esp=$(tshark -n -r "$cap" -Y "esp" -T fields -e esp.spi 2>/dev/null | grep -c . || true)
+[ "$esp" -ge 3 ] || fail "no ESP in UDP on the wire after the move back ($esp packets)"
+step "  back on UDP: $esp ESP-in-UDP packets captured; gateway: $(nsd_q gw '.ike_sas | map(.transport) | tostring')"
+nsd_alive gw
+nsd_alive alice
+step "PASS"
