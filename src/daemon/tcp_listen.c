@@ -59,7 +59,7 @@ int nsd_tcp_listen_start(struct nsd_tcp *t)
     struct ns_addr addr = c->listen;
     if (addr.family == 0)
         addr.family = AF_INET;
-    t->listen_fd = ns_tcp_listen(&addr, c->tcp_port, c->fwmark, LISTEN_BACKLOG);
+    t->listen_fd = ns_tcp_listen(&addr, c->tcp_port, c->fwmark, LISTEN_BACKLOG, c->listen_dual);
     if (t->listen_fd < 0)
         return -1;
     if (ns_loop_add(t->d->loop, t->listen_fd, EPOLLIN, on_listen, t) != 0) {

@@ -16,7 +16,8 @@ static int set_nodelay(int fd)
     return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-int ns_tcp_listen(const struct ns_addr *addr, uint16_t port, uint32_t fwmark, int backlog)
+int ns_tcp_listen(const struct ns_addr *addr, uint16_t port, uint32_t fwmark, int backlog,
+                  bool dual)
 {
     const char *what = "tcp listen";
     int fd = socket(addr->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -28,8 +29,9 @@ int ns_tcp_listen(const struct ns_addr *addr, uint16_t port, uint32_t fwmark, in
     int rc = ns_sockio_set_mark(fd, fwmark, what);
     if (rc == 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0)
         rc = -1;
+    int v6only = !dual;
     if (rc == 0 && addr->family == AF_INET6 &&
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0)
         rc = -1;
     struct ns_endpoint ep = {.addr = *addr, .port = port};
     struct sockaddr_storage ss;
@@ -77,6 +79,9 @@ int ns_tcp_accept(int lfd, struct ns_endpoint *peer, struct ns_endpoint *local)
         errno = EPROTO;
         return -1;
     }
+    /* An IPv4 peer of a socket of both versions. */
+    ns_addr_unmap(&peer->addr);
+    ns_addr_unmap(&local->addr);
     return fd;
 }
 

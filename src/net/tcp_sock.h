@@ -7,12 +7,16 @@
 #ifndef NATSEC_NET_TCP_SOCK_H
 #define NATSEC_NET_TCP_SOCK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/addr.h"
 
-/* A listening socket on addr:port. Returns the descriptor or -1 (logged). */
-int ns_tcp_listen(const struct ns_addr *addr, uint16_t port, uint32_t fwmark, int backlog);
+/* A listening socket on addr:port; dual (addr ::): IPv4 peers too, whose
+ * addresses ns_tcp_accept gives as IPv4. Returns the descriptor or -1
+ * (logged). */
+int ns_tcp_listen(const struct ns_addr *addr, uint16_t port, uint32_t fwmark, int backlog,
+                  bool dual);
 /* Accepts one waiting connection: its descriptor (non-blocking,
  * TCP_NODELAY) with both ends in *peer and *local, or -1 (errno; EAGAIN
  * when none waits). */
