@@ -20,6 +20,7 @@ struct main_key {
     main_setter set;  /* NULL: a plain number stored at off */
     size_t off, size; /* field of struct ns_conf for plain numbers */
     uint64_t min, max;
+    bool repeat; /* may be written again: each line adds to the list */
 };
 
 /* ---- [natsecd] keys ---------------------------------------------------- */
@@ -343,11 +344,17 @@ static int set_dns(struct ns_conf_parser *p, const char *v, char *err, size_t er
 
 #define NUM(name, field, lo, hi)                                                                   \
     {                                                                                              \
-        name, NULL, offsetof(struct ns_conf, field), sizeof(((struct ns_conf *)0)->field), lo, hi  \
+        name, NULL, offsetof(struct ns_conf, field), sizeof(((struct ns_conf *)0)->field), lo, hi, \
+            false                                                                                  \
     }
 #define FN(name, fn)                                                                               \
     {                                                                                              \
-        name, fn, 0, 0, 0, 0                                                                       \
+        name, fn, 0, 0, 0, 0, false                                                                \
+    }
+
+#define FN_REPEAT(name, fn)                                                                        \
+    {                                                                                              \
+        name, fn, 0, 0, 0, 0, true                                                                 \
     }
 
 static const struct main_key main_keys[] = {
@@ -408,7 +415,7 @@ static const struct main_key main_keys[] = {
     FN("ca", ns_conf_p_set_ca),
     FN("rsa_pss", ns_conf_p_set_rsa_pss),
     FN("eap_backend", ns_conf_p_set_eap_backend),
-    FN("radius_server", ns_conf_p_set_radius_server),
+    FN_REPEAT("radius_server", ns_conf_p_set_radius_server),
     FN("radius_secret_file", ns_conf_p_set_radius_secret_file),
     FN("radius_timeout", ns_conf_p_set_radius_timeout),
     NUM("radius_tries", radius_tries, 1, 10),
@@ -456,15 +463,26 @@ void ns_conf_p_main_key(struct ns_conf_parser *p, const char *name, const char *
         ns_conf_p_error(p, p->line, "unknown key '%s' in [natsecd]", name);
         return;
     }
-    if (p->main_key_line[i]) {
+    const struct main_key *k = &main_keys[i];
+    if (p->main_key_line[i] && !k->repeat) {
         ns_conf_p_error(p, p->line, "'%s' is set twice (first on line %d)", name,
                         p->main_key_line[i]);
         return;
     }
-    p->main_key_line[i] = p->line;
-    p->c->main_value[i] = strdup(value); /* NULL when out of memory: "unchanged" fails safe */
+    if (p->main_key_line[i]) {
+        /* What a reload compares: every line's value, in order. */
+        char *old = p->c->main_value[i];
+        size_t n = (old ? strlen(old) : 0) + strlen(value) + 3;
+        char *joined = old ? malloc(n) : NULL;
+        if (joined)
+            snprintf(joined, n, "%s, %s", old, value);
+        free(old);
+        p->c->main_value[i] = joined;
+    } else {
+        p->main_key_line[i] = p->line;
+        p->c->main_value[i] = strdup(value); /* NULL when out of memory: "unchanged" fails safe */
+    }
     p->c->main_value_line[i] = p->line;
-    const struct main_key *k = &main_keys[i];
     char why[512];
     int rc =
         k->set ? k->set(p, value, why, sizeof(why)) : set_number(p, k, value, why, sizeof(why));

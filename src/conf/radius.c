@@ -76,9 +76,10 @@ bad:
     return -1;
 }
 
+/* Each radius_server line adds its servers after those of the lines
+ * before it. */
 int ns_conf_p_set_radius_server(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
-    p->c->n_radius_server = 0;
     return ns_conf_value_list(v, server_item, p->c, err, errlen);
 }
 

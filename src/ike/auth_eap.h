@@ -56,8 +56,10 @@ struct ns_eng_eap {
     /* Gateway with eap_backend = radius (auth_eap_backend.c): the server's
      * State to echo, the request that waits for the server's answer (rx,
      * Identifier of the client's EAP Response), rounds so far, and what
-     * the Access-Accept assigned: Framed-IP-Address, the [peer] section
-     * its Class names (NULL: none). */
+     * the Access-Accept assigned: Framed-IP-Address, and the Class that
+     * names the user's [peer] section (empty: none), looked up again when
+     * the SA moves to it, since a reload may replace the sections
+     * meanwhile. */
     bool backend;
     bool pending;
     struct ns_ike_rx pending_rx;
@@ -67,7 +69,7 @@ struct ns_eng_eap {
     size_t state_len;
     bool have_framed_ip;
     struct ns_addr framed_ip;
-    const struct ns_conf_peer *class_peer;
+    char class_name[NS_EAPB_CLASS_MAX + 1];
 };
 
 /* Whether EAP succeeded on this SA: AUTH is from the MSK. */
@@ -108,6 +110,9 @@ void ns_eng_eap_failed(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
  * radius, passed to ops->eap_backend; the request then waits. */
 void ns_eng_eap_backend_round(struct ns_ike_engine *e, struct ns_ikesa *sa,
                               const struct ns_ike_rx *rx, const struct ns_ike_payload *ep);
+/* The [peer] section a RADIUS Class names: one of that name with auth =
+ * eap-mschapv2, else NULL. */
+const struct ns_conf_peer *ns_eng_eap_class_peer(const struct ns_ike_engine *e, const char *name);
 /* The method a log line names: "EAP-MSCHAPv2", or "EAP on RADIUS". */
 const char *ns_eng_eap_method(const struct ns_eng_eap *x);
 

@@ -92,6 +92,14 @@ void ns_eng_eap_backend_round(struct ns_ike_engine *e, struct ns_ikesa *sa,
     x->last_eap_id = p.id;
 }
 
+const struct ns_conf_peer *ns_eng_eap_class_peer(const struct ns_ike_engine *e, const char *name)
+{
+    struct ns_conf_id id;
+    const struct ns_conf_peer *p =
+        ns_conf_id_parse(name, &id) == 0 ? ns_conf_find_peer(e->conf, &id) : NULL;
+    return p && !p->is_default && p->auth == NS_CONF_AUTH_EAP_MSCHAPV2 ? p : NULL;
+}
+
 /* Access-Accept: the MSK, the virtual IP, the class; EAP-Success out. */
 static void accepted(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                      const struct ns_eapb_answer *a)
@@ -106,9 +114,8 @@ static void accepted(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct 
     }
     const struct ns_conf_peer *cls = NULL;
     if (a->class_name[0]) {
-        struct ns_conf_id id;
-        cls = ns_conf_id_parse(a->class_name, &id) == 0 ? ns_conf_find_peer(e->conf, &id) : NULL;
-        if (!cls || cls->is_default || cls->auth != NS_CONF_AUTH_EAP_MSCHAPV2) {
+        cls = ns_eng_eap_class_peer(e, a->class_name);
+        if (!cls) {
             char why[NS_EAPB_CLASS_MAX + 128];
             snprintf(why, sizeof(why),
                      "the RADIUS server gives class '%s', and no [peer] section of that name "
@@ -128,7 +135,7 @@ static void accepted(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct 
     memset(x->msk, 0, sizeof(x->msk));
     memcpy(x->msk, a->msk, a->msk_len);
     x->have_msk = true;
-    x->class_peer = cls;
+    snprintf(x->class_name, sizeof(x->class_name), "%s", a->class_name);
     x->have_framed_ip = a->have_framed_ip;
     if (a->have_framed_ip)
         ns_addr_from_ipv4(&x->framed_ip, a->framed_ip);

@@ -234,10 +234,17 @@ static void final_auth(struct ns_ike_engine *e, struct ns_ikesa *sa, const struc
         ns_eng_auth_gw_failed(e, sa, rx, why);
         return;
     }
-    eap_identity(&x->m.server, &sa->remote_id);
     /* The section the RADIUS server's Class named: its subnets (R9, R17). */
-    if (x->class_peer)
-        sa->peer = x->class_peer;
+    const struct ns_conf_peer *cls =
+        x->class_name[0] ? ns_eng_eap_class_peer(e, x->class_name) : sa->peer;
+    if (!cls) {
+        snprintf(why, sizeof(why), "user '%s': the [peer %s] of its RADIUS class is gone (reload)",
+                 who, x->class_name);
+        ns_eng_auth_gw_failed(e, sa, rx, why);
+        return;
+    }
+    sa->peer = cls;
+    eap_identity(&x->m.server, &sa->remote_id);
     NS_INFO("ike: IKE SA %016llx: user '%s' authenticated by %s (IDi '%s', [peer %s])",
             (unsigned long long)sa->id, who, ns_eng_eap_method(x), ns_eng_id_str(&x->id, idi),
             sa->peer->name);

@@ -3,7 +3,7 @@
 # warriors behind nat1 log in with EAP-MSCHAPv2 to a natsec gateway
 # (ECDSA certificate, X7) with `eap_backend = radius`, the users checked by
 # a real FreeRADIUS 3.2 started by this test in the gateway's namespace.
-# natsecd's radius_server lists a dead server first, then FreeRADIUS.
+# natsecd's radius_server lines name a dead server first, then FreeRADIUS.
 #   A. alice (Framed-IP-Address 10.99.0.77): the dead first server is given
 #      up after its tries and the second answers (failover); the MSK from
 #      MS-MPPE-Recv/Send-Key makes both AUTH payloads; virtual IP is the
@@ -66,7 +66,8 @@ secret_file=$NATSEC_TMP/radius.secret
 printf '%s\n' "$SECRET" >"$secret_file"
 chmod 600 "$secret_file"
 nsd_conf_gateway gw cert="$CERTS/gw-ecdsa.pem" key="$CERTS/gw-ecdsa.key" eap_backend=radius \
-  "radius_server=127.0.0.1:$DEAD_PORT, 127.0.0.1:$FR_PORT" radius_secret_file="$secret_file" \
+  "radius_server=127.0.0.1:$DEAD_PORT" "radius_server=127.0.0.1:$FR_PORT" \
+  radius_secret_file="$secret_file" \
   radius_timeout=0.5 radius_tries=2
 printf '[peer %%default]\nauth = eap-mschapv2\nsubnets = %s\n\n[peer narrow]\nauth = eap-mschapv2\nsubnets = %s/32\n' \
   "$CORP_NET" "$SRV_ADDR" >>"$(nsd_conf gw)"

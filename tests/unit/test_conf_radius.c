@@ -83,15 +83,17 @@ static void refused(const char *main_keys, const char *why_has)
     assert_null(strstr(err, SECRET));
 }
 
-/* X16: servers in order, the secret from its file (first line), the
- * timeouts; no [user] section needed. */
+/* X16: servers in order (a list, and radius_server lines add to it), the
+ * secret from its file (first line), the timeouts; no [user] section
+ * needed. */
 static void radius_backend(void **state)
 {
     (void)state;
     char keys[512];
     snprintf(keys, sizeof(keys),
              "eap_backend = radius\n"
-             "radius_server = 127.0.0.1:18120, [2001:db8::5]:1645, 192.0.2.5\n"
+             "radius_server = 127.0.0.1:18120, [2001:db8::5]:1645\n"
+             "radius_server = 192.0.2.5\n"
              "radius_secret_file = %s\n"
              "radius_timeout = 0.5\n"
              "radius_tries = 2\n"
@@ -133,6 +135,11 @@ static void radius_mistakes(void **state)
     snprintf(keys, sizeof(keys), "eap_backend = radius\nradius_secret_file = %s\n", secret_path);
     refused(keys, "needs radius_server");
     refused("eap_backend = ldap\n", "gw.conf:8: eap_backend: 'ldap' is neither local nor radius");
+    refused("eap_backend = radius\neap_backend = radius\n",
+            "gw.conf:9: 'eap_backend' is set twice");
+    refused("eap_backend = radius\nradius_server = 127.0.0.1, 127.0.0.2, 127.0.0.3, 127.0.0.4\n"
+            "radius_server = 127.0.0.5, 127.0.0.6, 127.0.0.7, 127.0.0.8, 127.0.0.9\n",
+            "gw.conf:10: radius_server: more than 8 RADIUS servers");
     refused("eap_backend = radius\nradius_server = radius.corp.example:1812\n", "no host name");
     refused("radius_server = 127.0.0.1\n",
             "gw.conf:8: 'radius_server' is used only with eap_backend = radius");
