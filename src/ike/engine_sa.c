@@ -322,6 +322,7 @@ void ns_eng_sa_free(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_msgbuf_clear(&sa->resp);
     free(sa->child);
     free(sa->prop);
+    free(sa->natd);
     ns_dh_free(sa->dh);
     ns_cipher_free(sa->sk_in);
     ns_cipher_free(sa->sk_out);

@@ -215,7 +215,9 @@ struct ns_ikesa {
     struct ns_endpoint init_remote; /* gateway: where IKE_SA_INIT came from (index key) */
     bool nat_local, nat_remote;
     struct ns_ike_mobike mob;
-    struct ns_ike_natd_watch natd;
+    /* client behind a NAT: from its first NAT detection check (heap);
+     * NULL on a gateway, which holds an SA per client (R12). */
+    struct ns_ike_natd_watch *natd;
     /* Both sides sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 2.3): our
      * messages above fragment_size go as SKF fragments (engine_frag.c). */
     bool frag;

@@ -13,6 +13,7 @@
  * its CHILD_SAs to where it came from, as it does for any verified message
  * from a peer behind a NAT. A gateway that ignores NAT detection here
  * answers empty; that is counted and teaches nothing. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ike/ike_sa.h"
@@ -54,9 +55,11 @@ int ns_eng_natd_check_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
 void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                 const struct ns_ike_payloads *in)
 {
-    struct ns_ike_natd_watch *w = &sa->natd;
+    struct ns_ike_natd_watch *w = sa->natd; /* made with the check */
     struct ns_ike_notify dst;
     bool any;
+    if (!w)
+        return;
     if (!find_natd(in, &dst, &any) || dst.len != sizeof(w->last)) {
         if (w->without++ == 0)
             NS_INFO("ike: IKE SA %016llx: the peer answers liveness checks without NAT "
@@ -81,6 +84,8 @@ int ns_ike_engine_natd_check(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64
     e->now = now_ms;
     struct ns_ikesa *sa = ns_eng_find_ike_sa_id(e, ike_sa_id);
     if (!sa || sa->state != NS_IKE_ST_ESTABLISHED || !sa->nat_local || sa->out.kind != NS_REQ_NONE)
+        return -1;
+    if (!sa->natd && !(sa->natd = calloc(1, sizeof(*sa->natd))))
         return -1;
     struct ns_ike_builder b;
     uint32_t id = sa->next_req_id;

@@ -139,9 +139,11 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->mobike_state = ns_mobike_state_name(sa->mob.st);
     st->addr_updates = sa->mob.updates;
     st->last_update_ms = sa->mob.last_update_ms;
-    st->natd_answers = sa->natd.answers;
-    st->natd_changes = sa->natd.changes;
-    st->natd_without = sa->natd.without;
+    if (sa->natd) {
+        st->natd_answers = sa->natd->answers;
+        st->natd_changes = sa->natd->changes;
+        st->natd_without = sa->natd->without;
+    }
 }
 
 void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, void *arg)
