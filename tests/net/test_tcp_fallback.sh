@@ -26,6 +26,8 @@ nsd_conf_gateway gw
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
 nsd_conf_corp_client alice alice@corp.example transport=auto tcp_fallback=2000 tcp_udp_probe=3
+tcap=$NATSEC_TMP/tcp.pcapng
+capture_start inet br0 "$tcap" "host $NAT1_PUB and tcp port 4500"
 t0=$(date +%s%N)
 nsd_start alice c1
 
@@ -38,6 +40,15 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 step "  up over TCP after $ms ms"
 nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no ping through the TCP tunnel"
 [ "$(nsd_q alice .counters.dataplane.keepalives_tx)" -eq 0 ] || fail "NAT keepalives sent on a TCP SA"
+capture_stop "$tcap"
+# Debian 12's Wireshark (4.0) has no RFC 8229 dissector (its "tcpencap"
+# is the older Cisco / Check Point format, README): the stream is checked
+# by its bytes. The client's first bytes are "IKETCP" and a frame with the
+# non-ESP marker (IKE_SA_INIT, exchange type 34 at IKE header byte 18).
+first=$(tshark -n -r "$tcap" -Y "tcp.len > 0 && ip.src == $NAT1_PUB" -T fields -e tcp.payload 2>/dev/null | head -1)
+step "  first bytes on the TCP connection: ${first:0:40}..."
+[[ $first == 494b45544350????00000000* ]] || fail "the stream does not start with IKETCP and an IKE frame"
+[ "${first:60:2}" = 22 ] || fail "the first frame is not IKE_SA_INIT"
 
 step "X6: $SIZE_MB MB up and down over TCP, SHA-256 checked"
 data=$NATSEC_TMP/data.bin
