@@ -217,7 +217,8 @@ static void print_mobike(json_object *sa)
 static void print_keepalive(json_object *sa)
 {
     json_object *k;
-    if (!json_object_object_get_ex(sa, "keepalive", &k) || !json_object_is_type(k, json_type_object))
+    if (!json_object_object_get_ex(sa, "keepalive", &k) ||
+        !json_object_is_type(k, json_type_object))
         return;
     printf("  keepalive   %s, every %" PRId64 " s", str(k, "mode"), num(k, "interval_s"));
     if (strcmp(str(k, "mode"), "auto") != 0) {
@@ -273,6 +274,8 @@ static void print_counters(const char *title, json_object *o)
     int col = (int)strlen(title) + 1;
     json_object_object_foreach(o, key, val)
     {
+        if (!json_object_is_type(val, json_type_int))
+            continue; /* nested: printed on its own */
         char item[96];
         int n = snprintf(item, sizeof(item), " %s %" PRId64, key, json_object_get_int64(val));
         if (col + n > 78) {
@@ -283,6 +286,26 @@ static void print_counters(const char *title, json_object *o)
         col += n;
     }
     printf("\n");
+}
+
+/* IKE and ESP over TCP: the counters, closings by reason, and each
+ * connection. */
+static void print_tcp(json_object *tcp)
+{
+    if (!tcp || !json_object_is_type(tcp, json_type_object))
+        return;
+    print_counters("TCP", tcp);
+    print_counters("TCP closed", json_object_object_get(tcp, "closed"));
+    json_object *conns = arr(tcp, "connections");
+    size_t n = conns ? json_object_array_length(conns) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *c = json_object_array_get_idx(conns, i);
+        printf("  TCP %s -> %s  %s, %" PRId64 " s, %" PRId64 " bytes in, %" PRId64 " out, %" PRId64
+               " queued, %" PRId64 " frames dropped\n",
+               str(c, "peer"), str(c, "local"), flag(c, "proven") ? "proven" : "not proven yet",
+               num(c, "age_s"), num(c, "bytes_in"), num(c, "bytes_out"), num(c, "queued"),
+               num(c, "frames_dropped"));
+    }
 }
 
 static void print_table(json_object *root)
@@ -303,6 +326,8 @@ static void print_table(json_object *root)
         printf("  identities  local %s  remote %s\n", str(sa, "local_id"), str(sa, "remote_id"));
         printf("  addresses   local %s  remote %s  (%s)\n", str(sa, "local"), str(sa, "remote"),
                nat_text(sa));
+        printf("  transport   %s\n",
+               strcmp(str(sa, "transport"), "tcp") == 0 ? "TCP (RFC 8229)" : "UDP");
         printf("  IKE SPIs    i %s  r %s  %s\n", str(sa, "spi_i"), str(sa, "spi_r"),
                str(sa, "proposal"));
         printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
@@ -321,6 +346,7 @@ static void print_table(json_object *root)
         print_counters("ESP drops", json_object_object_get(counters, "esp_drops"));
         print_counters("data plane", json_object_object_get(counters, "dataplane"));
     }
+    print_tcp(json_object_object_get(root, "tcp"));
 }
 
 int main(int argc, char **argv)

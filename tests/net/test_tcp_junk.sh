@@ -54,5 +54,12 @@ step "  gateway tcp counters: $(jq -c '.tcp | del(.connections)' <<<"$status")"
 [ "$(jq -r '[.ike_sas[] | select(.state == "ESTABLISHED" and .transport == "tcp")] | length' <<<"$status")" -eq 1 ] ||
   fail "alice's IKE SA over TCP is gone"
 nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no ping after the junk"
+
+step "X6, X10: natsecctl status shows the transport and the TCP counters"
+text=$("$NSC_BIN" -s "$(nsd_sock gw)" status)
+grep -E "^TCP|transport" <<<"$text" | sed 's/^/  /'
+quiet_grep -x "  transport   TCP (RFC 8229)" <<<"$text" || fail "no transport line for alice's IKE SA"
+quiet_grep -E "^TCP closed: .*junk [5-9]" <<<"$text" || fail "no TCP closings by reason"
+quiet_grep -E "^  TCP $NAT1_PUB:[0-9]+ -> $GW_PUB:4500  proven" <<<"$text" || fail "alice's connection not listed"
 nsd_alive gw
 step "PASS"
