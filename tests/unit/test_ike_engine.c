@@ -1230,6 +1230,43 @@ static void address_update_only_when_authenticated(void **state)
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &esp_from));
 }
 
+/* X6: a client that dialled a new TCP connection (RFC 8229) sends a
+ * liveness check on it at once, so the gateway follows without waiting
+ * for traffic or dpd: here the NAT gave the client a new port, and one
+ * ns_ike_engine_liveness moves the gateway's SA there within a round
+ * trip. Not before the SA is up, not on a gateway, and not beside an
+ * outstanding request. */
+static void liveness_now_moves_gateway(void **state)
+{
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
+    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), -1); /* no SA yet */
+    connect_client(cl);
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), -1); /* not established */
+    run_for(500);
+    assert_true(established(gw));
+    assert_int_equal(ns_ike_engine_liveness(gw->e, N->now), -1); /* a gateway has none */
+    struct ns_endpoint orig = ike_net_one_sa(gw->e).remote;
+    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
+    unsigned sent_before = N->n_sent;
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), 0);
+    /* A second call while the first is outstanding sends nothing more. */
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), 0);
+    unsigned requests = 0;
+    for (unsigned i = sent_before; i < N->n_sent; i++)
+        if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL)
+            requests++;
+    assert_int_equal(requests, 1);
+    run_for(100);
+    struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
+    assert_false(ns_endpoint_equal(&now_at, &orig));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &now_at));
+    assert_int_equal(gw->n_moved, 1);
+    assert_int_equal(counters(cl).retransmits, 0); /* answered */
+}
+
 /* Garbage of every kind is dropped and counted; the SA survives. An
  * IKE_SA_INIT with an unknown critical payload gets
  * UNSUPPORTED_CRITICAL_PAYLOAD. */
@@ -1497,6 +1534,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(duplicated_request, setup, teardown),
         cmocka_unit_test_setup_teardown(retransmit_backoff_then_give_up, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_frees_virtual_ip, setup, teardown),
+        cmocka_unit_test_setup_teardown(liveness_now_moves_gateway, setup, teardown),
         cmocka_unit_test_setup_teardown(address_update_only_when_authenticated, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(initial_contact_replaces_old_sa, setup, teardown),
