@@ -385,6 +385,26 @@ table inet hold {
 EOF
 }
 
+# Make NAT drop every IP fragment, first or not, either way, as NATs and
+# firewalls that do not reassemble do: before its connection tracking
+# (defragmentation at priority -400) sees them: nat_drop_ip_fragments NAT.
+nat_drop_ip_fragments() {
+  nsx "$1" nft -f - <<'EOF' || fail "nat_drop_ip_fragments $1: nft rejected the rules"
+table ip nofrag {
+  chain pre {
+    type filter hook prerouting priority -450; policy accept;
+    ip frag-off & 0x3fff != 0 counter drop
+  }
+}
+EOF
+}
+
+# How many IP fragments NAT dropped since nat_drop_ip_fragments: nat_ip_fragments_dropped NAT.
+nat_ip_fragments_dropped() {
+  nsx "$1" nft list chain ip nofrag pre |
+    awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
 # Drop PERCENT % of packets entering and of packets leaving NS (only on IFACE if given); 0 removes: link_loss NS PERCENT [IFACE].
 link_loss() {
   local ns=$1 pct=$2 ifc=${3:-} in='' out=''

@@ -20,6 +20,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/../lib/netns.sh"
 # shellcheck source=tools/nsd.sh
 . "$here/tools/nsd.sh"
+# shellcheck source=../lib/certgen.sh
+. "$here/../lib/certgen.sh"
 
 CERTS=$here/../fixtures/certs
 T0=$(date +%s)
@@ -28,69 +30,21 @@ netns_init
 nsd_check_build
 command -v openssl >/dev/null || fail "openssl is needed to make the certificates"
 
-# The keys first, side by side (RSA-4096 key generation takes a second or
-# more each): key NAME BITS.
-key() {
-  openssl genpkey -quiet -algorithm RSA -pkeyopt "rsa_keygen_bits:$2" -out "$NATSEC_TMP/$1.key"
-}
-# issue NAME SUBJECT EXT ISSUER: NAME.pem for NAME.key signed by ISSUER
-# (.pem/.key) with the extensions EXT.
-issue() {
-  local name=$1 subj=$2 ext=$3 issuer=$4 dir=$NATSEC_TMP
-  openssl req -new -key "$dir/$name.key" -subj "$subj" -out "$dir/$name.csr" ||
-    fail "cannot make $name's request"
-  printf '%s\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid\n' "$ext" >"$dir/$name.ext"
-  openssl x509 -req -in "$dir/$name.csr" -CA "$issuer.pem" -CAkey "$issuer.key" \
-    -set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 -extfile "$dir/$name.ext" \
-    -out "$dir/$name.pem" 2>/dev/null || fail "cannot issue $name's certificate"
-}
-leaf_ext() {
-  printf 'basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nsubjectAltName = %s' "$1"
-}
 step "certificates: RSA-4096 intermediate, RSA-4096 alice, RSA-2048 gateway"
-key inter 4096 &
-k1=$!
-key alice 4096 &
-k2=$!
-BG_PIDS+=("$k1" "$k2") # ended by the cleanup should the script fail first
-key gw 2048 || fail "cannot make the gateway's key"
-wait "$k1" && wait "$k2" || fail "cannot make the RSA-4096 keys"
-issue inter "/C=CH/O=Corp/CN=Corp RSA-4096 Intermediate" \
-  "$(printf 'basicConstraints = critical, CA:TRUE, pathlen:0\nkeyUsage = critical, keyCertSign, cRLSign')" \
-  "$CERTS/ca"
-# alice's certificate names her devices too, as some corporate CAs do:
-# with the intermediate about 4 KB of DER.
-names=email:alice@corp.example
-for i in $(seq -w 1 40); do names="$names,DNS:alice-device-$i.clients.corp.example"; done
-issue alice "/C=CH/O=Corp/OU=Remote Workers/CN=alice" "$(leaf_ext "$names")" "$NATSEC_TMP/inter"
-issue gw "/C=CH/O=Corp/CN=vpn.corp.example" "$(leaf_ext DNS:vpn.corp.example)" "$NATSEC_TMP/inter"
-cat "$NATSEC_TMP/inter.pem" >>"$NATSEC_TMP/alice.pem"
-cat "$NATSEC_TMP/inter.pem" >>"$NATSEC_TMP/gw.pem"
-der=0
-for f in alice inter; do # the first certificate of each file
-  der=$((der + $(openssl x509 -in "$NATSEC_TMP/$f.pem" -outform DER | wc -c)))
-done
+certgen_frag_set
+der=$(certgen_der_len "$NATSEC_TMP/alice.pem" "$NATSEC_TMP/inter.pem")
 step "alice's chain: $der bytes DER"
 [ "$der" -ge 3800 ] || fail "alice's chain is only $der bytes"
 
 topo_setup
-# Before the connection tracking (defragmentation at priority -400) sees
-# them: every IP fragment, first or not, either way.
-nsx nat1 nft -f - <<'EOF' || fail "nat1: nftables rules rejected"
-table ip nofrag {
-  chain pre {
-    type filter hook prerouting priority -450; policy accept;
-    ip frag-off & 0x3fff != 0 counter drop
-  }
-}
-EOF
+nat_drop_ip_fragments nat1
 
-nsd_conf_gateway gw cert="$NATSEC_TMP/gw.pem" key="$NATSEC_TMP/gw.key" ca="$CERTS/ca.pem"
+nsd_conf_gateway gw cert="$NATSEC_TMP/gw-chain.pem" key="$NATSEC_TMP/gw.key" ca="$CERTS/ca.pem"
 printf '[peer %%default]\nauth = pubkey\nsubnets = %s\n' "$CORP_NET" >>"$(nsd_conf gw)"
 client_conf() { # NAME [KEY=VALUE...]
   local name=$1
   shift
-  nsd_conf_client "$name" alice@corp.example cert="$NATSEC_TMP/alice.pem" \
+  nsd_conf_client "$name" alice@corp.example cert="$NATSEC_TMP/alice-chain.pem" \
     key="$NATSEC_TMP/alice.key" ca="$CERTS/ca.pem" retransmit_timeout=0.5 retransmit_tries=3 "$@"
   printf '[peer vpn.corp.example]\nauth = pubkey\nsubnets = %s\n' "$CORP_NET" >>"$(nsd_conf "$name")"
 }
@@ -129,7 +83,7 @@ line=$(grep 'no IKE_AUTH came within' "$(nsd_log gw)" | head -n 1)
 echo "  gateway: ${line#*INFO }"
 [[ $line == *"(the peer did not offer it in IKE_SA_INIT)"*"comes as IP fragments"* ]] ||
   fail "the gateway's line does not name IKE fragmentation"
-dropped=$(nsx nat1 nft list chain ip nofrag pre | awk '/counter/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
+dropped=$(nat_ip_fragments_dropped nat1)
 step "nat1 dropped $dropped IP fragments (alice2's IKE_AUTH, each try)"
 [ "${dropped:-0}" -ge 4 ] || fail "nat1 dropped no IP fragments"
 [ "$(nsd_q gw '[.ike_sas[] | select(.state == "ESTABLISHED")] | length')" -eq 1 ] ||
