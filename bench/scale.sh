@@ -117,9 +117,14 @@ fi
 
 # ---- restart storm: every client connected, the gateway killed (SIGKILL:
 # it tells nobody) and started again at once; the clients notice by their
-# liveness check (dpd STORM_DPD s, 3 retransmissions from 0.5 s) and
-# connect again with natsecd's client's back-off and jitter (natsec-load
-# --reconnect). Each load process prints a TIMELINE line every second.
+# liveness check (dpd STORM_DPD s, then natsecd's default retransmissions:
+# 1 s doubling, 5 of them, 31 s) and connect again with natsecd's client's
+# back-off and jitter (natsec-load --reconnect). Shorter retransmission
+# timers would make a client abandon a setup the busy gateway is still
+# working on and start another, each abandoned half-open SA holding a slot
+# of half_open_max for 30 s: that collapses the storm (seen with 0.5 s x 3
+# at 20,000 clients: a full half-open table, 1,346 of 20,000 back after
+# two minutes, the gateway 98 % idle). Each load process prints a TIMELINE line every second.
 # The number connected is summed over the processes by wall clock.
 latest() { # the sum over the load processes of FIELD in their last TIMELINE line: latest FIELD
   local k sum=0 line
@@ -139,7 +144,7 @@ pids=()
 for ((k = 1; k <= NATS; k++)); do
   run_bg "h$k" "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" -w "$WINDOW" \
     -i "home$k-user%u@corp.example" -s "$CORP_NET" -t "$TIMEOUT" -H $((TIMEOUT + STORM_MAX + 60)) \
-    -l "nat$k" --reconnect --timeline --dpd "$STORM_DPD" --retransmit 0.5,3 \
+    -l "nat$k" --reconnect --timeline --dpd "$STORM_DPD" \
     >"$NATSEC_TMP/load-$k.log" 2>&1
   pids+=("$BG_PID")
 done
