@@ -13,6 +13,12 @@
  * rebinding does (R4), so the same IKE SA continues (RFC 8229: the initiator re-establishes a
  * broken connection, the responder uses the newest one).
  *
+ * A gateway tells its peers apart by endpoint only: a UDP peer with the
+ * same address and port number as a TCP client (two hosts behind one
+ * carrier-grade NAT that reuses a port number across protocols) would
+ * get that client's answers. The engine would need a transport in its
+ * endpoints to tell them apart; until then it is a limit (docs/design.md).
+ *
  * Threads (natsecd.h): the connections' table and receive side belong to
  * the main thread; send queues are written by whoever holds sad_lock
  * exclusive, or by the outbound worker holding it shared (the main thread,
