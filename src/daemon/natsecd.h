@@ -266,6 +266,9 @@ void nsd_sad_hold(struct nsd *d, enum nsd_hold want);
 int nsd_radius_start(struct nsd *d);
 void nsd_radius_stop(struct nsd *d);
 int nsd_radius_eap_backend(void *ctx, const struct ns_eapb_request *rq);
+/* status.c's "radius": each server's counters, the one used first (from
+ * 1), requests in flight, logins no server answered; NULL without. */
+json_object *nsd_radius_status_json(struct nsd *d);
 
 /* keepalive.c */
 void nsd_keepalive_start(struct nsd *d);

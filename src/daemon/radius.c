@@ -165,3 +165,32 @@ void nsd_radius_stop(struct nsd *d)
     free(r);
     d->radius = NULL;
 }
+
+json_object *nsd_radius_status_json(struct nsd *d)
+{
+    struct nsd_radius *r = d->radius;
+    if (!r)
+        return NULL;
+    json_object *o = json_object_new_object(), *list = json_object_new_array();
+    for (unsigned i = 0; i < r->n; i++) {
+        struct ns_radius_server_stats st;
+        char a[NS_ENDPOINT_STRLEN];
+        ns_radius_client_stats(r->client, i, &st);
+        json_object *s = json_object_new_object();
+        json_object_object_add(
+            s, "address", json_object_new_string(ns_endpoint_str(&d->conf.radius_server[i], a)));
+        json_object_object_add(s, "sent", json_object_new_uint64(st.sent));
+        json_object_object_add(s, "answers", json_object_new_uint64(st.answers));
+        json_object_object_add(s, "timeouts", json_object_new_uint64(st.timeouts));
+        json_object_object_add(s, "dropped", json_object_new_uint64(st.dropped));
+        json_object_array_add(list, s);
+    }
+    json_object_object_add(o, "servers", list);
+    json_object_object_add(o, "current",
+                           json_object_new_int((int)ns_radius_client_current(r->client) + 1));
+    json_object_object_add(o, "in_flight",
+                           json_object_new_int((int)ns_radius_client_in_flight(r->client)));
+    json_object_object_add(o, "gave_up",
+                           json_object_new_uint64(ns_radius_client_gave_up(r->client)));
+    return o;
+}

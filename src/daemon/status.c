@@ -319,5 +319,7 @@ json_object *nsd_status_json(struct nsd *d)
     json_object_object_add(counters, "dataplane", dataplane_counters(d));
     json_object_object_add(root, "counters", counters);
     json_object_object_add(root, "tcp", nsd_tcp_status_json(d));
+    if (d->radius)
+        json_object_object_add(root, "radius", nsd_radius_status_json(d));
     return root;
 }

@@ -31,6 +31,8 @@ struct ns_radius_client {
     unsigned cur;
     unsigned next_id;
     unsigned in_flight;
+    struct ns_radius_server_stats stats[NS_RADIUS_MAX_SERVERS];
+    uint64_t gave_up;
     struct pending p[SLOTS];
 };
 
@@ -107,6 +109,7 @@ static void send_now(struct ns_radius_client *c, struct pending *p, uint64_t now
 {
     p->tries++;
     p->due = now_ms + c->cfg.timeout_ms;
+    c->stats[p->server].sent++;
     c->ops.send(c->ops.ctx, p->server, p->pkt, p->len);
 }
 
@@ -147,7 +150,10 @@ void ns_radius_client_input(struct ns_radius_client *c, unsigned server, const u
 {
     (void)now_ms;
     int id = ns_radius_answer_id(pkt, len);
-    if (id < 0 || server >= c->cfg.n_servers || !c->p[id].used) {
+    if (server >= c->cfg.n_servers)
+        return;
+    if (id < 0 || !c->p[id].used) {
+        c->stats[server].dropped++;
         NS_DBG("radius: dropped a datagram from server %u: no request of ours", server + 1);
         return;
     }
@@ -155,11 +161,13 @@ void ns_radius_client_input(struct ns_radius_client *c, unsigned server, const u
     struct ns_eapb_answer a;
     if (ns_radius_parse_answer(pkt, len, (uint8_t)id, p->req_auth, c->secret, c->cfg.secret_len,
                                &a) != 0) {
+        c->stats[server].dropped++;
         NS_WARN("radius: dropped an answer from server %u: %s", server + 1, a.why);
         OPENSSL_cleanse(&a, sizeof(a));
         return;
     }
     uint64_t ike_sa_id = p->ike_sa_id;
+    c->stats[server].answers++;
     c->cur = server;
     release(c, p);
     c->ops.done(c->ops.ctx, ike_sa_id, &a);
@@ -170,6 +178,7 @@ void ns_radius_client_input(struct ns_radius_client *c, unsigned server, const u
  * server, or the end. */
 static void expire(struct ns_radius_client *c, struct pending *p, uint64_t now_ms)
 {
+    c->stats[p->server].timeouts++;
     if (p->tries < c->cfg.tries) {
         send_now(c, p, now_ms);
         return;
@@ -192,6 +201,7 @@ static void expire(struct ns_radius_client *c, struct pending *p, uint64_t now_m
              c->cfg.n_servers, c->cfg.tries, (unsigned long long)c->cfg.timeout_ms);
     uint64_t ike_sa_id = p->ike_sa_id;
     release(c, p);
+    c->gave_up++;
     c->ops.done(c->ops.ctx, ike_sa_id, &a);
 }
 
@@ -219,4 +229,16 @@ unsigned ns_radius_client_current(const struct ns_radius_client *c)
 unsigned ns_radius_client_in_flight(const struct ns_radius_client *c)
 {
     return c->in_flight;
+}
+
+void ns_radius_client_stats(const struct ns_radius_client *c, unsigned server,
+                            struct ns_radius_server_stats *out)
+{
+    static const struct ns_radius_server_stats none;
+    *out = server < c->cfg.n_servers ? c->stats[server] : none;
+}
+
+uint64_t ns_radius_client_gave_up(const struct ns_radius_client *c)
+{
+    return c->gave_up;
 }

@@ -66,6 +66,17 @@ void ns_radius_client_input(struct ns_radius_client *c, unsigned server, const u
 void ns_radius_client_tick(struct ns_radius_client *c, uint64_t now_ms);
 uint64_t ns_radius_client_next_wakeup(const struct ns_radius_client *c);
 
+/* What one server did, for natsecctl status: datagrams sent to it (each
+ * try), verified answers, tries that ran out without one, answers dropped
+ * by their checks. */
+struct ns_radius_server_stats {
+    uint64_t sent, answers, timeouts, dropped;
+};
+void ns_radius_client_stats(const struct ns_radius_client *c, unsigned server,
+                            struct ns_radius_server_stats *out);
+/* Requests no server answered (ops->done got UNREACHABLE). */
+uint64_t ns_radius_client_gave_up(const struct ns_radius_client *c);
+
 /* The server new requests go to first, and how many requests are in
  * flight (status and tests). */
 unsigned ns_radius_client_current(const struct ns_radius_client *c);

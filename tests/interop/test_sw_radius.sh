@@ -84,6 +84,11 @@ nsd_wait_up gw 1 10
 log_has "natsec failed over" "$(nsd_log gw)" \
   "radius: server 1 did not answer 2 tries of 500 ms; trying server 2"
 log_has "natsec" "$(nsd_log gw)" "the RADIUS server accepted user 'alice'"
+rs=$(nsd_q gw '.radius | "\(.servers[0].timeouts) \(.servers[0].answers) \(.servers[1].answers) \(.current)"')
+read -r dead_timeouts dead_answers fr_answers current <<<"$rs"
+{ [ "$dead_timeouts" -ge 2 ] && [ "$dead_answers" = 0 ] && [ "$fr_answers" -ge 1 ] && [ "$current" = 2 ]; } ||
+  fail "natsecctl status shows radius '$rs', expected server 1 timed out twice, server 2 answered and is used first"
+step "  natsecctl status: server 1 $dead_timeouts timeouts, server 2 $fr_answers answers, server $current used first"
 log_has "natsec" "$(nsd_log gw)" \
   "user 'alice' authenticated by EAP on RADIUS \(IDi '$IOP_FQDN_ID', \[peer %default\]\)"
 log_has "FreeRADIUS" "$(fr_log fr)" "Sent Access-Accept"
@@ -132,6 +137,7 @@ ms=$((($(date +%s%N) - t0) / 1000000))
 log_has "natsec refused" "$(nsd_log gw)" \
   "authentication failed: EAP on RADIUS: user 'alice': no RADIUS server answered \(2 tried, 2 tries of 500 ms each\)"
 log_has "strongSwan was told" "$(sw_log late)" "received AUTHENTICATION_FAILED notify error"
+[ "$(nsd_q gw .radius.gave_up)" = 1 ] || fail "natsecctl status counts $(nsd_q gw .radius.gave_up) logins no server answered, not 1"
 # 2 s of RADIUS timeouts, plus strongSwan's own exchanges around them.
 [ "$ms" -lt 6000 ] || fail "the refusal took $ms ms"
 step "  refused after $ms ms"

@@ -396,6 +396,16 @@ static void failover_to_second_server(void **state)
     assert_int_equal(s.done.verdict, NS_EAPB_CHALLENGE);
     assert_int_equal(ns_radius_client_in_flight(c), 0);
     assert_int_equal(ns_radius_client_next_wakeup(c), NS_RADIUS_NEVER);
+    struct ns_radius_server_stats s0, s1;
+    ns_radius_client_stats(c, 0, &s0);
+    ns_radius_client_stats(c, 1, &s1);
+    assert_int_equal(s0.sent, 2);
+    assert_int_equal(s0.timeouts, 2);
+    assert_int_equal(s0.answers, 0);
+    assert_int_equal(s1.sent, 1);
+    assert_int_equal(s1.answers, 1);
+    assert_int_equal(s1.dropped, 1); /* the forged copy */
+    assert_int_equal(ns_radius_client_gave_up(c), 0);
     /* The next login goes to the server that answered. */
     sim_start(c, 78, 3000);
     assert_int_equal(s.sent[3].server, 1);
@@ -421,6 +431,7 @@ static void all_servers_down(void **state)
     assert_int_equal(s.done.verdict, NS_EAPB_UNREACHABLE);
     assert_non_null(strstr(s.done.why, "no RADIUS server answered"));
     assert_int_equal(s.n_sent, 4);
+    assert_int_equal(ns_radius_client_gave_up(c), 1);
     sim_start(c, 6, 5000);
     assert_int_equal(ns_radius_client_in_flight(c), 1);
     ns_radius_client_cancel(c, 6);
