@@ -138,6 +138,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         require(p, "gateway", "the gateway's address");
         require(p, "remote_id", "the identity the gateway must prove");
         refuse_for_role(p, "pool", "client");
+        refuse_for_role(p, "pool6", "client");
         refuse_for_role(p, "dns", "client");
         refuse_for_role(p, "ike_sas_per_id", "client");
         refuse_for_role(p, "unique", "client");

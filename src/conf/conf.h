@@ -41,6 +41,9 @@
  * what the gateway's address pool (ike/pool.h) supports. */
 #define NS_POOL_MIN_PREFIX 12 /* a /12: 1048573 client addresses */
 #define NS_POOL_MAX_PREFIX 30 /* a /30: one client address */
+/* The same for pool6 (ike/pool6.h). */
+#define NS_POOL6_MIN_PREFIX 48  /* shorter prefixes are a site's, not a pool's */
+#define NS_POOL6_MAX_PREFIX 126 /* a /126: one client address */
 
 /* An identity as it goes into an IDi/IDr payload: type and data exactly as
  * on the wire (4 or 16 address bytes for IP types, DER for a DN). */
@@ -223,6 +226,9 @@ struct ns_conf {
      * (IPv4, at most /30 so that there is a gateway address and a client). */
     struct ns_addr pool;
     unsigned pool_prefix;
+    /* pool6: IPv6 virtual IPs, one /128 a client (X8); family 0 = none. */
+    struct ns_addr pool6;
+    unsigned pool6_prefix;
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
     /* Established IKE SAs one identity may hold (R15: one authenticated

@@ -326,6 +326,23 @@ static int set_pool(struct ns_conf_parser *p, const char *v, char *err, size_t e
     return 0;
 }
 
+static int set_pool6(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    struct ns_conf *c = p->c;
+    if (ns_conf_value_prefix(v, false, &c->pool6, &c->pool6_prefix, err, errlen) != 0)
+        return -1;
+    if (c->pool6.family != AF_INET6) {
+        snprintf(err, errlen, "'%s': pool6 is an IPv6 prefix", v);
+        return -1;
+    }
+    if (c->pool6_prefix < NS_POOL6_MIN_PREFIX || c->pool6_prefix > NS_POOL6_MAX_PREFIX) {
+        snprintf(err, errlen, "'%s': pool6 prefix length must be /%u to /%u", v,
+                 NS_POOL6_MIN_PREFIX, NS_POOL6_MAX_PREFIX);
+        return -1;
+    }
+    return 0;
+}
+
 static int dns_item(const char *item, void *arg, char *err, size_t errlen)
 {
     struct ns_conf *c = arg;
@@ -404,6 +421,7 @@ static const struct main_key main_keys[] = {
     NUM("tcp_per_source", tcp_per_source, 1, 100000),
     NUM("tcp_max_connections", tcp_max_connections, 1, 100000),
     FN("pool", set_pool),
+    FN("pool6", set_pool6),
     FN("dns", set_dns),
     NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),
     FN("unique", set_unique),

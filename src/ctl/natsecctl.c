@@ -132,6 +132,13 @@ static const char *str(json_object *o, const char *key)
     return json_object_get_string(v);
 }
 
+/* Whether key is there and not null. */
+static bool has(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && !json_object_is_type(v, json_type_null);
+}
+
 static int64_t num(json_object *o, const char *key)
 {
     json_object *v;
@@ -314,8 +321,9 @@ static void print_table(json_object *root)
            str(root, "role"), str(root, "local_id"), num(root, "uptime_s"), num(root, "pid"),
            str(root, "tun"));
     if (strcmp(str(root, "role"), "client") == 0)
-        printf("tunnel %s, virtual IP %s\n", flag(root, "tunnel_up") ? "up" : "down",
-               str(root, "virtual_ip"));
+        printf("tunnel %s, virtual IP %s%s%s\n", flag(root, "tunnel_up") ? "up" : "down",
+               str(root, "virtual_ip"), has(root, "virtual_ip6") ? ", " : "",
+               has(root, "virtual_ip6") ? str(root, "virtual_ip6") : "");
     json_object *sas = arr(root, "ike_sas");
     size_t n = sas ? json_object_array_length(sas) : 0;
     printf("%zu IKE SA%s\n", n, n == 1 ? "" : "s");
@@ -330,7 +338,8 @@ static void print_table(json_object *root)
                strcmp(str(sa, "transport"), "tcp") == 0 ? "TCP (RFC 8229)" : "UDP");
         printf("  IKE SPIs    i %s  r %s  %s\n", str(sa, "spi_i"), str(sa, "spi_r"),
                str(sa, "proposal"));
-        printf("  virtual IP  %s\n", str(sa, "virtual_ip"));
+        printf("  virtual IP  %s%s%s\n", str(sa, "virtual_ip"), has(sa, "virtual_ip6") ? ", " : "",
+               has(sa, "virtual_ip6") ? str(sa, "virtual_ip6") : "");
         print_mobike(sa);
         print_rekey("  lifetime    ", sa);
         print_keepalive(sa);

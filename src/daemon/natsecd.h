@@ -70,6 +70,7 @@ struct nsd_client_net {
     bool up;
     uint64_t ike_sa_id;
     struct ns_addr vip;
+    struct ns_addr vip6; /* family 0: none */
     struct ns_addr route_dst[NSD_MAX_ROUTES];
     unsigned route_plen[NSD_MAX_ROUTES];
     unsigned n_routes;
@@ -149,6 +150,8 @@ struct nsd {
     bool ifc_open;
     bool forwarding_was; /* gateway: net.ipv4.ip_forward before us */
     bool forwarding_set;
+    bool forwarding6_was; /* gateway with pool6: net.ipv6.conf.all.forwarding before us */
+    bool forwarding6_set;
 
     bool dataplane_on; /* the sockets and TUN are in the loop */
     struct ns_sad *sad;
@@ -282,6 +285,7 @@ json_object *nsd_keepalive_json(struct nsd *d, uint64_t ike_sa_id);
 int nsd_routes_gateway(struct nsd *d);
 void nsd_routes_gateway_down(struct nsd *d);
 void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *vip,
+                          const struct ns_addr *vip6,
                           const struct ns_ts *remote, unsigned n);
 void nsd_routes_client_down(struct nsd *d);
 

@@ -4,18 +4,39 @@
  * Gateway: the TUN device holds the pool's first host with the pool's
  * prefix length, which routes the whole pool into it, and IPv4 forwarding
  * is on, so the corporate network reaches every client's virtual IP
- * through natsecd.
+ * through natsecd; the same for pool6 and IPv6 (X8).
  *
- * Client, while connected: the virtual IP on the TUN device, and the
+ * Client, while connected: the virtual IPs (IPv4, IPv6) on the TUN device, and the
  * negotiated remote subnets routed into it in conf.route_table, which a
  * policy rule consults for every packet except natsecd's own (marked with
- * conf.fwmark). So even a full tunnel (0.0.0.0/0) never captures the IKE
- * and ESP packets that carry it. */
+ * conf.fwmark). So even a full tunnel (0.0.0.0/0, ::/0) never captures
+ * the IKE and ESP packets that carry it, and with ::/0 no IPv6 packet of
+ * the host leaves around the tunnel. */
 #include <errno.h>
 #include <string.h>
 
 #include "daemon/natsecd.h"
 #include "util/log.h"
+
+/* pool6 (X8): its second address on the TUN device with pool6's length
+ * routes the whole pool into it; IPv6 forwarding on. */
+static int gateway_pool6(struct nsd *d)
+{
+    const struct ns_conf *c = &d->conf;
+    struct ns_addr gw_addr = c->pool6;
+    gw_addr.a[15] |= 1;
+    if (ns_ifconf_add_addr(&d->ifc, &gw_addr, c->pool6_prefix) != 0)
+        return -1;
+    if (ns_ifconf_set_forwarding(AF_INET6, true, &d->forwarding6_was) != 0)
+        NS_WARN("cannot turn IPv6 forwarding on: clients reach only this host over IPv6");
+    else
+        d->forwarding6_set = true;
+    char a[NS_ADDR_STRLEN], p[NS_ADDR_STRLEN];
+    NS_INFO("%s: %s/%u, pool6 %s/%u routed into it, IPv6 forwarding on", d->tun.name,
+            ns_addr_str(&gw_addr, a), c->pool6_prefix, ns_addr_str(&c->pool6, p),
+            c->pool6_prefix);
+    return 0;
+}
 
 int nsd_routes_gateway(struct nsd *d)
 {
@@ -35,42 +56,84 @@ int nsd_routes_gateway(struct nsd *d)
     char a[NS_ADDR_STRLEN], p[NS_ADDR_STRLEN];
     NS_INFO("%s: %s/%u, pool %s/%u routed into it, IPv4 forwarding on", d->tun.name,
             ns_addr_str(&gw_addr, a), c->pool_prefix, ns_addr_str(&c->pool, p), c->pool_prefix);
-    return 0;
+    return c->pool6.family ? gateway_pool6(d) : 0;
 }
 
 void nsd_routes_gateway_down(struct nsd *d)
 {
-    /* Forwarding goes back to what it was; the address and the pool route
-     * go with ns_ifconf_cleanup. */
+    /* Forwarding goes back to what it was; the addresses and the pool
+     * routes go with ns_ifconf_cleanup. */
     if (d->forwarding_set && !d->forwarding_was)
         ns_ifconf_set_forwarding(AF_INET, false, NULL);
-    d->forwarding_set = false;
+    if (d->forwarding6_set && !d->forwarding6_was)
+        ns_ifconf_set_forwarding(AF_INET6, false, NULL);
+    d->forwarding_set = d->forwarding6_set = false;
 }
 
-/* Splits the IPv4 range lo..hi into the fewest prefixes (at most max). */
-static unsigned range_to_prefixes(uint32_t lo, uint32_t hi, struct ns_addr *dst, unsigned *plen,
-                                  unsigned max)
+/* Bit k of a, counted from the least significant. */
+static bool addr_bit(const struct ns_addr *a, unsigned k)
 {
-    unsigned n = 0;
-    uint64_t cur = lo, end = (uint64_t)hi + 1;
-    while (cur < end && n < max) {
-        unsigned bits = 32;
-        /* The largest block aligned at cur that ends before end. */
-        while (bits > 0) {
-            uint64_t size = (uint64_t)1 << (33 - bits);
-            if ((cur & (size - 1)) != 0 || cur + size > end)
+    return (a->a[ns_addr_len(a) - 1 - k / 8] >> (k % 8)) & 1u;
+}
+
+/* a with its k least significant bits set. */
+static struct ns_addr with_low_bits(struct ns_addr a, unsigned k)
+{
+    size_t len = ns_addr_len(&a);
+    for (unsigned i = 0; i < k; i++)
+        a.a[len - 1 - i / 8] |= (uint8_t)(1u << (i % 8));
+    return a;
+}
+
+static void addr_inc(struct ns_addr *a)
+{
+    for (size_t i = ns_addr_len(a); i-- > 0;)
+        if (++a->a[i] != 0)
+            break;
+}
+
+/* Splits the range lo..hi (one family) into the fewest prefixes (at most
+ * max): from lo on, each time the largest aligned block that ends by hi. */
+static unsigned range_to_prefixes(const struct ns_addr *lo, const struct ns_addr *hi,
+                                  struct ns_addr *dst, unsigned *plen, unsigned max)
+{
+    unsigned bits = (unsigned)ns_addr_len(lo) * 8, n = 0;
+    struct ns_addr cur = *lo;
+    while (n < max && bits && ns_addr_cmp(&cur, hi) <= 0) {
+        unsigned k = 0;
+        while (k < bits && !addr_bit(&cur, k)) {
+            struct ns_addr top = with_low_bits(cur, k + 1);
+            if (ns_addr_cmp(&top, hi) > 0)
                 break;
-            bits--;
+            k++;
         }
-        ns_addr_from_ipv4(&dst[n], (uint32_t)cur);
-        plen[n++] = bits;
-        cur += (uint64_t)1 << (32 - bits);
+        dst[n] = cur;
+        plen[n++] = bits - k;
+        struct ns_addr top = with_low_bits(cur, k);
+        if (ns_addr_cmp(&top, hi) >= 0)
+            break; /* also the end of the address space */
+        cur = top;
+        addr_inc(&cur);
     }
     return n;
 }
 
+/* Puts a client's virtual IP of one family on the TUN device (a /32 or
+ * /128) into *held. */
+static void client_vip(struct nsd *d, const struct ns_addr *vip, uint8_t family,
+                       struct ns_addr *held)
+{
+    char a[NS_ADDR_STRLEN];
+    if (!vip || vip->family != family)
+        return;
+    if (ns_ifconf_add_addr(&d->ifc, vip, family == AF_INET ? 32 : 128) == 0)
+        *held = *vip;
+    else
+        NS_ERR("cannot put the virtual IP %s on %s", ns_addr_str(vip, a), d->tun.name);
+}
+
 void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned n)
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n)
 {
     struct nsd_client_net *cn = &d->client;
     if (cn->up)
@@ -79,26 +142,24 @@ void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_add
     cn->up = true;
     cn->ike_sa_id = ike_sa_id;
     char a[NS_ADDR_STRLEN];
-    if (vip && vip->family == AF_INET) {
-        if (ns_ifconf_add_addr(&d->ifc, vip, 32) == 0)
-            cn->vip = *vip;
-        else
-            NS_ERR("cannot put the virtual IP %s on %s", ns_addr_str(vip, a), d->tun.name);
-    } else {
-        NS_WARN("no IPv4 virtual IP received; the tunnel carries no traffic of this host");
-    }
+    client_vip(d, vip, AF_INET, &cn->vip);
+    client_vip(d, vip6, AF_INET6, &cn->vip6);
+    if (!cn->vip.family && !cn->vip6.family)
+        NS_WARN("no virtual IP received; the tunnel carries no traffic of this host");
     unsigned n_routes = 0;
     for (unsigned i = 0; i < n; i++) {
-        if (remote[i].lo.family != AF_INET) {
-            NS_WARN("remote selector of another family than IPv4 not routed");
+        const struct ns_addr *own = remote[i].lo.family == AF_INET6 ? &cn->vip6 : &cn->vip;
+        if (!own->family) {
+            char t[NS_TS_STRLEN];
+            NS_WARN("remote selector %s not routed: no virtual IP of its family",
+                    ns_ts_str(&remote[i], t));
             continue;
         }
-        n_routes += range_to_prefixes(ns_addr_to_ipv4(&remote[i].lo),
-                                      ns_addr_to_ipv4(&remote[i].hi), &cn->route_dst[n_routes],
+        n_routes += range_to_prefixes(&remote[i].lo, &remote[i].hi, &cn->route_dst[n_routes],
                                       &cn->route_plen[n_routes], NSD_MAX_ROUTES - n_routes);
     }
-    const struct ns_addr *src = cn->vip.family ? &cn->vip : NULL;
     for (unsigned i = 0; i < n_routes; i++) {
+        const struct ns_addr *src = cn->route_dst[i].family == AF_INET6 ? &cn->vip6 : &cn->vip;
         if (ns_ifconf_add_route(&d->ifc, &cn->route_dst[i], cn->route_plen[i], src) != 0) {
             NS_ERR("cannot route %s/%u into %s", ns_addr_str(&cn->route_dst[i], a),
                    cn->route_plen[i], d->tun.name);
@@ -111,6 +172,8 @@ void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_add
     }
     if (cn->vip.family)
         NS_INFO("tunnel up: virtual IP %s on %s", ns_addr_str(&cn->vip, a), d->tun.name);
+    if (cn->vip6.family)
+        NS_INFO("tunnel up: virtual IPv6 %s on %s", ns_addr_str(&cn->vip6, a), d->tun.name);
 }
 
 void nsd_routes_client_down(struct nsd *d)
@@ -122,6 +185,8 @@ void nsd_routes_client_down(struct nsd *d)
         ns_ifconf_del_route(&d->ifc, &cn->route_dst[i], cn->route_plen[i]);
     if (cn->vip.family)
         ns_ifconf_del_addr(&d->ifc, &cn->vip, 32);
+    if (cn->vip6.family)
+        ns_ifconf_del_addr(&d->ifc, &cn->vip6, 128);
     memset(cn, 0, sizeof(*cn));
     NS_INFO("tunnel down: virtual IP and routes removed from %s", d->tun.name);
 }

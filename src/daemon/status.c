@@ -54,6 +54,13 @@ static void add_endpoint(json_object *o, const char *k, const struct ns_endpoint
         add_str(o, k, ns_endpoint_str(e, buf));
 }
 
+/* A virtual IP, or null when there is none (family 0). */
+static void add_vip(json_object *o, const char *key, const struct ns_addr *a)
+{
+    char s[NS_ADDR_STRLEN];
+    json_object_object_add(o, key, a->family ? json_object_new_string(ns_addr_str(a, s)) : NULL);
+}
+
 static json_object *ts_list(const struct ns_ts *ts, unsigned n)
 {
     json_object *a = json_object_new_array();
@@ -173,10 +180,8 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_bool(o, "forced_encap", st->forced_encap);
     add_hex(o, "spi_i", st->spi_i, 16);
     add_hex(o, "spi_r", st->spi_r, 16);
-    char vip[NS_ADDR_STRLEN];
-    json_object_object_add(o, "virtual_ip",
-                           st->vip.family ? json_object_new_string(ns_addr_str(&st->vip, vip))
-                                          : NULL);
+    add_vip(o, "virtual_ip", &st->vip);
+    add_vip(o, "virtual_ip6", &st->vip6);
     add_str(o, "proposal", st->ike_alg_str);
     add_u64(o, "age_s", (w->now_ms - st->created_ms) / 1000);
     add_u64(o, "established_s", st->established_ms ? (w->now_ms - st->established_ms) / 1000 : 0);
@@ -301,12 +306,10 @@ json_object *nsd_status_json(struct nsd *d)
     add_u64(root, "uptime_s", (ns_now_ms() - d->start_ms) / 1000);
     add_str(root, "tun", d->tun.name);
     if (d->conf.role == NS_CONF_CLIENT) {
-        char vip[NS_ADDR_STRLEN];
+        static const struct ns_addr none;
         json_object_object_add(root, "tunnel_up", json_object_new_boolean(d->client.up));
-        json_object_object_add(root, "virtual_ip",
-                               d->client.up && d->client.vip.family
-                                   ? json_object_new_string(ns_addr_str(&d->client.vip, vip))
-                                   : NULL);
+        add_vip(root, "virtual_ip", d->client.up ? &d->client.vip : &none);
+        add_vip(root, "virtual_ip6", d->client.up ? &d->client.vip6 : &none);
     }
     struct walk w = {.d = d, .list = json_object_new_array(), .now_ms = now};
     ns_ike_engine_foreach(d->engine, sa_json, &w);

@@ -178,14 +178,14 @@ static void op_path_changed(void *ctx, uint64_t ike_sa_id, const struct ns_endpo
 }
 
 static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                         const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                         unsigned n_dns)
+                         const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                         const struct ns_addr *dns, unsigned n_dns)
 {
     struct nsd *d = ctx;
     nsd_reconnect_up(d);
     if (nsd_transport_client_up(d, ike_sa_id))
         return;
-    nsd_routes_client_up(d, ike_sa_id, vip, remote, n);
+    nsd_routes_client_up(d, ike_sa_id, vip, vip6, remote, n);
     for (unsigned i = 0; i < n_dns; i++) {
         char a[NS_ADDR_STRLEN];
         /* natsecd does not rewrite the resolver configuration; it shows it. */

@@ -32,20 +32,38 @@ static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
 
 /* ================= initiator (client) ================= */
 
+/* Whether a client's [peer] section routes IPv6 into the tunnel: then it
+ * asks for an IPv6 virtual IP too (X8). */
+static bool peer_wants_ipv6(const struct ns_conf_peer *p)
+{
+    for (unsigned i = 0; i < p->n_subnets; i++)
+        if (p->subnets[i].lo.family == AF_INET6)
+            return true;
+    return false;
+}
+
+static void ts_any(struct ns_ts *ts, uint8_t family)
+{
+    struct ns_addr any;
+    memset(&any, 0, sizeof(any));
+    any.family = family;
+    ns_ts_from_addr(ts, &any);
+    memset(ts->hi.a, 0xff, ns_addr_len(&any));
+}
+
 static void client_traffic_selectors(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
                                      struct ns_ike_prop_ts *pt)
 {
-    /* TSi: any IPv4 address, the family of the virtual IP we ask for
-     * whatever the outer one (an IPv6 path carries IPv4 inside); the
-     * gateway narrows it to the virtual IP it gives us. TSr: the subnets
+    /* TSi: any address of each family we ask a virtual IP of, whatever the
+     * outer family (an IPv6 path carries IPv4 inside and the reverse); the
+     * gateway narrows them to the virtual IPs it gives us. TSr: the subnets
      * we route into the tunnel. */
     (void)e;
-    struct ns_addr any;
-    memset(&any, 0, sizeof(any));
-    any.family = AF_INET;
-    ns_ts_from_addr(&pt->tsi[0], &any);
-    memset(pt->tsi[0].hi.a, 0xff, ns_addr_len(&any));
     const struct ns_conf_peer *p = sa->peer;
+    pt->n_tsi = 0;
+    ts_any(&pt->tsi[pt->n_tsi++], AF_INET);
+    if (peer_wants_ipv6(p))
+        ts_any(&pt->tsi[pt->n_tsi++], AF_INET6);
     pt->n_tsr = p->n_subnets < NS_CONF_MAX_SUBNETS ? p->n_subnets : NS_CONF_MAX_SUBNETS;
     memcpy(pt->tsr, p->subnets, pt->n_tsr * sizeof(struct ns_ts));
     if (pt->n_tsr == 0) {
@@ -60,6 +78,7 @@ static void client_transport_selectors(const struct ns_ikesa *sa, struct ns_ike_
 {
     ns_ts_from_addr(&pt->tsi[0], &sa->local.addr);
     ns_ts_from_addr(&pt->tsr[0], &sa->remote.addr);
+    pt->n_tsi = 1;
     pt->n_tsr = 1;
 }
 
@@ -85,12 +104,17 @@ int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa
     return 0;
 }
 
+/* INTERNAL_IP6_ADDRESS: the address and a prefix length (RFC 7296 3.15.1). */
+#define CP_IP6_ADDR_LEN 17
+
 /* The CP request: an IPv4 address (the one we had, when we had one: the
- * gateway gives it back if it is free and ours, RFC 7296 3.15.1) and DNS. */
-void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint)
+ * gateway gives it back if it is free and ours, RFC 7296 3.15.1) and DNS;
+ * with want_ipv6 an IPv6 address (a /128) and IPv6 DNS too (X8). */
+void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint,
+                                      const struct ns_addr *hint6, bool want_ipv6)
 {
     struct ns_ike_cp cp;
-    uint8_t addr[4];
+    uint8_t addr[4], addr6[CP_IP6_ADDR_LEN];
     memset(&cp, 0, sizeof(cp));
     cp.type = NS_CFG_REQUEST;
     cp.attr[0].type = NS_CP_INTERNAL_IP4_ADDRESS;
@@ -101,10 +125,46 @@ void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_
     }
     cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
     cp.n = 2;
+    if (want_ipv6) {
+        struct ns_ike_cp_attr *a = &cp.attr[cp.n++];
+        a->type = NS_CP_INTERNAL_IP6_ADDRESS;
+        if (hint6 && hint6->family == AF_INET6) {
+            memcpy(addr6, hint6->a, 16);
+            addr6[16] = 128;
+            a->data = addr6;
+            a->len = CP_IP6_ADDR_LEN;
+        }
+        cp.attr[cp.n++].type = NS_CP_INTERNAL_IP6_DNS;
+    }
     ns_ike_add_cp(b, &cp);
 }
 
-/* The CP reply: our virtual IP and DNS servers. */
+/* One attribute of a CP reply into sa: a virtual IP (the first of each
+ * family counts) or a DNS server; others, and wrong lengths, are ignored. */
+static void client_cp_attr(struct ns_ikesa *sa, const struct ns_ike_cp_attr *a)
+{
+    struct ns_addr addr;
+    memset(&addr, 0, sizeof(addr));
+    if ((a->type == NS_CP_INTERNAL_IP4_ADDRESS || a->type == NS_CP_INTERNAL_IP4_DNS) &&
+        a->len == 4) {
+        ns_addr_from_ipv4(&addr, ns_get_u32(a->data));
+    } else if ((a->type == NS_CP_INTERNAL_IP6_ADDRESS && a->len == CP_IP6_ADDR_LEN) ||
+               (a->type == NS_CP_INTERNAL_IP6_DNS && a->len == 16)) {
+        addr.family = AF_INET6;
+        memcpy(addr.a, a->data, 16);
+    } else {
+        return;
+    }
+    if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
+        sa->vip = addr;
+    else if (a->type == NS_CP_INTERNAL_IP6_ADDRESS && !sa->vip6.family)
+        sa->vip6 = addr;
+    else if ((a->type == NS_CP_INTERNAL_IP4_DNS || a->type == NS_CP_INTERNAL_IP6_DNS) &&
+             sa->n_dns < NS_CONF_MAX_DNS)
+        sa->dns[sa->n_dns++] = addr;
+}
+
+/* The CP reply: our virtual IPs and DNS servers; at least one virtual IP. */
 static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
 {
     const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
@@ -113,18 +173,10 @@ static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
         return false;
     sa->n_dns = 0;
     memset(&sa->vip, 0, sizeof(sa->vip));
-    for (unsigned i = 0; i < cp.n; i++) {
-        const struct ns_ike_cp_attr *a = &cp.attr[i];
-        if (a->len != 4)
-            continue;
-        struct ns_addr addr;
-        ns_addr_from_ipv4(&addr, ns_get_u32(a->data));
-        if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
-            sa->vip = addr;
-        else if (a->type == NS_CP_INTERNAL_IP4_DNS && sa->n_dns < NS_CONF_MAX_DNS)
-            sa->dns[sa->n_dns++] = addr;
-    }
-    return sa->vip.family != 0;
+    memset(&sa->vip6, 0, sizeof(sa->vip6));
+    for (unsigned i = 0; i < cp.n; i++)
+        client_cp_attr(sa, &cp.attr[i]);
+    return sa->vip.family != 0 || sa->vip6.family != 0;
 }
 
 /* The gateway's CHILD_SA answer; a reason when it is not acceptable. */
@@ -165,7 +217,7 @@ const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *s
         memcpy(tsr->ts, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
         tsr->n = tt.n_tsr;
     }
-    if (!sa->prop || !ns_ts_check_narrowed(sa->prop->tsi, 1, tsi->ts, tsi->n, &sa->vip) ||
+    if (!sa->prop || !ns_ts_check_narrowed(sa->prop->tsi, sa->prop->n_tsi, tsi->ts, tsi->n, &sa->vip) ||
         !ns_ts_check_narrowed(sa->prop->tsr, sa->prop->n_tsr, tsr->ts, tsr->n, NULL))
         return "the gateway's traffic selectors are not within what we asked";
     struct ns_child_params cp = {
@@ -213,9 +265,10 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
 {
     const struct ns_ike_payload *p = ns_ike_find(in, NS_PL_CP);
     struct ns_ike_cp cp;
-    struct ns_addr prefer;
-    bool asked = false;
+    struct ns_addr prefer, prefer6;
+    bool asked = false, asked6 = false;
     memset(&prefer, 0, sizeof(prefer));
+    memset(&prefer6, 0, sizeof(prefer6));
     if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REQUEST)
         return NS_N_FAILED_CP_REQUIRED;
     for (unsigned i = 0; i < cp.n; i++) {
@@ -224,14 +277,32 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
             asked = true;
             if (a->len == 4 && ns_get_u32(a->data) != 0)
                 ns_addr_from_ipv4(&prefer, ns_get_u32(a->data));
+        } else if (a->type == NS_CP_INTERNAL_IP6_ADDRESS) {
+            asked6 = true;
+            if (a->len == CP_IP6_ADDR_LEN) {
+                prefer6.family = AF_INET6;
+                memcpy(prefer6.a, a->data, 16);
+            }
         }
         gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
+        gc->dns6_asked |= a->type == NS_CP_INTERNAL_IP6_DNS;
+    }
+    /* An IPv6 address only from pool6: without one, IPv4 alone, or
+     * nothing for a client that asked IPv6 alone. */
+    asked6 = asked6 && e->pool6;
+    if (!asked && !asked6)
+        return NS_N_FAILED_CP_REQUIRED;
+    uint64_t owner = ns_eng_vip_owner(e, &sa->remote_id);
+    if (asked6 && ns_pool6_alloc(e->pool6, &prefer6, owner, &sa->vip6) != 0) {
+        NS_WARN("ike: IKE SA %016llx: the IPv6 virtual IP pool (pool6) is exhausted",
+                (unsigned long long)sa->id);
+        return NS_N_INTERNAL_ADDRESS_FAILURE;
     }
     if (!asked)
-        return NS_N_FAILED_CP_REQUIRED;
+        return 0;
     if (sa->eap && sa->eap->have_framed_ip)
         return gw_framed_vip(e, sa);
-    if (ns_pool_alloc(e->pool, &prefer, ns_eng_vip_owner(e, &sa->remote_id), &sa->vip) != 0) {
+    if (ns_pool_alloc(e->pool, &prefer, owner, &sa->vip) != 0) {
         NS_WARN("ike: IKE SA %016llx: the virtual IP pool is exhausted",
                 (unsigned long long)sa->id);
         return NS_N_INTERNAL_ADDRESS_FAILURE;
@@ -278,8 +349,9 @@ static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
         return NS_N_TS_UNACCEPTABLE;
     /* No subnets configured means this identity may reach nothing: never
      * an implicit any-to-any (R9). */
-    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, peer->subnets, peer->n_subnets,
-                             gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr, NS_SA_MAX_TS) != NS_TS_OK)
+    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, &sa->vip6, peer->subnets,
+                             peer->n_subnets, gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr,
+                             NS_SA_MAX_TS) != NS_TS_OK)
         return NS_N_TS_UNACCEPTABLE;
     return 0;
 }
@@ -370,17 +442,28 @@ uint16_t ns_eng_auth_child_grant(struct ns_ike_engine *e, struct ns_ikesa *sa,
 void ns_eng_auth_child_add_cp_reply(struct ns_ike_engine *e, struct ns_ike_builder *b,
                                     const struct ns_ikesa *sa, const struct ns_auth_gw_child *gc)
 {
-    uint8_t addr[4], dns[NS_CONF_MAX_DNS][4];
+    uint8_t addr[4], addr6[CP_IP6_ADDR_LEN], dns[NS_CONF_MAX_DNS][4];
     struct ns_ike_cp cp;
     memset(&cp, 0, sizeof(cp));
     cp.type = NS_CFG_REPLY;
-    ns_put_u32(addr, ns_addr_to_ipv4(&sa->vip));
-    cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, addr, 4};
-    for (unsigned i = 0; gc->dns_asked && i < e->conf->n_dns && i < NS_CONF_MAX_DNS; i++) {
-        if (e->conf->dns[i].family != AF_INET)
-            continue;
-        ns_put_u32(dns[i], ns_addr_to_ipv4(&e->conf->dns[i]));
-        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, dns[i], 4};
+    if (sa->vip.family) {
+        ns_put_u32(addr, ns_addr_to_ipv4(&sa->vip));
+        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_ADDRESS, addr, 4};
+    }
+    if (sa->vip6.family) {
+        memcpy(addr6, sa->vip6.a, 16);
+        addr6[16] = 128; /* each client one address */
+        cp.attr[cp.n++] =
+            (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP6_ADDRESS, addr6, CP_IP6_ADDR_LEN};
+    }
+    for (unsigned i = 0; i < e->conf->n_dns && i < NS_CONF_MAX_DNS; i++) {
+        const struct ns_addr *d = &e->conf->dns[i];
+        if (d->family == AF_INET && gc->dns_asked) {
+            ns_put_u32(dns[i], ns_addr_to_ipv4(d));
+            cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP4_DNS, dns[i], 4};
+        } else if (d->family == AF_INET6 && gc->dns6_asked) {
+            cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP6_DNS, d->a, 16};
+        }
     }
     ns_ike_add_cp(b, &cp);
 }

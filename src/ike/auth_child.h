@@ -14,10 +14,13 @@
 /* ---- client ---- */
 /* The traffic selectors we ask for, into sa->prop (allocated here):
  * transport mode (sa->want_transport) our address to the gateway's, else
- * any address of our family to the configured subnets. -1: no memory. */
+ * any address of IPv4, and of IPv6 when a subnet is IPv6 (X8), to the
+ * configured subnets. -1: no memory. */
 int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Appends the CP request: an IPv4 address (hint, when it is one) and DNS. */
-void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint);
+/* Appends the CP request: an IPv4 address (hint, when it is one) and DNS;
+ * with want_ipv6 an IPv6 address (hint6, when it is one) and IPv6 DNS. */
+void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint,
+                                      const struct ns_addr *hint6, bool want_ipv6);
 /* Checks the gateway's CHILD_SA answer in and installs the CHILD_SA (its
  * selectors into *tsi and *tsr). NULL, or the reason it is not acceptable. */
 const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *sa,
@@ -30,7 +33,8 @@ struct ns_auth_gw_child {
     struct ns_sa_choice choice;
     uint32_t spi_in;
     bool transport;
-    bool dns_asked;
+    bool dns_asked;  /* INTERNAL_IP4_DNS in the request */
+    bool dns6_asked; /* INTERNAL_IP6_DNS (X8) */
     struct ns_ts tsi[NS_SA_MAX_TS], tsr[NS_SA_MAX_TS];
     unsigned n_tsi, n_tsr;
     struct ns_addr orig_src, orig_dst; /* transport mode through a NAT (R2) */

@@ -194,10 +194,11 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
-        ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint);
+        ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint, &e->client_vip6_hint,
+                                         sa->prop->n_tsi > 1);
     ns_eng_mobike_auth_add(e, sa, &b);
     ns_ike_add_sa(&b, &offer);
-    ns_ike_add_ts(&b, NS_PL_TSI, sa->prop->tsi, 1);
+    ns_ike_add_ts(&b, NS_PL_TSI, sa->prop->tsi, sa->prop->n_tsi);
     ns_ike_add_ts(&b, NS_PL_TSR, sa->prop->tsr, sa->prop->n_tsr);
     return ns_eng_sk_end(e, sa, &b);
 }
@@ -324,9 +325,11 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     if (sa->vip.family)
         e->client_vip_hint = sa->vip;
+    if (sa->vip6.family)
+        e->client_vip6_hint = sa->vip6;
     ns_eng_mobike_auth_seen(e, sa, in, sa->want_transport);
     if (e->ops.client_up)
-        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, tsr.ts, tsr.n, sa->dns, sa->n_dns);
+        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, &sa->vip6, tsr.ts, tsr.n, sa->dns, sa->n_dns);
 }
 
 /* ================= responder (gateway) ================= */

@@ -30,6 +30,13 @@ static int engine_role_init(struct ns_ike_engine *e)
             NS_ERR("ike: cannot make the virtual IP pool (/%u)", c->pool_prefix);
             return -1;
         }
+        if (c->pool6.family) {
+            e->pool6 = ns_pool6_new(&c->pool6, c->pool6_prefix);
+            if (!e->pool6) {
+                NS_ERR("ike: cannot make the IPv6 virtual IP pool (/%u)", c->pool6_prefix);
+                return -1;
+            }
+        }
         return 0;
     }
     if (c->role != NS_CONF_CLIENT || c->n_peers == 0)
@@ -81,6 +88,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
             ns_eng_sa_free(e, NS_CONTAINER_OF(e->by_id.b[i], struct ns_ikesa, by_id));
     ns_cookie_clear(&e->cookie);
     ns_pool_free(e->pool);
+    ns_pool6_free(e->pool6);
     ns_htab_free(&e->by_id);
     ns_htab_free(&e->by_init);
     ns_htab_free(&e->by_ident);

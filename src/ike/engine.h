@@ -127,10 +127,11 @@ struct ns_ike_ops {
                          const struct ns_endpoint *peer, bool udp_encap);
 
     /* Client only (optional on a gateway). The tunnel is up: configure the
-     * TUN device with vip, route the n remote subnets into it, use the
+     * TUN device with vip and vip6 (either may be of family 0: none),
+     * route the n remote subnets into it, use the
      * n_dns DNS servers (may be 0). Called after child_up. */
     void (*client_up)(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                      const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
+                      const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
                       unsigned n_dns);
     /* Client only (optional on a gateway). The connection is down (after
      * child_down for its CHILD_SAs), or a connect attempt failed. This is
@@ -346,7 +347,8 @@ struct ns_ike_sa_status {
     bool fragmentation;               /* both offered IKE fragmentation (RFC 7383) */
     bool udp_encap;                   /* ESP in UDP: a NAT either side, or forced */
     bool forced_encap;
-    struct ns_addr vip; /* the virtual IP (assigned or received); family 0 = none */
+    struct ns_addr vip;  /* the virtual IP (assigned or received); family 0 = none */
+    struct ns_addr vip6; /* the IPv6 one (X8); family 0 = none */
     struct ns_proposal ike_alg;
     char ike_alg_str[NS_IKE_ALG_STRLEN];
     struct ns_ike_child_status child[NS_IKE_STATUS_MAX_CHILD];

@@ -268,7 +268,10 @@ void ns_eng_vip_release(struct ns_ike_engine *e, struct ns_ikesa *sa)
     /* Only a gateway has a pool, and its SAs' addresses come from it. */
     if (e->pool && sa->vip.family)
         ns_pool_release(e->pool, &sa->vip);
+    if (e->pool6 && sa->vip6.family)
+        ns_pool6_release(e->pool6, &sa->vip6);
     memset(&sa->vip, 0, sizeof(sa->vip));
+    memset(&sa->vip6, 0, sizeof(sa->vip6));
 }
 
 void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_down_reason why)

@@ -28,6 +28,7 @@
 #include "ike/halfopen.h"
 #include "ike/msg.h"
 #include "ike/pool.h"
+#include "ike/pool6.h"
 #include "ike/sa_state.h"
 #include "util/addr.h"
 #include "util/ratelimit.h"
@@ -189,8 +190,8 @@ struct ns_ike_rx {
 
 /* The traffic selectors a client asked for in IKE_AUTH (auth_child.c). */
 struct ns_ike_prop_ts {
-    struct ns_ts tsi[1], tsr[NS_CONF_MAX_SUBNETS];
-    unsigned n_tsr;
+    struct ns_ts tsi[2], tsr[NS_CONF_MAX_SUBNETS]; /* tsi: IPv4, then IPv6 when asked (X8) */
+    unsigned n_tsi, n_tsr;
 };
 
 /* An intrusive hash chain link (sa_table.c). */
@@ -256,6 +257,7 @@ struct ns_ikesa {
     /* Configuration payload. */
     struct ns_addr vip; /* gateway: taken from the pool (given back by
                            ns_eng_vip_release); client: received */
+    struct ns_addr vip6; /* the same from pool6 (X8); family 0 = none */
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
     bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
@@ -332,6 +334,7 @@ struct ns_ike_engine {
 
     struct ns_cookie_ctx cookie; /* gateway */
     struct ns_pool *pool;        /* gateway */
+    struct ns_pool6 *pool6;      /* gateway with pool6, else NULL */
 
     /* Client: the one connection, and the peer section of the gateway. */
     struct ns_ikesa *client_sa;
@@ -339,6 +342,7 @@ struct ns_ike_engine {
     /* Client: the virtual IP received last, asked for again when it
      * reconnects (family 0: none; the gateway decides, R6). */
     struct ns_addr client_vip_hint;
+    struct ns_addr client_vip6_hint; /* the same for the IPv6 virtual IP */
 
     uint64_t child_seq; /* CHILD_SAs installed so far (ns_ike_child.install_seq) */
 
@@ -420,7 +424,7 @@ bool ns_eng_sa_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_s
  * accepted. */
 bool ns_eng_child_state(struct ns_ike_engine *e, struct ns_ike_child *c, enum ns_child_state st,
                         const char *why);
-/* A gateway's virtual IP goes back to its pool and the SA holds none. */
+/* A gateway's virtual IPs go back to their pools and the SA holds none. */
 void ns_eng_vip_release(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Keys derived (after IKE_SA_INIT, or from the IKE SA a re-key replaced). */
 static inline bool ns_eng_sa_keyed(const struct ns_ikesa *sa)

@@ -189,7 +189,9 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
     fresh->n_del = old->n_del;
     old->n_del = 0;
     fresh->vip = old->vip;
-    memset(&old->vip, 0, sizeof(old->vip)); /* the new one holds it now */
+    fresh->vip6 = old->vip6;
+    memset(&old->vip, 0, sizeof(old->vip)); /* the new one holds them now */
+    memset(&old->vip6, 0, sizeof(old->vip6));
     memcpy(fresh->dns, old->dns, sizeof(old->dns));
     fresh->n_dns = old->n_dns;
     /* The ESP SAs carry the line's id: the new IKE SA answers to it. */

@@ -72,15 +72,22 @@ const char *ns_eng_notify_name(uint16_t type)
 void ns_eng_log_established(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
     char li[NS_CONF_ID_STRLEN], ri[NS_CONF_ID_STRLEN];
-    char le[NS_ENDPOINT_STRLEN], re[NS_ENDPOINT_STRLEN], vip[NS_ADDR_STRLEN];
+    char le[NS_ENDPOINT_STRLEN], re[NS_ENDPOINT_STRLEN], vip[NS_ADDR_STRLEN],
+        vip6[NS_ADDR_STRLEN + 2];
+    if (sa->vip6.family) {
+        vip6[0] = ' ';
+        ns_addr_str(&sa->vip6, vip6 + 1);
+    } else {
+        vip6[0] = 0;
+    }
     NS_INFO("ike: IKE SA %016llx established: local '%s' %s, remote '%s' %s, "
             "NAT: local %s, "
-            "remote %s%s, virtual IP %s",
+            "remote %s%s, virtual IP %s%s",
             (unsigned long long)sa->id, ns_eng_id_str(&e->conf->local_id, li),
             ns_endpoint_str(&sa->local, le), ns_eng_id_str(&sa->remote_id, ri),
             ns_endpoint_str(&sa->remote, re), sa->nat_local ? "yes" : "no",
             sa->nat_remote ? "yes" : "no", e->conf->force_encap ? " (encapsulation forced)" : "",
-            sa->vip.family ? ns_addr_str(&sa->vip, vip) : "none");
+            sa->vip.family ? ns_addr_str(&sa->vip, vip) : "none", vip6);
 }
 
 static void child_status(const struct ns_ike_child *c, struct ns_ike_child_status *out)
@@ -123,6 +130,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->udp_encap = ns_eng_udp_encap(e, sa);
     st->forced_encap = e->conf->force_encap;
     st->vip = sa->vip;
+    st->vip6 = sa->vip6;
     st->ike_alg = sa->ike_alg;
     if (sa->ike_alg.protocol)
         ns_proposal_str(&sa->ike_alg, st->ike_alg_str, sizeof(st->ike_alg_str));

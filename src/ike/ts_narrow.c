@@ -52,23 +52,15 @@ unsigned ns_ts_narrow_list(const struct ns_ts *offered, unsigned n_offered,
     return n;
 }
 
-int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_ts *tsr,
-                         unsigned n_tsr, const struct ns_addr *vip, const struct ns_ts *allowed,
-                         unsigned n_allowed, struct ns_ts *out_tsi, unsigned *n_out_tsi,
-                         struct ns_ts *out_tsr, unsigned *n_out_tsr, unsigned max)
+/* Appends to out the client's selectors narrowed to vip: exactly its
+ * virtual IP, whatever it asked for (any, or a placeholder), keeping its
+ * protocol/port limits. A selector that does not contain the vip (its
+ * pre-NAT private address, say) gives nothing. */
+static unsigned narrow_to_vip(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_addr *vip,
+                              struct ns_ts *out, unsigned n, unsigned max)
 {
-    *n_out_tsi = 0;
-    *n_out_tsr = 0;
-    if (!vip || vip->family == 0)
-        return NS_TS_UNACCEPTABLE;
-
-    /* TSi: the client's side is exactly its virtual IP, whatever it asked
-     * for (any, or a placeholder), keeping its protocol/port limits. A
-     * selector that does not contain the vip (its pre-NAT private address,
-     * say) gives nothing. */
     struct ns_ts vip_ts;
     ns_ts_from_addr(&vip_ts, vip);
-    unsigned ni = 0;
     for (unsigned i = 0; i < n_tsi; i++) {
         struct ns_ts t;
         if (ns_ts_is_placeholder(&tsi[i]) && tsi[i].lo.family == vip->family) {
@@ -77,11 +69,39 @@ int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct n
         } else if (!ns_ts_intersect(&tsi[i], &vip_ts, &t)) {
             continue;
         }
-        ni = add_unique(out_tsi, ni, max, &t);
+        n = add_unique(out, n, max, &t);
     }
+    return n;
+}
 
-    /* TSr: only what both the client asked for and its identity may reach. */
-    unsigned nr = ns_ts_narrow_list(tsr, n_tsr, allowed, n_allowed, out_tsr, max);
+int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_ts *tsr,
+                         unsigned n_tsr, const struct ns_addr *vip, const struct ns_addr *vip6,
+                         const struct ns_ts *allowed, unsigned n_allowed, struct ns_ts *out_tsi,
+                         unsigned *n_out_tsi, struct ns_ts *out_tsr, unsigned *n_out_tsr,
+                         unsigned max)
+{
+    *n_out_tsi = 0;
+    *n_out_tsr = 0;
+    bool have4 = vip && vip->family, have6 = vip6 && vip6->family;
+    if (!have4 && !have6)
+        return NS_TS_UNACCEPTABLE;
+
+    unsigned ni = have4 ? narrow_to_vip(tsi, n_tsi, vip, out_tsi, 0, max) : 0;
+    if (have6)
+        ni = narrow_to_vip(tsi, n_tsi, vip6, out_tsi, ni, max);
+
+    /* TSr: only what both the client asked for and its identity may reach,
+     * and only of a family TSi kept: the SA could not carry the rest. */
+    struct ns_ts r[NS_TS_NARROW_MAX];
+    unsigned cap = max < NS_TS_NARROW_MAX ? max : NS_TS_NARROW_MAX;
+    unsigned nn = ns_ts_narrow_list(tsr, n_tsr, allowed, n_allowed, r, cap), nr = 0;
+    for (unsigned k = 0; k < nn; k++) {
+        bool kept = false;
+        for (unsigned i = 0; i < ni && !kept; i++)
+            kept = out_tsi[i].lo.family == r[k].lo.family;
+        if (kept)
+            out_tsr[nr++] = r[k];
+    }
     if (ni == 0 || nr == 0)
         return NS_TS_UNACCEPTABLE;
     *n_out_tsi = ni;

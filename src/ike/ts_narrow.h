@@ -37,17 +37,24 @@ unsigned ns_ts_narrow_list(const struct ns_ts *offered, unsigned n_offered,
                            const struct ns_ts *policy, unsigned n_policy, struct ns_ts *out,
                            unsigned max);
 
+/* The most selectors one narrowing keeps per side. */
+#define NS_TS_NARROW_MAX 32
+
 /* Gateway (responder) narrowing for one client.
  *   tsi/n_tsi, tsr/n_tsr: the client's proposal (its side, our side).
- *   vip: the virtual IP assigned to the client (from the pool).
+ *   vip, vip6: the virtual IPs assigned to the client (from the pools;
+ *     NULL or family 0: none, but not both).
  *   allowed/n_allowed: the subnets this identity may reach.
- * Writes the narrowed TSi (the vip, once per protocol/port restriction the
- * client gave) and TSr, at most max each. Returns NS_TS_OK, or
- * NS_TS_UNACCEPTABLE when either side ends up empty. */
+ * Writes the narrowed TSi (each vip, once per protocol/port restriction
+ * the client gave in its family) and TSr (of the families TSi kept: both
+ * in one CHILD_SA when the client has both virtual IPs, X8), at most max
+ * each. Returns NS_TS_OK, or NS_TS_UNACCEPTABLE when either side ends up
+ * empty. */
 int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_ts *tsr,
-                         unsigned n_tsr, const struct ns_addr *vip, const struct ns_ts *allowed,
-                         unsigned n_allowed, struct ns_ts *out_tsi, unsigned *n_out_tsi,
-                         struct ns_ts *out_tsr, unsigned *n_out_tsr, unsigned max);
+                         unsigned n_tsr, const struct ns_addr *vip, const struct ns_addr *vip6,
+                         const struct ns_ts *allowed, unsigned n_allowed, struct ns_ts *out_tsi,
+                         unsigned *n_out_tsi, struct ns_ts *out_tsr, unsigned *n_out_tsr,
+                         unsigned max);
 
 /* Client (initiator): whether the responder's selectors got[0..n_got) are a
  * non-empty narrowing of what we proposed: each lies within one of

@@ -100,10 +100,11 @@ void load_inflight_del(struct client *c)
 }
 
 static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                         const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                         unsigned n_dns)
+                         const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                         const struct ns_addr *dns, unsigned n_dns)
 {
     (void)ike_sa_id;
+    (void)vip6;
     (void)remote;
     (void)n;
     (void)dns;

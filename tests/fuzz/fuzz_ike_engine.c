@@ -637,9 +637,10 @@ static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *loc
 }
 
 static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                          unsigned n_dns)
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                          const struct ns_addr *dns, unsigned n_dns)
 {
+    (void)vip6;
     struct host *h = ctx;
     (void)id;
     (void)remote;

@@ -22,13 +22,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export NATSEC_IPV6=1
 netns_init
 nsd_check_build
-inet_create
-gw_create
-gw6_add
-nat_create nat1 "$NAT1_PUB"
-client_create c1 nat1 "$C1_ADDR"
-pub6_create pub6
-nat66_create
+topo6_setup
 
 nsd_conf_gateway gw dpd=2
 nsd_corp_peers gw alice@corp.example bob@corp.example carol@corp.example

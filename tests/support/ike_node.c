@@ -77,13 +77,14 @@ void ike_node_peer_moved(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint
 }
 
 void ike_node_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                        const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                        unsigned n_dns)
+                        const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                        const struct ns_addr *dns, unsigned n_dns)
 {
     struct ike_node *node = ctx;
     node->n_client_up++;
     node->up_id = ike_sa_id;
     node->vip = *vip;
+    node->vip6 = *vip6;
     node->n_routes = n < IKE_NODE_MAX_ROUTES ? n : IKE_NODE_MAX_ROUTES;
     memcpy(node->routes, remote, node->n_routes * sizeof(*remote));
     node->n_dns = n_dns < IKE_NODE_MAX_DNS ? n_dns : IKE_NODE_MAX_DNS;

@@ -48,7 +48,7 @@ struct ike_node {
     /* client_up: how often, and the last call's IKE SA and settings. */
     unsigned n_client_up;
     uint64_t up_id;
-    struct ns_addr vip;
+    struct ns_addr vip, vip6;
     struct ns_ts routes[IKE_NODE_MAX_ROUTES];
     unsigned n_routes;
     struct ns_addr dns[IKE_NODE_MAX_DNS];
@@ -84,8 +84,8 @@ void ike_node_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi);
 void ike_node_peer_moved(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
                          const struct ns_endpoint *peer);
 void ike_node_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                        const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                        unsigned n_dns);
+                        const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                        const struct ns_addr *dns, unsigned n_dns);
 void ike_node_client_down(void *ctx, enum ns_ike_down_reason reason);
 
 /* All of the above (ike_net_node_start adds ctx and the SPI pool). */

@@ -370,6 +370,14 @@ static void listen_both_versions(void **state)
             &c);
     assert_true(c.listen_dual);
     assert_addr(&c.listen, "::");
+    assert_int_equal(c.pool6.family, 0); /* no pool6 unless configured */
+    ns_conf_free(&c);
+    load_ok("[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+            "pool6 = 2001:db8:99::/64\n"
+            "[peer a@b.example]\npsk = 0123456789abcdef\nsubnets = 2001:db8:c0::/64\n",
+            &c);
+    assert_addr(&c.pool6, "2001:db8:99::");
+    assert_int_equal(c.pool6_prefix, 64);
     ns_conf_free(&c);
     load_ok("[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
             "listen = 198.51.100.1\n"
@@ -562,6 +570,12 @@ static const struct bad_case bad_cases[] = {
      "two addresses must be the wildcards 0.0.0.0 and ::"},
     {GW_HEAD "listen = 0.0.0.0, 0.0.0.0\n" GW_PEER, 5, "two addresses must be the wildcards"},
     {GW_HEAD "listen = 0.0.0.0, ::, ::\n" GW_PEER, 5, "at most two addresses"},
+    /* X8: pool6 is an IPv6 prefix of a size the pool supports, a gateway's. */
+    {GW_HEAD "pool6 = 10.0.0.0/24\n" GW_PEER, 5, "pool6 is an IPv6 prefix"},
+    {GW_HEAD "pool6 = 2001:db8::/127\n" GW_PEER, 5, "pool6 prefix length must be /48 to /126"},
+    {GW_HEAD "pool6 = 2001:db8::/32\n" GW_PEER, 5, "pool6 prefix length must be /48 to /126"},
+    {GW_HEAD "pool6 = 2001:db8::1/64\n" GW_PEER, 5, "host bits set"},
+    {CL_HEAD "pool6 = 2001:db8::/64\n" CL_PEER, 6, "'pool6' is not a client setting"},
 };
 
 /* R15: the unique-ID policy's three values and the per-identity limit on

@@ -124,9 +124,10 @@ static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 }
 
 static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
-                          unsigned n_dns)
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
+                          const struct ns_addr *dns, unsigned n_dns)
 {
+    (void)vip6;
     (void)id;
     (void)vip;
     (void)dns;

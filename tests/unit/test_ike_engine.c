@@ -55,7 +55,7 @@ struct node {
     unsigned n_down;
     struct ike_sim_spis spis;
     unsigned n_up;
-    struct ns_addr vip;
+    struct ns_addr vip, vip6;
     struct ns_ts routes[8];
     unsigned n_routes;
     struct ns_addr dns[4];
@@ -237,13 +237,14 @@ static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *loc
 }
 
 static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
-                          unsigned n_dns)
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
+                          const struct ns_addr *dns, unsigned n_dns)
 {
     (void)id;
     struct node *n = ctx;
     n->n_up++;
     n->vip = *vip;
+    n->vip6 = *vip6;
     n->n_routes = nr < 8 ? nr : 8;
     memcpy(n->routes, remote, n->n_routes * sizeof(*remote));
     n->n_dns = n_dns < 4 ? n_dns : 4;
@@ -272,6 +273,8 @@ struct gw_opts {
     const char *pool;  /* default 10.99.0.0/24 */
     bool no_default;   /* no [peer %default] */
     const char *ike;   /* ike_proposals */
+    const char *dns;   /* default 192.0.2.53 */
+    const char *alice_subnets; /* default 192.0.2.0/24, 198.18.0.0/16 */
 };
 
 /* base's lines, except those whose key extra sets too, then extra: a
@@ -308,13 +311,14 @@ static struct node *add_gateway(const struct gw_opts *o)
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
              "ike_proposals = %s\n"
-             "pool = %s\ndns = 192.0.2.53\n%s\n"
+             "pool = %s\ndns = %s\n%s\n"
              "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
-             "subnets = 192.0.2.0/24, 198.18.0.0/16\n"
+             "subnets = %s\n"
              "[peer bob@corp.example]\npsk = bob-secret-0123456789\nsubnets = 192.0.2.0/24\n"
              "%s",
              o && o->ike ? o->ike : "aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048",
-             o && o->pool ? o->pool : "10.99.0.0/24", settings,
+             o && o->pool ? o->pool : "10.99.0.0/24", o && o->dns ? o->dns : "192.0.2.53", settings,
+             o && o->alice_subnets ? o->alice_subnets : "192.0.2.0/24, 198.18.0.0/16",
              o && o->no_default ? ""
                                 : "[peer %default]\npsk = common-secret-0123456789\n"
                                   "subnets = 192.0.2.80/32\n");
@@ -1090,6 +1094,83 @@ static void retransmit_backoff_then_give_up(void **state)
     assert_int_equal(ike_net_sas_of(cl->e).n, 0);
 }
 
+/* X8: a client whose subnets hold an IPv6 prefix asks for an IPv6 virtual
+ * IP and IPv6 DNS in its CP request; a gateway with pool6 answers with
+ * INTERNAL_IP6_ADDRESS (a /128) and INTERNAL_IP6_DNS, and one CHILD_SA
+ * carries both families. A client with IPv4 subnets alone gets no IPv6
+ * address; with pool6 exhausted (a /126 has one) the next client that
+ * asks gets INTERNAL_ADDRESS_FAILURE; a gateway without pool6 gives IPv4
+ * alone and drops the IPv6 subnets. */
+static void dual_stack_virtual_ips(void **state)
+{
+    (void)state;
+    struct gw_opts go = {.extra = "pool6 = 2001:db8:99::/126\n",
+                         .dns = "192.0.2.53, 2001:db8:c0::53",
+                         .alice_subnets = "192.0.2.0/24, 2001:db8:c0::/64",
+                         .no_default = true};
+    struct node *gw = add_gateway(&go);
+    struct cl_opts ao = {.subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
+    struct node *a = add_client("alice", "203.0.113.20", -1, &ao);
+    connect_client(a);
+    run_for(500);
+    assert_true(established(a));
+    char v[NS_ADDR_STRLEN], ts[NS_TS_STRLEN];
+    assert_string_equal(ns_addr_str(&a->vip, v), "10.99.0.2");
+    assert_string_equal(ns_addr_str(&a->vip6, v), "2001:db8:99::2");
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
+    assert_true(ns_addr_equal(&g.vip6, &a->vip6));
+    assert_int_equal(a->n_dns, 2);
+    assert_string_equal(ns_addr_str(&a->dns[0], v), "192.0.2.53");
+    assert_string_equal(ns_addr_str(&a->dns[1], v), "2001:db8:c0::53");
+    assert_int_equal(a->n_routes, 2);
+    assert_string_equal(ns_ts_str(&a->routes[0], ts), "192.0.2.0/24");
+    assert_string_equal(ns_ts_str(&a->routes[1], ts), "2001:db8:c0::/64");
+    assert_int_equal(gw->child[0].in.n_remote_ts, 2);
+    assert_string_equal(ns_ts_str(&gw->child[0].in.remote_ts[0], ts), "10.99.0.2/32");
+    assert_string_equal(ns_ts_str(&gw->child[0].in.remote_ts[1], ts), "2001:db8:99::2/128");
+    assert_int_equal(a->child[0].out.n_local_ts, 2);
+
+    /* bob routes IPv4 alone: no IPv6 address asked, none given. */
+    struct cl_opts bo = {.id = "bob@corp.example", .psk = "bob-secret-0123456789"};
+    struct node *b = add_client("bob", "203.0.113.21", -1, &bo);
+    connect_client(b);
+    run_for(500);
+    assert_true(established(b));
+    assert_int_equal(b->vip6.family, 0);
+    assert_int_equal(b->n_dns, 1);
+
+    /* A second IPv6 client: pool6 (/126, one address) is exhausted. */
+    ns_ike_engine_disconnect(b->e, N->now);
+    run_for(500);
+    struct cl_opts co = {.id = "bob@corp.example", .psk = "bob-secret-0123456789",
+                         .subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
+    struct node *c = add_client("bob2", "203.0.113.22", -1, &co);
+    connect_client(c);
+    run_for(500);
+    assert_int_equal(c->n_client_down, 1);
+    assert_true(log_has("pool6) is exhausted"));
+    assert_true(log_has("no CHILD SA: INTERNAL_ADDRESS_FAILURE"));
+}
+
+/* X8: without pool6 a client that asks for IPv6 too gets IPv4 alone, and
+ * the IPv6 subnets go (the SA could not carry them). */
+static void ipv6_asked_without_pool6(void **state)
+{
+    (void)state;
+    struct gw_opts go = {.alice_subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
+    struct node *gw = add_gateway(&go);
+    struct cl_opts ao = {.subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
+    struct node *a = add_client("alice", "203.0.113.20", -1, &ao);
+    connect_client(a);
+    run_for(500);
+    assert_true(established(a));
+    char ts[NS_TS_STRLEN];
+    assert_int_equal(a->vip6.family, 0);
+    assert_int_equal(a->n_routes, 1);
+    assert_string_equal(ns_ts_str(&a->routes[0], ts), "192.0.2.0/24");
+    assert_int_equal(gw->child[0].in.n_remote_ts, 1);
+}
+
 /* DELETE from the client: both sides remove the CHILD_SA and the gateway
  * gives the virtual IP back (a /30 pool has exactly one: the next client
  * gets INTERNAL_ADDRESS_FAILURE until it is free again). */
@@ -1535,6 +1616,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(retransmit_backoff_then_give_up, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_frees_virtual_ip, setup, teardown),
         cmocka_unit_test_setup_teardown(liveness_now_moves_gateway, setup, teardown),
+        cmocka_unit_test_setup_teardown(dual_stack_virtual_ips, setup, teardown),
+        cmocka_unit_test_setup_teardown(ipv6_asked_without_pool6, setup, teardown),
         cmocka_unit_test_setup_teardown(address_update_only_when_authenticated, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(initial_contact_replaces_old_sa, setup, teardown),

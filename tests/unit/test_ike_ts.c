@@ -59,9 +59,57 @@ static struct narrowed gw(const struct ns_ts *tsi, unsigned n_tsi, const struct 
 {
     struct narrowed r;
     struct ns_addr v = test_addr(vip);
-    r.rc = ns_ts_narrow_gateway(tsi, n_tsi, tsr, n_tsr, &v, allowed, n_allowed, r.tsi, &r.ni, r.tsr,
-                                &r.nr, 8);
+    r.rc = ns_ts_narrow_gateway(tsi, n_tsi, tsr, n_tsr, &v, NULL, allowed, n_allowed, r.tsi,
+                                &r.ni, r.tsr, &r.nr, 8);
     return r;
+}
+
+/* X8: both families in one CHILD_SA. The client asks 0.0.0.0/0 and ::/0
+ * on both sides; it gets its two virtual IPs as TSi and the subnets of
+ * both families as TSr. Without an IPv6 virtual IP the IPv6 subnets go,
+ * and an IPv6-only client gets no IPv4 subnet. */
+static void dual_family_narrowing(void **state)
+{
+    (void)state;
+    struct ns_ts any[] = {ts("0.0.0.0/0"), ts("::/0")};
+    struct ns_ts allowed[] = {ts("192.0.2.0/24"), ts("2001:db8:c0::/64")};
+    struct ns_addr v4 = test_addr("10.99.0.2"), v6 = test_addr("2001:db8:99::2");
+    struct narrowed r;
+    r.rc = ns_ts_narrow_gateway(any, 2, any, 2, &v4, &v6, allowed, 2, r.tsi, &r.ni, r.tsr, &r.nr,
+                                8);
+    assert_int_equal(r.rc, NS_TS_OK);
+    assert_int_equal(r.ni, 2);
+    assert_ts(&r.tsi[0], "10.99.0.2/32");
+    assert_ts(&r.tsi[1], "2001:db8:99::2/128");
+    assert_int_equal(r.nr, 2);
+    assert_ts(&r.tsr[0], "192.0.2.0/24");
+    assert_ts(&r.tsr[1], "2001:db8:c0::/64");
+
+    r.rc = ns_ts_narrow_gateway(any, 2, any, 2, &v4, NULL, allowed, 2, r.tsi, &r.ni, r.tsr, &r.nr,
+                                8);
+    assert_int_equal(r.rc, NS_TS_OK);
+    assert_int_equal(r.ni, 1);
+    assert_int_equal(r.nr, 1);
+    assert_ts(&r.tsr[0], "192.0.2.0/24");
+
+    r.rc = ns_ts_narrow_gateway(any, 2, any, 2, NULL, &v6, allowed, 2, r.tsi, &r.ni, r.tsr, &r.nr,
+                                8);
+    assert_int_equal(r.rc, NS_TS_OK);
+    assert_int_equal(r.ni, 1);
+    assert_ts(&r.tsi[0], "2001:db8:99::2/128");
+    assert_int_equal(r.nr, 1);
+    assert_ts(&r.tsr[0], "2001:db8:c0::/64");
+
+    /* An IPv6 virtual IP but only IPv4 subnets asked: IPv4 alone. */
+    r.rc = ns_ts_narrow_gateway(any, 2, any, 1, &v4, &v6, allowed, 2, r.tsi, &r.ni, r.tsr, &r.nr,
+                                8);
+    assert_int_equal(r.rc, NS_TS_OK);
+    assert_int_equal(r.nr, 1);
+    assert_ts(&r.tsr[0], "192.0.2.0/24");
+    /* Nothing of the client's family allowed: refused. */
+    r.rc = ns_ts_narrow_gateway(any + 1, 1, any + 1, 1, NULL, &v6, allowed, 1, r.tsi, &r.ni,
+                                r.tsr, &r.nr, 8);
+    assert_int_equal(r.rc, NS_TS_UNACCEPTABLE);
 }
 
 /* R9: the usual remote-access proposal 0.0.0.0/0 <-> 0.0.0.0/0 becomes
@@ -133,7 +181,7 @@ static void tsi_without_vip_is_unacceptable(void **state)
     struct ns_ts out_i[2], out_r[2];
     unsigned ni = 9, nr = 9;
     assert_int_equal(
-        ns_ts_narrow_gateway(&any, 1, &any, 1, NULL, &allowed, 1, out_i, &ni, out_r, &nr, 2),
+        ns_ts_narrow_gateway(&any, 1, &any, 1, NULL, NULL, &allowed, 1, out_i, &ni, out_r, &nr, 2),
         NS_TS_UNACCEPTABLE);
     assert_int_equal(ni, 0);
 }
@@ -267,6 +315,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(any_to_any_is_narrowed),
+        cmocka_unit_test(dual_family_narrowing),
         cmocka_unit_test(ipv6_any_is_dropped_for_ipv4_policy),
         cmocka_unit_test(placeholder_tsi_becomes_vip),
         cmocka_unit_test(tsi_without_vip_is_unacceptable),

@@ -33,12 +33,14 @@ struct ns_esp_sa *__wrap_ns_sad_install(struct ns_sad *sad, const struct ns_esp_
     if (!spoofing_client || spec->dir != NS_ESP_OUTBOUND)
         return __real_ns_sad_install(sad, spec);
     struct ns_esp_sa_spec wide = *spec;
+    /* Any address of either family (IPv4 and IPv6 inside, X8). */
     struct ns_ts any = {.port_hi = 65535, .lo = {.family = AF_INET}, .hi = {.family = AF_INET}};
+    struct ns_ts any6 = {.port_hi = 65535, .lo = {.family = AF_INET6}, .hi = {.family = AF_INET6}};
     memset(any.hi.a, 0xff, 4);
-    wide.local_ts[0] = any;
-    wide.n_local_ts = 1;
-    wide.remote_ts[0] = any;
-    wide.n_remote_ts = 1;
+    memset(any6.hi.a, 0xff, 16);
+    wide.local_ts[0] = wide.remote_ts[0] = any;
+    wide.local_ts[1] = wide.remote_ts[1] = any6;
+    wide.n_local_ts = wide.n_remote_ts = 2;
     NS_WARN("TEST BUILD natsecd_spoof: outbound SA 0x%08x sends any inner addresses", spec->spi);
     return __real_ns_sad_install(sad, &wide);
 }

@@ -4,6 +4,8 @@
  *   tcpxfer -l PORT [-s FILE | -r] [-t SECONDS]   listen, take one connection
  *   tcpxfer -c HOST -p PORT [-s FILE | -r] [-t SECONDS]   connect
  *
+ * HOST is an IPv4 or IPv6 address; -l takes both.
+ *
  * -s FILE sends the file and closes; -r receives until the peer closes.
  * Prints: bytes=N sha256=HEX seconds=F (of the data phase). Exits non-zero
  * on any error or when -t (default 60 s) passes. */
@@ -67,10 +69,27 @@ int main(int argc, char **argv)
 
     int fd;
     if (listen_port) {
-        int ls = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+        /* IPv6 and IPv4 on one socket (IPv4-mapped), IPv4 alone where the
+         * kernel has no IPv6. */
+        int one = 1, zero = 0, ls = socket(AF_INET6, SOCK_STREAM, 0);
+        struct sockaddr_storage ss;
+        socklen_t len;
+        memset(&ss, 0, sizeof(ss));
+        if (ls >= 0) {
+            setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+            struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)listen_port);
+            len = sizeof(*a6);
+        } else {
+            ls = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+            a4->sin_family = AF_INET;
+            a4->sin_port = htons((uint16_t)listen_port);
+            len = sizeof(*a4);
+        }
         setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)listen_port)};
-        if (bind(ls, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(ls, 1) < 0) {
+        if (bind(ls, (struct sockaddr *)&ss, len) < 0 || listen(ls, 1) < 0) {
             perror("tcpxfer: listen");
             return 1;
         }
@@ -78,11 +97,24 @@ int main(int argc, char **argv)
         fd = accept(ls, NULL, NULL);
         close(ls);
     } else {
-        fd = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-        if (inet_pton(AF_INET, host, &a.sin_addr) != 1)
+        struct sockaddr_storage ss;
+        socklen_t len;
+        memset(&ss, 0, sizeof(ss));
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+            a4->sin_family = AF_INET;
+            a4->sin_port = htons((uint16_t)port);
+            len = sizeof(*a4);
+        } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+            a6->sin6_family = AF_INET6;
+            a6->sin6_port = htons((uint16_t)port);
+            len = sizeof(*a6);
+        } else {
             return usage();
-        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        }
+        fd = socket(ss.ss_family, SOCK_STREAM, 0);
+        if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
             perror("tcpxfer: connect");
             return 1;
         }

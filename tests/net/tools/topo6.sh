@@ -94,3 +94,16 @@ add rule ip6 nat postrouting oifname "wan0" ip6 saddr fd00:1::/64 masquerade
 EOF
   nat_flush_conntrack nat6
 }
+
+# The dual-stack test network: the standard internet and gateway (IPv4)
+# with IPv6 added, nat1 and its client c1 (IPv4 NAT), pub6 (IPv6 alone),
+# and nat6 with its client c6 (NAT66): topo6_setup.
+topo6_setup() {
+  inet_create
+  gw_create
+  gw6_add
+  nat_create nat1 "$NAT1_PUB"
+  client_create c1 nat1 "$C1_ADDR"
+  pub6_create pub6
+  nat66_create
+}
