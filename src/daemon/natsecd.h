@@ -285,8 +285,7 @@ json_object *nsd_keepalive_json(struct nsd *d, uint64_t ike_sa_id);
 int nsd_routes_gateway(struct nsd *d);
 void nsd_routes_gateway_down(struct nsd *d);
 void nsd_routes_client_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6,
-                          const struct ns_ts *remote, unsigned n);
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n);
 void nsd_routes_client_down(struct nsd *d);
 
 /* transport.c: host-to-host transport mode (R2, R13). child_up: before

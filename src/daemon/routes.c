@@ -33,8 +33,7 @@ static int gateway_pool6(struct nsd *d)
         d->forwarding6_set = true;
     char a[NS_ADDR_STRLEN], p[NS_ADDR_STRLEN];
     NS_INFO("%s: %s/%u, pool6 %s/%u routed into it, IPv6 forwarding on", d->tun.name,
-            ns_addr_str(&gw_addr, a), c->pool6_prefix, ns_addr_str(&c->pool6, p),
-            c->pool6_prefix);
+            ns_addr_str(&gw_addr, a), c->pool6_prefix, ns_addr_str(&c->pool6, p), c->pool6_prefix);
     return 0;
 }
 

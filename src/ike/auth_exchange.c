@@ -329,7 +329,8 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
         e->client_vip6_hint = sa->vip6;
     ns_eng_mobike_auth_seen(e, sa, in, sa->want_transport);
     if (e->ops.client_up)
-        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, &sa->vip6, tsr.ts, tsr.n, sa->dns, sa->n_dns);
+        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, &sa->vip6, tsr.ts, tsr.n, sa->dns,
+                         sa->n_dns);
 }
 
 /* ================= responder (gateway) ================= */

@@ -131,8 +131,8 @@ struct ns_ike_ops {
      * route the n remote subnets into it, use the
      * n_dns DNS servers (may be 0). Called after child_up. */
     void (*client_up)(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
-                      const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n, const struct ns_addr *dns,
-                      unsigned n_dns);
+                      const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
+                      const struct ns_addr *dns, unsigned n_dns);
     /* Client only (optional on a gateway). The connection is down (after
      * child_down for its CHILD_SAs), or a connect attempt failed. This is
      * the hook for the reconnect policy: it may not call back into the

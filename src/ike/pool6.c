@@ -26,7 +26,7 @@ struct ns_pool6 *ns_pool6_new(const struct ns_addr *prefix, unsigned prefix_len)
     p->host_bits = 128 - prefix_len < HOST_BITS_MAX ? 128 - prefix_len : HOST_BITS_MAX;
     p->prefix = *prefix;
     for (unsigned bit = prefix_len; bit < 128; bit++)
-        p->prefix.a[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
+        p->prefix.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
     struct ns_addr zero;
     memset(&zero, 0, sizeof(zero));
     zero.family = AF_INET;
@@ -59,8 +59,8 @@ static bool to_index(const struct ns_pool6 *p, const struct ns_addr *a, struct n
 {
     if (!a || a->family != AF_INET6 || memcmp(a->a, p->prefix.a, 12) != 0)
         return false;
-    uint32_t i = (uint32_t)a->a[12] << 24 | (uint32_t)a->a[13] << 16 | (uint32_t)a->a[14] << 8 |
-                 a->a[15];
+    uint32_t i =
+        (uint32_t)a->a[12] << 24 | (uint32_t)a->a[13] << 16 | (uint32_t)a->a[14] << 8 | a->a[15];
     uint32_t base = (uint32_t)p->prefix.a[12] << 24 | (uint32_t)p->prefix.a[13] << 16 |
                     (uint32_t)p->prefix.a[14] << 8 | p->prefix.a[15];
     if ((i & ~(((uint32_t)1 << p->host_bits) - 1)) != base)

@@ -1142,7 +1142,8 @@ static void dual_stack_virtual_ips(void **state)
     /* A second IPv6 client: pool6 (/126, one address) is exhausted. */
     ns_ike_engine_disconnect(b->e, N->now);
     run_for(500);
-    struct cl_opts co = {.id = "bob@corp.example", .psk = "bob-secret-0123456789",
+    struct cl_opts co = {.id = "bob@corp.example",
+                         .psk = "bob-secret-0123456789",
                          .subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
     struct node *c = add_client("bob2", "203.0.113.22", -1, &co);
     connect_client(c);
