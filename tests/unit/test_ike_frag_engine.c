@@ -137,9 +137,10 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
 }
 
 static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_ts *remote, unsigned nr, const struct ns_addr *dns,
-                          unsigned n_dns)
+                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
+                          const struct ns_addr *dns, unsigned n_dns)
 {
+    (void)vip6;
     (void)id;
     (void)vip;
     (void)remote;
