@@ -14,7 +14,8 @@
 #   C. alice with a wrong password: FreeRADIUS' Access-Reject, refused; the
 #      log names the user, never the password
 #   D. FreeRADIUS down: a login is refused within the configured timeouts
-#      (2 servers x 2 tries x 0.5 s), and carol's tunnel keeps working
+#      (2 servers x 2 tries x 0.5 s), and carol's tunnel keeps working, also
+#      during the wait (no ping lost or held: natsecd's loop never waits)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=SCRIPTDIR/../lib/netns.sh
@@ -131,9 +132,20 @@ sw_stop wrongpw
 step "D. FreeRADIUS down: refused within the timeouts, carol still served" # X16
 fr_stop fr
 client late c1 alice "$ALICE_PW"
+# carol's traffic goes through natsecd's event loop while the login waits
+# for the servers: it must not wait with it.
+pings=$NATSEC_TMP/carol-ping.txt
+run_bg c1b ping -c 15 -i 0.2 -W 1 "$SRV_ADDR" >"$pings" 2>&1
+ping_pid=$BG_PID
 t0=$(date +%s%N)
 ! sw_initiate late home 15 || fail "alice logged in with no RADIUS server"
 ms=$((($(date +%s%N) - t0) / 1000000))
+wait "$ping_pid" || fail "carol's pings during the wait for RADIUS were lost: $(tail -n 3 "$pings")"
+max_rtt=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$pings")
+# A loop that waited for RADIUS would hold a ping for a try (500 ms) or more.
+{ grep -q ' 0% packet loss' "$pings" && [ "${max_rtt%.*}" -lt 400 ]; } ||
+  fail "carol's tunnel stalled while natsecd waited for RADIUS: $(tail -n 2 "$pings")"
+step "  carol's 15 pings meanwhile: none lost, max RTT $max_rtt ms"
 log_has "natsec refused" "$(nsd_log gw)" \
   "authentication failed: EAP on RADIUS: user 'alice': no RADIUS server answered \(2 tried, 2 tries of 500 ms each\)"
 log_has "strongSwan was told" "$(sw_log late)" "received AUTHENTICATION_FAILED notify error"
