@@ -1349,6 +1349,56 @@ static void liveness_now_moves_gateway(void **state)
     assert_int_equal(counters(cl).retransmits, 0); /* answered */
 }
 
+/* X1, R4: keepalive = auto's check of the NAT mapping
+ * (ns_ike_engine_natd_check): an INFORMATIONAL request with NAT detection,
+ * which the gateway answers with its own over where the request came
+ * from. The first answer is the base, the same mapping again no change;
+ * after the NAT forgot the mapping, the check from the new public port
+ * moves the gateway's SA there (authenticated) and its answer differs: one
+ * change. One request at a time; a gateway (not behind a NAT) and an
+ * unknown IKE SA send none. */
+static void natd_check_tells_a_new_mapping(void **state)
+{
+    (void)state;
+    struct node *gw = add_gateway(NULL);
+    int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
+    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    connect_client(cl);
+    run_for(500);
+    assert_true(established(gw));
+    uint64_t id = ike_net_one_sa(cl->e).id;
+    struct ns_endpoint orig = ike_net_one_sa(gw->e).remote;
+    assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 0);
+
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), -1); /* window of 1 */
+    run_for(100);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 1);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_changes, 0);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
+    run_for(100);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 2);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_changes, 0);
+    assert_int_equal(gw->n_moved, 0);
+
+    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
+    run_for(100);
+    struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
+    assert_false(ns_endpoint_equal(&now_at, &orig));
+    assert_true(ep_is(ike_net_one_sa(gw->e).remote, &now_at));
+    assert_int_equal(gw->n_moved, 1);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 3);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_changes, 1);
+    assert_int_equal(ike_net_one_sa(cl->e).natd_without, 0);
+    assert_int_equal(counters(cl).retransmits, 0);
+    assert_true(log_has("the NAT gave us a new public address or port"));
+
+    assert_int_equal(ns_ike_engine_natd_check(gw->e, ike_net_one_sa(gw->e).id, N->now), -1);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, 12345, N->now), -1);
+    assert_int_equal(ike_net_one_sa(gw->e).natd_answers, 0);
+}
+
 /* Garbage of every kind is dropped and counted; the SA survives. An
  * IKE_SA_INIT with an unknown critical payload gets
  * UNSUPPORTED_CRITICAL_PAYLOAD. */
@@ -1620,6 +1670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(dual_stack_virtual_ips, setup, teardown),
         cmocka_unit_test_setup_teardown(ipv6_asked_without_pool6, setup, teardown),
         cmocka_unit_test_setup_teardown(address_update_only_when_authenticated, setup, teardown),
+        cmocka_unit_test_setup_teardown(natd_check_tells_a_new_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_is_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(initial_contact_replaces_old_sa, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_peer_detected, setup, teardown),
