@@ -187,6 +187,10 @@ struct nsd {
         bool on;
         int fd;
         struct ns_timer settle;
+        /* The source address of the route to the gateway as last seen: the
+         * tunnel moves when it changes, not merely because it differs from
+         * the address in use (path testing may have left that one). */
+        struct ns_addr route_src;
     } netwatch;
     struct nsd_tcp *tcp;            /* daemon/tcp.h: IKE and ESP over TCP (RFC 8229) */
     /* service.c: systemd's watchdog keep-alives; interval 0: none. */
@@ -228,6 +232,11 @@ int nsd_local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_ad
  * source address. start: 0, or -1 (logged; natsecd runs on without). */
 int nsd_netwatch_start(struct nsd *d);
 void nsd_netwatch_stop(struct nsd *d);
+/* The connection starts from local (the route's source then). */
+void nsd_netwatch_connected(struct nsd *d, const struct ns_addr *local);
+/* ops->local_addrs: this host's addresses of family on interfaces that are
+ * up and running, other than loopback and the TUN device. */
+unsigned nsd_netwatch_local_addrs(void *ctx, int family, struct ns_addr *out, unsigned max);
 
 /* dataplane.c: the inbound paths and the IKE port; starts and stops the
  * outbound one. */

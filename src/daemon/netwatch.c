@@ -3,14 +3,19 @@
  * and IPv6). Their content is not read: any of them may change the way to
  * the gateway, so each one (re)arms a short timer, and when the burst has
  * settled the kernel is asked which source address it now uses towards the
- * gateway outside the tunnel (the connect()ed probe of wiring.c). A new
- * one moves the IKE SA there (ns_ike_engine_mobike_move); no route at all
- * (every uplink down) waits for the next change. The tunnel's own routes
- * (routes.c) cause events too; they find the address unchanged.
+ * gateway outside the tunnel (the connect()ed probe of wiring.c). When it
+ * changed, the IKE SA moves to it (ns_ike_engine_mobike_move); no route at
+ * all (every uplink down) waits for the next change. The tunnel's own
+ * routes (routes.c) cause events too; they find the route unchanged, and
+ * leave the IKE SA where path testing (the engine's, through
+ * nsd_netwatch_local_addrs) may have moved it.
  *
  * A fixed `listen` address never moves, so no watch runs then. */
 #include <errno.h>
+#include <ifaddrs.h>
 #include <linux/netlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -34,6 +39,9 @@ static void on_settled(struct ns_timer *t, void *arg)
         NS_DBG("netwatch: no route to the gateway for now");
         return;
     }
+    if (ns_addr_equal(&d->netwatch.route_src, &now))
+        return;
+    d->netwatch.route_src = now;
     struct ns_addr was = ns_ike_engine_client_local(d->engine);
     if (!was.family || ns_addr_equal(&was, &now))
         return;
@@ -109,4 +117,35 @@ void nsd_netwatch_stop(struct nsd *d)
     ns_loop_remove(d->loop, d->netwatch.fd);
     close(d->netwatch.fd);
     d->netwatch.on = false;
+}
+
+void nsd_netwatch_connected(struct nsd *d, const struct ns_addr *local)
+{
+    d->netwatch.route_src = *local;
+}
+
+unsigned nsd_netwatch_local_addrs(void *ctx, int family, struct ns_addr *out, unsigned max)
+{
+    struct nsd *d = ctx;
+    struct ifaddrs *all;
+    if (max == 0 || getifaddrs(&all) != 0)
+        return 0;
+    unsigned n = 0;
+    for (const struct ifaddrs *i = all; i && n < max; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != family ||
+            (i->ifa_flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING) ||
+            (i->ifa_flags & IFF_LOOPBACK) || strcmp(i->ifa_name, d->conf.tun) == 0)
+            continue;
+        /* A link-local IPv6 address reaches no gateway. */
+        if (family == AF_INET6 &&
+            IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)(const void *)i->ifa_addr)->sin6_addr))
+            continue;
+        struct ns_endpoint ep;
+        socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        if (ns_endpoint_from_sockaddr(&ep, i->ifa_addr, len) != 0)
+            continue;
+        out[n++] = ep.addr;
+    }
+    freeifaddrs(all);
+    return n;
 }

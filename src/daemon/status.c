@@ -255,6 +255,8 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "frag_dropped_forged", f->forged);
     add_u64(o, "frag_dropped_too_big", f->too_big);
     add_u64(o, "frag_expired", f->expired);
+    add_u64(o, "mobike_path_probes", c->mobike_path_probes);
+    add_u64(o, "mobike_path_switches", c->mobike_path_switches);
     return o;
 }
 

@@ -276,6 +276,8 @@ int nsd_client_connect(struct nsd *d)
         return -1;
     int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
     nsd_engine_rearm(d);
+    if (rc == 0)
+        nsd_netwatch_connected(d, &local);
     if (rc == 0) {
         char a[NS_ADDR_STRLEN], g[NS_ADDR_STRLEN];
         NS_INFO("connecting from %s to the gateway %s", ns_addr_str(&local, a),
@@ -376,6 +378,7 @@ int nsd_start(struct nsd *d)
         .child_down = op_child_down,
         .peer_moved = op_peer_moved,
         .path_changed = op_path_changed,
+        .local_addrs = nsd_netwatch_local_addrs,
         .client_up = op_client_up,
         .client_down = op_client_down,
         .child_usage = op_child_usage,

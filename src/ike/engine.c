@@ -210,6 +210,8 @@ static void sk_verified(struct ns_ike_engine *e, struct ns_ikesa *sa, const stru
         return;
     }
     ns_eng_follow_peer(e, sa, &rx->local, &rx->remote);
+    if (response)
+        ns_eng_mobike_path_answered(e, sa, rx);
     if (!response) {
         dispatch_request(e, sa, rx, h, inner);
     } else if (sa->out.kind == NS_REQ_AUTH) {

@@ -125,6 +125,12 @@ struct ns_ike_ops {
      * then cannot change). */
     void (*path_changed)(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
                          const struct ns_endpoint *peer, bool udp_encap);
+    /* Optional, client. This host's addresses of family that may reach
+     * the gateway (up, not the tunnel's), at most max into out; how many.
+     * With MOBIKE, when a request goes unanswered, its retransmissions go
+     * from each of them too (RFC 4555 3.9, path testing), and an answer
+     * through one moves the IKE SA there. */
+    unsigned (*local_addrs)(void *ctx, int family, struct ns_addr *out, unsigned max);
 
     /* Client only (optional on a gateway). The tunnel is up: configure the
      * TUN device with vip and vip6 (either may be of family 0: none),
@@ -412,6 +418,8 @@ struct ns_ike_counters {
     uint64_t mobike_checks;       /* return routability checks (COOKIE2) passed */
     uint64_t mobike_check_failed; /* answers to them without our COOKIE2 */
     struct ns_frag_counters frag; /* IKE fragments sent, kept and dropped (RFC 7383) */
+    uint64_t mobike_path_probes;  /* client: retransmissions sent from another address */
+    uint64_t mobike_path_switches; /* client: answers through another address, taken */
     unsigned half_open;           /* now: IKE SAs not yet authenticated */
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */

@@ -705,6 +705,15 @@ bool ns_eng_mobike_run(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* The answer to our NS_REQ_MOBIKE_* request. */
 void ns_eng_mobike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                             const struct ns_ike_payloads *in);
+/* Client, path testing (RFC 4555 3.9): our request is being
+ * retransmitted unanswered; the same message goes from each other local
+ * address too (ops->local_addrs). */
+void ns_eng_mobike_probe_paths(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* Client: a verified response arrived on rx->local; when that is not the
+ * address in use, the path through it works and the IKE SA moves there
+ * (an update follows when the window frees). */
+void ns_eng_mobike_path_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_rx *rx);
 /* An IKE re-key made fresh out of old: MOBIKE goes on there. */
 void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
                            const struct ns_ikesa *old);

@@ -270,13 +270,58 @@ void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
 
 /* ---- client ---- */
 
+/* At most this many other addresses are tried per retransmission. */
+#define MAX_PATHS 8
+
+/* Whether sa is the client's IKE SA, established, with MOBIKE on. */
+static bool mobile_client(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    return sa->initiator && sa == e->client_sa && sa->state == NS_IKE_ST_ESTABLISHED &&
+           sa->mob.st != NS_MOBIKE_OFF;
+}
+
+void ns_eng_mobike_probe_paths(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (!mobile_client(e, sa) || !e->ops.local_addrs || !sa->out.msg.p)
+        return;
+    struct ns_addr a[MAX_PATHS];
+    unsigned n = e->ops.local_addrs(e->ops.ctx, sa->remote.addr.family, a, MAX_PATHS);
+    struct ns_endpoint to = {.addr = sa->remote.addr, .port = e->conf->natt_port};
+    char ep[NS_ADDR_STRLEN];
+    for (unsigned i = 0; i < n && i < MAX_PATHS; i++) {
+        if (a[i].family != sa->remote.addr.family || ns_addr_equal(&a[i], &sa->local.addr))
+            continue;
+        struct ns_endpoint from = {.addr = a[i], .port = e->conf->natt_port};
+        e->ctr.mobike_path_probes++;
+        NS_DBG("ike: IKE SA %016llx: no answer yet, trying the path from %s (MOBIKE)",
+               (unsigned long long)sa->id, ns_addr_str(&a[i], ep));
+        ns_eng_send(e, &from, &to, sa->out.msg.p, sa->out.msg.len);
+    }
+}
+
+void ns_eng_mobike_path_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                                 const struct ns_ike_rx *rx)
+{
+    if (!mobile_client(e, sa) || ns_addr_equal(&rx->local.addr, &sa->local.addr))
+        return;
+    char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
+    NS_INFO("ike: IKE SA %016llx: the gateway answers through %s, not %s: moving there (MOBIKE)",
+            (unsigned long long)sa->id, ns_endpoint_str(&rx->local, a),
+            ns_endpoint_str(&sa->local, b));
+    e->ctr.mobike_path_switches++;
+    sa->local = rx->local;
+    sa->remote = rx->remote;
+    count_update(e, sa);
+    children_follow(e, sa);
+    ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "another path answered");
+}
+
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                               uint64_t now_ms)
 {
     e->now = now_ms;
     struct ns_ikesa *sa = e->client_sa;
-    if (!sa || !local_addr || !local_addr->family || sa->state != NS_IKE_ST_ESTABLISHED ||
-        sa->mob.st == NS_MOBIKE_OFF)
+    if (!sa || !local_addr || !local_addr->family || !mobile_client(e, sa))
         return -1;
     if (ns_addr_equal(&sa->local.addr, local_addr))
         return 1;

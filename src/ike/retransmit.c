@@ -95,6 +95,7 @@ void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
     NS_DBG("ike: IKE SA %016llx: retransmitting %s (send %u)", (unsigned long long)sa->id,
            req_name(sa->out.kind), sa->out.sends);
     ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
+    ns_eng_mobike_probe_paths(e, sa);
     ns_eng_sched(e, sa);
 }
 

@@ -80,6 +80,10 @@ struct net {
     struct ike_sim_log log;
     struct rec rec[MAX_REC];
     unsigned n_rec;
+    /* A dead path: nothing the client sends from dead_local, nor the
+     * gateway to dead_remote, arrives. */
+    struct ns_addr dead_local;
+    struct ns_endpoint dead_remote;
 };
 
 static struct net *N;
@@ -182,7 +186,24 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         memcpy(r->data, msg, len);
         r->len = len;
     }
+    if ((idx == 1 && ns_addr_equal(&local->addr, &N->dead_local)) ||
+        (idx == 0 && ns_endpoint_equal(remote, &N->dead_remote)))
+        return;
     ike_net_send(&N->net, idx, local, remote, msg, len);
+}
+
+/* The client has an address on each uplink (path testing). */
+static unsigned ops_local_addrs(void *ctx, int family, struct ns_addr *out, unsigned max)
+{
+    (void)ctx;
+    const char *a[] = {PRIV_A, PRIV_B};
+    unsigned n = 0;
+    for (unsigned i = 0; i < 2 && n < max; i++) {
+        out[n] = test_addr(a[i]);
+        if (out[n].family == family)
+            n++;
+    }
+    return n;
 }
 
 static const struct ns_ike_ops node_ops = {.send = ops_send,
@@ -192,6 +213,7 @@ static const struct ns_ike_ops node_ops = {.send = ops_send,
                                            .child_out_up = ops_child_out_up,
                                            .path_changed = ops_path_changed,
                                            .peer_moved = ops_peer_moved,
+                                           .local_addrs = ops_local_addrs,
                                            .client_down = ops_client_down};
 
 /* ---- the network ---- */
@@ -487,6 +509,43 @@ static void update_while_retransmission_pending(void **state)
     assert_int_equal(cln()->n_down_client, 0);
 }
 
+/* X4 (RFC 4555 3.9): the path in use dies without the client's routes
+ * changing; its request goes unanswered, so its retransmissions go from
+ * its other address too, the answer through that one moves the IKE SA
+ * there, and an update follows: the tunnel lives on, nothing reconnects. */
+static void dead_path_found_by_path_testing(void **state)
+{
+    (void)state;
+    connected(NULL, NULL);
+    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->e);
+    N->dead_local = test_addr(PRIV_A);
+    N->dead_remote = g0.remote;
+    unsigned inits = count_sent(1, NS_IKE_SA_INIT, false);
+    assert_int_equal(ns_ike_engine_rekey(cln()->e, 0, false, N->now), 1);
+    run_for(5000);
+    struct ns_ike_sa_status c = ike_net_one_sa(cln()->e), g = ike_net_one_sa(gwn()->e);
+    char a[NS_ENDPOINT_STRLEN];
+    if (ns_addr_equal(&c.local.addr, &N->dead_local))
+        fail_msg("the client still uses %s", ns_endpoint_str(&c.local, a));
+    struct ns_ike_counters cc = ike_net_counters(cln()->e);
+    assert_true(cc.mobike_path_probes >= 1);
+    assert_int_equal(cc.mobike_path_switches, 1);
+    assert_int_equal(c.addr_updates, 1);
+    assert_int_equal(g.addr_updates, 1);
+    assert_true(g.spi_i == g0.spi_i && g.spi_r == g0.spi_r);
+    assert_int_equal(ike_net_counters(gwn()->e).child_rekeys, 1);
+    struct ns_endpoint priv_b = endpoint(PRIV_B, 4500), gw_natt = endpoint(GW_ADDR, 4500);
+    cln()->addr = test_addr(PRIV_B); /* for nat_ep: NAT A maps PRIV_B now */
+    struct ns_endpoint pub = nat_ep(0);
+    if (!ns_endpoint_equal(&g.remote, &pub))
+        fail_msg("the gateway has alice at %s", ns_endpoint_str(&g.remote, a));
+    assert_esp_path(cln(), 2, &priv_b, &gw_natt, true);
+    assert_esp_path(gwn(), 2, NULL, &pub, true);
+    assert_int_equal(count_sent(1, NS_IKE_SA_INIT, false), inits);
+    assert_int_equal(cln()->n_down_client, 0);
+    ike_net_log_must_have(&N->net, "the gateway answers through 10.2.0.2:4500");
+}
+
 /* The client's UPDATE_SA_ADDRESSES request as it was sent (the last). */
 static const struct rec *last_update(void)
 {
@@ -590,6 +649,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(nat_disappears_and_appears, setup, teardown),
         cmocka_unit_test_setup_teardown(update_during_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(update_while_retransmission_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(dead_path_found_by_path_testing, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_or_forged_update_moves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(update_refused_when_off, setup, teardown),
     };
