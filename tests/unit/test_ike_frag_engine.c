@@ -72,6 +72,8 @@ struct net {
      * first time it is sent (0: none), and to send a forged copy of. */
     uint16_t lose[MAX_NODES], forge[MAX_NODES];
     bool lost[MAX_NODES], forged[MAX_NODES];
+    bool lose_always; /* lose[] every time, not only the first */
+    unsigned cl_tries; /* the client's retransmit_tries (0: 3) */
     /* The path drops IP fragments: every datagram that would need them at
      * fragment_size is lost. */
     bool drop_big;
@@ -116,7 +118,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
             N->forged[idx] = true;
             ike_net_send(&N->net, idx, local, remote, bad, len);
         }
-        if (number && number == N->lose[idx] && !N->lost[idx]) {
+        if (number && number == N->lose[idx] && (!N->lost[idx] || N->lose_always)) {
             N->lost[idx] = true;
             return;
         }
@@ -170,10 +172,10 @@ static void nodes(const char *gw_extra, const char *cl_extra)
     ike_net_node_start(&N->net, gw, &node_ops);
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = erin@corp.example\ngateway = " GW_ADDR "\n"
-             "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = 3\n"
+             "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = %u\n"
              "fragment_size = %d\n%s%s\n[peer vpn.corp.example]\nauth = pubkey\n"
              "subnets = 192.0.2.0/24\n",
-             FRAG_SIZE, cert_conf_lines("erin-sub", "ca.pem"), cl_extra ? cl_extra : "");
+             N->cl_tries ? N->cl_tries : 3, FRAG_SIZE, cert_conf_lines("erin-sub", "ca.pem"), cl_extra ? cl_extra : "");
     struct node *cl = &N->node[N->n_nodes++];
     ike_net_node_init(&N->net, cl, "erin", "192.168.1.10", 0, IKE_SIM_MAX_SPIS, text);
     ike_net_node_start(&N->net, cl, &node_ops);
@@ -360,6 +362,29 @@ static void peer_without_fragmentation(void **state) /* X5 */
     }
 }
 
+/* The gateway's answer loses fragment 2 every time: the client holds the
+ * rest, gets them again with every retransmission (duplicates), and
+ * abandons the reassembly at its deadline, 30 s after its first fragment,
+ * through the engine's timer; the next copy starts another. */
+static void reassembly_expires(void **state) /* X5 R15 */
+{
+    (void)state;
+    N->cl_tries = 5; /* sends at 0, 1, 3, 7, 15 and 31 s */
+    nodes(NULL, NULL);
+    N->lose[0] = 2;
+    N->lose_always = true;
+    connect_run(29000);
+    struct ns_frag_counters c = frag_ctr(1);
+    assert_int_equal(c.expired, 0);
+    assert_true(c.received >= 1);
+    assert_true(c.duplicate >= 3); /* fragment 1 again at 1, 3, 7 and 15 s */
+    ike_net_run_for(&N->net, 1500);
+    assert_int_equal(frag_ctr(1).expired, 1);
+    assert_int_equal(frag_ctr(1).reassembled, 0);
+    assert_int_equal(ike_net_established(N->node[1].e), 0);
+    ike_net_log_must_have(&N->net, "fragments of a response abandoned after 30 s");
+}
+
 /* The same through a path that drops IP fragments: the client gives up
  * and the gateway's half-open SA expires, each with a line that says
  * why. */
@@ -388,6 +413,7 @@ int main(void)
         T(lost_fragments_retransmitted),
         T(forged_fragment_dropped),
         T(peer_without_fragmentation),
+        T(reassembly_expires),
         T(ip_fragments_dropped_said),
     };
 #undef T
