@@ -27,7 +27,8 @@
 # Knobs (environment): SCALE_CLIENTS (100000), SCALE_NATS (16), SCALE_WINDOW
 # (16 setups in flight per NAT), SCALE_TIMEOUT (300 s of setup at most),
 # SCALE_STORM (0), SCALE_STORM_DPD (10), SCALE_STORM_MAX (180 s to wait for
-# the recovery), SCALE_STORM_STEP (5),
+# the recovery), SCALE_STORM_STEP (5), SCALE_STORM_SIGNAL (KILL; TERM: a
+# routine restart, the gateway sends every client a DELETE first),
 # NATSEC_BUILD (a build directory; default build/release, built in Release).
 # Everything runs in namespaces named ns<PID>-* that this script creates and
 # deletes; nothing is sent outside them.
@@ -43,6 +44,7 @@ STORM=${SCALE_STORM:-0}
 STORM_DPD=${SCALE_STORM_DPD:-10}
 STORM_MAX=${SCALE_STORM_MAX:-180}
 STORM_STEP=${SCALE_STORM_STEP:-5}
+STORM_SIGNAL=${SCALE_STORM_SIGNAL:-KILL}
 if [ "$NATS" -lt 1 ] || [ "$NATS" -gt 200 ]; then
   echo "scale.sh: SCALE_NATS must be 1..200" >&2
   exit 2
@@ -157,13 +159,13 @@ before=$(latest up)
 say "connected before the kill: $before of $CLIENTS"
 sleep 3
 t_kill=$(($(date +%s%N) / 1000000))
-kill -KILL "$gw_pid"
+kill -"$STORM_SIGNAL" "$gw_pid"
 wait "$gw_pid" 2>/dev/null || true
 unset "NSD_PID[gw]"
 mv "$(nsd_log gw)" "$(nsd_log gw).killed"
 nsd_start gw gw
 t_restart=$(($(date +%s%N) / 1000000))
-say "gateway killed, started again after $((t_restart - t_kill)) ms"
+say "gateway stopped (SIG$STORM_SIGNAL), started again after $((t_restart - t_kill)) ms"
 t_all=
 deadline=$((t_restart + STORM_MAX * 1000))
 while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
@@ -203,4 +205,4 @@ attempts=$(latest attempts)
 recover=-
 [ -n "$t_all" ] && recover=$(awk -v a="$t_restart" -v b="$t_all" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
 say "all $CLIENTS connected again ${recover} s after the restart (gateway holds $held; $gw_counters); connections lost $downs, attempts $attempts"
-echo "RESULT storm clients=$CLIENTS nats=$NATS before=$before after=$after held=$held recovered_s=$recover dpd_s=$STORM_DPD downs=$downs attempts=$attempts"
+echo "RESULT storm signal=$STORM_SIGNAL clients=$CLIENTS nats=$NATS before=$before after=$after held=$held recovered_s=$recover dpd_s=$STORM_DPD downs=$downs attempts=$attempts"
