@@ -10,9 +10,8 @@
  *                     after DPD, say) stay on TCP. While on TCP, every
  *                     tcp_udp_probe seconds an IKE_SA_INIT goes out over
  *                     UDP from a probe engine of its own; when the gateway
- *                     answers it, UDP works again: the IKE SA is deleted
- *                     (over TCP) and made again over UDP. (MOBIKE, RFC
- *                     4555, would move it without a new handshake.)
+ *                     answers it, UDP works again: the IKE SA moves back to
+ *                     UDP (on_switch), keeping its SAs.
  *
  * A connection that breaks under an IKE SA is dialled again, with a
  * back-off from 0.5 s to 8 s; the IKE SA and its CHILD_SAs go on over the
@@ -35,8 +34,6 @@
  * long to leave before it is closed. */
 #define RETIRE_MS 2000
 #define IKE_EXCHANGE_SA_INIT 34
-/* Moving back to UDP: how often to look whether the old SA is gone. */
-#define SWITCH_POLL_MS 50
 
 struct client_sa {
     bool any;
@@ -114,7 +111,6 @@ int nsd_tcp_client_connecting(struct nsd *d, const struct ns_addr *local)
         return 0;
     struct ns_loop *loop = d->loop;
     t->local_addr = *local;
-    t->returning = false;
     stop_probe(t);
     ns_loop_timer_cancel(loop, &t->fallback_timer);
     ns_loop_timer_cancel(loop, &t->redial_timer);
@@ -275,36 +271,29 @@ bool nsd_tcp_udp_ike(struct nsd *d, const struct ns_endpoint *local,
     return true; /* the SA is on TCP: UDP is only the probe's */
 }
 
-/* The probe got its answer: back to UDP, cleanly. The IKE SA is deleted
- * over TCP first (the gateway frees its side at once); once its DELETE is
- * answered (or given up) the connection is made again, over UDP. */
+/* The probe got its answer: the SA itself moves back to UDP. The client
+ * sends over UDP from now on and checks liveness at once; the gateway
+ * follows the first authenticated packet from the client's UDP address
+ * and port as it follows a NAT rebinding (R4), so the tunnel stays up
+ * and keeps its SAs. The TCP connection goes once its queue is out. */
 static void on_switch(struct ns_timer *tm, void *arg)
 {
     (void)tm;
     struct nsd_tcp *t = arg;
     struct nsd *d = t->d;
-    if (t->returning) {
-        if (client_sa(d).any) {
-            ns_loop_timer_arm(d->loop, &t->switch_timer, SWITCH_POLL_MS);
-            return;
-        }
-        t->returning = false;
-        if (nsd_client_connect(d) != 0)
-            nsd_reconnect_schedule(d);
-        return;
-    }
     bool ok = t->probe_ok;
     stop_probe(t);
     if (!ok || !t->on_tcp)
         return;
-    NS_INFO("the gateway answers over UDP again: moving the connection back to UDP");
+    NS_INFO("the gateway answers over UDP again: the IKE SA moves back to UDP");
     t->sticky = false;
-    t->returning = true;
+    t->on_tcp = false;
     t->cnt.udp_returns++;
     ns_loop_timer_cancel(d->loop, &t->probe_timer);
-    (void)ns_ike_engine_disconnect(d->engine, ns_loop_now_ms(d->loop));
-    nsd_engine_rearm(d);
-    ns_loop_timer_arm(d->loop, &t->switch_timer, 0);
+    ns_loop_timer_cancel(d->loop, &t->redial_timer);
+    retire(t);
+    if (ns_ike_engine_liveness(d->engine, ns_loop_now_ms(d->loop)) == 0)
+        nsd_engine_rearm(d);
 }
 
 /* ---- life ---- */

@@ -85,7 +85,6 @@ struct nsd_tcp {
     unsigned redials;            /* connections lost in a row (back-off) */
     struct ns_ike_engine *probe; /* UDP probe while on TCP */
     bool probe_ok;
-    bool returning; /* back to UDP: the old IKE SA is being deleted */
 };
 
 /* tcp_conn.c */

@@ -3,8 +3,9 @@
 # of it) connects by itself over TCP (RFC 8229) with transport = auto,
 # within 5 s: UDP gets tcp_fallback (2 s) to answer, then TCP. It pings
 # and moves 50 MB each way through the tunnel, SHA-256 checked. Then UDP
-# is let out again: the client's UDP probe gets an answer and it moves back
-# to ESP in UDP (a capture shows it), with the tunnel up.
+# is let out again: the client's UDP probe gets an answer and its IKE SA
+# moves back to UDP (the same IKE SA and CHILD_SA; a capture shows ESP in
+# UDP) while a ping every 0.1 s runs through the tunnel, losing at most 2.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -58,13 +59,24 @@ xfer_both c1 "$data" 5003 120 | sed 's/^/  /'
 step "  $SIZE_MB MB each way in $(($(date +%s) - t1)) s; tcp counters: $(nsd_q alice '.tcp | del(.connections) | tostring')"
 [ "$(nsd_q gw '.tcp.esp_in')" -gt 1000 ] || fail "the gateway's ESP did not come over TCP"
 
-step "X6: UDP allowed again: alice's probe gets an answer and it moves back to UDP"
+step "X6: UDP allowed again: alice's probe gets an answer and its IKE SA moves back to UDP"
+ike_id=$(nsd_q alice '.ike_sas[0].id')
+spi_in=$(nsd_q alice '.ike_sas[0].children[0].spi_in')
 cap=$NATSEC_TMP/udp.pcapng
 capture_start inet br0 "$cap" "host $NAT1_PUB and udp port 4500"
+pings=$NATSEC_TMP/ping.out
+run_bg c1 ping -c 100 -i 0.1 -W 1 "$SRV_ADDR" >"$pings" 2>&1
 nat_block_udp nat1 off
-nsd_wait alice '(.tcp.udp_returns >= 1) and ([.ike_sas[] | select(.state == "ESTABLISHED" and .transport == "udp" and (.children | length) > 0)] | length == 1)' 15 ||
+nsd_wait alice "(.tcp.udp_returns >= 1) and (.ike_sas | length == 1) and (.ike_sas[0].transport == \"udp\")" 15 ||
   fail "alice did not come back to UDP: $(nsd_json alice)"
-nsx c1 ping -c 3 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no ping after the move back to UDP"
+nsd_wait gw '[.ike_sas[] | select(.state == "ESTABLISHED" and .transport == "udp")] | length == 1' 5 ||
+  fail "the gateway did not follow alice to UDP: $(nsd_json gw)"
+[ "$(nsd_q alice '.ike_sas[0].id')" = "$ike_id" ] || fail "a new IKE SA, not the same one moved"
+[ "$(nsd_q alice '.ike_sas[0].children[0].spi_in')" = "$spi_in" ] || fail "a new CHILD_SA, not the same one"
+wait_for "grep -q 'packets transmitted' '$pings'" 15 || fail "ping did not finish"
+lost=$(( $(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$pings") - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$pings") ))
+step "  moved with $lost of 100 pings lost"
+[ "$lost" -le 2 ] || fail "the tunnel was not up throughout: $lost pings lost"
 capture_stop "$cap"
 esp=$(tshark -n -r "$cap" -Y "esp" -T fields -e esp.spi 2>/dev/null | grep -c . || true)
 [ "$esp" -ge 3 ] || fail "no ESP in UDP on the wire after the move back ($esp packets)"
