@@ -69,7 +69,7 @@ BG_PIDS=()
 BG_PID=
 declare -A NAT_LAN_OF=()     # NAT short name -> its LAN address (x.y.z.1)
 declare -A NAT_NET_OF=()     # NAT short name -> its LAN subnet (x.y.z.0/24)
-declare -A CAPTURE_PID=()    # capture file -> tshark PID
+declare -A CAPTURE_PID=()    # capture file -> dumpcap PID
 _NETNS_CLEANED=0
 _NETNS_OWNER=$BASHPID       # only this shell cleans up (not a forked child that inherited the trap)
 
@@ -434,15 +434,18 @@ table inet loss {
 EOF
 }
 
-# Start tshark on IFACE in NS writing FILE (pcapng) with capture FILTER; returns once it captures: capture_start NS IFACE FILE FILTER.
+# Start a capture on IFACE in NS writing FILE (pcapng) with capture FILTER; returns once it captures: capture_start NS IFACE FILE FILTER.
+# dumpcap, not tshark: it writes the same file without loading every
+# dissector first, which takes seconds of CPU when several tests start
+# captures at once; tshark reads the files afterwards.
 capture_start() {
   local ns=$1 ifc=$2 file=$3 filter=$4 pid
   rm -f "$file"
-  ip netns exec "$NS_PREFIX-$ns" tshark -n -q -i "$ifc" -w "$file" -f "$filter" >"$file.log" 2>&1 &
+  ip netns exec "$NS_PREFIX-$ns" dumpcap -q -i "$ifc" -w "$file" -f "$filter" >"$file.log" 2>&1 &
   pid=$!
   BG_PIDS+=("$pid")
   CAPTURE_PID[$file]=$pid
-  wait_for "grep -q 'Capturing on' '$file.log' && [ -s '$file' ]" 10 ||
+  wait_for "grep -q 'Capturing on' '$file.log' && [ -s '$file' ]" 30 ||
     fail "capture on $ns/$ifc did not start: $(cat "$file.log")"
 }
 
