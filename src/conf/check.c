@@ -149,6 +149,12 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         if (c->tcp_port == 0 && c->transport != NS_CONF_TRANSPORT_UDP)
             ns_conf_p_error(p, later_line(p, "tcp_port", "transport"),
                             "tcp_port 0 leaves no TCP to fall back on: say transport = udp");
+        /* A name may resolve to either version: listen on both. */
+        if (!ns_conf_p_key_line(p, "listen") && c->gateway_name[0]) {
+            memset(&c->listen, 0, sizeof(c->listen));
+            c->listen.family = AF_INET6;
+            c->listen_dual = true;
+        }
         if (!ns_conf_p_key_line(p, "listen") && c->gateway.family == AF_INET6) {
             memset(&c->listen, 0, sizeof(c->listen)); /* :: */
             c->listen.family = AF_INET6;

@@ -34,6 +34,7 @@
 #define NS_CONF_PATH_MAX 108  /* sizeof(sockaddr_un.sun_path) */
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
+#define NS_CONF_HOST_MAX 254 /* a DNS name and its NUL */
 #define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
 #define NS_CONF_USER_MAX 33      /* a user name, 32 characters at most (useradd) */
 #define NS_CONF_DIGEST_LEN 32    /* SHA-256 */
@@ -250,8 +251,10 @@ struct ns_conf {
     unsigned radius_tries;      /* default 3 */
     char radius_nas_id[NS_CONF_NAME_MAX];
 
-    /* Client only. */
+    /* Client only. gateway: its address; family 0 while gateway_name (a
+     * DNS name, "" when an address was written) is not resolved yet. */
     struct ns_addr gateway;
+    char gateway_name[NS_CONF_HOST_MAX];
     struct ns_conf_id remote_id;
     bool initial_contact; /* default yes: IKE_AUTH says we hold no other SA (2.4) */
 

@@ -86,11 +86,45 @@ static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t
     return 0;
 }
 
+/* A DNS name (RFC 1123 host name syntax): labels of letters, digits and
+ * '-', dot-separated, not starting or ending with '-', at most 253
+ * characters; not all digits and dots (that would be a bad address). */
+static bool host_name(const char *v)
+{
+    size_t n = strlen(v), label = 0;
+    bool alpha = false;
+    if (n == 0 || n >= NS_CONF_HOST_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        if (ch == '.') {
+            if (label == 0 || v[i - 1] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || (ch == '-' && label > 0);
+        if (!ok || ++label > 63)
+            return false;
+        alpha |= (ch < '0' || ch > '9');
+    }
+    return alpha && v[n - 1] != '-';
+}
+
 static int set_gateway(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     /* A port here would be ambiguous between 500 and 4500; ike_port and
-     * natt_port say it instead. */
-    return ns_conf_value_addr(v, &p->c->gateway, err, errlen);
+     * natt_port say it instead. A name is resolved when natsecd starts
+     * (daemon/gateway_name.c). */
+    p->c->gateway_name[0] = 0;
+    if (ns_conf_value_addr(v, &p->c->gateway, err, errlen) == 0)
+        return 0;
+    if (!host_name(v))
+        return -1; /* the address error stands */
+    memset(&p->c->gateway, 0, sizeof(p->c->gateway));
+    snprintf(p->c->gateway_name, sizeof(p->c->gateway_name), "%s", v);
+    return 0;
 }
 
 static int set_control(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)

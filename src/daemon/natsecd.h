@@ -181,6 +181,10 @@ struct nsd {
     struct nsd_counters cnt;
 
     struct nsd_reconnect reconnect; /* client only */
+    /* gateway_name.c: a client's gateway given by name, its addresses
+     * (IPv6 first) and the one in use (copied to conf.gateway). */
+    struct ns_addr gw_cand[2];
+    unsigned n_gw_cand, gw_cur;
     /* netwatch.c, client only: rtnetlink events, and the timer that lets a
      * burst of them settle before the route to the gateway is looked up. */
     struct nsd_netwatch {
@@ -289,6 +293,13 @@ void nsd_keepalive_stop(struct nsd *d);
  * interval in use, what keepalive = auto learned), a new reference; NULL
  * when it sends none. */
 json_object *nsd_keepalive_json(struct nsd *d, uint64_t ike_sa_id);
+
+/* gateway_name.c */
+/* Resolves conf.gateway_name (if set) into gw_cand and conf.gateway; 0, or
+ * -1 (logged) when it does not resolve. */
+int nsd_gateway_resolve(struct nsd *d);
+/* Moves conf.gateway to the name's other address; false when it has one. */
+bool nsd_gateway_next(struct nsd *d);
 
 /* routes.c */
 int nsd_routes_gateway(struct nsd *d);

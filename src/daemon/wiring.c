@@ -268,10 +268,21 @@ int nsd_local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_ad
 int nsd_client_connect(struct nsd *d)
 {
     struct ns_addr local;
-    if (!ns_addr_is_any(&d->conf.listen))
-        local = d->conf.listen;
-    else if (nsd_local_addr_towards(d, &d->conf.gateway, &local, false) != 0)
-        return -1;
+    /* A gateway by name: after a failed attempt or a lost connection the
+     * other address, and the other at once where there is no route to
+     * one (gateway_name.c). */
+    if (d->reconnect.retrying)
+        nsd_gateway_next(d);
+    for (unsigned tried = 1;; tried++) {
+        if (!ns_addr_is_any(&d->conf.listen)) {
+            local = d->conf.listen;
+            break;
+        }
+        if (nsd_local_addr_towards(d, &d->conf.gateway, &local, false) == 0)
+            break;
+        if (tried >= d->n_gw_cand || !nsd_gateway_next(d))
+            return -1;
+    }
     if (nsd_tcp_client_connecting(d, &local) != 0)
         return -1;
     int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
@@ -350,6 +361,8 @@ int nsd_start(struct nsd *d)
 {
     d->ike.fd = d->natt.fd = d->raw.fd = d->raw.fd6 = d->tun.fd = -1;
     d->control_fd = -1;
+    if (d->conf.role == NS_CONF_CLIENT && nsd_gateway_resolve(d) != 0)
+        return -1;
     d->loop = ns_loop_new();
     if (!d->loop)
         return -1;

@@ -393,6 +393,15 @@ static void listen_both_versions(void **state)
     assert_true(c.listen_dual);
     assert_addr(&c.listen, "::");
     ns_conf_free(&c);
+    /* X8: a client's gateway by name, resolved at start to either version:
+     * the client then listens on both. */
+    load_ok("[natsecd]\nrole=client\nlocal_id=a@b.example\ngateway=vpn.corp.example\n"
+            "remote_id=gw.example\n[peer gw.example]\npsk=0123456789abcdef\nsubnets=::/0\n",
+            &c);
+    assert_string_equal(c.gateway_name, "vpn.corp.example");
+    assert_int_equal(c.gateway.family, 0);
+    assert_true(c.listen_dual);
+    ns_conf_free(&c);
 }
 
 static void comments_and_whitespace(void **state)
@@ -570,6 +579,12 @@ static const struct bad_case bad_cases[] = {
      "two addresses must be the wildcards 0.0.0.0 and ::"},
     {GW_HEAD "listen = 0.0.0.0, 0.0.0.0\n" GW_PEER, 5, "two addresses must be the wildcards"},
     {GW_HEAD "listen = 0.0.0.0, ::, ::\n" GW_PEER, 5, "at most two addresses"},
+    {"[natsecd]\nrole = client\nlocal_id = a@b.example\ngateway = 300.1.1.1\n", 4,
+     "gateway: '300.1.1.1' is not an IPv4 or IPv6"},
+    {"[natsecd]\nrole = client\nlocal_id = a@b.example\ngateway = -vpn.example\n", 4,
+     "gateway: '-vpn.example' is not an IPv4 or IPv6"},
+    {"[natsecd]\nrole = client\nlocal_id = a@b.example\ngateway = vpn..example\n", 4,
+     "is not an IPv4 or IPv6"},
     /* X8: pool6 is an IPv6 prefix of a size the pool supports, a gateway's. */
     {GW_HEAD "pool6 = 10.0.0.0/24\n" GW_PEER, 5, "pool6 is an IPv6 prefix"},
     {GW_HEAD "pool6 = 2001:db8::/127\n" GW_PEER, 5, "pool6 prefix length must be /48 to /126"},
