@@ -34,7 +34,7 @@
 #define NS_CONF_PATH_MAX 108  /* sizeof(sockaddr_un.sun_path) */
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
-#define NS_CONF_HOST_MAX 254 /* a DNS name and its NUL */
+#define NS_CONF_HOST_MAX 254     /* a DNS name and its NUL */
 #define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
 #define NS_CONF_USER_MAX 33      /* a user name, 32 characters at most (useradd) */
 #define NS_CONF_DIGEST_LEN 32    /* SHA-256 */
