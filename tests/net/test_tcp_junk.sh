@@ -5,7 +5,9 @@
 # (each closed at once), a slowloris connection that sends one byte a
 # second (closed by tcp_handshake_timeout), and more idle connections from
 # one address than tcp_per_source (the rest refused at once, the others
-# closed by the handshake limit).
+# closed by the handshake limit). Last, alice's path goes silent (her NAT
+# drops the connection's packets): the gateway closes the connection that
+# carries nothing valid any more after tcp_idle_timeout.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -17,7 +19,7 @@ netns_init
 nsd_check_build
 topo_setup
 
-nsd_conf_gateway gw tcp_handshake_timeout=3 tcp_per_source=4
+nsd_conf_gateway gw tcp_handshake_timeout=3 tcp_per_source=4 tcp_idle_timeout=8
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
 
@@ -61,5 +63,18 @@ grep -E "^TCP|transport" <<<"$text" | sed 's/^/  /'
 quiet_grep -x "  transport   TCP (RFC 8229)" <<<"$text" || fail "no transport line for alice's IKE SA"
 quiet_grep -E "^TCP closed: .*junk [5-9]" <<<"$text" || fail "no TCP closings by reason"
 quiet_grep -E "^  TCP $NAT1_PUB:[0-9]+ -> $GW_PUB:4500  proven" <<<"$text" || fail "alice's connection not listed"
+
+step "X6, R15: alice's path goes silent; the gateway closes the idle connection"
+nsx nat1 nft -f - <<EOF || fail "drop rule rejected"
+table inet silent {
+  chain forward {
+    type filter hook forward priority -20; policy accept;
+    tcp dport 4500 drop
+    tcp sport 4500 drop
+  }
+}
+EOF
+nsd_wait gw '.tcp.closed.idle >= 1' 15 || fail "the idle connection was not closed: $(nsd_json gw | jq -c .tcp)"
+step "  closed as idle: $(nsd_q gw '.tcp.closed | tostring')"
 nsd_alive gw
 step "PASS"
