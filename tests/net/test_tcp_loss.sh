@@ -5,7 +5,10 @@
 # that each packet lost is one segment on the wire, while
 # its tunnel runs over TCP (RFC 8229): the outer TCP repairs the losses, the
 # IKE SA stays up (DPD every 5 s is answered), and a 20 MB transfer each way
-# through the tunnel completes, SHA-256 checked.
+# through the tunnel completes, SHA-256 checked. The inner connections'
+# MSS is clamped (X11) to leave room for the TCP framing: MTU 1400 - 40 -
+# 26 (outer TCP header with timestamps and the length field, less the UDP
+# header they replace) = 1334, both ways.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -36,6 +39,10 @@ for end in "c1 eth0" "gw wan0"; do
   must nsx "$ns" ethtool -K "$ifc" tso off gso off gro off
 done
 link_loss nat1 10 wan0
+syn_cap=$NATSEC_TMP/syn.pcapng
+synack_cap=$NATSEC_TMP/synack.pcapng
+capture_start srv eth0 "$syn_cap" "tcp portrange 5003-5004 and tcp[tcpflags] & tcp-syn != 0"
+capture_start c1 nsec0 "$synack_cap" "tcp portrange 5003-5004 and tcp[tcpflags] & tcp-syn != 0"
 data=$NATSEC_TMP/data.bin
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom >"$data"
 t0=$(date +%s)
@@ -45,6 +52,11 @@ dropped=$(nsx nat1 nft list table inet loss | sed -n 's/.*counter packets \([0-9
 step "  done in $(($(date +%s) - t0)) s; nat1 dropped $dropped packets"
 [ "$dropped" -ge 1000 ] || fail "the loss rule dropped only $dropped packets"
 link_loss nat1 0 wan0
+capture_stop "$syn_cap" "$synack_cap"
+mss_syn=$(tshark -n -r "$syn_cap" -Y "ip.dst == $SRV_ADDR" -T fields -e tcp.options.mss_val 2>/dev/null | sort -u | tr '\n' ' ')
+mss_ack=$(tshark -n -r "$synack_cap" -Y "ip.src == $SRV_ADDR" -T fields -e tcp.options.mss_val 2>/dev/null | sort -u | tr '\n' ' ')
+step "  inner MSS: SYNs reaching the server $mss_syn, SYN-ACKs reaching alice $mss_ack"
+[ "$mss_syn" = "1334 " ] && [ "$mss_ack" = "1334 " ] || fail "inner MSS not clamped for the TCP framing"
 
 status=$(nsd_json alice)
 step "  alice tcp counters: $(jq -c '.tcp | del(.connections)' <<<"$status")"
