@@ -277,11 +277,12 @@ void nsd_sad_hold(struct nsd *d, enum nsd_hold want);
 
 /* radius.c: EAP on RADIUS servers (eap_backend = radius, X16). start:
  * their sockets in the loop (0 when not configured; -1 logged). stop:
- * closes them, drops the requests in flight. eap_backend: the engine's
- * ops->eap_backend. */
+ * closes them, drops the requests in flight. eap_backend, eap_cancel: the
+ * engine's ops->eap_backend and eap_backend_cancel. */
 int nsd_radius_start(struct nsd *d);
 void nsd_radius_stop(struct nsd *d);
 int nsd_radius_eap_backend(void *ctx, const struct ns_eapb_request *rq);
+void nsd_radius_eap_cancel(void *ctx, uint64_t ike_sa_id);
 /* status.c's "radius": each server's counters, the one used first (from
  * 1), requests in flight, logins no server answered; NULL without. */
 json_object *nsd_radius_status_json(struct nsd *d);

@@ -94,6 +94,15 @@ int nsd_radius_eap_backend(void *ctx, const struct ns_eapb_request *rq)
     return rc;
 }
 
+void nsd_radius_eap_cancel(void *ctx, uint64_t ike_sa_id)
+{
+    struct nsd *d = ctx;
+    if (!d->radius)
+        return;
+    ns_radius_client_cancel(d->radius->client, ike_sa_id);
+    rearm(d->radius);
+}
+
 static int open_server(struct nsd_radius *r, unsigned i)
 {
     const struct ns_endpoint *ep = &r->d->conf.radius_server[i];

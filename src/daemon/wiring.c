@@ -398,6 +398,7 @@ int nsd_start(struct nsd *d)
         .child_in_up = op_child_in_up,
         .child_out_up = op_child_out_up,
         .eap_backend = nsd_radius_eap_backend,
+        .eap_backend_cancel = nsd_radius_eap_cancel,
     };
     d->engine = ns_ike_engine_new(&d->conf, &ops, ns_loop_now_ms(d->loop));
     if (!d->engine) {

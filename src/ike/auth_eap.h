@@ -120,6 +120,9 @@ const char *ns_eng_eap_method(const struct ns_eng_eap *x);
 void ns_eng_eap_client_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                 const struct ns_ike_payloads *in);
 
+/* The SA dies: a request of it at the EAP backend is cancelled
+ * (ops->eap_backend_cancel). */
+void ns_eng_eap_cancel(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Wipes and frees sa->eap (the SA is established or dies). */
 void ns_eng_eap_free(struct ns_ikesa *sa);
 

@@ -183,3 +183,11 @@ void ns_ike_engine_eap_answer(struct ns_ike_engine *e, uint64_t ike_sa_id,
         return;
     }
 }
+
+void ns_eng_eap_cancel(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (sa->eap && sa->eap->pending && e->ops.eap_backend_cancel)
+        e->ops.eap_backend_cancel(e->ops.ctx, sa->id);
+    if (sa->eap)
+        sa->eap->pending = false;
+}

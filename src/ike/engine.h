@@ -179,6 +179,9 @@ struct ns_ike_ops {
      * on a later call. Returns 0, or -1 when it cannot be sent (the login
      * is refused at once). */
     int (*eap_backend)(void *ctx, const struct ns_eapb_request *rq);
+    /* Optional. The IKE SA whose request went to the backend is gone
+     * before the answer came: the backend may forget that request. */
+    void (*eap_backend_cancel)(void *ctx, uint64_t ike_sa_id);
 };
 
 struct ns_ike_engine;

@@ -290,6 +290,7 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     sa->out.kind = NS_REQ_NONE;
     ns_msgbuf_clear(&sa->init_req);
     ns_msgbuf_clear(&sa->init_resp);
+    ns_eng_eap_cancel(e, sa);
     ns_eng_eap_free(sa);
     ns_eng_frag_free(sa);
     if (replaced) {
