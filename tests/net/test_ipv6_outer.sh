@@ -3,7 +3,8 @@
 # X8: IPv6 outside the tunnel. One gateway listening on IPv4 and IPv6 at
 # once (its default) serves at the same time
 #   bob,   a client with IPv6 alone outside (no IPv4 address), no NAT:
-#          plain ESP (R14) over IPv6, IKE on UDP 500 over IPv6;
+#          plain ESP (R14) over IPv6, IKE on UDP 500 over IPv6; then, in
+#          his place, dora with force_encap = yes: ESP in UDP 4500;
 #   carol, a client behind a NAT66 (nftables masquerade for IPv6): the NAT
 #          is detected from IPv6 addresses (R5), ESP goes in UDP 4500, and
 #          when the NAT66 moves her public port during pings the gateway
@@ -100,8 +101,20 @@ port=${now##*:}
   fail "the gateway did not follow carol to her new port: $now"
 [ "$esp_peer" = "$now" ] || fail "ESP goes to $esp_peer, IKE to $now"
 
-nsd_alive gw
+step "R14: on bob's IPv6 path with force_encap = yes, dora's ESP goes in UDP 4500 without a NAT"
 nsd_alive bob
+nsd_stop bob
+NSD_GATEWAY=$GW_PUB6 nsd_conf_corp_client dora bob@corp.example force_encap=yes
+nsd_start dora pub6
+nsd_wait_up dora
+nsx pub6 ping -c 2 -i 0.1 -W 2 "$SRV_ADDR" >/dev/null || fail "dora's ping failed"
+dora_gw=$(gw_sa bob@corp.example)
+step "gateway: dora $(jq -c '{remote, udp_encap, nat_remote}' <<<"$dora_gw")"
+[[ $(jq -r .remote <<<"$dora_gw") == "[$PUB6_ADDR]:4500" ]] || fail "dora's IKE did not float to 4500"
+[ "$(jq -r '.children[0].encapsulation' <<<"$dora_gw")" = udp ] || fail "dora's ESP is not in UDP"
+
+nsd_alive gw
+nsd_alive dora
 nsd_alive carol
 nsd_alive alice
 step "PASS"
