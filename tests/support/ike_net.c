@@ -20,36 +20,17 @@
 /* The network the loop's context-free callbacks work on. */
 static struct ike_net *cur;
 
-static char *node_at(const struct ike_net *net, unsigned i)
+/* Node i of the test's array (each begins with a struct ike_node). */
+static struct ike_node *node_at(const struct ike_net *net, unsigned i)
 {
-    return (char *)net->nodes + (size_t)i * net->layout.size;
-}
-
-static void *field(const struct ike_net *net, unsigned i, size_t off)
-{
-    return node_at(net, i) + off;
-}
-
-static struct ns_ike_engine **engine_p(const struct ike_net *net, unsigned i)
-{
-    return field(net, i, net->layout.e);
-}
-
-static int nat_of(const struct ike_net *net, unsigned i)
-{
-    return *(const int *)field(net, i, net->layout.nat);
-}
-
-static struct ike_sim_spis *spis_of(const struct ike_net *net, unsigned i)
-{
-    return field(net, i, net->layout.spis);
+    return (struct ike_node *)((char *)net->o.nodes + (size_t)i * net->o.node_size);
 }
 
 static unsigned index_of(const struct ike_net *net, const void *node)
 {
-    size_t off = (size_t)((const char *)node - (const char *)net->nodes);
-    assert_true(off % net->layout.size == 0 && off / net->layout.size < *net->n_nodes);
-    return (unsigned)(off / net->layout.size);
+    size_t off = (size_t)((const char *)node - (const char *)net->o.nodes);
+    assert_true(off % net->o.node_size == 0 && off / net->o.node_size < net->n_nodes);
+    return (unsigned)(off / net->o.node_size);
 }
 
 struct ike_net *ike_net_current(void)
@@ -66,12 +47,12 @@ int ike_net_node_index(const struct ike_net *net, const void *node)
 int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
                   struct ns_endpoint *local)
 {
-    int to = ike_sim_nat_route(net->nat, net->nat ? *net->n_nats : 0, dst, local);
+    int to = ike_sim_nat_route(net->nat, net->n_nats, dst, local);
     if (to != -2)
         return to;
-    for (unsigned i = 0; i < *net->n_nodes; i++) {
-        const struct ns_addr *a = field(net, i, net->layout.addr);
-        if (nat_of(net, i) < 0 && ns_addr_equal(a, &dst->addr)) {
+    for (unsigned i = 0; i < net->n_nodes; i++) {
+        const struct ike_node *n = node_at(net, i);
+        if (n->nat < 0 && ns_addr_equal(&n->addr, &dst->addr)) {
             *local = *dst;
             return (int)i;
         }
@@ -85,35 +66,35 @@ static void deliver(struct ike_sim_pkt *p)
 {
     struct ns_endpoint local;
     int to = ike_net_route(cur, &p->dst, &local);
-    if (to < 0 || !*engine_p(cur, (unsigned)to))
+    if (to < 0 || !node_at(cur, (unsigned)to)->e)
         return;
     if (captured(p, to))
         return;
-    if (cur->layout.blackhole != IKE_NET_NONE &&
-        *(const bool *)field(cur, (unsigned)to, cur->layout.blackhole))
+    struct ike_node *n = node_at(cur, (unsigned)to);
+    if (n->blackhole)
         return;
-    if (cur->before_input)
-        cur->before_input(to, p, &local);
-    ns_ike_engine_input(*engine_p(cur, (unsigned)to), &local, &p->src, p->data, p->len, *cur->now);
-    if (cur->after_input)
-        cur->after_input();
+    if (cur->o.before_input)
+        cur->o.before_input(to, p, &local);
+    ns_ike_engine_input(n->e, &local, &p->src, p->data, p->len, cur->now);
+    if (cur->o.after_input)
+        cur->o.after_input();
 }
 
 static struct ns_ike_engine *engine_of(unsigned i)
 {
-    return *engine_p(cur, i);
+    return node_at(cur, i)->e;
 }
 
 void ike_net_send(struct ike_net *net, int idx, const struct ns_endpoint *local,
                   const struct ns_endpoint *remote, const uint8_t *msg, size_t len)
 {
     struct ns_endpoint src = *local;
-    int nat = nat_of(net, (unsigned)idx);
+    int nat = node_at(net, (unsigned)idx)->nat;
     if (nat >= 0) {
         src.addr = net->nat[nat].pub;
         src.port = ike_sim_nat_map(&net->nat[nat], idx, local);
     }
-    ike_sim_enqueue(net->q, &src, remote, msg, len);
+    ike_sim_enqueue(&net->q, &src, remote, msg, len);
 }
 
 void ike_net_run_until(struct ike_net *net, uint64_t until)
@@ -123,105 +104,105 @@ void ike_net_run_until(struct ike_net *net, uint64_t until)
 
 int ike_net_add_nat(struct ike_net *net, const char *pub, uint16_t first_port)
 {
-    assert_true(net->nat && *net->n_nats < net->max_nats);
-    struct ike_sim_nat *nat = &net->nat[*net->n_nats];
+    assert_true(net->n_nats < IKE_NET_MAX_NATS);
+    struct ike_sim_nat *nat = &net->nat[net->n_nats];
     nat->pub = test_addr(pub);
     nat->next_port = first_port;
-    return (int)(*net->n_nats)++;
-}
-
-void ike_net_free(struct ike_net *net, void *owner)
-{
-    ike_net_close(net);
-    free(owner);
+    return (int)net->n_nats++;
 }
 
 void ike_net_run_for(struct ike_net *net, uint64_t ms)
 {
-    ike_sim_run_until(&net->world, *net->now + ms);
-}
-
-void ike_net_node_init(struct ike_net *net, void *node, const char *name, const char *a, int nat,
-                       unsigned spi_cap, const char *text)
-{
-    unsigned i = index_of(net, node);
-    char *node_name = field(net, i, net->layout.name);
-    snprintf(node_name, net->layout.name_size, "%s", name);
-    *(struct ns_addr *)field(net, i, net->layout.addr) = test_addr(a);
-    *(int *)field(net, i, net->layout.nat) = nat;
-    spis_of(net, i)->cap = spi_cap;
-    ike_sim_load(field(net, i, net->layout.conf), node_name, text);
+    ike_sim_run_until(&net->world, net->now + ms);
 }
 
 void *ike_net_add_node(struct ike_net *net, const char *name, const char *a, int nat,
                        unsigned spi_cap, const char *text)
 {
-    assert_true(*net->n_nodes < net->max_nodes);
-    void *node = node_at(net, (*net->n_nodes)++);
-    ike_net_node_init(net, node, name, a, nat, spi_cap, text);
-    return node;
+    assert_true(net->n_nodes < net->o.max_nodes);
+    struct ike_node *n = node_at(net, net->n_nodes++);
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    n->addr = test_addr(a);
+    n->nat = nat;
+    n->spis.cap = spi_cap;
+    ike_sim_load(&n->conf, n->name, text);
+    return n;
 }
 
 void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops)
 {
-    unsigned i = index_of(net, node);
-    struct ns_ike_engine **e = engine_p(net, i);
+    struct ike_node *n = node_at(net, index_of(net, node));
     struct ns_ike_ops o = ops ? *ops : ike_node_ops;
+    if (!ops && net->o.send)
+        o.send = net->o.send;
     o.ctx = node;
     o.alloc_spi = ike_net_alloc_spi;
     o.release_spi = ike_net_release_spi;
-    *e = ns_ike_engine_new(field(net, i, net->layout.conf), &o, *net->now);
-    assert_non_null(*e);
+    n->e = ns_ike_engine_new(&n->conf, &o, net->now);
+    assert_non_null(n->e);
+}
+
+void *ike_net_add_started_node(struct ike_net *net, const char *name, const char *a, int nat,
+                               unsigned spi_cap, const char *text, const struct ns_ike_ops *ops)
+{
+    void *node = ike_net_add_node(net, name, a, nat, spi_cap, text);
+    ike_net_node_start(net, node, ops);
+    return node;
 }
 
 void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct ns_addr *addr)
 {
-    assert_int_equal(ns_ike_engine_connect(e, addr, *net->now), 0);
-}
-
-void ike_net_child_down_ignored(void *ctx, uint32_t in_spi, uint32_t out_spi)
-{
-    (void)ctx;
-    (void)in_spi;
-    (void)out_spi;
+    assert_int_equal(ns_ike_engine_connect(e, addr, net->now), 0);
 }
 
 uint32_t ike_net_alloc_spi(void *ctx)
 {
-    return ike_sim_spi_alloc(spis_of(cur, index_of(cur, ctx)));
+    return ike_sim_spi_alloc(&node_at(cur, index_of(cur, ctx))->spis);
 }
 
 void ike_net_release_spi(void *ctx, uint32_t spi)
 {
-    unsigned i = index_of(cur, ctx);
-    ike_sim_spi_release(spis_of(cur, i), spi, field(cur, i, cur->layout.name));
+    struct ike_node *n = node_at(cur, index_of(cur, ctx));
+    ike_sim_spi_release(&n->spis, spi, n->name);
 }
 
-int ike_net_open(struct ike_net *net)
+int ike_net_open(struct ike_net *net, const struct ike_net_opts *o)
 {
     cur = net;
-    net->world = (struct ike_sim_world){.q = net->q,
-                                        .now = net->now,
-                                        .n_nodes = net->n_nodes,
+    net->o = *o;
+    net->now = o->now;
+    net->world = (struct ike_sim_world){.q = &net->q,
+                                        .now = &net->now,
+                                        .n_nodes = &net->n_nodes,
                                         .engine = engine_of,
                                         .deliver = deliver,
-                                        .guard = net->guard};
-    return ike_sim_log_open(net->log, net->log_level);
+                                        .guard = o->guard};
+    return ike_sim_log_open(&net->log, o->log_level);
 }
 
 void ike_net_close(struct ike_net *net)
 {
-    for (unsigned i = 0; i < *net->n_nodes; i++) {
-        ns_ike_engine_free(*engine_p(net, i));
-        ns_conf_free(field(net, i, net->layout.conf));
+    for (unsigned i = 0; i < net->n_nodes; i++) {
+        ns_ike_engine_free(node_at(net, i)->e);
+        ns_conf_free(&node_at(net, i)->conf);
     }
-    for (unsigned i = 0; i < *net->n_nodes; i++) {
-        assert_int_equal(ike_sim_spi_live(spis_of(net, i)), 0); /* every SPI given back */
-        if (net->teardown_node)
-            net->teardown_node(i);
+    for (unsigned i = 0; i < net->n_nodes; i++) {
+        assert_int_equal(ike_sim_spi_live(&node_at(net, i)->spis), 0); /* every SPI given back */
+        if (net->o.teardown_node)
+            net->o.teardown_node(i);
     }
-    ike_sim_log_close(net->log);
+    ike_sim_log_close(&net->log);
     cur = NULL;
+}
+
+int ike_net_teardown(void **state)
+{
+    (void)state;
+    struct ike_net *net = ike_net_current();
+    void *owner = net->o.owner;
+    ike_net_close(net);
+    free(owner);
+    return 0;
 }
 
 static void collect_sa(void *arg, const struct ns_ike_sa_status *st)
@@ -268,18 +249,18 @@ struct ns_ike_counters ike_net_counters(const struct ns_ike_engine *e)
     return c;
 }
 
-void ike_net_log_must_have(const struct ike_net *net, const char *needle)
+void ike_net_log_must_have(struct ike_net *net, const char *needle)
 {
-    struct ike_sim_log *log = net->log;
+    struct ike_sim_log *log = &net->log;
     if (!ike_sim_log_has(log, needle)) {
         fprintf(stderr, "--- log:\n%.*s---\n", (int)log->len, log->buf ? log->buf : "");
         fail_msg("the log does not say: %s", needle);
     }
 }
 
-void ike_net_log_must_not_have(const struct ike_net *net, const char *needle)
+void ike_net_log_must_not_have(struct ike_net *net, const char *needle)
 {
-    if (ike_sim_log_has(net->log, needle))
+    if (ike_sim_log_has(&net->log, needle))
         fail_msg("the log says: %s", needle);
 }
 
@@ -328,7 +309,7 @@ static bool captured(struct ike_sim_pkt *p, int to)
     if (ns_ike_parse_message(copy, p->len, &h, &pl) != NS_IKE_OK || h.spi_i != w->spi_i ||
         h.spi_r != w->spi_r || h.msg_id != w->msg_id || !(h.flags & NS_IKE_FLAG_RESPONSE))
         return false;
-    w->got = ike_net_sk_open(*engine_p(cur, (unsigned)to), p->data, p->len, w->answer) == 0;
+    w->got = ike_net_sk_open(node_at(cur, (unsigned)to)->e, p->data, p->len, w->answer) == 0;
     return w->got;
 }
 
@@ -338,7 +319,7 @@ int ike_net_sk_request(struct ike_net *net, int from, const struct ns_ike_sa_sta
 {
     struct ns_ike_sa_keys k;
     assert_int_equal(
-        ns_ike_engine_sa_keys(*engine_p(net, (unsigned)from), sa->spi_i, sa->spi_r, &k), 0);
+        ns_ike_engine_sa_keys(node_at(net, (unsigned)from)->e, sa->spi_i, sa->spi_r, &k), 0);
     struct ns_cipher *c = sk_cipher(&k, sa->initiator);
     OPENSSL_cleanse(&k, sizeof(k));
     assert_non_null(c);
@@ -365,7 +346,7 @@ int ike_net_sk_request(struct ike_net *net, int from, const struct ns_ike_sa_sta
         .to = from, .spi_i = sa->spi_i, .spi_r = sa->spi_r, .msg_id = msg_id, .answer = answer};
     net->capture = &w;
     ike_net_send(net, from, &sa->local, &sa->remote, msg, (size_t)len);
-    ike_net_run_until(net, *net->now + IKE_NET_SK_WAIT_MS);
+    ike_net_run_until(net, net->now + IKE_NET_SK_WAIT_MS);
     net->capture = NULL;
     return w.got ? 0 : -1;
 }

@@ -1,16 +1,15 @@
-/* The node harness the IKE engine unit tests share on top of ike_sim.h
- * (test_ike_engine.c, test_ike_rekey.c, test_ike_halfopen.c,
- * test_ike_cert.c): the loop's view of a test's node array, delivery to
- * the node an address or NAT mapping names, SPI allocation through each
- * node's ike_sim_spis, sending through a node's NAT, the fixture's
- * setup and teardown (every engine and configuration freed, every SPI
- * given back), and SK messages: what the engines sent, opened with their
- * keys, and requests a test writes, sealed as a node's engine would.
+/* The network the IKE engine unit tests share on top of ike_sim.h: the
+ * loop's view of a test's nodes, delivery to the node an address or NAT
+ * mapping names, SPI allocation through each node's ike_sim_spis, sending
+ * through a node's NAT, the fixture's setup and teardown (every engine
+ * and configuration freed, every SPI given back), and SK messages: what
+ * the engines sent, opened with their keys, and requests a test writes,
+ * sealed as a node's engine would.
  *
- * Each test keeps its own struct node (what its ops callbacks record
- * differs); the harness finds the common fields through their offsets
- * (IKE_NET_LAYOUT). One network at a time: the loop's callbacks carry no
- * context. Failures are cmocka assertions: not for fuzz targets. */
+ * A test's nodes are an array of its struct node, each beginning with a
+ * struct ike_node (ike_node.h), or of struct ike_node itself. One network
+ * at a time: the loop's callbacks carry no context. Failures are cmocka
+ * assertions: not for fuzz targets. */
 #ifndef NATSEC_TESTS_IKE_NET_H
 #define NATSEC_TESTS_IKE_NET_H
 
@@ -22,90 +21,84 @@
 #include "support/ike_node.h"
 #include "support/ike_sim.h"
 
-/* Where a test's struct node keeps what the harness uses. */
-struct ike_net_layout {
-    size_t size;            /* sizeof(struct node) */
-    size_t name, conf, e;   /* char[], struct ns_conf, struct ns_ike_engine * */
-    size_t addr, nat, spis; /* struct ns_addr, int (-1: none), struct ike_sim_spis */
-    size_t blackhole;       /* bool: nothing reaches it; IKE_NET_NONE: no such field */
-    size_t name_size;       /* sizeof the name array */
-};
-
-#define IKE_NET_NONE SIZE_MAX
-#define IKE_NET_LAYOUT(T, bh)                                                                      \
-    ((struct ike_net_layout){sizeof(T), offsetof(T, name), offsetof(T, conf), offsetof(T, e),      \
-                             offsetof(T, addr), offsetof(T, nat), offsetof(T, spis), (bh),         \
-                             sizeof(((T *)0)->name)})
-
-/* Wires what every test's struct net names alike (node, n_nodes, nat,
- * n_nats, q, now, log) in a struct ike_net initializer; n: the test's net,
- * T: its struct node, bh: as in IKE_NET_LAYOUT. */
-#define IKE_NET_OF(n, T, bh)                                                                       \
-    .layout = IKE_NET_LAYOUT(T, bh), .nodes = (n)->node, .n_nodes = &(n)->n_nodes,                 \
-    .max_nodes = (unsigned)(sizeof((n)->node) / sizeof((n)->node[0])), .nat = (n)->nat,            \
-    .n_nats = &(n)->n_nats, .max_nats = (unsigned)(sizeof((n)->nat) / sizeof((n)->nat[0])),        \
-    .q = &(n)->q, .now = &(n)->now, .log = &(n)->log
+#define IKE_NET_MAX_NATS 4
 
 struct ike_net_capture;
 
-/* A test's network: its nodes, NATs, queue, clock and log, and its hooks. */
-struct ike_net {
-    struct ike_net_layout layout;
-    void *nodes; /* struct node[] */
-    unsigned *n_nodes;
-    unsigned max_nodes; /* room in nodes (0: not known, ike_net_add_node unused) */
-    struct ike_sim_nat *nat;
-    unsigned *n_nats;
-    unsigned max_nats; /* room in nat[] */
-    struct ike_sim_queue *q;
-    uint64_t *now;
-    struct ike_sim_log *log;
+/* What a fixture's setup gives ike_net_open. */
+struct ike_net_opts {
+    void *nodes;        /* the test's struct node[], each beginning with a struct ike_node */
+    size_t node_size;   /* sizeof(struct node) */
+    unsigned max_nodes; /* room in nodes */
+    uint64_t now;       /* the simulated time the test starts at (ms) */
     enum ns_log_level log_level;
     unsigned guard; /* most loop steps in one run */
+    /* Optional: the send of every node started without ops of its own
+     * (NULL: ike_node_send); it ends in ike_node_send or drops. */
+    void (*send)(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
+                 const uint8_t *msg, size_t len, bool natt_marker);
     /* Optional: called around each datagram handed to node `to`'s engine
      * (a test that checks where answers go). */
     void (*before_input)(int to, const struct ike_sim_pkt *p, const struct ns_endpoint *local);
     void (*after_input)(void);
     /* Optional: more checks for node i at teardown, after its engine is freed. */
     void (*teardown_node)(unsigned i);
+    void *owner; /* freed at teardown (ike_net_teardown): the test's fixture */
+};
+
+/* The nodes fields of struct ike_net_opts for a test's array of nodes. */
+#define IKE_NET_NODES(arr)                                                                         \
+    .nodes = (arr), .node_size = sizeof((arr)[0]),                                                 \
+    .max_nodes = (unsigned)(sizeof(arr) / sizeof((arr)[0]))
+
+/* A test's network: its nodes, NATs, queue, clock and log. */
+struct ike_net {
+    struct ike_net_opts o;
+    unsigned n_nodes;
+    struct ike_sim_nat nat[IKE_NET_MAX_NATS];
+    unsigned n_nats;
+    struct ike_sim_queue q;
+    uint64_t now;
+    struct ike_sim_log log;
     struct ike_sim_world world;      /* filled by ike_net_open */
     struct ike_net_capture *capture; /* ike_net_sk_request's, while it runs */
 };
 
-/* Wires net to the loop and opens the log: a fixture's setup. 0 or -1. */
-int ike_net_open(struct ike_net *net);
+/* A fixture's setup: net wired to the loop as o says, the log opened.
+ * 0 or -1. */
+int ike_net_open(struct ike_net *net, const struct ike_net_opts *o);
 /* Frees every node's engine and configuration and fails the test unless
- * each node gave back every SPI; closes the log: a fixture's teardown. */
+ * each node gave back every SPI; closes the log. */
 void ike_net_close(struct ike_net *net);
+/* A fixture's teardown (cmocka's signature): ike_net_close of the current
+ * network, then its owner freed. */
+int ike_net_teardown(void **state);
 
 /* Adds a NAT with public address pub that maps from first_port on; its
  * index (a node's nat). */
 int ike_net_add_nat(struct ike_net *net, const char *pub, uint16_t first_port);
-
-/* A fixture's teardown: ike_net_close, then the test's struct net that
- * holds net (owner) freed. */
-void ike_net_free(struct ike_net *net, void *owner);
 
 /* Runs the loop until `until` (simulated ms). */
 void ike_net_run_until(struct ike_net *net, uint64_t until);
 /* Runs the loop for ms more (simulated). */
 void ike_net_run_for(struct ike_net *net, uint64_t ms);
 
-/* Fills what every test's node has: its name, address a, NAT nat (-1:
- * none), an SPI pool of at most spi_cap SPIs, and its configuration
- * parsed from text (ike_sim_load). node is the test's own struct node;
- * the test counts it in its n_nodes. */
-void ike_net_node_init(struct ike_net *net, void *node, const char *name, const char *a, int nat,
-                       unsigned spi_cap, const char *text);
-/* The next of the test's nodes, counted in its n_nodes and filled as by
- * ike_net_node_init; fails the test when there is no room for it. */
+/* The test's next node (a struct node that begins with a struct
+ * ike_node), counted in n_nodes: its name, address a, NAT nat (-1: none),
+ * an SPI pool of at most spi_cap SPIs, and its configuration parsed from
+ * text (ike_sim_load); no engine yet. Fails the test when there is no
+ * room for it. */
 void *ike_net_add_node(struct ike_net *net, const char *name, const char *a, int nat,
                        unsigned spi_cap, const char *text);
 /* Creates node's engine from its configuration with the test's ops
- * (NULL: ike_node_ops), at the network's time: ctx is node, and SPIs come
- * from node's pool (ike_net_alloc_spi, ike_net_release_spi), whatever ops
- * says. Fails the test when the engine cannot be made. */
+ * (NULL: ike_node_ops with the network's send), at the network's time:
+ * ctx is node, and SPIs come from node's pool (ike_net_alloc_spi,
+ * ike_net_release_spi), whatever ops says. Fails the test when the engine
+ * cannot be made. */
 void ike_net_node_start(struct ike_net *net, void *node, const struct ns_ike_ops *ops);
+/* ike_net_add_node, then ike_net_node_start with ops. */
+void *ike_net_add_started_node(struct ike_net *net, const char *name, const char *a, int nat,
+                               unsigned spi_cap, const char *text, const struct ns_ike_ops *ops);
 /* Starts engine e's connection from addr now; fails the test when it
  * refuses. */
 void ike_net_connect(struct ike_net *net, struct ns_ike_engine *e, const struct ns_addr *addr);
@@ -116,7 +109,7 @@ int ike_net_route(const struct ike_net *net, const struct ns_endpoint *dst,
                   struct ns_endpoint *local);
 /* The network ike_net_open wired (one at a time). */
 struct ike_net *ike_net_current(void);
-/* The index of node (the test's own struct node) in net's nodes. */
+/* The index of node (one of the test's nodes) in net's nodes. */
 int ike_net_node_index(const struct ike_net *net, const void *node);
 /* A datagram node `idx` sends from local: through its NAT, into the queue. */
 void ike_net_send(struct ike_net *net, int idx, const struct ns_endpoint *local,
@@ -142,12 +135,9 @@ bool ike_net_one_established(const struct ns_ike_engine *e);
 struct ns_ike_counters ike_net_counters(const struct ns_ike_engine *e);
 
 /* Fails the test, showing the log, unless the log says needle. */
-void ike_net_log_must_have(const struct ike_net *net, const char *needle);
+void ike_net_log_must_have(struct ike_net *net, const char *needle);
 /* Fails the test when the log says needle. */
-void ike_net_log_must_not_have(const struct ike_net *net, const char *needle);
-
-/* ops->child_down for a test that does not look at CHILD_SAs going. */
-void ike_net_child_down_ignored(void *ctx, uint32_t in_spi, uint32_t out_spi);
+void ike_net_log_must_not_have(struct ike_net *net, const char *needle);
 
 /* ops->alloc_spi and ops->release_spi for a ctx that is a test's node. */
 uint32_t ike_net_alloc_spi(void *ctx);

@@ -56,6 +56,30 @@ int ike_node_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct n
     return 0;
 }
 
+int ike_node_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
+{
+    struct ike_node *n = ctx;
+    if (n->refuse_child)
+        return -1;
+    assert_int_equal(in->dir, NS_ESP_INBOUND);
+    if (n->n_child_up < IKE_NODE_MAX_CHILD)
+        n->child[n->n_child_up] = (struct ike_node_child){.in = *in};
+    n->n_child_up++;
+    return 0;
+}
+
+int ike_node_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
+                          const struct ns_esp_sa_spec *out)
+{
+    struct ike_node *n = ctx;
+    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
+    assert_int_equal(out->paired_spi, in->spi);
+    for (unsigned i = 0; i < n->n_child_up && i < IKE_NODE_MAX_CHILD; i++)
+        if (n->child[i].in.spi == in->spi)
+            n->child[i].out = *out;
+    return 0;
+}
+
 void ike_node_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 {
     struct ike_node *n = ctx;
@@ -96,7 +120,7 @@ void ike_node_client_down(void *ctx, enum ns_ike_down_reason reason)
     struct ike_node *n = ctx;
     n->n_client_down++;
     n->down_reason = reason;
-    n->down_at = *ike_net_current()->now;
+    n->down_at = ike_net_current()->now;
 }
 
 const struct ns_ike_ops ike_node_ops = {.send = ike_node_send,

@@ -81,6 +81,13 @@ void ike_node_send(void *ctx, const struct ns_endpoint *local, const struct ns_e
                    const uint8_t *msg, size_t len, bool natt_marker);
 int ike_node_child_up(void *ctx, const struct ns_esp_sa_spec *in, const struct ns_esp_sa_spec *out);
 void ike_node_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi);
+/* ops->child_in_up and child_out_up, for a test that installs a
+ * responder's re-key in two steps (not in ike_node_ops): child_in_up
+ * counts the CHILD_SA in n_child_up with its inbound half, child_out_up
+ * adds the outbound half to it. */
+int ike_node_child_in_up(void *ctx, const struct ns_esp_sa_spec *in);
+int ike_node_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
+                          const struct ns_esp_sa_spec *out);
 void ike_node_peer_moved(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
                          const struct ns_endpoint *peer);
 void ike_node_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,

@@ -37,23 +37,8 @@
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 4
-#define MAX_CHILD 4
 #define MAX_SENT 64
 #define T0 1000000u
-
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat; /* -1: none */
-    struct ike_sim_spis spis;
-    unsigned n_child, n_child_down, n_up, n_down;
-    enum ns_ike_down_reason down_reason;
-    uint32_t child_in[MAX_CHILD], child_out[MAX_CHILD];
-    struct ns_ts routes[8];
-    unsigned n_routes;
-};
 
 /* The IKE_SA_INIT messages sent, to look at their payloads. */
 struct sent {
@@ -64,17 +49,11 @@ struct sent {
 };
 
 struct net {
-    struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[1];
-    unsigned n_nats;
-    struct ike_sim_queue q;
-    struct ike_net net; /* the shared harness's view of the above */
-    uint64_t now;
+    struct ike_node node[MAX_NODES];
+    struct ike_net net;
     struct sent init[MAX_SENT];
     unsigned n_init;
     size_t longest; /* the longest datagram sent */
-    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -84,9 +63,7 @@ static struct net *N;
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
-    int idx = (int)(n - N->node);
-    (void)marker;
+    int idx = ike_net_node_index(&N->net, ctx);
     if (len > N->longest)
         N->longest = len;
     if (msg[18] == NS_IKE_SA_INIT && N->n_init < MAX_SENT) {
@@ -96,7 +73,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         memcpy(s->data, msg, len);
         s->len = len;
     }
-    ike_net_send(&N->net, idx, local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 static void run_for(uint64_t ms)
@@ -104,81 +81,30 @@ static void run_for(uint64_t ms)
     ike_net_run_for(&N->net, ms);
 }
 
-/* ---- ops ---- */
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    struct node *n = ctx;
-    assert_true(n->n_child < MAX_CHILD);
-    n->child_in[n->n_child] = in->spi;
-    n->child_out[n->n_child++] = out->spi;
-    return 0;
-}
-
-static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
-{
-    (void)in_spi;
-    (void)out_spi;
-    ((struct node *)ctx)->n_child_down++;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)vip6;
-    (void)id;
-    (void)vip;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-    n->n_routes = nr < 8 ? nr : 8;
-    memcpy(n->routes, remote, n->n_routes * sizeof(*remote));
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_down++;
-    n->down_reason = why;
-}
-
 /* ---- nodes ---- */
 
-static struct node *new_node(const char *name, const char *a, int nat, const char *text)
+static struct ike_node *new_node(const char *name, const char *a, int nat, const char *text)
 {
-    assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
-    return n;
+    return ike_net_add_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text);
 }
 
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ops_child_down,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
-
-static void start(struct node *n)
+static void start(struct ike_node *n)
 {
-    ike_net_node_start(&N->net, n, &node_ops);
+    ike_net_node_start(&N->net, n, NULL);
 }
 
 #define DEFAULT_PEERS "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n"
 
 /* The gateway (node 0) with certificate NAME; peers: its [peer] sections;
  * extra: more [natsecd] lines. Started. */
-static struct node *gateway(const char *name, const char *extra, const char *peers)
+static struct ike_node *gateway(const char *name, const char *extra, const char *peers)
 {
     char text[8192];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\npool = 10.99.0.0/24\n"
              "retransmit_timeout = 1.0\nretransmit_tries = 2\n%s%s\n%s",
              cert_conf_lines(name, "ca.pem"), extra ? extra : "", peers ? peers : DEFAULT_PEERS);
-    struct node *n = new_node("gateway", GW_ADDR, -1, text);
+    struct ike_node *n = new_node("gateway", GW_ADDR, -1, text);
     start(n);
     return n;
 }
@@ -186,11 +112,11 @@ static struct node *gateway(const char *name, const char *extra, const char *pee
 /* A client behind the NAT with identity id and certificate NAME, trusting
  * ca; extra: more [natsecd] lines. Not started: a test may change its
  * configuration first. */
-static struct node *client_conf(const char *label, const char *id, const char *name, const char *ca,
-                                const char *extra)
+static struct ike_node *client_conf(const char *label, const char *id, const char *name,
+                                    const char *ca, const char *extra)
 {
     char text[8192], a[32];
-    snprintf(a, sizeof(a), "192.168.1.%u", 10 + N->n_nodes);
+    snprintf(a, sizeof(a), "192.168.1.%u", 10 + N->net.n_nodes);
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = 2\n"
@@ -199,16 +125,17 @@ static struct node *client_conf(const char *label, const char *id, const char *n
     return new_node(label, a, 0, text);
 }
 
-static struct node *client(const char *label, const char *id, const char *name, const char *extra)
+static struct ike_node *client(const char *label, const char *id, const char *name,
+                               const char *extra)
 {
-    struct node *n = client_conf(label, id, name, "ca.pem", extra);
+    struct ike_node *n = client_conf(label, id, name, "ca.pem", extra);
     start(n);
     return n;
 }
 
 /* A configuration's credentials replaced by files loaded without the
  * checks of the configuration (a broken peer). */
-static void broken_creds(struct node *n, const char *cert, const char *key)
+static void broken_creds(struct ike_node *n, const char *cert, const char *key)
 {
     char err[512];
     struct ns_x509_creds *c = ns_x509_creds_new();
@@ -221,7 +148,7 @@ static void broken_creds(struct node *n, const char *cert, const char *key)
     n->conf.creds = c;
 }
 
-static void connect_run(struct node *cl)
+static void connect_run(struct ike_node *cl)
 {
     ike_net_connect(&N->net, cl->e, &cl->addr);
     run_for(3000);
@@ -229,12 +156,12 @@ static void connect_run(struct node *cl)
 
 /* ---- inspection ---- */
 
-static unsigned established(const struct node *n)
+static unsigned established(const struct ike_node *n)
 {
     return ike_net_established(n->e);
 }
 
-static uint64_t auth_failures(const struct node *n)
+static uint64_t auth_failures(const struct ike_node *n)
 {
     return ike_net_counters(n->e).auth_failures;
 }
@@ -245,23 +172,24 @@ static void log_must_have(const char *needle)
 }
 
 /* Both ends up, with one CHILD_SA each, paired. */
-static void assert_up(const struct node *gw, const struct node *cl)
+static void assert_up(const struct ike_node *gw, const struct ike_node *cl)
 {
     assert_int_equal(established(cl), 1);
-    assert_int_equal(cl->n_up, 1);
-    assert_int_equal(cl->n_child, 1);
+    assert_int_equal(cl->n_client_up, 1);
+    assert_int_equal(cl->n_child_up, 1);
     bool paired = false;
-    for (unsigned i = 0; i < gw->n_child; i++)
-        paired |= gw->child_in[i] == cl->child_out[0] && gw->child_out[i] == cl->child_in[0];
+    for (unsigned i = 0; i < gw->n_child_up; i++)
+        paired |= ike_node_child(gw, i)->in.spi == cl->child[0].out.spi &&
+                  ike_node_child(gw, i)->out.spi == cl->child[0].in.spi;
     assert_true(paired);
 }
 
 /* The client was refused: down for authentication, nothing left. */
-static void assert_refused(const struct node *gw, const struct node *cl)
+static void assert_refused(const struct ike_node *gw, const struct ike_node *cl)
 {
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
-    assert_int_equal(cl->n_child, 0);
+    assert_int_equal(cl->n_child_up, 0);
     assert_int_equal(ike_net_sas_of(cl->e).n, 0);
     assert_int_equal(established(gw), 0);
     assert_true(auth_failures(gw) >= 1);
@@ -300,18 +228,21 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
-                              .guard = 100000};
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_INFO,
+                             .guard = 100000,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    if (ike_net_open(&N->net, &o) != 0)
+        return -1;
     ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    return ike_net_open(&N->net);
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -319,8 +250,8 @@ static int teardown(void **state)
 static void ecdsa_both_ways(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
-    struct node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
     connect_run(cl);
     assert_up(gw, cl);
     log_must_have("'alice@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=alice' "
@@ -357,8 +288,8 @@ static void ecdsa_both_ways(void **state) /* X7 R3 */
 static void rsa_both_ways(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-rsa", NULL, NULL);
-    struct node *cl = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    struct ike_node *gw = gateway("gw-rsa", NULL, NULL);
+    struct ike_node *cl = client("bob", "bob@corp.example", "bob-rsa", NULL);
     connect_run(cl);
     assert_up(gw, cl);
     log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
@@ -372,8 +303,8 @@ static void rsa_both_ways(void **state) /* X7 R3 */
 static void rsa_pss_both_ways(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-rsa", "rsa_pss = yes\n", NULL);
-    struct node *cl = client("bob", "bob@corp.example", "bob-rsa", "rsa_pss = yes\n");
+    struct ike_node *gw = gateway("gw-rsa", "rsa_pss = yes\n", NULL);
+    struct ike_node *cl = client("bob", "bob@corp.example", "bob-rsa", "rsa_pss = yes\n");
     connect_run(cl);
     assert_up(gw, cl);
     log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
@@ -389,8 +320,8 @@ static void rsa_pss_both_ways(void **state) /* X7 */
 static void mixed_key_types(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-rsa", NULL, NULL);
-    struct node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
+    struct ike_node *gw = gateway("gw-rsa", NULL, NULL);
+    struct ike_node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
     connect_run(carol);
     assert_up(gw, carol);
     log_must_have("'carol@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=carol' "
@@ -402,8 +333,8 @@ static void mixed_key_types(void **state) /* X7 */
 static void rsa_client_ecdsa_gateway(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
-    struct node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
     connect_run(bob);
     assert_up(gw, bob);
     log_must_have("'bob@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=bob' "
@@ -417,8 +348,8 @@ static void rsa_client_ecdsa_gateway(void **state) /* X7 */
 static void intermediate_sent_along(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
-    struct node *erin = client("erin", "erin@corp.example", "erin-sub", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *erin = client("erin", "erin@corp.example", "erin-sub", NULL);
     connect_run(erin);
     assert_up(gw, erin);
     log_must_have("'erin@corp.example' authenticated by certificate 'C=CH, O=Corp, CN=erin' "
@@ -432,20 +363,20 @@ static void intermediate_sent_along(void **state) /* X7 */
 static void sections_by_identity(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL,
-                              "[peer alice@corp.example]\nauth = pubkey\n"
-                              "subnets = 192.0.2.0/24\n"
-                              "[peer dave.home.example]\npsk = dave-secret-0123456789\n"
-                              "subnets = 192.0.2.10/32\n"
-                              "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.80/32\n");
-    struct node *alice = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
-    struct node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL,
+                                  "[peer alice@corp.example]\nauth = pubkey\n"
+                                  "subnets = 192.0.2.0/24\n"
+                                  "[peer dave.home.example]\npsk = dave-secret-0123456789\n"
+                                  "subnets = 192.0.2.10/32\n"
+                                  "[peer %default]\nauth = pubkey\nsubnets = 192.0.2.80/32\n");
+    struct ike_node *alice = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    struct ike_node *carol = client("carol", "carol@corp.example", "carol-p384", NULL);
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = dave.home.example\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\n[peer vpn.corp.example]\n"
              "psk = dave-secret-0123456789\nsubnets = 192.0.2.10/32\n");
-    struct node *dave = new_node("dave", "192.168.1.99", 0, text);
+    struct ike_node *dave = new_node("dave", "192.168.1.99", 0, text);
     start(dave);
     connect_run(alice);
     connect_run(carol);
@@ -486,10 +417,10 @@ static void sections_by_identity(void **state) /* X7 R3 */
 static void dn_identity(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL,
-                              "[peer dn:C=CH/O=corp/CN=ALICE]\nauth = pubkey\n"
-                              "subnets = 192.0.2.0/24\n");
-    struct node *cl = client("alice", "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL,
+                                  "[peer dn:C=CH/O=corp/CN=ALICE]\nauth = pubkey\n"
+                                  "subnets = 192.0.2.0/24\n");
+    struct ike_node *cl = client("alice", "dn:C=CH, O=Corp, CN=alice", "alice-ecdsa", NULL);
     connect_run(cl);
     assert_up(gw, cl);
     assert_string_equal(ike_net_sas_of(gw->e).st[0].peer_name, "dn:C=CH/O=corp/CN=ALICE");
@@ -502,9 +433,10 @@ static void dn_identity(void **state) /* X7 R3 */
 static void other_ca_refused(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
     /* mallory's certificate names alice@corp.example, from another CA. */
-    struct node *m = client_conf("mallory", "alice@corp.example", "mallory-other", "ca.pem", NULL);
+    struct ike_node *m =
+        client_conf("mallory", "alice@corp.example", "mallory-other", "ca.pem", NULL);
     start(m);
     connect_run(m);
     assert_refused(gw, m);
@@ -517,10 +449,10 @@ static void other_ca_refused(void **state) /* X7 R3 */
 static void expired_refused(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
     /* The configuration would refuse dave's expired certificate at start:
      * it is put in after loading, as a careless peer would have it. */
-    struct node *d = client_conf("dave", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    struct ike_node *d = client_conf("dave", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
     broken_creds(d, "dave-expired.pem", "dave-expired.key");
     assert_int_equal(ns_conf_id_parse("dave@corp.example", &d->conf.local_id), 0);
     start(d);
@@ -534,9 +466,9 @@ static void expired_refused(void **state) /* X7 */
 static void identity_not_in_certificate(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
     /* bob claims alice's identity with his own (valid) certificate. */
-    struct node *b = client_conf("bob", "bob@corp.example", "bob-rsa", "ca.pem", NULL);
+    struct ike_node *b = client_conf("bob", "bob@corp.example", "bob-rsa", "ca.pem", NULL);
     assert_int_equal(ns_conf_id_parse("alice@corp.example", &b->conf.local_id), 0);
     start(b);
     connect_run(b);
@@ -549,10 +481,10 @@ static void identity_not_in_certificate(void **state) /* X7 R3 */
 static void key_not_the_certificates(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
     /* alice's certificate with another P-256 key: the signature is made,
      * but not by the certificate's key. */
-    struct node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    struct ike_node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
     broken_creds(a, "alice-ecdsa.pem", "gw-ecdsa.key");
     start(a);
     connect_run(a);
@@ -565,8 +497,8 @@ static void key_not_the_certificates(void **state) /* X7 */
 static void key_of_another_type(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
-    struct node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *a = client_conf("alice", "alice@corp.example", "alice-ecdsa", "ca.pem", NULL);
     broken_creds(a, "alice-ecdsa.pem", "bob-rsa.key");
     start(a);
     connect_run(a);
@@ -579,14 +511,14 @@ static void key_of_another_type(void **state) /* X7 */
 static void gateway_not_trusted(void **state) /* X7 R3 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL, NULL);
-    struct node *cl =
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, NULL);
+    struct ike_node *cl =
         client_conf("alice", "alice@corp.example", "alice-ecdsa", "other-ca.pem", NULL);
     start(cl);
     connect_run(cl);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
-    assert_int_equal(cl->n_child, 0);
+    assert_int_equal(cl->n_child_up, 0);
     assert_int_equal(auth_failures(cl), 1);
     log_must_have("authentication with gateway 198.51.100.1:4500 failed: the certificate 'C=CH, "
                   "O=Corp, CN=vpn.corp.example' of 'vpn.corp.example' is not trusted: unable to "
@@ -605,12 +537,12 @@ static void gateway_identity_not_in_certificate(void **state) /* X7 R3 */
              "[natsecd]\nrole = gateway\nlocal_id = multi.corp.example\npool = 10.99.0.0/24\n"
              "%s\n%s",
              cert_conf_lines("multi", "ca.pem"), DEFAULT_PEERS);
-    struct node *gw = new_node("gateway", GW_ADDR, -1, text);
+    struct ike_node *gw = new_node("gateway", GW_ADDR, -1, text);
     assert_int_equal(ns_conf_id_parse("vpn.corp.example", &gw->conf.local_id), 0);
     start(gw);
-    struct node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
+    struct ike_node *cl = client("alice", "alice@corp.example", "alice-ecdsa", NULL);
     connect_run(cl);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     log_must_have("authentication with gateway 198.51.100.1:4500 failed: identity "
                   "'vpn.corp.example' (fqdn) is not in its certificate (subject 'C=CH, O=Corp, "
@@ -623,23 +555,23 @@ static void gateway_identity_not_in_certificate(void **state) /* X7 R3 */
 static void method_must_match_the_section(void **state) /* X7 */
 {
     (void)state;
-    struct node *gw = gateway("gw-ecdsa", NULL,
-                              "[peer bob@corp.example]\npsk = bob-secret-0123456789\n"
-                              "subnets = 192.0.2.0/24\n" DEFAULT_PEERS);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL,
+                                  "[peer bob@corp.example]\npsk = bob-secret-0123456789\n"
+                                  "subnets = 192.0.2.0/24\n" DEFAULT_PEERS);
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = carol@corp.example\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\nretransmit_tries = 2\n[peer vpn.corp.example]\n"
              "psk = carol-secret-0123456789\nsubnets = 192.0.2.0/24\n");
-    struct node *carol = new_node("carol", "192.168.1.50", 0, text);
+    struct ike_node *carol = new_node("carol", "192.168.1.50", 0, text);
     start(carol);
     connect_run(carol);
     assert_refused(gw, carol);
     log_must_have("authentication failed: 'carol@corp.example' authenticates with a pre-shared "
                   "key (AUTH method 2), its [peer %default] says auth = pubkey");
-    struct node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
+    struct ike_node *bob = client("bob", "bob@corp.example", "bob-rsa", NULL);
     connect_run(bob);
-    assert_int_equal(bob->n_down, 1);
+    assert_int_equal(bob->n_client_down, 1);
     log_must_have("authentication failed: 'bob@corp.example' authenticates with a signature "
                   "(AUTH method 14), its [peer bob@corp.example] says auth = psk");
 }
@@ -660,11 +592,11 @@ static struct landing land_saying(const char *peers, const char *id, const char 
 {
     struct landing l;
     memset(&l, 0, sizeof(l));
-    struct node *gw = gateway("gw-ecdsa", NULL, peers);
-    struct node *cl = client_conf("client", id, cert, "ca.pem", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL, peers);
+    struct ike_node *cl = client_conf("client", id, cert, "ca.pem", NULL);
     start(cl);
     connect_run(cl);
-    if (established(gw) == 1 && cl->n_up == 1) {
+    if (established(gw) == 1 && cl->n_client_up == 1) {
         struct ns_ike_sa_status st = ike_net_one_sa(gw->e);
         snprintf(l.section, sizeof(l.section), "%s", st.peer_name);
         assert_int_equal(st.child[0].n_local_ts, 1);
@@ -805,12 +737,12 @@ static void certificate_of_a_psk_section(void **state) /* X7 R3 R9 */
  * terminal as a control sequence (R15). */
 static void assert_log_clean(void)
 {
-    const unsigned char *b = (const unsigned char *)N->log.buf;
-    for (size_t i = 0; b && i < N->log.len; i++) {
+    const unsigned char *b = (const unsigned char *)N->net.log.buf;
+    for (size_t i = 0; b && i < N->net.log.len; i++) {
         bool line_start = i == 0 || b[i - 1] == '\n';
         if ((line_start && (b[i] < '0' || b[i] > '9')) ||
             (b[i] != '\n' && (b[i] < 0x20 || b[i] > 0x7e))) {
-            fprintf(stderr, "--- log:\n%.*s---\n", (int)N->log.len, N->log.buf);
+            fprintf(stderr, "--- log:\n%.*s---\n", (int)N->net.log.len, N->net.log.buf);
             fail_msg("byte 0x%02x at %zu of the log (%s)", b[i], i,
                      line_start ? "a line that is no log line" : "not printable");
         }
@@ -818,7 +750,7 @@ static void assert_log_clean(void)
 }
 
 /* evil-cn's certificate subject as an identity (DN), claimed by node n. */
-static void claim_subject(struct node *n)
+static void claim_subject(struct ike_node *n)
 {
     FILE *f = fopen(cert_path("evil-cn.pem"), "r");
     assert_non_null(f);
@@ -844,10 +776,10 @@ static void peer_strings_escaped_in_log(void **state) /* R15 X7 */
 {
     (void)state;
     /* A gateway that does not know it: refused before authentication. */
-    struct node *gw = gateway("gw-ecdsa", NULL,
-                              "[peer alice@corp.example]\nauth = pubkey\n"
-                              "subnets = 192.0.2.0/24\n");
-    struct node *cl = client_conf("evil", "evil@corp.example", "evil-cn", "ca.pem", NULL);
+    struct ike_node *gw = gateway("gw-ecdsa", NULL,
+                                  "[peer alice@corp.example]\nauth = pubkey\n"
+                                  "subnets = 192.0.2.0/24\n");
+    struct ike_node *cl = client_conf("evil", "evil@corp.example", "evil-cn", "ca.pem", NULL);
     claim_subject(cl);
     start(cl);
     connect_run(cl);

@@ -52,13 +52,7 @@ enum twist {
 
 struct net {
     struct ike_node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[1];
-    unsigned n_nats;
-    struct ike_sim_queue q;
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
     /* IKE_AUTH messages sent, by direction, and what to drop. */
     unsigned auth_requests, auth_responses;
     uint32_t drop_response_id;   /* the gateway's IKE_AUTH answer with this ID, once (0: none) */
@@ -76,9 +70,6 @@ static struct net *N;
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct ike_node *n = ctx;
-    int idx = (int)(n - N->node);
-    (void)marker;
     if (len >= NS_IKE_HEADER_LEN && msg[18] == NS_IKE_AUTH) {
         bool response = msg[19] & NS_IKE_FLAG_RESPONSE;
         uint32_t id = ns_get_u32(msg + 20);
@@ -94,7 +85,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
                 return;
         }
     }
-    ike_net_send(&N->net, idx, local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 static void run_for(uint64_t ms)
@@ -139,11 +130,7 @@ enum ns_eap_step __wrap_ns_eap_peer_input(struct ns_eap_peer *p, const uint8_t *
 
 static struct ike_node *new_node(const char *name, const char *a, int nat, const char *text)
 {
-    struct ike_node *n = ike_net_add_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text);
-    struct ns_ike_ops ops = ike_node_ops;
-    ops.send = ops_send;
-    ike_net_node_start(&N->net, n, &ops);
-    return n;
+    return ike_net_add_started_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 #define EAP_PEERS                                                                                  \
@@ -245,18 +232,21 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct ike_node, IKE_NET_NONE),
-                              .log_level = NS_LOG_DEBUG, .guard = 100000};
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_DEBUG,
+                             .guard = 100000,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    if (ike_net_open(&N->net, &o) != 0)
+        return -1;
     ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    return ike_net_open(&N->net);
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */

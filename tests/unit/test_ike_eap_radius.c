@@ -46,18 +46,6 @@ enum verdict_mode {
     NO_KEYS,     /* accept without MS-MPPE keys */
 };
 
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat;
-    struct ike_sim_spis spis;
-    unsigned n_child, n_up, n_down;
-    enum ns_ike_down_reason down_reason;
-    struct ns_addr vip;
-};
-
 /* The backend: one request in flight at a time, as the engine sends them. */
 struct backend {
     bool have;
@@ -78,14 +66,8 @@ struct backend {
 };
 
 struct net {
-    struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[1];
-    unsigned n_nats;
-    struct ike_sim_queue q;
+    struct ike_node node[MAX_NODES];
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
     unsigned auth_responses;
     struct backend b;
     char secret_path[64];
@@ -96,43 +78,9 @@ static struct net *N;
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
-    (void)marker;
     if (len >= NS_IKE_HEADER_LEN && msg[18] == NS_IKE_AUTH && (msg[19] & NS_IKE_FLAG_RESPONSE))
         N->auth_responses++;
-    ike_net_send(&N->net, (int)(n - N->node), local, remote, msg, len);
-}
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    (void)in;
-    (void)out;
-    struct node *n = ctx;
-    n->n_child++;
-    return 0;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)vip6;
-    (void)id;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-    n->vip = *vip;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_down++;
-    n->down_reason = why;
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 /* The engine hands a client's EAP packet over; it is kept until serve(). */
@@ -161,14 +109,6 @@ static void ops_eap_backend_cancel(void *ctx, uint64_t ike_sa_id)
         N->b.have = false;
     N->b.cancelled++;
 }
-
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ike_net_child_down_ignored,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down,
-                                           .eap_backend = ops_eap_backend,
-                                           .eap_backend_cancel = ops_eap_backend_cancel};
 
 static bool find_user(void *ctx, const uint8_t *name, size_t len,
                       uint8_t nt_hash[NS_MSCHAPV2_HASH_LEN])
@@ -235,7 +175,7 @@ static void serve(void)
     b->have = false;
     struct ns_eapb_answer a;
     server_answer(b, &a);
-    ns_ike_engine_eap_answer(N->node[0].e, b->sa_id, &a, N->now);
+    ns_ike_engine_eap_answer(N->node[0].e, b->sa_id, &a, N->net.now);
 }
 
 /* Runs the network for ms, the backend answering every 20 ms. */
@@ -247,15 +187,18 @@ static void run_serving(uint64_t ms)
     }
 }
 
-static struct node *new_node(const char *name, const char *a, int nat, const char *text)
+static struct ike_node *new_node(const char *name, const char *a, int nat, const char *text)
 {
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
+    struct ns_ike_ops ops = ike_node_ops;
+    ops.send = ops_send;
+    ops.eap_backend = ops_eap_backend;
+    ops.eap_backend_cancel = ops_eap_backend_cancel;
+    struct ike_node *n = ike_net_add_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text);
+    ike_net_node_start(&N->net, n, &ops);
     return n;
 }
 
-static struct node *gateway(void)
+static struct ike_node *gateway(void)
 {
     char text[8192];
     snprintf(text, sizeof(text),
@@ -270,7 +213,7 @@ static struct node *gateway(void)
     return new_node("gateway", GW_ADDR, -1, text);
 }
 
-static struct node *client(const char *password)
+static struct ike_node *client(const char *password)
 {
     char text[8192];
     snprintf(text, sizeof(text),
@@ -282,17 +225,17 @@ static struct node *client(const char *password)
     return new_node("client", "192.168.1.10", 0, text);
 }
 
-static void start(struct node *cl)
+static void start(struct ike_node *cl)
 {
     ike_net_connect(&N->net, cl->e, &cl->addr);
 }
 
-static void assert_refused(const struct node *gw, const struct node *cl)
+static void assert_refused(const struct ike_node *gw, const struct ike_node *cl)
 {
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_AUTH_FAILED);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);
-    assert_int_equal(gw->n_child, 0);
+    assert_int_equal(gw->n_child_up, 0);
     assert_int_equal(ike_net_counters(gw->e).half_open, 0);
     ike_net_log_must_not_have(&N->net, PASSWORD);
 }
@@ -303,9 +246,10 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_DEBUG,
-                              .guard = 100000};
+    struct ike_net_opts o = {
+        .now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000, IKE_NET_NODES(N->node), .owner = N};
+    if (ike_net_open(&N->net, &o) != 0)
+        return -1;
     snprintf(N->secret_path, sizeof(N->secret_path), "/tmp/natsec-eapb-secret.%d", (int)getpid());
     FILE *f = fopen(N->secret_path, "w");
     if (!f)
@@ -314,15 +258,14 @@ static int setup(void **state)
     fclose(f);
     chmod(N->secret_path, 0600);
     ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    return ike_net_open(&N->net);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
     unlink(N->secret_path);
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -332,8 +275,8 @@ static int teardown(void **state)
 static void login_waits_for_the_backend(void **state)
 {
     (void)state;
-    struct node *gw = gateway();
-    struct node *cl = client(PASSWORD);
+    struct ike_node *gw = gateway();
+    struct ike_node *cl = client(PASSWORD);
     start(cl);
     ike_net_run_for(&N->net, 1000);
     assert_true(N->b.have); /* the Identity, at the backend */
@@ -349,8 +292,8 @@ static void login_waits_for_the_backend(void **state)
     run_serving(3000);
     assert_int_equal(ike_net_established(gw->e), 1);
     assert_int_equal(ike_net_established(cl->e), 1);
-    assert_int_equal(cl->n_up, 1);
-    assert_int_equal(gw->n_child, 1);
+    assert_int_equal(cl->n_client_up, 1);
+    assert_int_equal(gw->n_child_up, 1);
     /* Identity, MS-CHAPv2 Response, Success acknowledgement. */
     assert_int_equal(N->b.requests, 3);
     struct ns_addr want = test_addr("10.99.0.2");
@@ -375,8 +318,8 @@ static void framed_ip_and_class(void **state)
     (void)state;
     N->b.framed_ip = "10.99.0.77";
     N->b.class_name = "narrow";
-    struct node *gw = gateway();
-    struct node *cl = client(PASSWORD);
+    struct ike_node *gw = gateway();
+    struct ike_node *cl = client(PASSWORD);
     start(cl);
     run_serving(4000);
     assert_int_equal(ike_net_established(gw->e), 1);
@@ -397,12 +340,12 @@ static void refused_with(enum verdict_mode mode, const char *cls, const char *fr
     N->b.mode = mode;
     N->b.class_name = cls;
     N->b.framed_ip = framed;
-    struct node *gw = gateway();
-    struct node *cl = client(PASSWORD);
+    struct ike_node *gw = gateway();
+    struct ike_node *cl = client(PASSWORD);
     start(cl);
     run_serving(5000);
     assert_int_equal(ike_net_established(gw->e), 0);
-    assert_int_equal(cl->n_up, 0);
+    assert_int_equal(cl->n_client_up, 0);
     ike_net_log_must_have(&N->net, log);
     if (!framed)
         assert_refused(gw, cl);
@@ -445,7 +388,7 @@ static void framed_ip_outside_the_pool(void **state) /* X16 R6 */
     (void)state;
     refused_with(SERVE, NULL, "10.98.0.5",
                  "the RADIUS server assigns 10.98.0.5, which is not a free address of the pool");
-    assert_int_equal(N->node[0].n_child, 0);
+    assert_int_equal(N->node[0].n_child_up, 0);
 }
 
 /* The SA goes (half-open timeout) while the backend is silent: its
@@ -454,8 +397,8 @@ static void framed_ip_outside_the_pool(void **state) /* X16 R6 */
 static void answer_after_the_sa_went(void **state)
 {
     (void)state;
-    struct node *gw = gateway();
-    struct node *cl = client(PASSWORD);
+    struct ike_node *gw = gateway();
+    struct ike_node *cl = client(PASSWORD);
     start(cl);
     ike_net_run_for(&N->net, 1000);
     assert_true(N->b.have);
@@ -469,7 +412,7 @@ static void answer_after_the_sa_went(void **state)
     struct ns_eapb_answer a;
     memset(&a, 0, sizeof(a));
     a.verdict = NS_EAPB_REJECT;
-    ns_ike_engine_eap_answer(gw->e, sa_id, &a, N->now);
+    ns_ike_engine_eap_answer(gw->e, sa_id, &a, N->net.now);
     ike_net_run_for(&N->net, 1000);
     assert_int_equal(N->auth_responses, answers);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);

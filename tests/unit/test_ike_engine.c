@@ -29,42 +29,12 @@
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 40
 #define MAX_NATS 4
-#define MAX_CHILD 16
 #define MAX_SPIS 64
 #define PKT_MAX 4096
 #define MAX_SENT 4096
 #define T0 1000000u
 
 /* ---- the simulated world ---- */
-
-struct child_rec {
-    struct ns_esp_sa_spec in, out;
-};
-
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr; /* its own address (private when behind a NAT) */
-    int nat;             /* index of its NAT, -1 when none */
-    bool blackhole;      /* nothing reaches it */
-    bool refuse_child;   /* child_up fails */
-    struct child_rec child[MAX_CHILD];
-    unsigned n_child;
-    uint32_t down_in[MAX_CHILD], down_out[MAX_CHILD];
-    unsigned n_down;
-    struct ike_sim_spis spis;
-    unsigned n_up;
-    struct ns_addr vip, vip6;
-    struct ns_ts routes[8];
-    unsigned n_routes;
-    struct ns_addr dns[4];
-    unsigned n_dns;
-    unsigned n_client_down;
-    enum ns_ike_down_reason down_reason;
-    unsigned n_moved;
-    struct ns_endpoint moved_to;
-};
 
 /* Every datagram an engine handed to ops->send, as sent (before any NAT). */
 struct sent {
@@ -82,13 +52,8 @@ enum verdict { PASS, DROP, DUP };
 typedef enum verdict (*filter_fn)(const struct sent *s, unsigned nth);
 
 struct net {
-    struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[MAX_NATS];
-    unsigned n_nats;
-    struct ike_sim_queue q;
-    struct ike_net net; /* the shared harness's view of the above */
-    uint64_t now;
+    struct ike_node node[MAX_NODES];
+    struct ike_net net;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
     filter_fn filter;
@@ -98,7 +63,6 @@ struct net {
     bool delivering;
     int cur_node;
     struct ns_endpoint cur_src, cur_dst;
-    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -108,16 +72,16 @@ static bool ep_is(struct ns_endpoint a, const struct ns_endpoint *b)
     return ns_endpoint_equal(&a, b);
 }
 
-static int node_index(const struct node *n)
+static int node_index(const struct ike_node *n)
 {
-    return (int)(n - N->node);
+    return ike_net_node_index(&N->net, n);
 }
 
 /* ---- NAT ---- */
 
 static struct ns_endpoint nat_public(int nat_i, int node, uint16_t priv_port)
 {
-    struct ike_sim_nat *nat = &N->nat[nat_i];
+    struct ike_sim_nat *nat = &N->net.nat[nat_i];
     for (unsigned i = 0; i < nat->n; i++)
         if (nat->m[i].node == node && nat->m[i].priv.port == priv_port)
             return (struct ns_endpoint){.addr = nat->pub, .port = nat->m[i].pub_port};
@@ -130,7 +94,7 @@ static struct ns_endpoint nat_public(int nat_i, int node, uint16_t priv_port)
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
+    struct ike_node *n = ctx;
     int idx = node_index(n);
     assert_true(len >= NS_IKE_HEADER_LEN);
     if (N->mute)
@@ -146,7 +110,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
                        .flags = msg[19],
                        .msg_id = ns_get_u32(msg + 20),
                        .marker = marker,
-                       .t = N->now,
+                       .t = N->net.now,
                        .len = len};
     memcpy(s->data, msg, len);
     if (idx == 0 && (s->flags & NS_IKE_FLAG_RESPONSE) && N->delivering && N->cur_node == 0) {
@@ -192,79 +156,13 @@ static void run_until(uint64_t until)
 
 static void run_for(uint64_t ms)
 {
-    run_until(N->now + ms);
+    run_until(N->net.now + ms);
 }
 
-/* ---- ops ---- */
-
-static unsigned live_spis(const struct node *n)
+static unsigned live_spis(const struct ike_node *n)
 {
     return ike_sim_spi_live(&n->spis);
 }
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    struct node *n = ctx;
-    if (n->refuse_child)
-        return -1;
-    assert_true(n->n_child < MAX_CHILD);
-    assert_int_equal(in->dir, NS_ESP_INBOUND);
-    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
-    assert_int_equal(in->paired_spi, out->spi);
-    assert_int_equal(out->paired_spi, in->spi);
-    n->child[n->n_child].in = *in;
-    n->child[n->n_child++].out = *out;
-    return 0;
-}
-
-static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
-{
-    struct node *n = ctx;
-    assert_true(n->n_down < MAX_CHILD);
-    n->down_in[n->n_down] = in_spi;
-    n->down_out[n->n_down++] = out_spi;
-}
-
-static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *local,
-                           const struct ns_endpoint *peer)
-{
-    (void)id;
-    (void)local;
-    struct node *n = ctx;
-    n->n_moved++;
-    n->moved_to = *peer;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)id;
-    struct node *n = ctx;
-    n->n_up++;
-    n->vip = *vip;
-    n->vip6 = *vip6;
-    n->n_routes = nr < 8 ? nr : 8;
-    memcpy(n->routes, remote, n->n_routes * sizeof(*remote));
-    n->n_dns = n_dns < 4 ? n_dns : 4;
-    memcpy(n->dns, dns, n->n_dns * sizeof(*dns));
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_client_down++;
-    n->down_reason = why;
-}
-
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ops_child_down,
-                                           .peer_moved = ops_peer_moved,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
 
 /* ---- configurations ---- */
 
@@ -301,7 +199,7 @@ static void merge(char *out, size_t cap, const char *base, const char *extra)
 }
 
 /* Node 0 is always the gateway, at GW_ADDR. */
-static struct node *add_gateway(const struct gw_opts *o)
+static struct ike_node *add_gateway(const struct gw_opts *o)
 {
     char text[4096], settings[1024];
     merge(settings, sizeof(settings),
@@ -322,10 +220,7 @@ static struct node *add_gateway(const struct gw_opts *o)
              o && o->no_default ? ""
                                 : "[peer %default]\npsk = common-secret-0123456789\n"
                                   "subnets = 192.0.2.80/32\n");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
-    return n;
+    return ike_net_add_started_node(&N->net, "gateway", GW_ADDR, -1, MAX_SPIS, text, NULL);
 }
 
 struct cl_opts {
@@ -336,9 +231,9 @@ struct cl_opts {
     const char *subnets;
 };
 
-static struct node *add_client(const char *name, const char *a, int nat, const struct cl_opts *o)
+static struct ike_node *add_client(const char *name, const char *a, int nat,
+                                   const struct cl_opts *o)
 {
-    assert_true(N->n_nodes < MAX_NODES);
     char text[2048], settings[1024];
     merge(settings, sizeof(settings), "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n",
           o ? o->extra : NULL);
@@ -349,13 +244,10 @@ static struct node *add_client(const char *name, const char *a, int nat, const s
              o && o->id ? o->id : "alice@corp.example", settings,
              o && o->psk ? o->psk : "alice-secret-0123456789",
              o && o->subnets ? o->subnets : "192.0.2.0/24", o && o->peer ? o->peer : "");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
-    return n;
+    return ike_net_add_started_node(&N->net, name, a, nat, MAX_SPIS, text, NULL);
 }
 
-static void connect_client(struct node *n)
+static void connect_client(struct ike_node *n)
 {
     ike_net_connect(&N->net, n->e, &n->addr);
 }
@@ -375,35 +267,34 @@ static struct ns_ike_sa_status gw_sa_of(const char *id_text)
     return l.st[0];
 }
 
-static struct ns_ike_counters counters(const struct node *n)
+static struct ns_ike_counters counters(const struct ike_node *n)
 {
     return ike_net_counters(n->e);
 }
 
-static bool established(const struct node *n)
+static bool established(const struct ike_node *n)
 {
     return ike_net_one_established(n->e);
 }
 
 /* The gateway child whose inbound SPI is the client's outbound one. */
-static const struct child_rec *gw_child_for(const struct node *cl)
+static const struct ike_node_child *gw_child_for(const struct ike_node *cl)
 {
-    const struct node *gw = &N->node[0];
-    assert_true(cl->n_child >= 1);
-    const struct child_rec *c = &cl->child[cl->n_child - 1];
-    for (unsigned i = 0; i < gw->n_child; i++)
-        if (gw->child[i].in.spi == c->out.spi)
-            return &gw->child[i];
+    const struct ike_node *gw = &N->node[0];
+    const struct ike_node_child *c = ike_node_last_child(cl);
+    for (unsigned i = 0; i < gw->n_child_up; i++)
+        if (ike_node_child(gw, i)->in.spi == c->out.spi)
+            return ike_node_child(gw, i);
     fail_msg("the gateway has no CHILD SA with SPI 0x%08x", c->out.spi);
     return NULL;
 }
 
 /* Both ends installed the same CHILD_SA: SPIs paired, each direction's keys
  * equal on both ends, same algorithms. */
-static void assert_child_pair(const struct node *cl)
+static void assert_child_pair(const struct ike_node *cl)
 {
-    const struct child_rec *c = &cl->child[cl->n_child - 1];
-    const struct child_rec *g = gw_child_for(cl);
+    const struct ike_node_child *c = ike_node_last_child(cl);
+    const struct ike_node_child *g = gw_child_for(cl);
     assert_int_equal(c->in.spi, g->out.spi);
     const struct ns_esp_sa_spec *pairs[2][2] = {{&c->out, &g->in}, {&g->out, &c->in}};
     for (int i = 0; i < 2; i++) {
@@ -436,7 +327,7 @@ static unsigned count_sent(int node, uint8_t exchange, bool response, uint16_t p
 
 static bool log_has(const char *needle)
 {
-    return ike_sim_log_has(&N->log, needle);
+    return ike_sim_log_has(&N->net.log, needle);
 }
 
 /* ---- fixture ---- */
@@ -447,18 +338,20 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, offsetof(struct node, blackhole)),
-                              .log_level = NS_LOG_INFO, .guard = 200000,
-                              .before_input = before_input, .after_input = after_input};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_INFO,
+                             .guard = 200000,
+                             .before_input = before_input,
+                             .after_input = after_input,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -468,8 +361,8 @@ static int teardown(void **state)
 static void no_nat_stays_on_500(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(1000);
     assert_true(established(gw));
@@ -482,7 +375,7 @@ static void no_nat_stays_on_500(void **state)
     struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
     assert_false(c.nat_local || c.nat_remote || c.udp_encap);
     assert_false(g.nat_local || g.nat_remote || g.udp_encap);
-    assert_int_equal(cl->n_up, 1);
+    assert_int_equal(cl->n_client_up, 1);
     assert_true(ns_addr_equal(&cl->vip, &c.vip));
     assert_true(ns_addr_equal(&g.vip, &c.vip));
     char v[NS_ADDR_STRLEN];
@@ -506,14 +399,14 @@ static void no_nat_stays_on_500(void **state)
     /* R4/R14: without a NAT a peer has no reason to move: verified ESP from
      * another port does not move the SA. */
     struct ns_endpoint other = test_ep("203.0.113.20", 4500), local = test_ep(GW_ADDR, 500);
-    ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->now);
+    ns_ike_engine_esp_from(gw->e, g.id, &local, &other, N->net.now);
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &c.local));
     assert_int_equal(gw->n_moved, 0);
     /* Nor does ESP that came in on the NAT-T port, from anywhere: only IKE
      * floats to 4500, and only when a NAT was detected. */
     struct ns_endpoint natt = test_ep(GW_ADDR, 4500), elsewhere = test_ep("203.0.113.99", 4500);
-    ns_ike_engine_esp_from(gw->e, g.id, &natt, &other, N->now);
-    ns_ike_engine_esp_from(gw->e, g.id, &natt, &elsewhere, N->now);
+    ns_ike_engine_esp_from(gw->e, g.id, &natt, &other, N->net.now);
+    ns_ike_engine_esp_from(gw->e, g.id, &natt, &elsewhere, N->net.now);
     g = ike_net_one_sa(gw->e);
     assert_true(ep_is(g.remote, &c.local));
     assert_true(ep_is(g.local, &local));
@@ -527,9 +420,9 @@ static void no_nat_stays_on_500(void **state)
 static void nat_floats_to_4500(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    struct ike_node *cl = add_client("client", "192.168.1.10", nat, NULL);
     connect_client(cl);
     run_for(1000);
     assert_true(established(gw) && established(cl));
@@ -550,7 +443,7 @@ static void nat_floats_to_4500(void **state)
     assert_int_equal(cs.local.port, 4500);
     assert_int_equal(cs.remote.port, 4500);
     assert_child_pair(cl);
-    const struct child_rec *g = gw_child_for(cl);
+    const struct ike_node_child *g = gw_child_for(cl);
     assert_true(g->out.udp_encap && cl->child[0].out.udp_encap);
     assert_true(ns_endpoint_equal(&g->out.peer, &pub));
     assert_true(log_has("NAT: local no, remote yes"));
@@ -561,9 +454,9 @@ static void nat_floats_to_4500(void **state)
 static void forced_encap_without_nat(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     struct cl_opts o = {.extra = "force_encap = yes"};
-    struct node *cl = add_client("client", "203.0.113.20", -1, &o);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, &o);
     connect_client(cl);
     run_for(1000);
     assert_true(established(gw) && established(cl));
@@ -585,8 +478,8 @@ static void gateway_forced_encap(void **state)
 {
     (void)state;
     struct gw_opts go = {.extra = "force_encap = yes"};
-    struct node *gw = add_gateway(&go);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(&go);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(1000);
     assert_true(established(gw) && established(cl));
@@ -608,7 +501,7 @@ static void gateway_forced_encap(void **state)
 static void overlapping_private_addresses(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat1 = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     int nat2 = ike_net_add_nat(&N->net, "203.0.113.6", 40000);
     int nat3 = ike_net_add_nat(&N->net, "203.0.113.7", 50000);
@@ -617,10 +510,10 @@ static void overlapping_private_addresses(void **state)
         .id = "carol@corp.example", .psk = "common-secret-0123456789", .subnets = "192.0.2.80/32"};
     struct cl_opts dave = {
         .id = "dave@corp.example", .psk = "common-secret-0123456789", .subnets = "192.0.2.80/32"};
-    struct node *cl[4] = {add_client("alice", "192.168.1.10", nat1, NULL),
-                          add_client("bob", "192.168.1.10", nat2, &bob),
-                          add_client("carol", "10.0.0.2", nat3, &carol),
-                          add_client("dave", "10.0.0.3", nat3, &dave)};
+    struct ike_node *cl[4] = {add_client("alice", "192.168.1.10", nat1, NULL),
+                              add_client("bob", "192.168.1.10", nat2, &bob),
+                              add_client("carol", "10.0.0.2", nat3, &carol),
+                              add_client("dave", "10.0.0.3", nat3, &dave)};
     for (int i = 0; i < 4; i++)
         connect_client(cl[i]);
     run_for(1000);
@@ -629,7 +522,7 @@ static void overlapping_private_addresses(void **state)
     assert_int_equal(ike_net_sas_of(gw->e).n, 4);
     for (int i = 0; i < 4; i++) {
         assert_true(established(cl[i]));
-        assert_int_equal(cl[i]->n_up, 1);
+        assert_int_equal(cl[i]->n_client_up, 1);
         struct ns_ike_sa_status g = gw_sa_of(ids[i]);
         struct ns_endpoint pub = nat_public(cl[i]->nat, node_index(cl[i]), 4500);
         assert_true(ns_endpoint_equal(&g.remote, &pub));
@@ -645,7 +538,7 @@ static void overlapping_private_addresses(void **state)
     /* The %default identities may reach only their one server (R9). */
     char ts[NS_TS_STRLEN];
     assert_string_equal(ns_ts_str(&gw_child_for(cl[2])->in.local_ts[0], ts), "192.0.2.80/32");
-    assert_int_equal(gw->n_child, 4);
+    assert_int_equal(gw->n_child_up, 4);
 }
 
 /* A wrong PSK: AUTHENTICATION_FAILED on both sides, clear log lines, the
@@ -653,23 +546,23 @@ static void overlapping_private_addresses(void **state)
 static void wrong_psk(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     struct cl_opts bad = {.psk = "not-alices-secret-at-all"};
-    struct node *mallory = add_client("mallory", "203.0.113.66", -1, &bad);
+    struct ike_node *mallory = add_client("mallory", "203.0.113.66", -1, &bad);
     struct cl_opts bob = {.id = "bob@corp.example", .psk = "bob-secret-0123456789"};
-    struct node *good = add_client("bob", "203.0.113.20", -1, &bob);
+    struct ike_node *good = add_client("bob", "203.0.113.20", -1, &bob);
     connect_client(mallory);
     connect_client(good);
     run_for(1000);
     assert_int_equal(mallory->n_client_down, 1);
     assert_int_equal(mallory->down_reason, NS_IKE_DOWN_AUTH_FAILED);
-    assert_int_equal(mallory->n_child, 0);
+    assert_int_equal(mallory->n_child_up, 0);
     assert_int_equal(ike_net_sas_of(mallory->e).n, 0);
     assert_true(established(good));
     assert_int_equal(ike_net_sas_of(gw->e).n, 1);
     assert_int_equal(counters(gw).auth_failures, 1);
     assert_int_equal(counters(mallory).auth_failures, 1);
-    assert_int_equal(gw->n_child, 1);
+    assert_int_equal(gw->n_child_up, 1);
     assert_true(log_has("IKE_AUTH from 203.0.113.66:500: authentication failed: AUTH of "
                         "'alice@corp.example' does not verify (wrong PSK?)"));
     assert_true(log_has("authentication with gateway 198.51.100.1:500 failed: the gateway "
@@ -684,9 +577,9 @@ static void unknown_identity(void **state)
 {
     (void)state;
     struct gw_opts go = {.no_default = true};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     struct cl_opts o = {.id = "eve@elsewhere.example", .psk = "common-secret-0123456789"};
-    struct node *cl = add_client("eve", "203.0.113.66", -1, &o);
+    struct ike_node *cl = add_client("eve", "203.0.113.66", -1, &o);
     connect_client(cl);
     run_for(1000);
     assert_int_equal(cl->n_client_down, 1);
@@ -701,9 +594,9 @@ static void unknown_identity(void **state)
  * until its request times out and then tries again (RFC 7296 2.21.1, X2).
  * No acceptable ESP proposal: IKE SA up, no CHILD_SA, the client deletes
  * the IKE SA. */
-static void assert_no_ike_proposal(const struct node *gw, const struct cl_opts *o)
+static void assert_no_ike_proposal(const struct ike_node *gw, const struct cl_opts *o)
 {
-    struct node *cl = add_client("client", "203.0.113.20", -1, o);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, o);
     connect_client(cl);
     run_for(1000);
     assert_int_equal(cl->n_client_down, 0);
@@ -721,20 +614,20 @@ static void assert_no_ike_proposal(const struct node *gw, const struct cl_opts *
 static void no_acceptable_proposal(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     struct cl_opts o = {.extra = "ike_proposals = chacha20poly1305-prfsha512-ecp256"};
     assert_no_ike_proposal(gw, &o);
 
     struct cl_opts o2 = {.id = "bob@corp.example",
                          .psk = "bob-secret-0123456789",
                          .extra = "esp_proposals = null-sha256"};
-    struct node *cl2 = add_client("bob", "203.0.113.21", -1, &o2);
+    struct ike_node *cl2 = add_client("bob", "203.0.113.21", -1, &o2);
     connect_client(cl2);
     run_for(1000);
     assert_int_equal(cl2->n_client_down, 1);
     assert_int_equal(cl2->down_reason, NS_IKE_DOWN_NEGOTIATION);
-    assert_int_equal(cl2->n_child, 0);
-    assert_int_equal(gw->n_child, 0);
+    assert_int_equal(cl2->n_child_up, 0);
+    assert_int_equal(gw->n_child_up, 0);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0); /* deleted by the client */
     assert_true(log_has("no CHILD SA: NO_PROPOSAL_CHOSEN"));
 }
@@ -746,7 +639,7 @@ static void legacy_suites_refused_by_default(void **state)
 {
     /* X12 */
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     struct cl_opts o = {.extra = "legacy_proposals = yes\nike_proposals = 3des-sha1-modp1024\n"
                                  "esp_proposals = 3des-sha1"};
     assert_no_ike_proposal(gw, &o);
@@ -770,10 +663,10 @@ static void legacy_suites_with_legacy_proposals(void **state)
     struct gw_opts go = {.extra = "legacy_proposals = yes",
                          .ike = "aes128gcm16-prfsha256-x25519, aes256-sha1-modp1024, "
                                 "3des-sha1-modp1024"};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     struct cl_opts o = {.extra = "legacy_proposals = yes\nike_proposals = 3des-sha1-modp1024\n"
                                  "esp_proposals = 3des-sha1"};
-    struct node *cl = add_client("client", "203.0.113.20", -1, &o);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, &o);
     connect_client(cl);
     run_for(1000);
     assert_true(established(cl) && established(gw));
@@ -792,7 +685,7 @@ static void legacy_suites_with_legacy_proposals(void **state)
                          .psk = "bob-secret-0123456789",
                          .extra = "legacy_proposals = yes\nike_proposals = aes256-sha1-modp1024\n"
                                   "esp_proposals = aes256-sha1"};
-    struct node *cl2 = add_client("bob", "203.0.113.21", -1, &o2);
+    struct ike_node *cl2 = add_client("bob", "203.0.113.21", -1, &o2);
     connect_client(cl2);
     run_for(1000);
     assert_true(established(cl2));
@@ -808,10 +701,10 @@ static void invalid_ke_retry(void **state)
 {
     (void)state;
     struct gw_opts go = {.ike = "aes128gcm16-prfsha256-x25519"};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     struct cl_opts o = {
         .extra = "ike_proposals = aes128gcm16-prfsha256-ecp256, aes128gcm16-prfsha256-x25519"};
-    struct node *cl = add_client("client", "203.0.113.20", -1, &o);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, &o);
     connect_client(cl);
     run_for(1000);
     assert_int_equal(counters(gw).invalid_ke_sent, 1);
@@ -836,9 +729,9 @@ static void cookies_under_load(void **state)
 {
     (void)state;
     struct gw_opts go = {.extra = ""};
-    struct node *gw = add_gateway(&go); /* cookie_threshold 20, half_open_max 50 */
+    struct ike_node *gw = add_gateway(&go); /* cookie_threshold 20, half_open_max 50 */
     N->filter = pass_all;
-    struct node *flood[30];
+    struct ike_node *flood[30];
     for (int i = 0; i < 30; i++) {
         char name[32], a[32];
         snprintf(name, sizeof(name), "flood%d", i);
@@ -858,7 +751,7 @@ static void cookies_under_load(void **state)
     assert_true(c.half_open <= 20);
     assert_int_equal(c.ike_sas, c.half_open);
 
-    struct node *cl = add_client("real", "203.0.113.20", -1, NULL);
+    struct ike_node *cl = add_client("real", "203.0.113.20", -1, NULL);
     uint64_t cookies_before = counters(gw).cookies_sent;
     connect_client(cl);
     run_for(100);
@@ -897,7 +790,7 @@ static void half_open_bounded(void **state)
 {
     (void)state;
     struct gw_opts go = {.extra = "half_open_max = 5\ncookie_threshold = 2"};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     N->filter = drop_client_auth;
     for (int i = 0; i < 12; i++) {
         char name[32], a[32];
@@ -939,11 +832,11 @@ static void many_half_open_sas(void **state)
     (void)state;
     enum { MANY = 10000 };
     struct gw_opts go = {.extra = "half_open_max = 100000\ncookie_threshold = 100000"};
-    struct node *gw = add_gateway(&go);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(&go);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     assert_int_equal(N->n_sent, 1);
-    N->q.qh = N->q.qt; /* keep the captured request for copies */
+    N->net.q.qh = N->net.q.qt; /* keep the captured request for copies */
     N->mute = true;    /* the answers go to nobody */
     const struct sent *init = &N->sent[0];
     uint8_t m[PKT_MAX];
@@ -954,7 +847,7 @@ static void many_half_open_sas(void **state)
         ns_put_u32(m, 0xf1000000u | i);
         struct ns_endpoint src = {.addr = test_addr("203.0.113.200"), .port = (uint16_t)(1024 + i)};
         src.addr.a[3] = (uint8_t)(200 + i / 50000); /* ports run out at 64511 */
-        ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->now);
+        ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->net.now);
     }
     struct ns_ike_counters c = counters(gw);
     assert_int_equal(c.half_open, MANY);
@@ -970,7 +863,7 @@ static void many_half_open_sas(void **state)
     memcpy(m, init->data, init->len);
     ns_put_u32(m, 0xf1000000u | 7);
     struct ns_endpoint src7 = {.addr = test_addr("203.0.113.200"), .port = 1024 + 7};
-    ns_ike_engine_input(gw->e, &dst, &src7, m, init->len, N->now);
+    ns_ike_engine_input(gw->e, &dst, &src7, m, init->len, N->net.now);
     assert_int_equal(counters(gw).ike_sas, MANY);
     assert_int_equal(counters(gw).responses_resent, 1);
     N->mute = false;
@@ -990,9 +883,9 @@ static void many_half_open_sas(void **state)
 static void retransmission_and_response_cache(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    struct ike_node *cl = add_client("client", "192.168.1.10", nat, NULL);
     N->filter = drop_first_auth_response;
     connect_client(cl);
     run_for(500);
@@ -1003,7 +896,7 @@ static void retransmission_and_response_cache(void **state)
     assert_int_equal(counters(cl).retransmits, 1);
     assert_int_equal(counters(gw).responses_resent, 1);
     assert_int_equal(counters(gw).ike_established, 1);
-    assert_int_equal(gw->n_child, 1);
+    assert_int_equal(gw->n_child_up, 1);
     /* The two responses are the same bytes. */
     const struct sent *first = NULL, *second = NULL;
     for (unsigned i = 0; i < N->n_sent; i++) {
@@ -1026,8 +919,8 @@ static void retransmission_and_response_cache(void **state)
 static void lost_init_response(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     N->filter = drop_first_init_response;
     connect_client(cl);
     run_for(500);
@@ -1042,14 +935,14 @@ static void lost_init_response(void **state)
 static void duplicated_request(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     N->filter = dup_auth_request;
     connect_client(cl);
     run_for(500);
     assert_true(established(cl) && established(gw));
     assert_int_equal(counters(gw).responses_resent, 1);
-    assert_int_equal(gw->n_child, 1);
+    assert_int_equal(gw->n_child_up, 1);
     assert_int_equal(count_sent(0, NS_IKE_AUTH, true, 500), 2);
     const struct sent *r[2];
     unsigned k = 0;
@@ -1075,7 +968,7 @@ static void retransmit_backoff_then_give_up(void **state)
 {
     (void)state;
     add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     N->filter = drop_everything;
     connect_client(cl);
     run_for(60000);
@@ -1108,9 +1001,9 @@ static void dual_stack_virtual_ips(void **state)
                          .dns = "192.0.2.53, 2001:db8:c0::53",
                          .alice_subnets = "192.0.2.0/24, 2001:db8:c0::/64",
                          .no_default = true};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     struct cl_opts ao = {.subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
-    struct node *a = add_client("alice", "203.0.113.20", -1, &ao);
+    struct ike_node *a = add_client("alice", "203.0.113.20", -1, &ao);
     connect_client(a);
     run_for(500);
     assert_true(established(a));
@@ -1132,7 +1025,7 @@ static void dual_stack_virtual_ips(void **state)
 
     /* bob routes IPv4 alone: no IPv6 address asked, none given. */
     struct cl_opts bo = {.id = "bob@corp.example", .psk = "bob-secret-0123456789"};
-    struct node *b = add_client("bob", "203.0.113.21", -1, &bo);
+    struct ike_node *b = add_client("bob", "203.0.113.21", -1, &bo);
     connect_client(b);
     run_for(500);
     assert_true(established(b));
@@ -1140,12 +1033,12 @@ static void dual_stack_virtual_ips(void **state)
     assert_int_equal(b->n_dns, 1);
 
     /* A second IPv6 client: pool6 (/126, one address) is exhausted. */
-    ns_ike_engine_disconnect(b->e, N->now);
+    ns_ike_engine_disconnect(b->e, N->net.now);
     run_for(500);
     struct cl_opts co = {.id = "bob@corp.example",
                          .psk = "bob-secret-0123456789",
                          .subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
-    struct node *c = add_client("bob2", "203.0.113.22", -1, &co);
+    struct ike_node *c = add_client("bob2", "203.0.113.22", -1, &co);
     connect_client(c);
     run_for(500);
     assert_int_equal(c->n_client_down, 1);
@@ -1159,9 +1052,9 @@ static void ipv6_asked_without_pool6(void **state)
 {
     (void)state;
     struct gw_opts go = {.alice_subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
-    struct node *gw = add_gateway(&go);
+    struct ike_node *gw = add_gateway(&go);
     struct cl_opts ao = {.subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
-    struct node *a = add_client("alice", "203.0.113.20", -1, &ao);
+    struct ike_node *a = add_client("alice", "203.0.113.20", -1, &ao);
     connect_client(a);
     run_for(500);
     assert_true(established(a));
@@ -1179,10 +1072,10 @@ static void delete_frees_virtual_ip(void **state)
 {
     (void)state;
     struct gw_opts go = {.pool = "10.99.0.0/30"};
-    struct node *gw = add_gateway(&go);
-    struct node *a = add_client("alice", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(&go);
+    struct ike_node *a = add_client("alice", "203.0.113.20", -1, NULL);
     struct cl_opts bob = {.id = "bob@corp.example", .psk = "bob-secret-0123456789"};
-    struct node *b = add_client("bob", "203.0.113.21", -1, &bob);
+    struct ike_node *b = add_client("bob", "203.0.113.21", -1, &bob);
     connect_client(a);
     run_for(500);
     assert_true(established(a));
@@ -1195,14 +1088,14 @@ static void delete_frees_virtual_ip(void **state)
 
     uint32_t a_in = a->child[0].in.spi, a_out = a->child[0].out.spi;
     struct ns_ike_counters gw_before = counters(gw);
-    assert_int_equal(ns_ike_engine_disconnect(a->e, N->now), 0);
+    assert_int_equal(ns_ike_engine_disconnect(a->e, N->net.now), 0);
     run_for(500);
-    assert_int_equal(a->n_down, 1);
+    assert_int_equal(a->n_child_down, 1);
     assert_int_equal(a->down_in[0], a_in);
     assert_int_equal(a->down_out[0], a_out);
     assert_int_equal(a->n_client_down, 1);
     assert_int_equal(a->down_reason, NS_IKE_DOWN_LOCAL);
-    assert_int_equal(gw->n_down, 1);
+    assert_int_equal(gw->n_child_down, 1);
     assert_int_equal(gw->down_in[0], a_out); /* the pair, seen from the gateway */
     assert_int_equal(gw->down_out[0], a_in);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);
@@ -1221,7 +1114,7 @@ static void delete_frees_virtual_ip(void **state)
 
 /* A forged IKE message from a new NAT port (right SPIs and message ID,
  * bad ICV): dropped, the SA stays where it is. */
-static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
+static void forge_from(const struct ike_node *cl, uint16_t port, uint32_t msg_id)
 {
     const struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
     uint8_t m[80];
@@ -1245,9 +1138,9 @@ static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
     m[28] = 0; /* SK: next payload none, length to the end */
     m[29] = 0;
     ns_put_u16(m + 30, sizeof(m) - 28);
-    struct ns_endpoint src = {.addr = N->nat[cl->nat].pub, .port = port};
+    struct ns_endpoint src = {.addr = N->net.nat[cl->nat].pub, .port = port};
     struct ns_endpoint dst = test_ep(GW_ADDR, 4500);
-    ike_sim_enqueue(&N->q, &src, &dst, m, sizeof(m));
+    ike_sim_enqueue(&N->net.q, &src, &dst, m, sizeof(m));
     run_for(1);
 }
 
@@ -1257,10 +1150,10 @@ static void forge_from(const struct node *cl, uint16_t port, uint32_t msg_id)
 static void address_update_only_when_authenticated(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct cl_opts o = {.extra = "dpd = 10"};
-    struct node *cl = add_client("client", "192.168.1.10", nat, &o);
+    struct ike_node *cl = add_client("client", "192.168.1.10", nat, &o);
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
@@ -1273,7 +1166,7 @@ static void address_update_only_when_authenticated(void **state)
 
     /* The NAT forgets the mapping; the client's liveness check (dpd 10 s)
      * comes from a new port, authenticated. */
-    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
+    ike_sim_nat_rebind(&N->net.nat[nat], node_index(cl));
     run_for(11000);
     struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
     assert_false(ns_endpoint_equal(&now_at, &orig));
@@ -1297,18 +1190,18 @@ static void address_update_only_when_authenticated(void **state)
     assert_non_null(old);
     struct ns_endpoint evil = {.addr = test_addr("203.0.113.99"), .port = 4500};
     struct ns_endpoint dst = test_ep(GW_ADDR, 4500);
-    ike_sim_enqueue(&N->q, &evil, &dst, old->data, old->len);
+    ike_sim_enqueue(&N->net.q, &evil, &dst, old->data, old->len);
     run_for(1);
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &now_at));
     assert_int_equal(gw->n_moved, 1);
 
     /* ESP that verified, from yet another port (R4 via the data plane). */
-    struct ns_endpoint esp_from = {.addr = N->nat[nat].pub, .port = 41234};
-    ns_ike_engine_esp_from(gw->e, ike_net_one_sa(gw->e).id, &dst, &esp_from, N->now);
+    struct ns_endpoint esp_from = {.addr = N->net.nat[nat].pub, .port = 41234};
+    ns_ike_engine_esp_from(gw->e, ike_net_one_sa(gw->e).id, &dst, &esp_from, N->net.now);
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &esp_from));
     assert_int_equal(gw->n_moved, 2);
     /* An unknown IKE SA id is ignored. */
-    ns_ike_engine_esp_from(gw->e, 12345, &dst, &orig, N->now);
+    ns_ike_engine_esp_from(gw->e, 12345, &dst, &orig, N->net.now);
     assert_true(ep_is(ike_net_one_sa(gw->e).remote, &esp_from));
 }
 
@@ -1321,21 +1214,21 @@ static void address_update_only_when_authenticated(void **state)
 static void liveness_now_moves_gateway(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
-    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), -1); /* no SA yet */
+    struct ike_node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->net.now), -1); /* no SA yet */
     connect_client(cl);
-    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), -1); /* not established */
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->net.now), -1); /* not established */
     run_for(500);
     assert_true(established(gw));
-    assert_int_equal(ns_ike_engine_liveness(gw->e, N->now), -1); /* a gateway has none */
+    assert_int_equal(ns_ike_engine_liveness(gw->e, N->net.now), -1); /* a gateway has none */
     struct ns_endpoint orig = ike_net_one_sa(gw->e).remote;
-    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
+    ike_sim_nat_rebind(&N->net.nat[nat], node_index(cl));
     unsigned sent_before = N->n_sent;
-    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), 0);
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->net.now), 0);
     /* A second call while the first is outstanding sends nothing more. */
-    assert_int_equal(ns_ike_engine_liveness(cl->e, N->now), 0);
+    assert_int_equal(ns_ike_engine_liveness(cl->e, N->net.now), 0);
     unsigned requests = 0;
     for (unsigned i = sent_before; i < N->n_sent; i++)
         if (N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL)
@@ -1360,9 +1253,9 @@ static void liveness_now_moves_gateway(void **state)
 static void natd_check_tells_a_new_mapping(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    struct node *cl = add_client("client", "192.168.1.10", nat, NULL);
+    struct ike_node *cl = add_client("client", "192.168.1.10", nat, NULL);
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
@@ -1370,19 +1263,19 @@ static void natd_check_tells_a_new_mapping(void **state)
     struct ns_endpoint orig = ike_net_one_sa(gw->e).remote;
     assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 0);
 
-    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
-    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), -1); /* window of 1 */
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->net.now), 0);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->net.now), -1); /* window of 1 */
     run_for(100);
     assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 1);
     assert_int_equal(ike_net_one_sa(cl->e).natd_changes, 0);
-    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->net.now), 0);
     run_for(100);
     assert_int_equal(ike_net_one_sa(cl->e).natd_answers, 2);
     assert_int_equal(ike_net_one_sa(cl->e).natd_changes, 0);
     assert_int_equal(gw->n_moved, 0);
 
-    ike_sim_nat_rebind(&N->nat[nat], node_index(cl));
-    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->now), 0);
+    ike_sim_nat_rebind(&N->net.nat[nat], node_index(cl));
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, id, N->net.now), 0);
     run_for(100);
     struct ns_endpoint now_at = nat_public(nat, node_index(cl), 4500);
     assert_false(ns_endpoint_equal(&now_at, &orig));
@@ -1394,8 +1287,8 @@ static void natd_check_tells_a_new_mapping(void **state)
     assert_int_equal(counters(cl).retransmits, 0);
     assert_true(log_has("the NAT gave us a new public address or port"));
 
-    assert_int_equal(ns_ike_engine_natd_check(gw->e, ike_net_one_sa(gw->e).id, N->now), -1);
-    assert_int_equal(ns_ike_engine_natd_check(cl->e, 12345, N->now), -1);
+    assert_int_equal(ns_ike_engine_natd_check(gw->e, ike_net_one_sa(gw->e).id, N->net.now), -1);
+    assert_int_equal(ns_ike_engine_natd_check(cl->e, 12345, N->net.now), -1);
     assert_int_equal(ike_net_one_sa(gw->e).natd_answers, 0);
 }
 
@@ -1405,8 +1298,8 @@ static void natd_check_tells_a_new_mapping(void **state)
 static void garbage_is_counted(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
@@ -1415,13 +1308,13 @@ static void garbage_is_counted(void **state)
     for (int i = 0; i < 50; i++) {
         size_t len = (size_t)(ns_random_u32() % 300);
         ns_random_bytes(junk, len);
-        ns_ike_engine_input(gw->e, &dst, &src, junk, len, N->now);
+        ns_ike_engine_input(gw->e, &dst, &src, junk, len, N->net.now);
     }
     /* Truncations of a real message. */
     const struct sent *init = &N->sent[0];
     for (size_t len = 0; len < init->len; len += 7) {
         memcpy(junk, init->data, len);
-        ns_ike_engine_input(gw->e, &dst, &src, junk, len, N->now);
+        ns_ike_engine_input(gw->e, &dst, &src, junk, len, N->net.now);
     }
     struct ns_ike_counters c = counters(gw);
     assert_true(c.dropped_malformed + c.dropped_unknown_spi >= 50);
@@ -1440,7 +1333,7 @@ static void garbage_is_counted(void **state)
     m[29] = 0x80;
     ns_put_u16(m + 30, 8);
     unsigned before = N->n_sent;
-    ns_ike_engine_input(gw->e, &dst, &src, m, sizeof(m), N->now);
+    ns_ike_engine_input(gw->e, &dst, &src, m, sizeof(m), N->net.now);
     assert_int_equal(N->n_sent, before + 1);
     struct ns_ike_header h;
     struct ns_ike_payloads pl;
@@ -1463,23 +1356,23 @@ static void garbage_is_counted(void **state)
 static void initial_contact_replaces_old_sa(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    struct node *old = add_client("old", "192.168.1.10", nat, NULL);
+    struct ike_node *old = add_client("old", "192.168.1.10", nat, NULL);
     connect_client(old);
     run_for(500);
     assert_true(established(gw));
     uint64_t old_id = ike_net_one_sa(gw->e).id;
     /* It crashes: no DELETE. */
     old->blackhole = true;
-    ike_sim_nat_rebind(&N->nat[nat], node_index(old));
-    struct node *fresh = add_client("fresh", "192.168.1.10", nat, NULL);
+    ike_sim_nat_rebind(&N->net.nat[nat], node_index(old));
+    struct ike_node *fresh = add_client("fresh", "192.168.1.10", nat, NULL);
     connect_client(fresh);
     run_for(500);
     assert_true(established(fresh));
     struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
     assert_int_not_equal(g.id, old_id);
-    assert_int_equal(gw->n_down, 1);
+    assert_int_equal(gw->n_child_down, 1);
     assert_int_equal(gw->down_out[0], old->child[0].in.spi);
     assert_true(log_has("INITIAL_CONTACT from 'alice@corp.example': deleted 1 older IKE SA(s)"));
     assert_child_pair(fresh);
@@ -1490,23 +1383,23 @@ static void initial_contact_replaces_old_sa(void **state)
 static void dead_peer_detected(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL); /* dpd 60, retransmit 1 s x 3 */
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL); /* dpd 60, retransmit 1 s x 3 */
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
     assert_true(established(gw));
     /* While ESP flows, no check is needed. */
     for (int i = 0; i < 10; i++) {
         run_for(10000);
-        ns_ike_engine_esp_activity(gw->e, ike_net_one_sa(gw->e).id, N->now);
-        ns_ike_engine_esp_activity(cl->e, ike_net_one_sa(cl->e).id, N->now);
+        ns_ike_engine_esp_activity(gw->e, ike_net_one_sa(gw->e).id, N->net.now);
+        ns_ike_engine_esp_activity(cl->e, ike_net_one_sa(cl->e).id, N->net.now);
     }
     assert_int_equal(count_sent(0, NS_INFORMATIONAL, false, 500), 0);
     cl->blackhole = true;
     run_for(60000 + 16000);
     assert_int_equal(count_sent(0, NS_INFORMATIONAL, false, 500), 4);
     assert_int_equal(ike_net_sas_of(gw->e).n, 0);
-    assert_int_equal(gw->n_down, 1);
+    assert_int_equal(gw->n_child_down, 1);
     assert_int_equal(counters(gw).retransmits, 3); /* retransmit_tries */
     assert_int_equal(counters(gw).ike_deleted, 1);
 }
@@ -1519,16 +1412,16 @@ static void dead_peer_detected(void **state)
 static void child_delete_is_answered_with_pair(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->net.now), 1);
     unsigned before = N->n_sent;
     run_for(3000); /* the grace time: 2 s */
-    assert_int_equal(cl->n_child, 2);
-    const struct child_rec *old = &cl->child[0];
-    assert_int_equal(gw->n_down, 1);
+    assert_int_equal(cl->n_child_up, 2);
+    const struct ike_node_child *old = &cl->child[0];
+    assert_int_equal(gw->n_child_down, 1);
     assert_int_equal(gw->down_out[0], old->in.spi);
     /* The answer names the gateway's inbound SPI of the pair. */
     const struct sent *r = NULL;
@@ -1543,7 +1436,7 @@ static void child_delete_is_answered_with_pair(void **state)
     assert_int_equal(d.n_spi, 1);
     assert_int_equal(ns_get_u32(d.spis), old->out.spi);
     /* The client's engine removed its half on that answer. */
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_child_down, 1);
     assert_int_equal(cl->down_in[0], old->in.spi);
     assert_int_equal(cl->down_out[0], old->out.spi);
     struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
@@ -1565,8 +1458,8 @@ static void add_unknown_critical(struct ns_ike_builder *b, void *arg)
 static void critical_payload_in_sk_request(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
     struct ns_ike_sa_status cs = ike_net_one_sa(cl->e);
@@ -1583,7 +1476,7 @@ static void critical_payload_in_sk_request(void **state)
     assert_int_equal(n.len, 1);
     assert_int_equal(n.data[0], 211);
     assert_true(established(gw) && established(cl));
-    assert_int_equal(gw->n_down, 0);
+    assert_int_equal(gw->n_child_down, 0);
 }
 
 /* R14 (RFC 7296 2.2, 3.1; found by fuzz_ike_engine): an authenticated
@@ -1594,8 +1487,8 @@ static void critical_payload_in_sk_request(void **state)
 static void stale_id_other_exchange_is_not_a_retransmission(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *gw = add_gateway(NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(500);
     assert_true(established(gw) && established(cl));
@@ -1612,7 +1505,7 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
     assert_int_equal(after.responses_resent, before.responses_resent);
     assert_int_equal(after.dropped_unexpected, before.dropped_unexpected + 1);
     assert_true(established(gw) && established(cl));
-    assert_int_equal(gw->n_down, 0);
+    assert_int_equal(gw->n_child_down, 0);
     /* The IKE_AUTH request itself again: its cached response again. */
     const struct sent *auth_req = NULL;
     for (unsigned i = 0; i < N->n_sent; i++)
@@ -1631,9 +1524,9 @@ static void stale_id_other_exchange_is_not_a_retransmission(void **state)
 static void child_up_refused(void **state)
 {
     (void)state;
-    struct node *gw = add_gateway(NULL);
+    struct ike_node *gw = add_gateway(NULL);
     gw->refuse_child = true;
-    struct node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
     connect_client(cl);
     run_for(1000);
     assert_int_equal(cl->n_client_down, 1);

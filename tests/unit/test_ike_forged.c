@@ -40,18 +40,6 @@
 #define MAX_NODES 3
 #define T0 1000000u
 
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat; /* always -1: no NAT here */
-    bool blackhole;
-    struct ike_sim_spis spis;
-    unsigned n_up, n_child, n_down;
-    enum ns_ike_down_reason down_reason;
-};
-
 /* What the forger answers to each IKE_SA_INIT request of the client. */
 enum forgery {
     F_NONE,
@@ -65,12 +53,8 @@ enum forgery {
 };
 
 struct net {
-    struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_queue q;
+    struct ike_node node[MAX_NODES];
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
     /* The forger: what, from where, how many more times. */
     enum forgery forge;
     uint16_t notify, group;
@@ -134,7 +118,7 @@ static void forged_answer(const uint8_t *req, size_t req_len, const struct ns_en
     }
     int len = ns_ike_build_finish(&b);
     assert_true(len > 0);
-    ike_sim_enqueue(&N->q, &N->forge_from, to, buf, (size_t)len);
+    ike_sim_enqueue(&N->net.q, &N->forge_from, to, buf, (size_t)len);
     N->forged++;
 }
 
@@ -143,9 +127,7 @@ static void forged_answer(const uint8_t *req, size_t req_len, const struct ns_en
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
-    int idx = (int)(n - N->node);
-    (void)marker;
+    int idx = ike_net_node_index(&N->net, ctx);
     bool init_req = msg[18] == NS_IKE_SA_INIT && !(msg[19] & NS_IKE_FLAG_RESPONSE);
     if (idx != 0 && init_req) {
         N->init_requests++;
@@ -155,7 +137,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
             forged_answer(msg, len, local);
         }
     }
-    ike_net_send(&N->net, idx, local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 static void run_for(uint64_t ms)
@@ -163,55 +145,14 @@ static void run_for(uint64_t ms)
     ike_net_run_for(&N->net, ms);
 }
 
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
+static struct ike_node *new_node(const char *name, const char *a, const char *text)
 {
-    (void)in;
-    (void)out;
-    ((struct node *)ctx)->n_child++;
-    return 0;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)vip6;
-    (void)id;
-    (void)vip;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    ((struct node *)ctx)->n_up++;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_down++;
-    n->down_reason = why;
-}
-
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ike_net_child_down_ignored,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
-
-static struct node *new_node(const char *name, const char *a, const char *text)
-{
-    assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
-    return n;
+    return ike_net_add_started_node(&N->net, name, a, -1, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 /* The gateway (node 0) with alice's section, or (rogue) one that knows no
  * alice: it answers her IKE_AUTH with AUTHENTICATION_FAILED alone. */
-static struct node *gateway(const char *addr, bool rogue)
+static struct ike_node *gateway(const char *addr, bool rogue)
 {
     return new_node(rogue ? "rogue" : "gateway", addr,
                     rogue ? "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\n"
@@ -223,7 +164,7 @@ static struct node *gateway(const char *addr, bool rogue)
 }
 
 /* alice, retransmitting after 1, 2, 4 s and giving up 8 s later. */
-static struct node *client(void)
+static struct ike_node *client(void)
 {
     return new_node("alice", CL_ADDR,
                     "[natsecd]\nrole = client\nlocal_id = alice@corp.example\n"
@@ -233,7 +174,7 @@ static struct node *client(void)
                     "psk = alice-secret-0123456789\nsubnets = 192.0.2.0/24\n");
 }
 
-static void connect_client(struct node *cl)
+static void connect_client(struct ike_node *cl)
 {
     ike_net_connect(&N->net, cl->e, &cl->addr);
 }
@@ -248,7 +189,7 @@ static void forge(enum forgery f, unsigned times, const char *from)
     N->forge_from.port = 500;
 }
 
-static bool established(const struct node *n)
+static bool established(const struct ike_node *n)
 {
     return ike_net_one_established(n->e);
 }
@@ -259,23 +200,23 @@ static void log_must_have(const char *needle)
 }
 
 /* The client got its tunnel after the forgery, and the forgery was sent. */
-static void assert_connected(const struct node *gw, const struct node *cl)
+static void assert_connected(const struct ike_node *gw, const struct ike_node *cl)
 {
     assert_true(N->forged >= 1);
-    if (cl->n_down)
+    if (cl->n_client_down)
         fail_msg("the client went down (%s) instead of waiting for the real answer",
                  ns_ike_down_reason_str(cl->down_reason));
     assert_true(established(cl));
     assert_true(established(gw));
-    assert_int_equal(cl->n_up, 1);
-    assert_int_equal(cl->n_child, 1);
+    assert_int_equal(cl->n_client_up, 1);
+    assert_int_equal(cl->n_child_up, 1);
 }
 
 /* One forged answer to the first request, then the real one: connected. */
 static void survives(enum forgery f)
 {
-    struct node *gw = gateway(GW_ADDR, false);
-    struct node *cl = client();
+    struct ike_node *gw = gateway(GW_ADDR, false);
+    struct ike_node *cl = client();
     forge(f, 1, NULL);
     connect_client(cl);
     run_for(3000);
@@ -290,24 +231,18 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net =
-        (struct ike_net){.layout = IKE_NET_LAYOUT(struct node, offsetof(struct node, blackhole)),
-                         .nodes = N->node,
-                         .n_nodes = &N->n_nodes,
-                         .q = &N->q,
-                         .now = &N->now,
-                         .log = &N->log,
-                         .log_level = NS_LOG_DEBUG,
-                         .guard = 100000};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_DEBUG,
+                             .guard = 100000,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -357,8 +292,8 @@ static void forged_invalid_ke_unoffered_group(void **state) /* R15 X2 */
 static void forged_cookie_rounds(void **state) /* R15 X2 */
 {
     (void)state;
-    struct node *gw = gateway(GW_ADDR, false);
-    struct node *cl = client();
+    struct ike_node *gw = gateway(GW_ADDR, false);
+    struct ike_node *cl = client();
     gw->blackhole = true;
     forge(F_COOKIE, 8, NULL);
     connect_client(cl);
@@ -378,8 +313,8 @@ static void forged_cookie_rounds(void **state) /* R15 X2 */
 static void answer_from_another_address(void **state) /* R15 */
 {
     (void)state;
-    struct node *gw = gateway(GW_ADDR, false);
-    struct node *cl = client();
+    struct ike_node *gw = gateway(GW_ADDR, false);
+    struct ike_node *cl = client();
     forge(F_ACCEPTABLE, 1, "192.0.2.66");
     connect_client(cl);
     run_for(3000);
@@ -393,16 +328,16 @@ static void answer_from_another_address(void **state) /* R15 */
 static void only_forgeries_then_retry(void **state) /* R15 X2 */
 {
     (void)state;
-    struct node *gw = gateway(GW_ADDR, false);
-    struct node *cl = client();
+    struct ike_node *gw = gateway(GW_ADDR, false);
+    struct ike_node *cl = client();
     gw->blackhole = true;
     N->notify = NS_N_NO_PROPOSAL_CHOSEN;
     forge(F_NOTIFY, 100, NULL);
     connect_client(cl);
     run_for(5000);
-    assert_int_equal(cl->n_down, 0); /* still waiting: hints only */
+    assert_int_equal(cl->n_client_down, 0); /* still waiting: hints only */
     run_for(20000);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     assert_int_equal(cl->down_reason, NS_IKE_DOWN_TIMEOUT);
     assert_true(ns_ike_down_retry(cl->down_reason));
     assert_int_equal(N->init_requests, 4); /* the request and 3 retransmissions */
@@ -414,7 +349,7 @@ static void only_forgeries_then_retry(void **state) /* R15 X2 */
     connect_client(cl);
     run_for(3000);
     assert_true(established(cl));
-    assert_int_equal(cl->n_up, 1);
+    assert_int_equal(cl->n_client_up, 1);
 }
 
 /* A rogue at the gateway's address answers IKE_SA_INIT, so its IKE_AUTH
@@ -424,12 +359,12 @@ static void only_forgeries_then_retry(void **state) /* R15 X2 */
 static void unproven_auth_failure_is_retried(void **state) /* R15 X2 */
 {
     (void)state;
-    struct node *rogue = gateway(GW_ADDR, true);
-    struct node *cl = client();
-    struct node *gw = gateway("198.51.100.99", false);
+    struct ike_node *rogue = gateway(GW_ADDR, true);
+    struct ike_node *cl = client();
+    struct ike_node *gw = gateway("198.51.100.99", false);
     connect_client(cl);
     run_for(3000);
-    assert_int_equal(cl->n_down, 1);
+    assert_int_equal(cl->n_client_down, 1);
     log_must_have("the gateway answered AUTHENTICATION_FAILED");
     if (!ns_ike_down_retry(cl->down_reason))
         fail_msg("a refusal the gateway did not authenticate (%s) stops the client",
@@ -440,7 +375,7 @@ static void unproven_auth_failure_is_retried(void **state) /* R15 X2 */
     connect_client(cl);
     run_for(3000);
     assert_true(established(cl));
-    assert_int_equal(cl->n_up, 1);
+    assert_int_equal(cl->n_client_up, 1);
 }
 
 int main(void)

@@ -30,24 +30,12 @@
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 2
-#define MAX_CHILD 4
 #define MAX_KEPT 64
 #define T0 1000000u
 #define FRAG_SIZE 576
 /* What one IKE datagram may carry at FRAG_SIZE: IPv4 and UDP headers and
  * the non-ESP marker (the client is behind a NAT: port 4500) less. */
 #define FRAG_MSG_MAX (FRAG_SIZE - 20 - 8 - 4)
-
-struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat; /* -1: none */
-    struct ike_sim_spis spis;
-    unsigned n_child, n_up;
-    uint32_t child_in[MAX_CHILD], child_out[MAX_CHILD];
-};
 
 /* An IKE_AUTH datagram a node sent (after IKE_SA_INIT). */
 struct kept {
@@ -57,14 +45,8 @@ struct kept {
 };
 
 struct net {
-    struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[1];
-    unsigned n_nats;
-    struct ike_sim_queue q;
+    struct ike_node node[MAX_NODES];
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
     struct kept auth[MAX_KEPT]; /* every IKE_AUTH datagram, in order */
     unsigned n_auth;
     bool init_notify[MAX_NODES]; /* its IKE_SA_INIT had the notify */
@@ -92,9 +74,7 @@ static uint16_t frag_number(const uint8_t *msg, size_t len)
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
-    int idx = (int)(n - N->node);
-    (void)marker;
+    int idx = ike_net_node_index(&N->net, ctx);
     uint8_t exchange = msg[NS_IKE_HDR_EXCHANGE_OFF];
     if (exchange == NS_IKE_SA_INIT) {
         struct ns_ike_header h;
@@ -125,37 +105,8 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     }
     if (N->drop_big && len > FRAG_MSG_MAX)
         return;
-    ike_net_send(&N->net, idx, local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    struct node *n = ctx;
-    assert_true(n->n_child < MAX_CHILD);
-    n->child_in[n->n_child] = in->spi;
-    n->child_out[n->n_child++] = out->spi;
-    return 0;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)vip6;
-    (void)id;
-    (void)vip;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    ((struct node *)ctx)->n_up++;
-}
-
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ike_net_child_down_ignored,
-                                           .client_up = ops_client_up};
 
 /* The gateway (node 0, gw-rsa) and the client (node 1, erin-sub with its
  * intermediate, behind the NAT); extra: more [natsecd] lines each. */
@@ -167,37 +118,33 @@ static void nodes(const char *gw_extra, const char *cl_extra)
              "retransmit_timeout = 1.0\nretransmit_tries = 3\nfragment_size = %d\n%s%s\n"
              "[peer %%default]\nauth = pubkey\nsubnets = 192.0.2.0/24\n",
              FRAG_SIZE, cert_conf_lines("gw-rsa", "ca.pem"), gw_extra ? gw_extra : "");
-    struct node *gw = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, gw, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, gw, &node_ops);
+    ike_net_add_started_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text, NULL);
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = erin@corp.example\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = %u\n"
              "fragment_size = %d\n%s%s\n[peer vpn.corp.example]\nauth = pubkey\n"
              "subnets = 192.0.2.0/24\n",
              N->cl_tries ? N->cl_tries : 3, FRAG_SIZE, cert_conf_lines("erin-sub", "ca.pem"), cl_extra ? cl_extra : "");
-    struct node *cl = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, cl, "erin", "192.168.1.10", 0, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, cl, &node_ops);
+    ike_net_add_started_node(&N->net, "erin", "192.168.1.10", 0, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 static void connect_run(uint64_t ms)
 {
-    struct node *cl = &N->node[1];
+    struct ike_node *cl = &N->node[1];
     ike_net_connect(&N->net, cl->e, &cl->addr);
     ike_net_run_for(&N->net, ms);
 }
 
 static void assert_up(void)
 {
-    const struct node *gw = &N->node[0], *cl = &N->node[1];
+    const struct ike_node *gw = &N->node[0], *cl = &N->node[1];
     assert_true(ike_net_one_established(cl->e));
     assert_true(ike_net_one_established(gw->e));
-    assert_int_equal(cl->n_up, 1);
-    assert_int_equal(cl->n_child, 1);
-    assert_int_equal(gw->n_child, 1);
-    assert_int_equal(gw->child_in[0], cl->child_out[0]);
-    assert_int_equal(gw->child_out[0], cl->child_in[0]);
+    assert_int_equal(cl->n_client_up, 1);
+    assert_int_equal(cl->n_child_up, 1);
+    assert_int_equal(gw->n_child_up, 1);
+    assert_int_equal(gw->child[0].in.spi, cl->child[0].out.spi);
+    assert_int_equal(gw->child[0].out.spi, cl->child[0].in.spi);
 }
 
 static struct ns_frag_counters frag_ctr(int node)
@@ -224,18 +171,21 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_DEBUG,
-                              .guard = 100000};
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_DEBUG,
+                             .guard = 100000,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    if (ike_net_open(&N->net, &o) != 0)
+        return -1;
     ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    return ike_net_open(&N->net);
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */

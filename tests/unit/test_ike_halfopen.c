@@ -32,36 +32,22 @@
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 128
-#define MAX_NATS 4
 #define T0 1000000u
 #define HALF_OPEN_MAX 40 /* the gateway's, below */
 #define ALL UINT_MAX     /* auth_drop: never sends IKE_AUTH */
 
 struct node {
-    char name[40];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr; /* private when behind a NAT */
-    int nat;             /* -1: none */
+    struct ike_node ike; /* its address is private when behind a NAT */
     unsigned auth_drop;  /* IKE_AUTH requests still to lose (ALL: every one) */
-    struct ike_sim_spis spis;
-    unsigned n_up, n_client_down, n_child;
-    enum ns_ike_down_reason down_reason;
 };
 
 struct net {
     struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[MAX_NATS];
-    unsigned n_nats;
-    struct ike_sim_queue q;
-    struct ike_net net; /* the shared harness's view of the above */
-    uint64_t now;
+    struct ike_net net;
     bool mute;
     uint8_t cookie[NS_COOKIE_LEN]; /* the last COOKIE the gateway sent */
     bool has_cookie;
     unsigned n_clients; /* for distinct identities */
-    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -88,7 +74,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
             n->auth_drop--;
         return;
     }
-    ike_net_send(&N->net, (int)(n - N->node), local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 static void check_table(void);
@@ -98,47 +84,6 @@ static void run_for(uint64_t ms)
     ike_net_run_for(&N->net, ms);
     check_table();
 }
-
-/* ---- ops ---- */
-
-static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
-                        const struct ns_esp_sa_spec *out)
-{
-    (void)in;
-    (void)out;
-    struct node *n = ctx;
-    n->n_child++;
-    return 0;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)id;
-    (void)vip;
-    (void)vip6;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_client_down++;
-    n->down_reason = why;
-}
-
-/* This test's ops (the harness adds ctx and the SPI pool). */
-static const struct ns_ike_ops node_ops = {.send = ops_send,
-                                           .child_up = ops_child_up,
-                                           .child_down = ike_net_child_down_ignored,
-                                           .client_up = ops_client_up,
-                                           .client_down = ops_client_down};
 
 /* ---- nodes ---- */
 
@@ -157,10 +102,7 @@ static struct node *add_gateway(unsigned half_open_max, unsigned cookie_threshol
              "subnets = 192.0.2.0/24\n"
              "[peer %%default]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n",
              half_open_max, cookie_threshold);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
-    return n;
+    return ike_net_add_started_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 /* A NAT at pub; every NAT here maps from port 20000 on. */
@@ -174,7 +116,6 @@ static int add_nat(const char *pub)
 static struct node *add_client(const char *name, const char *a, int nat, unsigned auth_drop,
                                const char *psk)
 {
-    assert_true(N->n_nodes < MAX_NODES);
     char text[1024];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = user%u@corp.example\ngateway = " GW_ADDR "\n"
@@ -182,11 +123,9 @@ static struct node *add_client(const char *name, const char *a, int nat, unsigne
              "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n"
              "[peer vpn.corp.example]\npsk = %s\nsubnets = 192.0.2.80/32\n",
              N->n_clients++, psk ? psk : "common-secret-0123456789");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
+    struct node *n = ike_net_add_started_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text, NULL);
     n->auth_drop = auth_drop;
-    ike_net_node_start(&N->net, n, &node_ops);
-    ike_net_connect(&N->net, n->e, &n->addr);
+    ike_net_connect(&N->net, n->ike.e, &n->ike.addr);
     return n;
 }
 
@@ -198,7 +137,7 @@ static void add_clients_behind(struct node **out, unsigned count, const char *pr
     for (unsigned i = 0; i < count; i++) {
         char name[40], a[32];
         snprintf(name, sizeof(name), "%s%u", prefix, i);
-        snprintf(a, sizeof(a), "192.168.%u.%u", 1 + N->n_nodes / 200, 1 + N->n_nodes % 200);
+        snprintf(a, sizeof(a), "192.168.%u.%u", 1 + N->net.n_nodes / 200, 1 + N->net.n_nodes % 200);
         out[i] = add_client(name, a, nat, auth_drop, NULL);
     }
 }
@@ -207,7 +146,7 @@ static void add_clients_behind(struct node **out, unsigned count, const char *pr
 
 static struct ns_ike_counters gw_counters(void)
 {
-    return ike_net_counters(N->node[0].e);
+    return ike_net_counters(N->node[0].ike.e);
 }
 
 struct find {
@@ -233,7 +172,7 @@ static void first_spi(void *arg, const struct ns_ike_sa_status *st)
 static uint64_t client_spi_i(const struct node *cl)
 {
     uint64_t spi = 0;
-    ns_ike_engine_foreach(cl->e, first_spi, &spi);
+    ns_ike_engine_foreach(cl->ike.e, first_spi, &spi);
     assert_true(spi != 0);
     return spi;
 }
@@ -241,23 +180,24 @@ static uint64_t client_spi_i(const struct node *cl)
 static bool gw_has(uint64_t spi_i, const char *state)
 {
     struct find f = {.spi_i = spi_i};
-    ns_ike_engine_foreach(N->node[0].e, find_spi, &f);
+    ns_ike_engine_foreach(N->node[0].ike.e, find_spi, &f);
     assert_true(f.n <= 1);
     return f.n == 1 && (!state || strcmp(f.state, state) == 0);
 }
 
 static bool client_up(const struct node *cl)
 {
-    return cl->n_up == 1 && cl->n_child == 1 && gw_has(client_spi_i(cl), "ESTABLISHED");
+    return cl->ike.n_client_up == 1 && cl->ike.n_child_up == 1 &&
+           gw_has(client_spi_i(cl), "ESTABLISHED");
 }
 
 /* R15 and the table's own invariants after every step. */
 static void check_table(void)
 {
-    const struct ns_ike_engine *e = N->node[0].e;
+    const struct ns_ike_engine *e = N->node[0].ike.e;
     struct ns_ike_counters c;
     ns_ike_engine_counters(e, &c);
-    assert_true(c.half_open <= N->node[0].conf.half_open_max);
+    assert_true(c.half_open <= N->node[0].ike.conf.half_open_max);
     assert_true(ns_ike_engine_consistent(e));
     assert_true(c.half_open_sources <= c.half_open);
     assert_true(c.half_open_largest <= c.half_open);
@@ -272,18 +212,18 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, IKE_NET_NONE), .log_level = NS_LOG_INFO,
-                              .guard = 400000};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_INFO,
+                             .guard = 400000,
+                             .send = ops_send,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    N = NULL;
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -468,15 +408,15 @@ static void cgn_holding_table_admits_another(void **state)
     run_for(20000);
     for (unsigned i = 1; i < HALF_OPEN_MAX; i++)
         assert_true(client_up(cl[i]));
-    assert_int_equal(cl[0]->n_up, 0);
-    assert_int_equal(cl[0]->n_client_down, 1);
-    assert_int_equal(cl[0]->down_reason, NS_IKE_DOWN_TIMEOUT);
+    assert_int_equal(cl[0]->ike.n_client_up, 0);
+    assert_int_equal(cl[0]->ike.n_client_down, 1);
+    assert_int_equal(cl[0]->ike.down_reason, NS_IKE_DOWN_TIMEOUT);
     c = gw_counters();
     assert_true(c.dropped_unknown_spi >= 1); /* its IKE_AUTH found no SA */
     assert_int_equal(c.half_open, 0);
     assert_int_equal(c.half_open_sources, 0);
 
-    ike_net_connect(&N->net, cl[0]->e, &cl[0]->addr);
+    ike_net_connect(&N->net, cl[0]->ike.e, &cl[0]->ike.addr);
     run_for(100);
     assert_true(client_up(cl[0]));
     assert_int_equal(gw_counters().ike_established, HALF_OPEN_MAX + 1);
@@ -503,8 +443,8 @@ static void shares_return_to_zero(void **state)
     run_for(1500); /* the held IKE_AUTHs go again */
     for (unsigned i = 0; i < 5; i++)
         assert_true(client_up(ok[i]));
-    assert_int_equal(bad->n_client_down, 1);
-    assert_int_equal(bad->down_reason, NS_IKE_DOWN_AUTH_FAILED);
+    assert_int_equal(bad->ike.n_client_down, 1);
+    assert_int_equal(bad->ike.down_reason, NS_IKE_DOWN_AUTH_FAILED);
     c = gw_counters();
     assert_int_equal(c.auth_failures, 1);
     assert_int_equal(c.half_open, 5);
@@ -551,10 +491,10 @@ static void init_from(const struct ike_sim_pkt *init, uint32_t spi_lo,
     uint8_t m[IKE_SIM_PKT_MAX];
     N->has_cookie = false;
     size_t len = init_copy(init, spi_lo, NULL, m);
-    ns_ike_engine_input(N->node[0].e, &dst, src, m, len, N->now);
+    ns_ike_engine_input(N->node[0].ike.e, &dst, src, m, len, N->net.now);
     if (N->has_cookie) {
         len = init_copy(init, spi_lo, N->cookie, m);
-        ns_ike_engine_input(N->node[0].e, &dst, src, m, len, N->now);
+        ns_ike_engine_input(N->node[0].ike.e, &dst, src, m, len, N->net.now);
     }
     check_table();
 }
@@ -569,8 +509,8 @@ static void ipv6_prefix_is_one_source(void **state)
     (void)state;
     add_gateway(HALF_OPEN_MAX, 1);
     add_client("client", "203.0.113.20", -1, 0, NULL);
-    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
-    N->q.qh = N->q.qt;
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
+    N->net.q.qh = N->net.q.qt;
     N->mute = true; /* the answers go to nobody */
     for (uint32_t i = 0; i <= HALF_OPEN_MAX + 1; i++) {
         char a[64];
@@ -606,8 +546,8 @@ static void cookie_bound_to_port(void **state)
     (void)state;
     add_gateway(HALF_OPEN_MAX, 0); /* a COOKIE for every request */
     add_client("client", "203.0.113.20", -1, 0, NULL);
-    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
-    N->q.qh = N->q.qt;
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN]; /* its IKE_SA_INIT */
+    N->net.q.qh = N->net.q.qt;
     N->mute = true;
     struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
     struct ns_endpoint p1 = {.addr = test_addr("203.0.113.30"), .port = 500};
@@ -615,17 +555,17 @@ static void cookie_bound_to_port(void **state)
     uint8_t m[IKE_SIM_PKT_MAX];
     N->has_cookie = false;
     size_t len = init_copy(&init, 0xf2000001u, NULL, m);
-    ns_ike_engine_input(N->node[0].e, &dst, &p1, m, len, N->now);
+    ns_ike_engine_input(N->node[0].ike.e, &dst, &p1, m, len, N->net.now);
     assert_true(N->has_cookie);
     len = init_copy(&init, 0xf2000001u, N->cookie, m);
     N->has_cookie = false;
-    ns_ike_engine_input(N->node[0].e, &dst, &p2, m, len, N->now);
+    ns_ike_engine_input(N->node[0].ike.e, &dst, &p2, m, len, N->net.now);
     struct ns_ike_counters c = gw_counters();
     assert_int_equal(c.cookies_rejected, 1);
     assert_int_equal(c.half_open, 0);
     assert_true(N->has_cookie); /* asked again, for port 501 */
     /* From the port it was made for, the same cookie admits the request. */
-    ns_ike_engine_input(N->node[0].e, &dst, &p1, m, len, N->now);
+    ns_ike_engine_input(N->node[0].ike.e, &dst, &p1, m, len, N->net.now);
     c = gw_counters();
     assert_int_equal(c.cookies_rejected, 1);
     assert_int_equal(c.half_open, 1);
@@ -642,7 +582,7 @@ static void one_half_open_per_cookie_endpoint(void **state)
     (void)state;
     add_gateway(HALF_OPEN_MAX, 0);
     struct node *cl = add_client("client", "203.0.113.20", -1, 0, NULL);
-    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN];
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN];
     run_for(100); /* the real client connects through its COOKIE */
     assert_true(client_up(cl));
     N->mute = true;
@@ -666,7 +606,7 @@ static void one_half_open_per_cookie_endpoint(void **state)
     assert_true(gw_has(hi | 0xf3000009u, "INIT_DONE"));
 
     /* A request from the established client's own endpoint. */
-    struct ns_endpoint cl_ep = {.addr = cl->addr, .port = 500};
+    struct ns_endpoint cl_ep = {.addr = cl->ike.addr, .port = 500};
     init_from(&init, 0xf3000200u, &cl_ep);
     c = gw_counters();
     assert_int_equal(c.half_open, 3);
@@ -678,9 +618,9 @@ static void one_half_open_per_cookie_endpoint(void **state)
 /* How many times needle stands in the captured log. */
 static unsigned log_count(const char *needle)
 {
-    fflush(N->log.f);
+    fflush(N->net.log.f);
     unsigned n = 0;
-    for (const char *p = N->log.buf; p && (p = strstr(p, needle)); p += strlen(needle))
+    for (const char *p = N->net.log.buf; p && (p = strstr(p, needle)); p += strlen(needle))
         n++;
     return n;
 }
@@ -694,8 +634,8 @@ static void refused_flood_log_bounded(void **state)
     (void)state;
     add_gateway(HALF_OPEN_MAX, HALF_OPEN_MAX); /* no COOKIEs: every request is judged */
     add_client("client", "203.0.113.20", -1, 0, NULL);
-    struct ike_sim_pkt init = N->q.q[N->q.qh % IKE_SIM_QLEN];
-    N->q.qh = N->q.qt;
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN];
+    N->net.q.qh = N->net.q.qt;
     N->mute = true;
     /* Its ENCR transform, AES-GCM-16 with a 128-bit key, made AES-GCM-12. */
     static const uint8_t encr[] = {1, 0, 0, 20, 0x80, 0x0e, 0, 128};
@@ -705,12 +645,12 @@ static void refused_flood_log_bounded(void **state)
     t[3] = 19;
     struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
     uint8_t m[IKE_SIM_PKT_MAX];
-    uint64_t start = N->now;
+    uint64_t start = N->net.now;
     for (uint32_t i = 0; i < 2000; i++) {
         struct ns_endpoint src = {.addr = test_addr("203.0.113.30"), .port = (uint16_t)(10000 + i)};
-        N->now = start + i * 25000 / 2000;
+        N->net.now = start + i * 25000 / 2000;
         size_t len = init_copy(&init, 0xf4000000u | i, NULL, m);
-        ns_ike_engine_input(N->node[0].e, &dst, &src, m, len, N->now);
+        ns_ike_engine_input(N->node[0].ike.e, &dst, &src, m, len, N->net.now);
     }
     run_for(10000); /* the count of the last window, after the flood */
     struct ns_ike_counters c = gw_counters();

@@ -27,13 +27,7 @@
 
 struct net {
     struct ike_node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[1];
-    unsigned n_nats;
-    struct ike_sim_queue q;
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
 };
 
 static struct net *N;
@@ -55,9 +49,7 @@ static struct ike_node *add_gateway(const char *extra)
              "[peer mallory@corp.example]\npsk = mallory-secret-0123456789\n"
              "subnets = 192.0.2.0/24\n",
              extra ? extra : "");
-    struct ike_node *n = ike_net_add_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, NULL);
-    return n;
+    return ike_net_add_started_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 /* A client of identity `user`@corp.example at address a (its own public
@@ -73,9 +65,7 @@ static struct ike_node *add_client(const char *user, const char *a, const char *
              "retransmit_timeout = 1.0\nretransmit_tries = 3\ndpd = 60\n%s\n"
              "[peer vpn.corp.example]\npsk = %s-secret-0123456789\nsubnets = 192.0.2.0/24\n",
              user, extra ? extra : "", user);
-    struct ike_node *n = ike_net_add_node(&N->net, name, a, -1, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, NULL);
-    return n;
+    return ike_net_add_started_node(&N->net, name, a, -1, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
 static void run_for(uint64_t ms)
@@ -92,7 +82,7 @@ static void connect_now(struct ike_node *n)
 
 static void disconnect_now(struct ike_node *n)
 {
-    assert_int_equal(ns_ike_engine_disconnect(n->e, N->now), 0);
+    assert_int_equal(ns_ike_engine_disconnect(n->e, N->net.now), 0);
     run_for(200);
 }
 
@@ -108,7 +98,7 @@ static struct ns_ike_counters gw_counters(void)
 
 static bool log_has(const char *needle)
 {
-    return ike_sim_log_has(&N->log, needle);
+    return ike_sim_log_has(&N->net.log, needle);
 }
 
 static const char *vip_str(const struct ike_node *n)
@@ -125,18 +115,14 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct ike_node, IKE_NET_NONE),
-                              .log_level = NS_LOG_INFO, .guard = 100000};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {
+        .now = T0, .log_level = NS_LOG_INFO, .guard = 100000, IKE_NET_NODES(N->node), .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    N = NULL;
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= per-identity limit ================= */

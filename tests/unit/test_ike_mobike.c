@@ -48,15 +48,9 @@ struct esp_rec {
 };
 
 struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat;
-    bool blackhole;
-    struct ike_sim_spis spis;
+    struct ike_node ike;
     struct esp_rec esp[MAX_ESP];
-    unsigned n_path_changed, n_down_client;
+    unsigned n_path_changed;
 };
 
 /* What the engines sent: enough to count exchanges and replay one. */
@@ -71,13 +65,7 @@ struct rec {
 
 struct net {
     struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[3];
-    unsigned n_nats;
-    struct ike_sim_queue q;
     struct ike_net net;
-    uint64_t now;
-    struct ike_sim_log log;
     struct rec rec[MAX_REC];
     unsigned n_rec;
     /* A dead path: nothing the client sends from dead_local, nor the
@@ -113,6 +101,7 @@ static void esp_del(struct node *n, uint32_t spi, bool out)
 static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out)
 {
+    assert_int_equal(ike_node_child_up(ctx, in, out), 0);
     esp_add(ctx, in);
     esp_add(ctx, out);
     return 0;
@@ -120,6 +109,7 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
 
 static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
 {
+    assert_int_equal(ike_node_child_in_up(ctx, in), 0);
     esp_add(ctx, in);
     return 0;
 }
@@ -127,7 +117,7 @@ static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
 static int ops_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
                             const struct ns_esp_sa_spec *out)
 {
-    (void)in;
+    assert_int_equal(ike_node_child_out_up(ctx, in, out), 0);
     esp_add(ctx, out);
     return 0;
 }
@@ -136,6 +126,7 @@ static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
 {
     esp_del(ctx, in_spi, false);
     esp_del(ctx, out_spi, true);
+    ike_node_child_down(ctx, in_spi, out_spi);
 }
 
 static void ops_path_changed(void *ctx, uint64_t id, const struct ns_endpoint *local,
@@ -157,24 +148,16 @@ static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *loc
                            const struct ns_endpoint *peer)
 {
     struct node *n = ctx;
+    ike_node_peer_moved(ctx, id, local, peer);
     for (unsigned i = 0; i < MAX_ESP; i++)
         if (n->esp[i].used && n->esp[i].ike_sa_id == id)
             n->esp[i].peer = *peer;
-    (void)local;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    (void)why;
-    ((struct node *)ctx)->n_down_client++;
 }
 
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
 {
-    struct node *n = ctx;
-    int idx = (int)(n - N->node);
-    (void)marker;
+    int idx = ike_net_node_index(&N->net, ctx);
     if (len >= NS_IKE_HEADER_LEN && N->n_rec < MAX_REC && len <= IKE_SIM_PKT_MAX) {
         struct rec *r = &N->rec[N->n_rec++];
         r->node = idx;
@@ -189,7 +172,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
     if ((idx == 1 && ns_addr_equal(&local->addr, &N->dead_local)) ||
         (idx == 0 && ns_endpoint_equal(remote, &N->dead_remote)))
         return;
-    ike_net_send(&N->net, idx, local, remote, msg, len);
+    ike_node_send(ctx, local, remote, msg, len, marker);
 }
 
 /* The client has an address on each uplink (path testing). */
@@ -214,7 +197,8 @@ static const struct ns_ike_ops node_ops = {.send = ops_send,
                                            .path_changed = ops_path_changed,
                                            .peer_moved = ops_peer_moved,
                                            .local_addrs = ops_local_addrs,
-                                           .client_down = ops_client_down};
+                                           .client_up = ike_node_client_up,
+                                           .client_down = ike_node_client_down};
 
 /* ---- the network ---- */
 
@@ -234,11 +218,7 @@ static void run_for(uint64_t ms)
 
 static struct node *new_node(const char *name, const char *a, int nat, const char *text)
 {
-    assert_true(N->n_nodes < MAX_NODES);
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, IKE_SIM_MAX_SPIS, text);
-    ike_net_node_start(&N->net, n, &node_ops);
-    return n;
+    return ike_net_add_started_node(&N->net, name, a, nat, IKE_SIM_MAX_SPIS, text, &node_ops);
 }
 
 /* The gateway (node 0) and alice behind NAT A (node 1), connected; extra
@@ -252,10 +232,10 @@ static void connected(const char *gw_extra, const char *cl_extra)
     assert_int_equal(ike_net_add_nat(&N->net, NAT_B, 50000), 1);
     new_node("gateway", GW_ADDR, -1, gw);
     struct node *c = new_node("alice", PRIV_A, 0, cl);
-    ike_net_connect(&N->net, c->e, &c->addr);
+    ike_net_connect(&N->net, c->ike.e, &c->ike.addr);
     run_for(500);
-    assert_true(ike_net_one_established(N->node[0].e));
-    assert_true(ike_net_one_established(c->e));
+    assert_true(ike_net_one_established(N->node[0].ike.e));
+    assert_true(ike_net_one_established(c->ike.e));
 }
 
 static struct node *gwn(void)
@@ -274,11 +254,11 @@ static struct node *cln(void)
 static void move_to(const char *a, int nat)
 {
     struct node *c = cln();
-    for (unsigned i = 0; i < N->n_nats; i++)
-        ike_sim_nat_rebind(&N->nat[i], 1);
-    c->addr = test_addr(a);
-    c->nat = nat;
-    assert_int_equal(ns_ike_engine_mobike_move(c->e, &c->addr, N->now), 0);
+    for (unsigned i = 0; i < N->net.n_nats; i++)
+        ike_sim_nat_rebind(&N->net.nat[i], 1);
+    c->ike.addr = test_addr(a);
+    c->ike.nat = nat;
+    assert_int_equal(ns_ike_engine_mobike_move(c->ike.e, &c->ike.addr, N->net.now), 0);
 }
 
 static unsigned count_sent(int node, uint8_t exchange, bool response)
@@ -309,13 +289,13 @@ static void assert_esp_path(const struct node *n, unsigned want, const struct ns
             continue;
         k++;
         if (!ns_endpoint_equal(&r->peer, peer))
-            fail_msg("%s: ESP SA 0x%08x goes to %s, not %s", n->name, r->spi,
+            fail_msg("%s: ESP SA 0x%08x goes to %s, not %s", n->ike.name, r->spi,
                      ns_endpoint_str(&r->peer, a), ns_endpoint_str(peer, b));
         if (local && !ns_addr_equal(&r->local.addr, &local->addr))
-            fail_msg("%s: ESP SA 0x%08x sends from %s, not %s", n->name, r->spi,
+            fail_msg("%s: ESP SA 0x%08x sends from %s, not %s", n->ike.name, r->spi,
                      ns_endpoint_str(&r->local, a), ns_endpoint_str(local, b));
         if (r->udp_encap != encap)
-            fail_msg("%s: ESP SA 0x%08x %s", n->name, r->spi,
+            fail_msg("%s: ESP SA 0x%08x %s", n->ike.name, r->spi,
                      encap ? "not in UDP" : "still in UDP");
     }
     assert_true(k >= want);
@@ -324,8 +304,8 @@ static void assert_esp_path(const struct node *n, unsigned want, const struct ns
 /* The gateway's public endpoint for alice behind nat (her NAT-T port). */
 static struct ns_endpoint nat_ep(int nat)
 {
-    struct ns_endpoint priv = {cln()->addr, 4500};
-    return (struct ns_endpoint){N->nat[nat].pub, ike_sim_nat_map(&N->nat[nat], 1, &priv)};
+    struct ns_endpoint priv = {cln()->ike.addr, 4500};
+    return (struct ns_endpoint){N->net.nat[nat].pub, ike_sim_nat_map(&N->net.nat[nat], 1, &priv)};
 }
 
 /* ---- fixture ---- */
@@ -336,17 +316,14 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net = (struct ike_net){IKE_NET_OF(N, struct node, offsetof(struct node, blackhole)),
-                              .log_level = NS_LOG_DEBUG, .guard = 100000};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {
+        .now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000, IKE_NET_NODES(N->node), .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* ================= scenarios ================= */
@@ -356,7 +333,7 @@ static void negotiated_by_default(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->e), c = ike_net_one_sa(cln()->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e), c = ike_net_one_sa(cln()->ike.e);
     assert_true(g.mobike);
     assert_true(c.mobike);
     assert_int_equal(g.addr_updates, 0);
@@ -365,7 +342,7 @@ static void negotiated_by_default(void **state)
     for (unsigned i = 0; i < N->n_rec; i++) {
         struct ike_net_sk m;
         if (N->rec[i].node != 0 || N->rec[i].exchange != NS_IKE_AUTH ||
-            ike_net_sk_open(gwn()->e, N->rec[i].data, N->rec[i].len, &m) != 0)
+            ike_net_sk_open(gwn()->ike.e, N->rec[i].data, N->rec[i].len, &m) != 0)
             continue;
         assert_non_null(ns_ike_find_notify(&m.inner, NS_N_MOBIKE_SUPPORTED));
         assert_non_null(ns_ike_find_notify(&m.inner, NS_N_NO_ADDITIONAL_ADDRESSES));
@@ -380,18 +357,18 @@ static void off_when_either_says_no(void **state)
 {
     (void)state;
     connected(NULL, "mobike = no\n");
-    assert_false(ike_net_one_sa(gwn()->e).mobike);
-    assert_false(ike_net_one_sa(cln()->e).mobike);
+    assert_false(ike_net_one_sa(gwn()->ike.e).mobike);
+    assert_false(ike_net_one_sa(cln()->ike.e).mobike);
     struct ns_addr b = test_addr(PRIV_B);
-    assert_int_equal(ns_ike_engine_mobike_move(cln()->e, &b, N->now), -1);
+    assert_int_equal(ns_ike_engine_mobike_move(cln()->ike.e, &b, N->net.now), -1);
 }
 
 static void off_when_gateway_says_no(void **state)
 {
     (void)state;
     connected("mobike = no\n", NULL);
-    assert_false(ike_net_one_sa(gwn()->e).mobike);
-    assert_false(ike_net_one_sa(cln()->e).mobike);
+    assert_false(ike_net_one_sa(gwn()->ike.e).mobike);
+    assert_false(ike_net_one_sa(cln()->ike.e).mobike);
 }
 
 /* X4 R4: uplink 1 down, uplink 2 (NAT B) up: the gateway moves the IKE SA
@@ -401,12 +378,12 @@ static void update_moves_sas(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->ike.e);
     unsigned inits = count_sent(1, NS_IKE_SA_INIT, false);
-    uint64_t t_move = N->now;
+    uint64_t t_move = N->net.now;
     move_to(PRIV_B, 1);
     run_for(200);
-    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->e), c = ike_net_one_sa(cln()->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e), c = ike_net_one_sa(cln()->ike.e);
     struct ns_endpoint pub_b = nat_ep(1);
     char a[NS_ENDPOINT_STRLEN];
     if (!ns_endpoint_equal(&g.remote, &pub_b))
@@ -424,12 +401,12 @@ static void update_moves_sas(void **state)
     assert_esp_path(gwn(), 2, NULL, &pub_b, true);
     struct ns_endpoint priv_b = endpoint(PRIV_B, 4500);
     assert_esp_path(cln(), 2, &priv_b, &gw_natt, true);
-    struct ns_ike_counters gc = ike_net_counters(gwn()->e);
+    struct ns_ike_counters gc = ike_net_counters(gwn()->ike.e);
     assert_int_equal(gc.mobike_updates, 1);
     assert_int_equal(gc.mobike_checks, 1); /* the COOKIE2 came back from NAT B */
     assert_int_equal(gc.illegal_transitions, 0);
     assert_string_equal(g.mobike_state, "IDLE");
-    assert_int_equal(cln()->n_down_client, 0);
+    assert_int_equal(cln()->ike.n_client_down, 0);
     ike_net_log_must_have(&N->net, "moved from 192.0.2.10:");
 }
 
@@ -441,7 +418,7 @@ static void nat_disappears_and_appears(void **state)
     connected(NULL, NULL);
     move_to(PUBLIC, -1);
     run_for(200);
-    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->e), c = ike_net_one_sa(cln()->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e), c = ike_net_one_sa(cln()->ike.e);
     assert_false(g.nat_remote || g.nat_local || g.udp_encap);
     assert_false(c.nat_remote || c.nat_local || c.udp_encap);
     struct ns_endpoint pub = endpoint(PUBLIC, 4500), gw_natt = endpoint(GW_ADDR, 4500);
@@ -451,14 +428,14 @@ static void nat_disappears_and_appears(void **state)
 
     move_to(PRIV_B, 1);
     run_for(200);
-    g = ike_net_one_sa(gwn()->e);
-    c = ike_net_one_sa(cln()->e);
+    g = ike_net_one_sa(gwn()->ike.e);
+    c = ike_net_one_sa(cln()->ike.e);
     assert_true(g.nat_remote && g.udp_encap);
     assert_true(c.nat_local && c.udp_encap);
     struct ns_endpoint pub_b = nat_ep(1);
     assert_esp_path(gwn(), 2, NULL, &pub_b, true);
     assert_int_equal(g.addr_updates, 2);
-    assert_int_equal(ike_net_counters(gwn()->e).mobike_checks, 2);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_checks, 2);
 }
 
 /* X4: the client moves while its CHILD_SA re-key is out: the update waits
@@ -470,17 +447,17 @@ static void update_during_rekey(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    assert_int_equal(ns_ike_engine_rekey(cln()->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cln()->ike.e, 0, false, N->net.now), 1);
     move_to(PRIV_B, 1); /* the re-key request went from uplink 1: lost */
     run_for(5000);      /* retransmitted from uplink 2; then the update */
-    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e);
     assert_int_equal(g.n_child, 1);
-    assert_int_equal(ike_net_counters(gwn()->e).child_rekeys, 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).child_rekeys, 1);
     assert_int_equal(g.addr_updates, 1);
     struct ns_endpoint pub_b = nat_ep(1);
     assert_esp_path(gwn(), 2, NULL, &pub_b, true);
-    assert_int_equal(ike_net_counters(gwn()->e).illegal_transitions, 0);
-    assert_int_equal(cln()->n_down_client, 0);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).illegal_transitions, 0);
+    assert_int_equal(cln()->ike.n_client_down, 0);
 }
 
 /* X4: the gateway's own request (a CHILD_SA re-key) is being retransmitted
@@ -491,22 +468,22 @@ static void update_while_retransmission_pending(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    for (unsigned i = 0; i < N->n_nats; i++)
-        ike_sim_nat_rebind(&N->nat[i], 1); /* uplink 1 is gone */
-    assert_int_equal(ns_ike_engine_rekey(gwn()->e, 0, false, N->now), 1);
+    for (unsigned i = 0; i < N->net.n_nats; i++)
+        ike_sim_nat_rebind(&N->net.nat[i], 1); /* uplink 1 is gone */
+    assert_int_equal(ns_ike_engine_rekey(gwn()->ike.e, 0, false, N->net.now), 1);
     run_for(1500); /* sent, lost, retransmitted once, lost */
-    assert_true(ike_net_counters(gwn()->e).retransmits >= 1);
-    assert_int_equal(ike_net_counters(gwn()->e).child_rekeys, 0);
+    assert_true(ike_net_counters(gwn()->ike.e).retransmits >= 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).child_rekeys, 0);
     move_to(PRIV_B, 1);
     run_for(5000);
-    struct ns_ike_counters gc = ike_net_counters(gwn()->e);
+    struct ns_ike_counters gc = ike_net_counters(gwn()->ike.e);
     assert_int_equal(gc.child_rekeys, 1);
     assert_int_equal(gc.mobike_updates, 1);
     assert_int_equal(gc.mobike_checks, 1);
     struct ns_endpoint pub_b = nat_ep(1);
     assert_esp_path(gwn(), 2, NULL, &pub_b, true);
-    assert_true(ike_net_one_established(gwn()->e));
-    assert_int_equal(cln()->n_down_client, 0);
+    assert_true(ike_net_one_established(gwn()->ike.e));
+    assert_int_equal(cln()->ike.n_client_down, 0);
 }
 
 /* X4 (RFC 4555 3.9): the path in use dies without the client's routes
@@ -517,32 +494,32 @@ static void dead_path_found_by_path_testing(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->ike.e);
     N->dead_local = test_addr(PRIV_A);
     N->dead_remote = g0.remote;
     unsigned inits = count_sent(1, NS_IKE_SA_INIT, false);
-    assert_int_equal(ns_ike_engine_rekey(cln()->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cln()->ike.e, 0, false, N->net.now), 1);
     run_for(5000);
-    struct ns_ike_sa_status c = ike_net_one_sa(cln()->e), g = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cln()->ike.e), g = ike_net_one_sa(gwn()->ike.e);
     char a[NS_ENDPOINT_STRLEN];
     if (ns_addr_equal(&c.local.addr, &N->dead_local))
         fail_msg("the client still uses %s", ns_endpoint_str(&c.local, a));
-    struct ns_ike_counters cc = ike_net_counters(cln()->e);
+    struct ns_ike_counters cc = ike_net_counters(cln()->ike.e);
     assert_true(cc.mobike_path_probes >= 1);
     assert_int_equal(cc.mobike_path_switches, 1);
     assert_int_equal(c.addr_updates, 1);
     assert_int_equal(g.addr_updates, 1);
     assert_true(g.spi_i == g0.spi_i && g.spi_r == g0.spi_r);
-    assert_int_equal(ike_net_counters(gwn()->e).child_rekeys, 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).child_rekeys, 1);
     struct ns_endpoint priv_b = endpoint(PRIV_B, 4500), gw_natt = endpoint(GW_ADDR, 4500);
-    cln()->addr = test_addr(PRIV_B); /* for nat_ep: NAT A maps PRIV_B now */
+    cln()->ike.addr = test_addr(PRIV_B); /* for nat_ep: NAT A maps PRIV_B now */
     struct ns_endpoint pub = nat_ep(0);
     if (!ns_endpoint_equal(&g.remote, &pub))
         fail_msg("the gateway has alice at %s", ns_endpoint_str(&g.remote, a));
     assert_esp_path(cln(), 2, &priv_b, &gw_natt, true);
     assert_esp_path(gwn(), 2, NULL, &pub, true);
     assert_int_equal(count_sent(1, NS_IKE_SA_INIT, false), inits);
-    assert_int_equal(cln()->n_down_client, 0);
+    assert_int_equal(cln()->ike.n_client_down, 0);
     ike_net_log_must_have(&N->net, "the gateway answers through 10.2.0.2:4500");
 }
 
@@ -553,9 +530,8 @@ static const struct rec *last_update(void)
     for (unsigned i = 0; i < N->n_rec; i++) {
         struct ike_net_sk m;
         const struct rec *r = &N->rec[i];
-        if (r->node == 1 && r->exchange == NS_INFORMATIONAL &&
-            !(r->flags & NS_IKE_FLAG_RESPONSE) &&
-            ike_net_sk_open(cln()->e, r->data, r->len, &m) == 0 &&
+        if (r->node == 1 && r->exchange == NS_INFORMATIONAL && !(r->flags & NS_IKE_FLAG_RESPONSE) &&
+            ike_net_sk_open(cln()->ike.e, r->data, r->len, &m) == 0 &&
             ns_ike_find_notify(&m.inner, NS_N_UPDATE_SA_ADDRESSES))
             u = r;
     }
@@ -570,7 +546,7 @@ static void inject(const struct rec *r, const char *from, bool tamper)
     if (tamper)
         copy[r->len - 1] ^= 0x5a; /* the ICV */
     struct ns_endpoint src = endpoint(from, 4500);
-    ike_sim_enqueue(&N->q, &src, &r->remote, copy, r->len);
+    ike_sim_enqueue(&N->net.q, &src, &r->remote, copy, r->len);
     run_for(100);
 }
 
@@ -585,29 +561,29 @@ static void replayed_or_forged_update_moves_nothing(void **state)
     move_to(PRIV_B, 1);
     run_for(200);
     const struct rec *u = last_update();
-    struct ns_ike_sa_status before = ike_net_one_sa(gwn()->e);
-    struct ns_ike_counters c0 = ike_net_counters(gwn()->e);
+    struct ns_ike_sa_status before = ike_net_one_sa(gwn()->ike.e);
+    struct ns_ike_counters c0 = ike_net_counters(gwn()->ike.e);
 
     inject(u, THIRD, false);
-    struct ns_ike_counters c1 = ike_net_counters(gwn()->e);
+    struct ns_ike_counters c1 = ike_net_counters(gwn()->ike.e);
     assert_int_equal(c1.responses_resent, c0.responses_resent + 1);
 
     inject(u, THIRD, true);
-    struct ns_ike_counters c2 = ike_net_counters(gwn()->e);
+    struct ns_ike_counters c2 = ike_net_counters(gwn()->ike.e);
     assert_int_equal(c2.dropped_unauth, c1.dropped_unauth + 1);
 
     /* A liveness check from the client: the update's ID is old now. */
-    struct ns_ike_sa_status cs = ike_net_one_sa(cln()->e);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cln()->ike.e);
     struct ike_net_sk ans;
     assert_int_equal(ike_net_sk_request(&N->net, 1, &cs, NS_INFORMATIONAL, u->msg_id + 1, NULL,
                                         NULL, &ans),
                      0);
-    struct ns_ike_counters c3 = ike_net_counters(gwn()->e);
+    struct ns_ike_counters c3 = ike_net_counters(gwn()->ike.e);
     inject(u, THIRD, false);
-    struct ns_ike_counters c4 = ike_net_counters(gwn()->e);
+    struct ns_ike_counters c4 = ike_net_counters(gwn()->ike.e);
     assert_int_equal(c4.dropped_unexpected, c3.dropped_unexpected + 1);
 
-    struct ns_ike_sa_status after = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status after = ike_net_one_sa(gwn()->ike.e);
     assert_true(ns_endpoint_equal(&after.remote, &before.remote));
     assert_int_equal(after.addr_updates, before.addr_updates);
     assert_int_equal(c4.mobike_updates, c0.mobike_updates);
@@ -628,14 +604,14 @@ static void update_refused_when_off(void **state)
 {
     (void)state;
     connected("mobike = no\n", NULL);
-    struct ns_ike_sa_status cs = ike_net_one_sa(cln()->e), g0 = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status cs = ike_net_one_sa(cln()->ike.e), g0 = ike_net_one_sa(gwn()->ike.e);
     struct ike_net_sk ans;
     assert_int_equal(
         ike_net_sk_request(&N->net, 1, &cs, NS_INFORMATIONAL, 2, add_update, NULL, &ans), 0);
-    assert_int_equal(ike_net_counters(gwn()->e).mobike_refused, 1);
-    assert_int_equal(ike_net_counters(gwn()->e).mobike_updates, 0);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_refused, 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_updates, 0);
     assert_null(ns_ike_find_notify(&ans.inner, NS_N_NAT_DETECTION_SOURCE_IP));
-    struct ns_ike_sa_status g1 = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status g1 = ike_net_one_sa(gwn()->ike.e);
     assert_true(ns_endpoint_equal(&g1.remote, &g0.remote));
 }
 

@@ -55,28 +55,13 @@ struct esp_sa {
 };
 
 struct node {
-    char name[32];
-    struct ns_conf conf;
-    struct ns_ike_engine *e;
-    struct ns_addr addr;
-    int nat;
-    bool blackhole;
-    bool refuse_child;
+    struct ike_node ike;
     struct esp_sa esp[MAX_ESP];
     unsigned n_esp;
     uint64_t esp_seq;
-    unsigned n_child_up, n_child_down;
     unsigned n_in_only, n_out_later; /* responder re-keys: outbound installed later */
     bool plain_ops;                  /* no child_in_up / child_out_up: both at once */
     uint64_t in_only_at, out_later_at;
-    struct ike_sim_spis spis;
-    unsigned n_up;
-    uint64_t up_id;
-    struct ns_addr vip;
-    unsigned n_client_down;
-    enum ns_ike_down_reason down_reason;
-    uint64_t down_at;
-    unsigned n_moved;
     unsigned n_seq_overflow; /* packets the model SAD refused: sequence numbers used up */
 };
 
@@ -95,25 +80,19 @@ typedef enum verdict (*filter_fn)(const struct sent *s);
 
 struct net {
     struct node node[MAX_NODES];
-    unsigned n_nodes;
-    struct ike_sim_nat nat[MAX_NATS];
-    unsigned n_nats;
-    struct ike_sim_queue q;
-    struct ike_net net; /* the shared harness's view of the above */
-    uint64_t now;
+    struct ike_net net;
     struct sent sent[MAX_SENT];
     unsigned n_sent;
     filter_fn filter;
     /* Where each delivered datagram went (R4): the NAT's public endpoint
      * of the destination node, as addressed by the sender. */
-    struct ike_sim_log log;
 };
 
 static struct net *N;
 
 static int node_index(const struct node *n)
 {
-    return (int)(n - N->node);
+    return ike_net_node_index(&N->net, n);
 }
 
 /* ---- NAT ---- */
@@ -122,10 +101,10 @@ static int node_index(const struct node *n)
  * the node's next packet would). */
 static struct ns_endpoint public_of(struct node *n, uint16_t port)
 {
-    struct ns_endpoint priv = {.addr = n->addr, .port = port};
-    if (n->nat < 0)
+    struct ns_endpoint priv = {.addr = n->ike.addr, .port = port};
+    if (n->ike.nat < 0)
         return priv;
-    struct ike_sim_nat *nat = &N->nat[n->nat];
+    struct ike_sim_nat *nat = &N->net.nat[n->ike.nat];
     return (struct ns_endpoint){.addr = nat->pub,
                                 .port = ike_sim_nat_map(nat, node_index(n), &priv)};
 }
@@ -147,7 +126,7 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
                        .exchange = msg[18],
                        .flags = msg[19],
                        .msg_id = ns_get_u32(msg + 20),
-                       .t = N->now,
+                       .t = N->net.now,
                        .len = len};
     memcpy(s->data, msg, len);
     if (N->filter && N->filter(s) == DROP)
@@ -163,7 +142,7 @@ static void run_until(uint64_t until)
 
 static void run_for(uint64_t ms)
 {
-    run_until(N->now + ms);
+    run_until(N->net.now + ms);
 }
 
 /* ---- the model data plane ---- */
@@ -214,15 +193,10 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
                         const struct ns_esp_sa_spec *out)
 {
     struct node *n = ctx;
-    if (n->refuse_child)
+    if (ike_node_child_up(ctx, in, out) != 0)
         return -1;
-    assert_int_equal(in->dir, NS_ESP_INBOUND);
-    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
-    assert_int_equal(in->paired_spi, out->spi);
-    assert_int_equal(out->paired_spi, in->spi);
     esp_add(n, in, true);
     esp_add(n, out, false);
-    n->n_child_up++;
     return 0;
 }
 
@@ -231,13 +205,11 @@ static int ops_child_up(void *ctx, const struct ns_esp_sa_spec *in,
 static int ops_child_in_up(void *ctx, const struct ns_esp_sa_spec *in)
 {
     struct node *n = ctx;
-    if (n->refuse_child)
+    if (ike_node_child_in_up(ctx, in) != 0)
         return -1;
-    assert_int_equal(in->dir, NS_ESP_INBOUND);
     esp_add(n, in, true);
-    n->n_child_up++;
     n->n_in_only++;
-    n->in_only_at = N->now;
+    n->in_only_at = N->net.now;
     return 0;
 }
 
@@ -245,12 +217,11 @@ static int ops_child_out_up(void *ctx, const struct ns_esp_sa_spec *in,
                             const struct ns_esp_sa_spec *out)
 {
     struct node *n = ctx;
-    assert_int_equal(out->dir, NS_ESP_OUTBOUND);
-    assert_int_equal(out->paired_spi, in->spi);
+    assert_int_equal(ike_node_child_out_up(ctx, in, out), 0);
     assert_non_null(esp_find(n, true, in->spi)); /* its inbound half is in */
     esp_add(n, out, false);
     n->n_out_later++;
-    n->out_later_at = N->now;
+    n->out_later_at = N->net.now;
     return 0;
 }
 
@@ -267,41 +238,17 @@ static void ops_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
     i->live = false;
     if (o) /* absent: a re-key's outbound half that never went in */
         o->live = false;
-    n->n_child_down++;
+    ike_node_child_down(ctx, in_spi, out_spi);
 }
 
 static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *local,
                            const struct ns_endpoint *peer)
 {
     struct node *n = ctx;
-    (void)local;
-    n->n_moved++;
+    ike_node_peer_moved(ctx, id, local, peer);
     for (unsigned i = 0; i < n->n_esp; i++)
         if (n->esp[i].live && n->esp[i].ike_sa_id == id)
             n->esp[i].spec.peer = *peer;
-}
-
-static void ops_client_up(void *ctx, uint64_t id, const struct ns_addr *vip,
-                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned nr,
-                          const struct ns_addr *dns, unsigned n_dns)
-{
-    (void)vip6;
-    (void)remote;
-    (void)nr;
-    (void)dns;
-    (void)n_dns;
-    struct node *n = ctx;
-    n->n_up++;
-    n->up_id = id;
-    n->vip = *vip;
-}
-
-static void ops_client_down(void *ctx, enum ns_ike_down_reason why)
-{
-    struct node *n = ctx;
-    n->n_client_down++;
-    n->down_reason = why;
-    n->down_at = N->now;
 }
 
 static int ops_child_usage(void *ctx, uint64_t ike_sa_id, uint32_t in_spi, uint32_t out_spi,
@@ -332,8 +279,8 @@ static void start(struct node *n)
                              .child_up = ops_child_up,
                              .child_down = ops_child_down,
                              .peer_moved = ops_peer_moved,
-                             .client_up = ops_client_up,
-                             .client_down = ops_client_down,
+                             .client_up = ike_node_client_up,
+                             .client_down = ike_node_client_down,
                              .child_usage = ops_child_usage,
                              .child_in_up = n->plain_ops ? NULL : ops_child_in_up,
                              .child_out_up = n->plain_ops ? NULL : ops_child_out_up};
@@ -367,7 +314,7 @@ static bool esp_send(struct node *a, struct node *b, size_t bytes)
     o->bytes += bytes;
     i->packets++;
     i->bytes += bytes;
-    ns_ike_engine_esp_activity(b->e, i->ike_sa_id, N->now);
+    ns_ike_engine_esp_activity(b->ike.e, i->ike_sa_id, N->net.now);
     return true;
 }
 
@@ -399,8 +346,7 @@ static struct node *add_gateway(const char *extra, const char *peer)
              "[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
              "subnets = 192.0.2.0/24, 198.18.0.0/16\n%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, "gateway", GW_ADDR, -1, MAX_SPIS, text);
+    struct node *n = ike_net_add_node(&N->net, "gateway", GW_ADDR, -1, MAX_SPIS, text);
     start(n);
     return n;
 }
@@ -408,7 +354,6 @@ static struct node *add_gateway(const char *extra, const char *peer)
 static struct node *add_client(const char *name, const char *a, int nat, const char *extra,
                                const char *peer)
 {
-    assert_true(N->n_nodes < MAX_NODES);
     char text[2048];
     snprintf(text, sizeof(text),
              "[natsecd]\nrole = client\nlocal_id = alice@corp.example\ngateway = " GW_ADDR "\n"
@@ -417,8 +362,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
              "[peer vpn.corp.example]\npsk = alice-secret-0123456789\nsubnets = 192.0.2.0/24\n"
              "%s\n",
              extra ? extra : "dpd = 60", peer ? peer : "");
-    struct node *n = &N->node[N->n_nodes++];
-    ike_net_node_init(&N->net, n, name, a, nat, MAX_SPIS, text);
+    struct node *n = ike_net_add_node(&N->net, name, a, nat, MAX_SPIS, text);
     start(n);
     return n;
 }
@@ -427,7 +371,7 @@ static struct node *add_client(const char *name, const char *a, int nat, const c
 
 static uint64_t dp_id_of(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of(n->e);
+    struct ike_net_sas l = ike_net_sas_of(n->ike.e);
     for (unsigned i = 0; i < l.n; i++)
         if (l.st[i].n_child)
             return l.st[i].id;
@@ -436,18 +380,18 @@ static uint64_t dp_id_of(const struct node *n)
 
 static struct ns_ike_counters counters(const struct node *n)
 {
-    return ike_net_counters(n->e);
+    return ike_net_counters(n->ike.e);
 }
 
 static bool established(const struct node *n)
 {
-    struct ike_net_sas l = ike_net_sas_of(n->e);
+    struct ike_net_sas l = ike_net_sas_of(n->ike.e);
     return l.n == 1 && strcmp(l.st[0].state, "ESTABLISHED") == 0 && l.st[0].n_child >= 1;
 }
 
 static bool log_has(const char *needle)
 {
-    return ike_sim_log_has(&N->log, needle);
+    return ike_sim_log_has(&N->net.log, needle);
 }
 
 /* The one settled state after a re-key: one IKE SA each side with the same
@@ -457,7 +401,7 @@ static bool log_has(const char *needle)
 static void assert_settled(struct node *cl)
 {
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->ike.e), g = ike_net_one_sa(gw->ike.e);
     assert_string_equal(c.state, "ESTABLISHED");
     assert_string_equal(g.state, "ESTABLISHED");
     assert_true(c.spi_i == g.spi_i && c.spi_r == g.spi_r);
@@ -487,7 +431,7 @@ static void assert_settled(struct node *cl)
 static bool open_sent(const struct sent *s, struct ike_net_sk *out)
 {
     int other = s->node == 0 ? 1 : 0;
-    return ike_net_sk_open(N->node[other].e, s->data, s->len, out) == 0;
+    return ike_net_sk_open(N->node[other].ike.e, s->data, s->len, out) == 0;
 }
 
 /* ---- fixture ---- */
@@ -504,18 +448,18 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    N->now = T0;
-    N->net =
-        (struct ike_net){IKE_NET_OF(N, struct node, offsetof(struct node, blackhole)),
-                         .log_level = NS_LOG_DEBUG, .guard = 400000, .teardown_node = no_esp_left};
-    return ike_net_open(&N->net);
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_DEBUG,
+                             .guard = 400000,
+                             .teardown_node = no_esp_left,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
+    return ike_net_open(&N->net, &o);
 }
 
 static int teardown(void **state)
 {
-    (void)state;
-    ike_net_free(&N->net, N);
-    return 0;
+    return ike_net_teardown(state);
 }
 
 /* A client behind a NAT connected to the gateway, with traffic flowing. */
@@ -526,7 +470,7 @@ static struct node *connected_pair(const char *gw_extra, const char *cl_extra, c
     (void)gw;
     int nat = ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, cl_peer);
-    ike_net_connect(&N->net, cl->e, &cl->addr);
+    ike_net_connect(&N->net, cl->ike.e, &cl->ike.addr);
     run_for(500);
     assert_true(established(cl));
     assert_true(established(&N->node[0]));
@@ -542,7 +486,7 @@ static struct node *connected_pair_plain_client(const char *gw_extra, const char
     plain_next = true;
     struct node *cl = add_client("client", "192.168.1.10", nat, cl_extra, NULL);
     assert_true(cl->plain_ops);
-    ike_net_connect(&N->net, cl->e, &cl->addr);
+    ike_net_connect(&N->net, cl->ike.e, &cl->ike.addr);
     run_for(500);
     assert_true(established(cl));
     assert_int_equal(traffic_for(cl, 1000, 100), 0);
@@ -562,8 +506,8 @@ static void child_rekey_by_client(void **state)
     struct node *cl = connected_pair("dpd = 60\nchild_lifetime = 3600",
                                      "dpd = 60\nchild_lifetime = 600", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa(cl->e);
-    uint64_t gw_id = ike_net_one_sa(gw->e).id;
+    struct ns_ike_sa_status before = ike_net_one_sa(cl->ike.e);
+    uint64_t gw_id = ike_net_one_sa(gw->ike.e).id;
     assert_true(before.child[0].rekey_ms >= T0 + 480000 && before.child[0].rekey_ms <= T0 + 541000);
     assert_int_equal(before.child[0].expire_ms, before.child[0].created_ms + 600000);
     assert_int_equal(before.child[0].rekeys, 0);
@@ -573,17 +517,17 @@ static void child_rekey_by_client(void **state)
     assert_int_equal(counters(cl).child_rekeys, 1);
     assert_int_equal(counters(gw).child_rekeys, 1);
     assert_settled(cl);
-    struct ns_ike_sa_status after = ike_net_one_sa(cl->e);
+    struct ns_ike_sa_status after = ike_net_one_sa(cl->ike.e);
     assert_int_not_equal(after.child[0].spi_in, before.child[0].spi_in);
     assert_int_not_equal(after.child[0].spi_out, before.child[0].spi_out);
     assert_int_equal(after.child[0].rekeys, 1);
-    assert_int_equal(ike_net_one_sa(gw->e).child[0].rekeys, 1);
+    assert_int_equal(ike_net_one_sa(gw->ike.e).child[0].rekeys, 1);
     assert_int_equal(after.id, before.id); /* the data plane's IKE SA id */
-    assert_int_equal(ike_net_one_sa(gw->e).id, gw_id);
+    assert_int_equal(ike_net_one_sa(gw->ike.e).id, gw_id);
     assert_int_equal(after.spi_i, before.spi_i); /* the IKE SA itself unchanged */
-    assert_int_equal(cl->n_child_up, 2);
-    assert_int_equal(cl->n_child_down, 1);
-    assert_int_equal(gw->n_child_down, 1);
+    assert_int_equal(cl->ike.n_child_up, 2);
+    assert_int_equal(cl->ike.n_child_down, 1);
+    assert_int_equal(gw->ike.n_child_down, 1);
     /* The gateway answered: it sent on the new CHILD_SA only once the
      * client had it. */
     assert_int_equal(gw->n_in_only, 1);
@@ -604,7 +548,7 @@ static void child_rekey_by_client(void **state)
         assert_int_equal(s->node, node_index(cl));
     }
     assert_int_equal(reqs, 1);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
 }
 
 /* X3, R4: the gateway's CHILD_SA lifetime is the shorter one: the gateway
@@ -619,12 +563,12 @@ static void child_rekey_by_gateway(void **state)
     struct node *cl = connected_pair_plain_client("dpd = 60\nchild_lifetime = 600",
                                                   "dpd = 60\nchild_lifetime = 3600");
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status before = ike_net_one_sa(gw->ike.e);
     unsigned lost = traffic_for(cl, 560000, 100);
     printf("# child re-key by the gateway: %u packets lost\n", lost);
     assert_int_equal(lost, 0);
     assert_settled(cl);
-    assert_int_not_equal(ike_net_one_sa(gw->e).child[0].spi_in, before.child[0].spi_in);
+    assert_int_not_equal(ike_net_one_sa(gw->ike.e).child[0].spi_in, before.child[0].spi_in);
     struct ns_endpoint pub = public_of(cl, 4500);
     unsigned reqs = 0, dels = 0;
     for (unsigned i = 0; i < N->n_sent; i++) {
@@ -640,11 +584,11 @@ static void child_rekey_by_gateway(void **state)
     assert_int_equal(reqs, 1);
     assert_true(dels >= 1);
     /* The gateway's new outbound SA goes to the NAT mapping too. */
-    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->e).id);
+    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->ike.e).id);
     assert_true(ns_endpoint_equal(&o->spec.peer, &pub));
     assert_true(o->spec.udp_encap);
     assert_int_equal(cl->n_in_only, 0); /* child_up: both directions at once */
-    assert_int_equal(cl->n_child_up, 2);
+    assert_int_equal(cl->ike.n_child_up, 2);
 }
 
 /* X3: the answer to a CHILD_SA re-key is lost once. The responder has the
@@ -667,7 +611,7 @@ static void lost_answer_loses_no_traffic(void **state)
     struct node *gw = &N->node[0];
     nth_resp_dropped = 0;
     N->filter = drop_first_create_child_response;
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     unsigned lost = traffic_for(cl, 6000, 100);
     N->filter = NULL;
     printf("# CHILD_SA re-key with its answer lost once: %u packets lost\n", lost);
@@ -690,12 +634,12 @@ static void ike_rekey_by_client(void **state)
         connected_pair("dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200",
                        "dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status cb = ike_net_one_sa(cl->e), gb = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status cb = ike_net_one_sa(cl->ike.e), gb = ike_net_one_sa(gw->ike.e);
     assert_true(cb.rekey_ms >= T0 + 480000 && cb.rekey_ms <= T0 + 541000);
     unsigned lost = traffic_for(cl, 560000, 100);
     assert_int_equal(lost, 0);
     assert_settled(cl);
-    struct ns_ike_sa_status ca = ike_net_one_sa(cl->e), ga = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status ca = ike_net_one_sa(cl->ike.e), ga = ike_net_one_sa(gw->ike.e);
     assert_int_not_equal(ca.spi_i, cb.spi_i);
     assert_int_not_equal(ca.spi_r, cb.spi_r);
     assert_int_equal(ca.id, cb.id); /* the data plane's id stays */
@@ -711,17 +655,17 @@ static void ike_rekey_by_client(void **state)
     assert_int_equal(counters(cl).ike_deleted, 0); /* a re-key is not a deletion */
     assert_int_equal(counters(gw).ike_deleted, 0);
     assert_int_equal(counters(cl).ike_sas, 1); /* the old one closed on both sides */
-    assert_int_equal(cl->n_client_down, 0);
-    assert_int_equal(cl->n_up, 1);
+    assert_int_equal(cl->ike.n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_up, 1);
     /* The new IKE SA is a full one: it re-keys the CHILD_SA on request,
      * and answers a liveness check. */
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 5000, 100), 0);
     assert_settled(cl);
     assert_int_equal(counters(gw).child_rekeys, 1);
     run_for(130000);
     assert_settled(cl);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
 }
 
 /* X3: the gateway re-keys the IKE SA (it is the initiator of the new one):
@@ -733,19 +677,19 @@ static void ike_rekey_by_gateway(void **state)
         connected_pair("dpd = 60\nike_lifetime = 600\nchild_lifetime = 7200",
                        "dpd = 60\nike_lifetime = 3600\nchild_lifetime = 7200", NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status cb = ike_net_one_sa(cl->e);
+    struct ns_ike_sa_status cb = ike_net_one_sa(cl->ike.e);
     assert_int_equal(traffic_for(cl, 560000, 100), 0);
     assert_settled(cl);
-    struct ns_ike_sa_status ca = ike_net_one_sa(cl->e), ga = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status ca = ike_net_one_sa(cl->ike.e), ga = ike_net_one_sa(gw->ike.e);
     assert_int_not_equal(ca.spi_i, cb.spi_i);
     assert_true(ga.initiator); /* the gateway initiated the new IKE SA */
     assert_false(ca.initiator);
     assert_int_equal(ca.id, cb.id);
     /* The client still owns the connection: disconnect deletes it. */
-    assert_int_equal(ns_ike_engine_disconnect(cl->e, N->now), 0);
+    assert_int_equal(ns_ike_engine_disconnect(cl->ike.e, N->net.now), 0);
     run_for(1000);
-    assert_int_equal(cl->n_client_down, 1);
-    assert_int_equal(cl->down_reason, NS_IKE_DOWN_LOCAL);
+    assert_int_equal(cl->ike.n_client_down, 1);
+    assert_int_equal(cl->ike.down_reason, NS_IKE_DOWN_LOCAL);
     assert_int_equal(counters(gw).ike_sas, 0);
 }
 
@@ -864,20 +808,20 @@ static void simultaneous_child_rekey(void **state)
     struct node *gw = &N->node[0];
     for (int round = 0; round < 2; round++) {
         unsigned from = N->n_sent;
-        uint32_t old_in = ike_net_one_sa(cl->e).child[0].spi_in;
+        uint32_t old_in = ike_net_one_sa(cl->ike.e).child[0].spi_in;
         if (round == 1) {
             nth_create_child_req_dropped = 0;
             N->filter = drop_first_gw_create_child_request;
         }
-        assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
-        assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+        assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
+        assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, false, N->net.now), 1);
         unsigned lost = traffic_for(cl, 8000, 100);
         N->filter = NULL;
         printf("# simultaneous CHILD_SA re-key (round %d): %u packets lost\n", round, lost);
         assert_true(lost <= 1);
         assert_int_equal(traffic_for(cl, 35000, 100), 0);
         assert_settled(cl);
-        struct ns_ike_sa_status c = ike_net_one_sa(cl->e);
+        struct ns_ike_sa_status c = ike_net_one_sa(cl->ike.e);
         assert_int_not_equal(c.child[0].spi_in, old_in);
         struct exch x[2];
         unsigned nx = exchanges(from, x, 2);
@@ -897,7 +841,7 @@ static void simultaneous_child_rekey(void **state)
             assert_int_equal(c.child[0].spi_out, cl_init ? spi_resp : spi_req);
         }
     }
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
 }
 
 /* X3: both sides re-key the IKE SA at once (2.8.2): one new IKE SA
@@ -908,17 +852,17 @@ static void simultaneous_ike_rekey(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa(cl->e);
+    struct ns_ike_sa_status before = ike_net_one_sa(cl->ike.e);
     unsigned from = N->n_sent;
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, true, N->net.now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, true, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 5000, 100), 0);
     /* Read the exchanges while the old IKE SAs linger (their keys). */
     struct exch x[2];
     assert_int_equal(exchanges(from, x, 2), 2);
     run_for(35000);
     assert_settled(cl);
-    struct ns_ike_sa_status c = ike_net_one_sa(cl->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->ike.e);
     assert_int_not_equal(c.spi_i, before.spi_i);
     assert_int_equal(c.child[0].spi_in, before.child[0].spi_in);
     assert_int_equal(counters(cl).rekey_collisions, 1);
@@ -939,22 +883,22 @@ static void simultaneous_ike_rekey(void **state)
      * decides first and its DELETE (of its redundant new IKE SA, or of the
      * old one) reaches the client before the client's answer comes again.
      * The client follows the peer's decision; the same single pair. */
-    struct ns_ike_sa_status b2 = ike_net_one_sa(cl->e);
+    struct ns_ike_sa_status b2 = ike_net_one_sa(cl->ike.e);
     nth_create_child_resp_dropped = 0;
     N->filter = drop_first_gw_create_child_response;
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, true, N->net.now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, true, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 5000, 100), 0);
     N->filter = NULL;
     run_for(35000);
     assert_settled(cl);
-    assert_int_not_equal(ike_net_one_sa(cl->e).spi_i, b2.spi_i);
-    assert_int_equal(ike_net_one_sa(cl->e).child[0].spi_in, b2.child[0].spi_in);
+    assert_int_not_equal(ike_net_one_sa(cl->ike.e).spi_i, b2.spi_i);
+    assert_int_equal(ike_net_one_sa(cl->ike.e).child[0].spi_in, b2.child[0].spi_in);
     assert_int_equal(counters(cl).rekey_collisions, 2);
     assert_int_equal(counters(gw).rekey_collisions, 2);
     assert_int_equal(counters(cl).ike_deleted, 0);
     assert_int_equal(traffic_for(cl, 2000, 100), 0);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
 }
 
 /* X3: PFS: with a DH group in the ESP proposals the CHILD_SA re-key
@@ -969,7 +913,7 @@ static void pfs_rekey(void **state)
         "dpd = 60\nesp_proposals = aes256gcm16-ecp256, aes128gcm16-x25519", NULL, NULL);
     struct node *gw = &N->node[0];
     unsigned from = N->n_sent;
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 4000, 100), 0);
     assert_settled(cl);
     assert_int_equal(counters(gw).invalid_ke_sent, 1);
@@ -986,8 +930,8 @@ static void pfs_rekey(void **state)
             with_ke++;
     }
     assert_int_equal(with_ke, 2);
-    assert_int_equal(ike_net_one_sa(cl->e).child[0].alg.dh, NS_DH_CURVE25519);
-    assert_int_equal(ike_net_one_sa(gw->e).child[0].alg.dh, NS_DH_CURVE25519);
+    assert_int_equal(ike_net_one_sa(cl->ike.e).child[0].alg.dh, NS_DH_CURVE25519);
+    assert_int_equal(ike_net_one_sa(gw->ike.e).child[0].alg.dh, NS_DH_CURVE25519);
 }
 
 /* R4: the NAT rebinds the client's mapping; the gateway learns the new
@@ -1000,18 +944,19 @@ static void rekey_after_nat_rebinding(void **state)
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
     struct ns_endpoint old_pub = public_of(cl, 4500);
-    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
+    ike_sim_nat_rebind(&N->net.nat[cl->ike.nat], node_index(cl));
     struct ns_endpoint new_pub = public_of(cl, 4500);
     assert_false(ns_endpoint_equal(&old_pub, &new_pub));
     /* The client's next ESP packet arrives from the new mapping. */
     struct ns_endpoint gw_local = test_ep(GW_ADDR, 4500);
-    ns_ike_engine_esp_from(gw->e, ike_net_one_sa(gw->e).id, &gw_local, &new_pub, N->now);
-    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
+    ns_ike_engine_esp_from(gw->ike.e, ike_net_one_sa(gw->ike.e).id, &gw_local, &new_pub,
+                           N->net.now);
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->ike.e);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub));
     unsigned from = N->n_sent;
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 4000, 100), 0);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, true, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 4000, 100), 0);
     assert_settled(cl);
     assert_int_equal(counters(cl).child_rekeys, 1);
@@ -1025,9 +970,9 @@ static void rekey_after_nat_rebinding(void **state)
         reqs += s->exchange == NS_CREATE_CHILD_SA && !(s->flags & NS_IKE_FLAG_RESPONSE);
     }
     assert_int_equal(reqs, 2);
-    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->e).id);
+    struct esp_sa *o = esp_newest_out(gw, ike_net_one_sa(gw->ike.e).id);
     assert_true(ns_endpoint_equal(&o->spec.peer, &new_pub));
-    g = ike_net_one_sa(gw->e);
+    g = ike_net_one_sa(gw->ike.e);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub)); /* the new IKE SA too */
 }
 
@@ -1040,22 +985,22 @@ static void rebinding_after_ike_rekey_moves_esp(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status before = ike_net_one_sa(gw->e);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    struct ns_ike_sa_status before = ike_net_one_sa(gw->ike.e);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, true, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 4000, 100), 0);
     assert_settled(cl);
-    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->ike.e);
     assert_int_not_equal(g.spi_r, before.spi_r); /* a new IKE SA */
     assert_int_equal(g.id, before.id);           /* the data plane's id */
-    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
+    ike_sim_nat_rebind(&N->net.nat[cl->ike.nat], node_index(cl));
     struct ns_endpoint new_pub = public_of(cl, 4500);
     assert_false(ns_endpoint_equal(&g.remote, &new_pub));
     struct ns_endpoint gw_local = test_ep(GW_ADDR, 4500);
-    unsigned moved = gw->n_moved;
-    ns_ike_engine_esp_from(gw->e, g.id, &gw_local, &new_pub, N->now);
-    g = ike_net_one_sa(gw->e);
+    unsigned moved = gw->ike.n_moved;
+    ns_ike_engine_esp_from(gw->ike.e, g.id, &gw_local, &new_pub, N->net.now);
+    g = ike_net_one_sa(gw->ike.e);
     assert_true(ns_endpoint_equal(&g.remote, &new_pub));
-    assert_int_equal(gw->n_moved, moved + 1);
+    assert_int_equal(gw->ike.n_moved, moved + 1);
     /* Every live ESP SA of the connection now has the new endpoint. */
     unsigned live = 0;
     for (unsigned i = 0; i < gw->n_esp; i++) {
@@ -1067,8 +1012,8 @@ static void rebinding_after_ike_rekey_moves_esp(void **state)
     }
     assert_int_equal(live, 2);
     /* The next packets from there are no move. */
-    ns_ike_engine_esp_from(gw->e, g.id, &gw_local, &new_pub, N->now);
-    assert_int_equal(gw->n_moved, moved + 1);
+    ns_ike_engine_esp_from(gw->ike.e, g.id, &gw_local, &new_pub, N->net.now);
+    assert_int_equal(gw->ike.n_moved, moved + 1);
     assert_int_equal(traffic_for(cl, 2000, 100), 0);
 }
 
@@ -1091,7 +1036,7 @@ static void rekey_before_sequence_numbers_run_out(void **state)
     assert_int_equal(cl->n_seq_overflow, 0);
     assert_int_equal(counters(cl).child_rekeys, 1);
     assert_settled(cl);
-    assert_int_not_equal(ike_net_one_sa(cl->e).child[0].spi_out, old_out);
+    assert_int_not_equal(ike_net_one_sa(cl->ike.e).child[0].spi_out, old_out);
     assert_true(log_has("sequence numbers"));
 }
 
@@ -1123,15 +1068,15 @@ static void hard_lifetime_deletes(void **state)
     struct node *cl = connected_pair("dpd = 60\nchild_lifetime = 3600",
                                      "dpd = 60\nchild_lifetime = 600", NULL, NULL);
     struct node *gw = &N->node[0];
-    gw->refuse_child = true;
+    gw->ike.refuse_child = true;
     run_for(595000);
     assert_true(counters(cl).rekey_failures >= 1);
-    assert_int_equal(cl->n_client_down, 0);
-    assert_int_equal(ike_net_one_sa(cl->e).n_child, 1);
+    assert_int_equal(cl->ike.n_client_down, 0);
+    assert_int_equal(ike_net_one_sa(cl->ike.e).n_child, 1);
     run_for(10000);
     assert_int_equal(counters(cl).expired, 1);
-    assert_int_equal(cl->n_client_down, 1);
-    assert_int_equal(cl->down_reason, NS_IKE_DOWN_EXPIRED);
+    assert_int_equal(cl->ike.n_client_down, 1);
+    assert_int_equal(cl->ike.down_reason, NS_IKE_DOWN_EXPIRED);
     assert_int_equal(counters(gw).ike_sas, 0);
 
     /* IKE SA: the gateway offers this identity no IKE proposal for a
@@ -1146,10 +1091,10 @@ static void hard_lifetime_deletes(void **state)
     run_for(595000);
     assert_true(counters(cl).rekey_failures >= 1);
     assert_true(counters(gw).no_proposal_sent >= 1);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
     run_for(10000);
-    assert_int_equal(cl->n_client_down, 1);
-    assert_int_equal(cl->down_reason, NS_IKE_DOWN_EXPIRED);
+    assert_int_equal(cl->ike.n_client_down, 1);
+    assert_int_equal(cl->ike.down_reason, NS_IKE_DOWN_EXPIRED);
     assert_int_equal(counters(gw).ike_sas, 0);
 }
 
@@ -1165,12 +1110,12 @@ static void dpd_failure_reports_timeout(void **state)
     struct node *gw = &N->node[0];
     assert_int_equal(traffic_for(cl, 30000, 100), 0);
     unsigned before = N->n_sent;
-    gw->blackhole = true;
-    uint64_t silent_from = N->now;
+    gw->ike.blackhole = true;
+    uint64_t silent_from = N->net.now;
     run_for(60000);
-    assert_int_equal(cl->n_client_down, 1);
-    assert_int_equal(cl->down_reason, NS_IKE_DOWN_TIMEOUT);
-    uint64_t took = cl->down_at - silent_from;
+    assert_int_equal(cl->ike.n_client_down, 1);
+    assert_int_equal(cl->ike.down_reason, NS_IKE_DOWN_TIMEOUT);
+    uint64_t took = cl->ike.down_at - silent_from;
     printf("# dead gateway noticed after %llu ms\n", (unsigned long long)took);
     assert_true(took >= 10000 + 15000 - 200 && took <= 10000 + 15000 + 200);
     unsigned checks = 0;
@@ -1178,9 +1123,9 @@ static void dpd_failure_reports_timeout(void **state)
         checks += N->sent[i].node == node_index(cl) && N->sent[i].exchange == NS_INFORMATIONAL &&
                   !(N->sent[i].flags & NS_IKE_FLAG_RESPONSE);
     assert_int_equal(checks, 4);
-    assert_int_equal(ike_net_sas_of(cl->e).n, 0);
+    assert_int_equal(ike_net_sas_of(cl->ike.e).n, 0);
     assert_int_equal(esp_live(cl, true), 0);
-    gw->blackhole = false;
+    gw->ike.blackhole = false;
 }
 
 /* INITIAL_CONTACT after an IKE re-key: the client restarts (new engine,
@@ -1191,13 +1136,13 @@ static void restart_after_ike_rekey(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, true, N->net.now), 1);
     run_for(2000);
     assert_int_equal(counters(gw).ike_rekeys, 1);
-    cl->blackhole = true;
-    ike_sim_nat_rebind(&N->nat[cl->nat], node_index(cl));
-    struct node *fresh = add_client("fresh", "192.168.1.10", cl->nat, NULL, NULL);
-    ike_net_connect(&N->net, fresh->e, &fresh->addr);
+    cl->ike.blackhole = true;
+    ike_sim_nat_rebind(&N->net.nat[cl->ike.nat], node_index(cl));
+    struct node *fresh = add_client("fresh", "192.168.1.10", cl->ike.nat, NULL, NULL);
+    ike_net_connect(&N->net, fresh->ike.e, &fresh->ike.addr);
     run_for(1000);
     assert_true(established(fresh));
     assert_int_equal(counters(gw).ike_sas, 1);
@@ -1205,8 +1150,8 @@ static void restart_after_ike_rekey(void **state)
     assert_true(log_has("deleted 1 older IKE SA(s)"));
     /* The old client's engine still thinks it is connected: free it here
      * (its SAs leave its own model data plane). */
-    ns_ike_engine_free(cl->e);
-    cl->e = NULL;
+    ns_ike_engine_free(cl->ike.e);
+    cl->ike.e = NULL;
 }
 
 /* X3, R2: a transport-mode CHILD_SA through the NAT re-keys as one (the
@@ -1217,22 +1162,22 @@ static void transport_mode_rekey(void **state)
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, "mode = transport", "mode = transport");
     struct node *gw = &N->node[0];
-    struct ns_ike_sa_status c0 = ike_net_one_sa(cl->e), g0 = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status c0 = ike_net_one_sa(cl->ike.e), g0 = ike_net_one_sa(gw->ike.e);
     assert_int_equal(c0.child[0].mode, NS_ESP_TRANSPORT);
     struct esp_sa *gi0 = esp_find(gw, true, g0.child[0].spi_in);
     assert_non_null(gi0);
     struct ns_addr orig_src = gi0->spec.orig_src, orig_dst = gi0->spec.orig_dst;
     char o[NS_ADDR_STRLEN];
     assert_string_equal(ns_addr_str(&orig_src, o), "192.168.1.10"); /* behind the NAT (R2) */
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 3000, 100), 0);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 3000, 100), 0);
-    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, true, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 3000, 100), 0);
     assert_settled(cl);
     assert_int_equal(counters(cl).child_rekeys, 2);
-    struct ns_ike_sa_status c = ike_net_one_sa(cl->e), g = ike_net_one_sa(gw->e);
+    struct ns_ike_sa_status c = ike_net_one_sa(cl->ike.e), g = ike_net_one_sa(gw->ike.e);
     assert_int_equal(c.child[0].mode, NS_ESP_TRANSPORT);
     assert_int_equal(g.child[0].mode, NS_ESP_TRANSPORT);
     assert_int_equal(c.child[0].rekeys, 2);
@@ -1257,17 +1202,17 @@ static void status_shows_rekey_timers(void **state)
                                      "dpd = 60\nike_lifetime = 1000\n"
                                      "child_lifetime = 500",
                                      NULL, NULL);
-    struct ns_ike_sa_status s = ike_net_one_sa(cl->e);
-    assert_true(s.rekey_ms > N->now && s.rekey_ms <= s.expire_ms - 100000);
-    assert_true(s.child[0].rekey_ms > N->now &&
+    struct ns_ike_sa_status s = ike_net_one_sa(cl->ike.e);
+    assert_true(s.rekey_ms > N->net.now && s.rekey_ms <= s.expire_ms - 100000);
+    assert_true(s.child[0].rekey_ms > N->net.now &&
                 s.child[0].rekey_ms <= s.child[0].expire_ms - 50000);
     assert_int_equal(s.rekeys, 0);
     assert_string_equal(s.child[0].state, "INSTALLED");
     run_for(500000);
-    s = ike_net_one_sa(cl->e);
+    s = ike_net_one_sa(cl->ike.e);
     assert_int_equal(s.child[0].rekeys, 1);
     run_for(500000);
-    s = ike_net_one_sa(cl->e);
+    s = ike_net_one_sa(cl->ike.e);
     assert_int_equal(s.rekeys, 1);
     assert_true(s.child[0].rekeys >= 2);
 }
@@ -1281,7 +1226,7 @@ static void assert_rekey_answered(struct node *cl, const char *notify, const cha
 {
     char line[128];
     unsigned lost = traffic_for(cl, 20000, 100);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
     assert_int_equal(lost, 0);
     assert_int_equal(counters(cl).retransmits, 0);
     snprintf(line, sizeof(line), "CREATE_CHILD_SA from 'alice@corp.example' answered %s", notify);
@@ -1311,7 +1256,7 @@ static void unbuildable_rekey_answer_is_answered(void **state) /* X3 */
     struct node *cl = connected_pair("dpd = 60\nesp_proposals = aes128gcm16-x25519",
                                      "dpd = 60\nesp_proposals = aes128gcm16-x25519", NULL, NULL);
     struct node *gw = &N->node[0];
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1); /* request built */
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1); /* request built */
     fail_next_dh_public = true; /* the gateway's answer is the next to need it */
     assert_rekey_answered(cl, "TEMPORARY_FAILURE",
                           "the peer is busy (TEMPORARY_FAILURE), re-key later");
@@ -1338,12 +1283,12 @@ static void no_answer_at_all_handles_retransmission(void **state) /* X3 */
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     fail_random = true;
     run_for(10);
     fail_random = false;
     assert_int_equal(traffic_for(cl, 20000, 100), 0);
-    assert_int_equal(cl->n_client_down, 0);
+    assert_int_equal(cl->ike.n_client_down, 0);
     assert_int_equal(counters(gw).child_rekeys, 1);
     assert_int_equal(counters(cl).retransmits, 1);
     assert_settled(cl);
@@ -1357,15 +1302,15 @@ static void rekey_refused_by_data_plane_is_answered(void **state) /* X3 */
     (void)state;
     struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
     struct node *gw = &N->node[0];
-    gw->refuse_child = true;
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    gw->ike.refuse_child = true;
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     run_for(10);
-    gw->refuse_child = false;
+    gw->ike.refuse_child = false;
     assert_rekey_answered(cl, "NO_ADDITIONAL_SAS",
                           "re-key of a CHILD SA failed: NO_ADDITIONAL_SAS");
     assert_int_equal(counters(gw).child_rekeys, 0);
     assert_settled(cl);
-    assert_int_equal(ns_ike_engine_rekey(cl->e, 0, false, N->now), 1);
+    assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
     assert_int_equal(traffic_for(cl, 4000, 100), 0);
     assert_int_equal(counters(gw).child_rekeys, 1);
     assert_settled(cl);
