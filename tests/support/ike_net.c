@@ -177,6 +177,8 @@ int ike_net_open(struct ike_net *net, const struct ike_net_opts *o)
                                         .engine = engine_of,
                                         .deliver = deliver,
                                         .guard = o->guard};
+    if (o->nat)
+        ike_net_add_nat(net, o->nat, o->nat_first_port);
     return ike_sim_log_open(&net->log, o->log_level);
 }
 

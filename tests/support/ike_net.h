@@ -44,12 +44,35 @@ struct ike_net_opts {
     /* Optional: more checks for node i at teardown, after its engine is freed. */
     void (*teardown_node)(unsigned i);
     void *owner; /* freed at teardown (ike_net_teardown): the test's fixture */
+    /* Optional: a NAT with this public address, mapping from nat_first_port
+     * on, added at once (the first NAT: index 0). */
+    const char *nat;
+    uint16_t nat_first_port;
 };
 
 /* The nodes fields of struct ike_net_opts for a test's array of nodes. */
 #define IKE_NET_NODES(arr)                                                                         \
     .nodes = (arr), .node_size = sizeof((arr)[0]),                                                 \
     .max_nodes = (unsigned)(sizeof(arr) / sizeof((arr)[0]))
+
+/* Defines the setup and teardown of a test program whose fixture is
+ * `static struct net *N`, holding its struct ike_net net and its nodes
+ * node[]: setup allocates it zeroed and opens its network with these
+ * struct ike_net_opts fields, teardown is ike_net_teardown. */
+#define IKE_NET_FIXTURE(...)                                                                       \
+    static int setup(void **state)                                                                 \
+    {                                                                                              \
+        (void)state;                                                                               \
+        N = calloc(1, sizeof(*N));                                                                 \
+        if (!N)                                                                                    \
+            return -1;                                                                             \
+        struct ike_net_opts o = {IKE_NET_NODES(N->node), .owner = N, __VA_ARGS__};                 \
+        return ike_net_open(&N->net, &o);                                                          \
+    }                                                                                              \
+    static int teardown(void **state)                                                              \
+    {                                                                                              \
+        return ike_net_teardown(state);                                                            \
+    }
 
 /* A test's network: its nodes, NATs, queue, clock and log. */
 struct ike_net {

@@ -222,28 +222,8 @@ static void assert_hash_notify(const struct ns_ike_payloads *pl)
 
 /* ---- fixture ---- */
 
-static int setup(void **state)
-{
-    (void)state;
-    N = calloc(1, sizeof(*N));
-    if (!N)
-        return -1;
-    struct ike_net_opts o = {.now = T0,
-                             .log_level = NS_LOG_INFO,
-                             .guard = 100000,
-                             .send = ops_send,
-                             IKE_NET_NODES(N->node),
-                             .owner = N};
-    if (ike_net_open(&N->net, &o) != 0)
-        return -1;
-    ike_net_add_nat(&N->net, "203.0.113.5", 40000);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    return ike_net_teardown(state);
-}
+IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_INFO, .guard = 100000, .send = ops_send,
+                .nat = "203.0.113.5", .nat_first_port = 40000)
 
 /* ================= scenarios ================= */
 

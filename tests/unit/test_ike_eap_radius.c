@@ -246,8 +246,13 @@ static int setup(void **state)
     N = calloc(1, sizeof(*N));
     if (!N)
         return -1;
-    struct ike_net_opts o = {
-        .now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000, IKE_NET_NODES(N->node), .owner = N};
+    struct ike_net_opts o = {.now = T0,
+                             .log_level = NS_LOG_DEBUG,
+                             .guard = 100000,
+                             .nat = "203.0.113.5",
+                             .nat_first_port = 40000,
+                             IKE_NET_NODES(N->node),
+                             .owner = N};
     if (ike_net_open(&N->net, &o) != 0)
         return -1;
     snprintf(N->secret_path, sizeof(N->secret_path), "/tmp/natsec-eapb-secret.%d", (int)getpid());
@@ -257,7 +262,6 @@ static int setup(void **state)
     fputs("test-secret\n", f);
     fclose(f);
     chmod(N->secret_path, 0600);
-    ike_net_add_nat(&N->net, "203.0.113.5", 40000);
     return 0;
 }
 

@@ -332,27 +332,8 @@ static bool log_has(const char *needle)
 
 /* ---- fixture ---- */
 
-static int setup(void **state)
-{
-    (void)state;
-    N = calloc(1, sizeof(*N));
-    if (!N)
-        return -1;
-    struct ike_net_opts o = {.now = T0,
-                             .log_level = NS_LOG_INFO,
-                             .guard = 200000,
-                             .before_input = before_input,
-                             .after_input = after_input,
-                             .send = ops_send,
-                             IKE_NET_NODES(N->node),
-                             .owner = N};
-    return ike_net_open(&N->net, &o);
-}
-
-static int teardown(void **state)
-{
-    return ike_net_teardown(state);
-}
+IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_INFO, .guard = 200000, .before_input = before_input,
+                .after_input = after_input, .send = ops_send)
 
 /* ================= scenarios ================= */
 

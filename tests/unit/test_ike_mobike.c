@@ -310,21 +310,7 @@ static struct ns_endpoint nat_ep(int nat)
 
 /* ---- fixture ---- */
 
-static int setup(void **state)
-{
-    (void)state;
-    N = calloc(1, sizeof(*N));
-    if (!N)
-        return -1;
-    struct ike_net_opts o = {
-        .now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000, IKE_NET_NODES(N->node), .owner = N};
-    return ike_net_open(&N->net, &o);
-}
-
-static int teardown(void **state)
-{
-    return ike_net_teardown(state);
-}
+IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000)
 
 /* ================= scenarios ================= */
 

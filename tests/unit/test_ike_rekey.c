@@ -442,25 +442,7 @@ static void no_esp_left(unsigned i)
     assert_int_equal(esp_live(&N->node[i], true) + esp_live(&N->node[i], false), 0);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    N = calloc(1, sizeof(*N));
-    if (!N)
-        return -1;
-    struct ike_net_opts o = {.now = T0,
-                             .log_level = NS_LOG_DEBUG,
-                             .guard = 400000,
-                             .teardown_node = no_esp_left,
-                             IKE_NET_NODES(N->node),
-                             .owner = N};
-    return ike_net_open(&N->net, &o);
-}
-
-static int teardown(void **state)
-{
-    return ike_net_teardown(state);
-}
+IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_DEBUG, .guard = 400000, .teardown_node = no_esp_left)
 
 /* A client behind a NAT connected to the gateway, with traffic flowing. */
 static struct node *connected_pair(const char *gw_extra, const char *cl_extra, const char *gw_peer,
