@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# ctest: serial
 # The Debian package (X14): `make deb` (scripts/mkdeb.sh: debian/,
 # debhelper, dpkg-buildpackage) builds natsec_<VERSION>_<arch>.deb,
 # lintian finds no error in it, and it installs into a throwaway root (an
