@@ -49,6 +49,7 @@ struct ns_halfopen_src;
 struct ns_halfopen_link {
     struct ns_halfopen_link *prev, *next; /* the source's half-open SAs, oldest first */
     struct ns_halfopen_src *src;          /* NULL: not counted here */
+    uint64_t since_ms; /* the engine's: when its endpoint's handshake became half-open */
 };
 
 struct ns_halfopen_table {

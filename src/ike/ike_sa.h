@@ -377,8 +377,9 @@ void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa);
  * SPIi. A new request with a valid cookie first drops the endpoint's older
  * one (its sender moved on: a restart, a new attempt), counted in
  * cookie_replaced; the new SA is then indexed. The index holds an SA only
- * while it is half-open. */
-void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep);
+ * while it is half-open. Returns when the dropped one became half-open
+ * (ns_halfopen_link.since_ms), or e->now when there was none. */
+uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep);
 void ns_eng_index_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);

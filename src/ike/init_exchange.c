@@ -19,7 +19,8 @@
  * and otherwise answers SA, KE, Nr and the NAT detection notifies from a
  * new half-open SA. At half_open_max a request from a source holding at
  * least two half-open SAs fewer than the largest holder replaces that
- * holder's oldest one instead of being refused (ike/halfopen.h, X13). */
+ * holder's oldest one instead of being refused (ike/halfopen.h, X13),
+ * unless that one was answered less than two retransmission intervals ago. */
 #include <stddef.h>
 #include <string.h>
 
@@ -539,6 +540,22 @@ static struct ns_ikesa *half_open_sa(struct ns_ike_engine *e, const struct ns_ik
     return sa;
 }
 
+/* A half-open SA answered this recently is not evicted: its client's
+ * IKE_AUTH is most likely on the way, and throwing it away costs that
+ * client every retransmission of its IKE_AUTH into no SA (a minute with
+ * the usual schedule), where refusing the newcomer costs it one
+ * retransmission. Two of our first retransmission intervals cover a round
+ * trip and the client's key derivation even on a loaded host. A source
+ * holding the table without ever sending IKE_AUTH keeps it only for this
+ * long after it filled it (X13): a new request that replaces its
+ * endpoint's older half-open SA (ns_eng_cookie_ep_drop) keeps that one's
+ * age, so a host re-proving cookies from the same ports cannot keep its
+ * SAs young. */
+static bool half_open_evictable(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    return e->now >= sa->ho.since_ms + 2 * (uint64_t)e->conf->retransmit_timeout_ms;
+}
+
 /* At half_open_max: whether a request from src may still get a half-open
  * SA, and then which one it replaces (*victim, NULL while there is room).
  * Refusals are counted. */
@@ -550,7 +567,9 @@ static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
         return true;
     struct ns_halfopen_link *l =
         ns_halfopen_victim(&e->ho, ns_halfopen_count(&e->ho, &src->key, src->hash));
-    if (!l) {
+    /* The victim is its holder's oldest: when it is too young to go, so
+     * are all of that holder's. */
+    if (!l || !half_open_evictable(e, NS_CONTAINER_OF(l, struct ns_ikesa, ho))) {
         e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
         return false;
     }
@@ -618,8 +637,9 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, co
     bool proven;
     if (!cookie_ok(e, rx, h, pl, &ip, &proven))
         return;
+    uint64_t since = e->now;
     if (proven)
-        ns_eng_cookie_ep_drop(e, &rx->remote); /* before the room check: it frees one */
+        since = ns_eng_cookie_ep_drop(e, &rx->remote); /* before the room check: it frees one */
     struct source src;
     ns_halfopen_source_of(&rx->remote.addr, &src.key);
     src.hash = ns_eng_hash_source(e, &src.key);
@@ -634,6 +654,7 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, co
         e->ctr.dropped_malformed++; /* a KE value that is not a group element */
         return;
     }
+    sa->ho.since_ms = since;
     if (ns_msgbuf_set(&sa->init_req, msg, len) != 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);
         return;

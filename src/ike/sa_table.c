@@ -232,7 +232,7 @@ void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa)
     sa->in_cookie_idx = false;
 }
 
-void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep)
+uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep)
 {
     uint64_t h = ns_eng_hash_init(e, ep, 0);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_cookie, h); n; n = n->next) {
@@ -244,10 +244,12 @@ void ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep
                                "from there",
                                (unsigned long long)sa->id, ns_endpoint_str(ep, a));
             e->ctr.cookie_replaced++;
+            uint64_t since = sa->ho.since_ms;
             ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* unlinks it: at most one per endpoint */
-            return;
+            return since;
         }
     }
+    return e->now;
 }
 
 /* Drops the SA from the init, identity and cookie indexes (the id index

@@ -214,7 +214,10 @@ IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_INFO, .guard = 400000, .send = op
  * holds the whole table (40 half-open SAs from one address); an honest
  * client from another address still completes IKE_SA_INIT and IKE_AUTH,
  * because its request replaces the attacker's oldest half-open SA. Before
- * X13 it was refused until the attacker's SAs timed out. */
+ * X13 it was refused until the attacker's SAs timed out. SAs answered
+ * less than two retransmission intervals (2 s) ago are not replaced, so
+ * the honest client's first two tries, 0.1 and 1.1 s after the table
+ * filled, are refused and its third, at 3.1 s, gets in. */
 static void attacker_cannot_starve_others(void **state)
 {
     (void)state;
@@ -234,12 +237,18 @@ static void attacker_cannot_starve_others(void **state)
     assert_true(gw_has(oldest, "INIT_DONE") && gw_has(second, "INIT_DONE"));
 
     struct node *honest = add_client("honest", "203.0.113.20", -1, 0, NULL);
-    run_for(100);
+    run_for(2000);
+    assert_false(client_up(honest));
+    c = gw_counters();
+    assert_int_equal(c.half_open_evicted, 0);
+    assert_int_equal(c.half_open_refused, 2);
+    assert_true(gw_has(oldest, "INIT_DONE"));
+    run_for(1500);
     assert_true(client_up(honest));
     c = gw_counters();
     assert_int_equal(c.cookies_sent, HALF_OPEN_MAX - 10 + 1); /* the honest one's too */
     assert_int_equal(c.half_open_evicted, 1);
-    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.half_open_refused, 2);
     assert_int_equal(c.ike_established, 1);
     assert_int_equal(c.half_open, HALF_OPEN_MAX - 1); /* the honest one completed */
     assert_int_equal(c.half_open_sources, 1);
@@ -307,6 +316,7 @@ static void shares_converge(void **state)
     assert_int_equal(c.half_open_sources, 2);
     assert_int_equal(c.half_open_largest, 30);
 
+    run_for(2000); /* a's SAs old enough to be replaced */
     add_clients_behind(&b[10], 15, "b", b_nat, ALL);
     run_for(100);
     c = gw_counters();
@@ -373,8 +383,10 @@ static void cgn_holding_table_admits_another(void **state)
     add_gateway(HALF_OPEN_MAX, 10);
     int cgn = add_nat("203.0.113.5");
     struct node *cl[HALF_OPEN_MAX];
-    add_clients_behind(cl, HALF_OPEN_MAX, "cgn", cgn, 1);
-    run_for(100);
+    /* Their IKE_AUTH gets through at the third try, 3 s on: until then
+     * their SAs are half-open, and after 2 s old enough to be replaced. */
+    add_clients_behind(cl, HALF_OPEN_MAX, "cgn", cgn, 2);
+    run_for(2000);
     assert_int_equal(gw_counters().half_open, HALF_OPEN_MAX);
     assert_int_equal(gw_counters().half_open_largest, HALF_OPEN_MAX);
     uint64_t oldest = client_spi_i(cl[0]);
@@ -496,10 +508,12 @@ static void ipv6_prefix_is_one_source(void **state)
     N->mute = true; /* the answers go to nobody */
     for (uint32_t i = 0; i <= HALF_OPEN_MAX + 1; i++) {
         char a[64];
-        if (i == HALF_OPEN_MAX)
+        if (i == HALF_OPEN_MAX) {
+            N->net.now += 2000; /* the /64's SAs old enough to be replaced */
             snprintf(a, sizeof(a), "2001:db8:5:7::1");
-        else
+        } else {
             snprintf(a, sizeof(a), "2001:db8:5:6:%x::%x", i, i + 1);
+        }
         struct ns_endpoint src = {.addr = test_addr(a), .port = 500};
         init_from(&init, 0xf1000000u | i, &src);
     }
@@ -643,6 +657,81 @@ static void refused_flood_log_bounded(void **state)
     assert_int_equal(log_count("ike: refused or odd IKE_SA_INIT: 390 similar lines suppressed"), 1);
 }
 
+/* X13 R15: a host that fills the table from 40 ports and keeps
+ * re-proving COOKIEs from them with new SPIs (each new request replaces
+ * that port's older half-open SA) cannot keep its SAs too young to be
+ * replaced: a replacement keeps the age of the handshake it replaces, so
+ * 2 s after the flood began a request from another address takes the
+ * flood's oldest SA. */
+static void refreshing_flood_cannot_stay_young(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 0);
+    add_client("client", "203.0.113.20", -1, 0, NULL);
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN];
+    N->net.q.qh = N->net.q.qt;
+    N->mute = true;
+    struct ns_endpoint att = {.addr = test_addr("203.0.113.66")};
+    uint32_t spi = 0xf5000000u;
+    for (unsigned round = 0; round < 5; round++) {
+        for (uint16_t p = 0; p < HALF_OPEN_MAX; p++) {
+            att.port = (uint16_t)(30000 + p);
+            init_from(&init, spi++, &att);
+        }
+        N->net.now += 500;
+    }
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_largest, HALF_OPEN_MAX);
+    assert_int_equal(c.cookie_replaced, 4 * HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_evicted, 0);
+    /* The newest SAs are 0.5 s old, the handshakes 2.5 s. */
+    struct ns_endpoint other = {.addr = test_addr("203.0.113.20"), .port = 500};
+    init_from(&init, 0xf5100000u, &other);
+    c = gw_counters();
+    assert_int_equal(c.half_open_evicted, 1);
+    assert_int_equal(c.half_open_refused, 0);
+    assert_int_equal(c.half_open, HALF_OPEN_MAX);
+    assert_int_equal(c.half_open_sources, 2);
+    uint64_t hi = (uint64_t)ns_get_u32(init.data) << 32;
+    assert_true(gw_has(hi | 0xf5100000u, "INIT_DONE"));
+    N->mute = false;
+}
+
+/* X13 R15 R12: a restart storm in small: 3 x half_open_max/2 + 10
+ * initiators from three NAT addresses (40, 20 and 10 clients: unequal
+ * shares, as after a gateway restart behind a few carrier-grade NATs) all
+ * start at once against a table of half_open_max. Every one of them
+ * completes within a few retransmissions and none gives up: the fair
+ * share must not throw away a half-open SA the gateway has just answered
+ * (its client's IKE_AUTH is already on the way and would meet no SA until
+ * the client gives up), and a refused request costs only a retransmission. */
+static void restart_storm_all_connect(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, 10);
+    int nat[3] = {add_nat("203.0.113.5"), add_nat("203.0.113.6"), add_nat("203.0.113.7")};
+    static const unsigned per_nat[3] = {HALF_OPEN_MAX, HALF_OPEN_MAX / 2, HALF_OPEN_MAX / 4};
+    struct node *cl[HALF_OPEN_MAX * 2];
+    unsigned n = 0;
+    char prefix[8];
+    for (unsigned k = 0; k < 3; k++) {
+        snprintf(prefix, sizeof(prefix), "n%u-", k);
+        add_clients_behind(&cl[n], per_nat[k], prefix, nat[k], 0);
+        n += per_nat[k];
+    }
+    /* Clients retransmit after 1 s and 2 s more and give up 4 s later. */
+    run_for(6000);
+    for (unsigned i = 0; i < n; i++) {
+        assert_int_equal(cl[i]->ike.n_client_down, 0);
+        assert_true(client_up(cl[i]));
+    }
+    struct ns_ike_counters c = gw_counters();
+    assert_int_equal(c.ike_established, n);
+    assert_int_equal(c.half_open, 0);
+    assert_true(c.half_open_refused > 0); /* the table was full */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,6 +745,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cookie_bound_to_port, setup, teardown),
         cmocka_unit_test_setup_teardown(one_half_open_per_cookie_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_flood_log_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(refreshing_flood_cannot_stay_young, setup, teardown),
+        cmocka_unit_test_setup_teardown(restart_storm_all_connect, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
