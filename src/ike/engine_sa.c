@@ -206,6 +206,7 @@ void ns_eng_follow_peer(struct ns_ike_engine *e, struct ns_ikesa *sa,
     NS_INFO("ike: IKE SA %016llx: peer moved from %s to %s (authenticated)",
             (unsigned long long)sa->id, a, ns_endpoint_str(remote, b));
     e->ctr.peer_moves++;
+    sa->mob.moved_since_update = sa->mob.st != NS_MOBIKE_OFF;
     /* The data plane knows the CHILD_SAs by the line's id, which an IKE
      * SA made by a re-key inherits (lifecycle.c), not by this SA's own. */
     if (e->ops.peer_moved)

@@ -103,6 +103,9 @@ struct ns_ike_mobike {
      * reachable; a move elsewhere is checked again. */
     struct ns_endpoint proven;
     unsigned updates;        /* address updates taken (gateway) or made (client) */
+    /* Gateway: an authenticated packet moved the SA (RFC 7296 2.23) since
+     * the last update, which the next update then counts. */
+    bool moved_since_update;
     uint64_t last_update_ms; /* 0: none yet */
 };
 
@@ -715,6 +718,11 @@ void ns_eng_mobike_probe_paths(struct ns_ike_engine *e, struct ns_ikesa *sa);
  * (an update follows when the window frees). */
 void ns_eng_mobike_path_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                  const struct ns_ike_rx *rx);
+/* Client behind a NAT, MOBIKE on: our NAT may have given us a new public
+ * address or port (a liveness check's NAT detection changed, or one was
+ * needed after a silence and answered). A peer with MOBIKE follows only
+ * an update (RFC 4555 3.5): one goes when the window frees. */
+void ns_eng_mobike_nat_moved(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* An IKE re-key made fresh out of old: MOBIKE goes on there. */
 void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
                            const struct ns_ikesa *old);

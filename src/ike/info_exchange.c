@@ -101,6 +101,8 @@ void ns_eng_info_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
 {
     if (sa->out.kind == NS_REQ_NATD_CHECK)
         ns_eng_natd_check_response(e, sa, in);
+    if (sa->out.kind == NS_REQ_DPD)
+        ns_eng_mobike_nat_moved(e, sa); /* the silence may have been a new mapping */
     /* Otherwise what the peer deleted of its own is known to us already. */
     if (sa->out.kind == NS_REQ_DELETE_IKE) {
         ns_eng_sa_kill(e, sa, sa->down_reason);

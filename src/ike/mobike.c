@@ -114,21 +114,33 @@ void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const stru
     char id[NS_CONF_ID_STRLEN], a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
     if (!r->update)
         return;
-    /* Only the original initiator moves an IKE SA (3.5); and not one
-     * whose MOBIKE is off: RFC 7296 2.23 alone applies there. */
-    if (sa->initiator || sa->mob.st == NS_MOBIKE_OFF) {
+    /* Only the original initiator moves an IKE SA (3.5): the client, also
+     * in an IKE SA a re-key made, whoever started that; and not one whose
+     * MOBIKE is off: RFC 7296 2.23 alone applies there. */
+    bool from_responder = e->conf->role != NS_CONF_GATEWAY;
+    if (from_responder || sa->mob.st == NS_MOBIKE_OFF) {
         e->ctr.mobike_refused++;
         NS_WARN("ike: IKE SA %016llx: UPDATE_SA_ADDRESSES from '%s' ignored (%s)",
                 (unsigned long long)sa->id, ns_eng_id_str(&sa->remote_id, id),
-                sa->initiator ? "sent by the responder" : "MOBIKE is off");
+                from_responder ? "sent by the responder" : "MOBIKE is off");
         return;
     }
     bool was_encap = ns_eng_udp_encap(e, sa);
+    struct ns_endpoint was_local = sa->local, was_remote = sa->remote;
     ns_endpoint_str(&sa->remote, a);
     sa->local = rx->local;
     sa->remote = rx->remote;
     ns_eng_natd_eval(e, sa, in, sa->spi_r, &rx->remote, &rx->local);
     bool encap = ns_eng_udp_encap(e, sa);
+    bool changed = encap != was_encap || !ns_endpoint_equal(&was_local, &sa->local) ||
+                   !ns_endpoint_equal(&was_remote, &sa->remote);
+    if (!changed && !sa->mob.moved_since_update) {
+        /* Where it was already (a client that checks its NAT mapping). */
+        NS_DBG("ike: IKE SA %016llx: UPDATE_SA_ADDRESSES from where the peer is already",
+               (unsigned long long)sa->id);
+        return;
+    }
+    sa->mob.moved_since_update = false;
     count_update(e, sa);
     NS_INFO("ike: IKE SA %016llx: '%s' moved from %s to %s (MOBIKE), NAT: peer %s, local %s, "
             "ESP %s%s",
@@ -136,7 +148,8 @@ void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const stru
             ns_endpoint_str(&sa->remote, b), sa->nat_remote ? "yes" : "no",
             sa->nat_local ? "yes" : "no", encap ? "in UDP" : "as protocol 50",
             encap != was_encap ? " (switched)" : "");
-    children_follow(e, sa);
+    if (changed) /* else an authenticated packet moved the data plane already */
+        children_follow(e, sa);
     if (ns_endpoint_equal(&sa->mob.proven, &sa->remote))
         return;
     if (sa->mob.st == NS_MOBIKE_IDLE || sa->mob.st == NS_MOBIKE_CHECK_SENT)
@@ -146,7 +159,7 @@ void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const stru
 int ns_eng_mobike_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
                          const struct ns_mobike_req *r, struct ns_ike_builder *b)
 {
-    if (r->update && !sa->initiator && sa->mob.st != NS_MOBIKE_OFF &&
+    if (r->update && e->conf->role == NS_CONF_GATEWAY && sa->mob.st != NS_MOBIKE_OFF &&
         ns_eng_add_natd(e, b, sa->spi_i, sa->spi_r, &rx->local, &rx->remote) != 0)
         return -1;
     if (r->cookie2)
@@ -209,6 +222,14 @@ static void update_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
     char ep[NS_ENDPOINT_STRLEN];
     bool was_encap = ns_eng_udp_encap(e, sa);
     ns_eng_natd_eval(e, sa, in, sa->spi_r, &rx->remote, &rx->local);
+    /* The mapping the liveness checks compare with is this path's now. */
+    const struct ns_ike_payload *d = ns_ike_find_notify(in, NS_N_NAT_DETECTION_DESTINATION_IP);
+    struct ns_ike_notify dn;
+    if (sa->natd && d && ns_ike_parse_notify(d, &dn) == NS_IKE_OK &&
+        dn.len == sizeof(sa->natd->last)) {
+        memcpy(sa->natd->last, dn.data, sizeof(sa->natd->last));
+        sa->natd->have = true;
+    }
     bool encap = ns_eng_udp_encap(e, sa);
     NS_INFO("ike: IKE SA %016llx: the gateway took our address %s (MOBIKE), NAT: local %s, "
             "peer %s, ESP %s%s",
@@ -270,13 +291,16 @@ void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
 
 /* ---- client ---- */
 
+
 /* At most this many other addresses are tried per retransmission. */
 #define MAX_PATHS 8
 
 /* Whether sa is the client's IKE SA, established, with MOBIKE on. */
 static bool mobile_client(const struct ns_ike_engine *e, const struct ns_ikesa *sa)
 {
-    return sa->initiator && sa == e->client_sa && sa->state == NS_IKE_ST_ESTABLISHED &&
+    /* The client is the original initiator (RFC 4555 3.5), also of an IKE
+     * SA the gateway's re-key made. */
+    return sa == e->client_sa && sa->state == NS_IKE_ST_ESTABLISHED &&
            sa->mob.st != NS_MOBIKE_OFF;
 }
 
@@ -314,6 +338,13 @@ void ns_eng_mobike_path_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
     count_update(e, sa);
     children_follow(e, sa);
     ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "another path answered");
+}
+
+void ns_eng_mobike_nat_moved(struct ns_ike_engine *e, struct ns_ikesa *sa)
+{
+    if (!mobile_client(e, sa) || !sa->nat_local || sa->mob.st != NS_MOBIKE_IDLE)
+        return;
+    ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "our NAT may have a new mapping");
 }
 
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,

@@ -72,11 +72,11 @@ void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         NS_INFO("ike: IKE SA %016llx: the NAT gave us a new public address or port (NAT "
                 "detection changed)",
                 (unsigned long long)sa->id);
+        ns_eng_mobike_nat_moved(e, sa);
     }
     memcpy(w->last, dst.data, sizeof(w->last));
     w->have = true;
     w->answers++;
-    (void)e;
 }
 
 int ns_ike_engine_natd_check(struct ns_ike_engine *e, uint64_t ike_sa_id, uint64_t now_ms)
