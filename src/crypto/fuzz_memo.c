@@ -89,7 +89,7 @@ NS_MEMO_BOOKKEEPING static void entry_clear(struct entry *e)
 
 NS_MEMO_BOOKKEEPING static void forget_all(void)
 {
-    for (size_t i = 0; i < n_entries; i++) {
+    for (size_t i = 0; entries && i < MAX_ENTRIES; i++) {
         entry_clear(&entries[i]);
         OPENSSL_free(entries[i].out);
         OPENSSL_free(entries[i].key);
@@ -101,14 +101,44 @@ NS_MEMO_BOOKKEEPING static void forget_all(void)
         slots[i] = NO_ENTRY;
 }
 
+/* Buffers every entry gets when the memo is turned on, so that a new
+ * entry allocates nothing: keys and outputs longer than these (rare:
+ * PRF data over whole messages) grow by a realloc, a free for each
+ * allocation. */
+#define KEY_CAP 512
+#define OUT_CAP 256
+
+NS_MEMO_BOOKKEEPING static bool preallocate(void)
+{
+    if (op.cap < KEY_CAP) {
+        uint8_t *k = OPENSSL_realloc(op.key, KEY_CAP);
+        if (!k)
+            return false;
+        op.key = k;
+        op.cap = KEY_CAP;
+    }
+    for (size_t i = 0; i < MAX_ENTRIES; i++) {
+        struct entry *e = &entries[i];
+        if (!(e->key = OPENSSL_malloc(KEY_CAP)) || !(e->out = OPENSSL_zalloc(OUT_CAP)))
+            return false;
+        e->key_cap = KEY_CAP;
+        e->out_cap = OUT_CAP;
+    }
+    return true;
+}
+
 NS_MEMO_BOOKKEEPING void ns_fuzz_memo_enable(const struct ns_fuzz_rng *r)
 {
     forget_all();
     rng = NULL;
-    if (r && (entries = OPENSSL_zalloc(MAX_ENTRIES * sizeof(*entries))) != NULL) {
-        rng = r;
-        owner = pthread_self();
+    if (!r || !(entries = OPENSSL_zalloc(MAX_ENTRIES * sizeof(*entries))))
+        return;
+    if (!preallocate()) {
+        forget_all();
+        return;
     }
+    rng = r;
+    owner = pthread_self();
 }
 
 NS_MEMO_BOOKKEEPING void ns_fuzz_memo_stats(struct ns_fuzz_memo_stats *out)
