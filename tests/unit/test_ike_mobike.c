@@ -518,27 +518,27 @@ static void liveness_after_silence_sends_an_update(void **state)
 {
     (void)state;
     connected(NULL, NULL);
-    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->e);
-    for (unsigned i = 0; i < N->n_nats; i++)
-        ike_sim_nat_rebind(&N->nat[i], 1);
-    assert_int_equal(ns_ike_engine_liveness(cln()->e, N->now), 0);
+    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->ike.e);
+    for (unsigned i = 0; i < N->net.n_nats; i++)
+        ike_sim_nat_rebind(&N->net.nat[i], 1);
+    assert_int_equal(ns_ike_engine_liveness(cln()->ike.e, N->net.now), 0);
     run_for(200);
-    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->e);
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e);
     struct ns_endpoint now_at = nat_ep(0);
     assert_false(ns_endpoint_equal(&now_at, &g0.remote));
     assert_true(ns_endpoint_equal(&g.remote, &now_at));
     assert_int_equal(g.addr_updates, 1);
-    assert_int_equal(ike_net_counters(gwn()->e).mobike_updates, 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_updates, 1);
     unsigned updates = 0;
     for (unsigned i = 0; i < N->n_rec; i++) {
         struct ike_net_sk m;
         if (N->rec[i].node == 1 && N->rec[i].exchange == NS_INFORMATIONAL &&
-            ike_net_sk_open(cln()->e, N->rec[i].data, N->rec[i].len, &m) == 0 &&
+            ike_net_sk_open(cln()->ike.e, N->rec[i].data, N->rec[i].len, &m) == 0 &&
             ns_ike_find_notify(&m.inner, NS_N_UPDATE_SA_ADDRESSES))
             updates++;
     }
     assert_int_equal(updates, 1);
-    assert_string_equal(ike_net_one_sa(cln()->e).mobike_state, "IDLE");
+    assert_string_equal(ike_net_one_sa(cln()->ike.e).mobike_state, "IDLE");
     struct ns_endpoint gw_natt = endpoint(GW_ADDR, 4500), priv_a = endpoint(PRIV_A, 4500);
     assert_esp_path(cln(), 2, &priv_a, &gw_natt, true);
     assert_esp_path(gwn(), 2, NULL, &now_at, true);
