@@ -130,6 +130,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         }
         refuse_for_role(p, "transport", "gateway");
         refuse_for_role(p, "tcp_fallback", "gateway");
+        refuse_for_role(p, "dns_apply", "gateway");
         refuse_for_role(p, "tcp_udp_probe", "gateway");
         if (c->n_peers == 0)
             ns_conf_p_error(p, p->main_line,

@@ -94,6 +94,14 @@ enum ns_conf_log_target {
     NS_CONF_LOG_SYSLOG = 2,
 };
 
+/* How a client applies the DNS servers its gateway sends (dns_apply). */
+enum ns_conf_dns_apply {
+    NS_CONF_DNS_AUTO = 0, /* systemd-resolved when it runs, else the file */
+    NS_CONF_DNS_RESOLVED, /* systemd-resolved, over D-Bus, on the TUN link */
+    NS_CONF_DNS_FILE,     /* /etc/resolv.conf, its content put back after */
+    NS_CONF_DNS_NO,       /* logged only */
+};
+
 /* What a gateway does when an identity that already has an IKE SA
  * authenticates again (the unique-ID policy of other gateways). */
 enum ns_conf_unique {
@@ -205,6 +213,7 @@ struct ns_conf {
     unsigned mtu;                 /* default 1400 */
     uint32_t fwmark;              /* default 0x4e53 */
     uint32_t route_table;         /* default 220 */
+    enum ns_conf_dns_apply dns_apply; /* client; default auto */
     bool tx_thread; /* default yes: TUN -> ESP on a thread of its own (daemon/natsecd.h) */
     /* Data-path offloads, each default yes (used where the kernel has
      * them); no measures or tests the path of a kernel without one. */

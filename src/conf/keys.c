@@ -149,6 +149,23 @@ static int set_log_level(struct ns_conf_parser *p, const char *v, char *err, siz
     return 0;
 }
 
+static int set_dns_apply(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    static const char *const names[] = {
+        [NS_CONF_DNS_AUTO] = "auto",
+        [NS_CONF_DNS_RESOLVED] = "resolved",
+        [NS_CONF_DNS_FILE] = "file",
+        [NS_CONF_DNS_NO] = "no",
+    };
+    for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(v, names[i]) == 0) {
+            p->c->dns_apply = (enum ns_conf_dns_apply)i;
+            return 0;
+        }
+    snprintf(err, errlen, "'%s' is not one of auto, resolved, file, no", v);
+    return -1;
+}
+
 static int set_log_target(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     if (strcmp(v, "stderr") == 0)
@@ -457,6 +474,7 @@ static const struct main_key main_keys[] = {
     FN("pool", set_pool),
     FN("pool6", set_pool6),
     FN("dns", set_dns),
+    FN("dns_apply", set_dns_apply),
     NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),
     FN("unique", set_unique),
     FN("gateway", set_gateway),

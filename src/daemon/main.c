@@ -164,7 +164,8 @@ int main(int argc, char **argv)
         }
     }
     d.start_ms = ns_now_ms();
-    if (nsd_start(&d) != 0 || nsd_reload_start(&d) != 0 || nsd_privileges_drop(&d) != 0 ||
+    if (nsd_start(&d) != 0 || nsd_reload_start(&d) != 0 || nsd_dns_prepare(&d) != 0 ||
+        nsd_privileges_drop(&d) != 0 ||
         (d.conf.seccomp && nsd_seccomp_install() != 0)) {
         NS_ERR("natsecd: start-up failed, exiting");
         if (ns_log_get_target() == NS_LOG_TARGET_SYSLOG)

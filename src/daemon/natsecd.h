@@ -76,6 +76,7 @@ struct nsd_client_net {
     unsigned n_routes;
 };
 
+struct nsd_dns;
 struct nsd_keepalive;
 struct nsd_radius;
 struct nsd_tcp;
@@ -175,6 +176,7 @@ struct nsd {
     struct nsd_client_net client;
     struct nsd_transport *transport; /* transport.c: transport-mode peers and routes */
     struct nsd_radius *radius;       /* radius.c: eap_backend = radius only */
+    struct nsd_dns *dns;             /* dns.c: client with dns_apply; NULL: none */
 
     int control_fd;
     struct nsd_ctl_conn ctl_conns[NSD_CTL_MAX];
@@ -355,6 +357,15 @@ void nsd_reload_free(struct nsd *d);
  * it needs, naming each and why. drop, after set-up: becomes conf.user
  * when root, keeps only CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE,
  * sets no_new_privs; -1 when that fails. */
+/* dns.c (X8): a client applies its gateway's DNS servers (dns_apply).
+ * prepare, before the privilege drop: opens what apply needs (0, or -1
+ * when the mode asked for cannot work); up applies dns[0..n) (and logs
+ * them), down puts back what was there, close does down and frees. */
+int nsd_dns_prepare(struct nsd *d);
+void nsd_dns_up(struct nsd *d, const struct ns_addr *dns, unsigned n);
+void nsd_dns_down(struct nsd *d);
+void nsd_dns_close(struct nsd *d);
+
 int nsd_privileges_prepare(struct nsd *d);
 int nsd_privileges_drop(struct nsd *d);
 

@@ -186,11 +186,7 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
     if (nsd_transport_client_up(d, ike_sa_id))
         return;
     nsd_routes_client_up(d, ike_sa_id, vip, vip6, remote, n);
-    for (unsigned i = 0; i < n_dns; i++) {
-        char a[NS_ADDR_STRLEN];
-        /* natsecd does not rewrite the resolver configuration; it shows it. */
-        NS_INFO("gateway offers DNS server %s", ns_addr_str(&dns[i], a));
-    }
+    nsd_dns_up(d, dns, n_dns);
 }
 
 static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
@@ -198,6 +194,7 @@ static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
     struct nsd *d = ctx;
     NS_INFO("connection down: %s", ns_ike_down_reason_str(reason));
     nsd_routes_client_down(d);
+    nsd_dns_down(d);
     nsd_reconnect_down(d, reason);
 }
 
@@ -464,6 +461,7 @@ void nsd_stop(struct nsd *d)
     nsd_dataplane_stop(d);
     nsd_tcp_stop(d); /* after the worker, which writes on the connections */
     nsd_routes_client_down(d);
+    nsd_dns_close(d);
     nsd_routes_gateway_down(d);
     nsd_transport_free(d);
     if (d->sad) {

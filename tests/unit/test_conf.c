@@ -564,6 +564,10 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "ike_sas_per_id = 0\n" GW_PEER, 5, "ike_sas_per_id:"},
     {GW_HEAD "initial_contact = no\n" GW_PEER, 5, "'initial_contact' is not a gateway setting"},
     {CL_HEAD "unique = keep\n" CL_PEER, 6, "'unique' is not a client setting"},
+    /* X8: how a client applies its DNS servers; a gateway has none to apply. */
+    {CL_HEAD "dns_apply = resolvconf\n" CL_PEER, 6,
+     "dns_apply: 'resolvconf' is not one of auto, resolved, file, no"},
+    {GW_HEAD "dns_apply = file\n" GW_PEER, 5, "'dns_apply' is not a gateway setting"},
     {CL_HEAD "ike_sas_per_id = 2\n" CL_PEER, 6, "'ike_sas_per_id' is not a client setting"},
     {CL_HEAD "[peer other.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n", 5,
      "no [peer ...] section for remote_id"},
@@ -614,6 +618,27 @@ static void identity_policy_keys(void **state)
     struct ns_conf c;
     load_ok(CL_HEAD "initial_contact = no\n" CL_PEER, &c);
     assert_false(c.initial_contact);
+    ns_conf_free(&c);
+}
+
+/* X8: dns_apply's four values on a client, auto by default. */
+static void dns_apply_values(void **state)
+{
+    (void)state;
+    static const char *const values[] = {"auto", "resolved", "file", "no"};
+    static const enum ns_conf_dns_apply want[] = {NS_CONF_DNS_AUTO, NS_CONF_DNS_RESOLVED,
+                                                  NS_CONF_DNS_FILE, NS_CONF_DNS_NO};
+    for (unsigned i = 0; i < 4; i++) {
+        char text[512];
+        snprintf(text, sizeof(text), CL_HEAD "dns_apply = %s\n" CL_PEER, values[i]);
+        struct ns_conf c;
+        load_ok(text, &c);
+        assert_int_equal(c.dns_apply, want[i]);
+        ns_conf_free(&c);
+    }
+    struct ns_conf c;
+    load_ok(CL_HEAD CL_PEER, &c);
+    assert_int_equal(c.dns_apply, NS_CONF_DNS_AUTO);
     ns_conf_free(&c);
 }
 
@@ -1109,6 +1134,7 @@ int main(void)
         cmocka_unit_test(offload_keys),
         cmocka_unit_test(keepalive_values),
         cmocka_unit_test(log_target_values),
+        cmocka_unit_test(dns_apply_values),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
         cmocka_unit_test(listen_both_versions),
         cmocka_unit_test(identity_policy_keys),
