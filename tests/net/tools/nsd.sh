@@ -80,7 +80,7 @@ nsd_conf_gateway() {
 }
 
 # Write the [natsecd] section of a client of $GW_PUB (of $NSD_GATEWAY when
-# set): nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
+# set), with dns_apply = no unless given: nsd_conf_client NAME LOCAL_ID [KEY=VALUE...].
 nsd_conf_client() {
   local name=$1 id=$2
   shift 2
@@ -94,6 +94,9 @@ nsd_conf_client() {
     echo "tun = nsec0"
     echo "log_level = ${NSD_LOG_LEVEL:-info}"
     _nsd_main_kv "$@"
+    # A client in a test namespace sees the host's /etc/resolv.conf unless
+    # the test gave the namespace its own: it applies DNS only when asked.
+    [[ " ${*%%=*} " == *" dns_apply "* ]] || echo "dns_apply = no"
     echo
   } >"$(nsd_conf "$name")"
   _nsd_private "$name"
