@@ -29,7 +29,10 @@
 # SCALE_STORM (0), SCALE_STORM_DPD (10), SCALE_STORM_MAX (180 s to wait for
 # the recovery), SCALE_STORM_STEP (5), SCALE_STORM_SIGNAL (KILL; TERM: a
 # routine restart, the gateway sends every client a DELETE first),
-# NATSEC_BUILD (a build directory; default build/release, built in Release).
+# SCALE_GW_CONF (key=value words for the gateway's [natsecd] section, e.g.
+# "half_open_max=60 cookie_threshold=10" for a small storm that fills the
+# half-open table), NATSEC_BUILD (a build directory; default build/release,
+# built in Release).
 # Everything runs in namespaces named ns<PID>-* that this script creates and
 # deletes; nothing is sent outside them.
 set -euo pipefail
@@ -45,6 +48,7 @@ STORM_DPD=${SCALE_STORM_DPD:-10}
 STORM_MAX=${SCALE_STORM_MAX:-180}
 STORM_STEP=${SCALE_STORM_STEP:-5}
 STORM_SIGNAL=${SCALE_STORM_SIGNAL:-KILL}
+GW_CONF=${SCALE_GW_CONF:-}
 if [ "$NATS" -lt 1 ] || [ "$NATS" -gt 200 ]; then
   echo "scale.sh: SCALE_NATS must be 1..200" >&2
   exit 2
@@ -75,7 +79,8 @@ inet_create
 gw_create
 nat_homes_create "$NATS"
 
-VIP_POOL=10.98.0.0/15 NSD_LOG_LEVEL=warn nsd_conf_gateway gw dpd=0 seccomp=no
+# shellcheck disable=SC2086 # GW_CONF: key=value words
+VIP_POOL=10.98.0.0/15 NSD_LOG_LEVEL=warn nsd_conf_gateway gw dpd=0 seccomp=no $GW_CONF
 nsd_peer gw %default "$NSD_PSK" "$CORP_NET"
 nsd_start gw gw
 gw_pid=${NSD_PID[gw]}
