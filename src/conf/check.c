@@ -141,6 +141,7 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         refuse_for_role(p, "pool", "client");
         refuse_for_role(p, "pool6", "client");
         refuse_for_role(p, "dns", "client");
+        refuse_for_role(p, "dns_domains", "client");
         refuse_for_role(p, "ike_sas_per_id", "client");
         refuse_for_role(p, "unique", "client");
         refuse_for_role(p, "tcp_handshake_timeout", "client");

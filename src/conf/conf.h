@@ -241,6 +241,10 @@ struct ns_conf {
     unsigned pool6_prefix;
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
+    /* gateway: split DNS domains (INTERNAL_DNS_DOMAIN, RFC 8598) sent to a
+     * client that asks */
+    char dns_domains[NS_CONF_MAX_DNS][NS_CONF_HOST_MAX];
+    unsigned n_dns_domains;
     /* Established IKE SAs one identity may hold (R15: one authenticated
      * member cannot take the whole pool), and the unique-ID policy. */
     unsigned ike_sas_per_id;    /* default 4 */

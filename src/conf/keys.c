@@ -404,6 +404,27 @@ static int dns_item(const char *item, void *arg, char *err, size_t errlen)
     return ns_conf_value_addr(item, &c->dns[c->n_dns++], err, errlen);
 }
 
+static int dns_domain_item(const char *item, void *arg, char *err, size_t errlen)
+{
+    struct ns_conf *c = arg;
+    if (c->n_dns_domains == NS_CONF_MAX_DNS) {
+        snprintf(err, errlen, "more than %d domains", NS_CONF_MAX_DNS);
+        return -1;
+    }
+    if (!host_name(item)) {
+        snprintf(err, errlen, "'%s' is not a DNS name", item);
+        return -1;
+    }
+    snprintf(c->dns_domains[c->n_dns_domains++], NS_CONF_HOST_MAX, "%s", item);
+    return 0;
+}
+
+static int set_dns_domains(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    p->c->n_dns_domains = 0;
+    return ns_conf_value_list(v, dns_domain_item, p->c, err, errlen);
+}
+
 static int set_dns(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     p->c->n_dns = 0;
@@ -475,6 +496,7 @@ static const struct main_key main_keys[] = {
     FN("pool6", set_pool6),
     FN("dns", set_dns),
     FN("dns_apply", set_dns_apply),
+    FN("dns_domains", set_dns_domains),
     NUM("ike_sas_per_id", ike_sas_per_id, 1, 1000000),
     FN("unique", set_unique),
     FN("gateway", set_gateway),

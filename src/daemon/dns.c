@@ -11,12 +11,14 @@
  * system call filter, and only used afterwards. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
 #include "daemon/natsecd.h"
+#include "ike/cp_domain.h"
 #include "util/log.h"
 #include "util/resolvconf.h"
 
@@ -144,8 +146,47 @@ static void resolved_revert(struct nsd_dns *s)
     sd_bus_message_unref(m);
 }
 
-void nsd_dns_up(struct nsd *d, const struct ns_addr *dns, unsigned n)
+struct find_domains {
+    uint64_t id;
+    char *out;
+};
+
+static void copy_domains(void *arg, const struct ns_ike_sa_status *st)
 {
+    struct find_domains *f = arg;
+    if (st->id == f->id && st->dns_domains)
+        snprintf(f->out, NS_CP_DOMAINS_MAX, "%s", st->dns_domains);
+}
+
+/* SetLinkDomains(i ifindex, a(sb) domains): each a routing-only domain
+ * ("~" in resolvectl), so only its names go to the VPN's servers. */
+static int resolved_domains(struct nsd_dns *s, char *list)
+{
+    sd_bus_message *m = NULL;
+    int rc = sd_bus_message_new_method_call(s->bus, &m, "org.freedesktop.resolve1",
+                                            "/org/freedesktop/resolve1",
+                                            "org.freedesktop.resolve1.Manager", "SetLinkDomains");
+    if (rc >= 0)
+        rc = sd_bus_message_append(m, "i", s->ifindex);
+    if (rc >= 0)
+        rc = sd_bus_message_open_container(m, 'a', "(sb)");
+    char *save = NULL;
+    for (char *t = strtok_r(list, " ", &save); rc >= 0 && t; t = strtok_r(NULL, " ", &save))
+        rc = sd_bus_message_append(m, "(sb)", t, 1);
+    if (rc >= 0)
+        rc = sd_bus_message_close_container(m);
+    rc = rc >= 0 ? resolved_call(s, m, "SetLinkDomains") : -1;
+    sd_bus_message_unref(m);
+    return rc;
+}
+
+void nsd_dns_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *dns, unsigned n)
+{
+    char domains[NS_CP_DOMAINS_MAX] = "";
+    struct find_domains f = {ike_sa_id, domains};
+    ns_ike_engine_foreach(d->engine, copy_domains, &f);
+    if (domains[0])
+        NS_INFO("gateway names split DNS domains: %s", domains);
     for (unsigned i = 0; i < n; i++) {
         char a[NS_ADDR_STRLEN];
         NS_INFO("gateway offers DNS server %s", ns_addr_str(&dns[i], a));
@@ -155,10 +196,19 @@ void nsd_dns_up(struct nsd *d, const struct ns_addr *dns, unsigned n)
         return;
     if (s->mode == NS_CONF_DNS_RESOLVED) {
         s->applied = resolved_set(s, dns, n) == 0;
+        if (s->applied && domains[0])
+            (void)resolved_domains(s, domains);
         return;
     }
+    /* resolv.conf has no per-domain servers: the domains become its
+     * search list, the VPN's servers answer every name. */
+    const char *dom[NS_CP_DOMAINS_MAX / 2];
+    unsigned n_dom = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(domains, " ", &save); t; t = strtok_r(NULL, " ", &save))
+        dom[n_dom++] = t;
     char text[4096];
-    ssize_t len = ns_resolvconf_render(text, sizeof(text), dns, n, NULL, 0);
+    ssize_t len = ns_resolvconf_render(text, sizeof(text), dns, n, dom, n_dom);
     if (len < 0 || ns_file_replace(s->fd, text, (size_t)len) != 0) {
         NS_ERR("cannot write the VPN's DNS servers to %s: %s", RESOLV_CONF,
                len < 0 ? "too long" : strerror(errno));

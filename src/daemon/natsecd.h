@@ -359,10 +359,10 @@ void nsd_reload_free(struct nsd *d);
  * sets no_new_privs; -1 when that fails. */
 /* dns.c (X8): a client applies its gateway's DNS servers (dns_apply).
  * prepare, before the privilege drop: opens what apply needs (0, or -1
- * when the mode asked for cannot work); up applies dns[0..n) (and logs
- * them), down puts back what was there, close does down and frees. */
+ * when the mode asked for cannot work); up applies dns[0..n) and the
+ * split DNS domains of IKE SA ike_sa_id (and logs them), down puts back what was there, close does down and frees. */
 int nsd_dns_prepare(struct nsd *d);
-void nsd_dns_up(struct nsd *d, const struct ns_addr *dns, unsigned n);
+void nsd_dns_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *dns, unsigned n);
 void nsd_dns_down(struct nsd *d);
 void nsd_dns_close(struct nsd *d);
 

@@ -186,7 +186,7 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
     if (nsd_transport_client_up(d, ike_sa_id))
         return;
     nsd_routes_client_up(d, ike_sa_id, vip, vip6, remote, n);
-    nsd_dns_up(d, dns, n_dns);
+    nsd_dns_up(d, ike_sa_id, dns, n_dns);
 }
 
 static void op_client_down(void *ctx, enum ns_ike_down_reason reason)

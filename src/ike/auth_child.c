@@ -136,15 +136,22 @@ void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_
         }
         cp.attr[cp.n++].type = NS_CP_INTERNAL_IP6_DNS;
     }
+    /* Split DNS (RFC 8598): the gateway may name the domains its servers
+     * are for. */
+    cp.attr[cp.n++].type = NS_CP_INTERNAL_DNS_DOMAIN;
     ns_ike_add_cp(b, &cp);
 }
 
 /* One attribute of a CP reply into sa: a virtual IP (the first of each
- * family counts) or a DNS server; others, and wrong lengths, are ignored. */
+ * family counts), a DNS server or a split DNS domain; others, and wrong lengths, are ignored. */
 static void client_cp_attr(struct ns_ikesa *sa, const struct ns_ike_cp_attr *a)
 {
     struct ns_addr addr;
     memset(&addr, 0, sizeof(addr));
+    if (a->type == NS_CP_INTERNAL_DNS_DOMAIN) {
+        (void)ns_cp_dns_domain_add(sa->dns_domains, a->data, a->len);
+        return;
+    }
     if ((a->type == NS_CP_INTERNAL_IP4_ADDRESS || a->type == NS_CP_INTERNAL_IP4_DNS) &&
         a->len == 4) {
         ns_addr_from_ipv4(&addr, ns_get_u32(a->data));
@@ -172,6 +179,7 @@ static bool client_cp(struct ns_ikesa *sa, const struct ns_ike_payloads *in)
     if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REPLY)
         return false;
     sa->n_dns = 0;
+    sa->dns_domains[0] = '\0';
     memset(&sa->vip, 0, sizeof(sa->vip));
     memset(&sa->vip6, 0, sizeof(sa->vip6));
     for (unsigned i = 0; i < cp.n; i++)
@@ -286,6 +294,7 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
         }
         gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
         gc->dns6_asked |= a->type == NS_CP_INTERNAL_IP6_DNS;
+        gc->domains_asked |= a->type == NS_CP_INTERNAL_DNS_DOMAIN;
     }
     /* An IPv6 address only from pool6: without one, IPv4 alone, or
      * nothing for a client that asked IPv6 alone. */
@@ -464,6 +473,11 @@ void ns_eng_auth_child_add_cp_reply(struct ns_ike_engine *e, struct ns_ike_build
         } else if (d->family == AF_INET6 && gc->dns6_asked) {
             cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP6_DNS, d->a, 16};
         }
+    }
+    for (unsigned i = 0; gc->domains_asked && i < e->conf->n_dns_domains; i++) {
+        const char *dom = e->conf->dns_domains[i];
+        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_DNS_DOMAIN,
+                                                  (const uint8_t *)dom, strlen(dom)};
     }
     ns_ike_add_cp(b, &cp);
 }

@@ -35,6 +35,7 @@ struct ns_auth_gw_child {
     bool transport;
     bool dns_asked;  /* INTERNAL_IP4_DNS in the request */
     bool dns6_asked; /* INTERNAL_IP6_DNS (X8) */
+    bool domains_asked; /* INTERNAL_DNS_DOMAIN (RFC 8598) */
     struct ns_ts tsi[NS_SA_MAX_TS], tsr[NS_SA_MAX_TS];
     unsigned n_tsi, n_tsr;
     struct ns_addr orig_src, orig_dst; /* transport mode through a NAT (R2) */

@@ -23,6 +23,7 @@
 #include "crypto/proposal.h"
 #include "esp/sa_spec.h"
 #include "ike/cookie.h"
+#include "ike/cp_domain.h"
 #include "ike/engine.h"
 #include "ike/frag.h"
 #include "ike/halfopen.h"
@@ -263,6 +264,7 @@ struct ns_ikesa {
     struct ns_addr vip6; /* the same from pool6 (X8); family 0 = none */
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
+    char dns_domains[NS_CP_DOMAINS_MAX]; /* client: INTERNAL_DNS_DOMAIN, space-separated */
     bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
     uint32_t pending_spi; /* client: inbound SPI offered in IKE_AUTH, not yet
                              installed */

@@ -131,6 +131,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->forced_encap = e->conf->force_encap;
     st->vip = sa->vip;
     st->vip6 = sa->vip6;
+    st->dns_domains = sa->dns_domains;
     st->ike_alg = sa->ike_alg;
     if (sa->ike_alg.protocol)
         ns_proposal_str(&sa->ike_alg, st->ike_alg_str, sizeof(st->ike_alg_str));

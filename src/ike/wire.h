@@ -145,6 +145,7 @@ enum ns_cp_attr {
     NS_CP_INTERNAL_IP4_DNS = 3,
     NS_CP_INTERNAL_IP6_ADDRESS = 8,
     NS_CP_INTERNAL_IP6_DNS = 10,
+    NS_CP_INTERNAL_DNS_DOMAIN = 25, /* RFC 8598 split DNS */
 };
 
 /* Error notify types are 1 to 16383, status types 16384 and above (3.10.1). */

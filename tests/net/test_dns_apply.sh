@@ -5,7 +5,9 @@
 # /etc/resolv.conf is its own (ip netns exec bind-mounts
 # /etc/netns/<namespace>/resolv.conf over it; the host's is never touched).
 #   (a) once the tunnel is up, her resolv.conf names the gateway's IPv4 and
-#       IPv6 DNS servers and nothing of the previous content;
+#       IPv6 DNS servers and nothing of the previous content, and the split
+#       DNS domains the gateway sent (INTERNAL_DNS_DOMAIN, RFC 8598) as its
+#       search list (resolv.conf has no per-domain servers);
 #   (b) natsecd stopped (SIGTERM): the previous content is back byte for
 #       byte;
 #   (c) natsecd again, then the gateway stops: the tunnel goes down and the
@@ -47,7 +49,8 @@ nat_create nat1 "$NAT1_PUB"
 client_create c1 nat1 "$C1_ADDR"
 
 BOTH="$CORP_NET, $CORP6_NET"
-nsd_conf_gateway gw pool6="$VIP6_POOL" dns="192.0.2.53, 2001:db8:c0::53"
+nsd_conf_gateway gw pool6="$VIP6_POOL" dns="192.0.2.53, 2001:db8:c0::53" \
+  dns_domains="corp.example, lab.corp.example"
 nsd_peer gw alice@corp.example "$NSD_PSK" "$BOTH"
 nsd_start gw gw
 nsd_conf_client alice alice@corp.example user=nobody dns_apply=file
@@ -61,12 +64,14 @@ has_vpn_dns() {
   grep -qx "nameserver 192.0.2.53" <<<"$r" && grep -qx "nameserver 2001:db8:c0::53" <<<"$r"
 }
 
-step "(a) X8: the tunnel up, alice's resolv.conf names the gateway's DNS servers of both families"
+step "(a) X8: the tunnel up, alice's resolv.conf names the gateway's DNS servers of both families and its domains"
 nsd_start alice c1
 nsd_wait_up alice
 wait_for has_vpn_dns 5 || fail "resolv.conf lacks the VPN's DNS servers: $(resolv)"
 ! grep -q 203.0.113.53 <<<"$(resolv)" || fail "the previous name server is still listed: $(resolv)"
-step "$(resolv | grep nameserver | tr '\n' ' ')"
+grep -qx "search corp.example lab.corp.example" <<<"$(resolv)" ||
+  fail "resolv.conf lacks the split DNS domains as its search list: $(resolv)"
+step "$(resolv | grep -v '^#' | tr '\n' ' ')"
 
 step "(b) X8: natsecd stopped, the previous resolv.conf is back"
 nsd_stop alice

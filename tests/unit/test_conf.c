@@ -568,6 +568,9 @@ static const struct bad_case bad_cases[] = {
     {CL_HEAD "dns_apply = resolvconf\n" CL_PEER, 6,
      "dns_apply: 'resolvconf' is not one of auto, resolved, file, no"},
     {GW_HEAD "dns_apply = file\n" GW_PEER, 5, "'dns_apply' is not a gateway setting"},
+    {CL_HEAD "dns_domains = corp.example\n" CL_PEER, 6, "'dns_domains' is not a client setting"},
+    {GW_HEAD "dns_domains = corp.example, bad_name.example\n" GW_PEER, 5,
+     "dns_domains: 'bad_name.example' is not a DNS name"},
     {CL_HEAD "ike_sas_per_id = 2\n" CL_PEER, 6, "'ike_sas_per_id' is not a client setting"},
     {CL_HEAD "[peer other.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n", 5,
      "no [peer ...] section for remote_id"},
@@ -639,6 +642,18 @@ static void dns_apply_values(void **state)
     struct ns_conf c;
     load_ok(CL_HEAD CL_PEER, &c);
     assert_int_equal(c.dns_apply, NS_CONF_DNS_AUTO);
+    ns_conf_free(&c);
+}
+
+/* X8: a gateway's split DNS domains, in order (RFC 8598). */
+static void dns_domains_list(void **state)
+{
+    (void)state;
+    struct ns_conf c;
+    load_ok(GW_HEAD "dns_domains = corp.example, lab.corp.example\n" GW_PEER, &c);
+    assert_int_equal(c.n_dns_domains, 2);
+    assert_string_equal(c.dns_domains[0], "corp.example");
+    assert_string_equal(c.dns_domains[1], "lab.corp.example");
     ns_conf_free(&c);
 }
 
@@ -1135,6 +1150,7 @@ int main(void)
         cmocka_unit_test(keepalive_values),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(dns_apply_values),
+        cmocka_unit_test(dns_domains_list),
         cmocka_unit_test(client_listen_follows_ipv6_gateway),
         cmocka_unit_test(listen_both_versions),
         cmocka_unit_test(identity_policy_keys),
