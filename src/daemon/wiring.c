@@ -177,6 +177,14 @@ static void op_path_changed(void *ctx, uint64_t ike_sa_id, const struct ns_endpo
             udp_encap ? "in UDP" : "as protocol 50", n);
 }
 
+static void op_path_verified(void *ctx, uint64_t ike_sa_id, bool verified)
+{
+    struct nsd *d = ctx;
+    size_t n = ns_sad_set_path_verified(d->sad, ike_sa_id, verified);
+    NS_DBG("IKE SA %016llx: path %s (%zu outbound ESP SAs)", (unsigned long long)ike_sa_id,
+           verified ? "checked, ESP unbounded" : "not checked yet, ESP bounded", n);
+}
+
 static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
                          const struct ns_addr *vip6, const struct ns_ts *remote, unsigned n,
                          const struct ns_addr *dns, unsigned n_dns)
@@ -388,6 +396,7 @@ int nsd_start(struct nsd *d)
         .child_down = op_child_down,
         .peer_moved = op_peer_moved,
         .path_changed = op_path_changed,
+        .path_verified = op_path_verified,
         .local_addrs = nsd_netwatch_local_addrs,
         .client_up = op_client_up,
         .client_down = op_client_down,

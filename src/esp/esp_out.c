@@ -87,6 +87,12 @@ static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct 
     if (pkt->head + off < hdr_len || pkt->cap - (pkt->head + off) < body + sa->icv_len)
         return drop(sad, NS_ESP_NO_ROOM);
 
+    if (sa->path_unverified) {
+        if (sa->unverified_left == 0)
+            return drop(sad, NS_ESP_UNVERIFIED_PATH);
+        sa->unverified_left--;
+    }
+
     /* Never wrap (RFC 4303 3.3.3): the SA must be rekeyed before this. */
     uint64_t limit = sa->esn ? UINT64_MAX : UINT32_MAX;
     if (sa->seq_out >= limit)

@@ -33,6 +33,11 @@ struct ns_esp_sa {
     uint8_t iv_len, icv_len, block_len;
     struct ns_cipher *cipher;
     uint64_t seq_out; /* outbound: last sequence number used */
+    /* Outbound: the peer address is not checked yet (ns_sad_set_path_verified);
+     * unverified_left packets may still go there. Written under the SAD's
+     * exclusive lock, read and counted down only by the outbound path. */
+    bool path_unverified;
+    uint32_t unverified_left;
     struct ns_esp_sa_stats stats;
 
     /* Selectors, and by direction the outbound index links or the replay

@@ -38,6 +38,7 @@ static const char *const result_names[NS_ESP_RESULT_COUNT] = {
     [NS_ESP_NO_ROOM] = "no_room",
     [NS_ESP_WRONG_ENCAP] = "wrong_encap",
     [NS_ESP_LINK_LOCAL] = "link_local",
+    [NS_ESP_UNVERIFIED_PATH] = "unverified_path",
 };
 
 const char *ns_esp_result_name(enum ns_esp_result r)
@@ -451,6 +452,21 @@ size_t ns_sad_update_path(struct ns_sad *sad, uint64_t ike_sa_id, const struct n
         sa->peer = *peer;
         sa->local = *local;
         sa->udp_encap = udp_encap;
+        n++;
+    }
+    return n;
+}
+
+size_t ns_sad_set_path_verified(struct ns_sad *sad, uint64_t ike_sa_id, bool verified)
+{
+    size_t n = 0;
+    for (struct ns_esp_hnode *node = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id));
+         node; node = ns_esp_htab_next(node)) {
+        struct ns_esp_sa *sa = NS_CONTAINER_OF(node, struct ns_esp_sa, ike_node);
+        if (sa->ike_sa_id != ike_sa_id || sa->dir != NS_ESP_OUTBOUND)
+            continue;
+        sa->path_unverified = !verified;
+        sa->unverified_left = verified ? 0 : NS_SAD_UNVERIFIED_BUDGET;
         n++;
     }
     return n;

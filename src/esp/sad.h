@@ -48,6 +48,8 @@ enum ns_esp_result {
     NS_ESP_NO_ROOM,      /* caller's buffer lacks head or tail room */
     NS_ESP_WRONG_ENCAP,  /* inbound in UDP for a plain-ESP SA, or the reverse */
     NS_ESP_LINK_LOCAL,   /* outbound packet that must stay on its link (the host's own) */
+    /* outbound beyond the budget of a peer address not checked yet */
+    NS_ESP_UNVERIFIED_PATH,
     NS_ESP_RESULT_COUNT
 };
 
@@ -137,6 +139,18 @@ size_t ns_sad_update_peer(struct ns_sad *sad, uint64_t ike_sa_id,
  * with the SAD held exclusively. Returns how many SAs changed. */
 size_t ns_sad_update_path(struct ns_sad *sad, uint64_t ike_sa_id, const struct ns_endpoint *local,
                           const struct ns_endpoint *peer, bool udp_encap);
+
+/* Outbound packets an SA may send to a peer address whose return
+ * routability is not checked yet (RFC 4555 3.10): enough for the traffic
+ * of the round trip the check takes, too few to make the SA a flooding
+ * tool against an address the peer merely claimed. */
+#define NS_SAD_UNVERIFIED_BUDGET 32u
+
+/* Marks every outbound SA of an IKE SA as sending to a path not checked
+ * (verified false: at most NS_SAD_UNVERIFIED_BUDGET more packets, then
+ * drops counted as unverified_path) or checked (verified true: no bound).
+ * Call it with the SAD held exclusively. Returns how many SAs it marked. */
+size_t ns_sad_set_path_verified(struct ns_sad *sad, uint64_t ike_sa_id, bool verified);
 
 /* Calls fn for every SA, in installation order. fn must not remove SAs. */
 void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa *sa, void *arg),

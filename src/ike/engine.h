@@ -125,6 +125,11 @@ struct ns_ike_ops {
      * then cannot change). */
     void (*path_changed)(void *ctx, uint64_t ike_sa_id, const struct ns_endpoint *local,
                          const struct ns_endpoint *peer, bool udp_encap);
+    /* Optional, gateway. Whether MOBIKE's return routability check
+     * (RFC 4555 3.10) has proven the peer address of IKE SA ike_sa_id:
+     * false right after path_changed moved it to an address not checked
+     * (send it only a little ESP), true when the COOKIE2 came back. */
+    void (*path_verified)(void *ctx, uint64_t ike_sa_id, bool verified);
     /* Optional, client. This host's addresses of family that may reach
      * the gateway (up, not the tunnel's), at most max into out; how many.
      * With MOBIKE, when a request goes unanswered, its retransmissions go

@@ -22,9 +22,12 @@
  * engine.c). It answers with its own NAT detection, and checks that the
  * new address answers (an INFORMATIONAL with COOKIE2, 3.10) before it
  * counts it proven; one that never answers ends the IKE SA like any
- * unanswered request. ESP goes to the new address from the update on:
- * the request was authenticated with the IKE SA's keys, and losing a
- * second of traffic per move is what MOBIKE is there to avoid. */
+ * unanswered request. ESP goes to the new address from the update on, as
+ * the request was authenticated with the IKE SA's keys and losing a
+ * second of traffic per move is what MOBIKE is there to avoid; but until
+ * the check passes only a small budget of it (ops->path_verified, the
+ * SAD's NS_SAD_UNVERIFIED_BUDGET), so a peer cannot aim the SA's traffic
+ * at an address that never asked for it (3.10, 5.2). */
 #include <string.h>
 
 #include "crypto/rand.h"
@@ -101,6 +104,12 @@ static void children_follow(struct ns_ike_engine *e, struct ns_ikesa *sa)
         e->ops.peer_moved(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote);
 }
 
+static void path_verified(struct ns_ike_engine *e, struct ns_ikesa *sa, bool verified)
+{
+    if (sa->n_child && e->ops.path_verified)
+        e->ops.path_verified(e->ops.ctx, sa->ike_sa_id, verified);
+}
+
 static void count_update(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
     sa->mob.updates++;
@@ -150,8 +159,11 @@ void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const stru
             encap != was_encap ? " (switched)" : "");
     if (changed) /* else an authenticated packet moved the data plane already */
         children_follow(e, sa);
-    if (ns_endpoint_equal(&sa->mob.proven, &sa->remote))
+    if (ns_endpoint_equal(&sa->mob.proven, &sa->remote)) {
+        path_verified(e, sa, true);
         return;
+    }
+    path_verified(e, sa, false);
     if (sa->mob.st == NS_MOBIKE_IDLE || sa->mob.st == NS_MOBIKE_CHECK_SENT)
         ns_eng_mobike_state(e, sa, NS_MOBIKE_CHECK_WAIT, "peer moved to an address not checked");
 }
@@ -259,6 +271,7 @@ void ns_eng_mobike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const 
         if (ok) {
             e->ctr.mobike_checks++;
             sa->mob.proven = sa->remote;
+            path_verified(e, sa, true);
             NS_DBG("ike: IKE SA %016llx: %s answers (COOKIE2)", (unsigned long long)sa->id,
                    ns_endpoint_str(&sa->remote, ep));
         } else {

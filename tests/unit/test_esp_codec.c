@@ -651,6 +651,47 @@ static void link_scoped_packets_stay(void **state)
     ns_sad_free(sad);
 }
 
+/* One small UDP packet from 10.99.0.7 through the SPD and ESP output. */
+static enum ns_esp_result output_one(struct ns_sad *sad)
+{
+    uint8_t buf[BUF];
+    struct ns_pkt tx;
+    ns_pkt_init(&tx, buf, sizeof(buf));
+    tx.len = build_ip(ns_pkt_data(&tx), "10.99.0.7", "10.1.0.1", 17, 1, 2, 20);
+    struct ns_esp_sa *used = NULL;
+    return ns_esp_output(sad, &tx, NOW, &used);
+}
+
+/* X4: to a peer address MOBIKE has not checked yet an SA sends at most
+ * NS_SAD_UNVERIFIED_BUDGET packets, the rest counted as unverified_path
+ * drops; once checked it sends freely again. Inbound SAs are not bounded. */
+static void unverified_path_bounds_outbound(void **state)
+{
+    (void)state;
+    struct ns_sad *sad = ns_sad_new();
+    struct ns_esp_sa_spec s = client_out_spec(&suites[0], 0x4100, false, NS_ESP_TUNNEL);
+    s.local_ts[0] = s.remote_ts[0] = TS("0.0.0.0/0");
+    struct ns_esp_sa *out = ns_sad_install(sad, &s);
+    assert_non_null(out);
+    assert_int_equal(ns_sad_set_path_verified(sad, 1, false), 1);
+    unsigned sent = 0, dropped = 0;
+    for (unsigned i = 0; i < NS_SAD_UNVERIFIED_BUDGET + 10; i++) {
+        enum ns_esp_result r = output_one(sad);
+        sent += r == NS_ESP_OK;
+        dropped += r == NS_ESP_UNVERIFIED_PATH;
+    }
+    assert_int_equal(sent, NS_SAD_UNVERIFIED_BUDGET);
+    assert_int_equal(dropped, 10);
+    assert_int_equal(ns_sad_drops(sad, NS_ESP_UNVERIFIED_PATH), 10);
+    assert_int_equal(ns_sad_set_path_verified(sad, 1, true), 1);
+    for (unsigned i = 0; i < NS_SAD_UNVERIFIED_BUDGET + 10; i++) {
+        assert_int_equal(output_one(sad), NS_ESP_OK);
+    }
+    assert_int_equal(ns_sad_drops(sad, NS_ESP_UNVERIFIED_PATH), 10);
+    assert_string_equal(ns_esp_result_name(NS_ESP_UNVERIFIED_PATH), "unverified_path");
+    ns_sad_free(sad);
+}
+
 static void caller_buffer_without_room(void **state)
 {
     (void)state;
@@ -1347,6 +1388,7 @@ int main(void)
         cmocka_unit_test(unknown_spi_and_short_packets),
         cmocka_unit_test(outbound_without_policy),
         cmocka_unit_test(link_scoped_packets_stay),
+        cmocka_unit_test(unverified_path_bounds_outbound),
         cmocka_unit_test(caller_buffer_without_room),
         cmocka_unit_test(inner_selectors_enforced),
         cmocka_unit_test(inner_selectors_with_ports),

@@ -45,6 +45,7 @@ struct esp_rec {
     uint64_t ike_sa_id;
     struct ns_endpoint local, peer;
     bool udp_encap;
+    bool unverified; /* outbound: bounded until the path is checked */
 };
 
 struct node {
@@ -85,7 +86,7 @@ static void esp_add(struct node *n, const struct ns_esp_sa_spec *s)
         if (r->used)
             continue;
         *r = (struct esp_rec){true,     s->spi,  s->dir == NS_ESP_OUTBOUND, s->ike_sa_id,
-                              s->local, s->peer, s->udp_encap};
+                              s->local, s->peer, s->udp_encap, false};
         return;
     }
     fail_msg("too many ESP SAs");
@@ -144,6 +145,14 @@ static void ops_path_changed(void *ctx, uint64_t id, const struct ns_endpoint *l
     }
 }
 
+static void ops_path_verified(void *ctx, uint64_t id, bool verified)
+{
+    struct node *n = ctx;
+    for (unsigned i = 0; i < MAX_ESP; i++)
+        if (n->esp[i].used && n->esp[i].out && n->esp[i].ike_sa_id == id)
+            n->esp[i].unverified = !verified;
+}
+
 static void ops_peer_moved(void *ctx, uint64_t id, const struct ns_endpoint *local,
                            const struct ns_endpoint *peer)
 {
@@ -195,6 +204,7 @@ static const struct ns_ike_ops node_ops = {.send = ops_send,
                                            .child_in_up = ops_child_in_up,
                                            .child_out_up = ops_child_out_up,
                                            .path_changed = ops_path_changed,
+                                           .path_verified = ops_path_verified,
                                            .peer_moved = ops_peer_moved,
                                            .local_addrs = ops_local_addrs,
                                            .client_up = ike_node_client_up,
@@ -313,6 +323,15 @@ static struct ns_endpoint nat_ep(int nat)
 IKE_NET_FIXTURE(.now = T0, .log_level = NS_LOG_DEBUG, .guard = 100000)
 
 /* ================= scenarios ================= */
+
+/* Outbound ESP SAs of node n that are bounded (path not checked). */
+static unsigned count_unverified(const struct node *n)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < MAX_ESP; i++)
+        k += n->esp[i].used && n->esp[i].out && n->esp[i].unverified;
+    return k;
+}
 
 /* X4: both say MOBIKE_SUPPORTED; the gateway adds NO_ADDITIONAL_ADDRESSES. */
 static void negotiated_by_default(void **state)
@@ -476,6 +495,31 @@ static void update_while_retransmission_pending(void **state)
  * changing; its request goes unanswered, so its retransmissions go from
  * its other address too, the answer through that one moves the IKE SA
  * there, and an update follows: the tunnel lives on, nothing reconnects. */
+/* X4, R4: after an authenticated UPDATE_SA_ADDRESSES the gateway sends
+ * ESP to the new address at once, but only a bounded amount until its
+ * COOKIE2 return routability check of that address comes back (RFC 4555
+ * 3.10); the answer lifts the bound. */
+static void esp_bounded_until_new_path_checked(void **state)
+{
+    (void)state;
+    connected(NULL, NULL);
+    assert_int_equal(count_unverified(gwn()), 0);
+    move_to(PRIV_B, 1);
+    struct ns_endpoint pub_b = nat_ep(1);
+    N->dead_remote = pub_b; /* the gateway's answer and check get lost */
+    run_for(300);
+    assert_esp_path(gwn(), 2, NULL, &pub_b, true);
+    if (count_unverified(gwn()) == 0)
+        fail_msg("the gateway sends ESP to %s unbounded before its check", "NAT B");
+    memset(&N->dead_remote, 0, sizeof(N->dead_remote));
+    run_for(3000);
+    assert_true(ike_net_counters(gwn()->ike.e).mobike_checks >= 1);
+    assert_esp_path(gwn(), 2, NULL, &pub_b, true);
+    assert_int_equal(count_unverified(gwn()), 0);
+    assert_int_equal(count_unverified(cln()), 0); /* the client's sending is not bounded */
+    assert_int_equal(cln()->ike.n_client_down, 0);
+}
+
 static void dead_path_found_by_path_testing(void **state)
 {
     (void)state;
@@ -647,6 +691,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(update_during_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(update_while_retransmission_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_path_found_by_path_testing, setup, teardown),
+        cmocka_unit_test_setup_teardown(esp_bounded_until_new_path_checked, setup, teardown),
         cmocka_unit_test_setup_teardown(liveness_after_silence_sends_an_update, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_or_forged_update_moves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(update_refused_when_off, setup, teardown),
