@@ -142,7 +142,11 @@ static void server_answer(struct backend *b, struct ns_eapb_answer *a)
         struct ns_writer sw;
         ns_writer_init(&sw, scratch, sizeof(scratch));
         assert_int_equal(ns_eap_server_begin(&b->srv, "radius", &sw), NS_EAP_STEP_SEND);
-        b->eap[1] = b->srv.id;
+        /* Like a RADIUS server, it goes on from the Identifier of the
+         * Response it was given, so its first Request never repeats the
+         * Identifier of the gateway's Identity Request (the client would
+         * take it for a retransmission, RFC 3748 4.1). */
+        b->srv.id = b->eap[1];
     }
     enum ns_eap_step st = ns_eap_server_input(&b->srv, b->eap, b->eap_len, find_user, NULL, &w);
     a->eap_len = ns_writer_len(&w);
