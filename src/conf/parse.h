@@ -75,6 +75,9 @@ void ns_conf_p_begin_peer(struct ns_conf_parser *p, const char *ident);
  * it unwiped). NULL when out of memory (old then stays). */
 void *ns_conf_p_grow_wiped(void *old, size_t used, size_t cap);
 
+/* Refuses ah_proposals, in [natsecd] and in a peer section alike (R1). */
+int ns_conf_p_refuse_ah(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+
 /* users.c: a new [user <name>] section, one of its keys, and (after the
  * whole file) the checks between users and the [peer] sections that use
  * them. */
