@@ -12,7 +12,6 @@
 
 #define MIN_PSK_LEN 16 /* shorter keys get a warning */
 
-
 static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {
     "psk", "subnets", "mode", "ike_proposals", "esp_proposals", "auth", "eap_user", "eap_password"};
 

@@ -3,7 +3,7 @@
 # built (pandoc, man/CMakeLists.txt), render without a groff warning, and
 # say what the programs do: every option of natsecd --help is in
 # natsecd(8), every command of natsecctl --help in natsecctl(8), and every
-# [natsecd] and [peer] key natsecd accepts (src/conf/keys.c) is described
+# [natsecd] and [peer] key natsecd accepts (src/conf/keys.c, peer_keys.c) is described
 # in docs/config.md, from which natsecd.conf(5) is made.
 set -euo pipefail
 build=${NATSEC_BUILD:?set NATSEC_BUILD}
@@ -33,7 +33,7 @@ done
 echo "ok: every natsecd option and natsecctl command is in its manual"
 
 keys=$(grep -oE '(FN|NUM)\("[a-z_0-9]+"' "$src/src/conf/keys.c" | sed -E 's/.*"(.*)"/\1/')
-keys+=" $(sed -n '/peer_keys\[NS_CONF_P_PEER_KEYS\] = {/,/};/p' "$src/src/conf/keys.c" | grep -oE '"[a-z_]+"' | tr -d '"')"
+keys+=" $(sed -n '/peer_keys\[NS_CONF_P_PEER_KEYS\] = {/,/};/p' "$src/src/conf/peer_keys.c" | grep -oE '"[a-z_]+"' | tr -d '"')"
 n=0
 for k in $keys; do
   [ "$k" = ah_proposals ] && continue # refused, with its own explanation
