@@ -30,6 +30,7 @@
 #include "ike/auth_cert.h"
 #include "ike/auth_child.h"
 #include "ike/auth_eap.h"
+#include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 

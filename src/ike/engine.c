@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/engine_mobike.h"
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 #include "util/container.h"
 

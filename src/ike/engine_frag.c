@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 
 #define IPV4_HDR_LEN 20

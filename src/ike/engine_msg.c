@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 
 void ns_eng_send(struct ns_ike_engine *e, const struct ns_endpoint *local,

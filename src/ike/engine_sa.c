@@ -7,6 +7,7 @@
 
 #include "crypto/rand.h"
 #include "ike/auth_eap.h"
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 
 int ns_msgbuf_set(struct ns_msgbuf *m, const uint8_t *p, size_t len)

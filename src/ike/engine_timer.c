@@ -9,6 +9,7 @@
  * re-armed further out. */
 #include <stdlib.h>
 
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 
 static bool less(const struct ns_ikesa *a, const struct ns_ikesa *b)

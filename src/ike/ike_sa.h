@@ -675,60 +675,6 @@ void ns_eng_create_child_drop(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Sends a DELETE of the children queued in sa->del_spis. 0 or -1. */
 int ns_eng_delete_children(struct ns_ike_engine *e, struct ns_ikesa *sa);
 
-/* ---- mobike.c (RFC 4555) ---- */
-/* The one way the MOBIKE state changes (checked as ns_eng_sa_state). */
-bool ns_eng_mobike_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_mobike_state st,
-                         const char *why);
-/* IKE_AUTH: adds MOBIKE_SUPPORTED to ours when we offer it (the client
- * when configured; the gateway when the client said it too, then with
- * NO_ADDITIONAL_ADDRESSES: it has one address). */
-void ns_eng_mobike_auth_add(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                            struct ns_ike_builder *b);
-/* IKE_AUTH: the peer's message in; MOBIKE is on when both said so and the
- * CHILD_SA is a tunnel (RFC 4555 1.1: transport mode does not move). */
-void ns_eng_mobike_auth_seen(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                             const struct ns_ike_payloads *in, bool transport);
-/* What an INFORMATIONAL request carries for MOBIKE. */
-struct ns_mobike_req {
-    bool update; /* UPDATE_SA_ADDRESSES */
-    const uint8_t *cookie2;
-    size_t cookie2_len;
-};
-void ns_eng_mobike_read(const struct ns_ike_payloads *in, struct ns_mobike_req *r);
-/* Gateway: takes an authenticated, new UPDATE_SA_ADDRESSES request: the
- * IKE SA and every CHILD_SA move to where it came from, NAT detection is
- * done again from its notifies, ESP switches between UDP and protocol 50
- * as that says, and a check of the new address is queued. */
-void ns_eng_mobike_take(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                        const struct ns_ike_payloads *in, const struct ns_mobike_req *r);
-/* Adds to the answer of r what MOBIKE needs: our NAT detection after an
- * update, the COOKIE2 copied. 0 or -1. */
-int ns_eng_mobike_answer(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                         const struct ns_mobike_req *r, struct ns_ike_builder *b);
-/* Sends the update or check that waits, when the window is free. Returns
- * true when it sent one. */
-bool ns_eng_mobike_run(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* The answer to our NS_REQ_MOBIKE_* request. */
-void ns_eng_mobike_response(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
-                            const struct ns_ike_payloads *in);
-/* Client, path testing (RFC 4555 3.9): our request is being
- * retransmitted unanswered; the same message goes from each other local
- * address too (ops->local_addrs). */
-void ns_eng_mobike_probe_paths(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Client: a verified response arrived on rx->local; when that is not the
- * address in use, the path through it works and the IKE SA moves there
- * (an update follows when the window frees). */
-void ns_eng_mobike_path_answered(struct ns_ike_engine *e, struct ns_ikesa *sa,
-                                 const struct ns_ike_rx *rx);
-/* Client behind a NAT, MOBIKE on: our NAT may have given us a new public
- * address or port (a liveness check's NAT detection changed, or one was
- * needed after a silence and answered). A peer with MOBIKE follows only
- * an update (RFC 4555 3.5): one goes when the window frees. */
-void ns_eng_mobike_nat_moved(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* An IKE re-key made fresh out of old: MOBIKE goes on there. */
-void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
-                           const struct ns_ikesa *old);
-
 /* ---- init_exchange.c: NAT detection, shared with mobike.c ---- */
 /* Evaluates the peer's NAT_DETECTION_* notifies in pl (SPIs: sa->spi_i and
  * spi_r, as in that message's header): pkt_src is the peer as we see it,
@@ -752,47 +698,6 @@ int ns_eng_natd_check_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
 /* Initiator: the answer to our NS_REQ_NATD_CHECK (sa->natd). */
 void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                 const struct ns_ike_payloads *in);
-
-/* ---- engine_frag.c (RFC 7383) ---- */
-/* The most bytes one of our IKE messages of the SA may take in one
- * datagram: fragment_size less the IP and UDP headers and the non-ESP
- * marker; 0 when the SA does not fragment. */
-size_t ns_eng_frag_max_msg(const struct ns_ike_engine *e, const struct ns_ikesa *sa);
-/* Seals the SK message open in b as SKF fragments into e->buf, one after
- * the other, when the SA fragments and the message is too large: their
- * total length; 0 when b is to be sealed whole; a negative NS_IKE_E*
- * code on failure. */
-int ns_eng_frag_seal(struct ns_ike_engine *e, struct ns_ikesa *sa, struct ns_ike_builder *b);
-/* ns_eng_frag_input's answer when there is nothing more to do now. */
-#define NS_ENG_FRAG_WAIT 1
-/* An SKF message that passed the message ID checks (again: a copy of the
- * request answered last). NS_ENG_FRAG_WAIT, or an NS_IKE_* code as
- * ns_ike_sk_open's: with NS_IKE_OK or ECRITICAL for a complete message,
- * *inner points into *whole (heap, the caller frees it; NULL for a copy
- * of a request answered, whose fragment 1 verified). */
-int ns_eng_frag_input(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_header *h,
-                      const struct ns_ike_payload *skf, uint8_t *msg, size_t len, bool again,
-                      struct ns_ike_payloads *inner, uint8_t **whole);
-/* The earliest reassembly deadline of the SA (NS_IKE_NEVER). */
-uint64_t ns_eng_frag_due(const struct ns_ikesa *sa);
-/* Abandons the reassemblies whose deadline passed. */
-void ns_eng_frag_expire(struct ns_ike_engine *e, struct ns_ikesa *sa);
-/* Frees every reassembly of the SA. */
-void ns_eng_frag_free(struct ns_ikesa *sa);
-/* For the log line of a request given up: when our message of len bytes
- * was larger than fragment_size and the SA does not fragment, why it went
- * as IP fragments (in buf); NULL otherwise. */
-const char *ns_eng_frag_hint(const struct ns_ike_engine *e, const struct ns_ikesa *sa, size_t len,
-                             char *buf, size_t buflen);
-/* Gateway: a half-open SA whose IKE_SA_INIT was answered saw no IKE_AUTH;
- * when the SA does not fragment, a line (limited) says that a large
- * IKE_AUTH came as IP fragments, which the path may have dropped. */
-void ns_eng_frag_no_auth(struct ns_ike_engine *e, const struct ns_ikesa *sa);
-/* IKE_SA_INIT: our IKEV2_FRAGMENTATION_SUPPORTED, when configured (a
- * responder only when the request had it); and whether the peer's
- * message pl had it. */
-void ns_eng_frag_notify(const struct ns_ike_engine *e, struct ns_ike_builder *b);
-bool ns_eng_frag_offered(const struct ns_ike_payloads *pl);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

@@ -6,6 +6,7 @@
  * AUTHENTICATION_FAILED from an initiator that refused our AUTH (2.21.2). */
 #include <string.h>
 
+#include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 
 #define MAX_DEL_SPIS 16

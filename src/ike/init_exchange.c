@@ -26,6 +26,7 @@
 
 #include "crypto/rand.h"
 #include "ike/auth_cert.h"
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 #include "natt/natd.h"

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 #include "util/container.h"
 

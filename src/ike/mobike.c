@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "crypto/rand.h"
+#include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 
 bool ns_eng_mobike_state(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_mobike_state st,

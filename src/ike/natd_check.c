@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 #include "natt/natd.h"
 

@@ -3,6 +3,8 @@
  * (retransmit_timeout, doubling, retransmit_tries times) and gives the SA up
  * after that; the responder keeps its last response and sends it again,
  * byte for byte, when the request comes again, never processing it twice. */
+#include "ike/engine_mobike.h"
+#include "ike/engine_frag.h"
 #include "ike/ike_sa.h"
 
 static const char *req_name(enum ns_ike_req_kind k)
