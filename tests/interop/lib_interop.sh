@@ -260,7 +260,7 @@ iop_tcp_transfer() {
 # INFORMATIONAL), "esp" (plain ESP has SPORT and DPORT "-"), "ka" (NAT
 # keepalive) or "other": iop_wire FILE.
 iop_wire() {
-  tshark -n -r "$1" -T fields -E separator='|' -e ip.src -e udp.srcport -e ip.dst \
+  ike_tshark "$1" -T fields -E separator='|' -e ip.src -e udp.srcport -e ip.dst \
     -e udp.dstport -e isakmp.exchangetype -e esp.spi -e udp.length 2>/dev/null |
     awk -F'|' '{
       sp = $2 == "" ? "-" : $2; dp = $4 == "" ? "-" : $4

@@ -197,7 +197,7 @@ in_range() {
 # The IKE messages of capture FILE as "SRC SPORT DST DPORT EXCHANGE R-FLAG":
 # ike_wire FILE.
 ike_wire() {
-  tshark -n -r "$1" -Y isakmp -T fields -E separator=' ' -e ip.src -e udp.srcport -e ip.dst \
+  ike_tshark "$1" -Y isakmp -T fields -E separator=' ' -e ip.src -e udp.srcport -e ip.dst \
     -e udp.dstport -e isakmp.exchangetype -e isakmp.flag_r 2>/dev/null
 }
 

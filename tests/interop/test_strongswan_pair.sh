@@ -54,12 +54,12 @@ grep -qE '^ +in +[0-9a-f]{8}, +[1-9][0-9]* bytes, +[3-9][0-9]* packets' <<<"$sas
 
 capture_stop "$cap"
 step "checking the capture on the internet bridge"
-summary=$(tshark -n -r "$cap" -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e isakmp.exchangetype 2>/dev/null)
+summary=$(ike_tshark "$cap" -T fields -e ip.src -e udp.srcport -e ip.dst -e udp.dstport -e isakmp.exchangetype 2>/dev/null)
 head -n 12 <<<"$summary"
 # R4: the first exchange on 500 from the NAT's public address, then 4500
 grep -qP "^$NAT1_PUB\t500\t$GW_PUB\t500\t34$" <<<"$summary" || fail "no IKE_SA_INIT from $NAT1_PUB:500 to $GW_PUB:500"
 grep -qP "^$NAT1_PUB\t4500\t$GW_PUB\t4500\t35$" <<<"$summary" || fail "no IKE_AUTH on 4500"
-esp=$(tshark -n -r "$cap" -Y 'esp' 2>/dev/null | wc -l)
+esp=$(ike_tshark "$cap" -Y 'esp' 2>/dev/null | wc -l)
 [ "$esp" -ge 6 ] || fail "expected >= 6 UDP-encapsulated ESP packets on the bridge, saw $esp"
 ! grep -q "$C1_ADDR" <<<"$summary" || fail "private address $C1_ADDR leaked onto the internet"
 
@@ -82,9 +82,9 @@ nsx pub ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "ping through the t
 sw_list_sas bob --ike home | quiet_grep 'INSTALLED, TUNNEL-in-UDP' ||
   fail "expected strongSwan (kernel-libipsec) to force UDP encapsulation without a NAT"
 capture_stop "$cap"
-plain_esp=$(tshark -n -r "$cap" -Y 'ip.proto == 50' 2>/dev/null | wc -l)
+plain_esp=$(ike_tshark "$cap" -Y 'ip.proto == 50' 2>/dev/null | wc -l)
 [ "$plain_esp" -eq 0 ] || fail "saw $plain_esp plain ESP packets from kernel-libipsec"
-tshark -n -r "$cap" -Y 'udp.port == 4500 && esp' 2>/dev/null | quiet_grep ESP || fail "no ESP in UDP 4500 without NAT"
+ike_tshark "$cap" -Y 'udp.port == 4500 && esp' 2>/dev/null | quiet_grep ESP || fail "no ESP in UDP 4500 without NAT"
 grep -q 'remote host is behind NAT' "$(sw_log bob)" || fail "client did not report the faked NAT"
 ! grep -q 'local host is behind NAT' "$(sw_log bob)" || fail "client without NAT thinks it is behind one"
 sw_swanctl bob --terminate --ike home --timeout 10 >/dev/null || fail "terminate failed"

@@ -80,7 +80,7 @@ grep -qE "generating IKE_AUTH request 1 \[ IDi CERT " "$(sw_log alice)" ||
 grep -qE "parsed IKE_AUTH response 1 \[ IDr CERT AUTH " "$(sw_log alice)" ||
   fail "natsec did not send its certificate"
 # SIGNATURE_HASH_ALGORITHMS (16431) in both IKE_SA_INIT messages on the wire.
-notes=$(tshark -n -r "$cap" -Y 'isakmp.exchangetype == 34' -T fields -e isakmp.notify.msgtype 2>/dev/null)
+notes=$(ike_tshark "$cap" -Y 'isakmp.exchangetype == 34' -T fields -e isakmp.notify.msgtype 2>/dev/null)
 [ "$(grep -c 16431 <<<"$notes")" -ge 2 ] || fail "SIGNATURE_HASH_ALGORITHMS not in both IKE_SA_INIT messages: $notes"
 step "  SIGNATURE_HASH_ALGORITHMS in both IKE_SA_INIT messages, CERT and CERTREQ both ways"
 sw_swanctl alice --terminate --ike home --timeout 10 >/dev/null || fail "swanctl --terminate failed"

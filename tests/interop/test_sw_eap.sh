@@ -92,9 +92,9 @@ grep -qE "parsed IKE_AUTH response 1 \[ IDr CERT AUTH EAP/REQ/ID \]" "$(sw_log a
   fail "natsec's first IKE_AUTH answer is not IDr CERT AUTH EAP/REQ/ID"
 grep -q "assigning virtual IP $vip" "$(sw_log alice)" ||
   grep -q "installing new virtual IP $vip" "$(sw_log alice)" || fail "strongSwan did not take virtual IP $vip"
-malformed=$(tshark -n -r "$cap" -Y '_ws.malformed || _ws.expert.severity == error' 2>/dev/null | wc -l)
+malformed=$(ike_tshark "$cap" -Y '_ws.malformed || _ws.expert.severity == error' 2>/dev/null | wc -l)
 [ "$malformed" = 0 ] || fail "tshark finds $malformed malformed frames in the exchange"
-step "  tshark: $(tshark -n -r "$cap" -Y isakmp 2>/dev/null | wc -l) IKE frames, none malformed"
+step "  tshark: $(ike_tshark "$cap" -Y isakmp 2>/dev/null | wc -l) IKE frames, none malformed"
 sw_swanctl alice --terminate --ike home --timeout 10 >/dev/null || fail "swanctl --terminate failed"
 nsd_wait gw '(.ike_sas | length) == 0' 10 || fail "natsec kept the IKE SA after strongSwan's Delete"
 sw_stop alice

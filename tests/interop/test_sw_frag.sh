@@ -53,12 +53,12 @@ sw_frag_certs() {
 # The capture: IKE fragments both ways, nothing malformed: check_wire CAP.
 check_wire() {
   local cap=$1 from_nat from_gw malformed
-  from_nat=$(tshark -n -r "$cap" -Y "isakmp.frag.number && ip.src == $NAT1_PUB" 2>/dev/null | wc -l)
-  from_gw=$(tshark -n -r "$cap" -Y "isakmp.frag.number && ip.src == $GW_PUB" 2>/dev/null | wc -l)
+  from_nat=$(ike_tshark "$cap" -Y "isakmp.frag.number && ip.src == $NAT1_PUB" 2>/dev/null | wc -l)
+  from_gw=$(ike_tshark "$cap" -Y "isakmp.frag.number && ip.src == $GW_PUB" 2>/dev/null | wc -l)
   step "  IKE fragments on the wire: $from_nat from alice's NAT, $from_gw from the gateway"
   [ "$from_nat" -ge 4 ] || fail "alice's IKE_AUTH did not go in IKE fragments"
   [ "$from_gw" -ge 2 ] || fail "the gateway's IKE_AUTH did not go in IKE fragments"
-  malformed=$(tshark -n -r "$cap" -Y _ws.malformed 2>/dev/null)
+  malformed=$(ike_tshark "$cap" -Y _ws.malformed 2>/dev/null)
   [ -z "$malformed" ] || fail "tshark finds malformed frames: $malformed"
   [ "$(nat_ip_fragments_dropped nat1)" = 0 ] || fail "nat1 dropped IP fragments: some IKE message went whole"
 }

@@ -38,9 +38,9 @@ cap=$NATSEC_TMP/inet.pcapng
 # INFORMATIONAL count printed: wire_check LABEL.
 wire_check() {
   local inits malformed info
-  inits=$(tshark -n -r "$cap" -Y "isakmp.exchangetype == 34" 2>/dev/null | wc -l)
-  malformed=$(tshark -n -r "$cap" -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)
-  info=$(tshark -n -r "$cap" -Y "isakmp.exchangetype == 37" 2>/dev/null | wc -l)
+  inits=$(ike_tshark "$cap" -Y "isakmp.exchangetype == 34" 2>/dev/null | wc -l)
+  malformed=$(ike_tshark "$cap" -Y "_ws.malformed || _ws.expert.severity == error" 2>/dev/null | wc -l)
+  info=$(ike_tshark "$cap" -Y "isakmp.exchangetype == 37" 2>/dev/null | wc -l)
   step "  $1 wire: $inits IKE_SA_INIT, $info INFORMATIONAL, $malformed malformed"
   [ "$inits" -eq 0 ] || fail "$1: an IKE_SA_INIT went out during the move"
   [ "$malformed" -eq 0 ] || fail "$1: tshark found malformed frames"

@@ -434,6 +434,26 @@ table inet loss {
 EOF
 }
 
+# tshark reading capture FILE with the remaining arguments, IKE decoded on
+# every port that talks to UDP 500 or 4500: tshark picks the dissector of
+# the lower port first, so when a NAT maps a second client's port 500 to a
+# random low port (Linux picks one in 1-511) that has its own dissector
+# (49 is TACACS), the IKE message would be decoded as that protocol and
+# called malformed: ike_tshark FILE [TSHARK-ARGS...].
+ike_tshark() {
+  local file=$1 decode=() line
+  shift
+  while read -r line; do
+    [ -n "$line" ] && decode+=(-d "$line")
+  done < <(tshark -n -r "$file" -Y 'udp.port == 500 || udp.port == 4500' -T fields \
+    -e udp.srcport -e udp.dstport 2>/dev/null | awk '
+      { for (i = 1; i <= 2; i++) { o = $(3 - i)
+          if (($i == 500 || $i == 4500) && o != 500 && o != 4500)
+            seen["udp.port==" o "," ($i == 500 ? "isakmp" : "udpencap")] = 1 } }
+      END { for (k in seen) print k }')
+  tshark -n -r "$file" "${decode[@]}" "$@"
+}
+
 # Start a capture on IFACE in NS writing FILE (pcapng) with capture FILTER; returns once it captures: capture_start NS IFACE FILE FILTER.
 # dumpcap, not tshark: it writes the same file without loading every
 # dissector first, which takes seconds of CPU when several tests start

@@ -64,7 +64,7 @@ capture_stop "$cap"
 
 # alice's first IKE_SA_INIT lies between the first and the last flood packet.
 frame_times() {
-  tshark -n -r "$cap" -Y "$1" -T fields -e frame.time_epoch 2>/dev/null
+  ike_tshark "$cap" -Y "$1" -T fields -e frame.time_epoch 2>/dev/null
 }
 flood_first=$(frame_times "ip.src == $PUB_ADDR" | awk 'NR == 1')
 flood_last=$(frame_times "ip.src == $PUB_ADDR" | awk 'END { print }')
@@ -86,7 +86,7 @@ read -r sent real cookie < <(sed -n 's/.*sent=\([0-9]*\).*real=\([0-9]*\).*cooki
 
 # The real client met the COOKIE challenge and answered it: her second
 # IKE_SA_INIT carries the gateway's COOKIE notify (RFC 7296 2.6).
-with_cookie=$(tshark -n -r "$cap" -Y "ip.src == $NAT1_PUB && isakmp.exchangetype == 34 && isakmp.notify.msgtype == 16390" 2>/dev/null | wc -l)
+with_cookie=$(ike_tshark "$cap" -Y "ip.src == $NAT1_PUB && isakmp.exchangetype == 34 && isakmp.notify.msgtype == 16390" 2>/dev/null | wc -l)
 step "alice sent $with_cookie IKE_SA_INIT with the gateway's COOKIE"
 [ "$with_cookie" -ge 1 ] || fail "alice did not go through the COOKIE exchange"
 

@@ -92,13 +92,13 @@ capture_stop "$cap"
 
 # The wire, decoded: SKF payloads (type 53) both ways for alice, no frame
 # tshark calls malformed.
-frags=$(tshark -n -r "$cap" -Y "isakmp.frag.number" -T fields -e ip.src 2>/dev/null | sort | uniq -c | awk '{ printf "%s %s; ", $2, $1 }')
+frags=$(ike_tshark "$cap" -Y "isakmp.frag.number" -T fields -e ip.src 2>/dev/null | sort | uniq -c | awk '{ printf "%s %s; ", $2, $1 }')
 step "IKE fragments on the wire (source, count): $frags"
-tshark -n -r "$cap" -Y "isakmp.frag.number && ip.src == $NAT1_PUB" 2>/dev/null | quiet_grep . ||
+ike_tshark "$cap" -Y "isakmp.frag.number && ip.src == $NAT1_PUB" 2>/dev/null | quiet_grep . ||
   fail "no IKE fragment from alice's NAT"
-tshark -n -r "$cap" -Y "isakmp.frag.number && ip.src == $GW_PUB" 2>/dev/null | quiet_grep . ||
+ike_tshark "$cap" -Y "isakmp.frag.number && ip.src == $GW_PUB" 2>/dev/null | quiet_grep . ||
   fail "no IKE fragment from the gateway"
-malformed=$(tshark -n -r "$cap" -Y _ws.malformed 2>/dev/null)
+malformed=$(ike_tshark "$cap" -Y _ws.malformed 2>/dev/null)
 [ -z "$malformed" ] || fail "tshark finds malformed frames: $malformed"
 
 nsd_alive gw

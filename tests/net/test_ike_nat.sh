@@ -21,12 +21,12 @@ topo_setup
 
 # Count packets in capture FILE matching display FILTER: pkts FILE FILTER.
 pkts() {
-  tshark -n -r "$1" -Y "$2" 2>/dev/null | wc -l
+  ike_tshark "$1" -Y "$2" 2>/dev/null | wc -l
 }
 
 # Print the IKE exchanges in FILE as "exchange udp-src-port udp-dst-port", one per line.
 ike_lines() {
-  tshark -n -r "$1" -Y isakmp -T fields -e isakmp.exchangetype -e udp.srcport -e udp.dstport 2>/dev/null
+  ike_tshark "$1" -Y isakmp -T fields -e isakmp.exchangetype -e udp.srcport -e udp.dstport 2>/dev/null
 }
 
 nsd_conf_gateway gw
@@ -71,7 +71,7 @@ echo "  client:  $(jq -c '{state, local, remote, nat_local, nat_remote, virtual_
 remote=$(jq -r '.remote' <<<"$gw_sa")
 [[ $remote == "$NAT1_PUB":* ]] || fail "gateway records the client at $remote, not at the NAT's address"
 # The NAT-mapped port of the client's 4500, as the capture saw it.
-wire_port=$(tshark -n -r "$cap" -Y "isakmp.exchangetype == 35 && ip.src == $NAT1_PUB" \
+wire_port=$(ike_tshark "$cap" -Y "isakmp.exchangetype == 35 && ip.src == $NAT1_PUB" \
   -T fields -e udp.srcport 2>/dev/null | awk 'NR == 1')
 [ "$remote" = "$NAT1_PUB:$wire_port" ] || fail "gateway records $remote, the wire shows $NAT1_PUB:$wire_port"
 [ "$(jq -r '.local' <<<"$cl_sa")" = "$C1_ADDR:4500" ] || fail "client's local endpoint $(jq -r .local <<<"$cl_sa")"
