@@ -531,6 +531,11 @@ netns_cleanup() {
   [ "$BASHPID" = "$_NETNS_OWNER" ] || return 0
   _NETNS_CLEANED=1
   set +e
+  # A failed run says what the daemons counted, for a CI log that is all
+  # there is to read afterwards.
+  if [ "$rc" -ne 0 ] && declare -F nsd_report_counters >/dev/null; then
+    nsd_report_counters
+  fi
   if declare -F sw_cleanup >/dev/null; then
     sw_cleanup
   fi

@@ -158,6 +158,17 @@ nsd_alive() {
   }
 }
 
+# Print on stderr, one line each, the counters of every natsecd still
+# running (called when a test fails): nsd_report_counters.
+nsd_report_counters() {
+  local name counters
+  for name in "${!NSD_PID[@]}"; do
+    kill -0 "${NSD_PID[$name]}" 2>/dev/null || continue
+    counters=$(timeout 3 "$NSC_BIN" -s "$(nsd_sock "$name")" status --json 2>/dev/null | jq -c .counters 2>/dev/null)
+    echo "counters of $name: ${counters:-(no answer)}" >&2
+  done
+}
+
 nsd_json() {
   "$NSC_BIN" -s "$(nsd_sock "$1")" status --json
 }
