@@ -5,10 +5,12 @@
 # connections' send queues while the main thread writes IKE on them,
 # flushes them on EPOLLOUT, reads frames and, when the NAT resets the
 # connection in the middle of a transfer, closes it and dials again.
-# 8 MB go each way at once twice (the second time across the reset),
-# SHA-256 checked; both daemons stop on SIGTERM; neither reports anything
-# to TSan. Without the TSan build the test fails (it never passes on a
-# build it did not check).
+# 8 MB go each way at once twice, SHA-256 checked: at full speed, then
+# through 40 Mbit/s each way (so that a fast machine is still in the
+# middle of it) across the reset, which starts once data flows both ways
+# and lasts until alice closed the connection. Both daemons stop on
+# SIGTERM; neither reports anything to TSan. Without the TSan build the
+# test fails (it never passes on a build it did not check).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -50,7 +52,14 @@ data=$NATSEC_TMP/data.bin
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$data"
 want=$(sha256sum "$data" | cut -d' ' -f1)
 
+# alice's connections closed by the peer or by an error so far.
+alice_broken() { nsd_q alice '.tcp.closed.peer + .tcp.closed.error'; }
+
+# nat1 answers alice's packets to the gateway's TCP port with resets and
+# forgets its mappings, until alice closed the connection.
 reset_tcp() {
+  local before
+  before=$(alice_broken)
   nsx nat1 nft -f - <<EOF || fail "reset rule rejected"
 table inet rst {
   chain forward {
@@ -60,9 +69,27 @@ table inet rst {
 }
 EOF
   nat_flush_conntrack nat1
-  sleep 1
+  wait_for "[ \"\$(alice_broken)\" -gt $before ]" 30 || fail "nat1's resets did not break alice's connection"
   nsx nat1 nft delete table inet rst
   nat_flush_conntrack nat1
+}
+
+# Wait until data flows both ways over alice's connection (ESP frames
+# beyond those counted now), then check that neither transfer is over yet.
+mid_transfer() {
+  local esp_in esp_out
+  esp_in=$(nsd_q alice .tcp.esp_in)
+  esp_out=$(nsd_q alice .tcp.esp_out)
+  wait_for "[ \"\$(nsd_q alice '.tcp.esp_in > $esp_in + 300 and .tcp.esp_out > $esp_out + 300')\" = true ]" 30 ||
+    fail "no data flowed both ways over alice's connection"
+  ! grep -q sha256= "$NATSEC_TMP/up.out" "$NATSEC_TMP/down.out" ||
+    fail "a transfer ended before the reset: the reset would not be mid-transfer"
+}
+
+# 40 Mbit/s each way between nat1 and its LAN: 8 MB take about 2 s.
+shape() {
+  nsx c1 tc qdisc add dev eth0 root tbf rate 40mbit burst 32kb latency 50ms
+  nsx nat1 tc qdisc add dev c1 root tbf rate 40mbit burst 32kb latency 50ms
 }
 
 # MB up and MB down at once, SHA-256 checked, ACTION... meanwhile: round N [ACTION...].
@@ -80,7 +107,7 @@ round() {
   run_bg srv "$NSD_TOOLS/tcpxfer" -c "$vip" -p 5002 -s "$data" -t 60 >/dev/null 2>&1
   pids+=("$BG_PID")
   if [ $# -gt 0 ]; then
-    sleep 0.5
+    mid_transfer
     "$@"
   fi
   for p in "${pids[@]}"; do
@@ -92,9 +119,10 @@ round() {
 
 step "X6, R12: $MB MB each way at once over TCP, then again across a TCP reset"
 round 1
+shape
 round 2 reset_tcp
 step "  alice: $(nsd_q alice '.tcp | del(.connections) | tostring')"
-[ "$(nsd_q alice .tcp.connects)" -ge 2 ] || fail "alice did not dial again after the reset"
+nsd_wait alice '.tcp.connects >= 2' 30 || fail "alice did not dial again after the reset"
 
 step "R12: both daemons stop on SIGTERM"
 nsd_stop alice
