@@ -14,6 +14,10 @@
 # Prints one RESULT line:
 #   RESULT scale clients=... nats=... connected=... echoed=... setup_s=...
 #   rss_before_kib=... rss_after_kib=... rss_per_client_kib=...
+#   status_listed=... status_s=... summary_ms=...
+# (the gateway's whole status, every SA listed, and its summary, each
+# asked once all clients are in: how many SAs the list held, and how long
+# each answer took).
 #
 # With SCALE_STORM=1, a restart storm instead: once every client is
 # connected the gateway is killed (SIGKILL) and started again; the clients
@@ -103,9 +107,16 @@ if [ "$STORM" != 1 ]; then
   t_end=$(date +%s.%N)
   rss1=$(nsd_rss_kib gw)
   say "gateway VmRSS $rss0 -> $rss1 KiB"
-  # natsecctl's status lists every SA: at 100,000 it may not arrive within
-  # natsecctl's time limit; the clients' own count stands in then.
-  held=$(nsd_q gw '.counters.ike.ike_sas' 2>/dev/null || true)
+  t0=$(date +%s%N)
+  held=$(nsd_summary gw | jq -r '.counters.ike.ike_sas' || true)
+  summary_ms=$((($(date +%s%N) - t0) / 1000000))
+  # The whole status, streamed: every SA in it, and natsecd serving
+  # meanwhile (its RSS is read before, so the stream's buffers are not
+  # counted per client).
+  t0=$(date +%s%N)
+  listed=$(nsd_json gw | jq '.ike_sas | length' || echo 0)
+  status_s=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
+  say "status: the summary in $summary_ms ms (it counts $held IKE SAs); the whole list ($listed SAs) in $status_s s"
 
   ok=0 echoed=0
   for ((k = 1; k <= NATS; k++)); do
@@ -122,7 +133,7 @@ if [ "$STORM" != 1 ]; then
   per=$(awk -v a="$rss0" -v b="$rss1" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n; else print "-" }')
   wall=$(awk -v a="$t_start" -v b="$t_end" 'BEGIN { printf "%.1f", b - a }')
   say "connected $ok of $CLIENTS (gateway holds $held), echoes answered $echoed; gateway VmRSS $rss0 -> $rss1 KiB: $per KiB per client; load processes ran ${wall}s"
-  echo "RESULT scale clients=$CLIENTS nats=$NATS connected=$ok held=$held echoed=$echoed load_s=$wall rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_client_kib=$per gw_pid=$gw_pid"
+  echo "RESULT scale clients=$CLIENTS nats=$NATS connected=$ok held=$held echoed=$echoed load_s=$wall rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_client_kib=$per status_listed=$listed status_s=$status_s summary_ms=$summary_ms gw_pid=$gw_pid"
   exit 0
 fi
 
@@ -182,10 +193,10 @@ while [ "$(($(date +%s%N) / 1000000))" -lt "$deadline" ]; do
   fi
 done
 sleep 2
-held=$(nsd_q gw '.counters.ike.ike_sas' 2>/dev/null || echo '?')
+held=$(nsd_summary gw | jq -r '.counters.ike.ike_sas' 2>/dev/null || echo '?')
 after=$(latest up)
 for p in "${pids[@]}"; do stop_pid "$p"; done
-gw_counters=$(nsd_q gw '.counters.ike | "half-open refused \(.half_open_refused), evicted \(.half_open_evicted), COOKIEs sent \(.cookies_sent)"' 2>/dev/null || echo 'no status')
+gw_counters=$(nsd_summary gw | jq -r '.counters.ike | "half-open refused \(.half_open_refused), evicted \(.half_open_evicted), COOKIEs sent \(.cookies_sent), AUTH failures \(.auth_failures), unexpected dropped \(.dropped_unexpected)"' 2>/dev/null || echo 'no status')
 
 # Connected clients every STORM_STEP s from 2 s before the kill: for each
 # load process its last TIMELINE line at or before that moment.

@@ -23,7 +23,8 @@
 #include "util/version.h"
 
 #define DEFAULT_SOCKET "/run/natsec/natsecd.sock"
-#define MAX_ANSWER (16u << 20) /* thousands of SAs fit; a runaway peer does not */
+/* 100,000 IKE SAs are some 150 MB of status; a runaway daemon is stopped. */
+#define MAX_ANSWER (1u << 30)
 
 static void usage(FILE *out)
 {
@@ -32,6 +33,7 @@ static void usage(FILE *out)
                  "  -s SOCKET  control socket of natsecd (default " DEFAULT_SOCKET ")\n"
                  "commands:\n"
                  "  status [--json]     IKE SAs, CHILD_SAs and counters\n"
+                 "  status --summary [--json]  counters only (at once with 100,000 SAs)\n"
                  "  up                  client: connect to the gateway\n"
                  "  down                client: disconnect (and stop reconnecting)\n"
                  "  rekey [ike|child]   re-key every CHILD_SA (the default) or IKE SA now\n"
@@ -326,7 +328,16 @@ static void print_table(json_object *root)
                has(root, "virtual_ip6") ? str(root, "virtual_ip6") : "");
     json_object *sas = arr(root, "ike_sas");
     size_t n = sas ? json_object_array_length(sas) : 0;
-    printf("%zu IKE SA%s\n", n, n == 1 ? "" : "s");
+    if (flag(root, "summary")) {
+        json_object *counters = NULL, *ike = NULL;
+        if (json_object_object_get_ex(root, "counters", &counters))
+            json_object_object_get_ex(counters, "ike", &ike);
+        int64_t all = ike ? num(ike, "ike_sas") : 0, half = ike ? num(ike, "half_open") : 0;
+        printf("%" PRId64 " IKE SA%s, %" PRId64 " of them half-open\n", all, all == 1 ? "" : "s",
+               half);
+    } else {
+        printf("%zu IKE SA%s\n", n, n == 1 ? "" : "s");
+    }
     for (size_t i = 0; i < n; i++) {
         json_object *sa = json_object_array_get_idx(sas, i);
         printf("\nIKE SA %s  %s  %s\n", str(sa, "id"), str(sa, "state"),
@@ -386,11 +397,15 @@ int main(int argc, char **argv)
     const char *request;
     char request_buf[1024];
     if (strcmp(cmd, "status") == 0) {
-        if (i < argc && strcmp(argv[i], "--json") == 0) {
-            json = true;
-            i++;
-        }
         request = "status-json";
+        for (; i < argc && strncmp(argv[i], "--", 2) == 0; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                json = true;
+            else if (strcmp(argv[i], "--summary") == 0)
+                request = "status-summary";
+            else
+                break;
+        }
     } else if (strcmp(cmd, "up") == 0 || strcmp(cmd, "down") == 0 || strcmp(cmd, "reload") == 0) {
         request = cmd;
     } else if (strcmp(cmd, "metrics") == 0) {

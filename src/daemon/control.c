@@ -3,8 +3,11 @@
  * otherwise, util/fileperm.h): natsecctl sends one request line, natsecd
  * answers with one JSON object and closes.
  *
- *   status, status-json  the status (status.c); natsecctl draws its table
+ *   status, status-json  the status (status.c), streamed in parts
+ *                        (control_status.c); natsecctl draws its table
  *                        from the same JSON, so there is one source of truth
+ *   status-summary       the status without the list of IKE SAs (their
+ *                        numbers are in the counters): O(1) in their number
  *   up                   client: connect to the gateway
  *   down                 client: delete the IKE SA (and stop reconnecting)
  *   rekey-child          re-key every CHILD_SA now (natsecctl rekey)
@@ -38,6 +41,7 @@ static void conn_close(struct nsd_ctl_conn *c)
         return;
     ns_loop_remove(c->d->loop, c->fd);
     close(c->fd);
+    nsd_ctl_status_end(c);
     free(c->out);
     memset(c, 0, sizeof(*c));
 }
@@ -58,8 +62,8 @@ static json_object *answer_result(const char *msg)
 
 static json_object *handle(struct nsd *d, const char *req)
 {
-    if (strcmp(req, "status") == 0 || strcmp(req, "status-json") == 0)
-        return nsd_status_json(d);
+    if (strcmp(req, "status-summary") == 0)
+        return nsd_status_summary_json(d);
     if (strcmp(req, "log-level") == 0 || strncmp(req, "log-level ", 10) == 0) {
         if (req[9] == ' ') {
             int level = ns_log_level_parse(req + 10);
@@ -114,8 +118,9 @@ static json_object *handle(struct nsd *d, const char *req)
         NS_INFO("control: %s", msg);
         return answer_result(msg);
     }
-    return answer_error("unknown request (status, status-json, up, down, rekey-child, rekey-ike, "
-                        "version, log-level [LEVEL], disconnect WHAT, reload)");
+    return answer_error("unknown request (status, status-json, status-summary, up, down, "
+                        "rekey-child, rekey-ike, version, log-level [LEVEL], disconnect WHAT, "
+                        "reload)");
 }
 
 static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg);
@@ -128,7 +133,7 @@ static void conn_answer(struct nsd_ctl_conn *c, json_object *ans)
     if (c->out) {
         memcpy(c->out, s, len);
         c->out[len] = '\n';
-        c->out_len = len + 1;
+        c->out_len = c->out_cap = len + 1;
         c->out_off = 0;
     }
     json_object_put(ans);
@@ -152,6 +157,10 @@ static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                 break;
             c->out_off += (size_t)w;
         }
+        /* The next part of a status, if any; then back to the loop, which
+         * calls again once every other ready socket had its turn. */
+        if (c->out_off == c->out_len && c->streaming && nsd_ctl_status_next(c) == 0)
+            return;
         conn_close(c);
         return;
     }
@@ -177,6 +186,11 @@ static void conn_io(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     *nl = '\0';
     if (nl > c->in && nl[-1] == '\r')
         nl[-1] = '\0';
+    if (strcmp(c->in, "status") == 0 || strcmp(c->in, "status-json") == 0) {
+        if (nsd_ctl_status_start(c) != 0 || ns_loop_modify(c->d->loop, c->fd, EPOLLOUT) != 0)
+            conn_close(c);
+        return;
+    }
     conn_answer(c, handle(c->d, c->in));
 }
 

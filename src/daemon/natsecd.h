@@ -115,8 +115,15 @@ struct nsd_ctl_conn {
     int fd;
     char in[NSD_CTL_LINE];
     size_t in_len;
-    char *out; /* heap copy of the answer while it is being written */
-    size_t out_len, out_off;
+    char *out; /* heap copy of the answer, or of its next part, while it is being written */
+    size_t out_len, out_off, out_cap;
+    /* The status is streamed (control_status.c): the keys of the IKE SAs
+     * at the request, the next one to write, and the request's time. */
+    uint64_t *keys;
+    size_t n_keys, next_key;
+    uint64_t now_ms;
+    bool streaming; /* more parts of the status to come after out */
+    bool wrote_sa;  /* an IKE SA written already: the next one after a comma */
 };
 
 /* reconnect.c: a client's reconnection with back-off (X2). */
@@ -378,8 +385,25 @@ int nsd_seccomp_install(void);
 int nsd_control_start(struct nsd *d);
 void nsd_control_stop(struct nsd *d);
 
-/* status.c: the answer to "status-json" (a new reference). */
-json_object *nsd_status_json(struct nsd *d);
+/* status.c: the parts of the answer to "status" (new references): the
+ * head (who answers), one IKE SA, the tail (counters); and the summary
+ * (head and tail, without the IKE SAs: O(1) in their number). */
+json_object *nsd_status_head(struct nsd *d);
+json_object *nsd_status_sa_json(struct nsd *d, const struct ns_ike_sa_status *st, uint64_t now_ms);
+json_object *nsd_status_tail(struct nsd *d);
+json_object *nsd_status_summary_json(struct nsd *d);
+
+/* control_status.c: streams the status over control connection c in
+ * parts of at most NSD_CTL_STEP IKE SAs, the event loop serving IKE and
+ * ESP between them (100,000 SAs are some 150 MB of JSON).
+ * nsd_ctl_status_start takes the IKE SAs' keys and sets out to the head;
+ * nsd_ctl_status_next sets out to the next part, once out is written.
+ * 0, or -1 when out of memory. */
+#define NSD_CTL_STEP 64
+int nsd_ctl_status_start(struct nsd_ctl_conn *c);
+int nsd_ctl_status_next(struct nsd_ctl_conn *c);
+/* Frees what a stream holds (the keys). */
+void nsd_ctl_status_end(struct nsd_ctl_conn *c);
 
 /* disconnect.c: natsecctl disconnect WHAT (an IKE SA id, a peer identity,
  * or an outer address with or without port): deletes every IKE SA it

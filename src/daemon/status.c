@@ -3,7 +3,12 @@
  * global counters (IKE drops and events, ESP drops by reason, the daemon's
  * own demux and device counters). natsecctl prints it as is (--json) or as
  * a table. 64-bit identifiers and SPIs are hex strings: JSON numbers are
- * not exact beyond 2^53. */
+ * not exact beyond 2^53.
+ *
+ * The answer is built in parts so that control.c can stream it with the
+ * IKE thread serving between them: the head (who this is), one object per
+ * IKE SA, the tail (counters); the summary is head and tail only, O(1) in
+ * the number of SAs. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -108,12 +113,6 @@ static const char *integ_name(enum ns_integ_alg a)
     return "unknown";
 }
 
-struct walk {
-    struct nsd *d;
-    json_object *list;
-    uint64_t now_ms;
-};
-
 /* Seconds from now to a deadline (0 when due), or null when none. */
 static void add_in_s(json_object *o, const char *k, uint64_t now_ms, uint64_t when_ms)
 {
@@ -160,9 +159,8 @@ static json_object *child_json(struct nsd *d, uint64_t ike_id, const struct ns_i
     return o;
 }
 
-static void sa_json(void *arg, const struct ns_ike_sa_status *st)
+json_object *nsd_status_sa_json(struct nsd *d, const struct ns_ike_sa_status *st, uint64_t now_ms)
 {
-    struct walk *w = arg;
     json_object *o = json_object_new_object();
     add_hex(o, "id", st->id, 16);
     add_str(o, "state", st->state ? st->state : "?");
@@ -176,35 +174,35 @@ static void sa_json(void *arg, const struct ns_ike_sa_status *st)
     add_bool(o, "nat_remote", st->nat_remote);
     add_bool(o, "fragmentation", st->fragmentation);
     add_bool(o, "udp_encap", st->udp_encap);
-    add_str(o, "transport", nsd_tcp_carries(w->d, &st->remote) ? "tcp" : "udp");
+    add_str(o, "transport", nsd_tcp_carries(d, &st->remote) ? "tcp" : "udp");
     add_bool(o, "forced_encap", st->forced_encap);
     add_hex(o, "spi_i", st->spi_i, 16);
     add_hex(o, "spi_r", st->spi_r, 16);
     add_vip(o, "virtual_ip", &st->vip);
     add_vip(o, "virtual_ip6", &st->vip6);
     add_str(o, "proposal", st->ike_alg_str);
-    add_u64(o, "age_s", (w->now_ms - st->created_ms) / 1000);
-    add_u64(o, "established_s", st->established_ms ? (w->now_ms - st->established_ms) / 1000 : 0);
-    add_u64(o, "idle_s", st->last_rx_ms ? (w->now_ms - st->last_rx_ms) / 1000 : 0);
-    add_in_s(o, "rekey_in_s", w->now_ms, st->rekey_ms);
-    add_in_s(o, "expire_in_s", w->now_ms, st->expire_ms);
+    add_u64(o, "age_s", (now_ms - st->created_ms) / 1000);
+    add_u64(o, "established_s", st->established_ms ? (now_ms - st->established_ms) / 1000 : 0);
+    add_u64(o, "idle_s", st->last_rx_ms ? (now_ms - st->last_rx_ms) / 1000 : 0);
+    add_in_s(o, "rekey_in_s", now_ms, st->rekey_ms);
+    add_in_s(o, "expire_in_s", now_ms, st->expire_ms);
     add_u64(o, "rekeys", st->rekeys);
     /* MOBIKE (X4): on or off, and the address updates so far. */
     add_bool(o, "mobike", st->mobike);
     add_str(o, "mobike_state", st->mobike_state ? st->mobike_state : "?");
     add_u64(o, "address_updates", st->addr_updates);
-    json_object_object_add(o, "last_update_s_ago",
-                           st->last_update_ms ? json_object_new_int64((int64_t)(
-                                                    (w->now_ms - st->last_update_ms) / 1000))
-                                              : NULL);
-    json_object *ka = nsd_keepalive_json(w->d, st->id);
+    json_object_object_add(
+        o, "last_update_s_ago",
+        st->last_update_ms ? json_object_new_int64((int64_t)((now_ms - st->last_update_ms) / 1000))
+                           : NULL);
+    json_object *ka = nsd_keepalive_json(d, st->id);
     if (ka)
         json_object_object_add(o, "keepalive", ka);
     json_object *children = json_object_new_array();
     for (unsigned i = 0; i < st->n_child; i++)
-        json_object_array_add(children, child_json(w->d, st->id, &st->child[i], w->now_ms));
+        json_object_array_add(children, child_json(d, st->id, &st->child[i], now_ms));
     json_object_object_add(o, "children", children);
-    json_object_array_add(w->list, o);
+    return o;
 }
 
 static json_object *ike_counters(const struct ns_ike_counters *c)
@@ -297,9 +295,8 @@ static json_object *dataplane_counters(const struct nsd *d)
     return o;
 }
 
-json_object *nsd_status_json(struct nsd *d)
+json_object *nsd_status_head(struct nsd *d)
 {
-    uint64_t now = ns_loop_now_ms(d->loop);
     json_object *root = json_object_new_object();
     add_str(root, "role", d->conf.role == NS_CONF_GATEWAY ? "gateway" : "client");
     add_id(root, "local_id", &d->conf.local_id);
@@ -313,9 +310,12 @@ json_object *nsd_status_json(struct nsd *d)
         add_vip(root, "virtual_ip", d->client.up ? &d->client.vip : &none);
         add_vip(root, "virtual_ip6", d->client.up ? &d->client.vip6 : &none);
     }
-    struct walk w = {.d = d, .list = json_object_new_array(), .now_ms = now};
-    ns_ike_engine_foreach(d->engine, sa_json, &w);
-    json_object_object_add(root, "ike_sas", w.list);
+    return root;
+}
+
+json_object *nsd_status_tail(struct nsd *d)
+{
+    json_object *root = json_object_new_object();
     struct ns_ike_counters ic;
     ns_ike_engine_counters(d->engine, &ic);
     json_object *counters = json_object_new_object();
@@ -326,5 +326,20 @@ json_object *nsd_status_json(struct nsd *d)
     json_object_object_add(root, "tcp", nsd_tcp_status_json(d));
     if (d->radius)
         json_object_object_add(root, "radius", nsd_radius_status_json(d));
+    return root;
+}
+
+/* Moves every member of from into to, in order. */
+static void merge_into(json_object *to, json_object *from)
+{
+    json_object_object_foreach(from, k, v) json_object_object_add(to, k, json_object_get(v));
+    json_object_put(from);
+}
+
+json_object *nsd_status_summary_json(struct nsd *d)
+{
+    json_object *root = nsd_status_head(d);
+    add_bool(root, "summary", true);
+    merge_into(root, nsd_status_tail(d));
     return root;
 }

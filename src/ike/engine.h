@@ -388,6 +388,20 @@ struct ns_ike_sa_status {
 typedef void (*ns_ike_status_fn)(void *arg, const struct ns_ike_sa_status *st);
 /* Calls fn once per IKE SA (half-open ones included), in no set order. */
 void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, void *arg);
+/* A walk over the IKE SAs in steps, with other work between the steps
+ * (natsecd's status with 100,000 SAs must not hold the IKE thread for
+ * seconds): the keys of every IKE SA now (half-open ones included) into a
+ * heap array *keys the caller frees, their number in *n; 0, or -1 when out
+ * of memory. Then ns_ike_engine_sa_status on each key, at any later time,
+ * reports that SA if it is still there: a walk sees every SA that exists
+ * from its start to its turn exactly once, none created after the start,
+ * none deleted before its turn. */
+int ns_ike_engine_sa_refs(const struct ns_ike_engine *e, uint64_t **keys, size_t *n);
+/* Calls fn once with the status of the IKE SA of key (from
+ * ns_ike_engine_sa_refs) and returns true; false, without calling fn, when
+ * it is gone. O(1). */
+bool ns_ike_engine_sa_status(const struct ns_ike_engine *e, uint64_t key, ns_ike_status_fn fn,
+                             void *arg);
 
 struct ns_ike_counters {
     uint64_t dropped_malformed;   /* did not parse, bad SK, wrong sizes */

@@ -1,6 +1,7 @@
 /* What the engine tells the outside: status snapshots and counters for
  * natsecctl (X10), names of states, notifies and down reasons, and the log
  * line of an established IKE SA (tests grep it). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/proposal_parse.h"
@@ -167,6 +168,38 @@ void ns_ike_engine_foreach(const struct ns_ike_engine *e, ns_ike_status_fn fn, v
             fn(arg, &st);
         }
     }
+}
+
+int ns_ike_engine_sa_refs(const struct ns_ike_engine *e, uint64_t **keys, size_t *n)
+{
+    *keys = NULL;
+    *n = 0;
+    size_t cap = e->by_id.n, k = 0;
+    uint64_t *out = malloc((cap ? cap : 1) * sizeof(*out));
+    if (!out)
+        return -1;
+    for (size_t i = 0; i < e->by_id.nb; i++) {
+        for (const struct ns_hnode *h = e->by_id.b[i]; h && k < cap; h = h->next) {
+            const struct ns_ikesa *sa = NS_CONTAINER_OF(h, const struct ns_ikesa, by_id);
+            if (sa->state != NS_IKE_ST_DEAD)
+                out[k++] = sa->id;
+        }
+    }
+    *keys = out;
+    *n = k;
+    return 0;
+}
+
+bool ns_ike_engine_sa_status(const struct ns_ike_engine *e, uint64_t key, ns_ike_status_fn fn,
+                             void *arg)
+{
+    const struct ns_ikesa *sa = ns_eng_find_id(e, key);
+    if (!sa || sa->state == NS_IKE_ST_DEAD)
+        return false;
+    struct ns_ike_sa_status st;
+    sa_status(e, sa, &st);
+    fn(arg, &st);
+    return true;
 }
 
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out)

@@ -96,5 +96,10 @@ diff -q "$NATSEC_TMP/gw-view-hex.txt" "$NATSEC_TMP/client-view.txt" >/dev/null |
   diff "$NATSEC_TMP/gw-view-hex.txt" "$NATSEC_TMP/client-view.txt" | head -n 10 >&2
   fail "the gateway's identities, virtual IPs and SPIs differ from the clients'"
 }
+step "X10: the status streamed whole (above), and its summary counts the same without listing them"
+summary=$("$NSC_BIN" -s "$(nsd_sock gw)" status --summary --json)
+[ "$(jq '.counters.ike.ike_sas' <<<"$summary")" -eq "$TOTAL" ] || fail "summary: $(jq -c '.counters.ike' <<<"$summary")"
+[ "$(jq 'has("ike_sas")' <<<"$summary")" = false ] || fail "the summary lists the IKE SAs"
+[ "$(jq '.counters.ike.ike_sas' <<<"$gw_json")" -eq "$TOTAL" ] || fail "the full status' counters differ"
 nsd_alive gw
 step "PASS: $TOTAL clients behind $N_NATS NATs in $(($(date +%s) - T0)) s"

@@ -167,11 +167,11 @@ static unsigned live_spis(const struct ike_node *n)
 /* ---- configurations ---- */
 
 struct gw_opts {
-    const char *extra; /* more [natsecd] lines */
-    const char *pool;  /* default 10.99.0.0/24 */
-    bool no_default;   /* no [peer %default] */
-    const char *ike;   /* ike_proposals */
-    const char *dns;   /* default 192.0.2.53 */
+    const char *extra;         /* more [natsecd] lines */
+    const char *pool;          /* default 10.99.0.0/24 */
+    bool no_default;           /* no [peer %default] */
+    const char *ike;           /* ike_proposals */
+    const char *dns;           /* default 192.0.2.53 */
     const char *alice_subnets; /* default 192.0.2.0/24, 198.18.0.0/16 */
 };
 
@@ -805,6 +805,37 @@ static enum verdict dup_auth_request(const struct sent *s, unsigned nth)
     return s->node != 0 && !resp && s->exchange == NS_IKE_AUTH && nth == 0 ? DUP : PASS;
 }
 
+/* Copies first..first+count-1 of the client's captured IKE_SA_INIT
+ * request (N->sent[0]), each with SPIi 0xf1000000 | k from port 1024 + k:
+ * as many half-open SAs on the gateway, unless it refuses them. */
+static void init_copies(struct ike_node *gw, unsigned first, unsigned count)
+{
+    const struct sent *init = &N->sent[0];
+    uint8_t m[PKT_MAX];
+    struct ns_endpoint dst = test_ep(GW_ADDR, 500);
+    for (unsigned k = first; k < first + count; k++) {
+        memcpy(m, init->data, init->len);
+        ns_put_u32(m, 0xf1000000u | k);
+        struct ns_endpoint src = {.addr = test_addr("203.0.113.200"), .port = (uint16_t)(1024 + k)};
+        src.addr.a[3] = (uint8_t)(200 + k / 50000); /* ports run out at 64511 */
+        ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->net.now);
+    }
+}
+
+/* A gateway and a client whose IKE_SA_INIT request is captured (N->sent[0])
+ * for init_copies, every datagram sent from then on dropped. */
+static struct ike_node *gateway_with_captured_init(void)
+{
+    struct gw_opts go = {.extra = "half_open_max = 100000\ncookie_threshold = 100000"};
+    struct ike_node *gw = add_gateway(&go);
+    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
+    connect_client(cl);
+    assert_int_equal(N->n_sent, 1);
+    N->net.q.qh = N->net.q.qt; /* keep the captured request for copies */
+    N->mute = true;            /* the answers go to nobody */
+    return gw;
+}
+
 /* R12, R15: thousands of half-open SAs (copies of a real IKE_SA_INIT with
  * other SPIs from other ports) in the O(1) tables and the deadline heap; a
  * real client still connects among them, and they all expire. */
@@ -812,24 +843,13 @@ static void many_half_open_sas(void **state)
 {
     (void)state;
     enum { MANY = 10000 };
-    struct gw_opts go = {.extra = "half_open_max = 100000\ncookie_threshold = 100000"};
-    struct ike_node *gw = add_gateway(&go);
-    struct ike_node *cl = add_client("client", "203.0.113.20", -1, NULL);
-    connect_client(cl);
-    assert_int_equal(N->n_sent, 1);
-    N->net.q.qh = N->net.q.qt; /* keep the captured request for copies */
-    N->mute = true;    /* the answers go to nobody */
+    struct ike_node *gw = gateway_with_captured_init();
+    struct ike_node *cl = &N->node[1];
     const struct sent *init = &N->sent[0];
     uint8_t m[PKT_MAX];
     struct ns_endpoint dst = test_ep(GW_ADDR, 500);
     size_t heap_before = alloc_count_live();
-    for (unsigned i = 0; i < MANY; i++) {
-        memcpy(m, init->data, init->len);
-        ns_put_u32(m, 0xf1000000u | i);
-        struct ns_endpoint src = {.addr = test_addr("203.0.113.200"), .port = (uint16_t)(1024 + i)};
-        src.addr.a[3] = (uint8_t)(200 + i / 50000); /* ports run out at 64511 */
-        ns_ike_engine_input(gw->e, &dst, &src, m, init->len, N->net.now);
-    }
+    init_copies(gw, 0, MANY);
     struct ns_ike_counters c = counters(gw);
     assert_int_equal(c.half_open, MANY);
     assert_int_equal(c.ike_sas, MANY);
@@ -856,6 +876,77 @@ static void many_half_open_sas(void **state)
     c = counters(gw);
     assert_int_equal(c.half_open, 0);
     assert_int_equal(c.ike_sas, 1);
+}
+
+/* What a walk in steps reported: how often each copy's SPIi was seen. */
+struct walk_seen {
+    unsigned *times; /* by copy number */
+    unsigned n_copies, other;
+};
+
+static void walk_seen_sa(void *arg, const struct ns_ike_sa_status *st)
+{
+    struct walk_seen *w = arg;
+    uint64_t k = (st->spi_i >> 32) & 0xffffffu; /* init_copies wrote SPIi's first 4 bytes */
+    if ((st->spi_i >> 56) == 0xf1u && k < w->n_copies)
+        w->times[k]++;
+    else
+        w->other++;
+}
+
+/* R12, X10: natsecd's status at 100,000 SAs walks them in steps, the IKE
+ * thread serving between the steps (ns_ike_engine_sa_refs). Between the
+ * steps here the gateway takes new half-open SAs (growing its tables past
+ * a doubling) and expires the oldest ones: the walk reports every SA that
+ * lived from its start to its turn exactly once, none of those that
+ * expired before their turn after they did, none created after the start,
+ * and the gateway answers the new requests while the walk is under way. */
+static void status_walk_in_steps(void **state)
+{
+    (void)state;
+    enum { OLD = 1500, YOUNG = 1500, NEW = 1200, STEP = 64 };
+    struct ike_node *gw = gateway_with_captured_init();
+    init_copies(gw, 0, OLD);
+    run_for(20000);
+    init_copies(gw, OLD, YOUNG); /* half-open SAs live 30 s: these 20 s longer */
+    assert_int_equal(counters(gw).ike_sas, OLD + YOUNG);
+
+    uint64_t *refs;
+    size_t n;
+    assert_int_equal(ns_ike_engine_sa_refs(gw->e, &refs, &n), 0);
+    assert_int_equal(n, OLD + YOUNG);
+    unsigned times[OLD + YOUNG + NEW] = {0};
+    struct walk_seen w = {.times = times, .n_copies = OLD + YOUNG + NEW};
+    size_t half = n / 2;
+    unsigned gone = 0, old_before = 0;
+    for (size_t i = 0; i < n; i += STEP) {
+        if (i >= half && i < half + STEP) {
+            /* Between two steps: new requests answered, the old SAs expire. */
+            for (unsigned k = 0; k < OLD; k++)
+                old_before += times[k];
+            init_copies(gw, OLD + YOUNG, NEW);
+            assert_int_equal(counters(gw).ike_sas, OLD + YOUNG + NEW);
+            run_for(10001); /* 30 s since the old ones came */
+            assert_int_equal(counters(gw).ike_sas, YOUNG + NEW);
+        }
+        for (size_t j = i; j < i + STEP && j < n; j++)
+            gone += !ns_ike_engine_sa_status(gw->e, refs[j], walk_seen_sa, &w);
+    }
+    free(refs);
+    unsigned old_seen = 0;
+    for (unsigned k = 0; k < OLD + YOUNG + NEW; k++) {
+        assert_true(times[k] <= 1);
+        if (k < OLD)
+            old_seen += times[k];
+        else if (k < OLD + YOUNG)
+            assert_int_equal(times[k], 1); /* lived throughout: seen once */
+        else
+            assert_int_equal(times[k], 0); /* created after the start */
+    }
+    assert_int_equal(w.other, 0);
+    assert_int_equal(old_seen, old_before); /* none after they expired */
+    assert_true(old_before > 0 && old_before < OLD);
+    assert_int_equal(gone, OLD - old_before);
 }
 
 /* Lost packets: the client retransmits; the gateway resends its cached
@@ -1535,6 +1626,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cookies_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(many_half_open_sas, setup, teardown),
+        cmocka_unit_test_setup_teardown(status_walk_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(retransmission_and_response_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(lost_init_response, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicated_request, setup, teardown),

@@ -173,6 +173,12 @@ nsd_json() {
   "$NSC_BIN" -s "$(nsd_sock "$1")" status --json
 }
 
+# The status of NAME without the list of IKE SAs (counters only, answered at
+# once with any number of them): nsd_summary NAME.
+nsd_summary() {
+  "$NSC_BIN" -s "$(nsd_sock "$1")" status --summary --json
+}
+
 # jq -r FILTER over the status of NAME: nsd_q NAME FILTER.
 nsd_q() {
   nsd_json "$1" | jq -r "$2"
