@@ -45,6 +45,8 @@
 /* The same for pool6 (ike/pool6.h). */
 #define NS_POOL6_MIN_PREFIX 48  /* shorter prefixes are a site's, not a pool's */
 #define NS_POOL6_MAX_PREFIX 126 /* a /126: one client address */
+/* The shortest prefix a client may ask for (vip6_prefix). */
+#define NS_CONF_VIP6_PREFIX_MIN 48
 
 /* An identity as it goes into an IDi/IDr payload: type and data exactly as
  * on the wire (4 or 16 address bytes for IP types, DER for a DN). */
@@ -139,6 +141,9 @@ struct ns_conf_peer {
     struct ns_ts subnets[NS_CONF_MAX_SUBNETS];
     unsigned n_subnets;
     enum ns_esp_mode mode;  /* default NS_ESP_TUNNEL */
+    /* Client: ask for an IPv6 prefix of this length rather than an
+     * address (vip6_prefix, RFC 7296 3.15.1); 0: an address. */
+    unsigned vip6_prefix;
     enum ns_conf_auth auth; /* default psk */
     /* Client with auth = eap-mschapv2: the user name it logs in with and
      * the NT hash of its password (eap_user, eap_password). */

@@ -30,6 +30,7 @@ enum ns_conf_p_peer_key {
     NS_CONF_P_AUTH,
     NS_CONF_P_EAP_USER,
     NS_CONF_P_EAP_PASSWORD,
+    NS_CONF_P_VIP6_PREFIX,
     NS_CONF_P_PEER_KEYS
 };
 

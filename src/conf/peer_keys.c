@@ -13,7 +13,8 @@
 #define MIN_PSK_LEN 16 /* shorter keys get a warning */
 
 static const char *const peer_keys[NS_CONF_P_PEER_KEYS] = {
-    "psk", "subnets", "mode", "ike_proposals", "esp_proposals", "auth", "eap_user", "eap_password"};
+    "psk",  "subnets",  "mode",         "ike_proposals", "esp_proposals",
+    "auth", "eap_user", "eap_password", "vip6_prefix"};
 
 static int set_psk(struct ns_conf_parser *p, struct ns_conf_peer *peer, const char *v, char *err,
                    size_t errlen)
@@ -94,6 +95,13 @@ static int set_peer_key(struct ns_conf_parser *p, struct ns_conf_peer *peer,
         return 0;
     case NS_CONF_P_EAP_PASSWORD:
         return ns_conf_p_nt_hash(v, peer->eap_nt_hash, err, errlen);
+    case NS_CONF_P_VIP6_PREFIX: {
+        uint64_t len;
+        if (ns_conf_value_uint(v, NS_CONF_VIP6_PREFIX_MIN, 127, &len, err, errlen) != 0)
+            return -1;
+        peer->vip6_prefix = (unsigned)len;
+        return 0;
+    }
     default:
         return -1;
     }

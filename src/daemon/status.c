@@ -180,6 +180,9 @@ json_object *nsd_status_sa_json(struct nsd *d, const struct ns_ike_sa_status *st
     add_hex(o, "spi_r", st->spi_r, 16);
     add_vip(o, "virtual_ip", &st->vip);
     add_vip(o, "virtual_ip6", &st->vip6);
+    /* A prefix delegated from pool6 (X8): virtual_ip6 is its first address. */
+    if (st->vip6.family && st->vip6_len < 128)
+        add_u64(o, "virtual_ip6_prefix_len", st->vip6_len);
     add_str(o, "proposal", st->ike_alg_str);
     add_u64(o, "age_s", (now_ms - st->created_ms) / 1000);
     add_u64(o, "established_s", st->established_ms ? (now_ms - st->established_ms) / 1000 : 0);

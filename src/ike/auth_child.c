@@ -36,6 +36,8 @@ static bool has_notify(const struct ns_ike_payloads *pl, uint16_t type)
  * asks for an IPv6 virtual IP too (X8). */
 static bool peer_wants_ipv6(const struct ns_conf_peer *p)
 {
+    if (p->vip6_prefix)
+        return true;
     for (unsigned i = 0; i < p->n_subnets; i++)
         if (p->subnets[i].lo.family == AF_INET6)
             return true;
@@ -104,14 +106,19 @@ int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa
     return 0;
 }
 
-/* INTERNAL_IP6_ADDRESS: the address and a prefix length (RFC 7296 3.15.1). */
-#define CP_IP6_ADDR_LEN 17
+#define CP_IP6_ADDR_LEN NS_IKE_CP_IP6_ADDR_LEN
+
+unsigned ns_eng_auth_child_want6(const struct ns_ikesa *sa)
+{
+    return sa->peer->vip6_prefix ? sa->peer->vip6_prefix : 128;
+}
 
 /* The CP request: an IPv4 address (the one we had, when we had one: the
  * gateway gives it back if it is free and ours, RFC 7296 3.15.1) and DNS;
- * with want_ipv6 an IPv6 address (a /128) and IPv6 DNS too (X8). */
+ * with want6 an IPv6 address (a /128) or prefix and IPv6 DNS too (X8). */
 void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint,
-                                      const struct ns_addr *hint6, bool want_ipv6)
+                                      const struct ns_addr *hint6, unsigned hint6_len,
+                                      unsigned want6)
 {
     struct ns_ike_cp cp;
     uint8_t addr[4], addr6[CP_IP6_ADDR_LEN];
@@ -125,12 +132,16 @@ void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_
     }
     cp.attr[1].type = NS_CP_INTERNAL_IP4_DNS;
     cp.n = 2;
-    if (want_ipv6) {
+    if (want6) {
         struct ns_ike_cp_attr *a = &cp.attr[cp.n++];
         a->type = NS_CP_INTERNAL_IP6_ADDRESS;
-        if (hint6 && hint6->family == AF_INET6) {
+        memset(addr6, 0, sizeof(addr6));
+        if (hint6 && hint6->family == AF_INET6 && hint6_len == want6)
             memcpy(addr6, hint6->a, 16);
-            addr6[16] = 128;
+        addr6[16] = (uint8_t)want6;
+        /* An address without a hint is an empty value, as others send it;
+         * a prefix always carries its length (::/len: any). */
+        if (want6 < 128 || (hint6 && hint6->family == AF_INET6 && hint6_len == want6)) {
             a->data = addr6;
             a->len = CP_IP6_ADDR_LEN;
         }
@@ -162,11 +173,14 @@ static void client_cp_attr(struct ns_ikesa *sa, const struct ns_ike_cp_attr *a)
     } else {
         return;
     }
-    if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family)
+    if (a->type == NS_CP_INTERNAL_IP4_ADDRESS && !sa->vip.family) {
         sa->vip = addr;
-    else if (a->type == NS_CP_INTERNAL_IP6_ADDRESS && !sa->vip6.family)
+    } else if (a->type == NS_CP_INTERNAL_IP6_ADDRESS && !sa->vip6.family) {
+        /* A prefix only when we asked for one: a gateway that gives an
+         * address may still send a shorter length (strongSwan: /64). */
         sa->vip6 = addr;
-    else if ((a->type == NS_CP_INTERNAL_IP4_DNS || a->type == NS_CP_INTERNAL_IP6_DNS) &&
+        sa->vip6_len = sa->peer->vip6_prefix ? (uint8_t)ns_ike_cp_ip6_prefix_len(a->data) : 128;
+    } else if ((a->type == NS_CP_INTERNAL_IP4_DNS || a->type == NS_CP_INTERNAL_IP6_DNS) &&
              sa->n_dns < NS_CONF_MAX_DNS)
         sa->dns[sa->n_dns++] = addr;
 }
@@ -225,7 +239,8 @@ const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *s
         memcpy(tsr->ts, tt.tsr, tt.n_tsr * sizeof(struct ns_ts));
         tsr->n = tt.n_tsr;
     }
-    if (!sa->prop || !ns_ts_check_narrowed(sa->prop->tsi, sa->prop->n_tsi, tsi->ts, tsi->n, &sa->vip) ||
+    if (!sa->prop ||
+        !ns_ts_check_narrowed(sa->prop->tsi, sa->prop->n_tsi, tsi->ts, tsi->n, &sa->vip) ||
         !ns_ts_check_narrowed(sa->prop->tsr, sa->prop->n_tsr, tsr->ts, tsr->n, NULL))
         return "the gateway's traffic selectors are not within what we asked";
     struct ns_child_params cp = {
@@ -267,6 +282,30 @@ static uint16_t gw_framed_vip(struct ns_ike_engine *e, struct ns_ikesa *sa)
     return 0;
 }
 
+/* The client's IPv6 virtual IP: an address, or a prefix when it asked for
+ * one of length len6 < 128 and pool6 delegates (else an address: the
+ * reply says which). 0, or -1 when pool6 has no room. */
+static int gw_assign_vip6(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                          const struct ns_addr *prefer6, unsigned len6, uint64_t owner)
+{
+    unsigned len = len6 < 128 ? ns_pool6_prefix_len(e->pool6, len6) : 0;
+    if (len) {
+        if (ns_pool6_alloc_prefix(e->pool6, len, prefer6, owner, &sa->vip6) == 0) {
+            sa->vip6_len = (uint8_t)len;
+            return 0;
+        }
+        NS_WARN("ike: IKE SA %016llx: pool6 has no free /%u prefix left",
+                (unsigned long long)sa->id, len);
+        return -1;
+    }
+    sa->vip6_len = 128;
+    if (ns_pool6_alloc(e->pool6, prefer6, owner, &sa->vip6) == 0)
+        return 0;
+    NS_WARN("ike: IKE SA %016llx: the IPv6 virtual IP pool (pool6) is exhausted",
+            (unsigned long long)sa->id);
+    return -1;
+}
+
 /* A virtual IP for the client (R6); 0 or an error notify. */
 static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
                               const struct ns_ike_payloads *in, struct ns_auth_gw_child *gc)
@@ -275,6 +314,7 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
     struct ns_ike_cp cp;
     struct ns_addr prefer, prefer6;
     bool asked = false, asked6 = false;
+    unsigned len6 = 128;
     memset(&prefer, 0, sizeof(prefer));
     memset(&prefer6, 0, sizeof(prefer6));
     if (!p || ns_ike_parse_cp(p, &cp) != NS_IKE_OK || cp.type != NS_CFG_REQUEST)
@@ -290,6 +330,7 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
             if (a->len == CP_IP6_ADDR_LEN) {
                 prefer6.family = AF_INET6;
                 memcpy(prefer6.a, a->data, 16);
+                len6 = ns_ike_cp_ip6_prefix_len(a->data);
             }
         }
         gc->dns_asked |= a->type == NS_CP_INTERNAL_IP4_DNS;
@@ -302,11 +343,8 @@ static uint16_t gw_assign_vip(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (!asked && !asked6)
         return NS_N_FAILED_CP_REQUIRED;
     uint64_t owner = ns_eng_vip_owner(e, &sa->remote_id);
-    if (asked6 && ns_pool6_alloc(e->pool6, &prefer6, owner, &sa->vip6) != 0) {
-        NS_WARN("ike: IKE SA %016llx: the IPv6 virtual IP pool (pool6) is exhausted",
-                (unsigned long long)sa->id);
+    if (asked6 && gw_assign_vip6(e, sa, &prefer6, len6, owner) != 0)
         return NS_N_INTERNAL_ADDRESS_FAILURE;
-    }
     if (!asked)
         return 0;
     if (sa->eap && sa->eap->have_framed_ip)
@@ -358,9 +396,9 @@ static uint16_t gw_select(struct ns_ikesa *sa, const struct ns_ike_payloads *in,
         return NS_N_TS_UNACCEPTABLE;
     /* No subnets configured means this identity may reach nothing: never
      * an implicit any-to-any (R9). */
-    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, &sa->vip6, peer->subnets,
-                             peer->n_subnets, gc->tsi, &gc->n_tsi, gc->tsr, &gc->n_tsr,
-                             NS_SA_MAX_TS) != NS_TS_OK)
+    if (ns_ts_narrow_gateway(tsi.ts, tsi.n, tsr.ts, tsr.n, &sa->vip, &sa->vip6, sa->vip6_len,
+                             peer->subnets, peer->n_subnets, gc->tsi, &gc->n_tsi, gc->tsr,
+                             &gc->n_tsr, NS_SA_MAX_TS) != NS_TS_OK)
         return NS_N_TS_UNACCEPTABLE;
     return 0;
 }
@@ -461,7 +499,7 @@ void ns_eng_auth_child_add_cp_reply(struct ns_ike_engine *e, struct ns_ike_build
     }
     if (sa->vip6.family) {
         memcpy(addr6, sa->vip6.a, 16);
-        addr6[16] = 128; /* each client one address */
+        addr6[16] = sa->vip6_len; /* 128, or the delegated prefix's */
         cp.attr[cp.n++] =
             (struct ns_ike_cp_attr){NS_CP_INTERNAL_IP6_ADDRESS, addr6, CP_IP6_ADDR_LEN};
     }
@@ -476,8 +514,8 @@ void ns_eng_auth_child_add_cp_reply(struct ns_ike_engine *e, struct ns_ike_build
     }
     for (unsigned i = 0; gc->domains_asked && i < e->conf->n_dns_domains; i++) {
         const char *dom = e->conf->dns_domains[i];
-        cp.attr[cp.n++] = (struct ns_ike_cp_attr){NS_CP_INTERNAL_DNS_DOMAIN,
-                                                  (const uint8_t *)dom, strlen(dom)};
+        cp.attr[cp.n++] =
+            (struct ns_ike_cp_attr){NS_CP_INTERNAL_DNS_DOMAIN, (const uint8_t *)dom, strlen(dom)};
     }
     ns_ike_add_cp(b, &cp);
 }

@@ -17,10 +17,16 @@
  * any address of IPv4, and of IPv6 when a subnet is IPv6 (X8), to the
  * configured subnets. -1: no memory. */
 int ns_eng_auth_child_propose(const struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* What IPv6 the client asks for: 128 an address, shorter a prefix of
+ * that length (its [peer] section's vip6_prefix). */
+unsigned ns_eng_auth_child_want6(const struct ns_ikesa *sa);
 /* Appends the CP request: an IPv4 address (hint, when it is one) and DNS;
- * with want_ipv6 an IPv6 address (hint6, when it is one) and IPv6 DNS. */
+ * with want6 (0: none, as ns_eng_auth_child_want6) an IPv6 address or
+ * prefix (hint6 of length hint6_len, when it is one of that length) and
+ * IPv6 DNS. */
 void ns_eng_auth_child_add_cp_request(struct ns_ike_builder *b, const struct ns_addr *hint,
-                                      const struct ns_addr *hint6, bool want_ipv6);
+                                      const struct ns_addr *hint6, unsigned hint6_len,
+                                      unsigned want6);
 /* Checks the gateway's CHILD_SA answer in and installs the CHILD_SA (its
  * selectors into *tsi and *tsr). NULL, or the reason it is not acceptable. */
 const char *ns_eng_auth_child_accept(struct ns_ike_engine *e, struct ns_ikesa *sa,

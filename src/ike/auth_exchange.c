@@ -196,7 +196,8 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
         ns_eng_auth_child_add_cp_request(&b, &e->client_vip_hint, &e->client_vip6_hint,
-                                         sa->prop->n_tsi > 1);
+                                         e->client_vip6_hint_len,
+                                         sa->prop->n_tsi > 1 ? ns_eng_auth_child_want6(sa) : 0);
     ns_eng_mobike_auth_add(e, sa, &b);
     ns_ike_add_sa(&b, &offer);
     ns_ike_add_ts(&b, NS_PL_TSI, sa->prop->tsi, sa->prop->n_tsi);
@@ -326,12 +327,18 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     if (sa->vip.family)
         e->client_vip_hint = sa->vip;
-    if (sa->vip6.family)
+    if (sa->vip6.family) {
         e->client_vip6_hint = sa->vip6;
+        e->client_vip6_hint_len = sa->vip6_len;
+    }
     ns_eng_mobike_auth_seen(e, sa, in, sa->want_transport);
+    /* With a delegated prefix the TUN device takes its second address:
+     * its first is the subnet-router anycast address (RFC 4291 2.6.1). */
+    struct ns_addr own6 = sa->vip6;
+    if (own6.family && sa->vip6_len < 128)
+        own6.a[15] |= 1;
     if (e->ops.client_up)
-        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, &sa->vip6, tsr.ts, tsr.n, sa->dns,
-                         sa->n_dns);
+        e->ops.client_up(e->ops.ctx, sa->id, &sa->vip, &own6, tsr.ts, tsr.n, sa->dns, sa->n_dns);
 }
 
 /* ================= responder (gateway) ================= */

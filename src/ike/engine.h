@@ -363,6 +363,8 @@ struct ns_ike_sa_status {
     bool forced_encap;
     struct ns_addr vip;  /* the virtual IP (assigned or received); family 0 = none */
     struct ns_addr vip6; /* the IPv6 one (X8); family 0 = none */
+    /* 128, or a delegated prefix's length (vip6 its first address). */
+    unsigned vip6_len;
     const char *dns_domains; /* client: split DNS domains received, space-separated, or "" */
     struct ns_proposal ike_alg;
     char ike_alg_str[NS_IKE_ALG_STRLEN];

@@ -262,6 +262,9 @@ struct ns_ikesa {
     struct ns_addr vip; /* gateway: taken from the pool (given back by
                            ns_eng_vip_release); client: received */
     struct ns_addr vip6; /* the same from pool6 (X8); family 0 = none */
+    /* 128: vip6 is an address; shorter: a delegated prefix (RFC 7296
+     * 3.15.1), vip6 its first address. */
+    uint8_t vip6_len;
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
     char dns_domains[NS_CP_DOMAINS_MAX]; /* client: INTERNAL_DNS_DOMAIN, space-separated */
@@ -348,6 +351,8 @@ struct ns_ike_engine {
      * reconnects (family 0: none; the gateway decides, R6). */
     struct ns_addr client_vip_hint;
     struct ns_addr client_vip6_hint; /* the same for the IPv6 virtual IP */
+    /* Its prefix length (128: an address). */
+    uint8_t client_vip6_hint_len;
 
     uint64_t child_seq; /* CHILD_SAs installed so far (ns_ike_child.install_seq) */
 

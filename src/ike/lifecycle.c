@@ -191,6 +191,7 @@ void ns_eng_ike_move(struct ns_ike_engine *e, struct ns_ikesa *old, struct ns_ik
     old->n_del = 0;
     fresh->vip = old->vip;
     fresh->vip6 = old->vip6;
+    fresh->vip6_len = old->vip6_len;
     memset(&old->vip, 0, sizeof(old->vip)); /* the new one holds them now */
     memset(&old->vip6, 0, sizeof(old->vip6));
     memcpy(fresh->dns, old->dns, sizeof(old->dns));

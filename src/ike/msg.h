@@ -206,6 +206,15 @@ int ns_ike_parse_id(const struct ns_ike_payload *p, struct ns_ike_id *out);
 int ns_ike_parse_auth(const struct ns_ike_payload *p, struct ns_ike_auth *out);
 int ns_ike_parse_ts(const struct ns_ike_payload *p, struct ns_ike_ts_list *out);
 int ns_ike_parse_cp(const struct ns_ike_payload *p, struct ns_ike_cp *out);
+/* INTERNAL_IP6_ADDRESS: an address and a prefix length (RFC 7296 3.15.1). */
+#define NS_IKE_CP_IP6_ADDR_LEN 17
+/* The prefix length an INTERNAL_IP6_ADDRESS value (NS_IKE_CP_IP6_ADDR_LEN
+ * bytes) names a prefix of, or 128 for an address. A prefix is a length
+ * below 128 with every address bit after it zero: ::/64 asks for any /64,
+ * 2001:db8:0:8000::/64 for that one again. An address with a shorter
+ * length is an address: strongSwan sends every address it asks for and
+ * gives as address/64. */
+unsigned ns_ike_cp_ip6_prefix_len(const uint8_t *v);
 int ns_ike_parse_delete(const struct ns_ike_payload *p, struct ns_ike_delete *out);
 int ns_ike_parse_cert(const struct ns_ike_payload *p, struct ns_ike_cert *out);
 

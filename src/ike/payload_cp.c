@@ -31,3 +31,14 @@ int ns_ike_parse_cp(const struct ns_ike_payload *p, struct ns_ike_cp *out)
     }
     return NS_IKE_OK;
 }
+
+unsigned ns_ike_cp_ip6_prefix_len(const uint8_t *v)
+{
+    unsigned len = v[16];
+    if (len == 0 || len >= 128)
+        return 128;
+    for (unsigned bit = len; bit < 128; bit++)
+        if (v[bit / 8] & (0x80u >> (bit % 8)))
+            return 128;
+    return len;
+}

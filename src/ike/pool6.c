@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ike/pool.h"
+#include "ike/pool6_deleg.h"
 
 #define HOST_BITS_MAX 20 /* the IPv4 pool's largest: a /12 */
 
@@ -13,6 +14,7 @@ struct ns_pool6 {
     struct ns_pool *v4;
     struct ns_addr prefix; /* host bits cleared */
     unsigned host_bits;    /* h */
+    struct ns_pool6_deleg *deleg; /* NULL: the pool is too long to delegate */
 };
 
 struct ns_pool6 *ns_pool6_new(const struct ns_addr *prefix, unsigned prefix_len)
@@ -35,6 +37,11 @@ struct ns_pool6 *ns_pool6_new(const struct ns_addr *prefix, unsigned prefix_len)
         free(p);
         return NULL;
     }
+    if (prefix_len <= NS_POOL6_DELEG_MAX_POOL &&
+        !(p->deleg = ns_pool6_deleg_new(prefix, prefix_len))) {
+        ns_pool6_free(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -43,6 +50,7 @@ void ns_pool6_free(struct ns_pool6 *p)
     if (!p)
         return;
     ns_pool_free(p->v4);
+    ns_pool6_deleg_free(p->deleg);
     free(p);
 }
 
@@ -95,14 +103,34 @@ int ns_pool6_alloc(struct ns_pool6 *p, const struct ns_addr *prefer, uint64_t ow
     return 0;
 }
 
+uint32_t ns_pool6_prefixes_in_use(const struct ns_pool6 *p)
+{
+    return p->deleg ? ns_pool6_deleg_in_use(p->deleg) : 0;
+}
+
+unsigned ns_pool6_prefix_len(const struct ns_pool6 *p, unsigned asked)
+{
+    return p->deleg ? ns_pool6_deleg_len(p->deleg, asked) : 0;
+}
+
+int ns_pool6_alloc_prefix(struct ns_pool6 *p, unsigned len, const struct ns_addr *prefer,
+                          uint64_t owner, struct ns_addr *out)
+{
+    return p->deleg ? ns_pool6_deleg_alloc(p->deleg, len, prefer, owner, out) : -1;
+}
+
 int ns_pool6_release(struct ns_pool6 *p, const struct ns_addr *a)
 {
     struct ns_addr v4;
-    return to_index(p, a, &v4) ? ns_pool_release(p->v4, &v4) : -1;
+    if (to_index(p, a, &v4))
+        return ns_pool_release(p->v4, &v4);
+    return p->deleg ? ns_pool6_deleg_release(p->deleg, a) : -1;
 }
 
 bool ns_pool6_is_allocated(const struct ns_pool6 *p, const struct ns_addr *a)
 {
     struct ns_addr v4;
-    return to_index(p, a, &v4) && ns_pool_is_allocated(p->v4, &v4);
+    if (to_index(p, a, &v4))
+        return ns_pool_is_allocated(p->v4, &v4);
+    return p->deleg && ns_pool6_deleg_covers(p->deleg, a);
 }

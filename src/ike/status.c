@@ -1,6 +1,7 @@
 /* What the engine tells the outside: status snapshots and counters for
  * natsecctl (X10), names of states, notifies and down reasons, and the log
  * line of an established IKE SA (tests grep it). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,10 +75,12 @@ void ns_eng_log_established(const struct ns_ike_engine *e, const struct ns_ikesa
 {
     char li[NS_CONF_ID_STRLEN], ri[NS_CONF_ID_STRLEN];
     char le[NS_ENDPOINT_STRLEN], re[NS_ENDPOINT_STRLEN], vip[NS_ADDR_STRLEN],
-        vip6[NS_ADDR_STRLEN + 2];
+        vip6[NS_ADDR_STRLEN + 8];
     if (sa->vip6.family) {
         vip6[0] = ' ';
         ns_addr_str(&sa->vip6, vip6 + 1);
+        if (sa->vip6_len < 128)
+            snprintf(vip6 + strlen(vip6), sizeof(vip6) - strlen(vip6), "/%u", sa->vip6_len);
     } else {
         vip6[0] = 0;
     }
@@ -132,6 +135,7 @@ static void sa_status(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     st->forced_encap = e->conf->force_encap;
     st->vip = sa->vip;
     st->vip6 = sa->vip6;
+    st->vip6_len = sa->vip6_len;
     st->dns_domains = sa->dns_domains;
     st->ike_alg = sa->ike_alg;
     if (sa->ike_alg.protocol)

@@ -52,20 +52,23 @@ unsigned ns_ts_narrow_list(const struct ns_ts *offered, unsigned n_offered,
     return n;
 }
 
-/* Appends to out the client's selectors narrowed to vip: exactly its
- * virtual IP, whatever it asked for (any, or a placeholder), keeping its
- * protocol/port limits. A selector that does not contain the vip (its
- * pre-NAT private address, say) gives nothing. */
+/* Appends to out the client's selectors narrowed to vip/len: exactly its
+ * virtual IP or delegated prefix, whatever it asked for (any, or a
+ * placeholder), keeping its protocol/port limits. A selector that does not
+ * meet it (its pre-NAT private address, say) gives nothing. */
 static unsigned narrow_to_vip(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_addr *vip,
-                              struct ns_ts *out, unsigned n, unsigned max)
+                              unsigned len, struct ns_ts *out, unsigned n, unsigned max)
 {
     struct ns_ts vip_ts;
     ns_ts_from_addr(&vip_ts, vip);
+    for (unsigned bit = len; bit < 8 * ns_addr_len(vip); bit++)
+        vip_ts.hi.a[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
     for (unsigned i = 0; i < n_tsi; i++) {
         struct ns_ts t;
         if (ns_ts_is_placeholder(&tsi[i]) && tsi[i].lo.family == vip->family) {
             t = tsi[i];
-            t.lo = t.hi = *vip;
+            t.lo = vip_ts.lo;
+            t.hi = vip_ts.hi;
         } else if (!ns_ts_intersect(&tsi[i], &vip_ts, &t)) {
             continue;
         }
@@ -76,9 +79,9 @@ static unsigned narrow_to_vip(const struct ns_ts *tsi, unsigned n_tsi, const str
 
 int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_ts *tsr,
                          unsigned n_tsr, const struct ns_addr *vip, const struct ns_addr *vip6,
-                         const struct ns_ts *allowed, unsigned n_allowed, struct ns_ts *out_tsi,
-                         unsigned *n_out_tsi, struct ns_ts *out_tsr, unsigned *n_out_tsr,
-                         unsigned max)
+                         unsigned vip6_len, const struct ns_ts *allowed, unsigned n_allowed,
+                         struct ns_ts *out_tsi, unsigned *n_out_tsi, struct ns_ts *out_tsr,
+                         unsigned *n_out_tsr, unsigned max)
 {
     *n_out_tsi = 0;
     *n_out_tsr = 0;
@@ -86,9 +89,9 @@ int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct n
     if (!have4 && !have6)
         return NS_TS_UNACCEPTABLE;
 
-    unsigned ni = have4 ? narrow_to_vip(tsi, n_tsi, vip, out_tsi, 0, max) : 0;
+    unsigned ni = have4 ? narrow_to_vip(tsi, n_tsi, vip, 32, out_tsi, 0, max) : 0;
     if (have6)
-        ni = narrow_to_vip(tsi, n_tsi, vip6, out_tsi, ni, max);
+        ni = narrow_to_vip(tsi, n_tsi, vip6, vip6_len ? vip6_len : 128, out_tsi, ni, max);
 
     /* TSr: only what both the client asked for and its identity may reach,
      * and only of a family TSi kept: the SA could not carry the rest. */

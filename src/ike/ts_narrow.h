@@ -43,18 +43,19 @@ unsigned ns_ts_narrow_list(const struct ns_ts *offered, unsigned n_offered,
 /* Gateway (responder) narrowing for one client.
  *   tsi/n_tsi, tsr/n_tsr: the client's proposal (its side, our side).
  *   vip, vip6: the virtual IPs assigned to the client (from the pools;
- *     NULL or family 0: none, but not both).
+ *     NULL or family 0: none, but not both); vip6_len: 128, or shorter
+ *     when vip6 is the first address of a prefix delegated to it.
  *   allowed/n_allowed: the subnets this identity may reach.
- * Writes the narrowed TSi (each vip, once per protocol/port restriction
+ * Writes the narrowed TSi (each vip or the prefix, once per protocol/port restriction
  * the client gave in its family) and TSr (of the families TSi kept: both
  * in one CHILD_SA when the client has both virtual IPs, X8), at most max
  * each. Returns NS_TS_OK, or NS_TS_UNACCEPTABLE when either side ends up
  * empty. */
 int ns_ts_narrow_gateway(const struct ns_ts *tsi, unsigned n_tsi, const struct ns_ts *tsr,
                          unsigned n_tsr, const struct ns_addr *vip, const struct ns_addr *vip6,
-                         const struct ns_ts *allowed, unsigned n_allowed, struct ns_ts *out_tsi,
-                         unsigned *n_out_tsi, struct ns_ts *out_tsr, unsigned *n_out_tsr,
-                         unsigned max);
+                         unsigned vip6_len, const struct ns_ts *allowed, unsigned n_allowed,
+                         struct ns_ts *out_tsi, unsigned *n_out_tsi, struct ns_ts *out_tsr,
+                         unsigned *n_out_tsr, unsigned max);
 
 /* Client (initiator): whether the responder's selectors got[0..n_got) are a
  * non-empty narrowing of what we proposed: each lies within one of

@@ -55,19 +55,11 @@ step "carol's own packets to $SRV_ADDR pass"
 nsx c2 ping -c 3 -i 0.1 -W 2 -I "$vc" "$SRV_ADDR" >/dev/null || fail "carol cannot reach $SRV_ADDR"
 
 step "R17: carol's packets with alice's virtual IP $va as source are dropped and counted"
-m0=$(mismatch)
-nsx c2 ping -c 5 -i 0.1 -W 1 -I "$va" "$SRV_ADDR" >/dev/null 2>&1 && fail "carol's spoofed pings were answered"
-wait_for "[ \$((\$(mismatch) - $m0)) -ge 5 ]" 5 || true
-m1=$(mismatch)
-step "ts_mismatch $m0 -> $m1"
-[ $((m1 - m0)) -eq 5 ] || fail "expected 5 spoofed packets counted, got $((m1 - m0))"
+nsd_spoof_counted c2 "$va" "$SRV_ADDR" 5
 
 step "R17: carol's packets to $SRV2_ADDR (not allowed for her) are dropped and counted"
-nsx c2 ping -c 5 -i 0.1 -W 1 -I "$vc" "$SRV2_ADDR" >/dev/null 2>&1 && fail "carol reached $SRV2_ADDR"
-wait_for "[ \$((\$(mismatch) - $m1)) -ge 5 ]" 5 || true
+nsd_spoof_counted c2 "$vc" "$SRV2_ADDR" 5
 m2=$(mismatch)
-step "ts_mismatch $m1 -> $m2"
-[ $((m2 - m1)) -eq 5 ] || fail "expected 5 packets to $SRV2_ADDR counted, got $((m2 - m1))"
 
 step "alice's packets to both hosts pass"
 nsx c1 ping -c 3 -i 0.1 -W 2 "$SRV_ADDR" >/dev/null || fail "alice cannot reach $SRV_ADDR"

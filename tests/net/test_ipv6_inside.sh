@@ -102,15 +102,9 @@ step "SYN from bob at the server: MSS $mss"
 
 step "R17: carol's packets with alice's IPv6 virtual IP $a6 as source are dropped and counted"
 grep -q "TEST BUILD natsecd_spoof" "$(nsd_log carol)" || fail "carol does not run the spoofing test build"
-mismatch() { nsd_q gw .counters.esp_drops.ts_mismatch; }
 nsx c6 ping -c 2 -i 0.1 -W 2 -I "$c6" "$SRV6_ADDR" >/dev/null || fail "carol's own IPv6 pings do not pass"
 must nsx c6 ip -6 addr add "$a6/128" dev nsec0 nodad
-m0=$(mismatch)
-nsx c6 ping -c 5 -i 0.1 -W 1 -I "$a6" "$SRV6_ADDR" >/dev/null 2>&1 && fail "carol's spoofed pings were answered"
-wait_for "[ \$((\$(mismatch) - $m0)) -ge 5 ]" 5 || true
-m1=$(mismatch)
-step "ts_mismatch $m0 -> $m1"
-[ $((m1 - m0)) -eq 5 ] || fail "expected 5 spoofed IPv6 packets counted, got $((m1 - m0))"
+nsd_spoof_counted c6 "$a6" "$SRV6_ADDR" 5
 
 step "X8: dave's full tunnel (0.0.0.0/0, ::/0): no IPv6 packet of his leaves around it"
 wcap=$NATSEC_TMP/dave-eth0.pcapng

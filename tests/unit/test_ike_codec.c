@@ -460,6 +460,33 @@ static void cp_round_trip(void **state)
     }
 }
 
+/* X8: an INTERNAL_IP6_ADDRESS value names a prefix only when its length
+ * is below 128 and the address bits after it are zero (RFC 7296 3.15.1);
+ * strongSwan's address/64 and the lengths 0 and 128 name an address. */
+static void cp_ip6_prefix_or_address(void **state)
+{
+    (void)state;
+    uint8_t v[17];
+    memset(v, 0, sizeof(v));
+    v[16] = 64; /* ::/64: any /64 */
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 64);
+    memcpy(v, "\x20\x01\x0d\xb8\0\0\x80\0", 8); /* 2001:db8:0:8000::/64 */
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 64);
+    v[16] = 49;
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 49);
+    v[16] = 48; /* bit 48 is set: an address */
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 128);
+    v[16] = 64;
+    v[15] = 2; /* 2001:db8:0:8000::2/64, as strongSwan asks again for an address */
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 128);
+    v[16] = 128;
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 128);
+    memset(v, 0, sizeof(v));
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 128); /* ::/0 */
+    v[16] = 200;
+    assert_int_equal(ns_ike_cp_ip6_prefix_len(v), 128);
+}
+
 static void delete_round_trip(void **state)
 {
     (void)state;
@@ -989,6 +1016,7 @@ int main(void)
         cmocka_unit_test(unknown_critical_payload_reported),
         cmocka_unit_test(builder_reports_errors),
         cmocka_unit_test(sk_round_trip_every_suite),
+        cmocka_unit_test(cp_ip6_prefix_or_address),
         cmocka_unit_test(sk_tamper_any_byte),
         cmocka_unit_test(sk_bad_contents),
         cmocka_unit_test(sk_builder_misuse),

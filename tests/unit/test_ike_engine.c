@@ -1118,6 +1118,73 @@ static void dual_stack_virtual_ips(void **state)
     assert_true(log_has("no CHILD SA: INTERNAL_ADDRESS_FAILURE"));
 }
 
+/* X8: a client with vip6_prefix = 64 asks for ::/64 in INTERNAL_IP6_ADDRESS
+ * and gets a /64 from pool6's second half (RFC 7296 3.15.1): its TSi and
+ * the gateway's inbound selectors are the whole prefix (anti-spoofing to
+ * it, R17), the CP reply carries the length, the client's TUN device
+ * takes the prefix's second address; another client still gets a /128.
+ * Reconnecting, the client asks for its prefix again and gets it. A pool
+ * too long to delegate gives an address, which the client takes as one. */
+/* A gateway with pool6 = pool and alice, who asks for a /64, established. */
+static struct ike_node *alice_asks_slash64(const char *pool6, struct ike_node **gw)
+{
+    char extra[64];
+    snprintf(extra, sizeof(extra), "pool6 = %s\n", pool6);
+    struct gw_opts go = {
+        .extra = extra, .alice_subnets = "192.0.2.0/24, 2001:db8:c0::/64", .no_default = true};
+    *gw = add_gateway(&go);
+    struct cl_opts ao = {.subnets = "192.0.2.0/24, 2001:db8:c0::/64", .peer = "vip6_prefix = 64\n"};
+    struct ike_node *a = add_client("alice", "203.0.113.20", -1, &ao);
+    connect_client(a);
+    run_for(500);
+    assert_true(established(a));
+    return a;
+}
+
+static void delegated_prefix(void **state)
+{
+    (void)state;
+    struct ike_node *gw, *a = alice_asks_slash64("2001:db8:99::/48", &gw);
+    char v[NS_ADDR_STRLEN], ts[NS_TS_STRLEN];
+    assert_string_equal(ns_addr_str(&a->vip6, v), "2001:db8:99:8000::1");
+    struct ns_ike_sa_status g = ike_net_one_sa(gw->e);
+    assert_string_equal(ns_addr_str(&g.vip6, v), "2001:db8:99:8000::");
+    assert_int_equal(g.vip6_len, 64);
+    assert_int_equal(gw->child[0].in.n_remote_ts, 2);
+    assert_string_equal(ns_ts_str(&gw->child[0].in.remote_ts[1], ts), "2001:db8:99:8000::/64");
+    assert_string_equal(ns_ts_str(&a->child[0].out.local_ts[1], ts), "2001:db8:99:8000::/64");
+    assert_true(log_has("virtual IP 10.99.0.2 2001:db8:99:8000::/64"));
+
+    struct cl_opts bo = {.id = "bob@corp.example",
+                         .psk = "bob-secret-0123456789",
+                         .subnets = "192.0.2.0/24, 2001:db8:c0::/64"};
+    struct ike_node *b = add_client("bob", "203.0.113.21", -1, &bo);
+    connect_client(b);
+    run_for(500);
+    assert_true(established(b));
+    assert_string_equal(ns_addr_str(&b->vip6, v), "2001:db8:99::2");
+    assert_string_equal(ns_ts_str(&b->child[0].out.local_ts[1], ts), "2001:db8:99::2/128");
+
+    /* alice again: the same prefix, asked for by name. */
+    ns_ike_engine_disconnect(a->e, N->net.now);
+    run_for(500);
+    connect_client(a);
+    run_for(500);
+    assert_true(established(a));
+    assert_string_equal(ns_addr_str(&a->vip6, v), "2001:db8:99:8000::1");
+}
+
+/* X8: pool6 /120 has no room to delegate: a client asking for a prefix
+ * gets a /128 and uses it as its address. */
+static void prefix_asked_pool_too_long(void **state)
+{
+    (void)state;
+    struct ike_node *gw, *a = alice_asks_slash64("2001:db8:99::/120", &gw);
+    char v[NS_ADDR_STRLEN], ts[NS_TS_STRLEN];
+    assert_string_equal(ns_addr_str(&a->vip6, v), "2001:db8:99::2");
+    assert_string_equal(ns_ts_str(&gw->child[0].in.remote_ts[1], ts), "2001:db8:99::2/128");
+}
+
 /* X8: without pool6 a client that asks for IPv6 too gets IPv4 alone, and
  * the IPv6 subnets go (the SA could not carry them). */
 static void ipv6_asked_without_pool6(void **state)
@@ -1635,6 +1702,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(liveness_now_moves_gateway, setup, teardown),
         cmocka_unit_test_setup_teardown(dual_stack_virtual_ips, setup, teardown),
         cmocka_unit_test_setup_teardown(ipv6_asked_without_pool6, setup, teardown),
+        cmocka_unit_test_setup_teardown(delegated_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(prefix_asked_pool_too_long, setup, teardown),
         cmocka_unit_test_setup_teardown(address_update_only_when_authenticated, setup, teardown),
         cmocka_unit_test_setup_teardown(natd_check_tells_a_new_mapping, setup, teardown),
         cmocka_unit_test_setup_teardown(garbage_is_counted, setup, teardown),

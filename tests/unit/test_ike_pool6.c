@@ -1,6 +1,8 @@
 /* Unit tests for the gateway's virtual IPv6 pool (src/ike/pool6, X8):
  * each client its own /128 (R6), the gateway's own address never given,
- * exhaustion refused, addresses outside the pool refused. */
+ * exhaustion refused, addresses outside the pool refused; prefixes
+ * delegated to clients that ask for one (ike/pool6_deleg), apart from the
+ * addresses and from one another. */
 /* cmocka needs these first; the blank line keeps clang-format from
  * sorting it above them. */
 #include <setjmp.h>
@@ -106,12 +108,114 @@ static void slash64_prefer_and_foreign(void **state)
     ns_pool6_free(p);
 }
 
+static struct ns_addr prefix_hi(const struct ns_addr *base, unsigned len)
+{
+    struct ns_addr hi = *base;
+    for (unsigned bit = len; bit < 128; bit++)
+        hi.a[bit / 8] |= (uint8_t)(0x80u >> (bit % 8));
+    return hi;
+}
+
+/* Whether the prefixes a/la and b/lb share an address. */
+static bool overlap(const struct ns_addr *a, unsigned la, const struct ns_addr *b, unsigned lb)
+{
+    struct ns_addr ah = prefix_hi(a, la), bh = prefix_hi(b, lb);
+    return ns_addr_cmp(a, &bh) <= 0 && ns_addr_cmp(b, &ah) <= 0;
+}
+
+/* X8: a /48 pool delegates /64s from its second half, each aligned, none
+ * overlapping another or the /128 addresses, which still come from the
+ * first half; lengths are clamped to [/56, /127]; a pool longer than /107
+ * delegates nothing. */
+static void delegates_aligned_disjoint_prefixes(void **state)
+{
+    (void)state;
+    struct ns_pool6 *p = pool6("2001:db8:77::", 48);
+    assert_int_equal(ns_pool6_prefix_len(p, 64), 64);
+    assert_int_equal(ns_pool6_prefix_len(p, 40), 56);
+    assert_int_equal(ns_pool6_prefix_len(p, 128), 127);
+    struct ns_addr pre[6], addr;
+    unsigned lens[6] = {64, 64, 60, 64, 120, 56};
+    for (unsigned i = 0; i < 6; i++) {
+        assert_int_equal(ns_pool6_alloc_prefix(p, lens[i], NULL, 10 + i, &pre[i]), 0);
+        struct ns_addr aligned = pre[i];
+        for (unsigned bit = lens[i]; bit < 128; bit++)
+            aligned.a[bit / 8] &= (uint8_t) ~(0x80u >> (bit % 8));
+        assert_true(ns_addr_equal(&aligned, &pre[i]));
+        assert_true(pre[i].a[6] & 0x80); /* the second half of the /48 */
+        for (unsigned j = 0; j < i; j++)
+            assert_false(overlap(&pre[i], lens[i], &pre[j], lens[j]));
+        struct ns_addr last = prefix_hi(&pre[i], lens[i]);
+        assert_true(ns_pool6_is_allocated(p, &last));
+    }
+    assert_addr_is(&pre[0], "2001:db8:77:8000::");
+    assert_addr_is(&pre[1], "2001:db8:77:8001::");
+    assert_addr_is(&pre[2], "2001:db8:77:8010::"); /* a /60 skips to its alignment */
+    assert_addr_is(&pre[3], "2001:db8:77:8002::"); /* the gap before it is used */
+    assert_int_equal(ns_pool6_prefixes_in_use(p), 6);
+    assert_int_equal(ns_pool6_alloc(p, NULL, 1, &addr), 0);
+    assert_addr_is(&addr, "2001:db8:77::2");
+    assert_int_equal(ns_pool6_in_use(p), 1);
+    assert_int_equal(ns_pool6_release(p, &pre[1]), 0);
+    assert_int_equal(ns_pool6_release(p, &pre[1]), -1);
+    struct ns_addr inside = pre[0];
+    inside.a[15] = 9;
+    assert_int_equal(ns_pool6_release(p, &inside), -1); /* only by its first address */
+    assert_false(ns_pool6_is_allocated(p, &pre[1]));
+    assert_int_equal(ns_pool6_prefixes_in_use(p), 5);
+    ns_pool6_free(p);
+
+    struct ns_pool6 *small = pool6("2001:db8:78::", 108);
+    assert_int_equal(ns_pool6_prefix_len(small, 120), 0);
+    assert_int_equal(ns_pool6_alloc_prefix(small, 120, NULL, 1, &addr), -1);
+    ns_pool6_free(small);
+}
+
+/* X8, R6: a /100 pool's region holds 128 prefixes of /108, then is
+ * exhausted; a released prefix is reused as late as possible, goes back
+ * on request to its last holder only, and is given to another client
+ * once no untouched space is left. */
+static void delegation_exhaustion_and_reuse(void **state)
+{
+    (void)state;
+    struct ns_pool6 *p = pool6("2001:db8:79::", 100);
+    struct ns_addr pre[128], x, y;
+    for (unsigned i = 0; i < 128; i++)
+        assert_int_equal(ns_pool6_alloc_prefix(p, 108, NULL, 100 + i, &pre[i]), 0);
+    assert_int_equal(ns_pool6_alloc_prefix(p, 108, NULL, 1, &x), -1);
+    assert_int_equal(ns_pool6_alloc_prefix(p, 127, NULL, 1, &x), -1);
+    assert_int_equal(ns_pool6_release(p, &pre[5]), 0);
+    assert_int_equal(ns_pool6_release(p, &pre[9]), 0);
+    /* Its holder asks for it back and gets it. */
+    assert_int_equal(ns_pool6_alloc_prefix(p, 108, &pre[5], 105, &x), 0);
+    assert_true(ns_addr_equal(&x, &pre[5]));
+    assert_int_equal(ns_pool6_release(p, &pre[5]), 0);
+    /* Another identity asks for it: the other free one (released earlier)
+     * is given, not the one asked for. */
+    assert_int_equal(ns_pool6_alloc_prefix(p, 108, &pre[5], 7, &x), 0);
+    assert_true(ns_addr_equal(&x, &pre[9]));
+    assert_int_equal(ns_pool6_alloc_prefix(p, 108, NULL, 7, &y), 0);
+    assert_true(ns_addr_equal(&y, &pre[5]));
+    assert_int_equal(ns_pool6_prefixes_in_use(p), 128);
+    ns_pool6_free(p);
+
+    /* Untouched space first: a released prefix waits while there is any. */
+    p = pool6("2001:db8:79::", 64);
+    assert_int_equal(ns_pool6_alloc_prefix(p, 80, NULL, 1, &x), 0);
+    assert_int_equal(ns_pool6_release(p, &x), 0);
+    assert_int_equal(ns_pool6_alloc_prefix(p, 80, NULL, 2, &y), 0);
+    assert_false(ns_addr_equal(&x, &y));
+    ns_pool6_free(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rejects_bad_prefixes),
         cmocka_unit_test(exhausts_slash120_uniquely),
         cmocka_unit_test(slash64_prefer_and_foreign),
+        cmocka_unit_test(delegates_aligned_disjoint_prefixes),
+        cmocka_unit_test(delegation_exhaustion_and_reuse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

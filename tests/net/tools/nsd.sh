@@ -202,6 +202,19 @@ nsd_wait_up() {
   }
 }
 
+# R17: COUNT pings from SHORT with source SRC to DST get no answer and the
+# gateway gw counts each as a selector mismatch: nsd_spoof_counted SHORT SRC DST COUNT.
+nsd_spoof_counted() {
+  local ns=$1 src=$2 dst=$3 count=$4 m0 m1
+  m0=$(nsd_q gw .counters.esp_drops.ts_mismatch)
+  nsx "$ns" ping -c "$count" -i 0.1 -W 1 -I "$src" "$dst" >/dev/null 2>&1 &&
+    fail "the pings from $src to $dst were answered"
+  wait_for "[ \$((\$(nsd_q gw .counters.esp_drops.ts_mismatch) - $m0)) -ge $count ]" 5 || true
+  m1=$(nsd_q gw .counters.esp_drops.ts_mismatch)
+  step "ts_mismatch $m0 -> $m1"
+  [ $((m1 - m0)) -eq "$count" ] || fail "expected $count packets from $src to $dst counted, got $((m1 - m0))"
+}
+
 # The resident set size of natsecd NAME in KiB: nsd_rss_kib NAME.
 nsd_rss_kib() {
   awk '/^VmRSS:/ {print $2}' "/proc/${NSD_PID[$1]}/status"
