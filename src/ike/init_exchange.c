@@ -595,15 +595,70 @@ static void half_open_evict(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
     ns_eng_sa_kill(e, victim, NS_IKE_DOWN_LOCAL);
 }
 
-/* A copy of a request we answered with a half-open SA: same answer. */
-static void init_again(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
-                       const uint8_t *msg, size_t len)
+/* What of an IKE_SA_INIT request a COOKIE leaves as it is: the type of
+ * the first payload after a leading COOKIE notify (if any), and the bytes
+ * from there to the end. */
+struct init_rest {
+    uint8_t first;
+    const uint8_t *p;
+    size_t len;
+    bool cookie;
+};
+
+static void init_rest_of(const uint8_t *msg, size_t len, const struct ns_ike_header *h,
+                         const struct ns_ike_payloads *pl, struct init_rest *out)
 {
-    if (sa->state != NS_IKE_ST_INIT_DONE || sa->init_req.len != len ||
-        memcmp(sa->init_req.p, msg, len) != 0) {
+    struct ns_ike_notify n;
+    const struct ns_ike_payload *p0 = pl->n > 0 ? &pl->p[0] : NULL;
+    /* Only a notify that is really the first payload (an unknown payload
+     * before it is not recorded in pl). */
+    out->cookie = p0 && p0->type == NS_PL_NOTIFY && p0->body == msg + NS_IKE_HEADER_LEN + 4 &&
+                  ns_ike_parse_notify(p0, &n) == NS_IKE_OK && n.type == NS_N_COOKIE;
+    out->first = out->cookie ? p0->next_payload : h->next_payload;
+    out->p = out->cookie ? p0->body + p0->body_len : msg + NS_IKE_HEADER_LEN;
+    out->len = (size_t)(msg + len - out->p);
+}
+
+/* Whether the request (msg, h, pl) repeats the one sa was made from with
+ * a COOKIE it did not carry, or another one: everything else equal. */
+static bool init_recookied(const struct ns_ikesa *sa, const uint8_t *msg, size_t len,
+                           const struct ns_ike_header *h, const struct ns_ike_payloads *pl)
+{
+    struct ns_ike_header oh;
+    struct ns_ike_payloads opl;
+    if (ns_ike_parse_message(sa->init_req.p, sa->init_req.len, &oh, &opl) < 0)
+        return false;
+    struct init_rest now, then;
+    init_rest_of(msg, len, h, pl, &now);
+    init_rest_of(sa->init_req.p, sa->init_req.len, &oh, &opl, &then);
+    return now.cookie && now.first == then.first && now.len == then.len &&
+           memcmp(now.p, then.p, now.len) == 0 && oh.flags == h->flags &&
+           oh.version == h->version && oh.msg_id == h->msg_id;
+}
+
+/* A copy of a request we answered with a half-open SA: same answer. So is
+ * the same request repeated with a COOKIE: under a load that crossed
+ * cookie_threshold between a request and its retransmission, the first
+ * copy got a COOKIE and the second this SA; the client, which got the
+ * COOKIE first, repeated its request with it, and then took our answer
+ * (nothing tells which request an answer is to). Its IKE_AUTH signs the
+ * request it sent last (RFC 7296 2.15), so that is the one our check of
+ * its AUTH uses from now on; the keys do not change (same nonce, same KE). */
+static void init_again(struct ns_ike_engine *e, const struct ns_ike_rx *rx, struct ns_ikesa *sa,
+                       const uint8_t *msg, size_t len, const struct ns_ike_header *h,
+                       const struct ns_ike_payloads *pl)
+{
+    bool same = sa->init_req.len == len && memcmp(sa->init_req.p, msg, len) == 0;
+    if (sa->state != NS_IKE_ST_INIT_DONE ||
+        (!same &&
+         (!init_recookied(sa, msg, len, h, pl) || ns_msgbuf_set(&sa->init_req, msg, len) != 0))) {
         e->ctr.dropped_unexpected++;
         return;
     }
+    if (!same)
+        NS_DBG("ike: IKE SA %016llx: IKE_SA_INIT repeated with a COOKIE after our answer: "
+               "the request IKE_AUTH signs now",
+               (unsigned long long)sa->id);
     e->ctr.responses_resent++;
     ns_eng_send(e, &rx->local, &rx->remote, sa->init_resp.p, sa->init_resp.len);
 }
@@ -614,7 +669,7 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, co
 {
     struct ns_ikesa *old = ns_eng_find_init(e, &rx->remote, h->spi_i);
     if (old) {
-        init_again(e, rx, old, msg, len);
+        init_again(e, rx, old, msg, len, h, pl);
         return;
     }
     if (h->msg_id != 0) {

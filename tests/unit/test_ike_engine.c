@@ -759,6 +759,68 @@ static void cookies_under_load(void **state)
         assert_int_equal(flood[i]->down_reason, NS_IKE_DOWN_TIMEOUT);
 }
 
+/* Node 1 (blocker) loses its first IKE_AUTH request; every IKE_SA_INIT
+ * answer to node 2 (late) is held back (recorded, not delivered). */
+static enum verdict hold_answers_to_late(const struct sent *s, unsigned nth)
+{
+    bool resp = s->flags & NS_IKE_FLAG_RESPONSE;
+    if (s->node == 0 && resp && s->exchange == NS_IKE_SA_INIT &&
+        ns_addr_equal(&s->remote.addr, &N->node[2].addr))
+        return DROP;
+    return s->node == 1 && !resp && s->exchange == NS_IKE_AUTH && nth == 0 ? DROP : PASS;
+}
+
+/* The gateway's nth IKE_SA_INIT answer to node, held back by the filter. */
+static const struct sent *init_answer_to(const struct ike_node *n, unsigned nth)
+{
+    for (unsigned i = 0; i < N->n_sent; i++) {
+        const struct sent *s = &N->sent[i];
+        if (s->node == 0 && s->exchange == NS_IKE_SA_INIT && (s->flags & NS_IKE_FLAG_RESPONSE) &&
+            ns_addr_equal(&s->remote.addr, &n->addr) && nth-- == 0)
+            return s;
+    }
+    fail_msg("no IKE_SA_INIT answer #%u to %s", nth, n->name);
+    return NULL;
+}
+
+/* R12, R15: the gateway's load crosses cookie_threshold between a client's
+ * IKE_SA_INIT and its retransmission: the first copy is answered with a
+ * COOKIE, the second (the load gone) with a half-open SA. The COOKIE
+ * reaches the client first, so it repeats its request with the COOKIE,
+ * then the answer to the second copy arrives and it takes it: its IKE_AUTH
+ * signs the request with the COOKIE, the last one it sent (RFC 7296 2.15),
+ * where the gateway kept the copy without. The gateway must check the
+ * AUTH over the request the client signs, and the client connects (seen
+ * in a restart storm of 20,000 clients: AUTH failures in bursts). */
+static void cookie_after_answer(void **state)
+{
+    (void)state;
+    struct gw_opts go = {.extra = "half_open_max = 50\ncookie_threshold = 1"};
+    struct ike_node *gw = add_gateway(&go);
+    N->filter = hold_answers_to_late;
+    struct ike_node *blocker = add_client("blocker", "203.0.113.30", -1, NULL);
+    connect_client(blocker); /* half-open until its IKE_AUTH is retransmitted in 1 s */
+    run_for(100);
+    assert_int_equal(counters(gw).half_open, 1);
+    struct ike_node *late = add_client("late", "203.0.113.20", -1, NULL);
+    connect_client(late);
+    run_for(10);
+    assert_int_equal(counters(gw).cookies_sent, 1);
+    run_for(1100); /* the blocker is in; the late client's retransmission gets an SA */
+    assert_true(established(blocker));
+    assert_int_equal(counters(gw).half_open, 1);
+    const struct sent *cookie = init_answer_to(late, 0), *answer = init_answer_to(late, 1);
+    assert_int_equal(ns_get_u64(cookie->data + 8), 0); /* no SPIr: the COOKIE */
+    assert_true(ns_get_u64(answer->data + 8) != 0);
+    ike_net_send(&N->net, 0, &cookie->local, &cookie->remote, cookie->data, cookie->len);
+    run_for(10); /* the client repeats its request with the COOKIE */
+    ike_net_send(&N->net, 0, &answer->local, &answer->remote, answer->data, answer->len);
+    run_for(3000);
+    assert_int_equal(counters(gw).auth_failures, 0);
+    assert_true(established(late));
+    assert_child_pair(late);
+}
+
 static enum verdict drop_client_auth(const struct sent *s, unsigned nth)
 {
     (void)nth;
@@ -1692,6 +1754,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(invalid_ke_retry, setup, teardown),
         cmocka_unit_test_setup_teardown(cookies_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(cookie_after_answer, setup, teardown),
         cmocka_unit_test_setup_teardown(many_half_open_sas, setup, teardown),
         cmocka_unit_test_setup_teardown(status_walk_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(retransmission_and_response_cache, setup, teardown),
