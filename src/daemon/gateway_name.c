@@ -1,11 +1,12 @@
 /* A client's gateway given by name (X8): resolved once at start, before
  * the system call filter, into at most one IPv6 and one IPv4 address, the
  * IPv6 one first as happy eyeballs (RFC 8305) prefers. The address in use
- * is d->conf.gateway, which every path towards the gateway reads; a
- * connect attempt moves to the other address when this host has no route
- * to the one in use, and when the attempt before failed or the connection
- * was lost (nsd_client_connect), so a broken IPv6 path falls back to IPv4
- * and the reverse. */
+ * is d->conf.gateway, which every path towards the gateway reads. A
+ * connect attempt races the two (nsd_client_connect, ike/race.c): the
+ * address in use at once, the other RACE_DELAY_MS later unless the first
+ * answered, and the one answered first becomes the address in use. It
+ * starts on the other address when this host has no route to the one in
+ * use, and when the attempt before failed or the connection was lost. */
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -63,4 +64,24 @@ bool nsd_gateway_next(struct nsd *d)
     char a[NS_ADDR_STRLEN];
     NS_INFO("gateway %s: trying %s", d->conf.gateway_name, ns_addr_str(&d->conf.gateway, a));
     return true;
+}
+
+bool nsd_gateway_alt(struct nsd *d, struct ns_addr *gw, struct ns_addr *local)
+{
+    if (d->n_gw_cand < 2)
+        return false;
+    *gw = d->gw_cand[(d->gw_cur + 1) % d->n_gw_cand];
+    return nsd_local_addr_towards(d, gw, local, true) == 0;
+}
+
+void nsd_gateway_use(struct nsd *d, const struct ns_addr *gw)
+{
+    for (unsigned i = 0; i < d->n_gw_cand; i++) {
+        if (ns_addr_equal(&d->gw_cand[i], gw)) {
+            d->gw_cur = i;
+            d->conf.gateway = *gw;
+            char a[NS_ADDR_STRLEN];
+            NS_INFO("gateway %s: using %s", d->conf.gateway_name, ns_addr_str(gw, a));
+        }
+    }
 }

@@ -310,6 +310,13 @@ json_object *nsd_keepalive_json(struct nsd *d, uint64_t ike_sa_id);
 int nsd_gateway_resolve(struct nsd *d);
 /* Moves conf.gateway to the name's other address; false when it has one. */
 bool nsd_gateway_next(struct nsd *d);
+/* The name's other address than conf.gateway, and this host's address
+ * towards it: the second path a connect races (happy eyeballs). false
+ * when there is none, or no route to it. */
+bool nsd_gateway_alt(struct nsd *d, struct ns_addr *gw, struct ns_addr *local);
+/* The raced connect goes on over gw (one of the name's addresses): it is
+ * conf.gateway from now on. */
+void nsd_gateway_use(struct nsd *d, const struct ns_addr *gw);
 
 /* routes.c */
 int nsd_routes_gateway(struct nsd *d);

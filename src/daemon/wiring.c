@@ -197,6 +197,14 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
     nsd_dns_up(d, ike_sa_id, dns, n_dns);
 }
 
+/* The raced connect goes on over the name's other address. */
+static void op_client_path(void *ctx, const struct ns_addr *local, const struct ns_addr *gateway)
+{
+    struct nsd *d = ctx;
+    nsd_gateway_use(d, gateway);
+    nsd_netwatch_connected(d, local);
+}
+
 static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
 {
     struct nsd *d = ctx;
@@ -270,6 +278,10 @@ int nsd_local_addr_towards(struct nsd *d, const struct ns_addr *gw, struct ns_ad
     return rc;
 }
 
+/* How long the first path of a raced connect has to answer before the
+ * second starts: RFC 8305 5's recommended Connection Attempt Delay. */
+#define RACE_DELAY_MS 250
+
 int nsd_client_connect(struct nsd *d)
 {
     struct ns_addr local;
@@ -290,7 +302,16 @@ int nsd_client_connect(struct nsd *d)
     }
     if (nsd_tcp_client_connecting(d, &local) != 0)
         return -1;
-    int rc = ns_ike_engine_connect(d->engine, &local, ns_loop_now_ms(d->loop));
+    /* Happy eyeballs (RFC 8305): over UDP, the name's other address too,
+     * unless the first answers within RACE_DELAY_MS. */
+    struct ns_addr alt_gw, alt_local;
+    struct ns_endpoint gw_ep = {.addr = d->conf.gateway, .port = d->conf.ike_port};
+    uint64_t now = ns_loop_now_ms(d->loop);
+    int rc = ns_addr_is_any(&d->conf.listen) && !nsd_tcp_carries(d, &gw_ep) &&
+                     nsd_gateway_alt(d, &alt_gw, &alt_local)
+                 ? ns_ike_engine_connect_race(d->engine, &local, &alt_local, &alt_gw,
+                                              RACE_DELAY_MS, now)
+                 : ns_ike_engine_connect(d->engine, &local, now);
     nsd_engine_rearm(d);
     if (rc == 0)
         nsd_netwatch_connected(d, &local);
@@ -400,6 +421,7 @@ int nsd_start(struct nsd *d)
         .local_addrs = nsd_netwatch_local_addrs,
         .client_up = op_client_up,
         .client_down = op_client_down,
+        .client_path = op_client_path,
         .child_usage = op_child_usage,
         .child_in_up = op_child_in_up,
         .child_out_up = op_child_out_up,

@@ -341,34 +341,40 @@ void ns_ike_engine_input(struct ns_ike_engine *e, const struct ns_endpoint *loca
 
 /* ---- client ---- */
 
+struct ns_ikesa *ns_eng_client_start(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                                     const struct ns_addr *gateway, unsigned hold_ms)
+{
+    struct ns_ikesa *sa = ns_eng_sa_new(e, true);
+    if (!sa)
+        return NULL;
+    sa->peer = e->gw_peer;
+    sa->local.addr = local_addr && local_addr->family ? *local_addr : e->conf->listen;
+    sa->local.port = e->conf->ike_port;
+    sa->remote.addr = *gateway;
+    sa->remote.port = e->conf->ike_port;
+    sa->hold_ms = hold_ms;
+    if (ns_eng_init_start(e, sa) != 0) {
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* not client_sa yet: no client_down */
+        return NULL;
+    }
+    char l[NS_ENDPOINT_STRLEN], r[NS_ENDPOINT_STRLEN];
+    ns_eng_log_sa(sa);
+    NS_INFO("ike: connecting from %s to gateway %s (IKE SA %016llx)%s",
+            ns_endpoint_str(&sa->local, l), ns_endpoint_str(&sa->remote, r),
+            (unsigned long long)sa->id, hold_ms ? " unless the first path answers" : "");
+    ns_eng_log_done();
+    return sa;
+}
+
 int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                           uint64_t now_ms)
 {
     e->now = now_ms;
     if (e->conf->role != NS_CONF_CLIENT || e->client_sa)
         return -1;
-    struct ns_ikesa *sa = ns_eng_sa_new(e, true);
-    if (!sa)
-        return -1;
-    sa->peer = e->gw_peer;
-    sa->local.addr = local_addr && local_addr->family ? *local_addr : e->conf->listen;
-    sa->local.port = e->conf->ike_port;
-    sa->remote.addr = e->conf->gateway;
-    sa->remote.port = e->conf->ike_port;
-    if (ns_eng_init_start(e, sa) != 0) {
-        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* not client_sa yet: no client_down */
-        ns_eng_report_wakeup(e);
-        return -1;
-    }
-    e->client_sa = sa;
-    char l[NS_ENDPOINT_STRLEN], r[NS_ENDPOINT_STRLEN];
-    ns_eng_log_sa(sa);
-    NS_INFO("ike: connecting from %s to gateway %s (IKE SA %016llx)",
-            ns_endpoint_str(&sa->local, l), ns_endpoint_str(&sa->remote, r),
-            (unsigned long long)sa->id);
-    ns_eng_log_done();
+    e->client_sa = ns_eng_client_start(e, local_addr, &e->conf->gateway, 0);
     ns_eng_report_wakeup(e);
-    return 0;
+    return e->client_sa ? 0 : -1;
 }
 
 int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
@@ -377,6 +383,7 @@ int ns_ike_engine_disconnect(struct ns_ike_engine *e, uint64_t now_ms)
     struct ns_ikesa *sa = e->client_sa;
     if (!sa)
         return -1;
+    ns_eng_race_drop(e);
     ns_eng_log_sa(sa);
     if (sa->state == NS_IKE_ST_ESTABLISHED)
         ns_eng_delete_ike(e, sa, NS_IKE_DOWN_LOCAL);

@@ -150,6 +150,12 @@ struct ns_ike_ops {
      * engine, but it may arm a daemon timer that later calls
      * ns_ike_engine_connect. */
     void (*client_down)(void *ctx, enum ns_ike_down_reason reason);
+    /* Client only (optional). A connect attempt raced over two paths
+     * (ns_ike_engine_connect_race): the second path, from local to
+     * gateway, now carries the connection (its IKE_SA_INIT was answered
+     * first, or the first attempt failed). May not call back into the
+     * engine. */
+    void (*client_path)(void *ctx, const struct ns_addr *local, const struct ns_addr *gateway);
 
     /* Optional. The traffic a CHILD_SA has carried so far (the SAD's
      * per-SA stats). The engine asks for it to apply child_lifetime_bytes
@@ -238,6 +244,17 @@ void ns_ike_engine_eap_answer(struct ns_ike_engine *e, uint64_t ike_sa_id,
  * is missing. */
 int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                           uint64_t now_ms);
+/* Client: as ns_ike_engine_connect, racing a second path as happy eyeballs
+ * does (RFC 8305 5): when the IKE_SA_INIT to conf->gateway has no answer
+ * after delay_ms, a second one goes from alt_local to alt_gateway (at
+ * once when the first attempt fails before). The first valid answer wins
+ * and the other attempt is dropped: never sent when it was still held,
+ * else no longer retransmitted (what reached the gateway goes there as
+ * any half-open SA does, NS_IKE_HALF_OPEN_MS after it came). Returns as
+ * ns_ike_engine_connect. */
+int ns_ike_engine_connect_race(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                               const struct ns_addr *alt_local, const struct ns_addr *alt_gateway,
+                               unsigned delay_ms, uint64_t now_ms);
 /* Client: the virtual IP its next IKE_AUTH asks for in the CP request
  * (the gateway decides what it gives, R6). The engine asks again for the
  * one it received last by itself; a daemon that restarts may hand it the

@@ -310,8 +310,12 @@ void ns_eng_sa_kill(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_do
     if (sa->resp.p)
         sa->dead_until += (uint64_t)e->conf->retransmit_timeout_ms << shift;
     ns_eng_sa_state(e, sa, NS_IKE_ST_DEAD, ns_ike_down_reason_str(why));
+    if (e->race_sa == sa)
+        e->race_sa = NULL;
     if (e->client_sa == sa) {
         e->client_sa = NULL;
+        if (ns_eng_race_promote(e, why))
+            return;
         if (e->ops.client_down)
             e->ops.client_down(e->ops.ctx, why);
     }

@@ -123,7 +123,7 @@ struct ns_ike_request {
     enum ns_ike_req_kind kind;
     struct ns_msgbuf msg;
     uint32_t id;
-    unsigned sends;
+    unsigned sends; /* 0: held, first sent at due (a raced IKE_SA_INIT) */
     uint64_t due;
     bool then_delete; /* delete the IKE SA once this exchange is done */
 };
@@ -269,6 +269,7 @@ struct ns_ikesa {
     unsigned n_dns;
     char dns_domains[NS_CP_DOMAINS_MAX]; /* client: INTERNAL_DNS_DOMAIN, space-separated */
     bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
+    unsigned hold_ms;     /* client: its first IKE_SA_INIT waits this long (race.c) */
     uint32_t pending_spi; /* client: inbound SPI offered in IKE_AUTH, not yet
                              installed */
     /* client: the selectors we asked for (heap, from IKE_AUTH on); NULL on
@@ -346,6 +347,9 @@ struct ns_ike_engine {
 
     /* Client: the one connection, and the peer section of the gateway. */
     struct ns_ikesa *client_sa;
+    /* Client: the second attempt of a raced connect (race.c), until one
+     * of the two wins; NULL otherwise. */
+    struct ns_ikesa *race_sa;
     const struct ns_conf_peer *gw_peer;
     /* Client: the virtual IP received last, asked for again when it
      * reconnects (family 0: none; the gateway decides, R6). */
@@ -519,6 +523,22 @@ void ns_eng_sched(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_heap_remove(struct ns_ike_engine *e, struct ns_ikesa *sa);
 /* Tells ops->set_wakeup when the earliest deadline changed. */
 void ns_eng_report_wakeup(struct ns_ike_engine *e);
+
+/* ---- engine.c ---- */
+/* Client: a new IKE SA from local_addr to gateway with its IKE_SA_INIT
+ * sent, or held hold_ms first (race.c); NULL on failure. */
+struct ns_ikesa *ns_eng_client_start(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                                     const struct ns_addr *gateway, unsigned hold_ms);
+
+/* ---- race.c: happy eyeballs (RFC 8305) for a client's connect ---- */
+/* sa's IKE_SA_INIT was answered: when a race runs, sa wins it and the
+ * other attempt is dropped. */
+void ns_eng_race_won(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* client_sa is going away (why): the second attempt takes its place, sent
+ * at once if it was held. true when it did (then no client_down). */
+bool ns_eng_race_promote(struct ns_ike_engine *e, enum ns_ike_down_reason why);
+/* Drops the second attempt, if any (an administrator's disconnect). */
+void ns_eng_race_drop(struct ns_ike_engine *e);
 
 /* ---- init_exchange.c ---- */
 int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa);

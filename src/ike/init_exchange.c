@@ -341,6 +341,7 @@ static void init_accepted(struct ns_ike_engine *e, const struct ns_ike_rx *rx, s
         return;
     }
     ns_eng_request_done(e, sa);
+    ns_eng_race_won(e, sa);
     if (ns_eng_udp_encap(e, sa)) {
         /* Port floating (2.23, R4): IKE_AUTH and everything after it from
          * our NAT-T port to the gateway's, with the non-ESP marker. */

@@ -50,6 +50,15 @@ int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req
         return -1;
     sa->out.kind = kind;
     sa->out.id = msg_id;
+    if (sa->hold_ms) {
+        /* The second path of a race: sent when its time comes (the timeout
+         * below), unless the first path answers before. */
+        sa->out.sends = 0;
+        sa->out.due = e->now + sa->hold_ms;
+        sa->hold_ms = 0;
+        ns_eng_sched(e, sa);
+        return 0;
+    }
     sa->out.sends = 1;
     sa->out.due = e->now + backoff(e, 1);
     ns_eng_send(e, &sa->local, &sa->remote, msg, len);
@@ -76,6 +85,16 @@ void ns_eng_request_done(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
 {
+    if (sa->out.sends == 0) { /* a held request's first send */
+        char ep[NS_ENDPOINT_STRLEN];
+        NS_INFO("ike: IKE SA %016llx: sending %s to %s", (unsigned long long)sa->id,
+                req_name(sa->out.kind), ns_endpoint_str(&sa->remote, ep));
+        sa->out.sends = 1;
+        sa->out.due = e->now + backoff(e, 1);
+        ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
+        ns_eng_sched(e, sa);
+        return;
+    }
     if (sa->out.sends > e->conf->retransmit_tries) {
         enum ns_ike_down_reason why =
             sa->out.kind == NS_REQ_DELETE_IKE ? sa->down_reason : NS_IKE_DOWN_TIMEOUT;

@@ -123,7 +123,17 @@ void ike_node_client_down(void *ctx, enum ns_ike_down_reason reason)
     n->down_at = ike_net_current()->now;
 }
 
+static void ike_node_client_path(void *ctx, const struct ns_addr *local,
+                                 const struct ns_addr *gateway)
+{
+    struct ike_node *n = ctx;
+    n->n_client_path++;
+    n->path_local = *local;
+    n->path_gw = *gateway;
+}
+
 const struct ns_ike_ops ike_node_ops = {.send = ike_node_send,
+                                        .client_path = ike_node_client_path,
                                         .child_up = ike_node_child_up,
                                         .child_down = ike_node_child_down,
                                         .peer_moved = ike_node_peer_moved,

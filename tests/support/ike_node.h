@@ -62,6 +62,10 @@ struct ike_node {
     /* peer_moved: how often, and where to last. */
     unsigned n_moved;
     struct ns_endpoint moved_to;
+
+    /* client_path: how often, and the last path (a raced connect). */
+    unsigned n_client_path;
+    struct ns_addr path_local, path_gw;
 };
 
 /* The CHILD_SAs a node has now: installed and not removed. */
