@@ -272,10 +272,13 @@ bool nsd_tcp_udp_ike(struct nsd *d, const struct ns_endpoint *local,
 }
 
 /* The probe got its answer: the SA itself moves back to UDP. The client
- * sends over UDP from now on and checks liveness at once; the gateway
- * follows the first authenticated packet from the client's UDP address
- * and port as it follows a NAT rebinding (R4), so the tunnel stays up
- * and keeps its SAs. The TCP connection goes once its queue is out. */
+ * sends over UDP from now on. With MOBIKE on, an UPDATE_SA_ADDRESSES goes
+ * at once (RFC 8229 7): the gateway moves the IKE SA and its CHILD_SAs to
+ * the client's UDP address and port and both sides take the UDP path's
+ * NAT detection. Without MOBIKE a liveness check goes instead, and the
+ * gateway follows it from there as it follows a NAT rebinding (R4). Either
+ * way the tunnel stays up and keeps its SAs. The TCP connection goes once
+ * its queue is out. */
 static void on_switch(struct ns_timer *tm, void *arg)
 {
     (void)tm;
@@ -292,7 +295,9 @@ static void on_switch(struct ns_timer *tm, void *arg)
     ns_loop_timer_cancel(d->loop, &t->probe_timer);
     ns_loop_timer_cancel(d->loop, &t->redial_timer);
     retire(t);
-    if (ns_ike_engine_liveness(d->engine, ns_loop_now_ms(d->loop)) == 0)
+    uint64_t now = ns_loop_now_ms(d->loop);
+    if (ns_ike_engine_mobike_update(d->engine, now) == 0 ||
+        ns_ike_engine_liveness(d->engine, now) == 0)
         nsd_engine_rearm(d);
 }
 

@@ -297,6 +297,15 @@ void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uin
  * established IKE SA with MOBIKE on (the caller may reconnect). */
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                               uint64_t now_ms);
+/* Client, MOBIKE (RFC 4555 3.5, RFC 8229 7): the path to the gateway
+ * changed under the same addresses (the daemon moved the IKE SA's
+ * messages and ESP from a TCP connection back to UDP): an INFORMATIONAL
+ * UPDATE_SA_ADDRESSES with NAT detection goes as soon as no other
+ * request is out, so the gateway moves the IKE SA and its CHILD_SAs to
+ * where it came from and both sides settle the encapsulation from its
+ * NAT detection. Returns 0, or -1 when there is no established IKE SA
+ * with MOBIKE on (the caller falls back to ns_ike_engine_liveness). */
+int ns_ike_engine_mobike_update(struct ns_ike_engine *e, uint64_t now_ms);
 /* Client: the local address the IKE SA uses now (family 0: none). */
 struct ns_addr ns_ike_engine_client_local(const struct ns_ike_engine *e);
 /* Checks the NAT mapping (keepalive = auto, X1): an INFORMATIONAL liveness

@@ -361,6 +361,17 @@ void ns_eng_mobike_nat_moved(struct ns_ike_engine *e, struct ns_ikesa *sa)
     ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "our NAT may have a new mapping");
 }
 
+/* The client's public entry points: an update for why, sent now when the
+ * window is free; ends the log context ns_eng_log_sa opened. */
+static void send_update(struct ns_ike_engine *e, struct ns_ikesa *sa, const char *why)
+{
+    count_update(e, sa);
+    ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, why);
+    ns_eng_mobike_run(e, sa);
+    ns_eng_log_done();
+    ns_eng_report_wakeup(e);
+}
+
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                               uint64_t now_ms)
 {
@@ -379,14 +390,23 @@ int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *loc
      * the gateway answers there (RFC 4555 3.5, RFC 7296 2.23). */
     sa->local.port = e->conf->natt_port;
     sa->remote.port = e->conf->natt_port;
-    count_update(e, sa);
     /* Until the answer says otherwise the encapsulation stays; the data
      * plane sends from the new address now. */
     children_follow(e, sa);
-    ns_eng_mobike_state(e, sa, NS_MOBIKE_UPDATE_WAIT, "local address changed");
-    ns_eng_mobike_run(e, sa);
-    ns_eng_log_done();
-    ns_eng_report_wakeup(e);
+    send_update(e, sa, "local address changed");
+    return 0;
+}
+
+int ns_ike_engine_mobike_update(struct ns_ike_engine *e, uint64_t now_ms)
+{
+    e->now = now_ms;
+    struct ns_ikesa *sa = e->client_sa;
+    if (!sa || !mobile_client(e, sa))
+        return -1;
+    ns_eng_log_sa(sa);
+    NS_INFO("ike: IKE SA %016llx: the path to the gateway changed: telling it (MOBIKE)",
+            (unsigned long long)sa->id);
+    send_update(e, sa, "the path to the gateway changed");
     return 0;
 }
 

@@ -4,8 +4,11 @@
 # within 5 s: UDP gets tcp_fallback (2 s) to answer, then TCP. It pings
 # and moves 50 MB each way through the tunnel, SHA-256 checked. Then UDP
 # is let out again: the client's UDP probe gets an answer and its IKE SA
-# moves back to UDP (the same IKE SA and CHILD_SA; a capture shows ESP in
-# UDP) while a ping every 0.1 s runs through the tunnel, losing at most 2.
+# moves back to UDP with MOBIKE (RFC 4555 3.5, RFC 8229 7): an
+# UPDATE_SA_ADDRESSES over UDP, taken by the gateway; the same IKE SA
+# (SPIs) and CHILD_SA, no new IKE SA and no new TCP connection; a capture
+# shows ESP in UDP) while a ping every 0.1 s runs through the tunnel,
+# losing at most 2.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -59,9 +62,15 @@ xfer_both c1 "$data" 5003 120 | sed 's/^/  /'
 step "  $SIZE_MB MB each way in $(($(date +%s) - t1)) s; tcp counters: $(nsd_q alice '.tcp | del(.connections) | tostring')"
 [ "$(nsd_q gw '.tcp.esp_in')" -gt 1000 ] || fail "the gateway's ESP did not come over TCP"
 
-step "X6: UDP allowed again: alice's probe gets an answer and its IKE SA moves back to UDP"
+step "X6: UDP allowed again: alice's probe gets an answer and MOBIKE moves its IKE SA back to UDP"
+[ "$(nsd_q alice '.ike_sas[0].mobike')" = true ] || fail "MOBIKE is not on for alice's IKE SA"
 ike_id=$(nsd_q alice '.ike_sas[0].id')
+spis=$(nsd_q alice '.ike_sas[0] | "\(.spi_i) \(.spi_r)"')
 spi_in=$(nsd_q alice '.ike_sas[0].children[0].spi_in')
+connects=$(nsd_q alice .tcp.connects)
+established=$(nsd_q alice .counters.ike.established)
+updates=$(nsd_q alice .counters.ike.mobike_updates)
+gw_updates=$(nsd_q gw .counters.ike.mobike_updates)
 cap=$NATSEC_TMP/udp.pcapng
 capture_start inet br0 "$cap" "host $NAT1_PUB and udp port 4500"
 pings=$NATSEC_TMP/ping.out
@@ -73,9 +82,17 @@ nsd_wait gw '[.ike_sas[] | select(.state == "ESTABLISHED" and .transport == "udp
   fail "the gateway did not follow alice to UDP: $(nsd_json gw)"
 [ "$(nsd_q alice '.ike_sas[0].id')" = "$ike_id" ] || fail "a new IKE SA, not the same one moved"
 [ "$(nsd_q alice '.ike_sas[0].children[0].spi_in')" = "$spi_in" ] || fail "a new CHILD_SA, not the same one"
+# The established one: the probe's IKE_SA_INIT left a half-open SA beside it.
+gw_spis=$(nsd_q gw '.ike_sas[] | select(.state == "ESTABLISHED") | "\(.spi_i) \(.spi_r)"')
+[ "$gw_spis" = "$spis" ] || fail "the gateway's IKE SA has other SPIs: $gw_spis, not $spis"
+nsd_wait gw ".counters.ike.mobike_updates > $gw_updates" 5 ||
+  fail "the gateway took no UPDATE_SA_ADDRESSES: the IKE SA did not move with MOBIKE"
+[ "$(nsd_q alice .counters.ike.mobike_updates)" -gt "$updates" ] || fail "alice counted no MOBIKE update"
+[ "$(nsd_q alice .counters.ike.established)" = "$established" ] || fail "alice made a new IKE SA (re-connected)"
+[ "$(nsd_q alice .tcp.connects)" = "$connects" ] || fail "alice dialled TCP again"
 wait_for "grep -q 'packets transmitted' '$pings'" 15 || fail "ping did not finish"
 lost=$(( $(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$pings") - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$pings") ))
-step "  moved with $lost of 100 pings lost"
+step "  moved with MOBIKE (IKE SA $spis) with $lost of 100 pings lost"
 [ "$lost" -le 2 ] || fail "the tunnel was not up throughout: $lost pings lost"
 capture_stop "$cap"
 esp=$(tshark -n -r "$cap" -Y "esp" -T fields -e esp.spi 2>/dev/null | grep -c . || true)

@@ -588,6 +588,54 @@ static void liveness_after_silence_sends_an_update(void **state)
     assert_esp_path(gwn(), 2, NULL, &now_at, true);
 }
 
+/* X4, X6: the daemon moved the client's IKE SA from a TCP connection back
+ * to UDP (RFC 8229 7): the gateway sees it from another NAT mapping,
+ * same addresses to the engine. The first message the client sends is
+ * the UPDATE_SA_ADDRESSES, counted on both sides; the gateway moves the
+ * IKE SA and the CHILD_SA there, SPIs unchanged, no IKE_SA_INIT. */
+static void path_change_sends_an_update_first(void **state)
+{
+    (void)state;
+    connected(NULL, NULL);
+    struct ns_ike_sa_status g0 = ike_net_one_sa(gwn()->ike.e);
+    unsigned inits = count_sent(1, NS_IKE_SA_INIT, false), first = N->n_rec;
+    for (unsigned i = 0; i < N->net.n_nats; i++)
+        ike_sim_nat_rebind(&N->net.nat[i], 1);
+    assert_int_equal(ns_ike_engine_mobike_update(cln()->ike.e, N->net.now), 0);
+    run_for(200);
+    assert_true(N->n_rec > first);
+    const struct rec *r = &N->rec[first];
+    struct ike_net_sk m;
+    assert_int_equal(r->node, 1);
+    assert_int_equal(r->exchange, NS_INFORMATIONAL);
+    assert_int_equal(ike_net_sk_open(cln()->ike.e, r->data, r->len, &m), 0);
+    assert_non_null(ns_ike_find_notify(&m.inner, NS_N_UPDATE_SA_ADDRESSES));
+    assert_non_null(ns_ike_find_notify(&m.inner, NS_N_NAT_DETECTION_SOURCE_IP));
+    struct ns_ike_sa_status g = ike_net_one_sa(gwn()->ike.e), c = ike_net_one_sa(cln()->ike.e);
+    struct ns_endpoint now_at = nat_ep(0);
+    assert_false(ns_endpoint_equal(&now_at, &g0.remote));
+    assert_true(ns_endpoint_equal(&g.remote, &now_at));
+    assert_true(g.spi_i == g0.spi_i && g.spi_r == g0.spi_r);
+    assert_true(g.child[0].spi_in == g0.child[0].spi_in);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_updates, 1);
+    assert_int_equal(ike_net_counters(cln()->ike.e).mobike_updates, 1);
+    assert_int_equal(c.addr_updates, 1);
+    assert_string_equal(c.mobike_state, "IDLE");
+    assert_int_equal(count_sent(1, NS_IKE_SA_INIT, false), inits);
+    assert_esp_path(gwn(), 2, NULL, &now_at, true);
+    assert_int_equal(cln()->ike.n_client_down, 0);
+}
+
+/* X6: with MOBIKE off there is no update to send: -1, the daemon checks
+ * liveness instead. */
+static void path_change_without_mobike(void **state)
+{
+    (void)state;
+    connected(NULL, "mobike = no\n");
+    assert_int_equal(ns_ike_engine_mobike_update(cln()->ike.e, N->net.now), -1);
+    assert_int_equal(ike_net_counters(cln()->ike.e).mobike_updates, 0);
+}
+
 /* The client's UPDATE_SA_ADDRESSES request as it was sent (the last). */
 static const struct rec *last_update(void)
 {
@@ -695,6 +743,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(liveness_after_silence_sends_an_update, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_or_forged_update_moves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(update_refused_when_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(path_change_sends_an_update_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(path_change_without_mobike, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
