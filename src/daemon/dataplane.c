@@ -162,7 +162,8 @@ static bool esp_in(struct nsd *d, struct rx_reports *rx, struct ns_pkt *pkt,
         report_esp(d, rx, &info, local, from);
     if (r != NS_ESP_OK)
         return info.sa != NULL;
-    (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len, nsd_tcp_clamp_mtu(d)); /* X11 */
+    (void)ns_mss_clamp_mtu(ns_pkt_data(pkt), pkt->len,
+                           nsd_tcp_clamp_mtu(d, path == ESP_VIA_STREAM)); /* X11 */
     struct ns_dgram *o = &out[(*n_out)++];
     memset(o, 0, sizeof(*o));
     o->data = ns_pkt_data(pkt);

@@ -101,11 +101,12 @@ static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
     struct ns_dgram udp[NS_NET_BATCH_MAX], raw[NS_NET_BATCH_MAX];
     uint64_t now_ns = ns_now_ns();
     unsigned nu = 0, nr = 0;
-    unsigned clamp = nsd_tcp_clamp_mtu(d);
     struct nsd_tcp_batch tb;
     nsd_tcp_batch_init(&tb);
     for (unsigned i = 0; i < n; i++) {
-        (void)ns_mss_clamp_mtu(ns_pkt_data(&pkt[i]), pkt[i].len, clamp); /* X11 */
+        uint8_t *ip = ns_pkt_data(&pkt[i]);
+        (void)ns_mss_clamp_mtu(ip, pkt[i].len,
+                               nsd_tcp_clamp_mtu(d, nsd_tcp_out_over_tcp(d, ip, pkt[i].len))); /* X11 */
         struct ns_esp_sa *sa = NULL;
         if (ns_esp_output(d->sad, &pkt[i], now_ns, &sa) != NS_ESP_OK)
             continue; /* counted in the SAD by reason */

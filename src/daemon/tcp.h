@@ -52,9 +52,17 @@ bool nsd_tcp_send_ike(struct nsd *d, const struct ns_endpoint *local,
  * then, RFC 9329 6.x; "transport" in the status). */
 bool nsd_tcp_carries(const struct nsd *d, const struct ns_endpoint *remote);
 
-/* The MTU the inner TCP MSS clamp uses (X11): conf.mtu, less the TCP
- * framing's extra bytes while a client's SAs run over TCP. */
-unsigned nsd_tcp_clamp_mtu(const struct nsd *d);
+/* The MTU the inner TCP MSS clamp uses (X11) for an inner packet whose
+ * ESP goes or came over a TCP connection (over_tcp) or not: conf.mtu,
+ * less the TCP framing's extra bytes over TCP. */
+unsigned nsd_tcp_clamp_mtu(const struct nsd *d, bool over_tcp);
+/* Whether the ESP of inner packet ip (len bytes), about to be
+ * encapsulated, goes over a TCP connection, as far as the clamp cares: on
+ * the client, while it runs over TCP; on the gateway, for a TCP SYN (the
+ * only packets the clamp changes), whether the SA the SPD picks for it
+ * has a TCP connection as its peer. So the gateway clamps per SA. The
+ * main thread exclusive, or the outbound worker shared. */
+bool nsd_tcp_out_over_tcp(const struct nsd *d, const uint8_t *ip, size_t len);
 
 /* The outbound path's frames of one batch, grouped per connection, sent
  * with one sendmsg per connection by flush. */

@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "daemon/tcp_int.h"
+#include "esp/flow.h"
+#include "esp/mss.h"
 #include "esp/pkt.h"
 #include "net/tcp_sock.h"
 #include "util/buf.h"
@@ -394,10 +396,25 @@ bool nsd_tcp_carries(const struct nsd *d, const struct ns_endpoint *remote)
     return nsd_tcp_find_peer(t, remote) != NULL;
 }
 
-unsigned nsd_tcp_clamp_mtu(const struct nsd *d)
+unsigned nsd_tcp_clamp_mtu(const struct nsd *d, bool over_tcp)
+{
+    return over_tcp ? d->conf.mtu - NSD_TCP_CLAMP_EXTRA : d->conf.mtu;
+}
+
+bool nsd_tcp_out_over_tcp(const struct nsd *d, const uint8_t *ip, size_t len)
 {
     const struct nsd_tcp *t = d->tcp;
-    return t && t->on_tcp ? d->conf.mtu - NSD_TCP_CLAMP_EXTRA : d->conf.mtu;
+    if (!t)
+        return false;
+    if (d->conf.role == NS_CONF_CLIENT)
+        return t->on_tcp;
+    if (t->listen_fd < 0 || !ns_mss_syn(ip, len))
+        return false;
+    struct ns_flow flow;
+    if (!ns_flow_parse(&flow, ip, len))
+        return false;
+    const struct ns_esp_sa *sa = ns_sad_lookup_outbound(d->sad, &flow);
+    return sa && nsd_tcp_find_peer(t, ns_esp_sa_peer(sa)) != NULL;
 }
 
 void nsd_tcp_batch_init(struct nsd_tcp_batch *b)

@@ -74,21 +74,36 @@ static void set16_fix_csum(uint8_t *tcp, size_t at, uint16_t v)
     ns_put_u16(tcp + 16, ns_csum_replace(ns_get_u16(tcp + 16), old, neu, n));
 }
 
-bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss)
+/* The TCP header of a segment with SYN set in ip_packet: its offset and
+ * length (data offset), or false when there is none with sane lengths. */
+static bool syn_header(const uint8_t *ip_packet, size_t len, size_t *l4, size_t *doff)
 {
     if (!ip_packet || len == 0)
         return false;
-    size_t l4, l4_len;
+    size_t l4_len;
     unsigned version = ip_packet[0] >> 4;
-    if (!(version == 4 ? ipv4_tcp(ip_packet, len, &l4, &l4_len)
-                       : version == 6 && ipv6_tcp(ip_packet, len, &l4, &l4_len)))
+    if (!(version == 4 ? ipv4_tcp(ip_packet, len, l4, &l4_len)
+                       : version == 6 && ipv6_tcp(ip_packet, len, l4, &l4_len)))
         return false;
     if (l4_len < NS_TCP_MIN_HDR)
         return false;
-    uint8_t *tcp = ip_packet + l4;
-    size_t doff = (size_t)(tcp[12] >> 4) * 4;
-    if (doff < NS_TCP_MIN_HDR || doff > l4_len || !(tcp[13] & NS_TCP_SYN))
+    const uint8_t *tcp = ip_packet + *l4;
+    *doff = (size_t)(tcp[12] >> 4) * 4;
+    return *doff >= NS_TCP_MIN_HDR && *doff <= l4_len && (tcp[13] & NS_TCP_SYN);
+}
+
+bool ns_mss_syn(const uint8_t *ip_packet, size_t len)
+{
+    size_t l4, doff;
+    return syn_header(ip_packet, len, &l4, &doff);
+}
+
+bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss)
+{
+    size_t l4, doff;
+    if (!syn_header(ip_packet, len, &l4, &doff))
         return false;
+    uint8_t *tcp = ip_packet + l4;
     /* First pass: the options must parse to the end (or EOL), so nothing is
      * changed in a segment the receiver would read differently. */
     size_t mss_at[(60 - NS_TCP_MIN_HDR) / OPT_MSS_LEN];

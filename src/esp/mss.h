@@ -28,6 +28,10 @@
  * the packet was changed. */
 bool ns_mss_clamp(uint8_t *ip_packet, size_t len, uint16_t max_mss);
 
+/* Whether ip_packet (len bytes) is a TCP segment with SYN set whose
+ * headers parse: one ns_mss_clamp may change. */
+bool ns_mss_syn(const uint8_t *ip_packet, size_t len);
+
 /* ns_mss_clamp with the limit for a tunnel whose MTU is mtu: mtu - 40 for
  * an IPv4 packet, mtu - 60 for an IPv6 one. */
 bool ns_mss_clamp_mtu(uint8_t *ip_packet, size_t len, unsigned mtu);

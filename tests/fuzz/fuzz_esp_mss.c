@@ -3,7 +3,8 @@
  * ESP packet would give it. The clamp must read nothing outside the packet
  * (an exact-size copy, for ASan), change at most the MSS options and the
  * TCP checksum, report a change exactly when bytes changed, and keep a
- * TCP checksum correct when it was correct before. */
+ * TCP checksum correct when it was correct before; ns_mss_syn holds for
+ * every packet it changed. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,8 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(orig, data + 2, len);
     bool applies;
     bool ok_before = tcp_csum_ok(orig, len, &applies);
+    bool syn = ns_mss_syn(orig, len);
     bool changed = ns_mss_clamp(pkt, len, max);
-    if (changed != (memcmp(pkt, orig, len) != 0))
+    if (changed != (memcmp(pkt, orig, len) != 0) || (changed && !syn))
         abort();
     if (changed) {
         /* Only a TCP header's options and checksum may differ: never the

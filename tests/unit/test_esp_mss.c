@@ -433,6 +433,28 @@ static void truncations_untouched(void **state)
     }
 }
 
+/* X6, X11: ns_mss_syn says which packets the clamp may change (the
+ * gateway looks up the SA of those alone): SYN and SYN-ACK over both IP
+ * versions, not a segment without SYN, not UDP, not a truncated SYN. */
+static void syn_recognised(void **state)
+{
+    (void)state;
+    struct pkt p;
+    build_v4(&p, SYN, linux_syn_opts, sizeof(linux_syn_opts), 0);
+    assert_true(ns_mss_syn(p.b, p.len));
+    assert_false(ns_mss_syn(p.b, p.l4 + 19));
+    build_v4(&p, SYN | ACK, NULL, 0, 0);
+    assert_true(ns_mss_syn(p.b, p.len));
+    build_v6(&p, SYN, linux_syn_opts, sizeof(linux_syn_opts), 0, 8);
+    assert_true(ns_mss_syn(p.b, p.len));
+    build_v4(&p, ACK, linux_syn_opts, sizeof(linux_syn_opts), 100);
+    assert_false(ns_mss_syn(p.b, p.len));
+    build_v4(&p, SYN, NULL, 0, 0);
+    p.b[9] = 17; /* UDP */
+    assert_false(ns_mss_syn(p.b, p.len));
+    assert_false(ns_mss_syn(NULL, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +463,7 @@ int main(void)
         cmocka_unit_test(odd_offset_and_data),   cmocka_unit_test(all_positions_match_reference),
         cmocka_unit_test(ipv6_clamped),          cmocka_unit_test(ipv6_unwalkable_untouched),
         cmocka_unit_test(malformed_untouched),   cmocka_unit_test(truncations_untouched),
+        cmocka_unit_test(syn_recognised),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
