@@ -7,7 +7,11 @@
 # to plus slack for a loaded machine. Afterwards the tunnel pings and the
 # gateway holds exactly one IKE SA for the client: its own dpd is left
 # long (30 s) so that the dead SA must be replaced by the new one rather
-# than expire on the gateway's liveness check.
+# than expire on the gateway's liveness check. Then UDP comes back: alice
+# runs with mobike = no, so her UDP probe's answer moves the IKE SA back
+# by a liveness check over UDP that the gateway follows as a NAT
+# rebinding (R4): the same IKE SA and CHILD_SA, no new IKE SA, no MOBIKE
+# update, at most 2 of 50 pings lost.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../lib/netns.sh
@@ -29,7 +33,7 @@ nsd_conf_gateway gw
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
 nsd_conf_corp_client alice alice@corp.example transport=auto tcp_fallback=1000 \
-  dpd=2 retransmit_timeout=0.5 retransmit_tries=2
+  dpd=2 retransmit_timeout=0.5 retransmit_tries=2 mobike=no tcp_udp_probe=2
 nsd_start alice c1
 
 step "X6: UDP works; alice comes up over UDP"
@@ -64,6 +68,29 @@ gw_alice='[.ike_sas[] | select(.remote_id == "alice@corp.example")]'
 nsd_wait gw "$gw_alice | length == 1 and .[0].transport == \"tcp\" and .[0].state == \"ESTABLISHED\"" 5 ||
   fail "the gateway does not hold exactly one IKE SA for alice over TCP: $(nsd_json gw)"
 step "  gateway: $(nsd_q gw "$gw_alice | map({transport, state}) | tostring")"
+
+step "X6: UDP comes back; without MOBIKE alice's IKE SA moves back to UDP by a liveness check"
+[ "$(nsd_q alice '.ike_sas[0].mobike')" = false ] || fail "MOBIKE is on for alice's IKE SA"
+tcp_id=$(nsd_q alice '.ike_sas[0].id')
+spi_in=$(nsd_q alice '.ike_sas[0].children[0].spi_in')
+established=$(nsd_q alice .counters.ike.established)
+connects=$(nsd_q alice .tcp.connects)
+pings=$NATSEC_TMP/ping.out
+run_bg c1 ping -c 50 -i 0.1 -W 1 "$SRV_ADDR" >"$pings" 2>&1
+ping_pid=$BG_PID
+nat_block_udp nat1 off
+nsd_wait alice '(.tcp.udp_returns >= 1) and (.ike_sas | length == 1) and (.ike_sas[0].transport == "udp")' 15 ||
+  fail "alice did not come back to UDP: $(nsd_json alice)"
+nsd_wait gw "$gw_alice | length == 1 and .[0].transport == \"udp\"" 5 ||
+  fail "the gateway did not follow alice to UDP: $(nsd_json gw)"
+lost=$(ping_lost "$pings" "$ping_pid" 50)
+step "  back on UDP with $lost of 50 pings lost; gateway MOBIKE updates: $(nsd_q gw .counters.ike.mobike_updates)"
+[ "$(nsd_q alice '.ike_sas[0].id')" = "$tcp_id" ] || fail "a new IKE SA, not the same one moved"
+[ "$(nsd_q alice '.ike_sas[0].children[0].spi_in')" = "$spi_in" ] || fail "a new CHILD_SA, not the same one"
+[ "$(nsd_q alice .counters.ike.established)" = "$established" ] || fail "alice made a new IKE SA (re-connected)"
+[ "$(nsd_q alice .tcp.connects)" = "$connects" ] || fail "alice dialled TCP again"
+[ "$(nsd_q gw .counters.ike.mobike_updates)" -eq 0 ] || fail "an address update without MOBIKE"
+[ "$lost" -le 2 ] || fail "the tunnel was not up throughout: $lost pings lost"
 nsd_alive gw
 nsd_alive alice
 step "PASS"
