@@ -49,7 +49,7 @@ capture_stop "$tcap"
 # is the older Cisco / Check Point format, README): the stream is checked
 # by its bytes. The client's first bytes are "IKETCP" and a frame with the
 # non-ESP marker (IKE_SA_INIT, exchange type 34 at IKE header byte 18).
-first=$(tshark -n -r "$tcap" -Y "tcp.len > 0 && ip.src == $NAT1_PUB" -T fields -e tcp.payload 2>/dev/null | head -1)
+first=$(tshark -n -r "$tcap" -Y "tcp.len > 0 && ip.src == $NAT1_PUB" -T fields -e tcp.payload 2>/dev/null | sed -n 1p)
 step "  first bytes on the TCP connection: ${first:0:40}..."
 [[ $first == 494b45544350????00000000* ]] || fail "the stream does not start with IKETCP and an IKE frame"
 [ "${first:60:2}" = 22 ] || fail "the first frame is not IKE_SA_INIT"
