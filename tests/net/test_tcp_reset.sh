@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # X6: the home NAT resets the client's TCP connection to the gateway
-# (RFC 8229) in the middle of a 20 MB download: for 1.5 s it answers every
-# packet of it with a TCP reset and forgets its mappings. The client dials
+# (RFC 8229) in the middle of a 20 MB download (once 2000 ESP frames came
+# in over it): it answers every packet of it with a TCP reset and forgets
+# its mappings until the client closed the connection. The client dials
 # again (0.5 s, doubling), the same IKE SA goes on over the new connection
 # (the gateway follows the first authenticated packet on it) and the
 # transfer completes, SHA-256 checked.
@@ -40,7 +41,10 @@ wait_for "nsx srv ss -ltn | quiet_grep ':5003 '" 5 || fail "sender did not liste
 recv_out=$NATSEC_TMP/recv.out
 run_bg c1 "$NSD_TOOLS/tcpxfer" -c "$SRV_ADDR" -p 5003 -r -t 60 >"$recv_out" 2>&1
 recv_pid=$BG_PID
-sleep 1.5
+esp_in=$(nsd_q alice .tcp.esp_in)
+nsd_wait alice ".tcp.esp_in > $esp_in + 2000" 30 || fail "the download did not start"
+! grep -q sha256= "$recv_out" || fail "the download ended before the reset"
+broken=$(nsd_q alice '.tcp.closed.peer + .tcp.closed.error')
 
 step "X6: nat1 resets alice's TCP connection to the gateway mid-transfer"
 nsx nat1 nft -f - <<EOF || fail "reset rule rejected"
@@ -52,7 +56,8 @@ table inet rst {
 }
 EOF
 nat_flush_conntrack nat1
-sleep 1.5
+nsd_wait alice "(.tcp.closed.peer + .tcp.closed.error) > $broken" 30 ||
+  fail "nat1's resets did not break alice's connection"
 nsx nat1 nft delete table inet rst
 nat_flush_conntrack nat1
 
