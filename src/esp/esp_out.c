@@ -75,6 +75,18 @@ static bool payload_of(const struct ns_esp_sa *sa, const uint8_t *data, size_t l
     return false;
 }
 
+/* One packet of the budget of an unchecked path; false when it is spent.
+ * A compare-and-swap: workers sealing on one SA never send more than it. */
+static bool take_unverified(struct ns_esp_sa *sa)
+{
+    uint32_t left = __atomic_load_n(&sa->unverified_left, __ATOMIC_RELAXED);
+    while (left > 0)
+        if (__atomic_compare_exchange_n(&sa->unverified_left, &left, left - 1, true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
 /* Seals the payload at data + off, plen bytes, with next header nh into
  * an ESP packet in place (pkt then holds it). */
 static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct ns_pkt *pkt,
@@ -87,17 +99,17 @@ static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct 
     if (pkt->head + off < hdr_len || pkt->cap - (pkt->head + off) < body + sa->icv_len)
         return drop(sad, NS_ESP_NO_ROOM);
 
-    if (sa->path_unverified) {
-        if (sa->unverified_left == 0)
-            return drop(sad, NS_ESP_UNVERIFIED_PATH);
-        sa->unverified_left--;
-    }
+    if (sa->path_unverified && !take_unverified(sa))
+        return drop(sad, NS_ESP_UNVERIFIED_PATH);
 
-    /* Never wrap (RFC 4303 3.3.3): the SA must be rekeyed before this. */
+    /* Never wrap (RFC 4303 3.3.3): the SA must be rekeyed before this. The
+     * check before the add keeps seq_out from wrapping itself with ESN. */
     uint64_t limit = sa->esn ? UINT64_MAX : UINT32_MAX;
-    if (sa->seq_out >= limit)
+    if (__atomic_load_n(&sa->seq_out, __ATOMIC_RELAXED) >= limit)
         return drop(sad, NS_ESP_SEQ_OVERFLOW);
-    uint64_t seq = ++sa->seq_out;
+    uint64_t seq = __atomic_add_fetch(&sa->seq_out, 1, __ATOMIC_RELAXED);
+    if (seq > limit || seq == 0)
+        return drop(sad, NS_ESP_SEQ_OVERFLOW);
 
     uint8_t *payload = data + off;
     uint8_t *esp = payload - hdr_len;
@@ -127,8 +139,10 @@ static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct 
 
     struct ns_esp_auth_data ad;
     ns_esp_auth_data_init(&ad, sa, esp, sa->spi, seq);
-    if (ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi, payload + body) !=
-        0)
+    ns_spin_lock(&sa->cipher_lock);
+    int rc = ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi, payload + body);
+    ns_spin_unlock(&sa->cipher_lock);
+    if (rc != 0)
         return drop(sad, NS_ESP_MALFORMED);
 
     pkt->head = (size_t)(esp - pkt->buf);
@@ -150,9 +164,9 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
     enum ns_esp_result r = seal(sad, sa, pkt, off, plen, nh);
     if (r != NS_ESP_OK)
         return r;
-    sa->stats.packets++;
-    sa->stats.bytes += plen;
-    sa->stats.last_used_ns = now_ns;
+    ns_esp_count(&sa->stats.packets, 1);
+    ns_esp_count(&sa->stats.bytes, plen);
+    ns_esp_stamp(&sa->stats.last_used_ns, now_ns);
     return NS_ESP_OK;
 }
 

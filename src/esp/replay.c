@@ -2,9 +2,23 @@
 
 #include <string.h>
 
+#include "util/spin.h"
+
 void ns_replay_init(struct ns_replay *r)
 {
     memset(r, 0, sizeof(*r));
+}
+
+/* The window's words and top are read without the lock and written under
+ * it (replay.h: threads). */
+static inline uint64_t load(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static inline void store(uint64_t *p, uint64_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
 uint64_t ns_replay_infer(const struct ns_replay *r, uint32_t seq_lo, bool esn)
@@ -13,8 +27,9 @@ uint64_t ns_replay_infer(const struct ns_replay *r, uint32_t seq_lo, bool esn)
         return seq_lo;
     /* RFC 4303 A2.1, with W the window size, Tl/Th the halves of top. */
     const uint32_t w = NS_REPLAY_WINDOW;
-    uint32_t tl = (uint32_t)r->top;
-    uint32_t th = (uint32_t)(r->top >> 32);
+    uint64_t top = load(&r->top);
+    uint32_t tl = (uint32_t)top;
+    uint32_t th = (uint32_t)(top >> 32);
     uint32_t bottom = tl - w + 1; /* modulo 2^32 on purpose */
     uint64_t seqh;
     if (tl >= w - 1) {
@@ -46,27 +61,34 @@ bool ns_replay_check(const struct ns_replay *r, uint64_t seq)
 {
     if (seq == 0)
         return false;
-    if (seq > r->top)
+    uint64_t top = load(&r->top);
+    if (seq > top)
         return true;
-    if (r->top - seq >= NS_REPLAY_WINDOW)
+    if (top - seq >= NS_REPLAY_WINDOW)
         return false;
-    return !(r->bits[word_index(seq)] & (UINT64_C(1) << (seq & 63)));
+    return !(load(&r->bits[word_index(seq)]) & (UINT64_C(1) << (seq & 63)));
 }
 
-bool ns_replay_update(struct ns_replay *r, uint64_t seq)
+enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq)
 {
-    bool newest = false;
-    if (seq > r->top) {
-        /* Clear the words the window slides over; never more than the ring. */
-        uint64_t cur = r->top >> 6, next = seq >> 6;
-        uint64_t diff = next - cur;
-        if (diff > NS_REPLAY_WORDS)
-            diff = NS_REPLAY_WORDS;
-        for (uint64_t i = 1; i <= diff; i++)
-            r->bits[(cur + i) % NS_REPLAY_WORDS] = 0;
-        r->top = seq;
-        newest = true;
+    ns_spin_lock(&r->lock);
+    enum ns_replay_verdict v = NS_REPLAY_SEEN;
+    if (ns_replay_check(r, seq)) {
+        v = NS_REPLAY_INSIDE;
+        if (seq > r->top) {
+            /* Clear the words the window slides over; never more than the ring. */
+            uint64_t cur = r->top >> 6, next = seq >> 6;
+            uint64_t diff = next - cur;
+            if (diff > NS_REPLAY_WORDS)
+                diff = NS_REPLAY_WORDS;
+            for (uint64_t i = 1; i <= diff; i++)
+                store(&r->bits[(cur + i) % NS_REPLAY_WORDS], 0);
+            store(&r->top, seq);
+            v = NS_REPLAY_NEWEST;
+        }
+        uint64_t *w = &r->bits[word_index(seq)];
+        store(w, load(w) | UINT64_C(1) << (seq & 63));
     }
-    r->bits[word_index(seq)] |= UINT64_C(1) << (seq & 63);
-    return newest;
+    ns_spin_unlock(&r->lock);
+    return v;
 }

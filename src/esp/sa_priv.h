@@ -9,6 +9,7 @@
 #include "esp/replay.h"
 #include "esp/sad.h"
 #include "util/buf.h"
+#include "util/spin.h"
 
 /* One remote selector of an outbound SA, linked either into the exact
  * address hash or into the list of wider selectors. */
@@ -32,12 +33,21 @@ struct ns_esp_sa {
     bool aead;
     uint8_t iv_len, icv_len, block_len;
     struct ns_cipher *cipher;
-    uint64_t seq_out; /* outbound: last sequence number used */
+    /* util/spin.h: held around every use of cipher, whose OpenSSL context
+     * holds the packet's IV and state: workers on several cores may seal
+     * (or open) on one SA at once. */
+    unsigned char cipher_lock;
+    /* Outbound: last sequence number used; taken with an atomic add, so
+     * workers sealing on one SA at once never share a number. Past the
+     * limit (rekey) it may run ahead of it by the packets refused. */
+    uint64_t seq_out;
     /* Outbound: the peer address is not checked yet (ns_sad_set_path_verified);
      * unverified_left packets may still go there. Written under the SAD's
-     * exclusive lock, read and counted down only by the outbound path. */
+     * exclusive lock, counted down by the outbound paths (atomically). */
     bool path_unverified;
     uint32_t unverified_left;
+    /* Written by the data paths with ns_esp_count/ns_esp_stamp, read under
+     * the SAD's exclusive hold. */
     struct ns_esp_sa_stats stats;
 
     /* Selectors, and by direction the outbound index links or the replay
@@ -79,6 +89,19 @@ struct ns_esp_auth_data {
     size_t aad_len;
     const uint8_t *hi; /* NULL without ESN or with an AEAD */
 };
+
+/* A counter or time stamp that data-plane workers on several cores may
+ * write at once (sad.h: threads): relaxed atomics, never lost, ordered by
+ * nothing; whoever reads them holds the SAD exclusively. */
+static inline void ns_esp_count(uint64_t *c, uint64_t n)
+{
+    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+}
+
+static inline void ns_esp_stamp(uint64_t *t, uint64_t v)
+{
+    __atomic_store_n(t, v, __ATOMIC_RELAXED);
+}
 
 /* Inline: it runs for every packet, on both paths. */
 /* Padding after a payload of plen bytes so that payload, padding and the

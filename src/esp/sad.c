@@ -494,7 +494,7 @@ uint64_t ns_sad_drops(const struct ns_sad *sad, enum ns_esp_result r)
 void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_dir dir, enum ns_esp_result r)
 {
     if ((unsigned)r < NS_ESP_RESULT_COUNT && (dir == NS_ESP_INBOUND || dir == NS_ESP_OUTBOUND))
-        sad->drops[dir][r]++;
+        __atomic_fetch_add(&sad->drops[dir][r], 1, __ATOMIC_RELAXED); /* workers at once */
 }
 
 /* --- SA accessors ----------------------------------------------------------- */
@@ -556,7 +556,10 @@ void ns_esp_sa_get_info(const struct ns_esp_sa *sa, struct ns_esp_sa_info *info)
     info->orig_dst = sa->orig_dst;
     info->ike_sa_id = sa->ike_sa_id;
     info->paired_spi = sa->paired_spi;
-    info->seq = sa->dir == NS_ESP_OUTBOUND ? sa->seq_out : sa->replay->top;
+    uint64_t limit = sa->esn ? UINT64_MAX : UINT32_MAX;
+    /* seq_out runs past the limit by the packets refused there. */
+    info->seq = sa->dir == NS_ESP_OUTBOUND ? (sa->seq_out < limit ? sa->seq_out : limit)
+                                           : sa->replay->top;
     info->stats = sa->stats;
 }
 

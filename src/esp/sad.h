@@ -10,17 +10,19 @@
  * Every SA is also linked under its IKE SA, so an address update (R4) or a
  * teardown touches only that IKE SA's CHILD_SAs.
  *
- * The SAD takes no locks; the caller excludes threads. The two data paths
- * write disjoint state: ns_esp_output/ns_esp_encap only the outbound SA's
- * sequence number and counters and the outbound drop counters,
- * ns_esp_decap only the inbound SA's replay window and counters and the
- * inbound drop counters, and neither changes a table or another field. So
- * one thread may run the outbound path while another runs the inbound one
- * (natsecd's TX worker, daemon/natsecd.h), each holding a reader-writer
- * lock shared, provided everything else (install, remove, update_peer, SPI
- * reservations, and any read of a direction's counters: status, usage,
- * ns_sad_drops) holds it exclusive. Pointers to SAs stay valid until the SA
- * is removed. */
+ * The SAD's tables take no locks; the caller excludes threads. The data
+ * paths (ns_esp_output/ns_esp_encap, ns_esp_decap) change no table and
+ * write only per-packet state, each piece of which is safe for any number
+ * of threads at once: the outbound sequence number is taken with an atomic
+ * add, the replay window is checked again under its own spin lock when a
+ * packet is recorded (esp/replay.h), an SA's cipher context is used under
+ * its own spin lock, and the SA's counters and the drop counters are
+ * relaxed atomic adds. So any number of threads may run both paths on any
+ * SAs at once (natsecd's data-plane workers, daemon/natsecd.h), each
+ * holding the caller's lock shared, provided everything else (install,
+ * remove, update_peer, SPI reservations, and any read of the counters:
+ * status, usage, ns_sad_drops) holds it exclusive. Pointers to SAs stay
+ * valid until the SA is removed. */
 #ifndef NATSEC_ESP_SAD_H
 #define NATSEC_ESP_SAD_H
 
