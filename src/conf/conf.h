@@ -35,7 +35,7 @@
 #define NS_CONF_IFNAME_MAX 16 /* IFNAMSIZ */
 #define NS_CONF_NAME_MAX 512
 #define NS_CONF_HOST_MAX 254     /* a DNS name and its NUL */
-#define NS_CONF_MAX_MAIN_KEYS 64 /* keys [natsecd] may hold */
+#define NS_CONF_MAX_MAIN_KEYS 80 /* keys [natsecd] may hold */
 #define NS_CONF_USER_MAX 33      /* a user name, 32 characters at most (useradd) */
 #define NS_CONF_DIGEST_LEN 32    /* SHA-256 */
 /* The pool prefix lengths the configuration accepts, which are exactly
@@ -220,6 +220,11 @@ struct ns_conf {
     uint32_t route_table;         /* default 220 */
     enum ns_conf_dns_apply dns_apply; /* client; default auto */
     bool tx_thread; /* default yes: TUN -> ESP on a thread of its own (daemon/natsecd.h) */
+    /* Data-plane workers (daemon/natsecd.h): 1 (the default): the outbound
+     * path on tx_thread, inbound ESP on the main thread; N > 1: N threads
+     * each with its own NAT-T socket and TUN queue, both directions.
+     * NS_CONF_WORKERS_AUTO: one per online CPU. */
+    unsigned workers;
     /* Data-path offloads, each default yes (used where the kernel has
      * them); no measures or tests the path of a kernel without one. */
     bool tun_offload; /* IFF_VNET_HDR on TUN: TCP super-packets both ways */
@@ -328,6 +333,10 @@ unsigned ns_conf_legacy_in_use(const struct ns_conf *c);
  * natsecd, i.e. every [natsecd] key other than log_level and log_target is
  * as written before; else -1 with "path:line: <key> cannot change without
  * a restart (was '...', now '...')" in err, the line being nw's. */
+/* workers = auto, and the most workers = N may ask for. */
+#define NS_CONF_WORKERS_AUTO 0u
+#define NS_CONF_WORKERS_MAX 64u
+
 int ns_conf_reload_check(const struct ns_conf *old, const struct ns_conf *nw, const char *path,
                          char *err, size_t errlen);
 /* The section of nw that stands for p unchanged (same section name, same

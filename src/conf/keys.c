@@ -259,6 +259,19 @@ static int set_tx_thread(struct ns_conf_parser *p, const char *v, char *err, siz
     return ns_conf_value_bool(v, &p->c->tx_thread, err, errlen);
 }
 
+static int set_workers(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
+{
+    uint64_t n = NS_CONF_WORKERS_AUTO;
+    if (strcmp(v, "auto") != 0 &&
+        ns_conf_value_uint(v, 1, NS_CONF_WORKERS_MAX, &n, err, errlen) != 0) {
+        snprintf(err, errlen, "'%s' is not auto or a number of threads from 1 to %u", v,
+                 NS_CONF_WORKERS_MAX);
+        return -1;
+    }
+    p->c->workers = (unsigned)n;
+    return 0;
+}
+
 static int set_tun_offload(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     return ns_conf_value_bool(v, &p->c->tun_offload, err, errlen);
@@ -479,6 +492,7 @@ static const struct main_key main_keys[] = {
     NUM("fwmark", fwmark, 1, UINT32_MAX),
     FN("route_table", set_route_table),
     FN("tx_thread", set_tx_thread),
+    FN("workers", set_workers),
     FN("tun_offload", set_tun_offload),
     FN("tun_uso", set_tun_uso),
     FN("udp_gso", set_udp_gso),

@@ -308,6 +308,38 @@ static void offload_keys(void **state)
     }
 }
 
+/* R12: workers = 1 by default (the outbound path on its own thread),
+ * auto for one per online CPU, or a number of threads up to the limit. */
+static void workers_key(void **state)
+{
+    (void)state;
+    struct ns_conf c;
+    load_ok(client_conf, &c);
+    assert_int_equal(c.workers, 1);
+    ns_conf_free(&c);
+
+    static const struct {
+        const char *value;
+        unsigned n;
+    } ok[] = {{"auto", NS_CONF_WORKERS_AUTO}, {"1", 1}, {"2", 2}, {"64", NS_CONF_WORKERS_MAX}};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        char text[512];
+        gateway_with(text, sizeof(text), "workers", ok[i].value);
+        load_ok(text, &c);
+        assert_int_equal(c.workers, ok[i].n);
+        ns_conf_free(&c);
+    }
+    static const char *const bad[] = {"0", "65", "-1", "two"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512], err[512] = "", want[128];
+        gateway_with(text, sizeof(text), "workers", bad[i]);
+        assert_int_equal(ns_conf_load_string(text, "t.conf", &c, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want), "t.conf:5: workers: '%s' is not auto or a number", bad[i]);
+        if (!strstr(err, want))
+            fail_msg("error '%s' lacks '%s'", err, want);
+    }
+}
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
@@ -1147,6 +1179,7 @@ int main(void)
         cmocka_unit_test(client_complete),
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(offload_keys),
+        cmocka_unit_test(workers_key),
         cmocka_unit_test(keepalive_values),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(dns_apply_values),
