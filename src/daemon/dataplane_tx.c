@@ -1,19 +1,20 @@
 /* The outbound data path: TUN -> SPD lookup + ESP encap -> UDP natt_port
  * (udp_encap) or raw ESP.
  *
- * With tx_thread = yes it runs on a worker thread of its own, so the two
- * directions of a tunnel use two cores; with no, in the main loop as
- * on_tun, as natsecd always did. The code is the same either way.
+ * With workers = 1 and tx_thread = yes it runs on a thread of its own, so
+ * the two directions of a tunnel use two cores; with tx_thread = no, in the
+ * main loop as on_tun; with workers > 1, one per worker (workers.c), on its
+ * TUN queue and socket. The code is the same every way.
  *
- * Lock discipline (natsecd.h): the worker holds sad_lock shared for each
- * batch, from the TUN reads to the last send, and writes only this file's
- * struct nsd_tx (its slots, super_buf, counters, and its own handles on the
- * NAT-T and raw sockets, whose GSO state and error counts are then its
- * own), the outbound SAs' sequence numbers and counters and the SAD's
- * outbound drop counters. Everything the main thread reads of those (status,
- * keepalives, re-key decisions) it reads holding sad_lock exclusive. Of
- * struct nsd the worker reads only what is fixed before it starts: conf,
- * tun.fd and tun.offload, the socket descriptors.
+ * Lock discipline (natsecd.h): a thread holds its part of sad_lock shared
+ * for each batch, from the TUN reads to the last send, and writes only
+ * this file's struct nsd_tx (its slots, super_buf, counters, and its own
+ * handles on the NAT-T and raw sockets, whose GSO state and error counts
+ * are then its own) and the SAs' per-packet state (esp/sad.h). Everything
+ * the main thread reads of those (status, keepalives, re-key decisions) it
+ * reads holding sad_lock exclusive. Of struct nsd the thread reads only
+ * what is fixed before it starts: conf, the TUN device's offloads, the
+ * socket descriptors.
  *
  * Every wakeup moves whole batches (several TUN reads, one sendmmsg each
  * way) in buffers allocated at start: nothing is allocated per packet. */
@@ -40,6 +41,8 @@
 
 struct nsd_tx {
     struct nsd *d;
+    struct ns_tun *tun;      /* d->tun, or a worker's queue of it */
+    pthread_rwlock_t *lock;  /* its part of sad_lock, taken shared per batch; NULL: none */
     /* d->natt and d->raw with counts (and the NAT-T socket's GSO state) of
      * their own: the main thread sends IKE and keepalives on d->natt. */
     struct ns_udp natt;
@@ -62,17 +65,17 @@ struct nsd_tx {
     uint8_t super_buf[65536 + 1024];
 };
 
-/* The worker's share of sad_lock for one batch; nothing without it. */
+/* The thread's share of sad_lock for one batch; nothing without it. */
 static void batch_begin(struct nsd_tx *t)
 {
-    if (t->threaded)
-        pthread_rwlock_rdlock(&t->d->sad_lock);
+    if (t->lock)
+        pthread_rwlock_rdlock(t->lock);
 }
 
 static void batch_end(struct nsd_tx *t)
 {
-    if (t->threaded)
-        pthread_rwlock_unlock(&t->d->sad_lock);
+    if (t->lock)
+        pthread_rwlock_unlock(t->lock);
 }
 
 static void flush_out(struct nsd_tx *t, struct ns_dgram *udp, unsigned nu, struct ns_dgram *raw,
@@ -135,7 +138,7 @@ static bool plain_batch(struct nsd_tx *t)
     struct ns_dgram in[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     nsd_slots_prepare(t->slot, in, pkt);
-    int n = ns_tun_read(&t->d->tun, in, NS_NET_BATCH_MAX);
+    int n = ns_tun_read(t->tun, in, NS_NET_BATCH_MAX);
     if (n <= 0)
         return false;
     unsigned k = 0;
@@ -188,7 +191,7 @@ static bool offload_batch(struct nsd_tx *t, struct ns_gso_iter *it, bool *pendin
             if (!may_read)
                 break;
             struct ns_vnet_hdr h;
-            int r = ns_tun_read_split(&t->d->tun, in[k].data, in[k].cap, t->super_buf,
+            int r = ns_tun_read_split(t->tun, in[k].data, in[k].cap, t->super_buf,
                                       sizeof(t->super_buf), &h);
             if (r <= 0) {
                 empty = true;
@@ -241,9 +244,9 @@ static void tun_offload(struct nsd_tx *t)
     }
 }
 
-static void tx_run(struct nsd_tx *t)
+void nsd_tx_run(struct nsd_tx *t)
 {
-    if (t->d->tun.offload)
+    if (t->tun->offload)
         tun_offload(t);
     else
         tun_plain(t);
@@ -255,7 +258,7 @@ static void on_tun(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     (void)loop;
     (void)fd;
     (void)events;
-    tx_run(arg);
+    nsd_tx_run(arg);
 }
 
 /* The worker: waits for TUN (or the stop event) and runs the batches. */
@@ -270,24 +273,32 @@ static void *tx_worker(void *arg)
             break;
         }
         if (n > 0 && !atomic_load(&t->stop))
-            tx_run(t);
+            nsd_tx_run(t);
     }
     return NULL;
+}
+
+/* Buffers of its own, for a path on a thread of its own. */
+static int own_slots(struct nsd_tx *t)
+{
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        t->own[i].buf = malloc(t->d->slot_cap);
+        if (!t->own[i].buf) {
+            NS_ERR("out of memory for the outbound path's buffers");
+            return -1;
+        }
+        t->own[i].cap = t->d->slot_cap;
+    }
+    t->slot = t->own;
+    return 0;
 }
 
 /* The worker's own slots, epoll and stop event. */
 static int worker_setup(struct nsd_tx *t)
 {
     const struct nsd *d = t->d;
-    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
-        t->own[i].buf = malloc(d->slot_cap);
-        if (!t->own[i].buf) {
-            NS_ERR("out of memory for the tx thread's buffers");
-            return -1;
-        }
-        t->own[i].cap = d->slot_cap;
-    }
-    t->slot = t->own;
+    if (own_slots(t) != 0)
+        return -1;
     t->epfd = epoll_create1(EPOLL_CLOEXEC);
     t->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (t->epfd < 0 || t->stopfd < 0) {
@@ -324,24 +335,39 @@ static int worker_start(struct nsd_tx *t)
     return 0;
 }
 
-int nsd_tx_start(struct nsd *d)
+struct nsd_tx *nsd_tx_new(struct nsd *d, struct ns_tun *tun, const struct ns_udp *natt,
+                          pthread_rwlock_t *lock)
 {
     struct nsd_tx *t = calloc(1, sizeof(*t));
     if (!t) {
         NS_ERR("out of memory for the outbound data path");
-        return -1;
+        return NULL;
     }
     t->d = d;
+    t->tun = tun;
+    t->lock = lock;
     t->epfd = t->stopfd = -1;
     atomic_init(&t->stop, false);
     /* After the GSO probe (nsd_dataplane_start): the copy keeps its result. */
-    t->natt = d->natt;
-    t->natt.gro = NULL; /* receiving is the main thread's */
+    t->natt = *natt;
+    t->natt.gro = NULL; /* receiving is someone else's */
     t->natt.send_errors = 0;
     t->raw = d->raw;
     t->raw.send_errors = 0;
     t->raw.bad_headers = 0;
     t->slot = d->slot;
+    if (lock && own_slots(t) != 0) {
+        nsd_tx_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+int nsd_tx_start(struct nsd *d)
+{
+    struct nsd_tx *t = nsd_tx_new(d, &d->tun, &d->natt, NULL);
+    if (!t)
+        return -1;
     d->tx = t;
     if (!d->conf.tx_thread) {
         if (ns_loop_add(d->loop, d->tun.fd, EPOLLIN, on_tun, t) != 0)
@@ -349,8 +375,9 @@ int nsd_tx_start(struct nsd *d)
         t->in_loop = true;
         return 0;
     }
-    if (worker_setup(t) != 0 || nsd_sad_lock_init(d) != 0)
+    if (worker_setup(t) != 0 || nsd_sad_lock_init(d, 1) != 0)
         return -1;
+    t->lock = nsd_sad_lock_part(d, 0);
     if (worker_start(t) != 0) {
         nsd_sad_lock_fini(d);
         return -1;
@@ -377,6 +404,14 @@ void nsd_tx_stop(struct nsd *d)
         ns_loop_remove(d->loop, d->tun.fd);
     }
     nsd_sad_lock_fini(d);
+    nsd_tx_free(t);
+    d->tx = NULL;
+}
+
+void nsd_tx_free(struct nsd_tx *t)
+{
+    if (!t)
+        return;
     if (t->epfd >= 0)
         close(t->epfd);
     if (t->stopfd >= 0)
@@ -384,15 +419,21 @@ void nsd_tx_stop(struct nsd *d)
     for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++)
         free(t->own[i].buf);
     free(t);
-    d->tx = NULL;
+}
+
+void nsd_tx_add_counters(const struct nsd_tx *t, struct nsd_tx_counters *c)
+{
+    c->tun_rx += t->cnt.tun_rx;
+    c->truncated += t->cnt.truncated;
+    c->esp_tx += t->cnt.esp_tx;
+    c->send_blocked += t->cnt.send_blocked;
+    c->send_errors += t->natt.send_errors + t->raw.send_errors;
 }
 
 void nsd_tx_counters(const struct nsd *d, struct nsd_tx_counters *c)
 {
     memset(c, 0, sizeof(*c));
-    const struct nsd_tx *t = d->tx;
-    if (!t)
-        return;
-    *c = t->cnt;
-    c->send_errors = t->natt.send_errors + t->raw.send_errors;
+    if (d->tx)
+        nsd_tx_add_counters(d->tx, c);
+    nsd_workers_tx_counters(d, c);
 }

@@ -4,28 +4,35 @@
  * sockets), keepalive.c (X1), routes.c (TUN addresses, routes, rule),
  * control.c (the UNIX control socket) and status.c (its JSON).
  *
- * Threads (tx_thread = yes, the default): the outbound data path (TUN ->
- * ESP encap -> send, dataplane_tx.c) runs on a worker thread of its own;
- * everything else (the event loop: IKE, inbound ESP, timers, control, and
- * start and stop) on the main thread. They share the SAD, under sad_lock
- * (sadlock.c), a reader-writer lock:
- *   - the worker holds it shared for each batch it reads from TUN, encrypts
- *     and sends, and touches nothing else of struct nsd but its own struct
- *     nsd_tx (buffers, counters, its handles on the sockets) and what never
- *     changes after start (conf, tun.fd, tun.offload);
- *   - the main thread holds it exclusive whenever it runs (from the
- *     worker's start on; the loop enters it before timers and callbacks,
- *     ns_loop_set_guard, and returns holding it, so shutdown and stop run
- *     under it too), so the engine, the SAD's changes and every read of SA
- *     or worker counters (status, keepalives, re-key decisions) exclude the
- *     worker; it leaves it while it waits in epoll, and holds it shared
- *     while it decrypts inbound ESP (on_natt, on_raw), the one part that
- *     runs beside the worker. The engine calls that inbound ESP causes (a
- *     peer's move, liveness) are collected during a batch and made after
- *     it, exclusive.
- * The SAD allows this because each path writes only its own direction's
- * SA state and drop counters (esp/sad.h). With tx_thread = no there is no
- * worker and no lock, and one thread runs everything. */
+ * Threads (docs/design.md): with workers = 1 (the default) and tx_thread =
+ * yes (the default), the outbound data path (TUN -> ESP encap -> send,
+ * dataplane_tx.c) runs on a worker thread of its own and everything else
+ * (the event loop: IKE, inbound ESP, timers, control, and start and stop)
+ * on the main thread; with workers = N > 1, N data-plane threads
+ * (workers.c) run both paths for the NAT-T socket and TUN queue each owns,
+ * and the main thread the rest (IKE, plain ESP, timers, control). They
+ * share the SAD, under sad_lock (sadlock.c), a reader-writer lock in one
+ * part per data-plane thread:
+ *   - a data-plane thread holds its part shared for each batch it reads
+ *     from TUN or its socket, and touches nothing else of struct nsd but
+ *     its own state (struct nsd_tx, struct nsd_worker: buffers, counters,
+ *     its handles on the sockets and TUN queue) and what never changes
+ *     after start (conf, the descriptors, the TUN device's offloads);
+ *   - the main thread holds every part exclusive whenever it runs (from
+ *     the threads' start on; the loop enters it before timers and
+ *     callbacks, ns_loop_set_guard, and returns holding it, so shutdown and
+ *     stop run under it too), so the engine, the SAD's changes and every
+ *     read of SA or thread counters (status, keepalives, re-key decisions)
+ *     exclude the data-plane threads; it leaves it while it waits in epoll,
+ *     and holds nothing while it decrypts inbound ESP (on_natt, on_raw),
+ *     which runs beside the other threads. The engine calls that inbound
+ *     ESP causes (a peer's move, liveness) are collected during a batch and
+ *     made after it, exclusive; the workers queue them (and the IKE they
+ *     receive) for the main thread instead.
+ * The SAD allows this because the data paths change no table and their
+ * per-packet SA state is safe for several threads at once (esp/sad.h). With
+ * workers = 1 and tx_thread = no there is no thread and no lock, and one
+ * thread runs everything. */
 #ifndef NATSEC_DAEMON_NATSECD_H
 #define NATSEC_DAEMON_NATSECD_H
 
@@ -105,6 +112,24 @@ struct nsd_slot {
     size_t cap;
 };
 
+struct nsd_worker;
+
+/* An inbound path's own state (dataplane.c): the main thread's (nsd.rx),
+ * or a data-plane worker's (workers.c), which hands what the engine must
+ * hear to the main thread instead of telling it. */
+struct nsd_rx {
+    struct nsd *d;
+    struct nsd_worker *worker; /* NULL: the main thread */
+    struct ns_tun *tun;        /* where decrypted packets go */
+    struct nsd_counters *cnt;
+    struct nsd_slot *slot;     /* NS_NET_BATCH_MAX receive buffers */
+    uint8_t *tun_super;        /* NSD_TUN_SUPER_MAX: a TUN super-packet being merged */
+    /* Liveness report rate limit (engine esp_activity): the last IKE SA
+     * reported and when. */
+    uint64_t act_id, act_ms;
+    bool held; /* a worker: its share of sad_lock, per batch */
+};
+
 struct nsd_retired;
 
 /* control.c: one connection of natsecctl's. */
@@ -136,6 +161,10 @@ struct nsd_reconnect {
     bool up;           /* a connection is up ... */
     uint64_t up_ms;    /* ... since then */
 };
+
+/* Socket buffers of the IKE, NAT-T and raw ESP sockets: bursts from
+ * thousands of peers. */
+#define NSD_SOCK_BUFFER (8 << 20)
 
 /* The largest packet written to TUN: a super-packet of merged segments. */
 #define NSD_TUN_SUPER_MAX 65536
@@ -176,9 +205,6 @@ struct nsd {
     uint8_t *ike_out; /* one IKE message with room for the non-ESP marker */
     size_t ike_out_cap;
 
-    /* Liveness report rate limit (engine esp_activity): the last IKE SA
-     * reported and when. */
-    uint64_t act_id, act_ms;
 
     struct nsd_client_net client;
     struct nsd_transport *transport; /* transport.c: transport-mode peers and routes */
@@ -217,11 +243,16 @@ struct nsd {
      * packets into one TUN super-packet (main thread only). */
     uint8_t tun_super[NSD_TUN_SUPER_MAX];
 
-    /* The outbound path (dataplane_tx.c); sad_lock and sad_hold only with
-     * its worker thread (sad_locking). */
+    struct nsd_rx rx; /* the main thread's inbound path */
+
+    /* The outbound path (dataplane_tx.c) with workers = 1; with more, the
+     * workers (workers.c), each with both paths. sad_lock and sad_hold
+     * only with a thread besides the main one (sad_locking). */
     struct nsd_tx *tx;
+    struct nsd_workers *workers;
     bool sad_locking;
-    pthread_rwlock_t sad_lock;
+    struct nsd_sad_lock *sad_locks; /* sadlock.c: one per thread beside the main one */
+    unsigned n_sad_locks;
     enum nsd_hold sad_hold;
 };
 
@@ -262,6 +293,8 @@ void nsd_dataplane_stop(struct nsd *d);
  * thread, sad_lock exclusive. Returns how many were authentic. */
 unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
                            const struct ns_endpoint *local, const struct ns_endpoint *from);
+/* UDP GSO and GRO on a NAT-T socket, as the configuration asks. */
+void nsd_natt_offloads(struct nsd *d, struct ns_udp *s);
 /* Points each datagram descriptor at one of the slots, leaving the ESP
  * head room. */
 void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt);
@@ -273,16 +306,64 @@ void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct 
  * batch), removes the lock, frees everything; safe to call twice. */
 int nsd_tx_start(struct nsd *d);
 void nsd_tx_stop(struct nsd *d);
-/* The outbound path's counters so far (main thread, sad_lock exclusive). */
+/* The outbound paths' counters so far, added up (main thread, sad_lock
+ * exclusive). */
 void nsd_tx_counters(const struct nsd *d, struct nsd_tx_counters *c);
+/* For workers.c: an outbound path of its own, reading the TUN queue tun
+ * and sending on its own copy of natt and d->raw, taking lock shared per
+ * batch (NULL: the main thread's, in d->slot). new: NULL on failure
+ * (logged). run: the batches waiting now. add_counters: adds its own. */
+struct nsd_tx *nsd_tx_new(struct nsd *d, struct ns_tun *tun, const struct ns_udp *natt,
+                          pthread_rwlock_t *lock);
+void nsd_tx_run(struct nsd_tx *t);
+void nsd_tx_free(struct nsd_tx *t);
+void nsd_tx_add_counters(const struct nsd_tx *t, struct nsd_tx_counters *c);
 
-/* sadlock.c: sad_lock. init: the lock made, held exclusive by the calling
- * (main) thread, entered by d->loop as its guard. fini: released and
- * destroyed, the guard removed (no worker may run). hold: the main thread
- * moves to holding want; no-op without sad_locking. */
-int nsd_sad_lock_init(struct nsd *d);
+/* workers.c: workers > 1 data-plane threads, each with its own NAT-T
+ * socket (SO_REUSEPORT) and TUN queue (IFF_MULTI_QUEUE), running both
+ * paths; IKE and the engine's reports reach the main thread through a
+ * queue. count: the number conf.workers asks for (auto: online CPUs).
+ * start: after the sockets' and TUN's offloads are set; the main thread
+ * holds sad_lock exclusive on return; -1 on failure (logged). stop: stops
+ * and joins them, closes what they opened; safe to call twice. */
+unsigned nsd_workers_count(const struct ns_conf *c);
+int nsd_workers_start(struct nsd *d);
+void nsd_workers_stop(struct nsd *d);
+/* Adds the workers' counters to c (main thread, sad_lock exclusive). */
+void nsd_workers_rx_counters(const struct nsd *d, struct nsd_counters *c);
+void nsd_workers_tx_counters(const struct nsd *d, struct nsd_tx_counters *c);
+/* The workers' TUN queues' refused writes. */
+uint64_t nsd_workers_tun_write_errors(const struct nsd *d);
+/* How many workers run (0: none, workers = 1), worker i's own counters,
+ * and the messages for the main thread that a full queue dropped. */
+unsigned nsd_workers_n(const struct nsd *d);
+void nsd_worker_counters(const struct nsd *d, unsigned i, struct nsd_counters *rx,
+                         struct nsd_tx_counters *tx);
+uint64_t nsd_workers_handoff_dropped(struct nsd *d);
+/* A worker's inbound ESP and IKE on its socket (dataplane.c), and the
+ * queue to the main thread (workers.c): an IKE datagram, and a report of
+ * authentic ESP (a move when move, else liveness); dropped and counted
+ * when the queue is full. */
+void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock);
+void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
+                    const struct ns_endpoint *from, const uint8_t *msg, size_t len);
+void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                       const struct ns_endpoint *from, bool move);
+/* The worker's part of sad_lock. */
+pthread_rwlock_t *nsd_worker_lock(struct nsd_worker *w);
+
+/* sadlock.c: sad_lock, a reader-writer lock of n parts, one per thread
+ * beside the main one, each on its own cache line: a thread takes its own
+ * part shared per batch (touching no line another core writes), the main
+ * thread all of them to hold the lock exclusive. init: made, held
+ * exclusive by the calling (main) thread, entered by d->loop as its guard.
+ * fini: released and destroyed, the guard removed (no worker may run).
+ * hold: the main thread moves to holding want; no-op without sad_locking.
+ * part: thread i's part, for it to take shared. */
+int nsd_sad_lock_init(struct nsd *d, unsigned n);
 void nsd_sad_lock_fini(struct nsd *d);
 void nsd_sad_hold(struct nsd *d, enum nsd_hold want);
+pthread_rwlock_t *nsd_sad_lock_part(struct nsd *d, unsigned i);
 
 /* radius.c: EAP on RADIUS servers (eap_backend = radius, X16). start:
  * their sockets in the loop (0 when not configured; -1 logged). stop:

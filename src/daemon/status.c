@@ -270,11 +270,13 @@ static json_object *esp_drops(const struct ns_sad *sad)
     return o;
 }
 
-/* The main thread's counters and the outbound path's, added up; status
- * runs with sad_lock exclusive, so the outbound worker is between batches. */
+/* The main thread's counters and the data-plane threads', added up;
+ * status runs with sad_lock exclusive, so every thread is between batches. */
 static json_object *dataplane_counters(const struct nsd *d)
 {
-    const struct nsd_counters *c = &d->cnt;
+    struct nsd_counters all = d->cnt;
+    nsd_workers_rx_counters(d, &all);
+    const struct nsd_counters *c = &all;
     struct nsd_tx_counters t;
     nsd_tx_counters(d, &t);
     json_object *o = json_object_new_object();
@@ -292,9 +294,36 @@ static json_object *dataplane_counters(const struct nsd *d)
     add_u64(o, "send_blocked", c->send_blocked + t.send_blocked);
     add_u64(o, "send_errors",
             d->ike.send_errors + d->natt.send_errors + d->raw.send_errors + t.send_errors);
-    add_u64(o, "tun_write_errors", d->tun.write_errors);
+    add_u64(o, "tun_write_errors", d->tun.write_errors + nsd_workers_tun_write_errors(d));
     add_u64(o, "tun_tcp_supers", c->tun_tcp_supers);
     add_u64(o, "tun_udp_supers", c->tun_udp_supers);
+    return o;
+}
+
+/* With workers > 1: each worker's packets both ways (how evenly the
+ * kernel spreads clients and flows over them), and the hand-off queue's
+ * drops. NULL without. */
+static json_object *workers_json(struct nsd *d)
+{
+    unsigned n = nsd_workers_n(d);
+    if (!n)
+        return NULL;
+    json_object *a = json_object_new_array();
+    for (unsigned i = 0; i < n; i++) {
+        struct nsd_counters rx;
+        struct nsd_tx_counters tx;
+        nsd_worker_counters(d, i, &rx, &tx);
+        json_object *o = json_object_new_object();
+        add_u64(o, "esp_rx", rx.esp_rx);
+        add_u64(o, "tun_tx", rx.tun_tx);
+        add_u64(o, "ike_rx", rx.ike_rx);
+        add_u64(o, "tun_rx", tx.tun_rx);
+        add_u64(o, "esp_tx", tx.esp_tx);
+        json_object_array_add(a, o);
+    }
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "threads", a);
+    add_u64(o, "handoff_dropped", nsd_workers_handoff_dropped(d));
     return o;
 }
 
@@ -325,6 +354,9 @@ json_object *nsd_status_tail(struct nsd *d)
     json_object_object_add(counters, "ike", ike_counters(&ic));
     json_object_object_add(counters, "esp_drops", esp_drops(d->sad));
     json_object_object_add(counters, "dataplane", dataplane_counters(d));
+    json_object *workers = workers_json(d);
+    if (workers)
+        json_object_object_add(root, "workers", workers);
     json_object_object_add(root, "counters", counters);
     json_object_object_add(root, "tcp", nsd_tcp_status_json(d));
     if (d->radius)

@@ -21,8 +21,9 @@
  *
  * Threads (natsecd.h): the connections' table and receive side belong to
  * the main thread; send queues are written by whoever holds sad_lock
- * exclusive, or by the outbound worker holding it shared (the main thread,
- * when it holds it shared, touches no connection). */
+ * exclusive, or by an outbound path holding it shared and the TCP state's
+ * tx_lock (several with workers > 1; the main thread, when it holds
+ * sad_lock shared, touches no connection). */
 #ifndef NATSEC_DAEMON_TCP_H
 #define NATSEC_DAEMON_TCP_H
 

@@ -444,7 +444,7 @@ bool nsd_tcp_batch_add(struct nsd *d, struct nsd_tcp_batch *b, const struct ns_e
     o->hdr_len =
         c && !c->dead && b->n < NS_NET_BATCH_MAX ? ns_tcp_frame_header(o->hdr, len, false) : 0;
     if (o->hdr_len == 0) {
-        t->cnt.esp_dropped++;
+        __atomic_fetch_add(&t->cnt.esp_dropped, 1, __ATOMIC_RELAXED); /* workers at once */
         return true;
     }
     o->body = data;
@@ -456,6 +456,9 @@ bool nsd_tcp_batch_add(struct nsd *d, struct nsd_tcp_batch *b, const struct ns_e
 void nsd_tcp_batch_flush(struct nsd *d, struct nsd_tcp_batch *b)
 {
     struct nsd_tcp *t = d->tcp;
+    if (!b->n)
+        return;
+    pthread_mutex_lock(&t->tx_lock);
     unsigned i = 0;
     while (i < b->n) {
         struct nsd_tcp_conn *c = b->conn[i];
@@ -469,6 +472,7 @@ void nsd_tcp_batch_flush(struct nsd *d, struct nsd_tcp_batch *b)
         t->cnt.esp_out += (j - i) - lost;
         i = j;
     }
+    pthread_mutex_unlock(&t->tx_lock);
     b->n = 0;
 }
 
@@ -496,6 +500,7 @@ int nsd_tcp_start(struct nsd *d)
     }
     t->d = d;
     t->listen_fd = -1;
+    pthread_mutex_init(&t->tx_lock, NULL);
     bool gateway = d->conf.role == NS_CONF_GATEWAY;
     /* The client: its connection and the one it replaces, draining. */
     t->cap = gateway ? d->conf.tcp_max_connections : 2;
@@ -547,6 +552,7 @@ void nsd_tcp_stop(struct nsd *d)
         nsd_tcp_conn_kill(t, &t->conn[i], NSD_TCP_CLOSE_LOCAL);
     nsd_tcp_reap(t);
     ns_loop_timer_cancel(d->loop, &t->sweep);
+    pthread_mutex_destroy(&t->tx_lock);
     free(t->conn);
     free(t);
     d->tcp = NULL;

@@ -3,6 +3,7 @@
 #ifndef NATSEC_DAEMON_TCP_INT_H
 #define NATSEC_DAEMON_TCP_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -72,6 +73,9 @@ struct nsd_tcp {
     unsigned n_dead;
     struct ns_timer sweep; /* once a second: handshake and idle limits, reaping */
     struct nsd_tcp_counters cnt;
+    /* Held by an outbound path while it sends a batch's frames (and counts
+     * them): with workers > 1 several may send on one connection at once. */
+    pthread_mutex_t tx_lock;
     /* Dropped ESP frames of closed connections, kept for the status. */
     uint64_t esp_dropped_closed, esp_out_closed;
 

@@ -20,7 +20,6 @@
 
 /* Socket buffers big enough for bursts from thousands of peers (R12) and
  * for a flood that must not crowd out real clients (R15). */
-#define NSD_SOCK_BUFFER (8 << 20)
 
 #define NSD_GOODBYE_MS 1000
 
@@ -353,13 +352,20 @@ static int open_sockets(struct nsd *d)
     struct ns_addr listen = c->listen;
     if (listen.family == 0)
         listen.family = AF_INET;
+    if (nsd_workers_count(c) > 1) {
+        /* The first of the workers' group on natt_port (workers.c). */
+        struct ns_addr group = c->listen_dual ? (struct ns_addr){0} : listen;
+        if (ns_udp_open_group(&d->natt, &group, c->natt_port, c->fwmark) != 0)
+            return -1;
+    } else if (c->listen_dual ? ns_udp_open_dual(&d->natt, c->natt_port, c->fwmark) != 0
+                              : ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0) {
+        return -1;
+    }
     if (c->listen_dual) {
         if (ns_udp_open_dual(&d->ike, c->ike_port, c->fwmark) != 0 ||
-            ns_udp_open_dual(&d->natt, c->natt_port, c->fwmark) != 0 ||
             ns_raw_esp_open_dual(&d->raw, c->fwmark) != 0)
             return -1;
     } else if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
-               ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0 ||
                ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
         return -1;
     /* IKE alone on ike_port: its messages may always be fragmented. */
@@ -375,7 +381,8 @@ static int open_sockets(struct nsd *d)
 
 static int open_tun(struct nsd *d)
 {
-    if (ns_tun_open(&d->tun, d->conf.tun, false) != 0)
+    /* Queue 0 of the workers' (workers.c) when there are several. */
+    if (ns_tun_open(&d->tun, d->conf.tun, nsd_workers_count(&d->conf) > 1) != 0)
         return -1;
     if (ns_ifconf_init(&d->ifc, d->tun.name, d->conf.fwmark, d->conf.route_table, 0) != 0)
         return -1;

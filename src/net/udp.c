@@ -36,14 +36,15 @@ static int set_pmtudisc(int fd, int family, bool dual, bool df, const char *what
 }
 
 static int udp_open(struct ns_udp *s, const struct ns_addr *addr, bool dual, uint16_t port,
-                    uint32_t fwmark);
+                    uint32_t fwmark, bool group);
 
 int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uint32_t fwmark)
 {
-    return udp_open(s, addr, false, port, fwmark);
+    return udp_open(s, addr, false, port, fwmark, false);
 }
 
-int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark)
+/* The wildcard of both versions, or of IPv4 alone on a kernel without IPv6. */
+static int open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark, bool group)
 {
     struct ns_addr any;
     memset(&any, 0, sizeof(any));
@@ -53,15 +54,28 @@ int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark)
         /* A kernel without IPv6 (ipv6.disable=1) still serves IPv4. */
         NS_WARN("udp port %u: no IPv6 in this kernel, IPv4 only", port);
         any.family = AF_INET;
-        return udp_open(s, &any, false, port, fwmark);
+        return udp_open(s, &any, false, port, fwmark, group);
     }
     if (probe >= 0)
         close(probe);
-    return udp_open(s, &any, true, port, fwmark);
+    return udp_open(s, &any, true, port, fwmark, group);
+}
+
+int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark)
+{
+    return open_dual(s, port, fwmark, false);
+}
+
+int ns_udp_open_group(struct ns_udp *s, const struct ns_addr *addr, uint16_t port,
+                      uint32_t fwmark)
+{
+    if (addr->family == 0)
+        return open_dual(s, port, fwmark, true);
+    return udp_open(s, addr, false, port, fwmark, true);
 }
 
 static int udp_open(struct ns_udp *s, const struct ns_addr *addr, bool dual, uint16_t port,
-                    uint32_t fwmark)
+                    uint32_t fwmark, bool group)
 {
     memset(s, 0, sizeof(*s));
     s->fd = -1;
@@ -84,6 +98,8 @@ static int udp_open(struct ns_udp *s, const struct ns_addr *addr, bool dual, uin
     if (family == AF_INET6)
         rc |= set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual ? 0 : 1, what, "IPV6_V6ONLY");
     rc |= set_pmtudisc(fd, family, dual, true, what);
+    if (group)
+        rc |= set_int(fd, SOL_SOCKET, SO_REUSEPORT, 1, what, "SO_REUSEPORT");
     struct sockaddr_storage ss;
     socklen_t len = ns_endpoint_to_sockaddr(&ep, &ss);
     if (rc == 0 && bind(fd, (struct sockaddr *)&ss, len) != 0) {

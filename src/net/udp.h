@@ -38,6 +38,14 @@ int ns_udp_open(struct ns_udp *s, const struct ns_addr *addr, uint16_t port, uin
  * one socket for IPv4 and IPv6 peers. On a kernel without IPv6 it binds
  * 0.0.0.0 alone (with a warning). 0, or -1 with the reason logged. */
 int ns_udp_open_dual(struct ns_udp *s, uint16_t port, uint32_t fwmark);
+/* One socket of a group bound to the same address and port (addr family
+ * 0: both versions' wildcard, as ns_udp_open_dual), with SO_REUSEPORT: the
+ * kernel gives each datagram that arrives to one of the group by a hash of
+ * its addresses and ports, so one peer's datagrams reach one socket while
+ * the group stays the same. Every socket of the group is opened this way,
+ * by the same user. 0, or -1 with the reason logged. */
+int ns_udp_open_group(struct ns_udp *s, const struct ns_addr *addr, uint16_t port,
+                      uint32_t fwmark);
 void ns_udp_close(struct ns_udp *s);
 
 /* Receives up to n waiting datagrams into d[] (data and cap set by the

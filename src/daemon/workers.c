@@ -1,0 +1,461 @@
+/* Data-plane workers (workers > 1; docs/design.md, threads): N threads,
+ * each with its own NAT-T socket of a SO_REUSEPORT group and its own
+ * queue of the multi-queue TUN device, each running both paths for the
+ * packets that reach it: inbound ESP from its socket to its queue
+ * (dataplane.c, nsd_rx_natt) and outbound from its queue to its socket
+ * (dataplane_tx.c). The kernel picks the socket by a hash of the
+ * datagram's 4-tuple, so one client's ESP reaches one worker while the
+ * group stays the same, and the TUN queue by a hash of the inner flow.
+ *
+ * What only the main thread may do (the IKE engine) reaches it through a
+ * bounded queue: IKE datagrams that arrived on a worker's socket, and the
+ * reports of authentic ESP (a peer's move, R4, and liveness at most once
+ * a second per IKE SA and worker). A worker copies them in under the
+ * queue's mutex and wakes the main loop with an eventfd when the queue was
+ * empty; the main loop empties it holding sad_lock exclusive. Nothing of
+ * it is per ESP packet.
+ *
+ * Each worker holds its part of sad_lock (sadlock.c) shared per batch.
+ * Worker 0 uses the descriptors natsecd opened (d->natt, d->tun), the
+ * others open theirs here; all of them start with everything in place, and
+ * the group of sockets does not change until they stop. */
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "daemon/natsecd.h"
+#include "daemon/tcp.h"
+#include "util/log.h"
+#include "util/time.h"
+
+/* Messages waiting for the main thread: IKE arrives a few messages per
+ * exchange, reports at most one a second per IKE SA and worker (and a
+ * move per NAT rebinding); a full queue drops (IKE retransmits). */
+#define HANDOFF_MAX 256
+
+enum handoff_kind { HANDOFF_IKE, HANDOFF_MOVE, HANDOFF_ACTIVITY };
+
+struct handoff {
+    enum handoff_kind kind;
+    uint64_t ike_sa_id;
+    struct ns_endpoint local, from;
+    size_t len;
+    uint8_t *buf; /* slot_cap bytes, allocated at start */
+};
+
+struct nsd_worker {
+    struct nsd_workers *ws;
+    unsigned id;
+    pthread_t thread;
+    bool running;
+    int epfd;
+    struct ns_tun tun;  /* its TUN queue; worker 0: d->tun's */
+    struct ns_udp natt; /* its socket; worker 0: d->natt's */
+    bool own_fds;       /* tun and natt opened here */
+    pthread_rwlock_t *lock;
+    struct nsd_counters cnt;
+    struct nsd_slot slot[NS_NET_BATCH_MAX];
+    struct nsd_rx rx;
+    struct nsd_tx *tx;
+    uint8_t tun_super[NSD_TUN_SUPER_MAX];
+};
+
+struct nsd_workers {
+    struct nsd *d;
+    unsigned n;
+    struct nsd_worker **w;
+    atomic_bool stop;
+    int stopfd; /* eventfd, written once by stop; in every worker's epoll */
+    int wakefd; /* eventfd in the main loop: the queue has something */
+    pthread_mutex_t qlock;
+    struct handoff q[HANDOFF_MAX];
+    unsigned head, count;
+    uint64_t dropped; /* under qlock */
+};
+
+unsigned nsd_workers_count(const struct ns_conf *c)
+{
+    if (c->workers != NS_CONF_WORKERS_AUTO)
+        return c->workers;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        return 1;
+    return n > (long)NS_CONF_WORKERS_MAX ? NS_CONF_WORKERS_MAX : (unsigned)n;
+}
+
+pthread_rwlock_t *nsd_worker_lock(struct nsd_worker *w)
+{
+    return w->lock;
+}
+
+/* ---- the queue to the main thread ---- */
+
+static struct handoff *queue_reserve(struct nsd_workers *ws)
+{
+    pthread_mutex_lock(&ws->qlock);
+    if (ws->count == HANDOFF_MAX) {
+        ws->dropped++;
+        pthread_mutex_unlock(&ws->qlock);
+        return NULL;
+    }
+    return &ws->q[(ws->head + ws->count) % HANDOFF_MAX];
+}
+
+/* After queue_reserve's entry is filled in: it counts, and the main
+ * thread is woken when it is the first. */
+static void queue_commit(struct nsd_workers *ws)
+{
+    bool first = ws->count++ == 0;
+    pthread_mutex_unlock(&ws->qlock);
+    uint64_t one = 1;
+    if (first && write(ws->wakefd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+        NS_DBG("workers: cannot wake the main thread: %s", strerror(errno));
+}
+
+void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
+                    const struct ns_endpoint *from, const uint8_t *msg, size_t len)
+{
+    struct nsd_workers *ws = w->ws;
+    if (len > ws->d->slot_cap)
+        return; /* cannot be: it came in a slot */
+    struct handoff *h = queue_reserve(ws);
+    if (!h)
+        return;
+    h->kind = HANDOFF_IKE;
+    h->local = *local;
+    h->from = *from;
+    h->len = len;
+    memcpy(h->buf, msg, len);
+    queue_commit(ws);
+}
+
+void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,
+                       const struct ns_endpoint *from, bool move)
+{
+    struct handoff *h = queue_reserve(w->ws);
+    if (!h)
+        return;
+    h->kind = move ? HANDOFF_MOVE : HANDOFF_ACTIVITY;
+    h->ike_sa_id = ike_sa_id;
+    h->local = *local;
+    h->from = *from;
+    h->len = 0;
+    queue_commit(w->ws);
+}
+
+/* The main loop's callback (guarded: sad_lock exclusive): what the workers
+ * queued, oldest first. An entry stays reserved while it is handled, so
+ * the workers go on queueing behind it. */
+static void on_wake(struct ns_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)events;
+    struct nsd_workers *ws = arg;
+    struct nsd *d = ws->d;
+    uint64_t v;
+    if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+        NS_DBG("workers: eventfd read: %s", strerror(errno));
+    uint64_t now_ms = ns_loop_now_ms(loop);
+    bool engine_called = false;
+    for (;;) {
+        pthread_mutex_lock(&ws->qlock);
+        struct handoff *h = ws->count ? &ws->q[ws->head] : NULL;
+        pthread_mutex_unlock(&ws->qlock);
+        if (!h)
+            break;
+        switch (h->kind) {
+        case HANDOFF_IKE:
+            if (!nsd_tcp_udp_ike(d, &h->local, &h->from, h->buf, h->len)) {
+                ns_ike_engine_input(d->engine, &h->local, &h->from, h->buf, h->len, now_ms);
+                engine_called = true;
+            }
+            break;
+        case HANDOFF_MOVE:
+            ns_ike_engine_esp_from(d->engine, h->ike_sa_id, &h->local, &h->from, now_ms);
+            engine_called = true;
+            break;
+        case HANDOFF_ACTIVITY:
+            ns_ike_engine_esp_activity(d->engine, h->ike_sa_id, now_ms);
+            engine_called = true;
+            break;
+        }
+        pthread_mutex_lock(&ws->qlock);
+        ws->head = (ws->head + 1) % HANDOFF_MAX;
+        ws->count--;
+        pthread_mutex_unlock(&ws->qlock);
+    }
+    if (engine_called)
+        nsd_engine_rearm(d);
+}
+
+/* ---- the threads ---- */
+
+enum { EV_TUN, EV_NATT, EV_STOP };
+
+static void *worker_main(void *arg)
+{
+    struct nsd_worker *w = arg;
+    struct nsd_workers *ws = w->ws;
+    while (!atomic_load(&ws->stop)) {
+        struct epoll_event ev[3];
+        int n = epoll_wait(w->epfd, ev, 3, -1);
+        if (n < 0 && errno != EINTR) {
+            NS_ERR("worker %u: epoll_wait: %s; its packets stop", w->id, strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n && !atomic_load(&ws->stop); i++) {
+            if (ev[i].data.u32 == EV_NATT)
+                nsd_rx_natt(&w->rx, &w->natt);
+            else if (ev[i].data.u32 == EV_TUN)
+                nsd_tx_run(w->tx);
+        }
+    }
+    return NULL;
+}
+
+/* Worker i's descriptors, buffers, paths and epoll. */
+static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i)
+{
+    struct nsd *d = ws->d;
+    w->ws = ws;
+    w->id = i;
+    w->epfd = -1;
+    w->lock = nsd_sad_lock_part(d, i);
+    if (i == 0) {
+        w->tun = d->tun;
+        w->tun.write_errors = 0;
+        w->natt = d->natt; /* its GRO state too: the main thread never receives on it */
+    } else {
+        struct ns_addr group = d->conf.listen_dual ? (struct ns_addr){0} : d->conf.listen;
+        if (!d->conf.listen_dual && group.family == 0)
+            group.family = AF_INET;
+        if (ns_tun_open(&w->tun, d->tun.name, true) != 0)
+            return -1;
+        w->own_fds = true;
+        w->natt.fd = -1;
+        w->tun.offload = d->tun.offload; /* the device's, set on queue 0 */
+        w->tun.uso_write = d->tun.uso_write;
+        if (ns_udp_open_group(&w->natt, &group, d->conf.natt_port, d->conf.fwmark) != 0)
+            return -1;
+        ns_sock_set_buffers(w->natt.fd, NSD_SOCK_BUFFER);
+        nsd_natt_offloads(d, &w->natt);
+    }
+    for (unsigned k = 0; k < NS_NET_BATCH_MAX; k++) {
+        w->slot[k].buf = malloc(d->slot_cap);
+        if (!w->slot[k].buf) {
+            NS_ERR("out of memory for worker %u's buffers", i);
+            return -1;
+        }
+        w->slot[k].cap = d->slot_cap;
+    }
+    w->rx = (struct nsd_rx){.d = d,
+                            .worker = w,
+                            .tun = &w->tun,
+                            .cnt = &w->cnt,
+                            .slot = w->slot,
+                            .tun_super = w->tun_super};
+    w->tx = nsd_tx_new(d, &w->tun, &w->natt, w->lock);
+    w->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!w->tx || w->epfd < 0) {
+        NS_ERR("worker %u: epoll: %s", i, strerror(errno));
+        return -1;
+    }
+    struct epoll_event tun = {.events = EPOLLIN, .data.u32 = EV_TUN};
+    struct epoll_event natt = {.events = EPOLLIN, .data.u32 = EV_NATT};
+    struct epoll_event stop = {.events = EPOLLIN, .data.u32 = EV_STOP};
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tun.fd, &tun) != 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->natt.fd, &natt) != 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->stopfd, &stop) != 0) {
+        NS_ERR("worker %u: epoll_ctl: %s", i, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void worker_free(struct nsd_worker *w)
+{
+    if (!w)
+        return;
+    nsd_tx_free(w->tx);
+    if (w->epfd >= 0)
+        close(w->epfd);
+    if (w->own_fds) {
+        ns_tun_close(&w->tun);
+        ns_udp_close(&w->natt);
+    }
+    for (unsigned k = 0; k < NS_NET_BATCH_MAX; k++)
+        free(w->slot[k].buf);
+    free(w);
+}
+
+/* Starts worker w with every signal blocked: SIGTERM and SIGINT must reach
+ * the main loop's signalfd. */
+static int worker_start(struct nsd_worker *w)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&w->thread, NULL, worker_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        NS_ERR("cannot start worker %u: %s", w->id, strerror(rc));
+        return -1;
+    }
+    w->running = true;
+    char name[16];
+    snprintf(name, sizeof(name), "natsecd-w%u", w->id);
+    (void)pthread_setname_np(w->thread, name);
+    return 0;
+}
+
+static int queue_setup(struct nsd_workers *ws)
+{
+    for (unsigned i = 0; i < HANDOFF_MAX; i++) {
+        ws->q[i].buf = malloc(ws->d->slot_cap);
+        if (!ws->q[i].buf) {
+            NS_ERR("out of memory for the workers' queue");
+            return -1;
+        }
+    }
+    int rc = pthread_mutex_init(&ws->qlock, NULL);
+    if (rc != 0) {
+        NS_ERR("workers: mutex: %s", strerror(rc));
+        return -1;
+    }
+    ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    ws->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ws->stopfd < 0 || ws->wakefd < 0) {
+        NS_ERR("workers: eventfd: %s", strerror(errno));
+        return -1;
+    }
+    return ns_loop_add(ws->d->loop, ws->wakefd, EPOLLIN, on_wake, ws);
+}
+
+int nsd_workers_start(struct nsd *d)
+{
+    unsigned n = nsd_workers_count(&d->conf);
+    struct nsd_workers *ws = calloc(1, sizeof(*ws));
+    if (!ws || !(ws->w = calloc(n, sizeof(*ws->w)))) {
+        free(ws);
+        NS_ERR("out of memory for the data-plane workers");
+        return -1;
+    }
+    ws->d = d;
+    ws->stopfd = ws->wakefd = -1;
+    atomic_init(&ws->stop, false);
+    d->workers = ws;
+    if (queue_setup(ws) != 0 || nsd_sad_lock_init(d, n) != 0)
+        return -1;
+    for (unsigned i = 0; i < n; i++) {
+        ws->w[i] = calloc(1, sizeof(*ws->w[i]));
+        if (!ws->w[i]) {
+            NS_ERR("out of memory for worker %u", i);
+            return -1;
+        }
+        ws->n = i + 1;
+        if (worker_setup(ws, ws->w[i], i) != 0)
+            return -1;
+    }
+    for (unsigned i = 0; i < n; i++)
+        if (worker_start(ws->w[i]) != 0)
+            return -1;
+    NS_INFO("data plane: %u workers, each with its own NAT-T socket and TUN queue", n);
+    return 0;
+}
+
+void nsd_workers_stop(struct nsd *d)
+{
+    struct nsd_workers *ws = d->workers;
+    if (!ws)
+        return;
+    atomic_store(&ws->stop, true);
+    uint64_t one = 1;
+    if (ws->stopfd >= 0 && write(ws->stopfd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+        NS_ERR("workers: cannot signal stop: %s", strerror(errno));
+    /* A batch waiting for its part of sad_lock finishes; then they stop. */
+    nsd_sad_hold(d, NSD_HOLD_NONE);
+    for (unsigned i = 0; i < ws->n; i++)
+        if (ws->w[i]->running)
+            pthread_join(ws->w[i]->thread, NULL);
+    nsd_sad_lock_fini(d);
+    for (unsigned i = 0; i < ws->n; i++)
+        worker_free(ws->w[i]);
+    free(ws->w);
+    if (ws->wakefd >= 0) {
+        ns_loop_remove(d->loop, ws->wakefd);
+        close(ws->wakefd);
+    }
+    if (ws->stopfd >= 0)
+        close(ws->stopfd);
+    pthread_mutex_destroy(&ws->qlock);
+    for (unsigned i = 0; i < HANDOFF_MAX; i++)
+        free(ws->q[i].buf);
+    free(ws);
+    d->workers = NULL;
+}
+
+/* ---- counters ---- */
+
+void nsd_workers_rx_counters(const struct nsd *d, struct nsd_counters *c)
+{
+    const struct nsd_workers *ws = d->workers;
+    for (unsigned i = 0; ws && i < ws->n; i++) {
+        const struct nsd_counters *w = &ws->w[i]->cnt;
+        c->keepalives_rx += w->keepalives_rx;
+        c->natt_invalid += w->natt_invalid;
+        c->truncated += w->truncated;
+        c->tun_tx += w->tun_tx;
+        c->esp_rx += w->esp_rx;
+        c->ike_rx += w->ike_rx;
+        c->send_blocked += w->send_blocked;
+        c->tun_tcp_supers += w->tun_tcp_supers;
+        c->tun_udp_supers += w->tun_udp_supers;
+    }
+}
+
+void nsd_workers_tx_counters(const struct nsd *d, struct nsd_tx_counters *c)
+{
+    const struct nsd_workers *ws = d->workers;
+    for (unsigned i = 0; ws && i < ws->n; i++)
+        if (ws->w[i]->tx)
+            nsd_tx_add_counters(ws->w[i]->tx, c);
+}
+
+uint64_t nsd_workers_tun_write_errors(const struct nsd *d)
+{
+    const struct nsd_workers *ws = d->workers;
+    uint64_t n = 0;
+    for (unsigned i = 0; ws && i < ws->n; i++)
+        n += ws->w[i]->tun.write_errors;
+    return n;
+}
+
+unsigned nsd_workers_n(const struct nsd *d)
+{
+    return d->workers ? d->workers->n : 0;
+}
+
+void nsd_worker_counters(const struct nsd *d, unsigned i, struct nsd_counters *rx,
+                         struct nsd_tx_counters *tx)
+{
+    const struct nsd_worker *w = d->workers->w[i];
+    *rx = w->cnt;
+    memset(tx, 0, sizeof(*tx));
+    if (w->tx)
+        nsd_tx_add_counters(w->tx, tx);
+}
+
+uint64_t nsd_workers_handoff_dropped(struct nsd *d)
+{
+    struct nsd_workers *ws = d->workers;
+    if (!ws)
+        return 0;
+    pthread_mutex_lock(&ws->qlock);
+    uint64_t n = ws->dropped;
+    pthread_mutex_unlock(&ws->qlock);
+    return n;
+}
