@@ -43,6 +43,19 @@
 /* Liveness for DPD needs no more than one report a second per IKE SA. */
 #define NSD_ACTIVITY_MS 1000
 
+int nsd_slots_alloc(struct nsd_slot *slot, size_t cap, const char *whose)
+{
+    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
+        slot[i].buf = malloc(cap);
+        if (!slot[i].buf) {
+            NS_ERR("out of memory for %s buffers", whose);
+            return -1;
+        }
+        slot[i].cap = cap;
+    }
+    return 0;
+}
+
 void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt)
 {
     for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {

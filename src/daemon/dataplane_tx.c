@@ -281,14 +281,8 @@ static void *tx_worker(void *arg)
 /* Buffers of its own, for a path on a thread of its own. */
 static int own_slots(struct nsd_tx *t)
 {
-    for (unsigned i = 0; i < NS_NET_BATCH_MAX; i++) {
-        t->own[i].buf = malloc(t->d->slot_cap);
-        if (!t->own[i].buf) {
-            NS_ERR("out of memory for the outbound path's buffers");
-            return -1;
-        }
-        t->own[i].cap = t->d->slot_cap;
-    }
+    if (nsd_slots_alloc(t->own, t->d->slot_cap, "the outbound path's") != 0)
+        return -1;
     t->slot = t->own;
     return 0;
 }

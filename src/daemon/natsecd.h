@@ -295,6 +295,9 @@ unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
                            const struct ns_endpoint *local, const struct ns_endpoint *from);
 /* UDP GSO and GRO on a NAT-T socket, as the configuration asks. */
 void nsd_natt_offloads(struct nsd *d, struct ns_udp *s);
+/* NS_NET_BATCH_MAX slots of cap bytes each (freed by the caller, NULL
+ * where allocation failed); -1 when memory ran out (logged, with whose). */
+int nsd_slots_alloc(struct nsd_slot *slot, size_t cap, const char *whose);
 /* Points each datagram descriptor at one of the slots, leaving the ESP
  * head room. */
 void nsd_slots_prepare(const struct nsd_slot *slot, struct ns_dgram *dg, struct ns_pkt *pkt);

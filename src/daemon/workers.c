@@ -244,14 +244,8 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
         ns_sock_set_buffers(w->natt.fd, NSD_SOCK_BUFFER);
         nsd_natt_offloads(d, &w->natt);
     }
-    for (unsigned k = 0; k < NS_NET_BATCH_MAX; k++) {
-        w->slot[k].buf = malloc(d->slot_cap);
-        if (!w->slot[k].buf) {
-            NS_ERR("out of memory for worker %u's buffers", i);
-            return -1;
-        }
-        w->slot[k].cap = d->slot_cap;
-    }
+    if (nsd_slots_alloc(w->slot, d->slot_cap, "a worker's") != 0)
+        return -1;
     w->rx = (struct nsd_rx){.d = d,
                             .worker = w,
                             .tun = &w->tun,
