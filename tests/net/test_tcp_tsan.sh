@@ -27,17 +27,7 @@ grep -q __tsan_init "$NSD_BIN" || fail "$NSD_BIN is not built with ThreadSanitiz
 netns_init
 nsd_check_build
 topo_setup
-export TSAN_OPTIONS="log_path=$NATSEC_TMP/tsan halt_on_error=0 second_deadlock_stack=1"
-tsan_count() {
-  local f n=0
-  for f in "$NATSEC_TMP"/tsan.*; do
-    [ -e "$f" ] || continue
-    n=$((n + 1))
-    echo "--- $f:" >&2
-    head -n 60 "$f" >&2
-  done
-  echo "$n"
-}
+nsd_tsan_init
 
 nsd_conf_gateway gw tx_thread=yes
 nsd_corp_peers gw alice@corp.example
@@ -127,6 +117,6 @@ nsd_wait alice '.tcp.connects >= 2' 30 || fail "alice did not dial again after t
 step "R12: both daemons stop on SIGTERM"
 nsd_stop alice
 nsd_stop gw
-n=$(tsan_count)
+n=$(nsd_tsan_reports)
 [ "$n" -eq 0 ] || fail "ThreadSanitizer reported races in $n process(es)"
 step "PASS"

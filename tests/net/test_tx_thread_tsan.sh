@@ -36,17 +36,7 @@ netns_init
 nsd_check_build
 topo_setup
 # Every report of either daemon goes to a file of its own: there must be none.
-export TSAN_OPTIONS="log_path=$NATSEC_TMP/tsan halt_on_error=0 second_deadlock_stack=1"
-tsan_reports() {
-  local f n=0
-  for f in "$NATSEC_TMP"/tsan.*; do
-    [ -e "$f" ] || continue
-    n=$((n + 1))
-    echo "--- $f:" >&2
-    head -n 60 "$f" >&2
-  done
-  echo "$n"
-}
+nsd_tsan_init
 
 nsd_conf_gateway gw tx_thread=yes child_lifetime=10 ike_lifetime=20
 nsd_corp_peers gw alice@corp.example
@@ -125,7 +115,7 @@ step "$round rounds in $((SECONDS - start)) s: $cr CHILD_SA and $ir IKE SA re-ke
 port=${remote##*:}
 [ "$port" -ge 20000 ] && [ "$port" -le 30000 ] || fail "the gateway did not follow alice to her new port: $remote"
 
-n=$(tsan_reports)
+n=$(nsd_tsan_reports)
 [ "$n" -eq 0 ] || fail "ThreadSanitizer reported races in $n process(es) during the transfers"
 
 step "R12: runs of UDP datagrams both ways"
@@ -148,6 +138,6 @@ for n in alice gw; do
   ! kill -0 "$pid" 2>/dev/null || fail "$n did not exit"
   grep -q 'natsecd: stopped' "$(nsd_log "$n")" || fail "$n did not stop cleanly: $(tail -n 5 "$(nsd_log "$n")")"
 done
-n=$(tsan_reports)
+n=$(nsd_tsan_reports)
 [ "$n" -eq 0 ] || fail "ThreadSanitizer reported races in $n process(es)"
 step "PASS (no ThreadSanitizer report)"

@@ -43,17 +43,7 @@ grep -q __tsan_init "$NSD_BIN" || fail "$NSD_BIN is not built with ThreadSanitiz
 netns_init
 nsd_check_build
 topo_setup
-export TSAN_OPTIONS="log_path=$NATSEC_TMP/tsan halt_on_error=0 second_deadlock_stack=1"
-tsan_reports() {
-  local f n=0
-  for f in "$NATSEC_TMP"/tsan.*; do
-    [ -e "$f" ] || continue
-    n=$((n + 1))
-    echo "--- $f:" >&2
-    head -n 60 "$f" >&2
-  done
-  echo "$n"
-}
+nsd_tsan_init
 
 nsd_conf_gateway gw workers=2 child_lifetime=10
 nsd_corp_peers gw alice@corp.example bob@corp.example carol@corp.example
@@ -187,6 +177,6 @@ for n in alice bob carol gw; do
   ! kill -0 "$pid" 2>/dev/null || fail "$n did not exit"
 done
 grep -q 'natsecd: stopped' "$(nsd_log gw)" || fail "the gateway did not stop cleanly: $(tail -n 5 "$(nsd_log gw)")"
-n=$(tsan_reports)
+n=$(nsd_tsan_reports)
 [ "$n" -eq 0 ] || fail "ThreadSanitizer reported races in $n process(es)"
 step "PASS (no ThreadSanitizer report)"

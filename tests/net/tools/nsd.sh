@@ -246,3 +246,20 @@ ping_during() {
   "$@"
   ping_lost "$out" "$pid" "$count"
 }
+
+# ThreadSanitizer builds: every report of a natsecd started after
+# nsd_tsan_init goes to a file of its own in $NATSEC_TMP;
+# nsd_tsan_reports prints them on stderr and how many there are.
+nsd_tsan_init() {
+  export TSAN_OPTIONS="log_path=$NATSEC_TMP/tsan halt_on_error=0 second_deadlock_stack=1"
+}
+nsd_tsan_reports() {
+  local f n=0
+  for f in "$NATSEC_TMP"/tsan.*; do
+    [ -e "$f" ] || continue
+    n=$((n + 1))
+    echo "--- $f:" >&2
+    head -n 60 "$f" >&2
+  done
+  echo "$n"
+}
