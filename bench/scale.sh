@@ -35,7 +35,8 @@
 # routine restart, the gateway sends every client a DELETE first),
 # SCALE_GW_CONF (key=value words for the gateway's [natsecd] section, e.g.
 # "half_open_max=60 cookie_threshold=10" for a small storm that fills the
-# half-open table), NATSEC_BUILD (a build directory; default build/release,
+# half-open table), SCALE_GW_LOG (the gateway's log level, warn; debug to
+# follow a storm), NATSEC_BUILD (a build directory; default build/release,
 # built in Release).
 # Everything runs in namespaces named ns<PID>-* that this script creates and
 # deletes; nothing is sent outside them.
@@ -84,7 +85,7 @@ gw_create
 nat_homes_create "$NATS"
 
 # shellcheck disable=SC2086 # GW_CONF: key=value words
-VIP_POOL=10.98.0.0/15 NSD_LOG_LEVEL=warn nsd_conf_gateway gw dpd=0 seccomp=no $GW_CONF
+VIP_POOL=10.98.0.0/15 NSD_LOG_LEVEL=${SCALE_GW_LOG:-warn} nsd_conf_gateway gw dpd=0 seccomp=no $GW_CONF
 nsd_peer gw %default "$NSD_PSK" "$CORP_NET"
 nsd_start gw gw
 gw_pid=${NSD_PID[gw]}
