@@ -63,6 +63,7 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     e->reported_wakeup = NS_IKE_NEVER;
     static const char *const rl_kind[NS_ENG_RL_KINDS] = {
         [NS_ENG_RL_INIT] = "ike: refused or odd IKE_SA_INIT",
+        [NS_ENG_RL_HALF_OPEN] = "ike: half-open IKE SA replaced or expired",
         [NS_ENG_RL_COOKIE] = "ike: wrong or stale COOKIE",
         [NS_ENG_RL_DROP] = "ike: dropped message",
         [NS_ENG_RL_AUTH] = "ike: failed IKE_AUTH",

@@ -204,7 +204,7 @@ void ns_eng_frag_no_auth(struct ns_ike_engine *e, const struct ns_ikesa *sa)
     if (sa->frag)
         return;
     char ep[NS_ENDPOINT_STRLEN];
-    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_INFO,
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_HALF_OPEN, NS_LOG_INFO,
                        "ike: IKE SA %016llx of %s: no IKE_AUTH came within %u s of IKE_SA_INIT; "
                        "without IKE fragmentation (%s) an IKE_AUTH larger than the path MTU "
                        "comes as IP fragments, which a NAT or firewall on the way may drop",

@@ -58,7 +58,9 @@
  * every NS_ENG_RL_INTERVAL_MS, then one line with the count held back. */
 enum ns_eng_rl_kind {
     NS_ENG_RL_INIT = 0, /* IKE_SA_INIT requests refused or odd (proposal, KE group, NAT
-                           detection), half-open SAs replaced */
+                           detection) */
+    NS_ENG_RL_HALF_OPEN, /* half-open SAs replaced or expired: a kind of their own, so
+                            that the end of one flood hides no refusal of the next */
     NS_ENG_RL_COOKIE,   /* wrong or stale COOKIEs */
     NS_ENG_RL_DROP,     /* messages dropped as malformed, unexpected or unauthenticated */
     NS_ENG_RL_AUTH,     /* IKE_AUTH authentication failures */

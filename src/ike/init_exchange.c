@@ -587,7 +587,7 @@ static void half_open_evict(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
 {
     char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
     /* Debug: under a flood this happens for every request. */
-    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_DEBUG,
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_HALF_OPEN, NS_LOG_DEBUG,
                        "ike: half-open IKE SA %016llx of %s (the largest holder, %u) replaced by a "
                        "request from %s",
                        (unsigned long long)victim->id, ns_endpoint_str(&victim->init_remote, a),

@@ -239,7 +239,7 @@ uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint
         struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_cookie);
         if (n->hash == h && ns_endpoint_equal(&sa->init_remote, ep)) {
             char a[NS_ENDPOINT_STRLEN];
-            NS_ENG_LOG_LIMITED(e, NS_ENG_RL_INIT, NS_LOG_DEBUG,
+            NS_ENG_LOG_LIMITED(e, NS_ENG_RL_HALF_OPEN, NS_LOG_DEBUG,
                                "ike: half-open IKE SA %016llx of %s replaced by a newer request "
                                "from there",
                                (unsigned long long)sa->id, ns_endpoint_str(ep, a));

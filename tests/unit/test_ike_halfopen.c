@@ -657,6 +657,50 @@ static void refused_flood_log_bounded(void **state)
     assert_int_equal(log_count("ike: refused or odd IKE_SA_INIT: 390 similar lines suppressed"), 1);
 }
 
+/* R15: the half-open SAs of a flood that expire without IKE_AUTH (each
+ * says why a large IKE_AUTH may have been lost) do not use up the log
+ * lines of the refusals that come next: 20 copies of a request without
+ * IKE fragmentation expire, then one request with a proposal the gateway
+ * refuses still gets its line. */
+static void expiries_do_not_hide_refusals(void **state)
+{
+    (void)state;
+    add_gateway(HALF_OPEN_MAX, HALF_OPEN_MAX); /* no COOKIEs */
+    struct node *cl = ike_net_add_started_node(
+        &N->net, "client", "203.0.113.20", -1, IKE_SIM_MAX_SPIS,
+        "[natsecd]\nrole = client\nlocal_id = user0@corp.example\ngateway = " GW_ADDR "\n"
+        "remote_id = vpn.corp.example\nike_proposals = aes128gcm16-prfsha256-x25519\n"
+        "fragmentation = no\n"
+        "[peer vpn.corp.example]\npsk = common-secret-0123456789\nsubnets = 192.0.2.80/32\n",
+        NULL);
+    ike_net_connect(&N->net, cl->ike.e, &cl->ike.addr);
+    struct ike_sim_pkt init = N->net.q.q[N->net.q.qh % IKE_SIM_QLEN];
+    N->net.q.qh = N->net.q.qt;
+    N->mute = true;
+    struct ns_endpoint dst = {.addr = test_addr(GW_ADDR), .port = 500};
+    uint8_t m[IKE_SIM_PKT_MAX];
+    for (uint32_t i = 0; i < 20; i++) {
+        struct ns_endpoint src = {.addr = test_addr("203.0.113.30"), .port = (uint16_t)(10000 + i)};
+        size_t len = init_copy(&init, 0xf5000000u | i, NULL, m);
+        ns_ike_engine_input(N->node[0].ike.e, &dst, &src, m, len, N->net.now);
+    }
+    assert_int_equal(gw_counters().half_open, 20);
+    run_for(32000); /* a half-open SA lives 30 s */
+    assert_int_equal(gw_counters().half_open, 0);
+    assert_int_equal(log_count("no IKE_AUTH came within"), 10);
+
+    static const uint8_t encr[] = {1, 0, 0, 20, 0x80, 0x0e, 0, 128};
+    uint8_t *t =
+        memmem(init.data + NS_IKE_HEADER_LEN, init.len - NS_IKE_HEADER_LEN, encr, sizeof(encr));
+    assert_non_null(t);
+    t[3] = 19; /* AES-GCM-12: refused */
+    struct ns_endpoint src = {.addr = test_addr("203.0.113.31"), .port = 500};
+    size_t len = init_copy(&init, 0xf5000100u, NULL, m);
+    ns_ike_engine_input(N->node[0].ike.e, &dst, &src, m, len, N->net.now);
+    assert_int_equal(gw_counters().no_proposal_sent, 1);
+    assert_int_equal(log_count("no acceptable IKE proposal"), 1);
+}
+
 /* X13 R15: a host that fills the table from 40 ports and keeps
  * re-proving COOKIEs from them with new SPIs (each new request replaces
  * that port's older half-open SA) cannot keep its SAs too young to be
@@ -747,6 +791,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cookie_bound_to_port, setup, teardown),
         cmocka_unit_test_setup_teardown(one_half_open_per_cookie_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(refused_flood_log_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(expiries_do_not_hide_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(refreshing_flood_cannot_stay_young, setup, teardown),
         cmocka_unit_test_setup_teardown(restart_storm_all_connect, setup, teardown),
     };
