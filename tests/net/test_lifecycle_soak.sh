@@ -53,28 +53,50 @@ got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$out")
 lost=$((sent - got))
 sleep 3 # let the last re-key's old SAs go
 
-# Counters of both sides: each re-key is counted by both ends.
-cr=$(nsd_q gw .counters.ike.child_rekeys)
-ir=$(nsd_q gw .counters.ike.ike_rekeys)
+# Each re-key is counted by both ends, and each side's log has a line
+# where one starts and one where it ends. Re-keys go on after the pings
+# (10 s lifetimes), so a single reading may fall in the middle of one
+# (seen: gw read at 19 CHILD_SA re-keys, alice at 20 a moment later);
+# read both sides until none is half-way: the same counts on both, twice,
+# and every start in the logs ended.
+declare -A c_start c_done c_over c_resp i_start i_resp i_done
+rekey_counts() { nsd_q "$1" '.counters.ike | "\(.child_rekeys) \(.ike_rekeys) \(.rekey_failures) \(.expired)"'; }
+read_logs() {
+  local n log
+  for n in gw alice; do
+    log=$(nsd_log "$n")
+    c_start[$n]=$(grep -c 're-keying CHILD SA' "$log" || true)
+    c_done[$n]=$(grep -c ': re-keyed CHILD SA' "$log" || true)
+    i_start[$n]=$(grep -c 're-keying IKE SA' "$log" || true)
+    i_done[$n]=$(grep -cE 'IKE SA [0-9a-f]+ re-keyed: now IKE SA' "$log" || true)
+    c_over[$n]=$(grep -cE 'was overtaken by the peer|the peer is busy' "$log" || true)
+    c_resp[$n]=$(grep -c 'the peer re-keyed CHILD SA' "$log" || true)
+    i_resp[$n]=$(grep -c 'the peer re-keys the IKE SA' "$log" || true)
+  done
+}
+no_rekey_halfway() {
+  local g a g2
+  g=$(rekey_counts gw) && a=$(rekey_counts alice) && read_logs && g2=$(rekey_counts gw) || return 1
+  [ "$g" = "$a" ] && [ "$g" = "$g2" ] || return 1
+  [ "${c_start[gw]}" -eq $((c_done[gw] + c_over[gw])) ] &&
+    [ "${c_start[alice]}" -eq $((c_done[alice] + c_over[alice])) ] || return 1
+  read -r cr ir failures expired <<<"$g"
+}
+if ! wait_for no_rekey_halfway 20; then
+  read_logs
+  for n in gw alice; do
+    echo "  $n: counts $(rekey_counts "$n") (CHILD_SA, IKE SA, failures, expired); CHILD_SA re-keys started ${c_start[$n]}, done ${c_done[$n]}, overtaken ${c_over[$n]}" >&2
+  done
+  fail "a re-key did not complete, or the two sides count different re-keys"
+fi
 rekeys=$((cr + ir))
 step "re-keys: $cr CHILD_SA, $ir IKE SA; pings lost: $lost of $sent"
 for n in gw alice; do
-  log=$(nsd_log "$n")
-  c_start=$(grep -c 're-keying CHILD SA' "$log" || true)
-  c_done=$(grep -c ': re-keyed CHILD SA' "$log" || true)
-  i_start=$(grep -c 're-keying IKE SA' "$log" || true)
-  i_done=$(grep -cE 'IKE SA [0-9a-f]+ re-keyed: now IKE SA' "$log" || true)
-  c_over=$(grep -cE 'was overtaken by the peer|the peer is busy' "$log" || true)
-  c_resp=$(grep -c 'the peer re-keyed CHILD SA' "$log" || true)
-  i_resp=$(grep -c 'the peer re-keys the IKE SA' "$log" || true)
-  step "  $n: started $c_start CHILD_SA re-keys ($c_done done, $c_over overtaken by the peer's), answered $c_resp; started $i_start IKE SA re-keys, answered $i_resp; $i_done IKE SA moves"
-  [ "$c_start" -eq $((c_done + c_over)) ] || fail "$n: a CHILD_SA re-key did not complete ($c_start started, $c_done done)"
-  [ "$(nsd_q "$n" .counters.ike.rekey_failures)" -eq 0 ] || fail "$n: re-key failures"
-  [ "$(nsd_q "$n" .counters.ike.expired)" -eq 0 ] || fail "$n: an SA reached its hard lifetime"
-  [ "$(nsd_q "$n" .counters.ike.child_rekeys)" -eq "$cr" ] || fail "$n counted other CHILD_SA re-keys than gw"
-  [ "$(nsd_q "$n" .counters.ike.ike_rekeys)" -eq "$ir" ] || fail "$n counted other IKE SA re-keys than gw"
+  step "  $n: started ${c_start[$n]} CHILD_SA re-keys (${c_done[$n]} done, ${c_over[$n]} overtaken by the peer's), answered ${c_resp[$n]}; started ${i_start[$n]} IKE SA re-keys, answered ${i_resp[$n]}; ${i_done[$n]} IKE SA moves"
 done
-[ "$ir" -eq "$(grep -cE 'IKE SA [0-9a-f]+ re-keyed: now IKE SA' "$(nsd_log gw)")" ] || fail "IKE re-keys counted and logged differ"
+[ "$failures" -eq 0 ] || fail "re-key failures"
+[ "$expired" -eq 0 ] || fail "an SA reached its hard lifetime"
+[ "$ir" -eq "${i_done[gw]}" ] || fail "IKE re-keys counted and logged differ"
 # 120 s: a CHILD_SA lives 8-9 s, an IKE SA 20-22.5 s (less when the other
 # side is first).
 [ "$cr" -ge $((SECONDS_RUN / 9 - 1)) ] || fail "only $cr CHILD_SA re-keys in ${SECONDS_RUN} s"
