@@ -37,10 +37,17 @@ ip -n $gwns -br link show nsec0 2>/dev/null | grep -q 'UP' || bad "nsec0 is not 
 ip -n $gwns -4 addr show dev nsec0 2>/dev/null | grep -q '10.99.0.1/24' || bad "nsec0 has no 10.99.0.1/24"
 ip -n $gwns route show table all 2>/dev/null | grep -q '^10.99.0.0/24 dev nsec0' || bad "no route for the pool into nsec0"
 [ "\$(ip netns exec $gwns cat /proc/sys/net/ipv4/ip_forward)" = 1 ] || bad "IPv4 forwarding is off"
+# Sockets are matched by inode against natsecd's own descriptors (ss -p
+# would read every process's, which takes seconds on a busy machine).
+fds=\$(find /proc/\$SENDER_PID/fd -lname 'socket:*' -printf '%l\\n' 2>/dev/null | tr -dc '0-9\\n')
+owns() { local i; for i in "\$@"; do grep -qx "\$i" <<<"\$fds" && return 0; done; return 1; }
 for port in 500 4500; do
-  ip netns exec $gwns ss -Hulnp "sport = :\$port" | grep -q "pid=\$SENDER_PID," || bad "UDP \$port is not bound by natsecd"
+  # shellcheck disable=SC2046
+  owns \$(ip netns exec $gwns ss -Hulne "sport = :\$port" | grep -o 'ino:[0-9]*' | cut -d: -f2) ||
+    bad "UDP \$port is not bound by natsecd"
 done
-ip netns exec $gwns ss -Hxlp src "$(nsd_sock gw)" | grep -q "pid=\$SENDER_PID," || bad "the control socket does not listen"
+# shellcheck disable=SC2046
+owns \$(ip netns exec $gwns ss -Hxl src "$(nsd_sock gw)" | awk '{ print \$6 }') || bad "the control socket does not listen"
 exit \$ok
 EOC
 /usr/bin/python3 "$here/tools/notify_sink.py" "$sock" "$out" bash "$check" &
@@ -55,7 +62,7 @@ run_bg gw env NOTIFY_SOCKET="$sock" WATCHDOG_USEC=1000000 \
   bash -c 'export WATCHDOG_PID=$$; exec "$0" "$@"' "$NSD_BIN" -c "$(nsd_conf gw)" -f \
   >>"$(nsd_log gw)" 2>&1
 NSD_PID[gw]=$BG_PID
-wait_for "grep -q 'CHECK=' '$out'" 10 || {
+wait_for "grep -q 'CHECK=' '$out'" 30 || {
   cat "$out" "$(nsd_log gw)" >&2
   fail "no READY=1 from natsecd"
 }
