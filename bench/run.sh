@@ -15,6 +15,9 @@
 #      natsec (natsecd, both ends);
 #   4. scale: natsec-load (src/load) emulating LOAD_N telecommuters behind
 #      nat1 against a strongSwan gateway, then a natsec gateway;
+#   4b. workers (bench/workers.sh): natsec-load streaming ESP from 1, 8 and
+#      64 clients at once into a natsec gateway with workers = 1 and 2: the
+#      packets it delivers, per worker, and per worker CPU-second;
 #   5. prints one table with the ratios and whether each goal is met, and
 #      writes it with the machine's facts to bench/RESULTS.md (its
 #      "## Profile" section, written by hand, is kept).
@@ -26,7 +29,7 @@
 #
 # Knobs (environment): BENCH_BUDGET (900), BENCH_DURATION (10), BENCH_REPS (3),
 # BENCH_UDP_DURATION (5), BENCH_LOAD_CLIENTS (10000), BENCH_LOAD_WINDOW (64),
-# BENCH_ONLY (comma list of parts: esp,tput,load; default all),
+# BENCH_ONLY (comma list of parts: esp,tput,load,workers; default all),
 # BENCH_PATHS (comma list of throughput paths: none,strongswan,wireguard,natsec,
 # natsec_tcp (natsec with transport = tcp, RFC 8229: TCP single stream only);
 # default all),
@@ -45,7 +48,7 @@ REPS=${BENCH_REPS:-3}
 UDP_DUR=${BENCH_UDP_DURATION:-5}
 LOAD_N=${BENCH_LOAD_CLIENTS:-10000}
 LOAD_WINDOW=${BENCH_LOAD_WINDOW:-64}
-ONLY=${BENCH_ONLY:-esp,tput,load}
+ONLY=${BENCH_ONLY:-esp,tput,load,workers}
 PATHS=${BENCH_PATHS:-none,strongswan,wireguard,natsec,natsec_tcp}
 RESULTS=${BENCH_RESULTS:-$here/RESULTS.md}
 BUILD=$root/build/release
@@ -122,6 +125,8 @@ fmt() {
 field() {
   if [[ " $1 " =~ \ $2=([^ ]*) ]]; then echo "${BASH_REMATCH[1]}"; fi
 }
+# shellcheck source=SCRIPTDIR/workers.sh
+. "$here/workers.sh"
 
 # ------------------------------------------------------------ per-packet cost
 if want esp && has esp_bench; then
@@ -140,7 +145,7 @@ if want esp && has esp_bench; then
   fi
 fi
 
-if ! want tput && ! want load; then
+if ! want tput && ! want load && ! want workers; then
   exit 0
 fi
 
@@ -461,6 +466,11 @@ if want load && has natsec-load; then
   fi
 fi
 
+if want workers && has natsec-load && [ "$NATSEC_OK" = 1 ]; then
+  say "workers: natsec-load streams ESP into gateways with workers = $WK_SET"
+  workers_bench
+fi
+
 # ------------------------------------------------------------ the table
 r() { echo "${R[$1]:-}"; }
 yes_no() { if "$@"; then echo "met"; else echo "NOT met"; fi; }
@@ -537,6 +547,11 @@ echo "  10,000 concurrent telecommuters, unique VIPs and SPIs: $g5 ($(fmt "$lok"
 echo "  gateway RSS <= 16 KiB per client: $g6 ($(fmt "$lrss" 2) KiB)"
 echo "  setups/s >= 2x strongSwan gateway: $g7 ($(x "$lsn" "$lss"))"
 echo "  TCP single stream over TCP (RFC 8229) >= 0.5x natsec over UDP: $g8 ($(x "$t1t" "$t1n"))"
+if want workers; then
+  echo
+  workers_table
+  echo "  $(workers_16)"
+fi
 [ ${#NOTES[@]} -gt 0 ] && {
   echo "Notes:"
   notes
@@ -575,6 +590,22 @@ profile=""
   echo "strongSwan load gateway has ikesa_table_size 32768, no per-IP half-open block and"
   echo "cookie_threshold 100 (natsecd's default) so that no default decides the result; both"
   echo "gateways log only warnings."
+  if want workers; then
+    echo
+    echo "## Scaling with workers"
+    echo
+    workers_table
+    echo
+    echo "How: natsec-load in c1 (behind nat1) connects N emulated telecommuters (own UDP port each,"
+    echo "so N 4-tuples) to a natsec gateway with \`workers = W\`, then streams ESP from all of them in"
+    echo "turn (UDP datagrams of $WK_PAYLOAD bytes to srv, dropped there) as fast as its one thread"
+    echo "seals them; over ${WK_DUR} s the gateway's counters give the packets it decrypted and"
+    echo "delivered to TUN, per worker (\`natsecctl status\`: workers.threads), and /proc each"
+    echo "data-plane thread's CPU time (W = 1: the main thread, which decrypts there). The load tool,"
+    echo "the NAT and the gateway share this machine's $(nproc) CPUs, so the aggregate is bounded by what"
+    echo "is left beside the load tool; the packets per CPU-second of a worker are what one core does."
+    echo "$(workers_16)"
+  fi
   if [ ${#NOTES[@]} -gt 0 ]; then
     echo
     echo "Notes of this run:"

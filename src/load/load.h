@@ -6,7 +6,8 @@
  *   options.c      command line -> G's options and the client template
  *   client.c       the emulated clients: engine callbacks, state machine,
  *                  sockets and the receive path
- *   traffic.c      hold-phase traffic: NAT keepalives, ICMP echo via ESP
+ *   traffic.c      hold-phase traffic: NAT keepalives, ICMP echo via ESP,
+ *                  the --flood stream
  *   report.c       statistics over the clients and the printed report
  *   procstat.c     the gateway's VmRSS and CPU time, this process's CPU */
 #ifndef NATSEC_LOAD_H
@@ -70,6 +71,7 @@ struct load_state {
     long gw_pid;
     double timeout_s, hold_s;
     struct ns_addr ping;
+    unsigned flood; /* --flood: UDP payload bytes of the hold's stream; 0: none */
     bool verbose;
     bool shared_port; /* one socket per client (the fd limit is too low for two) */
 
@@ -86,6 +88,8 @@ struct load_state {
     uint64_t rx_ike, rx_esp, rx_other, tx, tx_err;
     uint64_t esp_sent, esp_replies, esp_bad, keepalives;
     uint64_t esp_foreign; /* decrypted, but not an answer to this client's own echo */
+    /* --flood: packets and inner bytes sent, over flood_ns of the hold */
+    uint64_t flood_pkts, flood_bytes, flood_ns;
     unsigned fail_reason[8];
 };
 
@@ -111,6 +115,9 @@ void load_reconnect_due(uint64_t now_ns);
 /* traffic.c */
 void load_send_keepalive(struct client *c);
 void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns);
+/* --flood: one UDP datagram of G.flood bytes from the client's virtual IP
+ * to --ping's address, port 9 (discard), through its CHILD_SA. */
+void load_send_flood(struct client *c, uint64_t now_ns);
 void load_esp_input(struct client *c, unsigned idx, uint8_t *buf, size_t cap, size_t len,
                     uint64_t now_ns);
 

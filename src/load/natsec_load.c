@@ -131,8 +131,9 @@ int main(int argc, char **argv)
     G.holding = true;
     uint64_t hold_end = t_setup_end + (uint64_t)(G.hold_s * 1e9);
     uint64_t next_timeline = t_setup_end;
-    double spread = G.hold_s > 1.5 ? G.hold_s - 1.0 : G.hold_s * 0.5;
-    unsigned ka_next = 0, echo_next = 0;
+    /* With --flood the echoes go at once and the stream fills the hold. */
+    double spread = G.flood ? 0 : G.hold_s > 1.5 ? G.hold_s - 1.0 : G.hold_s * 0.5;
+    unsigned ka_next = 0, echo_next = 0, flood_next = 0;
     while (ns_now_ns() < hold_end) {
         uint64_t now = ns_now_ns();
         /* Spread keepalives and echoes over the first part of the hold. */
@@ -145,7 +146,14 @@ int main(int argc, char **argv)
             for (; echo_next < due; echo_next++)
                 if (G.c[echo_next].state == C_UP)
                     load_send_echo(&G.c[echo_next], echo_next, now);
-        load_poll_once(5);
+        if (G.flood && next) {
+            /* A burst through the clients in turn, then the sockets. */
+            for (unsigned b = 0; b < 64; b++, flood_next = (flood_next + 1) % next)
+                if (G.c[flood_next].state == C_UP)
+                    load_send_flood(&G.c[flood_next], now);
+            G.flood_ns = ns_now_ns() - t_setup_end;
+        }
+        load_poll_once(G.flood ? 0 : 5);
         now = ns_now_ns();
         for (unsigned k = 0; k < G.n_inflight; k++)
             load_client_tick(&G.c[G.inflight[k]], now / 1000000);

@@ -37,6 +37,9 @@ static void usage(FILE *out)
             "                         clients up, connecting, waiting, attempts so far\n"
             "      --dpd S            the clients' dpd (seconds of silence before a liveness check)\n"
             "      --retransmit S[,N] the clients' retransmit_timeout (and retransmit_tries)\n"
+            "      --flood BYTES      during the hold, every connected client in turn sends UDP\n"
+            "                         datagrams of BYTES (8-1400) to --ping's port 9 through its\n"
+            "                         CHILD_SA, as fast as this one thread can seal them\n"
             "  -v, --verbose          engine log at info level (default warn)\n",
             MAX_CLIENTS);
 }
@@ -63,6 +66,7 @@ void load_parse_args(int argc, char **argv)
         {"timeline", no_argument, NULL, 4},
         {"dpd", required_argument, NULL, 5},
         {"retransmit", required_argument, NULL, 6},
+        {"flood", required_argument, NULL, 7},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -143,6 +147,9 @@ void load_parse_args(int argc, char **argv)
             G.retransmit = optarg;
             break;
         }
+        case 7:
+            G.flood = (unsigned)strtoul(optarg, NULL, 10);
+            break;
         case 'v':
             G.verbose = true;
             break;
@@ -158,6 +165,8 @@ void load_parse_args(int argc, char **argv)
         usage(stderr);
         exit(2);
     }
+    if (G.flood && (!G.ping.family || G.flood < 8 || G.flood > 1400))
+        load_die("--flood wants --ping and 8..1400 bytes");
     if (G.n < 1 || G.n > MAX_CLIENTS)
         load_die("--clients must be 1..%d", MAX_CLIENTS);
     if (G.window < 1 || G.window > 4096)

@@ -97,6 +97,12 @@ unsigned load_report(const struct load_measure *m)
            (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, (unsigned long)G.esp_bad,
            (unsigned long)G.esp_foreign, m->rss0, m->rss1, rss_per,
            cpu_per, self_per, (unsigned long long)G.downs, (unsigned long long)G.reconnects);
+    if (G.flood)
+        printf("RESULT flood label=%s clients=%u payload=%u pkts=%llu seconds=%.2f pps=%.0f "
+               "mbps=%.1f\n",
+               G.label, k, G.flood, (unsigned long long)G.flood_pkts, G.flood_ns / 1e9,
+               G.flood_ns ? G.flood_pkts / (G.flood_ns / 1e9) : 0.0,
+               G.flood_ns ? G.flood_bytes * 8 / (G.flood_ns / 1e3) : 0.0);
     fflush(stdout);
     free(lat);
     free(vips);

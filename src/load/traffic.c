@@ -66,6 +66,42 @@ void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns)
     G.esp_sent++;
 }
 
+void load_send_flood(struct client *c, uint64_t now_ns)
+{
+    if (!c->sa_out || !c->vip_set || c->vip.family != AF_INET)
+        return;
+    uint8_t buf[RX_BUF];
+    struct ns_pkt pkt;
+    ns_pkt_init(&pkt, buf, sizeof(buf));
+    uint8_t *p = ns_pkt_data(&pkt);
+    size_t len = 28 + G.flood;
+    memset(p, 0, len);
+    p[0] = 0x45;
+    ns_put_u16(p + 2, (uint16_t)len);
+    p[8] = 64;
+    p[9] = 17; /* UDP, no checksum (RFC 768) */
+    memcpy(p + 12, c->vip.a, 4);
+    memcpy(p + 16, G.ping.a, 4);
+    ns_put_u16(p + 10, csum16(p, 20));
+    ns_put_u16(p + 20, 9);
+    ns_put_u16(p + 22, 9);
+    ns_put_u16(p + 24, (uint16_t)(len - 20));
+    pkt.len = len;
+    if (ns_esp_encap(G.sad, c->sa_out, &pkt, now_ns) != NS_ESP_OK) {
+        G.esp_bad++;
+        return;
+    }
+    const struct ns_endpoint *peer = ns_esp_sa_peer(c->sa_out);
+    struct sockaddr_storage ss;
+    socklen_t sl = ns_endpoint_to_sockaddr(peer, &ss);
+    if (sendto(c->fd[1], ns_pkt_data(&pkt), pkt.len, 0, (struct sockaddr *)&ss, sl) < 0) {
+        G.tx_err++;
+        return;
+    }
+    G.flood_pkts++;
+    G.flood_bytes += len;
+}
+
 void load_send_keepalive(struct client *c)
 {
     uint8_t b[1];
