@@ -34,20 +34,28 @@ static void on_settled(struct ns_timer *t, void *arg)
     struct nsd *d = arg;
     if (!d->engine)
         return;
-    struct ns_addr now;
+    struct ns_addr now, other_gw;
+    const struct ns_addr *gw = NULL;
     if (nsd_local_addr_towards(d, &d->conf.gateway, &now, true) != 0) {
-        NS_DBG("netwatch: no route to the gateway for now");
-        return;
+        /* A gateway by name: its address of the other family, when the
+         * route goes there now (an IPv4 uplink gone, an IPv6 one up). */
+        if (!nsd_gateway_alt(d, &other_gw, &now)) {
+            NS_DBG("netwatch: no route to the gateway for now");
+            return;
+        }
+        gw = &other_gw;
     }
-    if (ns_addr_equal(&d->netwatch.route_src, &now))
+    if (!gw && ns_addr_equal(&d->netwatch.route_src, &now))
         return;
     d->netwatch.route_src = now;
     struct ns_addr was = ns_ike_engine_client_local(d->engine);
-    if (!was.family || ns_addr_equal(&was, &now))
+    if (!was.family || (!gw && ns_addr_equal(&was, &now)))
         return;
     char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
-    int rc = ns_ike_engine_mobike_move(d->engine, &now, ns_loop_now_ms(d->loop));
+    int rc = ns_ike_engine_mobike_move_to(d->engine, &now, gw, ns_loop_now_ms(d->loop));
     nsd_engine_rearm(d);
+    if (rc == 0 && gw)
+        nsd_gateway_use(d, gw);
     if (rc == 0)
         NS_INFO("netwatch: the route to the gateway now leaves from %s (was %s): moving the "
                 "tunnel (MOBIKE)",

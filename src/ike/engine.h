@@ -297,6 +297,12 @@ void ns_ike_engine_esp_activity(struct ns_ike_engine *e, uint64_t ike_sa_id, uin
  * established IKE SA with MOBIKE on (the caller may reconnect). */
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                               uint64_t now_ms);
+/* The same, to another address of the gateway as well (X8: from an IPv4
+ * path to an IPv6 one and back, the gateway's address of the new family;
+ * RFC 4555 3.5 lets the initiator change both). gateway NULL: the one in
+ * use. */
+int ns_ike_engine_mobike_move_to(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                                 const struct ns_addr *gateway, uint64_t now_ms);
 /* Client, MOBIKE (RFC 4555 3.5, RFC 8229 7): the path to the gateway
  * changed under the same addresses (the daemon moved the IKE SA's
  * messages and ESP from a TCP connection back to UDP): an INFORMATIONAL

@@ -196,6 +196,7 @@ void ns_eng_follow_peer(struct ns_ike_engine *e, struct ns_ikesa *sa,
         return;
     char a[NS_ENDPOINT_STRLEN], b[NS_ENDPOINT_STRLEN];
     ns_endpoint_str(&sa->remote, a);
+    bool new_local = !ns_addr_equal(&sa->local.addr, &local->addr);
     sa->local = *local;
     sa->remote = *remote;
     if (sa->n_child == 0) {
@@ -209,8 +210,13 @@ void ns_eng_follow_peer(struct ns_ike_engine *e, struct ns_ikesa *sa,
     e->ctr.peer_moves++;
     sa->mob.moved_since_update = sa->mob.st != NS_MOBIKE_OFF;
     /* The data plane knows the CHILD_SAs by the line's id, which an IKE
-     * SA made by a re-key inherits (lifecycle.c), not by this SA's own. */
-    if (e->ops.peer_moved)
+     * SA made by a re-key inherits (lifecycle.c), not by this SA's own.
+     * A peer that came to another of our addresses (MOBIKE from an IPv4
+     * path to an IPv6 one) needs ESP sent from that one too. */
+    if (new_local && e->ops.path_changed)
+        e->ops.path_changed(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote,
+                            ns_eng_udp_encap(e, sa));
+    else if (e->ops.peer_moved)
         e->ops.peer_moved(e->ops.ctx, sa->ike_sa_id, &sa->local, &sa->remote);
 }
 

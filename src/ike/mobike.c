@@ -375,17 +375,28 @@ static void send_update(struct ns_ike_engine *e, struct ns_ikesa *sa, const char
 int ns_ike_engine_mobike_move(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                               uint64_t now_ms)
 {
+    return ns_ike_engine_mobike_move_to(e, local_addr, NULL, now_ms);
+}
+
+int ns_ike_engine_mobike_move_to(struct ns_ike_engine *e, const struct ns_addr *local_addr,
+                                 const struct ns_addr *gateway, uint64_t now_ms)
+{
     e->now = now_ms;
     struct ns_ikesa *sa = e->client_sa;
-    if (!sa || !local_addr || !local_addr->family || !mobile_client(e, sa))
+    if (!sa || !local_addr || !local_addr->family || !mobile_client(e, sa) ||
+        (gateway && gateway->family != local_addr->family))
         return -1;
-    if (ns_addr_equal(&sa->local.addr, local_addr))
+    bool new_gw = gateway && !ns_addr_equal(gateway, &sa->remote.addr);
+    if (ns_addr_equal(&sa->local.addr, local_addr) && !new_gw)
         return 1;
     ns_eng_log_sa(sa);
-    char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN];
-    NS_INFO("ike: IKE SA %016llx: our address towards the gateway is now %s (was %s)",
-            (unsigned long long)sa->id, ns_addr_str(local_addr, a), ns_addr_str(&sa->local.addr, b));
+    char a[NS_ADDR_STRLEN], b[NS_ADDR_STRLEN], g[NS_ADDR_STRLEN];
+    NS_INFO("ike: IKE SA %016llx: our address towards the gateway is now %s (was %s)%s%s",
+            (unsigned long long)sa->id, ns_addr_str(local_addr, a), ns_addr_str(&sa->local.addr, b),
+            new_gw ? ", the gateway's " : "", new_gw ? ns_addr_str(gateway, g) : "");
     sa->local.addr = *local_addr;
+    if (new_gw)
+        sa->remote.addr = *gateway;
     /* The NAT-T port on both sides: a NAT on the new path passes it, and
      * the gateway answers there (RFC 4555 3.5, RFC 7296 2.23). */
     sa->local.port = e->conf->natt_port;
