@@ -23,6 +23,7 @@
  * payloads from the MSK; the CHILD_SA of the client's first request is
  * negotiated then, by the same functions as here. */
 #include <openssl/crypto.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conf/id_cert.h"
@@ -30,6 +31,7 @@
 #include "ike/auth_cert.h"
 #include "ike/auth_child.h"
 #include "ike/auth_eap.h"
+#include "ike/cookie.h"
 #include "ike/engine_mobike.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
@@ -101,24 +103,14 @@ static enum proof proof_of(const struct ns_ikesa *sa, const struct ns_conf_peer 
     return peer->auth == NS_CONF_AUTH_PSK ? BY_PSK : BY_SIGNATURE;
 }
 
-bool ns_eng_peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
-                         const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
-                         const struct ns_ike_id *id, const struct ns_conf_id *cid,
-                         const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
-                         char *why, size_t whylen)
+/* Whether the peer's AUTH payload verifies over the signed octets in. */
+static bool auth_verifies(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                          const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
+                          const struct ns_conf_id *cid, const struct ns_ike_auth *auth,
+                          const struct ns_auth_input *in_, const struct ns_conf_peer **proved,
+                          char *why, size_t whylen)
 {
-    const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
-    struct ns_auth_input in = {
-        .prf = sa->ike_alg.prf,
-        .real_msg = m->p,
-        .real_msg_len = m->len,
-        .peer_nonce = sa->initiator ? sa->ni : sa->nr,
-        .peer_nonce_len = sa->initiator ? sa->ni_len : sa->nr_len,
-        .sk_p = sa->initiator ? sa->keys.sk_pr : sa->keys.sk_pi,
-        .sk_p_len = sa->keys.d_len,
-        .id_rest = id->rest,
-        .id_rest_len = id->rest_len,
-    };
+    struct ns_auth_input in = *in_;
     char who[NS_CONF_ID_STRLEN];
     enum proof how = proof_of(sa, peer);
     if ((how == BY_SIGNATURE) != (auth->method != NS_AUTH_SHARED_KEY_MIC)) {
@@ -144,6 +136,47 @@ bool ns_eng_peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *s
         return true;
     snprintf(why, whylen, "AUTH of '%s' does not verify (wrong PSK?)", ns_eng_id_str(cid, who));
     return false;
+}
+
+bool ns_eng_peer_auth_ok(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                         const struct ns_conf_peer *peer, const struct ns_ike_payloads *pl,
+                         const struct ns_ike_id *id, const struct ns_conf_id *cid,
+                         const struct ns_ike_auth *auth, const struct ns_conf_peer **proved,
+                         char *why, size_t whylen)
+{
+    const struct ns_msgbuf *m = sa->initiator ? &sa->init_resp : &sa->init_req;
+    struct ns_auth_input in = {
+        .prf = sa->ike_alg.prf,
+        .real_msg = m->p,
+        .real_msg_len = m->len,
+        .peer_nonce = sa->initiator ? sa->ni : sa->nr,
+        .peer_nonce_len = sa->initiator ? sa->ni_len : sa->nr_len,
+        .sk_p = sa->initiator ? sa->keys.sk_pr : sa->keys.sk_pi,
+        .sk_p_len = sa->keys.d_len,
+        .id_rest = id->rest,
+        .id_rest_len = id->rest_len,
+    };
+    if (auth_verifies(e, sa, peer, pl, cid, auth, &in, proved, why, whylen))
+        return true;
+    /* The client may sign its request repeated with the COOKIE we answered
+     * an earlier copy with, where that repeat never reached us and the SA
+     * was made from a later copy without (a load that crossed
+     * cookie_threshold between them, init_exchange.c): the same request
+     * with that COOKIE, made with either secret. */
+    if (sa->initiator || e->ctr.cookies_sent == 0)
+        return false;
+    size_t cap = sa->init_req.len + 8 + NS_COOKIE_LEN;
+    uint8_t *again = malloc(cap);
+    char why_again[256];
+    bool ok = false;
+    for (int prev = 0; again && prev < 2 && !ok; prev++) {
+        if (ns_eng_init_req_cookied(e, sa, prev, again, cap, &in.real_msg_len) != 0)
+            continue;
+        in.real_msg = again;
+        ok = auth_verifies(e, sa, peer, pl, cid, auth, &in, proved, why_again, sizeof(why_again));
+    }
+    free(again);
+    return ok;
 }
 
 static void mark_established(struct ns_ike_engine *e, struct ns_ikesa *sa)

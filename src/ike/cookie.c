@@ -99,16 +99,25 @@ static int cookie_mac(const struct ns_cookie_secret *s, const uint8_t *ni, size_
     return 0;
 }
 
+int ns_cookie_made(const struct ns_cookie_ctx *c, bool prev, const uint8_t *ni, size_t ni_len,
+                   const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN])
+{
+    const struct ns_cookie_secret *s = prev ? &c->prev : &c->cur;
+    if (!s->valid)
+        return -1;
+    out[0] = (uint8_t)(s->version >> 24);
+    out[1] = (uint8_t)(s->version >> 16);
+    out[2] = (uint8_t)(s->version >> 8);
+    out[3] = (uint8_t)s->version;
+    return cookie_mac(s, ni, ni_len, ep_i, spi_i, out + 4);
+}
+
 int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, size_t ni_len,
                    const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN])
 {
-    if (rotate_if_due(c, now_ms) != 0 || !c->cur.valid)
+    if (rotate_if_due(c, now_ms) != 0)
         return -1;
-    out[0] = (uint8_t)(c->cur.version >> 24);
-    out[1] = (uint8_t)(c->cur.version >> 16);
-    out[2] = (uint8_t)(c->cur.version >> 8);
-    out[3] = (uint8_t)c->cur.version;
-    return cookie_mac(&c->cur, ni, ni_len, ep_i, spi_i, out + 4);
+    return ns_cookie_made(c, false, ni, ni_len, ep_i, spi_i, out);
 }
 
 bool ns_cookie_verify(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *cookie,

@@ -56,6 +56,12 @@ int ns_cookie_rotate(struct ns_cookie_ctx *c, uint64_t now_ms);
  * rotation was due and the generator failed. */
 int ns_cookie_make(struct ns_cookie_ctx *c, uint64_t now_ms, const uint8_t *ni, size_t ni_len,
                    const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN]);
+/* The cookie ns_cookie_make made for these inputs with the current secret
+ * (prev false) or the previous one (true), without rotating: what a
+ * client may have received for a request. 0, or -1 when that secret is
+ * not there. */
+int ns_cookie_made(const struct ns_cookie_ctx *c, bool prev, const uint8_t *ni, size_t ni_len,
+                   const struct ns_endpoint *ep_i, uint64_t spi_i, uint8_t out[NS_COOKIE_LEN]);
 /* Whether cookie (the COOKIE notify data of the repeated request) was made
  * by ns_cookie_make for these inputs with the current or previous secret.
  * Compares in constant time. */

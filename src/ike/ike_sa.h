@@ -74,16 +74,16 @@ enum ns_eng_rl_kind {
 /* What our outstanding request is, so the response is matched to it. */
 enum ns_ike_req_kind {
     NS_REQ_NONE = 0,
-    NS_REQ_INIT,         /* IKE_SA_INIT */
-    NS_REQ_AUTH,         /* IKE_AUTH */
-    NS_REQ_DELETE_IKE,   /* INFORMATIONAL with DELETE of the IKE SA */
-    NS_REQ_DPD,          /* empty INFORMATIONAL (liveness) */
-    NS_REQ_REKEY_CHILD,  /* CREATE_CHILD_SA with REKEY_SA (1.3.3) */
-    NS_REQ_REKEY_IKE,    /* CREATE_CHILD_SA re-keying the IKE SA (1.3.2) */
-    NS_REQ_DELETE_CHILD, /* INFORMATIONAL with DELETE of CHILD_SAs */
+    NS_REQ_INIT,          /* IKE_SA_INIT */
+    NS_REQ_AUTH,          /* IKE_AUTH */
+    NS_REQ_DELETE_IKE,    /* INFORMATIONAL with DELETE of the IKE SA */
+    NS_REQ_DPD,           /* empty INFORMATIONAL (liveness) */
+    NS_REQ_REKEY_CHILD,   /* CREATE_CHILD_SA with REKEY_SA (1.3.3) */
+    NS_REQ_REKEY_IKE,     /* CREATE_CHILD_SA re-keying the IKE SA (1.3.2) */
+    NS_REQ_DELETE_CHILD,  /* INFORMATIONAL with DELETE of CHILD_SAs */
     NS_REQ_MOBIKE_UPDATE, /* INFORMATIONAL with UPDATE_SA_ADDRESSES (RFC 4555 3.5) */
     NS_REQ_MOBIKE_CHECK,  /* INFORMATIONAL with COOKIE2: return routability (3.10) */
-    NS_REQ_NATD_CHECK,   /* INFORMATIONAL with NAT detection (natd_check.c) */
+    NS_REQ_NATD_CHECK,    /* INFORMATIONAL with NAT detection (natd_check.c) */
 };
 
 /* Client behind a NAT: what the answers to our NAT detection checks said
@@ -100,12 +100,12 @@ struct ns_ike_natd_watch {
 
 /* MOBIKE of one IKE SA (mobike.c). */
 struct ns_ike_mobike {
-    enum ns_mobike_state st; /* changes only through ns_eng_mobike_state */
+    enum ns_mobike_state st;                /* changes only through ns_eng_mobike_state */
     uint8_t cookie2[NS_MOBIKE_COOKIE2_LEN]; /* gateway: of our check in flight */
     /* Gateway: the peer endpoint a COOKIE2 check (or IKE_AUTH) proved
      * reachable; a move elsewhere is checked again. */
     struct ns_endpoint proven;
-    unsigned updates;        /* address updates taken (gateway) or made (client) */
+    unsigned updates; /* address updates taken (gateway) or made (client) */
     /* Gateway: an authenticated packet moved the SA (RFC 7296 2.23) since
      * the last update, which the next update then counts. */
     bool moved_since_update;
@@ -261,8 +261,8 @@ struct ns_ikesa {
     uint32_t resp_id;
 
     /* Configuration payload. */
-    struct ns_addr vip; /* gateway: taken from the pool (given back by
-                           ns_eng_vip_release); client: received */
+    struct ns_addr vip;  /* gateway: taken from the pool (given back by
+                            ns_eng_vip_release); client: received */
     struct ns_addr vip6; /* the same from pool6 (X8); family 0 = none */
     /* 128: vip6 is an address; shorter: a delegated prefix (RFC 7296
      * 3.15.1), vip6 its first address. */
@@ -270,7 +270,7 @@ struct ns_ikesa {
     struct ns_addr dns[NS_CONF_MAX_DNS];
     unsigned n_dns;
     char dns_domains[NS_CP_DOMAINS_MAX]; /* client: INTERNAL_DNS_DOMAIN, space-separated */
-    bool want_transport;  /* client: USE_TRANSPORT_MODE asked */
+    bool want_transport;                 /* client: USE_TRANSPORT_MODE asked */
     unsigned hold_ms;     /* client: its first IKE_SA_INIT waits this long (race.c) */
     uint32_t pending_spi; /* client: inbound SPI offered in IKE_AUTH, not yet
                              installed */
@@ -544,6 +544,13 @@ void ns_eng_race_drop(struct ns_ike_engine *e);
 
 /* ---- init_exchange.c ---- */
 int ns_eng_init_start(struct ns_ike_engine *e, struct ns_ikesa *sa);
+/* A gateway's SA made from an IKE_SA_INIT request without a COOKIE: that
+ * request as its client would have repeated it with the COOKIE we answered
+ * an earlier copy with (prev: made with the previous secret), into out.
+ * 0, or -1 when the request had a COOKIE, or there is no such secret or
+ * room. */
+int ns_eng_init_req_cookied(const struct ns_ike_engine *e, const struct ns_ikesa *sa, bool prev,
+                            uint8_t *out, size_t cap, size_t *len);
 void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, const uint8_t *msg,
                          size_t len, const struct ns_ike_header *h,
                          const struct ns_ike_payloads *pl);

@@ -637,6 +637,40 @@ static bool init_recookied(const struct ns_ikesa *sa, const uint8_t *msg, size_t
            oh.version == h->version && oh.msg_id == h->msg_id;
 }
 
+int ns_eng_init_req_cookied(const struct ns_ike_engine *e, const struct ns_ikesa *sa, bool prev,
+                            uint8_t *out, size_t cap, size_t *len)
+{
+    const struct ns_msgbuf *m = &sa->init_req;
+    struct ns_ike_header h;
+    struct ns_ike_payloads pl;
+    if (sa->initiator || !m->p || ns_ike_parse_message(m->p, m->len, &h, &pl) < 0)
+        return -1;
+    struct init_rest r;
+    init_rest_of(m->p, m->len, &h, &pl, &r);
+    uint8_t cookie[NS_COOKIE_LEN];
+    size_t notify = 8 + NS_COOKIE_LEN, total = m->len + notify;
+    if (r.cookie || total > cap ||
+        ns_cookie_made(&e->cookie, prev, sa->ni, sa->ni_len, &sa->init_remote, sa->spi_i, cookie) !=
+            0)
+        return -1;
+    /* As the client's builder puts it first (2.6): Notify, not critical,
+     * no protocol, no SPI. */
+    memcpy(out, m->p, NS_IKE_HEADER_LEN);
+    out[16] = NS_PL_NOTIFY;
+    ns_put_u32(out + 24, (uint32_t)total);
+    uint8_t *n = out + NS_IKE_HEADER_LEN;
+    n[0] = r.first;
+    n[1] = 0;
+    ns_put_u16(n + 2, (uint16_t)notify);
+    n[4] = 0;
+    n[5] = 0;
+    ns_put_u16(n + 6, NS_N_COOKIE);
+    memcpy(n + 8, cookie, NS_COOKIE_LEN);
+    memcpy(n + notify, r.p, r.len);
+    *len = total;
+    return 0;
+}
+
 /* A copy of a request we answered with a half-open SA: same answer. So is
  * the same request repeated with a COOKIE: under a load that crossed
  * cookie_threshold between a request and its retransmission, the first

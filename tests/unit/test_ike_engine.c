@@ -761,11 +761,16 @@ static void cookies_under_load(void **state)
 
 /* Node 1 (blocker) loses its first IKE_AUTH request; every IKE_SA_INIT
  * answer to node 2 (late) is held back (recorded, not delivered). */
+static bool lose_cookie_request; /* and node 2's IKE_SA_INIT with a COOKIE is lost */
+
 static enum verdict hold_answers_to_late(const struct sent *s, unsigned nth)
 {
     bool resp = s->flags & NS_IKE_FLAG_RESPONSE;
     if (s->node == 0 && resp && s->exchange == NS_IKE_SA_INIT &&
         ns_addr_equal(&s->remote.addr, &N->node[2].addr))
+        return DROP;
+    if (lose_cookie_request && s->node == 2 && !resp && s->exchange == NS_IKE_SA_INIT &&
+        s->data[16] == NS_PL_NOTIFY)
         return DROP;
     return s->node == 1 && !resp && s->exchange == NS_IKE_AUTH && nth == 0 ? DROP : PASS;
 }
@@ -792,9 +797,9 @@ static const struct sent *init_answer_to(const struct ike_node *n, unsigned nth)
  * where the gateway kept the copy without. The gateway must check the
  * AUTH over the request the client signs, and the client connects (seen
  * in a restart storm of 20,000 clients: AUTH failures in bursts). */
-static void cookie_after_answer(void **state)
+static void cookie_race(bool lost)
 {
-    (void)state;
+    lose_cookie_request = lost;
     struct gw_opts go = {.extra = "half_open_max = 50\ncookie_threshold = 1"};
     struct ike_node *gw = add_gateway(&go);
     N->filter = hold_answers_to_late;
@@ -819,6 +824,22 @@ static void cookie_after_answer(void **state)
     assert_int_equal(counters(gw).auth_failures, 0);
     assert_true(established(late));
     assert_child_pair(late);
+}
+
+static void cookie_after_answer(void **state)
+{
+    (void)state;
+    cookie_race(false);
+}
+
+/* The same, and the request with the COOKIE never reaches the gateway (a
+ * full socket under the storm): the gateway knows the COOKIE it answered
+ * the first copy with, so it checks the AUTH also over the request with
+ * that COOKIE. */
+static void cookie_after_answer_request_lost(void **state)
+{
+    (void)state;
+    cookie_race(true);
 }
 
 static enum verdict drop_client_auth(const struct sent *s, unsigned nth)
@@ -1755,6 +1776,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cookies_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(half_open_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(cookie_after_answer, setup, teardown),
+        cmocka_unit_test_setup_teardown(cookie_after_answer_request_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(many_half_open_sas, setup, teardown),
         cmocka_unit_test_setup_teardown(status_walk_in_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(retransmission_and_response_cache, setup, teardown),
