@@ -144,6 +144,9 @@ void ns_conf_p_validate(struct ns_conf_parser *p)
         refuse_for_role(p, "dns_domains", "client");
         refuse_for_role(p, "ike_sas_per_id", "client");
         refuse_for_role(p, "unique", "client");
+        if (c->n_listen_only)
+            ns_conf_p_error(p, ns_conf_p_key_line(p, "listen"),
+                            "listen: a client listens on one address, or on the wildcards");
         refuse_for_role(p, "tcp_handshake_timeout", "client");
         refuse_for_role(p, "tcp_idle_timeout", "client");
         refuse_for_role(p, "tcp_per_source", "client");

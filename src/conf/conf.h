@@ -168,6 +168,11 @@ struct ns_conf {
      * gateway; a client's follows its gateway's family. */
     struct ns_addr listen;
     bool listen_dual;
+    /* listen with one IPv4 and one IPv6 address (gateway): both versions'
+     * sockets as listen_dual, and only what arrives at these two is
+     * taken (daemon/dataplane.c); n_listen_only 0: no such filter. */
+    struct ns_addr listen_only[2];
+    unsigned n_listen_only;
     uint16_t ike_port;              /* default 500 */
     uint16_t natt_port;             /* default 4500 */
     char control[NS_CONF_PATH_MAX]; /* default /run/natsec/natsecd.sock */

@@ -62,8 +62,9 @@ static int listen_item(const char *item, void *arg, char *err, size_t errlen)
     return ns_conf_value_addr(item, &l->addr[l->n++], err, errlen);
 }
 
-/* One address, or the two wildcards: one socket then serves both IP
- * versions (net/udp.h), which two specific addresses cannot share. */
+/* One address, or one of each IP version: one socket serves both
+ * (net/udp.h), bound to the wildcards; two specific addresses are then a
+ * filter on where datagrams arrived (listen_only). */
 static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t errlen)
 {
     struct listen_items l = {.n = 0};
@@ -71,13 +72,19 @@ static int set_listen(struct ns_conf_parser *p, const char *v, char *err, size_t
         return -1;
     p->c->listen_dual = false;
     p->c->listen = l.addr[0];
+    p->c->n_listen_only = 0;
     if (l.n == 1)
         return 0;
-    if (l.addr[0].family == l.addr[1].family || !ns_addr_is_any(&l.addr[0]) ||
-        !ns_addr_is_any(&l.addr[1])) {
-        snprintf(err, errlen, "'%s': two addresses must be the wildcards 0.0.0.0 and :: "
-                              "(or give one address)", v);
+    bool any0 = ns_addr_is_any(&l.addr[0]), any1 = ns_addr_is_any(&l.addr[1]);
+    if (l.addr[0].family == l.addr[1].family || any0 != any1) {
+        snprintf(err, errlen, "'%s': two addresses are one IPv4 and one IPv6 address, both "
+                              "specific or both wildcards (0.0.0.0, ::)", v);
         return -1;
+    }
+    if (!any0) {
+        p->c->listen_only[0] = l.addr[0];
+        p->c->listen_only[1] = l.addr[1];
+        p->c->n_listen_only = 2;
     }
     p->c->listen_dual = true;
     memset(&p->c->listen, 0, sizeof(p->c->listen));

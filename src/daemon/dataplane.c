@@ -325,6 +325,16 @@ static void natt_ike(struct nsd_rx *p, struct rx_reports *rx, const struct ns_dg
     rx->engine_called = true;
 }
 
+/* Whether a datagram that arrived at local is ours: listen with two
+ * specific addresses binds the wildcards and takes only those two. */
+static bool listened(const struct ns_conf *c, const struct ns_addr *local)
+{
+    for (unsigned i = 0; i < c->n_listen_only; i++)
+        if (ns_addr_equal(&c->listen_only[i], local))
+            return true;
+    return c->n_listen_only == 0;
+}
+
 void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
 {
     struct nsd *d = p->d;
@@ -346,6 +356,10 @@ void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
                 p->cnt->truncated++;
+                continue;
+            }
+            if (!listened(&d->conf, &in[i].local.addr)) {
+                p->cnt->not_listened++;
                 continue;
             }
             const uint8_t *body;
@@ -420,6 +434,10 @@ static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
                     p->cnt->truncated++;
                 continue;
             }
+            if (!listened(&d->conf, &in[i].local.addr)) {
+                p->cnt->not_listened++;
+                continue;
+            }
             /* The raw socket put the ESP packet at in[i].data, which is
              * where the slot's packet starts. */
             pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
@@ -486,6 +504,10 @@ static void on_ike(struct ns_loop *loop, int fd, uint32_t events, void *arg)
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
                 d->cnt.truncated++;
+                continue;
+            }
+            if (!listened(&d->conf, &in[i].local.addr)) {
+                d->cnt.not_listened++;
                 continue;
             }
             d->cnt.ike_rx++;

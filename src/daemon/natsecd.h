@@ -61,6 +61,7 @@ struct nsd_counters {
     uint64_t keepalives_tx;  /* sent by us (X1): dummy packets, 0xFF, checks of the mapping */
     uint64_t natt_invalid;   /* port-4500 datagrams that are none of IKE, ESP, keepalive */
     uint64_t truncated;      /* datagrams larger than our buffers */
+    uint64_t not_listened;   /* datagrams to an address listen does not name */
     uint64_t raw_bad_header; /* protocol-50 packets with a broken IP header */
     uint64_t tun_tx;         /* plaintext packets written to the TUN device */
     uint64_t esp_rx;         /* ESP packets received (UDP and raw) */

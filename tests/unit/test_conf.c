@@ -417,6 +417,19 @@ static void listen_both_versions(void **state)
             &c);
     assert_false(c.listen_dual);
     assert_addr(&c.listen, "198.51.100.1");
+    assert_int_equal(c.n_listen_only, 0);
+    ns_conf_free(&c);
+    /* X8: one IPv4 and one IPv6 address: both versions' sockets, and only
+     * what arrives at these two is taken. */
+    load_ok("[natsecd]\nrole = gateway\nlocal_id = gw.example\npool = 10.99.0.0/24\n"
+            "listen = 198.51.100.1, 2001:db8::1\n"
+            "[peer a@b.example]\npsk = 0123456789abcdef\nsubnets = 192.0.2.0/24\n",
+            &c);
+    assert_true(c.listen_dual);
+    assert_addr(&c.listen, "::");
+    assert_int_equal(c.n_listen_only, 2);
+    assert_addr(&c.listen_only[0], "198.51.100.1");
+    assert_addr(&c.listen_only[1], "2001:db8::1");
     ns_conf_free(&c);
     load_ok("[natsecd]\nrole=client\nlocal_id=a@b.example\ngateway=2001:db8::1\n"
             "listen = ::, 0.0.0.0\nremote_id=gw.example\n[peer gw.example]\n"
@@ -614,9 +627,12 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD GW_PEER "mode = tunnel\nmode = tunnel\n", 9, "'mode' is set twice"},
     {GW_HEAD GW_PEER "mode = beet\n", 8, "mode: 'beet' is neither tunnel nor transport"},
     {CL_HEAD "listen = ::\n" CL_PEER, 6, "listen and gateway are different IP versions"},
-    {GW_HEAD "listen = 198.51.100.1, 2001:db8::1\n" GW_PEER, 5,
-     "two addresses must be the wildcards 0.0.0.0 and ::"},
-    {GW_HEAD "listen = 0.0.0.0, 0.0.0.0\n" GW_PEER, 5, "two addresses must be the wildcards"},
+    {GW_HEAD "listen = 198.51.100.1, ::\n" GW_PEER, 5,
+     "two addresses are one IPv4 and one IPv6 address, both specific or both wildcards"},
+    {GW_HEAD "listen = 198.51.100.1, 198.51.100.2\n" GW_PEER, 5, "one IPv4 and one IPv6"},
+    {GW_HEAD "listen = 0.0.0.0, 0.0.0.0\n" GW_PEER, 5, "one IPv4 and one IPv6"},
+    {CL_HEAD "listen = 198.51.100.1, 2001:db8::1\n" CL_PEER, 6,
+     "listen: a client listens on one address, or on the wildcards"},
     {GW_HEAD "listen = 0.0.0.0, ::, ::\n" GW_PEER, 5, "at most two addresses"},
     {"[natsecd]\nrole = client\nlocal_id = a@b.example\ngateway = 300.1.1.1\n", 4,
      "gateway: '300.1.1.1' is not an IPv4 or IPv6"},
