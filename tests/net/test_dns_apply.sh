@@ -42,19 +42,7 @@ ORIG="$NATSEC_TMP/resolv.conf.orig"
 printf '# the home network'"'"'s resolver\nnameserver 203.0.113.53\noptions edns0 trust-ad\nsearch home.example\n' >"$ORIG"
 cp "$ORIG" "$ETC_NS/resolv.conf"
 
-inet_create
-gw_create
-gw6_add
-nat_create nat1 "$NAT1_PUB"
-client_create c1 nat1 "$C1_ADDR"
-
-BOTH="$CORP_NET, $CORP6_NET"
-nsd_conf_gateway gw pool6="$VIP6_POOL" dns="192.0.2.53, 2001:db8:c0::53" \
-  dns_domains="corp.example, lab.corp.example"
-nsd_peer gw alice@corp.example "$NSD_PSK" "$BOTH"
-nsd_start gw gw
-nsd_conf_client alice alice@corp.example user=nobody dns_apply=file
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$BOTH"
+dns_setup file
 
 resolv() { nsx c1 cat /etc/resolv.conf; }
 is_orig() { nsx c1 cmp -s /etc/resolv.conf "$ORIG"; }

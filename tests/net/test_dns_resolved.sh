@@ -50,19 +50,7 @@ CALLS=$NATSEC_TMP/resolved.calls
 BG_PIDS+=($!)
 wait_for "grep -q ready '$CALLS'" 5 || fail "fake_resolved did not start: $(cat "$CALLS")"
 
-inet_create
-gw_create
-gw6_add
-nat_create nat1 "$NAT1_PUB"
-client_create c1 nat1 "$C1_ADDR"
-
-BOTH="$CORP_NET, $CORP6_NET"
-nsd_conf_gateway gw pool6="$VIP6_POOL" dns="192.0.2.53, 2001:db8:c0::53" \
-  dns_domains="corp.example, lab.corp.example"
-nsd_peer gw alice@corp.example "$NSD_PSK" "$BOTH"
-nsd_start gw gw
-nsd_conf_client alice alice@corp.example user=nobody dns_apply=resolved
-nsd_peer alice vpn.corp.example "$NSD_PSK" "$BOTH"
+dns_setup resolved
 
 step "X8: the tunnel up, natsecd gives resolved both DNS servers and the split DNS domains"
 DBUS_SYSTEM_BUS_ADDRESS="unix:path=$BUS" nsd_start alice c1

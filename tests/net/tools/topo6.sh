@@ -107,3 +107,22 @@ topo6_setup() {
   pub6_create pub6
   nat66_create
 }
+
+# The DNS tests' network: the gateway (started) with pool6, DNS servers of
+# both families and two split DNS domains, and the client alice behind
+# nat1 (c1, not started) running as nobody with dns_apply = MODE:
+# dns_setup MODE.
+dns_setup() {
+  local both="$CORP_NET, $CORP6_NET"
+  inet_create
+  gw_create
+  gw6_add
+  nat_create nat1 "$NAT1_PUB"
+  client_create c1 nat1 "$C1_ADDR"
+  nsd_conf_gateway gw pool6="$VIP6_POOL" dns="192.0.2.53, 2001:db8:c0::53" \
+    dns_domains="corp.example, lab.corp.example"
+  nsd_peer gw alice@corp.example "$NSD_PSK" "$both"
+  nsd_start gw gw
+  nsd_conf_client alice alice@corp.example user=nobody dns_apply="$1"
+  nsd_peer alice vpn.corp.example "$NSD_PSK" "$both"
+}
