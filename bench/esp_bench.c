@@ -288,6 +288,12 @@ int main(int argc, char **argv)
     ec.client = ns_sad_new();
     if (!ec.gw || !ec.client)
         die("no memory");
+    /* natsecd's default (workers = 1) uses each direction on one thread;
+     * ESP_BENCH_SHARED=1 measures the SA state of workers > 1 (atomics,
+     * spin locks: docs/design.md). */
+    const char *shared = getenv("ESP_BENCH_SHARED");
+    ns_sad_set_shared(ec.gw, shared && strcmp(shared, "1") == 0);
+    ns_sad_set_shared(ec.client, shared && strcmp(shared, "1") == 0);
     struct ns_esp_sa_spec spec;
     spec_fill(&spec, NS_ESP_OUTBOUND);
     if (!ns_sad_install(ec.gw, &spec))

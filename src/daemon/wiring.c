@@ -413,6 +413,9 @@ int nsd_start(struct nsd *d)
         NS_ERR("cannot create the SA database");
         return -1;
     }
+    /* workers = 1: the outbound path on one thread, inbound on the main
+     * one; several threads per direction only with workers. */
+    ns_sad_set_shared(d->sad, nsd_workers_count(&d->conf) > 1);
     ns_timer_init(&d->engine_timer, on_engine_timer, d);
     struct ns_ike_ops ops = {
         .ctx = d,

@@ -109,7 +109,7 @@ static long rebuild_transport(struct ns_esp_sa *sa, uint8_t *data, size_t hdr_ro
         if (ns_csum_fix_transport(nh, seg, plen, &sa->orig_src, &sa->orig_dst, src, dst) != 0)
             return -1;
         if (!none)
-            ns_esp_count(&sa->stats.csum_fixups, 1);
+            ns_esp_count(sa, &sa->stats.csum_fixups, 1);
     }
 
     if (src->family == AF_INET) {
@@ -182,7 +182,7 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
     /* 2. Replay, before spending a decryption on it. */
     uint64_t seq = ns_replay_infer(sa->replay, ns_get_u32(esp + 4), sa->esn);
     if (!ns_replay_check(sa->replay, seq)) {
-        ns_esp_count(&sa->stats.replay_drops, 1);
+        ns_esp_count(sa, &sa->stats.replay_drops, 1);
         return drop(sad, NS_ESP_REPLAY);
     }
 
@@ -190,20 +190,20 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
     uint8_t *body = ns_pkt_data(pkt) + hdr_len;
     struct ns_esp_auth_data ad;
     ns_esp_auth_data_init(&ad, sa, esp, spi, seq);
-    ns_spin_lock(&sa->cipher_lock);
+    ns_esp_cipher_lock(sa);
     int rc = ns_cipher_open(sa->cipher, ad.aad, ad.aad_len, esp + NS_ESP_HDR_LEN, body, body_len,
                             ad.hi, body + body_len);
-    ns_spin_unlock(&sa->cipher_lock);
+    ns_esp_cipher_unlock(sa);
     if (rc != 0) {
-        ns_esp_count(&sa->stats.auth_drops, 1);
+        ns_esp_count(sa, &sa->stats.auth_drops, 1);
         return drop(sad, NS_ESP_AUTH);
     }
 
     /* 4. Only an authentic packet moves the window; a copy that another
      * worker accepted while this one decrypted is a replay all the same. */
-    enum ns_replay_verdict v = ns_replay_update(sa->replay, seq);
+    enum ns_replay_verdict v = ns_replay_update(sa->replay, seq, sa->shared);
     if (v == NS_REPLAY_SEEN) {
-        ns_esp_count(&sa->stats.replay_drops, 1);
+        ns_esp_count(sa, &sa->stats.replay_drops, 1);
         return drop(sad, NS_ESP_REPLAY);
     }
     info->newest = v == NS_REPLAY_NEWEST;
@@ -238,8 +238,8 @@ enum ns_esp_result ns_esp_decap(struct ns_sad *sad, struct ns_pkt *pkt,
         pkt->head = (size_t)start;
         pkt->len = room - (size_t)start + plen;
     }
-    ns_esp_count(&sa->stats.packets, 1);
-    ns_esp_count(&sa->stats.bytes, sa->mode == NS_ESP_TUNNEL ? pkt->len : plen);
+    ns_esp_count(sa, &sa->stats.packets, 1);
+    ns_esp_count(sa, &sa->stats.bytes, sa->mode == NS_ESP_TUNNEL ? pkt->len : plen);
     ns_esp_stamp(&sa->stats.last_used_ns, now_ns);
     return NS_ESP_OK;
 }

@@ -79,6 +79,12 @@ static bool payload_of(const struct ns_esp_sa *sa, const uint8_t *data, size_t l
  * A compare-and-swap: workers sealing on one SA never send more than it. */
 static bool take_unverified(struct ns_esp_sa *sa)
 {
+    if (!sa->shared) {
+        if (sa->unverified_left == 0)
+            return false;
+        sa->unverified_left--;
+        return true;
+    }
     uint32_t left = __atomic_load_n(&sa->unverified_left, __ATOMIC_RELAXED);
     while (left > 0)
         if (__atomic_compare_exchange_n(&sa->unverified_left, &left, left - 1, true,
@@ -107,7 +113,8 @@ static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct 
     uint64_t limit = sa->esn ? UINT64_MAX : UINT32_MAX;
     if (__atomic_load_n(&sa->seq_out, __ATOMIC_RELAXED) >= limit)
         return drop(sad, NS_ESP_SEQ_OVERFLOW);
-    uint64_t seq = __atomic_add_fetch(&sa->seq_out, 1, __ATOMIC_RELAXED);
+    uint64_t seq = sa->shared ? __atomic_add_fetch(&sa->seq_out, 1, __ATOMIC_RELAXED)
+                              : ++sa->seq_out;
     if (seq > limit || seq == 0)
         return drop(sad, NS_ESP_SEQ_OVERFLOW);
 
@@ -139,9 +146,9 @@ static enum ns_esp_result seal(struct ns_sad *sad, struct ns_esp_sa *sa, struct 
 
     struct ns_esp_auth_data ad;
     ns_esp_auth_data_init(&ad, sa, esp, sa->spi, seq);
-    ns_spin_lock(&sa->cipher_lock);
+    ns_esp_cipher_lock(sa);
     int rc = ns_cipher_seal(sa->cipher, ad.aad, ad.aad_len, iv, payload, body, ad.hi, payload + body);
-    ns_spin_unlock(&sa->cipher_lock);
+    ns_esp_cipher_unlock(sa);
     if (rc != 0)
         return drop(sad, NS_ESP_MALFORMED);
 
@@ -164,8 +171,8 @@ enum ns_esp_result ns_esp_encap(struct ns_sad *sad, struct ns_esp_sa *sa, struct
     enum ns_esp_result r = seal(sad, sa, pkt, off, plen, nh);
     if (r != NS_ESP_OK)
         return r;
-    ns_esp_count(&sa->stats.packets, 1);
-    ns_esp_count(&sa->stats.bytes, plen);
+    ns_esp_count(sa, &sa->stats.packets, 1);
+    ns_esp_count(sa, &sa->stats.bytes, plen);
     ns_esp_stamp(&sa->stats.last_used_ns, now_ns);
     return NS_ESP_OK;
 }

@@ -69,9 +69,10 @@ bool ns_replay_check(const struct ns_replay *r, uint64_t seq)
     return !(load(&r->bits[word_index(seq)]) & (UINT64_C(1) << (seq & 63)));
 }
 
-enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq)
+enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq, bool shared)
 {
-    ns_spin_lock(&r->lock);
+    if (shared)
+        ns_spin_lock(&r->lock);
     enum ns_replay_verdict v = NS_REPLAY_SEEN;
     if (ns_replay_check(r, seq)) {
         v = NS_REPLAY_INSIDE;
@@ -89,6 +90,7 @@ enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq)
         uint64_t *w = &r->bits[word_index(seq)];
         store(w, load(w) | UINT64_C(1) << (seq & 63));
     }
-    ns_spin_unlock(&r->lock);
+    if (shared)
+        ns_spin_unlock(&r->lock);
     return v;
 }

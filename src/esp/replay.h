@@ -51,7 +51,8 @@ uint64_t ns_replay_infer(const struct ns_replay *r, uint32_t seq_lo, bool esn);
 /* Whether seq may be accepted: not 0, not left of the window, not seen. */
 bool ns_replay_check(const struct ns_replay *r, uint64_t seq);
 /* Records seq (which passed ns_replay_check and the ICV), checking it again
- * under the window's lock. */
-enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq);
+ * under the window's lock when shared (other threads may update it at
+ * once; without, the caller promises none does). */
+enum ns_replay_verdict ns_replay_update(struct ns_replay *r, uint64_t seq, bool shared);
 
 #endif

@@ -31,6 +31,9 @@ struct ns_esp_sa {
     bool esn;
     bool udp_encap;
     bool aead;
+    /* Several threads may use this SA at once (ns_sad_set_shared): atomics
+     * and spin locks for its per-packet state; false: plain stores. */
+    bool shared;
     uint8_t iv_len, icv_len, block_len;
     struct ns_cipher *cipher;
     /* util/spin.h: held around every use of cipher, whose OpenSSL context
@@ -90,17 +93,34 @@ struct ns_esp_auth_data {
     const uint8_t *hi; /* NULL without ESN or with an AEAD */
 };
 
-/* A counter or time stamp that data-plane workers on several cores may
- * write at once (sad.h: threads): relaxed atomics, never lost, ordered by
- * nothing; whoever reads them holds the SAD exclusively. */
-static inline void ns_esp_count(uint64_t *c, uint64_t n)
+/* A counter or time stamp of sa that data-plane workers on several cores
+ * may write at once (sad.h: threads): relaxed atomics, never lost, ordered
+ * by nothing, when sa is shared; whoever reads them holds the SAD
+ * exclusively. */
+static inline void ns_esp_count(const struct ns_esp_sa *sa, uint64_t *c, uint64_t n)
 {
-    __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+    if (sa->shared)
+        __atomic_fetch_add(c, n, __ATOMIC_RELAXED);
+    else
+        *c += n;
 }
 
 static inline void ns_esp_stamp(uint64_t *t, uint64_t v)
 {
-    __atomic_store_n(t, v, __ATOMIC_RELAXED);
+    __atomic_store_n(t, v, __ATOMIC_RELAXED); /* a plain store on every CPU natsec runs on */
+}
+
+/* Around every use of sa->cipher. */
+static inline void ns_esp_cipher_lock(struct ns_esp_sa *sa)
+{
+    if (sa->shared)
+        ns_spin_lock(&sa->cipher_lock);
+}
+
+static inline void ns_esp_cipher_unlock(struct ns_esp_sa *sa)
+{
+    if (sa->shared)
+        ns_spin_unlock(&sa->cipher_lock);
 }
 
 /* Inline: it runs for every packet, on both paths. */

@@ -21,8 +21,10 @@ struct ns_sad {
     uint64_t gen;
     uint64_t seed;
     /* Drops by direction: the outbound path and the inbound one may run on
-     * two threads at once (natsecd's TX worker), each counting its own. */
+     * two threads at once (natsecd's TX worker), each counting its own;
+     * atomic adds when shared (several threads per direction). */
     uint64_t drops[2][NS_ESP_RESULT_COUNT];
+    bool shared; /* ns_sad_set_shared; default true */
 };
 
 static const char *const result_names[NS_ESP_RESULT_COUNT] = {
@@ -72,6 +74,7 @@ struct ns_sad *ns_sad_new(void)
     struct ns_sad *sad = calloc(1, sizeof(*sad));
     if (!sad)
         return NULL;
+    sad->shared = true;
     if (ns_spi_table_init(&sad->spis) != 0)
         goto fail_spis;
     if (ns_esp_htab_init(&sad->out_exact) != 0)
@@ -309,6 +312,7 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
     sa->esn = spec->esn;
     sa->udp_encap = spec->udp_encap;
     sa->aead = ns_cipher_is_aead(sa->cipher);
+    sa->shared = sad->shared;
     sa->iv_len = (uint8_t)ns_cipher_iv_len(sa->cipher);
     sa->icv_len = (uint8_t)ns_cipher_icv_len(sa->cipher);
     sa->block_len = (uint8_t)ns_cipher_block_len(sa->cipher);
@@ -479,6 +483,11 @@ void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa 
         fn(sa, arg);
 }
 
+void ns_sad_set_shared(struct ns_sad *sad, bool shared)
+{
+    sad->shared = shared;
+}
+
 size_t ns_sad_count(const struct ns_sad *sad)
 {
     return sad->count;
@@ -493,8 +502,12 @@ uint64_t ns_sad_drops(const struct ns_sad *sad, enum ns_esp_result r)
 
 void ns_sad_count_drop(struct ns_sad *sad, enum ns_esp_dir dir, enum ns_esp_result r)
 {
-    if ((unsigned)r < NS_ESP_RESULT_COUNT && (dir == NS_ESP_INBOUND || dir == NS_ESP_OUTBOUND))
+    if ((unsigned)r >= NS_ESP_RESULT_COUNT || (dir != NS_ESP_INBOUND && dir != NS_ESP_OUTBOUND))
+        return;
+    if (sad->shared)
         __atomic_fetch_add(&sad->drops[dir][r], 1, __ATOMIC_RELAXED); /* workers at once */
+    else
+        sad->drops[dir][r]++;
 }
 
 /* --- SA accessors ----------------------------------------------------------- */

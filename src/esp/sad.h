@@ -22,7 +22,9 @@
  * holding the caller's lock shared, provided everything else (install,
  * remove, update_peer, SPI reservations, and any read of the counters:
  * status, usage, ns_sad_drops) holds it exclusive. Pointers to SAs stay
- * valid until the SA is removed. */
+ * valid until the SA is removed. A caller that runs each direction on one
+ * thread at most says so (ns_sad_set_shared false) and the data paths then
+ * use plain stores and take no spin lock. */
 #ifndef NATSEC_ESP_SAD_H
 #define NATSEC_ESP_SAD_H
 
@@ -157,6 +159,10 @@ size_t ns_sad_set_path_verified(struct ns_sad *sad, uint64_t ike_sa_id, bool ver
 /* Calls fn for every SA, in installation order. fn must not remove SAs. */
 void ns_sad_foreach(const struct ns_sad *sad, void (*fn)(const struct ns_esp_sa *sa, void *arg),
                     void *arg);
+/* Whether several threads may run one direction's data path at once (true,
+ * the default) or at most one each (false: cheaper). Before the first
+ * install: each SA keeps what the SAD said when it was installed. */
+void ns_sad_set_shared(struct ns_sad *sad, bool shared);
 size_t ns_sad_count(const struct ns_sad *sad);
 /* Packets dropped (or discarded) for reason r since the SAD was made. */
 uint64_t ns_sad_drops(const struct ns_sad *sad, enum ns_esp_result r);

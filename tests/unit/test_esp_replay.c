@@ -17,7 +17,7 @@ static bool accept(struct ns_replay *r, uint64_t seq)
 {
     if (!ns_replay_check(r, seq))
         return false;
-    return ns_replay_update(r, seq) != NS_REPLAY_SEEN;
+    return ns_replay_update(r, seq, true) != NS_REPLAY_SEEN;
 }
 
 static void window_is_at_least_1024(void **state)
@@ -65,14 +65,14 @@ static void update_reports_newest(void **state)
     (void)state;
     struct ns_replay r;
     ns_replay_init(&r);
-    assert_int_equal(ns_replay_update(&r, 10), NS_REPLAY_NEWEST);
-    assert_int_equal(ns_replay_update(&r, 5), NS_REPLAY_INSIDE);
-    assert_int_equal(ns_replay_update(&r, 11), NS_REPLAY_NEWEST);
-    assert_int_equal(ns_replay_update(&r, 5000), NS_REPLAY_NEWEST);
-    assert_int_equal(ns_replay_update(&r, 4999), NS_REPLAY_INSIDE);
+    assert_int_equal(ns_replay_update(&r, 10, true), NS_REPLAY_NEWEST);
+    assert_int_equal(ns_replay_update(&r, 5, true), NS_REPLAY_INSIDE);
+    assert_int_equal(ns_replay_update(&r, 11, true), NS_REPLAY_NEWEST);
+    assert_int_equal(ns_replay_update(&r, 5000, true), NS_REPLAY_NEWEST);
+    assert_int_equal(ns_replay_update(&r, 4999, true), NS_REPLAY_INSIDE);
     /* A number recorded since its check (another thread's copy). */
-    assert_int_equal(ns_replay_update(&r, 4999), NS_REPLAY_SEEN);
-    assert_int_equal(ns_replay_update(&r, 5000), NS_REPLAY_SEEN);
+    assert_int_equal(ns_replay_update(&r, 4999, true), NS_REPLAY_SEEN);
+    assert_int_equal(ns_replay_update(&r, 5000, true), NS_REPLAY_SEEN);
 }
 
 static void big_jump_clears_stale_bits(void **state)
@@ -121,7 +121,7 @@ static void matches_reference_model(void **state)
         bool got = ns_replay_check(&r, s);
         assert_int_equal(got, expect);
         if (got) {
-            enum ns_replay_verdict v = ns_replay_update(&r, s);
+            enum ns_replay_verdict v = ns_replay_update(&r, s, true);
             assert_int_equal(v, s > top ? NS_REPLAY_NEWEST : NS_REPLAY_INSIDE);
             seen[s] = 1;
             if (s > top)
