@@ -351,6 +351,10 @@ void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
         int n = ns_udp_recv(sock, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
+        /* A worker's counters, too, are read by the main thread holding
+         * sad_lock exclusive: it counts holding its part. */
+        if (p->worker)
+            hold(p, NSD_HOLD_SHARED);
         uint64_t now_ns = ns_now_ns();
         unsigned n_out = 0;
         for (int i = 0; i < n; i++) {
