@@ -401,6 +401,7 @@ void nsd_workers_rx_counters(const struct nsd *d, struct nsd_counters *c)
         const struct nsd_counters *w = &ws->w[i]->cnt;
         c->keepalives_rx += w->keepalives_rx;
         c->natt_invalid += w->natt_invalid;
+        c->not_listened += w->not_listened;
         c->truncated += w->truncated;
         c->tun_tx += w->tun_tx;
         c->esp_rx += w->esp_rx;
