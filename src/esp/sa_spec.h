@@ -55,6 +55,10 @@ struct ns_esp_sa_spec {
     bool udp_encap;
     struct ns_endpoint local;
     struct ns_endpoint peer;
+    /* Outbound: peer is an address whose return routability is not
+     * checked yet (RFC 4555 3.10): the SA is bounded from the start, as
+     * ns_sad_set_path_verified bounds the SAs installed before it. */
+    bool path_unverified;
 
     /* Transport mode through a NAT (RFC 3948 3.1.2, R2): the addresses the
      * peer used as its own and ours in the negotiation (its traffic

@@ -283,6 +283,22 @@ static struct ns_esp_sa *sa_alloc(const struct ns_esp_sa_spec *spec)
     return sa;
 }
 
+/* What an outbound SA of the IKE SA installed to an unchecked path may
+ * still send: the least left to the IKE SA's bounded outbound SAs (its
+ * predecessor's, during a re-key), else the whole budget. */
+static uint32_t unverified_left(const struct ns_sad *sad, uint64_t ike_sa_id)
+{
+    uint32_t left = NS_SAD_UNVERIFIED_BUDGET;
+    for (struct ns_esp_hnode *node = ns_esp_htab_first(&sad->by_ike, ike_hash(sad, ike_sa_id));
+         node; node = ns_esp_htab_next(node)) {
+        const struct ns_esp_sa *o = NS_CONTAINER_OF(node, struct ns_esp_sa, ike_node);
+        if (o->ike_sa_id == ike_sa_id && o->dir == NS_ESP_OUTBOUND && o->path_unverified &&
+            o->unverified_left < left)
+            left = o->unverified_left;
+    }
+    return left;
+}
+
 struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec *spec)
 {
     if (!spec_valid(spec)) {
@@ -336,6 +352,10 @@ struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec
             return NULL;
         }
     } else {
+        if (spec->path_unverified) {
+            sa->unverified_left = unverified_left(sad, sa->ike_sa_id);
+            sa->path_unverified = true;
+        }
         link_outbound(sad, sa);
     }
     ns_esp_htab_insert(&sad->by_ike, &sa->ike_node, ike_hash(sad, sa->ike_sa_id));

@@ -109,7 +109,11 @@ int ns_sad_release_spi(struct ns_sad *sad, uint32_t spi);
  * SA, or NULL when the spec is invalid (unsupported algorithms, bad key
  * lengths, SPI < 256, too many selectors, an inbound SPI already used by
  * another SA) or memory runs out. For an outbound SA whose remote
- * selectors overlap an older one (a rekey), the newer one wins lookups. */
+ * selectors overlap an older one (a rekey), the newer one wins lookups.
+ * An outbound spec with path_unverified is bounded at once, with what is
+ * left to the IKE SA's bounded outbound SAs (the least of them; the whole
+ * NS_SAD_UNVERIFIED_BUDGET when none is): a re-key during a MOBIKE check
+ * lets no more through. Call it with the SAD held exclusively. */
 struct ns_esp_sa *ns_sad_install(struct ns_sad *sad, const struct ns_esp_sa_spec *spec);
 /* Removes and frees sa (its inbound SPI becomes free). */
 void ns_sad_remove(struct ns_sad *sad, struct ns_esp_sa *sa);

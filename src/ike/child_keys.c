@@ -70,6 +70,7 @@ int ns_eng_child_specs(const struct ns_ike_engine *e, const struct ns_ikesa *sa,
     out->dir = NS_ESP_OUTBOUND;
     out->spi = p->spi_out;
     out->paired_spi = p->spi_in;
+    out->path_unverified = sa->mob.unchecked;
     const uint8_t *ei = km, *ai = km + el, *er = km + el + il, *ar = km + 2 * el + il;
     /* The initiator sends with the _i keys; the responder receives with them. */
     set_keys(initiator ? out : in, ei, el, ai, il);

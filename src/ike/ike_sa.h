@@ -105,6 +105,10 @@ struct ns_ike_mobike {
     /* Gateway: the peer endpoint a COOKIE2 check (or IKE_AUTH) proved
      * reachable; a move elsewhere is checked again. */
     struct ns_endpoint proven;
+    /* Gateway: the data plane bounds the SA's outbound ESP, its path not
+     * checked yet (ops->path_verified); CHILD_SAs installed meanwhile are
+     * bounded too (ns_esp_sa_spec.path_unverified). */
+    bool unchecked;
     unsigned updates; /* address updates taken (gateway) or made (client) */
     /* Gateway: an authenticated packet moved the SA (RFC 7296 2.23) since
      * the last update, which the next update then counts. */

@@ -386,6 +386,7 @@ int ns_eng_child_activate(struct ns_ike_engine *e, struct ns_ikesa *sa, unsigned
     /* The SA may have moved (R4) since: send where the peer is now. */
     p[1].local = sa->local;
     p[1].peer = sa->remote;
+    p[1].path_unverified = sa->mob.unchecked;
     int rc = e->ops.child_out_up(e->ops.ctx, &p[0], &p[1]);
     OPENSSL_cleanse(p, 2 * sizeof(*p));
     free(p);

@@ -107,6 +107,7 @@ static void children_follow(struct ns_ike_engine *e, struct ns_ikesa *sa)
 
 static void path_verified(struct ns_ike_engine *e, struct ns_ikesa *sa, bool verified)
 {
+    sa->mob.unchecked = !verified;
     if (sa->n_child && e->ops.path_verified)
         e->ops.path_verified(e->ops.ctx, sa->ike_sa_id, verified);
 }
@@ -293,6 +294,7 @@ void ns_eng_mobike_inherit(struct ns_ike_engine *e, struct ns_ikesa *fresh,
     fresh->mob.updates = old->mob.updates;
     fresh->mob.last_update_ms = old->mob.last_update_ms;
     fresh->mob.proven = old->mob.proven;
+    fresh->mob.unchecked = old->mob.unchecked; /* the CHILD_SAs keep their bound */
     enum ns_mobike_state st = NS_MOBIKE_IDLE;
     if (old->mob.st == NS_MOBIKE_OFF)
         return;

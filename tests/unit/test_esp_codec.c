@@ -692,6 +692,53 @@ static void unverified_path_bounds_outbound(void **state)
     ns_sad_free(sad);
 }
 
+/* Sends n packets through sad: how many went and how many were dropped as
+ * unverified_path. */
+static void output_n(struct ns_sad *sad, unsigned n, unsigned *sent, unsigned *dropped)
+{
+    *sent = *dropped = 0;
+    for (unsigned i = 0; i < n; i++) {
+        enum ns_esp_result r = output_one(sad);
+        *sent += r == NS_ESP_OK;
+        *dropped += r == NS_ESP_UNVERIFIED_PATH;
+    }
+}
+
+/* X4 R15: an SA installed while its peer's address is unchecked (a re-key
+ * during MOBIKE's check) is bounded from the start and takes over only
+ * what is left of its predecessor's budget, so a re-key does not let more
+ * through; with no bounded predecessor it has the whole budget. */
+static void unverified_path_carries_over_to_successor(void **state)
+{
+    (void)state;
+    struct ns_sad *sad = ns_sad_new();
+    struct ns_esp_sa_spec s = client_out_spec(&suites[0], 0x4200, false, NS_ESP_TUNNEL);
+    s.local_ts[0] = s.remote_ts[0] = TS("0.0.0.0/0");
+    assert_non_null(ns_sad_install(sad, &s));
+    assert_int_equal(ns_sad_set_path_verified(sad, 1, false), 1);
+    unsigned sent, dropped;
+    output_n(sad, 20, &sent, &dropped);
+    assert_int_equal(sent, 20);
+    s.spi = 0x4201;
+    s.path_unverified = true;
+    assert_non_null(ns_sad_install(sad, &s)); /* the newest: packets take it */
+    output_n(sad, NS_SAD_UNVERIFIED_BUDGET, &sent, &dropped);
+    assert_int_equal(sent, NS_SAD_UNVERIFIED_BUDGET - 20);
+    assert_int_equal(dropped, 20);
+    assert_int_equal(ns_sad_set_path_verified(sad, 1, true), 2);
+    output_n(sad, NS_SAD_UNVERIFIED_BUDGET + 10, &sent, &dropped);
+    assert_int_equal(sent, NS_SAD_UNVERIFIED_BUDGET + 10);
+    ns_sad_free(sad);
+
+    sad = ns_sad_new();
+    s.spi = 0x4202;
+    assert_non_null(ns_sad_install(sad, &s));
+    output_n(sad, NS_SAD_UNVERIFIED_BUDGET + 10, &sent, &dropped);
+    assert_int_equal(sent, NS_SAD_UNVERIFIED_BUDGET);
+    assert_int_equal(dropped, 10);
+    ns_sad_free(sad);
+}
+
 static void caller_buffer_without_room(void **state)
 {
     (void)state;
@@ -1389,6 +1436,7 @@ int main(void)
         cmocka_unit_test(outbound_without_policy),
         cmocka_unit_test(link_scoped_packets_stay),
         cmocka_unit_test(unverified_path_bounds_outbound),
+        cmocka_unit_test(unverified_path_carries_over_to_successor),
         cmocka_unit_test(caller_buffer_without_room),
         cmocka_unit_test(inner_selectors_enforced),
         cmocka_unit_test(inner_selectors_with_ports),

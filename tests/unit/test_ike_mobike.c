@@ -73,6 +73,9 @@ struct net {
      * gateway to dead_remote, arrives. */
     struct ns_addr dead_local;
     struct ns_endpoint dead_remote;
+    /* The client's answers to the gateway's INFORMATIONAL requests (its
+     * COOKIE2 checks) get lost. */
+    bool drop_info_answers;
 };
 
 static struct net *N;
@@ -86,7 +89,7 @@ static void esp_add(struct node *n, const struct ns_esp_sa_spec *s)
         if (r->used)
             continue;
         *r = (struct esp_rec){true,     s->spi,  s->dir == NS_ESP_OUTBOUND, s->ike_sa_id,
-                              s->local, s->peer, s->udp_encap, false};
+                              s->local, s->peer, s->udp_encap, s->path_unverified};
         return;
     }
     fail_msg("too many ESP SAs");
@@ -178,6 +181,9 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         memcpy(r->data, msg, len);
         r->len = len;
     }
+    if (idx == 1 && N->drop_info_answers && len >= NS_IKE_HEADER_LEN &&
+        msg[18] == NS_INFORMATIONAL && (msg[19] & NS_IKE_FLAG_RESPONSE))
+        return;
     if ((idx == 1 && ns_addr_equal(&local->addr, &N->dead_local)) ||
         (idx == 0 && ns_endpoint_equal(remote, &N->dead_remote)))
         return;
@@ -520,6 +526,58 @@ static void esp_bounded_until_new_path_checked(void **state)
     assert_int_equal(cln()->ike.n_client_down, 0);
 }
 
+/* Every outbound ESP SA of node n is bounded (at least one exists). */
+static void assert_all_out_unverified(const struct node *n, const char *when)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < MAX_ESP; i++) {
+        const struct esp_rec *r = &n->esp[i];
+        if (!r->used || !r->out)
+            continue;
+        k++;
+        if (!r->unverified)
+            fail_msg("%s: outbound ESP SA 0x%08x is unbounded %s", n->ike.name, r->spi, when);
+    }
+    assert_true(k >= 1);
+}
+
+/* X4 R15 (RFC 4555 3.10): a CHILD_SA re-keyed while the gateway's check
+ * of a new address is out sends no more there than the one it replaces;
+ * the check's answer lifts the bound of both. */
+static void rekey_during_check_stays_bounded(void **state)
+{
+    (void)state;
+    connected(NULL, NULL);
+    uint32_t old_out[MAX_ESP];
+    unsigned n_old = 0;
+    for (unsigned i = 0; i < MAX_ESP; i++)
+        if (gwn()->esp[i].used && gwn()->esp[i].out)
+            old_out[n_old++] = gwn()->esp[i].spi;
+    N->drop_info_answers = true;
+    move_to(PRIV_B, 1);
+    run_for(300);
+    assert_all_out_unverified(gwn(), "after the move");
+    assert_int_equal(ns_ike_engine_rekey(cln()->ike.e, 0, false, N->net.now), 1);
+    run_for(2500);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).child_rekeys, 1);
+    assert_int_equal(ike_net_counters(gwn()->ike.e).mobike_checks, 0);
+    bool successor = false;
+    for (unsigned i = 0; i < MAX_ESP; i++) {
+        const struct esp_rec *r = &gwn()->esp[i];
+        bool old = false;
+        for (unsigned k = 0; k < n_old; k++)
+            old |= r->spi == old_out[k];
+        successor |= r->used && r->out && !old;
+    }
+    assert_true(successor);
+    assert_all_out_unverified(gwn(), "after a re-key during the check");
+    N->drop_info_answers = false;
+    run_for(3000);
+    assert_true(ike_net_counters(gwn()->ike.e).mobike_checks >= 1);
+    assert_int_equal(count_unverified(gwn()), 0);
+    assert_int_equal(cln()->ike.n_client_down, 0);
+}
+
 static void dead_path_found_by_path_testing(void **state)
 {
     (void)state;
@@ -740,6 +798,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(update_while_retransmission_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_path_found_by_path_testing, setup, teardown),
         cmocka_unit_test_setup_teardown(esp_bounded_until_new_path_checked, setup, teardown),
+        cmocka_unit_test_setup_teardown(rekey_during_check_stays_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(liveness_after_silence_sends_an_update, setup, teardown),
         cmocka_unit_test_setup_teardown(replayed_or_forged_update_moves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(update_refused_when_off, setup, teardown),
