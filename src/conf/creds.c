@@ -10,13 +10,14 @@
 #include "util/fileperm.h"
 
 /* What our certificates and CERTREQ may take of one IKE_AUTH message; the
- * rest of it (IDs, AUTH with an RSA-4096 signature, configuration payload,
- * proposals, selectors) needs up to about 1.5 KB more. With IKE
+ * rest of it (IDs, AUTH with an RSA-8192 signature, configuration payload,
+ * proposals, selectors) needs up to about 2.5 KB more. With IKE
  * fragmentation (RFC 7383) the receiver puts the message together in
- * memory: strongSwan takes up to 10000 bytes by default (charon.max_packet),
- * natsec NS_FRAG_MAX_BYTES. Without it the message goes whole, as IP
- * fragments, into the peer's receive buffer: natsecd's holds 9216 bytes. */
-#define CERT_BUDGET_FRAG 8192
+ * memory: natsec up to NS_FRAG_MAX_BYTES (40 KiB), strongSwan up to 10000
+ * bytes by default (charon.max_packet, docs/config.md). Without it the
+ * message goes whole, as IP fragments, into the peer's receive buffer:
+ * natsecd's holds 9216 bytes. */
+#define CERT_BUDGET_FRAG 32768
 #define CERT_BUDGET_WHOLE 6144
 
 static int set_path(char *field, const char *v, char *err, size_t errlen)

@@ -88,6 +88,14 @@ static const struct family ike_families[] = {
      "IKE messages in fragments abandoned: too large", false},
     {"frag_expired", "natsec_ike_frag_expired_total",
      "IKE messages in fragments abandoned: not complete in time", false},
+    {"frag_dropped_busy", "natsec_ike_frag_dropped_busy_total",
+     "IKE fragments dropped: the reassembly bounds of the gateway were reached (R15)", false},
+    {"frag_reassembling", "natsec_ike_frag_reassembling",
+     "IKE messages being put together from fragments now", true},
+    {"frag_reassembling_half_open", "natsec_ike_frag_reassembling_half_open",
+     "of them, of IKE SAs not yet authenticated now (R15)", true},
+    {"frag_held_bytes", "natsec_ike_frag_held_bytes",
+     "bytes held by IKE messages being put together now", true},
 };
 
 /* counters.dataplane: the daemon's own (daemon/natsecd.h). */

@@ -256,6 +256,10 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "frag_dropped_forged", f->forged);
     add_u64(o, "frag_dropped_too_big", f->too_big);
     add_u64(o, "frag_expired", f->expired);
+    add_u64(o, "frag_dropped_busy", f->busy);
+    add_u64(o, "frag_reassembling", c->frag_reassembling);
+    add_u64(o, "frag_reassembling_half_open", c->frag_reassembling_half_open);
+    add_u64(o, "frag_held_bytes", c->frag_held);
     add_u64(o, "mobike_path_probes", c->mobike_path_probes);
     add_u64(o, "mobike_path_switches", c->mobike_path_switches);
     return o;

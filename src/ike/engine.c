@@ -61,6 +61,7 @@ struct ns_ike_engine *ns_ike_engine_new(const struct ns_conf *conf, const struct
     e->ops = *ops;
     e->now = now_ms;
     e->reported_wakeup = NS_IKE_NEVER;
+    ns_eng_frag_init(e);
     static const char *const rl_kind[NS_ENG_RL_KINDS] = {
         [NS_ENG_RL_INIT] = "ike: refused or odd IKE_SA_INIT",
         [NS_ENG_RL_HALF_OPEN] = "ike: half-open IKE SA replaced or expired",

@@ -481,6 +481,9 @@ struct ns_ike_counters {
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */
     unsigned ike_sas;             /* now: every IKE SA in the table */
+    unsigned frag_reassembling;   /* now: messages being put together from fragments */
+    unsigned frag_reassembling_half_open; /* ... of them, of IKE SAs not authenticated yet */
+    uint64_t frag_held;           /* now: bytes they hold */
 };
 void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counters *out);
 

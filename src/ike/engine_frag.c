@@ -28,6 +28,20 @@ static const struct ns_frag_limits limits = {
     .timeout_ms = NS_FRAG_TIMEOUT_MS,
 };
 
+void ns_eng_frag_init(struct ns_ike_engine *e)
+{
+    e->frag_pool[0] = (struct ns_frag_pool){.max_open = NS_FRAG_HALF_OPEN_MAX,
+                                            .max_bytes = NS_FRAG_HALF_OPEN_BYTES};
+    e->frag_pool[1] = (struct ns_frag_pool){.max_open = NS_FRAG_ESTABLISHED_MAX,
+                                            .max_bytes = NS_FRAG_ESTABLISHED_BYTES};
+}
+
+/* The pool a reassembly of sa starts in: its peer authenticated or not. */
+static struct ns_frag_pool *pool_of(struct ns_ike_engine *e, const struct ns_ikesa *sa)
+{
+    return &e->frag_pool[ns_ike_state_half_open(sa->state) ? 0 : 1];
+}
+
 void ns_eng_frag_notify(const struct ns_ike_engine *e, struct ns_ike_builder *b)
 {
     if (e->conf->fragmentation)
@@ -124,8 +138,8 @@ int ns_eng_frag_input(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct
     if (!*slot && !(*slot = calloc(1, sizeof(**slot))))
         return NS_IKE_ENOSPACE;
     int err;
-    enum ns_frag_verdict v = ns_frag_add(*slot, &limits, &e->ctr.frag, sa->sk_in, h->msg_id, msg,
-                                         len, skf, e->now, &err);
+    enum ns_frag_verdict v = ns_frag_add(*slot, &limits, pool_of(e, sa), &e->ctr.frag, sa->sk_in,
+                                         h->msg_id, msg, len, skf, e->now, &err);
     if (!(*slot)->active)
         slot_free(slot);
     ns_eng_sched(e, sa); /* the reassembly's deadline */

@@ -43,6 +43,8 @@ const char *ns_eng_frag_hint(const struct ns_ike_engine *e, const struct ns_ikes
  * when the SA does not fragment, a line (limited) says that a large
  * IKE_AUTH came as IP fragments, which the path may have dropped. */
 void ns_eng_frag_no_auth(struct ns_ike_engine *e, const struct ns_ikesa *sa);
+/* Sets the bounds of the engine's reassembly pools (frag.h). */
+void ns_eng_frag_init(struct ns_ike_engine *e);
 /* IKE_SA_INIT: our IKEV2_FRAGMENTATION_SUPPORTED, when configured (a
  * responder only when the request had it); and whether the peer's
  * message pl had it. */

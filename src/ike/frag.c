@@ -170,6 +170,10 @@ void ns_frag_reset(struct ns_frag_reasm *r)
             free(r->piece[i].data);
         }
     }
+    if (r->pool) {
+        r->pool->open--;
+        r->pool->bytes -= r->bytes;
+    }
     memset(r, 0, sizeof(*r));
 }
 
@@ -212,9 +216,9 @@ static enum ns_frag_verdict precheck(const struct ns_frag_reasm *r,
 }
 
 enum ns_frag_verdict ns_frag_add(struct ns_frag_reasm *r, const struct ns_frag_limits *lim,
-                                 struct ns_frag_counters *ctr, struct ns_cipher *c, uint32_t msg_id,
-                                 uint8_t *msg, size_t len, const struct ns_ike_payload *skf,
-                                 uint64_t now_ms, int *ike_err)
+                                 struct ns_frag_pool *pool, struct ns_frag_counters *ctr,
+                                 struct ns_cipher *c, uint32_t msg_id, uint8_t *msg, size_t len,
+                                 const struct ns_ike_payload *skf, uint64_t now_ms, int *ike_err)
 {
     struct ns_skf f;
     *ike_err = ns_frag_parse(msg, len, skf, &f);
@@ -248,15 +252,30 @@ enum ns_frag_verdict ns_frag_add(struct ns_frag_reasm *r, const struct ns_frag_l
      * smaller (a larger total, 2.5.2), starts over. */
     if (!r->active || r->msg_id != msg_id || f.total > r->total) {
         ns_frag_reset(r);
+        if (pool && pool->open >= pool->max_open) {
+            ctr->busy++;
+            *ike_err = NS_IKE_ENOSPACE;
+            return NS_FRAG_DROPPED;
+        }
         r->active = true;
         r->msg_id = msg_id;
         r->total = f.total;
         r->deadline = now_ms + lim->timeout_ms;
+        r->pool = pool;
+        if (pool)
+            pool->open++;
     }
     if (r->bytes + pt_len > lim->max_bytes) {
         ctr->too_big++;
         ns_frag_reset(r);
         *ike_err = NS_IKE_ELENGTH;
+        return NS_FRAG_DROPPED;
+    }
+    if (r->pool && pt_len > r->pool->max_bytes - r->pool->bytes) {
+        ctr->busy++;
+        if (r->have == 0) /* started by this fragment: its place goes back */
+            ns_frag_reset(r);
+        *ike_err = NS_IKE_ENOSPACE;
         return NS_FRAG_DROPPED;
     }
     struct ns_frag_piece *p = &r->piece[f.number - 1];
@@ -272,6 +291,8 @@ enum ns_frag_verdict ns_frag_add(struct ns_frag_reasm *r, const struct ns_frag_l
     memcpy(p->icv, icv_copy, icv_len);
     p->icv_len = icv_len;
     r->bytes += pt_len;
+    if (r->pool)
+        r->pool->bytes += pt_len;
     r->have++;
     if (f.number == 1)
         r->first_payload = f.next_payload;

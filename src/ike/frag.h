@@ -22,7 +22,13 @@
  * sender made smaller fragments, 2.5.2); one that would pass max_bytes
  * abandons it (too_big). So a forged or replayed fragment never changes a
  * reassembly in progress. The caller checks the message ID window first
- * (2.6: fragments of a message the SA does not expect are not kept). */
+ * (2.6: fragments of a message the SA does not expect are not kept).
+ *
+ * Reassemblies may also share a pool (struct ns_frag_pool) that bounds
+ * how many of them are in progress and the plaintext they hold together:
+ * a verified fragment that would start one more, or pass the pool's
+ * bytes, is dropped (busy) and the reassembly in progress stays as it
+ * was; the sender's retransmission brings it again. */
 #ifndef NATSEC_IKE_FRAG_H
 #define NATSEC_IKE_FRAG_H
 
@@ -35,13 +41,20 @@
 
 /* Fragment Number and Total Fragments, after the generic header. */
 #define NS_FRAG_FIELDS_LEN 4
-/* The engine's bounds (ike/engine_frag.c). A message of NS_IKE_MAX_MSG
- * bytes in fragments of the RFC's IPv4 minimum of 576 bytes takes about
- * 140; what natsec and strongSwan send (at most about 10 KB in 1280-byte
- * fragments, 576 for Windows) takes far fewer. */
-#define NS_FRAG_MAX_FRAGMENTS 64
-#define NS_FRAG_MAX_BYTES 24576
+/* The engine's bounds (ike/engine_frag.c). One message: the largest
+ * certificate chain the configuration takes (32768 bytes, conf/creds.c)
+ * and the rest of an IKE_AUTH fit NS_FRAG_MAX_BYTES of plaintext, also in
+ * fragments of the RFC's IPv4 minimum of 576 bytes (about 470 bytes of
+ * plaintext each: at most 88 fragments). */
+#define NS_FRAG_MAX_FRAGMENTS 128
+#define NS_FRAG_MAX_BYTES 40960
 #define NS_FRAG_TIMEOUT_MS 30000
+/* The engine's two pools: reassemblies of IKE SAs whose peer is not
+ * authenticated yet (IKE_AUTH in progress: R15), and of the others. */
+#define NS_FRAG_HALF_OPEN_MAX 64
+#define NS_FRAG_HALF_OPEN_BYTES (1u << 20)
+#define NS_FRAG_ESTABLISHED_MAX 1024
+#define NS_FRAG_ESTABLISHED_BYTES (8u << 20)
 
 struct ns_frag_limits {
     unsigned max_frags; /* at most NS_FRAG_MAX_FRAGMENTS */
@@ -60,6 +73,18 @@ struct ns_frag_counters {
     uint64_t forged;       /* the ICV did not verify */
     uint64_t too_big;      /* reassemblies abandoned at max_bytes */
     uint64_t expired;      /* reassemblies abandoned at their deadline */
+    uint64_t busy;         /* verified fragments refused: their pool was full */
+};
+
+/* What the reassemblies sharing it may hold at once: at most max_open in
+ * progress, max_bytes of plaintext together. open and bytes count what
+ * they hold; each reassembly is charged from its first fragment until it
+ * is reset (taken, abandoned, expired). */
+struct ns_frag_pool {
+    unsigned max_open;
+    size_t max_bytes;
+    unsigned open;
+    size_t bytes;
 };
 
 /* One SKF payload of a message, parsed (not yet verified). */
@@ -112,6 +137,7 @@ struct ns_frag_reasm {
     uint8_t first_payload; /* fragment 1's Next Payload */
     size_t bytes;
     uint64_t deadline;
+    struct ns_frag_pool *pool; /* charged to while active; NULL: none */
     struct ns_frag_piece piece[NS_FRAG_MAX_FRAGMENTS];
 };
 
@@ -123,12 +149,14 @@ enum ns_frag_verdict {
 
 /* Takes one fragment of message msg_id (the caller checked the window):
  * msg[0..len) holds the parsed SKF payload skf. c is the inbound SK
- * cipher. *ike_err gets EAUTH for a forged fragment, another NS_IKE_E*
- * code for a malformed one, NS_IKE_OK otherwise. */
+ * cipher. pool (NULL: none) is charged for a reassembly this fragment
+ * starts. *ike_err gets EAUTH for a forged fragment, ENOSPACE for one the
+ * pool has no room for, another NS_IKE_E* code for a malformed one,
+ * NS_IKE_OK otherwise. */
 enum ns_frag_verdict ns_frag_add(struct ns_frag_reasm *r, const struct ns_frag_limits *lim,
-                                 struct ns_frag_counters *ctr, struct ns_cipher *c, uint32_t msg_id,
-                                 uint8_t *msg, size_t len, const struct ns_ike_payload *skf,
-                                 uint64_t now_ms, int *ike_err);
+                                 struct ns_frag_pool *pool, struct ns_frag_counters *ctr,
+                                 struct ns_cipher *c, uint32_t msg_id, uint8_t *msg, size_t len,
+                                 const struct ns_ike_payload *skf, uint64_t now_ms, int *ike_err);
 /* The complete message's inner payload chain (heap: the caller frees it)
  * and its first payload type; the reassembly is idle again. NULL when it
  * is not complete or no memory (then also idle). */

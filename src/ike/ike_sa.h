@@ -39,9 +39,10 @@
 /* CHILD_SAs one IKE SA holds at once: the one of IKE_AUTH, and during a
  * re-key its successor, and in a simultaneous re-key the redundant one. */
 #define NS_IKE_MAX_CHILD 4
-/* Largest message we build, also once cut into fragments (frag.h); the
- * configuration keeps certificate chains well below it (conf/creds.c). */
-#define NS_IKE_BUF 24576
+/* Largest message we build, also once cut into fragments (frag.h): the
+ * largest certificate chain the configuration takes (conf/creds.c) with
+ * the rest of IKE_AUTH, and the headers of up to 88 fragments. */
+#define NS_IKE_BUF 49152
 #define NS_IKE_HALF_OPEN_MS 30000 /* a half-open SA that sees no IKE_AUTH is dropped */
 #define NS_IKE_MAX_COOKIE 64      /* 2.6: a cookie is at most 64 bytes */
 #define NS_IKE_MAX_INIT_RETRY 4   /* COOKIE / INVALID_KE round trips before giving up */
@@ -343,6 +344,9 @@ struct ns_ike_engine {
     uint64_t reported_wakeup;
 
     struct ns_ike_counters ctr;
+    /* Reassemblies of IKE fragments (engine_frag.c): [0] of half-open IKE
+     * SAs, [1] of the others. */
+    struct ns_frag_pool frag_pool[2];
     struct ns_ratelimit rl[NS_ENG_RL_KINDS]; /* log lines unauthenticated peers cause */
     unsigned half_open;
     struct ns_halfopen_table ho; /* the half-open SAs by source (X13) */

@@ -213,4 +213,7 @@ void ns_ike_engine_counters(const struct ns_ike_engine *e, struct ns_ike_counter
     out->half_open_sources = (unsigned)ns_halfopen_sources(&e->ho);
     out->half_open_largest = ns_halfopen_largest(&e->ho);
     out->ike_sas = (unsigned)(e->n_sas - e->n_dead);
+    out->frag_reassembling = e->frag_pool[0].open + e->frag_pool[1].open;
+    out->frag_reassembling_half_open = e->frag_pool[0].open;
+    out->frag_held = e->frag_pool[0].bytes + e->frag_pool[1].bytes;
 }

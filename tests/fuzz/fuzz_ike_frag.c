@@ -12,7 +12,10 @@
  *      of the message ID it says
  *   3: time passes (u8 * 100 ms); the deadline is checked
  *   4: the reassembly is abandoned
- * Checked after every step: the state stays within the limits, and a
+ * The first byte sets the bytes of the pool the reassembly is charged to
+ * (1000 to 6100, around the message's 3.8 KB).
+ * Checked after every step: the state stays within the limits, the pool
+ * holds exactly what the reassembly does, and a
  * message that comes out whole is exactly the one cut (forged or changed
  * fragments are never kept). */
 #include <stdint.h>
@@ -95,6 +98,8 @@ static void setup(void)
 }
 
 /* Offers msg[0..len) (writable: it is opened in place) as a fragment. */
+static struct ns_frag_pool pool;
+
 static void offer(struct ns_frag_reasm *r, struct ns_frag_counters *ctr, uint8_t *msg, size_t len,
                   bool own_id, uint64_t now)
 {
@@ -107,8 +112,8 @@ static void offer(struct ns_frag_reasm *r, struct ns_frag_counters *ctr, uint8_t
     if (!skf)
         return;
     int err;
-    enum ns_frag_verdict v =
-        ns_frag_add(r, &lim, ctr, opener, own_id ? h.msg_id : MSG_ID, msg, len, skf, now, &err);
+    enum ns_frag_verdict v = ns_frag_add(r, &lim, &pool, ctr, opener, own_id ? h.msg_id : MSG_ID,
+                                         msg, len, skf, now, &err);
     if (v == NS_FRAG_COMPLETE) {
         size_t n;
         uint8_t first;
@@ -127,6 +132,9 @@ static void offer(struct ns_frag_reasm *r, struct ns_frag_counters *ctr, uint8_t
 
 static void check(const struct ns_frag_reasm *r)
 {
+    if (pool.open != (r->active ? 1u : 0u) || pool.bytes != (r->active ? r->bytes : 0) ||
+        pool.bytes > pool.max_bytes)
+        abort();
     if (!r->active)
         return;
     if (r->have > r->total || r->total > lim.max_frags || r->bytes > lim.max_bytes)
@@ -150,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     uint64_t now = 0;
     static uint8_t msg[65536];
     size_t i = 0;
+    pool = (struct ns_frag_pool){.max_open = 1, .max_bytes = 1000 + (size ? data[i++] : 0) * 20u};
     while (i < size) {
         uint8_t op = data[i++];
         switch (op % 5) {

@@ -65,22 +65,24 @@ static int load_gw(const char *cert, const char *key, const char *ca, const char
  * followed by n certificates of about 1,350 bytes DER each (24 long DNS
  * names; made with openssl, self-signed: the chain's size is what counts
  * here), the k-th from dir/big<k>.pem, made on first use. */
-static void write_big_chain(const char *path, const char *dir, unsigned n)
+static void write_big_chain(const char *path, const char *dir, unsigned n, unsigned names)
 {
-    char cmd[4096];
+    char cmd[8192];
     snprintf(cmd, sizeof(cmd), "cat '%s' > '%s'", cert_path("gw-ecdsa.pem"), path);
     assert_int_equal(system(cmd), 0);
     for (unsigned k = 0; k < n; k++) {
-        int off = snprintf(cmd, sizeof(cmd),
-                           "[ -s '%s/big%u.pem' ] || openssl req -x509 -newkey ec -pkeyopt "
-                           "ec_paramgen_curve:P-256 -nodes -keyout '%s/big%u.key' -subj /CN=big%u "
-                           "-days 2 -out '%s/big%u.pem' -addext 'subjectAltName=",
-                           dir, k, dir, k, k, dir, k);
-        for (unsigned i = 0; i < 24; i++)
+        int off =
+            snprintf(cmd, sizeof(cmd),
+                     "[ -s '%s/big%u-%u.pem' ] || openssl req -x509 -newkey ec -pkeyopt "
+                     "ec_paramgen_curve:P-256 -nodes -keyout '%s/big%u-%u.key' -subj /CN=big%u "
+                     "-days 2 -out '%s/big%u-%u.pem' -addext 'subjectAltName=",
+                     dir, k, names, dir, k, names, k, dir, k, names);
+        for (unsigned i = 0; i < names; i++)
             off += snprintf(cmd + off, sizeof(cmd) - (size_t)off,
-                            "%sDNS:host%02u.a-rather-long-name.corp.example", i ? "," : "", i);
-        snprintf(cmd + off, sizeof(cmd) - (size_t)off, "' 2>/dev/null && cat '%s/big%u.pem' >> '%s'",
-                 dir, k, path);
+                            "%sDNS:host%03u.a-rather-long-name.corp.example", i ? "," : "", i);
+        snprintf(cmd + off, sizeof(cmd) - (size_t)off,
+                 "' 2>/dev/null && cat '%s/big%u-%u.pem' >> '%s'", dir, k, names, path);
+        assert_true((size_t)off < sizeof(cmd) - 256);
         assert_int_equal(system(cmd), 0);
     }
 }
@@ -206,16 +208,21 @@ static void certificate_errors_name_file_and_line(void **state) /* X7 */
     expect_error(load_gw("gw-ecdsa.pem", "gw-ecdsa.key", "ca.pem", "cert = /x\n", &c),
                  "gw.conf:8: 'cert' is set twice (first on line 4)");
     /* Chains too long for one IKE_AUTH message (X5): with IKE
-     * fragmentation about 8 KB of certificates fit (the 4 KB of an
-     * RSA-4096 certificate and intermediate easily), sent whole 6 KB. */
+     * fragmentation 32 KB of certificates fit (the 17.5 KB of an RSA-4096
+     * end entity under three RSA-4096 intermediates easily), sent whole
+     * 6 KB. */
     char dir[] = "/tmp/natsec-conf-chain-XXXXXX", chain[64], cmd[128];
     assert_non_null(mkdtemp(dir));
     snprintf(chain, sizeof(chain), "%s/chain.pem", dir);
-    write_big_chain(chain, dir, 7); /* about 9,900 bytes DER */
+    write_big_chain(chain, dir, 7, 110); /* about 35,000 bytes DER */
     expect_error(load_gw(chain, "gw-ecdsa.key", "ca.pem", NULL, &c),
                  "gw.conf:4: cert: the certificate chain (");
-    assert_non_null(strstr(err, "take more than 8192 bytes of one IKE_AUTH message: use fewer"));
-    write_big_chain(chain, dir, 5); /* about 7,200 bytes */
+    assert_non_null(strstr(err, "take more than 32768 bytes of one IKE_AUTH message: use fewer"));
+    write_big_chain(chain, dir, 7, 90); /* about 29,500 bytes */
+    if (load_gw(chain, "gw-ecdsa.key", "ca.pem", NULL, &c) != 0)
+        fail_msg("with IKE fragmentation: %s", err);
+    ns_conf_free(&c);
+    write_big_chain(chain, dir, 5, 24); /* about 7,200 bytes */
     if (load_gw(chain, "gw-ecdsa.key", "ca.pem", NULL, &c) != 0)
         fail_msg("with IKE fragmentation: %s", err);
     ns_conf_free(&c);

@@ -115,6 +115,9 @@ static void make(struct frags *f, struct ciphers *c, size_t cert_len, size_t max
     f->n = n;
 }
 
+/* The pool give() charges reassemblies to (NULL: none). */
+static struct ns_frag_pool *give_pool;
+
 /* Hands fragment i (a copy: opening decrypts in place) to r. */
 static enum ns_frag_verdict give(struct ns_frag_reasm *r, struct ns_frag_counters *ctr,
                                  struct ciphers *c, const struct frags *f, unsigned i,
@@ -129,7 +132,7 @@ static enum ns_frag_verdict give(struct ns_frag_reasm *r, struct ns_frag_counter
     const struct ns_ike_payload *skf = ns_ike_find(&pl, NS_PL_SKF);
     assert_non_null(skf);
     int err;
-    return ns_frag_add(r, &lim, ctr, c->in, h.msg_id, msg, f->len[i], skf, now, &err);
+    return ns_frag_add(r, &lim, give_pool, ctr, c->in, h.msg_id, msg, f->len[i], skf, now, &err);
 }
 
 /* The message put together must be the one cut up. */
@@ -383,6 +386,116 @@ static void overlapping(void **state) /* X5 */
 
 /* A size that leaves no room for content, and a message that would need
  * more than NS_FRAG_MAX_FRAGMENTS: refused when cutting. */
+/* Reassemblies that share a pool: one more than max_open is refused
+ * (busy) until one ends, none passes the pool's bytes (the one in progress
+ * stays as it was), and what each holds goes back to the pool when it is
+ * taken, expires or is abandoned. */
+static void pool_bounds(void **state) /* X5 R15 */
+{
+    (void)state;
+    struct ciphers c = gcm();
+    struct frags f;
+    make(&f, &c, 2000, 600, 9);
+    assert_true(f.n >= 3);
+    struct ns_frag_pool pool = {.max_open = 1, .max_bytes = 100000};
+    struct ns_frag_reasm a = {0}, b = {0};
+    struct ns_frag_counters ctr = {0};
+    give_pool = &pool;
+    assert_int_equal(give(&a, &ctr, &c, &f, 0, 0), NS_FRAG_HELD);
+    assert_int_equal(pool.open, 1);
+    assert_int_equal(pool.bytes, a.bytes);
+    assert_int_equal(give(&b, &ctr, &c, &f, 0, 0), NS_FRAG_DROPPED);
+    assert_int_equal(ctr.busy, 1);
+    assert_false(b.active);
+    for (unsigned i = 1; i + 1 < f.n; i++)
+        assert_int_equal(give(&a, &ctr, &c, &f, i, 0), NS_FRAG_HELD);
+    assert_int_equal(give(&a, &ctr, &c, &f, f.n - 1, 0), NS_FRAG_COMPLETE);
+    assert_int_equal(pool.bytes, f.plain_len);
+    expect_whole(&a, &f);
+    assert_int_equal(pool.open, 0);
+    assert_int_equal(pool.bytes, 0);
+    assert_int_equal(give(&b, &ctr, &c, &f, 0, 0), NS_FRAG_HELD);
+    assert_true(ns_frag_expire(&b, &ctr, lim.timeout_ms));
+    assert_int_equal(pool.open, 0);
+    assert_int_equal(pool.bytes, 0);
+
+    /* Bytes: room for the first fragment and not one more. */
+    pool.max_open = 2;
+    assert_int_equal(give(&a, &ctr, &c, &f, 0, 0), NS_FRAG_HELD);
+    pool.max_bytes = pool.bytes + 10;
+    assert_int_equal(give(&a, &ctr, &c, &f, 1, 0), NS_FRAG_DROPPED);
+    assert_int_equal(ctr.busy, 2);
+    assert_true(a.active);
+    assert_int_equal(a.have, 1);
+    assert_int_equal(give(&b, &ctr, &c, &f, 0, 0), NS_FRAG_DROPPED);
+    assert_int_equal(ctr.busy, 3);
+    assert_false(b.active); /* its place went back */
+    assert_int_equal(pool.open, 1);
+    ns_frag_reset(&a);
+    assert_int_equal(pool.open, 0);
+    assert_int_equal(pool.bytes, 0);
+    assert_int_equal(ctr.received, f.n + 2);
+    give_pool = NULL;
+    ciphers_free(&c);
+}
+
+/* The largest IKE_AUTH the configuration allows (conf/creds.c: 32768
+ * bytes of certificates and CERTREQ; an RSA-8192 AUTH; 2 KB for the rest)
+ * in fragments of the least fragment_size, 576 (IPv4, UDP and the non-ESP
+ * marker less), with CBC's larger overhead: within the engine's bounds
+ * (NS_FRAG_MAX_FRAGMENTS, NS_FRAG_MAX_BYTES, and its 48 KiB build buffer,
+ * ike/ike_sa.h NS_IKE_BUF) and put together again. */
+static void largest_chain_fits(void **state) /* X5 X7 */
+{
+    (void)state;
+    struct ciphers c = cbc();
+    static uint8_t buf[49152], out[49152], cert[8192], rest[2000], auth[1024];
+    uint8_t iv[NS_CIPHER_MAX_IV] = {0}, req[20] = {0};
+    struct ns_ike_builder b;
+    ns_ike_build_begin(&b, buf, sizeof(buf), &hdr_auth);
+    ns_ike_sk_begin(&b, c.out, iv);
+    ns_ike_add_id(&b, NS_PL_IDI, NS_ID_FQDN, (const uint8_t *)"alice.corp.example", 18);
+    for (unsigned i = 0; i < 4; i++) /* 4 x 8192 - 20: with the CERTREQ, 32768 */
+        ns_ike_add_cert(&b, NS_PL_CERT, NS_CERT_X509_SIGNATURE, cert, sizeof(cert) - (i ? 0 : 20));
+    ns_ike_add_cert(&b, NS_PL_CERTREQ, NS_CERT_X509_SIGNATURE, req, sizeof(req));
+    ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INITIAL_CONTACT, rest, sizeof(rest));
+    ns_ike_add_auth(&b, NS_AUTH_DIGITAL_SIGNATURE, auth, sizeof(auth));
+    size_t plain_len = ns_writer_len(&b.w) - b.sk_body;
+    unsigned n;
+    int len = ns_frag_split(&b, c.out, 576 - 20 - 8 - 4, out, sizeof(out), &n);
+    assert_true(len > 0);
+    assert_true(n <= NS_FRAG_MAX_FRAGMENTS);
+    assert_true(plain_len <= NS_FRAG_MAX_BYTES);
+    const struct ns_frag_limits max = {NS_FRAG_MAX_FRAGMENTS, NS_FRAG_MAX_BYTES, 30000};
+    struct ns_frag_reasm *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    struct ns_frag_counters ctr = {0};
+    size_t off = 0;
+    enum ns_frag_verdict v = NS_FRAG_DROPPED;
+    for (unsigned i = 0; i < n; i++) {
+        size_t one = ns_get_u32(out + off + NS_IKE_HDR_LENGTH_OFF);
+        struct ns_ike_header h;
+        struct ns_ike_payloads pl;
+        assert_int_equal(ns_ike_parse_message(out + off, one, &h, &pl), NS_IKE_OK);
+        int err;
+        v = ns_frag_add(r, &max, NULL, &ctr, c.in, h.msg_id, out + off, one,
+                        ns_ike_find(&pl, NS_PL_SKF), 0, &err);
+        assert_int_equal(v, i + 1 < n ? NS_FRAG_HELD : NS_FRAG_COMPLETE);
+        off += one;
+    }
+    size_t whole_len;
+    uint8_t first;
+    uint8_t *whole = ns_frag_take(r, &whole_len, &first);
+    assert_non_null(whole);
+    assert_int_equal(whole_len, plain_len);
+    struct ns_ike_payloads inner;
+    assert_int_equal(ns_ike_parse_chain(first, whole, whole_len, &inner), NS_IKE_OK);
+    assert_int_equal(inner.n, 8);
+    free(whole);
+    free(r);
+    ciphers_free(&c);
+}
+
 static void split_limits(void **state) /* X5 */
 {
     (void)state;
@@ -410,7 +523,8 @@ int main(void)
         cmocka_unit_test(duplicates),   cmocka_unit_test(missing),
         cmocka_unit_test(too_many),     cmocka_unit_test(wrong_total),
         cmocka_unit_test(forged),       cmocka_unit_test(overlapping),
-        cmocka_unit_test(split_limits),
+        cmocka_unit_test(split_limits), cmocka_unit_test(pool_bounds),
+        cmocka_unit_test(largest_chain_fits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

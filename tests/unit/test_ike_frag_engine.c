@@ -30,7 +30,7 @@
 
 #define GW_ADDR "198.51.100.1"
 #define MAX_NODES 2
-#define MAX_KEPT 64
+#define MAX_KEPT 128
 #define T0 1000000u
 #define FRAG_SIZE 576
 /* What one IKE datagram may carry at FRAG_SIZE: IPv4 and UDP headers and
@@ -56,6 +56,7 @@ struct net {
     bool lost[MAX_NODES], forged[MAX_NODES];
     bool lose_always; /* lose[] every time, not only the first */
     unsigned cl_tries; /* the client's retransmit_tries (0: 3) */
+    const char *cl_cert, *cl_id; /* the client's certificate and identity (NULL: erin's) */
     /* The path drops IP fragments: every datagram that would need them at
      * fragment_size is lost. */
     bool drop_big;
@@ -120,11 +121,13 @@ static void nodes(const char *gw_extra, const char *cl_extra)
              FRAG_SIZE, cert_conf_lines("gw-rsa", "ca.pem"), gw_extra ? gw_extra : "");
     ike_net_add_started_node(&N->net, "gateway", GW_ADDR, -1, IKE_SIM_MAX_SPIS, text, NULL);
     snprintf(text, sizeof(text),
-             "[natsecd]\nrole = client\nlocal_id = erin@corp.example\ngateway = " GW_ADDR "\n"
+             "[natsecd]\nrole = client\nlocal_id = %s\ngateway = " GW_ADDR "\n"
              "remote_id = vpn.corp.example\nretransmit_timeout = 1.0\nretransmit_tries = %u\n"
              "fragment_size = %d\n%s%s\n[peer vpn.corp.example]\nauth = pubkey\n"
              "subnets = 192.0.2.0/24\n",
-             N->cl_tries ? N->cl_tries : 3, FRAG_SIZE, cert_conf_lines("erin-sub", "ca.pem"), cl_extra ? cl_extra : "");
+             N->cl_id ? N->cl_id : "erin@corp.example", N->cl_tries ? N->cl_tries : 3, FRAG_SIZE,
+             cert_conf_lines(N->cl_cert ? N->cl_cert : "erin-sub", "ca.pem"),
+             cl_extra ? cl_extra : "");
     ike_net_add_started_node(&N->net, "erin", "192.168.1.10", 0, IKE_SIM_MAX_SPIS, text, NULL);
 }
 
@@ -318,6 +321,38 @@ static void reassembly_expires(void **state) /* X5 R15 */
 /* The same through a path that drops IP fragments: the client gives up
  * and the gateway's half-open SA expires, each with a line that says
  * why. */
+/* frank's chain: an RSA-4096 end entity naming 400 devices under three
+ * RSA-4096 intermediates, 17.5 KB of DER (tests/fixtures/certs/make.sh):
+ * more than fits a natsec peer's receive buffer whole (9216 bytes). In
+ * fragments of 576 bytes it goes through; the gateway counts the
+ * reassembly of the half-open SA while fragment 3 is missing, and holds
+ * nothing once the retransmission completed it. */
+static void big_chain_in_fragments(void **state) /* X5 X7 R15 */
+{
+    (void)state;
+    N->cl_cert = "frank-big";
+    N->cl_id = "frank@corp.example";
+    nodes(NULL, NULL);
+    N->lose[1] = 3;
+    connect_run(500);
+    struct ns_ike_counters g = ike_net_counters(N->node[0].e);
+    assert_int_equal(g.frag_reassembling_half_open, 1);
+    assert_int_equal(g.frag_reassembling, 1);
+    assert_true(g.frag_held > 15000);
+    ike_net_run_for(&N->net, 3000);
+    assert_up();
+    struct ns_frag_counters cl = frag_ctr(1), gw = frag_ctr(0);
+    assert_true(cl.sent >= 38); /* 17.5 KB and the rest of IKE_AUTH, about 470 bytes each */
+    assert_int_equal(gw.reassembled, 1);
+    assert_int_equal(gw.busy + gw.too_big + gw.out_of_range + gw.forged, 0);
+    for (unsigned i = 0; i < N->n_auth; i++)
+        assert_true(N->auth[i].len <= FRAG_MSG_MAX);
+    g = ike_net_counters(N->node[0].e);
+    assert_int_equal(g.frag_reassembling, 0);
+    assert_int_equal(g.frag_held, 0);
+    ike_net_log_must_have(&N->net, "'frank@corp.example' authenticated by certificate");
+}
+
 static void ip_fragments_dropped_said(void **state) /* X5 */
 {
     (void)state;
@@ -345,6 +380,7 @@ int main(void)
         T(peer_without_fragmentation),
         T(reassembly_expires),
         T(ip_fragments_dropped_said),
+        T(big_chain_in_fragments),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
