@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../support/alloc_wrap.h"
@@ -18,9 +19,14 @@
 #endif
 #ifdef HAVE_ASAN
 #include <sanitizer/allocator_interface.h>
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #define heap_block(p) (__sanitizer_get_ownership(p) != 0)
 #else
 #define heap_block(p) true
+#define __asan_poison_memory_region(p, n) ((void)(p), (void)(n))
+#define __asan_unpoison_memory_region(p, n) ((void)(p), (void)(n))
+#define __lsan_ignore_object(p) ((void)(p))
 #endif
 
 /* ---- the live blocks ----
@@ -34,10 +40,15 @@
 #define EMPTY 0u
 #define TOMB 1u
 
+/* A kept block (see hs_restore) is held by its snapshot: a free() of it
+ * by the program only marks it free. */
+enum { ORDINARY, KEPT_LIVE, KEPT_FREE };
+
 struct live {
     uintptr_t key; /* ~address, or EMPTY, TOMB */
     size_t size;
     bool window;
+    uint8_t kept; /* ORDINARY, KEPT_LIVE, KEPT_FREE */
 };
 
 static struct live *tab;
@@ -107,20 +118,43 @@ static void track(void *p, size_t size)
         s = (s + 1) & (tab_cap - 1);
     if (tab[s].key == TOMB)
         tab_tombs--;
-    tab[s] = (struct live){.key = key, .size = size, .window = window_open};
+    tab[s] = (struct live){.key = key, .size = size, .window = window_open, .kept = ORDINARY};
     tab_used++;
 }
 
-static void untrack(void *p)
+/* A free() of a kept block: it stays allocated for the next restore, and
+ * until then reads as free memory does. Its bytes are zeroed first, so no
+ * stale pointer in it keeps a leaked block reachable for LeakSanitizer
+ * (kept blocks are its roots); then poisoned, so a use after this free is
+ * reported (use-after-poison) as a use after a real one would be. */
+static void kept_free(struct live *l, void *p)
+{
+    if (l->kept == KEPT_FREE) {
+        fprintf(stderr, "heap_snapshot: double free of %p (a block of a snapshot)\n", p);
+        abort();
+    }
+    memset(p, 0, l->size);
+    __asan_poison_memory_region(p, l->size);
+    l->kept = KEPT_FREE;
+}
+
+/* Forgets p; false when p is a kept block, now marked free (the caller
+ * must not free it). */
+static bool untrack(void *p)
 {
     if (!p || !mine())
-        return;
+        return true;
     struct live *l = find(p);
+    if (l && l->kept != ORDINARY) {
+        kept_free(l, p);
+        return false;
+    }
     if (l) {
         l->key = TOMB;
         tab_used--;
         tab_tombs++;
     }
+    return true;
 }
 
 void *__wrap_malloc(size_t n)
@@ -139,17 +173,32 @@ void *__wrap_calloc(size_t n, size_t size)
 
 void *__wrap_realloc(void *p, size_t n)
 {
+    struct live *l = p && mine() ? find(p) : NULL;
+    if (l && l->kept != ORDINARY) {
+        /* A kept block never moves: the new one is an ordinary block. */
+        if (l->kept == KEPT_FREE) {
+            fprintf(stderr, "heap_snapshot: realloc of freed %p (a block of a snapshot)\n", p);
+            abort();
+        }
+        size_t old = l->size;
+        void *q = __wrap_malloc(n ? n : 1); /* may move the table: l again below */
+        if (!q)
+            return NULL;
+        memcpy(q, p, n < old ? n : old);
+        kept_free(find(p), p);
+        return q;
+    }
     void *q = __real_realloc(p, n);
     if (q || n == 0)
-        untrack(p);
+        (void)untrack(p);
     track(q, n);
     return q;
 }
 
 void __wrap_free(void *p)
 {
-    untrack(p);
-    __real_free(p);
+    if (untrack(p))
+        __real_free(p);
 }
 
 /* ---- snapshots ---- */
@@ -158,7 +207,7 @@ struct block {
     uintptr_t old; /* ~address at the snapshot */
     size_t size;
     uint8_t *data; /* contents, pointer slots zero */
-    uintptr_t now; /* ~address of the copy of the last restore */
+    uintptr_t now; /* ~address of the copy (kept: the same for every restore) */
 };
 
 struct reloc {
@@ -171,6 +220,7 @@ struct hs_snapshot {
     size_t n;
     struct reloc *r;
     size_t n_r;
+    bool kept; /* the copies are allocated (hs_restore) */
 };
 
 void hs_window_open(void)
@@ -211,10 +261,25 @@ static bool is_opaque(const void *p, void *const *opaque, size_t n_opaque)
     return false;
 }
 
+/* The live-table entry of kept block i of s. */
+static struct live *kept_entry(const struct hs_snapshot *s, size_t i)
+{
+    return find((const void *)~s->b[i].now);
+}
+
 void hs_free(struct hs_snapshot *s)
 {
     if (!s)
         return;
+    for (size_t i = 0; s->kept && i < s->n; i++) {
+        struct live *l = kept_entry(s, i);
+        void *p = (void *)~s->b[i].now;
+        if (l->kept == KEPT_FREE)
+            __asan_unpoison_memory_region(p, l->size);
+        l->kept = ORDINARY;
+        (void)untrack(p);
+        __real_free(p);
+    }
     for (size_t i = 0; i < s->n; i++)
         __real_free(s->b[i].data);
     __real_free(s->b);
@@ -297,17 +362,46 @@ struct hs_snapshot *hs_take(void *const *opaque, size_t n_opaque)
     return s;
 }
 
-int hs_restore(struct hs_snapshot *s)
+/* The copies, allocated once per snapshot and kept: every restore
+ * rewrites the same blocks, which stay in the cache, instead of taking
+ * fresh ones from the allocator (whose quarantine hands out cold memory,
+ * page faults included). The program frees them as any other block
+ * (kept_free); LeakSanitizer ignores them, and hs_live reports one the
+ * program did not free. */
+static int keep(struct hs_snapshot *s)
 {
     for (size_t i = 0; i < s->n; i++) {
         void *p = __wrap_malloc(s->b[i].size ? s->b[i].size : 1);
         if (!p) {
-            while (i--)
+            while (i--) {
+                struct live *l = kept_entry(s, i);
+                l->kept = ORDINARY;
                 __wrap_free((void *)~s->b[i].now);
+            }
             return -1;
         }
-        memcpy(p, s->b[i].data, s->b[i].size);
+        __lsan_ignore_object(p);
         s->b[i].now = ~(uintptr_t)p;
+        struct live *l = find(p);
+        l->kept = KEPT_FREE;
+    }
+    s->kept = true;
+    return 0;
+}
+
+int hs_restore(struct hs_snapshot *s)
+{
+    if (!s->kept && keep(s) != 0)
+        return -1;
+    if (hs_live(s) != 0) {
+        fprintf(stderr, "heap_snapshot: a block of the last restore was never freed (leak)\n");
+        abort();
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        void *p = (void *)~s->b[i].now;
+        __asan_unpoison_memory_region(p, s->b[i].size);
+        memcpy(p, s->b[i].data, s->b[i].size);
+        kept_entry(s, i)->kept = KEPT_LIVE;
     }
     for (size_t k = 0; k < s->n_r; k++) {
         const struct reloc *r = &s->r[k];
@@ -316,6 +410,14 @@ int hs_restore(struct hs_snapshot *s)
         memcpy(slot, &v, sizeof(v));
     }
     return 0;
+}
+
+size_t hs_live(const struct hs_snapshot *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; s->kept && i < s->n; i++)
+        n += kept_entry(s, i)->kept == KEPT_LIVE;
+    return n;
 }
 
 void *hs_moved(const struct hs_snapshot *s, const void *old)

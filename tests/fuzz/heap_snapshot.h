@@ -2,11 +2,11 @@
  * -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free, so every
  * block natsec's code (and the harness) allocates is known with its size.
  * The blocks allocated during a window and still live at its end are
- * copied; a restore allocates a fresh block for each (an ordinary
- * allocation, which ASan watches like any other) and rewrites every
- * pointer from one block of the window to another to point between the
- * new blocks. So a structure built once at some cost (an IKE handshake)
- * can be had again for the price of a few allocations and copies.
+ * copied; a restore fills a block of its own for each (allocated by the
+ * first restore and kept, ASan's redzones around it as around any other)
+ * and rewrites every pointer from one block of the window to another to
+ * point between those blocks. So a structure built once at some cost (an
+ * IKE handshake) can be had again for the price of a few copies.
  *
  * A block may only hold pointers to blocks of the window, to memory that
  * outlives every restore (static data, blocks allocated before the window
@@ -34,9 +34,18 @@ struct hs_snapshot *hs_take(void *const *opaque, size_t n_opaque);
 
 void hs_free(struct hs_snapshot *s);
 
-/* Allocates and fills a new copy of every block. Returns 0, or -1 when
- * memory runs out (nothing is left allocated then). */
+/* Fills a copy of every block: the first restore allocates the copies,
+ * every later one rewrites the same blocks (kept: a free() of one by the
+ * program marks it free and poisons it, and it stays allocated for the
+ * next restore; a second free() of it aborts). Returns 0, or -1 when
+ * memory runs out (nothing is left allocated then). Aborts when a block of
+ * the last restore is still in use (hs_live). */
 int hs_restore(struct hs_snapshot *s);
+
+/* How many blocks of the last restore the program has not freed: after it
+ * has freed everything it built on the copy, any is a leak (LeakSanitizer
+ * does not see kept blocks). */
+size_t hs_live(const struct hs_snapshot *s);
 
 /* Where old (an address in a block of the window, or one past its end)
  * is in the copy made by the last hs_restore; old itself when it is in
