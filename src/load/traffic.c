@@ -27,6 +27,36 @@ static uint16_t csum16(const uint8_t *p, size_t n)
 
 #define ECHO_LEN 64 /* IPv4 20 + ICMP 8 + 36 bytes of data */
 
+/* An IPv4 header of len bytes, protocol proto, from the client's virtual
+ * IP to the address it pings, at p (zeroed by the caller). */
+static void put_ipv4_header(uint8_t *p, const struct client *c, size_t len, uint8_t proto)
+{
+    p[0] = 0x45;
+    ns_put_u16(p + 2, (uint16_t)len);
+    p[8] = 64;
+    p[9] = proto;
+    memcpy(p + 12, c->vip.a, 4);
+    memcpy(p + 16, G.ping.a, 4);
+    ns_put_u16(p + 10, csum16(p, 20));
+}
+
+/* Seals pkt on the client's outbound SA and sends it to the SA's peer;
+ * false (counted) when either fails. */
+static bool seal_and_send(struct client *c, struct ns_pkt *pkt, uint64_t now_ns)
+{
+    if (ns_esp_encap(G.sad, c->sa_out, pkt, now_ns) != NS_ESP_OK) {
+        G.esp_bad++;
+        return false;
+    }
+    struct sockaddr_storage ss;
+    socklen_t sl = ns_endpoint_to_sockaddr(ns_esp_sa_peer(c->sa_out), &ss);
+    if (sendto(c->fd[1], ns_pkt_data(pkt), pkt->len, 0, (struct sockaddr *)&ss, sl) < 0) {
+        G.tx_err++;
+        return false;
+    }
+    return true;
+}
+
 void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns)
 {
     if (!c->sa_out || !c->vip_set || c->vip.family != AF_INET)
@@ -36,13 +66,7 @@ void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns)
     ns_pkt_init(&pkt, buf, sizeof(buf));
     uint8_t *p = ns_pkt_data(&pkt);
     memset(p, 0, ECHO_LEN);
-    p[0] = 0x45;
-    ns_put_u16(p + 2, ECHO_LEN);
-    p[8] = 64;
-    p[9] = 1; /* ICMP */
-    memcpy(p + 12, c->vip.a, 4);
-    memcpy(p + 16, G.ping.a, 4);
-    ns_put_u16(p + 10, csum16(p, 20));
+    put_ipv4_header(p, c, ECHO_LEN, 1 /* ICMP */);
     uint8_t *icmp = p + 20;
     icmp[0] = 8; /* echo request */
     ns_put_u16(icmp + 4, (uint16_t)idx);
@@ -50,17 +74,8 @@ void load_send_echo(struct client *c, unsigned idx, uint64_t now_ns)
     memcpy(icmp + 8, "natsec-load", 11);
     ns_put_u16(icmp + 2, csum16(icmp, ECHO_LEN - 20));
     pkt.len = ECHO_LEN;
-    if (ns_esp_encap(G.sad, c->sa_out, &pkt, now_ns) != NS_ESP_OK) {
-        G.esp_bad++;
+    if (!seal_and_send(c, &pkt, now_ns))
         return;
-    }
-    const struct ns_endpoint *peer = ns_esp_sa_peer(c->sa_out);
-    struct sockaddr_storage ss;
-    socklen_t sl = ns_endpoint_to_sockaddr(peer, &ss);
-    if (sendto(c->fd[1], ns_pkt_data(&pkt), pkt.len, 0, (struct sockaddr *)&ss, sl) < 0) {
-        G.tx_err++;
-        return;
-    }
     c->echo_sent = true;
     c->echo_tries++;
     G.esp_sent++;
@@ -76,28 +91,13 @@ void load_send_flood(struct client *c, uint64_t now_ns)
     uint8_t *p = ns_pkt_data(&pkt);
     size_t len = 28 + G.flood;
     memset(p, 0, len);
-    p[0] = 0x45;
-    ns_put_u16(p + 2, (uint16_t)len);
-    p[8] = 64;
-    p[9] = 17; /* UDP, no checksum (RFC 768) */
-    memcpy(p + 12, c->vip.a, 4);
-    memcpy(p + 16, G.ping.a, 4);
-    ns_put_u16(p + 10, csum16(p, 20));
+    put_ipv4_header(p, c, len, 17 /* UDP, no checksum (RFC 768) */);
     ns_put_u16(p + 20, 9);
     ns_put_u16(p + 22, 9);
     ns_put_u16(p + 24, (uint16_t)(len - 20));
     pkt.len = len;
-    if (ns_esp_encap(G.sad, c->sa_out, &pkt, now_ns) != NS_ESP_OK) {
-        G.esp_bad++;
+    if (!seal_and_send(c, &pkt, now_ns))
         return;
-    }
-    const struct ns_endpoint *peer = ns_esp_sa_peer(c->sa_out);
-    struct sockaddr_storage ss;
-    socklen_t sl = ns_endpoint_to_sockaddr(peer, &ss);
-    if (sendto(c->fd[1], ns_pkt_data(&pkt), pkt.len, 0, (struct sockaddr *)&ss, sl) < 0) {
-        G.tx_err++;
-        return;
-    }
     G.flood_pkts++;
     G.flood_bytes += len;
 }
