@@ -35,7 +35,10 @@
 # routine restart, the gateway sends every client a DELETE first),
 # SCALE_GW_CONF (key=value words for the gateway's [natsecd] section, e.g.
 # "half_open_max=60 cookie_threshold=10" for a small storm that fills the
-# half-open table), SCALE_GW_LOG (the gateway's log level, warn; debug to
+# half-open table), SCALE_LOAD_NICE (10: the load processes' nice value; the
+# clients emulated here would each have their own CPU, so they must not
+# take the gateway's share of this machine's), SCALE_GW_LOG (the gateway's
+# log level, warn; debug to
 # follow a storm), NATSEC_BUILD (a build directory; default build/release,
 # built in Release).
 # Everything runs in namespaces named ns<PID>-* that this script creates and
@@ -54,8 +57,14 @@ STORM_MAX=${SCALE_STORM_MAX:-180}
 STORM_STEP=${SCALE_STORM_STEP:-5}
 STORM_SIGNAL=${SCALE_STORM_SIGNAL:-KILL}
 GW_CONF=${SCALE_GW_CONF:-}
+LOAD_NICE=${SCALE_LOAD_NICE:-10}
 if [ "$NATS" -lt 1 ] || [ "$NATS" -gt 200 ]; then
   echo "scale.sh: SCALE_NATS must be 1..200" >&2
+  exit 2
+fi
+if [ "$STORM" = 1 ] && [ $((TIMEOUT + STORM_MAX + 60)) -gt 600 ]; then
+  # natsec-load holds its clients at most 600 s.
+  echo "scale.sh: SCALE_TIMEOUT + SCALE_STORM_MAX must be at most 540 s" >&2
   exit 2
 fi
 if [ "$CLIENTS" -lt "$NATS" ] || [ "$CLIENTS" -gt 1000000 ]; then
@@ -99,7 +108,7 @@ if [ "$STORM" != 1 ]; then
   pids=()
   t_start=$(date +%s.%N)
   for ((k = 1; k <= NATS; k++)); do
-    run_bg "h$k" timeout $((TIMEOUT + 120)) "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" \
+    run_bg "h$k" nice -n "$LOAD_NICE" timeout $((TIMEOUT + 120)) "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" \
       -w "$WINDOW" -i "home$k-user%u@corp.example" -s "$CORP_NET" -P "$SRV_ADDR" \
       -t "$TIMEOUT" -H 8 --dpd 0 -l "nat$k" >"$NATSEC_TMP/load-$k.log" 2>&1
     pids+=("$BG_PID")
@@ -165,7 +174,7 @@ holding() { # whether every load process is in its hold phase (prints TIMELINE)
 }
 pids=()
 for ((k = 1; k <= NATS; k++)); do
-  run_bg "h$k" "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" -w "$WINDOW" \
+  run_bg "h$k" nice -n "$LOAD_NICE" "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$(share "$k")" -w "$WINDOW" \
     -i "home$k-user%u@corp.example" -s "$CORP_NET" -t "$TIMEOUT" -H $((TIMEOUT + STORM_MAX + 60)) \
     -l "nat$k" --reconnect --timeline --dpd "$STORM_DPD" \
     >"$NATSEC_TMP/load-$k.log" 2>&1
