@@ -248,6 +248,9 @@ void ns_conf_defaults(struct ns_conf *c)
     c->unique = NS_CONF_UNIQUE_NO;
     c->initial_contact = true;
     c->mobike = true;
+    c->qcd = true;
+    snprintf(c->qcd_secret_file, sizeof(c->qcd_secret_file), "%s", NS_CONF_QCD_SECRET_DEFAULT);
+    c->qcd_rate = 2000;
     c->radius_timeout_ms = 2000;
     c->radius_tries = 3;
 }
@@ -269,6 +272,8 @@ void ns_conf_free(struct ns_conf *c)
     free(c->users);
     OPENSSL_cleanse(c->radius_secret, sizeof(c->radius_secret));
     c->radius_secret_len = 0;
+    OPENSSL_cleanse(c->qcd_secret, sizeof(c->qcd_secret));
+    c->qcd_secret_set = false;
     c->users = NULL;
     c->n_users = 0;
     c->peers = NULL;

@@ -87,6 +87,8 @@ struct ns_conf_user {
 };
 
 #define NS_CONF_FILE_MAX 1024 /* cert, key and ca paths */
+#define NS_CONF_QCD_SECRET_LEN 32 /* bytes of the QCD secret (RFC 6290 5) */
+#define NS_CONF_QCD_SECRET_DEFAULT "/var/lib/natsec/qcd_secret"
 struct ns_x509_creds;         /* crypto/x509.h */
 
 /* Where natsecd logs (log_target). */
@@ -286,6 +288,19 @@ struct ns_conf {
     struct ns_conf_id remote_id;
     bool initial_contact; /* default yes: IKE_AUTH says we hold no other SA (2.4) */
 
+    /* Quick crash detection (RFC 6290, X2; ike/qcd.c): default yes. Its
+     * tokens are made with the secret in qcd_secret_file (written at
+     * qcd_secret_line, 0: the default path), which ns_conf_qcd_secret
+     * reads, or creates, into qcd_secret (qcd_secret_set; wiped by
+     * ns_conf_free); without it QCD stays off. qcd_rate: the crash
+     * answers (unprotected) sent per second at most, also the burst. */
+    bool qcd;
+    char qcd_secret_file[NS_CONF_FILE_MAX];
+    int qcd_secret_line;
+    uint8_t qcd_secret[NS_CONF_QCD_SECRET_LEN];
+    bool qcd_secret_set;
+    unsigned qcd_rate; /* default 2000 */
+
     /* Certificates (X7): the files as written, and what was loaded from
      * them when a [peer] says auth = pubkey (NULL otherwise; freed by
      * ns_conf_free). rsa_pss: sign with RSASSA-PSS rather than PKCS#1 v1.5. */
@@ -324,6 +339,16 @@ int ns_conf_load(const char *path, struct ns_conf *out, char *err, size_t errlen
 int ns_conf_load_string(const char *text, const char *name, struct ns_conf *out, char *err,
                         size_t errlen);
 void ns_conf_free(struct ns_conf *c);
+/* With qcd on, reads the QCD secret of c->qcd_secret_file into
+ * c->qcd_secret, or, when the file does not exist, makes one: 32 bytes
+ * from OpenSSL's generator, mode 0600, put in place whole (a second
+ * process starting at the same time reads the first one's). A file that
+ * others may read or write, or of another size, is refused: -1 with
+ * "name:line: ..." in err (name: the configuration's path). The default
+ * path that cannot be made (its folder missing and not creatable, no
+ * permission) only turns QCD off, with a warning: 0, qcd_secret_set
+ * false. 0 when done or qcd is off. */
+int ns_conf_qcd_secret(struct ns_conf *c, const char *name, char *err, size_t errlen);
 
 /* The suites legacy_proposals = yes adds for protocol (NS_PROTO_IKE or
  * NS_PROTO_ESP): what Windows 10/11 proposes without a registry change.

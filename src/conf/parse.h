@@ -99,6 +99,10 @@ int ns_conf_p_set_radius_secret_file(struct ns_conf_parser *p, const char *v, ch
 int ns_conf_p_set_radius_timeout(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
 int ns_conf_p_set_radius_nas_id(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
 void ns_conf_p_check_radius(struct ns_conf_parser *p);
+/* qcd.c: quick crash detection (RFC 6290): qcd and qcd_secret_file. */
+int ns_conf_p_set_qcd(struct ns_conf_parser *p, const char *v, char *err, size_t errlen);
+int ns_conf_p_set_qcd_secret_file(struct ns_conf_parser *p, const char *v, char *err,
+                                  size_t errlen);
 /* conf.c: the group natsecd reads its files as at a reload when it is not
  * root ((gid_t)-1: none, it stays root). */
 gid_t ns_conf_p_run_group(const struct ns_conf *c);

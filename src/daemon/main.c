@@ -154,6 +154,12 @@ int main(int argc, char **argv)
         ns_conf_free(&d.conf);
         return 1;
     }
+    /* Once it is clear natsecd can run at all: it may make the file. */
+    if (ns_conf_qcd_secret(&d.conf, conf_path, err, sizeof(err)) != 0) {
+        fprintf(stderr, "natsecd: %s\n", err);
+        ns_conf_free(&d.conf);
+        return 1;
+    }
 
     int ready_fd = -1;
     if (!foreground) {

@@ -245,6 +245,13 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "mobike_refused", c->mobike_refused);
     add_u64(o, "mobike_checks", c->mobike_checks);
     add_u64(o, "mobike_check_failed", c->mobike_check_failed);
+    add_u64(o, "qcd_tokens_sent", c->qcd_tokens_sent);
+    add_u64(o, "qcd_tokens_taken", c->qcd_tokens_taken);
+    add_u64(o, "qcd_replies_sent", c->qcd_replies_sent);
+    add_u64(o, "qcd_replies_limited", c->qcd_replies_limited);
+    add_u64(o, "qcd_replies_accepted", c->qcd_replies_accepted);
+    add_u64(o, "qcd_replies_bad_token", c->qcd_replies_bad_token);
+    add_u64(o, "qcd_replies_ignored", c->qcd_replies_ignored);
     const struct ns_frag_counters *f = &c->frag; /* RFC 7383 */
     add_u64(o, "frag_sent", f->sent);
     add_u64(o, "frag_received", f->received);

@@ -225,6 +225,7 @@ static int build_auth_request(struct ns_ike_engine *e, struct ns_ikesa *sa)
         ns_ike_add_id(&b, NS_PL_IDR, c->remote_id.type, c->remote_id.data, c->remote_id.len);
     if (!eap)
         ns_ike_add_auth(&b, method, auth, auth_len);
+    ns_eng_qcd_offer(e, sa, &b); /* after AUTH, before CP and the CHILD_SA (RFC 6290 4.2) */
     if (sa->want_transport)
         ns_ike_add_notify(&b, 0, NULL, 0, NS_N_USE_TRANSPORT_MODE, NULL, 0);
     else
@@ -365,6 +366,7 @@ void ns_eng_auth_client_finish(struct ns_ike_engine *e, struct ns_ikesa *sa,
         e->client_vip6_hint_len = sa->vip6_len;
     }
     ns_eng_mobike_auth_seen(e, sa, in, sa->want_transport);
+    ns_eng_qcd_seen(e, sa, in);
     /* With a delegated prefix the TUN device takes its second address:
      * its first is the subnet-router anycast address (RFC 4291 2.6.1). */
     struct ns_addr own6 = sa->vip6;
@@ -479,6 +481,7 @@ static int build_auth_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     if (!after_eap && sa->peer->auth == NS_CONF_AUTH_PUBKEY)
         ns_eng_cert_add_certs(e->conf, &b);
     ns_ike_add_auth(&b, method, auth, auth_len);
+    ns_eng_qcd_answer(e, sa, &b);
     if (child_err) {
         ns_ike_add_notify(&b, 0, NULL, 0, child_err, NULL, 0);
     } else {
@@ -529,6 +532,7 @@ void ns_eng_auth_gw_finish(struct ns_ike_engine *e, struct ns_ikesa *sa, const s
     memset(&gc, 0, sizeof(gc));
     uint16_t child_err = ns_eng_auth_child_grant(e, sa, in, &gc);
     ns_eng_mobike_auth_seen(e, sa, in, gc.transport || child_err);
+    ns_eng_qcd_seen(e, sa, in);
     int len = build_auth_response(e, sa, rx, child_err, &gc);
     if (len < 0) {
         ns_eng_sa_kill(e, sa, NS_IKE_DOWN_NEGOTIATION);

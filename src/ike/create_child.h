@@ -26,6 +26,7 @@ struct ns_create_child_msg {
     uint32_t rekey_spi;
     bool transport;
     uint16_t error; /* the first error notify (responses), 0 if none */
+    const struct ns_ike_payloads *in; /* the message's payloads, all of them */
     struct ns_ike_notify error_n;
 };
 

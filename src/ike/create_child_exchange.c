@@ -41,6 +41,7 @@
 static bool parse_msg(const struct ns_ike_payloads *in, struct ns_create_child_msg *m)
 {
     memset(m, 0, sizeof(*m));
+    m->in = in;
     const struct ns_ike_payload *p;
     if ((p = ns_ike_find(in, NS_PL_SA))) {
         if (ns_ike_parse_sa(p, &m->sa) != NS_IKE_OK)

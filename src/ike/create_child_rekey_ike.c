@@ -35,6 +35,7 @@ static struct ns_ikesa *new_ike_sa(struct ns_ike_engine *e, struct ns_ikesa *old
     sa->nat_local = old->nat_local;
     sa->nat_remote = old->nat_remote;
     sa->frag = old->frag; /* negotiated once, in IKE_SA_INIT (RFC 7383 2.3) */
+    sa->qcd_peer = old->qcd_peer;
     sa->want_transport = old->want_transport;
     sa->ike_alg = *alg;
     memcpy(sa->ni, ni, ni_len);
@@ -117,8 +118,10 @@ void ns_create_child_ike_request(struct ns_ike_engine *e, struct ns_ikesa *sa,
             ns_eng_sk_begin(e, sa, &b, NS_CREATE_CHILD_SA, true, rx->msg_id) == 0) {
             ns_ike_add_sa(&b, &resp);
             ns_ike_add_nonce(&b, nr, sizeof(nr));
-            if (ns_eng_add_ke(&b, dh) == 0)
+            if (ns_eng_add_ke(&b, dh) == 0) {
+                ns_eng_qcd_answer(e, fresh, &b); /* the new SPIs' token (RFC 6290 4.3) */
                 len = ns_eng_sk_end(e, sa, &b);
+            }
         }
     }
     ns_dh_free(dh);
@@ -236,6 +239,7 @@ bool ns_create_child_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
         ns_create_child_rekey_failed(e, sa, "cannot make the new IKE SA");
         return true;
     }
+    ns_eng_qcd_seen(e, fresh, m->in);
     if (coll) {
         e->ctr.rekey_collisions++;
         bool ours_redundant = ns_eng_nonce_cmp(fresh->nonce_min, fresh->nonce_min_len,

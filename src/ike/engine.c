@@ -6,6 +6,7 @@
  *   parse -> IKE_SA_INIT request (gateway) | find the SA by our SPI
  *   -> the exchange, direction and message ID the SA's state expects
  *   -> SK verify and decrypt -> endpoints update (R4) -> the exchange. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,6 +101,7 @@ void ns_ike_engine_free(struct ns_ike_engine *e)
     ns_htab_free(&e->by_cookie);
     ns_halfopen_free(&e->ho); /* empty: every SA left it when it was freed */
     free(e->heap);
+    OPENSSL_cleanse(&e->qcd_token, sizeof(e->qcd_token));
     free(e);
 }
 
@@ -313,10 +315,17 @@ static void handle(struct ns_ike_engine *e, struct ns_ike_rx *rx, uint8_t *msg, 
     struct ns_ikesa *sa = find_sa(e, &h);
     if (!sa) {
         drop(e, rx, &e->ctr.dropped_unknown_spi, "no IKE SA with these SPIs");
+        ns_eng_qcd_no_sa(e, rx, &h, &pl);
         return;
     }
     ns_eng_log_sa(sa);
     rx->msg_id = h.msg_id;
+    if (e->conf->qcd && h.exchange != NS_IKE_SA_INIT && (h.flags & NS_IKE_FLAG_RESPONSE) &&
+        !ns_ike_find(&pl, NS_PL_SK) && !ns_ike_find(&pl, NS_PL_SKF) &&
+        ns_ike_find_notify(&pl, NS_N_INVALID_IKE_SPI)) {
+        ns_eng_qcd_crash_answer(e, sa, rx, &h, &pl);
+        return;
+    }
     if (h.exchange != NS_IKE_SA_INIT) {
         sk_message(e, sa, rx, &h, &pl, msg, len);
         return;

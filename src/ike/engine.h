@@ -477,6 +477,15 @@ struct ns_ike_counters {
     struct ns_frag_counters frag; /* IKE fragments sent, kept and dropped (RFC 7383) */
     uint64_t mobike_path_probes;  /* client: retransmissions sent from another address */
     uint64_t mobike_path_switches; /* client: answers through another address, taken */
+    /* Quick crash detection (RFC 6290, ike/qcd.c). */
+    uint64_t qcd_tokens_sent;       /* our tokens handed out (IKE_AUTH, IKE re-keys) */
+    uint64_t qcd_tokens_taken;      /* client: the gateway's tokens kept */
+    uint64_t qcd_replies_sent;      /* crash answers sent: INVALID_IKE_SPI with the token */
+    uint64_t qcd_replies_limited;   /* ... not sent: over qcd_rate */
+    uint64_t qcd_replies_accepted;  /* client: crash answers with our token: IKE SA dropped */
+    uint64_t qcd_replies_bad_token; /* client: crash answers with a wrong token, ignored */
+    uint64_t qcd_replies_ignored;   /* client: unprotected INVALID_IKE_SPI ignored otherwise: no
+                                       token kept, another sender, no request of ours, none */
     unsigned half_open;           /* now: IKE SAs not yet authenticated */
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */

@@ -117,6 +117,23 @@ struct ns_ike_mobike {
     uint64_t last_update_ms; /* 0: none yet */
 };
 
+/* RFC 6290 4.1: a QCD token is 16 to 128 bytes. */
+#define NS_QCD_TOKEN_MIN 16
+#define NS_QCD_TOKEN_MAX 128
+
+/* The gateway's QCD token of one IKE SA, kept by a client (qcd.c). */
+struct ns_qcd_token {
+    uint64_t sa_id; /* the IKE SA it is for (ids never repeat in an engine) */
+    uint8_t len;    /* 0: none */
+    uint8_t tok[NS_QCD_TOKEN_MAX];
+};
+
+/* The crash answers' token bucket (qcd.c), in thousandths of an answer. */
+struct ns_qcd_bucket {
+    uint64_t level, at;
+    bool started;
+};
+
 /* A heap copy of one message. */
 struct ns_msgbuf {
     uint8_t *p;
@@ -233,6 +250,8 @@ struct ns_ikesa {
     /* Both sides sent IKEV2_FRAGMENTATION_SUPPORTED (RFC 7383 2.3): our
      * messages above fragment_size go as SKF fragments (engine_frag.c). */
     bool frag;
+    /* The peer sent a QCD token (RFC 6290, qcd.c): ours go to it. */
+    bool qcd_peer;
     /* Fragments being put together (heap, NULL when none): [0] of a
      * request of the peer, [1] of a response to ours. */
     struct ns_frag_reasm *reasm[2];
@@ -348,6 +367,10 @@ struct ns_ike_engine {
      * SAs, [1] of the others. */
     struct ns_frag_pool frag_pool[2];
     struct ns_ratelimit rl[NS_ENG_RL_KINDS]; /* log lines unauthenticated peers cause */
+    struct ns_qcd_bucket qcd_bucket;         /* crash answers sent (qcd.c) */
+    /* Client: the gateway's QCD token of its IKE SA (qcd.c); here, not in
+     * the SA, which a gateway holds one of per client (R12). */
+    struct ns_qcd_token qcd_token;
     unsigned half_open;
     struct ns_halfopen_table ho; /* the half-open SAs by source (X13) */
 
@@ -740,6 +763,27 @@ int ns_eng_natd_check_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
 /* Initiator: the answer to our NS_REQ_NATD_CHECK (sa->natd). */
 void ns_eng_natd_check_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                                 const struct ns_ike_payloads *in);
+
+/* ---- qcd.c: quick crash detection (RFC 6290) ---- */
+/* We make tokens: qcd on and its secret loaded. */
+bool ns_eng_qcd_maker(const struct ns_ike_engine *e);
+/* Client, IKE_AUTH request: our token, when we make them. */
+void ns_eng_qcd_offer(struct ns_ike_engine *e, const struct ns_ikesa *sa, struct ns_ike_builder *b);
+/* An answer that hands out sa's token (IKE_AUTH, an IKE re-key; sa: the
+ * new one): ours when we make them and the peer sent one. */
+void ns_eng_qcd_answer(struct ns_ike_engine *e, const struct ns_ikesa *sa,
+                       struct ns_ike_builder *b);
+/* The peer's IKE_AUTH message or IKE re-key answer in, for sa: a token
+ * there marks the peer as one that takes ours; a client keeps it. */
+void ns_eng_qcd_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_payloads *in);
+/* A message for IKE SPIs of no SA of ours: the crash answer, when due. */
+void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
+                      const struct ns_ike_header *h, const struct ns_ike_payloads *pl);
+/* An unprotected INVALID_IKE_SPI response for sa: dropped with the
+ * token kept, else ignored; counted either way. */
+void ns_eng_qcd_crash_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
+                             const struct ns_ike_rx *rx, const struct ns_ike_header *h,
+                             const struct ns_ike_payloads *pl);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

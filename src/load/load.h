@@ -66,6 +66,7 @@ struct load_state {
     const char *dump_path; /* --dump: one line per connected client */
     const char *dpd, *retransmit, *tries; /* client settings, natsecd.conf syntax */
     bool reconnect; /* clients that go down connect again (back-off, jitter) */
+    bool no_qcd;    /* --no-qcd: no quick crash detection (RFC 6290) */
     bool timeline;  /* a TIMELINE line every second of the hold */
     bool holding;   /* in the hold phase (setups then are reconnects) */
     long gw_pid;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto/rand.h"
 #include "load.h"
 
 /* ---- options ---- */
@@ -40,6 +41,11 @@ static void usage(FILE *out)
             "      --flood BYTES      during the hold, every connected client in turn sends UDP\n"
             "                         datagrams of BYTES (8-1400) to --ping's port 9 through its\n"
             "                         CHILD_SA, as fast as this one thread can seal them\n"
+            "      --no-qcd           no quick crash detection (RFC 6290): by default each\n"
+            "                         client offers it (a secret of this process's own, in\n"
+            "                         memory) and, when the gateway hands out QCD tokens, drops\n"
+            "                         its IKE SA as soon as the restarted gateway answers a\n"
+            "                         liveness check with its token\n"
             "  -v, --verbose          engine log at info level (default warn)\n",
             MAX_CLIENTS);
 }
@@ -67,6 +73,7 @@ void load_parse_args(int argc, char **argv)
         {"dpd", required_argument, NULL, 5},
         {"retransmit", required_argument, NULL, 6},
         {"flood", required_argument, NULL, 7},
+        {"no-qcd", no_argument, NULL, 8},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -150,6 +157,9 @@ void load_parse_args(int argc, char **argv)
         case 7:
             G.flood = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 8:
+            G.no_qcd = true;
+            break;
         case 'v':
             G.verbose = true;
             break;
@@ -198,6 +208,14 @@ void load_parse_args(int argc, char **argv)
     char err[512];
     if (ns_conf_load_string(text, "natsec-load", &G.tmpl, err, sizeof(err)) != 0)
         load_die("%s", err);
+    /* The clients' QCD secret lives as long as this process: their tokens
+     * only tell the gateway that they take its tokens (ike/qcd.c). */
+    G.tmpl.qcd = !G.no_qcd;
+    if (G.tmpl.qcd) {
+        if (ns_random_bytes(G.tmpl.qcd_secret, sizeof(G.tmpl.qcd_secret)) != 0)
+            load_die("no random bytes for the QCD secret");
+        G.tmpl.qcd_secret_set = true;
+    }
     G.gw_ike.addr = G.tmpl.gateway;
     G.gw_ike.port = G.tmpl.ike_port;
     G.gw_natt.addr = G.tmpl.gateway;

@@ -46,6 +46,8 @@ want NotifyAccess main
   fail "ExecStart is '$(value ExecStart)'"
 [ "$(value ExecReload)" = "/usr/sbin/natsecctl reload" ] || fail "ExecReload is '$(value ExecReload)'"
 want RuntimeDirectory natsec
+want StateDirectory natsec
+want StateDirectoryMode 0700
 want User natsec
 want NoNewPrivileges yes
 want ProtectSystem strict
@@ -56,5 +58,7 @@ want CapabilityBoundingSet "$caps"
 want AmbientCapabilities "$caps"
 # The control socket natsecd listens on by default is in the runtime directory.
 grep -q '"/run/natsec/natsecd.sock"' "$src/src/conf/conf.c" || fail "the default control socket is not in /run/natsec"
+# The QCD secret natsecd makes by default is in the state directory.
+grep -q '"/var/lib/natsec/qcd_secret"' "$src/src/conf/conf.h" || fail "the default QCD secret is not in /var/lib/natsec"
 echo "ok: Type=notify, watchdog, reload, natsec user, capabilities ($caps), protections"
 echo PASS

@@ -762,6 +762,10 @@ static void load(const char *text, const char *name, struct ns_conf *c)
         fprintf(stderr, "fuzz_ike_engine: %s\n", err);
         abort();
     }
+    /* Quick crash detection (RFC 6290) on both sides: tokens in IKE_AUTH
+     * and IKE re-keys, crash answers, and the client's check of them. */
+    memset(c->qcd_secret, name[0], sizeof(c->qcd_secret));
+    c->qcd_secret_set = true;
 }
 
 static const struct ns_conf *gateway_conf(unsigned setup)
@@ -2496,6 +2500,32 @@ int main(int argc, char **argv)
     s16(sizeof(raw));
     sbytes(raw, sizeof(raw));
     seed_write("raw-with-spis");
+
+    /* Quick crash detection (RFC 6290): a protected INFORMATIONAL request
+     * for IKE SPIs the gateway has no SA of gets the crash answer; the
+     * client, its liveness check out (link down), is sent an unprotected
+     * INVALID_IKE_SPI with a QCD token that is not its own. */
+    s8(3);
+    for (int i = 0; i < 16; i++)
+        raw[i] = (uint8_t)(0xa0 + i);
+    s8(0);
+    s16(sizeof(raw));
+    sbytes(raw, sizeof(raw));
+    seed_write("qcd-unknown-spi");
+    s8(3);
+    s8(4 | 1 << 3); /* link down */
+    s_time(6000, false);
+    {
+        struct ns_ike_builder b;
+        uint8_t tok[32];
+        memset(tok, 0x5c, sizeof(tok));
+        chain_begin(&b);
+        ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INVALID_IKE_SPI, NULL, 0);
+        ns_ike_add_notify(&b, NS_PROTO_IKE, NULL, 0, NS_N_QCD_TOKEN, tok, sizeof(tok));
+        chain_end(&b, &c);
+    }
+    s_framed(true, false, NS_INFORMATIONAL, NS_IKE_FLAG_RESPONSE, &c);
+    seed_write("qcd-crash-answer");
     return 0;
 }
 

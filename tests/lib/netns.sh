@@ -510,6 +510,14 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# The wall clock in ms: now_ms.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# The time (ms) of the first reply after time T0 (ms) in the output FILE of ping -D: first_reply_after FILE T0.
+first_reply_after() {
+  awk -v t0="$2" -F'[][]' '/bytes from/ { t = int($2 * 1000); if (t > t0) { printf "%.0f\n", t; exit } }' "$1"
+}
+
 # Poll CONDITION (a shell string, eval'd) every 0.1 s until true or TIMEOUT seconds pass (then return 1): wait_for CONDITION TIMEOUT.
 wait_for() {
   local cond=$1 timeout=$2 deadline

@@ -149,6 +149,9 @@ conf=$R/etc/natsec/natsecd.conf
 # systemd's RuntimeDirectory=natsec, and what the unit's other lines do.
 mkdir -m 0750 "$R/run/natsec"
 inroot chown natsec:natsec /run/natsec
+# StateDirectory=natsec: where natsecd makes its QCD secret (X2).
+mkdir -m 0700 "$R/var/lib/natsec"
+inroot chown natsec:natsec /var/lib/natsec
 # shellcheck disable=SC2086 # ExecStart is a command line
 nsenter --net="/run/netns/$(ns_name gw)" chroot "$R" setpriv --reuid="$user" --regid="$user" \
   --init-groups --inh-caps="$caps" --ambient-caps="$caps" --no-new-privs \
@@ -162,6 +165,9 @@ wait_for "inroot natsecctl status --json" 10 || {
 st=/proc/$gw_pid/status
 echo "  installed natsecd: Uid $(awk '/^Uid:/ {print $2}' "$st") CapEff $(awk '/^CapEff:/ {print $2}' "$st") Seccomp $(awk '/^Seccomp:/ {print $2}' "$st")"
 [ "$(awk '/^Uid:/ {print $2}' "$st")" = "$uid" ] || fail "the installed natsecd does not run as natsec"
+qcd=$(inroot stat -c '%a %U %s' /var/lib/natsec/qcd_secret 2>/dev/null || true)
+[ "$qcd" = "600 natsec 32" ] || fail "the QCD secret in the state directory is '$qcd', expected mode 600, owner natsec, 32 bytes (X2)"
+echo "  QCD secret made in the state directory: $qcd"
 nsd_conf_corp_client alice alice@corp.example
 nsd_start alice c1
 nsd_wait_up alice

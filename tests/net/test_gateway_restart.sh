@@ -27,12 +27,6 @@ netns_init
 nsd_check_build
 topo_setup
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# The time (ms) of the first reply after time T0 (ms) in ping output FILE.
-first_reply_after() {
-  awk -v t0="$2" -F'[][]' '/bytes from/ { t = int($2 * 1000); if (t > t0) { printf "%.0f\n", t; exit } }' "$1"
-}
-
 nsd_conf_gateway gw dpd=$DPD
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw

@@ -5,7 +5,9 @@
 #       started again: alice notices within the liveness timeout (dpd 3 s
 #       of silence, then the check and its 3 retransmissions 0.5 + 1 + 2 +
 #       4 s), deletes her SAs, reconnects by herself (back-off from about
-#       1 s) and the ping resumes;
+#       1 s) and the ping resumes; the gateway runs with qcd = no, so that
+#       the liveness timeout is what shows it (test_gateway_qcd.sh: with
+#       quick crash detection, at the first check);
 #   (b) alice's natsecd is killed with SIGKILL and started again: its new
 #       IKE SA carries INITIAL_CONTACT, and the gateway ends up with exactly
 #       one IKE SA (and one CHILD_SA) for alice@corp.example; ping resumes.
@@ -29,7 +31,7 @@ netns_init
 nsd_check_build
 topo_setup
 
-nsd_conf_gateway gw dpd=$DPD retransmit_timeout=$RT retransmit_tries=$TRIES
+nsd_conf_gateway gw dpd=$DPD retransmit_timeout=$RT retransmit_tries=$TRIES qcd=no
 nsd_peer gw alice@corp.example "$NSD_PSK" "$CORP_NET"
 nsd_start gw gw
 nsd_conf_client alice alice@corp.example dpd=$DPD retransmit_timeout=$RT retransmit_tries=$TRIES
@@ -38,8 +40,6 @@ nsd_start alice c1
 nsd_wait_up alice
 nsd_wait_up gw
 nsx c1 ping -c 2 -i 0.2 -W 2 "$SRV_ADDR" >/dev/null || fail "no tunnel to start with"
-
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Pings every 0.1 s in the background until stop_pings; prints nothing.
 start_pings() {
@@ -50,18 +50,12 @@ stop_pings() {
   kill -INT "$PING_PID" 2>/dev/null || true
   wait "$PING_PID" 2>/dev/null || true
 }
-# The time (ms) of the first reply after time T0 (ms) in ping output FILE.
-first_reply_after() {
-  awk -v t0="$2" -F'[][]' '/bytes from/ { t = int($2 * 1000); if (t > t0) { printf "%.0f\n", t; exit } }' "$1"
-}
 
 step "X2 (a): SIGKILL the gateway, start it again"
 start_pings a
 sleep 2
 t_kill=$(now_ms)
-kill -KILL "${NSD_PID[gw]}"
-wait "${NSD_PID[gw]}" 2>/dev/null || true
-unset "NSD_PID[gw]"
+nsd_crash gw
 sleep 1
 nsd_start gw gw
 wait_for "grep -q 'connection down' '$(nsd_log alice)'" 20 || fail "alice did not notice the dead gateway"
@@ -84,9 +78,7 @@ step "X2 (b): SIGKILL alice's natsecd, start it again"
 start_pings b
 sleep 2
 old_ike=$(nsd_q gw '.ike_sas[0].spi_r')
-kill -KILL "${NSD_PID[alice]}"
-wait "${NSD_PID[alice]}" 2>/dev/null || true
-unset "NSD_PID[alice]"
+nsd_crash alice
 t_kill=$(now_ms)
 sleep 1
 mv "$(nsd_log alice)" "$(nsd_log alice).1"

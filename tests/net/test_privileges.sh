@@ -120,7 +120,10 @@ grep -q 'natsecd: stopped' "$(nsd_log gw)" || fail "the gateway did not stop cle
   fail "an error or warning in a log"
 
 step "X14: started as nobody without capabilities: it says what is missing, creates nothing"
-nsd_conf_gateway gw2
+# Its QCD secret (X2) goes where that user may write it (systemd's
+# StateDirectory=natsec is the natsec user's); the folder comes below.
+run=$NATSEC_TMP/run-gw2
+nsd_conf_gateway gw2 qcd_secret_file="$run/qcd_secret"
 nsd_corp_peers gw2 alice@corp.example
 chgrp nogroup "$(nsd_conf gw2)" && chmod 0640 "$(nsd_conf gw2)"
 rc=0
@@ -133,12 +136,12 @@ grep -q "without CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE (CAP_NET_ADMIN
 grep -q "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_NET_BIND_SERVICE" "$NATSEC_TMP/nocaps.out" ||
   fail "the message does not say how to give them"
 [ ! -e "$(nsd_sock gw2)" ] || fail "a control socket was created"
+[ ! -e "$run/qcd_secret" ] || fail "a QCD secret was made"
 ! ip -n "$(ns_name gw)" link show nsec0 >/dev/null 2>&1 || fail "a TUN device was created"
 
 step "X14: started as nobody with exactly the three capabilities (the systemd unit's way)"
 # Its control socket goes where that user may create it (systemd's
-# RuntimeDirectory=natsec is the natsec user's).
-run=$NATSEC_TMP/run-gw2
+# RuntimeDirectory=natsec is the natsec user's), and its QCD secret.
 mkdir -m 0750 "$run"
 chown "$NOBODY:$NOGROUP" "$run"
 sed -i "s#^control = .*#control = $run/natsecd.sock#" "$(nsd_conf gw2)"
@@ -155,5 +158,7 @@ echo "  gw2: Uid $(field "$st" Uid) CapEff $(field "$st" CapEff) CapInh $(field 
 [ "$(field "$st" Uid)" = "$NOBODY $NOBODY $NOBODY $NOBODY" ] || fail "gw2 does not run as nobody"
 [ "$(field "$st" CapEff)" = $WANT_CAPS ] || fail "gw2: CapEff $(field "$st" CapEff)"
 [ "$(field "$st" Seccomp)" = 2 ] || fail "gw2: no seccomp filter"
+[ "$(stat -c '%a %u %s' "$run/qcd_secret")" = "600 $NOBODY 32" ] ||
+  fail "gw2's QCD secret is $(stat -c '%a %u %s' "$run/qcd_secret"), expected mode 600, nobody's, 32 bytes"
 nsd_stop gw2
 step "PASS"

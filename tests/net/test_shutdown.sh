@@ -30,8 +30,6 @@ netns_init
 nsd_check_build
 topo_setup
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
 # What natsecd leaves in NS ("link", "rule", "routes"), one word per thing
 # still there: host_state NS.
 host_state() {

@@ -280,6 +280,75 @@ static void ca_folder(void **state)
     ns_conf_free(&c);
 }
 
+/* The QCD secret (RFC 6290, X2): made once with mode 0600 and read back
+ * the same at the next start; refused with file:line when others or
+ * another group may read or write it, or it is not 32 bytes (R15: whoever
+ * reads it can end every client's IKE SA). */
+static void write_qcd_conf(const char *secret, const char *extra)
+{
+    char text[512];
+    /* Line 5 sets qcd_secret_file. */
+    snprintf(text, sizeof(text),
+             "[natsecd]\nrole = gateway\nlocal_id = vpn.corp.example\npool = 10.99.0.0/24\n"
+             "qcd_secret_file = %s\n%s[peer alice@corp.example]\npsk = alice-secret-0123456789\n"
+             "subnets = 192.0.2.0/24\n",
+             secret, extra);
+    write_file(F.path, text, 0600);
+}
+
+static void qcd_secret_file(void **state)
+{
+    (void)state;
+    char secret[192], want[512];
+    snprintf(secret, sizeof(secret), "%s/state/qcd_secret", F.dir);
+    write_qcd_conf(secret, "");
+    struct ns_conf c;
+    assert_int_equal(load(&c), 0);
+    assert_int_equal(ns_conf_qcd_secret(&c, F.path, F.err, sizeof(F.err)), 0);
+    assert_true(c.qcd_secret_set);
+    struct stat st;
+    assert_int_equal(stat(secret, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(st.st_size, 32);
+    uint8_t first[32];
+    memcpy(first, c.qcd_secret, sizeof(first));
+    ns_conf_free(&c);
+
+    /* A restart reads the same secret. */
+    assert_int_equal(load(&c), 0);
+    assert_int_equal(ns_conf_qcd_secret(&c, F.path, F.err, sizeof(F.err)), 0);
+    assert_memory_equal(c.qcd_secret, first, sizeof(first));
+    ns_conf_free(&c);
+
+    const mode_t bad[] = {0602, 0604, 0660};
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(chmod(secret, bad[i]), 0);
+        assert_int_equal(load(&c), 0);
+        assert_int_equal(ns_conf_qcd_secret(&c, F.path, F.err, sizeof(F.err)), -1);
+        assert_false(c.qcd_secret_set);
+        snprintf(want, sizeof(want), "%s:5: qcd_secret_file: refused: %s holds the secret", F.path,
+                 secret);
+        expect_err(want);
+        ns_conf_free(&c);
+    }
+    write_file(secret, "short", 0600);
+    assert_int_equal(load(&c), 0);
+    assert_int_equal(ns_conf_qcd_secret(&c, F.path, F.err, sizeof(F.err)), -1);
+    snprintf(want, sizeof(want), "%s:5: qcd_secret_file: %s must be a file of exactly 32 bytes",
+             F.path, secret);
+    expect_err(want);
+    ns_conf_free(&c);
+
+    /* qcd = no: nothing read, nothing made. */
+    assert_int_equal(unlink(secret), 0);
+    write_qcd_conf(secret, "qcd = no\n");
+    assert_int_equal(load(&c), 0);
+    assert_int_equal(ns_conf_qcd_secret(&c, F.path, F.err, sizeof(F.err)), 0);
+    assert_false(c.qcd_secret_set);
+    assert_int_equal(stat(secret, &st), -1);
+    ns_conf_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +357,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(config_group_or_owner_warns, setup, teardown),
         cmocka_unit_test_setup_teardown(key_cert_ca_files, setup, teardown),
         cmocka_unit_test_setup_teardown(ca_folder, setup, teardown),
+        cmocka_unit_test_setup_teardown(qcd_secret_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

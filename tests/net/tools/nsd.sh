@@ -61,6 +61,15 @@ _nsd_main_kv() {
 # asks (it warns on stderr about one others may read).
 _nsd_private() { chmod 600 "$(nsd_conf "$1")"; }
 
+# The QCD secret (RFC 6290) of daemon NAME in the run's folder, not the
+# host's /var/lib/natsec: made at its first start, kept across restarts
+# of the same NAME, unless the test gives qcd_secret_file: _nsd_qcd NAME [KEY=VALUE...].
+_nsd_qcd() {
+  local name=$1
+  shift
+  [[ " ${*%%=*} " == *" qcd_secret_file "* ]] || echo "qcd_secret_file = $NATSEC_TMP/qcd-$name.secret"
+}
+
 # Write the [natsecd] section of a gateway on the standard topology: nsd_conf_gateway NAME [KEY=VALUE...].
 nsd_conf_gateway() {
   local name=$1
@@ -73,6 +82,7 @@ nsd_conf_gateway() {
     echo "tun = nsec0"
     echo "pool = $VIP_POOL"
     echo "log_level = ${NSD_LOG_LEVEL:-info}"
+    _nsd_qcd "$name" "$@"
     _nsd_main_kv "$@"
     echo
   } >"$(nsd_conf "$name")"
@@ -93,6 +103,7 @@ nsd_conf_client() {
     echo "control = $(nsd_sock "$name")"
     echo "tun = nsec0"
     echo "log_level = ${NSD_LOG_LEVEL:-info}"
+    _nsd_qcd "$name" "$@"
     _nsd_main_kv "$@"
     # A client in a test namespace sees the host's /etc/resolv.conf unless
     # the test gave the namespace its own: it applies DNS only when asked.
@@ -146,6 +157,15 @@ nsd_start() {
 nsd_stop() {
   local pid=${NSD_PID[$1]:-}
   [ -n "$pid" ] && stop_pid "$pid"
+  unset "NSD_PID[$1]"
+}
+
+# Kill natsecd NAME with SIGKILL (it tells no peer) and reap it: nsd_crash NAME.
+nsd_crash() {
+  local pid=${NSD_PID[$1]:-}
+  [ -n "$pid" ] || fail "natsecd $1 is not running"
+  kill -KILL "$pid"
+  wait "$pid" 2>/dev/null || true
   unset "NSD_PID[$1]"
 }
 
