@@ -278,19 +278,28 @@ bool ns_ts_intersect(const struct ns_ts *x, const struct ns_ts *y, struct ns_ts 
     return true;
 }
 
-/* The prefix length when [lo, hi] is exactly one prefix, else -1. */
+/* The prefix length when [lo, hi] is exactly one prefix, else -1: the
+ * bits lo and hi share up to their first difference, then lo all zeros
+ * and hi all ones. One pass over the bytes, as every logged selector
+ * comes here. */
 static int range_prefix_len(const struct ns_addr *lo, const struct ns_addr *hi)
 {
     size_t n = ns_addr_len(lo);
     if (n == 0 || lo->family != hi->family)
         return -1;
-    for (unsigned plen = 0; plen <= n * 8; plen++) {
-        struct ns_addr l = *lo, h;
-        prefix_range(&l, &h, plen);
-        if (ns_addr_equal(&l, lo) && ns_addr_equal(&h, hi))
-            return (int)plen;
-    }
-    return -1;
+    size_t i = 0;
+    while (i < n && lo->a[i] == hi->a[i])
+        i++;
+    if (i == n)
+        return (int)(n * 8);
+    unsigned shared = (unsigned)__builtin_clz((unsigned)(lo->a[i] ^ hi->a[i])) - 24;
+    uint8_t rest = (uint8_t)(0xff >> shared);
+    if ((lo->a[i] & rest) != 0 || (hi->a[i] & rest) != rest)
+        return -1;
+    for (size_t k = i + 1; k < n; k++)
+        if (lo->a[k] != 0 || hi->a[k] != 0xff)
+            return -1;
+    return (int)(i * 8 + shared);
 }
 
 static const char *proto_name(uint8_t proto, char buf[8])

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "util/addr.h"
@@ -172,6 +173,61 @@ static void prefix_selectors(void **state)
     assert_true(ns_addr_equal(&ts.hi, &hi));
 }
 
+/* A selector prints as a prefix exactly when its range is one, whatever
+ * the range (R9: the subnets logged are the ones negotiated): every IPv4
+ * range [10.0.x.a, 10.0.y.b] with a and b at the ends of a byte or
+ * inside it, against the prefix computed here from the masks. */
+static void ts_str_prefix_exactly_when_range_is_one(void **state)
+{
+    (void)state;
+    static const unsigned ends[] = {0, 1, 2, 3, 4, 7, 8, 15, 16, 63, 64, 127, 128, 254, 255};
+    size_t n_ends = sizeof(ends) / sizeof(ends[0]);
+    char buf[NS_TS_STRLEN], want[NS_TS_STRLEN];
+    for (unsigned x = 0; x < 256; x += 17)
+        for (unsigned y = x; y < 256; y += 5)
+            for (size_t i = 0; i < n_ends; i++)
+                for (size_t k = 0; k < n_ends; k++) {
+                    uint32_t lo = 0x0a000000u | x << 8 | ends[i];
+                    uint32_t hi = 0x0a000000u | y << 8 | ends[k];
+                    if (lo > hi)
+                        continue;
+                    struct ns_ts ts;
+                    memset(&ts, 0, sizeof(ts));
+                    ns_addr_from_ipv4(&ts.lo, lo);
+                    ns_addr_from_ipv4(&ts.hi, hi);
+                    ts.port_hi = 65535;
+                    int plen = -1;
+                    for (int p = 0; p <= 32 && plen < 0; p++) {
+                        uint32_t host = p == 32 ? 0 : 0xffffffffu >> p;
+                        if ((lo & host) == 0 && hi == (lo | host))
+                            plen = p;
+                    }
+                    char l[NS_ADDR_STRLEN], h[NS_ADDR_STRLEN];
+                    if (plen >= 0)
+                        snprintf(want, sizeof(want), "%s/%d", ns_addr_str(&ts.lo, l), plen);
+                    else
+                        snprintf(want, sizeof(want), "%s..%s", ns_addr_str(&ts.lo, l),
+                                 ns_addr_str(&ts.hi, h));
+                    assert_string_equal(ns_ts_str(&ts, buf), want);
+                }
+    struct ns_ts ts;
+    memset(&ts, 0, sizeof(ts));
+    ts.port_hi = 65535;
+    ts.lo = A("2001:db8::");
+    ts.hi = A("2001:db8::ffff:ffff:ffff:ffff");
+    assert_string_equal(ns_ts_str(&ts, buf), "2001:db8::/64");
+    ts.hi = A("2001:db8::ffff:ffff:ffff:fffe");
+    assert_string_equal(ns_ts_str(&ts, buf), "2001:db8::..2001:db8::ffff:ffff:ffff:fffe");
+    ts.lo = A("::");
+    ts.hi = A("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff");
+    assert_string_equal(ns_ts_str(&ts, buf), "::/0");
+    ts.lo = A("2001:db8::1");
+    ts.hi = A("2001:db8::1");
+    assert_string_equal(ns_ts_str(&ts, buf), "2001:db8::1/128");
+    ts.hi = A("10.0.0.1"); /* families differ: no prefix */
+    assert_string_equal(ns_ts_str(&ts, buf), "2001:db8::1..10.0.0.1");
+}
+
 static void prefix_rejects_garbage(void **state)
 {
     (void)state;
@@ -302,6 +358,7 @@ int main(void)
         cmocka_unit_test(endpoint_strings_and_equality),
         cmocka_unit_test(sockaddr_round_trip),
         cmocka_unit_test(prefix_selectors),
+        cmocka_unit_test(ts_str_prefix_exactly_when_range_is_one),
         cmocka_unit_test(prefix_rejects_garbage),
         cmocka_unit_test(contains_checks_family_range_proto_port),
         cmocka_unit_test(single_address_selector),
