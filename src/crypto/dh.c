@@ -279,6 +279,24 @@ struct ns_dh *ns_dh_new_from_private(enum ns_dh_group group, const uint8_t *priv
     return NULL;
 }
 
+#ifdef NATSEC_FUZZ
+NS_MEMO_BOOKKEEPING void ns_dh_fuzz_share(struct ns_dh *dst, const struct ns_dh *src)
+{
+    dst->group = src->group;
+    dst->pkey = src->pkey;
+    if (EVP_PKEY_up_ref(src->pkey) != 1)
+        abort();
+}
+
+NS_MEMO_BOOKKEEPING struct ns_dh *ns_dh_fuzz_dup(const struct ns_dh *src)
+{
+    struct ns_dh *d = calloc(1, sizeof(*d));
+    if (d)
+        ns_dh_fuzz_share(d, src);
+    return d;
+}
+#endif
+
 void ns_dh_free(struct ns_dh *dh)
 {
     if (dh == NULL)

@@ -39,4 +39,14 @@ int ns_dh_public(const struct ns_dh *dh, uint8_t *out, size_t out_len);
 int ns_dh_derive(struct ns_dh *dh, const uint8_t *peer, size_t peer_len, uint8_t *shared,
                  size_t shared_len);
 
+#ifdef NATSEC_FUZZ
+/* Fuzz builds only (tests/fuzz/fuzz_ike_engine.c, which runs inputs on
+ * copies of an engine's heap): a key pair whose struct is a copy with
+ * nothing in it is made to hold src's key again, a reference taken, as
+ * ns_dh_new would have made it for the same random stream. _dup gives a
+ * new struct holding src's key the same way, to keep as that source. */
+void ns_dh_fuzz_share(struct ns_dh *dst, const struct ns_dh *src);
+struct ns_dh *ns_dh_fuzz_dup(const struct ns_dh *src);
+#endif
+
 #endif

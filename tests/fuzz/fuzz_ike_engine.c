@@ -137,6 +137,7 @@
 #include <sys/socket.h>
 
 #include "crypto/cipher.h"
+#include "crypto/dh.h"
 #include "crypto/fuzz_memo.h"
 #include "crypto/pubkey.h"
 #include "crypto/x509.h"
@@ -1458,16 +1459,25 @@ static void handshake(unsigned setup)
  * them as any other block, and world_end checks that they did (hs_live),
  * as LeakSanitizer does not see them. The SK ciphers hold
  * OpenSSL contexts, which cannot be copied: the engine keys them again
- * from the SA's keys (ns_eng_sa_cipher_in/out). A setup whose engines hold
- * other OpenSSL objects (stage 1: the client's DH key) is run every time.
+ * from the SA's keys (ns_eng_sa_cipher_in/out). An IKE SA's DH key pair
+ * (stage 1: the client's) is an OpenSSL key too: the copy of it holds the
+ * handshake's key pair again, a reference taken (ns_dh_fuzz_share), which
+ * is what ns_dh_new makes from the same random stream. A setup whose
+ * engines hold other OpenSSL objects is run every time.
  * With FUZZ_IKE_ENGINE_NO_SNAPSHOT set every handshake runs (the seed
  * writer checks that both ways send the same). */
 
 #define MAX_SNAP_CIPHERS 64
+#define MAX_SNAP_DH 8
 
 struct snap {
     struct hs_snapshot *heap;
     uintptr_t e[2]; /* ~the engines when taken (see heap_snapshot.c) */
+    struct {
+        uintptr_t old;     /* ~an IKE SA's key pair when taken */
+        struct ns_dh *key; /* holding the same key */
+    } dh[MAX_SNAP_DH];
+    size_t n_dh;
     uint64_t rng;
     uint8_t *world; /* W up to q, the engine pointers zero */
     struct pkt *q;
@@ -1493,6 +1503,14 @@ static void note_ciphers(struct ns_ikesa *sa, void *arg)
             cs->c[cs->n++] = c[i];
 }
 
+/* The IKE SAs' key pairs (after the ciphers in the same list). */
+static void note_dh(struct ns_ikesa *sa, void *arg)
+{
+    struct ciphers *cs = arg;
+    if (sa->dh && cs->n < MAX_SNAP_CIPHERS)
+        cs->c[cs->n++] = sa->dh;
+}
+
 static void renew_ciphers(struct ns_ikesa *sa, void *arg)
 {
     (void)arg;
@@ -1516,8 +1534,11 @@ static struct snap *snap_take(void)
     cs.n = 0;
     each_sa(W.h[GW].e, note_ciphers, &cs);
     each_sa(W.h[CL].e, note_ciphers, &cs);
+    size_t first_dh = cs.n;
+    each_sa(W.h[GW].e, note_dh, &cs);
+    each_sa(W.h[CL].e, note_dh, &cs);
     struct hs_snapshot *heap = hs_take(cs.c, cs.n);
-    if (!heap || cs.n == MAX_SNAP_CIPHERS) {
+    if (!heap || cs.n == MAX_SNAP_CIPHERS || cs.n - first_dh > MAX_SNAP_DH) {
         hs_free(heap);
         return NULL;
     }
@@ -1528,6 +1549,11 @@ static struct snap *snap_take(void)
         abort();
     sn->heap = heap;
     sn->rng = rng_state;
+    for (size_t i = first_dh; i < cs.n; i++) {
+        sn->dh[sn->n_dh].old = ~(uintptr_t)cs.c[i];
+        if (!(sn->dh[sn->n_dh++].key = ns_dh_fuzz_dup(cs.c[i])))
+            abort();
+    }
     memcpy(sn->world, &W, head);
     for (int i = 0; i < 2; i++) {
         sn->e[i] = ~(uintptr_t)W.h[i].e;
@@ -1552,6 +1578,8 @@ static void snap_restore(struct snap *sn)
     for (unsigned i = 0; i < W.n_rec; i++)
         rec_copy(&W.rec[i], &sn->rec[i]);
     rng_state = sn->rng;
+    for (size_t i = 0; i < sn->n_dh; i++)
+        ns_dh_fuzz_share(hs_moved(sn->heap, (const void *)~sn->dh[i].old), sn->dh[i].key);
     for (int i = 0; i < 2; i++) {
         W.h[i].e = hs_moved(sn->heap, (const void *)~sn->e[i]);
         each_sa(W.h[i].e, renew_ciphers, NULL);
