@@ -253,6 +253,8 @@ bool ns_create_child_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
                 (unsigned long long)keep->id);
         ns_eng_ike_move(e, sa, keep);
         ns_eng_sa_state(e, drop, NS_IKE_ST_REDUNDANT, "lost a simultaneous re-key");
+        if (keep == fresh)
+            ns_eng_qcd_after_rekey(e, fresh);
         if (ours_redundant) {
             ns_eng_delete_ike(e, fresh, NS_IKE_DOWN_LOCAL);
         } else {
@@ -266,5 +268,6 @@ bool ns_create_child_ike_response(struct ns_ike_engine *e, struct ns_ikesa *sa,
     }
     ns_eng_ike_move(e, sa, fresh);
     cc->delete_old = true; /* the re-key's initiator deletes the old one */
+    ns_eng_qcd_after_rekey(e, fresh);
     return true;
 }

@@ -773,9 +773,14 @@ void ns_eng_qcd_offer(struct ns_ike_engine *e, const struct ns_ikesa *sa, struct
  * new one): ours when we make them and the peer sent one. */
 void ns_eng_qcd_answer(struct ns_ike_engine *e, const struct ns_ikesa *sa,
                        struct ns_ike_builder *b);
-/* The peer's IKE_AUTH message or IKE re-key answer in, for sa: a token
- * there marks the peer as one that takes ours; a client keeps it. */
+/* The peer's IKE_AUTH message, IKE re-key answer or INFORMATIONAL
+ * request in, for sa: a token there marks the peer as one that takes
+ * ours; a client keeps it. */
 void ns_eng_qcd_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_payloads *in);
+/* Gateway: our IKE re-key made fresh: its token goes to a client that
+ * takes them in an INFORMATIONAL request on it (RFC 6290 4.3). A client
+ * sends none: natsec gateways keep no tokens. */
+void ns_eng_qcd_after_rekey(struct ns_ike_engine *e, struct ns_ikesa *fresh);
 /* A message for IKE SPIs of no SA of ours: the crash answer, when due. */
 void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
                       const struct ns_ike_header *h, const struct ns_ike_payloads *pl);

@@ -63,6 +63,7 @@ void ns_eng_info_request(struct ns_ike_engine *e, struct ns_ikesa *sa, const str
     char id[NS_CONF_ID_STRLEN];
     read_request(e, sa, in, &r);
     ns_eng_mobike_read(in, &mr);
+    ns_eng_qcd_seen(e, sa, in); /* a new token after the peer's IKE re-key */
     if (r.delete_ike || r.auth_failed) {
         /* Answer first (cached: a retransmission finds the DEAD SA). */
         ns_eng_respond_notify(e, sa, rx, NS_INFORMATIONAL, 0, NULL, 0);

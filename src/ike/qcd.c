@@ -2,7 +2,9 @@
  *
  * A token maker (conf qcd with its secret loaded, ns_conf_qcd_secret)
  * gives its peer a QCD token for each IKE SA, in IKE_AUTH and in the
- * answer to an IKE re-key: prf(secret, SPIi | SPIr), HMAC-SHA2-256 (5.1),
+ * answer to an IKE re-key, or, after a re-key a gateway started, in an
+ * INFORMATIONAL request on the new IKE SA (4.3): prf(secret, SPIi | SPIr),
+ * HMAC-SHA2-256 (5.1),
  * so that after a restart, with every SA forgotten but the secret kept, it
  * makes the same token again from the SPIs of a request alone. To a
  * protected request for IKE SPIs it has no SA of, it answers, unprotected
@@ -108,6 +110,29 @@ void ns_eng_qcd_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct 
     memcpy(t->tok, n.data, n.len);
     t->len = (uint8_t)n.len;
     e->ctr.qcd_tokens_taken++;
+}
+
+void ns_eng_qcd_after_rekey(struct ns_ike_engine *e, struct ns_ikesa *fresh)
+{
+    if (e->conf->role != NS_CONF_GATEWAY || !fresh->qcd_peer || !ns_eng_qcd_maker(e) ||
+        fresh->out.kind != NS_REQ_NONE)
+        return;
+    struct ns_ike_builder b;
+    uint32_t id = fresh->next_req_id;
+    if (ns_eng_sk_begin(e, fresh, &b, NS_INFORMATIONAL, false, id) != 0)
+        return;
+    bool added = add_token(e, fresh->spi_i, fresh->spi_r, &b);
+    int len = ns_eng_sk_end(e, fresh, &b);
+    if (!added || len < 0)
+        return;
+    fresh->next_req_id++;
+    /* Answered like a liveness check; unanswered, the SA is given up as
+     * after one. */
+    if (ns_eng_request(e, fresh, NS_REQ_DPD, id, e->buf, (size_t)len) != 0) {
+        ns_eng_sa_kill(e, fresh, NS_IKE_DOWN_TIMEOUT);
+        return;
+    }
+    e->ctr.qcd_tokens_sent++;
 }
 
 /* ---- maker: the answer after a restart ---- */

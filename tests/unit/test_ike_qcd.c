@@ -382,6 +382,29 @@ static void token_follows_ike_rekey(void **state)
     assert_true(cl->down_at - killed <= DPD_S * 1000 + 100);
 }
 
+/* X2 X3: an IKE re-key the gateway starts: its token for the new SPIs
+ * follows in an INFORMATIONAL request on the new IKE SA (RFC 6290 4.3),
+ * so a restart is still noticed at once. */
+static void token_follows_gateway_rekey(void **state)
+{
+    (void)state;
+    struct ike_node *gw = gateway(false, NULL);
+    struct ike_node *cl = client("alice", "192.168.1.10", false);
+    connect_now(cl);
+    assert_int_equal(ns_ike_engine_rekey(gw->e, 0, true, N->net.now), 1);
+    run_for(3000);
+    assert_int_equal(ctr(cl).ike_rekeys, 1);
+    assert_int_equal(ctr(gw).qcd_tokens_sent, 2);
+    assert_int_equal(ctr(cl).qcd_tokens_taken, 2);
+    assert_int_equal(ike_net_sas_of(cl->e).n, 1); /* the old one deleted */
+    uint64_t killed = N->net.now;
+    restart_gateway(gw);
+    run_for((DPD_S + 1) * 1000);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(ctr(cl).qcd_replies_accepted, 1);
+    assert_true(cl->down_at - killed <= DPD_S * 1000 + 100);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -392,6 +415,7 @@ int main(void)
         T(forged_crash_answers_ignored),
         T(crash_answers_bounded),
         T(token_follows_ike_rekey),
+        T(token_follows_gateway_rekey),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
