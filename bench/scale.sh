@@ -227,8 +227,9 @@ done | awk -v t0="$t_kill" -v step="$STORM_STEP" -v n="$CLIENTS" -v end="$(($(da
     }
   }'
 downs=$(latest downs)
+qcd_downs=$(latest qcd)
 attempts=$(latest attempts)
 recover=-
 [ -n "$t_all" ] && recover=$(awk -v a="$t_restart" -v b="$t_all" 'BEGIN { printf "%.1f", (b - a) / 1000 }')
-say "all $CLIENTS connected again ${recover} s after the restart (gateway holds $held; $gw_counters); connections lost $downs, attempts $attempts"
-echo "RESULT storm signal=$STORM_SIGNAL clients=$CLIENTS nats=$NATS before=$before after=$after held=$held recovered_s=$recover dpd_s=$STORM_DPD downs=$downs attempts=$attempts"
+say "all $CLIENTS connected again ${recover} s after the restart (gateway holds $held; $gw_counters); connections lost $downs ($qcd_downs on the gateway's QCD crash answer, RFC 6290), attempts $attempts"
+echo "RESULT storm signal=$STORM_SIGNAL clients=$CLIENTS nats=$NATS before=$before after=$after held=$held recovered_s=$recover dpd_s=$STORM_DPD downs=$downs qcd_downs=$qcd_downs attempts=$attempts"

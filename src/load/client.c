@@ -159,6 +159,12 @@ static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
     if (c->state == C_WAITING)
         return; /* its engine, given up already, being freed */
     c->down_reason = (int)reason;
+    if (c->state == C_UP) {
+        /* Read-only, allowed from a callback (ike/engine.h). */
+        struct ns_ike_counters k;
+        ns_ike_engine_counters(c->e, &k);
+        G.qcd_downs += k.qcd_replies_accepted > 0;
+    }
     if (G.reconnect && G.holding && (c->state == C_CONNECTING || c->state == C_UP)) {
         client_wait(c);
         return;

@@ -83,6 +83,7 @@ struct load_state {
     unsigned started, up, failed;
     unsigned waiting;            /* clients in C_WAITING */
     uint64_t downs, reconnects;  /* --reconnect: connections lost, attempts made */
+    uint64_t qcd_downs;          /* ... of the losses: on the gateway's QCD crash answer */
     unsigned *inflight;
     unsigned n_inflight;
     uint64_t t_first_ns, t_last_up_ns;

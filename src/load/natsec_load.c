@@ -160,9 +160,10 @@ int main(int argc, char **argv)
         load_reconnect_due(now);
         if (G.timeline && now >= next_timeline) {
             next_timeline += 1000000000ull;
-            printf("TIMELINE wall_ms=%llu up=%u connecting=%u waiting=%u downs=%llu attempts=%llu\n",
-                   wall_ms(), G.up, G.n_inflight, G.waiting,
-                   (unsigned long long)G.downs, (unsigned long long)G.reconnects);
+            printf("TIMELINE wall_ms=%llu up=%u connecting=%u waiting=%u downs=%llu attempts=%llu "
+                   "qcd=%llu\n",
+                   wall_ms(), G.up, G.n_inflight, G.waiting, (unsigned long long)G.downs,
+                   (unsigned long long)G.reconnects, (unsigned long long)G.qcd_downs);
             fflush(stdout);
         }
         if (now - last_sweep > 500000000ull) {

@@ -80,9 +80,10 @@ unsigned load_report(const struct load_measure *m)
            (unsigned long)G.keepalives, (unsigned long)G.esp_sent, (unsigned long)G.esp_replies,
            (unsigned long)G.esp_bad, (unsigned long)G.esp_foreign);
     if (G.reconnect)
-        printf("  --reconnect: connections lost %llu, attempts to connect again %llu, "
-               "waiting at the end %u\n",
-               (unsigned long long)G.downs, (unsigned long long)G.reconnects, G.waiting);
+        printf("  --reconnect: connections lost %llu (%llu on the gateway's QCD crash answer), "
+               "attempts to connect again %llu, waiting at the end %u\n",
+               (unsigned long long)G.downs, (unsigned long long)G.qcd_downs,
+               (unsigned long long)G.reconnects, G.waiting);
     printf("  natsec-load itself: CPU %.3f ms per setup (every client's DH and key derivation)\n",
            self_per);
     if (G.gw_pid)
@@ -92,11 +93,12 @@ unsigned load_report(const struct load_measure *m)
     printf("RESULT load label=%s clients=%u ok=%u failed=%u setups_per_s=%.1f p50_ms=%.1f "
            "p99_ms=%.1f unique_vips=%u unique_spis=%u keepalives=%lu esp_sent=%lu "
            "esp_replies=%lu esp_bad=%lu esp_foreign=%lu rss_before_kib=%ld rss_after_kib=%ld rss_per_client_kib=%.2f "
-           "gw_cpu_ms_per_setup=%.3f load_cpu_ms_per_setup=%.3f downs=%llu attempts=%llu\n",
+           "gw_cpu_ms_per_setup=%.3f load_cpu_ms_per_setup=%.3f downs=%llu attempts=%llu qcd_downs=%llu\n",
            G.label, G.n, k, failed, rate, p50, p99, uniq_vip, uniq_spi, (unsigned long)G.keepalives,
            (unsigned long)G.esp_sent, (unsigned long)G.esp_replies, (unsigned long)G.esp_bad,
            (unsigned long)G.esp_foreign, m->rss0, m->rss1, rss_per,
-           cpu_per, self_per, (unsigned long long)G.downs, (unsigned long long)G.reconnects);
+           cpu_per, self_per, (unsigned long long)G.downs, (unsigned long long)G.reconnects,
+           (unsigned long long)G.qcd_downs);
     if (G.flood)
         printf("RESULT flood label=%s clients=%u payload=%u pkts=%llu seconds=%.2f pps=%.0f "
                "mbps=%.1f\n",
