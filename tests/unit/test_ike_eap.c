@@ -265,6 +265,34 @@ static void login(void **state) /* X12 X7 R6 */
     assert_int_equal(counters(cl).illegal_transitions, 0);
 }
 
+/* X12 X2: quick crash detection (RFC 6290) with EAP: the client's token
+ * goes in its first IKE_AUTH request, which the gateway keeps through the
+ * EAP rounds, and the gateway's in its last answer (its AUTH after
+ * EAP-Success); after a restart of the gateway (same secret) the client's
+ * first liveness check (dpd 30 s) ends the IKE SA. */
+static void login_with_qcd(void **state)
+{
+    (void)state;
+    struct ike_node *gw = gateway(NULL);
+    struct ike_node *cl = client("alice", PASSWORD, "ca.pem");
+    /* As ns_conf_qcd_secret leaves them; the engines read them as they go. */
+    memset(gw->conf.qcd_secret, 0x42, sizeof(gw->conf.qcd_secret));
+    gw->conf.qcd_secret_set = true;
+    memset(cl->conf.qcd_secret, 0x17, sizeof(cl->conf.qcd_secret));
+    cl->conf.qcd_secret_set = true;
+    connect_run(cl, 3000);
+    assert_up(gw, cl);
+    assert_int_equal(counters(gw).qcd_tokens_sent, 1);
+    assert_int_equal(counters(cl).qcd_tokens_taken, 1);
+    ns_ike_engine_free(gw->e);
+    gw->e = NULL;
+    ike_net_node_start(&N->net, gw, NULL);
+    run_for(31000);
+    assert_int_equal(cl->n_client_down, 1);
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_PEER_DELETE);
+    assert_int_equal(counters(cl).qcd_replies_accepted, 1);
+}
+
 /* A user given by its NT hash logs in the same way, here to a gateway
  * with an RSA certificate (which signs only with RFC 7427's hashes: the
  * client announces them). */
@@ -415,6 +443,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(login),
         T(login_by_nt_hash),
+        T(login_with_qcd),
         T(wrong_password),
         T(unknown_user),
         T(client_wants_md5),
