@@ -110,6 +110,9 @@ wire=$(iop_wire "$cap")
 iop_check_nat_wire "$wire" # R4: IKE_SA_INIT on 500, everything after on 4500
 grep -qx "$GW_PUB 4500 $NAT1_PUB 4500 35" <<<"$wire" || fail "natsec's IKE_AUTH response is not on 4500"
 step "  wire: $(grep -c 'esp$' <<<"$wire") ESP-in-UDP packets, IKE on 500 then 4500 only"
+# R14 X2: strongSwan offers no QCD token, so natsec hands it none: its
+# IKE_AUTH answer is what it was before quick crash detection (RFC 6290).
+[ "$(nsd_q gw .counters.ike.qcd_tokens_sent)" -eq 0 ] || fail "natsec sent a QCD token to strongSwan, which offered none"
 cl_down alice
 
 # ---------------------------------------------------------------------------

@@ -103,6 +103,10 @@ wire=$(iop_wire "$cap")
 iop_check_nat_wire "$wire" # R4: IKE_SA_INIT on 500, everything after on 4500
 grep -qx "$NAT1_PUB 4500 $GW_PUB 4500 35" <<<"$wire" || fail "no IKE_AUTH on 4500 on the wire"
 step "  wire: $(grep -c 'esp$' <<<"$wire") ESP-in-UDP packets, IKE on 500 then 4500 only"
+# R14 X2: natsec offers its QCD token (RFC 6290); strongSwan, which has no
+# QCD, ignores the status notify and hands out none: connected all the same.
+[ "$(nsd_q alice .counters.ike.qcd_tokens_sent)" -eq 1 ] || fail "natsec did not offer its QCD token"
+[ "$(nsd_q alice .counters.ike.qcd_tokens_taken)" -eq 0 ] || fail "natsec took a QCD token from strongSwan"
 client_down alice
 
 # ---------------------------------------------------------------------------
