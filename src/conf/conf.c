@@ -250,7 +250,7 @@ void ns_conf_defaults(struct ns_conf *c)
     c->mobike = true;
     c->qcd = true;
     snprintf(c->qcd_secret_file, sizeof(c->qcd_secret_file), "%s", NS_CONF_QCD_SECRET_DEFAULT);
-    c->qcd_rate = 2000;
+    c->qcd_rate = 10000;
     c->radius_timeout_ms = 2000;
     c->radius_tries = 3;
 }

@@ -299,7 +299,7 @@ struct ns_conf {
     int qcd_secret_line;
     uint8_t qcd_secret[NS_CONF_QCD_SECRET_LEN];
     bool qcd_secret_set;
-    unsigned qcd_rate; /* default 2000 */
+    unsigned qcd_rate; /* default 10000 */
 
     /* Certificates (X7): the files as written, and what was loaded from
      * them when a [peer] says auth = pubkey (NULL otherwise; freed by

@@ -40,6 +40,12 @@
 
 /* A token we make: the PRF's output. */
 #define QCD_OUR_LEN 32
+/* The least an SK (or SKF) payload body of a real request holds: an IV of
+ * 8 bytes, the pad length, a 16-byte ICV (AES-GCM, ChaCha20-Poly1305;
+ * CBC holds more). A crash answer (76 bytes) goes only to a request at
+ * least 57 bytes long: at most 1.4 times what a spoofed request sends
+ * towards its victim. */
+#define QCD_MIN_SK_BODY 25
 
 bool ns_eng_qcd_maker(const struct ns_ike_engine *e)
 {
@@ -161,9 +167,12 @@ void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
 {
     bool from_initiator = h->flags & NS_IKE_FLAG_INITIATOR;
     uint64_t ours = from_initiator ? h->spi_r : h->spi_i;
+    const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
+    if (!sk)
+        sk = ns_ike_find(pl, NS_PL_SKF);
     if (!ns_eng_qcd_maker(e) || (h->flags & NS_IKE_FLAG_RESPONSE) || h->spi_i == 0 ||
         h->spi_r == 0 || (h->exchange != NS_INFORMATIONAL && h->exchange != NS_CREATE_CHILD_SA) ||
-        (!ns_ike_find(pl, NS_PL_SK) && !ns_ike_find(pl, NS_PL_SKF)) || ns_eng_find_id(e, ours))
+        !sk || sk->body_len < QCD_MIN_SK_BODY || ns_eng_find_id(e, ours))
         return;
     if (!bucket_take(e)) {
         e->ctr.qcd_replies_limited++;

@@ -324,7 +324,9 @@ static void forged_crash_answers_ignored(void **state)
 }
 
 /* R15: a crash answer only for SPIs no SA has (RFC 6290 9: a token of a
- * live SA never goes unprotected), and at most qcd_rate a second. */
+ * live SA never goes unprotected), only to a request as long as a real
+ * sealed one (no amplification beyond 1.4), and at most qcd_rate a
+ * second. */
 static void crash_answers_bounded(void **state)
 {
     (void)state;
@@ -349,7 +351,7 @@ static void crash_answers_bounded(void **state)
         struct ns_ike_builder b;
         ns_ike_build_begin(&b, buf, sizeof(buf), &h);
         ns_ike_build_open(&b, NS_PL_SK, false);
-        ns_write_zeros(&b.w, 48);
+        ns_write_zeros(&b.w, i == 2 ? 24 : 48); /* 24: shorter than any sealed SK body */
         ns_ike_build_close(&b);
         int len = ns_ike_build_finish(&b);
         assert_true(len > 0);
@@ -357,7 +359,7 @@ static void crash_answers_bounded(void **state)
         run_for(1);
     }
     assert_int_equal(ctr(gw).qcd_replies_sent, 3);
-    assert_int_equal(ctr(gw).qcd_replies_limited, 7);
+    assert_int_equal(ctr(gw).qcd_replies_limited, 6);
     assert_true(ike_net_one_established(cl->e));
 }
 
