@@ -8,11 +8,15 @@
  *   engine's esp_from, which moves the IKE SA and, through peer_moved, the
  *   ESP SAs (R4). Never the other way round: only the engine moves SAs.
  *
- * Every wakeup moves whole batches with one system call each way
- * (recvmmsg/sendmmsg), in the buffers allocated at start: nothing is
- * allocated per packet. A callback handles at most NSD_ROUNDS batches
- * before it lets the other descriptors have a turn (epoll is
- * level-triggered, so what is left is seen again at once).
+ * One loop, rx_batches, serves the NAT-T socket and the raw ESP ones:
+ * receive a batch -> demux -> ESP open -> TUN write. The offloads (UDP GRO
+ * inside ns_udp_recv, TUN super-packets inside ns_tun_batch_write,
+ * net/tun_batch.h) are behind those calls, not in this file. Every wakeup
+ * moves whole batches with one system call each way (recvmmsg/sendmmsg),
+ * in the buffers allocated at start: nothing is allocated per packet. A
+ * callback handles at most NSD_ROUNDS batches before it lets the other
+ * descriptors have a turn (epoll is level-triggered, so what is left is
+ * seen again at once).
  *
  * With the outbound worker (natsecd.h) on_natt and on_raw run outside the
  * loop's guard and take sad_lock themselves: shared to decrypt, so the
@@ -33,8 +37,6 @@
 #include "esp/mss.h"
 #include "esp/pkt.h"
 #include "natt/udp_demux.h"
-#include "net/gso.h"
-#include "net/tun_uso.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/time.h"
@@ -211,86 +213,17 @@ static bool esp_in(struct nsd_rx *p, struct rx_reports *rx, struct ns_pkt *pkt,
     return true;
 }
 
-static void to_tun_plain(struct nsd_rx *p, struct ns_dgram *out, unsigned n)
+/* The batch's decrypted packets to the path's TUN queue (runs merged
+ * into super-packets where the device takes them: net/tun_batch.h). */
+static void to_tun(struct nsd_rx *p, const struct ns_dgram *out, unsigned n)
 {
     if (!n)
         return;
-    int w = ns_tun_write(p->tun, out, n);
-    if (w < 0)
-        w = 0;
-    p->cnt->tun_tx += (unsigned)w;
-    p->cnt->send_blocked += n - (unsigned)w;
-}
-
-/* With offloads: runs of consecutive TCP segments of one flow go to the
- * kernel as one super-packet (net/gso.h, ns_gro), and runs of UDP
- * datagrams of one flow as one UDP super-packet (net/tun_uso.h) where the
- * kernel takes them; the rest one by one.
- *
- * The run of out[i..) that merges into one super-packet in d->tun_super:
- * its end j (i + 1: none, write out[i] alone), the length and header in
- * *len, *h. */
-static unsigned merge_run(struct nsd_rx *p, const struct ns_dgram *out, unsigned i, unsigned n,
-                          size_t *len, struct ns_vnet_hdr *h)
-{
-    unsigned j = i + 1;
-    if (j == n) /* the batch's last packet: no run to start (no copy, no checksum) */
-        return j;
-    struct ns_gro g;
-    if (ns_gro_start(&g, p->tun_super, NSD_TUN_SUPER_MAX, out[i].data, out[i].len)) {
-        while (j < n && ns_gro_append(&g, out[j].data, out[j].len))
-            j++;
-        *len = ns_gro_finish(&g, h);
-        return j;
-    }
-    struct ns_uso u;
-    if (p->tun->uso_write &&
-        ns_uso_start(&u, p->tun_super, NSD_TUN_SUPER_MAX, out[i].data, out[i].len)) {
-        while (j < n && ns_uso_append(&u, out[j].data, out[j].len))
-            j++;
-        *len = ns_uso_finish(&u, h);
-    }
-    return j;
-}
-
-static void to_tun(struct nsd_rx *p, struct ns_dgram *out, unsigned n)
-{
-    struct ns_tun *tun = p->tun;
-    if (!tun->offload) {
-        to_tun_plain(p, out, n);
-        return;
-    }
-    unsigned i = 0;
-    while (i < n) {
-        size_t len = 0;
-        struct ns_vnet_hdr h;
-        unsigned j = merge_run(p, out, i, n, &len, &h);
-        if (j == i + 1) {
-            to_tun_plain(p, &out[i], 1);
-            i = j;
-            continue;
-        }
-        uint64_t refused = tun->write_errors;
-        int w = ns_tun_write_vnet(tun, &h, p->tun_super, len);
-        if (w > 0 && tun->write_errors != refused && h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4) {
-            /* A kernel that announced USO but refuses its writes: the
-             * datagrams go one by one, now and from now on. */
-            NS_WARN("tun %s: UDP segmentation offload refused; writing datagrams singly",
-                    tun->name);
-            tun->write_errors = refused;
-            tun->uso_write = false;
-            to_tun_plain(p, &out[i], j - i);
-        } else if (w > 0) {
-            p->cnt->tun_tx += j - i;
-            if (h.gso_type == NS_VIRTIO_NET_HDR_GSO_UDP_L4)
-                p->cnt->tun_udp_supers++;
-            else
-                p->cnt->tun_tcp_supers++;
-        } else {
-            p->cnt->send_blocked += j - i;
-        }
-        i = j;
-    }
+    struct ns_tun_wrote w = ns_tun_batch_write(p->tun_out, p->tun, out, n);
+    p->cnt->tun_tx += w.written;
+    p->cnt->send_blocked += w.blocked;
+    p->cnt->tun_tcp_supers += w.tcp_supers;
+    p->cnt->tun_udp_supers += w.udp_supers;
 }
 
 /* The end of an inbound callback: the engine's timer re-armed if it was
@@ -335,7 +268,66 @@ static bool listened(const struct ns_conf *c, const struct ns_addr *local)
     return c->n_listen_only == 0;
 }
 
-void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
+/* One datagram from the NAT-T port: demux, then the engine or esp_in. */
+static void natt_one(struct nsd_rx *p, struct rx_reports *rx, struct ns_dgram *in,
+                     struct ns_pkt *pkt, uint64_t now_ns, struct ns_dgram *out, unsigned *n_out)
+{
+    const uint8_t *body;
+    size_t body_len;
+    switch (ns_natt_classify(in->data, in->len, &body, &body_len)) {
+    case NS_NATT_KEEPALIVE:
+        p->cnt->keepalives_rx++;
+        break;
+    case NS_NATT_INVALID:
+        p->cnt->natt_invalid++;
+        NS_DBG("port %u: invalid datagram of %zu bytes dropped", p->d->conf.natt_port, in->len);
+        break;
+    case NS_NATT_IKE:
+        /* body lies inside our writable buffer. */
+        natt_ike(p, rx, in, (uint8_t *)body, body_len);
+        break;
+    case NS_NATT_ESP:
+        hold(p, NSD_HOLD_SHARED);
+        pkt->len = in->len;
+        (void)esp_in(p, rx, pkt, &in->local, &in->peer, ESP_VIA_UDP, now_ns, out, n_out);
+        break;
+    }
+}
+
+/* One packet from a raw ESP socket, which put it at in->data, where the
+ * slot's packet starts. */
+static void raw_one(struct nsd_rx *p, struct rx_reports *rx, struct ns_dgram *in,
+                    struct ns_pkt *pkt, uint64_t now_ns, struct ns_dgram *out, unsigned *n_out)
+{
+    hold(p, NSD_HOLD_SHARED);
+    pkt->head = (size_t)(in->data - pkt->buf);
+    pkt->len = in->len;
+    (void)esp_in(p, rx, pkt, &in->local, &in->peer, ESP_VIA_RAW, now_ns, out, n_out);
+}
+
+/* A socket ESP arrives on: the NAT-T port's (udp: ESP, IKE and keepalives
+ * behind the demux) or the raw protocol-50 ones (raw). One is set. */
+struct rx_sock {
+    struct ns_udp *udp;
+    struct ns_raw_esp *raw;
+};
+
+static int rx_recv(const struct rx_sock *s, struct ns_dgram *in, unsigned n)
+{
+    return s->udp ? ns_udp_recv(s->udp, in, n) : ns_raw_esp_recv(s->raw, in, n);
+}
+
+/* Datagrams the socket took from the kernel wait in our buffers (UDP GRO). */
+static bool rx_pending(const struct rx_sock *s)
+{
+    return s->udp && ns_udp_pending(s->udp);
+}
+
+/* The inbound path: receive a batch -> demux -> ESP open -> TUN write,
+ * until the socket is empty or NSD_ROUNDS batches went. Datagrams already
+ * taken from the kernel are finished before returning: epoll would not
+ * report them again. */
+static void rx_batches(struct nsd_rx *p, const struct rx_sock *s)
 {
     struct nsd *d = p->d;
     struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
@@ -344,11 +336,9 @@ void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
     rx.n = 0;
     rx.engine_called = false;
     rx.now_ms = p->worker ? ns_now_ms() : ns_loop_now_ms(d->loop);
-    /* Datagrams already taken from the kernel (UDP GRO) are finished
-     * before returning: epoll would not report them again. */
-    for (int round = 0; round < NSD_ROUNDS || ns_udp_pending(sock); round++) {
+    for (int round = 0; round < NSD_ROUNDS || rx_pending(s); round++) {
         nsd_slots_prepare(p->slot, in, pkt);
-        int n = ns_udp_recv(sock, in, NS_NET_BATCH_MAX);
+        int n = rx_recv(s, in, NS_NET_BATCH_MAX);
         if (n <= 0)
             break;
         /* A worker's counters, too, are read by the main thread holding
@@ -359,35 +349,20 @@ void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
         unsigned n_out = 0;
         for (int i = 0; i < n; i++) {
             if (in[i].truncated) {
-                p->cnt->truncated++;
+                if (s->raw && in[i].len == 0) /* a broken IP header */
+                    p->cnt->raw_bad_header++;
+                else
+                    p->cnt->truncated++;
                 continue;
             }
             if (!listened(&d->conf, &in[i].local.addr)) {
                 p->cnt->not_listened++;
                 continue;
             }
-            const uint8_t *body;
-            size_t body_len;
-            switch (ns_natt_classify(in[i].data, in[i].len, &body, &body_len)) {
-            case NS_NATT_KEEPALIVE:
-                p->cnt->keepalives_rx++;
-                break;
-            case NS_NATT_INVALID:
-                p->cnt->natt_invalid++;
-                NS_DBG("port %u: invalid datagram of %zu bytes dropped", d->conf.natt_port,
-                       in[i].len);
-                break;
-            case NS_NATT_IKE:
-                /* body lies inside our writable buffer. */
-                natt_ike(p, &rx, &in[i], (uint8_t *)body, body_len);
-                break;
-            case NS_NATT_ESP:
-                hold(p, NSD_HOLD_SHARED);
-                pkt[i].len = in[i].len;
-                (void)esp_in(p, &rx, &pkt[i], &in[i].local, &in[i].peer, ESP_VIA_UDP, now_ns, out,
-                             &n_out);
-                break;
-            }
+            if (s->udp)
+                natt_one(p, &rx, &in[i], &pkt[i], now_ns, out, &n_out);
+            else
+                raw_one(p, &rx, &in[i], &pkt[i], now_ns, out, &n_out);
         }
         /* The engine first: a reply to a packet from a new address must
          * find its SA moved when it is encrypted (R4). */
@@ -395,10 +370,15 @@ void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
         to_tun(p, out, n_out);
         if (p->worker)
             hold(p, NSD_HOLD_NONE); /* the main thread may have its turn */
-        if (n < NS_NET_BATCH_MAX && !ns_udp_pending(sock))
+        if (n < NS_NET_BATCH_MAX && !rx_pending(s))
             break;
     }
     rx_done(p, &rx);
+}
+
+void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock)
+{
+    rx_batches(p, &(struct rx_sock){.udp = sock});
 }
 
 static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
@@ -412,49 +392,11 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 
 static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
+    (void)loop;
     (void)fd;
     (void)events;
     struct nsd *d = arg;
-    struct nsd_rx *p = &d->rx;
-    struct ns_dgram in[NS_NET_BATCH_MAX], out[NS_NET_BATCH_MAX];
-    struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    struct rx_reports rx;
-    rx.n = 0;
-    rx.engine_called = false;
-    rx.now_ms = ns_loop_now_ms(loop);
-    for (int round = 0; round < NSD_ROUNDS; round++) {
-        nsd_slots_prepare(p->slot, in, pkt);
-        int n = ns_raw_esp_recv(&d->raw, in, NS_NET_BATCH_MAX);
-        if (n <= 0)
-            break;
-        uint64_t now_ns = ns_now_ns();
-        unsigned n_out = 0;
-        nsd_sad_hold(d, NSD_HOLD_SHARED);
-        for (int i = 0; i < n; i++) {
-            if (in[i].truncated) {
-                if (in[i].len == 0)
-                    p->cnt->raw_bad_header++;
-                else
-                    p->cnt->truncated++;
-                continue;
-            }
-            if (!listened(&d->conf, &in[i].local.addr)) {
-                p->cnt->not_listened++;
-                continue;
-            }
-            /* The raw socket put the ESP packet at in[i].data, which is
-             * where the slot's packet starts. */
-            pkt[i].head = (size_t)(in[i].data - pkt[i].buf);
-            pkt[i].len = in[i].len;
-            (void)esp_in(p, &rx, &pkt[i], &in[i].local, &in[i].peer, ESP_VIA_RAW, now_ns, out,
-                         &n_out);
-        }
-        reports_flush(p, &rx); /* before delivery, as on_natt */
-        to_tun(p, out, n_out);
-        if (n < NS_NET_BATCH_MAX)
-            break;
-    }
-    rx_done(p, &rx);
+    rx_batches(&d->rx, &(struct rx_sock){.raw = &d->raw});
 }
 
 unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
@@ -539,7 +481,7 @@ void nsd_natt_offloads(struct nsd *d, struct ns_udp *s)
 int nsd_dataplane_start(struct nsd *d)
 {
     d->rx = (struct nsd_rx){
-        .d = d, .tun = &d->tun, .cnt = &d->cnt, .slot = d->slot, .tun_super = d->tun_super};
+        .d = d, .tun = &d->tun, .cnt = &d->cnt, .slot = d->slot, .tun_out = &d->tun_out};
     /* Each offload where the kernel has it, unless the configuration
      * turns it off (to measure or test the path of a kernel without). */
     if (d->conf.tun_offload && ns_tun_offload(&d->tun) == 0)

@@ -4,11 +4,14 @@
  * With workers = 1 and tx_thread = yes it runs on a thread of its own, so
  * the two directions of a tunnel use two cores; with tx_thread = no, in the
  * main loop as on_tun; with workers > 1, one per worker (workers.c), on its
- * TUN queue and socket. The code is the same every way.
+ * TUN queue and socket. The code is the same every way: tx_batch reads a
+ * batch from TUN (ns_tun_batch_read, which cuts TCP super-packets when
+ * tun_offload is on), seals each packet and sends them (ns_udp_send, which
+ * uses UDP GSO where the kernel has it); no offload branch is here.
  *
  * Lock discipline (natsecd.h): a thread holds its part of sad_lock shared
  * for each batch, from the TUN reads to the last send, and writes only
- * this file's struct nsd_tx (its slots, super_buf, counters, and its own
+ * this file's struct nsd_tx (its slots, TUN reader, counters, and its own
  * handles on the NAT-T and raw sockets, whose GSO state and error counts
  * are then its own) and the SAs' per-packet state (esp/sad.h). Everything
  * the main thread reads of those (status, keepalives, re-key decisions) it
@@ -31,7 +34,6 @@
 #include "daemon/tcp.h"
 #include "esp/esp.h"
 #include "esp/mss.h"
-#include "net/gso.h"
 #include "util/log.h"
 #include "util/time.h"
 
@@ -60,9 +62,8 @@ struct nsd_tx {
     int stopfd; /* eventfd, written once by nsd_tx_stop */
     atomic_bool stop;
 
-    /* The tail of a TUN super-packet (tun_offload), behind room for the
-     * part that was read into a slot. */
-    uint8_t super_buf[65536 + 1024];
+    /* TUN reads, with the super-packet being cut (tun_offload). */
+    struct ns_tun_reader tun_in;
 };
 
 /* The thread's share of sad_lock for one batch; nothing without it. */
@@ -131,125 +132,41 @@ static void encap_batch(struct nsd_tx *t, struct ns_pkt *pkt, unsigned n)
     nsd_tcp_batch_flush(d, &tb);
 }
 
-/* Without offloads: one packet per read, straight into the slots. One
- * batch; false when TUN has no more. */
-static bool plain_batch(struct nsd_tx *t)
+_Static_assert(NS_PKT_HEADROOM >= NS_VNET_HDR_LEN, "a TUN read's virtio header fits the head room");
+
+/* The outbound path, one batch: TUN read -> seal -> send. may_read false
+ * only finishes a super-packet the last one left (net/tun_batch.h).
+ * Returns false when TUN has no more. */
+static bool tx_batch(struct nsd_tx *t, bool may_read)
 {
     struct ns_dgram in[NS_NET_BATCH_MAX];
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     nsd_slots_prepare(t->slot, in, pkt);
-    int n = ns_tun_read(t->tun, in, NS_NET_BATCH_MAX);
-    if (n <= 0)
-        return false;
+    struct ns_tun_got got;
+    unsigned n = ns_tun_batch_read(&t->tun_in, t->tun, in, NS_NET_BATCH_MAX, may_read, &got);
+    t->cnt.tun_rx += got.read;
+    t->cnt.truncated += got.truncated;
     unsigned k = 0;
-    for (int i = 0; i < n; i++) {
-        t->cnt.tun_rx++;
-        if (in[i].truncated) {
-            t->cnt.truncated++;
-            continue;
-        }
-        if ((unsigned)i != k)
+    for (unsigned i = 0; i < n; i++) {
+        if (in[i].truncated)
+            continue; /* counted by the reader */
+        if (i != k)
             pkt[k] = pkt[i];
         pkt[k++].len = in[i].len;
     }
     encap_batch(t, pkt, k);
-    return n == NS_NET_BATCH_MAX;
-}
-
-static void tun_plain(struct nsd_tx *t)
-{
-    for (int round = 0; round < TX_ROUNDS; round++) {
-        batch_begin(t);
-        bool more = plain_batch(t);
-        batch_end(t);
-        if (!more)
-            return;
-    }
-}
-
-/* With offloads (net/gso.h): a read may return a TCP super-packet of up to
- * 64 KB, cut here into MTU-sized segments, one slot each; a super-packet
- * that fills the batch goes on in the next one (*it, *pending). One read
- * and one kernel traversal now carry what took ~45 before. Every read goes
- * straight into the next free slot (its virtio header into the ESP head
- * room before it), so a plain packet costs one read and no copy, as without
- * offloads; only the tail of a super-packet spills into super_buf, behind
- * room for the slot's part, which is copied there to make it whole. One
- * batch; may_read false only finishes a pending super-packet. Returns false
- * when TUN has no more. */
-_Static_assert(NS_PKT_HEADROOM >= NS_VNET_HDR_LEN, "the virtio header fits the head room");
-
-static bool offload_batch(struct nsd_tx *t, struct ns_gso_iter *it, bool *pending, bool may_read)
-{
-    struct ns_dgram in[NS_NET_BATCH_MAX];
-    struct ns_pkt pkt[NS_NET_BATCH_MAX];
-    nsd_slots_prepare(t->slot, in, pkt);
-    unsigned k = 0;
-    bool empty = false;
-    while (k < NS_NET_BATCH_MAX) {
-        if (!*pending) {
-            if (!may_read)
-                break;
-            struct ns_vnet_hdr h;
-            int r = ns_tun_read_split(t->tun, in[k].data, in[k].cap, t->super_buf,
-                                      sizeof(t->super_buf), &h);
-            if (r <= 0) {
-                empty = true;
-                break;
-            }
-            size_t len = (size_t)r;
-            t->cnt.tun_rx++;
-            if (len >= sizeof(t->super_buf)) {
-                t->cnt.truncated++;
-                continue;
-            }
-            if (len <= in[k].cap && ns_gso_single(&h, in[k].data, len) == 0) {
-                pkt[k++].len = len; /* in place */
-                continue;
-            }
-            memcpy(t->super_buf, in[k].data, len < in[k].cap ? len : in[k].cap);
-            if (ns_gso_init(it, &h, t->super_buf, len) != 0) {
-                t->cnt.truncated++;
-                continue;
-            }
-            t->cnt.tun_rx--; /* counted per segment below */
-            *pending = true;
-        }
-        int l = ns_gso_next(it, in[k].data, in[k].cap);
-        if (l <= 0) {
-            *pending = false;
-            if (l < 0) {
-                t->cnt.tun_rx++;
-                t->cnt.truncated++;
-            }
-            continue;
-        }
-        t->cnt.tun_rx++;
-        pkt[k++].len = (size_t)l;
-    }
-    encap_batch(t, pkt, k);
-    return !empty;
-}
-
-static void tun_offload(struct nsd_tx *t)
-{
-    struct ns_gso_iter it;
-    bool pending = false;
-    for (int round = 0; round < TX_ROUNDS || pending; round++) {
-        batch_begin(t);
-        bool more = offload_batch(t, &it, &pending, round < TX_ROUNDS);
-        batch_end(t);
-        if (!more)
-            return;
-    }
+    return got.more;
 }
 
 void nsd_tx_run(struct nsd_tx *t)
 {
-    if (t->tun->offload)
-        tun_offload(t);
-    else
-        tun_plain(t);
+    for (int round = 0; round < TX_ROUNDS || ns_tun_reader_pending(&t->tun_in); round++) {
+        batch_begin(t);
+        bool more = tx_batch(t, round < TX_ROUNDS);
+        batch_end(t);
+        if (!more)
+            return;
+    }
 }
 
 /* Without a worker: the main loop's callback. */

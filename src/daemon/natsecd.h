@@ -52,6 +52,7 @@
 #include "net/rawesp.h"
 #include "net/timer.h"
 #include "net/tun.h"
+#include "net/tun_batch.h"
 #include "net/udp.h"
 
 /* Counters of the daemon's own, outside the engine and the SAD; the
@@ -123,8 +124,8 @@ struct nsd_rx {
     struct nsd_worker *worker; /* NULL: the main thread */
     struct ns_tun *tun;        /* where decrypted packets go */
     struct nsd_counters *cnt;
-    struct nsd_slot *slot;     /* NS_NET_BATCH_MAX receive buffers */
-    uint8_t *tun_super;        /* NSD_TUN_SUPER_MAX: a TUN super-packet being merged */
+    struct nsd_slot *slot;         /* NS_NET_BATCH_MAX receive buffers */
+    struct ns_tun_writer *tun_out; /* where its TUN writes merge runs */
     /* Liveness report rate limit (engine esp_activity): the last IKE SA
      * reported and when. */
     uint64_t act_id, act_ms;
@@ -166,9 +167,6 @@ struct nsd_reconnect {
 /* Socket buffers of the IKE, NAT-T and raw ESP sockets: bursts from
  * thousands of peers. */
 #define NSD_SOCK_BUFFER (8 << 20)
-
-/* The largest packet written to TUN: a super-packet of merged segments. */
-#define NSD_TUN_SUPER_MAX 65536
 
 struct nsd {
     const char *conf_path;
@@ -240,9 +238,9 @@ struct nsd {
      * an IKE send that finds its socket buffer full waits for room instead
      * of dropping the message; 0 otherwise. */
     uint64_t goodbye_deadline_ms;
-    /* dataplane.c: where the inbound path merges a run of decrypted
-     * packets into one TUN super-packet (main thread only). */
-    uint8_t tun_super[NSD_TUN_SUPER_MAX];
+    /* dataplane.c: the main thread's inbound writes to TUN, where a run of
+     * decrypted packets merges into one super-packet. */
+    struct ns_tun_writer tun_out;
 
     struct nsd_rx rx; /* the main thread's inbound path */
 
@@ -459,7 +457,8 @@ void nsd_reload_free(struct nsd *d);
 /* dns.c (X8): a client applies its gateway's DNS servers (dns_apply).
  * prepare, before the privilege drop: opens what apply needs (0, or -1
  * when the mode asked for cannot work); up applies dns[0..n) and the
- * split DNS domains of IKE SA ike_sa_id (and logs them), down puts back what was there, close does down and frees. */
+ * split DNS domains of IKE SA ike_sa_id (and logs them), down puts back what was there, close does
+ * down and frees. */
 int nsd_dns_prepare(struct nsd *d);
 void nsd_dns_up(struct nsd *d, uint64_t ike_sa_id, const struct ns_addr *dns, unsigned n);
 void nsd_dns_down(struct nsd *d);

@@ -62,7 +62,7 @@ struct nsd_worker {
     struct nsd_slot slot[NS_NET_BATCH_MAX];
     struct nsd_rx rx;
     struct nsd_tx *tx;
-    uint8_t tun_super[NSD_TUN_SUPER_MAX];
+    struct ns_tun_writer tun_out;
 };
 
 struct nsd_workers {
@@ -251,7 +251,7 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
                             .tun = &w->tun,
                             .cnt = &w->cnt,
                             .slot = w->slot,
-                            .tun_super = w->tun_super};
+                            .tun_out = &w->tun_out};
     w->tx = nsd_tx_new(d, &w->tun, &w->natt, w->lock);
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (!w->tx || w->epfd < 0) {
