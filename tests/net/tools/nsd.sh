@@ -46,15 +46,18 @@ _nsd_kv() {
   done
 }
 
-# The same for [natsecd], where NATSEC_TX_THREAD=yes|no (unset: natsecd's
-# default) adds tx_thread to every instance that does not set it.
+# The same for [natsecd], where NATSEC_TX_THREAD=yes|no and
+# NATSEC_WORKERS=auto|N (unset: natsecd's defaults) add tx_thread and
+# workers to every instance that does not set them.
 _nsd_main_kv() {
-  local kv tx=${NATSEC_TX_THREAD:-}
+  local kv tx=${NATSEC_TX_THREAD:-} wk=${NATSEC_WORKERS:-}
   for kv in "$@"; do
     [ "${kv%%=*}" = tx_thread ] && tx=
+    [ "${kv%%=*}" = workers ] && wk=
   done
   _nsd_kv "$@"
   [ -z "$tx" ] || echo "tx_thread = $tx"
+  [ -z "$wk" ] || echo "workers = $wk"
 }
 
 # A file that will hold a PSK is the operator's secret: private, as natsecd
