@@ -85,6 +85,7 @@ struct rx_reports {
     struct rx_report r[NS_NET_BATCH_MAX];
     unsigned n;
     bool engine_called; /* nsd_engine_rearm due */
+    bool worker_moved;  /* a worker queued a move for the main thread */
     uint64_t now_ms;
 };
 
@@ -130,9 +131,10 @@ static void reports_flush(struct nsd_rx *p, struct rx_reports *rx)
         const struct rx_report *r = &rx->r[i];
         if (!report_due(p, rx, r))
             continue;
-        if (p->worker)
+        if (p->worker) {
             nsd_worker_report(p->worker, r->ike_sa_id, &r->local, &r->from, r->move);
-        else if (r->move)
+            rx->worker_moved |= r->move;
+        } else if (r->move)
             ns_ike_engine_esp_from(d->engine, r->ike_sa_id, &r->local, &r->from, rx->now_ms);
         else
             ns_ike_engine_esp_activity(d->engine, r->ike_sa_id, rx->now_ms);
@@ -334,7 +336,7 @@ static void rx_batches(struct nsd_rx *p, const struct rx_sock *s)
     struct ns_pkt pkt[NS_NET_BATCH_MAX];
     struct rx_reports rx;
     rx.n = 0;
-    rx.engine_called = false;
+    rx.engine_called = rx.worker_moved = false;
     rx.now_ms = p->worker ? ns_now_ms() : ns_loop_now_ms(d->loop);
     for (int round = 0; round < NSD_ROUNDS || rx_pending(s); round++) {
         nsd_slots_prepare(p->slot, in, pkt);
@@ -365,8 +367,16 @@ static void rx_batches(struct nsd_rx *p, const struct rx_sock *s)
                 raw_one(p, &rx, &in[i], &pkt[i], now_ns, out, &n_out);
         }
         /* The engine first: a reply to a packet from a new address must
-         * find its SA moved when it is encrypted (R4). */
+         * find its SA moved when it is encrypted (R4); a worker waits for
+         * the main thread to have made the move. */
         reports_flush(p, &rx);
+        if (rx.worker_moved) {
+            rx.worker_moved = false;
+            hold(p, NSD_HOLD_NONE);
+            if (!nsd_worker_await(p->worker))
+                break;
+            hold(p, NSD_HOLD_SHARED);
+        }
         to_tun(p, out, n_out);
         if (p->worker)
             hold(p, NSD_HOLD_NONE); /* the main thread may have its turn */
@@ -406,7 +416,7 @@ unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
     struct ns_dgram out[NS_NET_BATCH_MAX];
     struct rx_reports rx;
     rx.n = 0;
-    rx.engine_called = false;
+    rx.engine_called = rx.worker_moved = false;
     rx.now_ms = ns_loop_now_ms(d->loop);
     uint64_t now_ns = ns_now_ns();
     unsigned n_out = 0, authentic = 0;

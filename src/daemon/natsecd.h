@@ -351,6 +351,10 @@ void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
                     const struct ns_endpoint *from, const uint8_t *msg, size_t len);
 void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,
                        const struct ns_endpoint *from, bool move);
+/* Waits until the main thread has made the last move w queued since the
+ * previous call (at once when none); the caller holds no part of
+ * sad_lock. false: the workers are stopping (the batch is dropped). */
+bool nsd_worker_await(struct nsd_worker *w);
 /* The worker's part of sad_lock. */
 pthread_rwlock_t *nsd_worker_lock(struct nsd_worker *w);
 

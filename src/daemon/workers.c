@@ -13,7 +13,10 @@
  * a second per IKE SA and worker). A worker copies them in under the
  * queue's mutex and wakes the main loop with an eventfd when the queue was
  * empty; the main loop empties it holding sad_lock exclusive. Nothing of
- * it is per ESP packet.
+ * it is per ESP packet. A worker that queued a move waits, holding no part
+ * of sad_lock, until the main thread has made it, before the batch goes
+ * to TUN: the reply to a packet from a new address must find its SA moved
+ * (R4), as with workers = 1.
  *
  * Each worker holds its part of sad_lock (sadlock.c) shared per batch.
  * Worker 0 uses the descriptors natsecd opened (d->natt, d->tun), the
@@ -54,9 +57,10 @@ struct nsd_worker {
     pthread_t thread;
     bool running;
     int epfd;
-    struct ns_tun tun;  /* its TUN queue; worker 0: d->tun's */
-    struct ns_udp natt; /* its socket; worker 0: d->natt's */
-    bool own_fds;       /* tun and natt opened here */
+    struct ns_tun tun;    /* its TUN queue; worker 0: d->tun's */
+    struct ns_udp natt;   /* its socket; worker 0: d->natt's */
+    bool own_fds;         /* tun and natt opened here */
+    uint64_t move_ticket; /* ws->queued after its last move queued; 0: none */
     pthread_rwlock_t *lock;
     struct nsd_counters cnt;
     struct nsd_slot slot[NS_NET_BATCH_MAX];
@@ -76,6 +80,11 @@ struct nsd_workers {
     struct handoff q[HANDOFF_MAX];
     unsigned head, count;
     uint64_t dropped; /* under qlock */
+    /* Entries ever queued and ever handled, under qlock; handled is
+     * broadcast as the main thread finishes entries (nsd_worker_await). */
+    uint64_t queued, done;
+    pthread_cond_t handled;
+    bool cond_ok; /* handled initialised */
 };
 
 unsigned nsd_workers_count(const struct ns_conf *c)
@@ -107,14 +116,17 @@ static struct handoff *queue_reserve(struct nsd_workers *ws)
 }
 
 /* After queue_reserve's entry is filled in: it counts, and the main
- * thread is woken when it is the first. */
-static void queue_commit(struct nsd_workers *ws)
+ * thread is woken when it is the first. Returns the entry's ticket (the
+ * number of entries queued with it). */
+static uint64_t queue_commit(struct nsd_workers *ws)
 {
     bool first = ws->count++ == 0;
+    uint64_t ticket = ++ws->queued;
     pthread_mutex_unlock(&ws->qlock);
     uint64_t one = 1;
     if (first && write(ws->wakefd, &one, sizeof(one)) != (ssize_t)sizeof(one))
         NS_DBG("workers: cannot wake the main thread: %s", strerror(errno));
+    return ticket;
 }
 
 void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
@@ -131,7 +143,7 @@ void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
     h->from = *from;
     h->len = len;
     memcpy(h->buf, msg, len);
-    queue_commit(ws);
+    (void)queue_commit(ws);
 }
 
 void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,
@@ -145,7 +157,22 @@ void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns
     h->local = *local;
     h->from = *from;
     h->len = 0;
-    queue_commit(w->ws);
+    uint64_t ticket = queue_commit(w->ws);
+    if (move)
+        w->move_ticket = ticket;
+}
+
+bool nsd_worker_await(struct nsd_worker *w)
+{
+    if (!w->move_ticket)
+        return true;
+    struct nsd_workers *ws = w->ws;
+    pthread_mutex_lock(&ws->qlock);
+    while (ws->done < w->move_ticket && !atomic_load(&ws->stop))
+        pthread_cond_wait(&ws->handled, &ws->qlock);
+    pthread_mutex_unlock(&ws->qlock);
+    w->move_ticket = 0;
+    return !atomic_load(&ws->stop);
 }
 
 /* The main loop's callback (guarded: sad_lock exclusive): what the workers
@@ -186,6 +213,8 @@ static void on_wake(struct ns_loop *loop, int fd, uint32_t events, void *arg)
         pthread_mutex_lock(&ws->qlock);
         ws->head = (ws->head + 1) % HANDOFF_MAX;
         ws->count--;
+        ws->done++;
+        pthread_cond_broadcast(&ws->handled);
         pthread_mutex_unlock(&ws->qlock);
     }
     if (engine_called)
@@ -320,6 +349,12 @@ static int queue_setup(struct nsd_workers *ws)
         NS_ERR("workers: mutex: %s", strerror(rc));
         return -1;
     }
+    rc = pthread_cond_init(&ws->handled, NULL);
+    if (rc != 0) {
+        NS_ERR("workers: condition variable: %s", strerror(rc));
+        return -1;
+    }
+    ws->cond_ok = true;
     ws->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     ws->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (ws->stopfd < 0 || ws->wakefd < 0) {
@@ -370,6 +405,11 @@ void nsd_workers_stop(struct nsd *d)
     uint64_t one = 1;
     if (ws->stopfd >= 0 && write(ws->stopfd, &one, sizeof(one)) != (ssize_t)sizeof(one))
         NS_ERR("workers: cannot signal stop: %s", strerror(errno));
+    if (ws->cond_ok) { /* a worker waiting for a move it queued */
+        pthread_mutex_lock(&ws->qlock);
+        pthread_cond_broadcast(&ws->handled);
+        pthread_mutex_unlock(&ws->qlock);
+    }
     /* A batch waiting for its part of sad_lock finishes; then they stop. */
     nsd_sad_hold(d, NSD_HOLD_NONE);
     for (unsigned i = 0; i < ws->n; i++)
@@ -385,6 +425,8 @@ void nsd_workers_stop(struct nsd *d)
     }
     if (ws->stopfd >= 0)
         close(ws->stopfd);
+    if (ws->cond_ok)
+        pthread_cond_destroy(&ws->handled);
     pthread_mutex_destroy(&ws->qlock);
     for (unsigned i = 0; i < HANDOFF_MAX; i++)
         free(ws->q[i].buf);
