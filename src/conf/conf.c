@@ -255,6 +255,15 @@ void ns_conf_defaults(struct ns_conf *c)
     c->radius_tries = 3;
 }
 
+unsigned ns_conf_workers_resolve(unsigned workers, long online)
+{
+    if (workers != NS_CONF_WORKERS_AUTO)
+        return workers;
+    if (online < 1)
+        return 1;
+    return online > (long)NS_CONF_WORKERS_MAX ? NS_CONF_WORKERS_MAX : (unsigned)online;
+}
+
 void ns_conf_free(struct ns_conf *c)
 {
     for (unsigned i = 0; i < NS_CONF_MAX_MAIN_KEYS; i++) {

@@ -359,14 +359,20 @@ unsigned ns_conf_legacy_suites(uint8_t protocol, struct ns_proposal *out, unsign
  * proposal list of c, for the start-up log line; 0 unless legacy_proposals. */
 unsigned ns_conf_legacy_in_use(const struct ns_conf *c);
 
-/* Reload (daemon/reload.c): 0 when nw may replace old in a running
- * natsecd, i.e. every [natsecd] key other than log_level and log_target is
- * as written before; else -1 with "path:line: <key> cannot change without
- * a restart (was '...', now '...')" in err, the line being nw's. */
 /* workers = auto, and the most workers = N may ask for. */
 #define NS_CONF_WORKERS_AUTO 0u
 #define NS_CONF_WORKERS_MAX 64u
 
+/* The data-plane threads that workers asks for on a machine with online
+ * CPUs (sysconf(_SC_NPROCESSORS_ONLN), below 1 when unknown): a number is
+ * itself; auto is one per online CPU, at least 1, at most
+ * NS_CONF_WORKERS_MAX. */
+unsigned ns_conf_workers_resolve(unsigned workers, long online);
+
+/* Reload (daemon/reload.c): 0 when nw may replace old in a running
+ * natsecd, i.e. every [natsecd] key other than log_level and log_target is
+ * as written before; else -1 with "path:line: <key> cannot change without
+ * a restart (was '...', now '...')" in err, the line being nw's. */
 int ns_conf_reload_check(const struct ns_conf *old, const struct ns_conf *nw, const char *path,
                          char *err, size_t errlen);
 /* The section of nw that stands for p unchanged (same section name, same

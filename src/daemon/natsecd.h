@@ -324,7 +324,8 @@ void nsd_tx_add_counters(const struct nsd_tx *t, struct nsd_tx_counters *c);
 /* workers.c: workers > 1 data-plane threads, each with its own NAT-T
  * socket (SO_REUSEPORT) and TUN queue (IFF_MULTI_QUEUE), running both
  * paths; IKE and the engine's reports reach the main thread through a
- * queue. count: the number conf.workers asks for (auto: online CPUs).
+ * queue. count: the number conf.workers asks for (auto: online CPUs;
+ * nsd_start makes conf.workers that number).
  * start: after the sockets' and TUN's offloads are set; the main thread
  * holds sad_lock exclusive on return; -1 on failure (logged). stop: stops
  * and joins them, closes what they opened; safe to call twice. */

@@ -394,6 +394,10 @@ int nsd_start(struct nsd *d)
 {
     d->ike.fd = d->natt.fd = d->raw.fd = d->raw.fd6 = d->tun.fd = -1;
     d->control_fd = -1;
+    /* auto becomes a number once, so that the sockets, the TUN queues, the
+     * SAD and the threads made below, and their teardown, agree on it
+     * while CPUs go on- or offline. */
+    d->conf.workers = nsd_workers_count(&d->conf);
     if (d->conf.role == NS_CONF_CLIENT && nsd_gateway_resolve(d) != 0)
         return -1;
     d->loop = ns_loop_new();

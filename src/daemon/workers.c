@@ -89,12 +89,7 @@ struct nsd_workers {
 
 unsigned nsd_workers_count(const struct ns_conf *c)
 {
-    if (c->workers != NS_CONF_WORKERS_AUTO)
-        return c->workers;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n < 1)
-        return 1;
-    return n > (long)NS_CONF_WORKERS_MAX ? NS_CONF_WORKERS_MAX : (unsigned)n;
+    return ns_conf_workers_resolve(c->workers, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 pthread_rwlock_t *nsd_worker_lock(struct nsd_worker *w)

@@ -29,10 +29,12 @@ nsd_check_build
 topo_setup
 nsd_tsan_init
 
-nsd_conf_gateway gw tx_thread=yes
+# workers = 1: the outbound thread beside the main one is what is under
+# test, which more workers replace.
+nsd_conf_gateway gw workers=1 tx_thread=yes
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_corp_client alice alice@corp.example tx_thread=yes transport=tcp
+nsd_conf_corp_client alice alice@corp.example workers=1 tx_thread=yes transport=tcp
 nsd_start alice c1
 nsd_wait_up alice 1 30
 [ "$(nsd_q alice '.ike_sas[0].transport')" = tcp ] || fail "alice is not over TCP"

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # ctest: serial
-# natsecd's outbound worker thread (tx_thread = yes) under ThreadSanitizer
-# (R12: both directions of a tunnel on two cores, safely; X3, R4): the TSan
-# build (make build-tsan, in build/clang-tsan) at both ends, a telecommuter
-# behind nat1 and the gateway, with 10 s CHILD_SA and 20 s IKE SA
-# lifetimes, while
+# natsecd's outbound worker thread (workers = 1, tx_thread = yes) under
+# ThreadSanitizer (R12: both directions of a tunnel on two cores, safely;
+# X3, R4): the TSan build (make build-tsan, in build/clang-tsan) at both
+# ends, a telecommuter behind nat1 and the gateway, with 10 s CHILD_SA and
+# 20 s IKE SA lifetimes, while
 #   - TCP runs both ways at once, rounds of 8 MB each way, SHA-256 checked,
 #     until both re-key kinds happened (the SAD's changes meet the worker);
 #   - in one round the NAT moves the client to another port (the gateway
@@ -38,10 +38,13 @@ topo_setup
 # Every report of either daemon goes to a file of its own: there must be none.
 nsd_tsan_init
 
-nsd_conf_gateway gw tx_thread=yes child_lifetime=10 ike_lifetime=20
+# workers = 1: the outbound thread beside the main one is what is under
+# test; more workers replace it with threads that run both directions
+# (test_workers_tsan).
+nsd_conf_gateway gw workers=1 tx_thread=yes child_lifetime=10 ike_lifetime=20
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw
-nsd_conf_corp_client alice alice@corp.example tx_thread=yes child_lifetime=10 ike_lifetime=20
+nsd_conf_corp_client alice alice@corp.example workers=1 tx_thread=yes child_lifetime=10 ike_lifetime=20
 nsd_start alice c1
 nsd_wait_up alice 1 30
 nsd_wait_up gw 1 30

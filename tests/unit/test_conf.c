@@ -340,6 +340,36 @@ static void workers_key(void **state)
     }
 }
 
+/* R12: auto is one worker per online CPU: on one CPU the single worker of
+ * workers = 1 (the outbound thread beside the main one), never fewer than
+ * one when the count is unknown, never more than the limit; a number is
+ * taken as written whatever the CPUs. */
+static void workers_auto_resolves(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned workers;
+        long online;
+        unsigned n;
+    } cases[] = {
+        {NS_CONF_WORKERS_AUTO, 1, 1},
+        {NS_CONF_WORKERS_AUTO, 2, 2},
+        {NS_CONF_WORKERS_AUTO, 16, 16},
+        {NS_CONF_WORKERS_AUTO, NS_CONF_WORKERS_MAX, NS_CONF_WORKERS_MAX},
+        {NS_CONF_WORKERS_AUTO, NS_CONF_WORKERS_MAX + 1, NS_CONF_WORKERS_MAX},
+        {NS_CONF_WORKERS_AUTO, 4096, NS_CONF_WORKERS_MAX},
+        {NS_CONF_WORKERS_AUTO, 0, 1},
+        {NS_CONF_WORKERS_AUTO, -1, 1},
+        {1, 16, 1},
+        {3, 1, 3},
+        {NS_CONF_WORKERS_MAX, 2, NS_CONF_WORKERS_MAX},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        if (ns_conf_workers_resolve(cases[i].workers, cases[i].online) != cases[i].n)
+            fail_msg("workers %u on %ld CPUs gives %u, not %u", cases[i].workers, cases[i].online,
+                     ns_conf_workers_resolve(cases[i].workers, cases[i].online), cases[i].n);
+}
+
 static void defaults_are_documented_values(void **state)
 {
     (void)state;
@@ -1196,6 +1226,7 @@ int main(void)
         cmocka_unit_test(defaults_are_documented_values),
         cmocka_unit_test(offload_keys),
         cmocka_unit_test(workers_key),
+        cmocka_unit_test(workers_auto_resolves),
         cmocka_unit_test(keepalive_values),
         cmocka_unit_test(log_target_values),
         cmocka_unit_test(dns_apply_values),
