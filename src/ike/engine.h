@@ -244,6 +244,10 @@ void ns_ike_engine_eap_answer(struct ns_ike_engine *e, uint64_t ike_sa_id,
  * is missing. */
 int ns_ike_engine_connect(struct ns_ike_engine *e, const struct ns_addr *local_addr,
                           uint64_t now_ms);
+/* A half-open SA that sees no IKE_AUTH this long after its IKE_SA_INIT
+ * is dropped (R15), on either side. */
+#define NS_IKE_HALF_OPEN_MS 30000
+
 /* Client: as ns_ike_engine_connect, racing a second path as happy eyeballs
  * does (RFC 8305 5): when the IKE_SA_INIT to conf->gateway has no answer
  * after delay_ms, a second one goes from alt_local to alt_gateway (at

@@ -43,8 +43,7 @@
  * largest certificate chain the configuration takes (conf/creds.c) with
  * the rest of IKE_AUTH, and the headers of up to 88 fragments. */
 #define NS_IKE_BUF 49152
-#define NS_IKE_HALF_OPEN_MS 30000 /* a half-open SA that sees no IKE_AUTH is dropped */
-#define NS_IKE_MAX_COOKIE 64      /* 2.6: a cookie is at most 64 bytes */
+#define NS_IKE_MAX_COOKIE 64 /* 2.6: a cookie is at most 64 bytes */
 #define NS_IKE_MAX_INIT_RETRY 4   /* COOKIE / INVALID_KE round trips before giving up */
 /* Re-keys (lifecycle.c): the side that deletes a replaced CHILD_SA waits
  * for inbound traffic on its successor at most NS_IKE_REKEY_GRACE_MS

@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "ike/engine.h"
-#include "ike/ike_sa.h"
 #include "ike/msg.h"
 #include "support/ike_net.h"
 #include "support/test_addr.h"
