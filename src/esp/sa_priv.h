@@ -16,6 +16,10 @@
 struct ns_esp_out_link {
     struct ns_esp_hnode hnode;    /* in sad->out_exact, when exact */
     struct ns_esp_out_link *next; /* in sad->out_wide, when not */
+    /* The pointer that points at this link in sad->out_wide (the list's
+     * head or the previous link's next), so removal is O(1): a gateway or
+     * load process may hold many SAs with the same wide selector. */
+    struct ns_esp_out_link **pprev;
     struct ns_esp_sa *sa;
     const struct ns_ts *ts; /* in sa->remote_ts */
     unsigned specificity;   /* leading bits lo and hi share: more = narrower */

@@ -180,6 +180,9 @@ static void link_outbound(struct ns_sad *sad, struct ns_esp_sa *sa)
         while (*pp && (*pp)->specificity > l->specificity)
             pp = &(*pp)->next;
         l->next = *pp;
+        if (l->next)
+            l->next->pprev = &l->next;
+        l->pprev = pp;
         *pp = l;
     }
 }
@@ -193,11 +196,9 @@ static void unlink_outbound(struct ns_sad *sad, struct ns_esp_sa *sa)
         if (l->exact) {
             ns_esp_htab_remove(&sad->out_exact, &l->hnode);
         } else {
-            struct ns_esp_out_link **pp = &sad->out_wide;
-            while (*pp && *pp != l)
-                pp = &(*pp)->next;
-            if (*pp)
-                *pp = l->next;
+            *l->pprev = l->next;
+            if (l->next)
+                l->next->pprev = l->pprev;
         }
         l->linked = false;
     }

@@ -346,6 +346,42 @@ static void rekey_newest_wins(void **state)
     ns_sad_free(sad);
 }
 
+/* Many SAs sharing wide remote selectors, as a load process or a gateway
+ * with many subnet peers holds them: removed in a scrambled order (the
+ * list's head, middle and tail, among two specificities), every SA left is
+ * still found for its flow and no removed one is. */
+static void wide_selectors_removed_in_any_order(void **state)
+{
+    (void)state;
+    enum { N = 64 };
+    struct ns_sad *sad = ns_sad_new();
+    struct ns_esp_sa *sa[N];
+    char local[32];
+    for (unsigned i = 0; i < N; i++) {
+        snprintf(local, sizeof(local), "10.99.0.%u/32", i + 1);
+        struct ns_esp_sa_spec s = spec(NS_ESP_OUTBOUND, 0x4000 + i, 100 + i, local,
+                                       i % 3 ? "10.1.0.0/16" : "10.0.0.0/8");
+        sa[i] = ns_sad_install(sad, &s);
+        assert_non_null(sa[i]);
+    }
+    bool gone[N] = {false};
+    for (unsigned k = 0; k < N; k++) {
+        unsigned victim = (k * 37 + 11) % N; /* 37 is prime to N: each once */
+        ns_sad_remove(sad, sa[victim]);
+        gone[victim] = true;
+        for (unsigned i = 0; i < N; i++) {
+            char src[32];
+            snprintf(src, sizeof(src), "10.99.0.%u", i + 1);
+            struct ns_flow f = flow(src, "10.1.2.3", 17, 4000, 53);
+            if (gone[i])
+                assert_null(ns_sad_lookup_outbound(sad, &f));
+            else
+                assert_ptr_equal(ns_sad_lookup_outbound(sad, &f), sa[i]);
+        }
+    }
+    ns_sad_free(sad);
+}
+
 /* Outbound SPIs are chosen by peers and may coincide across IKE SAs. */
 static void outbound_spi_scoped_by_ike_sa(void **state)
 {
@@ -517,6 +553,7 @@ int main(void)
         cmocka_unit_test(gateway_outbound_by_virtual_ip),
         cmocka_unit_test(client_outbound_most_specific),
         cmocka_unit_test(rekey_newest_wins),
+        cmocka_unit_test(wide_selectors_removed_in_any_order),
         cmocka_unit_test(outbound_spi_scoped_by_ike_sa),
         cmocka_unit_test(update_peer_moves_one_ike_sa),
         cmocka_unit_test(logs_name_the_ike_sa_in_hex),
