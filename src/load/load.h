@@ -38,6 +38,7 @@ enum cstate {
 
 struct client {
     struct ns_ike_engine *e;
+    uint64_t wake_ms;    /* the engine's next deadline, as it reports it */
     struct ns_conf conf; /* the template's, with this client's local_id */
     int fd[2];           /* [0] the client's "500", [1] its "4500" (may be one socket) */
     enum cstate state;
