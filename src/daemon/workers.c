@@ -1,11 +1,12 @@
 /* Data-plane workers (workers > 1; docs/design.md, threads): N threads,
  * each with its own NAT-T socket of a SO_REUSEPORT group and its own
- * queue of the multi-queue TUN device, each running both paths for the
- * packets that reach it: inbound ESP from its socket to its queue
- * (dataplane.c, nsd_rx_natt) and outbound from its queue to its socket
- * (dataplane_tx.c). The kernel picks the socket by a hash of the
- * datagram's 4-tuple, so one client's ESP reaches one worker while the
- * group stays the same, and the TUN queue by a hash of the inner flow.
+ * queue of the multi-queue TUN device: inbound ESP from its socket to the
+ * next worker's queue (dataplane.c, nsd_rx_natt) and outbound from its own
+ * queue to its socket (dataplane_tx.c). The kernel picks the socket by a
+ * hash of the datagram's 4-tuple, so one client's ESP reaches one worker
+ * while the group stays the same, and the TUN queue of a flow's replies
+ * by the queue its packets were written on: the next worker's, so a
+ * tunnel's two directions run on two threads.
  *
  * What only the main thread may do (the IKE engine) reaches it through a
  * bounded queue: IKE datagrams that arrived on a worker's socket, and the
@@ -384,6 +385,15 @@ int nsd_workers_start(struct nsd *d)
         if (worker_setup(ws, ws->w[i], i) != 0)
             return -1;
     }
+    /* Worker i writes what it decrypts to the next worker's TUN queue. The
+     * kernel sends a flow's replies to the queue its packets were last
+     * written on, so the outbound direction of a tunnel runs on worker
+     * i + 1 while the inbound one runs on worker i: one tunnel uses two
+     * cores, as with workers = 1 (the outbound thread beside the main
+     * one), instead of running both directions on one. Each queue's
+     * struct is thus written by one worker only (its write_errors). */
+    for (unsigned i = 0; i < n; i++)
+        ws->w[i]->rx.tun = &ws->w[(i + 1) % n]->tun;
     for (unsigned i = 0; i < n; i++)
         if (worker_start(ws->w[i]) != 0)
             return -1;
