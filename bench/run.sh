@@ -35,7 +35,7 @@
 # default all),
 # BENCH_RESULTS (output file, default bench/RESULTS.md); NATSEC_WORKERS
 # (auto or N: workers of every natsecd started without its own, such as
-# both tunnel ends of the throughput runs; unset: natsecd's default).
+# both tunnel ends of the throughput runs; unset: natsecd's default, auto).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -529,7 +529,7 @@ table() {
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $NATSEC_VERSION, workers ${NATSEC_WORKERS:-default}"
+facts="$(nproc) CPUs ($cpu), kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), natsec $NATSEC_VERSION, workers ${NATSEC_WORKERS:-auto}"
 notes() {
   local n
   for n in "${NOTES[@]}"; do echo "- $n"; done
@@ -574,7 +574,7 @@ profile=""
   echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- natsec: $NATSEC_VERSION (a \"-dirty\" suffix: built from a work tree with uncommitted changes), Release build (gcc -O3)"
   echo "- peers: strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null) (kernel-libipsec), wireguard-go $(dpkg-query -W -f='${Version}' wireguard-go 2>/dev/null), iperf3 $(dpkg-query -W -f='${Version}' iperf3 2>/dev/null)"
-  echo "- natsecd data-plane workers in the throughput runs (both ends): ${NATSEC_WORKERS:-the default}"
+  echo "- natsecd data-plane workers in the throughput runs (both ends): ${NATSEC_WORKERS:-auto, the default} (auto: one per online CPU)"
   echo "- everything (both tunnel ends, the NAT, iperf3, the load tool) shares these CPUs; run time $(elapsed) s"
   echo "- load average when the run started: $LOADAVG0 (anything above 0 is other work sharing the CPUs)"
   echo

@@ -230,7 +230,7 @@ void ns_conf_defaults(struct ns_conf *c)
     c->fwmark = 0x4e53;
     c->route_table = 220;
     c->tx_thread = true;
-    c->workers = 1;
+    c->workers = NS_CONF_WORKERS_AUTO;
     c->tun_offload = true;
     c->tun_uso = true;
     c->udp_gso = true;

@@ -227,10 +227,10 @@ struct ns_conf {
     uint32_t route_table;         /* default 220 */
     enum ns_conf_dns_apply dns_apply; /* client; default auto */
     bool tx_thread; /* default yes: TUN -> ESP on a thread of its own (daemon/natsecd.h) */
-    /* Data-plane workers (daemon/natsecd.h): 1 (the default): the outbound
-     * path on tx_thread, inbound ESP on the main thread; N > 1: N threads
-     * each with its own NAT-T socket and TUN queue, both directions.
-     * NS_CONF_WORKERS_AUTO: one per online CPU. */
+    /* Data-plane workers (daemon/natsecd.h): NS_CONF_WORKERS_AUTO (the
+     * default): one per online CPU; 1: the outbound path on tx_thread,
+     * inbound ESP on the main thread; N > 1: N threads each with its own
+     * NAT-T socket and TUN queue, both directions. */
     unsigned workers;
     /* Data-path offloads, each default yes (used where the kernel has
      * them); no measures or tests the path of a kernel without one. */
@@ -359,7 +359,7 @@ unsigned ns_conf_legacy_suites(uint8_t protocol, struct ns_proposal *out, unsign
  * proposal list of c, for the start-up log line; 0 unless legacy_proposals. */
 unsigned ns_conf_legacy_in_use(const struct ns_conf *c);
 
-/* workers = auto, and the most workers = N may ask for. */
+/* workers = auto (the default), and the most workers = N may ask for. */
 #define NS_CONF_WORKERS_AUTO 0u
 #define NS_CONF_WORKERS_MAX 64u
 

@@ -4,13 +4,14 @@
  * sockets), keepalive.c (X1), routes.c (TUN addresses, routes, rule),
  * control.c (the UNIX control socket) and status.c (its JSON).
  *
- * Threads (docs/design.md): with workers = 1 (the default) and tx_thread =
- * yes (the default), the outbound data path (TUN -> ESP encap -> send,
- * dataplane_tx.c) runs on a worker thread of its own and everything else
- * (the event loop: IKE, inbound ESP, timers, control, and start and stop)
- * on the main thread; with workers = N > 1, N data-plane threads
- * (workers.c) run both paths for the NAT-T socket and TUN queue each owns,
- * and the main thread the rest (IKE, plain ESP, timers, control). They
+ * Threads (docs/design.md): with workers = 1 (what the default, auto,
+ * gives on one CPU) and tx_thread = yes (the default), the outbound data
+ * path (TUN -> ESP encap -> send, dataplane_tx.c) runs on a worker thread
+ * of its own and everything else (the event loop: IKE, inbound ESP,
+ * timers, control, and start and stop) on the main thread; with workers
+ * = N > 1, N data-plane threads (workers.c) each decrypt what their
+ * NAT-T socket receives and seal what their TUN queue gives them, and the
+ * main thread does the rest (IKE, plain ESP, timers, control). They
  * share the SAD, under sad_lock (sadlock.c), a reader-writer lock in one
  * part per data-plane thread:
  *   - a data-plane thread holds its part shared for each batch it reads

@@ -30,7 +30,7 @@ topo_setup
 nsd_tsan_init
 
 # workers = 1: the outbound thread beside the main one is what is under
-# test, which more workers replace.
+# test, which more workers (the default on several CPUs) replace.
 nsd_conf_gateway gw workers=1 tx_thread=yes
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw

@@ -39,8 +39,8 @@ topo_setup
 nsd_tsan_init
 
 # workers = 1: the outbound thread beside the main one is what is under
-# test; more workers replace it with threads that run both directions
-# (test_workers_tsan).
+# test; more workers (the default on several CPUs) replace it with
+# threads of their own (test_workers_tsan).
 nsd_conf_gateway gw workers=1 tx_thread=yes child_lifetime=10 ike_lifetime=20
 nsd_corp_peers gw alice@corp.example
 nsd_start gw gw

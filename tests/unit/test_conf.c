@@ -308,14 +308,19 @@ static void offload_keys(void **state)
     }
 }
 
-/* R12: workers = 1 by default (the outbound path on its own thread),
- * auto for one per online CPU, or a number of threads up to the limit. */
+/* R12: workers = auto by default (one data-plane thread per online CPU),
+ * for a client and a gateway alike; a number of threads up to the limit. */
 static void workers_key(void **state)
 {
     (void)state;
     struct ns_conf c;
     load_ok(client_conf, &c);
-    assert_int_equal(c.workers, 1);
+    assert_int_equal(c.workers, NS_CONF_WORKERS_AUTO);
+    ns_conf_free(&c);
+    char gw[512];
+    gateway_with(gw, sizeof(gw), "log_level", "info");
+    load_ok(gw, &c);
+    assert_int_equal(c.workers, NS_CONF_WORKERS_AUTO);
     ns_conf_free(&c);
 
     static const struct {
