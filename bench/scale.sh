@@ -91,7 +91,29 @@ T0=$(date +%s)
 say "$NATS home NATs with $CLIENTS clients in all behind them, one natsecd gateway"
 inet_create
 gw_create
+# Each home holds thousands of client sockets on one address. Namespaces
+# share the host's UDP hash table (16,384 slots here) unless
+# udp_child_hash_entries gives each new one its own: with 200,000 client
+# sockets every datagram delivered walked a chain of some twelve, a tenth
+# of the gateway's CPU (its sends are delivered in its context), which a
+# gateway's real clients would not cost it. The setting applies to
+# namespaces created while it is set, and is put back at once.
+udp_child_old=$(cat /proc/sys/net/ipv4/udp_child_hash_entries 2>/dev/null || true)
+udp_child_restore() {
+  [ -z "$udp_child_old" ] || sysctl -qw net.ipv4.udp_child_hash_entries="$udp_child_old"
+  udp_child_old=
+}
+# Put back also when a step below fails (then netns_cleanup, with the status).
+scale_exit() {
+  local rc=$?
+  udp_child_restore
+  (exit "$rc")
+  netns_cleanup
+}
+trap scale_exit EXIT
+[ -z "$udp_child_old" ] || sysctl -qw net.ipv4.udp_child_hash_entries=16384
 nat_homes_create "$NATS"
+udp_child_restore
 
 # shellcheck disable=SC2086 # GW_CONF: key=value words
 VIP_POOL=10.98.0.0/15 NSD_LOG_LEVEL=${SCALE_GW_LOG:-warn} nsd_conf_gateway gw dpd=0 seccomp=no $GW_CONF
