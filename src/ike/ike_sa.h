@@ -426,6 +426,9 @@ void ns_eng_index_ident(struct ns_ike_engine *e, struct ns_ikesa *sa);
  * while it is half-open. Returns when the dropped one became half-open
  * (ns_halfopen_link.since_ms), or e->now when there was none. */
 uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep);
+/* Whether ep holds such a half-open SA (which its next proven request
+ * would replace). */
+bool ns_eng_cookie_ep_holds(const struct ns_ike_engine *e, const struct ns_endpoint *ep);
 void ns_eng_index_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa);
 void ns_eng_unindex(struct ns_ike_engine *e, struct ns_ikesa *sa);

@@ -407,7 +407,7 @@ static void init_refuse(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
  * *proven says it did. */
 static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
                       const struct ns_ike_header *h, const struct ns_ike_payloads *pl,
-                      const struct init_payloads *ip, bool *proven)
+                      const struct init_payloads *ip, bool room, bool *proven)
 {
     *proven = false;
     if (e->half_open < e->conf->cookie_threshold)
@@ -426,6 +426,15 @@ static bool cookie_ok(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
         NS_ENG_LOG_LIMITED(e, NS_ENG_RL_COOKIE, NS_LOG_INFO,
                            "ike: IKE_SA_INIT from %s: wrong or stale COOKIE, asking again",
                            ns_endpoint_str(&rx->remote, ep));
+    }
+    /* A COOKIE now would only bring the request back to be refused at
+     * half_open_max: no answer at all, and the client retransmits as it
+     * would after that refusal, one round trip and two datagrams cheaper
+     * for both (in a restart storm, thousands a second). A source that
+     * could take a half-open SA's place (X13) still gets its COOKIE. */
+    if (!room) {
+        e->ctr.half_open_refused++;
+        return false;
     }
     uint8_t cookie[NS_COOKIE_LEN];
     if (ns_cookie_make(&e->cookie, e->now, ip->nonce, ip->nonce_len, &rx->remote, h->spi_i,
@@ -561,21 +570,38 @@ static bool half_open_evictable(const struct ns_ike_engine *e, const struct ns_i
 /* At half_open_max: whether a request from src may still get a half-open
  * SA, and then which one it replaces (*victim, NULL while there is room).
  * Refusals are counted. */
+/* At half_open_max: the half-open SA a request from src would replace, or
+ * NULL when it would be refused. */
+static struct ns_ikesa *half_open_victim_for(const struct ns_ike_engine *e,
+                                             const struct source *src)
+{
+    struct ns_halfopen_link *l =
+        ns_halfopen_victim(&e->ho, ns_halfopen_count(&e->ho, &src->key, src->hash));
+    /* The victim is its holder's oldest: when it is too young to go, so
+     * are all of that holder's. */
+    if (!l || !half_open_evictable(e, NS_CONTAINER_OF(l, struct ns_ikesa, ho)))
+        return NULL;
+    return NS_CONTAINER_OF(l, struct ns_ikesa, ho);
+}
+
+/* Whether a request from src could get a half-open SA now (nothing
+ * changed, nothing counted). */
+static bool half_open_could_admit(const struct ns_ike_engine *e, const struct source *src)
+{
+    return e->half_open < e->conf->half_open_max || half_open_victim_for(e, src) != NULL;
+}
+
 static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
                            struct ns_ikesa **victim)
 {
     *victim = NULL;
     if (e->half_open < e->conf->half_open_max)
         return true;
-    struct ns_halfopen_link *l =
-        ns_halfopen_victim(&e->ho, ns_halfopen_count(&e->ho, &src->key, src->hash));
-    /* The victim is its holder's oldest: when it is too young to go, so
-     * are all of that holder's. */
-    if (!l || !half_open_evictable(e, NS_CONTAINER_OF(l, struct ns_ikesa, ho))) {
+    *victim = half_open_victim_for(e, src);
+    if (!*victim) {
         e->ctr.half_open_refused++; /* R15: bounded, and nothing to amplify */
         return false;
     }
-    *victim = NS_CONTAINER_OF(l, struct ns_ikesa, ho);
     return true;
 }
 
@@ -725,15 +751,18 @@ void ns_eng_init_request(struct ns_ike_engine *e, const struct ns_ike_rx *rx, co
     /* The COOKIE costs no state, so it is asked for first; only a request
      * that proved its address can meet the hard bound, and its fair share
      * (X13) is that of a real source. */
+    struct source src;
+    ns_halfopen_source_of(&rx->remote.addr, &src.key);
+    src.hash = ns_eng_hash_source(e, &src.key);
+    /* Room for it: a free or replaceable slot, or its endpoint's own older
+     * half-open SA, which a proven request replaces. */
+    bool room = half_open_could_admit(e, &src) || ns_eng_cookie_ep_holds(e, &rx->remote);
     bool proven;
-    if (!cookie_ok(e, rx, h, pl, &ip, &proven))
+    if (!cookie_ok(e, rx, h, pl, &ip, room, &proven))
         return;
     uint64_t since = e->now;
     if (proven)
         since = ns_eng_cookie_ep_drop(e, &rx->remote); /* before the room check: it frees one */
-    struct source src;
-    ns_halfopen_source_of(&rx->remote.addr, &src.key);
-    src.hash = ns_eng_hash_source(e, &src.key);
     struct ns_ikesa *victim;
     if (!half_open_room(e, &src, &victim))
         return;

@@ -232,24 +232,36 @@ void ns_eng_unindex_cookie(struct ns_ike_engine *e, struct ns_ikesa *sa)
     sa->in_cookie_idx = false;
 }
 
-uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep)
+static struct ns_ikesa *cookie_ep_find(const struct ns_ike_engine *e,
+                                        const struct ns_endpoint *ep)
 {
     uint64_t h = ns_eng_hash_init(e, ep, 0);
     for (struct ns_hnode *n = ns_htab_chain(&e->by_cookie, h); n; n = n->next) {
         struct ns_ikesa *sa = NS_CONTAINER_OF(n, struct ns_ikesa, by_cookie);
-        if (n->hash == h && ns_endpoint_equal(&sa->init_remote, ep)) {
-            char a[NS_ENDPOINT_STRLEN];
-            NS_ENG_LOG_LIMITED(e, NS_ENG_RL_HALF_OPEN, NS_LOG_DEBUG,
-                               "ike: half-open IKE SA %016llx of %s replaced by a newer request "
-                               "from there",
-                               (unsigned long long)sa->id, ns_endpoint_str(ep, a));
-            e->ctr.cookie_replaced++;
-            uint64_t since = sa->ho.since_ms;
-            ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* unlinks it: at most one per endpoint */
-            return since;
-        }
+        if (n->hash == h && ns_endpoint_equal(&sa->init_remote, ep))
+            return sa;
     }
-    return e->now;
+    return NULL;
+}
+
+bool ns_eng_cookie_ep_holds(const struct ns_ike_engine *e, const struct ns_endpoint *ep)
+{
+    return cookie_ep_find(e, ep) != NULL;
+}
+
+uint64_t ns_eng_cookie_ep_drop(struct ns_ike_engine *e, const struct ns_endpoint *ep)
+{
+    struct ns_ikesa *sa = cookie_ep_find(e, ep);
+    if (!sa)
+        return e->now;
+    char a[NS_ENDPOINT_STRLEN];
+    NS_ENG_LOG_LIMITED(e, NS_ENG_RL_HALF_OPEN, NS_LOG_DEBUG,
+                       "ike: half-open IKE SA %016llx of %s replaced by a newer request from there",
+                       (unsigned long long)sa->id, ns_endpoint_str(ep, a));
+    e->ctr.cookie_replaced++;
+    uint64_t since = sa->ho.since_ms;
+    ns_eng_sa_kill(e, sa, NS_IKE_DOWN_LOCAL); /* unlinks it: at most one per endpoint */
+    return since;
 }
 
 /* Drops the SA from the init, identity and cookie indexes (the id index
