@@ -37,10 +37,17 @@
 #include "util/log.h"
 #include "util/time.h"
 
-/* Messages waiting for the main thread: IKE arrives a few messages per
- * exchange, reports at most one a second per IKE SA and worker (and a
- * move per NAT rebinding); a full queue drops (IKE retransmits). */
-#define HANDOFF_MAX 256
+/* Messages waiting for the main thread: IKE that arrived on the workers'
+ * sockets, reports at most one a second per IKE SA and worker (and a move
+ * per NAT rebinding). The queue takes over what the NAT-T socket's buffer
+ * would hold with workers = 1: in a restart storm the main thread is busy
+ * with key exchanges for a while, and thousands of liveness checks and
+ * IKE_AUTHs a second arrive meanwhile. So it holds up to HANDOFF_MAX
+ * entries and HANDOFF_BYTES of IKE (each message copied to its own
+ * allocation, freed once handled); beyond either it drops and counts
+ * (IKE retransmits). */
+#define HANDOFF_MAX 16384
+#define HANDOFF_BYTES NSD_SOCK_BUFFER
 
 enum handoff_kind { HANDOFF_IKE, HANDOFF_MOVE, HANDOFF_ACTIVITY };
 
@@ -49,7 +56,7 @@ struct handoff {
     uint64_t ike_sa_id;
     struct ns_endpoint local, from;
     size_t len;
-    uint8_t *buf; /* slot_cap bytes, allocated at start */
+    uint8_t *buf; /* HANDOFF_IKE: len bytes of its own, freed once handled */
 };
 
 struct nsd_worker {
@@ -80,6 +87,7 @@ struct nsd_workers {
     pthread_mutex_t qlock;
     struct handoff q[HANDOFF_MAX];
     unsigned head, count;
+    size_t bytes;     /* of the IKE messages queued, under qlock */
     uint64_t dropped; /* under qlock */
     /* Entries ever queued and ever handled, under qlock; handled is
      * broadcast as the main thread finishes entries (nsd_worker_await). */
@@ -100,14 +108,17 @@ pthread_rwlock_t *nsd_worker_lock(struct nsd_worker *w)
 
 /* ---- the queue to the main thread ---- */
 
-static struct handoff *queue_reserve(struct nsd_workers *ws)
+/* An entry to fill in, with bytes of IKE counted, or NULL (counted) when
+ * the queue is full. */
+static struct handoff *queue_reserve(struct nsd_workers *ws, size_t bytes)
 {
     pthread_mutex_lock(&ws->qlock);
-    if (ws->count == HANDOFF_MAX) {
+    if (ws->count == HANDOFF_MAX || ws->bytes + bytes > HANDOFF_BYTES) {
         ws->dropped++;
         pthread_mutex_unlock(&ws->qlock);
         return NULL;
     }
+    ws->bytes += bytes;
     return &ws->q[(ws->head + ws->count) % HANDOFF_MAX];
 }
 
@@ -129,23 +140,31 @@ void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
                     const struct ns_endpoint *from, const uint8_t *msg, size_t len)
 {
     struct nsd_workers *ws = w->ws;
-    if (len > ws->d->slot_cap)
-        return; /* cannot be: it came in a slot */
-    struct handoff *h = queue_reserve(ws);
-    if (!h)
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        pthread_mutex_lock(&ws->qlock);
+        ws->dropped++;
+        pthread_mutex_unlock(&ws->qlock);
         return;
+    }
+    memcpy(copy, msg, len);
+    struct handoff *h = queue_reserve(ws, len);
+    if (!h) {
+        free(copy);
+        return;
+    }
     h->kind = HANDOFF_IKE;
     h->local = *local;
     h->from = *from;
     h->len = len;
-    memcpy(h->buf, msg, len);
+    h->buf = copy;
     (void)queue_commit(ws);
 }
 
 void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,
                        const struct ns_endpoint *from, bool move)
 {
-    struct handoff *h = queue_reserve(w->ws);
+    struct handoff *h = queue_reserve(w->ws, 0);
     if (!h)
         return;
     h->kind = move ? HANDOFF_MOVE : HANDOFF_ACTIVITY;
@@ -206,7 +225,14 @@ static void on_wake(struct ns_loop *loop, int fd, uint32_t events, void *arg)
             engine_called = true;
             break;
         }
+        size_t bytes = 0;
+        if (h->kind == HANDOFF_IKE) {
+            bytes = h->len;
+            free(h->buf);
+            h->buf = NULL;
+        }
         pthread_mutex_lock(&ws->qlock);
+        ws->bytes -= bytes;
         ws->head = (ws->head + 1) % HANDOFF_MAX;
         ws->count--;
         ws->done++;
@@ -333,13 +359,6 @@ static int worker_start(struct nsd_worker *w)
 
 static int queue_setup(struct nsd_workers *ws)
 {
-    for (unsigned i = 0; i < HANDOFF_MAX; i++) {
-        ws->q[i].buf = malloc(ws->d->slot_cap);
-        if (!ws->q[i].buf) {
-            NS_ERR("out of memory for the workers' queue");
-            return -1;
-        }
-    }
     int rc = pthread_mutex_init(&ws->qlock, NULL);
     if (rc != 0) {
         NS_ERR("workers: mutex: %s", strerror(rc));
@@ -434,7 +453,7 @@ void nsd_workers_stop(struct nsd *d)
         pthread_cond_destroy(&ws->handled);
     pthread_mutex_destroy(&ws->qlock);
     for (unsigned i = 0; i < HANDOFF_MAX; i++)
-        free(ws->q[i].buf);
+        free(ws->q[i].buf); /* entries still queued at stop */
     free(ws);
     d->workers = NULL;
 }
