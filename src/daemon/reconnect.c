@@ -5,9 +5,9 @@
  * the connection), when a lifetime ran out without a re-key, or when the
  * connect at start-up could not even start, the client tries again after a
  * back-off that starts at about 1 s and doubles up to 30 s, each delay
- * drawn at random between half and all of it, so that thousands of
- * clients of a gateway that restarts do not all come back in the same
- * instant; it keeps trying, whatever the attempts end with, until a
+ * drawn at random between half and all of it (util/backoff.h), so that
+ * thousands of clients of a gateway that restarts do not all come back in
+ * the same instant; it keeps trying, whatever the attempts end with, until a
  * connection is up or an administrator says "down". A gateway that proved
  * itself (its AUTH verified) and then refuses (the CHILD_SA, a re-key)
  * means it: no retry then. A refusal it did not authenticate (an
@@ -24,21 +24,10 @@
  * state is struct nsd_reconnect (natsecd.h). */
 #include "crypto/rand.h"
 #include "daemon/natsecd.h"
+#include "util/backoff.h"
 #include "util/log.h"
 
-#define RECONNECT_FIRST_MS 1000
-#define RECONNECT_MAX_MS 30000
 #define RECONNECT_STABLE_MS 30000 /* a connection this long resets the back-off */
-
-/* The attempt-th delay: 1 s doubling, at most 30 s, the upper half of it
- * at random. */
-static uint64_t delay_ms(unsigned attempt)
-{
-    uint64_t base = (uint64_t)RECONNECT_FIRST_MS << (attempt < 5 ? attempt : 5);
-    if (base > RECONNECT_MAX_MS)
-        base = RECONNECT_MAX_MS;
-    return base / 2 + ns_random_u64() % (base / 2 + 1);
-}
 
 static bool has_connection(const struct nsd *d)
 {
@@ -69,7 +58,7 @@ void nsd_reconnect_schedule(struct nsd *d)
         rc->init = true;
     }
     rc->retrying = true;
-    uint64_t ms = delay_ms(rc->attempt);
+    uint64_t ms = ns_backoff_ms(rc->attempt, ns_random_u64());
     rc->attempt++;
     NS_INFO("reconnect: next attempt in %llu ms", (unsigned long long)ms);
     ns_loop_timer_arm(d->loop, &rc->timer, ms);

@@ -16,6 +16,7 @@
 #include "esp/pkt.h"
 #include "load.h"
 #include "natt/udp_demux.h"
+#include "util/backoff.h"
 #include "util/time.h"
 
 static struct client *ctx_client(void *ctx)
@@ -125,21 +126,10 @@ static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vi
     }
 }
 
-/* The attempt-th delay before connecting again, natsecd's client's
- * (daemon/reconnect.c): 1 s doubling up to 30 s, the upper half of it at
- * random, so that the clients of a gateway that restarts come back spread
- * out rather than all at once. */
-static uint64_t reconnect_delay_ns(unsigned attempt)
-{
-    uint64_t base = 1000ull << (attempt < 5 ? attempt : 5);
-    if (base > 30000)
-        base = 30000;
-    return (base / 2 + ns_random_u64() % (base / 2 + 1)) * 1000000ull;
-}
-
-/* --reconnect: a client that went down waits, then connects again; not a
- * failure (the engine cannot be freed from inside its own callback: the
- * main loop does it, load_reconnect_due). */
+/* --reconnect: a client that went down waits natsecd's client's back-off
+ * (util/backoff.h), then connects again; not a failure (the engine cannot
+ * be freed from inside its own callback: the main loop does it,
+ * load_reconnect_due). */
 static void client_wait(struct client *c)
 {
     if (c->state == C_CONNECTING)
@@ -149,7 +139,7 @@ static void client_wait(struct client *c)
     if (c->state == C_UP)
         G.downs++;
     c->state = C_WAITING;
-    c->retry_at_ns = ns_now_ns() + reconnect_delay_ns(c->attempt++);
+    c->retry_at_ns = ns_now_ns() + ns_backoff_ms(c->attempt++, ns_random_u64()) * 1000000ull;
     G.waiting++;
 }
 
