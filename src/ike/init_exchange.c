@@ -567,9 +567,6 @@ static bool half_open_evictable(const struct ns_ike_engine *e, const struct ns_i
     return e->now >= sa->ho.since_ms + 2 * (uint64_t)e->conf->retransmit_timeout_ms;
 }
 
-/* At half_open_max: whether a request from src may still get a half-open
- * SA, and then which one it replaces (*victim, NULL while there is room).
- * Refusals are counted. */
 /* At half_open_max: the half-open SA a request from src would replace, or
  * NULL when it would be refused. */
 static struct ns_ikesa *half_open_victim_for(const struct ns_ike_engine *e,
@@ -591,6 +588,8 @@ static bool half_open_could_admit(const struct ns_ike_engine *e, const struct so
     return e->half_open < e->conf->half_open_max || half_open_victim_for(e, src) != NULL;
 }
 
+/* Whether a request from src may get a half-open SA, and then which one
+ * it replaces (*victim, NULL while there is room). Refusals are counted. */
 static bool half_open_room(struct ns_ike_engine *e, const struct source *src,
                            struct ns_ikesa **victim)
 {
