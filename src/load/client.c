@@ -92,12 +92,25 @@ static void op_child_down(void *ctx, uint32_t in_spi, uint32_t out_spi)
     }
 }
 
+static void set_add(struct client_set *s, unsigned i, uint64_t due_ms)
+{
+    G.c[i].set_pos = s->n;
+    s->idx[s->n] = i;
+    s->due_ms[s->n++] = due_ms;
+}
+
+static void set_del(struct client_set *s, struct client *c)
+{
+    unsigned pos = c->set_pos;
+    s->n--;
+    s->idx[pos] = s->idx[s->n];
+    s->due_ms[pos] = s->due_ms[s->n];
+    G.c[s->idx[pos]].set_pos = pos;
+}
+
 void load_inflight_del(struct client *c)
 {
-    unsigned pos = c->inflight_pos;
-    unsigned last = G.inflight[--G.n_inflight];
-    G.inflight[pos] = last;
-    G.c[last].inflight_pos = pos;
+    set_del(&G.inflight, c);
 }
 
 static void op_client_up(void *ctx, uint64_t ike_sa_id, const struct ns_addr *vip,
@@ -139,8 +152,8 @@ static void client_wait(struct client *c)
     if (c->state == C_UP)
         G.downs++;
     c->state = C_WAITING;
-    c->retry_at_ns = ns_now_ns() + ns_backoff_ms(c->attempt++, ns_random_u64()) * 1000000ull;
-    G.waiting++;
+    uint64_t at_ms = ns_now_ns() / 1000000 + ns_backoff_ms(c->attempt++, ns_random_u64());
+    set_add(&G.waiting, (unsigned)(c - G.c), at_ms);
 }
 
 static void op_client_down(void *ctx, enum ns_ike_down_reason reason)
@@ -229,7 +242,10 @@ bool load_raise_fd_limit(rlim_t need)
  * engine. */
 static void op_set_wakeup(void *ctx, uint64_t at_ms)
 {
-    ctx_client(ctx)->wake_ms = at_ms;
+    struct client *c = ctx_client(ctx);
+    c->wake_ms = at_ms;
+    if (c->state == C_CONNECTING)
+        G.inflight.due_ms[c->set_pos] = at_ms;
 }
 
 static const struct ns_ike_ops ops_template = {
@@ -250,13 +266,12 @@ static void engine_connect(struct client *c, unsigned i, uint64_t now_ns)
     struct ns_ike_ops ops = ops_template;
     ops.ctx = c;
     c->wake_ms = 0; /* until the new engine reports: tick at once */
+    c->state = C_CONNECTING;
+    c->t_start_ns = now_ns;
+    set_add(&G.inflight, i, 0);
     c->e = ns_ike_engine_new(&c->conf, &ops, now_ns / 1000000);
     if (!c->e)
         load_die("cannot make client engine %u", i);
-    c->state = C_CONNECTING;
-    c->t_start_ns = now_ns;
-    c->inflight_pos = G.n_inflight;
-    G.inflight[G.n_inflight++] = i;
     if (ns_ike_engine_connect(c->e, &G.local_addr, now_ns / 1000000) != 0) {
         if (G.reconnect && G.holding) {
             client_wait(c);
@@ -297,13 +312,15 @@ void load_client_start(unsigned i, uint64_t now_ns)
  * keeps its ports. */
 void load_reconnect_due(uint64_t now_ns)
 {
-    if (!G.waiting)
-        return;
-    for (unsigned i = 0; i < G.started; i++) {
-        struct client *c = &G.c[i];
-        if (c->state != C_WAITING || c->retry_at_ns > now_ns)
+    uint64_t now_ms = now_ns / 1000000;
+    for (unsigned k = 0; k < G.waiting.n;) {
+        if (G.waiting.due_ms[k] > now_ms) {
+            k++;
             continue;
-        G.waiting--;
+        }
+        unsigned i = G.waiting.idx[k];
+        struct client *c = &G.c[i];
+        set_del(&G.waiting, c); /* the last one moves to k */
         G.reconnects++;
         ns_ike_engine_free(c->e);
         c->e = NULL;
@@ -317,6 +334,15 @@ void load_client_tick(struct client *c, uint64_t now_ms)
 {
     if (c->e && c->wake_ms <= now_ms)
         ns_ike_engine_tick(c->e, now_ms);
+}
+
+void load_inflight_tick(uint64_t now_ms)
+{
+    /* A client that is done leaves the set and the last one takes its
+     * place: seen at the next pass. */
+    for (unsigned k = 0; k < G.inflight.n; k++)
+        if (G.inflight.due_ms[k] <= now_ms)
+            load_client_tick(&G.c[G.inflight.idx[k]], now_ms);
 }
 
 /* ---- the receive path ---- */

@@ -33,7 +33,7 @@ enum cstate {
     C_CONNECTING,
     C_UP,
     C_FAILED,
-    C_WAITING, /* --reconnect: down, trying again at retry_at_ns */
+    C_WAITING, /* --reconnect: down, in G.waiting until its next attempt */
 };
 
 struct client {
@@ -45,17 +45,26 @@ struct client {
     bool floated; /* the engine sent on the NAT-T port: later datagrams without a marker are ESP */
     bool child, vip_set;
     int down_reason;
-    unsigned inflight_pos;
+    unsigned set_pos; /* its place in G.inflight (C_CONNECTING) or G.waiting (C_WAITING) */
     uint64_t t_start_ns, t_up_ns;
     uint64_t ike_sa_id;
     uint32_t spi_in, spi_out;
     struct ns_addr vip;
     struct ns_esp_sa *sa_out;
-    unsigned attempt;     /* --reconnect: attempts since the last time up */
-    uint64_t retry_at_ns; /* C_WAITING: when the next attempt starts */
+    unsigned attempt; /* --reconnect: attempts since the last time up */
     uint16_t echo_seq;
     uint8_t echo_tries;
     bool echo_sent, echo_ok, keepalive_sent;
+};
+
+/* Clients in one state, with O(1) add and remove, and beside each the
+ * millisecond it is next due (its engine's deadline, or its next attempt):
+ * the passes made every millisecond read these compact arrays, not the
+ * clients' 10 KB records (a storm has thousands in each at once). */
+struct client_set {
+    unsigned *idx;
+    uint64_t *due_ms;
+    unsigned n;
 };
 
 struct load_state {
@@ -82,11 +91,10 @@ struct load_state {
     struct ns_sad *sad;
     int ep;
     unsigned started, up, failed;
-    unsigned waiting;            /* clients in C_WAITING */
     uint64_t downs, reconnects;  /* --reconnect: connections lost, attempts made */
     uint64_t qcd_downs;          /* ... of the losses: on the gateway's QCD crash answer */
-    unsigned *inflight;
-    unsigned n_inflight;
+    struct client_set inflight; /* C_CONNECTING, due at their engine's deadline */
+    struct client_set waiting;  /* C_WAITING (--reconnect), due at their next attempt */
     uint64_t t_first_ns, t_last_up_ns;
     uint64_t rx_ike, rx_esp, rx_other, tx, tx_err;
     uint64_t esp_sent, esp_replies, esp_bad, keepalives;
@@ -111,6 +119,8 @@ void load_learn_local_addr(void);
 void load_client_start(unsigned i, uint64_t now_ns);
 void load_client_tick(struct client *c, uint64_t now_ms);
 void load_inflight_del(struct client *c);
+/* Every client in flight whose engine's deadline has come. */
+void load_inflight_tick(uint64_t now_ms);
 void load_poll_once(int timeout_ms);
 /* --reconnect: starts the attempts that are due. */
 void load_reconnect_due(uint64_t now_ns);

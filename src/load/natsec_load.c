@@ -78,10 +78,16 @@ int main(int argc, char **argv)
     }
     load_learn_local_addr();
     G.c = calloc(G.n, sizeof(*G.c));
-    G.inflight = calloc(G.n, sizeof(*G.inflight));
+    struct client_set *sets[] = {&G.inflight, &G.waiting};
+    for (unsigned k = 0; k < 2; k++) {
+        sets[k]->idx = calloc(G.n, sizeof(*sets[k]->idx));
+        sets[k]->due_ms = calloc(G.n, sizeof(*sets[k]->due_ms));
+        if (!sets[k]->idx || !sets[k]->due_ms)
+            load_die("out of memory");
+    }
     G.sad = ns_sad_new();
     G.ep = epoll_create1(EPOLL_CLOEXEC);
-    if (!G.c || !G.inflight || !G.sad || G.ep < 0)
+    if (!G.c || !G.sad || G.ep < 0)
         load_die("out of memory");
 
     long rss0 = G.gw_pid ? load_proc_rss_kib(G.gw_pid) : -1;
@@ -97,15 +103,14 @@ int main(int argc, char **argv)
     unsigned next = 0;
     while (ns_now_ns() < setup_deadline) {
         uint64_t now = ns_now_ns();
-        while (next < G.n && G.n_inflight < G.window)
+        while (next < G.n && G.inflight.n < G.window)
             load_client_start(next++, now);
-        if (next == G.n && G.n_inflight == 0)
+        if (next == G.n && G.inflight.n == 0)
             break;
         load_poll_once(2);
         now = ns_now_ns();
         uint64_t now_ms = now / 1000000;
-        for (unsigned k = 0; k < G.n_inflight; k++)
-            load_client_tick(&G.c[G.inflight[k]], now_ms);
+        load_inflight_tick(now_ms);
         if (now - last_sweep > 500000000ull) {
             last_sweep = now;
             for (unsigned i = 0; i < next; i++)
@@ -118,9 +123,9 @@ int main(int argc, char **argv)
     double self1 = load_self_cpu_ms();
     /* Setups still in flight at the deadline have failed: stop them (their
      * engines report client_down while already marked). */
-    unsigned timed_out = G.n_inflight, not_started = G.n - next;
-    while (G.n_inflight) {
-        struct client *c = &G.c[G.inflight[G.n_inflight - 1]];
+    unsigned timed_out = G.inflight.n, not_started = G.n - next;
+    while (G.inflight.n) {
+        struct client *c = &G.c[G.inflight.idx[G.inflight.n - 1]];
         load_inflight_del(c);
         c->state = C_FAILED;
         ns_ike_engine_free(c->e);
@@ -162,15 +167,14 @@ int main(int argc, char **argv)
          * packet, and the passes cover thousands of clients). */
         if (now / 1000000 != last_pass_ms) {
             last_pass_ms = now / 1000000;
-            for (unsigned k = 0; k < G.n_inflight; k++)
-                load_client_tick(&G.c[G.inflight[k]], last_pass_ms);
+            load_inflight_tick(last_pass_ms);
             load_reconnect_due(now);
         }
         if (G.timeline && now >= next_timeline) {
             next_timeline += 1000000000ull;
             printf("TIMELINE wall_ms=%llu up=%u connecting=%u waiting=%u downs=%llu attempts=%llu "
                    "qcd=%llu\n",
-                   wall_ms(), G.up, G.n_inflight, G.waiting, (unsigned long long)G.downs,
+                   wall_ms(), G.up, G.inflight.n, G.waiting.n, (unsigned long long)G.downs,
                    (unsigned long long)G.reconnects, (unsigned long long)G.qcd_downs);
             fflush(stdout);
         }
@@ -215,7 +219,10 @@ int main(int argc, char **argv)
     ns_sad_free(G.sad);
     ns_conf_free(&G.tmpl);
     free(G.c);
-    free(G.inflight);
+    for (unsigned k = 0; k < 2; k++) {
+        free(sets[k]->idx);
+        free(sets[k]->due_ms);
+    }
     close(G.ep);
     return k == G.n ? 0 : 1;
 }

@@ -83,7 +83,7 @@ unsigned load_report(const struct load_measure *m)
         printf("  --reconnect: connections lost %llu (%llu on the gateway's QCD crash answer), "
                "attempts to connect again %llu, waiting at the end %u\n",
                (unsigned long long)G.downs, (unsigned long long)G.qcd_downs,
-               (unsigned long long)G.reconnects, G.waiting);
+               (unsigned long long)G.reconnects, G.waiting.n);
     printf("  natsec-load itself: CPU %.3f ms per setup (every client's DH and key derivation)\n",
            self_per);
     if (G.gw_pid)
