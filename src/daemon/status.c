@@ -252,6 +252,9 @@ static json_object *ike_counters(const struct ns_ike_counters *c)
     add_u64(o, "qcd_replies_accepted", c->qcd_replies_accepted);
     add_u64(o, "qcd_replies_bad_token", c->qcd_replies_bad_token);
     add_u64(o, "qcd_replies_ignored", c->qcd_replies_ignored);
+    add_u64(o, "lost_sa_answers", c->lost_sa_answers);
+    add_u64(o, "lost_sa_hints", c->lost_sa_hints);
+    add_u64(o, "lost_sa_hints_ignored", c->lost_sa_hints_ignored);
     const struct ns_frag_counters *f = &c->frag; /* RFC 7383 */
     add_u64(o, "frag_sent", f->sent);
     add_u64(o, "frag_received", f->received);

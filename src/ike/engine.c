@@ -320,11 +320,17 @@ static void handle(struct ns_ike_engine *e, struct ns_ike_rx *rx, uint8_t *msg, 
     }
     ns_eng_log_sa(sa);
     rx->msg_id = h.msg_id;
-    if (e->conf->qcd && h.exchange != NS_IKE_SA_INIT && (h.flags & NS_IKE_FLAG_RESPONSE) &&
+    if (h.exchange != NS_IKE_SA_INIT && (h.flags & NS_IKE_FLAG_RESPONSE) &&
         !ns_ike_find(&pl, NS_PL_SK) && !ns_ike_find(&pl, NS_PL_SKF) &&
         ns_ike_find_notify(&pl, NS_N_INVALID_IKE_SPI)) {
-        ns_eng_qcd_crash_answer(e, sa, rx, &h, &pl);
-        return;
+        if (h.exchange == NS_IKE_AUTH) {
+            ns_eng_lost_sa_hint(e, sa, rx, &h);
+            return;
+        }
+        if (e->conf->qcd) {
+            ns_eng_qcd_crash_answer(e, sa, rx, &h, &pl);
+            return;
+        }
     }
     if (h.exchange != NS_IKE_SA_INIT) {
         sk_message(e, sa, rx, &h, &pl, msg, len);

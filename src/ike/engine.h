@@ -490,6 +490,12 @@ struct ns_ike_counters {
     uint64_t qcd_replies_bad_token; /* client: crash answers with a wrong token, ignored */
     uint64_t qcd_replies_ignored;   /* client: unprotected INVALID_IKE_SPI ignored otherwise: no
                                        token kept, another sender, no request of ours, none */
+    /* An IKE_AUTH for a half-open IKE SA the gateway no longer has
+     * (restarted, or evicted for the fair share; RFC 7296 2.21.4). */
+    uint64_t lost_sa_answers;       /* gateway: unprotected INVALID_IKE_SPI sent to one */
+    uint64_t lost_sa_hints;         /* client: such answers taken: the attempt ends at the next
+                                       retransmission unless a real answer comes first */
+    uint64_t lost_sa_hints_ignored; /* client: ... not taken: another sender, no such request */
     unsigned half_open;           /* now: IKE SAs not yet authenticated */
     unsigned half_open_sources;   /* now: source addresses (IPv6: /64) holding half-open SAs */
     unsigned half_open_largest;   /* now: the most half-open SAs one source holds */

@@ -149,6 +149,9 @@ struct ns_ike_request {
     unsigned sends; /* 0: held, first sent at due (a raced IKE_SA_INIT) */
     uint64_t due;
     bool then_delete; /* delete the IKE SA once this exchange is done */
+    /* IKE_AUTH: the gateway said, unprotected, that it has no such IKE SA
+     * (ns_eng_lost_sa_hint): given up at the next retransmission. */
+    bool lost_hint;
 };
 
 /* Our CREATE_CHILD_SA in flight (create_child_exchange.c), and what a
@@ -783,7 +786,8 @@ void ns_eng_qcd_seen(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct 
  * takes them in an INFORMATIONAL request on it (RFC 6290 4.3). A client
  * sends none: natsec gateways keep no tokens. */
 void ns_eng_qcd_after_rekey(struct ns_ike_engine *e, struct ns_ikesa *fresh);
-/* A message for IKE SPIs of no SA of ours: the crash answer, when due. */
+/* A message for IKE SPIs of no SA of ours: the crash answer, or for an
+ * IKE_AUTH request a gateway's plain INVALID_IKE_SPI, when due. */
 void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
                       const struct ns_ike_header *h, const struct ns_ike_payloads *pl);
 /* An unprotected INVALID_IKE_SPI response for sa: dropped with the
@@ -791,6 +795,12 @@ void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
 void ns_eng_qcd_crash_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
                              const struct ns_ike_rx *rx, const struct ns_ike_header *h,
                              const struct ns_ike_payloads *pl);
+
+/* Client: an unprotected INVALID_IKE_SPI response to IKE_AUTH for sa,
+ * a hint that the gateway lost the half-open SA: taken (the request is
+ * given up at its next retransmission) or ignored, counted either way. */
+void ns_eng_lost_sa_hint(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                         const struct ns_ike_header *h);
 
 /* ---- status.c ---- */
 const char *ns_eng_notify_name(uint16_t type);

@@ -31,7 +31,16 @@
  * ID), for an established IKE SA that holds a token, with that token;
  * anything else changes nothing and is counted. RFC 6290 4 has a taker
  * accept tokens from any address, for clusters of makers; natsec has no
- * such clusters and takes R15's stricter line. */
+ * such clusters and takes R15's stricter line.
+ *
+ * The same answer without a token goes to an IKE_AUTH request for an IKE
+ * SA the gateway does not have: a half-open SA lost to a restart or
+ * evicted for the fair share in a storm (X13). RFC 7296 2.21.4 allows it;
+ * without it the client would retransmit its IKE_AUTH into no SA for its
+ * whole retransmission time before it starts again. Being unprotected,
+ * it is a hint (2.4): the client still takes a real answer until its
+ * next retransmission is due, and only then gives the attempt up, as one
+ * to retry. It shares the crash answers' rate. */
 #include <openssl/crypto.h>
 #include <string.h>
 
@@ -162,17 +171,33 @@ static bool bucket_take(struct ns_ike_engine *e)
     return true;
 }
 
+/* Whether a request for SPIs of no SA of ours gets an answer: a sealed
+ * request (never amplified beyond 1.4 times) with both SPIs set, of an
+ * exchange that has one: a gateway's IKE_AUTH from an initiator (no
+ * token), or INFORMATIONAL and CREATE_CHILD_SA from a token maker. */
+static bool no_sa_answered(const struct ns_ike_engine *e, const struct ns_ike_header *h,
+                           const struct ns_ike_payloads *pl, bool *auth)
+{
+    const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
+    if (!sk)
+        sk = ns_ike_find(pl, NS_PL_SKF);
+    if ((h->flags & NS_IKE_FLAG_RESPONSE) || h->spi_i == 0 || h->spi_r == 0 || !sk ||
+        sk->body_len < QCD_MIN_SK_BODY)
+        return false;
+    *auth = h->exchange == NS_IKE_AUTH;
+    if (*auth)
+        return e->conf->role == NS_CONF_GATEWAY && (h->flags & NS_IKE_FLAG_INITIATOR);
+    return ns_eng_qcd_maker(e) &&
+           (h->exchange == NS_INFORMATIONAL || h->exchange == NS_CREATE_CHILD_SA);
+}
+
 void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
                       const struct ns_ike_header *h, const struct ns_ike_payloads *pl)
 {
     bool from_initiator = h->flags & NS_IKE_FLAG_INITIATOR;
     uint64_t ours = from_initiator ? h->spi_r : h->spi_i;
-    const struct ns_ike_payload *sk = ns_ike_find(pl, NS_PL_SK);
-    if (!sk)
-        sk = ns_ike_find(pl, NS_PL_SKF);
-    if (!ns_eng_qcd_maker(e) || (h->flags & NS_IKE_FLAG_RESPONSE) || h->spi_i == 0 ||
-        h->spi_r == 0 || (h->exchange != NS_INFORMATIONAL && h->exchange != NS_CREATE_CHILD_SA) ||
-        !sk || sk->body_len < QCD_MIN_SK_BODY || ns_eng_find_id(e, ours))
+    bool auth = false;
+    if (!no_sa_answered(e, h, pl, &auth) || ns_eng_find_id(e, ours))
         return;
     if (!bucket_take(e)) {
         e->ctr.qcd_replies_limited++;
@@ -190,10 +215,13 @@ void ns_eng_qcd_no_sa(struct ns_ike_engine *e, const struct ns_ike_rx *rx,
     struct ns_ike_builder b;
     ns_ike_build_begin(&b, e->buf, sizeof(e->buf), &r);
     ns_ike_add_notify(&b, 0, NULL, 0, NS_N_INVALID_IKE_SPI, NULL, 0);
-    int n = add_token(e, h->spi_i, h->spi_r, &b) ? ns_ike_build_finish(&b) : -1;
+    int n = auth || add_token(e, h->spi_i, h->spi_r, &b) ? ns_ike_build_finish(&b) : -1;
     if (n <= 0)
         return;
-    e->ctr.qcd_replies_sent++;
+    if (auth)
+        e->ctr.lost_sa_answers++;
+    else
+        e->ctr.qcd_replies_sent++;
     ns_eng_send(e, &rx->local, &rx->remote, e->buf, (size_t)n);
 }
 
@@ -245,4 +273,31 @@ void ns_eng_qcd_crash_answer(struct ns_ike_engine *e, struct ns_ikesa *sa,
             "dropping it and connecting again",
             (unsigned long long)sa->id);
     ns_eng_sa_kill(e, sa, NS_IKE_DOWN_PEER_DELETE);
+}
+
+/* ---- client: the gateway lost our half-open SA ---- */
+
+void ns_eng_lost_sa_hint(struct ns_ike_engine *e, struct ns_ikesa *sa, const struct ns_ike_rx *rx,
+                         const struct ns_ike_header *h)
+{
+    char ep[NS_ENDPOINT_STRLEN];
+    const char *why = NULL;
+    if (!ns_endpoint_equal(&rx->remote, &sa->remote))
+        why = "not from the gateway's address and port";
+    else if (sa->out.kind != NS_REQ_AUTH || h->msg_id != sa->out.id)
+        why = "answers no IKE_AUTH of ours";
+    if (why) {
+        e->ctr.lost_sa_hints_ignored++;
+        NS_ENG_LOG_LIMITED(e, NS_ENG_RL_DROP, NS_LOG_DEBUG,
+                           "ike: an unprotected INVALID_IKE_SPI from %s changes nothing: %s",
+                           ns_endpoint_str(&rx->remote, ep), why);
+        return;
+    }
+    if (sa->out.lost_hint)
+        return;
+    sa->out.lost_hint = true;
+    e->ctr.lost_sa_hints++;
+    NS_INFO("ike: IKE SA %016llx: %s says, unprotected, that it has no IKE SA for our IKE_AUTH: "
+            "giving the attempt up at the next retransmission unless it answers",
+            (unsigned long long)sa->id, ns_endpoint_str(&rx->remote, ep));
 }

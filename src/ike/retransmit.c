@@ -50,6 +50,7 @@ int ns_eng_request(struct ns_ike_engine *e, struct ns_ikesa *sa, enum ns_ike_req
         return -1;
     sa->out.kind = kind;
     sa->out.id = msg_id;
+    sa->out.lost_hint = false;
     if (sa->hold_ms) {
         /* The second path of a race: sent when its time comes (the timeout
          * below), unless the first path answers before. */
@@ -93,6 +94,14 @@ void ns_eng_request_timeout(struct ns_ike_engine *e, struct ns_ikesa *sa)
         sa->out.due = e->now + backoff(e, 1);
         ns_eng_send(e, &sa->local, &sa->remote, sa->out.msg.p, sa->out.msg.len);
         ns_eng_sched(e, sa);
+        return;
+    }
+    if (sa->out.lost_hint) {
+        char ep[NS_ENDPOINT_STRLEN];
+        NS_WARN("ike: IKE SA %016llx: %s has no IKE SA for our IKE_AUTH and sent no answer since: "
+                "giving up, to connect again",
+                (unsigned long long)sa->id, ns_endpoint_str(&sa->remote, ep));
+        ns_eng_sa_kill(e, sa, NS_IKE_DOWN_TIMEOUT);
         return;
     }
     if (sa->out.sends > e->conf->retransmit_tries) {

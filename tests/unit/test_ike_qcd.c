@@ -47,9 +47,19 @@ struct net {
     /* The gateway's last IKE_AUTH answer, as sent. */
     uint8_t auth_resp[IKE_SIM_PKT_MAX];
     size_t auth_resp_len;
+    /* What to do when a client sends its first IKE_AUTH request, once:
+     * restart this gateway, or blackhole it, or (hint_at_auth) put an
+     * unprotected INVALID_IKE_SPI from the gateway's address ahead of its
+     * real answer. */
+    struct ike_node *restart_at_auth, *blackhole_at_auth;
+    bool hint_at_auth;
+    uint64_t auth_sent_at;
 };
 
 static struct net *N;
+
+static void restart_gateway(struct ike_node *gw);
+static void forge_answer(const struct ns_endpoint *from, const uint8_t *token, uint32_t msg_id);
 
 static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns_endpoint *remote,
                      const uint8_t *msg, size_t len, bool marker)
@@ -67,6 +77,17 @@ static void ops_send(void *ctx, const struct ns_endpoint *local, const struct ns
         if (idx == 0 && response && h.exchange == NS_IKE_AUTH && len <= sizeof(N->auth_resp)) {
             memcpy(N->auth_resp, msg, len);
             N->auth_resp_len = len;
+        }
+        if (idx != 0 && !response && h.exchange == NS_IKE_AUTH) {
+            N->auth_sent_at = N->net.now;
+            if (N->restart_at_auth)
+                restart_gateway(N->restart_at_auth);
+            if (N->blackhole_at_auth)
+                N->blackhole_at_auth->blackhole = true;
+            if (N->hint_at_auth)
+                forge_answer(remote, NULL, h.msg_id);
+            N->restart_at_auth = N->blackhole_at_auth = NULL;
+            N->hint_at_auth = false;
         }
     }
     ike_node_send(ctx, local, remote, msg, len, marker);
@@ -407,6 +428,77 @@ static void token_follows_gateway_rekey(void **state)
     assert_true(cl->down_at - killed <= DPD_S * 1000 + 100);
 }
 
+/* X15 X2: a gateway that lost a client's half-open IKE SA (restarted
+ * between the two exchanges, or its fair share evicted the SA in a storm)
+ * answers the client's IKE_AUTH with an unprotected INVALID_IKE_SPI (RFC
+ * 7296 2.21.4). The client takes it as a hint (RFC 7296 2.4: it is not
+ * protected): it goes on waiting for a real answer until its next
+ * retransmission is due, then ends the attempt as one to retry, instead
+ * of retransmitting into no SA for 1 + 2 + 4 + 8 + 16 s. */
+static void auth_to_lost_sa_ends_attempt_early(void **state)
+{
+    (void)state;
+    struct ike_node *gw = gateway(false, NULL);
+    struct ike_node *cl = client("alice", "192.168.1.10", false);
+    N->restart_at_auth = gw;
+    ike_net_connect(&N->net, cl->e, &cl->addr);
+    run_for(20000);
+    assert_null(N->restart_at_auth);
+    if (cl->n_client_down != 1)
+        fail_msg("the client still waits for an answer to IKE_AUTH from an SA the gateway lost");
+    assert_int_equal(cl->down_reason, NS_IKE_DOWN_TIMEOUT);
+    assert_true(ns_ike_down_retry(cl->down_reason));
+    assert_true(cl->down_at - N->auth_sent_at <= 1000 + 10); /* retransmit_timeout */
+    assert_int_equal(ctr(gw).lost_sa_answers, 1);
+    assert_int_equal(ctr(cl).lost_sa_hints, 1);
+    assert_int_equal(ctr(cl).retransmits, 0);
+    ike_net_log_must_have(&N->net, "has no IKE SA for our IKE_AUTH");
+    connect_now(cl);
+    assert_true(ike_net_one_established(gw->e));
+}
+
+/* R15: the hint is taken only from the gateway's address and port, for
+ * the IKE_AUTH request out (its message ID); others are counted and change
+ * nothing. A hint taken still lets the real answer in until the next
+ * retransmission is due: a forger on the path cannot end a handshake that
+ * the gateway answers. */
+static void lost_sa_hints_checked(void **state)
+{
+    (void)state;
+    struct ike_node *gw = gateway(false, NULL);
+    struct ike_node *cl = client("alice", "192.168.1.10", false);
+    N->hint_at_auth = true;
+    connect_now(cl); /* the hint went ahead of the real answer */
+    assert_int_equal(ctr(cl).lost_sa_hints, 1);
+    assert_int_equal(cl->n_client_down, 0);
+
+    struct ike_node *bob = client("bob", "192.168.1.11", false);
+    N->blackhole_at_auth = gw;
+    ike_net_connect(&N->net, bob->e, &bob->addr);
+    run_for(10);
+    assert_int_equal(N->last_req.exchange, NS_IKE_AUTH);
+    uint32_t id = N->last_req.msg_id;
+    struct ns_endpoint gw_ep = N->last_req_to;
+    struct ns_endpoint other = {.addr = test_addr("198.51.100.66"), .port = gw_ep.port};
+    forge_answer(&other, NULL, id);
+    forge_answer(&gw_ep, NULL, id + 1);
+    run_for(1500);
+    assert_int_equal(ctr(bob).lost_sa_hints_ignored, 2);
+    assert_int_equal(ctr(bob).lost_sa_hints, 0);
+    assert_int_equal(ctr(bob).retransmits, 1);
+    assert_int_equal(bob->n_client_down, 0);
+    forge_answer(&gw_ep, NULL, id);
+    run_for(10);
+    uint64_t hinted = N->net.now;
+    run_for(2100); /* the retransmission was sent at 1 s, the next due at 3 s */
+    assert_int_equal(ctr(bob).lost_sa_hints, 1);
+    assert_int_equal(bob->n_client_down, 1);
+    assert_int_equal(bob->down_reason, NS_IKE_DOWN_TIMEOUT);
+    assert_true(bob->down_at - hinted <= 2000);
+    assert_int_equal(ctr(bob).retransmits, 1);
+    gw->blackhole = false;
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -418,6 +510,8 @@ int main(void)
         T(crash_answers_bounded),
         T(token_follows_ike_rekey),
         T(token_follows_gateway_rekey),
+        T(auth_to_lost_sa_ends_attempt_early),
+        T(lost_sa_hints_checked),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
