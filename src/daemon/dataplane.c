@@ -25,7 +25,8 @@
  * (struct rx_reports) and made once its decryption is done, before its
  * packets go to TUN. Without the worker the same calls are made packet by
  * packet. With workers > 1 each worker runs nsd_rx_natt on its own socket
- * (struct nsd_rx: its TUN queue, buffers and counters), holding its part of
+ * and nsd_rx_raw on its raw ones (the packets of its SPIs; struct nsd_rx:
+ * its TUN queue, buffers and counters), holding its part of
  * sad_lock shared per batch, and queues the IKE messages and the engine
  * calls for the main thread (workers.c). */
 #include <stdlib.h>
@@ -400,13 +401,18 @@ static void on_natt(struct ns_loop *loop, int fd, uint32_t events, void *arg)
     nsd_rx_natt(&d->rx, &d->natt);
 }
 
+void nsd_rx_raw(struct nsd_rx *p, struct ns_raw_esp *sock)
+{
+    rx_batches(p, &(struct rx_sock){.raw = sock});
+}
+
 static void on_raw(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 {
     (void)loop;
     (void)fd;
     (void)events;
     struct nsd *d = arg;
-    rx_batches(&d->rx, &(struct rx_sock){.raw = &d->raw});
+    nsd_rx_raw(&d->rx, &d->raw);
 }
 
 unsigned nsd_esp_in_stream(struct nsd *d, struct ns_pkt *pkt, unsigned n,
@@ -501,14 +507,14 @@ int nsd_dataplane_start(struct nsd *d)
         d->tun.uso_write = false;
     nsd_natt_offloads(d, &d->natt);
     /* With a thread beside the main one, inbound ESP takes sad_lock itself;
-     * with workers, they receive on the NAT-T port. */
+     * with workers, they receive ESP, on the NAT-T port and raw. */
     bool workers = nsd_workers_count(&d->conf) > 1;
     int (*add_esp)(struct ns_loop *, int, uint32_t, ns_io_fn, void *) =
-        d->conf.tx_thread || workers ? ns_loop_add_unguarded : ns_loop_add;
+        d->conf.tx_thread ? ns_loop_add_unguarded : ns_loop_add;
     if (ns_loop_add(d->loop, d->ike.fd, EPOLLIN, on_ike, d) != 0 ||
-        (!workers && add_esp(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0) ||
-        add_esp(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||
-        (d->raw.fd6 >= 0 && add_esp(d->loop, d->raw.fd6, EPOLLIN, on_raw, d) != 0))
+        (!workers && (add_esp(d->loop, d->natt.fd, EPOLLIN, on_natt, d) != 0 ||
+                      add_esp(d->loop, d->raw.fd, EPOLLIN, on_raw, d) != 0 ||
+                      (d->raw.fd6 >= 0 && add_esp(d->loop, d->raw.fd6, EPOLLIN, on_raw, d) != 0))))
         return -1;
     d->dataplane_on = true;
     /* Last: the GSO state they copy is settled, and the threads start
@@ -524,8 +530,9 @@ void nsd_dataplane_stop(struct nsd *d)
     if (!d->dataplane_on)
         return;
     d->dataplane_on = false;
-    int natt = nsd_workers_count(&d->conf) > 1 ? -1 : d->natt.fd; /* the workers' */
-    int fds[] = {d->ike.fd, natt, d->raw.fd, d->raw.fd6};
+    bool workers = nsd_workers_count(&d->conf) > 1; /* then ESP was the workers' */
+    int fds[] = {d->ike.fd, workers ? -1 : d->natt.fd, workers ? -1 : d->raw.fd,
+                 workers ? -1 : d->raw.fd6};
     for (unsigned i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             ns_loop_remove(d->loop, fds[i]);

@@ -264,6 +264,9 @@ void nsd_shutdown(struct nsd *d);
 void nsd_stop(struct nsd *d);
 /* After any engine call: re-arm the engine timer at its next deadline. */
 void nsd_engine_rearm(struct nsd *d);
+/* Raw protocol-50 socket(s) as the configuration listens (both IP
+ * versions, or listen's), with natsecd's buffer size. 0 or -1 (logged). */
+int nsd_raw_open(const struct nsd *d, struct ns_raw_esp *raw);
 /* Client: (re)start the connection to the gateway ("up"). 0 or -1. */
 int nsd_client_connect(struct nsd *d);
 /* The source address the kernel uses towards gw outside the tunnel. 0, or
@@ -344,11 +347,13 @@ unsigned nsd_workers_n(const struct nsd *d);
 void nsd_worker_counters(const struct nsd *d, unsigned i, struct nsd_counters *rx,
                          struct nsd_tx_counters *tx);
 uint64_t nsd_workers_handoff_dropped(struct nsd *d);
-/* A worker's inbound ESP and IKE on its socket (dataplane.c), and the
+/* A worker's inbound ESP and IKE on its NAT-T socket (dataplane.c), and the
  * queue to the main thread (workers.c): an IKE datagram, and a report of
  * authentic ESP (a move when move, else liveness); dropped and counted
  * when the queue is full. */
 void nsd_rx_natt(struct nsd_rx *p, struct ns_udp *sock);
+/* ... and plain ESP on its raw sockets (the packets of its SPIs). */
+void nsd_rx_raw(struct nsd_rx *p, struct ns_raw_esp *sock);
 void nsd_worker_ike(struct nsd_worker *w, const struct ns_endpoint *local,
                     const struct ns_endpoint *from, const uint8_t *msg, size_t len);
 void nsd_worker_report(struct nsd_worker *w, uint64_t ike_sa_id, const struct ns_endpoint *local,

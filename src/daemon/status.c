@@ -305,7 +305,7 @@ static json_object *dataplane_counters(const struct nsd *d)
     add_u64(o, "natt_invalid", c->natt_invalid);
     add_u64(o, "truncated", c->truncated + t.truncated);
     add_u64(o, "not_listened", c->not_listened);
-    add_u64(o, "raw_bad_header", c->raw_bad_header + d->raw.bad_headers);
+    add_u64(o, "raw_bad_header", c->raw_bad_header);
     add_u64(o, "send_blocked", c->send_blocked + t.send_blocked);
     add_u64(o, "send_errors",
             d->ike.send_errors + d->natt.send_errors + d->raw.send_errors + t.send_errors);

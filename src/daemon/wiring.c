@@ -361,21 +361,31 @@ static int open_sockets(struct nsd *d)
                               : ns_udp_open(&d->natt, &listen, c->natt_port, c->fwmark) != 0) {
         return -1;
     }
-    if (c->listen_dual) {
-        if (ns_udp_open_dual(&d->ike, c->ike_port, c->fwmark) != 0 ||
-            ns_raw_esp_open_dual(&d->raw, c->fwmark) != 0)
-            return -1;
-    } else if (ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0 ||
-               ns_raw_esp_open(&d->raw, &listen, c->fwmark) != 0)
+    if (c->listen_dual ? ns_udp_open_dual(&d->ike, c->ike_port, c->fwmark) != 0
+                       : ns_udp_open(&d->ike, &listen, c->ike_port, c->fwmark) != 0)
+        return -1;
+    if (nsd_raw_open(d, &d->raw) != 0)
         return -1;
     /* IKE alone on ike_port: its messages may always be fragmented. */
     if (ns_udp_set_df(&d->ike, false) != 0)
         return -1;
     ns_sock_set_buffers(d->ike.fd, NSD_SOCK_BUFFER);
     ns_sock_set_buffers(d->natt.fd, NSD_SOCK_BUFFER);
-    ns_sock_set_buffers(d->raw.fd, NSD_SOCK_BUFFER);
-    if (d->raw.fd6 >= 0)
-        ns_sock_set_buffers(d->raw.fd6, NSD_SOCK_BUFFER);
+    return 0;
+}
+
+int nsd_raw_open(const struct nsd *d, struct ns_raw_esp *raw)
+{
+    const struct ns_conf *c = &d->conf;
+    struct ns_addr listen = c->listen;
+    if (listen.family == 0)
+        listen.family = AF_INET;
+    if (c->listen_dual ? ns_raw_esp_open_dual(raw, c->fwmark) != 0
+                       : ns_raw_esp_open(raw, &listen, c->fwmark) != 0)
+        return -1;
+    ns_sock_set_buffers(raw->fd, NSD_SOCK_BUFFER);
+    if (raw->fd6 >= 0)
+        ns_sock_set_buffers(raw->fd6, NSD_SOCK_BUFFER);
     return 0;
 }
 

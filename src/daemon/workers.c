@@ -1,10 +1,13 @@
 /* Data-plane workers (workers > 1; docs/design.md, threads): N threads,
- * each with its own NAT-T socket of a SO_REUSEPORT group and its own
- * queue of the multi-queue TUN device: inbound ESP from its socket to the
- * next worker's queue (dataplane.c, nsd_rx_natt) and outbound from its own
- * queue to its socket (dataplane_tx.c). The kernel picks the socket by a
- * hash of the datagram's 4-tuple, so one client's ESP reaches one worker
- * while the group stays the same, and the TUN queue of a flow's replies
+ * each with its own NAT-T socket of a SO_REUSEPORT group, its own raw ESP
+ * sockets and its own queue of the multi-queue TUN device: inbound ESP
+ * from its sockets to the next worker's queue (dataplane.c, nsd_rx_natt,
+ * nsd_rx_raw) and outbound from its own queue to its socket
+ * (dataplane_tx.c). The kernel picks the NAT-T socket by a hash of the
+ * datagram's 4-tuple, so one client's ESP reaches one worker while the
+ * group stays the same; every raw socket sees every plain ESP packet, and
+ * a socket filter keeps for worker i those whose SPI modulo N is i
+ * (ns_raw_esp_steer), so one SA's packets reach one worker. The TUN queue of a flow's replies
  * by the queue its packets were written on: the next worker's, so a
  * tunnel's two directions run on two threads.
  *
@@ -65,9 +68,10 @@ struct nsd_worker {
     pthread_t thread;
     bool running;
     int epfd;
-    struct ns_tun tun;    /* its TUN queue; worker 0: d->tun's */
-    struct ns_udp natt;   /* its socket; worker 0: d->natt's */
-    bool own_fds;         /* tun and natt opened here */
+    struct ns_tun tun;      /* its TUN queue; worker 0: d->tun's */
+    struct ns_udp natt;     /* its socket; worker 0: d->natt's */
+    struct ns_raw_esp raw;  /* its raw ESP sockets, steered; worker 0: d->raw's */
+    bool own_fds;           /* tun, natt and raw opened here */
     uint64_t move_ticket; /* ws->queued after its last move queued; 0: none */
     pthread_rwlock_t *lock;
     struct nsd_counters cnt;
@@ -245,15 +249,15 @@ static void on_wake(struct ns_loop *loop, int fd, uint32_t events, void *arg)
 
 /* ---- the threads ---- */
 
-enum { EV_TUN, EV_NATT, EV_STOP };
+enum { EV_TUN, EV_NATT, EV_RAW, EV_STOP };
 
 static void *worker_main(void *arg)
 {
     struct nsd_worker *w = arg;
     struct nsd_workers *ws = w->ws;
     while (!atomic_load(&ws->stop)) {
-        struct epoll_event ev[3];
-        int n = epoll_wait(w->epfd, ev, 3, -1);
+        struct epoll_event ev[5];
+        int n = epoll_wait(w->epfd, ev, 5, -1);
         if (n < 0 && errno != EINTR) {
             NS_ERR("worker %u: epoll_wait: %s; its packets stop", w->id, strerror(errno));
             break;
@@ -261,6 +265,8 @@ static void *worker_main(void *arg)
         for (int i = 0; i < n && !atomic_load(&ws->stop); i++) {
             if (ev[i].data.u32 == EV_NATT)
                 nsd_rx_natt(&w->rx, &w->natt);
+            else if (ev[i].data.u32 == EV_RAW)
+                nsd_rx_raw(&w->rx, &w->raw);
             else if (ev[i].data.u32 == EV_TUN)
                 nsd_tx_run(w->tx);
         }
@@ -268,8 +274,8 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Worker i's descriptors, buffers, paths and epoll. */
-static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i)
+/* Worker i's descriptors, buffers, paths and epoll; n workers in all. */
+static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i, unsigned n)
 {
     struct nsd *d = ws->d;
     w->ws = ws;
@@ -280,6 +286,8 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
         w->tun = d->tun;
         w->tun.write_errors = 0;
         w->natt = d->natt; /* its GRO state too: the main thread never receives on it */
+        w->raw = d->raw;   /* to receive; the threads that send copy d->raw too */
+        w->raw.bad_headers = 0;
     } else {
         struct ns_addr group = d->conf.listen_dual ? (struct ns_addr){0} : d->conf.listen;
         if (!d->conf.listen_dual && group.family == 0)
@@ -287,14 +295,18 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
         if (ns_tun_open(&w->tun, d->tun.name, true) != 0)
             return -1;
         w->own_fds = true;
-        w->natt.fd = -1;
+        w->natt.fd = w->raw.fd = w->raw.fd6 = -1;
         w->tun.offload = d->tun.offload; /* the device's, set on queue 0 */
         w->tun.uso_write = d->tun.uso_write;
         if (ns_udp_open_group(&w->natt, &group, d->conf.natt_port, d->conf.fwmark) != 0)
             return -1;
         ns_sock_set_buffers(w->natt.fd, NSD_SOCK_BUFFER);
         nsd_natt_offloads(d, &w->natt);
+        if (nsd_raw_open(d, &w->raw) != 0)
+            return -1;
     }
+    if (ns_raw_esp_steer(&w->raw, n, i) != 0)
+        return -1;
     if (nsd_slots_alloc(w->slot, d->slot_cap, "a worker's") != 0)
         return -1;
     w->rx = (struct nsd_rx){.d = d,
@@ -312,8 +324,12 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
     struct epoll_event tun = {.events = EPOLLIN, .data.u32 = EV_TUN};
     struct epoll_event natt = {.events = EPOLLIN, .data.u32 = EV_NATT};
     struct epoll_event stop = {.events = EPOLLIN, .data.u32 = EV_STOP};
+    struct epoll_event raw = {.events = EPOLLIN, .data.u32 = EV_RAW};
+    struct epoll_event raw6 = raw;
     if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tun.fd, &tun) != 0 ||
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->natt.fd, &natt) != 0 ||
+        epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->raw.fd, &raw) != 0 ||
+        (w->raw.fd6 >= 0 && epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->raw.fd6, &raw6) != 0) ||
         epoll_ctl(w->epfd, EPOLL_CTL_ADD, ws->stopfd, &stop) != 0) {
         NS_ERR("worker %u: epoll_ctl: %s", i, strerror(errno));
         return -1;
@@ -331,6 +347,7 @@ static void worker_free(struct nsd_worker *w)
     if (w->own_fds) {
         ns_tun_close(&w->tun);
         ns_udp_close(&w->natt);
+        ns_raw_esp_close(&w->raw);
     }
     for (unsigned k = 0; k < NS_NET_BATCH_MAX; k++)
         free(w->slot[k].buf);
@@ -401,7 +418,7 @@ int nsd_workers_start(struct nsd *d)
             return -1;
         }
         ws->n = i + 1;
-        if (worker_setup(ws, ws->w[i], i) != 0)
+        if (worker_setup(ws, ws->w[i], i, n) != 0)
             return -1;
     }
     /* Worker i writes what it decrypts to the next worker's TUN queue. The
@@ -416,7 +433,8 @@ int nsd_workers_start(struct nsd *d)
     for (unsigned i = 0; i < n; i++)
         if (worker_start(ws->w[i]) != 0)
             return -1;
-    NS_INFO("data plane: %u workers, each with its own NAT-T socket and TUN queue", n);
+    NS_INFO("data plane: %u workers, each with its own NAT-T socket, raw ESP sockets and TUN queue",
+            n);
     return 0;
 }
 
@@ -469,6 +487,7 @@ void nsd_workers_rx_counters(const struct nsd *d, struct nsd_counters *c)
         c->natt_invalid += w->natt_invalid;
         c->not_listened += w->not_listened;
         c->truncated += w->truncated;
+        c->raw_bad_header += w->raw_bad_header;
         c->tun_tx += w->tun_tx;
         c->esp_rx += w->esp_rx;
         c->ike_rx += w->ike_rx;

@@ -1,6 +1,7 @@
 #include "net/rawesp.h"
 
 #include <errno.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,6 +89,44 @@ void ns_raw_esp_close(struct ns_raw_esp *s)
     if (s->fd6 >= 0)
         close(s->fd6);
     s->fd = s->fd6 = -1;
+}
+
+/* The filter of ns_raw_esp_steer. An IPv4 raw socket's packet starts with
+ * the IP header (X = its length), an IPv6 one's with the ESP header (X =
+ * 0). Accept, whole, when the 32-bit SPI at X modulo n is i; a packet with
+ * no room for an SPI goes to worker 0. */
+static int steer_fd(int fd, bool v4, unsigned n, unsigned i)
+{
+    uint32_t keep_short = i == 0 ? 0xffffffffu : 0;
+    struct sock_filter code[] = {
+        v4 ? (struct sock_filter)BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0)
+           : (struct sock_filter)BPF_STMT(BPF_LDX | BPF_W | BPF_IMM, 0),
+        BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 4, 0, 7), /* below 4 bytes: short */
+        BPF_STMT(BPF_ALU | BPF_SUB | BPF_K, 4),
+        BPF_JUMP(BPF_JMP | BPF_JGE | BPF_X, 0, 0, 5), /* len - 4 < X: short */
+        BPF_STMT(BPF_LD | BPF_W | BPF_IND, 0),        /* the SPI */
+        BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, i, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, 0xffffffffu),
+        BPF_STMT(BPF_RET | BPF_K, 0),
+        BPF_STMT(BPF_RET | BPF_K, keep_short),
+    };
+    struct sock_fprog prog = {.len = sizeof(code) / sizeof(code[0]), .filter = code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) != 0) {
+        NS_ERR("raw esp fd %d: socket filter for worker %u of %u: %s", fd, i, n, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int ns_raw_esp_steer(struct ns_raw_esp *s, unsigned n, unsigned i)
+{
+    if (n == 0 || i >= n)
+        return -1;
+    if (steer_fd(s->fd, s->family == AF_INET, n, i) != 0)
+        return -1;
+    return s->fd6 >= 0 ? steer_fd(s->fd6, false, n, i) : 0;
 }
 
 /* IPv4 raw sockets deliver the IP header. It is read into a separate

@@ -27,6 +27,12 @@ int ns_raw_esp_open(struct ns_raw_esp *s, const struct ns_addr *addr, uint32_t f
  * a warning). Receiving reads both, sending picks by each peer's family. */
 int ns_raw_esp_open_dual(struct ns_raw_esp *s, uint32_t fwmark);
 void ns_raw_esp_close(struct ns_raw_esp *s);
+/* Data-plane workers: the kernel hands every raw socket of protocol 50 a
+ * copy of each packet, so each worker's sockets keep only the packets
+ * whose SPI modulo n is i (a socket filter); a packet too short for an SPI
+ * is kept by worker 0's, which counts it. Every packet of one SA thus
+ * reaches one worker. Returns 0, or -1 with the reason logged. */
+int ns_raw_esp_steer(struct ns_raw_esp *s, unsigned n, unsigned i);
 
 /* Receives up to n packets; each d[i].data holds the ESP packet (from the
  * SPI on), peer.addr its source, local.addr its destination. A packet with
