@@ -220,7 +220,7 @@ void ns_conf_defaults(struct ns_conf *c)
     c->retransmit_tries = 5;
     c->fragmentation = true;
     c->fragment_size = 1280;
-    c->half_open_max = 1000;
+    c->half_open_max = 4000;
     c->cookie_threshold = 100;
     c->ike_lifetime_s = 14400;
     c->child_lifetime_s = 3600;

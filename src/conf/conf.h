@@ -215,7 +215,7 @@ struct ns_conf {
      * 1280) then go as SKF fragments when the peer offered it too. */
     bool fragmentation;
     unsigned fragment_size;
-    unsigned half_open_max;         /* default 1000 (R15) */
+    unsigned half_open_max;         /* default 4000 (R15) */
     unsigned cookie_threshold;      /* default 100 (R15) */
     unsigned ike_lifetime_s;        /* default 14400 */
     unsigned child_lifetime_s;      /* default 3600 */

@@ -389,7 +389,7 @@ static void defaults_are_documented_values(void **state)
     assert_int_equal(c.dpd_s, 30);
     assert_int_equal(c.retransmit_timeout_ms, 1000);
     assert_int_equal(c.retransmit_tries, 5);
-    assert_int_equal(c.half_open_max, 1000);
+    assert_int_equal(c.half_open_max, 4000);
     assert_int_equal(c.cookie_threshold, 100);
     assert_int_equal(c.ike_lifetime_s, 14400);
     assert_int_equal(c.child_lifetime_s, 3600);
@@ -619,7 +619,7 @@ static const struct bad_case bad_cases[] = {
     {GW_HEAD "this line has no equals sign\n" GW_PEER, 5, "expected 'key = value'"},
     {GW_HEAD "[natsecd\n" GW_PEER, 5, "expected 'key = value'"},
     {GW_HEAD "dpd =\n" GW_PEER, 5, "'dpd' has no value"},
-    {GW_HEAD "cookie_threshold = 2000\n" GW_PEER, 5, "cookie_threshold (2000) is above"},
+    {GW_HEAD "cookie_threshold = 5000\n" GW_PEER, 5, "cookie_threshold (5000) is above"},
     {GW_HEAD "log_level = loud\n" GW_PEER, 5, "log_level: 'loud' is not one of"},
     /* X14 */
     {GW_HEAD "log_target = journal\n" GW_PEER, 5,
