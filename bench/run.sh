@@ -18,18 +18,22 @@
 #   4b. workers (bench/workers.sh): natsec-load streaming ESP from 1, 8 and
 #      64 clients at once into a natsec gateway with workers = 1 and 2: the
 #      packets it delivers, per worker, and per worker CPU-second;
+#   4c. many (bench/many.sh, bench/scale.sh): 100,000 telecommuters behind
+#      16 home NATs against one natsec gateway (its memory per client), then
+#      a restart storm (SIGKILL and start with all of them connected: how
+#      long until every one is back);
 #   5. prints one table with the ratios and whether each goal is met, and
 #      writes it with the machine's facts to bench/RESULTS.md (its
 #      "## Profile" section, written by hand, is kept).
 #
-# Bounded to BENCH_BUDGET seconds (900) in all: when the throughput runs
+# Bounded to BENCH_BUDGET seconds (1320) in all: when the throughput runs
 # would not fit, their duration (then repetitions) shrink and the table says
 # so. Everything runs in namespaces named ns<PID>-* that this script creates
 # and deletes; nothing is sent outside them.
 #
-# Knobs (environment): BENCH_BUDGET (900), BENCH_DURATION (10), BENCH_REPS (3),
+# Knobs (environment): BENCH_BUDGET (1320), BENCH_DURATION (10), BENCH_REPS (3),
 # BENCH_UDP_DURATION (5), BENCH_LOAD_CLIENTS (10000), BENCH_LOAD_WINDOW (64),
-# BENCH_ONLY (comma list of parts: esp,tput,load,workers; default all),
+# BENCH_ONLY (comma list of parts: esp,tput,load,workers,many; default all),
 # BENCH_PATHS (comma list of throughput paths: none,strongswan,wireguard,natsec,
 # natsec_tcp (natsec with transport = tcp, RFC 8229: TCP single stream only);
 # default all),
@@ -44,13 +48,13 @@ LOADAVG0=$(cut -d' ' -f1-3 /proc/loadavg)
 # Before anything is written (RESULTS.md itself is tracked): the commit built.
 NATSEC_VERSION=$(git -C "$root" describe --always --dirty 2>/dev/null || echo '?')
 
-BUDGET=${BENCH_BUDGET:-900}
+BUDGET=${BENCH_BUDGET:-1320}
 DUR=${BENCH_DURATION:-10}
 REPS=${BENCH_REPS:-3}
 UDP_DUR=${BENCH_UDP_DURATION:-5}
 LOAD_N=${BENCH_LOAD_CLIENTS:-10000}
 LOAD_WINDOW=${BENCH_LOAD_WINDOW:-64}
-ONLY=${BENCH_ONLY:-esp,tput,load,workers}
+ONLY=${BENCH_ONLY:-esp,tput,load,workers,many}
 PATHS=${BENCH_PATHS:-none,strongswan,wireguard,natsec,natsec_tcp}
 RESULTS=${BENCH_RESULTS:-$here/RESULTS.md}
 BUILD=$root/build/release
@@ -129,6 +133,8 @@ field() {
 }
 # shellcheck source=SCRIPTDIR/workers.sh
 . "$here/workers.sh"
+# shellcheck source=SCRIPTDIR/many.sh
+. "$here/many.sh"
 
 # ------------------------------------------------------------ per-packet cost
 if want esp && has esp_bench; then
@@ -147,7 +153,7 @@ if want esp && has esp_bench; then
   fi
 fi
 
-if ! want tput && ! want load && ! want workers; then
+if ! want tput && ! want load && ! want workers && ! want many; then
   exit 0
 fi
 
@@ -352,6 +358,7 @@ run_natsec_tcp() {
 # Reserve for the scale part, then fit the throughput runs into what is left.
 LOAD_RESERVE=0
 want load && LOAD_RESERVE=$((LOAD_N >= 5000 ? 240 : 120))
+want many && LOAD_RESERVE=$((LOAD_RESERVE + 420))
 n_paths=0
 for p in none strongswan wireguard natsec natsec_tcp; do want_path "$p" && n_paths=$((n_paths + 1)); done
 tput_cost() { echo $((n_paths * (2 * REPS * ($1 + 2) + REPS * (UDP_DUR + 2) + 12))); }
@@ -473,6 +480,10 @@ if want workers && has natsec-load && [ "$NATSEC_OK" = 1 ]; then
   workers_bench
 fi
 
+if want many && has natsec-load && [ "$NATSEC_OK" = 1 ]; then
+  many_bench
+fi
+
 # ------------------------------------------------------------ the table
 r() { echo "${R[$1]:-}"; }
 yes_no() { if "$@"; then echo "met"; else echo "NOT met"; fi; }
@@ -525,6 +536,7 @@ table() {
   echo "| scale: connected (unique virtual IPs / SPIs), failed | $(fmt "$lok") ($(fmt "$lvip") / $(fmt "$lspi")), $(fmt "$(r load.natsec.failed)") failed | $(fmt "$(r load.strongswan.ok)") ($(fmt "$(r load.strongswan.unique_vips)") / $(fmt "$(r load.strongswan.unique_spis)")), $(fmt "$(r load.strongswan.failed)") failed | | | | 10,000 concurrent, unique VIPs and SPIs | $g5 |"
   echo "| scale: ESP echo replies through the tunnels | $(fmt "$(r load.natsec.esp_replies)") of $(fmt "$(r load.natsec.esp_sent)") | $(fmt "$(r load.strongswan.esp_replies)") of $(fmt "$(r load.strongswan.esp_sent)") | | | | | |"
   echo "| scale: gateway RSS per client, KiB | $(fmt "$lrss" 2) | $(fmt "$(r load.strongswan.rss_per_client_kib)" 2) | | | $(x "$lrss" "$(r load.strongswan.rss_per_client_kib)") sw | <= 16 KiB | $g6 |"
+  want many && many_rows
   echo "| scale: gateway CPU per setup, ms (load tool's own) | $(fmt "$(r load.natsec.gw_cpu_ms_per_setup)" 3) ($(fmt "$(r load.natsec.load_cpu_ms_per_setup)" 3)) | $(fmt "$(r load.strongswan.gw_cpu_ms_per_setup)" 3) ($(fmt "$(r load.strongswan.load_cpu_ms_per_setup)" 3)) | | | $(x "$(r load.natsec.gw_cpu_ms_per_setup)" "$(r load.strongswan.gw_cpu_ms_per_setup)") sw | | |"
 }
 
@@ -608,6 +620,21 @@ profile=""
     echo "the NAT and the gateway share this machine's $(nproc) CPUs, so the aggregate is bounded by what"
     echo "is left beside the load tool; the packets per CPU-second of a worker are what one core does."
     echo "$(workers_16)"
+  fi
+  if want many; then
+    echo
+    echo "## $MANY_N telecommuters behind $MANY_NATS NATs, and a restart storm"
+    echo
+    echo "bench/scale.sh twice (bench/many.sh): $MANY_N emulated telecommuters, an equal share behind each of"
+    echo "$MANY_NATS home NATs (nftables masquerade, each its own public address; one natsec-load"
+    echo "process per NAT, at nice 10), each with its own identity, UDP port, virtual IP from a /15 pool"
+    echo "and SPIs, connect to one natsec gateway and send an ICMP echo through their tunnels: the"
+    echo "gateway's VmRSS growth per client it holds. Then the same clients, with dpd $MANY_DPD s, and"
+    echo "the gateway killed (SIGKILL) and started again at once: they notice by the restarted"
+    echo "gateway's answer to their next liveness check (RFC 6290) and connect again with natsecd's"
+    echo "client's back-off and jitter. Clients connected, from 2 s before the kill:"
+    echo
+    echo "${MANY_STORM_TABLE:-(no storm table: see the notes)}"
   fi
   if [ ${#NOTES[@]} -gt 0 ]; then
     echo

@@ -228,7 +228,7 @@ sleep 2
 held=$(nsd_summary gw | jq -r '.counters.ike.ike_sas' 2>/dev/null || echo '?')
 after=$(latest up)
 for p in "${pids[@]}"; do stop_pid "$p"; done
-gw_counters=$(nsd_summary gw | jq -r '.counters.ike | "half-open refused \(.half_open_refused), evicted \(.half_open_evicted), COOKIEs sent \(.cookies_sent), AUTH failures \(.auth_failures), unexpected dropped \(.dropped_unexpected)"' 2>/dev/null || echo 'no status')
+gw_counters=$(nsd_summary gw | jq -r '.counters.ike | "half-open refused \(.half_open_refused), evicted \(.half_open_evicted), COOKIEs sent \(.cookies_sent), IKE_AUTHs for lost half-open SAs answered \(.lost_sa_answers), AUTH failures \(.auth_failures), unexpected dropped \(.dropped_unexpected)"' 2>/dev/null || echo 'no status')
 
 # Connected clients every STORM_STEP s from 2 s before the kill: for each
 # load process its last TIMELINE line at or before that moment.
