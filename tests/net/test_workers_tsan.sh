@@ -3,11 +3,13 @@
 # A gateway with two data-plane workers (workers = 2) under
 # ThreadSanitizer (R12: the clients' packets served by several cores at
 # once, safely; R4, R7): the TSan build (make build-tsan, in
-# build/clang-tsan) as the gateway, three telecommuters (alice and bob
-# behind nat1, carol behind nat2) and 16 clients emulated by natsec-load
+# build/clang-tsan) as the gateway, four telecommuters (alice and bob
+# behind nat1, carol behind nat2, dave with no NAT: plain ESP, which the
+# workers' raw sockets take by SPI) and 16 clients emulated by natsec-load
 # behind nat2, with 10 s CHILD_SA lifetimes, while
-#   - each of alice, bob and carol sends 4 MB up and receives 4 MB down at
-#     once, SHA-256 checked, in rounds until a CHILD_SA re-key happened;
+#   - each of alice, bob, carol and dave sends 4 MB up and receives 4 MB
+#     down at once, SHA-256 checked, in rounds until a CHILD_SA re-key
+#     happened;
 #   - after the first round nat1 moves alice and bob to other ports (their
 #     ESP then hashes to any worker; the gateway moves the SAs from the
 #     report a worker hands to the main thread, R4);
@@ -49,7 +51,7 @@ nsd_tsan_init
 
 # seccomp = no: ThreadSanitizer opens its report file only when it has one.
 nsd_conf_gateway gw workers=2 child_lifetime=10 seccomp=no
-nsd_corp_peers gw alice@corp.example bob@corp.example carol@corp.example
+nsd_corp_peers gw alice@corp.example bob@corp.example carol@corp.example dave@corp.example
 nsd_peer gw %default "$NSD_PSK" "$CORP_NET"
 nsd_start gw gw
 workers=$(cat "/proc/${NSD_PID[gw]}"/task/*/comm | grep -c '^natsecd-w[0-9]' || true)
@@ -58,20 +60,22 @@ workers=$(cat "/proc/${NSD_PID[gw]}"/task/*/comm | grep -c '^natsecd-w[0-9]' || 
 # The clients from the plain build: only the gateway is under test.
 TSAN_BIN=$NSD_BIN
 NSD_BIN=$PLAIN_BUILD/src/daemon/natsecd
-declare -A NS_OF=([alice]=c1 [bob]=c1b [carol]=c2)
-for n in alice bob carol; do
+declare -A NS_OF=([alice]=c1 [bob]=c1b [carol]=c2 [dave]=pub)
+for n in alice bob carol dave; do
   nsd_conf_corp_client "$n" "$n@corp.example"
   nsd_start "$n" "${NS_OF[$n]}"
 done
-for n in alice bob carol; do
+for n in alice bob carol dave; do
   nsd_wait_up "$n" 1 30
 done
 NSD_BIN=$TSAN_BIN
-nsd_wait_up gw 3 30
+nsd_wait_up gw 4 30
 declare -A VIP=()
-for n in alice bob carol; do
+for n in alice bob carol dave; do
   VIP[$n]=$(nsd_q "$n" .virtual_ip)
 done
+[ "$(nsd_q dave '.ike_sas[0].children[0].encapsulation')" = esp ] ||
+  fail "dave (no NAT) does not use plain ESP"
 
 data=$NATSEC_TMP/data.bin
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$data"
@@ -82,7 +86,7 @@ want=$(sha256sum "$data" | cut -d' ' -f1)
 xfer_round() {
   local r=$1 pids=() p n port=5100 outs=()
   shift
-  for n in alice bob carol; do
+  for n in alice bob carol dave; do
     port=$((port + 2))
     run_bg srv "$NSD_TOOLS/tcpxfer" -l "$port" -r -t 60 >"$NATSEC_TMP/up-$n.out" 2>&1
     pids+=("$BG_PID")
@@ -129,7 +133,7 @@ run_bg c2 timeout 40 "$LOAD_BIN" -g "$GW_PUB" -k "$NSD_PSK" -n "$LOAD_N" -w 16 \
   -i "load%u@corp.example" -s "$CORP_NET" -P "$SRV_ADDR" -t 30 -H 2 -l nat2 >"$NATSEC_TMP/load.log" 2>&1
 load_pid=$BG_PID
 
-step "R12, R4: $MB MB each way for 3 clients at once per round, through re-keys, nat1 rebinding after round 1"
+step "R12, R4, R14: $MB MB each way for 4 clients at once per round, through re-keys, nat1 rebinding after round 1"
 # The main thread reads every worker's counters (status) all along.
 (while :; do nsd_json gw >/dev/null 2>&1 || true; sleep 0.2; done) &
 poller=$!
@@ -179,7 +183,7 @@ done
 [ "$(jq -r .workers.handoff_dropped <<<"$js")" -eq 0 ] || fail "the queue to the main thread dropped messages"
 
 step "SIGTERM: the workers stop and are joined on the shutdown path"
-for n in alice bob carol gw; do
+for n in alice bob carol dave gw; do
   pid=${NSD_PID[$n]}
   nsd_stop "$n"
   ! kill -0 "$pid" 2>/dev/null || fail "$n did not exit"
