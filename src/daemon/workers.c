@@ -7,9 +7,10 @@
  * datagram's 4-tuple, so one client's ESP reaches one worker while the
  * group stays the same; every raw socket sees every plain ESP packet, and
  * a socket filter keeps for worker i those whose SPI modulo N is i
- * (ns_raw_esp_steer), so one SA's packets reach one worker. The TUN queue of a flow's replies
- * by the queue its packets were written on: the next worker's, so a
- * tunnel's two directions run on two threads.
+ * (ns_raw_esp_steer), so one SA's packets reach one worker. The kernel
+ * picks the TUN queue of a flow's replies by the queue its packets were
+ * written on: the next worker's, so a tunnel's two directions run on two
+ * threads.
  *
  * What only the main thread may do (the IKE engine) reaches it through a
  * bounded queue: IKE datagrams that arrived on a worker's socket, and the
@@ -68,10 +69,10 @@ struct nsd_worker {
     pthread_t thread;
     bool running;
     int epfd;
-    struct ns_tun tun;      /* its TUN queue; worker 0: d->tun's */
-    struct ns_udp natt;     /* its socket; worker 0: d->natt's */
-    struct ns_raw_esp raw;  /* its raw ESP sockets, steered; worker 0: d->raw's */
-    bool own_fds;           /* tun, natt and raw opened here */
+    struct ns_tun tun;     /* its TUN queue; worker 0: d->tun's */
+    struct ns_udp natt;    /* its socket; worker 0: d->natt's */
+    struct ns_raw_esp raw; /* its raw ESP sockets, steered; worker 0: d->raw's */
+    bool own_fds;          /* tun, natt and raw opened here */
     uint64_t move_ticket; /* ws->queued after its last move queued; 0: none */
     pthread_rwlock_t *lock;
     struct nsd_counters cnt;

@@ -93,8 +93,8 @@ struct load_state {
     unsigned started, up, failed;
     uint64_t downs, reconnects;  /* --reconnect: connections lost, attempts made */
     uint64_t qcd_downs;          /* ... of the losses: on the gateway's QCD crash answer */
-    struct client_set inflight; /* C_CONNECTING, due at their engine's deadline */
-    struct client_set waiting;  /* C_WAITING (--reconnect), due at their next attempt */
+    struct client_set inflight;  /* C_CONNECTING, due at their engine's deadline */
+    struct client_set waiting;   /* C_WAITING (--reconnect), due at their next attempt */
     uint64_t t_first_ns, t_last_up_ns;
     uint64_t rx_ike, rx_esp, rx_other, tx, tx_err;
     uint64_t esp_sent, esp_replies, esp_bad, keepalives;
