@@ -33,6 +33,7 @@
 #include "ike/auth_eap.h"
 #include "ike/cookie.h"
 #include "ike/engine_mobike.h"
+#include "ike/engine_qcd.h"
 #include "ike/ike_sa.h"
 #include "ike/proposal_select.h"
 

@@ -8,6 +8,7 @@
 
 #include "crypto/rand.h"
 #include "ike/create_child.h"
+#include "ike/engine_qcd.h"
 #include "ike/proposal_select.h"
 
 /* ---- responder: IKE SA re-key ---- */

@@ -11,8 +11,9 @@
 #include <string.h>
 
 #include "crypto/rand.h"
-#include "ike/engine_mobike.h"
 #include "ike/engine_frag.h"
+#include "ike/engine_mobike.h"
+#include "ike/engine_qcd.h"
 #include "ike/ike_sa.h"
 #include "util/container.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ike/engine_mobike.h"
+#include "ike/engine_qcd.h"
 #include "ike/ike_sa.h"
 
 #define MAX_DEL_SPIS 16

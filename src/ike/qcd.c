@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "crypto/prf.h"
+#include "ike/engine_qcd.h"
 #include "ike/ike_sa.h"
 
 /* A token we make: the PRF's output. */
