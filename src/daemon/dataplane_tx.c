@@ -265,7 +265,6 @@ struct nsd_tx *nsd_tx_new(struct nsd *d, struct ns_tun *tun, const struct ns_udp
     t->natt.send_errors = 0;
     t->raw = d->raw;
     t->raw.send_errors = 0;
-    t->raw.bad_headers = 0;
     t->slot = d->slot;
     if (lock && own_slots(t) != 0) {
         nsd_tx_free(t);

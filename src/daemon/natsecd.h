@@ -264,6 +264,9 @@ void nsd_shutdown(struct nsd *d);
 void nsd_stop(struct nsd *d);
 /* After any engine call: re-arm the engine timer at its next deadline. */
 void nsd_engine_rearm(struct nsd *d);
+/* The address natsecd listens on: listen, or the IPv4 wildcard when unset
+ * (listen_dual: both versions, which the callers handle). */
+struct ns_addr nsd_listen_addr(const struct ns_conf *c);
 /* Raw protocol-50 socket(s) as the configuration listens (both IP
  * versions, or listen's), with natsecd's buffer size. 0 or -1 (logged). */
 int nsd_raw_open(const struct nsd *d, struct ns_raw_esp *raw);

@@ -346,12 +346,18 @@ static int alloc_buffers(struct nsd *d)
     return d->ike_out ? 0 : -1;
 }
 
-static int open_sockets(struct nsd *d)
+struct ns_addr nsd_listen_addr(const struct ns_conf *c)
 {
-    const struct ns_conf *c = &d->conf;
     struct ns_addr listen = c->listen;
     if (listen.family == 0)
         listen.family = AF_INET;
+    return listen;
+}
+
+static int open_sockets(struct nsd *d)
+{
+    const struct ns_conf *c = &d->conf;
+    struct ns_addr listen = nsd_listen_addr(c);
     if (nsd_workers_count(c) > 1) {
         /* The first of the workers' group on natt_port (workers.c). */
         struct ns_addr group = c->listen_dual ? (struct ns_addr){0} : listen;
@@ -377,9 +383,7 @@ static int open_sockets(struct nsd *d)
 int nsd_raw_open(const struct nsd *d, struct ns_raw_esp *raw)
 {
     const struct ns_conf *c = &d->conf;
-    struct ns_addr listen = c->listen;
-    if (listen.family == 0)
-        listen.family = AF_INET;
+    struct ns_addr listen = nsd_listen_addr(c);
     if (c->listen_dual ? ns_raw_esp_open_dual(raw, c->fwmark) != 0
                        : ns_raw_esp_open(raw, &listen, c->fwmark) != 0)
         return -1;

@@ -290,9 +290,8 @@ static int worker_setup(struct nsd_workers *ws, struct nsd_worker *w, unsigned i
         w->raw = d->raw;   /* to receive; the threads that send copy d->raw too */
         w->raw.bad_headers = 0;
     } else {
-        struct ns_addr group = d->conf.listen_dual ? (struct ns_addr){0} : d->conf.listen;
-        if (!d->conf.listen_dual && group.family == 0)
-            group.family = AF_INET;
+        struct ns_addr group =
+            d->conf.listen_dual ? (struct ns_addr){0} : nsd_listen_addr(&d->conf);
         if (ns_tun_open(&w->tun, d->tun.name, true) != 0)
             return -1;
         w->own_fds = true;

@@ -16,7 +16,8 @@ struct ns_raw_esp {
     int family;
     int fd6; /* the IPv6 socket beside an IPv4 fd (ns_raw_esp_open_dual), else -1 */
     uint64_t send_errors; /* packets the kernel refused */
-    uint64_t bad_headers; /* received packets with a malformed IP header */
+    uint64_t bad_headers; /* received packets with a malformed IP header (each is also handed
+                             back with len 0 and truncated, where natsecd counts it) */
 };
 
 /* Opens a raw ESP socket of addr's family, bound to addr unless it is the
