@@ -430,6 +430,18 @@ bool ns_create_child_child_response(struct ns_ike_engine *e, struct ns_ikesa *sa
             (unsigned long long)sa->id, old.spi_in, old.spi_out, new_in, p.spi_out, alg,
             ch.chosen.dh ? ", PFS" : "");
     oi = ns_eng_child_by_in(sa, old.spi_in);
+    if (oi >= 0 && sa->child[oi].cstate != NS_CHILD_REKEYING) {
+        /* The old child was replaced while our re-key of it was out: it
+         * was the redundant one of a simultaneous re-key of its own
+         * predecessor (2.8.1). The child this answer made replaces nothing
+         * then; it goes as a redundant one of ours does, to the winner. */
+        uint32_t winner_in = sa->child[oi].successor_spi;
+        NS_INFO("ike: IKE SA %016llx: CHILD SA in 0x%08x was replaced by in 0x%08x meanwhile: "
+                "the one in 0x%08x is redundant, we delete it",
+                (unsigned long long)sa->id, old.spi_in, winner_in, new_in);
+        mark_rekeyed(e, sa, ns_eng_child_by_in(sa, new_in), winner_in, true);
+        return true;
+    }
     if (oi >= 0)
         ns_eng_child_state(e, &sa->child[oi], NS_CHILD_INSTALLED, "re-key answered");
     if (cc->coll_spi_in && ns_eng_child_by_in(sa, cc->coll_spi_in) >= 0) {

@@ -2492,6 +2492,23 @@ int main(int argc, char **argv)
     s8(0xd5);
     s8(5 | 15 << 3 | 0x80); /* SIGTERM on the client */
     seed_write("rekey-ike-answer-lost-shutdown-client");
+    /* Lifetimes with the link going down and up: the client re-keys the
+     * CHILD_SA that its last re-key made, and that child then turns out to
+     * be the redundant one of a simultaneous re-key of its predecessor
+     * (2.8.1) before the answer to its own re-key arrives. */
+    s8(3 | 4 | 3 << 3 | 0x20 | 0x40 | 0x80); /* carol, transport, ECP-256 */
+    s8(3 | 12 << 3);
+    s16(31089);
+    s8(7), s8(7);
+    s8(4 | 23 << 3); /* link down, in flight dropped */
+    s8(7), s8(7);
+    s8(4 | 23 << 3); /* up again */
+    s8(6);
+    s8(4 | 23 << 3);
+    s8(5 | 11 << 3); /* natsecctl rekey of the client's CHILD_SAs */
+    s8(4 | 23 << 3);
+    s8(7), s8(7), s8(7);
+    seed_write("rekey-child-of-redundant-child");
 
     /* The recorded handshake again: replays, floods from strangers,
      * corrupted copies. */

@@ -826,6 +826,81 @@ static void simultaneous_child_rekey(void **state)
     assert_int_equal(cl->ike.n_client_down, 0);
 }
 
+/* The gateway's first CREATE_CHILD_SA request is lost; its answers to the
+ * client's request held_msg_id are lost until the client has answered a
+ * re-key of the gateway's (the retransmission of the lost one). */
+static unsigned gw_requests_seen;
+static uint32_t held_msg_id;
+static bool client_answered;
+static enum verdict hold_answer_until_gw_rekey_answered(const struct sent *s)
+{
+    if (s->exchange != NS_CREATE_CHILD_SA)
+        return PASS;
+    bool response = s->flags & NS_IKE_FLAG_RESPONSE;
+    if (s->node == 0 && !response && gw_requests_seen++ == 0)
+        return DROP;
+    if (s->node != 0 && response)
+        client_answered = true;
+    if (s->node == 0 && response && s->msg_id == held_msg_id && !client_answered)
+        return DROP;
+    return PASS;
+}
+
+/* X3: the client re-keys the CHILD_SA its last re-key made while the
+ * gateway's re-key of the predecessor, lost once, is still coming; when it
+ * comes, the simultaneous re-key of the predecessor (2.8.1) may make the
+ * child being re-keyed the redundant one. The answer to that re-key then
+ * made a child that replaces nothing: it goes too, no state machine
+ * refuses a move, and one pair survives with traffic flowing. Which child
+ * is redundant is the nonces' choice, so rounds run until it was the one
+ * being re-keyed. */
+static void rekey_of_child_made_redundant_meanwhile(void **state)
+{
+    (void)state;
+    struct node *cl = connected_pair(NULL, NULL, NULL, NULL);
+    struct node *gw = &N->node[0];
+    unsigned rounds, hit = 0;
+    for (rounds = 0; rounds < 24 && !hit; rounds++) {
+        gw_requests_seen = 0;
+        client_answered = false;
+        held_msg_id = UINT32_MAX;
+        uint64_t collisions = counters(cl).rekey_collisions;
+        N->filter = hold_answer_until_gw_rekey_answered;
+        assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
+        assert_int_equal(ns_ike_engine_rekey(gw->ike.e, 0, false, N->net.now), 1);
+        run_for(100); /* the client's exchange is done, the gateway's lost */
+        assert_int_equal(ns_ike_engine_rekey(cl->ike.e, 0, false, N->net.now), 1);
+        held_msg_id = N->sent[N->n_sent - 1].msg_id;
+        assert_int_equal(N->sent[N->n_sent - 1].node, node_index(cl));
+        struct ns_ike_sa_status before = ike_net_one_sa(cl->ike.e);
+        uint32_t rekeying_in = 0;
+        for (unsigned i = 0; i < before.n_child; i++)
+            if (strcmp(before.child[i].state, "REKEYING") == 0)
+                rekeying_in = before.child[i].spi_in;
+        assert_int_not_equal(rekeying_in, 0);
+        for (unsigned ms = 0; ms < 3000 && !client_answered; ms += 10)
+            run_for(10);
+        assert_true(client_answered);
+        assert_int_equal(counters(cl).rekey_collisions, collisions + 1);
+        /* Is the child being re-keyed the redundant one, its re-key still
+         * unanswered? */
+        struct ns_ike_sa_status mid = ike_net_one_sa(cl->ike.e);
+        for (unsigned i = 0; i < mid.n_child; i++)
+            if (mid.child[i].spi_in == rekeying_in)
+                hit += strcmp(mid.child[i].state, "REKEYING") != 0;
+        unsigned lost = traffic_for(cl, 3000, 100);
+        N->filter = NULL;
+        assert_true(lost <= 1);
+        assert_int_equal(traffic_for(cl, 35000, 100), 0);
+        assert_settled(cl);
+        assert_int_equal(counters(cl).illegal_transitions, 0);
+        assert_int_equal(counters(gw).illegal_transitions, 0);
+    }
+    printf("# the child being re-keyed was the redundant one after %u round(s)\n", rounds);
+    assert_int_equal(hit, 1);
+    assert_int_equal(cl->ike.n_client_down, 0);
+}
+
 /* X3: both sides re-key the IKE SA at once (2.8.2): one new IKE SA
  * survives on both sides with the same SPIs, the CHILD_SA moves to it, the
  * redundant one and the old one are deleted. */
@@ -1307,6 +1382,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ike_rekey_by_client, setup, teardown),
         cmocka_unit_test_setup_teardown(ike_rekey_by_gateway, setup, teardown),
         cmocka_unit_test_setup_teardown(simultaneous_child_rekey, setup, teardown),
+        cmocka_unit_test_setup_teardown(rekey_of_child_made_redundant_meanwhile, setup, teardown),
         cmocka_unit_test_setup_teardown(simultaneous_ike_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(pfs_rekey, setup, teardown),
         cmocka_unit_test_setup_teardown(rekey_after_nat_rebinding, setup, teardown),
