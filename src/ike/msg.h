@@ -91,7 +91,7 @@ int ns_ike_parse_message(const uint8_t *msg, size_t len, struct ns_ike_header *h
                          struct ns_ike_payloads *out);
 /* The first payload of a type, or NULL. */
 const struct ns_ike_payload *ns_ike_find(const struct ns_ike_payloads *pl, uint8_t type);
-/* The first Notify payload of a notify type, or NULL. */
+/* The first well-formed Notify payload of a notify type, or NULL. */
 const struct ns_ike_payload *ns_ike_find_notify(const struct ns_ike_payloads *pl, uint16_t type);
 
 /* ---- typed payload bodies ---- */

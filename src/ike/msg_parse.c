@@ -140,17 +140,12 @@ const struct ns_ike_payload *ns_ike_find(const struct ns_ike_payloads *pl, uint8
 const struct ns_ike_payload *ns_ike_find_notify(const struct ns_ike_payloads *pl, uint16_t type)
 {
     for (unsigned i = 0; i < pl->n && i < NS_IKE_MAX_PAYLOADS; i++) {
-        const struct ns_ike_payload *p = &pl->p[i];
-        if (p->type != NS_PL_NOTIFY)
-            continue;
-        /* Protocol, SPI size, then the type: read through a reader so a
-         * short (malformed) Notify is simply not a match. */
-        struct ns_reader r;
-        ns_reader_init(&r, p->body, p->body_len);
-        ns_read_skip(&r, 2);
-        uint16_t t = ns_read_u16(&r);
-        if (ns_reader_ok(&r) && t == type)
-            return p;
+        /* Only a well-formed Notify (its SPI within it) is a match: a
+         * malformed one is no notify of any type. */
+        struct ns_ike_notify n;
+        if (pl->p[i].type == NS_PL_NOTIFY && ns_ike_parse_notify(&pl->p[i], &n) == NS_IKE_OK &&
+            n.type == type)
+            return &pl->p[i];
     }
     return NULL;
 }

@@ -197,8 +197,11 @@ static void token_of(const uint8_t *secret, uint64_t spi_i, uint64_t spi_r, uint
 }
 
 /* An unprotected INVALID_IKE_SPI answer to the client's last request,
- * with token (NULL: none) and message ID msg_id, sent from `from`. */
-static void forge_answer(const struct ns_endpoint *from, const uint8_t *token, uint32_t msg_id)
+ * with token (NULL: none) and message ID msg_id, sent from `from`; the
+ * INVALID_IKE_SPI notify's SPI Size field says spi_size (0 in a real one:
+ * its SPI is empty). */
+static void forge_answer_spi_size(const struct ns_endpoint *from, const uint8_t *token,
+                                  uint32_t msg_id, uint8_t spi_size)
 {
     const struct ns_ike_header *q = &N->last_req;
     struct ns_ike_header h = {.spi_i = q->spi_i,
@@ -215,12 +218,18 @@ static void forge_answer(const struct ns_endpoint *from, const uint8_t *token, u
         ns_ike_add_notify(&b, 1, NULL, 0, NS_N_QCD_TOKEN, token, 32);
     int len = ns_ike_build_finish(&b);
     assert_true(len > 0);
+    buf[NS_IKE_HEADER_LEN + 5] = spi_size; /* after the generic header and Protocol ID */
     /* The client's request went to the gateway through the NAT: the
      * answer goes to the NAT's mapping of it. */
     struct ike_sim_nat *nat = &N->net.nat[0];
     struct ns_endpoint to = {.addr = nat->pub,
                              .port = ike_sim_nat_map(nat, N->last_req_node, &N->last_req_from)};
     ike_sim_enqueue(&N->net.q, from, &to, buf, (size_t)len);
+}
+
+static void forge_answer(const struct ns_endpoint *from, const uint8_t *token, uint32_t msg_id)
+{
+    forge_answer_spi_size(from, token, msg_id, 0);
 }
 
 /* ================= scenarios ================= */
@@ -302,7 +311,8 @@ static void client_without_qcd_gets_no_token(void **state)
 
 /* R15 X2: unprotected INVALID_IKE_SPI answers that do not fit change
  * nothing: a wrong token, none, the right token from another address,
- * the right token for another message ID. Each is counted. Then the
+ * the right token for another message ID, the right one with a malformed
+ * INVALID_IKE_SPI notify. Each is counted. Then the
  * right one from the gateway's address (a restart in all but name) does
  * end the SA: the forgeries failed for what they lacked. */
 static void forged_crash_answers_ignored(void **state)
@@ -333,6 +343,12 @@ static void forged_crash_answers_ignored(void **state)
     forge_answer(&gw_ep, right, id + 1);
     run_for(10);
     assert_int_equal(ctr(cl).qcd_replies_ignored, 3);
+    /* The right answer with a malformed INVALID_IKE_SPI notify (its SPI
+     * longer than the notify) is no crash answer: validated, then read. */
+    uint64_t malformed = ctr(cl).dropped_malformed + ctr(cl).dropped_unauth;
+    forge_answer_spi_size(&gw_ep, right, id, 0x9d);
+    run_for(10);
+    assert_int_equal(ctr(cl).dropped_malformed + ctr(cl).dropped_unauth, malformed + 1);
     assert_int_equal(ctr(cl).qcd_replies_accepted, 0);
     assert_int_equal(cl->n_client_down, 0);
     assert_true(ike_net_one_established(cl->e));
